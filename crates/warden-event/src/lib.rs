@@ -1,0 +1,27 @@
+//! Warden's event model: the types every other crate speaks.
+//!
+//! - [`UserActivity`]: one user action (login, download, …) in the UserActivity schema.
+//! - [`Timestamp`]: milliseconds since the Unix epoch, UTC.
+//! - [`ThreatLevel`], [`AnomalyType`], [`Anomaly`]: the vocabulary of findings.
+//! - [`ThreatScore`]: the scored, explained output for one activity (the output contract).
+//!
+//! This crate does no I/O and knows nothing of parsing formats or detectors.
+//!
+//! ```
+//! use warden_event::{ThreatLevel, Timestamp};
+//! let t = Timestamp::parse_rfc3339("2026-04-02T01:58:06Z").unwrap();
+//! assert_eq!(t.to_rfc3339(), "2026-04-02T01:58:06Z");
+//! assert_eq!(ThreatLevel::from_score(55.0, &Default::default()), ThreatLevel::High);
+//! ```
+
+mod activity;
+mod anomaly;
+mod level;
+mod score;
+mod time;
+
+pub use activity::{ActivityType, UserActivity};
+pub use anomaly::{Anomaly, AnomalyType};
+pub use level::{LevelThresholds, ThreatLevel};
+pub use score::{FEATURE_NAMES, FeatureVector, ThreatScore};
+pub use time::Timestamp;

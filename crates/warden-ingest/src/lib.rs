@@ -1,0 +1,53 @@
+//! Readers that turn files, folders and stdin into [`UserActivity`] records.
+//!
+//! - [`source`]: find inputs (files, folders recursively, `-` for stdin), open them and undo
+//!   gzip/zstd compression (by extension or magic bytes).
+//! - [`lines`]: a line reader with a hard limit on line length, so one giant line cannot
+//!   exhaust memory or drop its neighbours.
+//! - [`fields`]: the field-name alias table (configurable) and typed value conversion.
+//! - [`jsonl`] and [`csv_reader`]: the two formats, each an iterator of
+//!   `Result<Record, IngestError>` where every error names the file, line and field.
+//!
+//! ```
+//! use warden_ingest::{ActivityReader, FieldAliases, Format, InputSource, ReaderOptions};
+//! let data = br#"{"user_id":"alice","timestamp":"2026-04-02T01:58:06Z","activity_type":"login"}
+//! not json
+//! {"user":"bob","@timestamp":"2026-04-02T02:00:00Z"}
+//! "#;
+//! let opts = ReaderOptions::default();
+//! let aliases = FieldAliases::default();
+//! let src = InputSource::from_bytes("inline.jsonl", data.to_vec());
+//! let reader = ActivityReader::open(&src, Format::JsonLines, &aliases, &opts).unwrap();
+//! let results: Vec<_> = reader.collect();
+//! assert_eq!(results.len(), 3);
+//! assert!(results[1].is_err());
+//! assert_eq!(results[2].as_ref().unwrap().activity.user_id, "bob");
+//! ```
+
+pub mod csv_reader;
+mod error;
+pub mod fields;
+pub mod jsonl;
+pub mod lines;
+mod reader;
+pub mod source;
+
+pub use error::{ErrorKind, IngestError};
+pub use fields::{Field, FieldAliases};
+pub use reader::{ActivityReader, Record};
+pub use source::{Format, InputSource, discover_inputs};
+
+/// Limits and switches shared by every reader.
+#[derive(Debug, Clone)]
+pub struct ReaderOptions {
+    /// Longest accepted record in bytes; longer lines are skipped and reported.
+    pub max_line_bytes: usize,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        Self {
+            max_line_bytes: 1 << 20,
+        }
+    }
+}
