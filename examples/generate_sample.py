@@ -56,15 +56,16 @@ ACTIONS = ["file_access", "download", "upload", "api_call"]
 ACTION_WEIGHTS = {"engineer": (30, 15, 10, 45), "admin": (30, 15, 10, 45)}  # others: default
 DEFAULT_ACTION_WEIGHTS = (45, 18, 10, 27)
 TAKEOVER_RESOURCES = ["backup-vault", "payroll-db", "secrets-vault"]
-OFF_ROLE_RESOURCES = ["customer-db-dump", "finance-reports", "legal-hold-archive"]  # unused otherwise
+OFF_ROLE_RESOURCES = ["customer-db-dump", "finance-reports", "legal-hold-archive"]  # nobody else
 
 _WEBKIT = "AppleWebKit/537.36 (KHTML, like Gecko)"
-_CHROME_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) %s Chrome/124.0.0.0 Safari/537.36" % _WEBKIT
-_SAFARI_MAC = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
-               "(KHTML, like Gecko) Version/17.4.1 Safari/605.1.15")
-_CHROME_WIN = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) %s Chrome/124.0.0.0 Safari/537.36" % _WEBKIT
+_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)"
+_WIN = "Mozilla/5.0 (Windows NT 10.0; Win64; x64"
+_CHROME_MAC = "%s %s Chrome/124.0.0.0 Safari/537.36" % (_MAC, _WEBKIT)
+_SAFARI_MAC = _MAC + " AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15"
+_CHROME_WIN = "%s) %s Chrome/124.0.0.0 Safari/537.36" % (_WIN, _WEBKIT)
 _EDGE_WIN = _CHROME_WIN + " Edg/124.0.2478.67"
-_FIREFOX_WIN = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0"
+_FIREFOX_WIN = _WIN + "; rv:125.0) Gecko/20100101 Firefox/125.0"
 _FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"
 LAPTOPS = {
     "MacBook Pro": [_CHROME_MAC, _SAFARI_MAC],
@@ -83,15 +84,12 @@ PHONES = {
 }
 # user_id, office, role, shift ("day" or "evening")
 ROSTER = [
-    ("alice.martin", "London", "engineer", "day"),
-    ("oliver.hughes", "London", "finance", "day"),
+    ("alice.martin", "London", "engineer", "day"), ("oliver.hughes", "London", "finance", "day"),
     ("james.carter", "New York", "sales", "day"),
     ("maria.gonzalez", "New York", "support", "evening"),
-    ("lena.fischer", "Berlin", "engineer", "day"),
-    ("jonas.weber", "Berlin", "admin", "day"),
+    ("lena.fischer", "Berlin", "engineer", "day"), ("jonas.weber", "Berlin", "admin", "day"),
     ("wei.tan", "Singapore", "support", "evening"),
-    ("ethan.roy", "Toronto", "hr", "day"),
-    ("sophie.tremblay", "Toronto", "finance", "day"),
+    ("ethan.roy", "Toronto", "hr", "day"), ("sophie.tremblay", "Toronto", "finance", "day"),
     ("chloe.nguyen", "Sydney", "sales", "day"),
 ]
 # kind -> (day number, user): one user and one day per scenario, all on days 29-35.
@@ -143,15 +141,17 @@ def utc(day, offset, local_seconds):
     return START + timedelta(days=day - 1, seconds=int(local_seconds) - offset * 3600)
 
 
-def local_hour(event, city):
-    return (event["_t"].hour + OFFICES[city][3]) % 24 + event["_t"].minute / 60
-
-
 def place(rng, city):
     """Location name and coordinates with a few km of jitter around the city centre."""
     country, lat, lon = (OFFICES.get(city) or FOREIGN[city])[:3]
     return ("%s, %s" % (city, country), round(lat + rng.gauss(0, 0.02), 4),
             round(lon + rng.gauss(0, 0.02 / max(0.2, math.cos(math.radians(lat)))), 4))
+
+
+def foreign(rng, city):
+    """Location and IP address of an attacker in a city nobody in the organisation uses."""
+    ip = "%s.%d.%d" % (FOREIGN[city][3], rng.randint(0, 255), rng.randint(1, 254))
+    return place(rng, city), ip
 
 
 def mobile_ip(rng, user):
@@ -210,11 +210,11 @@ def workday(rng, user, day, city=None, start_h=None, end_h=None, remote=None, lo
     if remote:
         events.append(event(rng, user, utc(day, offset, start_h * 3600 + rng.randint(20, 90)),
                             "vpn_connect", "vpn-gateway", laptop, place(rng, city), ip))
-    for t in sorted(rng.uniform(start_h + 0.1, end_h) * 3600 for _ in range(rng.randint(1, 2))):
-        when, loc = utc(day, offset, t), place(rng, city)
+    times = sorted(rng.uniform(start_h + 0.1, end_h) * 3600 for _ in range(rng.choice([1, 2, 2])))
+    for when, loc in ((utc(day, offset, t), place(rng, city)) for t in times):
         if phones and rng.random() < 0.15:
-            events.append(event(rng, user, when, rng.choice(["file_access", "api_call"]),
-                                rng.choice(["email", "chat"]), phones[0], loc, mobile_ip(rng, user)))
+            act, res = rng.choice(["file_access", "api_call"]), rng.choice(["email", "chat"])
+            events.append(event(rng, user, when, act, res, phones[0], loc, mobile_ip(rng, user)))
         else:
             events.append(action(rng, user, when, laptop, loc, ip))
     if rng.random() < 0.15:
@@ -225,7 +225,8 @@ def workday(rng, user, day, city=None, start_h=None, end_h=None, remote=None, lo
 
 def weekend(rng, user, day):
     """A quick look at email or chat from home, on a phone if the user has one."""
-    offset, dev = OFFICES[user["office"]][3], (devices_on(user, day, True) or devices_on(user, day, False))[0]
+    offset = OFFICES[user["office"]][3]
+    dev = (devices_on(user, day, True) or devices_on(user, day, False))[0]
     t = rng.uniform(10, 20) * 3600
     return [event(rng, user, utc(day, offset, t + i * rng.randint(60, 900)),
                   rng.choice(["file_access", "api_call"]), rng.choice(["email", "chat"]), dev,
@@ -242,7 +243,7 @@ def tag(events, kind):
 def plant_benign(rng, kind, user, day):
     """A legitimate but unusual day; only the unusual events carry the benign label."""
     office, offset = user["office"], OFFICES[user["office"]][3]
-    if kind == "legit_travel":  # phone check at home at 06:00, flight, afternoon at the Berlin office
+    if kind == "legit_travel":  # phone check at home at 06:00, flight, afternoon in Berlin
         dev = (devices_on(user, day, True) or devices_on(user, day, False))[0]
         early = event(rng, user, utc(day, offset, rng.uniform(5.9, 6.3) * 3600), "api_call",
                       "email", dev, place(rng, office), mobile_ip(rng, user))
@@ -260,7 +261,7 @@ def plant_benign(rng, kind, user, day):
     for _ in range(rng.randint(2, 3)):
         t = utc(day, offset, rng.uniform(18.7, 21.7) * 3600)
         events.append(action(rng, user, t, laptop, place(rng, office), events[0]["ip_address"]))
-    tag([e for e in events if local_hour(e, office) >= 18.5], kind)
+    tag([e for e in events if e["_t"] >= utc(day, offset, 18.5 * 3600)], kind)
     return events
 
 
@@ -269,25 +270,25 @@ def plant_attack(rng, kind, user, day):
     office, offset = user["office"], OFFICES[user["office"]][3]
     stranger = {"fp": "%032x" % rng.getrandbits(128), "name": "unknown"}
     if kind == "credential_stuffing":  # a burst of failures 20 s apart from one IP, then a success
-        loc, ip = place(rng, "Ho Chi Minh City"), "113.161.%d.%d" % (rng.randint(0, 255), rng.randint(1, 254))
-        t0, n, dev = utc(day, 7, rng.uniform(1.0, 4.0) * 3600), rng.randint(20, 30), dict(stranger, ua="okhttp/4.12.0")
+        (loc, ip), dev = foreign(rng, "Ho Chi Minh City"), dict(stranger, ua="okhttp/4.12.0")
+        t0, n = utc(day, offset, rng.uniform(1.0, 4.0) * 3600), rng.randint(20, 30)
         return tag([event(rng, user, t0 + timedelta(seconds=20 * i), "login", "sso", dev, loc, ip,
                           ok=i == n) for i in range(n + 1)], kind)
     if kind == "account_takeover":  # scripted bulk download of sensitive data at night
-        loc, ip = place(rng, "Sao Paulo"), "177.54.%d.%d" % (rng.randint(0, 255), rng.randint(1, 254))
-        t, dev = utc(day, -3, rng.uniform(1.0, 3.0) * 3600), dict(stranger, ua="python-requests/2.31.0")
+        (loc, ip), dev = foreign(rng, "Sao Paulo"), dict(stranger, ua="python-requests/2.31.0")
+        t = utc(day, offset, rng.uniform(1.0, 3.0) * 3600)
         events = [event(rng, user, t, "login", "sso", dev, loc, ip)]
         for res in TAKEOVER_RESOURCES:
             t += timedelta(seconds=rng.randint(40, 200))
-            events.append(event(rng, user, t, "download", res, dev, loc, ip, gb=rng.uniform(0.3, 0.5)))
+            gb = rng.uniform(0.3, 0.5)
+            events.append(event(rng, user, t, "download", res, dev, loc, ip, gb=gb))
         return tag(events, kind)
     events = workday(rng, user, day, login=True,
                      remote=False if kind in ("impossible_travel", "unusual_volume") else None)
     laptop, ip, loc = devices_on(user, day, False)[0], events[0]["ip_address"], place(rng, office)
     if kind == "impossible_travel":  # a Lagos login minutes after activity at the office
         anchor = events[1]["_t"] + timedelta(minutes=rng.randint(8, 15))
-        dev, loc = dict(stranger, name="Dell XPS 13", ua=_CHROME_WIN), place(rng, "Lagos")
-        ip = "105.112.%d.%d" % (rng.randint(0, 255), rng.randint(1, 254))
+        dev, (loc, ip) = dict(stranger, name="Dell XPS 13", ua=_CHROME_WIN), foreign(rng, "Lagos")
         steps = [("login", "sso"), ("file_access", "crm"), ("download", "quote-tool")]
         attack = [event(rng, user, anchor + timedelta(seconds=i * rng.randint(60, 300)), act, res,
                         dev, loc, ip) for i, (act, res) in enumerate(steps)]
@@ -298,7 +299,8 @@ def plant_attack(rng, kind, user, day):
                   for _ in range(rng.randint(1, 2))]
     elif kind == "unusual_time":  # a few events in the small hours, from home, on the usual laptop
         times = sorted(rng.uniform(0.2, 3.4) * 3600 for _ in range(rng.randint(2, 4)))
-        attack = [action(rng, user, utc(day, offset, t), laptop, loc, user["home_ip"]) for t in times]
+        attack = [action(rng, user, utc(day, offset, t), laptop, loc, user["home_ip"])
+                  for t in times]
     else:  # unusual_resources: three resources outside the role, nobody else uses, within minutes
         t = events[1]["_t"] + timedelta(minutes=rng.randint(20, 60))
         attack = []
