@@ -1,0 +1,395 @@
+//! Detection configuration: every weight, threshold and list the UEBA detector uses, with
+//! documented defaults. Loaded from the `[ueba]` section of `warden.toml`.
+
+use serde::{Deserialize, Serialize};
+use warden_event::{AnomalyType, LevelThresholds, ThreatLevel};
+use warden_models::baseline::ProfileCaps;
+
+/// A configuration value is out of range.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole UEBA configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct UebaConfig {
+    pub warmup: WarmupConfig,
+    pub caps: ProfileCaps,
+    pub travel: TravelConfig,
+    pub time: TimeConfig,
+    pub volume: VolumeConfig,
+    pub resources: ResourceConfig,
+    pub device: DeviceConfig,
+    pub location: LocationConfig,
+    pub failures: FailureConfig,
+    pub scoring: ScoringConfig,
+}
+
+/// When a user's baseline is mature enough to trust novelty checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WarmupConfig {
+    /// Learned events before a baseline is mature.
+    pub min_events: u32,
+    /// Distinct active days before a baseline is mature.
+    pub min_days: u16,
+}
+
+impl Default for WarmupConfig {
+    fn default() -> Self {
+        Self { min_events: 30, min_days: 7 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TravelConfig {
+    /// Speeds above this are impossible for a traveller (km/h).
+    pub max_speed_kmh: f64,
+    /// Moves shorter than this are ignored: IP geolocation and GPS are this imprecise (km).
+    pub min_distance_km: f64,
+    /// Speed, as a multiple of `max_speed_kmh`, at which confidence reaches 1.
+    pub certain_speed_factor: f64,
+}
+
+impl Default for TravelConfig {
+    fn default() -> Self {
+        Self {
+            max_speed_kmh: 1000.0,
+            min_distance_km: 500.0,
+            certain_speed_factor: 3.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeConfig {
+    /// An hour is unusual when the user's activity within ±1 hour of it is below this share.
+    pub min_hour_share: f64,
+    /// An hour counts as part of the user's usual day at this share of activity.
+    pub active_hour_share: f64,
+    /// Hours outside the usual day at which confidence is full.
+    pub certain_hours_outside: f64,
+    /// Events further apart than this start a new session (minutes).
+    pub session_gap_minutes: u32,
+    /// Confidence factor when the session began at a usual hour (someone working late).
+    pub extended_session_factor: f64,
+}
+
+impl Default for TimeConfig {
+    fn default() -> Self {
+        Self {
+            min_hour_share: 0.10,
+            active_hour_share: 0.02,
+            certain_hours_outside: 4.0,
+            session_gap_minutes: 120,
+            extended_session_factor: 0.5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VolumeConfig {
+    /// Standard deviations above the user's mean at which volume is unusual.
+    pub z_threshold: f64,
+    /// Standard deviations at which confidence is full.
+    pub z_certain: f64,
+    /// Floor of the standard deviation (GB), so steady users are not flagged for crumbs.
+    pub min_std_gb: f64,
+    /// Volumes must also exceed the mean by this much (GB).
+    pub min_excess_gb: f64,
+    /// Confidence factor for uploads (data coming in is a smaller risk than data going out).
+    pub upload_factor: f64,
+    /// Learned events needed before volume is judged.
+    pub min_history: u32,
+}
+
+impl Default for VolumeConfig {
+    fn default() -> Self {
+        Self {
+            z_threshold: 3.0,
+            z_certain: 12.0,
+            min_std_gb: 0.01,
+            min_excess_gb: 0.1,
+            upload_factor: 0.6,
+            min_history: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ResourceConfig {
+    /// Resources whose name contains one of these (case-insensitive) are sensitive.
+    pub sensitive: Vec<String>,
+    /// Confidence factor for a new resource that is not sensitive.
+    pub non_sensitive_factor: f64,
+    /// Share of the organisation's users at which a resource counts as common.
+    pub common_share: f64,
+    /// Lowest rarity factor (for resources common in the organisation).
+    pub min_rarity: f64,
+}
+
+impl Default for ResourceConfig {
+    fn default() -> Self {
+        let sensitive = [
+            "payroll", "bank", "secret", "vault", "backup", "credential", "password", "finance",
+            "hr-record", "customer", "dump", "export", "ad-console", "domain-admin", "admin",
+            "prod", "siem", "legal", "keys", "pki",
+        ];
+        Self {
+            sensitive: sensitive.iter().map(|s| (*s).to_owned()).collect(),
+            non_sensitive_factor: 0.3,
+            common_share: 0.25,
+            min_rarity: 0.3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeviceConfig {
+    /// Confidence of a device never seen for the user.
+    pub base_confidence: f64,
+    /// Added when its user agent is new too.
+    pub new_agent_bonus: f64,
+    /// Added when the agent is a script or HTTP library, or the device is unnamed.
+    pub automation_bonus: f64,
+    /// User-agent fragments of scripts and HTTP libraries (case-insensitive).
+    pub automation_agents: Vec<String>,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        let agents = [
+            "python-requests", "python-urllib", "curl/", "wget/", "okhttp", "go-http-client",
+            "java/", "libwww", "powershell", "scrapy", "httpclient", "axios", "node-fetch",
+            "aiohttp", "postman",
+        ];
+        Self {
+            base_confidence: 0.6,
+            new_agent_bonus: 0.2,
+            automation_bonus: 0.3,
+            automation_agents: agents.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocationConfig {
+    /// Confidence of a new city in a country the user has been in.
+    pub new_city_confidence: f64,
+    /// Confidence of a new country.
+    pub new_country_confidence: f64,
+    /// Share of the organisation's users at which a location counts as common.
+    pub common_share: f64,
+    /// Lowest rarity factor (for places common in the organisation, such as other offices).
+    pub min_rarity: f64,
+}
+
+impl Default for LocationConfig {
+    fn default() -> Self {
+        Self {
+            new_city_confidence: 0.5,
+            new_country_confidence: 0.8,
+            common_share: 0.1,
+            min_rarity: 0.4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FailureConfig {
+    /// Window in which failed attempts are counted (minutes).
+    pub window_minutes: u32,
+    /// Failed attempts in the window that make a burst.
+    pub burst_threshold: u32,
+    /// Failed attempts at which confidence is full.
+    pub certain_count: u32,
+    /// A success this soon after a burst is suspicious (minutes).
+    pub success_after_minutes: u32,
+}
+
+impl Default for FailureConfig {
+    fn default() -> Self {
+        Self {
+            window_minutes: 10,
+            burst_threshold: 5,
+            certain_count: 20,
+            success_after_minutes: 30,
+        }
+    }
+}
+
+/// How anomalies become a 0–100 score. Each anomaly adds risk `weight × confidence`; risks
+/// combine as independent evidence, `score = 100 × (1 − Π(1 − weight·confidence))`, so one
+/// strong anomaly reaches its weight and several together approach 100.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoringConfig {
+    pub weights: Weights,
+    pub levels: LevelThresholds,
+    /// Composite deviation at which `behavioral_deviation` is reported as an anomaly.
+    pub deviation_threshold: f64,
+    /// Events at or above this level are not learned into the baseline.
+    pub quarantine_level: ThreatLevel,
+    pub actions: Actions,
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        Self {
+            weights: Weights::default(),
+            levels: LevelThresholds::default(),
+            deviation_threshold: 0.5,
+            quarantine_level: ThreatLevel::High,
+            actions: Actions::default(),
+        }
+    }
+}
+
+/// Weight of each anomaly type: the score it gives alone at full confidence, over 100.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Weights {
+    pub impossible_travel: f64,
+    pub unusual_time: f64,
+    pub unusual_volume: f64,
+    pub unusual_resources: f64,
+    pub new_device: f64,
+    pub new_location: f64,
+    pub failed_login_burst: f64,
+    pub behavioral_deviation: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            impossible_travel: 0.75,
+            unusual_time: 0.6,
+            unusual_volume: 0.65,
+            unusual_resources: 0.6,
+            new_device: 0.35,
+            new_location: 0.4,
+            failed_login_burst: 0.75,
+            behavioral_deviation: 0.25,
+        }
+    }
+}
+
+impl Weights {
+    pub fn of(&self, t: AnomalyType) -> f64 {
+        match t {
+            AnomalyType::ImpossibleTravel => self.impossible_travel,
+            AnomalyType::UnusualTime => self.unusual_time,
+            AnomalyType::UnusualVolume => self.unusual_volume,
+            AnomalyType::UnusualResources => self.unusual_resources,
+            AnomalyType::NewDevice => self.new_device,
+            AnomalyType::NewLocation => self.new_location,
+            AnomalyType::FailedLoginBurst => self.failed_login_burst,
+            AnomalyType::BehavioralDeviation => self.behavioral_deviation,
+        }
+    }
+}
+
+/// Recommended actions per level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Actions {
+    pub low: Vec<String>,
+    pub medium: Vec<String>,
+    pub high: Vec<String>,
+    pub critical: Vec<String>,
+}
+
+impl Default for Actions {
+    fn default() -> Self {
+        let v = |xs: &[&str]| xs.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            low: v(&["standard monitoring"]),
+            medium: v(&["verify the activity if it touched sensitive resources", "log for review"]),
+            high: v(&["require MFA on the next action", "verify the user's identity", "monitor the account closely"]),
+            critical: v(&["block the session", "revoke all active sessions", "force a password reset", "alert the security team"]),
+        }
+    }
+}
+
+impl Actions {
+    pub fn for_level(&self, level: ThreatLevel) -> &[String] {
+        match level {
+            ThreatLevel::Low => &self.low,
+            ThreatLevel::Medium => &self.medium,
+            ThreatLevel::High => &self.high,
+            ThreatLevel::Critical => &self.critical,
+        }
+    }
+}
+
+impl UebaConfig {
+    /// Checks ranges; the message names the offending key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("ueba.{key}: {why}")));
+        self.scoring.levels.validate().map_err(ConfigError::Invalid)?;
+        let w = &self.scoring.weights;
+        for t in AnomalyType::ALL {
+            let v = w.of(t);
+            if !(0.0..=1.0).contains(&v) {
+                return bad(&format!("scoring.weights.{t}"), "must be within [0, 1]");
+            }
+        }
+        let unit = [
+            ("time.min_hour_share", self.time.min_hour_share),
+            ("time.active_hour_share", self.time.active_hour_share),
+            ("time.extended_session_factor", self.time.extended_session_factor),
+            ("volume.upload_factor", self.volume.upload_factor),
+            ("resources.non_sensitive_factor", self.resources.non_sensitive_factor),
+            ("resources.min_rarity", self.resources.min_rarity),
+            ("location.min_rarity", self.location.min_rarity),
+            ("scoring.deviation_threshold", self.scoring.deviation_threshold),
+        ];
+        for (k, v) in unit {
+            if !(0.0..=1.0).contains(&v) {
+                return bad(k, "must be within [0, 1]");
+            }
+        }
+        if self.travel.max_speed_kmh <= 0.0 {
+            return bad("travel.max_speed_kmh", "must be positive");
+        }
+        if self.volume.z_certain <= self.volume.z_threshold {
+            return bad("volume.z_certain", "must be above volume.z_threshold");
+        }
+        if self.failures.burst_threshold == 0 || self.failures.certain_count <= self.failures.burst_threshold {
+            return bad("failures", "need 0 < burst_threshold < certain_count");
+        }
+        if self.warmup.min_events == 0 || self.warmup.min_days == 0 {
+            return bad("warmup", "min_events and min_days must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        UebaConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn out_of_range_names_the_key() {
+        let mut c = UebaConfig::default();
+        c.scoring.weights.unusual_time = 1.5;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("scoring.weights.unusual_time"), "{e}");
+    }
+}

@@ -1,0 +1,23 @@
+//! Warden's detection engine.
+//!
+//! - [`ueba`]: behavioural detection with per-user baselines, eight anomaly types, a
+//!   16-feature vector and a transparent 0–100 score with explanations.
+//! - [`config`]: every threshold and weight, with documented defaults.
+//! - [`eval`]: scoring detections against labels (detection rate per attack kind, false
+//!   positives, hard negatives), so users can measure their own tuning.
+//!
+//! ```
+//! use warden_engine::{UebaConfig, ueba::UebaEngine};
+//! use warden_event::{ActivityType, Timestamp, UserActivity};
+//! let mut engine = UebaEngine::new(UebaConfig::default()).unwrap();
+//! let a = UserActivity::new("alice", ActivityType::Login, Timestamp::parse_rfc3339("2026-04-02T09:00:00Z").unwrap());
+//! let s = engine.score(&a, false);
+//! assert_eq!(s.user_id, "alice");
+//! assert!(s.learning); // first event: no baseline yet
+//! ```
+
+pub mod config;
+pub mod eval;
+pub mod ueba;
+
+pub use config::{ConfigError, UebaConfig};

@@ -1,0 +1,150 @@
+//! The transparent scoring model: findings → 0–100 score, level, per-anomaly contributions.
+//!
+//! Each finding carries risk `r = weight(type) × confidence`, where checks that need a
+//! baseline have their confidence multiplied by the baseline's maturity. Risks combine as
+//! independent evidence: `score = 100 × (1 − Π(1 − r))`. Each anomaly's contribution is
+//! its share of the score in proportion to its risk, so contributions add up to the score.
+
+use super::Finding;
+use crate::UebaConfig;
+use warden_event::{Anomaly, AnomalyType, ThreatLevel};
+
+/// The combined result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    pub score: f32,
+    pub level: ThreatLevel,
+    /// Strongest first.
+    pub anomalies: Vec<Anomaly>,
+    /// Types contributing at least [`PRIMARY_MIN_POINTS`], strongest first.
+    pub primary: Vec<AnomalyType>,
+    pub confidence: f32,
+}
+
+/// Points an anomaly must add to be named a primary anomaly.
+pub const PRIMARY_MIN_POINTS: f32 = 5.0;
+
+pub fn combine(findings: Vec<Finding>, maturity: f64, cfg: &UebaConfig) -> Scored {
+    let weights = &cfg.scoring.weights;
+    let mut risks = Vec::with_capacity(findings.len());
+    let mut keep = 1.0f64;
+    for fnd in &findings {
+        let conf = if fnd.kind.needs_baseline() { fnd.confidence * maturity } else { fnd.confidence };
+        let risk = (weights.of(fnd.kind) * conf).clamp(0.0, 1.0);
+        keep *= 1.0 - risk;
+        risks.push((risk, conf));
+    }
+    let total: f64 = risks.iter().map(|(r, _)| r).sum();
+    let score = round1(100.0 * (1.0 - keep));
+    let mut anomalies: Vec<Anomaly> = findings
+        .into_iter()
+        .zip(&risks)
+        .filter(|(_, (risk, _))| *risk > 0.0)
+        .map(|(f, (risk, conf))| Anomaly {
+            kind: f.kind,
+            confidence: round2(*conf),
+            contribution: round1(f64::from(score) * risk / total.max(f64::MIN_POSITIVE)),
+            detail: f.detail,
+        })
+        .collect();
+    anomalies.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+    let primary = anomalies
+        .iter()
+        .filter(|a| a.contribution >= PRIMARY_MIN_POINTS)
+        .map(|a| a.kind)
+        .collect();
+    let base = 0.3 + 0.7 * maturity;
+    let confidence = if total > 0.0 {
+        let weighted: f64 = risks.iter().map(|(r, c)| r * c).sum::<f64>() / total;
+        base * (0.5 + 0.5 * weighted)
+    } else {
+        base
+    };
+    Scored {
+        score,
+        level: ThreatLevel::from_score(score, &cfg.scoring.levels),
+        anomalies,
+        primary,
+        confidence: round2(confidence),
+    }
+}
+
+fn round1(x: f64) -> f32 {
+    ((x * 10.0).round() / 10.0) as f32
+}
+
+fn round2(x: f64) -> f32 {
+    ((x * 100.0).round() / 100.0) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn finding(kind: AnomalyType, c: f64) -> Finding {
+        Finding::new(kind, c, String::new())
+    }
+
+    #[test]
+    fn one_anomaly_scores_its_weight() {
+        let cfg = UebaConfig::default();
+        let s = combine(vec![finding(AnomalyType::ImpossibleTravel, 1.0)], 1.0, &cfg);
+        assert_eq!(s.score, 75.0);
+        assert_eq!(s.level, ThreatLevel::High);
+        assert_eq!(s.primary, vec![AnomalyType::ImpossibleTravel]);
+        assert_eq!(s.anomalies[0].contribution, 75.0);
+    }
+
+    #[test]
+    fn evidence_combines_and_contributions_sum() {
+        let cfg = UebaConfig::default();
+        let s = combine(
+            vec![finding(AnomalyType::ImpossibleTravel, 1.0), finding(AnomalyType::NewLocation, 1.0)],
+            1.0,
+            &cfg,
+        );
+        // 1 − 0.25 × 0.6 = 0.85
+        assert_eq!(s.score, 85.0);
+        assert_eq!(s.level, ThreatLevel::Critical);
+        let sum: f32 = s.anomalies.iter().map(|a| a.contribution).sum();
+        assert!((sum - s.score).abs() < 0.2);
+    }
+
+    #[test]
+    fn learning_damps_only_baseline_checks() {
+        let cfg = UebaConfig::default();
+        let s = combine(
+            vec![finding(AnomalyType::NewDevice, 1.0), finding(AnomalyType::FailedLoginBurst, 1.0)],
+            0.0,
+            &cfg,
+        );
+        assert_eq!(s.score, 75.0);
+        assert_eq!(s.anomalies.len(), 1);
+        assert!(s.confidence < 0.5);
+    }
+
+    #[test]
+    fn nothing_found_is_zero() {
+        let s = combine(vec![], 1.0, &UebaConfig::default());
+        assert_eq!(s.score, 0.0);
+        assert_eq!(s.level, ThreatLevel::Low);
+        assert!(s.primary.is_empty());
+        assert_eq!(s.confidence, 1.0);
+    }
+
+    proptest! {
+        #[test]
+        fn score_is_bounded_and_monotone(confs in proptest::collection::vec(0.0f64..=1.0, 1..8), maturity in 0.0f64..=1.0) {
+            let cfg = UebaConfig::default();
+            let findings: Vec<_> = confs.iter().enumerate().map(|(i, c)| finding(AnomalyType::ALL[i % 8], *c)).collect();
+            let s = combine(findings.clone(), maturity, &cfg);
+            prop_assert!((0.0..=100.0).contains(&s.score));
+            prop_assert!((0.0..=1.0).contains(&s.confidence));
+            // Adding evidence never lowers the score.
+            let mut more = findings;
+            more.push(finding(AnomalyType::ImpossibleTravel, 0.5));
+            prop_assert!(combine(more, maturity, &cfg).score >= s.score);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The embedded store: one local SQLite database file (WAL mode) holding behavioural
+//! baselines, alerts and runs, with versioned migrations.
+//!
+//! - [`migrations`]: the schema, one numbered step at a time (`PRAGMA user_version`).
+//! - [`Store`]: open, record runs, save and query alerts (deduplicated, so re-running or
+//!   resuming after a crash never duplicates an alert), save and load baselines.
+//!
+//! ```
+//! let store = warden_store::Store::open_in_memory().unwrap();
+//! assert_eq!(store.schema_version().unwrap(), warden_store::migrations::LATEST);
+//! ```
+
+pub mod migrations;
+mod store;
+
+pub use store::{AlertQuery, RunTotals, Store, StoredAlert, StoredRun};
+
+/// Store failures, with what was being done.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("cannot open store {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("store schema version {found} is newer than this Warden supports ({supported}); upgrade Warden")]
+    TooNew { found: i64, supported: i64 },
+    #[error("store migration to version {version} failed: {source}")]
+    Migration {
+        version: i64,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("store query failed while {doing}: {source}")]
+    Query {
+        doing: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("baseline of user `{user}` in the store is unreadable: {source}")]
+    Baseline {
+        user: String,
+        #[source]
+        source: warden_models::ModelError,
+    },
+}

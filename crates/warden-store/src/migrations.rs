@@ -1,0 +1,72 @@
+//! Schema migrations. Each step runs once, in a transaction, and bumps `user_version`.
+//! Never edit a released step: add a new one.
+
+use crate::StoreError;
+use rusqlite::Connection;
+
+/// `(version, SQL)` in order.
+const STEPS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        inputs TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        events INTEGER NOT NULL DEFAULT 0,
+        parse_errors INTEGER NOT NULL DEFAULT 0,
+        alerts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE baselines (
+        user_id TEXT PRIMARY KEY,
+        state BLOB NOT NULL,
+        events INTEGER NOT NULL,
+        last_seen TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE population (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        state BLOB NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER REFERENCES runs(id),
+        event_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        score REAL NOT NULL,
+        level TEXT NOT NULL,
+        level_rank INTEGER NOT NULL,
+        primary_anomalies TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (user_id, ts, event_id)
+    );
+    CREATE INDEX alerts_by_time ON alerts (ts);
+    CREATE INDEX alerts_by_user ON alerts (user_id, ts);",
+)];
+
+/// The schema version this build writes.
+pub const LATEST: i64 = 1;
+
+/// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|source| StoreError::Query { doing: "reading the schema version", source })?;
+    if current > LATEST {
+        return Err(StoreError::TooNew { found: current, supported: LATEST });
+    }
+    for (version, sql) in STEPS.iter().filter(|(v, _)| *v > current) {
+        let step = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", version)?;
+            tx.commit()
+        };
+        step(conn).map_err(|source| StoreError::Migration { version: *version, source })?;
+    }
+    Ok(())
+}

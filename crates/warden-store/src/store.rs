@@ -1,0 +1,444 @@
+//! [`Store`]: the queries Warden runs against its database.
+
+use crate::{StoreError, migrations};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use std::path::Path;
+use warden_event::{ThreatLevel, ThreatScore};
+use warden_models::baseline::{Population, UserState, codec};
+
+/// A handle on the database file.
+pub struct Store {
+    conn: Connection,
+}
+
+/// Totals recorded when a run finishes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunTotals {
+    pub events: u64,
+    pub parse_errors: u64,
+    pub alerts: u64,
+}
+
+/// Filters for [`Store::list_alerts`].
+#[derive(Debug, Clone, Default)]
+pub struct AlertQuery {
+    pub min_level: Option<ThreatLevel>,
+    pub user: Option<String>,
+    /// RFC 3339; alerts at or after this event time.
+    pub since: Option<String>,
+    pub limit: usize,
+}
+
+/// An alert read back from the store.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoredAlert {
+    pub id: i64,
+    pub run_id: Option<i64>,
+    pub event_id: String,
+    pub user_id: String,
+    pub timestamp: String,
+    pub threat_score: f64,
+    pub threat_level: String,
+    pub primary_anomalies: Vec<String>,
+    pub explanation: String,
+}
+
+/// A run read back from the store.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StoredRun {
+    pub id: i64,
+    pub command: String,
+    pub inputs: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub events: i64,
+    pub parse_errors: i64,
+    pub alerts: i64,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn q(doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Query { doing, source }
+}
+
+fn level_rank(l: ThreatLevel) -> i64 {
+    match l {
+        ThreatLevel::Low => 0,
+        ThreatLevel::Medium => 1,
+        ThreatLevel::High => 2,
+        ThreatLevel::Critical => 3,
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, in WAL mode, migrated to the latest
+    /// schema.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        Self::setup(conn).map_err(|e| match e {
+            StoreError::Query { source, .. } => StoreError::Open { path: path.display().to_string(), source },
+            other => other,
+        })
+    }
+
+    /// A private in-memory database (tests, dry runs).
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory()
+            .map_err(|source| StoreError::Open { path: ":memory:".into(), source })?;
+        Self::setup(conn)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Self, StoreError> {
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(q("configuring"))?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(q("configuring"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(q("configuring"))?;
+        migrations::migrate(&mut conn)?;
+        Ok(Self { conn })
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(q("reading the schema version"))
+    }
+
+    /// The journal mode in force (`wal` for files).
+    pub fn journal_mode(&self) -> Result<String, StoreError> {
+        self.conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .map_err(q("reading the journal mode"))
+    }
+
+    pub fn begin_run(&self, command: &str, inputs: &[String]) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (command, inputs, started_at) VALUES (?1, ?2, ?3)",
+                params![command, inputs.join(" "), now()],
+            )
+            .map_err(q("recording a run"))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn finish_run(&self, id: i64, t: RunTotals) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET finished_at = ?2, events = ?3, parse_errors = ?4, alerts = ?5 WHERE id = ?1",
+                params![id, now(), t.events as i64, t.parse_errors as i64, t.alerts as i64],
+            )
+            .map_err(q("finishing a run"))?;
+        Ok(())
+    }
+
+    /// Saves alerts in one transaction; an alert already stored (same user, time and event
+    /// id) is skipped. Returns how many were new.
+    pub fn save_alerts(&mut self, run_id: Option<i64>, alerts: &[ThreatScore]) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction().map_err(q("saving alerts"))?;
+        let mut inserted = 0;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO alerts (run_id, event_id, user_id, ts, score, level, level_rank,
+                     primary_anomalies, explanation, body, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(q("saving alerts"))?;
+            let created = now();
+            for a in alerts {
+                let primary: Vec<&str> = a.primary_anomalies.iter().map(|t| t.as_str()).collect();
+                let body = serde_json::to_string(a).unwrap_or_default();
+                inserted += stmt
+                    .execute(params![
+                        run_id,
+                        a.event_id.as_deref().unwrap_or(""),
+                        a.user_id,
+                        a.timestamp,
+                        f64::from(a.threat_score),
+                        a.threat_level.as_str(),
+                        level_rank(a.threat_level),
+                        primary.join(","),
+                        a.explanation,
+                        body,
+                        created,
+                    ])
+                    .map_err(q("saving alerts"))?;
+            }
+        }
+        tx.commit().map_err(q("saving alerts"))?;
+        Ok(inserted)
+    }
+
+    pub fn list_alerts(&self, f: &AlertQuery) -> Result<Vec<StoredAlert>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, run_id, event_id, user_id, ts, score, level, primary_anomalies, explanation
+                 FROM alerts
+                 WHERE level_rank >= ?1 AND (?2 IS NULL OR user_id = ?2) AND (?3 IS NULL OR ts >= ?3)
+                 ORDER BY ts DESC, id DESC LIMIT ?4",
+            )
+            .map_err(q("listing alerts"))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    f.min_level.map_or(0, level_rank),
+                    f.user,
+                    f.since,
+                    if f.limit == 0 { i64::MAX } else { f.limit as i64 }
+                ],
+                |r| {
+                    let primary: String = r.get(7)?;
+                    Ok(StoredAlert {
+                        id: r.get(0)?,
+                        run_id: r.get(1)?,
+                        event_id: r.get(2)?,
+                        user_id: r.get(3)?,
+                        timestamp: r.get(4)?,
+                        threat_score: r.get(5)?,
+                        threat_level: r.get(6)?,
+                        primary_anomalies: primary.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                        explanation: r.get(8)?,
+                    })
+                },
+            )
+            .map_err(q("listing alerts"))?;
+        rows.collect::<Result<_, _>>().map_err(q("listing alerts"))
+    }
+
+    pub fn list_runs(&self, limit: usize) -> Result<Vec<StoredRun>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, command, inputs, started_at, finished_at, events, parse_errors, alerts
+                 FROM runs ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(q("listing runs"))?;
+        let rows = stmt
+            .query_map(params![limit as i64], |r| {
+                Ok(StoredRun {
+                    id: r.get(0)?,
+                    command: r.get(1)?,
+                    inputs: r.get(2)?,
+                    started_at: r.get(3)?,
+                    finished_at: r.get(4)?,
+                    events: r.get(5)?,
+                    parse_errors: r.get(6)?,
+                    alerts: r.get(7)?,
+                })
+            })
+            .map_err(q("listing runs"))?;
+        rows.collect::<Result<_, _>>().map_err(q("listing runs"))
+    }
+
+    /// Replaces the stored baselines of the given users and the population, atomically.
+    pub fn save_baselines<'a>(
+        &mut self,
+        users: impl IntoIterator<Item = (&'a String, &'a UserState)>,
+        population: &Population,
+    ) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction().map_err(q("saving baselines"))?;
+        let mut n = 0;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO baselines (user_id, state, events, last_seen, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (user_id) DO UPDATE SET state = excluded.state, events = excluded.events,
+                     last_seen = excluded.last_seen, updated_at = excluded.updated_at",
+                )
+                .map_err(q("saving baselines"))?;
+            let updated = now();
+            for (user, state) in users {
+                stmt.execute(params![
+                    user,
+                    codec::encode(state),
+                    i64::from(state.profile.events),
+                    state.profile.last_seen.to_rfc3339(),
+                    updated,
+                ])
+                .map_err(q("saving baselines"))?;
+                n += 1;
+            }
+            tx.execute(
+                "INSERT INTO population (id, state, updated_at) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                params![codec::encode(population), updated],
+            )
+            .map_err(q("saving baselines"))?;
+        }
+        tx.commit().map_err(q("saving baselines"))?;
+        Ok(n)
+    }
+
+    /// Loads every baseline and the population.
+    pub fn load_baselines(&self) -> Result<(Vec<(String, UserState)>, Population), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT user_id, state FROM baselines")
+            .map_err(q("loading baselines"))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .map_err(q("loading baselines"))?;
+        let mut users = Vec::new();
+        for row in rows {
+            let (user, blob) = row.map_err(q("loading baselines"))?;
+            let state = codec::decode(&blob, "baseline")
+                .map_err(|source| StoreError::Baseline { user: user.clone(), source })?;
+            users.push((user, state));
+        }
+        let population = self
+            .conn
+            .query_row("SELECT state FROM population WHERE id = 1", [], |r| r.get::<_, Vec<u8>>(0))
+            .optional()
+            .map_err(q("loading the population"))?;
+        let population = match population {
+            Some(blob) => codec::decode(&blob, "population")
+                .map_err(|source| StoreError::Baseline { user: "(population)".into(), source })?,
+            None => Population::default(),
+        };
+        Ok((users, population))
+    }
+
+    /// One user's stored baseline.
+    pub fn baseline(&self, user: &str) -> Result<Option<UserState>, StoreError> {
+        let blob = self
+            .conn
+            .query_row("SELECT state FROM baselines WHERE user_id = ?1", [user], |r| r.get::<_, Vec<u8>>(0))
+            .optional()
+            .map_err(q("loading a baseline"))?;
+        blob.map(|b| codec::decode(&b, "baseline").map_err(|source| StoreError::Baseline { user: user.into(), source }))
+            .transpose()
+    }
+
+    pub fn baseline_count(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM baselines", [], |r| r.get(0))
+            .map_err(q("counting baselines"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_event::{ActivityType, Timestamp, UserActivity};
+    use warden_models::baseline::{ActivityKeys, ProfileCaps};
+
+    fn alert(id: &str, user: &str, ts: &str, score: f32) -> ThreatScore {
+        ThreatScore {
+            event_id: Some(id.into()),
+            user_id: user.into(),
+            timestamp: ts.into(),
+            threat_score: score,
+            threat_level: ThreatLevel::from_score(score, &Default::default()),
+            primary_anomalies: vec![warden_event::AnomalyType::ImpossibleTravel],
+            confidence: 0.9,
+            isolation_forest_score: None,
+            lstm_autoencoder_score: None,
+            xgboost_ensemble_score: None,
+            impossible_travel_detected: true,
+            unusual_time_detected: false,
+            unusual_volume_detected: false,
+            unusual_resources_detected: false,
+            behavioral_deviation_score: 0.3,
+            recommended_actions: vec![],
+            explanation: "because".into(),
+            learning: false,
+            anomalies: vec![],
+            features: None,
+        }
+    }
+
+    #[test]
+    fn file_store_uses_wal_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        {
+            let mut s = Store::open(&path).unwrap();
+            assert_eq!(s.journal_mode().unwrap(), "wal");
+            let run = s.begin_run("detect", &["a.jsonl".into()]).unwrap();
+            assert_eq!(s.save_alerts(Some(run), &[alert("e1", "u1", "2026-04-02T01:00:00Z", 60.0)]).unwrap(), 1);
+            s.finish_run(run, RunTotals { events: 10, parse_errors: 1, alerts: 1 }).unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), migrations::LATEST);
+        let runs = s.list_runs(10).unwrap();
+        assert_eq!(runs[0].events, 10);
+        assert!(runs[0].finished_at.is_some());
+        assert_eq!(s.list_alerts(&AlertQuery::default()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn alerts_deduplicate_and_filter() {
+        let mut s = Store::open_in_memory().unwrap();
+        let batch = [
+            alert("e1", "u1", "2026-04-02T01:00:00Z", 60.0),
+            alert("e2", "u2", "2026-04-03T01:00:00Z", 30.0),
+            alert("e3", "u1", "2026-04-04T01:00:00Z", 90.0),
+        ];
+        assert_eq!(s.save_alerts(None, &batch).unwrap(), 3);
+        assert_eq!(s.save_alerts(None, &batch).unwrap(), 0, "replays never duplicate");
+        let all = s.list_alerts(&AlertQuery::default()).unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].event_id, "e3", "newest first");
+        let high = s.list_alerts(&AlertQuery { min_level: Some(ThreatLevel::High), ..Default::default() }).unwrap();
+        assert_eq!(high.len(), 2);
+        let u1 = s.list_alerts(&AlertQuery { user: Some("u1".into()), since: Some("2026-04-03".into()), ..Default::default() }).unwrap();
+        assert_eq!(u1.len(), 1);
+        assert_eq!(u1[0].primary_anomalies, vec!["impossible_travel"]);
+        let limited = s.list_alerts(&AlertQuery { limit: 1, ..Default::default() }).unwrap();
+        assert_eq!(limited.len(), 1);
+    }
+
+    #[test]
+    fn baselines_round_trip() {
+        let mut s = Store::open_in_memory().unwrap();
+        let mut state = UserState::default();
+        let mut pop = Population::default();
+        let mut a = UserActivity::new("u1", ActivityType::Login, Timestamp(1_775_000_000_000));
+        a.resource_accessed = Some("git".into());
+        state.profile.learn(&a, &ActivityKeys::of(&a), &ProfileCaps::default(), &mut pop);
+        pop.users = 1;
+        let users = vec![("u1".to_string(), state.clone())];
+        assert_eq!(s.save_baselines(users.iter().map(|(k, v)| (k, v)), &pop).unwrap(), 1);
+        assert_eq!(s.save_baselines(users.iter().map(|(k, v)| (k, v)), &pop).unwrap(), 1);
+        assert_eq!(s.baseline_count().unwrap(), 1);
+        let (loaded, lpop) = s.load_baselines().unwrap();
+        assert_eq!(loaded, users);
+        assert_eq!(lpop, pop);
+        assert_eq!(s.baseline("u1").unwrap(), Some(state));
+        assert_eq!(s.baseline("nobody").unwrap(), None);
+    }
+
+    #[test]
+    fn refuses_newer_schema_and_corrupt_baselines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let err = Store::open(&path).err().unwrap().to_string();
+        assert!(err.contains("newer than this Warden"), "{err}");
+
+        let s = Store::open_in_memory().unwrap();
+        s.conn
+            .execute("INSERT INTO baselines VALUES ('u', x'00010203', 1, '', '')", [])
+            .unwrap();
+        let err = s.load_baselines().err().unwrap().to_string();
+        assert!(err.contains("user `u`"), "{err}");
+    }
+
+    #[test]
+    fn migrating_an_existing_v1_database_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        drop(Store::open(&path).unwrap());
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 1);
+    }
+}
