@@ -26,7 +26,11 @@ fn events(users: usize, per_user: usize) -> Vec<UserActivity> {
             let day = (i / 10) as i64;
             let hour = 8 + (i % 10) as i64 - (lon / 15.0).round() as i64;
             let ts = start + day * 86_400_000 + hour * 3_600_000 + (u as i64 * 7_919) % 3_000_000;
-            let mut a = UserActivity::new(format!("user{u:05}"), ActivityType::FileAccess, Timestamp(ts));
+            let mut a = UserActivity::new(
+                format!("user{u:05}"),
+                ActivityType::FileAccess,
+                Timestamp(ts),
+            );
             a.location = Some(city.to_owned());
             a.latitude = Some(lat);
             a.longitude = Some(lon);
@@ -50,7 +54,8 @@ fn score_events(bencher: divan::Bencher, users: usize) {
     bencher
         .counter(divan::counter::ItemsCount::new(test.len()))
         .with_inputs(|| {
-            let mut engine = UebaEngine::new(UebaConfig::default()).expect("default config is valid");
+            let mut engine =
+                UebaEngine::new(UebaConfig::default()).expect("default config is valid");
             for a in &warm {
                 engine.score(a, false);
             }

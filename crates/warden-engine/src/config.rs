@@ -41,7 +41,10 @@ pub struct WarmupConfig {
 
 impl Default for WarmupConfig {
     fn default() -> Self {
-        Self { min_events: 30, min_days: 7 }
+        Self {
+            min_events: 30,
+            min_days: 7,
+        }
     }
 }
 
@@ -79,6 +82,11 @@ pub struct TimeConfig {
     pub session_gap_minutes: u32,
     /// Confidence factor when the session began at a usual hour (someone working late).
     pub extended_session_factor: f64,
+    /// Confidence factor while the user is travelling (far from home, arrived at a plausible
+    /// speed): jet lag and flights make hours unreliable.
+    pub travelling_factor: f64,
+    /// Distance from home (km) beyond which the user counts as travelling.
+    pub travelling_km: f64,
 }
 
 impl Default for TimeConfig {
@@ -89,6 +97,8 @@ impl Default for TimeConfig {
             certain_hours_outside: 4.0,
             session_gap_minutes: 120,
             extended_session_factor: 0.5,
+            travelling_factor: 0.5,
+            travelling_km: 1000.0,
         }
     }
 }
@@ -96,10 +106,15 @@ impl Default for TimeConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VolumeConfig {
-    /// Standard deviations above the user's mean at which volume is unusual.
+    /// Standard deviations above the user's mean (in GB) at which volume is unusual.
     pub z_threshold: f64,
-    /// Standard deviations at which confidence is full.
-    pub z_certain: f64,
+    /// Standard deviations on the log scale (`ln(1 + MB)`) where confidence starts (0.3).
+    /// Volumes are heavy-tailed, so how unusual a volume is is judged on the log scale.
+    pub log_z_start: f64,
+    /// Standard deviations on the log scale at which confidence is full.
+    pub log_z_certain: f64,
+    /// Floor of the log-scale standard deviation.
+    pub min_log_std: f64,
     /// Floor of the standard deviation (GB), so steady users are not flagged for crumbs.
     pub min_std_gb: f64,
     /// Volumes must also exceed the mean by this much (GB).
@@ -114,11 +129,13 @@ impl Default for VolumeConfig {
     fn default() -> Self {
         Self {
             z_threshold: 3.0,
-            z_certain: 12.0,
+            log_z_start: 2.5,
+            log_z_certain: 5.5,
+            min_log_std: 0.25,
             min_std_gb: 0.01,
             min_excess_gb: 0.1,
             upload_factor: 0.6,
-            min_history: 10,
+            min_history: 30,
         }
     }
 }
@@ -139,9 +156,26 @@ pub struct ResourceConfig {
 impl Default for ResourceConfig {
     fn default() -> Self {
         let sensitive = [
-            "payroll", "bank", "secret", "vault", "backup", "credential", "password", "finance",
-            "hr-record", "customer", "dump", "export", "ad-console", "domain-admin", "admin",
-            "prod", "siem", "legal", "keys", "pki",
+            "payroll",
+            "bank",
+            "secret",
+            "vault",
+            "backup",
+            "credential",
+            "password",
+            "finance",
+            "hr-record",
+            "customer",
+            "dump",
+            "export",
+            "ad-console",
+            "domain-admin",
+            "admin",
+            "prod",
+            "siem",
+            "legal",
+            "keys",
+            "pki",
         ];
         Self {
             sensitive: sensitive.iter().map(|s| (*s).to_owned()).collect(),
@@ -168,9 +202,21 @@ pub struct DeviceConfig {
 impl Default for DeviceConfig {
     fn default() -> Self {
         let agents = [
-            "python-requests", "python-urllib", "curl/", "wget/", "okhttp", "go-http-client",
-            "java/", "libwww", "powershell", "scrapy", "httpclient", "axios", "node-fetch",
-            "aiohttp", "postman",
+            "python-requests",
+            "python-urllib",
+            "curl/",
+            "wget/",
+            "okhttp",
+            "go-http-client",
+            "java/",
+            "libwww",
+            "powershell",
+            "scrapy",
+            "httpclient",
+            "axios",
+            "node-fetch",
+            "aiohttp",
+            "postman",
         ];
         Self {
             base_confidence: 0.6,
@@ -249,7 +295,7 @@ impl Default for ScoringConfig {
         Self {
             weights: Weights::default(),
             levels: LevelThresholds::default(),
-            deviation_threshold: 0.5,
+            deviation_threshold: 0.6,
             quarantine_level: ThreatLevel::High,
             actions: Actions::default(),
         }
@@ -280,7 +326,7 @@ impl Default for Weights {
             new_device: 0.35,
             new_location: 0.4,
             failed_login_burst: 0.75,
-            behavioral_deviation: 0.25,
+            behavioral_deviation: 0.2,
         }
     }
 }
@@ -315,9 +361,21 @@ impl Default for Actions {
         let v = |xs: &[&str]| xs.iter().map(|s| (*s).to_owned()).collect();
         Self {
             low: v(&["standard monitoring"]),
-            medium: v(&["verify the activity if it touched sensitive resources", "log for review"]),
-            high: v(&["require MFA on the next action", "verify the user's identity", "monitor the account closely"]),
-            critical: v(&["block the session", "revoke all active sessions", "force a password reset", "alert the security team"]),
+            medium: v(&[
+                "verify the activity if it touched sensitive resources",
+                "log for review",
+            ]),
+            high: v(&[
+                "require MFA on the next action",
+                "verify the user's identity",
+                "monitor the account closely",
+            ]),
+            critical: v(&[
+                "block the session",
+                "revoke all active sessions",
+                "force a password reset",
+                "alert the security team",
+            ]),
         }
     }
 }
@@ -337,7 +395,10 @@ impl UebaConfig {
     /// Checks ranges; the message names the offending key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("ueba.{key}: {why}")));
-        self.scoring.levels.validate().map_err(ConfigError::Invalid)?;
+        self.scoring
+            .levels
+            .validate()
+            .map_err(ConfigError::Invalid)?;
         let w = &self.scoring.weights;
         for t in AnomalyType::ALL {
             let v = w.of(t);
@@ -348,12 +409,22 @@ impl UebaConfig {
         let unit = [
             ("time.min_hour_share", self.time.min_hour_share),
             ("time.active_hour_share", self.time.active_hour_share),
-            ("time.extended_session_factor", self.time.extended_session_factor),
+            (
+                "time.extended_session_factor",
+                self.time.extended_session_factor,
+            ),
+            ("time.travelling_factor", self.time.travelling_factor),
             ("volume.upload_factor", self.volume.upload_factor),
-            ("resources.non_sensitive_factor", self.resources.non_sensitive_factor),
+            (
+                "resources.non_sensitive_factor",
+                self.resources.non_sensitive_factor,
+            ),
             ("resources.min_rarity", self.resources.min_rarity),
             ("location.min_rarity", self.location.min_rarity),
-            ("scoring.deviation_threshold", self.scoring.deviation_threshold),
+            (
+                "scoring.deviation_threshold",
+                self.scoring.deviation_threshold,
+            ),
         ];
         for (k, v) in unit {
             if !(0.0..=1.0).contains(&v) {
@@ -363,10 +434,12 @@ impl UebaConfig {
         if self.travel.max_speed_kmh <= 0.0 {
             return bad("travel.max_speed_kmh", "must be positive");
         }
-        if self.volume.z_certain <= self.volume.z_threshold {
-            return bad("volume.z_certain", "must be above volume.z_threshold");
+        if self.volume.log_z_certain <= self.volume.log_z_start {
+            return bad("volume.log_z_certain", "must be above volume.log_z_start");
         }
-        if self.failures.burst_threshold == 0 || self.failures.certain_count <= self.failures.burst_threshold {
+        if self.failures.burst_threshold == 0
+            || self.failures.certain_count <= self.failures.burst_threshold
+        {
             return bad("failures", "need 0 < burst_threshold < certain_count");
         }
         if self.warmup.min_events == 0 || self.warmup.min_days == 0 {

@@ -12,8 +12,14 @@ use warden_event::{AnomalyType, ThreatLevel, ThreatScore};
 /// The anomaly types that correctly name an attack kind.
 pub fn expected_types(kind: &str) -> Vec<AnomalyType> {
     match kind {
-        "account_takeover" => vec![AnomalyType::NewDevice, AnomalyType::NewLocation, AnomalyType::ImpossibleTravel],
-        "credential_stuffing" | "brute_force" | "password_spraying" => vec![AnomalyType::FailedLoginBurst],
+        "account_takeover" => vec![
+            AnomalyType::NewDevice,
+            AnomalyType::NewLocation,
+            AnomalyType::ImpossibleTravel,
+        ],
+        "credential_stuffing" | "brute_force" | "password_spraying" => {
+            vec![AnomalyType::FailedLoginBurst]
+        }
         "exfiltration" | "data_exfiltration" => vec![AnomalyType::UnusualVolume],
         other => AnomalyType::parse(other).into_iter().collect(),
     }
@@ -66,7 +72,10 @@ impl Evaluator {
             return;
         }
         let day = s.timestamp.get(..10).unwrap_or("").to_owned();
-        let acc = self.scenarios.entry((label.clone(), s.user_id.clone(), day)).or_default();
+        let acc = self
+            .scenarios
+            .entry((label.clone(), s.user_id.clone(), day))
+            .or_default();
         if acc.max_level.is_none() || s.threat_score > acc.max_score {
             acc.max_score = s.threat_score;
             acc.top_primary = s.primary_anomalies.clone();
@@ -206,18 +215,46 @@ mod tests {
     #[test]
     fn scenarios_rates_and_types() {
         let labels: HashMap<String, String> = [
-            ("n1", "normal"), ("n2", "normal"), ("a1", "attack:impossible_travel"),
-            ("a2", "attack:impossible_travel"), ("a3", "attack:unusual_time"), ("b1", "benign:legit_travel"),
+            ("n1", "normal"),
+            ("n2", "normal"),
+            ("a1", "attack:impossible_travel"),
+            ("a2", "attack:impossible_travel"),
+            ("a3", "attack:unusual_time"),
+            ("b1", "benign:legit_travel"),
         ]
         .into_iter()
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
         .collect();
         let mut e = Evaluator::new(labels);
         e.observe(&score("n1", "u1", "2026-04-01", 5.0, vec![]));
-        e.observe(&score("n2", "u1", "2026-04-01", 55.0, vec![AnomalyType::UnusualTime]));
-        e.observe(&score("a1", "u2", "2026-04-02", 30.0, vec![AnomalyType::NewLocation]));
-        e.observe(&score("a2", "u2", "2026-04-02", 85.0, vec![AnomalyType::ImpossibleTravel]));
-        e.observe(&score("a3", "u3", "2026-04-02", 25.0, vec![AnomalyType::UnusualTime]));
+        e.observe(&score(
+            "n2",
+            "u1",
+            "2026-04-01",
+            55.0,
+            vec![AnomalyType::UnusualTime],
+        ));
+        e.observe(&score(
+            "a1",
+            "u2",
+            "2026-04-02",
+            30.0,
+            vec![AnomalyType::NewLocation],
+        ));
+        e.observe(&score(
+            "a2",
+            "u2",
+            "2026-04-02",
+            85.0,
+            vec![AnomalyType::ImpossibleTravel],
+        ));
+        e.observe(&score(
+            "a3",
+            "u3",
+            "2026-04-02",
+            25.0,
+            vec![AnomalyType::UnusualTime],
+        ));
         e.observe(&score("b1", "u4", "2026-04-03", 10.0, vec![]));
         e.observe(&score("zz", "u4", "2026-04-03", 10.0, vec![]));
         let r = e.report();
@@ -225,7 +262,10 @@ mod tests {
         assert_eq!(r.normal.alerts_high, 1);
         assert_eq!(r.unlabelled_events, 1);
         let it = &r.attacks["impossible_travel"];
-        assert_eq!((it.scenarios, it.alerted_high, it.type_named_high), (1, 1, 1));
+        assert_eq!(
+            (it.scenarios, it.alerted_high, it.type_named_high),
+            (1, 1, 1)
+        );
         let ut = &r.attacks["unusual_time"];
         assert_eq!((ut.alerted_medium, ut.alerted_high), (1, 0));
         assert_eq!(r.attacks_total.scenarios, 2);

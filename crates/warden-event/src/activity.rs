@@ -55,7 +55,10 @@ impl ActivityType {
 
     /// Kinds that move data out of the organisation's systems towards the user.
     pub fn is_outbound_data(&self) -> bool {
-        matches!(self, Self::Download | Self::FileAccess | Self::ApiCall | Self::Other)
+        matches!(
+            self,
+            Self::Download | Self::FileAccess | Self::ApiCall | Self::Other
+        )
     }
 }
 

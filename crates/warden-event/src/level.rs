@@ -123,7 +123,11 @@ mod tests {
     #[test]
     fn thresholds_validate() {
         assert!(LevelThresholds::default().validate().is_ok());
-        let bad = LevelThresholds { medium: 60.0, high: 50.0, critical: 80.0 };
+        let bad = LevelThresholds {
+            medium: 60.0,
+            high: 50.0,
+            critical: 80.0,
+        };
         assert!(bad.validate().is_err());
     }
 }

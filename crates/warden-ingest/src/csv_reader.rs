@@ -41,10 +41,12 @@ impl CsvReader {
             };
             let cols = headers
                 .iter()
-                .map(|h| match aliases.resolve(h.trim_start_matches('\u{feff}')) {
-                    KeyMatch::Field(f) | KeyMatch::FieldOrPrefix(f) => Some(f),
-                    _ => None,
-                })
+                .map(
+                    |h| match aliases.resolve(h.trim_start_matches('\u{feff}')) {
+                        KeyMatch::Field(f) | KeyMatch::FieldOrPrefix(f) => Some(f),
+                        _ => None,
+                    },
+                )
                 .collect();
             self.columns = Some(cols);
         }
@@ -111,7 +113,11 @@ mod tests {
     use std::io::Cursor;
 
     fn read(data: &str) -> Vec<Result<Record, IngestError>> {
-        let mut r = CsvReader::new("t.csv".into(), Box::new(Cursor::new(data.as_bytes().to_vec())), "plain");
+        let mut r = CsvReader::new(
+            "t.csv".into(),
+            Box::new(Cursor::new(data.as_bytes().to_vec())),
+            "plain",
+        );
         let aliases = FieldAliases::default();
         std::iter::from_fn(|| r.next_record(&aliases)).collect()
     }
@@ -130,7 +136,10 @@ mod tests {
         assert!((a.data_transferred_gb - 1.0).abs() < 1e-12);
         let e = got[1].as_ref().unwrap_err();
         assert_eq!(e.line, 3);
-        assert!(e.to_string().starts_with("t.csv:3: field `timestamp`"), "{e}");
+        assert!(
+            e.to_string().starts_with("t.csv:3: field `timestamp`"),
+            "{e}"
+        );
         let c = &got[2].as_ref().unwrap().activity;
         assert_eq!(c.user_id, "carol, jr");
         assert!(!c.success);

@@ -84,14 +84,33 @@ impl Field {
         match self {
             Self::EventId => &["id", "eventid", "event.id", "uid", "record_id"],
             Self::UserId => &[
-                "user", "username", "user_name", "userid", "account", "account_name",
-                "principal", "user.name", "user.id", "actor",
+                "user",
+                "username",
+                "user_name",
+                "userid",
+                "account",
+                "account_name",
+                "principal",
+                "user.name",
+                "user.id",
+                "actor",
             ],
             Self::ActivityType => &[
-                "activity", "action", "event_type", "event.action", "operation", "activitytype",
+                "activity",
+                "action",
+                "event_type",
+                "event.action",
+                "operation",
+                "activitytype",
             ],
             Self::Timestamp => &[
-                "time", "ts", "@timestamp", "event_time", "eventtime", "datetime", "date",
+                "time",
+                "ts",
+                "@timestamp",
+                "event_time",
+                "eventtime",
+                "datetime",
+                "date",
                 "timestamp_utc",
             ],
             Self::Location => &["geo", "place", "city", "source.geo.city_name"],
@@ -100,13 +119,28 @@ impl Field {
             Self::DeviceFingerprint => &["device_id", "deviceid", "fingerprint", "host.id"],
             Self::DeviceName => &["device", "hostname", "host", "host.name", "host.hostname"],
             Self::IpAddress => &[
-                "ip", "src_ip", "source_ip", "client_ip", "ipaddress", "remote_addr",
-                "source.ip", "client.ip",
+                "ip",
+                "src_ip",
+                "source_ip",
+                "client_ip",
+                "ipaddress",
+                "remote_addr",
+                "source.ip",
+                "client.ip",
             ],
-            Self::ResourceAccessed => &["resource", "target", "object", "app", "application", "url.path"],
+            Self::ResourceAccessed => &[
+                "resource",
+                "target",
+                "object",
+                "app",
+                "application",
+                "url.path",
+            ],
             Self::DataTransferredGb => &["data_gb", "gb", "transferred_gb"],
             Self::DataTransferredMb => &["data_mb", "mb", "transferred_mb"],
-            Self::DataTransferredBytes => &["bytes", "bytes_transferred", "network.bytes", "data_bytes"],
+            Self::DataTransferredBytes => {
+                &["bytes", "bytes_transferred", "network.bytes", "data_bytes"]
+            }
             Self::DurationSeconds => &["duration", "duration_s", "event.duration_seconds"],
             Self::Success => &["succeeded", "successful", "ok"],
             Self::Outcome => &["event.outcome", "result", "status"],
@@ -162,7 +196,10 @@ impl FieldAliases {
         for (field, names) in user {
             let f = Field::from_name(field).ok_or_else(|| {
                 let known: Vec<_> = Field::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown field `{field}` in aliases (known: {})", known.join(", "))
+                format!(
+                    "unknown field `{field}` in aliases (known: {})",
+                    known.join(", ")
+                )
             })?;
             for n in names {
                 self.insert(n, f);
@@ -270,7 +307,10 @@ impl ActivityBuilder {
             Scalar::Null => return Ok(()),
             Scalar::Str(s) if s.trim().is_empty() => return Ok(()),
             Scalar::Nested => {
-                return Err(bad(field, "expected a scalar value, found an object or array".into()));
+                return Err(bad(
+                    field,
+                    "expected a scalar value, found an object or array".into(),
+                ));
             }
             v => v,
         };
@@ -288,7 +328,13 @@ impl ActivityBuilder {
             Field::ActivityType => a.activity_type = ActivityType::parse(&text(value)),
             Field::Timestamp => {
                 a.timestamp = timestamp(&value).ok_or_else(|| {
-                    bad(field, format!("expected an RFC 3339 time or epoch number, found {}", value.describe()))
+                    bad(
+                        field,
+                        format!(
+                            "expected an RFC 3339 time or epoch number, found {}",
+                            value.describe()
+                        ),
+                    )
                 })?;
                 self.has_time = true;
             }
@@ -301,14 +347,23 @@ impl ActivityBuilder {
             Field::ResourceAccessed => a.resource_accessed = Some(text(value)),
             Field::DataTransferredGb => a.data_transferred_gb = non_negative(field, &value)?,
             Field::DataTransferredMb => a.data_transferred_gb = non_negative(field, &value)? / 1e3,
-            Field::DataTransferredBytes => a.data_transferred_gb = non_negative(field, &value)? / 1e9,
+            Field::DataTransferredBytes => {
+                a.data_transferred_gb = non_negative(field, &value)? / 1e9
+            }
             Field::DurationSeconds => a.duration_seconds = non_negative(field, &value)?,
             Field::Success | Field::Outcome => {
                 if field == Field::Outcome && self.has_success {
                     return Ok(());
                 }
-                a.success = boolean(&value)
-                    .ok_or_else(|| bad(field, format!("expected true/false or success/failure, found {}", value.describe())))?;
+                a.success = boolean(&value).ok_or_else(|| {
+                    bad(
+                        field,
+                        format!(
+                            "expected true/false or success/failure, found {}",
+                            value.describe()
+                        ),
+                    )
+                })?;
                 self.has_success = field == Field::Success;
             }
             Field::UserAgent => a.user_agent = Some(text(value)),
@@ -356,7 +411,8 @@ fn number(v: &Scalar<'_>) -> Option<f64> {
 }
 
 fn ranged(field: Field, v: &Scalar<'_>, limit: f64) -> Result<f64, ErrorKind> {
-    let n = number(v).ok_or_else(|| bad(field, format!("expected a number, found {}", v.describe())))?;
+    let n = number(v)
+        .ok_or_else(|| bad(field, format!("expected a number, found {}", v.describe())))?;
     if n.abs() > limit {
         return Err(bad(field, format!("{n} is outside [-{limit}, {limit}]")));
     }
@@ -364,7 +420,8 @@ fn ranged(field: Field, v: &Scalar<'_>, limit: f64) -> Result<f64, ErrorKind> {
 }
 
 fn non_negative(field: Field, v: &Scalar<'_>) -> Result<f64, ErrorKind> {
-    let n = number(v).ok_or_else(|| bad(field, format!("expected a number, found {}", v.describe())))?;
+    let n = number(v)
+        .ok_or_else(|| bad(field, format!("expected a number, found {}", v.describe())))?;
     if n < 0.0 {
         return Err(bad(field, format!("{n} is negative")));
     }
@@ -374,8 +431,12 @@ fn non_negative(field: Field, v: &Scalar<'_>) -> Result<f64, ErrorKind> {
 fn timestamp(v: &Scalar<'_>) -> Option<Timestamp> {
     match v {
         Scalar::Num(n) => Timestamp::from_epoch_number(*n),
-        Scalar::Str(s) => Timestamp::parse_rfc3339(s)
-            .or_else(|| s.trim().parse::<f64>().ok().and_then(Timestamp::from_epoch_number)),
+        Scalar::Str(s) => Timestamp::parse_rfc3339(s).or_else(|| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(Timestamp::from_epoch_number)
+        }),
         _ => None,
     }
 }
@@ -385,8 +446,11 @@ fn boolean(v: &Scalar<'_>) -> Option<bool> {
         Scalar::Bool(b) => Some(*b),
         Scalar::Num(n) if *n == 0.0 || *n == 1.0 => Some(*n == 1.0),
         Scalar::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "t" | "yes" | "y" | "1" | "success" | "succeeded" | "ok" | "allowed" => Some(true),
-            "false" | "f" | "no" | "n" | "0" | "failure" | "failed" | "fail" | "denied" | "blocked" => Some(false),
+            "true" | "t" | "yes" | "y" | "1" | "success" | "succeeded" | "ok" | "allowed" => {
+                Some(true)
+            }
+            "false" | "f" | "no" | "n" | "0" | "failure" | "failed" | "fail" | "denied"
+            | "blocked" => Some(false),
             _ => None,
         },
         _ => None,
@@ -409,7 +473,10 @@ mod tests {
         assert_eq!(a.resolve("@timestamp"), KeyMatch::Field(Field::Timestamp));
         assert_eq!(a.resolve("source"), KeyMatch::Prefix);
         assert_eq!(a.resolve("source.geo"), KeyMatch::Prefix);
-        assert_eq!(a.resolve("source.geo.location.lat"), KeyMatch::Field(Field::Latitude));
+        assert_eq!(
+            a.resolve("source.geo.location.lat"),
+            KeyMatch::Field(Field::Latitude)
+        );
         assert_eq!(a.resolve("colour"), KeyMatch::Unknown);
     }
 
@@ -448,7 +515,10 @@ mod tests {
 
         let mut b = ActivityBuilder::new();
         b.set(Field::Timestamp, s("2026-04-02T01:58:06Z"));
-        assert_eq!(b.finish().unwrap_err().to_string(), "missing required field `user_id`");
+        assert_eq!(
+            b.finish().unwrap_err().to_string(),
+            "missing required field `user_id`"
+        );
 
         let mut b = ActivityBuilder::new();
         b.set(Field::UserId, s("a"));

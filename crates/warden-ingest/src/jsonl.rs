@@ -254,13 +254,20 @@ impl Iterator for JsonLinesReader {
                         compression: self.compression,
                         source,
                     };
-                    return Some(Err(IngestError::new(&self.name, self.lines.line_no() + 1, kind)));
+                    return Some(Err(IngestError::new(
+                        &self.name,
+                        self.lines.line_no() + 1,
+                        kind,
+                    )));
                 }
             };
             let line_no = match line {
                 Line::Ok(n) => n,
                 Line::TooLong(n, length) => {
-                    let kind = ErrorKind::LineTooLong { length, limit: self.limit };
+                    let kind = ErrorKind::LineTooLong {
+                        length,
+                        limit: self.limit,
+                    };
                     return Some(Err(IngestError::new(&self.name, n, kind)));
                 }
             };
@@ -269,7 +276,10 @@ impl Iterator for JsonLinesReader {
             }
             return Some(
                 parse_activity(&self.buf, &self.aliases)
-                    .map(|activity| Record { activity, line: line_no })
+                    .map(|activity| Record {
+                        activity,
+                        line: line_no,
+                    })
                     .map_err(|kind| IngestError::new(&self.name, line_no, kind)),
             );
         }
@@ -309,12 +319,19 @@ mod tests {
     fn errors_name_the_problem() {
         assert!(matches!(parse("{"), Err(ErrorKind::Json(_))));
         assert!(matches!(parse("[1,2]"), Err(ErrorKind::Json(_))));
-        assert!(matches!(parse(r#"{"user_id":"u"} trailing"#), Err(ErrorKind::Json(_))));
-        let e = parse(r#"{"user_id":"u","timestamp":"2026-04-02T01:58:06Z","latitude":{"a":1}}"#).unwrap_err();
+        assert!(matches!(
+            parse(r#"{"user_id":"u"} trailing"#),
+            Err(ErrorKind::Json(_))
+        ));
+        let e = parse(r#"{"user_id":"u","timestamp":"2026-04-02T01:58:06Z","latitude":{"a":1}}"#)
+            .unwrap_err();
         assert!(e.to_string().contains("`latitude`"));
         let e = parse(r#"{"user_id":["u"],"timestamp":1}"#).unwrap_err();
         assert!(e.to_string().contains("`user_id`"));
-        assert!(matches!(parse_activity(b"{\"user_id\":\"\xff\"}", &FieldAliases::default()), Err(ErrorKind::Utf8)));
+        assert!(matches!(
+            parse_activity(b"{\"user_id\":\"\xff\"}", &FieldAliases::default()),
+            Err(ErrorKind::Utf8)
+        ));
     }
 
     proptest! {

@@ -89,7 +89,10 @@ mod tests {
     use std::io::{BufReader, Cursor};
 
     fn all_lines(data: &[u8], limit: usize, cap: usize) -> Vec<(Line, Vec<u8>)> {
-        let mut r = LineReader::new(BufReader::with_capacity(cap, Cursor::new(data.to_vec())), limit);
+        let mut r = LineReader::new(
+            BufReader::with_capacity(cap, Cursor::new(data.to_vec())),
+            limit,
+        );
         let mut out = Vec::new();
         let mut buf = Vec::new();
         while let Some(l) = r.next_line(&mut buf).unwrap() {

@@ -29,7 +29,14 @@ impl ActivityReader {
         opts: &ReaderOptions,
     ) -> Result<Self, IngestError> {
         let opened = source.open()?;
-        Ok(Self::from_reader(opened.name, opened.reader, opened.compression, format, aliases, opts))
+        Ok(Self::from_reader(
+            opened.name,
+            opened.reader,
+            opened.compression,
+            format,
+            aliases,
+            opts,
+        ))
     }
 
     /// Opens `source`, detecting its format from its name, or else its first bytes.
@@ -44,7 +51,14 @@ impl ActivityReader {
             Some(f) => f,
             None => Format::sniff(opened.reader.fill_buf().unwrap_or(&[])),
         };
-        Ok(Self::from_reader(opened.name, opened.reader, opened.compression, format, aliases, opts))
+        Ok(Self::from_reader(
+            opened.name,
+            opened.reader,
+            opened.compression,
+            format,
+            aliases,
+            opts,
+        ))
     }
 
     fn from_reader(
@@ -99,19 +113,38 @@ mod tests {
         let mut data = gz.finish().unwrap();
         data.truncate(data.len() / 2);
         let src = InputSource::from_bytes("cut.jsonl.gz", data);
-        let reader = ActivityReader::open_detect(&src, None, &FieldAliases::default(), &ReaderOptions::default()).unwrap();
+        let reader = ActivityReader::open_detect(
+            &src,
+            None,
+            &FieldAliases::default(),
+            &ReaderOptions::default(),
+        )
+        .unwrap();
         let results: Vec<_> = reader.collect();
         let ok = results.iter().filter(|r| r.is_ok()).count();
         let errs: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
         assert!(ok > 100, "records before the cut are kept ({ok})");
         assert!(!errs.is_empty() && errs.len() <= 2, "{errs:?}");
-        assert!(errs.last().unwrap().to_string().contains("gzip"), "{}", errs.last().unwrap());
+        assert!(
+            errs.last().unwrap().to_string().contains("gzip"),
+            "{}",
+            errs.last().unwrap()
+        );
     }
 
     #[test]
     fn sniffs_csv_on_stdin_like_sources() {
-        let src = InputSource::from_bytes("noext", b"user_id,timestamp\na,2026-04-02T01:58:06Z\n".to_vec());
-        let reader = ActivityReader::open_detect(&src, None, &FieldAliases::default(), &ReaderOptions::default()).unwrap();
+        let src = InputSource::from_bytes(
+            "noext",
+            b"user_id,timestamp\na,2026-04-02T01:58:06Z\n".to_vec(),
+        );
+        let reader = ActivityReader::open_detect(
+            &src,
+            None,
+            &FieldAliases::default(),
+            &ReaderOptions::default(),
+        )
+        .unwrap();
         assert!(matches!(reader, ActivityReader::Csv(..)));
         assert_eq!(reader.count(), 1);
     }

@@ -104,9 +104,9 @@ impl InputSource {
     pub fn open(&self) -> Result<Opened, IngestError> {
         let name = self.display_name();
         let raw: Box<dyn Read + Send> = match self {
-            Self::Path(p) => Box::new(
-                File::open(p).map_err(|e| IngestError::new(&name, 0, ErrorKind::Open(e)))?,
-            ),
+            Self::Path(p) => {
+                Box::new(File::open(p).map_err(|e| IngestError::new(&name, 0, ErrorKind::Open(e)))?)
+            }
             Self::Stdin => Box::new(io::stdin()),
             Self::Bytes { data, .. } => Box::new(Cursor::new(data.clone())),
         };
@@ -152,7 +152,8 @@ pub fn discover_inputs(args: &[String]) -> Result<Vec<InputSource>, IngestError>
             continue;
         }
         let path = Path::new(arg);
-        let meta = std::fs::metadata(path).map_err(|e| IngestError::new(arg, 0, ErrorKind::Open(e)))?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| IngestError::new(arg, 0, ErrorKind::Open(e)))?;
         if meta.is_dir() {
             walk(path, &mut out).map_err(|e| IngestError::new(arg, 0, ErrorKind::Open(e)))?;
         } else {
@@ -198,7 +199,11 @@ mod tests {
         gz.write_all(text).unwrap();
         let gz = gz.finish().unwrap();
         let zs = zstd::encode_all(&text[..], 1).unwrap();
-        for (data, comp) in [(gz, Compression::Gzip), (zs, Compression::Zstd), (text.to_vec(), Compression::None)] {
+        for (data, comp) in [
+            (gz, Compression::Gzip),
+            (zs, Compression::Zstd),
+            (text.to_vec(), Compression::None),
+        ] {
             let mut opened = InputSource::from_bytes("x", data).open().unwrap();
             assert_eq!(opened.compression, comp);
             let mut s = String::new();

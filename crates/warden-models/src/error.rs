@@ -6,7 +6,9 @@
 pub enum ModelError {
     #[error("not a Warden {what} (bad magic bytes)")]
     BadMagic { what: &'static str },
-    #[error("incompatible {what} format: expected version {expected}, found {found}; rebuild it with this version of Warden")]
+    #[error(
+        "incompatible {what} format: expected version {expected}, found {found}; rebuild it with this version of Warden"
+    )]
     Incompatible {
         what: &'static str,
         expected: u16,

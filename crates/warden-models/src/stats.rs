@@ -115,7 +115,8 @@ impl BoundedCounter {
         if self.entries.len() < cap.max(1) {
             if self.entries.len() == self.entries.capacity() {
                 // Grow in small exact steps: these sets live in every user's baseline.
-                self.entries.reserve_exact(4.min(cap - self.entries.len()).max(1));
+                self.entries
+                    .reserve_exact(4.min(cap - self.entries.len()).max(1));
             }
             self.entries.push(Counted { key, count: 1 });
             return Observed::Added;

@@ -25,7 +25,9 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("store schema version {found} is newer than this Warden supports ({supported}); upgrade Warden")]
+    #[error(
+        "store schema version {found} is newer than this Warden supports ({supported}); upgrade Warden"
+    )]
     TooNew { found: i64, supported: i64 },
     #[error("store migration to version {version} failed: {source}")]
     Migration {

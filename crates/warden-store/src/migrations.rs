@@ -55,9 +55,15 @@ pub const LATEST: i64 = 1;
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|source| StoreError::Query { doing: "reading the schema version", source })?;
+        .map_err(|source| StoreError::Query {
+            doing: "reading the schema version",
+            source,
+        })?;
     if current > LATEST {
-        return Err(StoreError::TooNew { found: current, supported: LATEST });
+        return Err(StoreError::TooNew {
+            found: current,
+            supported: LATEST,
+        });
     }
     for (version, sql) in STEPS.iter().filter(|(v, _)| *v > current) {
         let step = |conn: &mut Connection| -> rusqlite::Result<()> {
@@ -66,7 +72,10 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             tx.pragma_update(None, "user_version", version)?;
             tx.commit()
         };
-        step(conn).map_err(|source| StoreError::Migration { version: *version, source })?;
+        step(conn).map_err(|source| StoreError::Migration {
+            version: *version,
+            source,
+        })?;
     }
     Ok(())
 }

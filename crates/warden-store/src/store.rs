@@ -78,26 +78,38 @@ impl Store {
     /// Opens (creating if needed) the database at `path`, in WAL mode, migrated to the latest
     /// schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+        let open_err = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
         Self::setup(conn).map_err(|e| match e {
-            StoreError::Query { source, .. } => StoreError::Open { path: path.display().to_string(), source },
+            StoreError::Query { source, .. } => StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            },
             other => other,
         })
     }
 
     /// A private in-memory database (tests, dry runs).
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        let conn = Connection::open_in_memory()
-            .map_err(|source| StoreError::Open { path: ":memory:".into(), source })?;
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            path: ":memory:".into(),
+            source,
+        })?;
         Self::setup(conn)
     }
 
     fn setup(mut conn: Connection) -> Result<Self, StoreError> {
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(q("configuring"))?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(q("configuring"))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(q("configuring"))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(q("configuring"))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(q("configuring"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(q("configuring"))?;
         migrations::migrate(&mut conn)?;
         Ok(Self { conn })
     }
@@ -137,7 +149,11 @@ impl Store {
 
     /// Saves alerts in one transaction; an alert already stored (same user, time and event
     /// id) is skipped. Returns how many were new.
-    pub fn save_alerts(&mut self, run_id: Option<i64>, alerts: &[ThreatScore]) -> Result<usize, StoreError> {
+    pub fn save_alerts(
+        &mut self,
+        run_id: Option<i64>,
+        alerts: &[ThreatScore],
+    ) -> Result<usize, StoreError> {
         let tx = self.conn.transaction().map_err(q("saving alerts"))?;
         let mut inserted = 0;
         {
@@ -189,7 +205,11 @@ impl Store {
                     f.min_level.map_or(0, level_rank),
                     f.user,
                     f.since,
-                    if f.limit == 0 { i64::MAX } else { f.limit as i64 }
+                    if f.limit == 0 {
+                        i64::MAX
+                    } else {
+                        f.limit as i64
+                    }
                 ],
                 |r| {
                     let primary: String = r.get(7)?;
@@ -201,7 +221,11 @@ impl Store {
                         timestamp: r.get(4)?,
                         threat_score: r.get(5)?,
                         threat_level: r.get(6)?,
-                        primary_anomalies: primary.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                        primary_anomalies: primary
+                            .split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
                         explanation: r.get(8)?,
                     })
                 },
@@ -282,23 +306,34 @@ impl Store {
             .prepare("SELECT user_id, state FROM baselines")
             .map_err(q("loading baselines"))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
             .map_err(q("loading baselines"))?;
         let mut users = Vec::new();
         for row in rows {
             let (user, blob) = row.map_err(q("loading baselines"))?;
-            let state = codec::decode(&blob, "baseline")
-                .map_err(|source| StoreError::Baseline { user: user.clone(), source })?;
+            let state =
+                codec::decode(&blob, "baseline").map_err(|source| StoreError::Baseline {
+                    user: user.clone(),
+                    source,
+                })?;
             users.push((user, state));
         }
         let population = self
             .conn
-            .query_row("SELECT state FROM population WHERE id = 1", [], |r| r.get::<_, Vec<u8>>(0))
+            .query_row("SELECT state FROM population WHERE id = 1", [], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
             .optional()
             .map_err(q("loading the population"))?;
         let population = match population {
-            Some(blob) => codec::decode(&blob, "population")
-                .map_err(|source| StoreError::Baseline { user: "(population)".into(), source })?,
+            Some(blob) => {
+                codec::decode(&blob, "population").map_err(|source| StoreError::Baseline {
+                    user: "(population)".into(),
+                    source,
+                })?
+            }
             None => Population::default(),
         };
         Ok((users, population))
@@ -308,11 +343,20 @@ impl Store {
     pub fn baseline(&self, user: &str) -> Result<Option<UserState>, StoreError> {
         let blob = self
             .conn
-            .query_row("SELECT state FROM baselines WHERE user_id = ?1", [user], |r| r.get::<_, Vec<u8>>(0))
+            .query_row(
+                "SELECT state FROM baselines WHERE user_id = ?1",
+                [user],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
             .optional()
             .map_err(q("loading a baseline"))?;
-        blob.map(|b| codec::decode(&b, "baseline").map_err(|source| StoreError::Baseline { user: user.into(), source }))
-            .transpose()
+        blob.map(|b| {
+            codec::decode(&b, "baseline").map_err(|source| StoreError::Baseline {
+                user: user.into(),
+                source,
+            })
+        })
+        .transpose()
     }
 
     pub fn baseline_count(&self) -> Result<i64, StoreError> {
@@ -361,8 +405,23 @@ mod tests {
             let mut s = Store::open(&path).unwrap();
             assert_eq!(s.journal_mode().unwrap(), "wal");
             let run = s.begin_run("detect", &["a.jsonl".into()]).unwrap();
-            assert_eq!(s.save_alerts(Some(run), &[alert("e1", "u1", "2026-04-02T01:00:00Z", 60.0)]).unwrap(), 1);
-            s.finish_run(run, RunTotals { events: 10, parse_errors: 1, alerts: 1 }).unwrap();
+            assert_eq!(
+                s.save_alerts(
+                    Some(run),
+                    &[alert("e1", "u1", "2026-04-02T01:00:00Z", 60.0)]
+                )
+                .unwrap(),
+                1
+            );
+            s.finish_run(
+                run,
+                RunTotals {
+                    events: 10,
+                    parse_errors: 1,
+                    alerts: 1,
+                },
+            )
+            .unwrap();
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), migrations::LATEST);
@@ -381,16 +440,36 @@ mod tests {
             alert("e3", "u1", "2026-04-04T01:00:00Z", 90.0),
         ];
         assert_eq!(s.save_alerts(None, &batch).unwrap(), 3);
-        assert_eq!(s.save_alerts(None, &batch).unwrap(), 0, "replays never duplicate");
+        assert_eq!(
+            s.save_alerts(None, &batch).unwrap(),
+            0,
+            "replays never duplicate"
+        );
         let all = s.list_alerts(&AlertQuery::default()).unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].event_id, "e3", "newest first");
-        let high = s.list_alerts(&AlertQuery { min_level: Some(ThreatLevel::High), ..Default::default() }).unwrap();
+        let high = s
+            .list_alerts(&AlertQuery {
+                min_level: Some(ThreatLevel::High),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(high.len(), 2);
-        let u1 = s.list_alerts(&AlertQuery { user: Some("u1".into()), since: Some("2026-04-03".into()), ..Default::default() }).unwrap();
+        let u1 = s
+            .list_alerts(&AlertQuery {
+                user: Some("u1".into()),
+                since: Some("2026-04-03".into()),
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(u1.len(), 1);
         assert_eq!(u1[0].primary_anomalies, vec!["impossible_travel"]);
-        let limited = s.list_alerts(&AlertQuery { limit: 1, ..Default::default() }).unwrap();
+        let limited = s
+            .list_alerts(&AlertQuery {
+                limit: 1,
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(limited.len(), 1);
     }
 
@@ -401,11 +480,21 @@ mod tests {
         let mut pop = Population::default();
         let mut a = UserActivity::new("u1", ActivityType::Login, Timestamp(1_775_000_000_000));
         a.resource_accessed = Some("git".into());
-        state.profile.learn(&a, &ActivityKeys::of(&a), &ProfileCaps::default(), &mut pop);
+        state
+            .profile
+            .learn(&a, &ActivityKeys::of(&a), &ProfileCaps::default(), &mut pop);
         pop.users = 1;
         let users = vec![("u1".to_string(), state.clone())];
-        assert_eq!(s.save_baselines(users.iter().map(|(k, v)| (k, v)), &pop).unwrap(), 1);
-        assert_eq!(s.save_baselines(users.iter().map(|(k, v)| (k, v)), &pop).unwrap(), 1);
+        assert_eq!(
+            s.save_baselines(users.iter().map(|(k, v)| (k, v)), &pop)
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            s.save_baselines(users.iter().map(|(k, v)| (k, v)), &pop)
+                .unwrap(),
+            1
+        );
         assert_eq!(s.baseline_count().unwrap(), 1);
         let (loaded, lpop) = s.load_baselines().unwrap();
         assert_eq!(loaded, users);
@@ -427,7 +516,10 @@ mod tests {
 
         let s = Store::open_in_memory().unwrap();
         s.conn
-            .execute("INSERT INTO baselines VALUES ('u', x'00010203', 1, '', '')", [])
+            .execute(
+                "INSERT INTO baselines VALUES ('u', x'00010203', 1, '', '')",
+                [],
+            )
             .unwrap();
         let err = s.load_baselines().err().unwrap().to_string();
         assert!(err.contains("user `u`"), "{err}");

@@ -79,14 +79,10 @@ impl UebaEngine {
 
     /// Approximate memory held by all user states, in bytes.
     pub fn memory_bytes(&self) -> usize {
-        self.users.iter().map(|(k, v)| k.capacity() + v.memory_bytes()).sum()
-    }
-
-    fn maturity(&self, s: &UserState) -> f64 {
-        let w = &self.config.warmup;
-        let e = (f64::from(s.profile.events) / f64::from(w.min_events)).min(1.0);
-        let d = (f64::from(s.profile.active_days) / f64::from(w.min_days)).min(1.0);
-        e * d
+        self.users
+            .iter()
+            .map(|(k, v)| k.capacity() + v.memory_bytes())
+            .sum()
     }
 
     /// Scores one event, then learns it unless it alerted. Events should arrive in time
@@ -96,52 +92,82 @@ impl UebaEngine {
         if !self.users.contains_key(a.user_id.as_str()) {
             self.users.insert(a.user_id.clone(), UserState::default());
         }
-        let Some(mut state) = self.users.remove(a.user_id.as_str()) else {
-            unreachable!("inserted above")
-        };
-        let result = self.score_user(&mut state, a, with_features);
-        self.users.insert(a.user_id.clone(), state);
-        result
+        let Self {
+            config,
+            users,
+            population,
+            counters,
+            findings,
+        } = self;
+        match users.get_mut(a.user_id.as_str()) {
+            Some(state) => score_user(
+                config,
+                population,
+                counters,
+                findings,
+                state,
+                a,
+                with_features,
+            ),
+            None => unreachable!("inserted above"),
+        }
     }
+}
 
-    fn score_user(&mut self, state: &mut UserState, a: &UserActivity, with_features: bool) -> ThreatScore {
-        let cfg = &self.config;
+fn maturity(cfg: &UebaConfig, s: &UserState) -> f64 {
+    let w = &cfg.warmup;
+    let e = (f64::from(s.profile.events) / f64::from(w.min_events)).min(1.0);
+    let d = (f64::from(s.profile.active_days) / f64::from(w.min_days)).min(1.0);
+    e * d
+}
+
+fn score_user(
+    cfg: &UebaConfig,
+    population: &mut Population,
+    counters: &mut EngineCounters,
+    findings: &mut Vec<Finding>,
+    state: &mut UserState,
+    a: &UserActivity,
+    with_features: bool,
+) -> ThreatScore {
+    {
         let keys = ActivityKeys::of(a);
         let secs = (a.timestamp.millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32;
         if state.profile.events > 0 && a.timestamp < state.profile.last_seen {
-            self.counters.out_of_order += 1;
+            counters.out_of_order += 1;
         }
         let new_session = state.recent.touch(secs, cfg.time.session_gap_minutes * 60);
         if new_session {
             let u = hour_usualness(&state.profile, a, cfg.time.active_hour_share);
-            state.recent.session_started_usual = state.profile.events > 0 && u.share >= cfg.time.min_hour_share;
+            state.recent.session_started_usual =
+                state.profile.events > 0 && u.share >= cfg.time.min_hour_share;
         }
         if !a.success {
             state.recent.failures.push(secs);
         }
-        let maturity = self.maturity(state);
+        let maturity = maturity(cfg, state);
         let mut features: FeatureVector = [0.0; 16];
-        self.findings.clear();
+        findings.clear();
         let ctx = CheckContext {
             activity: a,
             keys: &keys,
             profile: &state.profile,
             recent: &state.recent,
-            population: &self.population,
+            population,
             config: cfg,
             secs,
             maturity,
         };
-        checks::run_all(&ctx, &mut features, &mut self.findings);
+        checks::run_all(&ctx, &mut features, findings);
         let deviation = behavioral_deviation(&features);
         if f64::from(deviation) >= cfg.scoring.deviation_threshold {
-            self.findings.push(Finding::new(
+            findings.push(Finding::new(
                 AnomalyType::BehavioralDeviation,
                 f64::from(deviation),
                 deviation_detail(&features, deviation),
             ));
         }
-        let scored = scoring::combine(std::mem::take(&mut self.findings), maturity, cfg);
+        let scored = scoring::combine(std::mem::take(findings), maturity, cfg);
         let explanation = explain::explanation(&scored, &state.profile, maturity, cfg);
 
         if !a.success {
@@ -149,12 +175,12 @@ impl UebaEngine {
         }
         if a.success && scored.level < cfg.scoring.quarantine_level {
             if state.profile.events == 0 {
-                self.population.users += 1;
+                population.users += 1;
             }
-            state.profile.learn(a, &keys, &cfg.caps, &mut self.population);
-            self.counters.learned += 1;
+            state.profile.learn(a, &keys, &cfg.caps, population);
+            counters.learned += 1;
         } else if a.success {
-            self.counters.quarantined += 1;
+            counters.quarantined += 1;
         }
 
         let has = |t: AnomalyType| scored.anomalies.iter().any(|x| x.kind == t);
@@ -186,6 +212,13 @@ impl UebaEngine {
 fn deviation_detail(f: &FeatureVector, deviation: f32) -> String {
     let mut idx: Vec<usize> = (0..f.len()).filter(|i| f[*i] >= 0.5).collect();
     idx.sort_by(|a, b| f[*b].total_cmp(&f[*a]));
-    let parts: Vec<String> = idx.iter().take(5).map(|i| format!("{} {:.2}", FEATURE_NAMES[*i], f[*i])).collect();
-    format!("several behaviours deviate at once (composite {deviation:.2}): {}", parts.join(", "))
+    let parts: Vec<String> = idx
+        .iter()
+        .take(5)
+        .map(|i| format!("{} {:.2}", FEATURE_NAMES[*i], f[*i]))
+        .collect();
+    format!(
+        "several behaviours deviate at once (composite {deviation:.2}): {}",
+        parts.join(", ")
+    )
 }

@@ -6,7 +6,12 @@ use crate::UebaConfig;
 use warden_models::baseline::UserProfile;
 
 /// Writes the explanation of a scored event.
-pub fn explanation(scored: &Scored, profile: &UserProfile, maturity: f64, cfg: &UebaConfig) -> String {
+pub fn explanation(
+    scored: &Scored,
+    profile: &UserProfile,
+    maturity: f64,
+    cfg: &UebaConfig,
+) -> String {
     let history = history(profile);
     let mut out = String::with_capacity(256);
     if scored.anomalies.is_empty() {
@@ -20,7 +25,14 @@ pub fn explanation(scored: &Scored, profile: &UserProfile, maturity: f64, cfg: &
         let parts: Vec<String> = scored
             .anomalies
             .iter()
-            .map(|a| format!("{} (+{:.1}) — {}", a.kind.as_str().replace('_', " "), a.contribution, a.detail))
+            .map(|a| {
+                format!(
+                    "{} (+{:.1}) — {}",
+                    a.kind.as_str().replace('_', " "),
+                    a.contribution,
+                    a.detail
+                )
+            })
             .collect();
         out.push_str(&parts.join("; "));
         out.push_str(&format!(". Baseline: {history}."));

@@ -57,7 +57,11 @@ impl Finding {
 
 /// Clamps a feature into `[0, 1]` (NaN becomes 0).
 pub(crate) fn unit(x: f64) -> f32 {
-    if x.is_nan() { 0.0 } else { x.clamp(0.0, 1.0) as f32 }
+    if x.is_nan() {
+        0.0
+    } else {
+        x.clamp(0.0, 1.0) as f32
+    }
 }
 
 /// Feature positions in the vector (see `warden_event::FEATURE_NAMES`).

@@ -29,7 +29,11 @@ pub fn combine(findings: Vec<Finding>, maturity: f64, cfg: &UebaConfig) -> Score
     let mut risks = Vec::with_capacity(findings.len());
     let mut keep = 1.0f64;
     for fnd in &findings {
-        let conf = if fnd.kind.needs_baseline() { fnd.confidence * maturity } else { fnd.confidence };
+        let conf = if fnd.kind.needs_baseline() {
+            fnd.confidence * maturity
+        } else {
+            fnd.confidence
+        };
         let risk = (weights.of(fnd.kind) * conf).clamp(0.0, 1.0);
         keep *= 1.0 - risk;
         risks.push((risk, conf));
@@ -100,7 +104,10 @@ mod tests {
     fn evidence_combines_and_contributions_sum() {
         let cfg = UebaConfig::default();
         let s = combine(
-            vec![finding(AnomalyType::ImpossibleTravel, 1.0), finding(AnomalyType::NewLocation, 1.0)],
+            vec![
+                finding(AnomalyType::ImpossibleTravel, 1.0),
+                finding(AnomalyType::NewLocation, 1.0),
+            ],
             1.0,
             &cfg,
         );
@@ -115,7 +122,10 @@ mod tests {
     fn learning_damps_only_baseline_checks() {
         let cfg = UebaConfig::default();
         let s = combine(
-            vec![finding(AnomalyType::NewDevice, 1.0), finding(AnomalyType::FailedLoginBurst, 1.0)],
+            vec![
+                finding(AnomalyType::NewDevice, 1.0),
+                finding(AnomalyType::FailedLoginBurst, 1.0),
+            ],
             0.0,
             &cfg,
         );

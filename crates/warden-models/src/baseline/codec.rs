@@ -6,6 +6,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 /// Format version of [`super::UserState`] and [`super::Population`] blobs.
 pub const BASELINE_FORMAT_VERSION: u16 = 1;
+
 const MAGIC: &[u8; 4] = b"WBL\x00";
 
 /// Encodes a baseline value with the header.
@@ -54,7 +55,8 @@ mod tests {
         a.location = Some("Berlin, DE".into());
         a.latitude = Some(52.5);
         a.longitude = Some(13.4);
-        s.profile.learn(&a, &ActivityKeys::of(&a), &ProfileCaps::default(), &mut pop);
+        s.profile
+            .learn(&a, &ActivityKeys::of(&a), &ProfileCaps::default(), &mut pop);
         s.recent.failures.push(42);
         let bytes = encode(&s);
         let back: UserState = decode(&bytes, "baseline").unwrap();
@@ -63,9 +65,18 @@ mod tests {
         let mut old = bytes.clone();
         old[4] = 99;
         let err = decode::<UserState>(&old, "baseline").unwrap_err();
-        assert!(err.to_string().contains("expected version 1, found 99"), "{err}");
-        assert!(matches!(decode::<UserState>(b"junk", "baseline"), Err(ModelError::BadMagic { .. })));
+        assert!(
+            err.to_string().contains("expected version 1, found 99"),
+            "{err}"
+        );
+        assert!(matches!(
+            decode::<UserState>(b"junk", "baseline"),
+            Err(ModelError::BadMagic { .. })
+        ));
         let cut = &bytes[..bytes.len() - 3];
-        assert!(matches!(decode::<UserState>(cut, "baseline"), Err(ModelError::Corrupt { .. })));
+        assert!(matches!(
+            decode::<UserState>(cut, "baseline"),
+            Err(ModelError::Corrupt { .. })
+        ));
     }
 }

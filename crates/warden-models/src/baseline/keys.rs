@@ -18,7 +18,12 @@ pub struct ActivityKeys {
 
 impl ActivityKeys {
     pub fn of(a: &UserActivity) -> Self {
-        let h = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(stable_hash);
+        let h = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(stable_hash)
+        };
         Self {
             location: h(&a.location),
             country: a.country().map(stable_hash),
@@ -53,7 +58,10 @@ mod tests {
     fn networks_group_neighbours() {
         assert_eq!(network_key("10.1.2.3"), network_key("10.1.2.200"));
         assert_ne!(network_key("10.1.2.3"), network_key("10.1.3.3"));
-        assert_eq!(network_key("2001:db8:1:2::1"), network_key("2001:db8:1:ffff::9"));
+        assert_eq!(
+            network_key("2001:db8:1:2::1"),
+            network_key("2001:db8:1:ffff::9")
+        );
         assert_eq!(network_key("not-an-ip"), stable_hash("not-an-ip"));
     }
 }

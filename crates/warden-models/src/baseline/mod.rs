@@ -18,7 +18,7 @@ mod recent;
 
 pub use keys::ActivityKeys;
 pub use population::{Population, PopulationKind};
-pub use profile::{Position, ProfileCaps, UserProfile};
+pub use profile::{Position, ProfileCaps, UserProfile, log_volume};
 pub use recent::{RecentActivity, Ring};
 
 /// Everything Warden keeps about one user.

@@ -75,13 +75,20 @@ mod tests {
 
     #[test]
     fn follows_additions_and_evictions() {
-        let mut p = Population { users: 4, ..Default::default() };
+        let mut p = Population {
+            users: 4,
+            ..Default::default()
+        };
         p.follow(PopulationKind::Resource, 7, Observed::Added);
         p.follow(PopulationKind::Resource, 7, Observed::Added);
         p.follow(PopulationKind::Resource, 7, Observed::Known);
         assert_eq!(p.users_with(PopulationKind::Resource, 7), 2);
         assert!((p.share(PopulationKind::Resource, 7) - 0.5).abs() < 1e-12);
-        p.follow(PopulationKind::Resource, 9, Observed::Replaced { evicted: 7 });
+        p.follow(
+            PopulationKind::Resource,
+            9,
+            Observed::Replaced { evicted: 7 },
+        );
         assert_eq!(p.users_with(PopulationKind::Resource, 7), 1);
         assert_eq!(p.users_with(PopulationKind::Resource, 9), 1);
         assert_eq!(p.users_with(PopulationKind::Location, 9), 0);

@@ -64,6 +64,9 @@ pub struct UserProfile {
     pub networks: BoundedCounter,
     /// Gigabytes per event.
     pub volume: RunningStats,
+    /// `ln(1 + megabytes)` per event: volumes are roughly log-normal, so deviations are
+    /// judged on this scale (see [`log_volume`]).
+    pub log_volume: RunningStats,
     /// Seconds per event.
     pub duration: RunningStats,
     /// Coordinates of the most frequent location.
@@ -121,6 +124,7 @@ impl UserProfile {
         observe(&mut self.user_agents, keys.user_agent, caps.user_agents);
         observe(&mut self.networks, keys.network, caps.networks);
         self.volume.push(a.data_transferred_gb);
+        self.log_volume.push(log_volume(a.data_transferred_gb));
         self.duration.push(a.duration_seconds);
         if let Some((lat, lon)) = a.coordinates() {
             self.last_position = Some(Position {
@@ -134,7 +138,9 @@ impl UserProfile {
 
     /// UTC offset (hours) of the user's home, from the longitude of their usual location.
     pub fn home_offset(&self) -> i32 {
-        self.home.map(|(_, lon)| solar_offset_hours(f64::from(lon))).unwrap_or(0)
+        self.home
+            .map(|(_, lon)| solar_offset_hours(f64::from(lon)))
+            .unwrap_or(0)
     }
 
     /// Share of learned events within ±1 hour of UTC hour `h` (circular), in `[0, 1]`.
@@ -143,7 +149,9 @@ impl UserProfile {
         if total == 0 {
             return 0.0;
         }
-        let window: u32 = (-1..=1).map(|d| self.hours[(h + d).rem_euclid(24) as usize]).sum();
+        let window: u32 = (-1..=1)
+            .map(|d| self.hours[(h + d).rem_euclid(24) as usize])
+            .sum();
         f64::from(window) / f64::from(total)
     }
 
@@ -154,7 +162,9 @@ impl UserProfile {
         if total == 0 {
             return 0;
         }
-        let active = |x: i32| f64::from(self.hours[x.rem_euclid(24) as usize]) >= min_share * f64::from(total);
+        let active = |x: i32| {
+            f64::from(self.hours[x.rem_euclid(24) as usize]) >= min_share * f64::from(total)
+        };
         (0..=12u8)
             .find(|d| active(h + i32::from(*d)) || active(h - i32::from(*d)))
             .unwrap_or(12)
@@ -209,6 +219,11 @@ impl UserProfile {
     }
 }
 
+/// The scale on which volume deviations are judged: `ln(1 + MB)`.
+pub fn log_volume(gb: f64) -> f64 {
+    (gb.max(0.0) * 1000.0).ln_1p()
+}
+
 fn observe(counter: &mut BoundedCounter, key: Option<u64>, cap: usize) {
     if let Some(k) = key {
         counter.observe(k, cap);
@@ -231,7 +246,11 @@ mod tests {
         let caps = ProfileCaps::default();
         for day in 1..=9 {
             for hour in 9..=17 {
-                let mut a = UserActivity::new("u", ActivityType::Login, at(&format!("2026-03-0{day}T{hour:02}:00:00Z")));
+                let mut a = UserActivity::new(
+                    "u",
+                    ActivityType::Login,
+                    at(&format!("2026-03-0{day}T{hour:02}:00:00Z")),
+                );
                 a.location = Some("London, GB".into());
                 a.latitude = Some(51.5);
                 a.longitude = Some(-0.1);
@@ -247,8 +266,14 @@ mod tests {
         assert_eq!(p.hours_outside_usual(3, 0.02), 6);
         assert_eq!(p.hours_outside_usual(12, 0.02), 0);
         assert_eq!(p.usual_span(0.02), Some((9, 17)));
-        assert_eq!(pop.users_with(PopulationKind::Resource, crate::stats::stable_hash("git")), 1);
-        assert_eq!(p.last_position.as_ref().unwrap().location.as_deref(), Some("London, GB"));
+        assert_eq!(
+            pop.users_with(PopulationKind::Resource, crate::stats::stable_hash("git")),
+            1
+        );
+        assert_eq!(
+            p.last_position.as_ref().unwrap().location.as_deref(),
+            Some("London, GB")
+        );
     }
 
     #[test]

@@ -62,7 +62,9 @@ mod serde_arrays {
         t.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u32; N], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[u32; N], D::Error> {
         struct V<const N: usize>;
         impl<'de, const N: usize> Visitor<'de> for V<N> {
             type Value = [u32; N];
@@ -72,7 +74,9 @@ mod serde_arrays {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut out = [0u32; N];
                 for (i, slot) in out.iter_mut().enumerate() {
-                    *slot = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
+                    *slot = seq
+                        .next_element()?
+                        .ok_or_else(|| A::Error::invalid_length(i, &self))?;
                 }
                 Ok(out)
             }
@@ -100,7 +104,8 @@ pub struct RecentActivity {
 impl RecentActivity {
     /// Records an event at `secs`; returns whether it started a new session.
     pub fn touch(&mut self, secs: u32, session_gap_secs: u32) -> bool {
-        let new_session = self.events.is_empty() || secs.saturating_sub(self.last_event) > session_gap_secs;
+        let new_session =
+            self.events.is_empty() || secs.saturating_sub(self.last_event) > session_gap_secs;
         if new_session {
             self.session_start = secs;
         }

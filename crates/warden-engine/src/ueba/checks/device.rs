@@ -11,8 +11,17 @@ pub fn new_device(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Findi
     let cfg = &ctx.config.device;
     let ua = a.user_agent.as_deref().unwrap_or("");
     let automated = matches_any(ua, &cfg.automation_agents);
-    let new_agent = ctx.keys.user_agent.is_some_and(|k| !p.user_agents.is_empty() && !p.user_agents.contains(k));
-    f[feat::AGENT] = if automated { 1.0 } else if new_agent { 0.5 } else { 0.0 };
+    let new_agent = ctx
+        .keys
+        .user_agent
+        .is_some_and(|k| !p.user_agents.is_empty() && !p.user_agents.contains(k));
+    f[feat::AGENT] = if automated {
+        1.0
+    } else if new_agent {
+        0.5
+    } else {
+        0.0
+    };
     let key = ctx.keys.device?;
     if p.devices.is_empty() || p.devices.contains(key) {
         return None;
@@ -30,7 +39,10 @@ pub fn new_device(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Findi
             fp.chars().take(8).collect::<String>(),
             p.devices.len()
         ),
-        None => format!("device \"{name}\" never seen for this user ({} known)", p.devices.len()),
+        None => format!(
+            "device \"{name}\" never seen for this user ({} known)",
+            p.devices.len()
+        ),
     };
     if new_agent {
         confidence += cfg.new_agent_bonus;
@@ -39,7 +51,9 @@ pub fn new_device(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Findi
     if automated || unnamed {
         confidence += cfg.automation_bonus;
         if automated {
-            detail.push_str(&format!("; user agent \"{ua}\" is a script or HTTP library"));
+            detail.push_str(&format!(
+                "; user agent \"{ua}\" is a script or HTTP library"
+            ));
         } else {
             detail.push_str("; the device has no name");
         }

@@ -13,7 +13,9 @@ pub(crate) fn matches_any(name: &str, patterns: &[String]) -> bool {
         let needle = p.as_bytes();
         !needle.is_empty()
             && hay.len() >= needle.len()
-            && hay.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+            && hay
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
     })
 }
 
@@ -31,7 +33,11 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
     f[feat::RESOURCE_NOVELTY] = 1.0;
     f[feat::RESOURCE_RARITY] = unit(1.0 - share / cfg.common_share);
     let rarity = (1.0 - share / cfg.common_share).max(cfg.min_rarity);
-    let weight = if sensitive { 1.0 } else { cfg.non_sensitive_factor };
+    let weight = if sensitive {
+        1.0
+    } else {
+        cfg.non_sensitive_factor
+    };
     let users = ctx.population.users_with(PopulationKind::Resource, key);
     let org = if users == 0 {
         "never used by anyone else in the organisation".to_owned()

@@ -8,7 +8,7 @@
 use super::{CheckContext, Finding, feat, unit};
 use warden_event::{AnomalyType, FeatureVector, UserActivity};
 use warden_models::baseline::UserProfile;
-use warden_models::geo::solar_offset_hours;
+use warden_models::geo::{haversine_km, solar_offset_hours};
 
 /// How usual the event's hour is for this user.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,7 +24,9 @@ pub struct HourUsualness {
 pub fn hour_usualness(p: &UserProfile, a: &UserActivity, active_share: f64) -> HourUsualness {
     let utc_h = a.timestamp.utc_hour_f() as i32;
     let home = p.home_offset();
-    let local = a.coordinates().map_or(home, |(_, lon)| solar_offset_hours(lon));
+    let local = a
+        .coordinates()
+        .map_or(home, |(_, lon)| solar_offset_hours(lon));
     let shifted = utc_h + (local - home);
     HourUsualness {
         share: p.hour_share(utc_h).max(p.hour_share(shifted)),
@@ -36,7 +38,11 @@ pub fn hour_usualness(p: &UserProfile, a: &UserActivity, active_share: f64) -> H
 }
 
 fn offset_label(off: i32) -> String {
-    if off == 0 { "UTC".into() } else { format!("UTC{off:+}") }
+    if off == 0 {
+        "UTC".into()
+    } else {
+        format!("UTC{off:+}")
+    }
 }
 
 pub fn unusual_time(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Finding> {
@@ -70,7 +76,20 @@ pub fn unusual_time(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Fin
             offset_label(home)
         ));
     }
-    detail.push_str(&format!("; {:.0}% of their activity falls within an hour of it", u.share * 100.0));
+    detail.push_str(&format!(
+        "; {:.0}% of their activity falls within an hour of it",
+        u.share * 100.0
+    ));
+    if let (Some(here), Some((hlat, hlon))) = (ctx.activity.coordinates(), p.home) {
+        let away = haversine_km(here, (f64::from(hlat), f64::from(hlon)));
+        if away >= cfg.travelling_km {
+            confidence *= cfg.travelling_factor;
+            detail.push_str(&format!(
+                "; the user is travelling ({} km from their usual location), so hours are less telling",
+                super::thousands(away)
+            ));
+        }
+    }
     let r = ctx.recent;
     if r.session_started_usual && ctx.secs != r.session_start {
         confidence *= cfg.extended_session_factor;

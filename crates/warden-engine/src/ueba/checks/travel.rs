@@ -23,7 +23,12 @@ pub fn impossible_travel(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Optio
     }
     // Equal or out-of-order timestamps: treat the gap as one minute, the finest granularity
     // at which two logins can be told apart, rather than dividing by zero.
-    let hours = ctx.activity.timestamp.hours_since(prev.at).abs().max(1.0 / 60.0);
+    let hours = ctx
+        .activity
+        .timestamp
+        .hours_since(prev.at)
+        .abs()
+        .max(1.0 / 60.0);
     let speed = distance / hours;
     f[feat::TRAVEL_SPEED] = unit(speed / (cfg.max_speed_kmh * cfg.certain_speed_factor));
     if speed <= cfg.max_speed_kmh {
@@ -64,14 +69,22 @@ pub fn new_location(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Fin
     let rarity = (1.0 - share / cfg.common_share).max(cfg.min_rarity);
     f[feat::LOCATION_NOVELTY] = if new_country { 1.0 } else { 0.5 };
     f[feat::LOCATION_RARITY] = unit(1.0 - share / cfg.common_share);
-    let base = if new_country { cfg.new_country_confidence } else { cfg.new_city_confidence };
+    let base = if new_country {
+        cfg.new_country_confidence
+    } else {
+        cfg.new_city_confidence
+    };
     let place = ctx.activity.location.as_deref().unwrap_or("?");
     let org = match ctx.population.users_with(PopulationKind::Location, key) {
         0 => "never seen in the organisation".to_owned(),
         1 => "seen for 1 other user".to_owned(),
         n => format!("seen for {n} other users"),
     };
-    let what = if new_country { "new country and city" } else { "new city" };
+    let what = if new_country {
+        "new country and city"
+    } else {
+        "new city"
+    };
     Some(Finding::new(
         AnomalyType::NewLocation,
         base * rarity,

@@ -2,6 +2,7 @@
 
 use super::{CheckContext, Finding, feat, unit};
 use warden_event::{ActivityType, AnomalyType, FeatureVector};
+use warden_models::baseline::log_volume;
 
 pub fn unusual_volume(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Finding> {
     let gb = ctx.activity.data_transferred_gb;
@@ -11,11 +12,15 @@ pub fn unusual_volume(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<F
         return None;
     }
     let z = stats.zscore(gb, cfg.min_std_gb);
-    f[feat::VOLUME] = unit(z / 10.0);
-    if z < cfg.z_threshold || gb - stats.mean < cfg.min_excess_gb {
+    let log_z = ctx
+        .profile
+        .log_volume
+        .zscore(log_volume(gb), cfg.min_log_std);
+    f[feat::VOLUME] = unit(log_z / cfg.log_z_certain);
+    if z < cfg.z_threshold || log_z < cfg.log_z_start || gb - stats.mean < cfg.min_excess_gb {
         return None;
     }
-    let ramp = ((z - cfg.z_threshold) / (cfg.z_certain - cfg.z_threshold)).clamp(0.0, 1.0);
+    let ramp = ((log_z - cfg.log_z_start) / (cfg.log_z_certain - cfg.log_z_start)).clamp(0.0, 1.0);
     let mut confidence = 0.3 + 0.7 * ramp;
     let kind = &ctx.activity.activity_type;
     let verb = match kind {
@@ -36,7 +41,7 @@ pub fn unusual_volume(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<F
         AnomalyType::UnusualVolume,
         confidence,
         format!(
-            "{verb} {} GB{resource}: {z:.1} standard deviations above this user's mean of {} GB (σ {} GB, {} events)",
+            "{verb} {} GB{resource}: {z:.1} standard deviations above this user's mean of {} GB (σ {} GB, {} events; {log_z:.1} on a log scale)",
             gb_fmt(gb),
             gb_fmt(stats.mean),
             gb_fmt(stats.std()),

@@ -1,0 +1,139 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use warden_event::ThreatLevel;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "warden",
+    version,
+    about = "Threat detection and hunting: scored, explained alerts from security telemetry."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Score user activity against behavioural baselines; one ThreatScore JSON per line.
+    Detect(DetectArgs),
+    /// Build or inspect behavioural baselines in the store.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Read alerts back from the store.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// Show the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// Options shared by commands that read activity.
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Files or folders (read recursively) of JSON Lines or CSV, plain, .gz or .zst; `-` for stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Configuration file (TOML); see `warden config default`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Force the input format instead of detecting it from names and content.
+    #[arg(long, value_enum)]
+    pub format: Option<InputFormat>,
+    /// Stop at the first malformed record instead of reporting and skipping it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct DetectArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Write every scored event, not just alerts.
+    #[arg(long)]
+    pub all: bool,
+    /// Lowest level written (and stored) as an alert.
+    #[arg(long, value_name = "LEVEL", default_value = "MEDIUM", value_parser = parse_level)]
+    pub min_level: ThreatLevel,
+    /// Database file: continue from its baselines, save alerts and updated baselines to it.
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    /// Labels (JSON Lines: event_id, label) to evaluate detection against.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// Write the evaluation (with --labels) as JSON to this file.
+    #[arg(long, value_name = "FILE", requires = "labels")]
+    pub metrics_out: Option<PathBuf>,
+    /// Include the 16-dimensional feature vector in each output line.
+    #[arg(long)]
+    pub features: bool,
+    /// Print nothing to stdout (summary and evaluation only).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BaselineCommand {
+    /// Learn baselines from history into the store (no alerts are written).
+    Build {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Database file to write the baselines to.
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+    },
+    /// Print one user's baseline as JSON.
+    Show {
+        /// The user id.
+        user: String,
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AlertsCommand {
+    /// List stored alerts, newest first.
+    List {
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+        /// Lowest level listed.
+        #[arg(long, value_parser = parse_level)]
+        level: Option<ThreatLevel>,
+        /// Only this user's alerts.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only alerts at or after this time (RFC 3339, or a date like 2026-04-02).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many (0 for all).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Output as JSON Lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the default configuration (TOML), ready to copy and edit.
+    Default,
+    /// Check a configuration file and print it with defaults filled in.
+    Check {
+        /// The configuration file.
+        file: PathBuf,
+    },
+}
+
+fn parse_level(s: &str) -> Result<ThreatLevel, String> {
+    s.parse()
+}

@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod alerts;
+pub mod baseline;
+pub mod config;
+pub mod detect;

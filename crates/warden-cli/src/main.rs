@@ -1,0 +1,29 @@
+//! `warden`: the command-line entry point. Exit codes: 0 success, 1 error (message on
+//! stderr), 2 invalid arguments.
+
+mod cli;
+mod commands;
+mod config_file;
+mod labels;
+mod pipeline;
+mod summary;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let result = match &args.command {
+        cli::Command::Detect(a) => commands::detect::run(a),
+        cli::Command::Baseline(c) => commands::baseline::run(c),
+        cli::Command::Alerts(c) => commands::alerts::run(c),
+        cli::Command::Config(c) => commands::config::run(c),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
