@@ -74,11 +74,7 @@ pub fn print(f: &RunFacts<'_>, tally: &Tally, min_level: ThreatLevel) {
             .collect();
         eprintln!("alerts by anomaly type: {}", types.join(", "));
     }
-    let per_user = if f.users > 0 {
-        f.memory_bytes / f.users
-    } else {
-        0
-    };
+    let per_user = f.memory_bytes.checked_div(f.users).unwrap_or(0);
     eprintln!(
         "users: {} ({} B per baseline); learned {}, kept out of baselines {}, scored while learning {}, out of order {}",
         f.users,

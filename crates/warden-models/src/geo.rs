@@ -57,7 +57,7 @@ mod tests {
         fn symmetric_bounded_and_finite(a in (-90.0f64..90.0, -180.0f64..180.0), b in (-90.0f64..90.0, -180.0f64..180.0)) {
             let d1 = haversine_km(a, b);
             let d2 = haversine_km(b, a);
-            prop_assert!(d1.is_finite() && d1 >= 0.0 && d1 <= 20_016.0);
+            prop_assert!(d1.is_finite() && (0.0..=20_016.0).contains(&d1));
             prop_assert!((d1 - d2).abs() < 1e-6);
         }
     }

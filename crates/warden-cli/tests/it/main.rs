@@ -1,1 +1,43 @@
-//! Integration tests of the `warden` binary.
+//! Integration tests of the `warden` binary: they run it on fixtures and check its output.
+
+mod detect;
+mod malformed;
+mod store;
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+/// The repository root (fixtures live in `tests/data/` and `examples/`).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn data(name: &str) -> String {
+    root()
+        .join("tests/data")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+pub fn warden() -> Command {
+    Command::cargo_bin("warden").expect("the warden binary is built for tests")
+}
+
+/// Runs warden, returning (status code, stdout, stderr).
+pub fn run(args: &[&str]) -> (i32, String, String) {
+    let out = warden().args(args).output().expect("warden runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Parses JSON Lines output.
+pub fn lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("invalid JSON line {l:?}: {e}")))
+        .collect()
+}
