@@ -2,8 +2,8 @@
 //! conversion of raw scalar values into typed fields (with a reason when that fails).
 
 use crate::ErrorKind;
+use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use warden_event::{ActivityType, Timestamp, UserActivity};
 
 /// A field of the UserActivity schema (plus unit variants a feed may use instead).
@@ -161,8 +161,8 @@ pub struct FieldAliases {
 impl Default for FieldAliases {
     fn default() -> Self {
         let mut me = Self {
-            map: HashMap::new(),
-            prefixes: HashMap::new(),
+            map: HashMap::default(),
+            prefixes: HashMap::default(),
         };
         for f in Field::ALL {
             me.insert(f.name(), f);

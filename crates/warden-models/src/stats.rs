@@ -4,8 +4,13 @@ use serde::{Deserialize, Serialize};
 
 /// FNV-1a, 64-bit: stable across builds and platforms, so hashes can be persisted.
 pub fn stable_hash(s: &str) -> u64 {
+    stable_hash_bytes(s.as_bytes())
+}
+
+/// [`stable_hash`] of raw bytes.
+pub fn stable_hash_bytes(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.as_bytes() {
+    for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }

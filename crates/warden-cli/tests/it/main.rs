@@ -1,4 +1,5 @@
 //! Integration tests of the `warden` binary: they run it on fixtures and check its output.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is the report
 
 mod detect;
 mod malformed;

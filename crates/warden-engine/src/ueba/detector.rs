@@ -1,7 +1,7 @@
 //! [`UebaEngine`]: owns every user's state and scores events one at a time, in time order.
 
 use super::checks::{self, time::hour_usualness};
-use super::{CheckContext, Finding, behavioral_deviation, explain, scoring};
+use super::{CheckContext, Finding, Matchers, behavioral_deviation, explain, scoring};
 use crate::{ConfigError, UebaConfig};
 use rustc_hash::FxHashMap;
 use warden_event::{AnomalyType, FEATURE_NAMES, FeatureVector, ThreatScore, UserActivity};
@@ -22,6 +22,7 @@ pub struct EngineCounters {
 /// The behavioural detector.
 pub struct UebaEngine {
     config: UebaConfig,
+    matchers: Matchers,
     users: FxHashMap<String, UserState>,
     population: Population,
     counters: EngineCounters,
@@ -32,6 +33,7 @@ impl UebaEngine {
     pub fn new(config: UebaConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Self {
+            matchers: Matchers::new(&config)?,
             config,
             users: FxHashMap::default(),
             population: Population::default(),
@@ -94,6 +96,7 @@ impl UebaEngine {
         }
         let Self {
             config,
+            matchers,
             users,
             population,
             counters,
@@ -101,7 +104,10 @@ impl UebaEngine {
         } = self;
         match users.get_mut(a.user_id.as_str()) {
             Some(state) => score_user(
-                config,
+                &Env {
+                    cfg: config,
+                    matchers,
+                },
                 population,
                 counters,
                 findings,
@@ -121,8 +127,14 @@ fn maturity(cfg: &UebaConfig, s: &UserState) -> f64 {
     e * d
 }
 
+/// The read-only parts of the engine a scoring step needs.
+struct Env<'a> {
+    cfg: &'a UebaConfig,
+    matchers: &'a Matchers,
+}
+
 fn score_user(
-    cfg: &UebaConfig,
+    env: &Env<'_>,
     population: &mut Population,
     counters: &mut EngineCounters,
     findings: &mut Vec<Finding>,
@@ -130,6 +142,7 @@ fn score_user(
     a: &UserActivity,
     with_features: bool,
 ) -> ThreatScore {
+    let cfg = env.cfg;
     {
         let keys = ActivityKeys::of(a);
         let secs = (a.timestamp.millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32;
@@ -155,6 +168,7 @@ fn score_user(
             recent: &state.recent,
             population,
             config: cfg,
+            matchers: env.matchers,
             secs,
             maturity,
         };

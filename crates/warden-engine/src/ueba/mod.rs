@@ -13,9 +13,11 @@
 pub mod checks;
 mod detector;
 pub mod explain;
+mod matchers;
 pub mod scoring;
 
 pub use detector::{EngineCounters, UebaEngine};
+pub use matchers::Matchers;
 
 use warden_event::{AnomalyType, FeatureVector, UserActivity};
 use warden_models::baseline::{ActivityKeys, Population, RecentActivity, UserProfile};
@@ -30,6 +32,8 @@ pub struct CheckContext<'a> {
     pub recent: &'a RecentActivity,
     pub population: &'a Population,
     pub config: &'a UebaConfig,
+    /// The configuration's name lists, compiled.
+    pub matchers: &'a Matchers,
     /// Event time, seconds since the epoch.
     pub secs: u32,
     /// `[0, 1]`: how complete the user's baseline is (1 = mature).

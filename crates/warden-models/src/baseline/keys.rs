@@ -1,6 +1,6 @@
 //! Hashed identities of one activity's attributes, computed once per event.
 
-use crate::stats::stable_hash;
+use crate::stats::{stable_hash, stable_hash_bytes};
 use std::net::IpAddr;
 use warden_event::UserActivity;
 
@@ -36,18 +36,23 @@ impl ActivityKeys {
 }
 
 /// Hash of the network an address belongs to; unparseable addresses hash as given.
+/// Hashes the prefix bytes directly: this runs for every event.
 pub fn network_key(ip: &str) -> u64 {
-    match ip.trim().parse::<IpAddr>() {
+    let mut buf = [0u8; 8];
+    let prefix: &[u8] = match ip.trim().parse::<IpAddr>() {
         Ok(IpAddr::V4(v4)) => {
-            let o = v4.octets();
-            stable_hash(&format!("{}.{}.{}.0/24", o[0], o[1], o[2]))
+            buf[0] = 4;
+            buf[1..4].copy_from_slice(&v4.octets()[..3]);
+            &buf[..4]
         }
         Ok(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            stable_hash(&format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+            buf[0] = 6;
+            buf[1..7].copy_from_slice(&v6.octets()[..6]);
+            &buf[..7]
         }
-        Err(_) => stable_hash(ip.trim()),
-    }
+        Err(_) => return stable_hash(ip.trim()),
+    };
+    stable_hash_bytes(prefix)
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! New device: a device fingerprint never seen for this user, more suspicious when its user
 //! agent is new as well, or belongs to a script or HTTP library.
 
-use super::resources::matches_any;
 use super::{CheckContext, Finding, feat};
 use warden_event::{AnomalyType, FeatureVector};
 
@@ -10,7 +9,7 @@ pub fn new_device(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Findi
     let a = ctx.activity;
     let cfg = &ctx.config.device;
     let ua = a.user_agent.as_deref().unwrap_or("");
-    let automated = matches_any(ua, &cfg.automation_agents);
+    let automated = ctx.matchers.automation_agent(ua);
     let new_agent = ctx
         .keys
         .user_agent

@@ -6,24 +6,11 @@ use super::{CheckContext, Finding, feat, unit};
 use warden_event::{AnomalyType, FeatureVector};
 use warden_models::baseline::PopulationKind;
 
-/// Whether `name` contains any pattern, ignoring ASCII case, without allocating.
-pub(crate) fn matches_any(name: &str, patterns: &[String]) -> bool {
-    let hay = name.as_bytes();
-    patterns.iter().any(|p| {
-        let needle = p.as_bytes();
-        !needle.is_empty()
-            && hay.len() >= needle.len()
-            && hay
-                .windows(needle.len())
-                .any(|w| w.eq_ignore_ascii_case(needle))
-    })
-}
-
 pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Finding> {
     let key = ctx.keys.resource?;
     let name = ctx.activity.resource_accessed.as_deref()?.trim();
     let cfg = &ctx.config.resources;
-    let sensitive = matches_any(name, &cfg.sensitive);
+    let sensitive = ctx.matchers.sensitive_resource(name);
     f[feat::RESOURCE_SENSITIVITY] = if sensitive { 1.0 } else { 0.0 };
     let p = ctx.profile;
     if p.resources.is_empty() || p.resources.contains(key) {
@@ -53,19 +40,4 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
             p.resources.len()
         ),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::matches_any;
-
-    #[test]
-    fn pattern_matching_ignores_case() {
-        let pats = vec!["payroll".to_string(), "vault".to_string()];
-        assert!(matches_any("HR-Payroll-DB", &pats));
-        assert!(matches_any("secrets-vault", &pats));
-        assert!(!matches_any("wiki", &pats));
-        assert!(!matches_any("", &pats));
-        assert!(!matches_any("x", &[String::new()]));
-    }
 }
