@@ -82,8 +82,9 @@ pub struct TimeConfig {
     pub session_gap_minutes: u32,
     /// Confidence factor when the session began at a usual hour (someone working late).
     pub extended_session_factor: f64,
-    /// Confidence factor while the user is travelling (far from home, arrived at a plausible
-    /// speed): jet lag and flights make hours unreliable.
+    /// Confidence factor while the user is travelling (at least `travelling_km` from their
+    /// usual location): jet lag and flights make hours unreliable. Arrivals too fast to be
+    /// real are impossible travel, a separate and stronger finding.
     pub travelling_factor: f64,
     /// Distance from home (km) beyond which the user counts as travelling.
     pub travelling_km: f64,

@@ -48,7 +48,9 @@ impl ActivityType {
         }
     }
 
-    /// Kinds that authenticate a session: failures of these count towards login bursts.
+    /// Kinds that authenticate a session: a success of one of these right after a burst of
+    /// failures is the signature of credential stuffing. (Failures of any kind count towards
+    /// the burst itself.)
     pub fn is_authentication(&self) -> bool {
         matches!(self, Self::Login | Self::VpnConnect)
     }

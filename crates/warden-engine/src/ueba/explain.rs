@@ -38,9 +38,22 @@ pub fn explanation(
         out.push_str(&format!(". Baseline: {history}."));
     }
     if maturity < 1.0 {
+        let mut missing = Vec::with_capacity(2);
+        if profile.events < cfg.warmup.min_events {
+            missing.push(format!(
+                "{} of {} events",
+                profile.events, cfg.warmup.min_events
+            ));
+        }
+        if profile.active_days < cfg.warmup.min_days {
+            missing.push(format!(
+                "{} of {} active days",
+                profile.active_days, cfg.warmup.min_days
+            ));
+        }
         out.push_str(&format!(
-            " Baseline still learning ({}/{} events, {}/{} days): checks that need history are damped.",
-            profile.events, cfg.warmup.min_events, profile.active_days, cfg.warmup.min_days
+            " Baseline still learning ({}): checks that need history are damped.",
+            missing.join(", ")
         ));
     }
     out
