@@ -14,12 +14,12 @@ pub fn explanation(
 ) -> String {
     let history = history(profile);
     let mut out = String::with_capacity(256);
-    if scored.anomalies.is_empty() {
-        out.push_str("No anomalies: consistent with this user's baseline");
-        if profile.events > 0 {
-            out.push_str(&format!(" ({history})"));
-        }
-        out.push('.');
+    if scored.anomalies.is_empty() && profile.events == 0 {
+        out.push_str("No anomalies found; no history for this user yet.");
+    } else if scored.anomalies.is_empty() {
+        out.push_str(&format!(
+            "No anomalies: consistent with this user's baseline ({history})."
+        ));
     } else {
         out.push_str(&format!("{} ({:.1}): ", scored.level, scored.score));
         let parts: Vec<String> = scored

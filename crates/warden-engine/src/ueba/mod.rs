@@ -15,6 +15,8 @@ mod detector;
 pub mod explain;
 mod matchers;
 pub mod scoring;
+#[cfg(test)]
+mod tests;
 
 pub use detector::{EngineCounters, UebaEngine};
 pub use matchers::Matchers;
