@@ -45,7 +45,7 @@ impl<R: BufRead> LineReader<R> {
                 break;
             }
             saw_any = true;
-            let (take, done) = match memchr_newline(chunk) {
+            let (take, done) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (i + 1, true),
                 None => (chunk.len(), false),
             };
@@ -76,10 +76,6 @@ impl<R: BufRead> LineReader<R> {
     pub fn line_no(&self) -> u64 {
         self.line_no
     }
-}
-
-fn memchr_newline(s: &[u8]) -> Option<usize> {
-    s.iter().position(|&b| b == b'\n')
 }
 
 #[cfg(test)]

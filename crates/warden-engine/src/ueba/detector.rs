@@ -1,7 +1,7 @@
 //! [`UebaEngine`]: owns every user's state and scores events one at a time, in time order.
 
 use super::checks::{self, time::hour_usualness};
-use super::{CheckContext, Finding, Matchers, behavioral_deviation, explain, scoring};
+use super::{CheckContext, Finding, MatchCache, Matchers, behavioral_deviation, explain, scoring};
 use crate::{ConfigError, UebaConfig};
 use rustc_hash::FxHashMap;
 use warden_event::{AnomalyType, FEATURE_NAMES, FeatureVector, ThreatScore, UserActivity};
@@ -23,6 +23,7 @@ pub struct EngineCounters {
 pub struct UebaEngine {
     config: UebaConfig,
     matchers: Matchers,
+    match_cache: MatchCache,
     users: FxHashMap<String, UserState>,
     population: Population,
     counters: EngineCounters,
@@ -34,6 +35,7 @@ impl UebaEngine {
         config.validate()?;
         Ok(Self {
             matchers: Matchers::new(&config)?,
+            match_cache: MatchCache::default(),
             config,
             users: FxHashMap::default(),
             population: Population::default(),
@@ -97,16 +99,21 @@ impl UebaEngine {
         let Self {
             config,
             matchers,
+            match_cache,
             users,
             population,
             counters,
             findings,
         } = self;
+        let keys = ActivityKeys::of(a);
+        let (sensitive_resource, automation_agent) = match_cache.flags(matchers, a, &keys);
         match users.get_mut(a.user_id.as_str()) {
             Some(state) => score_user(
                 &Env {
                     cfg: config,
-                    matchers,
+                    keys: &keys,
+                    sensitive_resource,
+                    automation_agent,
                 },
                 population,
                 counters,
@@ -127,10 +134,12 @@ fn maturity(cfg: &UebaConfig, s: &UserState) -> f64 {
     e * d
 }
 
-/// The read-only parts of the engine a scoring step needs.
+/// What a scoring step reads: the configuration and facts derived once per event.
 struct Env<'a> {
     cfg: &'a UebaConfig,
-    matchers: &'a Matchers,
+    keys: &'a ActivityKeys,
+    sensitive_resource: bool,
+    automation_agent: bool,
 }
 
 fn score_user(
@@ -144,7 +153,7 @@ fn score_user(
 ) -> ThreatScore {
     let cfg = env.cfg;
     {
-        let keys = ActivityKeys::of(a);
+        let keys = env.keys;
         let secs = (a.timestamp.millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32;
         if state.profile.events > 0 && a.timestamp < state.profile.last_seen {
             counters.out_of_order += 1;
@@ -163,12 +172,13 @@ fn score_user(
         findings.clear();
         let ctx = CheckContext {
             activity: a,
-            keys: &keys,
+            keys,
             profile: &state.profile,
             recent: &state.recent,
             population,
             config: cfg,
-            matchers: env.matchers,
+            sensitive_resource: env.sensitive_resource,
+            automation_agent: env.automation_agent,
             secs,
             maturity,
         };
@@ -191,7 +201,7 @@ fn score_user(
             if state.profile.events == 0 {
                 population.users += 1;
             }
-            state.profile.learn(a, &keys, &cfg.caps, population);
+            state.profile.learn(a, keys, &cfg.caps, population);
             counters.learned += 1;
         } else if a.success {
             counters.quarantined += 1;

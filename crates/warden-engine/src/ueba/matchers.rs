@@ -4,6 +4,9 @@
 
 use crate::{ConfigError, UebaConfig};
 use aho_corasick::AhoCorasick;
+use rustc_hash::FxHashMap;
+use warden_event::UserActivity;
+use warden_models::baseline::ActivityKeys;
 
 /// Compiled matchers for the configured lists.
 #[derive(Debug, Clone)]
@@ -44,6 +47,53 @@ impl Matchers {
     /// Whether a user agent belongs to a script or HTTP library.
     pub fn automation_agent(&self, ua: &str) -> bool {
         self.automation.as_ref().is_some_and(|m| m.is_match(ua))
+    }
+}
+
+/// Remembered verdicts per distinct value: user agents and resource names repeat across
+/// millions of events, so each is matched once. Bounded: cleared when full.
+#[derive(Debug, Clone, Default)]
+pub struct MatchCache {
+    agents: FxHashMap<u64, bool>,
+    resources: FxHashMap<u64, bool>,
+}
+
+/// Distinct values remembered per list before the cache starts over.
+const CACHE_CAP: usize = 65_536;
+
+fn remember(
+    map: &mut FxHashMap<u64, bool>,
+    key: Option<u64>,
+    text: Option<&str>,
+    f: impl Fn(&str) -> bool,
+) -> bool {
+    let Some(text) = text else { return false };
+    let Some(key) = key else { return f(text) };
+    if let Some(v) = map.get(&key) {
+        return *v;
+    }
+    if map.len() >= CACHE_CAP {
+        map.clear();
+    }
+    let v = f(text);
+    map.insert(key, v);
+    v
+}
+
+impl MatchCache {
+    /// `(sensitive resource, automation agent)` for one event.
+    pub fn flags(&mut self, m: &Matchers, a: &UserActivity, keys: &ActivityKeys) -> (bool, bool) {
+        let res = a.resource_accessed.as_deref().map(str::trim);
+        let sensitive = remember(&mut self.resources, keys.resource, res, |r| {
+            m.sensitive_resource(r)
+        });
+        let agent = remember(
+            &mut self.agents,
+            keys.user_agent,
+            a.user_agent.as_deref(),
+            |u| m.automation_agent(u),
+        );
+        (sensitive, agent)
     }
 }
 

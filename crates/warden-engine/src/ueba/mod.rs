@@ -19,7 +19,7 @@ pub mod scoring;
 mod tests;
 
 pub use detector::{EngineCounters, UebaEngine};
-pub use matchers::Matchers;
+pub use matchers::{MatchCache, Matchers};
 
 use warden_event::{AnomalyType, FeatureVector, UserActivity};
 use warden_models::baseline::{ActivityKeys, Population, RecentActivity, UserProfile};
@@ -34,8 +34,10 @@ pub struct CheckContext<'a> {
     pub recent: &'a RecentActivity,
     pub population: &'a Population,
     pub config: &'a UebaConfig,
-    /// The configuration's name lists, compiled.
-    pub matchers: &'a Matchers,
+    /// Whether the resource matches the configured sensitive patterns.
+    pub sensitive_resource: bool,
+    /// Whether the user agent is a script or HTTP library (configured patterns).
+    pub automation_agent: bool,
     /// Event time, seconds since the epoch.
     pub secs: u32,
     /// `[0, 1]`: how complete the user's baseline is (1 = mature).

@@ -9,7 +9,7 @@ pub fn new_device(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Findi
     let a = ctx.activity;
     let cfg = &ctx.config.device;
     let ua = a.user_agent.as_deref().unwrap_or("");
-    let automated = ctx.matchers.automation_agent(ua);
+    let automated = ctx.automation_agent;
     let new_agent = ctx
         .keys
         .user_agent

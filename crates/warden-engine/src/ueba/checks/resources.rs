@@ -10,7 +10,7 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
     let key = ctx.keys.resource?;
     let name = ctx.activity.resource_accessed.as_deref()?.trim();
     let cfg = &ctx.config.resources;
-    let sensitive = ctx.matchers.sensitive_resource(name);
+    let sensitive = ctx.sensitive_resource;
     f[feat::RESOURCE_SENSITIVITY] = if sensitive { 1.0 } else { 0.0 };
     let p = ctx.profile;
     if p.resources.is_empty() || p.resources.contains(key) {
