@@ -263,6 +263,9 @@ pub struct FailureConfig {
     pub certain_count: u32,
     /// A success this soon after a burst is suspicious (minutes).
     pub success_after_minutes: u32,
+    /// Distinct accounts failing from one network within the window that make a spray
+    /// (password spraying, credential stuffing across accounts).
+    pub source_accounts_threshold: u32,
 }
 
 impl Default for FailureConfig {
@@ -272,6 +275,7 @@ impl Default for FailureConfig {
             burst_threshold: 5,
             certain_count: 20,
             success_after_minutes: 30,
+            source_accounts_threshold: 5,
         }
     }
 }
@@ -442,6 +446,9 @@ impl UebaConfig {
             || self.failures.certain_count <= self.failures.burst_threshold
         {
             return bad("failures", "need 0 < burst_threshold < certain_count");
+        }
+        if self.failures.source_accounts_threshold < 2 {
+            return bad("failures.source_accounts_threshold", "must be at least 2");
         }
         if self.warmup.min_events == 0 || self.warmup.min_days == 0 {
             return bad("warmup", "min_events and min_days must be at least 1");

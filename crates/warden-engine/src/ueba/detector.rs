@@ -1,11 +1,15 @@
 //! [`UebaEngine`]: owns every user's state and scores events one at a time, in time order.
 
 use super::checks::{self, time::hour_usualness};
-use super::{CheckContext, Finding, MatchCache, Matchers, behavioral_deviation, explain, scoring};
+use super::{
+    CheckContext, Finding, MatchCache, Matchers, SourceTracker, SourceView, behavioral_deviation,
+    explain, scoring,
+};
 use crate::{ConfigError, UebaConfig};
 use rustc_hash::FxHashMap;
 use warden_event::{AnomalyType, FEATURE_NAMES, FeatureVector, ThreatScore, UserActivity};
 use warden_models::baseline::{ActivityKeys, Population, UserState};
+use warden_models::stats::stable_hash;
 
 /// Counters of what the engine did, for summaries and metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,6 +28,7 @@ pub struct UebaEngine {
     config: UebaConfig,
     matchers: Matchers,
     match_cache: MatchCache,
+    sources: SourceTracker,
     users: FxHashMap<String, UserState>,
     population: Population,
     counters: EngineCounters,
@@ -36,6 +41,7 @@ impl UebaEngine {
         Ok(Self {
             matchers: Matchers::new(&config)?,
             match_cache: MatchCache::default(),
+            sources: SourceTracker::default(),
             config,
             users: FxHashMap::default(),
             population: Population::default(),
@@ -100,6 +106,7 @@ impl UebaEngine {
             config,
             matchers,
             match_cache,
+            sources,
             users,
             population,
             counters,
@@ -107,6 +114,21 @@ impl UebaEngine {
         } = self;
         let keys = ActivityKeys::of(a);
         let (sensitive_resource, automation_agent) = match_cache.flags(matchers, a, &keys);
+        let secs = event_secs(a);
+        let fail = &config.failures;
+        let (source_window, source_recent) = match keys.network {
+            Some(net) => {
+                if !a.success {
+                    let account = stable_hash(&a.user_id);
+                    sources.record_failure(net, account, secs, fail.success_after_minutes * 60);
+                }
+                (
+                    sources.view(net, secs, fail.window_minutes * 60),
+                    sources.view(net, secs, fail.success_after_minutes * 60),
+                )
+            }
+            None => Default::default(),
+        };
         match users.get_mut(a.user_id.as_str()) {
             Some(state) => score_user(
                 &Env {
@@ -114,6 +136,8 @@ impl UebaEngine {
                     keys: &keys,
                     sensitive_resource,
                     automation_agent,
+                    source_window,
+                    source_recent,
                 },
                 population,
                 counters,
@@ -140,6 +164,13 @@ struct Env<'a> {
     keys: &'a ActivityKeys,
     sensitive_resource: bool,
     automation_agent: bool,
+    source_window: SourceView,
+    source_recent: SourceView,
+}
+
+/// Event time in whole seconds, clamped into the range the windows store.
+fn event_secs(a: &UserActivity) -> u32 {
+    (a.timestamp.millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32
 }
 
 fn score_user(
@@ -154,7 +185,7 @@ fn score_user(
     let cfg = env.cfg;
     {
         let keys = env.keys;
-        let secs = (a.timestamp.millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32;
+        let secs = event_secs(a);
         if state.profile.events > 0 && a.timestamp < state.profile.last_seen {
             counters.out_of_order += 1;
         }
@@ -179,6 +210,8 @@ fn score_user(
             config: cfg,
             sensitive_resource: env.sensitive_resource,
             automation_agent: env.automation_agent,
+            source_window: env.source_window,
+            source_recent: env.source_recent,
             secs,
             maturity,
         };

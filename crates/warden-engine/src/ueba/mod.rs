@@ -15,11 +15,13 @@ mod detector;
 pub mod explain;
 mod matchers;
 pub mod scoring;
+mod sources;
 #[cfg(test)]
 mod tests;
 
 pub use detector::{EngineCounters, UebaEngine};
 pub use matchers::{MatchCache, Matchers};
+pub use sources::{SourceTracker, SourceView};
 
 use warden_event::{AnomalyType, FeatureVector, UserActivity};
 use warden_models::baseline::{ActivityKeys, Population, RecentActivity, UserProfile};
@@ -38,6 +40,10 @@ pub struct CheckContext<'a> {
     pub sensitive_resource: bool,
     /// Whether the user agent is a script or HTTP library (configured patterns).
     pub automation_agent: bool,
+    /// Failures from this event's network across all accounts, within the failure window.
+    pub source_window: SourceView,
+    /// The same within the success-after-burst window.
+    pub source_recent: SourceView,
     /// Event time, seconds since the epoch.
     pub secs: u32,
     /// `[0, 1]`: how complete the user's baseline is (1 = mature).

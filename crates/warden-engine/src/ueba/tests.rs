@@ -402,3 +402,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn password_spraying_across_accounts_is_seen_from_the_source() {
+    let mut e = UebaEngine::new(UebaConfig::default()).unwrap();
+    // Ten users with ordinary history.
+    for d in 0..10 {
+        for h in 9..13 {
+            for u in 0..10 {
+                e.score(
+                    &event(&format!("user{u}"), T0 + d * DAY + h * HOUR, &LONDON),
+                    false,
+                );
+            }
+        }
+    }
+    let t = T0 + 10 * DAY + 3 * HOUR;
+    let mut last = None;
+    for u in 0..8 {
+        // One attempt per account: no per-account burst is possible.
+        let mut f = event(&format!("user{u}"), t + u * 15_000, &LAGOS);
+        f.activity_type = ActivityType::Login;
+        f.success = false;
+        f.ip_address = Some("102.89.1.7".into());
+        let s = e.score(&f, false);
+        if u < 4 {
+            assert!(
+                !types(&s).contains(&AnomalyType::FailedLoginBurst),
+                "account {u}: {s:?}"
+            );
+        }
+        last = Some(s);
+    }
+    let last = last.unwrap();
+    let burst = last
+        .anomalies
+        .iter()
+        .find(|a| a.kind == AnomalyType::FailedLoginBurst)
+        .expect("spray seen");
+    assert!(burst.detail.contains("8 accounts"), "{}", burst.detail);
+
+    // A later success from the spraying network, on an account it tried.
+    let mut ok = event("user8", t + 10 * 60_000, &LAGOS);
+    ok.activity_type = ActivityType::Login;
+    ok.ip_address = Some("102.89.1.200".into());
+    let s = e.score(&ok, false);
+    assert!(types(&s).contains(&AnomalyType::FailedLoginBurst), "{s:?}");
+    assert!(s.threat_level >= ThreatLevel::High, "{s:?}");
+}
