@@ -3,6 +3,7 @@
 
 mod detect;
 mod malformed;
+mod shared_data;
 mod store;
 
 use assert_cmd::Command;
