@@ -1,11 +1,16 @@
 //! Loading a labels file (JSON Lines of `event_id`, `label`; plain, .gz or .zst).
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::Path;
 use warden_ingest::InputSource;
+use warden_ingest::lines::{Line, LineReader};
+
+/// Longest accepted label line.
+const MAX_LABEL_LINE: usize = 64 * 1024;
+/// Malformed label lines shown in full; later ones are only counted.
+const MAX_PRINTED: u64 = 5;
 
 #[derive(Deserialize)]
 struct LabelLine {
@@ -15,40 +20,54 @@ struct LabelLine {
 
 /// `event_id → label`. Malformed lines are reported and skipped.
 pub fn load(path: &Path) -> Result<HashMap<String, String>> {
-    let mut opened = InputSource::Path(path.to_path_buf())
+    let opened = InputSource::Path(path.to_path_buf())
         .open()
         .with_context(|| format!("cannot open labels {}", path.display()))?;
+    let mut lines = LineReader::new(opened.reader, MAX_LABEL_LINE);
+    let mut buf = Vec::new();
     let mut out = HashMap::new();
-    let mut line = String::new();
-    let mut n = 0u64;
     let mut bad = 0u64;
-    loop {
-        line.clear();
-        let read = opened
-            .reader
-            .read_line(&mut line)
-            .with_context(|| format!("{}:{}: cannot read labels", path.display(), n + 1))?;
-        if read == 0 {
-            break;
+    let mut complain = |n: u64, why: String| {
+        bad += 1;
+        if bad <= MAX_PRINTED {
+            eprintln!("warning: skipped label: {}:{n}: {why}", path.display());
         }
-        n += 1;
-        if line.trim().is_empty() {
+    };
+    loop {
+        let n = match lines.next_line(&mut buf) {
+            Ok(None) => break,
+            Ok(Some(Line::Ok(n))) => n,
+            Ok(Some(Line::TooLong(n, len))) => {
+                complain(
+                    n,
+                    format!("line of {len} bytes is over the {MAX_LABEL_LINE}-byte limit"),
+                );
+                continue;
+            }
+            Err(e) => {
+                let at = lines.line_no() + 1;
+                return Err(e)
+                    .with_context(|| format!("{}:{at}: cannot read labels", path.display()));
+            }
+        };
+        if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_str::<LabelLine>(&line) {
+        match serde_json::from_slice::<LabelLine>(&buf) {
             Ok(l) => {
                 out.insert(l.event_id, l.label);
             }
-            Err(e) => {
-                bad += 1;
-                if bad <= 5 {
-                    eprintln!("warning: skipped label: {}:{n}: {e}", path.display());
-                }
-            }
+            Err(e) => complain(n, e.to_string()),
         }
     }
+    if bad > MAX_PRINTED {
+        eprintln!(
+            "warning: {} more malformed label lines not shown",
+            bad - MAX_PRINTED
+        );
+    }
     if out.is_empty() {
-        anyhow::bail!(
+        bail!(
             "{}: no labels found (expected JSON Lines with event_id and label)",
             path.display()
         );

@@ -27,10 +27,20 @@ pub fn read_all(
     cfg: &WardenConfig,
     mut on_record: impl FnMut(&UserActivity) -> Result<()>,
 ) -> Result<ReadTotals> {
-    let sources = discover_inputs(&args.inputs)?;
-    if sources.is_empty() {
-        bail!("no input files found in {}", args.inputs.join(", "));
+    let mut totals = ReadTotals::default();
+    // A missing or unreadable input is reported and skipped like a bad record: the others
+    // are still read (unless --strict).
+    let mut sources = Vec::new();
+    for arg in &args.inputs {
+        match discover_inputs(std::slice::from_ref(arg)) {
+            Ok(found) => sources.extend(found),
+            Err(e) => report(&mut totals, args.strict, &e)?,
+        }
     }
+    if sources.is_empty() {
+        bail!("no readable input files in {}", args.inputs.join(", "));
+    }
+    totals.inputs = sources.len();
     let aliases = cfg.aliases()?;
     let opts = cfg.reader_options();
     let forced = args.format.map(|f| match f {
@@ -38,10 +48,6 @@ pub fn read_all(
         InputFormat::Csv => Format::Csv,
     });
     let progress = progress_bar();
-    let mut totals = ReadTotals {
-        inputs: sources.len(),
-        ..Default::default()
-    };
     for source in &sources {
         let reader = match ActivityReader::open_detect(source, forced, &aliases, &opts) {
             Ok(r) => r,

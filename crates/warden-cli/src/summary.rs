@@ -1,9 +1,10 @@
 //! The run summary printed to stderr, and the evaluation table.
 
+use crate::pipeline::ReadTotals;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use warden_engine::eval::{EvalReport, KindReport};
-use warden_engine::ueba::EngineCounters;
+use warden_engine::ueba::{EngineCounters, UebaEngine};
 use warden_event::{AnomalyType, ThreatLevel, ThreatScore};
 
 /// Counts of what was scored.
@@ -45,6 +46,21 @@ pub struct RunFacts<'a> {
     pub counters: EngineCounters,
 }
 
+impl<'a> RunFacts<'a> {
+    pub fn new(command: &'a str, t: &ReadTotals, elapsed: Duration, engine: &UebaEngine) -> Self {
+        Self {
+            command,
+            inputs: t.inputs,
+            events: t.records,
+            parse_errors: t.parse_errors,
+            elapsed,
+            users: engine.user_count(),
+            memory_bytes: engine.memory_bytes(),
+            counters: engine.counters(),
+        }
+    }
+}
+
 pub fn print(f: &RunFacts<'_>, tally: &Tally, min_level: ThreatLevel) {
     let secs = f.elapsed.as_secs_f64().max(1e-9);
     eprintln!(
@@ -84,6 +100,12 @@ pub fn print(f: &RunFacts<'_>, tally: &Tally, min_level: ThreatLevel) {
         tally.learning,
         f.counters.out_of_order
     );
+    if f.counters.untracked > 0 {
+        eprintln!(
+            "warning: {} events of users beyond ueba.limits.max_users were scored without history and not remembered",
+            f.counters.untracked
+        );
+    }
 }
 
 pub fn print_eval(r: &EvalReport) {

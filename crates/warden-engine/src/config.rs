@@ -27,7 +27,32 @@ pub struct UebaConfig {
     pub location: LocationConfig,
     pub failures: FailureConfig,
     pub scoring: ScoringConfig,
+    pub limits: LimitsConfig,
 }
+
+/// Bounds on what input can make the engine hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Users with a baseline held in memory (about 1.2 KB each). Beyond this, events of new
+    /// users are still scored (with no history, as while learning) but not remembered, and
+    /// the summary counts them.
+    pub max_users: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_users: 5_000_000,
+        }
+    }
+}
+
+/// Longest window any minutes setting may have (one week): windows are kept in seconds.
+const MAX_WINDOW_MINUTES: u32 = 7 * 24 * 60;
+
+/// Largest per-user set capacity.
+const MAX_CAP: usize = 256;
 
 /// When a user's baseline is mature enough to trust novelty checks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -436,8 +461,84 @@ impl UebaConfig {
                 return bad(k, "must be within [0, 1]");
             }
         }
-        if self.travel.max_speed_kmh <= 0.0 {
-            return bad("travel.max_speed_kmh", "must be positive");
+        // Written as `!(x > 0)` so that NaN is rejected too.
+        let positive = [
+            ("travel.max_speed_kmh", self.travel.max_speed_kmh),
+            ("travel.min_distance_km", self.travel.min_distance_km + 1.0),
+            (
+                "time.certain_hours_outside",
+                self.time.certain_hours_outside,
+            ),
+            ("time.travelling_km", self.time.travelling_km),
+            ("volume.min_std_gb", self.volume.min_std_gb),
+            ("volume.min_log_std", self.volume.min_log_std),
+            ("volume.z_threshold", self.volume.z_threshold),
+            ("volume.min_excess_gb", self.volume.min_excess_gb + 1.0),
+            ("resources.common_share", self.resources.common_share),
+            ("location.common_share", self.location.common_share),
+        ];
+        for (k, v) in positive {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad(k, "must be a positive number");
+            }
+        }
+        if !(self.travel.certain_speed_factor > 1.0 && self.travel.certain_speed_factor.is_finite())
+        {
+            return bad("travel.certain_speed_factor", "must be above 1");
+        }
+        for (k, v) in [
+            ("resources.common_share", self.resources.common_share),
+            ("location.common_share", self.location.common_share),
+            (
+                "location.new_city_confidence",
+                self.location.new_city_confidence,
+            ),
+            (
+                "location.new_country_confidence",
+                self.location.new_country_confidence,
+            ),
+            ("device.base_confidence", self.device.base_confidence),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return bad(k, "must be within [0, 1]");
+            }
+        }
+        let f = &self.failures;
+        for (k, v) in [
+            ("time.session_gap_minutes", self.time.session_gap_minutes),
+            ("failures.window_minutes", f.window_minutes),
+            ("failures.success_after_minutes", f.success_after_minutes),
+        ] {
+            if v == 0 || v > MAX_WINDOW_MINUTES {
+                return bad(
+                    k,
+                    &format!("must be between 1 and {MAX_WINDOW_MINUTES} minutes"),
+                );
+            }
+        }
+        let c = &self.caps;
+        for (k, v) in [
+            ("caps.locations", c.locations),
+            ("caps.countries", c.countries),
+            ("caps.devices", c.devices),
+            ("caps.user_agents", c.user_agents),
+            ("caps.resources", c.resources),
+            ("caps.networks", c.networks),
+        ] {
+            if v == 0 || v > MAX_CAP {
+                return bad(k, &format!("must be between 1 and {MAX_CAP}"));
+            }
+        }
+        if self.scoring.quarantine_level > ThreatLevel::High
+            || self.scoring.quarantine_level < ThreatLevel::Medium
+        {
+            return bad(
+                "scoring.quarantine_level",
+                "must be MEDIUM or HIGH: events at HIGH or above are never learned into baselines",
+            );
+        }
+        if self.limits.max_users == 0 {
+            return bad("limits.max_users", "must be at least 1");
         }
         if self.volume.log_z_certain <= self.volume.log_z_start {
             return bad("volume.log_z_certain", "must be above volume.log_z_start");
@@ -464,6 +565,42 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         UebaConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn nan_overflow_and_unsafe_quarantine_are_rejected() {
+        let mut c = UebaConfig::default();
+        c.travel.max_speed_kmh = f64::NAN;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("travel.max_speed_kmh")
+        );
+        let mut c = UebaConfig::default();
+        c.failures.window_minutes = u32::MAX;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("failures.window_minutes")
+        );
+        let mut c = UebaConfig::default();
+        c.scoring.quarantine_level = ThreatLevel::Critical;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("quarantine_level")
+        );
+        let mut c = UebaConfig::default();
+        c.caps.resources = 100_000;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("caps.resources")
+        );
     }
 
     #[test]

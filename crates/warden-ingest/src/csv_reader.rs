@@ -1,7 +1,12 @@
 //! CSV with a header row: columns are matched to fields through the alias table once per
 //! input, then each row is converted field by field.
+//!
+//! Physical lines come from the bounded [`LineReader`], so no row can make Warden buffer
+//! more than the line limit; a quoted field may span lines, and such a record is joined
+//! (within the same limit) before the `csv` crate parses it.
 
 use crate::fields::{ActivityBuilder, Field, FieldAliases, KeyMatch, Scalar};
+use crate::lines::{Line, LineReader};
 use crate::{ErrorKind, IngestError, Record};
 use std::borrow::Cow;
 use std::io::BufRead;
@@ -9,117 +14,198 @@ use std::io::BufRead;
 /// Iterates the records of one CSV input.
 pub struct CsvReader {
     name: String,
-    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    lines: LineReader<Box<dyn BufRead + Send>>,
     columns: Option<Vec<Option<Field>>>,
     compression: &'static str,
-    row: csv::StringRecord,
+    limit: usize,
+    line: Vec<u8>,
+    record: Vec<u8>,
     done: bool,
 }
 
+/// One logical record read from the input.
+enum Raw {
+    Record(u64),
+    Error(IngestError),
+    End,
+}
+
+fn unbalanced_quotes(bytes: &[u8]) -> bool {
+    bytes.iter().filter(|b| **b == b'"').count() % 2 == 1
+}
+
 impl CsvReader {
-    pub fn new(name: String, reader: Box<dyn BufRead + Send>, compression: &'static str) -> Self {
-        let reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .has_headers(true)
-            .trim(csv::Trim::All)
-            .from_reader(reader);
+    pub fn new(
+        name: String,
+        reader: Box<dyn BufRead + Send>,
+        compression: &'static str,
+        limit: usize,
+    ) -> Self {
         Self {
             name,
-            reader,
+            lines: LineReader::new(reader, limit),
             columns: None,
             compression,
-            row: csv::StringRecord::new(),
+            limit,
+            line: Vec::with_capacity(1024),
+            record: Vec::with_capacity(1024),
             done: false,
         }
     }
 
-    fn columns(&mut self, aliases: &FieldAliases) -> Result<&[Option<Field>], IngestError> {
-        if self.columns.is_none() {
-            let headers = match self.reader.headers() {
-                Ok(h) => h.clone(),
-                Err(e) => return Err(self.csv_error(e, 1)),
-            };
-            let cols = headers
-                .iter()
-                .map(
-                    |h| match aliases.resolve(h.trim_start_matches('\u{feff}')) {
-                        KeyMatch::Field(f) | KeyMatch::FieldOrPrefix(f) => Some(f),
-                        _ => None,
-                    },
-                )
-                .collect();
-            self.columns = Some(cols);
-        }
-        Ok(self.columns.as_deref().unwrap_or(&[]))
+    fn error(&self, line: u64, kind: ErrorKind) -> IngestError {
+        IngestError::new(&self.name, line, kind)
     }
 
-    fn csv_error(&self, e: csv::Error, fallback_line: u64) -> IngestError {
-        let line = e.position().map(|p| p.line()).unwrap_or(fallback_line);
-        let kind = match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => ErrorKind::Utf8,
-            csv::ErrorKind::Io(_) => match e.into_kind() {
-                csv::ErrorKind::Io(source) => ErrorKind::Read {
-                    compression: self.compression,
-                    source,
+    /// Reads the next non-blank logical record into `self.record`.
+    fn next_raw(&mut self) -> Raw {
+        self.record.clear();
+        let mut first_line = 0;
+        loop {
+            let line = match self.lines.next_line(&mut self.line) {
+                Ok(Some(l)) => l,
+                Ok(None) if self.record.is_empty() => return Raw::End,
+                Ok(None) => {
+                    return Raw::Error(self.error(
+                        first_line,
+                        ErrorKind::Csv("unterminated quoted field at end of input".into()),
+                    ));
+                }
+                Err(source) => {
+                    self.done = true;
+                    let kind = ErrorKind::Read {
+                        compression: self.compression,
+                        source,
+                    };
+                    return Raw::Error(self.error(self.lines.line_no() + 1, kind));
+                }
+            };
+            let n = match line {
+                Line::Ok(n) => n,
+                Line::TooLong(n, length) => {
+                    self.record.clear();
+                    return Raw::Error(self.error(
+                        n,
+                        ErrorKind::LineTooLong {
+                            length,
+                            limit: self.limit,
+                        },
+                    ));
+                }
+            };
+            if self.record.is_empty() {
+                if self.line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                first_line = n;
+            } else {
+                self.record.push(b'\n');
+            }
+            if self.record.len() + self.line.len() > self.limit {
+                let length = self.record.len() + self.line.len();
+                self.record.clear();
+                return Raw::Error(self.error(
+                    first_line,
+                    ErrorKind::LineTooLong {
+                        length,
+                        limit: self.limit,
+                    },
+                ));
+            }
+            self.record.extend_from_slice(&self.line);
+            if !unbalanced_quotes(&self.record) {
+                return Raw::Record(first_line);
+            }
+        }
+    }
+
+    /// Parses the record in `self.record` into its fields.
+    fn fields(&self, line: u64) -> Result<csv::StringRecord, IngestError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(self.record.as_slice());
+        let mut row = csv::StringRecord::new();
+        match rdr.read_record(&mut row) {
+            Ok(_) => Ok(row),
+            Err(e) => Err(self.error(
+                line,
+                match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => ErrorKind::Utf8,
+                    _ => ErrorKind::Csv(e.to_string()),
                 },
-                other => ErrorKind::Csv(format!("{other:?}")),
-            },
-            _ => ErrorKind::Csv(e.to_string()),
-        };
-        IngestError::new(&self.name, line, kind)
+            )),
+        }
     }
 
     /// The next record; `aliases` resolves the header on first use.
     pub fn next_record(&mut self, aliases: &FieldAliases) -> Option<Result<Record, IngestError>> {
-        if self.done {
-            return None;
-        }
-        if let Err(e) = self.columns(aliases) {
-            self.done = true;
-            return Some(Err(e));
-        }
-        match self.reader.read_record(&mut self.row) {
-            Ok(true) => {}
-            Ok(false) => {
-                self.done = true;
-                return None;
+        while !self.done {
+            let line = match self.next_raw() {
+                Raw::End => {
+                    self.done = true;
+                    return None;
+                }
+                Raw::Error(e) => return Some(Err(e)),
+                Raw::Record(n) => n,
+            };
+            let row = match self.fields(line) {
+                Ok(r) => r,
+                Err(e) => {
+                    // Without a header nothing after it can be read.
+                    self.done = self.columns.is_none();
+                    return Some(Err(e));
+                }
+            };
+            let Some(columns) = &self.columns else {
+                self.columns = Some(
+                    row.iter()
+                        .map(
+                            |h| match aliases.resolve(h.trim_start_matches('\u{feff}')) {
+                                KeyMatch::Field(f) | KeyMatch::FieldOrPrefix(f) => Some(f),
+                                _ => None,
+                            },
+                        )
+                        .collect(),
+                );
+                continue;
+            };
+            let mut b = ActivityBuilder::new();
+            for (value, field) in row.iter().zip(columns) {
+                if let Some(f) = field {
+                    b.set(*f, Scalar::Str(Cow::Borrowed(value)));
+                }
             }
-            Err(e) => {
-                let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
-                self.done = fatal;
-                let line = self.reader.position().line();
-                return Some(Err(self.csv_error(e, line)));
-            }
+            return Some(
+                b.finish()
+                    .map(|activity| Record { activity, line })
+                    .map_err(|kind| self.error(line, kind)),
+            );
         }
-        let line = self.row.position().map(|p| p.line()).unwrap_or(0);
-        let columns = self.columns.as_deref().unwrap_or(&[]);
-        let mut b = ActivityBuilder::new();
-        for (value, field) in self.row.iter().zip(columns) {
-            if let Some(f) = field {
-                b.set(*f, Scalar::Str(Cow::Borrowed(value)));
-            }
-        }
-        Some(
-            b.finish()
-                .map(|activity| Record { activity, line })
-                .map_err(|kind| IngestError::new(&self.name, line, kind)),
-        )
+        None
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::io::Cursor;
 
-    fn read(data: &str) -> Vec<Result<Record, IngestError>> {
+    fn read_with(data: &[u8], limit: usize) -> Vec<Result<Record, IngestError>> {
         let mut r = CsvReader::new(
             "t.csv".into(),
-            Box::new(Cursor::new(data.as_bytes().to_vec())),
+            Box::new(Cursor::new(data.to_vec())),
             "plain",
+            limit,
         );
         let aliases = FieldAliases::default();
         std::iter::from_fn(|| r.next_record(&aliases)).collect()
+    }
+
+    fn read(data: &str) -> Vec<Result<Record, IngestError>> {
+        read_with(data.as_bytes(), 1 << 20)
     }
 
     #[test]
@@ -146,14 +232,51 @@ mod tests {
     }
 
     #[test]
+    fn quoted_fields_may_span_lines() {
+        let got = read(
+            "user_id,timestamp,resource\r\n\"multi\nline\",2026-04-02T01:58:06Z,\"a \"\"b\"\"\"\nbob,2026-04-02T01:58:06Z,x\n",
+        );
+        assert_eq!(got.len(), 2);
+        let a = &got[0].as_ref().unwrap().activity;
+        assert_eq!(a.user_id, "multi\nline");
+        assert_eq!(a.resource_accessed.as_deref(), Some("a \"b\""));
+        assert_eq!(got[1].as_ref().unwrap().line, 4);
+    }
+
+    #[test]
     fn invalid_utf8_row_is_reported_and_skipped() {
         let mut data = b"user_id,timestamp\n".to_vec();
         data.extend_from_slice(b"\xff\xfe,2026-04-02T01:58:06Z\nbob,2026-04-02T01:58:06Z\n");
-        let mut r = CsvReader::new("t.csv".into(), Box::new(Cursor::new(data)), "plain");
-        let aliases = FieldAliases::default();
-        let got: Vec<_> = std::iter::from_fn(|| r.next_record(&aliases)).collect();
+        let got = read_with(&data, 1 << 20);
         assert_eq!(got.len(), 2);
         assert!(matches!(got[0].as_ref().unwrap_err().kind, ErrorKind::Utf8));
         assert_eq!(got[1].as_ref().unwrap().activity.user_id, "bob");
+    }
+
+    #[test]
+    fn oversized_rows_and_runaway_quotes_are_bounded() {
+        let mut data = b"user_id,timestamp\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 5000));
+        data.extend_from_slice(b",2026-04-02T01:58:06Z\nok,2026-04-02T01:58:06Z\n\"open,");
+        data.extend(std::iter::repeat_n(b"y\n".as_slice(), 3000).flatten());
+        let got = read_with(&data, 1000);
+        assert!(matches!(
+            got[0].as_ref().unwrap_err().kind,
+            ErrorKind::LineTooLong { .. }
+        ));
+        assert_eq!(got[1].as_ref().unwrap().activity.user_id, "ok");
+        assert!(
+            got[2..].iter().all(|r| r.is_err()),
+            "the runaway quote never becomes a record"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_bytes(data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(b','), Just(b'\n'), Just(b'"')], 0..400)) {
+            let mut input = b"user_id,timestamp\n".to_vec();
+            input.extend_from_slice(&data);
+            let _ = read_with(&input, 64);
+        }
     }
 }

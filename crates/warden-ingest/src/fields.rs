@@ -143,7 +143,7 @@ impl Field {
             }
             Self::DurationSeconds => &["duration", "duration_s", "event.duration_seconds"],
             Self::Success => &["succeeded", "successful", "ok"],
-            Self::Outcome => &["event.outcome", "result", "status"],
+            Self::Outcome => &["event.outcome", "result"],
             Self::UserAgent => &["ua", "useragent", "user_agent.original", "http_user_agent"],
         }
     }
@@ -351,10 +351,7 @@ impl ActivityBuilder {
                 a.data_transferred_gb = non_negative(field, &value)? / 1e9
             }
             Field::DurationSeconds => a.duration_seconds = non_negative(field, &value)?,
-            Field::Success | Field::Outcome => {
-                if field == Field::Outcome && self.has_success {
-                    return Ok(());
-                }
+            Field::Success => {
                 a.success = boolean(&value).ok_or_else(|| {
                     bad(
                         field,
@@ -364,7 +361,13 @@ impl ActivityBuilder {
                         ),
                     )
                 })?;
-                self.has_success = field == Field::Success;
+                self.has_success = true;
+            }
+            // An outcome such as ECS's "unknown" says nothing: leave success as it is.
+            Field::Outcome => {
+                if let (false, Some(ok)) = (self.has_success, boolean(&value)) {
+                    a.success = ok;
+                }
             }
             Field::UserAgent => a.user_agent = Some(text(value)),
         }
@@ -524,6 +527,26 @@ mod tests {
         b.set(Field::UserId, s("a"));
         b.set(Field::Timestamp, s("2026-13-45"));
         assert!(b.finish().unwrap_err().to_string().contains("`timestamp`"));
+    }
+
+    #[test]
+    fn unknown_outcomes_are_ignored_and_user_ids_are_bounded() {
+        let mut b = ActivityBuilder::new();
+        b.set(Field::UserId, s("a"));
+        b.set(Field::Timestamp, Scalar::Num(1.0e9));
+        b.set(Field::Outcome, s("unknown"));
+        assert!(b.finish().unwrap().success);
+
+        let long = "u".repeat(513);
+        let mut b = ActivityBuilder::new();
+        b.set(Field::UserId, s(&long));
+        b.set(Field::Timestamp, Scalar::Num(1.0e9));
+        let e = b.finish().unwrap_err().to_string();
+        assert!(e.contains("`user_id`") && e.contains("512"), "{e}");
+        let mut b = ActivityBuilder::new();
+        b.set(Field::UserId, s(&long[..512]));
+        b.set(Field::Timestamp, Scalar::Num(1.0e9));
+        assert!(b.finish().is_ok());
     }
 
     #[test]

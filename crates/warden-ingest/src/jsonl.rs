@@ -271,6 +271,9 @@ impl Iterator for JsonLinesReader {
                     return Some(Err(IngestError::new(&self.name, n, kind)));
                 }
             };
+            if line_no == 1 && self.buf.starts_with(b"\xef\xbb\xbf") {
+                self.buf.drain(..3); // UTF-8 byte-order mark
+            }
             if self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -349,5 +352,26 @@ mod tests {
             prop_assert!((a.data_transferred_gb - gb).abs() <= gb * 1e-12);
             prop_assert!((a.latitude.unwrap() - lat).abs() < 1e-9);
         }
+    }
+}
+
+#[cfg(test)]
+mod bom_tests {
+    use super::*;
+    use std::io::Cursor;
+
+    #[test]
+    fn a_byte_order_mark_does_not_cost_the_first_record() {
+        let data = b"\xef\xbb\xbf{\"user_id\":\"a\",\"timestamp\":1000000000}\n".to_vec();
+        let r = JsonLinesReader::new(
+            "b.jsonl".into(),
+            Box::new(Cursor::new(data)),
+            "plain",
+            FieldAliases::default(),
+            1024,
+        );
+        let got: Vec<_> = r.collect();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].as_ref().unwrap().activity.user_id, "a");
     }
 }

@@ -1,7 +1,7 @@
 //! Readers that turn files, folders and stdin into [`UserActivity`] records.
 //!
 //! - [`source`]: find inputs (files, folders recursively, `-` for stdin), open them and undo
-//!   gzip/zstd compression (by extension or magic bytes).
+//!   gzip/zstd compression (recognised by its magic bytes, whatever the file name).
 //! - [`lines`]: a line reader with a hard limit on line length, so one giant line cannot
 //!   exhaust memory or drop its neighbours.
 //! - [`fields`]: the field-name alias table (configurable) and typed value conversion.

@@ -78,7 +78,12 @@ impl ActivityReader {
                 opts.max_line_bytes,
             ))),
             Format::Csv => Self::Csv(
-                Box::new(CsvReader::new(name, reader, compression.name())),
+                Box::new(CsvReader::new(
+                    name,
+                    reader,
+                    compression.name(),
+                    opts.max_line_bytes,
+                )),
                 aliases.clone(),
             ),
         }

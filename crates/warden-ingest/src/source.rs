@@ -23,7 +23,7 @@ impl Format {
             .unwrap_or(&lower);
         let ext = stem.rsplit_once('.').map(|(_, e)| e)?;
         match ext {
-            "jsonl" | "ndjson" | "json" | "log" => Some(Self::JsonLines),
+            "jsonl" | "ndjson" | "json" => Some(Self::JsonLines),
             "csv" => Some(Self::Csv),
             _ => None,
         }
@@ -31,6 +31,7 @@ impl Format {
 
     /// Guesses from the first bytes of (decompressed) content: `{` means JSON Lines.
     pub fn sniff(head: &[u8]) -> Self {
+        let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
         match head.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') | None => Self::JsonLines,
             Some(_) => Self::Csv,
@@ -190,6 +191,8 @@ mod tests {
         assert_eq!(Format::from_name("notes.txt"), None);
         assert_eq!(Format::sniff(b"  {\"a\":1}"), Format::JsonLines);
         assert_eq!(Format::sniff(b"user_id,timestamp"), Format::Csv);
+        assert_eq!(Format::sniff(b"\xef\xbb\xbf{\"a\":1}"), Format::JsonLines);
+        assert_eq!(Format::from_name("syslog.log"), None);
     }
 
     #[test]

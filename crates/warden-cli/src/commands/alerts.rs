@@ -21,19 +21,22 @@ pub fn run(cmd: &AlertsCommand) -> Result<()> {
             store.display()
         );
     }
-    if let Some(s) = since
-        && warden_event::Timestamp::parse_rfc3339(s).is_none()
-        && !is_date(s)
-    {
-        bail!(
-            "--since `{s}`: expected an RFC 3339 time (2026-04-02T00:00:00Z) or a date (2026-04-02)"
-        );
-    }
+    // Stored times are UTC RFC 3339, compared as text: normalise what the user gave.
+    let since = match since.as_deref() {
+        None => None,
+        Some(s) if is_date(s) => Some(s.to_owned()),
+        Some(s) => match warden_event::Timestamp::parse_rfc3339(s) {
+            Some(t) => Some(t.to_rfc3339()),
+            None => bail!(
+                "--since `{s}`: expected an RFC 3339 time (2026-04-02T00:00:00Z) or a date (2026-04-02)"
+            ),
+        },
+    };
     let st = Store::open(store)?;
     let alerts = st.list_alerts(&AlertQuery {
         min_level: *level,
         user: user.clone(),
-        since: since.clone(),
+        since,
         limit: *limit,
     })?;
     let stdout = std::io::stdout();

@@ -41,16 +41,7 @@ fn build(input: &InputArgs, path: &Path) -> Result<()> {
         },
     )?;
     summary::print(
-        &summary::RunFacts {
-            command: "warden baseline build",
-            inputs: totals.inputs,
-            events: totals.records,
-            parse_errors: totals.parse_errors,
-            elapsed: started.elapsed(),
-            users: engine.user_count(),
-            memory_bytes: engine.memory_bytes(),
-            counters: engine.counters(),
-        },
+        &summary::RunFacts::new("warden baseline build", &totals, started.elapsed(), &engine),
         &tally,
         warden_event::ThreatLevel::High,
     );

@@ -4,10 +4,11 @@ use crate::cli::DetectArgs;
 use crate::config_file::WardenConfig;
 use crate::{labels, pipeline, summary};
 use anyhow::{Context, Result};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, StdoutLock, Write};
 use std::time::Instant;
 use warden_engine::eval::Evaluator;
 use warden_engine::ueba::UebaEngine;
+use warden_event::ThreatScore;
 use warden_store::{RunTotals, Store};
 
 /// Alerts are written to the store in batches of this many.
@@ -15,10 +16,7 @@ const STORE_BATCH: usize = 4096;
 
 pub fn run(args: &DetectArgs) -> Result<()> {
     let cfg = WardenConfig::load(args.input.config.as_deref())?;
-    let mut store = match &args.store {
-        Some(p) => Some(Store::open(p)?),
-        None => None,
-    };
+    let mut store = args.store.as_deref().map(Store::open).transpose()?;
     let mut engine = match &store {
         Some(s) => {
             let (users, population) = s.load_baselines()?;
@@ -26,22 +24,22 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         }
         None => UebaEngine::new(cfg.ueba.clone())?,
     };
-    let run_id = match &store {
-        Some(s) => Some(s.begin_run("detect", &args.input.inputs)?),
-        None => None,
-    };
-    let mut evaluator = match &args.labels {
-        Some(p) => Some(Evaluator::new(labels::load(p)?)),
-        None => None,
-    };
+    let run_id = store
+        .as_ref()
+        .map(|s| s.begin_run("detect", &args.input.inputs))
+        .transpose()?;
+    let mut evaluator = args
+        .labels
+        .as_deref()
+        .map(labels::load)
+        .transpose()?
+        .map(Evaluator::new);
 
     let started = Instant::now();
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut output = Output::new(args.quiet);
     let mut tally = summary::Tally::default();
     let mut pending = Vec::new();
     let mut stored = 0usize;
-    let mut stdout_open = !args.quiet;
     let totals = pipeline::read_all(&args.input, &cfg, |a| {
         let s = engine.score(a, args.features);
         tally.add(&s, args.min_level);
@@ -49,17 +47,8 @@ pub fn run(args: &DetectArgs) -> Result<()> {
             ev.observe(&s);
         }
         let alert = s.threat_level >= args.min_level;
-        if stdout_open && (alert || args.all) {
-            let written = serde_json::to_writer(&mut out, &s)
-                .map_err(std::io::Error::from)
-                .and_then(|()| out.write_all(b"\n"));
-            if let Err(e) = written {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    stdout_open = false; // e.g. `| head`: keep scoring, stop writing
-                } else {
-                    return Err(e).context("cannot write to stdout");
-                }
-            }
+        if alert || args.all {
+            output.write(&s)?;
         }
         if let (Some(st), true) = (store.as_mut(), alert) {
             pending.push(s);
@@ -70,41 +59,23 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         }
         Ok(())
     })?;
-    if stdout_open {
-        match out.flush() {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                return Err(e).context("cannot write to stdout");
-            }
-            _ => {}
-        }
-    }
+    output.finish()?;
     let elapsed = started.elapsed();
 
     if let Some(st) = store.as_mut() {
         stored += st.save_alerts(run_id, &pending)?;
         st.save_baselines(engine.users(), engine.population())?;
         if let Some(id) = run_id {
-            st.finish_run(
-                id,
-                RunTotals {
-                    events: totals.records,
-                    parse_errors: totals.parse_errors,
-                    alerts: stored as u64,
-                },
-            )?;
+            let t = RunTotals {
+                events: totals.records,
+                parse_errors: totals.parse_errors,
+                alerts: stored as u64,
+            };
+            st.finish_run(id, t)?;
         }
     }
     summary::print(
-        &summary::RunFacts {
-            command: "warden detect",
-            inputs: totals.inputs,
-            events: totals.records,
-            parse_errors: totals.parse_errors,
-            elapsed,
-            users: engine.user_count(),
-            memory_bytes: engine.memory_bytes(),
-            counters: engine.counters(),
-        },
+        &summary::RunFacts::new("warden detect", &totals, elapsed, &engine),
         &tally,
         args.min_level,
     );
@@ -126,4 +97,48 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Buffered JSON Lines on stdout. A closed pipe (`| head`) stops the writing, not the run.
+struct Output {
+    out: Option<BufWriter<StdoutLock<'static>>>,
+}
+
+impl Output {
+    fn new(quiet: bool) -> Self {
+        Self {
+            out: (!quiet).then(|| BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
+        }
+    }
+
+    fn write(&mut self, s: &ThreatScore) -> Result<()> {
+        let Some(out) = self.out.as_mut() else {
+            return Ok(());
+        };
+        let written = serde_json::to_writer(&mut *out, s)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"));
+        self.check(written)
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        match self.out.as_mut() {
+            Some(out) => {
+                let flushed = out.flush();
+                self.check(flushed)
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn check(&mut self, r: std::io::Result<()>) -> Result<()> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.out = None;
+                Ok(())
+            }
+            Err(e) => Err(e).context("cannot write to stdout"),
+        }
+    }
 }

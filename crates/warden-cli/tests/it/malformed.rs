@@ -101,11 +101,23 @@ fn truncated_gzip_keeps_what_came_before_and_the_next_file() {
 }
 
 #[test]
-fn missing_input_is_a_clear_error() {
+fn a_missing_input_is_reported_and_the_others_are_read() {
     let (code, _, err) = run(&["detect", "/no/such/file.jsonl"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 1, "nothing readable at all is an error");
     assert!(
         err.contains("/no/such/file.jsonl") && err.contains("cannot open input"),
         "{err}"
     );
+
+    let good = super::data("attack.jsonl");
+    let (code, out, err) = run(&["detect", "--all", "/no/such/file.jsonl", &good]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines(&out).len(), 4);
+    assert!(
+        err.contains("cannot open input") && err.contains("1 parse errors"),
+        "{err}"
+    );
+
+    let (code, _, err) = run(&["detect", "--strict", "/no/such/file.jsonl", &good]);
+    assert_eq!(code, 1, "{err}");
 }

@@ -19,8 +19,11 @@ pub struct EngineCounters {
     pub learned: u64,
     /// Events kept out of baselines because they alerted at or above the quarantine level.
     pub quarantined: u64,
-    /// Events older than their user's latest learned event.
+    /// Events older than their user's latest learned event: scored, not learned (so that
+    /// replaying input does not count it twice).
     pub out_of_order: u64,
+    /// Events of new users beyond `limits.max_users`: scored without history, not kept.
+    pub untracked: u64,
 }
 
 /// The behavioural detector.
@@ -96,58 +99,63 @@ impl UebaEngine {
     }
 
     /// Scores one event, then learns it unless it alerted. Events should arrive in time
-    /// order per user; older ones are scored but counted as out of order.
+    /// order per user; older ones are scored but not learned, and counted as out of order.
     pub fn score(&mut self, a: &UserActivity, with_features: bool) -> ThreatScore {
         self.counters.events += 1;
-        if !self.users.contains_key(a.user_id.as_str()) {
-            self.users.insert(a.user_id.clone(), UserState::default());
-        }
-        let Self {
-            config,
-            matchers,
-            match_cache,
-            sources,
-            users,
-            population,
-            counters,
-            findings,
-        } = self;
         let keys = ActivityKeys::of(a);
-        let (sensitive_resource, automation_agent) = match_cache.flags(matchers, a, &keys);
         let secs = event_secs(a);
-        let fail = &config.failures;
-        let (source_window, source_recent) = match keys.network {
-            Some(net) => {
-                if !a.success {
-                    let account = stable_hash(&a.user_id);
-                    sources.record_failure(net, account, secs, fail.success_after_minutes * 60);
-                }
-                (
-                    sources.view(net, secs, fail.window_minutes * 60),
-                    sources.view(net, secs, fail.success_after_minutes * 60),
-                )
-            }
-            None => Default::default(),
+        let (sensitive_resource, automation_agent) =
+            self.match_cache.flags(&self.matchers, a, &keys);
+        let (source_window, source_recent) = self.track_source(a, &keys, secs);
+        let env = Env {
+            cfg: &self.config,
+            keys: &keys,
+            secs,
+            sensitive_resource,
+            automation_agent,
+            source_window,
+            source_recent,
         };
-        match users.get_mut(a.user_id.as_str()) {
-            Some(state) => score_user(
-                &Env {
-                    cfg: config,
-                    keys: &keys,
-                    sensitive_resource,
-                    automation_agent,
-                    source_window,
-                    source_recent,
-                },
-                population,
-                counters,
-                findings,
-                state,
-                a,
-                with_features,
-            ),
-            None => unreachable!("inserted above"),
+        let mut step = Step {
+            population: &mut self.population,
+            counters: &mut self.counters,
+            findings: &mut self.findings,
+        };
+        if let Some(state) = self.users.get_mut(a.user_id.as_str()) {
+            return step.score_user(&env, state, a, with_features);
         }
+        if self.users.len() >= self.config.limits.max_users {
+            step.counters.untracked += 1;
+            let mut scratch = UserState::default();
+            return step.score_user(&env, &mut scratch, a, with_features);
+        }
+        let state = self.users.entry(a.user_id.clone()).or_default();
+        step.score_user(&env, state, a, with_features)
+    }
+
+    /// Records a failure against its source network; returns what that source did lately.
+    fn track_source(
+        &mut self,
+        a: &UserActivity,
+        keys: &ActivityKeys,
+        secs: u32,
+    ) -> (SourceView, SourceView) {
+        let Some(net) = keys.network else {
+            return Default::default();
+        };
+        let f = &self.config.failures;
+        if !a.success {
+            self.sources.record_failure(
+                net,
+                stable_hash(&a.user_id),
+                secs,
+                f.success_after_minutes * 60,
+            );
+        }
+        (
+            self.sources.view(net, secs, f.window_minutes * 60),
+            self.sources.view(net, secs, f.success_after_minutes * 60),
+        )
     }
 }
 
@@ -158,111 +166,164 @@ fn maturity(cfg: &UebaConfig, s: &UserState) -> f64 {
     e * d
 }
 
+/// Event time in whole seconds, clamped into the range the windows store.
+fn event_secs(a: &UserActivity) -> u32 {
+    (a.timestamp.millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32
+}
+
 /// What a scoring step reads: the configuration and facts derived once per event.
 struct Env<'a> {
     cfg: &'a UebaConfig,
     keys: &'a ActivityKeys,
+    secs: u32,
     sensitive_resource: bool,
     automation_agent: bool,
     source_window: SourceView,
     source_recent: SourceView,
 }
 
-/// Event time in whole seconds, clamped into the range the windows store.
-fn event_secs(a: &UserActivity) -> u32 {
-    (a.timestamp.millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32
+/// What a scoring step writes besides the user's own state.
+struct Step<'a> {
+    population: &'a mut Population,
+    counters: &'a mut EngineCounters,
+    findings: &'a mut Vec<Finding>,
 }
 
-fn score_user(
-    env: &Env<'_>,
-    population: &mut Population,
-    counters: &mut EngineCounters,
-    findings: &mut Vec<Finding>,
-    state: &mut UserState,
-    a: &UserActivity,
-    with_features: bool,
-) -> ThreatScore {
-    let cfg = env.cfg;
-    {
-        let keys = env.keys;
-        let secs = event_secs(a);
-        if state.profile.events > 0 && a.timestamp < state.profile.last_seen {
-            counters.out_of_order += 1;
-        }
-        let new_session = state.recent.touch(secs, cfg.time.session_gap_minutes * 60);
+/// A scored event before it becomes a [`ThreatScore`].
+struct Outcome {
+    scored: scoring::Scored,
+    features: FeatureVector,
+    deviation: f32,
+    maturity: f64,
+    explanation: String,
+}
+
+impl Step<'_> {
+    fn score_user(
+        &mut self,
+        env: &Env<'_>,
+        state: &mut UserState,
+        a: &UserActivity,
+        with_features: bool,
+    ) -> ThreatScore {
+        let cfg = env.cfg;
+        let new_session = state
+            .recent
+            .touch(env.secs, cfg.time.session_gap_minutes * 60);
         if new_session {
             let u = hour_usualness(&state.profile, a, cfg.time.active_hour_share);
             state.recent.session_started_usual =
                 state.profile.events > 0 && u.share >= cfg.time.min_hour_share;
         }
         if !a.success {
-            state.recent.failures.push(secs);
+            state.recent.failures.push(env.secs);
         }
+        let outcome = self.evaluate(env, state, a);
+        if !a.success {
+            state.recent.last_failure_network = env.keys.network;
+        }
+        self.learn(env, state, a, outcome.scored.level);
+        to_threat_score(cfg, a, outcome, with_features)
+    }
+
+    /// Runs the checks and scores their findings against the baseline as it is now.
+    fn evaluate(&mut self, env: &Env<'_>, state: &UserState, a: &UserActivity) -> Outcome {
+        let cfg = env.cfg;
         let maturity = maturity(cfg, state);
         let mut features: FeatureVector = [0.0; 16];
-        findings.clear();
+        self.findings.clear();
         let ctx = CheckContext {
             activity: a,
-            keys,
+            keys: env.keys,
             profile: &state.profile,
             recent: &state.recent,
-            population,
+            population: self.population,
             config: cfg,
             sensitive_resource: env.sensitive_resource,
             automation_agent: env.automation_agent,
             source_window: env.source_window,
             source_recent: env.source_recent,
-            secs,
+            secs: env.secs,
             maturity,
         };
-        checks::run_all(&ctx, &mut features, findings);
+        checks::run_all(&ctx, &mut features, self.findings);
         let deviation = behavioral_deviation(&features);
         if f64::from(deviation) >= cfg.scoring.deviation_threshold {
-            findings.push(Finding::new(
+            self.findings.push(Finding::new(
                 AnomalyType::BehavioralDeviation,
                 f64::from(deviation),
                 deviation_detail(&features, deviation),
             ));
         }
-        let scored = scoring::combine(std::mem::take(findings), maturity, cfg);
+        let scored = scoring::combine(std::mem::take(self.findings), maturity, cfg);
         let explanation = explain::explanation(&scored, &state.profile, maturity, cfg);
-
-        if !a.success {
-            state.recent.last_failure_network = keys.network;
-        }
-        if a.success && scored.level < cfg.scoring.quarantine_level {
-            if state.profile.events == 0 {
-                population.users += 1;
-            }
-            state.profile.learn(a, keys, &cfg.caps, population);
-            counters.learned += 1;
-        } else if a.success {
-            counters.quarantined += 1;
-        }
-
-        let has = |t: AnomalyType| scored.anomalies.iter().any(|x| x.kind == t);
-        ThreatScore {
-            event_id: a.event_id.clone(),
-            user_id: a.user_id.clone(),
-            timestamp: a.timestamp.to_rfc3339(),
-            threat_score: scored.score,
-            threat_level: scored.level,
-            primary_anomalies: scored.primary.clone(),
-            confidence: scored.confidence,
-            isolation_forest_score: None,
-            lstm_autoencoder_score: None,
-            xgboost_ensemble_score: None,
-            impossible_travel_detected: has(AnomalyType::ImpossibleTravel),
-            unusual_time_detected: has(AnomalyType::UnusualTime),
-            unusual_volume_detected: has(AnomalyType::UnusualVolume),
-            unusual_resources_detected: has(AnomalyType::UnusualResources),
-            behavioral_deviation_score: (deviation * 100.0).round() / 100.0,
-            recommended_actions: cfg.scoring.actions.for_level(scored.level).to_vec(),
+        Outcome {
+            scored,
+            features,
+            deviation,
+            maturity,
             explanation,
-            learning: maturity < 1.0,
-            anomalies: scored.anomalies,
-            features: with_features.then_some(features),
         }
+    }
+
+    /// Learns the event unless it failed, alerted at the quarantine level, or is older than
+    /// what the baseline already holds.
+    fn learn(
+        &mut self,
+        env: &Env<'_>,
+        state: &mut UserState,
+        a: &UserActivity,
+        level: warden_event::ThreatLevel,
+    ) {
+        if !a.success {
+            return;
+        }
+        if state.profile.events > 0 && a.timestamp < state.profile.last_seen {
+            self.counters.out_of_order += 1;
+            return;
+        }
+        if level >= env.cfg.scoring.quarantine_level {
+            self.counters.quarantined += 1;
+            return;
+        }
+        if state.profile.events == 0 {
+            self.population.users += 1;
+        }
+        state
+            .profile
+            .learn(a, env.keys, &env.cfg.caps, self.population);
+        self.counters.learned += 1;
+    }
+}
+
+fn to_threat_score(
+    cfg: &UebaConfig,
+    a: &UserActivity,
+    o: Outcome,
+    with_features: bool,
+) -> ThreatScore {
+    let has = |t: AnomalyType| o.scored.anomalies.iter().any(|x| x.kind == t);
+    ThreatScore {
+        event_id: a.event_id.clone(),
+        user_id: a.user_id.clone(),
+        timestamp: a.timestamp.to_rfc3339(),
+        threat_score: o.scored.score,
+        threat_level: o.scored.level,
+        primary_anomalies: o.scored.primary.clone(),
+        confidence: o.scored.confidence,
+        isolation_forest_score: None,
+        lstm_autoencoder_score: None,
+        xgboost_ensemble_score: None,
+        impossible_travel_detected: has(AnomalyType::ImpossibleTravel),
+        unusual_time_detected: has(AnomalyType::UnusualTime),
+        unusual_volume_detected: has(AnomalyType::UnusualVolume),
+        unusual_resources_detected: has(AnomalyType::UnusualResources),
+        behavioral_deviation_score: (o.deviation * 100.0).round() / 100.0,
+        recommended_actions: cfg.scoring.actions.for_level(o.scored.level).to_vec(),
+        explanation: o.explanation,
+        learning: o.maturity < 1.0,
+        anomalies: o.scored.anomalies,
+        features: with_features.then_some(o.features),
     }
 }
 

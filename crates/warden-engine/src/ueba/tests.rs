@@ -450,3 +450,106 @@ fn password_spraying_across_accounts_is_seen_from_the_source() {
     assert!(types(&s).contains(&AnomalyType::FailedLoginBurst), "{s:?}");
     assert!(s.threat_level >= ThreatLevel::High, "{s:?}");
 }
+
+#[test]
+fn replayed_and_out_of_order_events_are_not_learned_twice() {
+    let mut e = trained("alice");
+    let before = e.user("alice").unwrap().profile.clone();
+    // Replaying the history: every event is older than what the baseline holds.
+    for h in 9..12 {
+        e.score(
+            &event("alice", T0 + 2 * DAY + h * HOUR + 600_000, &LONDON),
+            false,
+        );
+    }
+    assert_eq!(e.user("alice").unwrap().profile, before);
+    assert_eq!(e.counters().out_of_order, 3);
+}
+
+#[test]
+fn users_beyond_the_limit_are_scored_but_not_kept() {
+    let mut cfg = UebaConfig::default();
+    cfg.limits.max_users = 2;
+    let mut e = UebaEngine::new(cfg).unwrap();
+    for u in ["a", "b", "c", "d"] {
+        let s = e.score(&event(u, T0, &LONDON), false);
+        assert_eq!(s.user_id, u);
+    }
+    assert_eq!(e.user_count(), 2);
+    assert_eq!(e.counters().untracked, 2);
+}
+
+#[test]
+fn new_location_weighs_country_and_organisation_rarity() {
+    let berlin = Place {
+        name: "Berlin, DE",
+        lat: 52.52,
+        lon: 13.405,
+    };
+    let manchester = Place {
+        name: "Manchester, GB",
+        lat: 53.48,
+        lon: -2.24,
+    };
+    let mut e = trained("alice");
+    // Colleagues know Berlin (another office).
+    for d in 0..3 {
+        for u in ["colleague1", "colleague2"] {
+            e.score(&event(u, T0 + (22 + d) * DAY + 10 * HOUR, &berlin), false);
+        }
+    }
+    // A new city in a known country: weaker than a new country.
+    let city = e.score(&event("alice", next_day(9) + 4 * DAY, &manchester), false);
+    let city_conf = city
+        .anomalies
+        .iter()
+        .find(|a| a.kind == AnomalyType::NewLocation)
+        .unwrap()
+        .confidence;
+    assert!(
+        city.anomalies[0].detail.contains("new city for this user"),
+        "{city:?}"
+    );
+    // A new country nobody in the organisation uses, versus one colleagues use.
+    let mut e2 = trained("bob");
+    for d in 0..3 {
+        for u in ["colleague1", "colleague2"] {
+            e2.score(&event(u, T0 + (22 + d) * DAY + 10 * HOUR, &berlin), false);
+        }
+    }
+    let office = e2.score(&event("bob", next_day(9) + 4 * DAY, &berlin), false);
+    let office_conf = office
+        .anomalies
+        .iter()
+        .find(|a| a.kind == AnomalyType::NewLocation)
+        .unwrap();
+    assert!(
+        office_conf.detail.contains("seen for 2 other users"),
+        "{}",
+        office_conf.detail
+    );
+    let mut e3 = trained("carol");
+    let nowhere = Place {
+        name: "Reykjavik, IS",
+        lat: 64.15,
+        lon: -21.94,
+    };
+    let rare = e3.score(&event("carol", next_day(9) + 4 * DAY, &nowhere), false);
+    let rare_conf = rare
+        .anomalies
+        .iter()
+        .find(|a| a.kind == AnomalyType::NewLocation)
+        .unwrap();
+    assert!(rare_conf.detail.contains("never seen in the organisation"));
+    assert!(rare_conf.confidence > office_conf.confidence);
+    assert!(rare_conf.confidence > city_conf);
+    // A location without a country code is still a new location.
+    let mut e4 = trained("dan");
+    let bare = Place {
+        name: "Atlantis",
+        lat: 30.0,
+        lon: -30.0,
+    };
+    let s = e4.score(&event("dan", next_day(9) + 4 * DAY, &bare), false);
+    assert!(types(&s).contains(&AnomalyType::NewLocation));
+}

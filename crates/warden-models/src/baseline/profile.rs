@@ -131,7 +131,7 @@ impl UserProfile {
                 at: ts,
                 lat: lat as f32,
                 lon: lon as f32,
-                location: a.location.clone(),
+                location: a.location.as_deref().map(bounded_name),
             });
         }
     }
@@ -219,6 +219,19 @@ impl UserProfile {
     }
 }
 
+/// Longest location name kept in a baseline (for explanations), in bytes.
+const MAX_NAME_BYTES: usize = 96;
+
+/// A location name cut to [`MAX_NAME_BYTES`] at a character boundary, so that a hostile
+/// input cannot make a baseline grow.
+fn bounded_name(s: &str) -> String {
+    let mut end = s.len().min(MAX_NAME_BYTES);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
 /// The scale on which volume deviations are judged: `ln(1 + MB)`.
 pub fn log_volume(gb: f64) -> f64 {
     (gb.max(0.0) * 1000.0).ln_1p()
@@ -274,6 +287,23 @@ mod tests {
             p.last_position.as_ref().unwrap().location.as_deref(),
             Some("London, GB")
         );
+    }
+
+    #[test]
+    fn location_names_are_bounded() {
+        let mut p = UserProfile::default();
+        let mut a = UserActivity::new("u", ActivityType::Login, at("2026-03-01T09:00:00Z"));
+        a.location = Some("é".repeat(500));
+        a.latitude = Some(1.0);
+        a.longitude = Some(1.0);
+        p.learn(
+            &a,
+            &ActivityKeys::of(&a),
+            &ProfileCaps::default(),
+            &mut Population::default(),
+        );
+        let kept = p.last_position.unwrap().location.unwrap();
+        assert!(kept.len() <= MAX_NAME_BYTES && kept.chars().all(|c| c == 'é'));
     }
 
     #[test]

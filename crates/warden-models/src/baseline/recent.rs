@@ -23,8 +23,10 @@ impl<const N: usize> Default for Ring<N> {
 
 impl<const N: usize> Ring<N> {
     pub fn push(&mut self, secs: u32) {
-        self.times[self.head as usize] = secs;
-        self.head = ((self.head as usize + 1) % N) as u8;
+        // `head` and `len` may come from a stored blob: never trust them as indices.
+        let head = self.head as usize % N;
+        self.times[head] = secs;
+        self.head = ((head + 1) % N) as u8;
         self.len = (self.len as usize + 1).min(N) as u8;
     }
 
@@ -35,7 +37,7 @@ impl<const N: usize> Ring<N> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.times[..self.len as usize].iter().copied()
+        self.times[..(self.len as usize).min(N)].iter().copied()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -128,6 +130,18 @@ mod tests {
         assert_eq!(r.iter().count(), 4);
         assert_eq!(r.count_since(60, 25), 3); // 40, 50, 60
         assert_eq!(r.count_since(60, 1000), 4);
+    }
+
+    #[test]
+    fn corrupt_positions_never_panic() {
+        let mut r: Ring<4> = Ring {
+            times: [1, 2, 3, 4],
+            head: 200,
+            len: 250,
+        };
+        assert_eq!(r.iter().count(), 4);
+        r.push(9);
+        assert_eq!(r.count_since(9, 100), 4);
     }
 
     #[test]
