@@ -146,4 +146,10 @@ pub fn print_eval(r: &EvalReport) {
         r.normal.fpr_high * 100.0,
         r.unlabelled_events
     );
+    if r.unrecognised_labels > 0 {
+        eprintln!(
+            "warning: {} events had labels other than normal, attack:<kind> or benign:<kind>; they were not counted",
+            r.unrecognised_labels
+        );
+    }
 }

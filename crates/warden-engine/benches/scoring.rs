@@ -1,6 +1,8 @@
 //! Scoring throughput alone (no parsing, no output): a synthetic population of users with
 //! realistic habits, scored in time order after a warm-up.
 
+#![allow(clippy::expect_used)] // a benchmark that cannot set up should stop loudly
+
 use warden_engine::{UebaConfig, ueba::UebaEngine};
 use warden_event::{ActivityType, Timestamp, UserActivity};
 

@@ -41,6 +41,7 @@ pub struct Evaluator {
     normal_medium: u64,
     normal_high: u64,
     unlabelled: u64,
+    unrecognised: u64,
 }
 
 impl Evaluator {
@@ -53,6 +54,7 @@ impl Evaluator {
             normal_medium: 0,
             normal_high: 0,
             unlabelled: 0,
+            unrecognised: 0,
         }
     }
 
@@ -65,6 +67,13 @@ impl Evaluator {
             self.unlabelled += 1;
             return;
         };
+        let known =
+            label == "normal" || label.starts_with("attack:") || label.starts_with("benign:");
+        if !known {
+            // A typo or a scheme we do not know: counting it as an attack would skew rates.
+            self.unrecognised += 1;
+            return;
+        }
         if label == "normal" {
             self.normal_events += 1;
             self.normal_medium += u64::from(s.threat_level >= ThreatLevel::Medium);
@@ -90,7 +99,7 @@ impl Evaluator {
             let (map, kind) = match label.split_once(':') {
                 Some(("attack", k)) => (&mut attacks, k),
                 Some(("benign", k)) => (&mut benign, k),
-                _ => (&mut attacks, label.as_str()),
+                _ => continue,
             };
             let r = map.entry(kind.to_owned()).or_default();
             let level = acc.max_level.unwrap_or(ThreatLevel::Low);
@@ -120,6 +129,7 @@ impl Evaluator {
         EvalReport {
             labelled_events: self.normal_events + self.scenarios.len() as u64,
             unlabelled_events: self.unlabelled,
+            unrecognised_labels: self.unrecognised,
             normal: NormalReport {
                 events: self.normal_events,
                 alerts_medium: self.normal_medium,
@@ -176,6 +186,8 @@ pub struct EvalReport {
     /// Labelled normal events plus labelled scenarios.
     pub labelled_events: u64,
     pub unlabelled_events: u64,
+    /// Events whose label is neither `normal` nor `attack:…` / `benign:…`.
+    pub unrecognised_labels: u64,
     pub normal: NormalReport,
     pub attacks_total: KindReport,
     pub attacks: BTreeMap<String, KindReport>,
@@ -221,6 +233,7 @@ mod tests {
             ("a2", "attack:impossible_travel"),
             ("a3", "attack:unusual_time"),
             ("b1", "benign:legit_travel"),
+            ("x1", "Normal"),
         ]
         .into_iter()
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
@@ -257,10 +270,12 @@ mod tests {
         ));
         e.observe(&score("b1", "u4", "2026-04-03", 10.0, vec![]));
         e.observe(&score("zz", "u4", "2026-04-03", 10.0, vec![]));
+        e.observe(&score("x1", "u4", "2026-04-03", 90.0, vec![]));
         let r = e.report();
         assert_eq!(r.normal.events, 2);
         assert_eq!(r.normal.alerts_high, 1);
         assert_eq!(r.unlabelled_events, 1);
+        assert_eq!(r.unrecognised_labels, 1);
         let it = &r.attacks["impossible_travel"];
         assert_eq!(
             (it.scenarios, it.alerted_high, it.type_named_high),

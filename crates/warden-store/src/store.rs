@@ -167,7 +167,7 @@ impl Store {
             let created = now();
             for a in alerts {
                 let primary: Vec<&str> = a.primary_anomalies.iter().map(|t| t.as_str()).collect();
-                let body = serde_json::to_string(a).unwrap_or_default();
+                let body = serde_json::to_string(a).map_err(StoreError::Encode)?;
                 inserted += stmt
                     .execute(params![
                         run_id,
