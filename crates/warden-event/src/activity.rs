@@ -1,4 +1,4 @@
-//! The UserActivity schema (PRODUCT.md §1): one action of one user.
+//! The UserActivity schema: one action of one user. Its field names are a contract.
 
 use crate::Timestamp;
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! The ThreatScore output contract (PRODUCT.md §2) and the 16-dimensional feature vector.
+//! The ThreatScore output contract and the 16-dimensional feature vector.
 
 use crate::{Anomaly, AnomalyType, ThreatLevel};
 use serde::{Deserialize, Serialize};

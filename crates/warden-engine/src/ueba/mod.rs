@@ -6,7 +6,7 @@
 //! 2. every check in [`checks`] looks at the event against the baseline and reports findings
 //!    (type, confidence, the facts) and fills its features;
 //! 3. [`scoring`] combines the findings into a 0–100 score and a level;
-//! 4. [`explain`] writes the explanation and picks the recommended actions;
+//! 4. [`explain`] writes the explanation, and the level's recommended actions are attached;
 //! 5. the event is learned into the baseline only if it stayed below the quarantine level,
 //!    so an attacker's behaviour never becomes "normal".
 
