@@ -28,15 +28,7 @@ impl ActivityReader {
         aliases: &FieldAliases,
         opts: &ReaderOptions,
     ) -> Result<Self, IngestError> {
-        let opened = source.open()?;
-        Ok(Self::from_reader(
-            opened.name,
-            opened.reader,
-            opened.compression,
-            format,
-            aliases,
-            opts,
-        ))
+        Self::open_detect(source, Some(format), aliases, opts)
     }
 
     /// Opens `source`, detecting its format from its name, or else its first bytes.

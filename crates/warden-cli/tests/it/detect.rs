@@ -1,6 +1,6 @@
 //! `warden detect` on fixtures: output contract, detections, explanations, evaluation.
 
-use super::{data, lines, root, run, warden};
+use super::{data, evaluate, lines, root, run, warden};
 
 const CONTRACT: [&str; 17] = [
     "event_id",
@@ -158,23 +158,10 @@ fn csv_with_aliased_headers_and_stdin() {
 
 #[test]
 fn labels_evaluation_on_the_shipped_sample() {
-    let dir = tempfile::tempdir().unwrap();
-    let metrics = dir.path().join("m.json");
     let sample = root().join("examples/activity.jsonl");
     let labels = root().join("examples/labels.jsonl");
-    let (code, _, err) = run(&[
-        "detect",
-        "-q",
-        "--labels",
-        labels.to_str().unwrap(),
-        "--metrics-out",
-        metrics.to_str().unwrap(),
-        sample.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let (m, err) = evaluate(&labels, &sample);
     assert!(err.contains("attacks (all)"), "{err}");
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
     assert_eq!(m["attacks_total"]["scenarios"], 6);
     assert_eq!(m["attacks_total"]["alerted_high"], 6, "{m}");
     assert!(m["normal"]["fpr_high"].as_f64().unwrap() < 0.01, "{m}");
@@ -203,24 +190,23 @@ fn config_default_round_trips_and_bad_config_is_named() {
     assert_eq!(again, toml);
 
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[ueba.scoring.weights]\nunusual_time = 3.0\n").unwrap();
-    let (code, _, err) = run(&[
-        "detect",
-        "--config",
-        bad.to_str().unwrap(),
-        &data("attack.jsonl"),
-    ]);
-    assert_eq!(code, 1);
-    assert!(err.contains("scoring.weights.unusual_time"), "{err}");
-    std::fs::write(&bad, "[ueba.time]\nmin_hour_shar = 0.2\n").unwrap();
-    let (code, _, err) = run(&[
-        "detect",
-        "--config",
-        bad.to_str().unwrap(),
-        &data("attack.jsonl"),
-    ]);
-    assert_eq!(code, 1);
-    assert!(err.contains("min_hour_shar"), "{err}");
+    for (text, named) in [
+        (
+            "[ueba.scoring.weights]\nunusual_time = 3.0\n",
+            "scoring.weights.unusual_time",
+        ),
+        ("[ueba.time]\nmin_hour_shar = 0.2\n", "min_hour_shar"),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let (code, _, err) = run(&[
+            "detect",
+            "--config",
+            bad.to_str().unwrap(),
+            &data("attack.jsonl"),
+        ]);
+        assert_eq!(code, 1);
+        assert!(err.contains(named), "{err}");
+    }
 }
 
 #[test]

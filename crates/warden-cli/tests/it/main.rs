@@ -36,6 +36,25 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs `warden detect -q --labels LABELS --metrics-out … INPUT`, expecting success;
+/// returns the metrics JSON and stderr.
+pub fn evaluate(labels: &std::path::Path, input: &std::path::Path) -> (serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("m.json");
+    let (code, _, err) = run(&[
+        "detect",
+        "-q",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--metrics-out",
+        metrics.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let m = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+    (m, err)
+}
+
 /// Parses JSON Lines output.
 pub fn lines(stdout: &str) -> Vec<serde_json::Value> {
     stdout

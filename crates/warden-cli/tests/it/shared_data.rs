@@ -1,7 +1,7 @@
 //! Detection quality on the shared, labelled UEBA data set, asserted against the targets in
 //! docs/benchmarks.md. Skipped, with a message, where `../shared/data/ueba/` is absent.
 
-use super::{root, run};
+use super::{evaluate, root};
 
 #[test]
 fn ueba_dataset_meets_detection_targets() {
@@ -14,20 +14,7 @@ fn ueba_dataset_meets_detection_targets() {
         );
         return;
     }
-    let out = tempfile::tempdir().unwrap();
-    let metrics = out.path().join("m.json");
-    let (code, _, err) = run(&[
-        "detect",
-        "-q",
-        "--labels",
-        labels.to_str().unwrap(),
-        "--metrics-out",
-        metrics.to_str().unwrap(),
-        events.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+    let (m, _) = evaluate(&labels, &events);
     let f = |v: &serde_json::Value| v.as_f64().unwrap();
     let attacks = &m["attacks_total"];
     assert!(
