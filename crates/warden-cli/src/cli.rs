@@ -28,6 +28,89 @@ pub enum Command {
     /// Show the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run Sigma rules over EVTX and JSON logs: a detection timeline sorted by time.
+    Hunt(HuntArgs),
+    /// Check Sigma rules: what loads and why not; run regression fixtures.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HuntFormat {
+    Jsonl,
+    Csv,
+    Table,
+}
+
+/// Which rules to load and how to map log sources.
+#[derive(Args, Debug, Clone)]
+pub struct RuleArgs {
+    /// Sigma rule files or folders (read recursively); repeat for several.
+    #[arg(long = "rules", short = 'r', value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
+    /// Log-source mapping file replacing the built-in one (see `warden rules mapping`).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct HuntArgs {
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// EVTX files, JSON / JSON Lines files (plain, .gz, .zst) or folders (recursively); `-`
+    /// reads JSON Lines from stdin as a live stream, writing each detection at once.
+    #[arg(required = true, value_name = "PATH")]
+    pub inputs: Vec<String>,
+    /// Lowest rule level reported.
+    #[arg(long, value_name = "LEVEL", default_value = "informational", value_parser = parse_sigma_level)]
+    pub min_level: warden_sigma::Level,
+    /// Output format (default: table on a terminal, JSON Lines otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<HuntFormat>,
+    /// Write detections to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only read and decode the records (no rules): the time floor of a hunt.
+    #[arg(long)]
+    pub parse_only: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Load rules and report every one loaded or skipped, with the reason.
+    Lint {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Rule files or folders (in addition to --rules).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Print JSON (`loaded`, `skipped`, `reasons`, `notes`) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Exit with status 1 when any rule is skipped.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Run SigmaHQ-style regression folders (info.yml + EVTX/JSON fixtures): each rule must
+    /// fire on its fixture with the expected match count.
+    Test {
+        #[command(flatten)]
+        rules: RuleArgs,
+        /// Folders holding info.yml files (searched recursively).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the built-in log-source mapping, ready to copy and edit.
+    Mapping,
 }
 
 /// Options shared by commands that read activity.
@@ -132,6 +215,12 @@ pub enum ConfigCommand {
         /// The configuration file.
         file: PathBuf,
     },
+}
+
+fn parse_sigma_level(s: &str) -> Result<warden_sigma::Level, String> {
+    warden_sigma::Level::parse(s).ok_or_else(|| {
+        format!("'{s}' is not a level: informational, low, medium, high or critical")
+    })
 }
 
 fn parse_level(s: &str) -> Result<ThreatLevel, String> {

@@ -1,5 +1,6 @@
 //! `warden`: the command-line entry point. Exit codes: 0 success, 1 error (message on
-//! stderr), 2 invalid arguments.
+//! stderr; for `rules test`, a failing fixture; for `rules lint --strict`, a skipped rule),
+//! 2 invalid arguments.
 
 mod cli;
 mod commands;
@@ -18,6 +19,8 @@ fn main() -> ExitCode {
         cli::Command::Baseline(c) => commands::baseline::run(c),
         cli::Command::Alerts(c) => commands::alerts::run(c),
         cli::Command::Config(c) => commands::config::run(c),
+        cli::Command::Hunt(a) => commands::hunt::run(a),
+        cli::Command::Rules(c) => commands::rules::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,8 @@
 //! - [`ueba`]: behavioural detection with per-user baselines, eight anomaly types, a
 //!   16-feature vector and a transparent 0–100 score with explanations.
 //! - [`config`]: every threshold and weight, with documented defaults.
+//! - [`sigma`]: Sigma rules as a detector: rule and correlation matches on a stream of
+//!   log documents, as alerts carrying ATT&CK tags and the fields that matched.
 //! - [`eval`]: scoring detections against labels (detection rate per attack kind, false
 //!   positives, hard negatives), so users can measure their own tuning.
 //!
@@ -18,6 +20,7 @@
 
 pub mod config;
 pub mod eval;
+pub mod sigma;
 pub mod ueba;
 
 pub use config::{ConfigError, UebaConfig};

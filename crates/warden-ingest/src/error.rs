@@ -24,6 +24,10 @@ pub enum ErrorKind {
     Utf8,
     #[error("missing required field `{0}`")]
     MissingField(&'static str),
+    #[error("invalid EVTX: {0}")]
+    Evtx(String),
+    #[error("file larger than the {limit}-byte limit for this format")]
+    TooLarge { limit: u64 },
     #[error("field `{field}`: {reason}")]
     BadField { field: &'static str, reason: String },
 }

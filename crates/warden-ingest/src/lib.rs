@@ -5,6 +5,7 @@
 //! - [`lines`]: a line reader with a hard limit on line length, so one giant line cannot
 //!   exhaust memory or drop its neighbours.
 //! - [`fields`]: the field-name alias table (configurable) and typed value conversion.
+//! - [`documents`]: whole log documents (EVTX records, JSON objects) for rule hunting.
 //! - [`jsonl`] and [`csv_reader`]: the two formats, each an iterator of
 //!   `Result<Record, IngestError>` where every error names the file, line and field.
 //!
@@ -25,6 +26,7 @@
 //! ```
 
 pub mod csv_reader;
+pub mod documents;
 mod error;
 pub mod fields;
 pub mod jsonl;

@@ -4,3 +4,5 @@ pub mod alerts;
 pub mod baseline;
 pub mod config;
 pub mod detect;
+pub mod hunt;
+pub mod rules;

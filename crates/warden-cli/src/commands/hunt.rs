@@ -1,0 +1,477 @@
+//! `warden hunt`: Sigma rules over EVTX and JSON logs, in parallel across files, merged
+//! into one timeline sorted by time; correlations run over the merged matches. `-` reads
+//! JSON Lines from stdin as a live stream.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use warden_engine::sigma::{self, DocContext, SigmaAlert, SigmaDetector};
+use warden_ingest::documents::{self, DocFormat, ReadCounts};
+use warden_sigma::{Level, RuleSet, Scratch};
+
+use crate::cli::{HuntArgs, HuntFormat};
+use crate::commands::rules::load_rules;
+
+/// Most record errors printed (all are counted).
+const MAX_PRINTED_ERRORS: u64 = 20;
+/// Deepest folder walked.
+const MAX_WALK_DEPTH: usize = 64;
+
+pub fn run(args: &HuntArgs) -> Result<()> {
+    let started = Instant::now();
+    let set = if args.parse_only {
+        None
+    } else {
+        if args.rules.rules.is_empty() {
+            bail!("no rules: give --rules DIR (or --parse-only to time reading alone)");
+        }
+        let set = load_rules(&args.rules, &[])?;
+        if set.detection_rules() == 0 {
+            bail!(
+                "none of the {} rule files loaded; run `warden rules lint` to see why",
+                set.files()
+            );
+        }
+        Some(set)
+    };
+    let load_time = started.elapsed();
+    let format = args.format.unwrap_or(
+        if std::io::stdout().is_terminal() && args.output.is_none() {
+            HuntFormat::Table
+        } else {
+            HuntFormat::Jsonl
+        },
+    );
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+
+    if args.inputs.iter().any(|i| i == "-") {
+        let Some(set) = set else {
+            bail!("--parse-only does not apply to stdin");
+        };
+        return stream_stdin(set, args, format, &mut out);
+    }
+
+    let (files, skipped_files) = discover(&args.inputs)?;
+    if files.is_empty() {
+        bail!("no EVTX or JSON files found in {}", args.inputs.join(", "));
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
+    let total_bytes: u64 = files.iter().map(|f| f.2).sum();
+    let pb = progress(args.quiet, total_bytes);
+    let scan_started = Instant::now();
+    let results: Vec<FileResult> = pool.install(|| {
+        files
+            .par_iter()
+            .map(|(path, fmt, size)| {
+                let r = hunt_file(set.as_ref(), path, *fmt, args.min_level);
+                pb.inc(*size);
+                r
+            })
+            .collect()
+    });
+    pb.finish_and_clear();
+    let scan_time = scan_started.elapsed();
+
+    let mut totals = ReadCounts::default();
+    let mut alerts = Vec::new();
+    let mut printed = 0;
+    let mut unreadable = 0;
+    for r in results {
+        totals.records += r.counts.records;
+        totals.errors += r.counts.errors;
+        totals.bytes += r.counts.bytes;
+        for e in r.errors {
+            if printed < MAX_PRINTED_ERRORS {
+                eprintln!("warning: skipped: {e}");
+                printed += 1;
+            }
+        }
+        if r.fatal.is_some() {
+            unreadable += 1;
+        }
+        if let Some(e) = r.fatal {
+            eprintln!("warning: cannot read: {e}");
+        }
+        alerts.extend(r.alerts);
+    }
+    alerts.sort_by(|a, b| {
+        (
+            a.timestamp_ms.unwrap_or(i64::MAX),
+            &a.file,
+            a.record_id,
+            &a.rule_id,
+        )
+            .cmp(&(
+                b.timestamp_ms.unwrap_or(i64::MAX),
+                &b.file,
+                b.record_id,
+                &b.rule_id,
+            ))
+    });
+    if let Some(set) = &set {
+        let corr = sigma::correlate(set, &alerts);
+        alerts.extend(corr);
+        alerts.retain(|a| !a.hidden && a.level_rank >= args.min_level);
+        alerts.sort_by(|a, b| {
+            (
+                a.timestamp_ms.unwrap_or(i64::MAX),
+                &a.file,
+                a.record_id,
+                &a.rule_id,
+            )
+                .cmp(&(
+                    b.timestamp_ms.unwrap_or(i64::MAX),
+                    &b.file,
+                    b.record_id,
+                    &b.rule_id,
+                ))
+        });
+    }
+    write_alerts(&alerts, format, &mut out)?;
+    out.flush().context("cannot write the detections")?;
+
+    let summary = Summary {
+        files: files.len(),
+        skipped_files,
+        unreadable,
+        counts: totals,
+        load_time,
+        scan_time,
+        alerts: &alerts,
+        set: set.as_ref(),
+    };
+    summary.print();
+    if unreadable == files.len() {
+        bail!("none of the {} input files could be read", files.len());
+    }
+    Ok(())
+}
+
+struct FileResult {
+    counts: ReadCounts,
+    alerts: Vec<SigmaAlert>,
+    errors: Vec<String>,
+    fatal: Option<String>,
+}
+
+fn hunt_file(set: Option<&RuleSet>, path: &Path, fmt: DocFormat, min_level: Level) -> FileResult {
+    let name = path.display().to_string();
+    let mut alerts = Vec::new();
+    let mut errors = Vec::new();
+    let mut scratch = Scratch::default();
+    let mut hits = Vec::new();
+    let mut each = |r: Result<documents::LogRecord, warden_ingest::IngestError>| match r {
+        Ok(rec) => {
+            if let Some(set) = set {
+                let ctx = DocContext {
+                    file: Some(&name),
+                    record_id: rec.record_id,
+                    timestamp_ms: rec.timestamp_ms,
+                };
+                let start = alerts.len();
+                sigma::match_document(set, &rec.doc, &ctx, &mut scratch, &mut hits, &mut alerts);
+                // Keep what is reported or what a correlation needs.
+                let mut i = start;
+                while i < alerts.len() {
+                    let a: &SigmaAlert = &alerts[i];
+                    if a.level_rank < min_level && set.consumers(a.rule_index).is_empty() {
+                        alerts.swap_remove(i);
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            if errors.len() < MAX_PRINTED_ERRORS as usize {
+                errors.push(e.to_string());
+            }
+        }
+    };
+    match documents::read_documents(path, fmt, 1, &mut each) {
+        Ok(counts) => FileResult {
+            counts,
+            alerts,
+            errors,
+            fatal: None,
+        },
+        Err(e) => FileResult {
+            counts: ReadCounts::default(),
+            alerts,
+            errors,
+            fatal: Some(e.to_string()),
+        },
+    }
+}
+
+fn stream_stdin(
+    set: RuleSet,
+    args: &HuntArgs,
+    format: HuntFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut detector = SigmaDetector::new(Arc::new(set));
+    let stdin = std::io::stdin().lock();
+    let mut bad = 0u64;
+    let mut written = Vec::new();
+    for (i, line) in stdin.split(b'\n').enumerate() {
+        let line = line.context("cannot read stdin")?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let doc: serde_json::Value = match serde_json::from_slice(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                bad += 1;
+                if bad <= MAX_PRINTED_ERRORS {
+                    eprintln!("warning: skipped: <stdin>:{}: invalid JSON: {e}", i + 1);
+                }
+                continue;
+            }
+        };
+        let alerts: Vec<SigmaAlert> = detector
+            .process(&doc, &DocContext::default())
+            .into_iter()
+            .filter(|a| a.level_rank >= args.min_level)
+            .collect();
+        write_alerts(&alerts, format, out)?;
+        out.flush().context("cannot write the detections")?;
+        written.extend(alerts);
+    }
+    let tail: Vec<SigmaAlert> = detector
+        .finish()
+        .into_iter()
+        .filter(|a| a.level_rank >= args.min_level)
+        .collect();
+    write_alerts(&tail, format, out)?;
+    out.flush().context("cannot write the detections")?;
+    written.extend(tail);
+    eprintln!(
+        "hunt (stdin): events {}, bad records {bad}, detections {}",
+        detector.documents,
+        written.len()
+    );
+    Ok(())
+}
+
+/// An input file: path, format, size in bytes.
+type InputFile = (PathBuf, DocFormat, u64);
+
+fn discover(inputs: &[String]) -> Result<(Vec<InputFile>, usize)> {
+    let mut files = Vec::new();
+    let mut skipped = 0;
+    for input in inputs {
+        let p = Path::new(input);
+        if !p.exists() {
+            bail!("{input}: no such file or folder");
+        }
+        walk(p, 0, &mut files, &mut skipped);
+    }
+    files.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    files.dedup_by(|a, b| a.0 == b.0);
+    Ok((files, skipped))
+}
+
+fn walk(p: &Path, depth: usize, out: &mut Vec<InputFile>, skipped: &mut usize) {
+    if depth > MAX_WALK_DEPTH {
+        return;
+    }
+    if p.is_dir() {
+        let Ok(rd) = std::fs::read_dir(p) else {
+            *skipped += 1;
+            return;
+        };
+        let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for e in entries {
+            walk(&e, depth + 1, out, skipped);
+        }
+    } else if let Some(fmt) = documents::sniff(p) {
+        let size = std::fs::metadata(p).map_or(0, |m| m.len());
+        out.push((p.to_path_buf(), fmt, size));
+    } else {
+        *skipped += 1;
+    }
+}
+
+fn progress(quiet: bool, total: u64) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} ({bytes_per_sec}) {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}
+
+fn details_text(a: &SigmaAlert) -> String {
+    a.details
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}: {s}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ¦ ")
+}
+
+fn write_alerts(alerts: &[SigmaAlert], format: HuntFormat, out: &mut dyn Write) -> Result<()> {
+    match format {
+        HuntFormat::Jsonl => {
+            for a in alerts {
+                serde_json::to_writer(&mut *out, a).context("cannot write the detections")?;
+                out.write_all(b"\n")
+                    .context("cannot write the detections")?;
+            }
+        }
+        HuntFormat::Csv => {
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut *out);
+            for a in alerts {
+                w.write_record([
+                    a.timestamp.as_str(),
+                    &a.rule_id,
+                    &a.rule_title,
+                    &a.level,
+                    &a.tags.join(";"),
+                    a.computer.as_deref().unwrap_or(""),
+                    a.channel.as_deref().unwrap_or(""),
+                    &a.event_id.map(|e| e.to_string()).unwrap_or_default(),
+                    &a.record_id.map(|e| e.to_string()).unwrap_or_default(),
+                    a.file.as_deref().unwrap_or(""),
+                    &details_text(a),
+                ])
+                .context("cannot write the detections")?;
+            }
+            w.flush().context("cannot write the detections")?;
+        }
+        HuntFormat::Table => {
+            if alerts.is_empty() {
+                return Ok(());
+            }
+            let mut t = comfy_table::Table::new();
+            t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
+            t.set_header([
+                "time", "level", "rule", "computer", "event", "record", "details",
+            ]);
+            for a in alerts {
+                let mut d = details_text(a);
+                if d.chars().count() > 120 {
+                    d = d.chars().take(117).collect::<String>() + "...";
+                }
+                t.add_row([
+                    a.timestamp.clone(),
+                    a.level.clone(),
+                    a.rule_title.clone(),
+                    a.computer.clone().unwrap_or_default(),
+                    a.event_id.map(|e| e.to_string()).unwrap_or_default(),
+                    a.record_id.map(|e| e.to_string()).unwrap_or_default(),
+                    d,
+                ]);
+            }
+            writeln!(out, "{t}").context("cannot write the detections")?;
+        }
+    }
+    Ok(())
+}
+
+/// A hunt's figures, printed to stderr.
+struct Summary<'a> {
+    files: usize,
+    skipped_files: usize,
+    unreadable: usize,
+    counts: ReadCounts,
+    load_time: Duration,
+    scan_time: Duration,
+    alerts: &'a [SigmaAlert],
+    set: Option<&'a RuleSet>,
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Summary<'_> {
+    fn print(&self) {
+        let secs = self.scan_time.as_secs_f64().max(1e-9);
+        let mb = self.counts.bytes as f64 / 1e6;
+        eprintln!(
+            "hunt: files {}, events {}, bad records {}, unreadable files {}, other files skipped {}, {:.1} MB in {:.2} s ({} events/s, {:.1} MB/s)",
+            self.files,
+            thousands(self.counts.records),
+            thousands(self.counts.errors),
+            self.unreadable,
+            self.skipped_files,
+            mb,
+            secs,
+            thousands((self.counts.records as f64 / secs) as u64),
+            mb / secs
+        );
+        let Some(set) = self.set else {
+            eprintln!("parse only: no rules evaluated");
+            return;
+        };
+        eprintln!(
+            "rules: loaded {} (+{} correlations) from {} files in {:.2} s, skipped {} (`warden rules lint` lists why)",
+            set.detection_rules(),
+            set.correlations().len(),
+            set.files(),
+            self.load_time.as_secs_f64(),
+            set.skipped().len()
+        );
+        let mut by_level: BTreeMap<std::cmp::Reverse<Level>, u64> = BTreeMap::new();
+        let mut by_rule: BTreeMap<&str, u64> = BTreeMap::new();
+        for a in self.alerts {
+            *by_level.entry(std::cmp::Reverse(a.level_rank)).or_default() += 1;
+            *by_rule.entry(a.rule_title.as_str()).or_default() += 1;
+        }
+        let levels: Vec<String> = by_level
+            .iter()
+            .map(|(l, n)| format!("{} {}", l.0, thousands(*n)))
+            .collect();
+        eprintln!(
+            "detections: {} ({})",
+            thousands(self.alerts.len() as u64),
+            if levels.is_empty() {
+                "none".to_owned()
+            } else {
+                levels.join(", ")
+            }
+        );
+        let mut top: Vec<(&str, u64)> = by_rule.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        for (title, n) in top.into_iter().take(10) {
+            eprintln!("  {n:>7}  {title}");
+        }
+    }
+}

@@ -1,0 +1,914 @@
+//! A compiled, immutable set of rules: loading (files, folders, text), filters applied,
+//! one compiled variant per log-source variant, an index by channel and EventID so an event
+//! only meets the rules that can match it, and a literal prefilter (one Aho-Corasick pass
+//! per event) that skips rules whose required text is absent.
+
+use std::path::{Path, PathBuf};
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use rustc_hash::FxHashMap;
+use serde_json::Value as Json;
+
+use crate::compile::{self, Arena, Context, Expr, Leaf, Target};
+use crate::error::{ErrorKind, SigmaError};
+use crate::event::{Event, FieldId};
+use crate::logsource::{Mapping, Variant};
+use crate::matcher::{RefMode, Test};
+use crate::parse;
+use crate::rule::{Correlation, Document, Filter, LogSource, Meta, RawValue, Rule};
+
+/// Most rule files one set loads.
+pub const MAX_RULE_FILES: usize = 100_000;
+
+/// A loaded rule (detection or correlation) as reported in results.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub meta: Meta,
+    pub logsource: LogSource,
+    /// Referenced by a correlation that does not `generate` it: not reported on its own.
+    pub hidden: bool,
+    /// Whether this is a correlation rule.
+    pub correlation: bool,
+    /// Mapping notes (e.g. a log source not in the mapping).
+    pub notes: Vec<String>,
+}
+
+/// A rule that could not be loaded, and why.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub file: Option<PathBuf>,
+    pub id: Option<String>,
+    pub title: Option<String>,
+    pub error: SigmaError,
+}
+
+/// Index key: lower-case channel (or any) and EventID (or any).
+type IndexKey = (Option<Box<str>>, Option<i64>);
+/// Fields captured for correlation, per rule: (name, field ids).
+type Captures = Vec<(String, Box<[FieldId]>)>;
+
+#[derive(Debug)]
+struct CompiledVariant {
+    rule: u32,
+    expr: Expr,
+    /// The rule names a product other than Windows: Windows events never match it.
+    not_windows: bool,
+    /// Needle ids of which at least one must be in the event, if known.
+    requirement: Option<Box<[u32]>>,
+}
+
+/// Per-thread scratch space for [`RuleSet::matches`].
+#[derive(Debug, Default)]
+pub struct Scratch {
+    needles: Vec<u64>,
+    needles_done: bool,
+    /// Per rule: the generation in which it matched.
+    seen: Vec<u32>,
+    generation: u32,
+}
+
+/// A compiled correlation rule.
+#[derive(Debug, Clone)]
+pub struct CompiledCorrelation {
+    pub rule: u32,
+    pub spec: Correlation,
+    /// Source ids (rule indices) in the order of `spec.rules`.
+    pub sources: Vec<u32>,
+    /// Per source position: the group-by fields (after aliases), then the aggregated field.
+    pub fields: Vec<Vec<String>>,
+}
+
+/// The compiled rule set.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<RuleInfo>,
+    variants: Vec<CompiledVariant>,
+    arena: Arena,
+    index: FxHashMap<IndexKey, Vec<u32>>,
+    no_channel: FxHashMap<Option<i64>, Vec<u32>>,
+    prefilter: Option<AhoCorasick>,
+    needle_count: usize,
+    correlations: Vec<CompiledCorrelation>,
+    /// Rule index → correlations that consume its matches.
+    consumers: FxHashMap<u32, Vec<u32>>,
+    /// Fields to capture per consumed rule, for correlation.
+    capture: FxHashMap<u32, Captures>,
+    skipped: Vec<Skipped>,
+    files: usize,
+}
+
+/// Loads documents and compiles them into a [`RuleSet`].
+#[derive(Debug)]
+pub struct RuleSetBuilder {
+    mapping: Mapping,
+    docs: Vec<Document>,
+    skipped: Vec<Skipped>,
+    files: usize,
+}
+
+fn skipped_from(e: SigmaError, file: Option<&Path>) -> Skipped {
+    Skipped {
+        file: file
+            .map(Path::to_path_buf)
+            .or_else(|| e.location.file.clone()),
+        id: e.location.rule_id.clone(),
+        title: None,
+        error: e,
+    }
+}
+
+impl RuleSetBuilder {
+    pub fn new(mapping: Mapping) -> Self {
+        RuleSetBuilder {
+            mapping,
+            docs: Vec::new(),
+            skipped: Vec::new(),
+            files: 0,
+        }
+    }
+
+    /// Adds the documents of one rule text.
+    pub fn add_text(&mut self, text: &str, file: Option<&Path>) -> &mut Self {
+        self.files += 1;
+        if let Err(kind) = refuse_aliases(text) {
+            let mut e = SigmaError::new(kind);
+            if let Some(f) = file {
+                e = e.with_file(f);
+            }
+            self.skipped.push(skipped_from(e, file));
+            return self;
+        }
+        for doc in parse::parse_documents(text, file) {
+            match doc {
+                Ok(mut d) => {
+                    let meta = match &mut d {
+                        Document::Rule(r) => &mut r.meta,
+                        Document::Correlation(c) => &mut c.meta,
+                        Document::Filter(f) => &mut f.meta,
+                    };
+                    meta.file = file.map(Path::to_path_buf);
+                    self.docs.push(d);
+                }
+                Err(e) => self.skipped.push(skipped_from(e, file)),
+            }
+        }
+        self
+    }
+
+    /// Adds an already parsed document.
+    pub fn add_document(&mut self, doc: Document) -> &mut Self {
+        self.docs.push(doc);
+        self
+    }
+
+    /// Adds a rule file, or every `.yml`/`.yaml` file under a folder.
+    pub fn add_path(&mut self, path: &Path) -> &mut Self {
+        let mut files = Vec::new();
+        collect_yaml(path, &mut files, 0);
+        files.sort();
+        if files.is_empty() && !path.exists() {
+            let e = SigmaError::new(ErrorKind::Io("no such file or folder".into())).with_file(path);
+            self.skipped.push(skipped_from(e, Some(path)));
+        }
+        for f in files.into_iter().take(MAX_RULE_FILES) {
+            match read_limited(&f) {
+                Ok(text) => {
+                    self.add_text(&text, Some(&f));
+                }
+                Err(kind) => {
+                    self.files += 1;
+                    let e = SigmaError::new(kind).with_file(&f);
+                    self.skipped.push(skipped_from(e, Some(&f)));
+                }
+            }
+        }
+        self
+    }
+
+    /// Compiles everything added.
+    pub fn build(self) -> RuleSet {
+        let RuleSetBuilder {
+            mapping,
+            docs,
+            mut skipped,
+            files,
+        } = self;
+        let mut rules_in = Vec::new();
+        let mut correlations_in = Vec::new();
+        let mut filters: Vec<Filter> = Vec::new();
+        for d in docs {
+            match d {
+                Document::Rule(r) => rules_in.push(*r),
+                Document::Correlation(c) => correlations_in.push(*c),
+                Document::Filter(f) => filters.push(*f),
+            }
+        }
+        let mut set = RuleSet {
+            rules: Vec::new(),
+            variants: Vec::new(),
+            arena: Arena::default(),
+            index: FxHashMap::default(),
+            no_channel: FxHashMap::default(),
+            prefilter: None,
+            needle_count: 0,
+            correlations: Vec::new(),
+            consumers: FxHashMap::default(),
+            capture: FxHashMap::default(),
+            skipped: Vec::new(),
+            files,
+        };
+        for rule in rules_in {
+            let my_filters: Vec<&Filter> = filters
+                .iter()
+                .filter(|f| {
+                    f.rules.iter().any(|r| {
+                        Some(r) == rule.meta.id.as_ref() || Some(r) == rule.meta.name.as_ref()
+                    })
+                })
+                .collect();
+            if let Err(e) = set.add_rule(rule.clone(), &mapping, &my_filters) {
+                let e = e.with_rule(rule.meta.id.as_deref());
+                let e = match &rule.meta.file {
+                    Some(f) => e.with_file(f).with_line(Some(rule.meta.line)),
+                    None => e.with_line(Some(rule.meta.line)),
+                };
+                skipped.push(Skipped {
+                    file: rule.meta.file.clone(),
+                    id: rule.meta.id.clone(),
+                    title: Some(rule.meta.title.clone()),
+                    error: e,
+                });
+            }
+        }
+        set.add_correlations(correlations_in, &mut skipped);
+        set.build_prefilter();
+        set.skipped = skipped;
+        set
+    }
+}
+
+fn refuse_aliases(text: &str) -> Result<(), ErrorKind> {
+    use yaml_rust2::parser::{Event as YEvent, MarkedEventReceiver, Parser};
+    use yaml_rust2::scanner::Marker;
+    if !text.contains('&') {
+        return Ok(());
+    }
+    struct Count(usize);
+    impl MarkedEventReceiver for Count {
+        fn on_event(&mut self, ev: YEvent, _: Marker) {
+            if matches!(ev, YEvent::Alias(_)) {
+                self.0 += 1;
+            }
+        }
+    }
+    let mut c = Count(0);
+    let mut p = Parser::new_from_str(text);
+    // Syntax errors are reported by the real parse.
+    let _ = p.load(&mut c, true);
+    if c.0 > 0 {
+        return Err(ErrorKind::Limit(
+            "YAML aliases are not accepted in rule files".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn read_limited(path: &Path) -> Result<String, ErrorKind> {
+    let meta = std::fs::metadata(path).map_err(|e| ErrorKind::Io(e.to_string()))?;
+    if meta.len() > parse::MAX_RULE_BYTES as u64 {
+        return Err(ErrorKind::Limit(format!(
+            "rule file larger than {} bytes",
+            parse::MAX_RULE_BYTES
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| ErrorKind::Io(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|_| ErrorKind::Io("not UTF-8 text".into()))
+}
+
+fn collect_yaml(path: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    if path.is_dir() {
+        let Ok(rd) = std::fs::read_dir(path) else {
+            return;
+        };
+        for entry in rd.flatten() {
+            collect_yaml(&entry.path(), out, depth + 1);
+        }
+    } else if path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+        || (depth == 0 && path.is_file())
+    {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// EventIDs the expression requires (one of), when it says so.
+fn required_event_ids(e: &Expr, leaves: &[Leaf], eid_fields: &[FieldId]) -> Option<Vec<i64>> {
+    match e {
+        Expr::Leaf(i) => {
+            let leaf = leaves.get(*i as usize)?;
+            let Target::Fields(ids) = &leaf.target else {
+                return None;
+            };
+            if !ids.iter().all(|id| eid_fields.contains(id)) {
+                return None;
+            }
+            match &leaf.test {
+                Test::Str {
+                    m: crate::matcher::StrMatch::Exact(s),
+                    ..
+                } => s.parse::<i64>().ok().map(|n| vec![n]),
+                _ => None,
+            }
+        }
+        Expr::And(items) => items
+            .iter()
+            .filter_map(|i| required_event_ids(i, leaves, eid_fields))
+            .min_by_key(Vec::len),
+        Expr::Or(items) | Expr::AtLeast(_, items) => {
+            let mut all = Vec::new();
+            for i in items {
+                all.extend(required_event_ids(i, leaves, eid_fields)?);
+            }
+            all.sort_unstable();
+            all.dedup();
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
+/// Literals of which at least one must be present for the expression to hold.
+fn requirement(e: &Expr, leaves: &[Leaf]) -> Option<Vec<String>> {
+    match e {
+        Expr::Leaf(i) => {
+            let leaf = leaves.get(*i as usize)?;
+            leaf.test.required_literal().map(|l| vec![l])
+        }
+        Expr::And(items) => items
+            .iter()
+            .filter_map(|i| requirement(i, leaves))
+            .max_by_key(|r| {
+                let shortest = r.iter().map(String::len).min().unwrap_or(0).min(16);
+                (shortest, usize::MAX - r.len())
+            }),
+        Expr::Or(items) | Expr::AtLeast(_, items) => {
+            let mut all = Vec::new();
+            for i in items {
+                all.extend(requirement(i, leaves)?);
+            }
+            Some(all)
+        }
+        Expr::Not(_) | Expr::Const(_) => None,
+    }
+}
+
+impl RuleSet {
+    /// Loads the given rule files/folders with the built-in mapping.
+    pub fn load(paths: &[PathBuf]) -> RuleSet {
+        let mut b = RuleSetBuilder::new(Mapping::builtin());
+        for p in paths {
+            b.add_path(p);
+        }
+        b.build()
+    }
+
+    fn add_rule(
+        &mut self,
+        rule: Rule,
+        mapping: &Mapping,
+        filters: &[&Filter],
+    ) -> Result<(), SigmaError> {
+        let (variants, notes) = mapping.variants(&rule.logsource);
+        let rule_idx = u32::try_from(self.rules.len()).unwrap_or(u32::MAX);
+        let mut compiled = Vec::new();
+        for v in &variants {
+            let renames = &v.fields;
+            let aliases = &mapping.field_aliases;
+            let field_map = |f: &str| -> Vec<String> {
+                let base = renames
+                    .iter()
+                    .find(|(from, _)| from == f)
+                    .map_or(f, |(_, to)| to.as_str());
+                let mut out = vec![base.to_owned()];
+                if let Some(extra) = aliases.get(base) {
+                    out.extend(extra.iter().cloned());
+                }
+                out
+            };
+            let ctx = Context {
+                field_map: &field_map,
+                placeholders: &mapping.placeholders,
+            };
+            let mut expr = compile::compile_detection(&rule.detection, &mut self.arena, &ctx)
+                .map_err(SigmaError::new)?;
+            for f in filters {
+                let fe = compile::compile_detection(&f.detection, &mut self.arena, &ctx).map_err(
+                    |k| {
+                        SigmaError::new(ErrorKind::Structure(format!(
+                            "filter '{}' does not compile: {k}",
+                            f.meta.title
+                        )))
+                    },
+                )?;
+                expr = Expr::And(vec![expr, Expr::Not(Box::new(fe))]);
+            }
+            let extra = self.variant_conditions(v, &ctx)?;
+            if !extra.is_empty() {
+                let mut all = extra;
+                all.push(expr);
+                expr = Expr::And(all);
+            }
+            compiled.push((compile::simplify(expr), v.clone()));
+        }
+        self.rules.push(RuleInfo {
+            meta: rule.meta,
+            logsource: rule.logsource,
+            hidden: false,
+            correlation: false,
+            notes,
+        });
+        let eid_fields: Vec<FieldId> = ["EventID"]
+            .iter()
+            .filter_map(|n| self.arena.names.get(n))
+            .collect();
+        for (expr, v) in compiled {
+            let var_idx = u32::try_from(self.variants.len()).unwrap_or(u32::MAX);
+            let mut eids: Vec<Option<i64>> = if v.event_ids.is_empty() {
+                match required_event_ids(&expr, &self.arena.leaves, &eid_fields) {
+                    Some(ids) if !ids.is_empty() => ids.into_iter().map(Some).collect(),
+                    _ => vec![None],
+                }
+            } else {
+                v.event_ids.iter().copied().map(Some).collect()
+            };
+            eids.dedup();
+            let channels: Vec<Option<Box<str>>> = if v.channels.is_empty() {
+                vec![None]
+            } else {
+                v.channels
+                    .iter()
+                    .map(|c| Some(c.to_lowercase().into_boxed_str()))
+                    .collect()
+            };
+            for ch in &channels {
+                for eid in &eids {
+                    self.index
+                        .entry((ch.clone(), *eid))
+                        .or_default()
+                        .push(var_idx);
+                }
+            }
+            for eid in &eids {
+                let list = self.no_channel.entry(*eid).or_default();
+                if list.last() != Some(&var_idx) {
+                    list.push(var_idx);
+                }
+            }
+            self.variants.push(CompiledVariant {
+                rule: rule_idx,
+                expr,
+                not_windows: v.product.as_deref().is_some_and(|p| p != "windows"),
+                requirement: None,
+            });
+        }
+        Ok(())
+    }
+
+    fn variant_conditions(
+        &mut self,
+        v: &Variant,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<Expr>, SigmaError> {
+        let mut out = Vec::new();
+        for (field, values) in &v.conditions {
+            let spec = crate::rule::FieldSpec {
+                field: Some(field.clone()),
+                modifiers: Vec::new(),
+                values: values.iter().map(|s| RawValue::Str(s.clone())).collect(),
+                key: field.clone(),
+            };
+            let det = crate::rule::Detection {
+                searches: vec![(
+                    "logsource".into(),
+                    crate::rule::Search {
+                        alternatives: vec![vec![spec]],
+                    },
+                )],
+                conditions: vec!["logsource".into()],
+            };
+            out.push(
+                compile::compile_detection(&det, &mut self.arena, ctx).map_err(SigmaError::new)?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn add_correlations(&mut self, corrs: Vec<Correlation>, skipped: &mut Vec<Skipped>) {
+        // Correlations may reference correlations: resolve in rounds.
+        let mut pending = corrs;
+        loop {
+            let before = pending.len();
+            let mut next = Vec::new();
+            for c in pending {
+                match self.resolve_sources(&c) {
+                    Some(sources) => self.add_correlation(c, sources),
+                    None => next.push(c),
+                }
+            }
+            pending = next;
+            if pending.is_empty() || pending.len() == before {
+                break;
+            }
+        }
+        for c in pending {
+            let missing: Vec<&str> = c
+                .rules
+                .iter()
+                .filter(|r| self.find_rule(r).is_none())
+                .map(String::as_str)
+                .collect();
+            let e = SigmaError::new(ErrorKind::Correlation(format!(
+                "references rules that are not loaded: {}",
+                missing.join(", ")
+            )))
+            .with_rule(c.meta.id.as_deref())
+            .with_line(Some(c.meta.line));
+            let e = match &c.meta.file {
+                Some(f) => e.with_file(f),
+                None => e,
+            };
+            skipped.push(Skipped {
+                file: c.meta.file.clone(),
+                id: c.meta.id.clone(),
+                title: Some(c.meta.title.clone()),
+                error: e,
+            });
+        }
+    }
+
+    fn find_rule(&self, r: &str) -> Option<u32> {
+        self.rules
+            .iter()
+            .position(|i| i.meta.id.as_deref() == Some(r) || i.meta.name.as_deref() == Some(r))
+            .and_then(|p| u32::try_from(p).ok())
+    }
+
+    fn resolve_sources(&self, c: &Correlation) -> Option<Vec<u32>> {
+        c.rules.iter().map(|r| self.find_rule(r)).collect()
+    }
+
+    fn add_correlation(&mut self, c: Correlation, sources: Vec<u32>) {
+        let idx = u32::try_from(self.rules.len()).unwrap_or(u32::MAX);
+        let corr_idx = u32::try_from(self.correlations.len()).unwrap_or(u32::MAX);
+        let mut fields = Vec::new();
+        for (pos, &src) in sources.iter().enumerate() {
+            let src_name = self.rules[src as usize]
+                .meta
+                .name
+                .clone()
+                .unwrap_or_else(|| c.rules[pos].clone());
+            let mut f: Vec<String> = c
+                .group_by
+                .iter()
+                .map(|g| {
+                    c.aliases
+                        .iter()
+                        .find(|(alias, _)| alias == g)
+                        .and_then(|(_, per_rule)| {
+                            per_rule
+                                .iter()
+                                .find(|(r, _)| *r == src_name || *r == c.rules[pos])
+                                .map(|(_, field)| field.clone())
+                        })
+                        .unwrap_or_else(|| g.clone())
+                })
+                .collect();
+            if let Some(field) = &c.field {
+                f.push(field.clone());
+            }
+            let caps = f
+                .iter()
+                .map(|name| {
+                    let id = self.arena.names.intern(name);
+                    (name.clone(), vec![id].into_boxed_slice())
+                })
+                .collect::<Vec<_>>();
+            let entry = self.capture.entry(src).or_default();
+            for cap in caps {
+                if !entry.iter().any(|(n, _)| *n == cap.0) {
+                    entry.push(cap);
+                }
+            }
+            self.consumers.entry(src).or_default().push(corr_idx);
+            if !c.generate {
+                self.rules[src as usize].hidden = true;
+            }
+            fields.push(f);
+        }
+        self.rules.push(RuleInfo {
+            meta: c.meta.clone(),
+            logsource: LogSource::default(),
+            hidden: false,
+            correlation: true,
+            notes: Vec::new(),
+        });
+        self.correlations.push(CompiledCorrelation {
+            rule: idx,
+            spec: c,
+            sources,
+            fields,
+        });
+    }
+
+    fn build_prefilter(&mut self) {
+        let mut ids: FxHashMap<String, u32> = FxHashMap::default();
+        let mut needles: Vec<String> = Vec::new();
+        for v in &mut self.variants {
+            let Some(req) = requirement(&v.expr, &self.arena.leaves) else {
+                continue;
+            };
+            let mut r: Vec<u32> = req
+                .into_iter()
+                .map(|n| {
+                    *ids.entry(n.clone()).or_insert_with(|| {
+                        needles.push(n);
+                        u32::try_from(needles.len() - 1).unwrap_or(u32::MAX)
+                    })
+                })
+                .collect();
+            r.sort_unstable();
+            r.dedup();
+            v.requirement = Some(r.into_boxed_slice());
+        }
+        self.needle_count = needles.len();
+        if !needles.is_empty() {
+            self.prefilter = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&needles)
+                .ok();
+            if self.prefilter.is_none() {
+                for v in &mut self.variants {
+                    v.requirement = None;
+                }
+            }
+        }
+    }
+
+    /// Flattens a JSON document for this rule set.
+    pub fn event<'a>(&self, doc: &'a Json) -> Event<'a> {
+        Event::new(doc, &self.arena.names)
+    }
+
+    /// Indices of the rules that match `ev` (each at most once, hidden ones included), in
+    /// rule order.
+    pub fn matches(&self, ev: &Event<'_>, scratch: &mut Scratch, out: &mut Vec<u32>) {
+        out.clear();
+        scratch.needles_done = false;
+        scratch.generation = scratch.generation.wrapping_add(1);
+        if scratch.generation == 0 || scratch.seen.len() != self.rules.len() {
+            scratch.seen.clear();
+            scratch.seen.resize(self.rules.len(), 0);
+            scratch.generation = 1;
+        }
+        let generation = scratch.generation;
+        let eid = ev.event_id();
+        let mut check = |list: &[u32], out: &mut Vec<u32>| {
+            for &vi in list {
+                let Some(v) = self.variants.get(vi as usize) else {
+                    continue;
+                };
+                if scratch.seen.get(v.rule as usize) == Some(&generation) {
+                    continue;
+                }
+                if v.not_windows && ev.windows {
+                    continue;
+                }
+                if let Some(req) = &v.requirement {
+                    if !scratch.needles_done {
+                        self.scan_needles(ev, &mut scratch.needles);
+                        scratch.needles_done = true;
+                    }
+                    if !req
+                        .iter()
+                        .any(|&n| scratch.needles[n as usize / 64] >> (n % 64) & 1 == 1)
+                    {
+                        continue;
+                    }
+                }
+                if self.eval(&v.expr, ev) {
+                    if let Some(s) = scratch.seen.get_mut(v.rule as usize) {
+                        *s = generation;
+                    }
+                    out.push(v.rule);
+                }
+            }
+        };
+        match ev.channel() {
+            Some(ch) => {
+                let ch: Box<str> = ch.to_lowercase().into();
+                let keys = [
+                    (Some(ch.clone()), eid),
+                    (Some(ch), None),
+                    (None, eid),
+                    (None, None),
+                ];
+                for (i, key) in keys.iter().enumerate() {
+                    // Without an EventID, keys 0 and 2 repeat keys 1 and 3.
+                    if eid.is_none() && i % 2 == 0 {
+                        continue;
+                    }
+                    if let Some(list) = self.index.get(key) {
+                        check(list, out);
+                    }
+                }
+            }
+            None => {
+                if eid.is_some()
+                    && let Some(list) = self.no_channel.get(&eid)
+                {
+                    check(list, out);
+                }
+                if let Some(list) = self.no_channel.get(&None) {
+                    check(list, out);
+                }
+            }
+        }
+        out.sort_unstable();
+    }
+
+    fn scan_needles(&self, ev: &Event<'_>, bits: &mut Vec<u64>) {
+        bits.clear();
+        bits.resize(self.needle_count.div_ceil(64), 0);
+        if let Some(ac) = &self.prefilter {
+            for m in ac.find_overlapping_iter(ev.haystack()) {
+                let n = m.pattern().as_usize();
+                bits[n / 64] |= 1 << (n % 64);
+            }
+        }
+    }
+
+    /// Evaluates an expression (no prefilter).
+    pub fn eval(&self, e: &Expr, ev: &Event<'_>) -> bool {
+        match e {
+            Expr::And(items) => items.iter().all(|i| self.eval(i, ev)),
+            Expr::Or(items) => items.iter().any(|i| self.eval(i, ev)),
+            Expr::Not(inner) => !self.eval(inner, ev),
+            Expr::AtLeast(n, items) => {
+                items.iter().filter(|i| self.eval(i, ev)).take(*n).count() >= *n
+            }
+            Expr::Leaf(i) => self
+                .arena
+                .leaves
+                .get(*i as usize)
+                .is_some_and(|l| eval_leaf(l, ev)),
+            Expr::Const(b) => *b,
+        }
+    }
+
+    /// The field values that made rule `rule` match `ev`: each true positive leaf's field
+    /// and value, in rule order, without repeats.
+    pub fn details(&self, rule: u32, ev: &Event<'_>) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for v in self.variants.iter().filter(|v| v.rule == rule) {
+            if self.eval(&v.expr, ev) {
+                self.collect_details(&v.expr, ev, &mut out);
+                break;
+            }
+        }
+        out
+    }
+
+    fn collect_details(&self, e: &Expr, ev: &Event<'_>, out: &mut Vec<(String, String)>) {
+        match e {
+            Expr::And(items) | Expr::Or(items) | Expr::AtLeast(_, items) => {
+                for i in items {
+                    self.collect_details(i, ev, out);
+                }
+            }
+            Expr::Leaf(i) => {
+                let Some(leaf) = self.arena.leaves.get(*i as usize) else {
+                    return;
+                };
+                if !eval_leaf(leaf, ev) {
+                    return;
+                }
+                let value = match &leaf.target {
+                    Target::Keywords => ev
+                        .all_values()
+                        .find(|v| leaf.test.value_matches(v))
+                        .map(|v| v.raw.to_string()),
+                    Target::Fields(ids) => ids
+                        .iter()
+                        .flat_map(|&id| ev.values(id))
+                        .find(|v| {
+                            leaf.test.value_matches(v) || !matches!(leaf.test, Test::Str { .. })
+                        })
+                        .map(|v| v.raw.to_string()),
+                };
+                if let Some(value) = value {
+                    let pair = (leaf.rule_field.to_string(), value);
+                    if !out.contains(&pair) {
+                        out.push(pair);
+                    }
+                }
+            }
+            Expr::Not(_) | Expr::Const(_) => {}
+        }
+    }
+
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.rules
+    }
+
+    pub fn rule(&self, idx: u32) -> Option<&RuleInfo> {
+        self.rules.get(idx as usize)
+    }
+
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+
+    /// Rule files read.
+    pub fn files(&self) -> usize {
+        self.files
+    }
+
+    /// Detection rules loaded (correlations not counted).
+    pub fn detection_rules(&self) -> usize {
+        self.rules.iter().filter(|r| !r.correlation).count()
+    }
+
+    pub fn correlations(&self) -> &[CompiledCorrelation] {
+        &self.correlations
+    }
+
+    /// Correlations that consume matches of `rule`.
+    pub fn consumers(&self, rule: u32) -> &[u32] {
+        self.consumers.get(&rule).map_or(&[], Vec::as_slice)
+    }
+
+    /// Field values correlation rules need from an event that matched `rule`.
+    pub fn captured(&self, rule: u32, ev: &Event<'_>) -> Vec<(String, String)> {
+        let Some(caps) = self.capture.get(&rule) else {
+            return Vec::new();
+        };
+        caps.iter()
+            .filter_map(|(name, ids)| {
+                ids.iter()
+                    .flat_map(|&id| ev.values(id))
+                    .find(|v| !v.is_null())
+                    .map(|v| (name.clone(), v.raw.to_string()))
+            })
+            .collect()
+    }
+
+    /// Compiled size figures: (variants, distinct leaves, prefilter literals, fields).
+    pub fn stats(&self) -> (usize, usize, usize, usize) {
+        (
+            self.variants.len(),
+            self.arena.leaves.len(),
+            self.needle_count,
+            self.arena.names.len(),
+        )
+    }
+}
+
+/// Whether one leaf holds for the event.
+pub(crate) fn eval_leaf(leaf: &Leaf, ev: &Event<'_>) -> bool {
+    match &leaf.target {
+        Target::Keywords => ev.all_values().any(|v| leaf.test.value_matches(&v)),
+        Target::Fields(ids) => match &leaf.test {
+            Test::Null => ids.iter().all(|&id| ev.values(id).all(|v| v.is_null())),
+            Test::Exists(want) => ids.iter().any(|&id| ev.has(id)) == *want,
+            Test::FieldRef { other, mode, cased } => {
+                ids.iter().flat_map(|&id| ev.values(id)).any(|v| {
+                    !v.is_null()
+                        && other.iter().flat_map(|&o| ev.values(o)).any(|o| {
+                            if o.is_null() {
+                                return false;
+                            }
+                            let (a, b) = if *cased {
+                                (&v.raw, &o.raw)
+                            } else {
+                                (&v.lower, &o.lower)
+                            };
+                            match mode {
+                                RefMode::Equal => a == b,
+                                RefMode::Prefix => a.starts_with(&**b),
+                                RefMode::Suffix => a.ends_with(&**b),
+                                RefMode::Contains => a.contains(&**b),
+                            }
+                        })
+                })
+            }
+            test => ids
+                .iter()
+                .any(|&id| ev.values(id).any(|v| test.value_matches(&v))),
+        },
+    }
+}

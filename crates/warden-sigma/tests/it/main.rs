@@ -1,0 +1,4 @@
+//! Integration tests of the Sigma engine.
+
+mod check;
+mod errors;
