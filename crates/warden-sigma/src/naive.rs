@@ -221,6 +221,17 @@ fn eval_spec(spec: &FieldSpec, ev: &Json) -> Option<bool> {
                         })
                         .collect();
                 }
+                // Keywords are found anywhere in a value unless the rule anchors them.
+                if spec.field.is_none()
+                    && !mods.iter().any(|m| {
+                        matches!(
+                            m,
+                            Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith
+                        )
+                    })
+                {
+                    pats = pats.into_iter().map(|p| p.wrap(true, true)).collect();
+                }
                 let cased = has(Modifier::Cased);
                 let mut hit = false;
                 for p in pats {

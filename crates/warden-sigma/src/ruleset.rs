@@ -57,11 +57,45 @@ struct CompiledVariant {
     requirement: Option<Box<[u32]>>,
 }
 
+/// The variants one index key leads to: those always evaluated, and those gated by a
+/// prefilter literal (posting lists: literal → variants).
+#[derive(Debug, Default)]
+struct Cell {
+    always: Vec<u32>,
+    gated: FxHashMap<u32, Vec<u32>>,
+}
+
+impl Cell {
+    fn build(list: &[u32], variants: &[CompiledVariant]) -> Cell {
+        let mut cell = Cell::default();
+        for &vi in list {
+            match variants
+                .get(vi as usize)
+                .and_then(|v| v.requirement.as_ref())
+            {
+                Some(req) => {
+                    for &n in req.iter() {
+                        cell.gated.entry(n).or_default().push(vi);
+                    }
+                }
+                None => cell.always.push(vi),
+            }
+        }
+        cell
+    }
+}
+
 /// Per-thread scratch space for [`RuleSet::matches`].
 #[derive(Debug, Default)]
 pub struct Scratch {
     needles: Vec<u64>,
+    matched: Vec<u32>,
     needles_done: bool,
+    /// Per variant: the generation in which it was evaluated.
+    tried: Vec<u32>,
+    /// Per leaf: the generation of its cached result, and the result.
+    leaf_generation: Vec<u32>,
+    leaf_value: Vec<bool>,
     /// Per rule: the generation in which it matched.
     seen: Vec<u32>,
     generation: u32,
@@ -86,6 +120,9 @@ pub struct RuleSet {
     arena: Arena,
     index: FxHashMap<IndexKey, Vec<u32>>,
     no_channel: FxHashMap<Option<i64>, Vec<u32>>,
+    /// The index lists split by prefilter requirement (built last).
+    cells: FxHashMap<IndexKey, Cell>,
+    no_channel_cells: FxHashMap<Option<i64>, Cell>,
     prefilter: Option<AhoCorasick>,
     needle_count: usize,
     correlations: Vec<CompiledCorrelation>,
@@ -209,6 +246,8 @@ impl RuleSetBuilder {
             arena: Arena::default(),
             index: FxHashMap::default(),
             no_channel: FxHashMap::default(),
+            cells: FxHashMap::default(),
+            no_channel_cells: FxHashMap::default(),
             prefilter: None,
             needle_count: 0,
             correlations: Vec::new(),
@@ -646,7 +685,19 @@ impl RuleSet {
             v.requirement = Some(r.into_boxed_slice());
         }
         self.needle_count = needles.len();
+        self.cells = self
+            .index
+            .iter()
+            .map(|(k, list)| (k.clone(), Cell::build(list, &self.variants)))
+            .collect();
+        self.no_channel_cells = self
+            .no_channel
+            .iter()
+            .map(|(k, list)| (*k, Cell::build(list, &self.variants)))
+            .collect();
         if !needles.is_empty() {
+            // The contiguous NFA the builder picks for ~20k literals scans as fast as a DFA
+            // here and takes 6 MB instead of ~390 MB (measured on the SigmaHQ set).
             self.prefilter = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
                 .build(&needles)
@@ -670,44 +721,23 @@ impl RuleSet {
         out.clear();
         scratch.needles_done = false;
         scratch.generation = scratch.generation.wrapping_add(1);
-        if scratch.generation == 0 || scratch.seen.len() != self.rules.len() {
+        if scratch.generation == 0
+            || scratch.seen.len() != self.rules.len()
+            || scratch.tried.len() != self.variants.len()
+            || scratch.leaf_value.len() != self.arena.leaves.len()
+        {
+            scratch.leaf_generation.clear();
+            scratch.leaf_generation.resize(self.arena.leaves.len(), 0);
+            scratch.leaf_value.clear();
+            scratch.leaf_value.resize(self.arena.leaves.len(), false);
             scratch.seen.clear();
             scratch.seen.resize(self.rules.len(), 0);
+            scratch.tried.clear();
+            scratch.tried.resize(self.variants.len(), 0);
             scratch.generation = 1;
         }
-        let generation = scratch.generation;
         let eid = ev.event_id();
-        let mut check = |list: &[u32], out: &mut Vec<u32>| {
-            for &vi in list {
-                let Some(v) = self.variants.get(vi as usize) else {
-                    continue;
-                };
-                if scratch.seen.get(v.rule as usize) == Some(&generation) {
-                    continue;
-                }
-                if v.not_windows && ev.windows {
-                    continue;
-                }
-                if let Some(req) = &v.requirement {
-                    if !scratch.needles_done {
-                        self.scan_needles(ev, &mut scratch.needles);
-                        scratch.needles_done = true;
-                    }
-                    if !req
-                        .iter()
-                        .any(|&n| scratch.needles[n as usize / 64] >> (n % 64) & 1 == 1)
-                    {
-                        continue;
-                    }
-                }
-                if self.eval(&v.expr, ev) {
-                    if let Some(s) = scratch.seen.get_mut(v.rule as usize) {
-                        *s = generation;
-                    }
-                    out.push(v.rule);
-                }
-            }
-        };
+        let mut cells: [Option<&Cell>; 4] = [None; 4];
         match ev.channel() {
             Some(ch) => {
                 let ch: Box<str> = ch.to_lowercase().into();
@@ -722,33 +752,114 @@ impl RuleSet {
                     if eid.is_none() && i % 2 == 0 {
                         continue;
                     }
-                    if let Some(list) = self.index.get(key) {
-                        check(list, out);
-                    }
+                    cells[i] = self.cells.get(key);
                 }
             }
             None => {
-                if eid.is_some()
-                    && let Some(list) = self.no_channel.get(&eid)
-                {
-                    check(list, out);
+                if eid.is_some() {
+                    cells[0] = self.no_channel_cells.get(&eid);
                 }
-                if let Some(list) = self.no_channel.get(&None) {
-                    check(list, out);
+                cells[1] = self.no_channel_cells.get(&None);
+            }
+        }
+        for cell in cells.iter().flatten() {
+            for &vi in &cell.always {
+                self.try_variant(vi, ev, scratch, out);
+            }
+            if cell.gated.is_empty() {
+                continue;
+            }
+            if !scratch.needles_done {
+                self.scan_needles(ev, scratch);
+                scratch.needles_done = true;
+            }
+            for i in 0..scratch.matched.len() {
+                let n = scratch.matched[i];
+                if let Some(list) = cell.gated.get(&n) {
+                    for &vi in list {
+                        self.try_variant(vi, ev, scratch, out);
+                    }
                 }
             }
         }
         out.sort_unstable();
     }
 
-    fn scan_needles(&self, ev: &Event<'_>, bits: &mut Vec<u64>) {
+    fn try_variant(&self, vi: u32, ev: &Event<'_>, scratch: &mut Scratch, out: &mut Vec<u32>) {
+        let generation = scratch.generation;
+        let Some(tried) = scratch.tried.get_mut(vi as usize) else {
+            return;
+        };
+        if *tried == generation {
+            return;
+        }
+        *tried = generation;
+        let Some(v) = self.variants.get(vi as usize) else {
+            return;
+        };
+        if scratch.seen.get(v.rule as usize) == Some(&generation) || (v.not_windows && ev.windows) {
+            return;
+        }
+        if self.eval_cached(&v.expr, ev, scratch) {
+            if let Some(s) = scratch.seen.get_mut(v.rule as usize) {
+                *s = generation;
+            }
+            out.push(v.rule);
+        }
+    }
+
+    fn scan_needles(&self, ev: &Event<'_>, scratch: &mut Scratch) {
+        let bits = &mut scratch.needles;
         bits.clear();
         bits.resize(self.needle_count.div_ceil(64), 0);
+        scratch.matched.clear();
         if let Some(ac) = &self.prefilter {
             for m in ac.find_overlapping_iter(ev.haystack()) {
                 let n = m.pattern().as_usize();
-                bits[n / 64] |= 1 << (n % 64);
+                let (word, bit) = (n / 64, 1u64 << (n % 64));
+                if let Some(w) = bits.get_mut(word)
+                    && *w & bit == 0
+                {
+                    *w |= bit;
+                    scratch.matched.push(n as u32);
+                }
             }
+        }
+    }
+
+    /// [`Self::eval`] with leaf results shared across the rules of one event.
+    fn eval_cached(&self, e: &Expr, ev: &Event<'_>, scratch: &mut Scratch) -> bool {
+        match e {
+            Expr::And(items) => items.iter().all(|i| self.eval_cached(i, ev, scratch)),
+            Expr::Or(items) => items.iter().any(|i| self.eval_cached(i, ev, scratch)),
+            Expr::Not(inner) => !self.eval_cached(inner, ev, scratch),
+            Expr::AtLeast(n, items) => {
+                let mut hits = 0;
+                for i in items {
+                    hits += usize::from(self.eval_cached(i, ev, scratch));
+                    if hits >= *n {
+                        return true;
+                    }
+                }
+                false
+            }
+            Expr::Leaf(i) => {
+                let i = *i as usize;
+                let generation = scratch.generation;
+                if scratch.leaf_generation.get(i) == Some(&generation) {
+                    return scratch.leaf_value.get(i).copied().unwrap_or(false);
+                }
+                let v = self.arena.leaves.get(i).is_some_and(|l| eval_leaf(l, ev));
+                if let (Some(g), Some(val)) = (
+                    scratch.leaf_generation.get_mut(i),
+                    scratch.leaf_value.get_mut(i),
+                ) {
+                    *g = generation;
+                    *val = v;
+                }
+                v
+            }
+            Expr::Const(b) => *b,
         }
     }
 

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is the report
 
 mod detect;
+mod hunt;
 mod malformed;
 mod shared_data;
 mod store;

@@ -1,4 +1,5 @@
 //! Integration tests of the Sigma engine.
 
 mod check;
+mod differential;
 mod errors;
