@@ -28,10 +28,10 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 
 if [[ -z "${DATA_ROOT:-}" ]]; then
-    for cand in "$REPO_ROOT/shared/data" "$REPO_ROOT/../shared/data" /work/shared/data; do
+    for cand in "$REPO_ROOT/shared/data" "$REPO_ROOT/../shared/data"; do
         if [[ -d "$cand/evtx-attack-samples" ]]; then DATA_ROOT="$cand"; break; fi
     done
-    DATA_ROOT="${DATA_ROOT:-/work/shared/data}"
+    DATA_ROOT="${DATA_ROOT:-$REPO_ROOT/../shared/data}"
 fi
 EVTX_DIR="${EVTX_DIR:-$DATA_ROOT/evtx-attack-samples}"
 SIGMA_DIR="${SIGMA_DIR:-$DATA_ROOT/sigma}"

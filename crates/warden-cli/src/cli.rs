@@ -29,6 +29,10 @@ pub enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Run Sigma rules over EVTX and JSON logs: a detection timeline sorted by time.
+    ///
+    /// Exit status: 0 when the run completed (with or without detections; bad records and
+    /// unreadable files are reported on stderr and counted), 1 when no rule loaded or no
+    /// input could be read, 2 for invalid arguments.
     Hunt(HuntArgs),
     /// Check Sigma rules: what loads and why not; run regression fixtures.
     #[command(subcommand)]

@@ -279,7 +279,8 @@ impl SigmaDetector {
                 out.push(a);
             }
         }
-        out.retain(|a| !a.hidden || a.correlation);
+        // Intermediate correlations (consumed by another one) are not reported either.
+        out.retain(|a| !a.hidden);
         self.alerts += out.len() as u64;
         out
     }
@@ -289,6 +290,7 @@ impl SigmaDetector {
         let hits = self.correlation.finish(&self.set);
         hits.iter()
             .filter_map(|h| correlation_alert(&self.set, h))
+            .filter(|a| !a.hidden)
             .collect()
     }
 }

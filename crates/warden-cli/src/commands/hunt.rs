@@ -77,11 +77,13 @@ pub fn run(args: &HuntArgs) -> Result<()> {
     let total_bytes: u64 = files.iter().map(|f| f.2).sum();
     let pb = progress(args.quiet, total_bytes);
     let scan_started = Instant::now();
+    // Few files: let the EVTX parser use the spare cores inside each file.
+    let per_file = (threads / files.len()).max(1);
     let results: Vec<FileResult> = pool.install(|| {
         files
             .par_iter()
             .map(|(path, fmt, size)| {
-                let r = hunt_file(set.as_ref(), path, *fmt, args.min_level);
+                let r = hunt_file(set.as_ref(), path, *fmt, args.min_level, per_file);
                 pb.inc(*size);
                 r
             })
@@ -172,7 +174,13 @@ struct FileResult {
     fatal: Option<String>,
 }
 
-fn hunt_file(set: Option<&RuleSet>, path: &Path, fmt: DocFormat, min_level: Level) -> FileResult {
+fn hunt_file(
+    set: Option<&RuleSet>,
+    path: &Path,
+    fmt: DocFormat,
+    min_level: Level,
+    threads: usize,
+) -> FileResult {
     let name = path.display().to_string();
     let mut alerts = Vec::new();
     let mut errors = Vec::new();
@@ -206,7 +214,7 @@ fn hunt_file(set: Option<&RuleSet>, path: &Path, fmt: DocFormat, min_level: Leve
             }
         }
     };
-    match documents::read_documents(path, fmt, 1, &mut each) {
+    match documents::read_documents(path, fmt, threads, &mut each) {
         Ok(counts) => FileResult {
             counts,
             alerts,
@@ -441,8 +449,9 @@ impl Summary<'_> {
             eprintln!("parse only: no rules evaluated");
             return;
         };
+        let (variants, tests, literals, fields) = set.stats();
         eprintln!(
-            "rules: loaded {} (+{} correlations) from {} files in {:.2} s, skipped {} (`warden rules lint` lists why)",
+            "rules: loaded {} (+{} correlations) from {} files in {:.2} s, skipped {} (`warden rules lint` lists why); compiled to {variants} variants, {tests} distinct tests, {literals} prefilter literals, {fields} fields",
             set.detection_rules(),
             set.correlations().len(),
             set.files(),
