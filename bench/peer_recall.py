@@ -17,8 +17,8 @@ file cannot be read (2).
 
 Usage:
   python3 bench/peer_recall.py --detections OUT.jsonl \
-      --agreed /work/shared/data/peer-detections/agreed-visible.jsonl.gz \
-      --root /work/shared/data/evtx-attack-samples [--min-recall 95] [--json]
+      --agreed ../shared/data/peer-detections/agreed-visible.jsonl.gz \
+      --root ../shared/data/evtx-attack-samples [--min-recall 95] [--json]
 """
 
 import argparse

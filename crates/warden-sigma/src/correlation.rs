@@ -280,3 +280,193 @@ fn hit(
         events: items.len(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Mapping;
+    use crate::ruleset::{RuleSetBuilder, Scratch};
+    use serde_json::json;
+
+    const BASE: &str = r#"
+title: login
+name: login
+id: 00000000-0000-0000-0000-0000000000a1
+logsource: {product: windows, service: security}
+detection:
+  sel: {EventID: 4624}
+  condition: sel
+---
+title: failure
+name: failure
+id: 00000000-0000-0000-0000-0000000000a2
+logsource: {product: windows, service: security}
+detection:
+  sel: {EventID: 4625}
+  condition: sel
+---
+title: transfer
+name: transfer
+id: 00000000-0000-0000-0000-0000000000a3
+logsource: {product: windows, service: security}
+detection:
+  sel: {EventID: 5145}
+  condition: sel
+"#;
+
+    fn set(correlation: &str) -> RuleSet {
+        let mut b = RuleSetBuilder::new(Mapping::builtin());
+        b.add_text(&format!("{BASE}---\n{correlation}"), None);
+        let s = b.build();
+        assert!(s.skipped().is_empty(), "{:?}", s.skipped());
+        s
+    }
+
+    /// Feeds (event id, user, source, bytes, minute) events; returns every hit.
+    fn run(set: &RuleSet, events: &[(u32, &str, &str, u64, i64)]) -> Vec<CorrelationHit> {
+        let mut engine = CorrelationEngine::new(set);
+        let mut scratch = Scratch::default();
+        let mut out = Vec::new();
+        let mut hits = Vec::new();
+        for &(eid, user, src, bytes, minute) in events {
+            let doc = json!({"Event": {"System": {"EventID": eid, "Channel": "Security"},
+                "EventData": {"TargetUserName": user, "IpAddress": src, "Bytes": bytes}}});
+            let ev = set.event(&doc);
+            set.matches(&ev, &mut scratch, &mut out);
+            for &r in &out {
+                hits.extend(engine.feed(set, r, minute * 60_000, &set.captured(r, &ev)));
+            }
+        }
+        hits.extend(engine.finish(set));
+        hits
+    }
+
+    #[test]
+    fn value_count_counts_distinct_values_per_group() {
+        let s = set(
+            "title: spray\ncorrelation:\n  type: value_count\n  rules: [failure]\n  group-by: [IpAddress]\n  timespan: 10m\n  condition: {field: TargetUserName, gte: 3}\n",
+        );
+        let hits = run(
+            &s,
+            &[
+                (4625, "a", "1.1.1.1", 0, 0),
+                (4625, "a", "1.1.1.1", 0, 1),
+                (4625, "b", "1.1.1.1", 0, 2),
+                (4625, "c", "2.2.2.2", 0, 3),
+                (4625, "c", "1.1.1.1", 0, 4),
+            ],
+        );
+        assert_eq!(hits.len(), 1);
+        assert_eq!(
+            hits[0].group,
+            [("IpAddress".to_owned(), "1.1.1.1".to_owned())]
+        );
+        assert_eq!(hits[0].value, 3.0);
+        assert_eq!(hits[0].events, 4);
+    }
+
+    #[test]
+    fn windows_slide_out_old_events() {
+        let s = set(
+            "title: burst\ncorrelation:\n  type: event_count\n  rules: [failure]\n  group-by: [TargetUserName]\n  timespan: 5m\n  condition: {gte: 3}\n",
+        );
+        let spread = run(
+            &s,
+            &[
+                (4625, "a", "x", 0, 0),
+                (4625, "a", "x", 4, 4),
+                (4625, "a", "x", 0, 8),
+                (4625, "a", "x", 0, 12),
+            ],
+        );
+        assert!(spread.is_empty(), "{spread:?}");
+        let close = run(
+            &s,
+            &[
+                (4625, "a", "x", 0, 0),
+                (4625, "a", "x", 0, 9),
+                (4625, "a", "x", 0, 10),
+                (4625, "a", "x", 0, 11),
+            ],
+        );
+        assert_eq!(close.len(), 1);
+        assert_eq!(
+            (close[0].first_ms, close[0].last_ms),
+            (9 * 60_000, 11 * 60_000)
+        );
+    }
+
+    #[test]
+    fn temporal_and_ordered() {
+        let t = set(
+            "title: t\ncorrelation:\n  type: temporal\n  rules: [failure, login]\n  group-by: [TargetUserName]\n  timespan: 10m\n",
+        );
+        let o = set(
+            "title: o\ncorrelation:\n  type: temporal_ordered\n  rules: [failure, login]\n  group-by: [TargetUserName]\n  timespan: 10m\n",
+        );
+        let login_first = [(4624, "a", "x", 0, 0), (4625, "a", "x", 0, 1)];
+        assert_eq!(run(&t, &login_first).len(), 1);
+        assert!(run(&o, &login_first).is_empty());
+        let in_order = [
+            (4625, "a", "x", 0, 0),
+            (4625, "b", "x", 0, 1),
+            (4624, "a", "x", 0, 2),
+        ];
+        assert_eq!(run(&o, &in_order).len(), 1);
+        let too_late = [(4625, "a", "x", 0, 0), (4624, "a", "x", 0, 30)];
+        assert!(run(&o, &too_late).is_empty());
+    }
+
+    #[test]
+    fn sums_averages_and_falling_conditions() {
+        let sum = set(
+            "title: s\ncorrelation:\n  type: value_sum\n  rules: [transfer]\n  group-by: [TargetUserName]\n  timespan: 1h\n  condition: {field: Bytes, gt: 1000}\n",
+        );
+        let hits = run(
+            &sum,
+            &[
+                (5145, "a", "x", 600, 0),
+                (5145, "a", "x", 300, 1),
+                (5145, "a", "x", 200, 2),
+            ],
+        );
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].value, 1100.0);
+        let avg = set(
+            "title: v\ncorrelation:\n  type: value_avg\n  rules: [transfer]\n  group-by: [TargetUserName]\n  timespan: 1h\n  condition: {field: Bytes, gt: 500}\n",
+        );
+        let hits = run(
+            &avg,
+            &[
+                (5145, "a", "x", 900, 0),
+                (5145, "a", "x", 300, 1),
+                (5145, "b", "x", 100, 2),
+            ],
+        );
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].value, 600.0);
+        // "Fewer than 2 logins in the hour": judged when the window closes.
+        let few = set(
+            "title: f\ncorrelation:\n  type: event_count\n  rules: [login]\n  group-by: [TargetUserName]\n  timespan: 1h\n  condition: {lt: 2}\n",
+        );
+        let hits = run(
+            &few,
+            &[
+                (4624, "a", "x", 0, 0),
+                (4624, "b", "x", 0, 1),
+                (4624, "b", "x", 0, 2),
+            ],
+        );
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].group[0].1, "a");
+    }
+
+    #[test]
+    fn unknown_references_are_reported() {
+        let mut b = RuleSetBuilder::new(Mapping::builtin());
+        b.add_text("title: c\ncorrelation:\n  type: event_count\n  rules: [nope]\n  group-by: [User]\n  timespan: 5m\n  condition: {gte: 2}\n", None);
+        let s = b.build();
+        assert_eq!(s.skipped().len(), 1);
+        assert_eq!(s.skipped()[0].error.kind.reason(), "correlation");
+    }
+}

@@ -1041,3 +1041,59 @@ pub(crate) fn eval_leaf(leaf: &Leaf, ev: &Event<'_>) -> bool {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn matching(set: &RuleSet, doc: &Json) -> Vec<String> {
+        let ev = set.event(doc);
+        let mut out = Vec::new();
+        set.matches(&ev, &mut Scratch::default(), &mut out);
+        out.iter()
+            .filter_map(|&r| set.rule(r).map(|i| i.meta.title.clone()))
+            .collect()
+    }
+
+    const RULE: &str = "title: cmd\nid: r-1\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: '\\cmd.exe'\n  condition: sel\n";
+
+    #[test]
+    fn global_filters_apply_to_the_rules_they_name() {
+        let filter = "title: admins\nlogsource: {product: windows, category: process_creation}\nfilter:\n  rules: [r-1]\n  selection:\n    User|startswith: 'adm_'\n  condition: selection\n";
+        let mut b = RuleSetBuilder::new(Mapping::builtin());
+        b.add_text(RULE, None).add_text(filter, None);
+        let set = b.build();
+        let ev = |user: &str| {
+            json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+                "EventData": {"Image": "C:\\Windows\\cmd.exe", "User": user}}})
+        };
+        assert_eq!(matching(&set, &ev("bob")), ["cmd"]);
+        assert!(matching(&set, &ev("adm_bob")).is_empty());
+    }
+
+    #[test]
+    fn log_sources_select_channels_event_ids_and_field_names() {
+        let mut b = RuleSetBuilder::new(Mapping::builtin());
+        b.add_text(RULE, None);
+        let set = b.build();
+        let sysmon = json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+            "EventData": {"Image": "C:\\Windows\\cmd.exe"}}});
+        // Security 4688 names the image NewProcessName: the mapping renames the field.
+        let security = json!({"Event": {"System": {"EventID": 4688, "Channel": "Security"},
+            "EventData": {"NewProcessName": "C:\\Windows\\cmd.exe"}}});
+        let wrong_id = json!({"Event": {"System": {"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+            "EventData": {"Image": "C:\\Windows\\cmd.exe"}}});
+        let wrong_channel = json!({"Event": {"System": {"EventID": 1, "Channel": "Application"},
+            "EventData": {"Image": "C:\\Windows\\cmd.exe"}}});
+        assert_eq!(matching(&set, &sysmon), ["cmd"]);
+        assert_eq!(matching(&set, &security), ["cmd"]);
+        assert!(matching(&set, &wrong_id).is_empty());
+        assert!(matching(&set, &wrong_channel).is_empty());
+        // A flat JSON log without a channel: only the EventID is checked.
+        assert_eq!(
+            matching(&set, &json!({"EventID": 1, "Image": "C:\\x\\CMD.EXE"})),
+            ["cmd"]
+        );
+    }
+}
