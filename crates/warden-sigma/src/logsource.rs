@@ -128,12 +128,31 @@ impl Mapping {
     /// The variants a rule's log source stands for, and notes on what was not mapped.
     pub fn variants(&self, ls: &LogSource) -> (Vec<Variant>, Vec<String>) {
         let mut notes = Vec::new();
-        let product = ls.product.clone().unwrap_or_default();
+        // A rule without a product (`category: antivirus`) takes the product whose mapping
+        // has its category or service; with none, it is not about Windows event logs
+        // (`category: database`, `webserver`, …) and only looks at other events.
+        let product = match &ls.product {
+            Some(p) => p.clone(),
+            None => match (&ls.category, &ls.service) {
+                (None, None) => String::new(),
+                (cat, service) => self
+                    .categories
+                    .keys()
+                    .find(|(_, c)| Some(c) == cat.as_ref())
+                    .or_else(|| {
+                        self.services
+                            .keys()
+                            .find(|(_, s)| Some(s) == service.as_ref())
+                    })
+                    .map(|(p, _)| p.clone())
+                    .unwrap_or_else(|| "(unmapped)".to_owned()),
+            },
+        };
         let mut variants = match &ls.category {
             Some(cat) => match self.categories.get(&(product.clone(), cat.clone())) {
                 Some(v) => v.clone(),
                 None => {
-                    if !product.is_empty() && self.knows_product(&product) {
+                    if self.knows_product(&product) {
                         notes.push(format!(
                             "category '{cat}' of product '{product}' is not in the mapping: the rule looks at every {product} event"
                         ));
@@ -161,8 +180,9 @@ impl Mapping {
                 }
             }
         }
+        let product = (!product.is_empty()).then_some(product);
         for v in &mut variants {
-            v.product = ls.product.clone();
+            v.product = product.clone();
         }
         (variants, notes)
     }
@@ -205,5 +225,22 @@ mod tests {
             category: None,
         };
         assert_eq!(m.variants(&unknown).1.len(), 1);
+        // No product: the mapping that knows the category decides.
+        let av = LogSource {
+            category: Some("antivirus".into()),
+            ..LogSource::default()
+        };
+        let (v, _) = m.variants(&av);
+        assert_eq!(v[0].product.as_deref(), Some("windows"));
+        assert_eq!(
+            v[0].channels,
+            ["Microsoft-Windows-Windows Defender/Operational"]
+        );
+        let db = LogSource {
+            category: Some("database".into()),
+            ..LogSource::default()
+        };
+        assert_ne!(m.variants(&db).0[0].product.as_deref(), Some("windows"));
+        assert_eq!(m.variants(&LogSource::default()).0[0].product, None);
     }
 }

@@ -202,8 +202,9 @@ impl Test {
         }
     }
 
-    /// The literal every matching value contains (lower-case), for the prefilter.
-    pub fn required_literal(&self) -> Option<String> {
+    /// Literals (lower-case) one of which every matching value contains, for the
+    /// prefilter; `None` when the test implies none.
+    pub fn required_literals(&self) -> Option<Vec<String>> {
         let lit = match self {
             Test::Str { m, .. } => match m {
                 StrMatch::Exact(s) | StrMatch::Prefix(s) | StrMatch::Suffix(s) => s.to_string(),
@@ -226,13 +227,41 @@ impl Test {
                     }
                     best
                 }
-                StrMatch::Regex(_) | StrMatch::Any => return None,
+                StrMatch::Regex(r) => return regex_literals(r.as_str()),
+                StrMatch::Any => return None,
             },
+            Test::Regex(r) => return regex_literals(r.as_str()),
             _ => return None,
         };
         let lit = lit.to_lowercase();
-        (!lit.is_empty() && !lit.contains('\n')).then_some(lit)
+        (!lit.is_empty() && !lit.contains('\n')).then(|| vec![lit])
     }
+}
+
+/// Most literals taken from one regular expression.
+const MAX_REGEX_LITERALS: usize = 64;
+
+/// Literals one of which starts every match of `pattern` (lower-cased), when the set is
+/// small and none is empty.
+fn regex_literals(pattern: &str) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::Extractor;
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let mut ex = Extractor::new();
+    ex.limit_total(256);
+    let seq = ex.extract(&hir);
+    let lits = seq.literals()?;
+    // Case-insensitive patterns come back in every case variant: lower-case first.
+    let mut out = Vec::with_capacity(lits.len());
+    for l in lits {
+        let text = std::str::from_utf8(l.as_bytes()).ok()?.to_lowercase();
+        if text.is_empty() || text.contains('\n') {
+            return None;
+        }
+        out.push(text);
+    }
+    out.sort_unstable();
+    out.dedup();
+    (!out.is_empty() && out.len() <= MAX_REGEX_LITERALS).then_some(out)
 }
 
 #[cfg(test)]
@@ -251,6 +280,25 @@ mod tests {
         assert!(matches!(m("*abc*"), StrMatch::Contains(_)));
         assert!(matches!(m("a*b*c"), StrMatch::Glob(_)));
         assert!(matches!(m("a?c"), StrMatch::Regex(_)));
+    }
+
+    #[test]
+    fn regex_literals_are_necessary_prefixes() {
+        // Case variants collapse to lower case; long ones may be cut to a shorter prefix.
+        let lits = regex_literals("(?i)invoke-(expression|webrequest)").unwrap_or_default();
+        assert!(!lits.is_empty());
+        assert!(
+            lits.iter().all(|l| l.len() >= 3
+                && ("invoke-expression".starts_with(l.as_str())
+                    || "invoke-webrequest".starts_with(l.as_str()))),
+            "{lits:?}"
+        );
+        assert_eq!(regex_literals("^abc"), Some(vec!["abc".to_owned()]));
+        // Can start with anything, or can be empty: nothing to require.
+        assert_eq!(regex_literals(".*x"), None);
+        assert_eq!(regex_literals("a?"), None);
+        let lits = regex_literals("\\\\(cmd|powershell)\\.exe").unwrap_or_default();
+        assert!(lits.iter().all(|l| l.starts_with('\\')), "{lits:?}");
     }
 
     #[test]

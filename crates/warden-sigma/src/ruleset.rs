@@ -56,8 +56,9 @@ struct CompiledVariant {
     expr: Expr,
     /// The rule names a product other than Windows: Windows events never match it.
     not_windows: bool,
-    /// Needle ids of which at least one must be in the event, if known.
-    requirement: Option<Box<[u32]>>,
+    /// Literal clauses, all of which must hold (each: at least one of its needle ids in
+    /// the event); the first is the posting clause. `None`: always evaluated.
+    requirement: Option<Box<[Box<[u32]>]>>,
 }
 
 /// The variants one index key leads to: those always evaluated, and those gated by a
@@ -77,7 +78,7 @@ impl Cell {
                 .and_then(|v| v.requirement.as_ref())
             {
                 Some(req) => {
-                    for &n in req.iter() {
+                    for &n in req.first().map_or(&[][..], |c| &c[..]) {
                         cell.gated.entry(n).or_default().push(vi);
                     }
                 }
@@ -398,28 +399,52 @@ fn required_event_ids(e: &Expr, leaves: &[Leaf], eid_fields: &[FieldId]) -> Opti
     }
 }
 
-/// Literals of which at least one must be present for the expression to hold.
-fn requirement(e: &Expr, leaves: &[Leaf]) -> Option<Vec<String>> {
+/// Most literal clauses kept per rule variant.
+const MAX_CLAUSES: usize = 3;
+/// Shorter literals are not used: they are in nearly every event and only slow the scan.
+const MIN_LITERAL: usize = 3;
+
+/// How selective a clause of literals is likely to be: its shortest literal (capped: beyond
+/// a dozen bytes length says little), then fewer literals.
+fn clause_rank(c: &[String]) -> (usize, usize) {
+    let shortest = c.iter().map(String::len).min().unwrap_or(0).min(12);
+    (shortest, usize::MAX - c.len())
+}
+
+/// Literal clauses the expression implies, all of which must hold: each clause is a set of
+/// literals at least one of which is in the event (a necessary condition, never sufficient).
+/// Empty when nothing is known. Best clause first.
+fn requirement(e: &Expr, leaves: &[Leaf]) -> Vec<Vec<String>> {
     match e {
-        Expr::Leaf(i) => {
-            let leaf = leaves.get(*i as usize)?;
-            leaf.test.required_literal().map(|l| vec![l])
+        Expr::Leaf(i) => leaves
+            .get(*i as usize)
+            .and_then(|l| l.test.required_literals())
+            .filter(|lits| lits.iter().all(|l| l.len() >= MIN_LITERAL))
+            .map(|lits| vec![lits])
+            .unwrap_or_default(),
+        Expr::And(items) => {
+            let mut clauses: Vec<Vec<String>> =
+                items.iter().flat_map(|i| requirement(i, leaves)).collect();
+            clauses.sort_by_key(|c| std::cmp::Reverse(clause_rank(c)));
+            clauses.dedup();
+            clauses.truncate(MAX_CLAUSES);
+            clauses
         }
-        Expr::And(items) => items
-            .iter()
-            .filter_map(|i| requirement(i, leaves))
-            .max_by_key(|r| {
-                let shortest = r.iter().map(String::len).min().unwrap_or(0).min(16);
-                (shortest, usize::MAX - r.len())
-            }),
         Expr::Or(items) | Expr::AtLeast(_, items) => {
-            let mut all = Vec::new();
+            // One clause: the union of every alternative's best clause.
+            let mut union = Vec::new();
             for i in items {
-                all.extend(requirement(i, leaves)?);
+                let mut r = requirement(i, leaves);
+                if r.is_empty() {
+                    return Vec::new();
+                }
+                union.append(&mut r.swap_remove(0));
             }
-            Some(all)
+            union.sort_unstable();
+            union.dedup();
+            vec![union]
         }
-        Expr::Not(_) | Expr::Const(_) => None,
+        Expr::Not(_) | Expr::Const(_) => Vec::new(),
     }
 }
 
@@ -685,21 +710,26 @@ impl RuleSet {
         let mut ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut needles: Vec<String> = Vec::new();
         for v in &mut self.variants {
-            let Some(req) = requirement(&v.expr, &self.arena.leaves) else {
+            let clauses = requirement(&v.expr, &self.arena.leaves);
+            if clauses.is_empty() {
                 continue;
-            };
-            let mut r: Vec<u32> = req
-                .into_iter()
-                .map(|n| {
-                    *ids.entry(n.clone()).or_insert_with(|| {
-                        needles.push(n);
-                        u32::try_from(needles.len() - 1).unwrap_or(u32::MAX)
+            }
+            let mut req = Vec::with_capacity(clauses.len());
+            for clause in clauses {
+                let mut r: Vec<u32> = clause
+                    .into_iter()
+                    .map(|n| {
+                        *ids.entry(n.clone()).or_insert_with(|| {
+                            needles.push(n);
+                            u32::try_from(needles.len() - 1).unwrap_or(u32::MAX)
+                        })
                     })
-                })
-                .collect();
-            r.sort_unstable();
-            r.dedup();
-            v.requirement = Some(r.into_boxed_slice());
+                    .collect();
+                r.sort_unstable();
+                r.dedup();
+                req.push(r.into_boxed_slice());
+            }
+            v.requirement = Some(req.into_boxed_slice());
         }
         self.needle_count = needles.len();
         if !needles.is_empty() {
@@ -817,6 +847,21 @@ impl RuleSet {
         };
         if scratch.seen.get(v.rule as usize) == Some(&generation) || (v.not_windows && ev.windows) {
             return;
+        }
+        // The posting clause brought us here; the other clauses must hold too.
+        if let Some(req) = &v.requirement {
+            let bits = &scratch.needles;
+            let has = |n: u32| {
+                bits.get(n as usize / 64)
+                    .is_some_and(|w| w >> (n % 64) & 1 == 1)
+            };
+            if !req
+                .iter()
+                .skip(1)
+                .all(|clause| clause.iter().any(|&n| has(n)))
+            {
+                return;
+            }
         }
         if self.eval_cached(&v.expr, ev, scratch) {
             if let Some(s) = scratch.seen.get_mut(v.rule as usize) {
