@@ -37,6 +37,70 @@ pub enum Command {
     /// Check Sigma rules: what loads and why not; run regression fixtures.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Train a model on network flows and write it to a model file.
+    #[command(subcommand)]
+    Train(TrainCommand),
+    /// Score labelled flows with a model; print ROC/PR AUC, precision, recall, F1 as JSON.
+    Eval(EvalArgs),
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowFormatArg {
+    NslKdd,
+    UnswNb15,
+}
+
+impl FlowFormatArg {
+    pub fn format(self) -> warden_models::ml::flows::FlowFormat {
+        match self {
+            FlowFormatArg::NslKdd => warden_models::ml::flows::FlowFormat::NslKdd,
+            FlowFormatArg::UnswNb15 => warden_models::ml::flows::FlowFormat::UnswNb15,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TrainCommand {
+    /// Isolation forest (unsupervised; train on normal rows with --normal-only).
+    Iforest(IforestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IforestArgs {
+    /// Training flows (CSV, plain, .gz or .zst).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: FlowFormatArg,
+    /// Model file to write.
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// Train on the rows labelled normal only.
+    #[arg(long)]
+    pub normal_only: bool,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 100)]
+    pub trees: usize,
+    #[arg(long, default_value_t = 256)]
+    pub max_samples: usize,
+    /// Expected share of anomalies in the training rows, in (0, 0.5]; sets the threshold
+    /// (default: the score 0.5).
+    #[arg(long)]
+    pub contamination: Option<f64>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Model file written by `warden train`.
+    #[arg(long, value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Labelled flows to score.
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Input format (default: the one the model was trained on; another is refused).
+    #[arg(long, value_enum)]
+    pub format: Option<FlowFormatArg>,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

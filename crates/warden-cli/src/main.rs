@@ -21,6 +21,8 @@ fn main() -> ExitCode {
         cli::Command::Config(c) => commands::config::run(c),
         cli::Command::Hunt(a) => commands::hunt::run(a),
         cli::Command::Rules(c) => commands::rules::run(c),
+        cli::Command::Train(c) => commands::ml::train(c),
+        cli::Command::Eval(a) => commands::ml::eval(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

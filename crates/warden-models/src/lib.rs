@@ -6,7 +6,8 @@
 //!   term state it keeps for windows ([`baseline::RecentActivity`]), organisation-wide rarity
 //!   ([`baseline::Population`]), and their versioned binary format.
 //!
-//! The ML models (isolation forest, boosted trees, sequence autoencoder) will live here too.
+//! - [`ml`]: the isolation forest, network-flow feature pipelines, detection metrics and the
+//!   versioned model file.
 //!
 //! ```
 //! use warden_models::geo::haversine_km;
@@ -19,6 +20,7 @@
 pub mod baseline;
 mod error;
 pub mod geo;
+pub mod ml;
 pub mod stats;
 
 pub use error::ModelError;

@@ -5,4 +5,5 @@ pub mod baseline;
 pub mod config;
 pub mod detect;
 pub mod hunt;
+pub mod ml;
 pub mod rules;

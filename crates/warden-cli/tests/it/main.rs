@@ -4,6 +4,7 @@
 mod detect;
 mod hunt;
 mod malformed;
+mod ml;
 mod shared_data;
 mod store;
 

@@ -1,0 +1,295 @@
+//! `warden train` / `warden eval` on generated NSL-KDD-shaped flows, the committed
+//! compatibility model, and quality floors on the shared data sets (skipped when absent).
+
+use crate::{data, root, run};
+use serde_json::Value;
+use std::fmt::Write as _;
+
+/// NSL-KDD-shaped rows: normal traffic in a tight cluster, attacks far from it, a few bad
+/// lines among them. Deterministic.
+fn nsl_rows(n: usize, attacks_every: usize, seed: u64) -> String {
+    let mut s = seed;
+    let mut next = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 33) as f64 / (1u64 << 31) as f64
+    };
+    let mut out = String::new();
+    for i in 0..n {
+        let attack = attacks_every > 0 && i % attacks_every == 0;
+        let (bytes, count, rate, service, label) = if attack {
+            (
+                50_000.0 + 10_000.0 * next(),
+                400.0 + 100.0 * next(),
+                0.9 + 0.1 * next(),
+                "private",
+                "neptune",
+            )
+        } else {
+            (
+                200.0 + 50.0 * next(),
+                5.0 + 3.0 * next(),
+                0.05 * next(),
+                "http",
+                "normal",
+            )
+        };
+        let mut fields: Vec<String> = vec!["0".into(), "tcp".into(), service.into(), "SF".into()];
+        fields.push(format!("{bytes:.0}"));
+        fields.push(format!("{:.0}", bytes * 2.0));
+        for _ in 6..22 {
+            fields.push("0".into());
+        }
+        fields.push(format!("{count:.0}"));
+        fields.push(format!("{count:.0}"));
+        for _ in 24..41 {
+            fields.push(format!("{rate:.2}"));
+        }
+        fields.push(label.into());
+        fields.push("20".into());
+        let _ = writeln!(out, "{}", fields.join(","));
+        if i == 7 {
+            out.push_str("0,tcp,http,SF,not-a-number\n");
+        }
+    }
+    out
+}
+
+#[test]
+fn train_then_eval_on_generated_flows() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.csv");
+    let test = dir.path().join("test.csv");
+    let model = dir.path().join("m.wmdl");
+    std::fs::write(&train, nsl_rows(600, 10, 1)).unwrap();
+    std::fs::write(&test, nsl_rows(400, 4, 2)).unwrap();
+    let (code, _, err) = run(&[
+        "train",
+        "iforest",
+        "--input",
+        train.to_str().unwrap(),
+        "--format",
+        "nsl-kdd",
+        "--out",
+        model.to_str().unwrap(),
+        "--normal-only",
+        "--seed",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("trained iforest on 540 rows") && err.contains("1 bad rows"),
+        "{err}"
+    );
+    assert!(err.contains("train.csv:9: expected 42 or 43"), "{err}");
+    let (code, out, err) = run(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        test.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    for k in [
+        "roc_auc",
+        "pr_auc",
+        "precision",
+        "recall",
+        "f1",
+        "accuracy",
+        "confusion",
+        "threshold",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k}: {out}");
+    }
+    assert!(v["roc_auc"].as_f64().unwrap() > 0.99, "{out}");
+    assert_eq!(v["rows"], 400);
+    assert_eq!(v["attacks"], 100);
+    assert_eq!(v["by_kind"]["neptune"]["rows"], 100);
+    assert!(
+        v["by_kind"]["neptune"]["rate"].as_f64().unwrap() > 0.9,
+        "{out}"
+    );
+    // The same seed gives the same model, byte for byte except the creation time.
+    let again = dir.path().join("m2.wmdl");
+    run(&[
+        "train",
+        "iforest",
+        "--input",
+        train.to_str().unwrap(),
+        "--format",
+        "nsl-kdd",
+        "--out",
+        again.to_str().unwrap(),
+        "--normal-only",
+        "--seed",
+        "3",
+    ]);
+    let (_, out2, _) = run(&[
+        "eval",
+        "--model",
+        again.to_str().unwrap(),
+        "--input",
+        test.to_str().unwrap(),
+    ]);
+    let v2: Value = serde_json::from_str(&out2).unwrap();
+    assert_eq!(v["roc_auc"], v2["roc_auc"]);
+    assert_eq!(v["confusion"], v2["confusion"]);
+}
+
+#[test]
+fn mismatched_models_and_inputs_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("g.wmdl");
+    std::fs::write(&garbage, b"not a model").unwrap();
+    let test = dir.path().join("t.csv");
+    std::fs::write(&test, nsl_rows(50, 5, 1)).unwrap();
+    let (code, _, err) = run(&[
+        "eval",
+        "--model",
+        garbage.to_str().unwrap(),
+        "--input",
+        test.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a Warden model"), "{err}");
+    let model = data("models/iforest-nsl-kdd-v1.wmdl");
+    let (code, _, err) = run(&[
+        "eval",
+        "--model",
+        &model,
+        "--input",
+        test.to_str().unwrap(),
+        "--format",
+        "unsw-nb15",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("trained on nsl-kdd"), "{err}");
+    let (code, _, err) = run(&[
+        "train",
+        "iforest",
+        "--input",
+        test.to_str().unwrap(),
+        "--format",
+        "nsl-kdd",
+        "--out",
+        "/dev/null",
+        "--trees",
+        "0",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("n_trees"), "{err}");
+}
+
+/// A model written by an earlier build must keep loading and scoring the same.
+#[test]
+fn committed_model_keeps_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let test = dir.path().join("t.csv");
+    std::fs::write(&test, nsl_rows(200, 4, 9)).unwrap();
+    let (code, out, err) = run(&[
+        "eval",
+        "--model",
+        &data("models/iforest-nsl-kdd-v1.wmdl"),
+        "--input",
+        test.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(data("models/iforest-nsl-kdd-v1.expected.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(v["confusion"], expected["confusion"], "{out}");
+    assert_eq!(v["roc_auc"], expected["roc_auc"], "{out}");
+}
+
+fn shared_split(
+    name: &str,
+    file: &str,
+    header: bool,
+) -> Option<(tempfile::TempDir, std::path::PathBuf, std::path::PathBuf)> {
+    use std::io::Read;
+    let path = root().join("../shared/data").join(name).join(file);
+    if !path.exists() {
+        eprintln!(
+            "skipped: {} not found (shared data set absent)",
+            path.display()
+        );
+        return None;
+    }
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let head = if header { Some(lines.remove(0)) } else { None };
+    // Deterministic split: every third row tests, the others train.
+    let (mut train, mut test) = (String::new(), String::new());
+    if let Some(h) = head {
+        train.push_str(h);
+        train.push('\n');
+        test.push_str(h);
+        test.push('\n');
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let dst = if i % 3 == 0 { &mut test } else { &mut train };
+        dst.push_str(l);
+        dst.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (tr, te) = (dir.path().join("train.csv"), dir.path().join("test.csv"));
+    std::fs::write(&tr, train).unwrap();
+    std::fs::write(&te, test).unwrap();
+    Some((dir, tr, te))
+}
+
+fn auc_on(format: &str, tr: &std::path::Path, te: &std::path::Path, dir: &std::path::Path) -> f64 {
+    let model = dir.join("m.wmdl");
+    let (code, _, err) = run(&[
+        "train",
+        "iforest",
+        "--input",
+        tr.to_str().unwrap(),
+        "--format",
+        format,
+        "--out",
+        model.to_str().unwrap(),
+        "--normal-only",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        te.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["roc_auc"].as_f64().unwrap()
+}
+
+#[test]
+fn isolation_forest_quality_floor_on_nsl_kdd() {
+    let Some((dir, tr, te)) = shared_split("nsl-kdd", "KDDTrain+.txt.gz", false) else {
+        return;
+    };
+    let auc = auc_on("nsl-kdd", &tr, &te, dir.path());
+    // scikit-learn's IsolationForest scores 0.982 on this kind of split (docs/benchmarks.md).
+    assert!(auc >= 0.95, "ROC AUC {auc}");
+}
+
+#[test]
+fn isolation_forest_quality_floor_on_unsw_nb15() {
+    let Some((dir, tr, te)) =
+        shared_split("unsw-nb15", "UNSW_NB15_training-set.visible70.csv.gz", true)
+    else {
+        return;
+    };
+    let auc = auc_on("unsw-nb15", &tr, &te, dir.path());
+    // scikit-learn: 0.737 on this kind of split.
+    assert!(auc >= 0.70, "ROC AUC {auc}");
+}

@@ -1,0 +1,180 @@
+//! The model file: `WMDL`, a format version (`u16`, little endian), then the model and what
+//! it needs to be used and trusted — the feature schema, the parameters, a hash of the
+//! training data, training figures — encoded with postcard. Loading checks the magic, the
+//! version and the size; a file of another version is refused with a clear message.
+
+use serde::{Deserialize, Serialize};
+
+use super::flows::FeatureSchema;
+use super::iforest::{IsolationForest, IsolationForestParams};
+use super::metrics::Evaluation;
+use crate::ModelError;
+
+pub const MAGIC: &[u8; 4] = b"WMDL";
+pub const FORMAT_VERSION: u16 = 1;
+/// Largest model file loaded.
+pub const MAX_MODEL_BYTES: usize = 1 << 30;
+
+/// The trained model itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Model {
+    IsolationForest {
+        params: IsolationForestParams,
+        forest: IsolationForest,
+    },
+}
+
+impl Model {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Model::IsolationForest { .. } => "iforest",
+        }
+    }
+
+    /// The model's score of one encoded row (higher: more anomalous).
+    pub fn score_one(&self, row: &[f32]) -> f64 {
+        match self {
+            Model::IsolationForest { forest, .. } => forest.score_one(row),
+        }
+    }
+
+    pub fn threshold(&self) -> f64 {
+        match self {
+            Model::IsolationForest { forest, .. } => forest.threshold(),
+        }
+    }
+}
+
+/// What the model was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    /// Input file name as given.
+    pub input: String,
+    /// Stable hash (FNV-1a 64) of the input bytes.
+    pub data_hash: u64,
+    pub rows: usize,
+    /// Rows skipped as malformed.
+    pub bad_rows: usize,
+    /// Whether only normal rows were used.
+    pub normal_only: bool,
+    pub fit_seconds: f64,
+    pub created_ms: i64,
+    pub warden_version: String,
+    /// Scores on the training rows against their labels, when labelled.
+    pub metrics: Option<Evaluation>,
+}
+
+/// A model file's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub schema: FeatureSchema,
+    pub model: Model,
+    pub training: TrainingInfo,
+}
+
+impl ModelFile {
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
+        let body = postcard::to_allocvec(self).map_err(|e| ModelError::Corrupt {
+            what: "model",
+            reason: e.to_string(),
+        })?;
+        let mut out = Vec::with_capacity(body.len() + 6);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<ModelFile, ModelError> {
+        if bytes.len() > MAX_MODEL_BYTES {
+            return Err(ModelError::Corrupt {
+                what: "model",
+                reason: format!("larger than {MAX_MODEL_BYTES} bytes"),
+            });
+        }
+        if bytes.len() < 6 || &bytes[..4] != MAGIC {
+            return Err(ModelError::BadMagic { what: "model" });
+        }
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if version != FORMAT_VERSION {
+            return Err(ModelError::Incompatible {
+                what: "model",
+                expected: FORMAT_VERSION,
+                found: version,
+            });
+        }
+        postcard::from_bytes(&bytes[6..]).map_err(|e| ModelError::Corrupt {
+            what: "model",
+            reason: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::Matrix;
+    use crate::ml::flows::{Columns, FlowFormat, FlowRecord};
+
+    fn sample() -> ModelFile {
+        let records: Vec<FlowRecord> = (0..50)
+            .map(|i| FlowRecord {
+                numeric: vec![f64::from(i), 1.0],
+                categorical: vec![if i % 2 == 0 { "tcp" } else { "udp" }.into()],
+                attack: Some(false),
+                kind: None,
+            })
+            .collect();
+        let cols = Columns {
+            numeric: vec!["a".into(), "b".into()],
+            categorical: vec!["proto".into()],
+        };
+        let schema = FeatureSchema::fit(FlowFormat::NslKdd, cols, &records);
+        let x: Matrix = schema.encode_all(&records);
+        let params = IsolationForestParams {
+            n_trees: 5,
+            ..IsolationForestParams::default()
+        };
+        let forest = IsolationForest::fit(&params, &x).unwrap_or_else(|e| panic!("{e}"));
+        ModelFile {
+            schema,
+            model: Model::IsolationForest { params, forest },
+            training: TrainingInfo {
+                input: "t.csv".into(),
+                data_hash: 1,
+                rows: 50,
+                bad_rows: 0,
+                normal_only: true,
+                fit_seconds: 0.0,
+                created_ms: 0,
+                warden_version: "test".into(),
+                metrics: None,
+            },
+        }
+    }
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let m = sample();
+        let bytes = m.to_bytes().unwrap_or_default();
+        let back = ModelFile::from_bytes(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, m);
+        let row = vec![0.3f32; back.schema.width()];
+        assert_eq!(back.model.score_one(&row), m.model.score_one(&row));
+        assert!(matches!(
+            ModelFile::from_bytes(b"nope"),
+            Err(ModelError::BadMagic { .. })
+        ));
+        let mut other = bytes.clone();
+        other[4] = 9;
+        let e = ModelFile::from_bytes(&other)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("expected version 1, found 9"), "{e}");
+        assert!(matches!(
+            ModelFile::from_bytes(&bytes[..bytes.len() / 2]),
+            Err(ModelError::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,458 @@
+//! Network-flow features: NSL-KDD and UNSW-NB15 CSV rows → labelled raw records, and the
+//! [`FeatureSchema`] learned at training time (categories for one-hot encoding, mean and
+//! standard deviation for standardisation) that turns a record into a model's input row.
+//! The schema is stored with the model, so scoring uses exactly the training transform.
+
+use std::io::BufRead;
+
+use serde::{Deserialize, Serialize};
+
+use super::Matrix;
+
+/// Most distinct values kept for one categorical column (rarer ones encode as unknown).
+pub const MAX_CATEGORIES: usize = 512;
+/// Longest input line accepted.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// The flow formats understood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlowFormat {
+    NslKdd,
+    UnswNb15,
+}
+
+impl FlowFormat {
+    pub fn parse(s: &str) -> Option<FlowFormat> {
+        match s {
+            "nsl-kdd" => Some(FlowFormat::NslKdd),
+            "unsw-nb15" => Some(FlowFormat::UnswNb15),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowFormat::NslKdd => "nsl-kdd",
+            FlowFormat::UnswNb15 => "unsw-nb15",
+        }
+    }
+}
+
+const NSL_KDD_COLUMNS: [&str; 41] = [
+    "duration",
+    "protocol_type",
+    "service",
+    "flag",
+    "src_bytes",
+    "dst_bytes",
+    "land",
+    "wrong_fragment",
+    "urgent",
+    "hot",
+    "num_failed_logins",
+    "logged_in",
+    "num_compromised",
+    "root_shell",
+    "su_attempted",
+    "num_root",
+    "num_file_creations",
+    "num_shells",
+    "num_access_files",
+    "num_outbound_cmds",
+    "is_host_login",
+    "is_guest_login",
+    "count",
+    "srv_count",
+    "serror_rate",
+    "srv_serror_rate",
+    "rerror_rate",
+    "srv_rerror_rate",
+    "same_srv_rate",
+    "diff_srv_rate",
+    "srv_diff_host_rate",
+    "dst_host_count",
+    "dst_host_srv_count",
+    "dst_host_same_srv_rate",
+    "dst_host_diff_srv_rate",
+    "dst_host_same_src_port_rate",
+    "dst_host_srv_diff_host_rate",
+    "dst_host_serror_rate",
+    "dst_host_srv_serror_rate",
+    "dst_host_rerror_rate",
+    "dst_host_srv_rerror_rate",
+];
+const NSL_KDD_CATEGORICAL: [&str; 3] = ["protocol_type", "service", "flag"];
+const UNSW_CATEGORICAL: [&str; 3] = ["proto", "service", "state"];
+const UNSW_DROPPED: [&str; 3] = ["id", "attack_cat", "label"];
+
+/// One flow before encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRecord {
+    pub numeric: Vec<f64>,
+    pub categorical: Vec<String>,
+    /// True for an attack, when the input is labelled.
+    pub attack: Option<bool>,
+    /// The attack name or category as labelled (`normal` for benign rows).
+    pub kind: Option<String>,
+}
+
+/// A bad input line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct FlowError {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// Column names of a table, split into numeric and categorical.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Columns {
+    pub numeric: Vec<String>,
+    pub categorical: Vec<String>,
+}
+
+/// Reads labelled flows; bad lines are returned apart, with their line numbers.
+pub struct FlowReader<R> {
+    format: FlowFormat,
+    input: R,
+    line: u64,
+    header: Option<Vec<String>>,
+    columns: Columns,
+    buf: String,
+}
+
+impl<R: BufRead> FlowReader<R> {
+    pub fn new(format: FlowFormat, input: R) -> Self {
+        let columns = match format {
+            FlowFormat::NslKdd => Columns {
+                numeric: NSL_KDD_COLUMNS
+                    .iter()
+                    .filter(|c| !NSL_KDD_CATEGORICAL.contains(c))
+                    .map(|c| (*c).to_owned())
+                    .collect(),
+                categorical: NSL_KDD_CATEGORICAL
+                    .iter()
+                    .map(|c| (*c).to_owned())
+                    .collect(),
+            },
+            FlowFormat::UnswNb15 => Columns {
+                numeric: Vec::new(),
+                categorical: UNSW_CATEGORICAL.iter().map(|c| (*c).to_owned()).collect(),
+            },
+        };
+        FlowReader {
+            format,
+            input,
+            line: 0,
+            header: None,
+            columns,
+            buf: String::new(),
+        }
+    }
+
+    /// The columns (known after the first record for formats with a header).
+    pub fn columns(&self) -> &Columns {
+        &self.columns
+    }
+
+    fn next_line(&mut self) -> Option<Result<String, FlowError>> {
+        self.buf.clear();
+        let mut limited = std::io::Read::take(&mut self.input, MAX_LINE_BYTES as u64 + 1);
+        match limited.read_line(&mut self.buf) {
+            Ok(0) => None,
+            Ok(n) => {
+                self.line += 1;
+                if n > MAX_LINE_BYTES {
+                    // Skip the rest of an over-long line.
+                    let mut rest = Vec::new();
+                    let _ = self.input.read_until(b'\n', &mut rest);
+                    return Some(Err(FlowError {
+                        line: self.line,
+                        reason: format!("line longer than {MAX_LINE_BYTES} bytes"),
+                    }));
+                }
+                Some(Ok(self
+                    .buf
+                    .trim_end_matches(['\r', '\n'])
+                    .trim_start_matches('\u{feff}')
+                    .to_owned()))
+            }
+            Err(e) => Some(Err(FlowError {
+                line: self.line + 1,
+                reason: format!("read failed: {e}"),
+            })),
+        }
+    }
+
+    fn parse_nsl(&self, line: &str) -> Result<FlowRecord, String> {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() < 42 {
+            return Err(format!(
+                "expected 42 or 43 comma-separated fields, found {}",
+                f.len()
+            ));
+        }
+        let mut numeric = Vec::with_capacity(38);
+        let mut categorical = Vec::with_capacity(3);
+        for (i, name) in NSL_KDD_COLUMNS.iter().enumerate() {
+            let v = f[i].trim();
+            if NSL_KDD_CATEGORICAL.contains(name) {
+                categorical.push(v.to_owned());
+            } else {
+                numeric.push(number(v, name)?);
+            }
+        }
+        let label = f[41].trim();
+        Ok(FlowRecord {
+            numeric,
+            categorical,
+            attack: Some(label != "normal"),
+            kind: Some(label.to_owned()),
+        })
+    }
+
+    fn parse_unsw(&mut self, line: &str) -> Result<FlowRecord, String> {
+        let f: Vec<&str> = line.split(',').collect();
+        let header = self.header.get_or_insert_with(Vec::new);
+        if f.len() != header.len() {
+            return Err(format!(
+                "expected {} fields as in the header, found {}",
+                header.len(),
+                f.len()
+            ));
+        }
+        let mut numeric = Vec::with_capacity(f.len());
+        let mut categorical = vec![String::new(); UNSW_CATEGORICAL.len()];
+        let (mut attack, mut kind) = (None, None);
+        for (name, v) in header.iter().zip(&f) {
+            let v = v.trim();
+            match name.as_str() {
+                "label" => attack = Some(v == "1"),
+                "attack_cat" => kind = Some(v.to_lowercase()),
+                n if UNSW_DROPPED.contains(&n) => {}
+                n => match UNSW_CATEGORICAL.iter().position(|c| *c == n) {
+                    Some(i) => categorical[i] = v.to_owned(),
+                    None => numeric.push(number(v, n)?),
+                },
+            }
+        }
+        Ok(FlowRecord {
+            numeric,
+            categorical,
+            attack,
+            kind,
+        })
+    }
+}
+
+fn number(v: &str, name: &str) -> Result<f64, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| format!("field `{name}`: expected a number, found {v:?}"))
+}
+
+impl<R: BufRead> Iterator for FlowReader<R> {
+    type Item = Result<FlowRecord, FlowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let line = match self.next_line()? {
+                Ok(l) => l,
+                Err(e) => return Some(Err(e)),
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            if self.format == FlowFormat::UnswNb15 && self.header.is_none() {
+                let header: Vec<String> = line.split(',').map(|h| h.trim().to_owned()).collect();
+                if !header.iter().any(|h| h == "label") {
+                    return Some(Err(FlowError {
+                        line: self.line,
+                        reason: "the first line must be the UNSW-NB15 header (with `label`)".into(),
+                    }));
+                }
+                self.columns.numeric = header
+                    .iter()
+                    .filter(|h| {
+                        !UNSW_DROPPED.contains(&h.as_str())
+                            && !UNSW_CATEGORICAL.contains(&h.as_str())
+                    })
+                    .cloned()
+                    .collect();
+                self.header = Some(header);
+                continue;
+            }
+            let parsed = match self.format {
+                FlowFormat::NslKdd => self.parse_nsl(&line),
+                FlowFormat::UnswNb15 => self.parse_unsw(&line),
+            };
+            return Some(parsed.map_err(|reason| FlowError {
+                line: self.line,
+                reason,
+            }));
+        }
+    }
+}
+
+/// The transform learned from training rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSchema {
+    pub format: FlowFormat,
+    pub columns: Columns,
+    /// Per numeric column: mean and standard deviation (1 when constant).
+    pub scaling: Vec<(f64, f64)>,
+    /// Per categorical column: its known values, in encoding order.
+    pub categories: Vec<Vec<String>>,
+}
+
+impl FeatureSchema {
+    /// Learns categories and scaling from training records.
+    pub fn fit(format: FlowFormat, columns: Columns, records: &[FlowRecord]) -> FeatureSchema {
+        let n_num = columns.numeric.len();
+        let mut sum = vec![0.0f64; n_num];
+        let mut sq = vec![0.0f64; n_num];
+        let mut counts: Vec<rustc_hash::FxHashMap<&str, usize>> =
+            vec![Default::default(); columns.categorical.len()];
+        for r in records {
+            for (i, v) in r.numeric.iter().enumerate().take(n_num) {
+                sum[i] += v;
+                sq[i] += v * v;
+            }
+            for (i, c) in r.categorical.iter().enumerate() {
+                if let Some(m) = counts.get_mut(i) {
+                    *m.entry(c.as_str()).or_default() += 1;
+                }
+            }
+        }
+        let n = records.len().max(1) as f64;
+        let scaling = (0..n_num)
+            .map(|i| {
+                let mean = sum[i] / n;
+                let var = (sq[i] / n - mean * mean).max(0.0);
+                let sd = var.sqrt();
+                (mean, if sd > 1e-12 { sd } else { 1.0 })
+            })
+            .collect();
+        let categories = counts
+            .into_iter()
+            .map(|m| {
+                let mut v: Vec<(&str, usize)> = m.into_iter().collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+                v.truncate(MAX_CATEGORIES);
+                let mut names: Vec<String> = v.into_iter().map(|(k, _)| k.to_owned()).collect();
+                names.sort();
+                names
+            })
+            .collect();
+        FeatureSchema {
+            format,
+            columns,
+            scaling,
+            categories,
+        }
+    }
+
+    /// Width of an encoded row.
+    pub fn width(&self) -> usize {
+        self.scaling.len() + self.categories.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// Names of the encoded features (`service=http` for one-hot columns).
+    pub fn feature_names(&self) -> Vec<String> {
+        let mut out = self.columns.numeric.clone();
+        for (col, cats) in self.columns.categorical.iter().zip(&self.categories) {
+            out.extend(cats.iter().map(|c| format!("{col}={c}")));
+        }
+        out
+    }
+
+    /// Encodes one record: standardised numbers, then one-hot categories (an unknown
+    /// category encodes as all zeros).
+    pub fn encode(&self, r: &FlowRecord, out: &mut Vec<f32>) {
+        out.clear();
+        for (i, (mean, sd)) in self.scaling.iter().enumerate() {
+            let v = r.numeric.get(i).copied().unwrap_or(*mean);
+            out.push(((v - mean) / sd) as f32);
+        }
+        for (i, cats) in self.categories.iter().enumerate() {
+            let value = r.categorical.get(i).map(String::as_str).unwrap_or("");
+            let hit = cats.binary_search_by(|c| c.as_str().cmp(value)).ok();
+            out.extend((0..cats.len()).map(|k| if Some(k) == hit { 1.0 } else { 0.0 }));
+        }
+    }
+
+    pub fn encode_all(&self, records: &[FlowRecord]) -> Matrix {
+        let mut m = Matrix::new(self.width());
+        let mut row = Vec::with_capacity(self.width());
+        for r in records {
+            self.encode(r, &mut row);
+            m.push(&row);
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NSL: &str = "0,tcp,http,SF,215,45076,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,1,0.00,0.00,0.00,0.00,1.00,0.00,0.00,0,0,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,normal,21
+0,udp,private,SF,105,146,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,1,0.00,0.00,0.00,0.00,1.00,0.00,0.00,255,254,1.00,0.01,0.00,0.00,0.00,0.00,0.00,0.00,neptune,18
+0,tcp,http,SF,x,45076,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,1,0.00,0.00,0.00,0.00,1.00,0.00,0.00,0,0,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,normal,21
+short,line
+";
+
+    #[test]
+    fn nsl_kdd_rows_and_errors() {
+        let r: Vec<_> = FlowReader::new(FlowFormat::NslKdd, NSL.as_bytes()).collect();
+        assert_eq!(r.len(), 4);
+        let ok: Vec<&FlowRecord> = r.iter().filter_map(|x| x.as_ref().ok()).collect();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[0].numeric.len(), 38);
+        assert_eq!(ok[0].categorical, ["tcp", "http", "SF"]);
+        assert_eq!((ok[0].attack, ok[1].attack), (Some(false), Some(true)));
+        let errs: Vec<u64> = r
+            .iter()
+            .filter_map(|x| x.as_ref().err().map(|e| e.line))
+            .collect();
+        assert_eq!(errs, [3, 4]);
+        let e = r[2]
+            .as_ref()
+            .err()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(e.contains("src_bytes"), "{e}");
+    }
+
+    #[test]
+    fn unsw_header_and_encoding() {
+        let text = "\u{feff}id,dur,proto,service,state,sbytes,attack_cat,label\n1,0.5,tcp,-,FIN,100,Normal,0\n2,1.5,udp,dns,INT,300,Exploits,1\n";
+        let r: Vec<FlowRecord> = FlowReader::new(FlowFormat::UnswNb15, text.as_bytes())
+            .filter_map(Result::ok)
+            .collect();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[1].attack, Some(true));
+        assert_eq!(r[1].kind.as_deref(), Some("exploits"));
+        let cols = Columns {
+            numeric: vec!["dur".into(), "sbytes".into()],
+            categorical: vec!["proto".into(), "service".into(), "state".into()],
+        };
+        let s = FeatureSchema::fit(FlowFormat::UnswNb15, cols, &r);
+        assert_eq!(s.width(), 2 + 2 + 2 + 2);
+        let m = s.encode_all(&r);
+        assert_eq!(m.row(0)[..2], [-1.0, -1.0]);
+        assert_eq!(m.row(1)[..2], [1.0, 1.0]);
+        assert_eq!(s.feature_names()[2], "proto=tcp");
+        // An unseen category encodes as zeros.
+        let mut row = Vec::new();
+        let unseen = FlowRecord {
+            numeric: vec![0.5, 100.0],
+            categorical: vec!["icmp".into(), "-".into(), "FIN".into()],
+            attack: None,
+            kind: None,
+        };
+        s.encode(&unseen, &mut row);
+        assert_eq!(row[2..4], [0.0, 0.0]);
+    }
+}
