@@ -48,6 +48,7 @@ pub enum Command {
 pub enum FlowFormatArg {
     NslKdd,
     UnswNb15,
+    ZeekConn,
 }
 
 impl FlowFormatArg {
@@ -55,6 +56,7 @@ impl FlowFormatArg {
         match self {
             FlowFormatArg::NslKdd => warden_models::ml::flows::FlowFormat::NslKdd,
             FlowFormatArg::UnswNb15 => warden_models::ml::flows::FlowFormat::UnswNb15,
+            FlowFormatArg::ZeekConn => warden_models::ml::flows::FlowFormat::ZeekConn,
         }
     }
 }
@@ -202,6 +204,25 @@ pub struct InputArgs {
 pub enum InputFormat {
     Jsonl,
     Csv,
+    /// Network flows (NSL-KDD CSV); needs --model.
+    NslKdd,
+    /// Network flows (UNSW-NB15 CSV); needs --model.
+    UnswNb15,
+    /// Network flows (Zeek conn.log, TSV or JSON); needs --model.
+    ZeekConn,
+}
+
+impl InputFormat {
+    /// The flow format, for the network-flow inputs.
+    pub fn flow(self) -> Option<warden_models::ml::flows::FlowFormat> {
+        use warden_models::ml::flows::FlowFormat;
+        match self {
+            InputFormat::NslKdd => Some(FlowFormat::NslKdd),
+            InputFormat::UnswNb15 => Some(FlowFormat::UnswNb15),
+            InputFormat::ZeekConn => Some(FlowFormat::ZeekConn),
+            InputFormat::Jsonl | InputFormat::Csv => None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -226,6 +247,9 @@ pub struct DetectArgs {
     /// Include the 16-dimensional feature vector in each output line.
     #[arg(long)]
     pub features: bool,
+    /// Model file (`warden train`) to score network flows with (`--format nsl-kdd|unsw-nb15|zeek-conn`).
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<PathBuf>,
     /// Print nothing to stdout (summary and evaluation only).
     #[arg(long, short = 'q')]
     pub quiet: bool,

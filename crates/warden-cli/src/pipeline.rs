@@ -46,6 +46,8 @@ pub fn read_all(
     let forced = args.format.map(|f| match f {
         InputFormat::Jsonl => Format::JsonLines,
         InputFormat::Csv => Format::Csv,
+        // Flow formats never reach the activity reader (detect routes them to the model).
+        InputFormat::NslKdd | InputFormat::UnswNb15 | InputFormat::ZeekConn => Format::Csv,
     });
     let progress = progress_bar();
     for source in &sources {

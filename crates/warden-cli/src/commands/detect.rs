@@ -15,6 +15,14 @@ use warden_store::{RunTotals, Store};
 const STORE_BATCH: usize = 4096;
 
 pub fn run(args: &DetectArgs) -> Result<()> {
+    if let Some(flow) = args.input.format.and_then(|f| f.flow()) {
+        return crate::commands::ml::detect_flows(args, flow);
+    }
+    if args.model.is_some() {
+        anyhow::bail!(
+            "--model scores network flows: give --format nsl-kdd, unsw-nb15 or zeek-conn (models over user activity are not built yet)"
+        );
+    }
     let cfg = WardenConfig::load(args.input.config.as_deref())?;
     let mut store = args.store.as_deref().map(Store::open).transpose()?;
     let mut engine = match &store {

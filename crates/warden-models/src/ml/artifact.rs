@@ -6,12 +6,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::flows::FeatureSchema;
-use super::iforest::{IsolationForest, IsolationForestParams};
+use super::iforest::{IsolationForest, IsolationForestParams, IsolationForestV1};
 use super::metrics::Evaluation;
 use crate::ModelError;
 
 pub const MAGIC: &[u8; 4] = b"WMDL";
-pub const FORMAT_VERSION: u16 = 1;
+/// Version 2 added node sizes to the isolation forest (for attributions); version 1
+/// files still load.
+pub const FORMAT_VERSION: u16 = 2;
 /// Largest model file loaded.
 pub const MAX_MODEL_BYTES: usize = 1 << 30;
 
@@ -64,6 +66,42 @@ pub struct TrainingInfo {
     pub metrics: Option<Evaluation>,
 }
 
+/// Version 1 of the file, read and converted.
+mod v1 {
+    use super::*;
+
+    #[derive(Deserialize)]
+    pub enum Model {
+        IsolationForest {
+            params: IsolationForestParams,
+            forest: IsolationForestV1,
+        },
+    }
+
+    #[derive(Deserialize)]
+    pub struct ModelFile {
+        pub schema: FeatureSchema,
+        pub model: Model,
+        pub training: TrainingInfo,
+    }
+
+    impl From<ModelFile> for super::ModelFile {
+        fn from(f: ModelFile) -> Self {
+            let model = match f.model {
+                Model::IsolationForest { params, forest } => super::Model::IsolationForest {
+                    params,
+                    forest: forest.into(),
+                },
+            };
+            super::ModelFile {
+                schema: f.schema,
+                model,
+                training: f.training,
+            }
+        }
+    }
+}
+
 /// A model file's content.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelFile {
@@ -96,17 +134,21 @@ impl ModelFile {
             return Err(ModelError::BadMagic { what: "model" });
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != FORMAT_VERSION {
-            return Err(ModelError::Incompatible {
-                what: "model",
-                expected: FORMAT_VERSION,
-                found: version,
-            });
-        }
-        postcard::from_bytes(&bytes[6..]).map_err(|e| ModelError::Corrupt {
+        let corrupt = |e: postcard::Error| ModelError::Corrupt {
             what: "model",
             reason: e.to_string(),
-        })
+        };
+        match version {
+            FORMAT_VERSION => postcard::from_bytes(&bytes[6..]).map_err(corrupt),
+            1 => postcard::from_bytes::<v1::ModelFile>(&bytes[6..])
+                .map(Into::into)
+                .map_err(corrupt),
+            found => Err(ModelError::Incompatible {
+                what: "model",
+                expected: FORMAT_VERSION,
+                found,
+            }),
+        }
     }
 }
 
@@ -171,7 +213,7 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("expected version 1, found 9"), "{e}");
+        assert!(e.contains("expected version 2, found 9"), "{e}");
         assert!(matches!(
             ModelFile::from_bytes(&bytes[..bytes.len() / 2]),
             Err(ModelError::Corrupt { .. })

@@ -19,6 +19,8 @@ pub const MAX_LINE_BYTES: usize = 64 * 1024;
 pub enum FlowFormat {
     NslKdd,
     UnswNb15,
+    /// Zeek `conn.log`, TSV (with its `#fields` header) or JSON Lines; unlabelled.
+    ZeekConn,
 }
 
 impl FlowFormat {
@@ -26,6 +28,7 @@ impl FlowFormat {
         match s {
             "nsl-kdd" => Some(FlowFormat::NslKdd),
             "unsw-nb15" => Some(FlowFormat::UnswNb15),
+            "zeek-conn" => Some(FlowFormat::ZeekConn),
             _ => None,
         }
     }
@@ -34,6 +37,7 @@ impl FlowFormat {
         match self {
             FlowFormat::NslKdd => "nsl-kdd",
             FlowFormat::UnswNb15 => "unsw-nb15",
+            FlowFormat::ZeekConn => "zeek-conn",
         }
     }
 }
@@ -84,6 +88,19 @@ const NSL_KDD_COLUMNS: [&str; 41] = [
 const NSL_KDD_CATEGORICAL: [&str; 3] = ["protocol_type", "service", "flag"];
 const UNSW_CATEGORICAL: [&str; 3] = ["proto", "service", "state"];
 const UNSW_DROPPED: [&str; 3] = ["id", "attack_cat", "label"];
+/// Zeek conn fields used: numbers (unset `-` → 0), then categories.
+const ZEEK_NUMERIC: [&str; 9] = [
+    "duration",
+    "orig_bytes",
+    "resp_bytes",
+    "missed_bytes",
+    "orig_pkts",
+    "orig_ip_bytes",
+    "resp_pkts",
+    "resp_ip_bytes",
+    "id.resp_p",
+];
+const ZEEK_CATEGORICAL: [&str; 3] = ["proto", "service", "conn_state"];
 
 /// One flow before encoding.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +156,10 @@ impl<R: BufRead> FlowReader<R> {
                 numeric: Vec::new(),
                 categorical: UNSW_CATEGORICAL.iter().map(|c| (*c).to_owned()).collect(),
             },
+            FlowFormat::ZeekConn => Columns {
+                numeric: ZEEK_NUMERIC.iter().map(|c| (*c).to_owned()).collect(),
+                categorical: ZEEK_CATEGORICAL.iter().map(|c| (*c).to_owned()).collect(),
+            },
         };
         FlowReader {
             format,
@@ -148,6 +169,11 @@ impl<R: BufRead> FlowReader<R> {
             columns,
             buf: String::new(),
         }
+    }
+
+    /// The input line of the record returned last (1-based).
+    pub fn line(&self) -> u64 {
+        self.line
     }
 
     /// The columns (known after the first record for formats with a header).
@@ -245,6 +271,79 @@ impl<R: BufRead> FlowReader<R> {
     }
 }
 
+/// A record's field by name.
+type FieldLookup = Box<dyn Fn(&str) -> Option<String>>;
+
+impl<R: BufRead> FlowReader<R> {
+    fn parse_zeek(&mut self, line: &str) -> Result<Option<FlowRecord>, String> {
+        if let Some(fields) = line.strip_prefix("#fields") {
+            self.header = Some(
+                fields
+                    .split('\t')
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            );
+            return Ok(None);
+        }
+        if line.starts_with('#') {
+            return Ok(None);
+        }
+        let value_of: FieldLookup = if line.starts_with('{') {
+            let doc: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+            Box::new(move |name: &str| {
+                let v = doc
+                    .get(name)
+                    .or_else(|| doc.get(name.replace('.', "_").as_str()))?;
+                Some(match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => "-".to_owned(),
+                    other => other.to_string(),
+                })
+            })
+        } else {
+            let header = self
+                .header
+                .clone()
+                .ok_or_else(|| "a Zeek TSV record before the `#fields` header line".to_owned())?;
+            let values: Vec<String> = line.split('\t').map(str::to_owned).collect();
+            if values.len() != header.len() {
+                return Err(format!(
+                    "expected {} tab-separated fields, found {}",
+                    header.len(),
+                    values.len()
+                ));
+            }
+            Box::new(move |name: &str| {
+                header
+                    .iter()
+                    .position(|h| h == name)
+                    .map(|i| values[i].clone())
+            })
+        };
+        let mut numeric = Vec::with_capacity(ZEEK_NUMERIC.len());
+        for name in ZEEK_NUMERIC {
+            let v = value_of(name).unwrap_or_else(|| "-".into());
+            numeric.push(if v == "-" || v.is_empty() {
+                0.0
+            } else {
+                number(&v, name)?
+            });
+        }
+        let categorical = ZEEK_CATEGORICAL
+            .iter()
+            .map(|c| value_of(c).unwrap_or_else(|| "-".into()))
+            .collect();
+        Ok(Some(FlowRecord {
+            numeric,
+            categorical,
+            attack: None,
+            kind: None,
+        }))
+    }
+}
+
 fn number(v: &str, name: &str) -> Result<f64, String> {
     v.parse::<f64>()
         .ok()
@@ -286,6 +385,11 @@ impl<R: BufRead> Iterator for FlowReader<R> {
             let parsed = match self.format {
                 FlowFormat::NslKdd => self.parse_nsl(&line),
                 FlowFormat::UnswNb15 => self.parse_unsw(&line),
+                FlowFormat::ZeekConn => match self.parse_zeek(&line) {
+                    Ok(Some(r)) => Ok(r),
+                    Ok(None) => continue,
+                    Err(e) => Err(e),
+                },
             };
             return Some(parsed.map_err(|reason| FlowError {
                 line: self.line,
@@ -423,6 +527,27 @@ short,line
             .map(ToString::to_string)
             .unwrap_or_default();
         assert!(e.contains("src_bytes"), "{e}");
+    }
+
+    #[test]
+    fn zeek_conn_tsv_and_json() {
+        let tsv = "#separator \\x09\n#fields\tts\tuid\tid.resp_p\tproto\tservice\tduration\torig_bytes\tconn_state\n1.0\tC1\t80\ttcp\thttp\t0.5\t601\tSF\n2.0\tC2\t53\tudp\t-\t-\t-\tS0\nbad\tline\n";
+        let r: Vec<_> = FlowReader::new(FlowFormat::ZeekConn, tsv.as_bytes()).collect();
+        assert_eq!(r.len(), 3);
+        let a = r[0].as_ref().map_err(ToString::to_string);
+        let a = a.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.numeric[0], 0.5);
+        assert_eq!(a.numeric[1], 601.0);
+        assert_eq!(a.numeric[8], 80.0);
+        assert_eq!(a.categorical, ["tcp", "http", "SF"]);
+        assert_eq!(r[1].as_ref().map(|b| b.numeric[0]).ok(), Some(0.0));
+        assert_eq!(r[2].as_ref().err().map(|e| e.line), Some(5));
+        let json = r#"{"id_resp_p":443,"proto":"tcp","service":"ssl","duration":1.5,"orig_bytes":10,"conn_state":"SF"}"#;
+        let r: Vec<FlowRecord> = FlowReader::new(FlowFormat::ZeekConn, json.as_bytes())
+            .filter_map(Result::ok)
+            .collect();
+        assert_eq!(r[0].numeric[8], 443.0);
+        assert_eq!(r[0].categorical, ["tcp", "ssl", "SF"]);
     }
 
     #[test]

@@ -85,9 +85,34 @@ struct Node {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IsolationForest {
     trees: Vec<Vec<Node>>,
+    /// Per tree, per node: training rows that reached it (kept apart from the nodes so
+    /// scoring does not load them).
+    sizes: Vec<Vec<u32>>,
     n_features: usize,
     sample_size: usize,
     threshold: f64,
+}
+
+/// The forest as model files of format version 1 stored it (no node sizes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IsolationForestV1 {
+    trees: Vec<Vec<Node>>,
+    n_features: usize,
+    sample_size: usize,
+    threshold: f64,
+}
+
+impl From<IsolationForestV1> for IsolationForest {
+    /// Without node sizes every split on a path gets the same credit.
+    fn from(v: IsolationForestV1) -> Self {
+        IsolationForest {
+            sizes: vec![Vec::new(); v.trees.len()],
+            trees: v.trees,
+            n_features: v.n_features,
+            sample_size: v.sample_size,
+            threshold: v.threshold,
+        }
+    }
 }
 
 /// Average path length of an unsuccessful search in a binary search tree of `n` items.
@@ -118,8 +143,14 @@ fn sample_without_replacement(rng: &mut SplitMix64, n: usize, k: usize) -> Vec<u
     out
 }
 
-fn grow(x: &Matrix, rows: &mut [u32], rng: &mut SplitMix64, max_depth: usize) -> Vec<Node> {
+fn grow(
+    x: &Matrix,
+    rows: &mut [u32],
+    rng: &mut SplitMix64,
+    max_depth: usize,
+) -> (Vec<Node>, Vec<u32>) {
     let mut nodes = Vec::with_capacity(2 * rows.len());
+    let mut sizes = Vec::with_capacity(2 * rows.len());
     // (start, end, depth, parent waiting for its right index)
     let mut stack: Vec<(usize, usize, usize, Option<usize>)> = vec![(0, rows.len(), 0, None)];
     let cols = x.cols();
@@ -131,6 +162,7 @@ fn grow(x: &Matrix, rows: &mut [u32], rng: &mut SplitMix64, max_depth: usize) ->
             node.right_or_size = idx as u32;
         }
         let part = &mut rows[start..end];
+        sizes.push(part.len() as u32);
         let leaf = Node {
             feature: LEAF,
             threshold: (depth as f64 + average_path_length(part.len())) as f32,
@@ -184,7 +216,7 @@ fn grow(x: &Matrix, rows: &mut [u32], rng: &mut SplitMix64, max_depth: usize) ->
         stack.push((start + i, end, depth + 1, Some(idx)));
         stack.push((start, start + i, depth + 1, None));
     }
-    nodes
+    (nodes, sizes)
 }
 
 impl IsolationForest {
@@ -202,7 +234,7 @@ impl IsolationForest {
         }
         let psi = params.max_samples.min(n);
         let max_depth = (psi.max(2) as f64).log2().ceil() as usize;
-        let trees: Vec<Vec<Node>> = (0..params.n_trees)
+        let grown: Vec<(Vec<Node>, Vec<u32>)> = (0..params.n_trees)
             .into_par_iter()
             .map(|t| {
                 let mut rng = SplitMix64::new(
@@ -215,8 +247,10 @@ impl IsolationForest {
                 grow(x, &mut rows, &mut rng, max_depth)
             })
             .collect();
+        let (trees, sizes) = grown.into_iter().unzip();
         let mut forest = IsolationForest {
             trees,
+            sizes,
             n_features: x.cols(),
             sample_size: psi,
             threshold: 0.5,
@@ -243,24 +277,24 @@ impl IsolationForest {
         self.threshold
     }
 
-    fn path_length(tree: &[Node], x: &[f32], mut visit: impl FnMut(usize, usize)) -> f64 {
+    /// Walks one tree; `visit(feature, node, child)` is told every split taken.
+    fn path_length(tree: &[Node], x: &[f32], mut visit: impl FnMut(usize, usize, usize)) -> f64 {
         let mut i = 0;
-        let mut depth = 0;
         loop {
             let Some(node) = tree.get(i) else {
-                return depth as f64;
+                return 0.0;
             };
             if node.feature == LEAF {
                 return f64::from(node.threshold);
             }
             let f = node.feature as usize;
-            visit(f, depth);
-            i = if x.get(f).copied().unwrap_or(0.0) <= node.threshold {
+            let next = if x.get(f).copied().unwrap_or(0.0) <= node.threshold {
                 i + 1
             } else {
                 node.right_or_size as usize
             };
-            depth += 1;
+            visit(f, i, next);
+            i = next;
         }
     }
 
@@ -270,7 +304,7 @@ impl IsolationForest {
         let total: f64 = self
             .trees
             .iter()
-            .map(|t| Self::path_length(t, x, |_, _| {}))
+            .map(|t| Self::path_length(t, x, |_, _, _| {}))
             .sum();
         let mean = total / self.trees.len().max(1) as f64;
         2f64.powf(-mean / average_path_length(self.sample_size).max(f64::MIN_POSITIVE))
@@ -284,14 +318,19 @@ impl IsolationForest {
         rows.par_iter().map(|r| self.score_one(r)).collect()
     }
 
-    /// Path attributions: each split on a row's path credits its feature with
-    /// `1 / (depth + 1)` (splits near the root isolate most); shares summing to 1.
+    /// Path attributions: each split on a row's path credits its feature with the share of
+    /// the node's training rows it left behind (`1 − rows(child) / rows(node)`): splits that
+    /// cut the row off from most of the data isolate it most. Shares summing to 1.
     pub fn attributions(&self, x: &[f32]) -> Vec<f64> {
         let mut credit = vec![0.0; self.n_features];
-        for t in &self.trees {
-            Self::path_length(t, x, |f, depth| {
-                if let Some(c) = credit.get_mut(f) {
-                    *c += 1.0 / (depth as f64 + 1.0);
+        for (t, sizes) in self.trees.iter().zip(&self.sizes) {
+            Self::path_length(t, x, |f, node, child| {
+                let (n, c) = (
+                    f64::from(sizes.get(node).copied().unwrap_or(1).max(1)),
+                    f64::from(sizes.get(child).copied().unwrap_or(0)),
+                );
+                if let Some(slot) = credit.get_mut(f) {
+                    *slot += 1.0 - c / n;
                 }
             });
         }
