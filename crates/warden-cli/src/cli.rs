@@ -42,6 +42,9 @@ pub enum Command {
     Train(TrainCommand),
     /// Score labelled flows with a model; print ROC/PR AUC, precision, recall, F1 as JSON.
     Eval(EvalArgs),
+    /// Compare new flows with a model's training data: PSI and a verdict per feature and
+    /// for the score, as JSON.
+    Drift(EvalArgs),
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         cli::Command::Rules(c) => commands::rules::run(c),
         cli::Command::Train(c) => commands::ml::train(c),
         cli::Command::Eval(a) => commands::ml::eval(a),
+        cli::Command::Drift(a) => commands::ml::drift(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

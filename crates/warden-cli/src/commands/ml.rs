@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use warden_ingest::InputSource;
 use warden_models::ml::artifact::{Model, ModelFile, TrainingInfo};
+use warden_models::ml::drift::{self, Histogram, Reference};
 use warden_models::ml::flows::{FeatureSchema, FlowFormat, FlowReader, FlowRecord};
 use warden_models::ml::iforest::{IsolationForest, IsolationForestParams};
 use warden_models::ml::metrics::Evaluation;
@@ -128,7 +129,9 @@ fn train_iforest(a: &IforestArgs) -> Result<()> {
         let labels: Vec<bool> = labelled.iter().map(|r| r.attack == Some(true)).collect();
         Evaluation::compute(&scores, &labels, forest.threshold())
     });
+    let reference = reference(&schema, &training, &forest.score(&x));
     let file = ModelFile {
+        reference: Some(reference),
         schema,
         model: Model::IsolationForest { params, forest },
         training: TrainingInfo {
@@ -249,6 +252,169 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
         rows_per_second: labelled.len() as f64 / score_seconds.max(1e-9),
         evaluation: Evaluation::compute(&scores, &labels, threshold),
         by_kind,
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// Training distributions for drift: raw numeric columns, categories, scores.
+fn reference(schema: &FeatureSchema, rows: &[FlowRecord], scores: &[f64]) -> Reference {
+    let numeric = (0..schema.columns.numeric.len())
+        .map(|i| {
+            let values: Vec<f64> = rows
+                .iter()
+                .filter_map(|r| r.numeric.get(i).copied())
+                .collect();
+            Histogram::fit(&values)
+        })
+        .collect();
+    let categorical = schema
+        .categories
+        .iter()
+        .enumerate()
+        .map(|(i, cats)| {
+            let values: Vec<&str> = rows
+                .iter()
+                .map(|r| r.categorical.get(i).map_or("", String::as_str))
+                .collect();
+            drift::category_proportions(cats, &values)
+        })
+        .collect();
+    Reference {
+        numeric,
+        categorical,
+        score: Histogram::fit(scores),
+    }
+}
+
+#[derive(Serialize)]
+struct FeatureDrift {
+    feature: String,
+    kind: &'static str,
+    psi: f64,
+    verdict: &'static str,
+}
+
+#[derive(Serialize)]
+struct DriftOutput {
+    model: String,
+    input: String,
+    rows: usize,
+    bad_rows: usize,
+    /// The worst verdict over features and score.
+    verdict: &'static str,
+    shifted_features: usize,
+    score: FeatureDrift,
+    features: Vec<FeatureDrift>,
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+/// `warden drift --model MODEL --input FILE`.
+pub fn drift(a: &EvalArgs) -> Result<()> {
+    let file = load_model(&a.model)?;
+    let Some(reference) = &file.reference else {
+        bail!(
+            "{} has no training reference (written by an older Warden); train it again to measure drift",
+            a.model.display()
+        );
+    };
+    let format = match a.format {
+        Some(f) if f.format() != file.schema.format => bail!(
+            "{} was trained on {} flows; it cannot compare {} input",
+            a.model.display(),
+            file.schema.format.name(),
+            f.format().name()
+        ),
+        _ => file.schema.format,
+    };
+    let data = load(&a.input, format)?;
+    if data.records.is_empty() {
+        bail!("{}: no rows to compare", a.input.display());
+    }
+    if data.columns != file.schema.columns {
+        bail!(
+            "{}: its columns differ from the ones {} was trained on",
+            a.input.display(),
+            a.model.display()
+        );
+    }
+    let mut features = Vec::new();
+    for (i, (name, hist)) in file
+        .schema
+        .columns
+        .numeric
+        .iter()
+        .zip(&reference.numeric)
+        .enumerate()
+    {
+        let values: Vec<f64> = data
+            .records
+            .iter()
+            .filter_map(|r| r.numeric.get(i).copied())
+            .collect();
+        let p = drift::psi(&hist.proportions, &hist.proportions_of(&values));
+        features.push(FeatureDrift {
+            feature: name.clone(),
+            kind: "numeric",
+            psi: round4(p),
+            verdict: drift::verdict(p),
+        });
+    }
+    for (i, ((name, cats), expected)) in file
+        .schema
+        .columns
+        .categorical
+        .iter()
+        .zip(&file.schema.categories)
+        .zip(&reference.categorical)
+        .enumerate()
+    {
+        let values: Vec<&str> = data
+            .records
+            .iter()
+            .map(|r| r.categorical.get(i).map_or("", String::as_str))
+            .collect();
+        let p = drift::psi(expected, &drift::category_proportions(cats, &values));
+        features.push(FeatureDrift {
+            feature: name.clone(),
+            kind: "categorical",
+            psi: round4(p),
+            verdict: drift::verdict(p),
+        });
+    }
+    let mut row = Vec::new();
+    let scores: Vec<f64> = data
+        .records
+        .iter()
+        .map(|r| {
+            file.schema.encode(r, &mut row);
+            file.model.score_one(&row)
+        })
+        .collect();
+    let sp = drift::psi(
+        &reference.score.proportions,
+        &reference.score.proportions_of(&scores),
+    );
+    let score = FeatureDrift {
+        feature: "score".into(),
+        kind: "score",
+        psi: round4(sp),
+        verdict: drift::verdict(sp),
+    };
+    features.sort_by(|a, b| b.psi.total_cmp(&a.psi));
+    let worst = features.iter().map(|f| f.psi).fold(sp, f64::max);
+    let out = DriftOutput {
+        model: a.model.display().to_string(),
+        input: a.input.display().to_string(),
+        rows: data.records.len(),
+        bad_rows: data.bad,
+        verdict: drift::verdict(worst),
+        shifted_features: features.iter().filter(|f| f.psi >= 0.1).count(),
+        score,
+        features,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

@@ -190,7 +190,7 @@ fn committed_models_keep_loading() {
     let dir = tempfile::tempdir().unwrap();
     let test = dir.path().join("t.csv");
     std::fs::write(&test, nsl_rows(200, 4, 9)).unwrap();
-    for version in ["v1", "v2"] {
+    for version in ["v1", "v2", "v3"] {
         let model = data(&format!("models/iforest-nsl-kdd-{version}.wmdl"));
         let (code, out, err) = run(&["eval", "--model", &model, "--input", test.to_str().unwrap()]);
         assert_eq!(code, 0, "{version}: {err}");
@@ -258,6 +258,53 @@ fn detect_scores_flows_with_explanations() {
     let (code, _, err) = run(&["detect", "--format", "nsl-kdd", t]);
     assert_eq!(code, 1);
     assert!(err.contains("--model"), "{err}");
+}
+
+#[test]
+fn drift_is_stable_on_like_data_and_flags_a_shift() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.csv");
+    let same = dir.path().join("same.csv");
+    let shifted = dir.path().join("shifted.csv");
+    let model = dir.path().join("m.wmdl");
+    std::fs::write(&train, nsl_rows(2000, 0, 1)).unwrap();
+    std::fs::write(&same, nsl_rows(1000, 0, 2)).unwrap();
+    std::fs::write(&shifted, nsl_rows(1000, 2, 3)).unwrap();
+    let m = model.to_str().unwrap();
+    let (code, _, err) = run(&[
+        "train",
+        "iforest",
+        "--input",
+        train.to_str().unwrap(),
+        "--format",
+        "nsl-kdd",
+        "--out",
+        m,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let drift = |input: &std::path::Path| {
+        let (code, out, err) = run(&["drift", "--model", m, "--input", input.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    let a = drift(&same);
+    assert_eq!(a["verdict"], "stable", "{a}");
+    assert_eq!(a["shifted_features"], 0);
+    let b = drift(&shifted);
+    assert_eq!(b["verdict"], "significant shift", "{b}");
+    assert_eq!(b["score"]["verdict"], "significant shift", "{b}");
+    let top = &b["features"][0];
+    assert!(top["psi"].as_f64().unwrap() > 0.25, "{b}");
+    // A model written before drift references existed says so.
+    let (code, _, err) = run(&[
+        "drift",
+        "--model",
+        &data("models/iforest-nsl-kdd-v2.wmdl"),
+        "--input",
+        same.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no training reference"), "{err}");
 }
 
 fn shared_split(

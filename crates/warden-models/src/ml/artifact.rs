@@ -5,15 +5,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::drift::Reference;
 use super::flows::FeatureSchema;
 use super::iforest::{IsolationForest, IsolationForestParams, IsolationForestV1};
 use super::metrics::Evaluation;
 use crate::ModelError;
 
 pub const MAGIC: &[u8; 4] = b"WMDL";
-/// Version 2 added node sizes to the isolation forest (for attributions); version 1
-/// files still load.
-pub const FORMAT_VERSION: u16 = 2;
+/// Version 2 added node sizes to the isolation forest (for attributions); version 3 the
+/// training reference for drift. Older files still load (without what they lacked).
+pub const FORMAT_VERSION: u16 = 3;
 /// Largest model file loaded.
 pub const MAX_MODEL_BYTES: usize = 1 << 30;
 
@@ -97,6 +98,30 @@ mod v1 {
                 schema: f.schema,
                 model,
                 training: f.training,
+                reference: None,
+            }
+        }
+    }
+}
+
+/// Version 2 of the file: version 3 without the drift reference.
+mod v2 {
+    use super::*;
+
+    #[derive(Deserialize)]
+    pub struct ModelFile {
+        pub schema: FeatureSchema,
+        pub model: super::Model,
+        pub training: TrainingInfo,
+    }
+
+    impl From<ModelFile> for super::ModelFile {
+        fn from(f: ModelFile) -> Self {
+            super::ModelFile {
+                schema: f.schema,
+                model: f.model,
+                training: f.training,
+                reference: None,
             }
         }
     }
@@ -108,6 +133,8 @@ pub struct ModelFile {
     pub schema: FeatureSchema,
     pub model: Model,
     pub training: TrainingInfo,
+    /// Training distributions for drift (absent in files older than version 3).
+    pub reference: Option<Reference>,
 }
 
 impl ModelFile {
@@ -141,6 +168,9 @@ impl ModelFile {
         match version {
             FORMAT_VERSION => postcard::from_bytes(&bytes[6..]).map_err(corrupt),
             1 => postcard::from_bytes::<v1::ModelFile>(&bytes[6..])
+                .map(Into::into)
+                .map_err(corrupt),
+            2 => postcard::from_bytes::<v2::ModelFile>(&bytes[6..])
                 .map(Into::into)
                 .map_err(corrupt),
             found => Err(ModelError::Incompatible {
@@ -192,6 +222,7 @@ mod tests {
                 warden_version: "test".into(),
                 metrics: None,
             },
+            reference: None,
         }
     }
 
@@ -213,7 +244,7 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("expected version 2, found 9"), "{e}");
+        assert!(e.contains("expected version 3, found 9"), "{e}");
         assert!(matches!(
             ModelFile::from_bytes(&bytes[..bytes.len() / 2]),
             Err(ModelError::Corrupt { .. })

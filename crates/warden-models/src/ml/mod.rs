@@ -1,9 +1,10 @@
 //! Machine-learning models and what they need: a seeded random generator ([`rng`]), a
 //! dense feature matrix ([`Matrix`]), the isolation forest ([`iforest`]), network-flow
-//! feature pipelines ([`flows`]), evaluation metrics ([`metrics`]) and the versioned model
-//! file ([`artifact`]).
+//! feature pipelines ([`flows`]), evaluation metrics ([`metrics`]), drift against the training
+//! data ([`drift`]) and the versioned model file ([`artifact`]).
 
 pub mod artifact;
+pub mod drift;
 pub mod flows;
 pub mod iforest;
 pub mod metrics;
