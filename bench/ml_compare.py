@@ -7,12 +7,15 @@ original format. Both tools train on the normal rows of the train part and score
 part. Preprocessing is the same on both sides: numeric columns standardised with the mean
 and (population) standard deviation of the training rows (1 when constant), categorical
 columns one-hot encoded with the categories of the training rows (an unseen one encodes as
-zeros). Timed: fit + score, without reading or encoding (Warden reports its own timings in
+zeros). Timed: fit, and scoring as the median of 5 runs, without reading or encoding (Warden reports its own timings in
 the model file and `warden eval`'s JSON; scikit-learn is timed around fit and
 score_samples). Both use the machine's cores (scikit-learn n_jobs = cores).
 
-Requires: pip install 'scikit-learn==1.5.2' 'numpy<2.1'
-Usage: bench/ml_compare.py [--warden PATH] [--data DIR] [--work DIR] [--seed N]
+Boosted trees: XGBoost (hist) against `warden train gbdt`, both on all rows of the train
+part (100 trees, depth 6, learning rate 0.1, 256 bins), scored on the test part.
+
+Requires: pip install 'scikit-learn==1.5.2' 'numpy<2.1' 'xgboost-cpu==2.1.1'
+Usage: bench/ml_compare.py [--warden PATH] [--data DIR] [--work DIR] [--seed N] [--no-gbdt]
 """
 import argparse, csv, gzip, io, json, os, random, subprocess, sys, time
 
@@ -79,6 +82,17 @@ def encode(rows, num_idx, cat_idx, ref):
         parts.append(oh)
     return np.hstack(parts).astype(np.float32), ref
 
+REPEAT = 5
+
+def timed(f):
+    """Runs f REPEAT times; returns its last result and the median time."""
+    times, out = [], None
+    for _ in range(REPEAT):
+        t = time.perf_counter()
+        out = f()
+        times.append(time.perf_counter() - t)
+    return out, sorted(times)[len(times) // 2]
+
 def run_sklearn(train, test, num_idx, cat_idx, attack, seed, jobs):
     from sklearn.ensemble import IsolationForest
     from sklearn.metrics import roc_auc_score, average_precision_score
@@ -90,16 +104,41 @@ def run_sklearn(train, test, num_idx, cat_idx, attack, seed, jobs):
     model = IsolationForest(n_estimators=100, max_samples=256, contamination="auto",
                             random_state=seed, n_jobs=jobs).fit(x_train)
     t1 = time.perf_counter()
-    scores = -model.score_samples(x_test)
-    t2 = time.perf_counter()
+    scores, score_s = timed(lambda: -model.score_samples(x_test))
     return {"roc_auc": roc_auc_score(y, scores), "pr_auc": average_precision_score(y, scores),
-            "fit_s": t1 - t0, "score_s": t2 - t1, "train_rows": len(normal), "test_rows": len(test)}
+            "fit_s": t1 - t0, "score_s": score_s, "train_rows": len(normal), "test_rows": len(test)}
+
+def run_xgboost(train, test, num_idx, cat_idx, attack, seed, jobs):
+    import xgboost as xgb
+    from sklearn.metrics import roc_auc_score, average_precision_score
+    x_train, ref = encode(train, num_idx, cat_idx, None)
+    x_test, _ = encode(test, num_idx, cat_idx, ref)
+    y_train = [1 if attack(r) else 0 for r in train]
+    y = [1 if attack(r) else 0 for r in test]
+    t0 = time.perf_counter()
+    model = xgb.XGBClassifier(n_estimators=100, max_depth=6, learning_rate=0.1, tree_method="hist",
+                              max_bin=256, n_jobs=jobs, random_state=seed).fit(x_train, y_train)
+    t1 = time.perf_counter()
+    p, score_s = timed(lambda: model.predict_proba(x_test)[:, 1])
+    acc = sum(1 for a, b in zip(p, y) if (a >= 0.5) == (b == 1)) / len(y)
+    return {"roc_auc": roc_auc_score(y, p), "pr_auc": average_precision_score(y, p), "accuracy": acc,
+            "fit_s": t1 - t0, "score_s": score_s, "train_rows": len(train), "test_rows": len(test)}
+
+def run_warden_gbdt(warden, fmt, tr_path, te_path, work):
+    model = os.path.join(work, f"{fmt}-gbdt.wmdl")
+    subprocess.run([warden, "train", "gbdt", "--input", tr_path, "--format", fmt, "--out", model],
+                   check=True, stderr=subprocess.DEVNULL)
+    out = subprocess.run([warden, "eval", "--model", model, "--input", te_path, "--repeat", str(REPEAT)],
+                         check=True, capture_output=True, text=True).stdout
+    e = json.loads(out)
+    return {"roc_auc": e["roc_auc"], "pr_auc": e["pr_auc"], "accuracy": e["accuracy"], "fit_s": e["fit_seconds"],
+            "score_s": e["score_seconds"], "train_rows": e["trained_rows"], "test_rows": e["rows"]}
 
 def run_warden(warden, fmt, tr_path, te_path, work, seed):
     model = os.path.join(work, f"{fmt}.wmdl")
     subprocess.run([warden, "train", "iforest", "--input", tr_path, "--format", fmt, "--out", model,
                     "--normal-only", "--seed", str(seed)], check=True, stderr=subprocess.DEVNULL)
-    out = subprocess.run([warden, "eval", "--model", model, "--input", te_path],
+    out = subprocess.run([warden, "eval", "--model", model, "--input", te_path, "--repeat", str(REPEAT)],
                          check=True, capture_output=True, text=True).stdout
     e = json.loads(out)
     return {"roc_auc": e["roc_auc"], "pr_auc": e["pr_auc"], "fit_s": e["fit_seconds"],
@@ -113,17 +152,24 @@ def main():
     ap.add_argument("--work", default="/tmp/warden-ml-bench")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-gbdt", action="store_true", help="skip the boosted-trees comparison (XGBoost)")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     jobs = os.cpu_count() or 1
     results = []
+    gbdt_results = []
     for name in ("nsl-kdd", "unsw-nb15"):
         train, test, num_idx, cat_idx, attack, tr, te = prepare(name, a.data, a.work, a.seed)
         sk = run_sklearn(train, test, num_idx, cat_idx, attack, a.seed, jobs)
         wd = run_warden(a.warden, name, tr, te, a.work, a.seed)
         results.append((name, sk, wd))
+        if not a.no_gbdt:
+            xg = run_xgboost(train, test, num_idx, cat_idx, attack, a.seed, jobs)
+            wg = run_warden_gbdt(a.warden, name, tr, te, a.work)
+            gbdt_results.append((name, xg, wg))
     if a.json:
-        print(json.dumps([{"dataset": n, "sklearn": s, "warden": w} for n, s, w in results], indent=2))
+        print(json.dumps({"iforest": [{"dataset": n, "sklearn": s, "warden": w} for n, s, w in results],
+                          "gbdt": [{"dataset": n, "xgboost": x, "warden": w} for n, x, w in gbdt_results]}, indent=2))
         return
     import sklearn
     print(f"isolation forest, 100 trees, 256 samples, trained on the normal rows of a 70 % split (seed {a.seed}); scikit-learn {sklearn.__version__}, {jobs} cores")
@@ -133,6 +179,15 @@ def main():
             print(f"{name:10} {tool:8} {r['train_rows']:>7} {r['test_rows']:>7} {r['roc_auc']:>8.4f} {r['pr_auc']:>7.4f} {r['fit_s']:>7.3f} {r['score_s']:>8.3f} {r['fit_s'] + r['score_s']:>9.3f}")
         speed = (sk["fit_s"] + sk["score_s"]) / max(wd["fit_s"] + wd["score_s"], 1e-9)
         print(f"{name:10} ROC AUC warden - sklearn = {wd['roc_auc'] - sk['roc_auc']:+.4f}; warden fit+score {speed:.1f}x faster")
+    if gbdt_results:
+        import xgboost
+        print()
+        print(f"boosted trees, 100 trees, depth 6, learning rate 0.1, 256 bins, trained on all rows of the split; XGBoost {xgboost.__version__} (hist), {jobs} cores")
+        print(f"{'dataset':10} {'tool':8} {'train':>7} {'test':>7} {'ROC AUC':>8} {'PR AUC':>7} {'acc':>6} {'fit s':>7} {'score s':>8}")
+        for name, xg, wg in gbdt_results:
+            for tool, r in (("xgboost", xg), ("warden", wg)):
+                print(f"{name:10} {tool:8} {r['train_rows']:>7} {r['test_rows']:>7} {r['roc_auc']:>8.4f} {r['pr_auc']:>7.4f} {r['accuracy']:>6.4f} {r['fit_s']:>7.3f} {r['score_s']:>8.3f}")
+            print(f"{name:10} ROC AUC warden - xgboost = {wg['roc_auc'] - xg['roc_auc']:+.4f}; training x{xg['fit_s'] / max(wg['fit_s'], 1e-9):.2f} (>1: warden faster); prediction {xg['score_s'] / max(wg['score_s'], 1e-9):.1f}x faster")
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -68,6 +68,26 @@ impl FlowFormatArg {
 pub enum TrainCommand {
     /// Isolation forest (unsupervised; train on normal rows with --normal-only).
     Iforest(IforestArgs),
+    /// Gradient-boosted trees (supervised: needs labelled rows of both classes).
+    Gbdt(GbdtArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GbdtArgs {
+    /// Labelled training flows (CSV, plain, .gz or .zst).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    #[arg(long, value_enum)]
+    pub format: FlowFormatArg,
+    /// Model file to write.
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 100)]
+    pub trees: usize,
+    #[arg(long, default_value_t = 6)]
+    pub depth: usize,
+    #[arg(long, default_value_t = 0.1)]
+    pub learning_rate: f64,
 }
 
 #[derive(Args, Debug)]
@@ -106,6 +126,9 @@ pub struct EvalArgs {
     /// Input format (default: the one the model was trained on; another is refused).
     #[arg(long, value_enum)]
     pub format: Option<FlowFormatArg>,
+    /// Score the rows this many times and report the median time (for benchmarks).
+    #[arg(long, default_value_t = 1, hide_short_help = true)]
+    pub repeat: usize,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -394,3 +394,80 @@ fn isolation_forest_quality_floor_on_unsw_nb15() {
     // scikit-learn: 0.737 on this kind of split.
     assert!(auc >= 0.70, "ROC AUC {auc}");
 }
+
+#[test]
+fn boosted_trees_train_score_and_explain() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.csv");
+    let test = dir.path().join("test.csv");
+    let model = dir.path().join("g.wmdl");
+    std::fs::write(&train, nsl_rows(1500, 5, 1)).unwrap();
+    std::fs::write(&test, nsl_rows(400, 4, 2)).unwrap();
+    let m = model.to_str().unwrap();
+    let (code, _, err) = run(&[
+        "train",
+        "gbdt",
+        "--input",
+        train.to_str().unwrap(),
+        "--format",
+        "nsl-kdd",
+        "--out",
+        m,
+        "--trees",
+        "30",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("trained gbdt on 1500 rows") && err.contains("most important"),
+        "{err}"
+    );
+    let (code, out, err) = run(&["eval", "--model", m, "--input", test.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["model"], "gbdt");
+    assert!(v["roc_auc"].as_f64().unwrap() > 0.99, "{out}");
+    assert!(v["accuracy"].as_f64().unwrap() > 0.98, "{out}");
+    let (code, out, err) = run(&[
+        "detect",
+        "--format",
+        "nsl-kdd",
+        "--model",
+        m,
+        test.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let flows = crate::lines(&out);
+    assert!(
+        flows.iter().filter(|f| f["label"] == "neptune").count() >= 95,
+        "{err}"
+    );
+    let a = flows.iter().find(|f| f["label"] == "neptune").unwrap();
+    let e = a["explanation"].as_str().unwrap();
+    assert!(
+        e.starts_with("anomalous flow (attack probability") && e.contains("log-odds"),
+        "{e}"
+    );
+    // Exact SHAP values push an attack towards the attack class.
+    let pushes: f64 = a["top_features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["share"].as_f64().unwrap())
+        .sum();
+    assert!(pushes > 0.0, "{a}");
+    // Unlabelled input cannot train boosted trees.
+    let zeek = dir.path().join("conn.log");
+    std::fs::write(&zeek, "#fields\tproto\tservice\tconn_state\tduration\n#types\tenum\tstring\tstring\tinterval\ntcp\thttp\tSF\t0.5\n").unwrap();
+    let (code, _, err) = run(&[
+        "train",
+        "gbdt",
+        "--input",
+        zeek.to_str().unwrap(),
+        "--format",
+        "zeek-conn",
+        "--out",
+        m,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("labelled rows"), "{err}");
+}

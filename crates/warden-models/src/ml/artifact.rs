@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::drift::Reference;
 use super::flows::FeatureSchema;
+use super::gbdt::Gbdt;
 use super::iforest::{IsolationForest, IsolationForestParams, IsolationForestV1};
 use super::metrics::Evaluation;
 use crate::ModelError;
@@ -25,25 +26,48 @@ pub enum Model {
         params: IsolationForestParams,
         forest: IsolationForest,
     },
+    /// Boosted trees (added as a new variant: older files decode unchanged).
+    Gbdt(Box<Gbdt>),
 }
 
 impl Model {
     pub fn kind(&self) -> &'static str {
         match self {
             Model::IsolationForest { .. } => "iforest",
+            Model::Gbdt(_) => "gbdt",
         }
     }
 
-    /// The model's score of one encoded row (higher: more anomalous).
+    /// The model's score of one encoded row (higher: more anomalous; for boosted trees the
+    /// probability of an attack).
     pub fn score_one(&self, row: &[f32]) -> f64 {
         match self {
             Model::IsolationForest { forest, .. } => forest.score_one(row),
+            Model::Gbdt(g) => g.predict_one(row),
+        }
+    }
+
+    /// Scores of many rows, in parallel.
+    pub fn score(&self, x: &super::Matrix) -> Vec<f64> {
+        match self {
+            Model::IsolationForest { forest, .. } => forest.score(x),
+            Model::Gbdt(g) => g.predict(x),
         }
     }
 
     pub fn threshold(&self) -> f64 {
         match self {
             Model::IsolationForest { forest, .. } => forest.threshold(),
+            Model::Gbdt(_) => 0.5,
+        }
+    }
+
+    /// Per-feature explanation of one row's score: path attribution shares for the forest,
+    /// exact SHAP values (log-odds) for boosted trees.
+    pub fn explain(&self, row: &[f32]) -> Vec<f64> {
+        match self {
+            Model::IsolationForest { forest, .. } => forest.attributions(row),
+            Model::Gbdt(g) => g.contributions(row).0,
         }
     }
 }
@@ -165,7 +189,7 @@ impl ModelFile {
             what: "model",
             reason: e.to_string(),
         };
-        match version {
+        let mut file: ModelFile = match version {
             FORMAT_VERSION => postcard::from_bytes(&bytes[6..]).map_err(corrupt),
             1 => postcard::from_bytes::<v1::ModelFile>(&bytes[6..])
                 .map(Into::into)
@@ -178,7 +202,12 @@ impl ModelFile {
                 expected: FORMAT_VERSION,
                 found,
             }),
+        }?;
+        match &mut file.model {
+            Model::Gbdt(g) => g.prepare(),
+            Model::IsolationForest { forest, .. } => forest.prepare(),
         }
+        Ok(file)
     }
 }
 

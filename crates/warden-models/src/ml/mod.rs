@@ -6,11 +6,19 @@
 pub mod artifact;
 pub mod drift;
 pub mod flows;
+pub mod gbdt;
 pub mod iforest;
 pub mod metrics;
 pub mod rng;
 
 use serde::{Deserialize, Serialize};
+
+/// Whether a value goes right at a split `value <= threshold` (NaN goes right), without a
+/// branch.
+#[inline]
+pub(crate) fn goes_right(value: f32, threshold: f32) -> bool {
+    value > threshold || value.is_nan()
+}
 
 /// Rows of `f32` features, row-major, every row `cols` wide.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
