@@ -114,38 +114,12 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         }
         alerts.extend(r.alerts);
     }
-    alerts.sort_by(|a, b| {
-        (
-            a.timestamp_ms.unwrap_or(i64::MAX),
-            &a.file,
-            a.record_id,
-            &a.rule_id,
-        )
-            .cmp(&(
-                b.timestamp_ms.unwrap_or(i64::MAX),
-                &b.file,
-                b.record_id,
-                &b.rule_id,
-            ))
-    });
+    alerts.sort_by(timeline_order);
     if let Some(set) = &set {
         let corr = sigma::correlate(set, &alerts);
         alerts.extend(corr);
         alerts.retain(|a| !a.hidden && a.level_rank >= args.min_level);
-        alerts.sort_by(|a, b| {
-            (
-                a.timestamp_ms.unwrap_or(i64::MAX),
-                &a.file,
-                a.record_id,
-                &a.rule_id,
-            )
-                .cmp(&(
-                    b.timestamp_ms.unwrap_or(i64::MAX),
-                    &b.file,
-                    b.record_id,
-                    &b.rule_id,
-                ))
-        });
+        alerts.sort_by(timeline_order);
     }
     write_alerts(&alerts, format, &mut out)?;
     out.flush().context("cannot write the detections")?;
@@ -165,6 +139,19 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         bail!("none of the {} input files could be read", files.len());
     }
     Ok(())
+}
+
+/// Timeline order: time (alerts without one last), then file, record and rule.
+fn timeline_order(a: &SigmaAlert, b: &SigmaAlert) -> std::cmp::Ordering {
+    let key = |x: &SigmaAlert| {
+        (
+            x.timestamp_ms.unwrap_or(i64::MAX),
+            x.file.clone(),
+            x.record_id,
+            x.rule_id.clone(),
+        )
+    };
+    key(a).cmp(&key(b))
 }
 
 struct FileResult {

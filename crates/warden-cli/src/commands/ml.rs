@@ -77,6 +77,37 @@ fn load(path: &Path, format: FlowFormat) -> Result<Loaded> {
     })
 }
 
+/// What a model file records about its training.
+fn training_info(
+    input: &Path,
+    data: &Loaded,
+    rows: usize,
+    normal_only: bool,
+    fit_seconds: f64,
+    metrics: Option<Evaluation>,
+) -> TrainingInfo {
+    TrainingInfo {
+        input: input.display().to_string(),
+        data_hash: data.hash,
+        rows,
+        bad_rows: data.bad,
+        normal_only,
+        fit_seconds,
+        created_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        warden_version: env!("CARGO_PKG_VERSION").to_owned(),
+        metrics,
+    }
+}
+
+/// Writes a model file; returns its bytes.
+fn write_model(file: &ModelFile, out: &Path) -> Result<Vec<u8>> {
+    let bytes = file.to_bytes().map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(bytes)
+}
+
 pub fn train(cmd: &TrainCommand) -> Result<()> {
     match cmd {
         TrainCommand::Iforest(a) => train_iforest(a),
@@ -124,22 +155,9 @@ fn train_gbdt(a: &GbdtArgs) -> Result<()> {
         reference: Some(reference),
         schema,
         model: Model::Gbdt(Box::new(model)),
-        training: TrainingInfo {
-            input: a.input.display().to_string(),
-            data_hash: data.hash,
-            rows: training.len(),
-            bad_rows: data.bad,
-            normal_only: false,
-            fit_seconds,
-            created_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-            warden_version: env!("CARGO_PKG_VERSION").to_owned(),
-            metrics,
-        },
+        training: training_info(&a.input, &data, training.len(), false, fit_seconds, metrics),
     };
-    let bytes = file.to_bytes().map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    let bytes = write_model(&file, &a.out)?;
     let top: Vec<String> = top
         .iter()
         .take(5)
@@ -216,22 +234,16 @@ fn train_iforest(a: &IforestArgs) -> Result<()> {
         reference: Some(reference),
         schema,
         model: Model::IsolationForest { params, forest },
-        training: TrainingInfo {
-            input: a.input.display().to_string(),
-            data_hash: data.hash,
-            rows: training.len(),
-            bad_rows: data.bad,
-            normal_only: a.normal_only,
+        training: training_info(
+            &a.input,
+            &data,
+            training.len(),
+            a.normal_only,
             fit_seconds,
-            created_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-            warden_version: env!("CARGO_PKG_VERSION").to_owned(),
             metrics,
-        },
+        ),
     };
-    let bytes = file.to_bytes().map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    let bytes = write_model(&file, &a.out)?;
     eprintln!(
         "trained iforest on {} rows ({} features, {} bad rows skipped) in {:.2} s; wrote {} ({} bytes)",
         training.len(),

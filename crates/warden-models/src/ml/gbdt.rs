@@ -12,7 +12,8 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Matrix, goes_right};
+use super::Matrix;
+use super::complete::{BLOCK, CompleteTrees, NodeView};
 
 /// Hyper-parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,23 +106,8 @@ pub struct Gbdt {
     pub gain: Vec<f64>,
     /// The trees laid out for fast prediction (rebuilt after loading; see [`Gbdt::prepare`]).
     #[serde(skip)]
-    compiled: Option<Compiled>,
+    compiled: Option<CompleteTrees>,
 }
-
-/// Every tree as a complete binary tree of the model's depth, in arrays: node `i` splits on
-/// `feature[i]` at `threshold[i]` (children `2i + 1`, `2i + 2`), a leaf reached early is
-/// repeated down to the last level. Prediction is then a fixed number of steps with no
-/// branch on the tree's shape.
-#[derive(Debug, Clone, PartialEq, Default)]
-struct Compiled {
-    depth: usize,
-    feature: Vec<u32>,
-    threshold: Vec<f32>,
-    leaf: Vec<f32>,
-}
-
-/// Deepest trees laid out complete (2^depth leaves each).
-const MAX_COMPILED_DEPTH: usize = 10;
 
 fn sigmoid(m: f64) -> f64 {
     1.0 / (1.0 + (-m).exp())
@@ -358,77 +344,20 @@ impl Gbdt {
 
     /// Lays the trees out for fast prediction (done by `fit`; call it after loading).
     pub fn prepare(&mut self) {
-        let depth = self.params.max_depth;
-        if depth > MAX_COMPILED_DEPTH {
-            self.compiled = None;
-            return;
-        }
-        let inner = (1usize << depth) - 1;
-        let mut c = Compiled {
-            depth,
-            feature: Vec::with_capacity(self.trees.len() * inner),
-            threshold: Vec::with_capacity(self.trees.len() * inner),
-            leaf: Vec::with_capacity(self.trees.len() << depth),
-        };
-        for tree in &self.trees {
-            let mut feature = vec![0u32; inner];
-            let mut threshold = vec![f32::INFINITY; inner];
-            let mut leaf = vec![0f32; 1 << depth];
-            fn fill(
-                tree: &[Node],
-                node: usize,
-                pos: usize,
-                level: usize,
-                depth: usize,
-                out: (&mut [u32], &mut [f32], &mut [f32]),
-            ) {
-                let Some(n) = tree.get(node) else { return };
-                let (feature, threshold, leaf) = out;
-                if level == depth {
-                    let i = pos + 1 - (1 << depth);
-                    if let Some(l) = leaf.get_mut(i) {
-                        *l = if n.feature == LEAF { n.value } else { 0.0 };
-                    }
-                    return;
+        let trees = &self.trees;
+        self.compiled = CompleteTrees::build(trees.len(), self.params.max_depth, |t, i| {
+            let n = trees.get(t)?.get(i)?;
+            Some(if n.feature == LEAF {
+                NodeView::Leaf(n.value)
+            } else {
+                NodeView::Split {
+                    feature: n.feature,
+                    threshold: n.threshold,
+                    left: n.left as usize,
+                    right: n.right as usize,
                 }
-                let (l, r) = if n.feature == LEAF {
-                    // Always left (x ≤ ∞); the right side repeats the leaf for NaN inputs.
-                    (node, node)
-                } else {
-                    feature[pos] = n.feature;
-                    threshold[pos] = n.threshold;
-                    (n.left as usize, n.right as usize)
-                };
-                fill(
-                    tree,
-                    l,
-                    2 * pos + 1,
-                    level + 1,
-                    depth,
-                    (feature, threshold, leaf),
-                );
-                fill(
-                    tree,
-                    r,
-                    2 * pos + 2,
-                    level + 1,
-                    depth,
-                    (feature, threshold, leaf),
-                );
-            }
-            fill(
-                tree,
-                0,
-                0,
-                0,
-                depth,
-                (&mut feature, &mut threshold, &mut leaf),
-            );
-            c.feature.extend(feature);
-            c.threshold.extend(threshold);
-            c.leaf.extend(leaf);
-        }
-        self.compiled = Some(c);
+            })
+        });
     }
 
     /// Grows one tree depth by depth; the nodes of a level are split in parallel.
@@ -611,24 +540,6 @@ impl Gbdt {
 
     /// The margin (log-odds) of one row.
     pub fn margin(&self, x: &[f32]) -> f64 {
-        if let Some(c) = &self.compiled {
-            let inner = (1usize << c.depth) - 1;
-            let leaves = 1usize << c.depth;
-            let mut total = self.base_margin;
-            for t in 0..self.trees.len() {
-                let (feat, thr) = (
-                    &c.feature[t * inner..(t + 1) * inner],
-                    &c.threshold[t * inner..(t + 1) * inner],
-                );
-                let mut i = 0usize;
-                for _ in 0..c.depth {
-                    let v = x.get(feat[i] as usize).copied().unwrap_or(0.0);
-                    i = 2 * i + 1 + usize::from(goes_right(v, thr[i]));
-                }
-                total += f64::from(c.leaf[t * leaves + i - inner]);
-            }
-            return total;
-        }
         self.base_margin
             + self
                 .trees
@@ -643,34 +554,16 @@ impl Gbdt {
     }
 
     pub fn predict(&self, x: &Matrix) -> Vec<f64> {
-        const BLOCK: usize = 8;
         let rows: Vec<&[f32]> = x.iter_rows().collect();
         let Some(c) = &self.compiled else {
             return rows.par_iter().map(|r| self.predict_one(r)).collect();
         };
-        // Eight rows walk each tree in step: their loads overlap, and with no branch on the
-        // tree's shape nothing is mispredicted.
-        let inner = (1usize << c.depth) - 1;
-        let leaves = 1usize << c.depth;
         let mut out = vec![0.0; rows.len()];
         out.par_chunks_mut(BLOCK)
             .zip(rows.par_chunks(BLOCK))
             .for_each(|(out, block)| {
                 let mut total = [self.base_margin; BLOCK];
-                for t in 0..self.trees.len() {
-                    let feat = &c.feature[t * inner..(t + 1) * inner];
-                    let thr = &c.threshold[t * inner..(t + 1) * inner];
-                    let mut at = [0usize; BLOCK];
-                    for _ in 0..c.depth {
-                        for (i, row) in at.iter_mut().zip(block) {
-                            let v = row.get(feat[*i] as usize).copied().unwrap_or(0.0);
-                            *i = 2 * *i + 1 + usize::from(goes_right(v, thr[*i]));
-                        }
-                    }
-                    for (tot, i) in total.iter_mut().zip(at).take(block.len()) {
-                        *tot += f64::from(c.leaf[t * leaves + i - inner]);
-                    }
-                }
+                c.sum(block, &mut total);
                 for (o, m) in out.iter_mut().zip(total) {
                     *o = sigmoid(m);
                 }

@@ -12,8 +12,9 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::Matrix;
+use super::complete::{BLOCK, CompleteTrees, NodeView};
 use super::rng::SplitMix64;
-use super::{Matrix, goes_right};
 
 const LEAF: u32 = u32::MAX;
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
@@ -93,24 +94,8 @@ pub struct IsolationForest {
     threshold: f64,
     /// The trees laid out complete for batch scoring (rebuilt after loading).
     #[serde(skip)]
-    compiled: Option<Compiled>,
+    compiled: Option<CompleteTrees>,
 }
-
-/// Every tree as a complete binary tree of the height limit, in arrays: node `i` splits on
-/// `feature[i]` at `threshold[i]` (children `2i + 1`, `2i + 2`); a leaf reached early is
-/// repeated down to the last level, where `path[j]` holds its path length. Scoring is then a
-/// fixed number of steps with no branch on the tree's shape, so several rows can walk a
-/// tree in step.
-#[derive(Debug, Clone, PartialEq, Default)]
-struct Compiled {
-    depth: usize,
-    feature: Vec<u32>,
-    threshold: Vec<f32>,
-    path: Vec<f32>,
-}
-
-/// Deepest height limit laid out complete (max_samples up to 1,024).
-const MAX_COMPILED_DEPTH: usize = 10;
 
 /// The forest as model files of format version 1 stored it (no node sizes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -291,73 +276,21 @@ impl IsolationForest {
     /// Lays the trees out for batch scoring (done by `fit`; call it after loading).
     pub fn prepare(&mut self) {
         let depth = (self.sample_size.max(2) as f64).log2().ceil() as usize;
-        if depth > MAX_COMPILED_DEPTH {
-            self.compiled = None;
-            return;
-        }
-        let inner = (1usize << depth) - 1;
-        let mut c = Compiled {
-            depth,
-            ..Compiled::default()
-        };
-        for tree in &self.trees {
-            let mut feature = vec![0u32; inner];
-            let mut threshold = vec![f32::INFINITY; inner];
-            let mut path = vec![0f32; 1 << depth];
-            fn fill(
-                tree: &[Node],
-                node: usize,
-                pos: usize,
-                level: usize,
-                depth: usize,
-                out: (&mut [u32], &mut [f32], &mut [f32]),
-            ) {
-                let Some(n) = tree.get(node) else { return };
-                let (feature, threshold, path) = out;
-                if level == depth {
-                    if let Some(p) = path.get_mut(pos + 1 - (1 << depth)) {
-                        // A split at the height limit cannot exist; a leaf gives its length.
-                        *p = n.threshold;
-                    }
-                    return;
+        let trees = &self.trees;
+        self.compiled = CompleteTrees::build(trees.len(), depth, |t, i| {
+            let n = trees.get(t)?.get(i)?;
+            Some(if n.feature == LEAF {
+                // A leaf's threshold holds its whole path length.
+                NodeView::Leaf(n.threshold)
+            } else {
+                NodeView::Split {
+                    feature: n.feature,
+                    threshold: n.threshold,
+                    left: i + 1,
+                    right: n.right_or_size as usize,
                 }
-                let (l, r) = if n.feature == LEAF {
-                    (node, node)
-                } else {
-                    feature[pos] = n.feature;
-                    threshold[pos] = n.threshold;
-                    (node + 1, n.right_or_size as usize)
-                };
-                fill(
-                    tree,
-                    l,
-                    2 * pos + 1,
-                    level + 1,
-                    depth,
-                    (feature, threshold, path),
-                );
-                fill(
-                    tree,
-                    r,
-                    2 * pos + 2,
-                    level + 1,
-                    depth,
-                    (feature, threshold, path),
-                );
-            }
-            fill(
-                tree,
-                0,
-                0,
-                0,
-                depth,
-                (&mut feature, &mut threshold, &mut path),
-            );
-            c.feature.extend(feature);
-            c.threshold.extend(threshold);
-            c.path.extend(path);
-        }
-        self.compiled = Some(c);
+            })
+        });
     }
 
     pub fn n_features(&self) -> usize {
@@ -409,13 +342,10 @@ impl IsolationForest {
     /// Scores of every row, in parallel: eight rows walk each (complete) tree in step, so
     /// their loads overlap and nothing depends on the tree's shape.
     pub fn score(&self, x: &Matrix) -> Vec<f64> {
-        const BLOCK: usize = 8;
         let rows: Vec<&[f32]> = x.iter_rows().collect();
         let Some(c) = &self.compiled else {
             return rows.par_iter().map(|r| self.score_one(r)).collect();
         };
-        let inner = (1usize << c.depth) - 1;
-        let leaves = 1usize << c.depth;
         let norm = average_path_length(self.sample_size).max(f64::MIN_POSITIVE);
         let n_trees = self.trees.len().max(1) as f64;
         let mut out = vec![0.0; rows.len()];
@@ -423,20 +353,7 @@ impl IsolationForest {
             .zip(rows.par_chunks(BLOCK))
             .for_each(|(out, block)| {
                 let mut total = [0.0f64; BLOCK];
-                for t in 0..self.trees.len() {
-                    let feat = &c.feature[t * inner..(t + 1) * inner];
-                    let thr = &c.threshold[t * inner..(t + 1) * inner];
-                    let mut at = [0usize; BLOCK];
-                    for _ in 0..c.depth {
-                        for (i, row) in at.iter_mut().zip(block) {
-                            let v = row.get(feat[*i] as usize).copied().unwrap_or(0.0);
-                            *i = 2 * *i + 1 + usize::from(goes_right(v, thr[*i]));
-                        }
-                    }
-                    for (tot, i) in total.iter_mut().zip(at).take(block.len()) {
-                        *tot += f64::from(c.path[t * leaves + i - inner]);
-                    }
-                }
+                c.sum(block, &mut total);
                 for (o, sum) in out.iter_mut().zip(total) {
                     *o = 2f64.powf(-(sum / n_trees) / norm);
                 }

@@ -4,6 +4,7 @@
 //! data ([`drift`]) and the versioned model file ([`artifact`]).
 
 pub mod artifact;
+pub mod complete;
 pub mod drift;
 pub mod flows;
 pub mod gbdt;
