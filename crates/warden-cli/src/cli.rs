@@ -45,6 +45,50 @@ pub enum Command {
     /// Compare new flows with a model's training data: PSI and a verdict per feature and
     /// for the score, as JSON.
     Drift(EvalArgs),
+    /// The model registry in the store: register, list, activate, roll back.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// Add a model file as the next version of NAME.
+    Register {
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// Model file written by `warden train`.
+        model: PathBuf,
+        /// Make it the active version at once.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// List registered versions (the active one marked).
+    List {
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make VERSION of NAME the active model.
+    Activate {
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        version: i64,
+    },
+    /// Go back to the version of NAME that was active before the current one.
+    Rollback {
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,6 +320,14 @@ pub struct DetectArgs {
     /// Model file (`warden train`) to score network flows with (`--format nsl-kdd|unsw-nb15|zeek-conn`).
     #[arg(long, value_name = "MODEL")]
     pub model: Option<PathBuf>,
+    /// Score flows with the active version of this registered model (needs --store).
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with = "model",
+        requires = "store"
+    )]
+    pub registry_model: Option<String>,
     /// Print nothing to stdout (summary and evaluation only).
     #[arg(long, short = 'q')]
     pub quiet: bool,

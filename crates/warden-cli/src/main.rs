@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         cli::Command::Train(c) => commands::ml::train(c),
         cli::Command::Eval(a) => commands::ml::eval(a),
         cli::Command::Drift(a) => commands::ml::drift(a),
+        cli::Command::Models(c) => commands::ml::models(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@
 //! - [`config`]: every threshold and weight, with documented defaults.
 //! - [`sigma`]: Sigma rules as a detector: rule and correlation matches on a stream of
 //!   log documents, as alerts carrying ATT&CK tags and the fields that matched.
+//! - [`models`]: the active model of a detection, swapped atomically while in use.
 //! - [`eval`]: scoring detections against labels (detection rate per attack kind, false
 //!   positives, hard negatives), so users can measure their own tuning.
 //!
@@ -20,6 +21,7 @@
 
 pub mod config;
 pub mod eval;
+pub mod models;
 pub mod sigma;
 pub mod ueba;
 

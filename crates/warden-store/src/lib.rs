@@ -41,6 +41,8 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("{0}")]
+    Registry(String),
     #[error("cannot encode an alert for the store: {0}")]
     Encode(#[source] serde_json::Error),
     #[error("baseline of user `{user}` in the store is unreadable: {source}")]

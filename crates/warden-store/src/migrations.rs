@@ -5,9 +5,10 @@ use crate::StoreError;
 use rusqlite::Connection;
 
 /// `(version, SQL)` in order.
-const STEPS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE runs (
+const STEPS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
         command TEXT NOT NULL,
         inputs TEXT NOT NULL,
@@ -46,10 +47,33 @@ const STEPS: &[(i64, &str)] = &[(
     );
     CREATE INDEX alerts_by_time ON alerts (ts);
     CREATE INDEX alerts_by_user ON alerts (user_id, ts);",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        format TEXT NOT NULL,
+        body BLOB NOT NULL,
+        body_hash TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (name, version)
+    );
+    CREATE TABLE model_activations (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        activated_at TEXT NOT NULL
+    );
+    CREATE INDEX model_activations_by_name ON model_activations (name, id);",
+    ),
+];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

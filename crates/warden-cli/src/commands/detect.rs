@@ -18,7 +18,7 @@ pub fn run(args: &DetectArgs) -> Result<()> {
     if let Some(flow) = args.input.format.and_then(|f| f.flow()) {
         return crate::commands::ml::detect_flows(args, flow);
     }
-    if args.model.is_some() {
+    if args.model.is_some() || args.registry_model.is_some() {
         anyhow::bail!(
             "--model scores network flows: give --format nsl-kdd, unsw-nb15 or zeek-conn (models over user activity are not built yet)"
         );

@@ -14,7 +14,7 @@ use warden_models::ml::iforest::{IsolationForest, IsolationForestParams};
 use warden_models::ml::metrics::Evaluation;
 use warden_models::stats::stable_hash_bytes;
 
-use crate::cli::{DetectArgs, EvalArgs, GbdtArgs, IforestArgs, TrainCommand};
+use crate::cli::{DetectArgs, EvalArgs, GbdtArgs, IforestArgs, ModelsCommand, TrainCommand};
 use warden_models::ml::gbdt::{Gbdt, GbdtParams};
 
 /// Largest flow file read (it is held in memory while parsed).
@@ -551,13 +551,26 @@ struct FlowScore<'a> {
 /// anomalous flow (every flow with `--all`), with the features that isolated it.
 pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
     use std::io::Write;
-    let Some(model_path) = &args.model else {
-        bail!(
-            "scoring {} flows needs --model MODEL (see `warden train`)",
+    let (file, model_path) = match (&args.model, &args.registry_model, &args.store) {
+        (Some(path), _, _) => (load_model(path)?, path.clone()),
+        (None, Some(name), Some(store)) => {
+            let s = warden_store::Store::open(store)?;
+            let Some((version, body)) = s.model_body(name, None)? else {
+                bail!(
+                    "model `{name}` has no active version in {} (see `warden models activate`)",
+                    store.display()
+                );
+            };
+            let file = ModelFile::from_bytes(&body)
+                .map_err(|e| anyhow::anyhow!("registry model `{name}` v{version}: {e}"))?;
+            (file, std::path::PathBuf::from(format!("{name} v{version}")))
+        }
+        _ => bail!(
+            "scoring {} flows needs --model MODEL (see `warden train`) or --registry-model NAME --store PATH",
             format.name()
-        );
+        ),
     };
-    let file = load_model(model_path)?;
+    let model_path = &model_path;
     if file.schema.format != format {
         bail!(
             "{} was trained on {} flows; it cannot score {} input",
@@ -673,4 +686,98 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
         bail!("no flows could be read");
     }
     Ok(())
+}
+
+/// `warden models register|list|activate|rollback`.
+pub fn models(cmd: &ModelsCommand) -> Result<()> {
+    match cmd {
+        ModelsCommand::Register {
+            store,
+            name,
+            model,
+            activate,
+        } => {
+            let bytes =
+                std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+            let file = ModelFile::from_bytes(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+            let summary = serde_json::json!({
+                "file": model.display().to_string(),
+                "training_rows": file.training.rows,
+                "training_input": file.training.input,
+                "roc_auc_on_training": file.training.metrics.as_ref().and_then(|m| m.roc_auc),
+                "features": file.schema.width(),
+                "drift_reference": file.reference.is_some(),
+            });
+            let s = warden_store::Store::open(store)?;
+            let version = s.register_model(
+                name,
+                file.model.kind(),
+                file.schema.format.name(),
+                &bytes,
+                &summary,
+            )?;
+            if *activate {
+                s.activate_model(name, version)?;
+            }
+            eprintln!(
+                "registered {} ({} on {}) as `{name}` version {version}{}",
+                model.display(),
+                file.model.kind(),
+                file.schema.format.name(),
+                if *activate { ", active" } else { "" }
+            );
+            Ok(())
+        }
+        ModelsCommand::List { store, name, json } => {
+            let s = warden_store::Store::open(store)?;
+            let models = s.list_models(name.as_deref())?;
+            if *json {
+                for m in &models {
+                    println!("{}", serde_json::to_string(m)?);
+                }
+                return Ok(());
+            }
+            let mut t = comfy_table::Table::new();
+            t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
+            t.set_header([
+                "name",
+                "version",
+                "active",
+                "kind",
+                "format",
+                "created",
+                "training rows",
+            ]);
+            for m in &models {
+                t.add_row([
+                    m.name.clone(),
+                    m.version.to_string(),
+                    if m.active { "*".into() } else { String::new() },
+                    m.kind.clone(),
+                    m.format.clone(),
+                    m.created_at.clone(),
+                    m.summary["training_rows"].to_string(),
+                ]);
+            }
+            println!("{t}");
+            Ok(())
+        }
+        ModelsCommand::Activate {
+            store,
+            name,
+            version,
+        } => {
+            let s = warden_store::Store::open(store)?;
+            s.activate_model(name, *version)?;
+            eprintln!("`{name}` version {version} is active");
+            Ok(())
+        }
+        ModelsCommand::Rollback { store, name } => {
+            let s = warden_store::Store::open(store)?;
+            let v = s.rollback_model(name)?;
+            eprintln!("`{name}` rolled back to version {v}");
+            Ok(())
+        }
+    }
 }

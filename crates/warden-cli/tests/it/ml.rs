@@ -471,3 +471,121 @@ fn boosted_trees_train_score_and_explain() {
     assert_eq!(code, 1);
     assert!(err.contains("labelled rows"), "{err}");
 }
+
+#[test]
+fn registry_register_activate_detect_rollback() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("w.db");
+    let s = store.to_str().unwrap();
+    let train = dir.path().join("train.csv");
+    let test = dir.path().join("test.csv");
+    std::fs::write(&train, nsl_rows(600, 10, 1)).unwrap();
+    std::fs::write(&test, nsl_rows(100, 4, 2)).unwrap();
+    let (m1, m2) = (dir.path().join("1.wmdl"), dir.path().join("2.wmdl"));
+    for (m, kind) in [(&m1, "iforest"), (&m2, "gbdt")] {
+        let mut args = vec![
+            "train",
+            kind,
+            "--input",
+            train.to_str().unwrap(),
+            "--format",
+            "nsl-kdd",
+            "--out",
+            m.to_str().unwrap(),
+        ];
+        if kind == "iforest" {
+            args.push("--normal-only");
+        }
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = run(&[
+        "models",
+        "register",
+        "--store",
+        s,
+        "--name",
+        "flows",
+        m1.to_str().unwrap(),
+        "--activate",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("version 1, active"), "{err}");
+    let (code, _, err) = run(&[
+        "models",
+        "register",
+        "--store",
+        s,
+        "--name",
+        "flows",
+        m2.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let detect = || {
+        let (code, out, err) = run(&[
+            "detect",
+            "--format",
+            "nsl-kdd",
+            "--store",
+            s,
+            "--registry-model",
+            "flows",
+            test.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        crate::lines(&out)
+            .first()
+            .map(|v| v["model"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(detect().as_deref(), Some("iforest"));
+    let (code, _, err) = run(&[
+        "models",
+        "activate",
+        "--store",
+        s,
+        "--name",
+        "flows",
+        "--version",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(detect().as_deref(), Some("gbdt"));
+    let (code, out, _) = run(&["models", "list", "--store", s, "--json"]);
+    assert_eq!(code, 0);
+    let listed = crate::lines(&out);
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .any(|m| m["version"] == 2 && m["active"] == true && m["kind"] == "gbdt")
+    );
+    let (code, _, err) = run(&["models", "rollback", "--store", s, "--name", "flows"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("rolled back to version 1"), "{err}");
+    assert_eq!(detect().as_deref(), Some("iforest"));
+    let (code, _, err) = run(&[
+        "models",
+        "activate",
+        "--store",
+        s,
+        "--name",
+        "flows",
+        "--version",
+        "7",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no model `flows` version 7"), "{err}");
+    let bogus = dir.path().join("bogus.wmdl");
+    std::fs::write(&bogus, b"nope").unwrap();
+    let (code, _, err) = run(&[
+        "models",
+        "register",
+        "--store",
+        s,
+        "--name",
+        "flows",
+        bogus.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not a Warden model"), "{err}");
+}
