@@ -132,6 +132,10 @@ pub struct GbdtArgs {
     pub depth: usize,
     #[arg(long, default_value_t = 0.1)]
     pub learning_rate: f64,
+    /// One class per labelled kind (attack name or category, and `normal`) instead of
+    /// attack / normal; the score stays 1 − P(normal).
+    #[arg(long)]
+    pub multiclass: bool,
 }
 
 #[derive(Args, Debug)]

@@ -15,7 +15,7 @@ use warden_models::ml::metrics::Evaluation;
 use warden_models::stats::stable_hash_bytes;
 
 use crate::cli::{DetectArgs, EvalArgs, GbdtArgs, IforestArgs, ModelsCommand, TrainCommand};
-use warden_models::ml::gbdt::{Gbdt, GbdtParams};
+use warden_models::ml::gbdt::{Gbdt, GbdtMulticlass, GbdtParams};
 
 /// Largest flow file read (it is held in memory while parsed).
 const MAX_INPUT_BYTES: u64 = 4 << 30;
@@ -142,19 +142,40 @@ fn train_gbdt(a: &GbdtArgs) -> Result<()> {
     let x = schema.encode_all(&training);
     let y: Vec<bool> = training.iter().map(|r| r.attack == Some(true)).collect();
     let started = Instant::now();
-    let model = Gbdt::fit(&params, &x, &y).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (model, importance) = if a.multiclass {
+        let mut classes: Vec<String> = training
+            .iter()
+            .map(|r| r.kind.clone().unwrap_or_default().to_lowercase())
+            .collect();
+        classes.sort();
+        classes.dedup();
+        let labels: Vec<usize> = training
+            .iter()
+            .map(|r| {
+                let k = r.kind.clone().unwrap_or_default().to_lowercase();
+                classes.binary_search(&k).unwrap_or(0)
+            })
+            .collect();
+        let m = GbdtMulticlass::fit(&params, &x, &labels, classes)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let imp = m.importance();
+        (Model::GbdtMulticlass(Box::new(m)), imp)
+    } else {
+        let m = Gbdt::fit(&params, &x, &y).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let imp = m.importance();
+        (Model::Gbdt(Box::new(m)), imp)
+    };
     let fit_seconds = started.elapsed().as_secs_f64();
-    let scores = model.predict(&x);
+    let scores = model.score(&x);
     let metrics = Some(Evaluation::compute(&scores, &y, 0.5));
     let reference = reference(&schema, &training, &scores);
-    let importance = model.importance();
     let names = schema.feature_names();
     let mut top: Vec<(usize, f64)> = importance.iter().copied().enumerate().collect();
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
     let file = ModelFile {
         reference: Some(reference),
         schema,
-        model: Model::Gbdt(Box::new(model)),
+        model,
         training: training_info(&a.input, &data, training.len(), false, fit_seconds, metrics),
     };
     let bytes = write_model(&file, &a.out)?;
@@ -170,7 +191,8 @@ fn train_gbdt(a: &GbdtArgs) -> Result<()> {
         })
         .collect();
     eprintln!(
-        "trained gbdt on {} rows ({} features, {} bad rows skipped) in {:.2} s; most important: {}; wrote {} ({} bytes)",
+        "trained {} on {} rows ({} features, {} bad rows skipped) in {:.2} s; most important: {}; wrote {} ({} bytes)",
+        file.model.kind(),
         training.len(),
         file.schema.width(),
         data.bad,
@@ -271,6 +293,9 @@ struct EvalOutput {
     evaluation: Evaluation,
     /// Per labelled kind (attack name or category): rows and share called anomalous.
     by_kind: std::collections::BTreeMap<String, KindRate>,
+    /// Multi-class models: share of rows whose most probable class is their labelled kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    class_accuracy: Option<f64>,
 }
 
 #[derive(Serialize, Default)]
@@ -339,7 +364,20 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
     for k in by_kind.values_mut() {
         k.rate = k.detected as f64 / k.rows.max(1) as f64;
     }
+    let class_accuracy = matches!(file.model, Model::GbdtMulticlass(_)).then(|| {
+        let mut row = Vec::new();
+        let right = labelled
+            .iter()
+            .filter(|r| {
+                file.schema.encode(r, &mut row);
+                file.model.predicted_class(&row).map(|(c, _)| c)
+                    == r.kind.as_ref().map(|k| k.to_lowercase())
+            })
+            .count();
+        right as f64 / labelled.len().max(1) as f64
+    });
     let out = EvalOutput {
+        class_accuracy,
         model: file.model.kind().to_owned(),
         format: format.name(),
         input: a.input.display().to_string(),
@@ -545,6 +583,9 @@ struct FlowScore<'a> {
     explanation: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     label: Option<&'a str>,
+    /// Multi-class models: the most probable class and its probability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    predicted_class: Option<(String, f64)>,
 }
 
 /// `warden detect --format nsl-kdd|unsw-nb15|zeek-conn --model MODEL`: one JSON line per
@@ -625,7 +666,8 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
                     value: row.get(i).copied().unwrap_or(0.0),
                 })
                 .collect();
-            let gbdt = matches!(file.model, Model::Gbdt(_));
+            let gbdt = matches!(file.model, Model::Gbdt(_) | Model::GbdtMulticlass(_));
+            let predicted_class = file.model.predicted_class(&row);
             let because: Vec<String> = top
                 .iter()
                 .map(|c| {
@@ -647,7 +689,12 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
                 "ordinary"
             };
             let cmp = if is_anomalous { "≥" } else { "<" };
-            let explanation = if gbdt {
+            let explanation = if let Some((class, p)) = &predicted_class {
+                format!(
+                    "{verdict} flow (attack probability {score:.3} {cmp} {threshold:.3}), most likely {class} ({p:.3}): pushed most by {}",
+                    because.join(", ")
+                )
+            } else if gbdt {
                 format!(
                     "{verdict} flow (attack probability {score:.3} {cmp} {threshold:.3}): pushed most by {}",
                     because.join(", ")
@@ -668,6 +715,7 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
                 top_features: top,
                 explanation,
                 label: rec.kind.as_deref(),
+                predicted_class,
             };
             serde_json::to_writer(&mut out, &s)?;
             out.write_all(b"\n")?;

@@ -589,3 +589,74 @@ fn registry_register_activate_detect_rollback() {
     assert_eq!(code, 1);
     assert!(err.contains("not a Warden model"), "{err}");
 }
+
+#[test]
+fn multiclass_boosted_trees_name_the_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (train, test, model) = (
+        dir.path().join("train.csv"),
+        dir.path().join("test.csv"),
+        dir.path().join("m.wmdl"),
+    );
+    // Two attack kinds: the generator's "neptune", and a relabelled copy of normal-looking
+    // rows on another service ("probe").
+    let relabel = |text: String| -> String {
+        text.lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i % 7 == 3 && l.contains(",normal,") {
+                    l.replace(",http,", ",ftp,").replace(",normal,", ",probe,")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
+    std::fs::write(&train, relabel(nsl_rows(2000, 5, 1))).unwrap();
+    std::fs::write(&test, relabel(nsl_rows(500, 5, 2))).unwrap();
+    let m = model.to_str().unwrap();
+    let (code, _, err) = run(&[
+        "train",
+        "gbdt",
+        "--multiclass",
+        "--trees",
+        "30",
+        "--input",
+        train.to_str().unwrap(),
+        "--format",
+        "nsl-kdd",
+        "--out",
+        m,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("trained gbdt-multiclass"), "{err}");
+    let (code, out, err) = run(&["eval", "--model", m, "--input", test.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["model"], "gbdt-multiclass");
+    assert!(v["class_accuracy"].as_f64().unwrap() > 0.97, "{out}");
+    let (code, out, err) = run(&[
+        "detect",
+        "--format",
+        "nsl-kdd",
+        "--model",
+        m,
+        test.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let flows = crate::lines(&out);
+    let probe = flows
+        .iter()
+        .find(|f| f["label"] == "probe")
+        .expect("a probe flow is reported");
+    assert_eq!(probe["predicted_class"][0], "probe", "{probe}");
+    assert!(
+        probe["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("most likely probe"),
+        "{probe}"
+    );
+}

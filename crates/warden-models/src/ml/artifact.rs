@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::drift::Reference;
 use super::flows::FeatureSchema;
-use super::gbdt::Gbdt;
+use super::gbdt::{Gbdt, GbdtMulticlass};
 use super::iforest::{IsolationForest, IsolationForestParams, IsolationForestV1};
 use super::metrics::Evaluation;
 use crate::ModelError;
@@ -28,6 +28,22 @@ pub enum Model {
     },
     /// Boosted trees (added as a new variant: older files decode unchanged).
     Gbdt(Box<Gbdt>),
+    /// Multi-class boosted trees; the score is 1 − P(normal class).
+    GbdtMulticlass(Box<GbdtMulticlass>),
+}
+
+/// Index of the class named `normal`, if any.
+fn normal_class(m: &GbdtMulticlass) -> Option<usize> {
+    m.classes
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case("normal"))
+}
+
+fn attack_probability(m: &GbdtMulticlass, probs: &[f64]) -> f64 {
+    match normal_class(m) {
+        Some(i) => 1.0 - probs.get(i).copied().unwrap_or(0.0),
+        None => probs.iter().copied().fold(0.0, f64::max),
+    }
 }
 
 impl Model {
@@ -35,6 +51,7 @@ impl Model {
         match self {
             Model::IsolationForest { .. } => "iforest",
             Model::Gbdt(_) => "gbdt",
+            Model::GbdtMulticlass(_) => "gbdt-multiclass",
         }
     }
 
@@ -44,7 +61,18 @@ impl Model {
         match self {
             Model::IsolationForest { forest, .. } => forest.score_one(row),
             Model::Gbdt(g) => g.predict_one(row),
+            Model::GbdtMulticlass(m) => attack_probability(m, &m.predict_proba_one(row)),
         }
+    }
+
+    /// For a multi-class model: the most probable class of a row and its probability.
+    pub fn predicted_class(&self, row: &[f32]) -> Option<(String, f64)> {
+        let Model::GbdtMulticlass(m) = self else {
+            return None;
+        };
+        let p = m.predict_proba_one(row);
+        let (i, best) = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+        Some((m.classes.get(i)?.clone(), *best))
     }
 
     /// Scores of many rows, in parallel.
@@ -52,13 +80,18 @@ impl Model {
         match self {
             Model::IsolationForest { forest, .. } => forest.score(x),
             Model::Gbdt(g) => g.predict(x),
+            Model::GbdtMulticlass(m) => m
+                .predict_proba(x)
+                .iter()
+                .map(|p| attack_probability(m, p))
+                .collect(),
         }
     }
 
     pub fn threshold(&self) -> f64 {
         match self {
             Model::IsolationForest { forest, .. } => forest.threshold(),
-            Model::Gbdt(_) => 0.5,
+            Model::Gbdt(_) | Model::GbdtMulticlass(_) => 0.5,
         }
     }
 
@@ -68,6 +101,19 @@ impl Model {
         match self {
             Model::IsolationForest { forest, .. } => forest.attributions(row),
             Model::Gbdt(g) => g.contributions(row).0,
+            // SHAP values towards the predicted class.
+            Model::GbdtMulticlass(m) => {
+                let p = m.predict_proba_one(row);
+                let best = p
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0, |(i, _)| i);
+                m.per_class
+                    .get(best)
+                    .map(|g| g.contributions(row).0)
+                    .unwrap_or_default()
+            }
         }
     }
 }
@@ -205,6 +251,7 @@ impl ModelFile {
         }?;
         match &mut file.model {
             Model::Gbdt(g) => g.prepare(),
+            Model::GbdtMulticlass(m) => m.prepare(),
             Model::IsolationForest { forest, .. } => forest.prepare(),
         }
         Ok(file)
