@@ -118,14 +118,9 @@ pub enum TrainCommand {
 
 #[derive(Args, Debug)]
 pub struct GbdtArgs {
-    /// Labelled training flows (CSV, plain, .gz or .zst).
-    #[arg(long, value_name = "FILE")]
-    pub input: PathBuf,
-    #[arg(long, value_enum)]
-    pub format: FlowFormatArg,
-    /// Model file to write.
-    #[arg(long, value_name = "MODEL")]
-    pub out: PathBuf,
+    /// Labelled training flows.
+    #[command(flatten)]
+    pub io: TrainIo,
     #[arg(long, default_value_t = 100)]
     pub trees: usize,
     #[arg(long, default_value_t = 6)]
@@ -138,9 +133,10 @@ pub struct GbdtArgs {
     pub multiclass: bool,
 }
 
+/// What every `warden train` reads and writes.
 #[derive(Args, Debug)]
-pub struct IforestArgs {
-    /// Training flows (CSV, plain, .gz or .zst).
+pub struct TrainIo {
+    /// Training flows (CSV or Zeek conn.log; plain, .gz or .zst).
     #[arg(long, value_name = "FILE")]
     pub input: PathBuf,
     #[arg(long, value_enum)]
@@ -148,6 +144,12 @@ pub struct IforestArgs {
     /// Model file to write.
     #[arg(long, value_name = "MODEL")]
     pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct IforestArgs {
+    #[command(flatten)]
+    pub io: TrainIo,
     /// Train on the rows labelled normal only.
     #[arg(long)]
     pub normal_only: bool,

@@ -116,7 +116,7 @@ pub fn train(cmd: &TrainCommand) -> Result<()> {
 }
 
 fn train_gbdt(a: &GbdtArgs) -> Result<()> {
-    let format = a.format.format();
+    let format = a.io.format.format();
     let params = GbdtParams {
         n_trees: a.trees,
         max_depth: a.depth,
@@ -124,7 +124,7 @@ fn train_gbdt(a: &GbdtArgs) -> Result<()> {
         ..GbdtParams::default()
     };
     params.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let data = load(&a.input, format)?;
+    let data = load(&a.io.input, format)?;
     let training: Vec<FlowRecord> = data
         .records
         .iter()
@@ -134,7 +134,7 @@ fn train_gbdt(a: &GbdtArgs) -> Result<()> {
     if training.is_empty() {
         bail!(
             "{}: boosted trees need labelled rows ({} has none)",
-            a.input.display(),
+            a.io.input.display(),
             format.name()
         );
     }
@@ -176,9 +176,16 @@ fn train_gbdt(a: &GbdtArgs) -> Result<()> {
         reference: Some(reference),
         schema,
         model,
-        training: training_info(&a.input, &data, training.len(), false, fit_seconds, metrics),
+        training: training_info(
+            &a.io.input,
+            &data,
+            training.len(),
+            false,
+            fit_seconds,
+            metrics,
+        ),
     };
-    let bytes = write_model(&file, &a.out)?;
+    let bytes = write_model(&file, &a.io.out)?;
     let top: Vec<String> = top
         .iter()
         .take(5)
@@ -198,14 +205,14 @@ fn train_gbdt(a: &GbdtArgs) -> Result<()> {
         data.bad,
         fit_seconds,
         top.join(", "),
-        a.out.display(),
+        a.io.out.display(),
         bytes.len()
     );
     Ok(())
 }
 
 fn train_iforest(a: &IforestArgs) -> Result<()> {
-    let format = a.format.format();
+    let format = a.io.format.format();
     let params = IsolationForestParams {
         n_trees: a.trees,
         max_samples: a.max_samples,
@@ -213,7 +220,7 @@ fn train_iforest(a: &IforestArgs) -> Result<()> {
         seed: a.seed,
     };
     params.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let data = load(&a.input, format)?;
+    let data = load(&a.io.input, format)?;
     let training: Vec<FlowRecord> = if a.normal_only {
         data.records
             .iter()
@@ -226,7 +233,7 @@ fn train_iforest(a: &IforestArgs) -> Result<()> {
     if training.is_empty() {
         bail!(
             "{}: no {}rows to train on ({} bad rows)",
-            a.input.display(),
+            a.io.input.display(),
             if a.normal_only { "normal " } else { "" },
             data.bad
         );
@@ -257,7 +264,7 @@ fn train_iforest(a: &IforestArgs) -> Result<()> {
         schema,
         model: Model::IsolationForest { params, forest },
         training: training_info(
-            &a.input,
+            &a.io.input,
             &data,
             training.len(),
             a.normal_only,
@@ -265,14 +272,14 @@ fn train_iforest(a: &IforestArgs) -> Result<()> {
             metrics,
         ),
     };
-    let bytes = write_model(&file, &a.out)?;
+    let bytes = write_model(&file, &a.io.out)?;
     eprintln!(
         "trained iforest on {} rows ({} features, {} bad rows skipped) in {:.2} s; wrote {} ({} bytes)",
         training.len(),
         file.schema.width(),
         data.bad,
         fit_seconds,
-        a.out.display(),
+        a.io.out.display(),
         bytes.len()
     );
     Ok(())

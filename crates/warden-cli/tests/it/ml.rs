@@ -56,6 +56,21 @@ fn nsl_rows(n: usize, attacks_every: usize, seed: u64) -> String {
     out
 }
 
+/// `warden train KIND --input INPUT --format FORMAT --out OUT EXTRA…`.
+fn train_model(
+    kind: &str,
+    input: &str,
+    format: &str,
+    out: &str,
+    extra: &[&str],
+) -> (i32, String, String) {
+    let mut args = vec![
+        "train", kind, "--input", input, "--format", format, "--out", out,
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 #[test]
 fn train_then_eval_on_generated_flows() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,19 +79,13 @@ fn train_then_eval_on_generated_flows() {
     let model = dir.path().join("m.wmdl");
     std::fs::write(&train, nsl_rows(600, 10, 1)).unwrap();
     std::fs::write(&test, nsl_rows(400, 4, 2)).unwrap();
-    let (code, _, err) = run(&[
-        "train",
+    let (code, _, err) = train_model(
         "iforest",
-        "--input",
         train.to_str().unwrap(),
-        "--format",
         "nsl-kdd",
-        "--out",
         model.to_str().unwrap(),
-        "--normal-only",
-        "--seed",
-        "3",
-    ]);
+        &["--normal-only", "--seed", "3"],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("trained iforest on 540 rows") && err.contains("1 bad rows"),
@@ -114,19 +123,13 @@ fn train_then_eval_on_generated_flows() {
     );
     // The same seed gives the same model, byte for byte except the creation time.
     let again = dir.path().join("m2.wmdl");
-    run(&[
-        "train",
+    train_model(
         "iforest",
-        "--input",
         train.to_str().unwrap(),
-        "--format",
         "nsl-kdd",
-        "--out",
         again.to_str().unwrap(),
-        "--normal-only",
-        "--seed",
-        "3",
-    ]);
+        &["--normal-only", "--seed", "3"],
+    );
     let (_, out2, _) = run(&[
         "eval",
         "--model",
@@ -167,18 +170,13 @@ fn mismatched_models_and_inputs_are_clear_errors() {
     ]);
     assert_eq!(code, 1);
     assert!(err.contains("trained on nsl-kdd"), "{err}");
-    let (code, _, err) = run(&[
-        "train",
+    let (code, _, err) = train_model(
         "iforest",
-        "--input",
         test.to_str().unwrap(),
-        "--format",
         "nsl-kdd",
-        "--out",
         "/dev/null",
-        "--trees",
-        "0",
-    ]);
+        &["--trees", "0"],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("n_trees"), "{err}");
 }
@@ -213,17 +211,13 @@ fn detect_scores_flows_with_explanations() {
     std::fs::write(&test, nsl_rows(100, 4, 2)).unwrap();
     let m = model.to_str().unwrap();
     let t = test.to_str().unwrap();
-    let (code, _, err) = run(&[
-        "train",
+    let (code, _, err) = train_model(
         "iforest",
-        "--input",
         train.to_str().unwrap(),
-        "--format",
         "nsl-kdd",
-        "--out",
         m,
-        "--normal-only",
-    ]);
+        &["--normal-only"],
+    );
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run(&["detect", "--format", "nsl-kdd", "--model", m, t]);
     assert_eq!(code, 0, "{err}");
@@ -271,16 +265,7 @@ fn drift_is_stable_on_like_data_and_flags_a_shift() {
     std::fs::write(&same, nsl_rows(1000, 0, 2)).unwrap();
     std::fs::write(&shifted, nsl_rows(1000, 2, 3)).unwrap();
     let m = model.to_str().unwrap();
-    let (code, _, err) = run(&[
-        "train",
-        "iforest",
-        "--input",
-        train.to_str().unwrap(),
-        "--format",
-        "nsl-kdd",
-        "--out",
-        m,
-    ]);
+    let (code, _, err) = train_model("iforest", train.to_str().unwrap(), "nsl-kdd", m, &[]);
     assert_eq!(code, 0, "{err}");
     let drift = |input: &std::path::Path| {
         let (code, out, err) = run(&["drift", "--model", m, "--input", input.to_str().unwrap()]);
@@ -349,17 +334,13 @@ fn shared_split(
 
 fn auc_on(format: &str, tr: &std::path::Path, te: &std::path::Path, dir: &std::path::Path) -> f64 {
     let model = dir.join("m.wmdl");
-    let (code, _, err) = run(&[
-        "train",
+    let (code, _, err) = train_model(
         "iforest",
-        "--input",
         tr.to_str().unwrap(),
-        "--format",
         format,
-        "--out",
         model.to_str().unwrap(),
-        "--normal-only",
-    ]);
+        &["--normal-only"],
+    );
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run(&[
         "eval",
@@ -404,18 +385,13 @@ fn boosted_trees_train_score_and_explain() {
     std::fs::write(&train, nsl_rows(1500, 5, 1)).unwrap();
     std::fs::write(&test, nsl_rows(400, 4, 2)).unwrap();
     let m = model.to_str().unwrap();
-    let (code, _, err) = run(&[
-        "train",
+    let (code, _, err) = train_model(
         "gbdt",
-        "--input",
         train.to_str().unwrap(),
-        "--format",
         "nsl-kdd",
-        "--out",
         m,
-        "--trees",
-        "30",
-    ]);
+        &["--trees", "30"],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("trained gbdt on 1500 rows") && err.contains("most important"),
@@ -458,16 +434,7 @@ fn boosted_trees_train_score_and_explain() {
     // Unlabelled input cannot train boosted trees.
     let zeek = dir.path().join("conn.log");
     std::fs::write(&zeek, "#fields\tproto\tservice\tconn_state\tduration\n#types\tenum\tstring\tstring\tinterval\ntcp\thttp\tSF\t0.5\n").unwrap();
-    let (code, _, err) = run(&[
-        "train",
-        "gbdt",
-        "--input",
-        zeek.to_str().unwrap(),
-        "--format",
-        "zeek-conn",
-        "--out",
-        m,
-    ]);
+    let (code, _, err) = train_model("gbdt", zeek.to_str().unwrap(), "zeek-conn", m, &[]);
     assert_eq!(code, 1);
     assert!(err.contains("labelled rows"), "{err}");
 }
@@ -483,20 +450,18 @@ fn registry_register_activate_detect_rollback() {
     std::fs::write(&test, nsl_rows(100, 4, 2)).unwrap();
     let (m1, m2) = (dir.path().join("1.wmdl"), dir.path().join("2.wmdl"));
     for (m, kind) in [(&m1, "iforest"), (&m2, "gbdt")] {
-        let mut args = vec![
-            "train",
+        let extra: &[&str] = if kind == "iforest" {
+            &["--normal-only"]
+        } else {
+            &[]
+        };
+        let (code, _, err) = train_model(
             kind,
-            "--input",
             train.to_str().unwrap(),
-            "--format",
             "nsl-kdd",
-            "--out",
             m.to_str().unwrap(),
-        ];
-        if kind == "iforest" {
-            args.push("--normal-only");
-        }
-        let (code, _, err) = run(&args);
+            extra,
+        );
         assert_eq!(code, 0, "{err}");
     }
     let (code, _, err) = run(&[
@@ -617,19 +582,13 @@ fn multiclass_boosted_trees_name_the_kind() {
     std::fs::write(&train, relabel(nsl_rows(2000, 5, 1))).unwrap();
     std::fs::write(&test, relabel(nsl_rows(500, 5, 2))).unwrap();
     let m = model.to_str().unwrap();
-    let (code, _, err) = run(&[
-        "train",
+    let (code, _, err) = train_model(
         "gbdt",
-        "--multiclass",
-        "--trees",
-        "30",
-        "--input",
         train.to_str().unwrap(),
-        "--format",
         "nsl-kdd",
-        "--out",
         m,
-    ]);
+        &["--multiclass", "--trees", "30"],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("trained gbdt-multiclass"), "{err}");
     let (code, out, err) = run(&["eval", "--model", m, "--input", test.to_str().unwrap()]);

@@ -292,22 +292,26 @@ fn best_split(binned: &Binned, hist: &[Bin], g: f64, h: f64, p: &GbdtParams) -> 
     best
 }
 
+/// Training input checks shared by both objectives: one label per row, finite values.
+fn check_rows(x: &Matrix, labels: usize) -> Result<(), GbdtError> {
+    let rows = x.rows();
+    if labels != rows {
+        return Err(GbdtError::Length { rows, labels });
+    }
+    for (r, row) in x.iter_rows().enumerate() {
+        if let Some(c) = row.iter().position(|v| !v.is_finite()) {
+            return Err(GbdtError::NonFinite { row: r, col: c });
+        }
+    }
+    Ok(())
+}
+
 impl Gbdt {
     /// Trains on rows `x` with labels `y` (true: positive class).
     pub fn fit(params: &GbdtParams, x: &Matrix, y: &[bool]) -> Result<Gbdt, GbdtError> {
         params.validate()?;
         let n = x.rows();
-        if y.len() != n {
-            return Err(GbdtError::Length {
-                rows: n,
-                labels: y.len(),
-            });
-        }
-        for (r, row) in x.iter_rows().enumerate() {
-            if let Some(c) = row.iter().position(|v| !v.is_finite()) {
-                return Err(GbdtError::NonFinite { row: r, col: c });
-            }
-        }
+        check_rows(x, y.len())?;
         let positives = y.iter().filter(|&&b| b).count();
         if positives == 0 || positives == n {
             return Err(GbdtError::OneClass { rows: n, positives });
@@ -615,17 +619,7 @@ impl GbdtMulticlass {
     ) -> Result<GbdtMulticlass, GbdtError> {
         params.validate()?;
         let (n, k) = (x.rows(), classes.len());
-        if y.len() != n {
-            return Err(GbdtError::Length {
-                rows: n,
-                labels: y.len(),
-            });
-        }
-        for (r, row) in x.iter_rows().enumerate() {
-            if let Some(c) = row.iter().position(|v| !v.is_finite()) {
-                return Err(GbdtError::NonFinite { row: r, col: c });
-            }
-        }
+        check_rows(x, y.len())?;
         let mut counts = vec![0usize; k];
         for &c in y {
             match counts.get_mut(c) {

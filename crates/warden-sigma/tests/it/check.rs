@@ -1,6 +1,8 @@
 //! Rule matching, family by family: each test is a table of `(rule, event, expected)` cases,
 //! positive and negative, evaluated with [`warden_sigma::check`].
 
+use crate::dedent;
+
 use warden_sigma::check;
 
 /// Evaluates every case of a table and fails listing each case (index, rule, event, outcome)
@@ -29,22 +31,6 @@ fn run_table<R: AsRef<str>, E: AsRef<str>>(family: &str, cases: &[(R, E, bool)])
         cases.len(),
         failures.join("\n")
     );
-}
-
-/// Removes leading blank lines and the indentation common to all non-blank lines.
-fn dedent(text: &str) -> String {
-    let indent = text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| line.len() - line.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    let mut out = String::new();
-    for line in text.lines().skip_while(|line| line.trim().is_empty()) {
-        out.push_str(line.get(indent..).unwrap_or(""));
-        out.push('\n');
-    }
-    out
 }
 
 /// A rule whose only selection is the single line `key: value` (`value` in YAML syntax).

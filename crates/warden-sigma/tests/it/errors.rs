@@ -1,6 +1,8 @@
 //! Rules that must be rejected: `check` returns an error, never a panic, and the error's text
 //! names the problem.
 
+use crate::dedent;
+
 use warden_sigma::check;
 
 const EVENT: &str =
@@ -37,22 +39,6 @@ fn expect_errors<R: AsRef<str>>(family: &str, cases: &[(R, &str)]) {
         cases.len(),
         failures.join("\n")
     );
-}
-
-/// Removes leading blank lines and the indentation common to all non-blank lines.
-fn dedent(text: &str) -> String {
-    let indent = text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| line.len() - line.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    let mut out = String::new();
-    for line in text.lines().skip_while(|line| line.trim().is_empty()) {
-        out.push_str(line.get(indent..).unwrap_or(""));
-        out.push('\n');
-    }
-    out
 }
 
 /// A rule with one selection holding `key: value` and the given condition.
