@@ -12,7 +12,8 @@ the model file and `warden eval`'s JSON; scikit-learn is timed around fit and
 score_samples). Both use the machine's cores (scikit-learn n_jobs = cores).
 
 Boosted trees: XGBoost (hist) against `warden train gbdt`, both on all rows of the train
-part (100 trees, depth 6, learning rate 0.1, 256 bins), scored on the test part.
+part (100 trees, depth 6, learning rate 0.1, 256 bins), scored on the test part; and on
+UNSW-NB15 the multi-class form (attack categories): class accuracy and training time.
 
 Requires: pip install 'scikit-learn==1.5.2' 'numpy<2.1' 'xgboost-cpu==2.1.1'
 Usage: bench/ml_compare.py [--warden PATH] [--data DIR] [--work DIR] [--seed N] [--no-gbdt]
@@ -134,6 +135,30 @@ def run_warden_gbdt(warden, fmt, tr_path, te_path, work):
     return {"roc_auc": e["roc_auc"], "pr_auc": e["pr_auc"], "accuracy": e["accuracy"], "fit_s": e["fit_seconds"],
             "score_s": e["score_seconds"], "train_rows": e["trained_rows"], "test_rows": e["rows"]}
 
+def run_multiclass(warden, train, test, num_idx, cat_idx, tr_path, te_path, work, seed, jobs, data):
+    """UNSW-NB15 attack categories: XGBoost softprob against `warden train gbdt --multiclass`."""
+    import numpy as np
+    import xgboost as xgb
+    header = read_rows(os.path.join(data, "unsw-nb15", "UNSW_NB15_training-set.visible70.csv.gz"))[0]
+    ci = header.index("attack_cat")
+    classes = sorted({r[ci].lower() for r in train})
+    x_train, ref = encode(train, num_idx, cat_idx, None)
+    x_test, _ = encode(test, num_idx, cat_idx, ref)
+    y_train = [classes.index(r[ci].lower()) for r in train]
+    y_test = np.array([classes.index(r[ci].lower()) if r[ci].lower() in classes else -1 for r in test])
+    t0 = time.perf_counter()
+    model = xgb.XGBClassifier(n_estimators=100, max_depth=6, learning_rate=0.1, tree_method="hist",
+                              max_bin=256, n_jobs=jobs, random_state=seed).fit(x_train, y_train)
+    fit_s = time.perf_counter() - t0
+    acc = float(np.mean(np.argmax(model.predict_proba(x_test), 1) == y_test))
+    out_model = os.path.join(work, "unsw-nb15-multiclass.wmdl")
+    subprocess.run([warden, "train", "gbdt", "--multiclass", "--input", tr_path, "--format", "unsw-nb15",
+                    "--out", out_model], check=True, stderr=subprocess.DEVNULL)
+    e = json.loads(subprocess.run([warden, "eval", "--model", out_model, "--input", te_path],
+                                  check=True, capture_output=True, text=True).stdout)
+    return {"classes": len(classes), "xgboost": {"class_accuracy": acc, "fit_s": fit_s},
+            "warden": {"class_accuracy": e["class_accuracy"], "fit_s": e["fit_seconds"]}}
+
 def run_warden(warden, fmt, tr_path, te_path, work, seed):
     model = os.path.join(work, f"{fmt}.wmdl")
     subprocess.run([warden, "train", "iforest", "--input", tr_path, "--format", fmt, "--out", model,
@@ -158,6 +183,7 @@ def main():
     jobs = os.cpu_count() or 1
     results = []
     gbdt_results = []
+    multiclass = None
     for name in ("nsl-kdd", "unsw-nb15"):
         train, test, num_idx, cat_idx, attack, tr, te = prepare(name, a.data, a.work, a.seed)
         sk = run_sklearn(train, test, num_idx, cat_idx, attack, a.seed, jobs)
@@ -167,9 +193,12 @@ def main():
             xg = run_xgboost(train, test, num_idx, cat_idx, attack, a.seed, jobs)
             wg = run_warden_gbdt(a.warden, name, tr, te, a.work)
             gbdt_results.append((name, xg, wg))
+            if name == "unsw-nb15":
+                multiclass = run_multiclass(a.warden, train, test, num_idx, cat_idx, tr, te, a.work, a.seed, jobs, a.data)
     if a.json:
         print(json.dumps({"iforest": [{"dataset": n, "sklearn": s, "warden": w} for n, s, w in results],
-                          "gbdt": [{"dataset": n, "xgboost": x, "warden": w} for n, x, w in gbdt_results]}, indent=2))
+                          "gbdt": [{"dataset": n, "xgboost": x, "warden": w} for n, x, w in gbdt_results],
+                          "multiclass": multiclass}, indent=2))
         return
     import sklearn
     print(f"isolation forest, 100 trees, 256 samples, trained on the normal rows of a 70 % split (seed {a.seed}); scikit-learn {sklearn.__version__}, {jobs} cores")
@@ -188,6 +217,12 @@ def main():
             for tool, r in (("xgboost", xg), ("warden", wg)):
                 print(f"{name:10} {tool:8} {r['train_rows']:>7} {r['test_rows']:>7} {r['roc_auc']:>8.4f} {r['pr_auc']:>7.4f} {r['accuracy']:>6.4f} {r['fit_s']:>7.3f} {r['score_s']:>8.3f}")
             print(f"{name:10} ROC AUC warden - xgboost = {wg['roc_auc'] - xg['roc_auc']:+.4f}; training x{xg['fit_s'] / max(wg['fit_s'], 1e-9):.2f} (>1: warden faster); prediction {xg['score_s'] / max(wg['score_s'], 1e-9):.1f}x faster")
+    if multiclass:
+        m = multiclass
+        print()
+        print(f"multi-class boosted trees, UNSW-NB15 attack categories ({m['classes']} classes)")
+        print(f"  xgboost class accuracy {m['xgboost']['class_accuracy']:.4f}, training {m['xgboost']['fit_s']:.2f} s")
+        print(f"  warden  class accuracy {m['warden']['class_accuracy']:.4f}, training {m['warden']['fit_s']:.2f} s")
 
 if __name__ == "__main__":
     sys.exit(main())
