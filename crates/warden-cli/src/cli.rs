@@ -96,6 +96,9 @@ pub enum FlowFormatArg {
     NslKdd,
     UnswNb15,
     ZeekConn,
+    /// User activity (JSON Lines or CSV), turned into the UEBA feature vectors (or, for
+    /// `seqae`, windows of each user's recent events) by running the behavioural engine.
+    Activity,
 }
 
 impl FlowFormatArg {
@@ -104,6 +107,7 @@ impl FlowFormatArg {
             FlowFormatArg::NslKdd => warden_models::ml::flows::FlowFormat::NslKdd,
             FlowFormatArg::UnswNb15 => warden_models::ml::flows::FlowFormat::UnswNb15,
             FlowFormatArg::ZeekConn => warden_models::ml::flows::FlowFormat::ZeekConn,
+            FlowFormatArg::Activity => warden_models::ml::flows::FlowFormat::Activity,
         }
     }
 }
@@ -114,6 +118,66 @@ pub enum TrainCommand {
     Iforest(IforestArgs),
     /// Gradient-boosted trees (supervised: needs labelled rows of both classes).
     Gbdt(GbdtArgs),
+    /// Sequence autoencoder over each user's recent events (`--format activity` only).
+    Seqae(SeqaeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SeqaeArgs {
+    #[command(flatten)]
+    pub io: TrainIo,
+    /// Train on the windows whose newest event is labelled normal only (needs --labels).
+    #[arg(long)]
+    pub normal_only: bool,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 6)]
+    pub epochs: usize,
+    /// GRU encoder width.
+    #[arg(long, default_value_t = 32)]
+    pub hidden: usize,
+    /// Bottleneck width.
+    #[arg(long, default_value_t = 8)]
+    pub latent: usize,
+    /// Decoder hidden width.
+    #[arg(long, default_value_t = 64)]
+    pub dense: usize,
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 3e-3)]
+    pub learning_rate: f64,
+    /// Windows sampled for training at most (all are used to calibrate the threshold).
+    #[arg(long, default_value_t = 60_000)]
+    pub max_windows: usize,
+    /// Expected share of anomalous windows: the newest-step error that scores 0.5.
+    #[arg(long, default_value_t = 0.01)]
+    pub contamination: f64,
+}
+
+/// How user activity becomes model rows (`--format activity`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct ActivityOpts {
+    /// Labels (JSON Lines: event_id, label) of the activity: `normal`, `attack:<kind>`,
+    /// `benign:<kind>`.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// Configuration file (TOML) for the behavioural engine that builds the features.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Which users' events become rows: all, or a stable split by user id (`train` takes
+    /// 1 − --test-share of the users, `test` the others).
+    #[arg(long, value_enum, default_value = "all")]
+    pub users: UserSplit,
+    #[arg(long, default_value_t = 0.3)]
+    pub test_share: f64,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserSplit {
+    #[default]
+    All,
+    Train,
+    Test,
 }
 
 #[derive(Args, Debug)]
@@ -144,6 +208,8 @@ pub struct TrainIo {
     /// Model file to write.
     #[arg(long, value_name = "MODEL")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub activity: ActivityOpts,
 }
 
 #[derive(Args, Debug)]
@@ -179,6 +245,8 @@ pub struct EvalArgs {
     /// Score the rows this many times and report the median time (for benchmarks).
     #[arg(long, default_value_t = 1, hide_short_help = true)]
     pub repeat: usize,
+    #[command(flatten)]
+    pub activity: ActivityOpts,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,17 +391,15 @@ pub struct DetectArgs {
     /// Include the 16-dimensional feature vector in each output line.
     #[arg(long)]
     pub features: bool,
-    /// Model file (`warden train`) to score network flows with (`--format nsl-kdd|unsw-nb15|zeek-conn`).
+    /// Model file (`warden train`): one to score network flows with (`--format
+    /// nsl-kdd|unsw-nb15|zeek-conn`); for user activity, up to three trained with `--format
+    /// activity` (an iforest, a seqae, a gbdt) joining the score as an ensemble.
     #[arg(long, value_name = "MODEL")]
-    pub model: Option<PathBuf>,
-    /// Score flows with the active version of this registered model (needs --store).
-    #[arg(
-        long,
-        value_name = "NAME",
-        conflicts_with = "model",
-        requires = "store"
-    )]
-    pub registry_model: Option<String>,
+    pub model: Vec<PathBuf>,
+    /// Use the active version of this registered model (needs --store); repeatable like
+    /// --model.
+    #[arg(long, value_name = "NAME", requires = "store")]
+    pub registry_model: Vec<String>,
     /// Print nothing to stdout (summary and evaluation only).
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -4,7 +4,7 @@ use crate::pipeline::ReadTotals;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use warden_engine::eval::{EvalReport, KindReport};
-use warden_engine::ueba::{EngineCounters, UebaEngine};
+use warden_engine::ueba::{EngineCounters, ModelCounters, UebaEngine};
 use warden_event::{AnomalyType, ThreatLevel, ThreatScore};
 
 /// Counts of what was scored.
@@ -44,6 +44,8 @@ pub struct RunFacts<'a> {
     pub users: usize,
     pub memory_bytes: usize,
     pub counters: EngineCounters,
+    /// The model layer's counters, when models are configured.
+    pub models: Option<ModelCounters>,
 }
 
 impl<'a> RunFacts<'a> {
@@ -57,6 +59,10 @@ impl<'a> RunFacts<'a> {
             users: engine.user_count(),
             memory_bytes: engine.memory_bytes(),
             counters: engine.counters(),
+            models: engine
+                .ensemble()
+                .is_active()
+                .then(|| engine.model_counters()),
         }
     }
 }
@@ -72,6 +78,12 @@ pub fn print(f: &RunFacts<'_>, tally: &Tally, min_level: ThreatLevel) {
         f.events as f64 / secs,
         f.parse_errors
     );
+    if let Some(m) = f.models {
+        eprintln!(
+            "models: {} calls, {} failures, {} circuit trips, {} skipped while open or missing",
+            m.calls, m.failures, m.trips, m.skipped
+        );
+    }
     let levels: Vec<String> = ThreatLevel::ALL
         .iter()
         .rev()

@@ -28,6 +28,41 @@ pub struct UebaConfig {
     pub failures: FailureConfig,
     pub scoring: ScoringConfig,
     pub limits: LimitsConfig,
+    pub ensemble: EnsembleConfig,
+}
+
+/// How the machine-learning models join the score (when models are given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnsembleConfig {
+    /// Share of the score given to the models' agreement (the checks keep the rest).
+    pub weight: f64,
+    /// Share of the isolation forest in the models' combined evidence.
+    pub isolation_forest: f64,
+    /// Share of the sequence autoencoder.
+    pub sequence: f64,
+    /// Share of the boosted trees.
+    pub trees: f64,
+    /// A model call slower than this counts as a failure (milliseconds).
+    pub timeout_ms: f64,
+    /// Failures in a row that open a model's circuit.
+    pub failures_to_open: u32,
+    /// How long an open circuit skips its model before trying it again (seconds).
+    pub cooldown_secs: u64,
+}
+
+impl Default for EnsembleConfig {
+    fn default() -> Self {
+        Self {
+            weight: 0.3,
+            isolation_forest: 0.35,
+            sequence: 0.35,
+            trees: 0.30,
+            timeout_ms: 50.0,
+            failures_to_open: 3,
+            cooldown_secs: 60,
+        }
+    }
 }
 
 /// Bounds on what input can make the engine hold.
@@ -372,6 +407,8 @@ impl Weights {
             AnomalyType::NewLocation => self.new_location,
             AnomalyType::FailedLoginBurst => self.failed_login_burst,
             AnomalyType::BehavioralDeviation => self.behavioral_deviation,
+            // The models are blended into the score, not weighted: see `ensemble.weight`.
+            AnomalyType::ModelAnomaly => 0.0,
         }
     }
 }
@@ -435,6 +472,26 @@ impl UebaConfig {
             if !(0.0..=1.0).contains(&v) {
                 return bad(&format!("scoring.weights.{t}"), "must be within [0, 1]");
             }
+        }
+        let e = &self.ensemble;
+        for (k, v) in [
+            ("ensemble.weight", e.weight),
+            ("ensemble.isolation_forest", e.isolation_forest),
+            ("ensemble.sequence", e.sequence),
+            ("ensemble.trees", e.trees),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return bad(k, "must be within [0, 1]");
+            }
+        }
+        if !(e.timeout_ms > 0.0 && e.timeout_ms <= 60_000.0) {
+            return bad("ensemble.timeout_ms", "must be within (0, 60000]");
+        }
+        if e.failures_to_open == 0 || e.cooldown_secs > 86_400 {
+            return bad(
+                "ensemble",
+                "failures_to_open must be at least 1 and cooldown_secs at most 86400",
+            );
         }
         let unit = [
             ("time.min_hour_share", self.time.min_hour_share),

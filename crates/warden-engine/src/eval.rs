@@ -211,6 +211,7 @@ mod tests {
             isolation_forest_score: None,
             lstm_autoencoder_score: None,
             xgboost_ensemble_score: None,
+            models_unavailable: Vec::new(),
             impossible_travel_detected: false,
             unusual_time_detected: false,
             unusual_volume_detected: false,

@@ -15,10 +15,13 @@ pub enum AnomalyType {
     NewLocation,
     FailedLoginBurst,
     BehavioralDeviation,
+    /// The machine-learning models (forest, sequence autoencoder, trees) agree the event
+    /// is unusual.
+    ModelAnomaly,
 }
 
 impl AnomalyType {
-    pub const ALL: [AnomalyType; 8] = [
+    pub const ALL: [AnomalyType; 9] = [
         Self::ImpossibleTravel,
         Self::UnusualTime,
         Self::UnusualVolume,
@@ -27,6 +30,7 @@ impl AnomalyType {
         Self::NewLocation,
         Self::FailedLoginBurst,
         Self::BehavioralDeviation,
+        Self::ModelAnomaly,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +43,7 @@ impl AnomalyType {
             Self::NewLocation => "new_location",
             Self::FailedLoginBurst => "failed_login_burst",
             Self::BehavioralDeviation => "behavioral_deviation",
+            Self::ModelAnomaly => "model_anomaly",
         }
     }
 

@@ -41,10 +41,15 @@ pub struct ThreatScore {
     pub primary_anomalies: Vec<AnomalyType>,
     /// How far the score can be trusted, `[0, 1]`: low while the user's baseline is learning.
     pub confidence: f32,
-    /// Ensemble model scores; `null` until the ML models are configured.
+    /// Ensemble model scores (`[0, 1]`, higher: more anomalous); `null` for a model that is
+    /// not configured or did not answer.
     pub isolation_forest_score: Option<f32>,
     pub lstm_autoencoder_score: Option<f32>,
     pub xgboost_ensemble_score: Option<f32>,
+    /// Configured models that did not score this event, with why (missing, failed, timed
+    /// out, circuit open): the score then rests on what is left. Absent when all answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models_unavailable: Vec<String>,
     pub impossible_travel_detected: bool,
     pub unusual_time_detected: bool,
     pub unusual_volume_detected: bool,

@@ -7,9 +7,42 @@ use anyhow::{Context, Result};
 use std::io::{BufWriter, StdoutLock, Write};
 use std::time::Instant;
 use warden_engine::eval::Evaluator;
+use warden_engine::models::LoadedModel;
 use warden_engine::ueba::UebaEngine;
 use warden_event::ThreatScore;
 use warden_store::{RunTotals, Store};
+
+/// Loads the `--model` / `--registry-model` files into the engine's ensemble.
+fn install_models(engine: &mut UebaEngine, args: &DetectArgs) -> Result<()> {
+    let mut loaded = Vec::new();
+    for path in &args.model {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        loaded.push((path.display().to_string(), bytes));
+    }
+    if let Some(store) = &args.store {
+        for name in &args.registry_model {
+            loaded.push(crate::commands::ml::registry_model_body(store, name)?);
+        }
+    }
+    let mut seen = Vec::new();
+    for (label, bytes) in loaded {
+        let model = LoadedModel::from_bytes(label.clone(), &bytes)
+            .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
+        let member = engine
+            .install_model(model)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if seen.contains(&member) {
+            anyhow::bail!(
+                "{label}: a second {} model; give at most one of each kind",
+                member.name()
+            );
+        }
+        seen.push(member);
+        eprintln!("model: {label} as the {} member", member.name());
+    }
+    Ok(())
+}
 
 /// Alerts are written to the store in batches of this many.
 const STORE_BATCH: usize = 4096;
@@ -17,11 +50,6 @@ const STORE_BATCH: usize = 4096;
 pub fn run(args: &DetectArgs) -> Result<()> {
     if let Some(flow) = args.input.format.and_then(|f| f.flow()) {
         return crate::commands::ml::detect_flows(args, flow);
-    }
-    if args.model.is_some() || args.registry_model.is_some() {
-        anyhow::bail!(
-            "--model scores network flows: give --format nsl-kdd, unsw-nb15 or zeek-conn (models over user activity are not built yet)"
-        );
     }
     let cfg = WardenConfig::load(args.input.config.as_deref())?;
     let mut store = args.store.as_deref().map(Store::open).transpose()?;
@@ -32,6 +60,7 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         }
         None => UebaEngine::new(cfg.ueba.clone())?,
     };
+    install_models(&mut engine, args)?;
     let run_id = store
         .as_ref()
         .map(|s| s.begin_run("detect", &args.input.inputs))

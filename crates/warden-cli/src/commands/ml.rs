@@ -1,4 +1,5 @@
-//! `warden train` and `warden eval`: models over network flows (NSL-KDD, UNSW-NB15).
+//! `warden train`, `warden eval` and `warden drift`: models over network flows (NSL-KDD,
+//! UNSW-NB15, Zeek conn) and over user activity (see [`super::activity_data`]).
 
 use std::io::Read;
 use std::path::Path;
@@ -14,7 +15,11 @@ use warden_models::ml::iforest::{IsolationForest, IsolationForestParams};
 use warden_models::ml::metrics::Evaluation;
 use warden_models::stats::stable_hash_bytes;
 
-use crate::cli::{DetectArgs, EvalArgs, GbdtArgs, IforestArgs, ModelsCommand, TrainCommand};
+use super::activity_data;
+use crate::cli::{
+    ActivityOpts, DetectArgs, EvalArgs, GbdtArgs, IforestArgs, ModelsCommand, SeqaeArgs,
+    TrainCommand,
+};
 use warden_models::ml::gbdt::{Gbdt, GbdtMulticlass, GbdtParams};
 
 /// Largest flow file read (it is held in memory while parsed).
@@ -29,6 +34,49 @@ struct Loaded {
     columns: warden_models::ml::flows::Columns,
     bad: usize,
     hash: u64,
+}
+
+/// Reads rows of any format: flow tables directly, user activity through the engine.
+fn load_rows(path: &Path, format: FlowFormat, opts: &ActivityOpts) -> Result<Loaded> {
+    if !format.is_activity() {
+        return load(path, format);
+    }
+    let rows = activity_data::load(path, format, opts)?;
+    Ok(Loaded {
+        lines: (1..=rows.records.len() as u64).collect(),
+        records: rows.records,
+        columns: rows.columns,
+        bad: rows.bad,
+        hash: rows.hash,
+    })
+}
+
+/// The transform learned from training rows (the identity for activity features).
+fn fit_schema(format: FlowFormat, data: &Loaded, training: &[FlowRecord]) -> FeatureSchema {
+    if format.is_activity() {
+        activity_data::identity_schema(format)
+    } else {
+        FeatureSchema::fit(format, data.columns.clone(), training)
+    }
+}
+
+/// The format rows are read in for a model trained on `trained`, given `--format`.
+fn input_format(
+    model: &Path,
+    trained: FlowFormat,
+    given: Option<crate::cli::FlowFormatArg>,
+) -> Result<FlowFormat> {
+    match given.map(|g| g.format()) {
+        // `--format activity` names both activity shapes; the model knows which it reads.
+        Some(FlowFormat::Activity) if trained.is_activity() => Ok(trained),
+        Some(f) if f != trained => bail!(
+            "{} was trained on {} data; it cannot score {} input",
+            model.display(),
+            trained.name(),
+            f.name()
+        ),
+        _ => Ok(trained),
+    }
 }
 
 fn load(path: &Path, format: FlowFormat) -> Result<Loaded> {
@@ -112,7 +160,115 @@ pub fn train(cmd: &TrainCommand) -> Result<()> {
     match cmd {
         TrainCommand::Iforest(a) => train_iforest(a),
         TrainCommand::Gbdt(a) => train_gbdt(a),
+        TrainCommand::Seqae(a) => train_seqae(a),
     }
+}
+
+fn train_seqae(a: &SeqaeArgs) -> Result<()> {
+    use warden_models::ml::sequence::WINDOW;
+    if a.io.format.format() != FlowFormat::Activity {
+        bail!("the sequence autoencoder reads user activity: give --format activity");
+    }
+    if a.normal_only && a.io.activity.labels.is_none() {
+        bail!("--normal-only needs --labels");
+    }
+    let format = FlowFormat::ActivitySequence;
+    let params = warden_nn::SeqTrainParams {
+        hidden: a.hidden,
+        latent: a.latent,
+        dense: a.dense,
+        epochs: a.epochs,
+        batch: a.batch,
+        learning_rate: a.learning_rate,
+        max_windows: a.max_windows,
+        contamination: a.contamination,
+        seed: a.seed,
+    };
+    let data = load_rows(&a.io.input, format, &a.io.activity)?;
+    let mut x = warden_models::ml::Matrix::new(WINDOW);
+    let mut row: Vec<f32> = Vec::with_capacity(WINDOW);
+    for r in &data.records {
+        if a.normal_only && r.attack != Some(false) {
+            continue;
+        }
+        row.clear();
+        row.extend(r.numeric.iter().map(|v| *v as f32));
+        x.push(&row);
+    }
+    if x.rows() == 0 {
+        bail!("{}: no windows to train on", a.io.input.display());
+    }
+    eprintln!(
+        "training the sequence autoencoder on {} windows (at most {} sampled per epoch)",
+        x.rows(),
+        a.max_windows
+    );
+    let started = Instant::now();
+    let model = warden_nn::train(&params, &x, |e| {
+        eprintln!(
+            "  epoch {}/{}: loss {:.5} ({:.1} s)",
+            e.epoch, params.epochs, e.loss, e.seconds
+        );
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let model = Model::SeqAutoencoder(Box::new(model));
+    let schema = fit_schema(format, &data, &data.records);
+    let labelled: Vec<&FlowRecord> = data.records.iter().filter(|r| r.attack.is_some()).collect();
+    let metrics = (!labelled.is_empty()).then(|| {
+        let m = encode_rows(&schema, &labelled);
+        let labels: Vec<bool> = labelled.iter().map(|r| r.attack == Some(true)).collect();
+        Evaluation::compute(&model.score(&m), &labels, model.threshold())
+    });
+    let reference = reference(&schema, &data.records, &model.score(&x));
+    let importance = match &model {
+        Model::SeqAutoencoder(m) => m.importance(&x),
+        _ => Default::default(),
+    };
+    let file = ModelFile {
+        reference: Some(reference),
+        schema,
+        model,
+        training: training_info(
+            &a.io.input,
+            &data,
+            x.rows(),
+            a.normal_only,
+            fit_seconds,
+            metrics,
+        ),
+    };
+    let bytes = write_model(&file, &a.io.out)?;
+    let mut top: Vec<(&str, f64)> = warden_models::ml::sequence::STEP_FEATURE_NAMES
+        .iter()
+        .copied()
+        .zip(importance)
+        .collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let top: Vec<String> = top
+        .iter()
+        .take(4)
+        .map(|(n, v)| format!("{n} {:.0}%", v * 100.0))
+        .collect();
+    eprintln!(
+        "trained seqae on {} windows in {:.1} s; share of the newest-step error: {}; wrote {} ({} bytes)",
+        x.rows(),
+        fit_seconds,
+        top.join(", "),
+        a.io.out.display(),
+        bytes.len()
+    );
+    Ok(())
+}
+
+fn encode_rows(schema: &FeatureSchema, rows: &[&FlowRecord]) -> warden_models::ml::Matrix {
+    let mut m = warden_models::ml::Matrix::new(schema.width());
+    let mut row = Vec::new();
+    for r in rows {
+        schema.encode(r, &mut row);
+        m.push(&row);
+    }
+    m
 }
 
 fn train_gbdt(a: &GbdtArgs) -> Result<()> {
@@ -124,7 +280,7 @@ fn train_gbdt(a: &GbdtArgs) -> Result<()> {
         ..GbdtParams::default()
     };
     params.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let data = load(&a.io.input, format)?;
+    let data = load_rows(&a.io.input, format, &a.io.activity)?;
     let training: Vec<FlowRecord> = data
         .records
         .iter()
@@ -138,7 +294,7 @@ fn train_gbdt(a: &GbdtArgs) -> Result<()> {
             format.name()
         );
     }
-    let schema = FeatureSchema::fit(format, data.columns.clone(), &training);
+    let schema = fit_schema(format, &data, &training);
     let x = schema.encode_all(&training);
     let y: Vec<bool> = training.iter().map(|r| r.attack == Some(true)).collect();
     let started = Instant::now();
@@ -220,7 +376,7 @@ fn train_iforest(a: &IforestArgs) -> Result<()> {
         seed: a.seed,
     };
     params.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let data = load(&a.io.input, format)?;
+    let data = load_rows(&a.io.input, format, &a.io.activity)?;
     let training: Vec<FlowRecord> = if a.normal_only {
         data.records
             .iter()
@@ -238,7 +394,7 @@ fn train_iforest(a: &IforestArgs) -> Result<()> {
             data.bad
         );
     }
-    let schema = FeatureSchema::fit(format, data.columns.clone(), &training);
+    let schema = fit_schema(format, &data, &training);
     let x = schema.encode_all(&training);
     // Timed: the model's fit alone (reading and encoding are reported apart from it).
     let started = Instant::now();
@@ -317,17 +473,8 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
         std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
     let file =
         ModelFile::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
-    let format = match a.format {
-        Some(f) if f.format() != file.schema.format => bail!(
-            "{} was trained on {} flows; it cannot score {} input",
-            a.model.display(),
-            file.schema.format.name(),
-            f.format().name()
-        ),
-        Some(f) => f.format(),
-        None => file.schema.format,
-    };
-    let data = load(&a.input, format)?;
+    let format = input_format(&a.model, file.schema.format, a.format)?;
+    let data = load_rows(&a.input, format, &a.activity)?;
     if data.columns != file.schema.columns {
         bail!(
             "{}: its columns differ from the ones {} was trained on",
@@ -464,16 +611,8 @@ pub fn drift(a: &EvalArgs) -> Result<()> {
             a.model.display()
         );
     };
-    let format = match a.format {
-        Some(f) if f.format() != file.schema.format => bail!(
-            "{} was trained on {} flows; it cannot compare {} input",
-            a.model.display(),
-            file.schema.format.name(),
-            f.format().name()
-        ),
-        _ => file.schema.format,
-    };
-    let data = load(&a.input, format)?;
+    let format = input_format(&a.model, file.schema.format, a.format)?;
+    let data = load_rows(&a.input, format, &a.activity)?;
     if data.records.is_empty() {
         bail!("{}: no rows to compare", a.input.display());
     }
@@ -563,6 +702,18 @@ pub fn drift(a: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
+/// The active version of a registered model: its label (`name vN`) and file bytes.
+pub fn registry_model_body(store: &Path, name: &str) -> Result<(String, Vec<u8>)> {
+    let s = warden_store::Store::open(store)?;
+    let Some((version, body)) = s.model_body(name, None)? else {
+        bail!(
+            "model `{name}` has no active version in {} (see `warden models activate`)",
+            store.display()
+        );
+    };
+    Ok((format!("{name} v{version}"), body))
+}
+
 fn load_model(path: &Path) -> Result<ModelFile> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     ModelFile::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
@@ -599,19 +750,16 @@ struct FlowScore<'a> {
 /// anomalous flow (every flow with `--all`), with the features that isolated it.
 pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
     use std::io::Write;
-    let (file, model_path) = match (&args.model, &args.registry_model, &args.store) {
+    if args.model.len() + args.registry_model.len() > 1 {
+        bail!("scoring flows takes one model (--model or --registry-model)");
+    }
+    let (file, model_path) = match (args.model.first(), args.registry_model.first(), &args.store) {
         (Some(path), _, _) => (load_model(path)?, path.clone()),
         (None, Some(name), Some(store)) => {
-            let s = warden_store::Store::open(store)?;
-            let Some((version, body)) = s.model_body(name, None)? else {
-                bail!(
-                    "model `{name}` has no active version in {} (see `warden models activate`)",
-                    store.display()
-                );
-            };
+            let (label, body) = registry_model_body(store, name)?;
             let file = ModelFile::from_bytes(&body)
-                .map_err(|e| anyhow::anyhow!("registry model `{name}` v{version}: {e}"))?;
-            (file, std::path::PathBuf::from(format!("{name} v{version}")))
+                .map_err(|e| anyhow::anyhow!("registry model {label}: {e}"))?;
+            (file, std::path::PathBuf::from(label))
         }
         _ => bail!(
             "scoring {} flows needs --model MODEL (see `warden train`) or --registry-model NAME --store PATH",

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod activity_data;
 pub mod alerts;
 pub mod baseline;
 pub mod config;

@@ -1,6 +1,7 @@
 //! Integration tests of the `warden` binary: they run it on fixtures and check its output.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is the report
 
+mod activity_models;
 mod detect;
 mod hunt;
 mod malformed;

@@ -1,10 +1,12 @@
 //! [`UebaEngine`]: owns every user's state and scores events one at a time, in time order.
 
 use super::checks::{self, time::hour_usualness};
+use super::ensemble::{Ensemble, Member, ModelCounters, ModelVerdict, SequenceTracker};
 use super::{
     CheckContext, Finding, MatchCache, Matchers, SourceTracker, SourceView, behavioral_deviation,
     explain, scoring,
 };
+use crate::models::LoadedModel;
 use crate::{ConfigError, UebaConfig};
 use rustc_hash::FxHashMap;
 use warden_event::{AnomalyType, FEATURE_NAMES, FeatureVector, ThreatScore, UserActivity};
@@ -36,6 +38,10 @@ pub struct UebaEngine {
     population: Population,
     counters: EngineCounters,
     findings: Vec<Finding>,
+    ensemble: Ensemble,
+    /// Per-user windows of recent events, kept when the sequence model (or a caller
+    /// extracting training windows) needs them.
+    sequences: Option<SequenceTracker>,
 }
 
 impl UebaEngine {
@@ -50,6 +56,8 @@ impl UebaEngine {
             population: Population::default(),
             counters: EngineCounters::default(),
             findings: Vec::with_capacity(8),
+            ensemble: Ensemble::default(),
+            sequences: None,
         })
     }
 
@@ -72,6 +80,38 @@ impl UebaEngine {
 
     pub fn counters(&self) -> EngineCounters {
         self.counters
+    }
+
+    /// Adds a model to the ensemble (its kind decides its place); it must have been trained
+    /// on user activity.
+    pub fn install_model(&mut self, model: LoadedModel) -> Result<Member, ConfigError> {
+        let member = self.ensemble.install(model).map_err(ConfigError::Invalid)?;
+        if member == Member::Sequence {
+            self.enable_sequences();
+        }
+        Ok(member)
+    }
+
+    /// The model layer: its slots (to swap models while running) and counters.
+    pub fn ensemble(&self) -> &Ensemble {
+        &self.ensemble
+    }
+
+    pub fn model_counters(&self) -> ModelCounters {
+        self.ensemble.counters()
+    }
+
+    /// Keeps every user's window of recent events (see [`Self::last_window`]).
+    pub fn enable_sequences(&mut self) {
+        if self.sequences.is_none() {
+            self.sequences = Some(SequenceTracker::new(self.config.limits.max_users));
+        }
+    }
+
+    /// The window of recent events of the last scored event's user, newest last, when
+    /// sequences are kept.
+    pub fn last_window(&self) -> Option<&[f32]> {
+        self.sequences.as_ref().map(SequenceTracker::last_window)
     }
 
     pub fn users(&self) -> impl Iterator<Item = (&String, &UserState)> {
@@ -120,6 +160,8 @@ impl UebaEngine {
             population: &mut self.population,
             counters: &mut self.counters,
             findings: &mut self.findings,
+            ensemble: &mut self.ensemble,
+            sequences: self.sequences.as_mut(),
         };
         if let Some(state) = self.users.get_mut(a.user_id.as_str()) {
             return step.score_user(&env, state, a, with_features);
@@ -187,6 +229,8 @@ struct Step<'a> {
     population: &'a mut Population,
     counters: &'a mut EngineCounters,
     findings: &'a mut Vec<Finding>,
+    ensemble: &'a mut Ensemble,
+    sequences: Option<&'a mut SequenceTracker>,
 }
 
 /// A scored event before it becomes a [`ThreatScore`].
@@ -196,6 +240,7 @@ struct Outcome {
     deviation: f32,
     maturity: f64,
     explanation: String,
+    models: Option<ModelVerdict>,
 }
 
 impl Step<'_> {
@@ -255,14 +300,39 @@ impl Step<'_> {
                 deviation_detail(&features, deviation),
             ));
         }
-        let scored = scoring::combine(std::mem::take(self.findings), maturity, cfg);
-        let explanation = explain::explanation(&scored, &state.profile, maturity, cfg);
+        let window: &[f32] = match self.sequences.as_deref_mut() {
+            Some(seq) => seq.push(&a.user_id, env.secs, a.success, &features),
+            None => &[],
+        };
+        let models = self
+            .ensemble
+            .is_active()
+            .then(|| self.ensemble.evaluate(&cfg.ensemble, &features, window));
+        let mut scored = scoring::combine(std::mem::take(self.findings), maturity, cfg);
+        if let Some((m, agreement)) = models.as_ref().and_then(|m| Some((m, m.agreement?))) {
+            // Models read the same baseline-relative features: trust them as much as it.
+            let share = cfg.ensemble.weight * maturity;
+            scored = scoring::blend(scored, agreement, share, m.detail.clone(), cfg);
+        }
+        let mut explanation = explain::explanation(&scored, &state.profile, maturity, cfg);
+        if let Some(m) = models.as_ref().filter(|m| !m.unavailable.is_empty()) {
+            explanation.push_str(&format!(
+                " Scored without {} ({}).",
+                if m.unavailable.len() == 1 {
+                    "a model"
+                } else {
+                    "some models"
+                },
+                m.unavailable.join("; ")
+            ));
+        }
         Outcome {
             scored,
             features,
             deviation,
             maturity,
             explanation,
+            models,
         }
     }
 
@@ -311,9 +381,10 @@ fn to_threat_score(
         threat_level: o.scored.level,
         primary_anomalies: o.scored.primary.clone(),
         confidence: o.scored.confidence,
-        isolation_forest_score: None,
-        lstm_autoencoder_score: None,
-        xgboost_ensemble_score: None,
+        isolation_forest_score: model_score(&o.models, Member::IsolationForest),
+        lstm_autoencoder_score: model_score(&o.models, Member::Sequence),
+        xgboost_ensemble_score: model_score(&o.models, Member::Trees),
+        models_unavailable: o.models.map(|m| m.unavailable).unwrap_or_default(),
         impossible_travel_detected: has(AnomalyType::ImpossibleTravel),
         unusual_time_detected: has(AnomalyType::UnusualTime),
         unusual_volume_detected: has(AnomalyType::UnusualVolume),
@@ -325,6 +396,11 @@ fn to_threat_score(
         anomalies: o.scored.anomalies,
         features: with_features.then_some(o.features),
     }
+}
+
+fn model_score(m: &Option<ModelVerdict>, member: Member) -> Option<f32> {
+    let s = m.as_ref()?.scores[member as usize]?;
+    Some(((s * 1000.0).round() / 1000.0) as f32)
 }
 
 fn deviation_detail(f: &FeatureVector, deviation: f32) -> String {

@@ -5,13 +5,18 @@
 //! 1. the user's state is found (or created) and short windows updated;
 //! 2. every check in [`checks`] looks at the event against the baseline and reports findings
 //!    (type, confidence, the facts) and fills its features;
-//! 3. [`scoring`] combines the findings into a 0–100 score and a level;
-//! 4. [`explain`] writes the explanation, and the level's recommended actions are attached;
-//! 5. the event is learned into the baseline only if it stayed below the quarantine level,
+//! 3. when models are configured, [`ensemble`] scores the feature vector and the user's
+//!    window of recent events and adds their combined evidence as one more finding;
+//! 4. [`scoring`] combines the findings into a 0–100 score and a level;
+//! 5. [`explain`] writes the explanation, and the level's recommended actions are attached;
+//! 6. the event is learned into the baseline only if it stayed below the quarantine level,
 //!    so an attacker's behaviour never becomes "normal".
 
 pub mod checks;
 mod detector;
+pub mod ensemble;
+#[cfg(test)]
+mod ensemble_tests;
 pub mod explain;
 mod matchers;
 pub mod scoring;
@@ -20,6 +25,7 @@ mod sources;
 mod tests;
 
 pub use detector::{EngineCounters, UebaEngine};
+pub use ensemble::{Ensemble, Member, ModelCounters, ModelVerdict, SequenceTracker};
 pub use matchers::{MatchCache, Matchers};
 pub use sources::{SourceTracker, SourceView};
 

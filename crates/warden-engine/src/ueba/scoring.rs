@@ -73,6 +73,50 @@ pub fn combine(findings: Vec<Finding>, maturity: f64, cfg: &UebaConfig) -> Score
     }
 }
 
+/// Mixes the models' agreement (`[0, 1]`) into a scored event: `score' = (1 − share) ×
+/// score + share × 100 × agreement`. The checks' contributions shrink by `1 − share` and the
+/// models' part becomes one more anomaly, `model_anomaly`, so contributions still add up to
+/// the score. Models can therefore lower an event the checks rate high (a hard negative
+/// they know) as well as raise one the checks miss.
+pub fn blend(
+    mut s: Scored,
+    agreement: f64,
+    share: f64,
+    detail: String,
+    cfg: &UebaConfig,
+) -> Scored {
+    let share = share.clamp(0.0, 1.0);
+    let agreement = agreement.clamp(0.0, 1.0);
+    if share == 0.0 {
+        return s;
+    }
+    let keep = (1.0 - share) as f32;
+    for a in &mut s.anomalies {
+        a.contribution = round1(f64::from(a.contribution * keep));
+    }
+    let model_points = 100.0 * share * agreement;
+    let score = f64::from(s.score) * (1.0 - share) + model_points;
+    if model_points >= 0.05 {
+        s.anomalies.push(Anomaly {
+            kind: AnomalyType::ModelAnomaly,
+            confidence: round2(agreement),
+            contribution: round1(model_points),
+            detail,
+        });
+    }
+    s.anomalies
+        .sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+    s.score = round1(score);
+    s.level = ThreatLevel::from_score(s.score, &cfg.scoring.levels);
+    s.primary = s
+        .anomalies
+        .iter()
+        .filter(|a| a.contribution >= PRIMARY_MIN_POINTS)
+        .map(|a| a.kind)
+        .collect();
+    s
+}
+
 fn round1(x: f64) -> f32 {
     ((x * 10.0).round() / 10.0) as f32
 }
@@ -143,7 +187,36 @@ mod tests {
         assert_eq!(s.confidence, 1.0);
     }
 
+    #[test]
+    fn blending_keeps_contributions_summing_and_can_lower_or_raise() {
+        let cfg = UebaConfig::default();
+        let checks = || combine(vec![finding(AnomalyType::ImpossibleTravel, 1.0)], 1.0, &cfg);
+        let calm = blend(checks(), 0.0, 0.3, String::new(), &cfg);
+        assert_eq!(calm.score, 52.5, "75 × 0.7");
+        assert!(
+            calm.anomalies
+                .iter()
+                .all(|a| a.kind != AnomalyType::ModelAnomaly)
+        );
+        let alarmed = blend(checks(), 1.0, 0.3, "models: x".into(), &cfg);
+        assert_eq!(alarmed.score, 82.5, "75 × 0.7 + 30");
+        assert_eq!(alarmed.level, ThreatLevel::Critical);
+        assert!(alarmed.primary.contains(&AnomalyType::ModelAnomaly));
+        let sum: f32 = alarmed.anomalies.iter().map(|a| a.contribution).sum();
+        assert!((sum - alarmed.score).abs() < 0.2);
+        assert_eq!(blend(checks(), 1.0, 0.0, String::new(), &cfg), checks());
+    }
+
     proptest! {
+        #[test]
+        fn blended_scores_stay_in_range(agreement in 0.0f64..=1.0, share in 0.0f64..=1.0, c in 0.0f64..=1.0) {
+            let cfg = UebaConfig::default();
+            let s = blend(combine(vec![finding(AnomalyType::UnusualVolume, c)], 1.0, &cfg), agreement, share, String::new(), &cfg);
+            prop_assert!((0.0..=100.0).contains(&s.score));
+            let sum: f32 = s.anomalies.iter().map(|a| a.contribution).sum();
+            prop_assert!((sum - s.score).abs() < 0.3);
+        }
+
         #[test]
         fn score_is_bounded_and_monotone(confs in proptest::collection::vec(0.0f64..=1.0, 1..8), maturity in 0.0f64..=1.0) {
             let cfg = UebaConfig::default();

@@ -6,23 +6,23 @@ use crate::UebaConfig;
 use proptest::prelude::*;
 use warden_event::{ActivityType, AnomalyType, ThreatLevel, ThreatScore, Timestamp, UserActivity};
 
-const DAY: i64 = 86_400_000;
-const HOUR: i64 = 3_600_000;
+pub(super) const DAY: i64 = 86_400_000;
+pub(super) const HOUR: i64 = 3_600_000;
 /// 2026-03-02T00:00:00Z, a Monday.
 const T0: i64 = 1_772_409_600_000;
 
-struct Place {
+pub(super) struct Place {
     name: &'static str,
     lat: f64,
     lon: f64,
 }
 
-const LONDON: Place = Place {
+pub(super) const LONDON: Place = Place {
     name: "London, GB",
     lat: 51.5074,
     lon: -0.1278,
 };
-const LAGOS: Place = Place {
+pub(super) const LAGOS: Place = Place {
     name: "Lagos, NG",
     lat: 6.5244,
     lon: 3.3792,
@@ -33,7 +33,7 @@ const PARIS: Place = Place {
     lon: 2.3522,
 };
 
-fn event(user: &str, ms: i64, at: &Place) -> UserActivity {
+pub(super) fn event(user: &str, ms: i64, at: &Place) -> UserActivity {
     let mut a = UserActivity::new(user, ActivityType::FileAccess, Timestamp(ms));
     a.event_id = Some(format!("{user}-{ms}"));
     a.location = Some(at.name.to_owned());
@@ -51,7 +51,7 @@ fn event(user: &str, ms: i64, at: &Place) -> UserActivity {
 
 /// An engine where `user` (and a few colleagues) worked 09:00–17:00 UTC in London for three
 /// weeks of weekdays.
-fn trained(user: &str) -> UebaEngine {
+pub(super) fn trained(user: &str) -> UebaEngine {
     let mut e = UebaEngine::new(UebaConfig::default()).unwrap();
     for d in 0..21 {
         if d % 7 >= 5 {
@@ -71,7 +71,7 @@ fn trained(user: &str) -> UebaEngine {
 }
 
 /// The next working day (day 21 is a Monday) at `hour` UTC.
-fn next_day(hour: i64) -> i64 {
+pub(super) fn next_day(hour: i64) -> i64 {
     T0 + 21 * DAY + hour * HOUR
 }
 

@@ -10,6 +10,7 @@ use super::flows::FeatureSchema;
 use super::gbdt::{Gbdt, GbdtMulticlass};
 use super::iforest::{IsolationForest, IsolationForestParams, IsolationForestV1};
 use super::metrics::Evaluation;
+use super::sequence::SeqAutoencoder;
 use crate::ModelError;
 
 pub const MAGIC: &[u8; 4] = b"WMDL";
@@ -30,6 +31,8 @@ pub enum Model {
     Gbdt(Box<Gbdt>),
     /// Multi-class boosted trees; the score is 1 − P(normal class).
     GbdtMulticlass(Box<GbdtMulticlass>),
+    /// The sequence autoencoder over user-activity windows.
+    SeqAutoencoder(Box<SeqAutoencoder>),
 }
 
 /// Index of the class named `normal`, if any.
@@ -52,6 +55,7 @@ impl Model {
             Model::IsolationForest { .. } => "iforest",
             Model::Gbdt(_) => "gbdt",
             Model::GbdtMulticlass(_) => "gbdt-multiclass",
+            Model::SeqAutoencoder(_) => "seqae",
         }
     }
 
@@ -62,6 +66,7 @@ impl Model {
             Model::IsolationForest { forest, .. } => forest.score_one(row),
             Model::Gbdt(g) => g.predict_one(row),
             Model::GbdtMulticlass(m) => attack_probability(m, &m.predict_proba_one(row)),
+            Model::SeqAutoencoder(a) => a.score_one(row),
         }
     }
 
@@ -85,18 +90,20 @@ impl Model {
                 .iter()
                 .map(|p| attack_probability(m, p))
                 .collect(),
+            Model::SeqAutoencoder(a) => a.score(x),
         }
     }
 
     pub fn threshold(&self) -> f64 {
         match self {
             Model::IsolationForest { forest, .. } => forest.threshold(),
-            Model::Gbdt(_) | Model::GbdtMulticlass(_) => 0.5,
+            Model::Gbdt(_) | Model::GbdtMulticlass(_) | Model::SeqAutoencoder(_) => 0.5,
         }
     }
 
     /// Per-feature explanation of one row's score: path attribution shares for the forest,
-    /// exact SHAP values (log-odds) for boosted trees.
+    /// exact SHAP values (log-odds) for boosted trees, each newest-step feature's share of the
+    /// reconstruction error for the autoencoder.
     pub fn explain(&self, row: &[f32]) -> Vec<f64> {
         match self {
             Model::IsolationForest { forest, .. } => forest.attributions(row),
@@ -114,6 +121,7 @@ impl Model {
                     .map(|g| g.contributions(row).0)
                     .unwrap_or_default()
             }
+            Model::SeqAutoencoder(a) => a.attributions(row),
         }
     }
 }
@@ -253,6 +261,10 @@ impl ModelFile {
             Model::Gbdt(g) => g.prepare(),
             Model::GbdtMulticlass(m) => m.prepare(),
             Model::IsolationForest { forest, .. } => forest.prepare(),
+            Model::SeqAutoencoder(a) => a.validate().map_err(|reason| ModelError::Corrupt {
+                what: "model",
+                reason,
+            })?,
         }
         Ok(file)
     }

@@ -21,6 +21,11 @@ pub enum FlowFormat {
     UnswNb15,
     /// Zeek `conn.log`, TSV (with its `#fields` header) or JSON Lines; unlabelled.
     ZeekConn,
+    /// User activity as the UEBA engine's 16-feature vectors (built by the engine, not read
+    /// by [`FlowReader`]).
+    Activity,
+    /// User activity as windows of the last events (see [`super::sequence`]).
+    ActivitySequence,
 }
 
 impl FlowFormat {
@@ -29,6 +34,8 @@ impl FlowFormat {
             "nsl-kdd" => Some(FlowFormat::NslKdd),
             "unsw-nb15" => Some(FlowFormat::UnswNb15),
             "zeek-conn" => Some(FlowFormat::ZeekConn),
+            "activity" => Some(FlowFormat::Activity),
+            "activity-sequence" => Some(FlowFormat::ActivitySequence),
             _ => None,
         }
     }
@@ -38,7 +45,14 @@ impl FlowFormat {
             FlowFormat::NslKdd => "nsl-kdd",
             FlowFormat::UnswNb15 => "unsw-nb15",
             FlowFormat::ZeekConn => "zeek-conn",
+            FlowFormat::Activity => "activity",
+            FlowFormat::ActivitySequence => "activity-sequence",
         }
+    }
+
+    /// Whether rows come from the UEBA engine rather than from a flow table.
+    pub fn is_activity(self) -> bool {
+        matches!(self, FlowFormat::Activity | FlowFormat::ActivitySequence)
     }
 }
 
@@ -159,6 +173,10 @@ impl<R: BufRead> FlowReader<R> {
             FlowFormat::ZeekConn => Columns {
                 numeric: ZEEK_NUMERIC.iter().map(|c| (*c).to_owned()).collect(),
                 categorical: ZEEK_CATEGORICAL.iter().map(|c| (*c).to_owned()).collect(),
+            },
+            FlowFormat::Activity | FlowFormat::ActivitySequence => Columns {
+                numeric: Vec::new(),
+                categorical: Vec::new(),
             },
         };
         FlowReader {
@@ -390,6 +408,9 @@ impl<R: BufRead> Iterator for FlowReader<R> {
                     Ok(None) => continue,
                     Err(e) => Err(e),
                 },
+                FlowFormat::Activity | FlowFormat::ActivitySequence => {
+                    Err("user activity is read by the UEBA engine, not as a flow table".into())
+                }
             };
             return Some(parsed.map_err(|reason| FlowError {
                 line: self.line,
@@ -454,6 +475,20 @@ impl FeatureSchema {
             columns,
             scaling,
             categories,
+        }
+    }
+
+    /// A schema that passes numbers through unchanged (features already scaled, as the
+    /// user-activity ones, all in `[0, 1]`).
+    pub fn identity(format: FlowFormat, names: Vec<String>) -> FeatureSchema {
+        FeatureSchema {
+            format,
+            scaling: vec![(0.0, 1.0); names.len()],
+            categories: Vec::new(),
+            columns: Columns {
+                numeric: names,
+                categorical: Vec::new(),
+            },
         }
     }
 

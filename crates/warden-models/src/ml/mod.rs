@@ -1,7 +1,8 @@
 //! Machine-learning models and what they need: a seeded random generator ([`rng`]), a
 //! dense feature matrix ([`Matrix`]), the isolation forest ([`iforest`]), network-flow
 //! feature pipelines ([`flows`]), evaluation metrics ([`metrics`]), drift against the training
-//! data ([`drift`]) and the versioned model file ([`artifact`]).
+//! data ([`drift`]), the sequence autoencoder's inference ([`sequence`]) and the versioned
+//! model file ([`artifact`]).
 
 pub mod artifact;
 pub mod complete;
@@ -11,6 +12,7 @@ pub mod gbdt;
 pub mod iforest;
 pub mod metrics;
 pub mod rng;
+pub mod sequence;
 
 use serde::{Deserialize, Serialize};
 

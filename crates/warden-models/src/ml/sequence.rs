@@ -1,0 +1,419 @@
+//! The sequence autoencoder over a user's recent activity: its input (a window of the last
+//! [`STEPS`] events, [`STEP_FEATURES`] features each, every one in `[0, 1]`), a per-user ring
+//! that keeps that window in 200 bytes, and the trained network's forward pass.
+//!
+//! The network: a GRU encoder (8 → `hidden`) over the window, a `tanh` latent layer
+//! (`hidden` → `latent`), a dense decoder (`latent` → `dense`, tanh → 192, linear) that
+//! reconstructs the whole window. It is trained elsewhere (`warden-nn`, with candle); this
+//! module owns inference, written out by hand so that scoring needs no tensor library and
+//! costs a few microseconds.
+//!
+//! The score is about the *newest* event: the reconstruction error of the last step, in the
+//! context of the 23 before it. Scoring the whole window would keep flagging a user for the
+//! 23 events after one odd event.
+
+use serde::{Deserialize, Serialize};
+
+use super::Matrix;
+
+/// Events in a window.
+pub const STEPS: usize = 24;
+/// Features per event.
+pub const STEP_FEATURES: usize = 8;
+/// Width of a flattened window (oldest step first).
+pub const WINDOW: usize = STEPS * STEP_FEATURES;
+
+/// Names of the per-event features, in order. All lie in `[0, 1]`; 0 is "as usual".
+pub const STEP_FEATURE_NAMES: [&str; STEP_FEATURES] = [
+    "hour_deviation",
+    "location_novelty",
+    "travel_speed",
+    "volume_zscore",
+    "device_novelty",
+    "resource_novelty",
+    "failed",
+    "burst",
+];
+
+/// Names of the flattened window's columns: `t-23.hour_deviation` … `t0.burst`.
+pub fn window_feature_names() -> Vec<String> {
+    (0..STEPS)
+        .flat_map(|s| {
+            let back = STEPS - 1 - s;
+            STEP_FEATURE_NAMES
+                .iter()
+                .map(move |n| format!("t-{back}.{n}"))
+        })
+        .map(|n| n.replacen("t-0.", "t0.", 1))
+        .collect()
+}
+
+/// The last [`STEPS`] events of one user, quantised to a byte per feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceRing {
+    steps: [[u8; STEP_FEATURES]; STEPS],
+    head: u8,
+    len: u8,
+}
+
+impl Default for SequenceRing {
+    fn default() -> Self {
+        Self {
+            steps: [[0; STEP_FEATURES]; STEPS],
+            head: 0,
+            len: 0,
+        }
+    }
+}
+
+fn quantise(x: f32) -> u8 {
+    if x.is_nan() {
+        0
+    } else {
+        (x.clamp(0.0, 1.0) * 255.0).round() as u8
+    }
+}
+
+impl SequenceRing {
+    /// Appends an event's features (values outside `[0, 1]` are clamped).
+    pub fn push(&mut self, step: &[f32; STEP_FEATURES]) {
+        let head = usize::from(self.head) % STEPS;
+        self.steps[head] = step.map(quantise);
+        self.head = ((head + 1) % STEPS) as u8;
+        self.len = (usize::from(self.len) + 1).min(STEPS) as u8;
+    }
+
+    /// Events held (at most [`STEPS`]).
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The window, oldest first, into `out` (`WINDOW` values). A user with fewer than
+    /// [`STEPS`] events has the missing older steps as zeros ("nothing unusual"), as in
+    /// training.
+    pub fn window_into(&self, out: &mut Vec<f32>) {
+        out.clear();
+        out.resize(WINDOW, 0.0);
+        let len = self.len();
+        let head = usize::from(self.head) % STEPS;
+        for k in 0..len {
+            // k = 0 is the oldest held event.
+            let slot = (head + STEPS - len + k) % STEPS;
+            let at = (STEPS - len + k) * STEP_FEATURES;
+            for (f, v) in self.steps[slot].iter().enumerate() {
+                out[at + f] = f32::from(*v) / 255.0;
+            }
+        }
+    }
+}
+
+/// The trained network and its calibration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeqAutoencoder {
+    pub hidden: usize,
+    pub latent: usize,
+    pub dense: usize,
+    /// GRU input weights, `3·hidden × STEP_FEATURES`, gates in the order reset, update, new.
+    pub w_ih: Vec<f32>,
+    /// GRU recurrent weights, `3·hidden × hidden`.
+    pub w_hh: Vec<f32>,
+    pub b_ih: Vec<f32>,
+    pub b_hh: Vec<f32>,
+    /// Latent layer, `latent × hidden`.
+    pub enc_w: Vec<f32>,
+    pub enc_b: Vec<f32>,
+    /// Decoder layers, `dense × latent` and `WINDOW × dense`.
+    pub dec1_w: Vec<f32>,
+    pub dec1_b: Vec<f32>,
+    pub dec2_w: Vec<f32>,
+    pub dec2_b: Vec<f32>,
+    /// Last-step reconstruction error at the training quantile `1 − contamination`: the
+    /// error that scores 0.5.
+    pub threshold_error: f64,
+    pub contamination: f64,
+    /// Mean squared reconstruction error of the training windows at the end of training.
+    pub train_loss: f64,
+    pub epochs: usize,
+    pub seed: u64,
+}
+
+/// `y = W·x + b` for a row-major `W` of `b.len()` rows.
+fn affine(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
+    let n = x.len();
+    for (r, (out, bias)) in y.iter_mut().zip(b).enumerate() {
+        *out = bias + dot(&w[r * n..(r + 1) * n], x);
+    }
+}
+
+/// A dot product in eight independent lanes: a plain `sum()` of `f32` is one serial chain
+/// the compiler may not reorder, this vectorises.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ac.zip(bc) {
+        for k in 0..8 {
+            lanes[k] += x[k] * y[k];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl SeqAutoencoder {
+    /// Checks that every weight has the shape its sizes say (a file could claim anything).
+    pub fn validate(&self) -> Result<(), String> {
+        let (h, l, d) = (self.hidden, self.latent, self.dense);
+        if h == 0 || l == 0 || d == 0 || h > 4096 || l > 4096 || d > 4096 {
+            return Err(format!("layer sizes out of range: {h}/{l}/{d}"));
+        }
+        let shapes = [
+            ("w_ih", self.w_ih.len(), 3 * h * STEP_FEATURES),
+            ("w_hh", self.w_hh.len(), 3 * h * h),
+            ("b_ih", self.b_ih.len(), 3 * h),
+            ("b_hh", self.b_hh.len(), 3 * h),
+            ("enc_w", self.enc_w.len(), l * h),
+            ("enc_b", self.enc_b.len(), l),
+            ("dec1_w", self.dec1_w.len(), d * l),
+            ("dec1_b", self.dec1_b.len(), d),
+            ("dec2_w", self.dec2_w.len(), WINDOW * d),
+            ("dec2_b", self.dec2_b.len(), WINDOW),
+        ];
+        for (name, got, want) in shapes {
+            if got != want {
+                return Err(format!("{name} has {got} weights, expected {want}"));
+            }
+        }
+        if !(self.threshold_error.is_finite() && self.threshold_error > 0.0) {
+            return Err("threshold error must be a positive number".into());
+        }
+        Ok(())
+    }
+
+    /// Reconstructs a window (`WINDOW` values, oldest step first).
+    pub fn reconstruct(&self, window: &[f32]) -> Vec<f32> {
+        let h = self.hidden;
+        let mut state = vec![0.0f32; h];
+        let mut gi = vec![0.0f32; 3 * h];
+        let mut gh = vec![0.0f32; 3 * h];
+        for step in window.chunks_exact(STEP_FEATURES).take(STEPS) {
+            affine(&self.w_ih, &self.b_ih, step, &mut gi);
+            affine(&self.w_hh, &self.b_hh, &state, &mut gh);
+            for j in 0..h {
+                let r = sigmoid(gi[j] + gh[j]);
+                let z = sigmoid(gi[h + j] + gh[h + j]);
+                let n = (gi[2 * h + j] + r * gh[2 * h + j]).tanh();
+                state[j] = z * state[j] + (1.0 - z) * n;
+            }
+        }
+        let mut latent = vec![0.0f32; self.latent];
+        affine(&self.enc_w, &self.enc_b, &state, &mut latent);
+        latent.iter_mut().for_each(|v| *v = v.tanh());
+        let mut dense = vec![0.0f32; self.dense];
+        affine(&self.dec1_w, &self.dec1_b, &latent, &mut dense);
+        dense.iter_mut().for_each(|v| *v = v.tanh());
+        let mut out = vec![0.0f32; WINDOW];
+        affine(&self.dec2_w, &self.dec2_b, &dense, &mut out);
+        out
+    }
+
+    /// Squared reconstruction error of each feature of the newest step.
+    pub fn last_step_errors(&self, window: &[f32]) -> [f64; STEP_FEATURES] {
+        let mut errs = [0.0f64; STEP_FEATURES];
+        if window.len() < WINDOW {
+            return errs;
+        }
+        let rec = self.reconstruct(window);
+        let last = (STEPS - 1) * STEP_FEATURES;
+        for (f, e) in errs.iter_mut().enumerate() {
+            let d = f64::from(window[last + f]) - f64::from(rec[last + f]);
+            *e = d * d;
+        }
+        errs
+    }
+
+    /// Mean squared error of the newest step.
+    pub fn error(&self, window: &[f32]) -> f64 {
+        self.last_step_errors(window).iter().sum::<f64>() / STEP_FEATURES as f64
+    }
+
+    /// Maps an error to `[0, 1)`: 0.5 at the calibrated threshold, rising with the error.
+    pub fn score_of_error(&self, error: f64) -> f64 {
+        if error.is_nan() {
+            // A broken network must look broken to the caller, not normal.
+            return f64::NAN;
+        }
+        let e = error.max(0.0);
+        e / (e + self.threshold_error)
+    }
+
+    pub fn score_one(&self, window: &[f32]) -> f64 {
+        self.score_of_error(self.error(window))
+    }
+
+    pub fn score(&self, x: &Matrix) -> Vec<f64> {
+        use rayon::prelude::*;
+        (0..x.rows())
+            .into_par_iter()
+            .map(|i| self.score_one(x.row(i)))
+            .collect()
+    }
+
+    /// Per-column attributions for a window: each newest-step feature's share of the error
+    /// (older steps get 0), so they add up to 1 when there is any error.
+    pub fn attributions(&self, window: &[f32]) -> Vec<f64> {
+        let errs = self.last_step_errors(window);
+        let total: f64 = errs.iter().sum();
+        let mut out = vec![0.0; WINDOW];
+        if total > 0.0 {
+            let last = (STEPS - 1) * STEP_FEATURES;
+            for (f, e) in errs.iter().enumerate() {
+                out[last + f] = e / total;
+            }
+        }
+        out
+    }
+
+    /// Global importance: the mean share of each newest-step feature in the error over
+    /// `x`'s windows, per [`STEP_FEATURE_NAMES`].
+    pub fn importance(&self, x: &Matrix) -> [f64; STEP_FEATURES] {
+        let mut sum = [0.0f64; STEP_FEATURES];
+        for row in x.iter_rows() {
+            let errs = self.last_step_errors(row);
+            for (s, e) in sum.iter_mut().zip(errs) {
+                *s += e;
+            }
+        }
+        let total: f64 = sum.iter().sum();
+        if total > 0.0 {
+            sum.iter_mut().for_each(|s| *s /= total);
+        }
+        sum
+    }
+}
+
+/// The error at quantile `q` of `errors` (sorted copy; 0 for none).
+pub fn quantile(errors: &[f64], q: f64) -> f64 {
+    if errors.is_empty() {
+        return 0.0;
+    }
+    let mut v: Vec<f64> = errors.iter().copied().filter(|e| e.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let idx = ((v.len() as f64 - 1.0) * q.clamp(0.0, 1.0)).round() as usize;
+    v.get(idx).copied().unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::rng::SplitMix64;
+    use proptest::prelude::*;
+
+    fn random_model(seed: u64) -> SeqAutoencoder {
+        let mut r = SplitMix64::new(seed);
+        let mut w =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| (r.next_f64() as f32 - 0.5) * 0.6).collect() };
+        let (h, l, d) = (6, 3, 5);
+        SeqAutoencoder {
+            hidden: h,
+            latent: l,
+            dense: d,
+            w_ih: w(3 * h * STEP_FEATURES),
+            w_hh: w(3 * h * h),
+            b_ih: w(3 * h),
+            b_hh: w(3 * h),
+            enc_w: w(l * h),
+            enc_b: w(l),
+            dec1_w: w(d * l),
+            dec1_b: w(d),
+            dec2_w: w(WINDOW * d),
+            dec2_b: w(WINDOW),
+            threshold_error: 0.01,
+            contamination: 0.01,
+            train_loss: 0.0,
+            epochs: 0,
+            seed,
+        }
+    }
+
+    #[test]
+    fn ring_keeps_the_newest_steps_oldest_first_and_pads_with_zeros() {
+        let mut ring = SequenceRing::default();
+        let mut w = Vec::new();
+        ring.window_into(&mut w);
+        assert_eq!(w, vec![0.0; WINDOW]);
+        for i in 0..30u8 {
+            let v = f32::from(i) / 100.0;
+            ring.push(&[v; STEP_FEATURES]);
+            ring.window_into(&mut w);
+            // The newest step is last.
+            assert!((w[WINDOW - 1] - v).abs() < 0.003, "step {i}");
+            if usize::from(i) + 1 < STEPS {
+                // Steps not seen yet are zeros, at the old end.
+                assert_eq!(w[0], 0.0);
+            }
+        }
+        assert_eq!(ring.len(), STEPS);
+        // After 30 pushes the oldest held is push 6 (0.06).
+        assert!((w[0] - 0.06).abs() < 0.003);
+    }
+
+    #[test]
+    fn names_cover_the_window() {
+        let names = window_feature_names();
+        assert_eq!(names.len(), WINDOW);
+        assert_eq!(names[0], "t-23.hour_deviation");
+        assert_eq!(names[WINDOW - 1], "t0.burst");
+    }
+
+    #[test]
+    fn validation_catches_wrong_shapes() {
+        let mut m = random_model(1);
+        assert!(m.validate().is_ok());
+        m.w_hh.pop();
+        assert!(m.validate().unwrap_err().contains("w_hh"));
+    }
+
+    #[test]
+    fn quantile_picks_the_rank() {
+        let e: Vec<f64> = (0..101).map(f64::from).collect();
+        assert_eq!(quantile(&e, 0.5), 50.0);
+        assert_eq!(quantile(&e, 1.0), 100.0);
+        assert_eq!(quantile(&[], 0.5), 0.0);
+    }
+
+    proptest! {
+        #[test]
+        fn scores_lie_in_range_and_attributions_sum_to_one(
+            seed in 0u64..1000,
+            window in proptest::collection::vec(0.0f32..=1.0, WINDOW),
+        ) {
+            let m = random_model(seed);
+            let s = m.score_one(&window);
+            prop_assert!((0.0..1.0).contains(&s));
+            let a = m.attributions(&window);
+            let total: f64 = a.iter().sum();
+            prop_assert!(total == 0.0 || (total - 1.0).abs() < 1e-9);
+            prop_assert!(a[..WINDOW - STEP_FEATURES].iter().all(|v| *v == 0.0));
+        }
+
+        #[test]
+        fn the_score_rises_with_the_error(a in 0.0f64..10.0, b in 0.0f64..10.0) {
+            let m = random_model(3);
+            let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+            prop_assert!(m.score_of_error(lo) <= m.score_of_error(hi));
+        }
+    }
+}
