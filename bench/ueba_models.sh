@@ -58,9 +58,8 @@ for m in if gb seq; do
     python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-print(f"{d[\"model\"]:>8}: ROC-AUC {d[\"roc_auc\"]:.4f}  PR-AUC {d[\"pr_auc\"]:.4f}  "
-      f"precision {d[\"precision\"]:.3f}  recall {d[\"recall\"]:.3f}  "
-      f"{d[\"rows_per_second\"]:.0f} rows/s")'
+print("%8s: ROC-AUC %.4f  PR-AUC %.4f  precision %.3f  recall %.3f  %.0f rows/s" % (
+    d["model"], d["roc_auc"], d["pr_auc"], d["precision"], d["recall"], d["rows_per_second"]))'
 done
 
 # Labels of the test users only: detection figures count nothing else.

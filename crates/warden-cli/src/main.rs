@@ -2,6 +2,15 @@
 //! stderr; for `rules test`, a failing fixture; for `rules lint --strict`, a skipped rule),
 //! 2 invalid arguments.
 
+/// `println!` for command output: a closed stdout (`| head`) ends the output quietly
+/// instead of panicking; other write errors are returned.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::stdout_line(format_args!($($arg)*))
+    };
+}
+
 mod cli;
 mod commands;
 mod config_file;
@@ -11,6 +20,16 @@ mod summary;
 
 use clap::Parser;
 use std::process::ExitCode;
+
+/// Writes one line to stdout (see [`out!`]).
+pub fn stdout_line(args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    match o.write_fmt(args).and_then(|()| o.write_all(b"\n")) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

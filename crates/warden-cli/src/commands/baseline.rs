@@ -87,9 +87,9 @@ fn show(user: &str, path: &Path) -> Result<()> {
             "at": l.at.to_rfc3339(), "location": l.location, "lat": l.lat, "lon": l.lon })),
         "memory_bytes": state.memory_bytes(),
     });
-    println!(
+    crate::out!(
         "{}",
         serde_json::to_string_pretty(&view).context("cannot render baseline")?
-    );
+    )?;
     Ok(())
 }

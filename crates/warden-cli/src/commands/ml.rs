@@ -543,7 +543,7 @@ pub fn eval(a: &EvalArgs) -> Result<()> {
         evaluation: Evaluation::compute(&scores, &labels, threshold),
         by_kind,
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    crate::out!("{}", serde_json::to_string_pretty(&out)?)?;
     Ok(())
 }
 
@@ -698,7 +698,7 @@ pub fn drift(a: &EvalArgs) -> Result<()> {
         score,
         features,
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    crate::out!("{}", serde_json::to_string_pretty(&out)?)?;
     Ok(())
 }
 
@@ -937,7 +937,7 @@ pub fn models(cmd: &ModelsCommand) -> Result<()> {
             let models = s.list_models(name.as_deref())?;
             if *json {
                 for m in &models {
-                    println!("{}", serde_json::to_string(m)?);
+                    crate::out!("{}", serde_json::to_string(m)?)?;
                 }
                 return Ok(());
             }
@@ -963,7 +963,7 @@ pub fn models(cmd: &ModelsCommand) -> Result<()> {
                     m.summary["training_rows"].to_string(),
                 ]);
             }
-            println!("{t}");
+            crate::out!("{t}")?;
             Ok(())
         }
         ModelsCommand::Activate {

@@ -112,17 +112,17 @@ fn lint(rules: &RuleArgs, paths: &[PathBuf], json: bool, strict: bool) -> Result
         notes,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        crate::out!("{}", serde_json::to_string_pretty(&report)?)?;
     } else {
         let total = report.loaded + report.correlations + report.skipped.len();
-        println!(
+        crate::out!(
             "{} rule files: {} rules loaded, {} correlations, {} skipped ({:.2}% loaded)",
             report.files,
             report.loaded,
             report.correlations,
             report.skipped.len(),
             100.0 * (report.loaded + report.correlations) as f64 / total.max(1) as f64
-        );
+        )?;
         if !report.skipped.is_empty() {
             let mut t = comfy_table::Table::new();
             t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
@@ -139,18 +139,18 @@ fn lint(rules: &RuleArgs, paths: &[PathBuf], json: bool, strict: bool) -> Result
                     s.error.clone(),
                 ]);
             }
-            println!("{t}");
+            crate::out!("{t}")?;
             for (r, n) in &report.reasons {
-                println!("  {n:>5}  {r}");
+                crate::out!("  {n:>5}  {r}")?;
             }
         }
         if !report.notes.is_empty() {
-            println!(
+            crate::out!(
                 "{} mapping notes (rules loaded, log source not in the mapping):",
                 report.notes.len()
-            );
+            )?;
             for n in report.notes.iter().take(20) {
-                println!("  {n}");
+                crate::out!("  {n}")?;
             }
         }
     }
@@ -236,12 +236,12 @@ fn test(rules: &RuleArgs, dirs: &[PathBuf], json: bool) -> Result<()> {
     }
     let passed = results.iter().filter(|r| r.passed).count();
     if json {
-        println!(
+        crate::out!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "tests": results.len(), "passed": passed, "failed": results.len() - passed, "results": results
             }))?
-        );
+        )?;
     } else {
         let mut t = comfy_table::Table::new();
         t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
@@ -257,8 +257,8 @@ fn test(rules: &RuleArgs, dirs: &[PathBuf], json: bool) -> Result<()> {
                 r.problem.clone().unwrap_or_default(),
             ]);
         }
-        println!("{t}");
-        println!("{passed}/{} regression tests passed", results.len());
+        crate::out!("{t}")?;
+        crate::out!("{passed}/{} regression tests passed", results.len())?;
     }
     if passed < results.len() {
         bail!("{} regression tests failed", results.len() - passed);
