@@ -1,7 +1,8 @@
 //! Warden's detection engine.
 //!
-//! - [`ueba`]: behavioural detection with per-user baselines, eight anomaly types, a
-//!   16-feature vector and a transparent 0–100 score with explanations.
+//! - [`ueba`]: behavioural detection with per-user baselines, eight anomaly checks, a
+//!   16-feature vector and a transparent 0–100 score with explanations; with models, an
+//!   ensemble (isolation forest, sequence autoencoder, boosted trees) blended into it.
 //! - [`config`]: every threshold and weight, with documented defaults.
 //! - [`sigma`]: Sigma rules as a detector: rule and correlation matches on a stream of
 //!   log documents, as alerts carrying ATT&CK tags and the fields that matched.
