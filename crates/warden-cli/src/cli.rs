@@ -400,6 +400,10 @@ pub struct DetectArgs {
     /// --model.
     #[arg(long, value_name = "NAME", requires = "store")]
     pub registry_model: Vec<String>,
+    /// Check the registry every this many seconds and swap in a newly activated version of
+    /// each --registry-model without stopping (for a live stream on `-`).
+    #[arg(long, value_name = "SECS", requires = "registry_model")]
+    pub reload_secs: Option<u64>,
     /// Print nothing to stdout (summary and evaluation only).
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -16,6 +16,7 @@ mod commands;
 mod config_file;
 mod labels;
 mod pipeline;
+mod registry_watch;
 mod summary;
 
 use clap::Parser;

@@ -2,6 +2,7 @@
 
 use crate::cli::DetectArgs;
 use crate::config_file::WardenConfig;
+use crate::registry_watch::{Watched, Watcher};
 use crate::{labels, pipeline, summary};
 use anyhow::{Context, Result};
 use std::io::{BufWriter, StdoutLock, Write};
@@ -12,21 +13,29 @@ use warden_engine::ueba::UebaEngine;
 use warden_event::ThreatScore;
 use warden_store::{RunTotals, Store};
 
-/// Loads the `--model` / `--registry-model` files into the engine's ensemble.
-fn install_models(engine: &mut UebaEngine, args: &DetectArgs) -> Result<()> {
-    let mut loaded = Vec::new();
+/// A model file's label, its registry name and version (when it came from the registry),
+/// and its bytes.
+type ModelBytes = (String, Option<(String, i64)>, Vec<u8>);
+
+/// Loads the `--model` / `--registry-model` files into the engine's ensemble; returns the
+/// registered ones, for `--reload-secs` to follow.
+fn install_models(engine: &mut UebaEngine, args: &DetectArgs) -> Result<Vec<Watched>> {
+    let mut loaded: Vec<ModelBytes> = Vec::new();
     for path in &args.model {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        loaded.push((path.display().to_string(), bytes));
+        loaded.push((path.display().to_string(), None, bytes));
     }
     if let Some(store) = &args.store {
         for name in &args.registry_model {
-            loaded.push(crate::commands::ml::registry_model_body(store, name)?);
+            let (version, body) = crate::commands::ml::registry_model_body(store, name)?;
+            let label = format!("{name} v{version}");
+            loaded.push((label, Some((name.clone(), version)), body));
         }
     }
     let mut seen = Vec::new();
-    for (label, bytes) in loaded {
+    let mut watched = Vec::new();
+    for (label, registered, bytes) in loaded {
         let model = LoadedModel::from_bytes(label.clone(), &bytes)
             .map_err(|e| anyhow::anyhow!("{label}: {e}"))?;
         let member = engine
@@ -40,8 +49,16 @@ fn install_models(engine: &mut UebaEngine, args: &DetectArgs) -> Result<()> {
         }
         seen.push(member);
         eprintln!("model: {label} as the {} member", member.name());
+        if let Some((name, version)) = registered {
+            watched.push(Watched {
+                name,
+                version,
+                member,
+                slot: engine.ensemble().slot(member),
+            });
+        }
     }
-    Ok(())
+    Ok(watched)
 }
 
 /// Alerts are written to the store in batches of this many.
@@ -60,7 +77,16 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         }
         None => UebaEngine::new(cfg.ueba.clone())?,
     };
-    install_models(&mut engine, args)?;
+    let watched = install_models(&mut engine, args)?;
+    let _watcher = match (args.reload_secs, &args.store) {
+        (Some(secs), Some(store)) if !watched.is_empty() => Some(Watcher::start(
+            store.clone(),
+            watched,
+            std::time::Duration::from_secs(secs.max(1)),
+        )),
+        (Some(_), _) => anyhow::bail!("--reload-secs follows --registry-model models"),
+        _ => None,
+    };
     let run_id = store
         .as_ref()
         .map(|s| s.begin_run("detect", &args.input.inputs))

@@ -702,8 +702,8 @@ pub fn drift(a: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
-/// The active version of a registered model: its label (`name vN`) and file bytes.
-pub fn registry_model_body(store: &Path, name: &str) -> Result<(String, Vec<u8>)> {
+/// The active version of a registered model and its file bytes.
+pub fn registry_model_body(store: &Path, name: &str) -> Result<(i64, Vec<u8>)> {
     let s = warden_store::Store::open(store)?;
     let Some((version, body)) = s.model_body(name, None)? else {
         bail!(
@@ -711,7 +711,7 @@ pub fn registry_model_body(store: &Path, name: &str) -> Result<(String, Vec<u8>)
             store.display()
         );
     };
-    Ok((format!("{name} v{version}"), body))
+    Ok((version, body))
 }
 
 fn load_model(path: &Path) -> Result<ModelFile> {
@@ -750,13 +750,17 @@ struct FlowScore<'a> {
 /// anomalous flow (every flow with `--all`), with the features that isolated it.
 pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
     use std::io::Write;
+    if args.reload_secs.is_some() {
+        bail!("--reload-secs follows the activity ensemble; flows are scored by one fixed model");
+    }
     if args.model.len() + args.registry_model.len() > 1 {
         bail!("scoring flows takes one model (--model or --registry-model)");
     }
     let (file, model_path) = match (args.model.first(), args.registry_model.first(), &args.store) {
         (Some(path), _, _) => (load_model(path)?, path.clone()),
         (None, Some(name), Some(store)) => {
-            let (label, body) = registry_model_body(store, name)?;
+            let (version, body) = registry_model_body(store, name)?;
+            let label = format!("{name} v{version}");
             let file = ModelFile::from_bytes(&body)
                 .map_err(|e| anyhow::anyhow!("registry model {label}: {e}"))?;
             (file, std::path::PathBuf::from(label))

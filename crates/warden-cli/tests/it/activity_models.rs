@@ -149,3 +149,133 @@ fn activity_training_needs_what_it_needs() {
     assert_ne!(code, 0);
     assert!(err.contains("--labels"), "{err}");
 }
+
+/// `warden detect -` on a live stream follows the registry: activating another version
+/// swaps it in while events keep flowing, and later events are scored by it.
+#[test]
+fn a_live_stream_picks_up_a_newly_activated_model() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let (store, v1, v2) = (path("w.db"), path("v1.wmdl"), path("v2.wmdl"));
+    train("iforest", &v1, &["--seed", "1"]);
+    train("iforest", &v2, &["--seed", "2", "--contamination", "0.1"]);
+    for (m, activate) in [(&v1, true), (&v2, false)] {
+        let mut args = vec![
+            "models", "register", "--store", &store, "--name", "forest", m,
+        ];
+        if activate {
+            args.push("--activate");
+        }
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+    }
+    let events = std::fs::read_to_string(sample("activity.jsonl")).unwrap_or_default();
+    let lines: Vec<&str> = events.lines().collect();
+    let (before, after) = lines.split_at(600);
+
+    let bin = assert_cmd::cargo::cargo_bin("warden");
+    let mut child = Command::new(&bin)
+        .args([
+            "detect",
+            "-",
+            "--all",
+            "--store",
+            &store,
+            "--registry-model",
+            "forest",
+            "--reload-secs",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Read stdout all along: a full pipe would stop detect from reading its input.
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let collector = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut BufReader::new(stdout), &mut all);
+        all
+    });
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return,
+                Ok(_) => {}
+                Err(_) => panic!("no `{needle}` on stderr"),
+            }
+        }
+    };
+    wait_for("forest v1 as the isolation_forest member");
+    let mut stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
+    stdin
+        .write_all((before.join("\n") + "\n").as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    stdin.flush().unwrap_or_else(|e| panic!("{e}"));
+    let (code, _, err) = run(&[
+        "models",
+        "activate",
+        "--store",
+        &store,
+        "--name",
+        "forest",
+        "--version",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    wait_for("model forest: v2 in use (was v1)");
+    stdin
+        .write_all((after.join("\n") + "\n").as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(stdin);
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let _ = reader.join();
+    assert!(status.success());
+    let out = collector.join().unwrap_or_default();
+    let streamed: Vec<Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(streamed.len(), lines.len());
+
+    // The events sent after the swap are scored exactly as by version 2 alone.
+    let (code, reference, err) =
+        run(&["detect", &sample("activity.jsonl"), "--all", "--model", &v2]);
+    assert_eq!(code, 0, "{err}");
+    let reference: Vec<Value> = reference
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for (s, r) in streamed.iter().zip(&reference).skip(before.len()) {
+        assert_eq!(s["isolation_forest_score"], r["isolation_forest_score"]);
+    }
+    // And they differ from version 1 somewhere.
+    let (_, v1_out, _) = run(&["detect", &sample("activity.jsonl"), "--all", "--model", &v1]);
+    let v1_scores: Vec<Value> = v1_out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| v["isolation_forest_score"].clone())
+        .collect();
+    assert!(
+        streamed
+            .iter()
+            .zip(&v1_scores)
+            .skip(before.len())
+            .any(|(s, v)| s["isolation_forest_score"] != *v)
+    );
+}
