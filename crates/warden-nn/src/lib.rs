@@ -105,36 +105,24 @@ struct Net {
     dec2_b: Var,
 }
 
-/// Uniform in ±1/√fan_in, the usual initialisation of recurrent and linear layers.
-fn init(rng: &mut SplitMix64, rows: usize, cols: usize, fan_in: usize) -> Vec<f32> {
-    let bound = 1.0 / (fan_in as f64).sqrt();
-    (0..rows * cols)
-        .map(|_| ((rng.next_f64() * 2.0 - 1.0) * bound) as f32)
-        .collect()
-}
-
 impl Net {
-    fn new(p: &SeqTrainParams, rng: &mut SplitMix64, dev: &Device) -> candle_core::Result<Net> {
-        let (h, l, d) = (p.hidden, p.latent, p.dense);
-        let mut var = |rows: usize, cols: usize, fan_in: usize| {
-            let data = init(rng, rows, cols, fan_in);
-            if cols == 1 {
-                Var::from_vec(data, rows, dev)
-            } else {
-                Var::from_vec(data, (rows, cols), dev)
-            }
-        };
+    /// Trainable tensors holding `m`'s weights (an untrained network to start from).
+    fn from_model(m: &SeqAutoencoder, dev: &Device) -> candle_core::Result<Net> {
+        let (h, l, d) = (m.hidden, m.latent, m.dense);
+        let mat =
+            |v: &[f32], rows: usize, cols: usize| Var::from_vec(v.to_vec(), (rows, cols), dev);
+        let vec = |v: &[f32]| Var::from_vec(v.to_vec(), v.len(), dev);
         Ok(Net {
-            w_ih: var(3 * h, STEP_FEATURES, h)?,
-            w_hh: var(3 * h, h, h)?,
-            b_ih: var(3 * h, 1, h)?,
-            b_hh: var(3 * h, 1, h)?,
-            enc_w: var(l, h, h)?,
-            enc_b: var(l, 1, h)?,
-            dec1_w: var(d, l, l)?,
-            dec1_b: var(d, 1, l)?,
-            dec2_w: var(WINDOW, d, d)?,
-            dec2_b: var(WINDOW, 1, d)?,
+            w_ih: mat(&m.w_ih, 3 * h, STEP_FEATURES)?,
+            w_hh: mat(&m.w_hh, 3 * h, h)?,
+            b_ih: vec(&m.b_ih)?,
+            b_hh: vec(&m.b_hh)?,
+            enc_w: mat(&m.enc_w, l, h)?,
+            enc_b: vec(&m.enc_b)?,
+            dec1_w: mat(&m.dec1_w, d, l)?,
+            dec1_b: vec(&m.dec1_b)?,
+            dec2_w: mat(&m.dec2_w, WINDOW, d)?,
+            dec2_b: vec(&m.dec2_b)?,
         })
     }
 
@@ -250,8 +238,10 @@ pub fn train(
         return Err(TrainError::Width(windows.cols()));
     }
     let dev = Device::Cpu;
-    let mut rng = SplitMix64::new(p.seed);
-    let net = Net::new(p, &mut rng, &dev)?;
+    // Initial weights from the seed; sampling and batch order from a generator of its own.
+    let start = SeqAutoencoder::untrained(p.hidden, p.latent, p.dense, p.seed);
+    let net = Net::from_model(&start, &dev)?;
+    let mut rng = SplitMix64::new(p.seed ^ 0x5EED_BA7C);
     let mut opt = AdamW::new(
         net.vars(),
         ParamsAdamW {
@@ -352,7 +342,8 @@ mod tests {
     fn the_exported_forward_pass_equals_candles() {
         let p = small();
         let dev = Device::Cpu;
-        let net = Net::new(&p, &mut SplitMix64::new(5), &dev).unwrap_or_else(|e| panic!("{e}"));
+        let start = SeqAutoencoder::untrained(p.hidden, p.latent, p.dense, 5);
+        let net = Net::from_model(&start, &dev).unwrap_or_else(|e| panic!("{e}"));
         let x = windows(7, 1, true);
         let t = batch_tensor(&x, &(0..7).collect::<Vec<_>>(), &dev)
             .and_then(|t| net.forward(&t, p.hidden))

@@ -212,6 +212,7 @@ fn train_seqae(a: &SeqaeArgs) -> Result<()> {
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let fit_seconds = started.elapsed().as_secs_f64();
+    let importance = model.importance(&x);
     let model = Model::SeqAutoencoder(Box::new(model));
     let schema = fit_schema(format, &data, &data.records);
     let labelled: Vec<&FlowRecord> = data.records.iter().filter(|r| r.attack.is_some()).collect();
@@ -221,10 +222,6 @@ fn train_seqae(a: &SeqaeArgs) -> Result<()> {
         Evaluation::compute(&model.score(&m), &labels, model.threshold())
     });
     let reference = reference(&schema, &data.records, &model.score(&x));
-    let importance = match &model {
-        Model::SeqAutoencoder(m) => m.importance(&x),
-        _ => Default::default(),
-    };
     let file = ModelFile {
         reference: Some(reference),
         schema,

@@ -14,7 +14,7 @@ use warden_models::ml::artifact::{Model, ModelFile, TrainingInfo};
 use warden_models::ml::flows::{FeatureSchema, FlowFormat};
 use warden_models::ml::iforest::{IsolationForest, IsolationForestParams};
 use warden_models::ml::rng::SplitMix64;
-use warden_models::ml::sequence::{STEP_FEATURES, SeqAutoencoder, WINDOW, window_feature_names};
+use warden_models::ml::sequence::{SeqAutoencoder, WINDOW, window_feature_names};
 
 fn info() -> TrainingInfo {
     TrainingInfo {
@@ -67,29 +67,9 @@ fn forest(seed: u64) -> LoadedModel {
 
 /// An untrained autoencoder (weights from the seed); `poison` makes its output NaN.
 fn autoencoder(seed: u64, poison: bool) -> LoadedModel {
-    let mut r = SplitMix64::new(seed);
-    let mut w =
-        |n: usize| -> Vec<f32> { (0..n).map(|_| (r.next_f64() as f32 - 0.5) * 0.4).collect() };
-    let (h, l, d) = (4, 2, 4);
     let mut m = SeqAutoencoder {
-        hidden: h,
-        latent: l,
-        dense: d,
-        w_ih: w(3 * h * STEP_FEATURES),
-        w_hh: w(3 * h * h),
-        b_ih: w(3 * h),
-        b_hh: w(3 * h),
-        enc_w: w(l * h),
-        enc_b: w(l),
-        dec1_w: w(d * l),
-        dec1_b: w(d),
-        dec2_w: w(WINDOW * d),
-        dec2_b: w(WINDOW),
         threshold_error: 0.05,
-        contamination: 0.01,
-        train_loss: 0.0,
-        epochs: 0,
-        seed,
+        ..SeqAutoencoder::untrained(4, 2, 4, seed)
     };
     if poison {
         m.dec2_b = vec![f32::NAN; WINDOW];

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Matrix;
+use super::rng::SplitMix64;
 
 /// Events in a window.
 pub const STEPS: usize = 24;
@@ -173,6 +174,40 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 impl SeqAutoencoder {
+    /// An untrained network of the given sizes: weights and biases uniform in ±1/√fan-in
+    /// (the usual initialisation of recurrent and linear layers) from the seed. Training
+    /// starts from it.
+    pub fn untrained(hidden: usize, latent: usize, dense: usize, seed: u64) -> SeqAutoencoder {
+        let mut rng = SplitMix64::new(seed);
+        let mut init = |n: usize, fan_in: usize| -> Vec<f32> {
+            let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+            (0..n)
+                .map(|_| ((rng.next_f64() * 2.0 - 1.0) * bound) as f32)
+                .collect()
+        };
+        let (h, l, d) = (hidden, latent, dense);
+        SeqAutoencoder {
+            hidden: h,
+            latent: l,
+            dense: d,
+            w_ih: init(3 * h * STEP_FEATURES, h),
+            w_hh: init(3 * h * h, h),
+            b_ih: init(3 * h, h),
+            b_hh: init(3 * h, h),
+            enc_w: init(l * h, h),
+            enc_b: init(l, h),
+            dec1_w: init(d * l, l),
+            dec1_b: init(d, l),
+            dec2_w: init(WINDOW * d, d),
+            dec2_b: init(WINDOW, d),
+            threshold_error: 1.0,
+            contamination: 0.01,
+            train_loss: 0.0,
+            epochs: 0,
+            seed,
+        }
+    }
+
     /// Checks that every weight has the shape its sizes say (a file could claim anything).
     pub fn validate(&self) -> Result<(), String> {
         let (h, l, d) = (self.hidden, self.latent, self.dense);
@@ -318,33 +353,12 @@ pub fn quantile(errors: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ml::rng::SplitMix64;
     use proptest::prelude::*;
 
     fn random_model(seed: u64) -> SeqAutoencoder {
-        let mut r = SplitMix64::new(seed);
-        let mut w =
-            |n: usize| -> Vec<f32> { (0..n).map(|_| (r.next_f64() as f32 - 0.5) * 0.6).collect() };
-        let (h, l, d) = (6, 3, 5);
         SeqAutoencoder {
-            hidden: h,
-            latent: l,
-            dense: d,
-            w_ih: w(3 * h * STEP_FEATURES),
-            w_hh: w(3 * h * h),
-            b_ih: w(3 * h),
-            b_hh: w(3 * h),
-            enc_w: w(l * h),
-            enc_b: w(l),
-            dec1_w: w(d * l),
-            dec1_b: w(d),
-            dec2_w: w(WINDOW * d),
-            dec2_b: w(WINDOW),
             threshold_error: 0.01,
-            contamination: 0.01,
-            train_loss: 0.0,
-            epochs: 0,
-            seed,
+            ..SeqAutoencoder::untrained(6, 3, 5, seed)
         }
     }
 
