@@ -48,6 +48,42 @@ pub enum Command {
     /// The model registry in the store: register, list, activate, roll back.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Run the detection service: REST API on the embedded store.
+    Serve(ServeArgs),
+    /// API tokens for `warden serve`.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides the file and WARDEN_LISTEN).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Database file (overrides the file and WARDEN_STORE).
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    /// Configuration file (TOML: [server], [ingest], [ueba]); WARDEN_* variables override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token; it is printed once, only its hash is stored.
+    Create {
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+        /// read, write (includes read) or admin (includes write).
+        #[arg(long)]
+        scope: String,
+        /// The tenant whose data the token reaches.
+        #[arg(long)]
+        tenant: String,
+        /// A note on who holds it.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

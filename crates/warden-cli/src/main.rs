@@ -45,6 +45,8 @@ fn main() -> ExitCode {
         cli::Command::Eval(a) => commands::ml::eval(a),
         cli::Command::Drift(a) => commands::ml::drift(a),
         cli::Command::Models(c) => commands::ml::models(c),
+        cli::Command::Serve(a) => commands::serve::serve(a),
+        cli::Command::Token(c) => commands::serve::token(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

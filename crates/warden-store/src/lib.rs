@@ -11,9 +11,14 @@
 //! ```
 
 pub mod migrations;
+mod service;
 mod store;
 
+pub use service::{AlertChange, AlertFilter, AlertRecord, AuditEntry, MAX_PAGE, TokenRecord};
 pub use store::{AlertQuery, RunTotals, Store, StoredAlert, StoredRun};
+
+/// The tenant of everything written outside the service (`warden detect --store`).
+pub const DEFAULT_TENANT: &str = "default";
 
 /// Store failures, with what was being done.
 #[derive(Debug, thiserror::Error)]

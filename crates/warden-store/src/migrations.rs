@@ -70,10 +70,67 @@ const STEPS: &[(i64, &str)] = &[
     );
     CREATE INDEX model_activations_by_name ON model_activations (name, id);",
     ),
+    (
+        // The service: every alert belongs to a tenant (existing ones to `default`) and has a
+        // triage state; API tokens (hashes only); the append-only audit log. SQLite cannot
+        // change a UNIQUE constraint in place, so the alerts table is rebuilt.
+        3,
+        "CREATE TABLE alerts_v3 (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL DEFAULT 'default',
+        run_id INTEGER REFERENCES runs(id),
+        event_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        score REAL NOT NULL,
+        level TEXT NOT NULL,
+        level_rank INTEGER NOT NULL,
+        primary_anomalies TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'new',
+        assignee TEXT,
+        classification TEXT,
+        updated_at TEXT,
+        UNIQUE (tenant, user_id, ts, event_id)
+    );
+    INSERT INTO alerts_v3 (id, run_id, event_id, user_id, ts, score, level, level_rank,
+        primary_anomalies, explanation, body, created_at)
+        SELECT id, run_id, event_id, user_id, ts, score, level, level_rank,
+        primary_anomalies, explanation, body, created_at FROM alerts;
+    DROP TABLE alerts;
+    ALTER TABLE alerts_v3 RENAME TO alerts;
+    CREATE INDEX alerts_by_time ON alerts (ts);
+    CREATE INDEX alerts_by_user ON alerts (user_id, ts);
+    CREATE INDEX alerts_by_tenant ON alerts (tenant, id);
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        scope TEXT NOT NULL,
+        tenant TEXT NOT NULL,
+        label TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_tenant ON audit (tenant, id);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

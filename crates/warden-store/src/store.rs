@@ -9,7 +9,7 @@ use warden_models::baseline::{Population, UserState, codec};
 
 /// A handle on the database file.
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 /// Totals recorded when a run finishes.
@@ -71,15 +71,15 @@ pub struct StoredModel {
     pub active: bool,
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn q(doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+pub(crate) fn q(doing: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |source| StoreError::Query { doing, source }
 }
 
-fn level_rank(l: ThreatLevel) -> i64 {
+pub(crate) fn level_rank(l: ThreatLevel) -> i64 {
     match l {
         ThreatLevel::Low => 0,
         ThreatLevel::Medium => 1,
@@ -161,31 +161,51 @@ impl Store {
         Ok(())
     }
 
-    /// Saves alerts in one transaction; an alert already stored (same user, time and event
-    /// id) is skipped. Returns how many were new.
+    /// Saves alerts of the `default` tenant in one transaction; an alert already stored
+    /// (same user, time and event id) is skipped. Returns how many were new.
     pub fn save_alerts(
         &mut self,
         run_id: Option<i64>,
         alerts: &[ThreatScore],
     ) -> Result<usize, StoreError> {
+        let saved = self.save_alerts_for(crate::DEFAULT_TENANT, run_id, alerts)?;
+        Ok(saved.iter().filter(|(_, new)| *new).count())
+    }
+
+    /// Saves a tenant's alerts in one transaction (durable when this returns). Returns each
+    /// alert's id and whether it is new: an alert already stored (same tenant, user, time
+    /// and event id) keeps its id, so replaying a batch never duplicates.
+    pub fn save_alerts_for(
+        &mut self,
+        tenant: &str,
+        run_id: Option<i64>,
+        alerts: &[ThreatScore],
+    ) -> Result<Vec<(i64, bool)>, StoreError> {
         let tx = self.conn.transaction().map_err(q("saving alerts"))?;
-        let mut inserted = 0;
+        let mut out = Vec::with_capacity(alerts.len());
         {
-            let mut stmt = tx
+            let mut insert = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO alerts (run_id, event_id, user_id, ts, score, level, level_rank,
-                     primary_anomalies, explanation, body, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    "INSERT OR IGNORE INTO alerts (tenant, run_id, event_id, user_id, ts, score, level,
+                     level_rank, primary_anomalies, explanation, body, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .map_err(q("saving alerts"))?;
+            let mut existing = tx
+                .prepare_cached(
+                    "SELECT id FROM alerts WHERE tenant = ?1 AND user_id = ?2 AND ts = ?3 AND event_id = ?4",
                 )
                 .map_err(q("saving alerts"))?;
             let created = now();
             for a in alerts {
                 let primary: Vec<&str> = a.primary_anomalies.iter().map(|t| t.as_str()).collect();
                 let body = serde_json::to_string(a).map_err(StoreError::Encode)?;
-                inserted += stmt
+                let event_id = a.event_id.as_deref().unwrap_or("");
+                let new = insert
                     .execute(params![
+                        tenant,
                         run_id,
-                        a.event_id.as_deref().unwrap_or(""),
+                        event_id,
                         a.user_id,
                         a.timestamp,
                         f64::from(a.threat_score),
@@ -196,11 +216,18 @@ impl Store {
                         body,
                         created,
                     ])
+                    .map_err(q("saving alerts"))?
+                    > 0;
+                let id = existing
+                    .query_row(params![tenant, a.user_id, a.timestamp, event_id], |r| {
+                        r.get(0)
+                    })
                     .map_err(q("saving alerts"))?;
+                out.push((id, new));
             }
         }
         tx.commit().map_err(q("saving alerts"))?;
-        Ok(inserted)
+        Ok(out)
     }
 
     pub fn list_alerts(&self, f: &AlertQuery) -> Result<Vec<StoredAlert>, StoreError> {
@@ -721,7 +748,7 @@ mod tests {
                 PRAGMA user_version = 1;").unwrap();
         }
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 2);
+        assert_eq!(s.schema_version().unwrap(), migrations::LATEST);
         assert_eq!(s.list_runs(10).unwrap().len(), 1);
         assert!(s.list_models(None).unwrap().is_empty());
     }

@@ -8,3 +8,4 @@ pub mod detect;
 pub mod hunt;
 pub mod ml;
 pub mod rules;
+pub mod serve;

@@ -6,6 +6,7 @@ mod detect;
 mod hunt;
 mod malformed;
 mod ml;
+mod serve;
 mod shared_data;
 mod store;
 

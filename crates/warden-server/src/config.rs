@@ -1,0 +1,255 @@
+//! `warden serve` configuration: a TOML file (`[server]`, `[ingest]`, `[ueba]`) with
+//! `WARDEN_*` environment overrides, validated at start with errors that name the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use warden_engine::UebaConfig;
+use warden_ingest::FieldAliases;
+
+/// The whole service configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceConfig {
+    pub server: ServerConfig,
+    pub ingest: IngestSection,
+    pub ueba: UebaConfig,
+}
+
+/// Listening, storage and limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// The database file (created if missing).
+    pub store: PathBuf,
+    /// Largest request body on single-item routes (bytes); larger → 413.
+    pub body_limit_bytes: usize,
+    /// Largest request body on batch ingest (`/v1/detect/realtime`).
+    pub batch_limit_bytes: usize,
+    /// Most events in one batch.
+    pub max_batch_events: usize,
+    /// Requests per minute on expensive routes, per token and per client address; 0 = off.
+    pub rate_limit_per_minute: u32,
+    /// Alerts at or above this level are stored (and returned as alerts).
+    pub alert_level: warden_event::ThreatLevel,
+    /// Most tenants with a detection engine in memory.
+    pub max_tenants: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            store: PathBuf::from("warden.db"),
+            body_limit_bytes: 64 * 1024,
+            batch_limit_bytes: 16 * 1024 * 1024,
+            max_batch_events: 10_000,
+            rate_limit_per_minute: 60,
+            alert_level: warden_event::ThreatLevel::Medium,
+            max_tenants: 1_000,
+        }
+    }
+}
+
+/// Field aliases of incoming events (as `warden detect`'s `[ingest]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSection {
+    /// Accepted for files shared with `warden detect`; the service's limit is the body limit.
+    pub max_line_bytes: Option<usize>,
+    pub aliases: BTreeMap<String, Vec<String>>,
+}
+
+/// A configuration problem, naming the key or variable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid configuration file {path}: {reason}")]
+    Parse { path: String, reason: String },
+    #[error("environment variable {var}: {reason}")]
+    Env { var: &'static str, reason: String },
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+}
+
+/// The environment variables read, and the key each overrides.
+pub const ENV_OVERRIDES: [(&str, &str); 6] = [
+    ("WARDEN_LISTEN", "server.listen"),
+    ("WARDEN_STORE", "server.store"),
+    ("WARDEN_BODY_LIMIT_BYTES", "server.body_limit_bytes"),
+    ("WARDEN_BATCH_LIMIT_BYTES", "server.batch_limit_bytes"),
+    ("WARDEN_MAX_BATCH_EVENTS", "server.max_batch_events"),
+    (
+        "WARDEN_RATE_LIMIT_PER_MINUTE",
+        "server.rate_limit_per_minute",
+    ),
+];
+
+impl ServiceConfig {
+    /// Reads the file (defaults when `None`), applies the environment, validates.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut cfg: Self = match path {
+            None => Self::default(),
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                })?
+            }
+        };
+        cfg.apply_env(env)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn number<T: std::str::FromStr>(var: &'static str, v: &str) -> Result<T, ConfigError> {
+            v.trim().parse().map_err(|_| ConfigError::Env {
+                var,
+                reason: format!("`{v}` is not a whole number"),
+            })
+        }
+        let s = &mut self.server;
+        if let Some(v) = env("WARDEN_LISTEN") {
+            s.listen = v;
+        }
+        if let Some(v) = env("WARDEN_STORE") {
+            s.store = PathBuf::from(v);
+        }
+        if let Some(v) = env("WARDEN_BODY_LIMIT_BYTES") {
+            s.body_limit_bytes = number("WARDEN_BODY_LIMIT_BYTES", &v)?;
+        }
+        if let Some(v) = env("WARDEN_BATCH_LIMIT_BYTES") {
+            s.batch_limit_bytes = number("WARDEN_BATCH_LIMIT_BYTES", &v)?;
+        }
+        if let Some(v) = env("WARDEN_MAX_BATCH_EVENTS") {
+            s.max_batch_events = number("WARDEN_MAX_BATCH_EVENTS", &v)?;
+        }
+        if let Some(v) = env("WARDEN_RATE_LIMIT_PER_MINUTE") {
+            s.rate_limit_per_minute = number("WARDEN_RATE_LIMIT_PER_MINUTE", &v)?;
+        }
+        Ok(())
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, reason: &str| {
+            Err(ConfigError::Invalid {
+                key: key.into(),
+                reason: reason.into(),
+            })
+        };
+        let s = &self.server;
+        if s.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad("server.listen", "must be an address such as 127.0.0.1:8080");
+        }
+        if !(1024..=1 << 30).contains(&s.body_limit_bytes) {
+            return bad("server.body_limit_bytes", "must be between 1024 and 1 GiB");
+        }
+        if !(s.body_limit_bytes..=1 << 30).contains(&s.batch_limit_bytes) {
+            return bad(
+                "server.batch_limit_bytes",
+                "must be at least body_limit_bytes and at most 1 GiB",
+            );
+        }
+        if !(1..=1_000_000).contains(&s.max_batch_events) {
+            return bad("server.max_batch_events", "must be between 1 and 1000000");
+        }
+        if !(1..=1_000_000).contains(&s.max_tenants) {
+            return bad("server.max_tenants", "must be between 1 and 1000000");
+        }
+        self.ueba.validate().map_err(|e| ConfigError::Invalid {
+            key: "ueba".into(),
+            reason: e.to_string(),
+        })?;
+        self.aliases()?;
+        Ok(())
+    }
+
+    /// The field aliases for incoming events.
+    pub fn aliases(&self) -> Result<FieldAliases, ConfigError> {
+        FieldAliases::default()
+            .with_user_aliases(
+                self.ingest
+                    .aliases
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_slice())),
+            )
+            .map_err(|e| ConfigError::Invalid {
+                key: "ingest.aliases".into(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_are_valid_and_the_environment_overrides_them() {
+        let cfg = ServiceConfig::load(None, no_env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.server.body_limit_bytes, 65_536);
+        let env = |k: &str| match k {
+            "WARDEN_LISTEN" => Some("0.0.0.0:9000".to_owned()),
+            "WARDEN_RATE_LIMIT_PER_MINUTE" => Some("5".to_owned()),
+            _ => None,
+        };
+        let cfg = ServiceConfig::load(None, env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.server.listen, "0.0.0.0:9000");
+        assert_eq!(cfg.server.rate_limit_per_minute, 5);
+    }
+
+    #[test]
+    fn errors_name_the_key_or_variable() {
+        let env = |k: &str| (k == "WARDEN_MAX_BATCH_EVENTS").then(|| "many".to_owned());
+        let e = ServiceConfig::load(None, env).err().map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|m| m.contains("WARDEN_MAX_BATCH_EVENTS")),
+            "{e:?}"
+        );
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let p = dir.path().join("w.toml");
+        for (text, key) in [
+            ("[server]\nlisten = \"nowhere\"\n", "server.listen"),
+            (
+                "[server]\nbody_limit_bytes = 10\n",
+                "server.body_limit_bytes",
+            ),
+            ("[server]\nlisen = \"x\"\n", "lisen"),
+            (
+                "[ueba.scoring]\ndeviation_threshold = 4.0\n",
+                "deviation_threshold",
+            ),
+        ] {
+            std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+            let e = ServiceConfig::load(Some(&p), no_env)
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                e.as_deref().is_some_and(|m| m.contains(key)),
+                "{text}: {e:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `warden serve`: the detection service on the embedded store.
+//!
+//! [`app`] builds the whole HTTP surface as an axum `Router` (tested with `oneshot`, no
+//! socket); [`run`] serves it on a listener until the shutdown future resolves, finishing
+//! the requests in flight. Routes under `/v1` need a bearer token ([`auth`]); health and
+//! metrics do not. Every failure is a JSON error ([`error`]).
+//!
+//! | route | scope | what |
+//! |---|---|---|
+//! | `POST /v1/detect/realtime` | write | score a batch of activities; alerts stored before the answer |
+//! | `GET /v1/alerts` | read | the tenant's alerts, filtered, newest first, with a cursor |
+//! | `GET /v1/alerts/{id}` | read | one alert, its explanation, the user's related alerts |
+//! | `PATCH /v1/alerts/{id}` | write | status, assignee, classification (audited) |
+//! | `POST /v1/alerts/bulk` | write | `update_status`, `assign`, `classify` on many ids |
+//! | `GET /v1/audit` | admin | the tenant's append-only audit log |
+//! | `GET /healthz`, `/readyz`, `/metrics` | none | liveness, readiness, Prometheus |
+//!
+//! ```
+//! use warden_server::{app, AppState, ServiceConfig};
+//! let store = warden_store::Store::open_in_memory().unwrap();
+//! let state = AppState::new(ServiceConfig::default(), store).unwrap();
+//! let _router = app(state);
+//! ```
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod routes;
+pub mod state;
+
+pub use config::ServiceConfig;
+pub use state::AppState;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::error::ApiError;
+
+/// The service's routes with their limits.
+pub fn app(state: AppState) -> Router {
+    let limits = &state.config.server;
+    let expensive = Router::new()
+        .route("/v1/detect/realtime", post(routes::detect::realtime))
+        .layer(DefaultBodyLimit::max(limits.batch_limit_bytes))
+        .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit));
+    let api = Router::new()
+        .route("/v1/alerts", get(routes::alerts::list))
+        .route(
+            "/v1/alerts/{id}",
+            get(routes::alerts::get_one).patch(routes::alerts::patch),
+        )
+        .route("/v1/alerts/bulk", post(routes::alerts::bulk))
+        .route("/v1/audit", get(routes::alerts::audit))
+        .layer(DefaultBodyLimit::max(limits.body_limit_bytes));
+    Router::new()
+        .merge(expensive)
+        .merge(api)
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/readyz", get(routes::ops::readyz))
+        .route("/metrics", get(routes::ops::metrics))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
+        .with_state(state)
+}
+
+/// Refuses a request when its token's or its client address's bucket is empty (429 with
+/// `Retry-After`). Keys are the token's hash prefix (no store lookup) and the address.
+async fn rate_limit(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| format!("token:{}", &auth::hash_token(t)[..16]));
+    let addr = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| format!("addr:{}", c.0.ip()));
+    for key in [token, addr].into_iter().flatten() {
+        if let Err(retry_after) = st.limiter.check(&key) {
+            st.metrics
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return ApiError::RateLimited { retry_after }.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+async fn count_responses(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    st.metrics.response(resp.status().as_u16());
+    resp
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; requests in flight finish first.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,301 @@
+//! Alerts of the caller's tenant: list with filters and a cursor, one alert with its
+//! related alerts, triage changes (`PATCH`), bulk operations, and the audit log.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use warden_event::ThreatLevel;
+use warden_store::{AlertChange, AlertFilter};
+
+use crate::auth::{Principal, Scope};
+use crate::error::ApiError;
+use crate::routes::json_error;
+use crate::state::AppState;
+
+/// Default page size.
+const PAGE: usize = 50;
+/// Most ids in one bulk request.
+const MAX_BULK: usize = 1000;
+/// The triage states.
+const STATUSES: [&str; 4] = ["new", "acknowledged", "resolved", "false_positive"];
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub level: Option<String>,
+    pub user: Option<String>,
+    pub anomaly_type: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cursor: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+fn check_status(s: &str) -> Result<(), ApiError> {
+    if STATUSES.contains(&s) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "status",
+            format!("`{s}`: expected one of {}", STATUSES.join(", ")),
+        ))
+    }
+}
+
+fn check_text(field: &str, v: &str, max: usize) -> Result<(), ApiError> {
+    if v.len() > max || v.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            field,
+            format!("at most {max} bytes, no control characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_time(field: &str, v: &Option<String>) -> Result<(), ApiError> {
+    if let Some(t) = v
+        && warden_event::Timestamp::parse_rfc3339(t).is_none()
+    {
+        return Err(ApiError::invalid(field, "expected an RFC 3339 time"));
+    }
+    Ok(())
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    who: Principal,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Read)?;
+    let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let min_level = q
+        .level
+        .as_deref()
+        .map(|l| {
+            l.to_ascii_uppercase()
+                .parse::<ThreatLevel>()
+                .map_err(|_| ApiError::invalid("level", "expected LOW, MEDIUM, HIGH or CRITICAL"))
+        })
+        .transpose()?;
+    if let Some(s) = &q.status {
+        check_status(s)?;
+    }
+    if let Some(t) = &q.anomaly_type
+        && warden_event::AnomalyType::parse(t).is_none()
+    {
+        return Err(ApiError::invalid(
+            "anomaly_type",
+            format!("unknown type `{t}`"),
+        ));
+    }
+    check_time("from", &q.from)?;
+    check_time("to", &q.to)?;
+    let limit = q.limit.unwrap_or(PAGE);
+    if !(1..=warden_store::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::invalid("limit", "between 1 and 1000"));
+    }
+    let filter = AlertFilter {
+        tenant: who.tenant.clone(),
+        min_level,
+        user: q.user,
+        anomaly: q.anomaly_type,
+        status: q.status,
+        from: q.from,
+        to: q.to,
+        before_id: q.cursor,
+        limit,
+    };
+    let page = {
+        let store = st
+            .store
+            .lock()
+            .map_err(|_| ApiError::internal("store lock"))?;
+        store.alert_page(&filter)?
+    };
+    let next = (page.len() == limit)
+        .then(|| page.last().map(|a| a.id))
+        .flatten();
+    Ok(Json(json!({"alerts": page, "next_cursor": next})))
+}
+
+pub async fn get_one(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Read)?;
+    let store = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?;
+    let alert = store.alert(&who.tenant, id)?.ok_or(ApiError::NotFound)?;
+    // The same user's other alerts within an hour either side.
+    let t = warden_event::Timestamp::parse_rfc3339(&alert.timestamp);
+    let around = |delta_ms: i64| t.map(|t| warden_event::Timestamp(t.0 + delta_ms).to_rfc3339());
+    let related = store.alert_page(&AlertFilter {
+        tenant: who.tenant.clone(),
+        user: Some(alert.user_id.clone()),
+        from: around(-3_600_000),
+        to: around(3_600_000),
+        limit: 50,
+        ..AlertFilter::default()
+    })?;
+    let related: Vec<_> = related.into_iter().filter(|a| a.id != id).collect();
+    Ok(Json(json!({"alert": alert, "related": related})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patch {
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub assignee: Option<Option<String>>,
+    pub classification: Option<String>,
+}
+
+/// `"assignee": null` clears it; a missing key leaves it.
+fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Ok(Some(Option::deserialize(d)?))
+}
+
+fn change_of(p: Patch) -> Result<AlertChange, ApiError> {
+    if let Some(s) = &p.status {
+        check_status(s)?;
+    }
+    if let Some(Some(a)) = &p.assignee {
+        check_text("assignee", a, 200)?;
+    }
+    if let Some(c) = &p.classification {
+        check_text("classification", c, 200)?;
+    }
+    let change = AlertChange {
+        status: p.status,
+        assignee: p.assignee,
+        classification: p.classification,
+    };
+    if change == AlertChange::default() {
+        return Err(ApiError::invalid(
+            "body",
+            "nothing to change: give status, assignee or classification",
+        ));
+    }
+    Ok(change)
+}
+
+pub async fn patch(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+    body: Result<Json<Patch>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Write)?;
+    let Json(p) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    let change = change_of(p)?;
+    let mut store = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?;
+    if store
+        .update_alerts(&who.tenant, &[id], &change, &who.actor())?
+        .is_empty()
+    {
+        return Err(ApiError::NotFound);
+    }
+    let alert = store.alert(&who.tenant, id)?.ok_or(ApiError::NotFound)?;
+    Ok(Json(json!({"alert": alert})))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bulk {
+    pub action: String,
+    pub ids: Vec<i64>,
+    pub status: Option<String>,
+    pub assignee: Option<String>,
+    pub classification: Option<String>,
+}
+
+pub async fn bulk(
+    State(st): State<AppState>,
+    who: Principal,
+    body: Result<Json<Bulk>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Write)?;
+    let Json(b) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    if b.ids.is_empty() || b.ids.len() > MAX_BULK {
+        return Err(ApiError::invalid(
+            "ids",
+            format!("give 1 to {MAX_BULK} ids"),
+        ));
+    }
+    let missing = |f: &str| ApiError::invalid(f, format!("required by action `{}`", b.action));
+    let patch = match b.action.as_str() {
+        "update_status" => Patch {
+            status: Some(b.status.clone().ok_or_else(|| missing("status"))?),
+            assignee: None,
+            classification: None,
+        },
+        "assign" => Patch {
+            status: None,
+            assignee: Some(Some(b.assignee.clone().ok_or_else(|| missing("assignee"))?)),
+            classification: None,
+        },
+        "classify" => Patch {
+            status: None,
+            assignee: None,
+            classification: Some(
+                b.classification
+                    .clone()
+                    .ok_or_else(|| missing("classification"))?,
+            ),
+        },
+        other => {
+            return Err(ApiError::invalid(
+                "action",
+                format!("`{other}`: expected update_status, assign or classify"),
+            ));
+        }
+    };
+    let change = change_of(patch)?;
+    let mut store = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?;
+    let updated = store.update_alerts(&who.tenant, &b.ids, &change, &who.actor())?;
+    let skipped: Vec<i64> = b
+        .ids
+        .iter()
+        .filter(|i| !updated.contains(i))
+        .copied()
+        .collect();
+    Ok(Json(json!({"updated": updated, "not_found": skipped})))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    pub cursor: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+pub async fn audit(
+    State(st): State<AppState>,
+    who: Principal,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Admin)?;
+    let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(PAGE).clamp(1, 1000);
+    let store = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?;
+    let page = store.audit_page(&who.tenant, q.cursor, limit)?;
+    let next = (page.len() == limit)
+        .then(|| page.last().map(|a| a.id))
+        .flatten();
+    Ok(Json(json!({"entries": page, "next_cursor": next})))
+}

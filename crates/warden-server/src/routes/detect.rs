@@ -1,0 +1,155 @@
+//! `POST /v1/detect/realtime`: a batch of user activities — `{"events": [...]}` or JSON
+//! Lines (`Content-Type: application/x-ndjson`) — scored by the tenant's engine, in order.
+//! A malformed event gets an error in its place and never stops its neighbours. Alerts are
+//! in the store (committed) before the response is sent; replaying a batch returns the same
+//! alert ids and stores nothing twice.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, header};
+use serde_json::{Value, json};
+use warden_engine::ueba::UebaEngine;
+use warden_event::UserActivity;
+use warden_ingest::jsonl::parse_activity;
+
+use crate::auth::{Principal, Scope};
+use crate::error::ApiError;
+use crate::routes::body_error;
+use crate::state::AppState;
+
+pub async fn realtime(
+    State(st): State<AppState>,
+    who: Principal,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Write)?;
+    let body = body.map_err(|e| body_error(&e, st.config.server.batch_limit_bytes))?;
+    let ndjson = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-ndjson"));
+    let state = st.clone();
+    tokio::task::spawn_blocking(move || score_batch(&state, &who, &body, ndjson))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// The events of a body, raw, in order.
+fn split_events(body: &[u8], ndjson: bool) -> Result<Vec<Vec<u8>>, ApiError> {
+    if ndjson {
+        return Ok(body
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+            .map(<[u8]>::to_vec)
+            .collect());
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid("body", format!("not JSON: {e}")))?;
+    let events = v
+        .get("events")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::invalid("events", "expected {\"events\": [...]}"))?;
+    events
+        .iter()
+        .map(|e| serde_json::to_vec(e).map_err(ApiError::internal))
+        .collect()
+}
+
+fn score_batch(
+    st: &AppState,
+    who: &Principal,
+    body: &[u8],
+    ndjson: bool,
+) -> Result<Json<Value>, ApiError> {
+    let raw = split_events(body, ndjson)?;
+    let max = st.config.server.max_batch_events;
+    if raw.len() > max {
+        return Err(ApiError::invalid(
+            "events",
+            format!("{} events; at most {max} per batch", raw.len()),
+        ));
+    }
+    if raw.is_empty() {
+        return Err(ApiError::invalid("events", "no events"));
+    }
+    let parsed: Vec<Result<UserActivity, String>> = raw
+        .iter()
+        .map(|r| parse_activity(r, &st.aliases).map_err(|e| e.to_string()))
+        .collect();
+    let started = Instant::now();
+    let scores = {
+        let mut engines = st
+            .engines
+            .lock()
+            .map_err(|_| ApiError::internal("engine lock"))?;
+        if !engines.contains_key(&who.tenant) && engines.len() >= st.config.server.max_tenants {
+            return Err(ApiError::internal("the tenant limit is reached"));
+        }
+        let engine = match engines.entry(who.tenant.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(UebaEngine::new(st.config.ueba.clone()).map_err(ApiError::internal)?)
+            }
+        };
+        parsed
+            .iter()
+            .map(|p| p.as_ref().map(|a| engine.score(a, false)))
+            .collect::<Vec<_>>()
+    };
+    st.metrics.scoring(started.elapsed().as_secs_f64());
+    let alert_level = st.config.server.alert_level;
+    let alerts: Vec<(usize, warden_event::ThreatScore)> = scores
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            Ok(s) if s.threat_level >= alert_level => Some((i, s.clone())),
+            _ => None,
+        })
+        .collect();
+    let to_save: Vec<warden_event::ThreatScore> = alerts.iter().map(|(_, s)| s.clone()).collect();
+    let saved = {
+        let mut store = st
+            .store
+            .lock()
+            .map_err(|_| ApiError::internal("store lock"))?;
+        store.save_alerts_for(&who.tenant, None, &to_save)?
+    };
+    let rejected = scores.iter().filter(|s| s.is_err()).count();
+    st.metrics
+        .events_in
+        .fetch_add(scores.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    st.metrics
+        .parse_errors
+        .fetch_add(rejected as u64, std::sync::atomic::Ordering::Relaxed);
+    for ((_, s), (_, new)) in alerts.iter().zip(&saved) {
+        if *new {
+            st.metrics.alert(s.threat_level);
+        }
+    }
+    let results: Vec<Value> = scores
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| match s {
+            Ok(s) => json!({"index": i, "score": s}),
+            Err(e) => json!({"index": i, "error": {"code": "invalid", "message": e}}),
+        })
+        .collect();
+    let alert_list: Vec<Value> = alerts
+        .iter()
+        .zip(&saved)
+        .map(|((i, s), (id, new))| {
+            json!({"index": i, "id": id, "level": s.threat_level, "new": new})
+        })
+        .collect();
+    Ok(Json(json!({
+        "accepted": results.len() - rejected,
+        "rejected": rejected,
+        "alerts": alert_list,
+        "results": results,
+    })))
+}

@@ -1,0 +1,244 @@
+//! What every request shares: the store, the per-tenant detection engines, the token cache,
+//! the rate limiter and the metrics.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use warden_engine::ueba::UebaEngine;
+use warden_event::ThreatLevel;
+use warden_ingest::FieldAliases;
+use warden_store::Store;
+
+use crate::auth::TokenCache;
+use crate::config::ServiceConfig;
+
+/// Shared state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ServiceConfig>,
+    pub aliases: Arc<FieldAliases>,
+    pub store: Arc<Mutex<Store>>,
+    /// One behavioural engine per tenant: baselines never mix across tenants.
+    pub engines: Arc<Mutex<HashMap<String, UebaEngine>>>,
+    pub tokens: Arc<TokenCache>,
+    pub limiter: Arc<RateLimiter>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(config: ServiceConfig, store: Store) -> Result<Self, crate::config::ConfigError> {
+        let aliases = config.aliases()?;
+        let per_minute = config.server.rate_limit_per_minute;
+        Ok(Self {
+            config: Arc::new(config),
+            aliases: Arc::new(aliases),
+            store: Arc::new(Mutex::new(store)),
+            engines: Arc::new(Mutex::new(HashMap::new())),
+            tokens: Arc::new(TokenCache::default()),
+            limiter: Arc::new(RateLimiter::new(per_minute)),
+            metrics: Arc::new(Metrics::default()),
+        })
+    }
+}
+
+/// A token bucket per key (a token or a client address): `per_minute` requests, refilled
+/// continuously. Keys are bounded: when full, idle buckets are dropped.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+/// Most keys tracked.
+const MAX_KEYS: usize = 100_000;
+
+impl RateLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `key`'s bucket, or says how many seconds until one is there.
+    pub fn check(&self, key: &str) -> Result<(), u64> {
+        if self.per_minute == 0 {
+            return Ok(());
+        }
+        let cap = f64::from(self.per_minute);
+        let rate = cap / 60.0;
+        let now = Instant::now();
+        let Ok(mut b) = self.buckets.lock() else {
+            return Ok(());
+        };
+        if b.len() >= MAX_KEYS && !b.contains_key(key) {
+            b.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < cap
+            });
+        }
+        let entry = b.entry(key.to_owned()).or_insert((cap, now));
+        let tokens = (entry.0 + now.duration_since(entry.1).as_secs_f64() * rate).min(cap);
+        if tokens >= 1.0 {
+            *entry = (tokens - 1.0, now);
+            Ok(())
+        } else {
+            *entry = (tokens, now);
+            Err(((1.0 - tokens) / rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// Upper bounds (seconds) of the scoring latency histogram.
+const LATENCY_BUCKETS: [f64; 11] = [
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
+
+/// Counters exposed at `/metrics` (Prometheus text format).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub events_in: AtomicU64,
+    pub parse_errors: AtomicU64,
+    alerts: [AtomicU64; 4],
+    responses: [AtomicU64; 5],
+    pub rate_limited: AtomicU64,
+    latency: [AtomicU64; 12],
+    latency_sum_micros: AtomicU64,
+    latency_count: AtomicU64,
+}
+
+fn level_index(l: ThreatLevel) -> usize {
+    match l {
+        ThreatLevel::Low => 0,
+        ThreatLevel::Medium => 1,
+        ThreatLevel::High => 2,
+        ThreatLevel::Critical => 3,
+    }
+}
+
+impl Metrics {
+    pub fn alert(&self, level: ThreatLevel) {
+        self.alerts[level_index(level)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn response(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.responses[class].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records how long scoring one batch took.
+    pub fn scoring(&self, seconds: f64) {
+        let i = LATENCY_BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(LATENCY_BUCKETS.len());
+        self.latency[i].fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, tenants: usize) -> String {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut out = String::with_capacity(2048);
+        let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, u64)>| {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+            for (labels, v) in lines {
+                out.push_str(&format!("{name}{labels} {v}\n"));
+            }
+        };
+        metric(
+            "warden_events_in_total",
+            "counter",
+            "Events received for scoring.",
+            vec![(String::new(), g(&self.events_in))],
+        );
+        metric(
+            "warden_parse_errors_total",
+            "counter",
+            "Events rejected as malformed.",
+            vec![(String::new(), g(&self.parse_errors))],
+        );
+        metric(
+            "warden_alerts_total",
+            "counter",
+            "Alerts stored, by level.",
+            ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+                .iter()
+                .zip(&self.alerts)
+                .map(|(l, a)| (format!("{{level=\"{l}\"}}"), g(a)))
+                .collect(),
+        );
+        metric(
+            "warden_http_responses_total",
+            "counter",
+            "HTTP responses, by status class.",
+            ["1xx", "2xx", "3xx", "4xx", "5xx"]
+                .iter()
+                .zip(&self.responses)
+                .map(|(c, a)| (format!("{{class=\"{c}\"}}"), g(a)))
+                .collect(),
+        );
+        metric(
+            "warden_rate_limited_total",
+            "counter",
+            "Requests refused with 429.",
+            vec![(String::new(), g(&self.rate_limited))],
+        );
+        metric(
+            "warden_tenants",
+            "gauge",
+            "Tenants with a detection engine in memory.",
+            vec![(String::new(), tenants as u64)],
+        );
+        out.push_str(
+            "# HELP warden_scoring_seconds Time to score one batch.\n# TYPE warden_scoring_seconds histogram\n",
+        );
+        let mut cumulative = 0;
+        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+            cumulative += g(&self.latency[i]);
+            out.push_str(&format!(
+                "warden_scoring_seconds_bucket{{le=\"{bound}\"}} {cumulative}\n"
+            ));
+        }
+        cumulative += g(&self.latency[LATENCY_BUCKETS.len()]);
+        out.push_str(&format!(
+            "warden_scoring_seconds_bucket{{le=\"+Inf\"}} {cumulative}\nwarden_scoring_seconds_sum {}\nwarden_scoring_seconds_count {}\n",
+            g(&self.latency_sum_micros) as f64 / 1e6,
+            g(&self.latency_count)
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_refuses_past_its_rate_and_says_when_to_retry() {
+        let l = RateLimiter::new(3);
+        assert!((0..3).all(|_| l.check("k").is_ok()));
+        let retry = l.check("k").err().unwrap_or(0);
+        assert!((1..=20).contains(&retry), "{retry}");
+        assert!(l.check("other").is_ok(), "keys are independent");
+        assert!((0..100).all(|_| RateLimiter::new(0).check("k").is_ok()));
+    }
+
+    #[test]
+    fn metrics_render_as_prometheus_text() {
+        let m = Metrics::default();
+        m.alert(ThreatLevel::High);
+        m.scoring(0.003);
+        m.scoring(2.0);
+        m.response(201);
+        let text = m.render(2);
+        assert!(text.contains("warden_alerts_total{level=\"HIGH\"} 1"));
+        assert!(text.contains("warden_scoring_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains("warden_scoring_seconds_bucket{le=\"+Inf\"} 2"));
+        assert!(text.contains("warden_http_responses_total{class=\"2xx\"} 1"));
+        assert!(text.contains("warden_tenants 2"));
+    }
+}

@@ -1,0 +1,487 @@
+//! What the detection service keeps beside alerts: tenant-scoped alert queries with cursor
+//! pagination, the triage workflow (status, assignee, classification) with every change in
+//! the append-only audit log in the same transaction, and API tokens (hashes only).
+//!
+//! Every query here takes the tenant and filters on it: no call can read or change another
+//! tenant's rows.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use warden_event::ThreatLevel;
+
+use crate::StoreError;
+use crate::store::{Store, level_rank, now, q};
+
+/// Largest page of alerts or audit entries.
+pub const MAX_PAGE: usize = 1000;
+
+/// Filters for [`Store::alert_page`]; all optional but the tenant.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub tenant: String,
+    pub min_level: Option<ThreatLevel>,
+    pub user: Option<String>,
+    /// An anomaly type among the alert's primary anomalies.
+    pub anomaly: Option<String>,
+    pub status: Option<String>,
+    /// RFC 3339 event-time bounds, inclusive.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Cursor: only alerts with a smaller id (the last id of the previous page).
+    pub before_id: Option<i64>,
+    /// Page size (1..=[`MAX_PAGE`]).
+    pub limit: usize,
+}
+
+/// One stored alert with its triage state.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub event_id: String,
+    pub user_id: String,
+    pub timestamp: String,
+    pub threat_score: f64,
+    pub threat_level: String,
+    pub primary_anomalies: Vec<String>,
+    pub explanation: String,
+    pub status: String,
+    pub assignee: Option<String>,
+    pub classification: Option<String>,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+    /// The whole ThreatScore as scored.
+    pub score: serde_json::Value,
+}
+
+/// A triage change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AlertChange {
+    pub status: Option<String>,
+    /// `Some(None)` clears the assignee.
+    pub assignee: Option<Option<String>>,
+    pub classification: Option<String>,
+}
+
+impl AlertChange {
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.status {
+            parts.push(format!("status={s}"));
+        }
+        if let Some(a) = &self.assignee {
+            parts.push(format!("assignee={}", a.as_deref().unwrap_or("")));
+        }
+        if let Some(c) = &self.classification {
+            parts.push(format!("classification={c}"));
+        }
+        parts.join(" ")
+    }
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub at: String,
+}
+
+/// An API token as stored (never the token itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub hash: String,
+    pub scope: String,
+    pub tenant: String,
+    pub label: String,
+}
+
+const ALERT_COLUMNS: &str =
+    "id, event_id, user_id, ts, score, level, primary_anomalies, explanation,
+    status, assignee, classification, created_at, updated_at, body";
+
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
+    let primary: String = r.get(6)?;
+    let body: String = r.get(13)?;
+    Ok(AlertRecord {
+        id: r.get(0)?,
+        event_id: r.get(1)?,
+        user_id: r.get(2)?,
+        timestamp: r.get(3)?,
+        threat_score: r.get(4)?,
+        threat_level: r.get(5)?,
+        primary_anomalies: primary
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        explanation: r.get(7)?,
+        status: r.get(8)?,
+        assignee: r.get(9)?,
+        classification: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        score: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+impl Store {
+    /// A page of a tenant's alerts, newest first (by id), matching the filter.
+    pub fn alert_page(&self, f: &AlertFilter) -> Result<Vec<AlertRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts
+             WHERE tenant = ?1 AND level_rank >= ?2 AND (?3 IS NULL OR user_id = ?3)
+               AND (?4 IS NULL OR (',' || primary_anomalies || ',') LIKE '%,' || ?4 || ',%')
+               AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR ts >= ?6)
+               AND (?7 IS NULL OR ts <= ?7) AND (?8 IS NULL OR id < ?8)
+             ORDER BY id DESC LIMIT ?9"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(q("listing alerts"))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    f.tenant,
+                    f.min_level.map_or(0, level_rank),
+                    f.user,
+                    f.anomaly,
+                    f.status,
+                    f.from,
+                    f.to,
+                    f.before_id,
+                    f.limit.clamp(1, MAX_PAGE) as i64,
+                ],
+                alert_row,
+            )
+            .map_err(q("listing alerts"))?;
+        rows.collect::<Result<_, _>>().map_err(q("listing alerts"))
+    }
+
+    /// One of a tenant's alerts.
+    pub fn alert(&self, tenant: &str, id: i64) -> Result<Option<AlertRecord>, StoreError> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ?1 AND id = ?2");
+        self.conn
+            .query_row(&sql, params![tenant, id], alert_row)
+            .optional()
+            .map_err(q("reading an alert"))
+    }
+
+    /// Applies a triage change to some of a tenant's alerts, recording one audit entry per
+    /// alert changed, all in one transaction. Returns the ids changed (ids of other tenants
+    /// or unknown ids are skipped).
+    pub fn update_alerts(
+        &mut self,
+        tenant: &str,
+        ids: &[i64],
+        change: &AlertChange,
+        actor: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let tx = self.conn.transaction().map_err(q("updating alerts"))?;
+        let mut changed = Vec::new();
+        {
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE alerts SET status = COALESCE(?3, status),
+                        assignee = CASE WHEN ?4 THEN ?5 ELSE assignee END,
+                        classification = COALESCE(?6, classification), updated_at = ?7
+                     WHERE tenant = ?1 AND id = ?2",
+                )
+                .map_err(q("updating alerts"))?;
+            let mut audit = tx
+                .prepare_cached(
+                    "INSERT INTO audit (tenant, actor, action, target, detail, at)
+                     VALUES (?1, ?2, 'alert.update', ?3, ?4, ?5)",
+                )
+                .map_err(q("updating alerts"))?;
+            let at = now();
+            let detail = change.describe();
+            for id in ids {
+                let n = update
+                    .execute(params![
+                        tenant,
+                        id,
+                        change.status,
+                        change.assignee.is_some(),
+                        change.assignee.clone().flatten(),
+                        change.classification,
+                        at,
+                    ])
+                    .map_err(q("updating alerts"))?;
+                if n > 0 {
+                    audit
+                        .execute(params![tenant, actor, format!("alert:{id}"), detail, at])
+                        .map_err(q("updating alerts"))?;
+                    changed.push(*id);
+                }
+            }
+        }
+        tx.commit().map_err(q("updating alerts"))?;
+        Ok(changed)
+    }
+
+    /// Appends an entry to a tenant's audit log.
+    pub fn append_audit(
+        &self,
+        tenant: &str,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO audit (tenant, actor, action, target, detail, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![tenant, actor, action, target, detail, now()],
+            )
+            .map_err(q("writing the audit log"))?;
+        Ok(())
+    }
+
+    /// A page of a tenant's audit log, newest first; `before_id` is the cursor.
+    pub fn audit_page(
+        &self,
+        tenant: &str,
+        before_id: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, actor, action, target, detail, at FROM audit
+                 WHERE tenant = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+            )
+            .map_err(q("reading the audit log"))?;
+        let rows = stmt
+            .query_map(
+                params![tenant, before_id, limit.clamp(1, MAX_PAGE) as i64],
+                |r| {
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        actor: r.get(1)?,
+                        action: r.get(2)?,
+                        target: r.get(3)?,
+                        detail: r.get(4)?,
+                        at: r.get(5)?,
+                    })
+                },
+            )
+            .map_err(q("reading the audit log"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(q("reading the audit log"))
+    }
+
+    /// Stores a token's hash with its scope and tenant; returns its id.
+    pub fn create_token(
+        &self,
+        hash: &str,
+        scope: &str,
+        tenant: &str,
+        label: &str,
+    ) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO tokens (hash, scope, tenant, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![hash, scope, tenant, label, now()],
+            )
+            .map_err(q("creating a token"))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The token with this hash, if any.
+    pub fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id, hash, scope, tenant, label FROM tokens WHERE hash = ?1",
+                params![hash],
+                |r| {
+                    Ok(TokenRecord {
+                        id: r.get(0)?,
+                        hash: r.get(1)?,
+                        scope: r.get(2)?,
+                        tenant: r.get(3)?,
+                        label: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(q("reading a token"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_event::{ThreatScore, UserActivity};
+
+    fn alert(user: &str, event: &str, level: ThreatLevel) -> ThreatScore {
+        let mut e = warden_engine_free_score(user, event);
+        e.threat_level = level;
+        e
+    }
+
+    /// A ThreatScore without the engine (the store must not depend on it).
+    fn warden_engine_free_score(user: &str, event: &str) -> ThreatScore {
+        let a = UserActivity::new(
+            user,
+            warden_event::ActivityType::Login,
+            warden_event::Timestamp(1_775_000_000_000),
+        );
+        ThreatScore {
+            event_id: Some(event.to_owned()),
+            user_id: a.user_id.clone(),
+            timestamp: a.timestamp.to_rfc3339(),
+            threat_score: 60.0,
+            threat_level: ThreatLevel::High,
+            primary_anomalies: vec![warden_event::AnomalyType::NewDevice],
+            confidence: 1.0,
+            isolation_forest_score: None,
+            lstm_autoencoder_score: None,
+            xgboost_ensemble_score: None,
+            models_unavailable: Vec::new(),
+            impossible_travel_detected: false,
+            unusual_time_detected: false,
+            unusual_volume_detected: false,
+            unusual_resources_detected: false,
+            behavioral_deviation_score: 0.0,
+            recommended_actions: Vec::new(),
+            explanation: "x".into(),
+            learning: false,
+            anomalies: Vec::new(),
+            features: None,
+        }
+    }
+
+    fn filter(tenant: &str) -> AlertFilter {
+        AlertFilter {
+            tenant: tenant.into(),
+            limit: 100,
+            ..AlertFilter::default()
+        }
+    }
+
+    #[test]
+    fn tenants_never_see_each_others_alerts_and_ids_are_idempotent() {
+        let mut s = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let a = [alert("u1", "e1", ThreatLevel::High)];
+        let first = s.save_alerts_for("acme", None, &a).unwrap_or_default();
+        let again = s.save_alerts_for("acme", None, &a).unwrap_or_default();
+        assert_eq!(first.len(), 1);
+        assert!(first[0].1 && !again[0].1);
+        assert_eq!(first[0].0, again[0].0, "same id on replay");
+        // The same alert in another tenant is another row.
+        let other = s.save_alerts_for("globex", None, &a).unwrap_or_default();
+        assert_ne!(other[0].0, first[0].0);
+        assert_eq!(s.alert_page(&filter("acme")).unwrap_or_default().len(), 1);
+        assert!(s.alert("globex", first[0].0).unwrap_or_default().is_none());
+        // An update across tenants changes nothing.
+        let change = AlertChange {
+            status: Some("resolved".into()),
+            ..AlertChange::default()
+        };
+        let changed = s
+            .update_alerts("globex", &[first[0].0], &change, "t1")
+            .unwrap_or_default();
+        assert!(changed.is_empty());
+        assert_eq!(
+            s.alert("acme", first[0].0).ok().flatten().map(|a| a.status),
+            Some("new".into())
+        );
+    }
+
+    #[test]
+    fn filters_cursor_and_the_audit_trail() {
+        let mut s = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let alerts: Vec<ThreatScore> = (0..25)
+            .map(|i| {
+                alert(
+                    &format!("u{}", i % 3),
+                    &format!("e{i}"),
+                    if i % 5 == 0 {
+                        ThreatLevel::Critical
+                    } else {
+                        ThreatLevel::Medium
+                    },
+                )
+            })
+            .collect();
+        s.save_alerts_for("acme", None, &alerts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Pages of 10 cover all 25 once, newest first.
+        let mut seen = Vec::new();
+        let mut f = AlertFilter {
+            limit: 10,
+            ..filter("acme")
+        };
+        loop {
+            let page = s.alert_page(&f).unwrap_or_default();
+            if page.is_empty() {
+                break;
+            }
+            f.before_id = page.last().map(|a| a.id);
+            seen.extend(page.iter().map(|a| a.id));
+        }
+        assert_eq!(seen.len(), 25);
+        assert!(seen.windows(2).all(|w| w[0] > w[1]));
+        let critical = AlertFilter {
+            min_level: Some(ThreatLevel::Critical),
+            ..filter("acme")
+        };
+        assert_eq!(s.alert_page(&critical).unwrap_or_default().len(), 5);
+        let by_user = AlertFilter {
+            user: Some("u1".into()),
+            anomaly: Some("new_device".into()),
+            ..filter("acme")
+        };
+        assert_eq!(s.alert_page(&by_user).unwrap_or_default().len(), 8);
+        let change = AlertChange {
+            status: Some("acknowledged".into()),
+            assignee: Some(Some("ana".into())),
+            classification: None,
+        };
+        let ids: Vec<i64> = seen.iter().take(3).copied().collect();
+        let changed = s
+            .update_alerts("acme", &ids, &change, "token:1")
+            .unwrap_or_default();
+        assert_eq!(changed, ids);
+        let acked = AlertFilter {
+            status: Some("acknowledged".into()),
+            ..filter("acme")
+        };
+        assert_eq!(s.alert_page(&acked).unwrap_or_default().len(), 3);
+        let audit = s.audit_page("acme", None, 10).unwrap_or_default();
+        assert_eq!(audit.len(), 3);
+        assert!(audit[0].detail.contains("status=acknowledged assignee=ana"));
+        assert!(
+            s.audit_page("globex", None, 10)
+                .unwrap_or_default()
+                .is_empty()
+        );
+        // Append-only: the database refuses to rewrite or delete history.
+        assert!(s.conn.execute("UPDATE audit SET actor = 'x'", []).is_err());
+        assert!(s.conn.execute("DELETE FROM audit", []).is_err());
+    }
+
+    #[test]
+    fn tokens_are_found_by_hash_only() {
+        let s = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let id = s
+            .create_token("abc", "read", "acme", "ci")
+            .unwrap_or_default();
+        let t = s.token_by_hash("abc").ok().flatten();
+        assert_eq!(
+            t.map(|t| (t.id, t.scope, t.tenant)),
+            Some((id, "read".into(), "acme".into()))
+        );
+        assert!(s.token_by_hash("abd").ok().flatten().is_none());
+        assert!(
+            s.create_token("abc", "admin", "x", "").is_err(),
+            "hashes are unique"
+        );
+    }
+}
