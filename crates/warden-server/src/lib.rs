@@ -13,6 +13,7 @@
 //! | `PATCH /v1/alerts/{id}` | write | status, assignee, classification (audited) |
 //! | `POST /v1/alerts/bulk` | write | `update_status`, `assign`, `classify` on many ids |
 //! | `GET /v1/audit` | admin | the tenant's append-only audit log |
+//! | `GET /v1/stream` | read | Server-Sent Events: alerts live, resumable by sequence number |
 //! | `GET /healthz`, `/readyz`, `/metrics` | none | liveness, readiness, Prometheus |
 //!
 //! ```
@@ -57,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/alerts/bulk", post(routes::alerts::bulk))
         .route("/v1/audit", get(routes::alerts::audit))
+        .route("/v1/stream", get(routes::stream::stream))
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes));
     Router::new()
         .merge(expensive)

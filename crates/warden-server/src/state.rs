@@ -25,6 +25,8 @@ pub struct AppState {
     pub tokens: Arc<TokenCache>,
     pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
+    /// Alerts just stored, for `/v1/stream`.
+    pub feed: tokio::sync::broadcast::Sender<Arc<crate::routes::stream::Published>>,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             tokens: Arc::new(TokenCache::default()),
             limiter: Arc::new(RateLimiter::new(per_minute)),
             metrics: Arc::new(Metrics::default()),
+            feed: crate::routes::stream::feed(),
         })
     }
 }
@@ -103,6 +106,7 @@ pub struct Metrics {
     alerts: [AtomicU64; 4],
     responses: [AtomicU64; 5],
     pub rate_limited: AtomicU64,
+    clients: std::sync::atomic::AtomicI64,
     latency: [AtomicU64; 12],
     latency_sum_micros: AtomicU64,
     latency_count: AtomicU64,
@@ -118,6 +122,11 @@ fn level_index(l: ThreatLevel) -> usize {
 }
 
 impl Metrics {
+    /// A stream client connected (+1) or left (−1).
+    pub fn stream_clients(&self, delta: i64) {
+        self.clients.fetch_add(delta, Ordering::Relaxed);
+    }
+
     pub fn alert(&self, level: ThreatLevel) {
         self.alerts[level_index(level)].fetch_add(1, Ordering::Relaxed);
     }
@@ -186,6 +195,15 @@ impl Metrics {
             "counter",
             "Requests refused with 429.",
             vec![(String::new(), g(&self.rate_limited))],
+        );
+        metric(
+            "warden_stream_clients",
+            "gauge",
+            "Connected stream clients.",
+            vec![(
+                String::new(),
+                self.clients.load(Ordering::Relaxed).max(0) as u64,
+            )],
         );
         metric(
             "warden_tenants",

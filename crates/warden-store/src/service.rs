@@ -162,6 +162,40 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(q("listing alerts"))
     }
 
+    /// A tenant's alerts with ids above `after_id`, oldest first (a stream's backlog), that
+    /// match the filter's level, user and anomaly type.
+    pub fn alerts_after(
+        &self,
+        f: &AlertFilter,
+        after_id: i64,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts
+             WHERE tenant = ?1 AND id > ?2 AND level_rank >= ?3 AND (?4 IS NULL OR user_id = ?4)
+               AND (?5 IS NULL OR (',' || primary_anomalies || ',') LIKE '%,' || ?5 || ',%')
+             ORDER BY id ASC LIMIT ?6"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(q("reading new alerts"))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    f.tenant,
+                    after_id,
+                    f.min_level.map_or(0, level_rank),
+                    f.user,
+                    f.anomaly,
+                    f.limit.clamp(1, MAX_PAGE) as i64,
+                ],
+                alert_row,
+            )
+            .map_err(q("reading new alerts"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(q("reading new alerts"))
+    }
+
     /// One of a tenant's alerts.
     pub fn alert(&self, tenant: &str, id: i64) -> Result<Option<AlertRecord>, StoreError> {
         let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ?1 AND id = ?2");

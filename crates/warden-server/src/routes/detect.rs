@@ -19,6 +19,7 @@ use warden_ingest::jsonl::parse_activity;
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::routes::body_error;
+use crate::routes::stream::Published;
 use crate::state::AppState;
 
 pub async fn realtime(
@@ -117,7 +118,17 @@ fn score_batch(
             .store
             .lock()
             .map_err(|_| ApiError::internal("store lock"))?;
-        store.save_alerts_for(&who.tenant, None, &to_save)?
+        let saved = store.save_alerts_for(&who.tenant, None, &to_save)?;
+        // Published under the store lock, after the commit: the feed carries ids in the
+        // order they were stored, which is what lets a stream resume without a gap.
+        for ((_, s), (id, new)) in alerts.iter().zip(&saved) {
+            if *new {
+                let _ = st
+                    .feed
+                    .send(std::sync::Arc::new(Published::of(&who.tenant, *id, s)));
+            }
+        }
+        saved
     };
     let rejected = scores.iter().filter(|s| s.is_err()).count();
     st.metrics

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod detect;
 pub mod ops;
+pub mod stream;
 
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::StatusCode;
