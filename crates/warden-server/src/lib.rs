@@ -13,6 +13,10 @@
 //! | `PATCH /v1/alerts/{id}` | write | status, assignee, classification (audited) |
 //! | `POST /v1/alerts/bulk` | write | `update_status`, `assign`, `classify` on many ids |
 //! | `GET /v1/audit` | admin | the tenant's append-only audit log |
+//! | `GET /v1/alerts/export?format=csv\|json` | read | every matching alert, streamed |
+//! | `GET /v1/analytics/trends` | read | alert counts per hour/day/week, by level and type |
+//! | `GET /v1/analytics/dashboard` | read | totals, last 24 h, top users and types, system |
+//! | `POST /v1/analyze/behavior` | read | a user's baseline, recent alerts and risk by day |
 //! | `GET /v1/stream` | read | Server-Sent Events: alerts live, resumable by sequence number |
 //! | `GET /healthz`, `/readyz`, `/metrics` | none | liveness, readiness, Prometheus |
 //!
@@ -48,6 +52,7 @@ pub fn app(state: AppState) -> Router {
     let limits = &state.config.server;
     let expensive = Router::new()
         .route("/v1/detect/realtime", post(routes::detect::realtime))
+        .route("/v1/alerts/export", get(routes::analytics::export))
         .layer(DefaultBodyLimit::max(limits.batch_limit_bytes))
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     let api = Router::new()
@@ -59,6 +64,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/alerts/bulk", post(routes::alerts::bulk))
         .route("/v1/audit", get(routes::alerts::audit))
         .route("/v1/stream", get(routes::stream::stream))
+        .route("/v1/analytics/trends", get(routes::analytics::trends))
+        .route("/v1/analytics/dashboard", get(routes::analytics::dashboard))
+        .route("/v1/analyze/behavior", post(routes::analytics::behavior))
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes));
     Router::new()
         .merge(expensive)

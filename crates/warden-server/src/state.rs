@@ -25,6 +25,8 @@ pub struct AppState {
     pub tokens: Arc<TokenCache>,
     pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
+    /// When the service started.
+    pub started: std::time::Instant,
     /// Alerts just stored, for `/v1/stream`.
     pub feed: tokio::sync::broadcast::Sender<Arc<crate::routes::stream::Published>>,
 }
@@ -42,6 +44,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(per_minute)),
             metrics: Arc::new(Metrics::default()),
             feed: crate::routes::stream::feed(),
+            started: std::time::Instant::now(),
         })
     }
 }

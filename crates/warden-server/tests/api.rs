@@ -646,3 +646,135 @@ async fn the_stream_replays_resumes_without_gaps_and_goes_live() {
         (StatusCode::BAD_REQUEST, json!("channels"))
     );
 }
+
+#[tokio::test]
+async fn export_trends_dashboard_and_a_users_behaviour() {
+    let api = api();
+    let (_, b) = send_json(
+        &api,
+        "POST",
+        "/v1/detect/realtime",
+        &api.write,
+        events_body(&sample_lines()),
+    )
+    .await;
+    let alerts = b["alerts"].as_array().cloned().unwrap_or_default();
+    let total = alerts.len();
+
+    // Export: every alert, as CSV (a header and one row each) and as a JSON array.
+    let (s, h, csv) = call(
+        &api,
+        "GET",
+        "/v1/alerts/export?format=csv",
+        Some(&api.read),
+        "",
+        vec![],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/csv")
+    );
+    let text = csv.as_str().unwrap_or("").to_owned();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(reader.records().filter(Result::is_ok).count(), total);
+    assert!(text.starts_with("id,timestamp,user_id,threat_level"));
+    let (s, _, json_export) = call(
+        &api,
+        "GET",
+        "/v1/alerts/export?format=json&level=high",
+        Some(&api.read),
+        "",
+        vec![],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let high = alerts
+        .iter()
+        .filter(|a| a["level"] == "HIGH" || a["level"] == "CRITICAL")
+        .count();
+    assert_eq!(json_export.as_array().map_or(usize::MAX, Vec::len), high);
+    let (s, b) = get(&api, "/v1/alerts/export?format=xml", Some(&api.read)).await;
+    assert_eq!(
+        (s, b["error"]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("format"))
+    );
+
+    // Trends: buckets that add up to the alerts, per level and type.
+    for g in ["hour", "day", "week"] {
+        let (s, t) = get(
+            &api,
+            &format!("/v1/analytics/trends?granularity={g}"),
+            Some(&api.read),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        let buckets = t["buckets"].as_array().cloned().unwrap_or_default();
+        let sum: u64 = buckets.iter().filter_map(|b| b["total"].as_u64()).sum();
+        assert_eq!(sum as usize, total, "{g}");
+        for b in &buckets {
+            let by_level: u64 = b["by_level"]
+                .as_object()
+                .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+            assert_eq!(Some(by_level), b["total"].as_u64());
+        }
+    }
+    let (s, _) = get(
+        &api,
+        "/v1/analytics/trends?granularity=minute",
+        Some(&api.read),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Dashboard: totals match the alerts; the top entity is a user with alerts.
+    let (s, d) = get(&api, "/v1/analytics/dashboard", Some(&api.read)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(d["alerts"]["total"].as_u64(), Some(total as u64));
+    assert_eq!(d["alerts"]["by_status"]["new"].as_u64(), Some(total as u64));
+    assert_eq!(
+        d["system"]["events_in"].as_u64(),
+        Some(sample_lines().len() as u64)
+    );
+    let top_user = d["alerts"]["top_entities"][0][0]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(!top_user.is_empty());
+
+    // Behaviour of that user: baseline learned, recent alerts, risk by day.
+    let (s, v) = send_json(
+        &api,
+        "POST",
+        "/v1/analyze/behavior",
+        &api.read,
+        json!({"user_id": top_user}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["baseline"]["events"].as_u64().is_some_and(|n| n > 0));
+    assert!(!v["recent_alerts"].as_array().is_none_or(Vec::is_empty));
+    assert!(!v["risk_trend"].as_array().is_none_or(Vec::is_empty));
+    let (s, _) = send_json(
+        &api,
+        "POST",
+        "/v1/analyze/behavior",
+        &api.read,
+        json!({"user_id": "nobody"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Another tenant learns nothing about this user.
+    let (s, _) = send_json(
+        &api,
+        "POST",
+        "/v1/analyze/behavior",
+        &api.other_tenant,
+        json!({"user_id": top_user}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}

@@ -10,10 +10,12 @@
 //! assert_eq!(store.schema_version().unwrap(), warden_store::migrations::LATEST);
 //! ```
 
+mod analytics;
 pub mod migrations;
 mod service;
 mod store;
 
+pub use analytics::{DashboardCounts, Granularity, TrendBucket};
 pub use service::{AlertChange, AlertFilter, AlertRecord, AuditEntry, MAX_PAGE, TokenRecord};
 pub use store::{AlertQuery, RunTotals, Store, StoredAlert, StoredRun};
 

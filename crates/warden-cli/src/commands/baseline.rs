@@ -61,32 +61,7 @@ fn show(user: &str, path: &Path) -> Result<()> {
     let Some(state) = store.baseline(user)? else {
         bail!("no baseline for user `{user}` in {}", path.display());
     };
-    let p = &state.profile;
-    let span = p
-        .usual_span(0.02)
-        .map(|(a, b)| format!("{a:02}:00-{b:02}:59 UTC"));
-    let view = serde_json::json!({
-        "user_id": user,
-        "events": p.events,
-        "active_days": p.active_days,
-        "first_seen": p.first_seen.to_rfc3339(),
-        "last_seen": p.last_seen.to_rfc3339(),
-        "usual_hours": span,
-        "hours_utc": p.hours,
-        "weekdays": p.weekdays,
-        "home": p.home,
-        "home_utc_offset_hours": p.home_offset(),
-        "known_locations": p.locations.len(),
-        "known_countries": p.countries.len(),
-        "known_devices": p.devices.len(),
-        "known_user_agents": p.user_agents.len(),
-        "known_resources": p.resources.len(),
-        "known_networks": p.networks.len(),
-        "volume_gb": { "mean": p.volume.mean, "std": p.volume.std(), "n": p.volume.n },
-        "last_position": p.last_position.as_ref().map(|l| serde_json::json!({
-            "at": l.at.to_rfc3339(), "location": l.location, "lat": l.lat, "lon": l.lon })),
-        "memory_bytes": state.memory_bytes(),
-    });
+    let view = warden_engine::ueba::view::profile_view(user, &state);
     crate::out!(
         "{}",
         serde_json::to_string_pretty(&view).context("cannot render baseline")?

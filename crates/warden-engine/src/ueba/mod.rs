@@ -23,6 +23,7 @@ pub mod scoring;
 mod sources;
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 pub use detector::{EngineCounters, UebaEngine};
 pub use ensemble::{Ensemble, Member, ModelCounters, ModelVerdict, SequenceTracker};

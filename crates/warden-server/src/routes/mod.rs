@@ -2,6 +2,7 @@
 //! [`ApiError`]s (413 for an oversized body, 400 naming the problem otherwise).
 
 pub mod alerts;
+pub mod analytics;
 pub mod detect;
 pub mod ops;
 pub mod stream;

@@ -1,0 +1,288 @@
+//! Analytics of the caller's tenant: trends by hour/day/week, the dashboard's figures, one
+//! user's behaviour (baseline, recent alerts, risk by day), and the alert export (CSV or
+//! JSON, streamed page by page so any size is served in bounded memory).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use warden_store::{AlertFilter, AlertRecord, Granularity};
+
+use crate::auth::{Principal, Scope};
+use crate::error::ApiError;
+use crate::routes::json_error;
+use crate::state::AppState;
+
+fn valid_time(field: &str, v: &Option<String>) -> Result<(), ApiError> {
+    match v {
+        Some(t) if warden_event::Timestamp::parse_rfc3339(t).is_none() => {
+            Err(ApiError::invalid(field, "expected an RFC 3339 time"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrendQuery {
+    pub granularity: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+pub async fn trends(
+    State(st): State<AppState>,
+    who: Principal,
+    q: Result<Query<TrendQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Read)?;
+    let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let g = q.granularity.as_deref().unwrap_or("day");
+    let granularity = Granularity::parse(g)
+        .ok_or_else(|| ApiError::invalid("granularity", "expected hour, day or week"))?;
+    valid_time("from", &q.from)?;
+    valid_time("to", &q.to)?;
+    let store = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?;
+    let buckets =
+        store.alert_trend(&who.tenant, granularity, q.from.as_deref(), q.to.as_deref())?;
+    Ok(Json(json!({"granularity": g, "buckets": buckets})))
+}
+
+pub async fn dashboard(
+    State(st): State<AppState>,
+    who: Principal,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Read)?;
+    let since = warden_event::Timestamp(now_ms() - 86_400_000).to_rfc3339();
+    let counts = {
+        let store = st
+            .store
+            .lock()
+            .map_err(|_| ApiError::internal("store lock"))?;
+        store.dashboard_counts(&who.tenant, &since, 10)?
+    };
+    let m = &st.metrics;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(Json(json!({
+        "alerts": counts,
+        "last_24h_since": since,
+        "system": {
+            "events_in": load(&m.events_in),
+            "parse_errors": load(&m.parse_errors),
+            "uptime_seconds": st.started.elapsed().as_secs(),
+            "tenants_loaded": st.engines.lock().map(|e| e.len()).unwrap_or(0),
+        },
+    })))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviorRequest {
+    pub user_id: String,
+}
+
+pub async fn behavior(
+    State(st): State<AppState>,
+    who: Principal,
+    body: Result<Json<BehaviorRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Read)?;
+    let Json(b) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    if b.user_id.is_empty() || b.user_id.len() > 256 {
+        return Err(ApiError::invalid("user_id", "1 to 256 bytes"));
+    }
+    let baseline = st
+        .engines
+        .lock()
+        .map_err(|_| ApiError::internal("engine lock"))?
+        .get(&who.tenant)
+        .and_then(|e| {
+            e.user(&b.user_id)
+                .map(|s| warden_engine::ueba::view::profile_view(&b.user_id, s))
+        });
+    let recent = {
+        let store = st
+            .store
+            .lock()
+            .map_err(|_| ApiError::internal("store lock"))?;
+        store.alert_page(&AlertFilter {
+            tenant: who.tenant.clone(),
+            user: Some(b.user_id.clone()),
+            limit: 200,
+            ..AlertFilter::default()
+        })?
+    };
+    // Risk by day: the day's alerts and highest score, oldest first.
+    let mut days: BTreeMap<String, (u64, f64)> = BTreeMap::new();
+    for a in &recent {
+        let d = days
+            .entry(a.timestamp.chars().take(10).collect())
+            .or_default();
+        d.0 += 1;
+        d.1 = d.1.max(a.threat_score);
+    }
+    let trend: Vec<Value> = days
+        .into_iter()
+        .map(|(day, (n, max))| json!({"day": day, "alerts": n, "max_score": max}))
+        .collect();
+    if baseline.is_none() && recent.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    let recent: Vec<&AlertRecord> = recent.iter().take(20).collect();
+    Ok(Json(json!({
+        "user_id": b.user_id,
+        "baseline": baseline,
+        "recent_alerts": recent,
+        "risk_trend": trend,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    pub format: Option<String>,
+    pub level: Option<String>,
+    pub user: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Alerts read per step of an export.
+const EXPORT_PAGE: usize = 1000;
+const CSV_HEADER: &str = "id,timestamp,user_id,threat_level,threat_score,primary_anomalies,status,assignee,classification,explanation\n";
+
+fn csv_rows(page: &[AlertRecord]) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for a in page {
+        let _ = w.write_record([
+            a.id.to_string().as_str(),
+            &a.timestamp,
+            &a.user_id,
+            &a.threat_level,
+            &format!("{:.1}", a.threat_score),
+            &a.primary_anomalies.join(";"),
+            &a.status,
+            a.assignee.as_deref().unwrap_or(""),
+            a.classification.as_deref().unwrap_or(""),
+            &a.explanation,
+        ]);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
+pub async fn export(
+    State(st): State<AppState>,
+    who: Principal,
+    q: Result<Query<ExportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    who.require(Scope::Read)?;
+    let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let csv = match q.format.as_deref().unwrap_or("json") {
+        "csv" => true,
+        "json" => false,
+        _ => return Err(ApiError::invalid("format", "expected csv or json")),
+    };
+    let min_level = q
+        .level
+        .as_deref()
+        .map(|l| {
+            l.to_ascii_uppercase()
+                .parse::<warden_event::ThreatLevel>()
+                .map_err(|_| ApiError::invalid("level", "expected LOW, MEDIUM, HIGH or CRITICAL"))
+        })
+        .transpose()?;
+    valid_time("from", &q.from)?;
+    valid_time("to", &q.to)?;
+    let filter = AlertFilter {
+        tenant: who.tenant.clone(),
+        min_level,
+        user: q.user,
+        status: q.status,
+        from: q.from,
+        to: q.to,
+        limit: EXPORT_PAGE,
+        ..AlertFilter::default()
+    };
+    // State: the filter with its cursor, alerts written so far (None before the first
+    // chunk), and whether the last page was sent.
+    let stream = futures_util::stream::unfold(
+        (filter, None::<usize>, false),
+        move |(mut f, written, done)| {
+            let st = st.clone();
+            async move {
+                if done {
+                    return None;
+                }
+                let g = f.clone();
+                let page = tokio::task::spawn_blocking(move || {
+                    st.store.lock().ok().and_then(|s| s.alert_page(&g).ok())
+                })
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+                let last = page.len() < EXPORT_PAGE;
+                f.before_id = page.last().map(|a| a.id).or(f.before_id);
+                let mut chunk = Vec::new();
+                let mut n = match written {
+                    Some(n) => n,
+                    None => {
+                        chunk.extend_from_slice(if csv { CSV_HEADER.as_bytes() } else { b"[" });
+                        0
+                    }
+                };
+                if csv {
+                    chunk.extend(csv_rows(&page));
+                    n += page.len();
+                } else {
+                    for a in &page {
+                        if n > 0 {
+                            chunk.push(b',');
+                        }
+                        chunk.extend(serde_json::to_vec(a).unwrap_or_default());
+                        chunk.push(b'\n');
+                        n += 1;
+                    }
+                    if last {
+                        chunk.extend_from_slice(b"]\n");
+                    }
+                }
+                Some((Ok::<_, std::convert::Infallible>(chunk), (f, Some(n), last)))
+            }
+        },
+    );
+    let (ctype, name) = if csv {
+        ("text/csv; charset=utf-8", "alerts.csv")
+    } else {
+        ("application/json", "alerts.json")
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
