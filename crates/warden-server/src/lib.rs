@@ -111,12 +111,18 @@ async fn count_responses(State(st): State<AppState>, req: Request, next: Next) -
     resp
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; requests in flight finish first.
+/// Serves `app` on `listener` until `shutdown` resolves; requests in flight finish first
+/// and open streams end.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = closing.send(true);
+    };
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

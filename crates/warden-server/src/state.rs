@@ -25,6 +25,8 @@ pub struct AppState {
     pub tokens: Arc<TokenCache>,
     pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
+    /// Set when the service shuts down (open streams end).
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// When the service started.
     pub started: std::time::Instant,
     /// Alerts just stored, for `/v1/stream`.
@@ -45,6 +47,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             feed: crate::routes::stream::feed(),
             started: std::time::Instant::now(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
         })
     }
 }

@@ -490,6 +490,8 @@ async fn oversized_bodies_are_413_and_floods_are_429() {
 async fn a_real_listener_serves_and_shuts_down_gracefully() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let (token, _) =
+        create_token(&store, Scope::Read, "acme", "t").unwrap_or_else(|e| panic!("{e}"));
     let state = AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -511,6 +513,20 @@ async fn a_real_listener_serves_and_shuts_down_gracefully() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"status\":\"ok\""));
+    // A client following the stream must not hold the shutdown up.
+    let mut follower = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    follower
+        .write_all(
+            format!("GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut head = [0u8; 64];
+    let n = follower.read(&mut head).await.unwrap_or(0);
+    assert!(String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"));
     let _ = stop.send(());
     let done = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
     assert!(matches!(done, Ok(Ok(Ok(())))), "server stopped cleanly");

@@ -111,7 +111,8 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
         event_id: r.get(1)?,
         user_id: r.get(2)?,
         timestamp: r.get(3)?,
-        threat_score: r.get(4)?,
+        // Stored from an f32: back to the one decimal it was scored with.
+        threat_score: (r.get::<_, f64>(4)? * 10.0).round() / 10.0,
         threat_level: r.get(5)?,
         primary_anomalies: primary
             .split(',')

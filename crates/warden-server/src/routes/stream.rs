@@ -64,7 +64,7 @@ impl Published {
                 &s.user_id,
                 &s.timestamp,
                 s.threat_level.as_str(),
-                f64::from(s.threat_score),
+                (f64::from(s.threat_score) * 10.0).round() / 10.0,
                 &primary,
                 &s.explanation,
             ),
@@ -189,6 +189,7 @@ pub async fn stream(
         pending: VecDeque::new(),
         catching_up: true,
         wants_alerts,
+        closing: st.closing.subscribe(),
     };
     st.metrics.stream_clients(1);
     let guard = ClientGuard(st.clone());
@@ -218,6 +219,8 @@ struct Cursor {
     /// Reading from the store rather than the live feed.
     catching_up: bool,
     wants_alerts: bool,
+    /// Becomes true when the server shuts down: the stream ends so the shutdown can finish.
+    closing: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Cursor {
@@ -247,8 +250,9 @@ impl Cursor {
                 return Some(m);
             }
             if !self.wants_alerts {
-                // Channels without alerts yet (network): only keep-alives.
-                std::future::pending::<()>().await;
+                // Channels without alerts yet (network): only keep-alives until shutdown.
+                let _ = self.closing.wait_for(|c| *c).await;
+                return None;
             }
             if self.catching_up {
                 let (st, filter, after) = (self.st.clone(), self.filter.clone(), self.last);
@@ -270,7 +274,11 @@ impl Cursor {
                 }
                 continue;
             }
-            match self.rx.recv().await {
+            let received = tokio::select! {
+                r = self.rx.recv() => r,
+                _ = self.closing.wait_for(|c| *c) => return None,
+            };
+            match received {
                 Ok(p) if p.id > self.last && p.tenant == self.filter.tenant => {
                     self.last = p.id;
                     if self.matches(&p) {
@@ -318,6 +326,7 @@ mod tests {
             pending: VecDeque::new(),
             catching_up: false,
             wants_alerts: true,
+            closing: st.closing.subscribe(),
         };
         // Far more than the live buffer holds, while the consumer reads nothing.
         let n = (LIVE_BUFFER * 2 + 100) as i64;
