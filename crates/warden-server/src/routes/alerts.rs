@@ -6,12 +6,11 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use warden_event::ThreatLevel;
 use warden_store::{AlertChange, AlertFilter};
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
-use crate::routes::json_error;
+use crate::routes::{anomaly_param, json_error, level_param, time_param};
 use crate::state::AppState;
 
 /// Default page size.
@@ -55,15 +54,6 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_time(field: &str, v: &Option<String>) -> Result<(), ApiError> {
-    if let Some(t) = v
-        && warden_event::Timestamp::parse_rfc3339(t).is_none()
-    {
-        return Err(ApiError::invalid(field, "expected an RFC 3339 time"));
-    }
-    Ok(())
-}
-
 pub async fn list(
     State(st): State<AppState>,
     who: Principal,
@@ -71,28 +61,13 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let min_level = q
-        .level
-        .as_deref()
-        .map(|l| {
-            l.to_ascii_uppercase()
-                .parse::<ThreatLevel>()
-                .map_err(|_| ApiError::invalid("level", "expected LOW, MEDIUM, HIGH or CRITICAL"))
-        })
-        .transpose()?;
+    let min_level = level_param("level", q.level.as_deref())?;
     if let Some(s) = &q.status {
         check_status(s)?;
     }
-    if let Some(t) = &q.anomaly_type
-        && warden_event::AnomalyType::parse(t).is_none()
-    {
-        return Err(ApiError::invalid(
-            "anomaly_type",
-            format!("unknown type `{t}`"),
-        ));
-    }
-    check_time("from", &q.from)?;
-    check_time("to", &q.to)?;
+    anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
+    time_param("from", q.from.as_deref())?;
+    time_param("to", q.to.as_deref())?;
     let limit = q.limit.unwrap_or(PAGE);
     if !(1..=warden_store::MAX_PAGE).contains(&limit) {
         return Err(ApiError::invalid("limit", "between 1 and 1000"));

@@ -16,17 +16,8 @@ use warden_store::{AlertFilter, AlertRecord, Granularity};
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
-use crate::routes::json_error;
+use crate::routes::{json_error, level_param, time_param};
 use crate::state::AppState;
-
-fn valid_time(field: &str, v: &Option<String>) -> Result<(), ApiError> {
-    match v {
-        Some(t) if warden_event::Timestamp::parse_rfc3339(t).is_none() => {
-            Err(ApiError::invalid(field, "expected an RFC 3339 time"))
-        }
-        _ => Ok(()),
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,8 +37,8 @@ pub async fn trends(
     let g = q.granularity.as_deref().unwrap_or("day");
     let granularity = Granularity::parse(g)
         .ok_or_else(|| ApiError::invalid("granularity", "expected hour, day or week"))?;
-    valid_time("from", &q.from)?;
-    valid_time("to", &q.to)?;
+    time_param("from", q.from.as_deref())?;
+    time_param("to", q.to.as_deref())?;
     let store = st
         .store
         .lock()
@@ -200,17 +191,9 @@ pub async fn export(
         "json" => false,
         _ => return Err(ApiError::invalid("format", "expected csv or json")),
     };
-    let min_level = q
-        .level
-        .as_deref()
-        .map(|l| {
-            l.to_ascii_uppercase()
-                .parse::<warden_event::ThreatLevel>()
-                .map_err(|_| ApiError::invalid("level", "expected LOW, MEDIUM, HIGH or CRITICAL"))
-        })
-        .transpose()?;
-    valid_time("from", &q.from)?;
-    valid_time("to", &q.to)?;
+    let min_level = level_param("level", q.level.as_deref())?;
+    time_param("from", q.from.as_deref())?;
+    time_param("to", q.to.as_deref())?;
     let filter = AlertFilter {
         tenant: who.tenant.clone(),
         min_level,

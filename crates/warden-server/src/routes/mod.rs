@@ -9,6 +9,7 @@ pub mod stream;
 
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::StatusCode;
+use warden_event::ThreatLevel;
 
 use crate::error::ApiError;
 
@@ -25,5 +26,35 @@ pub(crate) fn json_error(e: &JsonRejection, limit: usize) -> ApiError {
         ApiError::TooLarge { limit }
     } else {
         ApiError::invalid("body", e.body_text())
+    }
+}
+
+/// A level parameter (any case), when given.
+pub(crate) fn level_param(field: &str, v: Option<&str>) -> Result<Option<ThreatLevel>, ApiError> {
+    v.map(|l| {
+        l.to_ascii_uppercase()
+            .parse::<ThreatLevel>()
+            .map_err(|_| ApiError::invalid(field, "expected LOW, MEDIUM, HIGH or CRITICAL"))
+    })
+    .transpose()
+}
+
+/// An RFC 3339 time parameter, when given.
+pub(crate) fn time_param(field: &str, v: Option<&str>) -> Result<(), ApiError> {
+    match v {
+        Some(t) if warden_event::Timestamp::parse_rfc3339(t).is_none() => {
+            Err(ApiError::invalid(field, "expected an RFC 3339 time"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An anomaly type parameter, when given.
+pub(crate) fn anomaly_param(field: &str, v: Option<&str>) -> Result<(), ApiError> {
+    match v {
+        Some(t) if warden_event::AnomalyType::parse(t).is_none() => {
+            Err(ApiError::invalid(field, format!("unknown type `{t}`")))
+        }
+        _ => Ok(()),
     }
 }

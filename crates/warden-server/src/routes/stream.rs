@@ -29,6 +29,7 @@ use warden_store::{AlertFilter, AlertRecord};
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
+use crate::routes::{anomaly_param, level_param};
 use crate::state::AppState;
 
 /// Live messages buffered per connection before it is caught up from the store instead.
@@ -146,23 +147,8 @@ pub async fn stream(
         c.split(',')
             .any(|ch| matches!(ch.trim(), "behavior" | "threat"))
     });
-    let min_level = q
-        .min_level
-        .as_deref()
-        .map(|l| {
-            l.to_ascii_uppercase().parse::<ThreatLevel>().map_err(|_| {
-                ApiError::invalid("min_level", "expected LOW, MEDIUM, HIGH or CRITICAL")
-            })
-        })
-        .transpose()?;
-    if let Some(t) = &q.anomaly_type
-        && warden_event::AnomalyType::parse(t).is_none()
-    {
-        return Err(ApiError::invalid(
-            "anomaly_type",
-            format!("unknown type `{t}`"),
-        ));
-    }
+    let min_level = level_param("min_level", q.min_level.as_deref())?;
+    anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
