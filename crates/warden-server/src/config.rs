@@ -15,6 +15,8 @@ pub struct ServiceConfig {
     pub server: ServerConfig,
     pub ingest: IngestSection,
     pub ueba: UebaConfig,
+    /// Alert outputs (`[[outputs]]`): syslog CEF/LEEF, JSON Lines file.
+    pub outputs: Vec<crate::outputs::OutputConfig>,
 }
 
 /// Listening, storage and limits.
@@ -178,6 +180,16 @@ impl ServiceConfig {
             reason: e.to_string(),
         })?;
         self.aliases()?;
+        let mut names = std::collections::HashSet::new();
+        for o in &self.outputs {
+            o.validate()?;
+            if !names.insert(o.name()) {
+                return Err(ConfigError::Invalid {
+                    key: format!("outputs.{}", o.name()),
+                    reason: "two outputs have this name".into(),
+                });
+            }
+        }
         Ok(())
     }
 

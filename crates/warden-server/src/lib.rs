@@ -30,6 +30,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod outputs;
 pub mod routes;
 pub mod state;
 
@@ -118,6 +119,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let state = state.with_outputs();
     let closing = state.closing.clone();
     let shutdown = async move {
         shutdown.await;

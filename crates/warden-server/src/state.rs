@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set when the service shuts down (open streams end).
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Alert outputs (started by [`AppState::with_outputs`]).
+    pub outputs: Arc<crate::outputs::Outputs>,
     /// When the service started.
     pub started: std::time::Instant,
     /// Alerts just stored, for `/v1/stream`.
@@ -47,8 +49,17 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             feed: crate::routes::stream::feed(),
             started: std::time::Instant::now(),
+            outputs: Arc::new(crate::outputs::Outputs::default()),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
         })
+    }
+}
+
+impl AppState {
+    /// Starts the configured outputs; call inside the Tokio runtime ([`crate::run`] does).
+    pub fn with_outputs(mut self) -> Self {
+        self.outputs = Arc::new(crate::outputs::Outputs::start(&self.config.outputs));
+        self
     }
 }
 

@@ -123,9 +123,9 @@ fn score_batch(
         // order they were stored, which is what lets a stream resume without a gap.
         for ((_, s), (id, new)) in alerts.iter().zip(&saved) {
             if *new {
-                let _ = st
-                    .feed
-                    .send(std::sync::Arc::new(Published::of(&who.tenant, *id, s)));
+                let p = std::sync::Arc::new(Published::of(&who.tenant, *id, s));
+                st.outputs.dispatch(&p);
+                let _ = st.feed.send(p);
             }
         }
         saved

@@ -46,6 +46,8 @@ pub struct Published {
     pub user_id: String,
     pub primary: Vec<String>,
     pub message: Value,
+    /// The whole ThreatScore, for outputs.
+    pub score: ThreatScore,
 }
 
 impl Published {
@@ -70,6 +72,7 @@ impl Published {
                 &s.explanation,
             ),
             primary,
+            score: s.clone(),
         }
     }
 }
