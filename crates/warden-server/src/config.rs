@@ -39,6 +39,12 @@ pub struct ServerConfig {
     pub alert_level: warden_event::ThreatLevel,
     /// Most tenants with a detection engine in memory.
     pub max_tenants: usize,
+    /// Retries of a failed webhook delivery before it becomes a dead letter.
+    pub webhook_retries: u32,
+    /// First wait between webhook retries (milliseconds), doubled each time up to 30 s.
+    pub webhook_backoff_ms: u64,
+    /// Time allowed for one webhook delivery (seconds).
+    pub webhook_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +58,9 @@ impl Default for ServerConfig {
             rate_limit_per_minute: 60,
             alert_level: warden_event::ThreatLevel::Medium,
             max_tenants: 1_000,
+            webhook_retries: 5,
+            webhook_backoff_ms: 500,
+            webhook_timeout_secs: 10,
         }
     }
 }
@@ -171,6 +180,15 @@ impl ServiceConfig {
         }
         if !(1..=1_000_000).contains(&s.max_batch_events) {
             return bad("server.max_batch_events", "must be between 1 and 1000000");
+        }
+        if s.webhook_retries > 20 || s.webhook_backoff_ms > 60_000 {
+            return bad(
+                "server.webhook_retries",
+                "at most 20 retries, backoff at most 60000 ms",
+            );
+        }
+        if !(1..=300).contains(&s.webhook_timeout_secs) {
+            return bad("server.webhook_timeout_secs", "must be between 1 and 300");
         }
         if !(1..=1_000_000).contains(&s.max_tenants) {
             return bad("server.max_tenants", "must be between 1 and 1000000");

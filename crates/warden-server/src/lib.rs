@@ -17,6 +17,7 @@
 //! | `GET /v1/analytics/trends` | read | alert counts per hour/day/week, by level and type |
 //! | `GET /v1/analytics/dashboard` | read | totals, last 24 h, top users and types, system |
 //! | `POST /v1/analyze/behavior` | read | a user's baseline, recent alerts and risk by day |
+//! | `/v1/webhooks` (+ `/{id}`, `/{id}/test`, `/dead-letters`, `/dead-letters/{id}/replay`) | admin | register, list, delete, test; dead letters and replay |
 //! | `GET /v1/stream` | read | Server-Sent Events: alerts live, resumable by sequence number |
 //! | `GET /healthz`, `/readyz`, `/metrics` | none | liveness, readiness, Prometheus |
 //!
@@ -33,6 +34,7 @@ pub mod error;
 pub mod outputs;
 pub mod routes;
 pub mod state;
+pub mod webhooks;
 
 pub use config::ServiceConfig;
 pub use state::AppState;
@@ -44,7 +46,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::error::ApiError;
 
@@ -68,6 +70,20 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/analytics/trends", get(routes::analytics::trends))
         .route("/v1/analytics/dashboard", get(routes::analytics::dashboard))
         .route("/v1/analyze/behavior", post(routes::analytics::behavior))
+        .route(
+            "/v1/webhooks",
+            get(routes::webhooks::list).post(routes::webhooks::create),
+        )
+        .route("/v1/webhooks/{id}", delete(routes::webhooks::delete))
+        .route("/v1/webhooks/{id}/test", post(routes::webhooks::test))
+        .route(
+            "/v1/webhooks/dead-letters",
+            get(routes::webhooks::dead_letters),
+        )
+        .route(
+            "/v1/webhooks/dead-letters/{id}/replay",
+            post(routes::webhooks::replay),
+        )
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes));
     Router::new()
         .merge(expensive)

@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set when the service shuts down (open streams end).
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Webhooks and their delivery (started by [`AppState::with_outputs`]).
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// Alert outputs (started by [`AppState::with_outputs`]).
     pub outputs: Arc<crate::outputs::Outputs>,
     /// When the service started.
@@ -39,6 +41,12 @@ impl AppState {
     pub fn new(config: ServiceConfig, store: Store) -> Result<Self, crate::config::ConfigError> {
         let aliases = config.aliases()?;
         let per_minute = config.server.rate_limit_per_minute;
+        let hooks = store
+            .webhooks(None)
+            .map_err(|e| crate::config::ConfigError::Invalid {
+                key: "server.store".into(),
+                reason: e.to_string(),
+            })?;
         Ok(Self {
             config: Arc::new(config),
             aliases: Arc::new(aliases),
@@ -50,6 +58,7 @@ impl AppState {
             feed: crate::routes::stream::feed(),
             started: std::time::Instant::now(),
             outputs: Arc::new(crate::outputs::Outputs::default()),
+            webhooks: Arc::new(crate::webhooks::Webhooks::new(hooks)),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
         })
     }
@@ -59,6 +68,7 @@ impl AppState {
     /// Starts the configured outputs; call inside the Tokio runtime ([`crate::run`] does).
     pub fn with_outputs(mut self) -> Self {
         self.outputs = Arc::new(crate::outputs::Outputs::start(&self.config.outputs));
+        crate::webhooks::start(&self);
         self
     }
 }

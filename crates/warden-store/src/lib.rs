@@ -14,10 +14,12 @@ mod analytics;
 pub mod migrations;
 mod service;
 mod store;
+mod webhooks;
 
 pub use analytics::{DashboardCounts, Granularity, TrendBucket};
 pub use service::{AlertChange, AlertFilter, AlertRecord, AuditEntry, MAX_PAGE, TokenRecord};
 pub use store::{AlertQuery, RunTotals, Store, StoredAlert, StoredRun};
+pub use webhooks::{DeadLetter, WebhookRecord};
 
 /// The tenant of everything written outside the service (`warden detect --store`).
 pub const DEFAULT_TENANT: &str = "default";

@@ -127,10 +127,35 @@ const STEPS: &[(i64, &str)] = &[
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
     ),
+    (
+        // Webhooks of the service and the deliveries that failed for good.
+        4,
+        "CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        min_level TEXT NOT NULL,
+        events TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX webhooks_by_tenant ON webhooks (tenant, id);
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        webhook_id INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        error TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        replayed_at TEXT
+    );
+    CREATE INDEX dead_letters_by_tenant ON dead_letters (tenant, id);",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -125,6 +125,7 @@ fn score_batch(
             if *new {
                 let p = std::sync::Arc::new(Published::of(&who.tenant, *id, s));
                 st.outputs.dispatch(&p);
+                st.webhooks.dispatch(&p);
                 let _ = st.feed.send(p);
             }
         }

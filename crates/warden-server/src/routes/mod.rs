@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod detect;
 pub mod ops;
 pub mod stream;
+pub mod webhooks;
 
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::StatusCode;

@@ -40,7 +40,7 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
     let tenants = st.engines.lock().map(|e| e.len()).unwrap_or(0);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(tenants) + &st.outputs.render(),
+        st.metrics.render(tenants) + &st.outputs.render() + &st.webhooks.render(),
     )
         .into_response()
 }

@@ -1,0 +1,206 @@
+//! Webhooks of the caller's tenant (admin scope): register (the secret is returned once),
+//! list, delete, send a test delivery, and the dead letters with their replay.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+use crate::auth::{Principal, Scope};
+use crate::error::ApiError;
+use crate::routes::{json_error, level_param};
+use crate::state::AppState;
+use crate::webhooks::post_once;
+
+/// Webhooks per tenant at most.
+const MAX_HOOKS: usize = 50;
+const EVENTS: [&str; 1] = ["alert.created"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    pub url: String,
+    pub secret: Option<String>,
+    pub min_level: Option<String>,
+    pub events: Option<Vec<String>>,
+}
+
+fn reload(st: &AppState) -> Result<(), ApiError> {
+    let all = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?
+        .webhooks(None)?;
+    st.webhooks.reload(all);
+    Ok(())
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    who: Principal,
+    body: Result<Json<NewWebhook>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Admin)?;
+    let Json(w) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    let url = w.url.trim();
+    if url.len() > 2048
+        || !(url.starts_with("http://") || url.starts_with("https://"))
+        || url.chars().any(char::is_whitespace)
+    {
+        return Err(ApiError::invalid(
+            "url",
+            "an http:// or https:// URL of at most 2048 bytes",
+        ));
+    }
+    let level = level_param("min_level", w.min_level.as_deref())?
+        .unwrap_or(warden_event::ThreatLevel::Medium);
+    let events = w.events.unwrap_or_else(|| vec!["alert.created".into()]);
+    if events.is_empty() || events.iter().any(|e| !EVENTS.contains(&e.as_str())) {
+        return Err(ApiError::invalid("events", "expected [\"alert.created\"]"));
+    }
+    let secret = match w.secret {
+        Some(s) if (16..=256).contains(&s.len()) => s,
+        Some(_) => return Err(ApiError::invalid("secret", "16 to 256 bytes")),
+        None => crate::auth::new_token().map_err(ApiError::internal)?,
+    };
+    let id = {
+        let store = st
+            .store
+            .lock()
+            .map_err(|_| ApiError::internal("store lock"))?;
+        if store.webhooks(Some(&who.tenant))?.len() >= MAX_HOOKS {
+            return Err(ApiError::invalid(
+                "url",
+                format!("at most {MAX_HOOKS} webhooks per tenant"),
+            ));
+        }
+        let id = store.create_webhook(&who.tenant, url, &secret, level.as_str(), &events)?;
+        store.append_audit(
+            &who.tenant,
+            &who.actor(),
+            "webhook.create",
+            &format!("webhook:{id}"),
+            url,
+        )?;
+        id
+    };
+    reload(&st)?;
+    Ok(Json(
+        json!({"id": id, "url": url, "min_level": level.as_str(), "events": events, "secret": secret}),
+    ))
+}
+
+pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Admin)?;
+    let hooks = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?
+        .webhooks(Some(&who.tenant))?;
+    Ok(Json(json!({"webhooks": hooks})))
+}
+
+pub async fn delete(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Admin)?;
+    {
+        let store = st
+            .store
+            .lock()
+            .map_err(|_| ApiError::internal("store lock"))?;
+        if !store.delete_webhook(&who.tenant, id)? {
+            return Err(ApiError::NotFound);
+        }
+        store.append_audit(
+            &who.tenant,
+            &who.actor(),
+            "webhook.delete",
+            &format!("webhook:{id}"),
+            "",
+        )?;
+    }
+    reload(&st)?;
+    Ok(Json(json!({"deleted": id})))
+}
+
+fn timeout(st: &AppState) -> Duration {
+    Duration::from_secs(st.config.server.webhook_timeout_secs)
+}
+
+pub async fn test(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Admin)?;
+    let hook = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?
+        .webhook(&who.tenant, id)?
+        .ok_or(ApiError::NotFound)?;
+    let body = json!({"event": "test", "tenant": who.tenant, "webhook_id": id}).to_string();
+    Ok(Json(
+        match post_once(&hook, "test", body, timeout(&st)).await {
+            Ok(status) => json!({"delivered": true, "status": status}),
+            Err(e) => json!({"delivered": false, "error": e}),
+        },
+    ))
+}
+
+pub async fn dead_letters(
+    State(st): State<AppState>,
+    who: Principal,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Admin)?;
+    let letters = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?
+        .dead_letters(&who.tenant, 100)?;
+    Ok(Json(json!({"dead_letters": letters})))
+}
+
+pub async fn replay(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Admin)?;
+    let (letter, hook) = {
+        let store = st
+            .store
+            .lock()
+            .map_err(|_| ApiError::internal("store lock"))?;
+        let letter = store
+            .dead_letter(&who.tenant, id)?
+            .ok_or(ApiError::NotFound)?;
+        let hook = store
+            .webhook(&who.tenant, letter.webhook_id)?
+            .ok_or_else(|| ApiError::invalid("id", "its webhook was deleted"))?;
+        (letter, hook)
+    };
+    match post_once(&hook, "alert.created", letter.body.clone(), timeout(&st)).await {
+        Ok(status) => {
+            let store = st
+                .store
+                .lock()
+                .map_err(|_| ApiError::internal("store lock"))?;
+            store.mark_replayed(&who.tenant, id)?;
+            store.append_audit(
+                &who.tenant,
+                &who.actor(),
+                "dead_letter.replay",
+                &format!("dead_letter:{id}"),
+                "delivered",
+            )?;
+            Ok(Json(json!({"delivered": true, "status": status})))
+        }
+        Err(e) => Ok(Json(json!({"delivered": false, "error": e}))),
+    }
+}
