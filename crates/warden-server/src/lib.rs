@@ -18,7 +18,7 @@
 //! | `GET /v1/analytics/dashboard` | read | totals, last 24 h, top users and types, system |
 //! | `POST /v1/analyze/behavior` | read | a user's baseline, recent alerts and risk by day |
 //! | `/v1/webhooks` (+ `/{id}`, `/{id}/test`, `/dead-letters`, `/dead-letters/{id}/replay`) | admin | register, list, delete, test; dead letters and replay |
-//! | `GET /v1/stream` | read | Server-Sent Events: alerts live, resumable by sequence number |
+//! | `GET /v1/stream` | read | alerts live over SSE or a WebSocket (acks), resumable by sequence number |
 //! | `GET /healthz`, `/readyz`, `/metrics` | none | liveness, readiness, Prometheus |
 //!
 //! ```

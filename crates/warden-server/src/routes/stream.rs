@@ -1,4 +1,5 @@
-//! `GET /v1/stream` (Server-Sent Events): a tenant's alerts as they are stored, with the
+//! `GET /v1/stream` (Server-Sent Events, or a WebSocket when the request asks to upgrade):
+//! a tenant's alerts as they are stored, with the
 //! alert id as the sequence number — strictly increasing, the same in the store and on the
 //! wire. A client resumes after a disconnect with `Last-Event-ID` (or `?after=`): it first
 //! receives what it missed, from the store, in order, then the live feed, with nothing
@@ -17,10 +18,12 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -126,6 +129,8 @@ pub struct StreamQuery {
     pub anomaly_type: Option<String>,
     /// Resume after this sequence number (as `Last-Event-ID`).
     pub after: Option<i64>,
+    /// WebSocket: messages in flight before an ack is needed (1..=1000, default 1000).
+    pub window: Option<i64>,
 }
 
 pub async fn stream(
@@ -133,7 +138,8 @@ pub async fn stream(
     who: Principal,
     headers: HeaderMap,
     q: Result<Query<StreamQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
     who.require(Scope::Read)?;
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     if let Some(c) = &q.channels {
@@ -182,11 +188,67 @@ pub async fn stream(
     };
     st.metrics.stream_clients(1);
     let guard = ClientGuard(st.clone());
+    if let Ok(ws) = ws {
+        let window = q.window.unwrap_or(ACK_WINDOW);
+        if !(1..=ACK_WINDOW).contains(&window) {
+            return Err(ApiError::invalid(
+                "window",
+                format!("between 1 and {ACK_WINDOW}"),
+            ));
+        }
+        return Ok(ws
+            .max_message_size(64 * 1024)
+            .on_upgrade(move |socket| websocket(socket, cursor, guard, window)));
+    }
     let events = futures_util::stream::unfold((cursor, guard), |(mut c, g)| async move {
         let ev = c.next().await?;
-        Some((Ok(ev), (c, g)))
+        Some((Ok::<_, Infallible>(ev), (c, g)))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+/// Messages sent but not acknowledged, at most, before a WebSocket client must ack.
+pub const ACK_WINDOW: i64 = 1000;
+
+/// The WebSocket flavour: the same messages as JSON text frames; the client acknowledges
+/// with `{"ack": seq}`. At most `window` (≤ [`ACK_WINDOW`]) messages are in flight: a client that stops
+/// acknowledging stops receiving (its backlog waits in the store, not in memory) and resumes
+/// where it left off. After a disconnect, reconnect with `?after=<last acked seq>`.
+async fn websocket(mut socket: WebSocket, mut c: Cursor, _guard: ClientGuard, window: i64) {
+    let mut acked = c.last;
+    let mut sent = c.last;
+    let mut closing = c.closing.clone();
+    loop {
+        let can_send = sent - acked < window;
+        tokio::select! {
+            m = c.next_message(), if can_send => {
+                let Some(m) = m else { break };
+                sent = m["seq"].as_i64().unwrap_or(sent);
+                if socket.send(Message::Text(m.to_string().into())).await.is_err() {
+                    break;
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(t))) => {
+                    match serde_json::from_str::<Value>(t.as_str()).ok().and_then(|v| v["ack"].as_i64()) {
+                        Some(a) if a <= sent => acked = acked.max(a),
+                        _ => {
+                            let err = json!({"error": {"code": "invalid", "field": "ack", "message": "send {\"ack\": <seq received>}"}});
+                            let _ = socket.send(Message::Text(err.to_string().into())).await;
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            () = async { let _ = closing.wait_for(|c| *c).await; } => {
+                let _ = socket.send(Message::Close(None)).await;
+                break;
+            }
+        }
+    }
 }
 
 /// Counts a connected client while it lives.
