@@ -19,6 +19,7 @@
 //! | `POST /v1/analyze/behavior` | read | a user's baseline, recent alerts and risk by day |
 //! | `/v1/webhooks` (+ `/{id}`, `/{id}/test`, `/dead-letters`, `/dead-letters/{id}/replay`) | admin | register, list, delete, test; dead letters and replay |
 //! | `GET /v1/stream` | read | alerts live over SSE or a WebSocket (acks), resumable by sequence number |
+//! | `GET /v1/openapi.json` | none | this API as an OpenAPI 3 document, generated from the code |
 //! | `GET /healthz`, `/readyz`, `/metrics` | none | liveness, readiness, Prometheus |
 //!
 //! ```
@@ -31,6 +32,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod openapi;
 pub mod outputs;
 pub mod routes;
 pub mod state;
@@ -88,6 +90,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(expensive)
         .merge(api)
+        .route("/v1/openapi.json", get(openapi::document))
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))

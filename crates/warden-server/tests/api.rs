@@ -794,3 +794,67 @@ async fn export_trends_dashboard_and_a_users_behaviour() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let api = api();
+    let (s, doc) = get(&api, "/v1/openapi.json", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    for (path, method) in [
+        ("/v1/detect/realtime", "post"),
+        ("/v1/alerts", "get"),
+        ("/v1/alerts/{id}", "get"),
+        ("/v1/alerts/{id}", "patch"),
+        ("/v1/alerts/bulk", "post"),
+        ("/v1/alerts/export", "get"),
+        ("/v1/analytics/trends", "get"),
+        ("/v1/analytics/dashboard", "get"),
+        ("/v1/analyze/behavior", "post"),
+        ("/v1/audit", "get"),
+        ("/v1/stream", "get"),
+        ("/v1/webhooks", "get"),
+        ("/v1/webhooks", "post"),
+        ("/v1/webhooks/{id}", "delete"),
+        ("/v1/webhooks/{id}/test", "post"),
+        ("/v1/webhooks/dead-letters", "get"),
+        ("/v1/webhooks/dead-letters/{id}/replay", "post"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} undocumented"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let params: Vec<String> = doc["paths"]["/v1/alerts"]["get"]["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    for p in [
+        "level",
+        "user",
+        "anomaly_type",
+        "status",
+        "from",
+        "to",
+        "cursor",
+        "limit",
+    ] {
+        assert!(params.contains(&p.to_owned()), "{p} missing: {params:?}");
+    }
+    assert!(doc["paths"]["/v1/alerts/bulk"]["post"]["requestBody"].is_object());
+}

@@ -20,7 +20,8 @@ const MAX_BULK: usize = 1000;
 /// The triage states.
 const STATUSES: [&str; 4] = ["new", "acknowledged", "resolved", "false_positive"];
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub level: Option<String>,
@@ -54,6 +55,7 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(get, path = "/v1/alerts", tag = "alerts", params(ListQuery), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(st): State<AppState>,
     who: Principal,
@@ -96,6 +98,7 @@ pub async fn list(
     Ok(Json(json!({"alerts": page, "next_cursor": next})))
 }
 
+#[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn get_one(
     State(st): State<AppState>,
     who: Principal,
@@ -122,7 +125,7 @@ pub async fn get_one(
     Ok(Json(json!({"alert": alert, "related": related})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     pub status: Option<String>,
@@ -160,6 +163,7 @@ fn change_of(p: Patch) -> Result<AlertChange, ApiError> {
     Ok(change)
 }
 
+#[utoipa::path(patch, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")), request_body = Patch, responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn patch(
     State(st): State<AppState>,
     who: Principal,
@@ -183,7 +187,7 @@ pub async fn patch(
     Ok(Json(json!({"alert": alert})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bulk {
     pub action: String,
@@ -193,6 +197,7 @@ pub struct Bulk {
     pub classification: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/alerts/bulk", tag = "alerts", request_body = Bulk, responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn bulk(
     State(st): State<AppState>,
     who: Principal,
@@ -249,13 +254,15 @@ pub async fn bulk(
     Ok(Json(json!({"updated": updated, "not_found": skipped})))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     pub cursor: Option<i64>,
     pub limit: Option<usize>,
 }
 
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn audit(
     State(st): State<AppState>,
     who: Principal,

@@ -19,7 +19,8 @@ use crate::error::ApiError;
 use crate::routes::{json_error, level_param, time_param};
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrendQuery {
     pub granularity: Option<String>,
@@ -27,6 +28,7 @@ pub struct TrendQuery {
     pub to: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/analytics/trends", tag = "analytics", params(TrendQuery), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn trends(
     State(st): State<AppState>,
     who: Principal,
@@ -48,6 +50,7 @@ pub async fn trends(
     Ok(Json(json!({"granularity": g, "buckets": buckets})))
 }
 
+#[utoipa::path(get, path = "/v1/analytics/dashboard", tag = "analytics", responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn dashboard(
     State(st): State<AppState>,
     who: Principal,
@@ -81,12 +84,13 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BehaviorRequest {
     pub user_id: String,
 }
 
+#[utoipa::path(post, path = "/v1/analyze/behavior", tag = "analytics", request_body = BehaviorRequest, responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn behavior(
     State(st): State<AppState>,
     who: Principal,
@@ -143,7 +147,8 @@ pub async fn behavior(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     pub format: Option<String>,
@@ -179,6 +184,7 @@ fn csv_rows(page: &[AlertRecord]) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
+#[utoipa::path(get, path = "/v1/alerts/export", tag = "alerts", params(ExportQuery), responses((status = 200, description = "CSV (text/csv) or a JSON array, streamed"), (status = 400, description = "Invalid input", body = crate::openapi::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn export(
     State(st): State<AppState>,
     who: Principal,

@@ -9,10 +9,12 @@ use serde_json::json;
 
 use crate::state::AppState;
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process answers", body = serde_json::Value)))]
 pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready", body = serde_json::Value), (status = 503, description = "The store does not answer", body = serde_json::Value)))]
 pub async fn readyz(State(st): State<AppState>) -> Response {
     let store = st
         .store
@@ -36,6 +38,7 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
         .into_response()
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(st): State<AppState>) -> Response {
     let tenants = st.engines.lock().map(|e| e.len()).unwrap_or(0);
     (

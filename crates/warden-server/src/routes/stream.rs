@@ -119,7 +119,8 @@ pub fn feed() -> broadcast::Sender<Arc<Published>> {
     broadcast::channel(LIVE_BUFFER).0
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     /// Comma-separated: behavior, threat.
@@ -133,6 +134,7 @@ pub struct StreamQuery {
     pub window: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/v1/stream", tag = "stream", params(StreamQuery, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this sequence number")), responses((status = 200, description = "text/event-stream of alerts (or 101 Switching Protocols to a WebSocket)"), (status = 400, description = "Invalid input", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn stream(
     State(st): State<AppState>,
     who: Principal,
