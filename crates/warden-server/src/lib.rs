@@ -12,6 +12,7 @@
 //! | `GET /v1/alerts/{id}` | read | one alert, its explanation, the user's related alerts |
 //! | `PATCH /v1/alerts/{id}` | write | status, assignee, classification (audited) |
 //! | `POST /v1/alerts/bulk` | write | `update_status`, `assign`, `classify` on many ids |
+//! | `GET /v1/incidents`, `GET`/`PATCH /v1/incidents/{id}` | read / write | alerts grouped per user and time window; status changes apply to every alert |
 //! | `GET /v1/audit` | admin | the tenant's append-only audit log |
 //! | `GET /v1/alerts/export?format=csv\|json` | read | every matching alert, streamed |
 //! | `GET /v1/analytics/trends` | read | alert counts per hour/day/week, by level and type |
@@ -68,6 +69,11 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/alerts/bulk", post(routes::alerts::bulk))
         .route("/v1/audit", get(routes::alerts::audit))
+        .route("/v1/incidents", get(routes::incidents::list))
+        .route(
+            "/v1/incidents/{id}",
+            get(routes::incidents::get_one).patch(routes::incidents::patch),
+        )
         .route("/v1/stream", get(routes::stream::stream))
         .route("/v1/analytics/trends", get(routes::analytics::trends))
         .route("/v1/analytics/dashboard", get(routes::analytics::dashboard))
@@ -142,7 +148,10 @@ pub async fn run(
     let closing = state.closing.clone();
     let shutdown = async move {
         shutdown.await;
+        // Streams first, with a moment to say goodbye (a WebSocket close handshake), then
+        // the connections.
         let _ = closing.send(true);
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     };
     axum::serve(
         listener,

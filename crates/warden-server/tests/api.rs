@@ -858,3 +858,75 @@ async fn the_openapi_document_describes_every_route() {
     }
     assert!(doc["paths"]["/v1/alerts/bulk"]["post"]["requestBody"].is_object());
 }
+
+#[tokio::test]
+async fn incidents_group_alerts_and_take_status_changes_for_all_of_them() {
+    let api = api();
+    let (_, b) = send_json(
+        &api,
+        "POST",
+        "/v1/detect/realtime",
+        &api.write,
+        events_body(&sample_lines()),
+    )
+    .await;
+    let total = b["alerts"].as_array().map_or(0, Vec::len);
+    let (s, inc) = get(&api, "/v1/incidents?limit=1000", Some(&api.read)).await;
+    assert_eq!(s, StatusCode::OK, "{inc}");
+    let list = inc["incidents"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !list.is_empty() && list.len() < total,
+        "grouped: {} incidents for {total} alerts",
+        list.len()
+    );
+    let covered: u64 = list.iter().filter_map(|i| i["alerts"].as_u64()).sum();
+    assert_eq!(
+        covered as usize, total,
+        "every alert in exactly one incident"
+    );
+    let big = list
+        .iter()
+        .max_by_key(|i| i["alerts"].as_u64().unwrap_or(0))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let id = big["id"].as_i64().unwrap_or(0);
+    let n = big["alerts"].as_u64().unwrap_or(0);
+    assert!(n >= 2);
+    let (s, one) = get(&api, &format!("/v1/incidents/{id}"), Some(&api.read)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(one["alerts"].as_array().map_or(0, Vec::len) as u64, n);
+    let (s, after) = send_json(
+        &api,
+        "PATCH",
+        &format!("/v1/incidents/{id}"),
+        &api.write,
+        json!({"status": "resolved", "assignee": "ana"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{after}");
+    assert_eq!(after["incident"]["status"], "resolved");
+    for a in big["alert_ids"].as_array().cloned().unwrap_or_default() {
+        let (_, one) = get(&api, &format!("/v1/alerts/{a}"), Some(&api.read)).await;
+        assert_eq!(one["alert"]["status"], "resolved");
+        assert_eq!(one["alert"]["assignee"], "ana");
+    }
+    let (_, audit) = get(&api, "/v1/audit?limit=1000", Some(&api.admin)).await;
+    assert_eq!(audit["entries"].as_array().map_or(0, Vec::len) as u64, n);
+    assert_eq!(
+        get(
+            &api,
+            &format!("/v1/incidents/{id}"),
+            Some(&api.other_tenant)
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, b) = get(&api, "/v1/incidents?window=5", Some(&api.read)).await;
+    assert_eq!(
+        (s, b["error"]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("window"))
+    );
+    let (_, doc) = get(&api, "/v1/openapi.json", None).await;
+    assert!(doc["paths"]["/v1/incidents/{id}"]["patch"].is_object());
+}

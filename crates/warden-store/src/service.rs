@@ -197,6 +197,29 @@ impl Store {
             .map_err(q("reading new alerts"))
     }
 
+    /// A tenant's alerts ordered by user then event time (for grouping into incidents), at
+    /// most `cap`, with event times within `[from, to]` when given.
+    pub fn alerts_by_user(
+        &self,
+        tenant: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        cap: usize,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ?1 AND (?2 IS NULL OR ts >= ?2)
+             AND (?3 IS NULL OR ts <= ?3) ORDER BY user_id, ts, id LIMIT ?4"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(q("grouping alerts"))?;
+        let rows = stmt
+            .query_map(params![tenant, from, to, cap as i64], alert_row)
+            .map_err(q("grouping alerts"))?;
+        rows.collect::<Result<_, _>>().map_err(q("grouping alerts"))
+    }
+
     /// One of a tenant's alerts.
     pub fn alert(&self, tenant: &str, id: i64) -> Result<Option<AlertRecord>, StoreError> {
         let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant = ?1 AND id = ?2");

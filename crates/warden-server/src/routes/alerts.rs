@@ -139,7 +139,7 @@ fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Stri
     Ok(Some(Option::deserialize(d)?))
 }
 
-fn change_of(p: Patch) -> Result<AlertChange, ApiError> {
+pub(crate) fn change_of(p: Patch) -> Result<AlertChange, ApiError> {
     if let Some(s) = &p.status {
         check_status(s)?;
     }

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod detect;
+pub mod incidents;
 pub mod ops;
 pub mod stream;
 pub mod webhooks;

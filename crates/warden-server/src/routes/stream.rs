@@ -222,11 +222,15 @@ async fn websocket(mut socket: WebSocket, mut c: Cursor, _guard: ClientGuard, wi
     let mut acked = c.last;
     let mut sent = c.last;
     let mut closing = c.closing.clone();
+    // Whether to end with a closing handshake (the server is stopping), rather than because
+    // the client left.
+    let mut goodbye = false;
     loop {
         let can_send = sent - acked < window;
         tokio::select! {
             m = c.next_message(), if can_send => {
-                let Some(m) = m else { break };
+                // No message means the server is stopping.
+                let Some(m) = m else { goodbye = true; break };
                 sent = m["seq"].as_i64().unwrap_or(sent);
                 if socket.send(Message::Text(m.to_string().into())).await.is_err() {
                     break;
@@ -246,10 +250,22 @@ async fn websocket(mut socket: WebSocket, mut c: Cursor, _guard: ClientGuard, wi
                 Some(Ok(_)) => {}
             },
             () = async { let _ = closing.wait_for(|c| *c).await; } => {
-                let _ = socket.send(Message::Close(None)).await;
+                goodbye = true;
                 break;
             }
         }
+    }
+    if goodbye {
+        let _ = socket.send(Message::Close(None)).await;
+        // Wait (briefly) for the client's close frame: a clean closing handshake.
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while let Some(Ok(m)) = socket.recv().await {
+                if matches!(m, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
 

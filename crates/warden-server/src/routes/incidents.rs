@@ -1,0 +1,252 @@
+//! Incidents: a tenant's alerts grouped per user, a new incident starting when an alert
+//! comes more than `window` seconds after that user's previous one. An incident's id is the
+//! id of its first alert, so it is stable while alerts are added; its status follows its
+//! alerts (new while any is new), and changing it changes every alert in it, each change
+//! in the audit log.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use warden_store::{AlertChange, AlertRecord};
+
+use crate::auth::{Principal, Scope};
+use crate::error::ApiError;
+use crate::routes::alerts::Patch;
+use crate::routes::{json_error, time_param};
+use crate::state::AppState;
+
+/// Alerts read to build incidents at most (narrow with `from`/`to` beyond that).
+const MAX_ALERTS: usize = 200_000;
+const DEFAULT_WINDOW: i64 = 3600;
+
+/// One incident.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Incident {
+    pub id: i64,
+    pub user_id: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub alerts: usize,
+    pub max_level: String,
+    pub max_score: f64,
+    pub anomaly_types: Vec<String>,
+    pub status: String,
+    pub alert_ids: Vec<i64>,
+}
+
+fn rank(level: &str) -> u8 {
+    match level {
+        "CRITICAL" => 3,
+        "HIGH" => 2,
+        "MEDIUM" => 1,
+        _ => 0,
+    }
+}
+
+/// new while any alert is new; acknowledged while any is acknowledged; false_positive when
+/// all are; resolved otherwise.
+fn status_of(statuses: &[&str]) -> String {
+    if statuses.contains(&"new") {
+        "new"
+    } else if statuses.contains(&"acknowledged") {
+        "acknowledged"
+    } else if statuses.iter().all(|s| *s == "false_positive") {
+        "false_positive"
+    } else {
+        "resolved"
+    }
+    .to_owned()
+}
+
+/// Groups alerts sorted by user then time.
+pub fn group(alerts: &[AlertRecord], window_secs: i64) -> Vec<Incident> {
+    let mut out: Vec<Incident> = Vec::new();
+    let mut members: Vec<&AlertRecord> = Vec::new();
+    let flush = |members: &mut Vec<&AlertRecord>, out: &mut Vec<Incident>| {
+        let (Some(first), Some(last)) = (members.first(), members.last()) else {
+            return;
+        };
+        let top = members
+            .iter()
+            .max_by_key(|a| rank(&a.threat_level))
+            .map_or("LOW", |a| a.threat_level.as_str());
+        let types: BTreeSet<&str> = members
+            .iter()
+            .flat_map(|a| a.primary_anomalies.iter().map(String::as_str))
+            .collect();
+        let statuses: Vec<&str> = members.iter().map(|a| a.status.as_str()).collect();
+        out.push(Incident {
+            id: members.iter().map(|a| a.id).min().unwrap_or(first.id),
+            user_id: first.user_id.clone(),
+            first_seen: first.timestamp.clone(),
+            last_seen: last.timestamp.clone(),
+            alerts: members.len(),
+            max_level: top.to_owned(),
+            max_score: members.iter().map(|a| a.threat_score).fold(0.0, f64::max),
+            anomaly_types: types.into_iter().map(str::to_owned).collect(),
+            status: status_of(&statuses),
+            alert_ids: members.iter().map(|a| a.id).collect(),
+        });
+        members.clear();
+    };
+    let millis =
+        |a: &AlertRecord| warden_event::Timestamp::parse_rfc3339(&a.timestamp).map_or(0, |t| t.0);
+    for a in alerts {
+        let same = members
+            .last()
+            .is_some_and(|p| p.user_id == a.user_id && millis(a) - millis(p) <= window_secs * 1000);
+        if !same {
+            flush(&mut members, &mut out);
+        }
+        members.push(a);
+    }
+    flush(&mut members, &mut out);
+    out
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentQuery {
+    /// Seconds between a user's alerts that still belong to one incident (60–604800).
+    pub window: Option<i64>,
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<usize>,
+}
+
+fn load(st: &AppState, who: &Principal, q: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
+    let window = q.window.unwrap_or(DEFAULT_WINDOW);
+    if !(60..=604_800).contains(&window) {
+        return Err(ApiError::invalid("window", "between 60 and 604800 seconds"));
+    }
+    time_param("from", q.from.as_deref())?;
+    time_param("to", q.to.as_deref())?;
+    let alerts = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?
+        .alerts_by_user(&who.tenant, q.from.as_deref(), q.to.as_deref(), MAX_ALERTS)?;
+    Ok(group(&alerts, window))
+}
+
+#[utoipa::path(get, path = "/v1/incidents", tag = "incidents", params(IncidentQuery), responses((status = 200, description = "Incidents, most recent first", body = serde_json::Value), (status = 400, description = "Invalid input", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    who: Principal,
+    q: Result<Query<IncidentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Read)?;
+    let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let mut incidents = load(&st, &who, &q)?;
+    if let Some(s) = &q.status {
+        incidents.retain(|i| &i.status == s);
+    }
+    incidents.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(b.id.cmp(&a.id)));
+    let total = incidents.len();
+    incidents.truncate(q.limit.unwrap_or(100).clamp(1, 1000));
+    Ok(Json(json!({"incidents": incidents, "total": total})))
+}
+
+#[utoipa::path(get, path = "/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path, description = "Incident id (its first alert's)"), IncidentQuery), responses((status = 200, description = "The incident and its alerts", body = serde_json::Value), (status = 404, description = "Not found", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+pub async fn get_one(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+    q: Result<Query<IncidentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Read)?;
+    let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let incident = load(&st, &who, &q)?
+        .into_iter()
+        .find(|i| i.id == id)
+        .ok_or(ApiError::NotFound)?;
+    let store = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?;
+    let alerts: Vec<AlertRecord> = incident
+        .alert_ids
+        .iter()
+        .filter_map(|a| store.alert(&who.tenant, *a).ok().flatten())
+        .collect();
+    Ok(Json(json!({"incident": incident, "alerts": alerts})))
+}
+
+#[utoipa::path(patch, path = "/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path, description = "Incident id"), IncidentQuery), request_body = Patch, responses((status = 200, description = "The incident after the change", body = serde_json::Value), (status = 400, description = "Invalid input", body = crate::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+pub async fn patch(
+    State(st): State<AppState>,
+    who: Principal,
+    Path(id): Path<i64>,
+    q: Result<Query<IncidentQuery>, axum::extract::rejection::QueryRejection>,
+    body: Result<Json<Patch>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Write)?;
+    let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let Json(p) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    let change: AlertChange = crate::routes::alerts::change_of(p)?;
+    let incident = load(&st, &who, &q)?
+        .into_iter()
+        .find(|i| i.id == id)
+        .ok_or(ApiError::NotFound)?;
+    st.store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?
+        .update_alerts(&who.tenant, &incident.alert_ids, &change, &who.actor())?;
+    let after = load(&st, &who, &q)?.into_iter().find(|i| i.id == id);
+    Ok(Json(json!({"incident": after})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(id: i64, user: &str, ts: &str, level: &str, status: &str) -> AlertRecord {
+        AlertRecord {
+            id,
+            event_id: format!("e{id}"),
+            user_id: user.into(),
+            timestamp: ts.into(),
+            threat_score: 10.0 * id as f64,
+            threat_level: level.into(),
+            primary_anomalies: vec![format!("t{id}")],
+            explanation: String::new(),
+            status: status.into(),
+            assignee: None,
+            classification: None,
+            created_at: String::new(),
+            updated_at: None,
+            score: Value::Null,
+        }
+    }
+
+    #[test]
+    fn alerts_group_per_user_and_window() {
+        let alerts = vec![
+            alert(3, "ann", "2026-04-01T10:00:00Z", "MEDIUM", "new"),
+            alert(1, "ann", "2026-04-01T10:30:00Z", "CRITICAL", "resolved"),
+            alert(7, "ann", "2026-04-01T13:00:00Z", "HIGH", "resolved"),
+            alert(2, "bob", "2026-04-01T10:10:00Z", "HIGH", "false_positive"),
+        ];
+        let inc = group(&alerts, 3600);
+        assert_eq!(inc.len(), 3);
+        assert_eq!(
+            (inc[0].id, inc[0].alerts, inc[0].max_level.as_str()),
+            (1, 2, "CRITICAL")
+        );
+        assert_eq!(inc[0].status, "new");
+        assert_eq!(inc[0].anomaly_types, ["t1", "t3"]);
+        assert_eq!((inc[1].id, inc[1].status.as_str()), (7, "resolved"));
+        assert_eq!(
+            (inc[2].user_id.as_str(), inc[2].status.as_str()),
+            ("bob", "false_positive")
+        );
+        // A wider window joins ann's alerts into one.
+        assert_eq!(group(&alerts, 4 * 3600).len(), 2);
+    }
+}
