@@ -115,6 +115,20 @@ fn sample_lines() -> Vec<String> {
         .collect()
 }
 
+/// Posts the shipped sample as one batch; returns the answer.
+async fn ingest_sample(api: &Api) -> Value {
+    let (s, b) = send_json(
+        api,
+        "POST",
+        "/v1/detect/realtime",
+        &api.write,
+        events_body(&sample_lines()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    b
+}
+
 fn events_body(lines: &[String]) -> Value {
     let events: Vec<Value> = lines
         .iter()
@@ -296,14 +310,7 @@ async fn json_lines_with_a_bad_record_lose_nothing_else() {
 #[tokio::test]
 async fn pages_triage_bulk_changes_and_the_audit_log() {
     let api = api();
-    let (_, b) = send_json(
-        &api,
-        "POST",
-        "/v1/detect/realtime",
-        &api.write,
-        events_body(&sample_lines()),
-    )
-    .await;
+    let b = ingest_sample(&api).await;
     let total = b["alerts"].as_array().map_or(0, Vec::len);
     assert!(total > 5);
     // Cursor pagination visits every alert once.
@@ -582,14 +589,7 @@ async fn open_stream(api: &Api, query: &str, last_event_id: Option<i64>) -> Body
 #[tokio::test]
 async fn the_stream_replays_resumes_without_gaps_and_goes_live() {
     let api = api();
-    let (_, b) = send_json(
-        &api,
-        "POST",
-        "/v1/detect/realtime",
-        &api.write,
-        events_body(&sample_lines()),
-    )
-    .await;
+    let b = ingest_sample(&api).await;
     let mut ids: Vec<i64> = b["alerts"]
         .as_array()
         .cloned()
@@ -666,14 +666,7 @@ async fn the_stream_replays_resumes_without_gaps_and_goes_live() {
 #[tokio::test]
 async fn export_trends_dashboard_and_a_users_behaviour() {
     let api = api();
-    let (_, b) = send_json(
-        &api,
-        "POST",
-        "/v1/detect/realtime",
-        &api.write,
-        events_body(&sample_lines()),
-    )
-    .await;
+    let b = ingest_sample(&api).await;
     let alerts = b["alerts"].as_array().cloned().unwrap_or_default();
     let total = alerts.len();
 
@@ -862,14 +855,7 @@ async fn the_openapi_document_describes_every_route() {
 #[tokio::test]
 async fn incidents_group_alerts_and_take_status_changes_for_all_of_them() {
     let api = api();
-    let (_, b) = send_json(
-        &api,
-        "POST",
-        "/v1/detect/realtime",
-        &api.write,
-        events_body(&sample_lines()),
-    )
-    .await;
+    let b = ingest_sample(&api).await;
     let total = b["alerts"].as_array().map_or(0, Vec::len);
     let (s, inc) = get(&api, "/v1/incidents?limit=1000", Some(&api.read)).await;
     assert_eq!(s, StatusCode::OK, "{inc}");

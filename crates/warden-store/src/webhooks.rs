@@ -50,6 +50,18 @@ fn webhook_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WebhookRecord> {
     })
 }
 
+fn dead_letter_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeadLetter> {
+    Ok(DeadLetter {
+        id: r.get(0)?,
+        webhook_id: r.get(1)?,
+        body: r.get(2)?,
+        error: r.get(3)?,
+        attempts: r.get(4)?,
+        created_at: r.get(5)?,
+        replayed_at: r.get(6)?,
+    })
+}
+
 const WEBHOOK_COLUMNS: &str = "id, tenant, url, secret, min_level, events, created_at";
 
 impl Store {
@@ -135,17 +147,10 @@ impl Store {
             )
             .map_err(q("listing dead letters"))?;
         let rows = stmt
-            .query_map(params![tenant, limit.clamp(1, 1000) as i64], |r| {
-                Ok(DeadLetter {
-                    id: r.get(0)?,
-                    webhook_id: r.get(1)?,
-                    body: r.get(2)?,
-                    error: r.get(3)?,
-                    attempts: r.get(4)?,
-                    created_at: r.get(5)?,
-                    replayed_at: r.get(6)?,
-                })
-            })
+            .query_map(
+                params![tenant, limit.clamp(1, 1000) as i64],
+                dead_letter_row,
+            )
             .map_err(q("listing dead letters"))?;
         rows.collect::<Result<_, _>>()
             .map_err(q("listing dead letters"))
@@ -158,17 +163,7 @@ impl Store {
                 "SELECT id, webhook_id, body, error, attempts, created_at, replayed_at
                  FROM dead_letters WHERE tenant = ?1 AND id = ?2",
                 params![tenant, id],
-                |r| {
-                    Ok(DeadLetter {
-                        id: r.get(0)?,
-                        webhook_id: r.get(1)?,
-                        body: r.get(2)?,
-                        error: r.get(3)?,
-                        attempts: r.get(4)?,
-                        created_at: r.get(5)?,
-                        replayed_at: r.get(6)?,
-                    })
-                },
+                dead_letter_row,
             )
             .optional()
             .map_err(q("reading a dead letter"))
