@@ -11,6 +11,9 @@ use tower::ServiceExt;
 use warden_server::auth::{Scope, create_token};
 use warden_server::{AppState, ServiceConfig, app};
 
+mod common;
+use common::{assert_invalid, events_body, sample_lines};
+
 struct Api {
     router: axum::Router,
     read: String,
@@ -55,30 +58,7 @@ async fn call(
     content_type: &str,
     body: Vec<u8>,
 ) -> (StatusCode, axum::http::HeaderMap, Value) {
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::CONTENT_TYPE, content_type);
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let req = req.body(Body::from(body)).unwrap_or_else(|e| panic!("{e}"));
-    let resp = api
-        .router
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-    (status, headers, body)
+    common::oneshot(&api.router, method, uri, token, content_type, body).await
 }
 
 async fn get(api: &Api, uri: &str, token: Option<&str>) -> (StatusCode, Value) {
@@ -105,16 +85,6 @@ async fn send_json(
     (s, b)
 }
 
-fn sample_lines() -> Vec<String> {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/activity.jsonl");
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Posts the shipped sample as one batch; returns the answer.
 async fn ingest_sample(api: &Api) -> Value {
     let (s, b) = send_json(
@@ -127,14 +97,6 @@ async fn ingest_sample(api: &Api) -> Value {
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     b
-}
-
-fn events_body(lines: &[String]) -> Value {
-    let events: Vec<Value> = lines
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
-        .collect();
-    json!({ "events": events })
 }
 
 #[tokio::test]
@@ -346,10 +308,7 @@ async fn pages_triage_bulk_changes_and_the_audit_log() {
             .is_some_and(|a| a.iter().all(|x| x["threat_level"] == "CRITICAL"))
     );
     let (s, b) = get(&api, "/v1/alerts?level=severe", Some(&api.read)).await;
-    assert_eq!(
-        (s, b["error"]["field"].clone()),
-        (StatusCode::BAD_REQUEST, json!("level"))
-    );
+    assert_invalid(s, &b, "level");
 
     // One alert: its explanation, then a triage change.
     let id = seen[0].clone();
@@ -368,10 +327,7 @@ async fn pages_triage_bulk_changes_and_the_audit_log() {
         json!({"status": "closed"}),
     )
     .await;
-    assert_eq!(
-        (s, b["error"]["field"].clone()),
-        (StatusCode::BAD_REQUEST, json!("status"))
-    );
+    assert_invalid(s, &b, "status");
     let (s, b) = send_json(
         &api,
         "PATCH",
@@ -409,10 +365,7 @@ async fn pages_triage_bulk_changes_and_the_audit_log() {
         json!({"action": "delete", "ids": [1]}),
     )
     .await;
-    assert_eq!(
-        (s, b["error"]["field"].clone()),
-        (StatusCode::BAD_REQUEST, json!("action"))
-    );
+    assert_invalid(s, &b, "action");
 
     // Every change is in the audit log, newest first, with who made it.
     let (_, audit) = get(&api, "/v1/audit", Some(&api.admin)).await;
@@ -657,10 +610,7 @@ async fn the_stream_replays_resumes_without_gaps_and_goes_live() {
     .await;
     assert!(critical.iter().all(|m| m["threat_level"] == "CRITICAL"));
     let (s, b) = get(&api, "/v1/stream?channels=payload", Some(&api.read)).await;
-    assert_eq!(
-        (s, b["error"]["field"].clone()),
-        (StatusCode::BAD_REQUEST, json!("channels"))
-    );
+    assert_invalid(s, &b, "channels");
 }
 
 #[tokio::test]
@@ -707,10 +657,7 @@ async fn export_trends_dashboard_and_a_users_behaviour() {
         .count();
     assert_eq!(json_export.as_array().map_or(usize::MAX, Vec::len), high);
     let (s, b) = get(&api, "/v1/alerts/export?format=xml", Some(&api.read)).await;
-    assert_eq!(
-        (s, b["error"]["field"].clone()),
-        (StatusCode::BAD_REQUEST, json!("format"))
-    );
+    assert_invalid(s, &b, "format");
 
     // Trends: buckets that add up to the alerts, per level and type.
     for g in ["hour", "day", "week"] {
@@ -909,10 +856,7 @@ async fn incidents_group_alerts_and_take_status_changes_for_all_of_them() {
         StatusCode::NOT_FOUND
     );
     let (s, b) = get(&api, "/v1/incidents?window=5", Some(&api.read)).await;
-    assert_eq!(
-        (s, b["error"]["field"].clone()),
-        (StatusCode::BAD_REQUEST, json!("window"))
-    );
+    assert_invalid(s, &b, "window");
     let (_, doc) = get(&api, "/v1/openapi.json", None).await;
     assert!(doc["paths"]["/v1/incidents/{id}"]["patch"].is_object());
 }

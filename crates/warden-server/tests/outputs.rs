@@ -9,6 +9,8 @@ use warden_server::auth::{Scope, create_token};
 use warden_server::outputs::{LineFormat, OutputConfig, Transport};
 use warden_server::{AppState, ServiceConfig};
 
+mod common;
+
 async fn post(addr: std::net::SocketAddr, token: &str, body: &str) -> Value {
     let mut c = tokio::net::TcpStream::connect(addr)
         .await
@@ -43,12 +45,6 @@ async fn get(addr: std::net::SocketAddr, path: &str) -> String {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     answer
-}
-
-fn sample() -> String {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/activity.jsonl");
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +119,7 @@ async fn alerts_reach_syslog_and_a_file_and_a_dead_collector_holds_nothing_up() 
         let _ = stopped.await;
     }));
 
-    let answer = post(addr, &token, &sample()).await;
+    let answer = post(addr, &token, &common::repo_file("examples/activity.jsonl")).await;
     let alerts = answer["alerts"].as_array().cloned().unwrap_or_default();
     assert!(alerts.len() > 5, "{answer}");
     let high = alerts

@@ -6,16 +6,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sha2::Sha256;
-use tower::ServiceExt;
 use warden_server::auth::{Scope, create_token};
 use warden_server::{AppState, ServiceConfig, app};
+
+mod common;
+use common::{assert_invalid, events_of};
 
 #[derive(Clone, Default)]
 struct Receiver {
@@ -59,48 +60,14 @@ async fn call(
     token: &str,
     body: Value,
 ) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(if body.is_null() {
-            String::new()
-        } else {
-            body.to_string()
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = router
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.status();
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-fn events(files: &[&str]) -> Value {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let evs: Vec<Value> = files
-        .iter()
-        .flat_map(|f| {
-            std::fs::read_to_string(root.join(f))
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect::<Vec<Value>>()
-        })
-        .collect();
-    json!({ "events": evs })
+    let body = if body.is_null() {
+        Vec::new()
+    } else {
+        body.to_string().into_bytes()
+    };
+    let (s, _, b) =
+        common::oneshot(router, method, uri, Some(token), "application/json", body).await;
+    (s, b)
 }
 
 async fn wait_until(mut ok: impl FnMut() -> bool) {
@@ -148,10 +115,7 @@ async fn signed_deliveries_retries_dead_letters_and_replay() {
         json!({"url": "ftp://x"}),
     )
     .await;
-    assert_eq!(
-        (s, b["error"]["field"].clone()),
-        (StatusCode::BAD_REQUEST, json!("url"))
-    );
+    assert_invalid(s, &b, "url");
     let (s, created) = call(
         &router,
         "POST",
@@ -187,7 +151,7 @@ async fn signed_deliveries_retries_dead_letters_and_replay() {
         "POST",
         "/v1/detect/realtime",
         &admin,
-        events(&["examples/activity.jsonl"]),
+        events_of(&["examples/activity.jsonl"]),
     )
     .await;
     assert_eq!(s, StatusCode::OK);
@@ -220,7 +184,7 @@ async fn signed_deliveries_retries_dead_letters_and_replay() {
         "POST",
         "/v1/detect/realtime",
         &admin,
-        events(&["tests/data/history.jsonl", "tests/data/attack.jsonl"]),
+        events_of(&["tests/data/history.jsonl", "tests/data/attack.jsonl"]),
     )
     .await;
     let failed = b["alerts"].as_array().map_or(0, Vec::len);

@@ -4,15 +4,15 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, header};
+use axum::http::header;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tower::ServiceExt;
 use warden_server::auth::{Scope, create_token};
 use warden_server::{AppState, ServiceConfig, app};
+
+mod common;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -61,27 +61,15 @@ async fn acknowledged_flow_resume_and_close_on_shutdown() {
         let _ = stopped.await;
     }));
 
-    let sample = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/activity.jsonl"),
+    let (_, _, b) = common::oneshot(
+        &router,
+        "POST",
+        "/v1/detect/realtime",
+        Some(&token),
+        "application/x-ndjson",
+        common::repo_file("examples/activity.jsonl").into_bytes(),
     )
-    .unwrap_or_default();
-    let req = Request::builder()
-        .method("POST")
-        .uri("/v1/detect/realtime")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, "application/x-ndjson")
-        .body(Body::from(sample))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = router
-        .clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let bytes = http_body_util::BodyExt::collect(resp.into_body())
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let b: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    .await;
     let mut ids: Vec<i64> = b["alerts"]
         .as_array()
         .cloned()

@@ -1,0 +1,85 @@
+//! What the service's test files share: the repository's sample data, and one request
+//! through the router without a socket.
+
+// Each test file is its own crate and uses a different part of this module.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// A file of the repository (relative to its root), as text.
+pub fn repo_file(rel: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The shipped sample's lines (`examples/activity.jsonl`).
+pub fn sample_lines() -> Vec<String> {
+    repo_file("examples/activity.jsonl")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `{"events": [...]}` of JSON lines.
+pub fn events_body(lines: &[String]) -> Value {
+    let events: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+        .collect();
+    json!({ "events": events })
+}
+
+/// `{"events": [...]}` of the JSON Lines files named (relative to the repository root).
+pub fn events_of(files: &[&str]) -> Value {
+    let lines: Vec<String> = files
+        .iter()
+        .flat_map(|f| repo_file(f).lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    events_body(&lines)
+}
+
+/// One request through `router`: `(status, headers, body as JSON, or as a string)`.
+pub async fn oneshot(
+    router: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (StatusCode, HeaderMap, Value) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, content_type);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let req = req.body(Body::from(body)).unwrap_or_else(|e| panic!("{e}"));
+    let resp = router
+        .clone()
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, headers, body)
+}
+
+/// Asserts a 400 that names `field`.
+pub fn assert_invalid(status: StatusCode, body: &Value, field: &str) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["field"], json!(field), "{body}");
+}
