@@ -45,6 +45,9 @@ pub struct ServerConfig {
     pub webhook_backoff_ms: u64,
     /// Time allowed for one webhook delivery (seconds).
     pub webhook_timeout_secs: u64,
+    /// Serve the dashboard from this folder instead of the copy built into the binary
+    /// (for working on the dashboard without rebuilding).
+    pub dashboard_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +64,7 @@ impl Default for ServerConfig {
             webhook_retries: 5,
             webhook_backoff_ms: 500,
             webhook_timeout_secs: 10,
+            dashboard_dir: None,
         }
     }
 }
@@ -93,7 +97,7 @@ pub enum ConfigError {
 }
 
 /// The environment variables read, and the key each overrides.
-pub const ENV_OVERRIDES: [(&str, &str); 6] = [
+pub const ENV_OVERRIDES: [(&str, &str); 7] = [
     ("WARDEN_LISTEN", "server.listen"),
     ("WARDEN_STORE", "server.store"),
     ("WARDEN_BODY_LIMIT_BYTES", "server.body_limit_bytes"),
@@ -103,6 +107,7 @@ pub const ENV_OVERRIDES: [(&str, &str); 6] = [
         "WARDEN_RATE_LIMIT_PER_MINUTE",
         "server.rate_limit_per_minute",
     ),
+    ("WARDEN_DASHBOARD_DIR", "server.dashboard_dir"),
 ];
 
 impl ServiceConfig {
@@ -155,6 +160,9 @@ impl ServiceConfig {
         if let Some(v) = env("WARDEN_RATE_LIMIT_PER_MINUTE") {
             s.rate_limit_per_minute = number("WARDEN_RATE_LIMIT_PER_MINUTE", &v)?;
         }
+        if let Some(v) = env("WARDEN_DASHBOARD_DIR") {
+            s.dashboard_dir = Some(PathBuf::from(v));
+        }
         Ok(())
     }
 
@@ -189,6 +197,14 @@ impl ServiceConfig {
         }
         if !(1..=300).contains(&s.webhook_timeout_secs) {
             return bad("server.webhook_timeout_secs", "must be between 1 and 300");
+        }
+        if let Some(d) = &s.dashboard_dir
+            && !d.join("index.html").is_file()
+        {
+            return bad(
+                "server.dashboard_dir",
+                "must be a folder with an index.html",
+            );
         }
         if !(1..=1_000_000).contains(&s.max_tenants) {
             return bad("server.max_tenants", "must be between 1 and 1000000");

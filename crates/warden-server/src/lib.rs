@@ -22,6 +22,7 @@
 //! | `GET /v1/stream` | read | alerts live over SSE or a WebSocket (acks), resumable by sequence number |
 //! | `GET /v1/openapi.json` | none | this API as an OpenAPI 3 document, generated from the code |
 //! | `GET /healthz`, `/readyz`, `/metrics` | none | liveness, readiness, Prometheus |
+//! | `GET /ui/` | none (the pages call the API with the analyst's token) | the dashboard, built into the binary ([`dashboard`]) |
 //!
 //! ```
 //! use warden_server::{app, AppState, ServiceConfig};
@@ -32,6 +33,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod openapi;
 pub mod outputs;
@@ -97,6 +99,10 @@ pub fn app(state: AppState) -> Router {
         .merge(expensive)
         .merge(api)
         .route("/v1/openapi.json", get(openapi::document))
+        .route("/", get(dashboard::root))
+        .route("/ui", get(dashboard::root))
+        .route("/ui/", get(dashboard::index))
+        .route("/ui/{*path}", get(dashboard::asset))
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))

@@ -2,50 +2,13 @@
 //! frames) read back by receivers in the test, a JSON Lines file, and an unreachable
 //! collector that fails and fills its queue without holding anything else up.
 
-use serde_json::Value;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use warden_server::auth::{Scope, create_token};
 use warden_server::outputs::{LineFormat, OutputConfig, Transport};
 use warden_server::{AppState, ServiceConfig};
 
 mod common;
-
-async fn post(addr: std::net::SocketAddr, token: &str, body: &str) -> Value {
-    let mut c = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let req = format!(
-        "POST /v1/detect/realtime HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    c.write_all(req.as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut answer = String::new();
-    c.read_to_string(&mut answer)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let json = answer.split("\r\n\r\n").nth(1).unwrap_or("");
-    // A chunked body: the JSON sits between the chunk size line and the final 0.
-    let start = json.find('{').unwrap_or(0);
-    let end = json.rfind('}').map_or(json.len(), |e| e + 1);
-    serde_json::from_str(&json[start..end]).unwrap_or(Value::Null)
-}
-
-async fn get(addr: std::net::SocketAddr, path: &str) -> String {
-    let mut c = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut answer = String::new();
-    c.read_to_string(&mut answer)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    answer
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_reach_syslog_and_a_file_and_a_dead_collector_holds_nothing_up() {
@@ -119,7 +82,13 @@ async fn alerts_reach_syslog_and_a_file_and_a_dead_collector_holds_nothing_up() 
         let _ = stopped.await;
     }));
 
-    let answer = post(addr, &token, &common::repo_file("examples/activity.jsonl")).await;
+    let answer = common::post_raw(
+        addr,
+        &token,
+        "/v1/detect/realtime",
+        &common::repo_file("examples/activity.jsonl"),
+    )
+    .await;
     let alerts = answer["alerts"].as_array().cloned().unwrap_or_default();
     assert!(alerts.len() > 5, "{answer}");
     let high = alerts
@@ -198,7 +167,7 @@ async fn alerts_reach_syslog_and_a_file_and_a_dead_collector_holds_nothing_up() 
     // The dead collector: failures and drops counted, nothing else affected.
     let mut metrics = String::new();
     for _ in 0..100 {
-        metrics = get(addr, "/metrics").await;
+        metrics = common::get_raw(addr, "/metrics").await;
         if metrics.contains("warden_output_failed_total{output=\"dead\"} 0") {
             tokio::time::sleep(Duration::from_millis(100)).await;
         } else {

@@ -1,6 +1,8 @@
 //! Alert outputs configured in `[[outputs]]`: syslog (RFC 5424 over UDP or TCP) carrying
-//! CEF or LEEF, and a JSON Lines file. Every stored alert at or above an output's level is
-//! handed to it after the commit.
+//! CEF or LEEF, a JSON Lines file, the Splunk HTTP Event Collector and Elasticsearch /
+//! OpenSearch `_bulk` with ECS documents ([`http`]). Every stored alert at or above an
+//! output's level is handed to it after the commit; the HTTP outputs send what is waiting
+//! in their queue as one batch (up to `batch` alerts per request).
 //!
 //! Failure isolation: each output has its own bounded queue and its own task. Handing over
 //! never waits — when a queue is full the alert is dropped *for that output only* and
@@ -10,6 +12,7 @@
 //! store, so anything an output missed can be re-exported from there.
 
 pub mod format;
+pub mod http;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,6 +59,54 @@ pub enum OutputConfig {
         #[serde(default = "default_retries")]
         retries: u32,
     },
+    /// Splunk HTTP Event Collector.
+    SplunkHec {
+        name: String,
+        /// The collector's event endpoint, e.g. `https://splunk:8088/services/collector/event`.
+        url: String,
+        /// The HEC token (or `env:NAME`).
+        token: http::Secret,
+        #[serde(default)]
+        index: Option<String>,
+        #[serde(default = "default_sourcetype")]
+        sourcetype: String,
+        #[serde(default = "default_level")]
+        min_level: ThreatLevel,
+        #[serde(default = "default_queue")]
+        queue: usize,
+        #[serde(default = "default_retries")]
+        retries: u32,
+        #[serde(default = "default_batch")]
+        batch: usize,
+        #[serde(default = "default_http_timeout")]
+        timeout_secs: u64,
+    },
+    /// Elasticsearch or OpenSearch `_bulk`, ECS-shaped documents.
+    Elasticsearch {
+        name: String,
+        /// The cluster's base address, e.g. `https://es:9200` (`/_bulk` is appended).
+        url: String,
+        #[serde(default = "default_index")]
+        index: String,
+        /// An API key (`Authorization: ApiKey …`), or `env:NAME`.
+        #[serde(default)]
+        api_key: Option<http::Secret>,
+        /// Basic authentication, when no API key is given.
+        #[serde(default)]
+        username: Option<String>,
+        #[serde(default)]
+        password: Option<http::Secret>,
+        #[serde(default = "default_level")]
+        min_level: ThreatLevel,
+        #[serde(default = "default_queue")]
+        queue: usize,
+        #[serde(default = "default_retries")]
+        retries: u32,
+        #[serde(default = "default_batch")]
+        batch: usize,
+        #[serde(default = "default_http_timeout")]
+        timeout_secs: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,31 +137,79 @@ fn default_queue() -> usize {
 fn default_retries() -> u32 {
     5
 }
+fn default_sourcetype() -> String {
+    "warden:alert".into()
+}
+fn default_index() -> String {
+    "warden-alerts".into()
+}
+fn default_batch() -> usize {
+    500
+}
+fn default_http_timeout() -> u64 {
+    10
+}
 
 impl OutputConfig {
-    pub fn name(&self) -> &str {
+    /// Name, level, queue size and retries: what every kind has.
+    fn common(&self) -> (&str, ThreatLevel, usize, u32) {
         match self {
-            OutputConfig::Syslog { name, .. } | OutputConfig::File { name, .. } => name,
+            OutputConfig::Syslog {
+                name,
+                min_level,
+                queue,
+                retries,
+                ..
+            }
+            | OutputConfig::File {
+                name,
+                min_level,
+                queue,
+                retries,
+                ..
+            }
+            | OutputConfig::SplunkHec {
+                name,
+                min_level,
+                queue,
+                retries,
+                ..
+            }
+            | OutputConfig::Elasticsearch {
+                name,
+                min_level,
+                queue,
+                retries,
+                ..
+            } => (name, *min_level, *queue, *retries),
         }
+    }
+
+    pub fn name(&self) -> &str {
+        self.common().0
     }
 
     fn min_level(&self) -> ThreatLevel {
-        match self {
-            OutputConfig::Syslog { min_level, .. } | OutputConfig::File { min_level, .. } => {
-                *min_level
-            }
-        }
+        self.common().1
     }
 
     fn queue(&self) -> usize {
-        match self {
-            OutputConfig::Syslog { queue, .. } | OutputConfig::File { queue, .. } => *queue,
-        }
+        self.common().2
     }
 
     fn retries(&self) -> u32 {
+        self.common().3
+    }
+
+    /// Most alerts sent in one write.
+    fn batch(&self) -> usize {
         match self {
-            OutputConfig::Syslog { retries, .. } | OutputConfig::File { retries, .. } => *retries,
+            OutputConfig::SplunkHec { batch, .. } | OutputConfig::Elasticsearch { batch, .. } => {
+                *batch
+            }
+            // One syslog message per alert (a UDP datagram each); the file is written
+            // per alert so a crash loses at most the one being written.
+            OutputConfig::Syslog { .. } | OutputConfig::File { .. } => 1,
         }
     }
 
@@ -145,6 +244,44 @@ impl OutputConfig {
             if !address.contains(':') {
                 return bad(format!("address `{address}`: expected host:port"));
             }
+        }
+        if let OutputConfig::SplunkHec {
+            url, timeout_secs, ..
+        }
+        | OutputConfig::Elasticsearch {
+            url, timeout_secs, ..
+        } = self
+        {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(format!("url `{url}`: expected http:// or https://"));
+            }
+            if !(1..=10_000).contains(&self.batch()) {
+                return bad("batch must be between 1 and 10000".into());
+            }
+            if !(1..=300).contains(timeout_secs) {
+                return bad("timeout_secs must be between 1 and 300".into());
+            }
+        }
+        match self {
+            OutputConfig::SplunkHec { token, .. } => {
+                token.resolve().map_err(|reason| ConfigError::Invalid {
+                    key: format!("outputs.{}.token", self.name()),
+                    reason,
+                })?;
+            }
+            OutputConfig::Elasticsearch {
+                api_key, password, ..
+            } => {
+                for (field, secret) in [("api_key", api_key), ("password", password)] {
+                    if let Some(s) = secret {
+                        s.resolve().map_err(|reason| ConfigError::Invalid {
+                            key: format!("outputs.{}.{field}", self.name()),
+                            reason,
+                        })?;
+                    }
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -261,6 +398,7 @@ enum Sink {
     Udp(tokio::net::UdpSocket),
     Tcp(Option<tokio::net::TcpStream>),
     File(Option<tokio::fs::File>),
+    Http,
 }
 
 fn host_name() -> String {
@@ -287,15 +425,25 @@ async fn worker(cfg: OutputConfig, mut rx: mpsc::Receiver<Arc<Published>>, m: Ar
         },
         OutputConfig::Syslog { .. } => Sink::Tcp(None),
         OutputConfig::File { .. } => Sink::File(None),
+        OutputConfig::SplunkHec { .. } | OutputConfig::Elasticsearch { .. } => Sink::Http,
     };
-    while let Some(alert) = rx.recv().await {
-        let payload = render(&cfg, &alert, &host);
+    let mut batch = Vec::with_capacity(cfg.batch());
+    while let Some(first) = rx.recv().await {
+        batch.clear();
+        batch.push(first);
+        while batch.len() < cfg.batch() {
+            match rx.try_recv() {
+                Ok(a) => batch.push(a),
+                Err(_) => break,
+            }
+        }
+        let payload = render(&cfg, &batch, &host);
         let mut delay = Duration::from_millis(200);
         let mut attempt = 0;
         loop {
             match write(&cfg, &mut sink, &payload).await {
                 Ok(()) => {
-                    m.delivered.fetch_add(1, Ordering::Relaxed);
+                    m.delivered.fetch_add(batch.len() as u64, Ordering::Relaxed);
                     break;
                 }
                 Err(e) if attempt < cfg.retries() => {
@@ -308,11 +456,12 @@ async fn worker(cfg: OutputConfig, mut rx: mpsc::Receiver<Arc<Published>>, m: Ar
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
                 Err(e) => {
-                    m.failed.fetch_add(1, Ordering::Relaxed);
+                    m.failed.fetch_add(batch.len() as u64, Ordering::Relaxed);
                     eprintln!(
-                        "error: output {}: alert {} not delivered after {} retries: {e}",
+                        "error: output {}: {} alert(s) from id {} not delivered after {} retries: {e}",
                         cfg.name(),
-                        alert.id,
+                        batch.len(),
+                        batch[0].id,
                         cfg.retries()
                     );
                     break;
@@ -322,8 +471,31 @@ async fn worker(cfg: OutputConfig, mut rx: mpsc::Receiver<Arc<Published>>, m: Ar
     }
 }
 
-/// The bytes one alert becomes on this output.
-fn render(cfg: &OutputConfig, alert: &Published, host: &str) -> Vec<u8> {
+/// The bytes a batch of alerts becomes on this output.
+fn render(cfg: &OutputConfig, batch: &[Arc<Published>], host: &str) -> Vec<u8> {
+    match cfg {
+        OutputConfig::SplunkHec {
+            index, sourcetype, ..
+        } => {
+            let mut out = Vec::new();
+            for a in batch {
+                let ev = http::hec_event(a, host, index.as_deref(), sourcetype);
+                if serde_json::to_writer(&mut out, &ev).is_ok() {
+                    out.push(b'\n');
+                }
+            }
+            out
+        }
+        OutputConfig::Elasticsearch { index, .. } => http::bulk_body(batch, index, host),
+        _ => batch
+            .iter()
+            .flat_map(|a| render_one(cfg, a, host))
+            .collect(),
+    }
+}
+
+/// The bytes one alert becomes on a syslog or file output.
+fn render_one(cfg: &OutputConfig, alert: &Published, host: &str) -> Vec<u8> {
     match cfg {
         OutputConfig::Syslog {
             format: f,
@@ -343,7 +515,9 @@ fn render(cfg: &OutputConfig, alert: &Published, host: &str) -> Vec<u8> {
                 Transport::Udp => msg.into_bytes(),
             }
         }
-        OutputConfig::File { .. } => {
+        OutputConfig::File { .. }
+        | OutputConfig::SplunkHec { .. }
+        | OutputConfig::Elasticsearch { .. } => {
             let mut line = serde_json::to_vec(&serde_json::json!({
                 "alert_id": alert.id,
                 "tenant": alert.tenant,
@@ -405,6 +579,63 @@ async fn write(cfg: &OutputConfig, sink: &mut Sink, payload: &[u8]) -> std::io::
                 *file = None;
             }
             r
+        }
+        (
+            OutputConfig::SplunkHec {
+                url,
+                token,
+                timeout_secs,
+                ..
+            },
+            Sink::Http,
+        ) => {
+            let token = token.resolve().map_err(std::io::Error::other)?;
+            let req = http::Request {
+                url: url.clone(),
+                content_type: "application/json",
+                authorization: Some(format!("Splunk {token}")),
+                timeout: Duration::from_secs(*timeout_secs),
+            };
+            http::send(req, payload.to_vec(), http::hec_ok).await
+        }
+        (
+            OutputConfig::Elasticsearch {
+                url,
+                api_key,
+                username,
+                password,
+                timeout_secs,
+                ..
+            },
+            Sink::Http,
+        ) => {
+            let authorization = match (api_key, username) {
+                (Some(k), _) => Some(format!(
+                    "ApiKey {}",
+                    k.resolve().map_err(std::io::Error::other)?
+                )),
+                (None, Some(u)) => {
+                    let p = match password {
+                        Some(p) => p.resolve().map_err(std::io::Error::other)?,
+                        None => String::new(),
+                    };
+                    Some(format!(
+                        "Basic {}",
+                        base64::Engine::encode(
+                            &base64::engine::general_purpose::STANDARD,
+                            format!("{u}:{p}"),
+                        )
+                    ))
+                }
+                (None, None) => None,
+            };
+            let req = http::Request {
+                url: format!("{}/_bulk", url.trim_end_matches('/')),
+                content_type: "application/x-ndjson",
+                authorization,
+                timeout: Duration::from_secs(*timeout_secs),
+            };
+            http::send(req, payload.to_vec(), http::bulk_ok).await
         }
         _ => Err(std::io::Error::other("output and sink do not match")),
     }
