@@ -5,9 +5,37 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
+use serde::Serialize;
 use warden_models::ModelError;
-use warden_models::ml::artifact::ModelFile;
+use warden_models::ml::artifact::{Model, ModelFile};
 use warden_models::ml::flows::FlowRecord;
+
+/// One feature's part in a flow's score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    pub feature: String,
+    /// Isolation forest: share of the isolation credit (0–1); boosted trees: the exact
+    /// SHAP value in log-odds (positive pushes towards an attack).
+    pub share: f64,
+    /// The encoded value: a z-score for numbers, 1 for the row's category.
+    pub value: f32,
+}
+
+/// A flow model's verdict on one flow, explained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowAssessment {
+    pub score: f64,
+    pub threshold: f64,
+    pub anomalous: bool,
+    /// The model's kind (`isolation_forest`, `gbdt`, …).
+    pub model: &'static str,
+    /// The three features that weighed most, strongest first.
+    pub top_features: Vec<Contribution>,
+    pub explanation: String,
+    /// Multi-class models: the most probable class and its probability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted_class: Option<(String, f64)>,
+}
 
 /// A loaded model and where it came from.
 #[derive(Debug)]
@@ -24,6 +52,81 @@ impl LoadedModel {
             label: label.into(),
             file: ModelFile::from_bytes(bytes)?,
         })
+    }
+
+    /// Scores one flow and says why: the features that weighed most and a sentence.
+    /// `names` are the schema's feature names ([`FeatureSchema::feature_names`], computed once
+    /// by the caller); `row` is scratch space.
+    ///
+    /// [`FeatureSchema::feature_names`]: warden_models::ml::flows::FeatureSchema::feature_names
+    pub fn assess(
+        &self,
+        record: &FlowRecord,
+        names: &[String],
+        row: &mut Vec<f32>,
+    ) -> FlowAssessment {
+        let file = &self.file;
+        file.schema.encode(record, row);
+        let score = file.model.score_one(row);
+        let threshold = file.model.threshold();
+        let anomalous = score >= threshold;
+        let shares = file.model.explain(row);
+        let mut order: Vec<usize> = (0..shares.len()).collect();
+        order.sort_by(|&a, &b| shares[b].abs().total_cmp(&shares[a].abs()));
+        let top: Vec<Contribution> = order
+            .into_iter()
+            .take(3)
+            .filter(|&i| shares[i] != 0.0)
+            .map(|i| Contribution {
+                feature: names.get(i).cloned().unwrap_or_default(),
+                share: (shares[i] * 1000.0).round() / 1000.0,
+                value: row.get(i).copied().unwrap_or(0.0),
+            })
+            .collect();
+        let gbdt = matches!(file.model, Model::Gbdt(_) | Model::GbdtMulticlass(_));
+        let predicted_class = file.model.predicted_class(row);
+        let because: Vec<String> = top
+            .iter()
+            .map(|c| {
+                let weight = if gbdt {
+                    format!("{:+.2} log-odds", c.share)
+                } else {
+                    format!("{:.0}%", c.share * 100.0)
+                };
+                if c.feature.contains('=') {
+                    format!("{} ({weight})", c.feature)
+                } else {
+                    format!("{} (z={:+.1}, {weight})", c.feature, c.value)
+                }
+            })
+            .collect();
+        let verdict = if anomalous { "anomalous" } else { "ordinary" };
+        let cmp = if anomalous { "≥" } else { "<" };
+        let explanation = if let Some((class, p)) = &predicted_class {
+            format!(
+                "{verdict} flow (attack probability {score:.3} {cmp} {threshold:.3}), most likely {class} ({p:.3}): pushed most by {}",
+                because.join(", ")
+            )
+        } else if gbdt {
+            format!(
+                "{verdict} flow (attack probability {score:.3} {cmp} {threshold:.3}): pushed most by {}",
+                because.join(", ")
+            )
+        } else {
+            format!(
+                "{verdict} flow (isolation score {score:.3} {cmp} threshold {threshold:.3}): isolated mostly by {}",
+                because.join(", ")
+            )
+        };
+        FlowAssessment {
+            score,
+            threshold,
+            anomalous,
+            model: file.model.kind(),
+            top_features: top,
+            explanation,
+            predicted_class,
+        }
     }
 
     /// Score of one flow (encoded with the model's own schema) and whether it is anomalous.

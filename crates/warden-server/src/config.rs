@@ -1,4 +1,5 @@
-//! `warden serve` configuration: a TOML file (`[server]`, `[ingest]`, `[ueba]`) with
+//! `warden serve` configuration: a TOML file (`[server]`, `[ingest]`, `[ueba]`, `[models]`,
+//! `[[outputs]]`) with
 //! `WARDEN_*` environment overrides, validated at start with errors that name the key.
 
 use std::collections::BTreeMap;
@@ -15,6 +16,8 @@ pub struct ServiceConfig {
     pub server: ServerConfig,
     pub ingest: IngestSection,
     pub ueba: UebaConfig,
+    /// Models for the ensemble and for network flows.
+    pub models: crate::models::ModelsSection,
     /// Alert outputs (`[[outputs]]`): syslog CEF/LEEF, JSON Lines file.
     pub outputs: Vec<crate::outputs::OutputConfig>,
 }

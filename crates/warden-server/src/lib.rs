@@ -18,6 +18,8 @@
 //! | `GET /v1/analytics/trends` | read | alert counts per hour/day/week, by level and type |
 //! | `GET /v1/analytics/dashboard` | read | totals, last 24 h, top users and types, system |
 //! | `POST /v1/analyze/behavior` | read | a user's baseline, recent alerts and risk by day |
+//! | `POST /v1/monitor/network` | write | flows scored by the network model, anomalies explained |
+//! | `GET /v1/models` | read | the models in use: version, training figures, drift, calls |
 //! | `/v1/webhooks` (+ `/{id}`, `/{id}/test`, `/dead-letters`, `/dead-letters/{id}/replay`) | admin | register, list, delete, test; dead letters and replay |
 //! | `GET /v1/stream` | read | alerts live over SSE or a WebSocket (acks), resumable by sequence number |
 //! | `GET /v1/openapi.json` | none | this API as an OpenAPI 3 document, generated from the code |
@@ -35,6 +37,7 @@ pub mod auth;
 pub mod config;
 pub mod dashboard;
 pub mod error;
+pub mod models;
 pub mod openapi;
 pub mod outputs;
 pub mod routes;
@@ -61,6 +64,7 @@ pub fn app(state: AppState) -> Router {
     let expensive = Router::new()
         .route("/v1/detect/realtime", post(routes::detect::realtime))
         .route("/v1/alerts/export", get(routes::analytics::export))
+        .route("/v1/monitor/network", post(routes::network::monitor))
         .layer(DefaultBodyLimit::max(limits.batch_limit_bytes))
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     let api = Router::new()
@@ -80,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/analytics/trends", get(routes::analytics::trends))
         .route("/v1/analytics/dashboard", get(routes::analytics::dashboard))
         .route("/v1/analyze/behavior", post(routes::analytics::behavior))
+        .route("/v1/models", get(routes::network::models))
         .route(
             "/v1/webhooks",
             get(routes::webhooks::list).post(routes::webhooks::create),

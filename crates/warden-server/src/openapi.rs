@@ -16,7 +16,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// `unauthorized`, `forbidden`, `not_found`, `invalid`, `too_large`, `rate_limited`,
-    /// `internal`.
+    /// `unavailable`, `internal`.
     pub code: String,
     pub message: String,
     /// The field or parameter at fault, for `invalid`.
@@ -58,6 +58,8 @@ impl Modify for BearerAuth {
     ),
     paths(
         routes::detect::realtime,
+        routes::network::monitor,
+        routes::network::models,
         routes::alerts::list,
         routes::alerts::get_one,
         routes::alerts::patch,

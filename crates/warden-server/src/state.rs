@@ -33,6 +33,8 @@ pub struct AppState {
     pub outputs: Arc<crate::outputs::Outputs>,
     /// When the service started.
     pub started: std::time::Instant,
+    /// Models for the ensemble and for network flows ([`crate::models`]).
+    pub models: Arc<crate::models::ServiceModels>,
     /// Alerts just stored, for `/v1/stream`.
     pub feed: tokio::sync::broadcast::Sender<Arc<crate::routes::stream::Published>>,
 }
@@ -47,7 +49,9 @@ impl AppState {
                 key: "server.store".into(),
                 reason: e.to_string(),
             })?;
+        let models = crate::models::ServiceModels::load(&config.models, &store)?;
         Ok(Self {
+            models: Arc::new(models),
             config: Arc::new(config),
             aliases: Arc::new(aliases),
             store: Arc::new(Mutex::new(store)),
@@ -69,6 +73,7 @@ impl AppState {
     pub fn with_outputs(mut self) -> Self {
         self.outputs = Arc::new(crate::outputs::Outputs::start(&self.config.outputs));
         crate::webhooks::start(&self);
+        crate::models::follow_registry(&self);
         self
     }
 }
@@ -137,6 +142,8 @@ pub struct Metrics {
     latency: [AtomicU64; 12],
     latency_sum_micros: AtomicU64,
     latency_count: AtomicU64,
+    /// Network flows: scored, anomalous, rejected.
+    flows: [AtomicU64; 3],
 }
 
 fn level_index(l: ThreatLevel) -> usize {
@@ -164,6 +171,12 @@ impl Metrics {
     }
 
     /// Records how long scoring one batch took.
+    pub fn flows(&self, scored: u64, anomalous: u64, rejected: u64) {
+        for (c, v) in self.flows.iter().zip([scored, anomalous, rejected]) {
+            c.fetch_add(v, Ordering::Relaxed);
+        }
+    }
+
     pub fn scoring(&self, seconds: f64) {
         let i = LATENCY_BUCKETS
             .iter()
@@ -215,6 +228,16 @@ impl Metrics {
                 .iter()
                 .zip(&self.responses)
                 .map(|(c, a)| (format!("{{class=\"{c}\"}}"), g(a)))
+                .collect(),
+        );
+        metric(
+            "warden_network_flows_total",
+            "counter",
+            "Network flows through /v1/monitor/network, by outcome.",
+            ["scored", "anomalous", "rejected"]
+                .iter()
+                .zip(&self.flows)
+                .map(|(o, a)| (format!("{{outcome=\"{o}\"}}"), g(a)))
                 .collect(),
         );
         metric(

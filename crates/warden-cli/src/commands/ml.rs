@@ -717,30 +717,13 @@ fn load_model(path: &Path) -> Result<ModelFile> {
 }
 
 #[derive(Serialize)]
-struct Contribution {
-    feature: String,
-    /// Isolation forest: share of the isolation credit (0–1); boosted trees: the exact
-    /// SHAP value in log-odds (positive pushes towards an attack).
-    share: f64,
-    /// The encoded value: a z-score for numbers, 1 for the row's category.
-    value: f32,
-}
-
-#[derive(Serialize)]
 struct FlowScore<'a> {
     input: &'a str,
     line: u64,
-    score: f64,
-    threshold: f64,
-    anomalous: bool,
-    model: &'static str,
-    top_features: Vec<Contribution>,
-    explanation: String,
+    #[serde(flatten)]
+    assessment: warden_engine::models::FlowAssessment,
     #[serde(skip_serializing_if = "Option::is_none")]
     label: Option<&'a str>,
-    /// Multi-class models: the most probable class and its probability.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    predicted_class: Option<(String, f64)>,
 }
 
 /// `warden detect --format nsl-kdd|unsw-nb15|zeek-conn --model MODEL`: one JSON line per
@@ -777,7 +760,10 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
         );
     }
     let names = file.schema.feature_names();
-    let threshold = file.model.threshold();
+    let model = warden_engine::models::LoadedModel {
+        label: model_path.display().to_string(),
+        file,
+    };
     let started = Instant::now();
     let (mut rows, mut anomalous, mut bad) = (0usize, 0usize, 0usize);
     let stdout = std::io::stdout();
@@ -792,86 +778,26 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
             }
             Err(e) => return Err(e),
         };
-        if data.columns != file.schema.columns {
+        if data.columns != model.file.schema.columns {
             bail!(
                 "{input}: its columns differ from the ones {} was trained on",
                 model_path.display()
             );
         }
         bad += data.bad;
-        let mut row = Vec::with_capacity(file.schema.width());
+        let mut row = Vec::with_capacity(model.file.schema.width());
         for (rec, line) in data.records.iter().zip(&data.lines) {
-            file.schema.encode(rec, &mut row);
-            let score = file.model.score_one(&row);
+            let assessment = model.assess(rec, &names, &mut row);
             rows += 1;
-            let is_anomalous = score >= threshold;
-            anomalous += usize::from(is_anomalous);
-            if !(is_anomalous || args.all) || args.quiet {
+            anomalous += usize::from(assessment.anomalous);
+            if !(assessment.anomalous || args.all) || args.quiet {
                 continue;
             }
-            let shares = file.model.explain(&row);
-            let mut order: Vec<usize> = (0..shares.len()).collect();
-            order.sort_by(|&a, &b| shares[b].abs().total_cmp(&shares[a].abs()));
-            let top: Vec<Contribution> = order
-                .into_iter()
-                .take(3)
-                .filter(|&i| shares[i] != 0.0)
-                .map(|i| Contribution {
-                    feature: names.get(i).cloned().unwrap_or_default(),
-                    share: (shares[i] * 1000.0).round() / 1000.0,
-                    value: row.get(i).copied().unwrap_or(0.0),
-                })
-                .collect();
-            let gbdt = matches!(file.model, Model::Gbdt(_) | Model::GbdtMulticlass(_));
-            let predicted_class = file.model.predicted_class(&row);
-            let because: Vec<String> = top
-                .iter()
-                .map(|c| {
-                    let weight = if gbdt {
-                        format!("{:+.2} log-odds", c.share)
-                    } else {
-                        format!("{:.0}%", c.share * 100.0)
-                    };
-                    if c.feature.contains('=') {
-                        format!("{} ({weight})", c.feature)
-                    } else {
-                        format!("{} (z={:+.1}, {weight})", c.feature, c.value)
-                    }
-                })
-                .collect();
-            let verdict = if is_anomalous {
-                "anomalous"
-            } else {
-                "ordinary"
-            };
-            let cmp = if is_anomalous { "≥" } else { "<" };
-            let explanation = if let Some((class, p)) = &predicted_class {
-                format!(
-                    "{verdict} flow (attack probability {score:.3} {cmp} {threshold:.3}), most likely {class} ({p:.3}): pushed most by {}",
-                    because.join(", ")
-                )
-            } else if gbdt {
-                format!(
-                    "{verdict} flow (attack probability {score:.3} {cmp} {threshold:.3}): pushed most by {}",
-                    because.join(", ")
-                )
-            } else {
-                format!(
-                    "{verdict} flow (isolation score {score:.3} {cmp} threshold {threshold:.3}): isolated mostly by {}",
-                    because.join(", ")
-                )
-            };
             let s = FlowScore {
                 input,
                 line: *line,
-                score,
-                threshold,
-                anomalous: is_anomalous,
-                model: file.model.kind(),
-                top_features: top,
-                explanation,
+                assessment,
                 label: rec.kind.as_deref(),
-                predicted_class,
             };
             serde_json::to_writer(&mut out, &s)?;
             out.write_all(b"\n")?;
@@ -882,7 +808,7 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
     eprintln!(
         "detect ({}, {} model): flows {rows}, anomalous {anomalous} ({:.2}%), bad rows {bad}, {:.0} flows/s",
         format.name(),
-        file.model.kind(),
+        model.file.model.kind(),
         100.0 * anomalous as f64 / rows.max(1) as f64,
         rows as f64 / secs.max(1e-9)
     );

@@ -507,7 +507,7 @@ fn render_one(cfg: &OutputConfig, alert: &Published, host: &str) -> Vec<u8> {
                 LineFormat::Cef => format::cef(alert),
                 LineFormat::Leef => format::leef(alert),
             };
-            let now = chrono_free_now();
+            let now = now_rfc3339();
             let msg = format::rfc5424(*facility, alert.level, host, &now, &line);
             match transport {
                 // Octet counting (RFC 6587): a frame can hold any byte.
@@ -531,7 +531,7 @@ fn render_one(cfg: &OutputConfig, alert: &Published, host: &str) -> Vec<u8> {
 }
 
 /// Now, RFC 3339 UTC with seconds.
-fn chrono_free_now() -> String {
+pub(crate) fn now_rfc3339() -> String {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));

@@ -12,7 +12,6 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
-use warden_engine::ueba::UebaEngine;
 use warden_event::UserActivity;
 use warden_ingest::jsonl::parse_activity;
 
@@ -94,9 +93,11 @@ fn score_batch(
         }
         let engine = match engines.entry(who.tenant.clone()) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(UebaEngine::new(st.config.ueba.clone()).map_err(ApiError::internal)?)
-            }
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(
+                st.models
+                    .new_engine(&st.config.ueba)
+                    .map_err(ApiError::internal)?,
+            ),
         };
         parsed
             .iter()
@@ -104,6 +105,12 @@ fn score_batch(
             .collect::<Vec<_>>()
     };
     st.metrics.scoring(started.elapsed().as_secs_f64());
+    st.models.observe(
+        &scores
+            .iter()
+            .filter_map(|s| s.as_ref().ok())
+            .collect::<Vec<_>>(),
+    );
     let alert_level = st.config.server.alert_level;
     let alerts: Vec<(usize, warden_event::ThreatScore)> = scores
         .iter()

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod detect;
 pub mod incidents;
+pub mod network;
 pub mod ops;
 pub mod stream;
 pub mod webhooks;

@@ -1,0 +1,413 @@
+//! The models a running service uses (`[models]`): activity models for every tenant's
+//! ensemble, and one flow model for `POST /v1/monitor/network`. Each comes from a file or
+//! from the registry in the service's store (`registry:NAME`, its active version); registry
+//! models are followed every `reload_secs` and a newly activated or rolled-back version is
+//! swapped into every tenant's engine without a restart (a version that does not load, or
+//! is of another kind, is reported and the one in use kept).
+//!
+//! Drift is watched on the models' own scores: the last [`DRIFT_WINDOW`] scores of each
+//! model against the score distribution kept in its file at training (PSI; below 0.1
+//! stable, up to 0.25 moderate, above significant).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use warden_engine::UebaConfig;
+use warden_engine::models::LoadedModel;
+use warden_engine::ueba::UebaEngine;
+use warden_engine::ueba::ensemble::Member;
+use warden_models::ml::drift::{Histogram, psi, verdict};
+use warden_store::Store;
+
+use crate::config::ConfigError;
+
+/// Scores kept per model for drift.
+pub const DRIFT_WINDOW: usize = 5_000;
+/// Fewer recent scores than this give no drift verdict.
+const DRIFT_MIN: usize = 200;
+
+/// `[models]` in the configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsSection {
+    /// Activity models for the ensemble (at most one forest, one sequence autoencoder, one
+    /// trees model): file paths or `registry:NAME`.
+    pub activity: Vec<String>,
+    /// A flow model (NSL-KDD, UNSW-NB15 or Zeek conn) for `POST /v1/monitor/network`.
+    pub network: Option<String>,
+    /// Check the registry for newly activated versions this often (seconds; 0 = never).
+    pub reload_secs: u64,
+}
+
+/// One model in use.
+#[derive(Debug, Clone)]
+pub struct ActiveModel {
+    /// As configured (`path` or `registry:NAME`).
+    pub source: String,
+    /// Registry name and version, for registry models.
+    pub registry: Option<(String, i64)>,
+    pub label: String,
+    pub bytes: Arc<Vec<u8>>,
+    pub model: Arc<LoadedModel>,
+    /// The ensemble member (activity models).
+    pub member: Option<Member>,
+    pub loaded_at: String,
+}
+
+impl ActiveModel {
+    fn load(source: &str, store: &Store) -> Result<ActiveModel, String> {
+        let (registry, label, bytes) = match source.strip_prefix("registry:") {
+            Some(name) => {
+                let (version, body) = store
+                    .model_body(name, None)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| {
+                        format!("registry model `{name}` has no active version in the store")
+                    })?;
+                (
+                    Some((name.to_owned(), version)),
+                    format!("{name} v{version}"),
+                    body,
+                )
+            }
+            None => {
+                let bytes =
+                    std::fs::read(source).map_err(|e| format!("cannot read {source}: {e}"))?;
+                (None, source.to_owned(), bytes)
+            }
+        };
+        let model =
+            LoadedModel::from_bytes(label.clone(), &bytes).map_err(|e| format!("{label}: {e}"))?;
+        Ok(ActiveModel {
+            source: source.to_owned(),
+            registry,
+            label,
+            bytes: Arc::new(bytes),
+            model: Arc::new(model),
+            member: None,
+            loaded_at: crate::outputs::now_rfc3339(),
+        })
+    }
+
+    /// A fresh copy for one engine (each engine owns its slot's model).
+    fn fresh(&self) -> Result<LoadedModel, String> {
+        LoadedModel::from_bytes(self.label.clone(), &self.bytes).map_err(|e| e.to_string())
+    }
+
+    fn describe(&self, drift: &ScoreWindow) -> Value {
+        let f = &self.model.file;
+        json!({
+            "slot": self.member.map_or("network", Member::name),
+            "label": self.label,
+            "source": self.source,
+            "registry": self.registry.as_ref().map(|(n, v)| json!({"name": n, "version": v})),
+            "kind": f.model.kind(),
+            "format": f.schema.format.name(),
+            "features": f.schema.width(),
+            "threshold": f.model.threshold(),
+            "trained": {
+                "input": f.training.input,
+                "rows": f.training.rows,
+                "created": warden_event::Timestamp(f.training.created_ms).to_rfc3339(),
+                "fit_seconds": f.training.fit_seconds,
+                "warden_version": f.training.warden_version,
+            },
+            "metrics": f.training.metrics,
+            "loaded_at": self.loaded_at,
+            "drift": drift.report(),
+        })
+    }
+}
+
+/// The most recent scores of one model, against its training distribution.
+#[derive(Debug, Default)]
+pub struct ScoreWindow {
+    reference: Option<Histogram>,
+    recent: VecDeque<f64>,
+}
+
+impl ScoreWindow {
+    fn for_model(m: &ActiveModel) -> ScoreWindow {
+        ScoreWindow {
+            reference: m.model.file.reference.as_ref().map(|r| r.score.clone()),
+            recent: VecDeque::new(),
+        }
+    }
+
+    pub fn push(&mut self, score: f64) {
+        if self.recent.len() == DRIFT_WINDOW {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(score);
+    }
+
+    fn report(&self) -> Value {
+        let Some(reference) = &self.reference else {
+            return json!({"status": "unknown", "reason": "the model file keeps no training distribution", "scores": self.recent.len()});
+        };
+        if self.recent.len() < DRIFT_MIN {
+            return json!({"status": "unknown", "reason": format!("{} of {DRIFT_MIN} scores needed", self.recent.len()), "scores": self.recent.len()});
+        }
+        let recent: Vec<f64> = self.recent.iter().copied().collect();
+        let p = psi(&reference.proportions, &reference.proportions_of(&recent));
+        json!({"status": verdict(p), "psi": (p * 1000.0).round() / 1000.0, "scores": recent.len()})
+    }
+}
+
+/// The service's models and what they have scored lately.
+#[derive(Debug, Default)]
+pub struct ServiceModels {
+    pub activity: RwLock<Vec<ActiveModel>>,
+    pub network: RwLock<Option<ActiveModel>>,
+    /// Per ensemble member (forest, sequence, trees), then the network model.
+    drift: Mutex<[ScoreWindow; 4]>,
+}
+
+impl ServiceModels {
+    /// Loads what `[models]` names; an error names the key.
+    pub fn load(cfg: &ModelsSection, store: &Store) -> Result<ServiceModels, ConfigError> {
+        let bad = |key: &str, reason: String| ConfigError::Invalid {
+            key: key.into(),
+            reason,
+        };
+        let mut activity: Vec<ActiveModel> = Vec::new();
+        for source in &cfg.activity {
+            let mut m = ActiveModel::load(source, store).map_err(|e| bad("models.activity", e))?;
+            let member = Member::of(&m.model).map_err(|e| bad("models.activity", e))?;
+            if activity.iter().any(|a| a.member == Some(member)) {
+                return Err(bad(
+                    "models.activity",
+                    format!(
+                        "{source}: a second {} model; give at most one of each kind",
+                        member.name()
+                    ),
+                ));
+            }
+            m.member = Some(member);
+            activity.push(m);
+        }
+        let network = cfg
+            .network
+            .as_deref()
+            .map(|source| {
+                let m = ActiveModel::load(source, store).map_err(|e| bad("models.network", e))?;
+                if m.model.file.schema.format.is_activity() {
+                    return Err(bad(
+                        "models.network",
+                        format!("{source} is an activity model; give it in models.activity"),
+                    ));
+                }
+                Ok(m)
+            })
+            .transpose()?;
+        let mut drift: [ScoreWindow; 4] = Default::default();
+        for m in &activity {
+            if let Some(member) = m.member {
+                drift[member as usize] = ScoreWindow::for_model(m);
+            }
+        }
+        if let Some(m) = &network {
+            drift[3] = ScoreWindow::for_model(m);
+        }
+        Ok(ServiceModels {
+            activity: RwLock::new(activity),
+            network: RwLock::new(network),
+            drift: Mutex::new(drift),
+        })
+    }
+
+    /// A tenant's engine with the activity models installed.
+    pub fn new_engine(&self, cfg: &UebaConfig) -> Result<UebaEngine, String> {
+        let mut engine = UebaEngine::new(cfg.clone()).map_err(|e| e.to_string())?;
+        let models = self.activity.read().map_err(|_| "models lock")?;
+        for m in models.iter() {
+            engine
+                .install_model(m.fresh()?)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(engine)
+    }
+
+    /// Records the models' scores of a batch, for drift.
+    pub fn observe(&self, scores: &[&warden_event::ThreatScore]) {
+        let Ok(mut d) = self.drift.lock() else {
+            return;
+        };
+        for s in scores {
+            for (i, v) in [
+                s.isolation_forest_score,
+                s.lstm_autoencoder_score,
+                s.xgboost_ensemble_score,
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if let Some(v) = v {
+                    d[i].push(f64::from(v));
+                }
+            }
+        }
+    }
+
+    /// Records a network model score.
+    pub fn observe_network(&self, scores: impl Iterator<Item = f64>) {
+        if let Ok(mut d) = self.drift.lock() {
+            for s in scores {
+                d[3].push(s);
+            }
+        }
+    }
+
+    /// `GET /v1/models`: every model in use, its training figures and drift.
+    pub fn describe(&self) -> Vec<Value> {
+        let Ok(d) = self.drift.lock() else {
+            return Vec::new();
+        };
+        let mut out: Vec<Value> = self
+            .activity
+            .read()
+            .map(|a| {
+                a.iter()
+                    .map(|m| m.describe(&d[m.member.map_or(0, |x| x as usize)]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Ok(n) = self.network.read()
+            && let Some(m) = n.as_ref()
+        {
+            out.push(m.describe(&d[3]));
+        }
+        out
+    }
+
+    /// Checks the registry; returns what changed, as lines for the log. New versions are
+    /// put into every engine in `engines`.
+    pub fn reload(
+        &self,
+        store: &Store,
+        engines: &mut std::collections::HashMap<String, UebaEngine>,
+    ) -> Vec<String> {
+        let mut log = Vec::new();
+        if let Ok(mut activity) = self.activity.write() {
+            for m in activity.iter_mut() {
+                let Some((name, version)) = m.registry.clone() else {
+                    continue;
+                };
+                match store.active_model_version(&name) {
+                    Ok(Some(v)) if v != version => {}
+                    _ => continue,
+                }
+                let next = ActiveModel::load(&m.source, store).and_then(|mut n| {
+                    let member = Member::of(&n.model)?;
+                    if Some(member) != m.member {
+                        return Err(format!(
+                            "{} is a {} model, not a {} one",
+                            n.label,
+                            member.name(),
+                            m.member.map_or("?", Member::name)
+                        ));
+                    }
+                    n.member = Some(member);
+                    Ok(n)
+                });
+                match next {
+                    Ok(n) => {
+                        let mut swapped = 0;
+                        for engine in engines.values() {
+                            if let (Some(member), Ok(fresh)) = (n.member, n.fresh()) {
+                                engine.ensemble().slot(member).swap(fresh);
+                                swapped += 1;
+                            }
+                        }
+                        log.push(format!(
+                            "model {} replaces {} in {swapped} engine(s)",
+                            n.label, m.label
+                        ));
+                        if let (Ok(mut d), Some(member)) = (self.drift.lock(), n.member) {
+                            d[member as usize] = ScoreWindow::for_model(&n);
+                        }
+                        *m = n;
+                    }
+                    Err(e) => log.push(format!(
+                        "model {name}: the new active version is not used ({e}); keeping {}",
+                        m.label
+                    )),
+                }
+            }
+        }
+        if let Ok(mut network) = self.network.write()
+            && let Some(m) = network.as_mut()
+            && let Some((name, version)) = m.registry.clone()
+            && matches!(store.active_model_version(&name), Ok(Some(v)) if v != version)
+        {
+            match ActiveModel::load(&m.source, store) {
+                Ok(n) if !n.model.file.schema.format.is_activity() => {
+                    log.push(format!(
+                        "model {} replaces {} for network flows",
+                        n.label, m.label
+                    ));
+                    if let Ok(mut d) = self.drift.lock() {
+                        d[3] = ScoreWindow::for_model(&n);
+                    }
+                    *m = n;
+                }
+                Ok(n) => log.push(format!(
+                    "model {name}: {} is an activity model; keeping {}",
+                    n.label, m.label
+                )),
+                Err(e) => log.push(format!(
+                    "model {name}: the new active version is not used ({e}); keeping {}",
+                    m.label
+                )),
+            }
+        }
+        log
+    }
+
+    /// Whether any registry model is configured (and worth polling for).
+    pub fn follows_registry(&self) -> bool {
+        let a = self
+            .activity
+            .read()
+            .map(|a| a.iter().any(|m| m.registry.is_some()))
+            .unwrap_or(false);
+        let n = self
+            .network
+            .read()
+            .map(|n| n.as_ref().is_some_and(|m| m.registry.is_some()))
+            .unwrap_or(false);
+        a || n
+    }
+}
+
+/// Starts the task that follows the registry (inside the runtime), when `[models]` has
+/// registry models and `reload_secs` > 0.
+pub fn follow_registry(st: &crate::AppState) {
+    let secs = st.config.models.reload_secs;
+    if secs == 0 || !st.models.follows_registry() {
+        return;
+    }
+    let st = st.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(secs));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let state = st.clone();
+            let log = tokio::task::spawn_blocking(move || {
+                let (Ok(store), Ok(mut engines)) = (state.store.lock(), state.engines.lock())
+                else {
+                    return Vec::new();
+                };
+                state.models.reload(&store, &mut engines)
+            })
+            .await
+            .unwrap_or_default();
+            for line in log {
+                eprintln!("warden serve: {line}");
+            }
+        }
+    });
+}

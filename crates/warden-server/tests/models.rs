@@ -1,0 +1,366 @@
+//! Models in the service: an activity model from the registry joins every tenant's
+//! ensemble and is replaced when a new version is activated, without a restart; a flow
+//! model scores `POST /v1/monitor/network` with explanations and per-line errors; models
+//! of the wrong kind are refused at start naming the key.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use warden_server::auth::{Scope, create_token};
+use warden_server::models::ModelsSection;
+use warden_server::{AppState, ServiceConfig, app};
+
+mod common;
+
+fn fixture(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/models")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// NSL-KDD rows shaped like the ones the fixture forest was trained on: ordinary web
+/// traffic, and a SYN flood to a private service.
+fn nsl_row(attack: bool) -> String {
+    let (bytes, count, rate, service) = if attack {
+        (55_000, 450, "0.95", "private")
+    } else {
+        (220, 6, "0.02", "http")
+    };
+    let mut f: Vec<String> = vec!["0".into(), "tcp".into(), service.into(), "SF".into()];
+    f.push(bytes.to_string());
+    f.push((bytes * 2).to_string());
+    f.extend((6..22).map(|_| "0".to_owned()));
+    f.push(count.to_string());
+    f.push(count.to_string());
+    f.extend((24..41).map(|_| rate.to_owned()));
+    f.push("unknown".into());
+    f.push("20".into());
+    f.join(",")
+}
+
+#[tokio::test]
+async fn network_flows_are_scored_and_explained_by_line() {
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let (write, _) =
+        create_token(&store, Scope::Write, "acme", "w").unwrap_or_else(|e| panic!("{e}"));
+    let (read, _) =
+        create_token(&store, Scope::Read, "acme", "r").unwrap_or_else(|e| panic!("{e}"));
+    let cfg = ServiceConfig {
+        models: ModelsSection {
+            network: Some(fixture("iforest-nsl-kdd-v3.wmdl")),
+            ..ModelsSection::default()
+        },
+        ..ServiceConfig::default()
+    };
+    let r = app(AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}")));
+    let body = [
+        nsl_row(false),
+        nsl_row(true),
+        "0,tcp,http".into(),
+        nsl_row(true),
+    ]
+    .join("\n");
+    let (s, _, v) = common::oneshot(
+        &r,
+        "POST",
+        "/v1/monitor/network",
+        Some(&read),
+        "text/plain",
+        body.clone().into_bytes(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, _, v) = common::oneshot(
+        &r,
+        "POST",
+        "/v1/monitor/network",
+        Some(&write),
+        "text/plain",
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["format"], "nsl-kdd");
+    assert_eq!(v["scored"], 3);
+    assert_eq!(v["rejected"], 1);
+    assert_eq!(v["errors"][0]["line"], 3, "{v}");
+    assert!(
+        v["errors"][0]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("42")),
+        "{v}"
+    );
+    let lines: Vec<u64> = v["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["line"].as_u64())
+        .collect();
+    assert!(
+        lines.contains(&2) && lines.contains(&4),
+        "both floods are anomalous: {v}"
+    );
+    let a = &v["results"][0]["assessment"];
+    assert!(
+        a["explanation"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("anomalous flow")),
+        "{a}"
+    );
+    assert!(
+        !a["top_features"].as_array().is_some_and(Vec::is_empty),
+        "{a}"
+    );
+
+    // ?all=true returns every scored flow.
+    let body = [nsl_row(false), nsl_row(true)].join("\n");
+    let (_, _, v) = common::oneshot(
+        &r,
+        "POST",
+        "/v1/monitor/network?all=true",
+        Some(&write),
+        "text/plain",
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(v["results"].as_array().map(Vec::len), Some(2), "{v}");
+
+    // The model is listed, with its training figures and a drift state.
+    let (s, _, v) = common::oneshot(
+        &r,
+        "GET",
+        "/v1/models",
+        Some(&read),
+        "application/json",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let m = &v["models"][0];
+    assert_eq!(m["slot"], "network");
+    assert_eq!(m["kind"], "iforest");
+    assert_eq!(m["format"], "nsl-kdd");
+    assert_eq!(m["drift"]["status"], "unknown", "5 scores are too few: {m}");
+    assert_eq!(m["drift"]["scores"], 5);
+
+    let (_, _, metrics) =
+        common::oneshot(&r, "GET", "/metrics", None, "text/plain", Vec::new()).await;
+    assert!(
+        metrics
+            .as_str()
+            .is_some_and(|m| m.contains("warden_network_flows_total{outcome=\"rejected\"} 1")),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_network_model_the_route_says_so() {
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let (write, _) =
+        create_token(&store, Scope::Write, "acme", "w").unwrap_or_else(|e| panic!("{e}"));
+    let r = app(AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}")));
+    let (s, _, v) = common::oneshot(
+        &r,
+        "POST",
+        "/v1/monitor/network",
+        Some(&write),
+        "text/plain",
+        nsl_row(true).into_bytes(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("[models] network")),
+        "{v}"
+    );
+    let (_, _, v) = common::oneshot(
+        &r,
+        "GET",
+        "/v1/models",
+        Some(&write),
+        "application/json",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(v["models"], json!([]));
+}
+
+#[test]
+fn models_of_the_wrong_kind_are_refused_naming_the_key() {
+    let load = |models: ModelsSection| {
+        let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        AppState::new(
+            ServiceConfig {
+                models,
+                ..ServiceConfig::default()
+            },
+            store,
+        )
+        .err()
+        .map(|e| e.to_string())
+    };
+    let e = load(ModelsSection {
+        activity: vec![fixture("iforest-nsl-kdd-v3.wmdl")],
+        ..ModelsSection::default()
+    });
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.starts_with("models.activity")),
+        "{e:?}"
+    );
+    let e = load(ModelsSection {
+        network: Some(fixture("gbdt-activity-v3.wmdl")),
+        ..ModelsSection::default()
+    });
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.starts_with("models.network") && e.contains("activity model")),
+        "{e:?}"
+    );
+    let e = load(ModelsSection {
+        activity: vec![
+            fixture("gbdt-activity-v3.wmdl"),
+            fixture("gbdt-activity-v3.wmdl"),
+        ],
+        ..ModelsSection::default()
+    });
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.contains("a second trees model")),
+        "{e:?}"
+    );
+    let e = load(ModelsSection {
+        activity: vec!["registry:nothing-here".into()],
+        ..ModelsSection::default()
+    });
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.contains("no active version")),
+        "{e:?}"
+    );
+    assert!(
+        load(ModelsSection {
+            activity: vec![
+                fixture("gbdt-activity-v3.wmdl"),
+                fixture("seqae-activity-v3.wmdl")
+            ],
+            ..ModelsSection::default()
+        })
+        .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registry_model_joins_the_ensemble_and_is_swapped_when_activated() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("w.db");
+    let bytes = std::fs::read(fixture("gbdt-activity-v3.wmdl")).unwrap_or_else(|e| panic!("{e}"));
+    let token = {
+        let store = warden_store::Store::open(&db).unwrap_or_else(|e| panic!("{e}"));
+        let v = store
+            .register_model("trees", "gbdt", "activity", &bytes, &json!({}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .activate_model("trees", v)
+            .unwrap_or_else(|e| panic!("{e}"));
+        create_token(&store, Scope::Write, "acme", "t")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
+    };
+    let cfg = ServiceConfig {
+        models: ModelsSection {
+            activity: vec!["registry:trees".into()],
+            reload_secs: 1,
+            ..ModelsSection::default()
+        },
+        ..ServiceConfig::default()
+    };
+    let store = warden_store::Store::open(&db).unwrap_or_else(|e| panic!("{e}"));
+    let state = AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(warden_server::run(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    let answer = common::post_raw(
+        addr,
+        &token,
+        "/v1/detect/realtime",
+        &common::repo_file("examples/activity.jsonl"),
+    )
+    .await;
+    let results = answer["results"].as_array().cloned().unwrap_or_default();
+    assert!(results.len() > 100, "{answer}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r["score"]["xgboost_ensemble_score"].as_f64().is_some()),
+        "every event scored by the trees model"
+    );
+    let models = get_json(addr, &token, "/v1/models").await;
+    assert_eq!(
+        models["models"][0]["registry"],
+        json!({"name": "trees", "version": 1}),
+        "{models}"
+    );
+    assert_eq!(models["models"][0]["slot"], "trees");
+    assert!(
+        models["ensemble"]["calls"]
+            .as_u64()
+            .is_some_and(|c| c >= results.len() as u64),
+        "{models}"
+    );
+    assert!(
+        models["models"][0]["drift"]["scores"]
+            .as_u64()
+            .is_some_and(|n| n >= 200)
+    );
+
+    // A new version is activated: the running service picks it up.
+    {
+        let store = warden_store::Store::open(&db).unwrap_or_else(|e| panic!("{e}"));
+        let v = store
+            .register_model("trees", "gbdt", "activity", &bytes, &json!({}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .activate_model("trees", v)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut version = Value::Null;
+    for _ in 0..60 {
+        version =
+            get_json(addr, &token, "/v1/models").await["models"][0]["registry"]["version"].clone();
+        if version == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(version, 2);
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+async fn get_json(addr: std::net::SocketAddr, token: &str, path: &str) -> Value {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut c = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = String::new();
+    c.read_to_string(&mut answer)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
