@@ -18,10 +18,12 @@ pub enum AnomalyType {
     /// The machine-learning models (forest, sequence autoencoder, trees) agree the event
     /// is unusual.
     ModelAnomaly,
+    /// A detection rule (Sigma) matched a log event.
+    RuleMatch,
 }
 
 impl AnomalyType {
-    pub const ALL: [AnomalyType; 9] = [
+    pub const ALL: [AnomalyType; 10] = [
         Self::ImpossibleTravel,
         Self::UnusualTime,
         Self::UnusualVolume,
@@ -31,6 +33,7 @@ impl AnomalyType {
         Self::FailedLoginBurst,
         Self::BehavioralDeviation,
         Self::ModelAnomaly,
+        Self::RuleMatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl AnomalyType {
             Self::FailedLoginBurst => "failed_login_burst",
             Self::BehavioralDeviation => "behavioral_deviation",
             Self::ModelAnomaly => "model_anomaly",
+            Self::RuleMatch => "rule_match",
         }
     }
 
@@ -53,7 +57,10 @@ impl AnomalyType {
 
     /// Whether the check needs a learned baseline (and so is damped while a user is learning).
     pub fn needs_baseline(self) -> bool {
-        !matches!(self, Self::ImpossibleTravel | Self::FailedLoginBurst)
+        !matches!(
+            self,
+            Self::ImpossibleTravel | Self::FailedLoginBurst | Self::RuleMatch
+        )
     }
 }
 

@@ -1,5 +1,5 @@
 //! `warden serve` configuration: a TOML file (`[server]`, `[ingest]`, `[ueba]`, `[models]`,
-//! `[[outputs]]`) with
+//! `[sigma]`, `[[outputs]]`) with
 //! `WARDEN_*` environment overrides, validated at start with errors that name the key.
 
 use std::collections::BTreeMap;
@@ -18,6 +18,8 @@ pub struct ServiceConfig {
     pub ueba: UebaConfig,
     /// Models for the ensemble and for network flows.
     pub models: crate::models::ModelsSection,
+    /// Sigma rules for log events.
+    pub sigma: crate::rules::SigmaSection,
     /// Alert outputs (`[[outputs]]`): syslog CEF/LEEF, JSON Lines file.
     pub outputs: Vec<crate::outputs::OutputConfig>,
 }

@@ -60,6 +60,7 @@ impl Modify for BearerAuth {
         routes::detect::realtime,
         routes::network::monitor,
         routes::network::models,
+        routes::network::rules,
         routes::alerts::list,
         routes::alerts::get_one,
         routes::alerts::patch,

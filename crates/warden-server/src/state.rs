@@ -35,6 +35,8 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// Models for the ensemble and for network flows ([`crate::models`]).
     pub models: Arc<crate::models::ServiceModels>,
+    /// Sigma rules for log events, when `[sigma]` names some.
+    pub rules: Option<Arc<crate::rules::ServiceRules>>,
     /// Alerts just stored, for `/v1/stream`.
     pub feed: tokio::sync::broadcast::Sender<Arc<crate::routes::stream::Published>>,
 }
@@ -50,7 +52,9 @@ impl AppState {
                 reason: e.to_string(),
             })?;
         let models = crate::models::ServiceModels::load(&config.models, &store)?;
+        let rules = crate::rules::ServiceRules::load(&config.sigma)?.map(Arc::new);
         Ok(Self {
+            rules,
             models: Arc::new(models),
             config: Arc::new(config),
             aliases: Arc::new(aliases),

@@ -1,5 +1,7 @@
-//! `POST /v1/detect/realtime`: a batch of user activities — `{"events": [...]}` or JSON
-//! Lines (`Content-Type: application/x-ndjson`) — scored by the tenant's engine, in order.
+//! `POST /v1/detect/realtime`: a batch of events — `{"events": [...]}` or JSON Lines
+//! (`Content-Type: application/x-ndjson`) — in order: user activities scored by the
+//! tenant's behavioural engine, and, when `[sigma]` rules are loaded, log events matched by
+//! them ([`crate::rules`]).
 //! A malformed event gets an error in its place and never stops its neighbours. Alerts are
 //! in the store (committed) before the response is sent; replaying a batch returns the same
 //! alert ids and stores nothing twice.
@@ -12,6 +14,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
+use warden_engine::sigma::SigmaAlert;
 use warden_event::UserActivity;
 use warden_ingest::jsonl::parse_activity;
 
@@ -78,9 +81,24 @@ fn score_batch(
     if raw.is_empty() {
         return Err(ApiError::invalid("events", "no events"));
     }
-    let parsed: Vec<Result<UserActivity, String>> = raw
+    // With rules loaded, an event that is not a user activity is a log event for them.
+    let rules = st.rules.as_deref();
+    let docs: Vec<Option<Value>> = raw
         .iter()
-        .map(|r| parse_activity(r, &st.aliases).map_err(|e| e.to_string()))
+        .map(|r| {
+            rules?;
+            serde_json::from_slice::<Value>(r)
+                .ok()
+                .filter(|v| v.is_object() && !crate::rules::is_activity(v))
+        })
+        .collect();
+    let parsed: Vec<Option<Result<UserActivity, String>>> = raw
+        .iter()
+        .zip(&docs)
+        .map(|(r, d)| {
+            d.is_none()
+                .then(|| parse_activity(r, &st.aliases).map_err(|e| e.to_string()))
+        })
         .collect();
     let started = Instant::now();
     let scores = {
@@ -101,25 +119,50 @@ fn score_batch(
         };
         parsed
             .iter()
-            .map(|p| p.as_ref().map(|a| engine.score(a, false)))
+            .map(|p| {
+                p.as_ref().map(|p| {
+                    p.as_ref()
+                        .map(|a| engine.score(a, false))
+                        .map_err(Clone::clone)
+                })
+            })
             .collect::<Vec<_>>()
+    };
+    let detections: Vec<Vec<SigmaAlert>> = match rules {
+        Some(r) if docs.iter().any(Option::is_some) => {
+            let present: Vec<&Value> = docs.iter().flatten().collect();
+            let mut found = r
+                .detect(&who.tenant, &present, st.config.server.max_tenants)
+                .into_iter();
+            docs.iter()
+                .map(|d| d.as_ref().and_then(|_| found.next()).unwrap_or_default())
+                .collect()
+        }
+        _ => docs.iter().map(|_| Vec::new()).collect(),
     };
     st.metrics.scoring(started.elapsed().as_secs_f64());
     st.models.observe(
         &scores
             .iter()
-            .filter_map(|s| s.as_ref().ok())
+            .filter_map(|s| s.as_ref().and_then(|s| s.as_ref().ok()))
             .collect::<Vec<_>>(),
     );
     let alert_level = st.config.server.alert_level;
-    let alerts: Vec<(usize, warden_event::ThreatScore)> = scores
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| match s {
-            Ok(s) if s.threat_level >= alert_level => Some((i, s.clone())),
-            _ => None,
-        })
-        .collect();
+    let now = crate::outputs::now_rfc3339();
+    let mut alerts: Vec<(usize, warden_event::ThreatScore)> = Vec::new();
+    for (i, (s, (found, doc))) in scores.iter().zip(detections.iter().zip(&docs)).enumerate() {
+        match (s, doc) {
+            (Some(Ok(s)), _) if s.threat_level >= alert_level => alerts.push((i, s.clone())),
+            (None, Some(doc)) => alerts.extend(
+                found
+                    .iter()
+                    .map(|a| crate::rules::to_score(a, doc, &st.config.ueba.scoring.actions, &now))
+                    .filter(|s| s.threat_level >= alert_level)
+                    .map(|s| (i, s)),
+            ),
+            _ => {}
+        }
+    }
     let to_save: Vec<warden_event::ThreatScore> = alerts.iter().map(|(_, s)| s.clone()).collect();
     let saved = {
         let mut store = st
@@ -139,7 +182,10 @@ fn score_batch(
         }
         saved
     };
-    let rejected = scores.iter().filter(|s| s.is_err()).count();
+    let rejected = scores
+        .iter()
+        .filter(|s| s.as_ref().is_some_and(Result::is_err))
+        .count();
     st.metrics
         .events_in
         .fetch_add(scores.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -153,10 +199,12 @@ fn score_batch(
     }
     let results: Vec<Value> = scores
         .into_iter()
+        .zip(detections)
         .enumerate()
-        .map(|(i, s)| match s {
-            Ok(s) => json!({"index": i, "score": s}),
-            Err(e) => json!({"index": i, "error": {"code": "invalid", "message": e}}),
+        .map(|(i, (s, found))| match s {
+            Some(Ok(s)) => json!({"index": i, "score": s}),
+            Some(Err(e)) => json!({"index": i, "error": {"code": "invalid", "message": e}}),
+            None => json!({"index": i, "detections": found}),
         })
         .collect();
     let alert_list: Vec<Value> = alerts

@@ -139,3 +139,38 @@ pub async fn models(State(st): State<AppState>, who: Principal) -> Result<Json<V
         "reload_secs": st.config.models.reload_secs,
     })))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RulesQuery {
+    /// Only rules whose title, id or tags contain this (any case).
+    pub q: Option<String>,
+    /// At most this many rules (≤ 1000, default 100).
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/v1/rules", tag = "operations", params(RulesQuery), responses((status = 200, description = "Rules loaded (a page), counts by level, rules skipped with the reason", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 503, description = "No rules are configured", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+pub async fn rules(
+    State(st): State<AppState>,
+    who: Principal,
+    Query(q): Query<RulesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Read)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "between 1 and 1000"));
+    }
+    if q.q.as_ref().is_some_and(|s| s.len() > 200) {
+        return Err(ApiError::invalid("q", "at most 200 bytes"));
+    }
+    let rules = st.rules.as_ref().ok_or(ApiError::Unavailable(
+        "no Sigma rules are configured ([sigma] rules in the configuration)",
+    ))?;
+    Ok(Json(rules.describe(
+        q.q.as_deref(),
+        limit,
+        q.offset.unwrap_or(0),
+    )))
+}
