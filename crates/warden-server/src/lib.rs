@@ -20,6 +20,7 @@
 //! | `POST /v1/analyze/behavior` | read | a user's baseline, recent alerts and risk by day |
 //! | `POST /v1/monitor/network` | write | flows scored by the network model, anomalies explained |
 //! | `GET /v1/models` | read | the models in use: version, training figures, drift, calls |
+//! | `GET /v1/whoami` | read | the caller's tenant and scope |
 //! | `GET /v1/rules` | read | the Sigma rules loaded (paged, searchable) and those skipped, with why |
 //! | `/v1/webhooks` (+ `/{id}`, `/{id}/test`, `/dead-letters`, `/dead-letters/{id}/replay`) | admin | register, list, delete, test; dead letters and replay |
 //! | `GET /v1/stream` | read | alerts live over SSE or a WebSocket (acks), resumable by sequence number |
@@ -41,6 +42,7 @@ pub mod error;
 pub mod models;
 pub mod openapi;
 pub mod outputs;
+pub mod recent;
 pub mod routes;
 pub mod rules;
 pub mod state;
@@ -88,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/analyze/behavior", post(routes::analytics::behavior))
         .route("/v1/models", get(routes::network::models))
         .route("/v1/rules", get(routes::network::rules))
+        .route("/v1/whoami", get(routes::ops::whoami))
         .route(
             "/v1/webhooks",
             get(routes::webhooks::list).post(routes::webhooks::create),

@@ -61,6 +61,7 @@ impl Modify for BearerAuth {
         routes::network::monitor,
         routes::network::models,
         routes::network::rules,
+        routes::ops::whoami,
         routes::alerts::list,
         routes::alerts::get_one,
         routes::alerts::patch,

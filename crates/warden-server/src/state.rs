@@ -35,6 +35,8 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// Models for the ensemble and for network flows ([`crate::models`]).
     pub models: Arc<crate::models::ServiceModels>,
+    /// Each user's last events, stored with an alert as its context.
+    pub recent: Arc<crate::recent::RecentEvents>,
     /// Sigma rules for log events, when `[sigma]` names some.
     pub rules: Option<Arc<crate::rules::ServiceRules>>,
     /// Alerts just stored, for `/v1/stream`.
@@ -54,6 +56,7 @@ impl AppState {
         let models = crate::models::ServiceModels::load(&config.models, &store)?;
         let rules = crate::rules::ServiceRules::load(&config.sigma)?.map(Arc::new);
         Ok(Self {
+            recent: Arc::new(crate::recent::RecentEvents::default()),
             rules,
             models: Arc::new(models),
             config: Arc::new(config),

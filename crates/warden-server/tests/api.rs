@@ -289,12 +289,73 @@ async fn pages_triage_bulk_changes_and_the_audit_log() {
                 .iter()
                 .map(|a| a["id"].clone()),
         );
-        match page["next_cursor"].as_i64() {
+        match page["next_cursor"].as_str() {
             Some(c) => uri = format!("/v1/alerts?limit=5&cursor={c}"),
             None => break,
         }
     }
     assert_eq!(seen.len(), total);
+    // Sorted by score (highest first) and by event time (oldest first): every alert once,
+    // in order, across pages; the count matches.
+    for (sort, key) in [
+        ("sort=score", "threat_score"),
+        ("sort=time&order=asc", "timestamp"),
+    ] {
+        let mut rows: Vec<Value> = Vec::new();
+        let mut uri = format!("/v1/alerts?limit=7&count=true&{sort}");
+        loop {
+            let (s, page) = get(&api, &uri, Some(&api.read)).await;
+            assert_eq!(s, StatusCode::OK, "{page}");
+            assert!(rows.len() <= total, "{uri}: {page}");
+            assert_eq!(page["total"], json!(total), "{sort}");
+            rows.extend(page["alerts"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(c) => uri = format!("/v1/alerts?limit=7&count=true&{sort}&cursor={c}"),
+                None => break,
+            }
+        }
+        assert_eq!(rows.len(), total, "{sort}");
+        let mut ids: Vec<i64> = rows.iter().filter_map(|a| a["id"].as_i64()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), total, "{sort}: no duplicates");
+        let ordered = rows.windows(2).all(|w| {
+            if key == "threat_score" {
+                w[0][key].as_f64() >= w[1][key].as_f64()
+            } else {
+                w[0][key].as_str() <= w[1][key].as_str()
+            }
+        });
+        assert!(ordered, "{sort}");
+    }
+    // Exact levels, and a time bound written with an offset.
+    let (_, high) = get(&api, "/v1/alerts?levels=HIGH&limit=1000", Some(&api.read)).await;
+    assert!(
+        high["alerts"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x["threat_level"] == "HIGH")),
+        "{high}"
+    );
+    let (_, utc) = get(
+        &api,
+        "/v1/alerts?to=2026-04-20T12:00:00Z&count=true&limit=1",
+        Some(&api.read),
+    )
+    .await;
+    let (_, offset) = get(
+        &api,
+        "/v1/alerts?to=2026-04-20T14:00:00%2B02:00&count=true&limit=1",
+        Some(&api.read),
+    )
+    .await;
+    assert_eq!(
+        utc["total"], offset["total"],
+        "the same instant, written two ways"
+    );
+    let (s, b) = get(&api, "/v1/alerts?sort=score&cursor=12", Some(&api.read)).await;
+    assert_invalid(s, &b, "cursor");
+    let (s, b) = get(&api, "/v1/alerts?levels=HIGH,nope", Some(&api.read)).await;
+    assert_invalid(s, &b, "levels");
     let (s, b) = get(
         &api,
         "/v1/alerts?level=critical&anomaly_type=impossible_travel",
@@ -388,6 +449,20 @@ async fn pages_triage_bulk_changes_and_the_audit_log() {
             .iter()
             .all(|e| e["actor"].as_str().is_some_and(|a| a.starts_with("token:")))
     );
+    // One alert's history.
+    let target = entries[3]["target"].as_str().unwrap_or("").to_owned();
+    let (_, one) = get(
+        &api,
+        &format!("/v1/audit?target={target}"),
+        Some(&api.admin),
+    )
+    .await;
+    let one = one["entries"].as_array().cloned().unwrap_or_default();
+    assert!(!one.is_empty() && one.len() < entries.len(), "{one:?}");
+    assert!(one.iter().all(|e| e["target"] == json!(target)));
+    let (_, who) = get(&api, "/v1/whoami", Some(&api.read)).await;
+    assert_eq!(who["scope"], "read");
+    assert_eq!(who["tenant"], "acme");
     let (_, theirs) = get(&api, "/v1/audit", Some(&api.other_tenant)).await;
     assert_eq!(theirs["entries"].as_array().map_or(1, Vec::len), 0);
 }
@@ -758,6 +833,10 @@ async fn the_openapi_document_describes_every_route() {
         ("/v1/analyze/behavior", "post"),
         ("/v1/audit", "get"),
         ("/v1/stream", "get"),
+        ("/v1/monitor/network", "post"),
+        ("/v1/models", "get"),
+        ("/v1/rules", "get"),
+        ("/v1/whoami", "get"),
         ("/v1/webhooks", "get"),
         ("/v1/webhooks", "post"),
         ("/v1/webhooks/{id}", "delete"),
@@ -859,4 +938,44 @@ async fn incidents_group_alerts_and_take_status_changes_for_all_of_them() {
     assert_invalid(s, &b, "window");
     let (_, doc) = get(&api, "/v1/openapi.json", None).await;
     assert!(doc["paths"]["/v1/incidents/{id}"]["patch"].is_object());
+}
+
+#[tokio::test]
+async fn an_alert_keeps_its_event_and_the_events_before_it() {
+    let api = api();
+    ingest_sample(&api).await;
+    let (_, page) = get(&api, "/v1/alerts?limit=1000", Some(&api.read)).await;
+    let alerts = page["alerts"].as_array().cloned().unwrap_or_default();
+    assert!(!alerts.is_empty());
+    let mut with_history = 0;
+    for a in &alerts {
+        let (_, one) = get(&api, &format!("/v1/alerts/{}", a["id"]), Some(&api.read)).await;
+        let score = &one["alert"]["score"];
+        assert_eq!(score["event"]["event_id"], a["event_id"], "{score}");
+        assert_eq!(score["event"]["user_id"], a["user_id"]);
+        assert_eq!(score["event"]["timestamp"], a["timestamp"]);
+        let before = score["context_events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(before.len() <= warden_server::recent::PER_USER);
+        // The events before it: the same user's, in time order, all earlier.
+        assert!(before.iter().all(|e| e["user_id"] == a["user_id"]
+            && e["timestamp"].as_str().is_some_and(|t| t.ends_with('Z'))));
+        assert!(
+            before
+                .windows(2)
+                .all(|w| w[0]["timestamp"].as_str() <= w[1]["timestamp"].as_str())
+        );
+        assert!(
+            before
+                .iter()
+                .all(|e| e["timestamp"].as_str() <= a["timestamp"].as_str())
+        );
+        with_history += usize::from(!before.is_empty());
+    }
+    assert!(
+        with_history * 2 > alerts.len(),
+        "most users have history before their alert"
+    );
 }

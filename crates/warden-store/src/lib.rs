@@ -17,7 +17,9 @@ mod store;
 mod webhooks;
 
 pub use analytics::{DashboardCounts, Granularity, TrendBucket};
-pub use service::{AlertChange, AlertFilter, AlertRecord, AuditEntry, MAX_PAGE, TokenRecord};
+pub use service::{
+    AlertChange, AlertFilter, AlertRecord, AlertSort, AuditEntry, MAX_PAGE, SortKey, TokenRecord,
+};
 pub use store::{AlertQuery, RunTotals, Store, StoredAlert, StoredRun};
 pub use webhooks::{DeadLetter, WebhookRecord};
 

@@ -152,10 +152,21 @@ const STEPS: &[(i64, &str)] = &[
     );
     CREATE INDEX dead_letters_by_tenant ON dead_letters (tenant, id);",
     ),
+    (
+        5,
+        // The alert list sorted by score or event time, and the audit trail of one target,
+        // without scanning a large tenant.
+        // Scores are kept with the one decimal they were scored with, so that a cursor
+        // over them compares exactly.
+        "UPDATE alerts SET score = ROUND(score, 1);
+    CREATE INDEX alerts_by_tenant_score ON alerts (tenant, score, id);
+    CREATE INDEX alerts_by_tenant_time ON alerts (tenant, ts, id);
+    CREATE INDEX audit_by_target ON audit (tenant, target, id);",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

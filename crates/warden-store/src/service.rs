@@ -27,10 +27,66 @@ pub struct AlertFilter {
     /// RFC 3339 event-time bounds, inclusive.
     pub from: Option<String>,
     pub to: Option<String>,
-    /// Cursor: only alerts with a smaller id (the last id of the previous page).
+    /// Cursor: the last alert of the previous page (its id; with a score or time sort,
+    /// also its sort value in `after_key`).
     pub before_id: Option<i64>,
+    /// The previous page's last sort value (score or event time), for [`AlertSort`]s
+    /// other than by id.
+    pub after_key: Option<SortKey>,
+    /// Exact levels (a set); `None`: any (`min_level` still applies).
+    pub levels: Option<Vec<ThreatLevel>>,
+    pub sort: AlertSort,
+    /// Oldest / lowest first; the default is newest / highest first.
+    pub ascending: bool,
     /// Page size (1..=[`MAX_PAGE`]).
     pub limit: usize,
+}
+
+/// The order of an alert page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AlertSort {
+    /// By id: the order alerts were stored.
+    #[default]
+    Id,
+    Score,
+    /// By event time.
+    Time,
+}
+
+/// A sort value carried by a cursor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    Score(f64),
+    Time(String),
+}
+
+impl AlertSort {
+    fn column(self) -> &'static str {
+        match self {
+            AlertSort::Id => "id",
+            AlertSort::Score => "score",
+            AlertSort::Time => "ts",
+        }
+    }
+
+    /// The cursor value of an alert under this sort.
+    pub fn key_of(self, a: &AlertRecord) -> Option<SortKey> {
+        match self {
+            AlertSort::Id => None,
+            AlertSort::Score => Some(SortKey::Score(a.threat_score)),
+            AlertSort::Time => Some(SortKey::Time(a.timestamp.clone())),
+        }
+    }
+}
+
+/// The filter part shared by a page and a count (`?1`…`?7`, `?10`).
+const ALERT_WHERE: &str = "tenant = ?1 AND level_rank >= ?2 AND (?3 IS NULL OR user_id = ?3)
+       AND (?4 IS NULL OR (',' || primary_anomalies || ',') LIKE '%,' || ?4 || ',%')
+       AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR ts >= ?6)
+       AND (?7 IS NULL OR ts <= ?7) AND (?10 IS NULL OR ((?10 >> level_rank) & 1) = 1)";
+
+fn level_mask(levels: Option<&[ThreatLevel]>) -> Option<i64> {
+    levels.map(|ls| ls.iter().fold(0i64, |m, l| m | (1 << level_rank(*l))))
 }
 
 /// One stored alert with its triage state.
@@ -132,35 +188,80 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
 impl Store {
     /// A page of a tenant's alerts, newest first (by id), matching the filter.
     pub fn alert_page(&self, f: &AlertFilter) -> Result<Vec<AlertRecord>, StoreError> {
+        let (cmp, dir) = if f.ascending {
+            (">", "ASC")
+        } else {
+            ("<", "DESC")
+        };
+        let col = f.sort.column();
+        // Keyset pagination: strictly after the previous page's last (value, id).
+        let cursor = match f.sort {
+            AlertSort::Id => format!("(?8 IS NULL OR id {cmp} ?8)"),
+            _ => format!("(?8 IS NULL OR {col} {cmp} ?11 OR ({col} = ?11 AND id {cmp} ?8))"),
+        };
         let sql = format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts
-             WHERE tenant = ?1 AND level_rank >= ?2 AND (?3 IS NULL OR user_id = ?3)
-               AND (?4 IS NULL OR (',' || primary_anomalies || ',') LIKE '%,' || ?4 || ',%')
-               AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR ts >= ?6)
-               AND (?7 IS NULL OR ts <= ?7) AND (?8 IS NULL OR id < ?8)
-             ORDER BY id DESC LIMIT ?9"
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE {ALERT_WHERE} AND {cursor}
+             ORDER BY {col} {dir}, id {dir} LIMIT ?9"
         );
+        let key: Option<rusqlite::types::Value> = match &f.after_key {
+            Some(SortKey::Score(v)) => Some((*v).into()),
+            Some(SortKey::Time(t)) => Some(t.clone().into()),
+            None => None,
+        };
         let mut stmt = self
             .conn
             .prepare_cached(&sql)
             .map_err(q("listing alerts"))?;
+        let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(11);
+        let min_rank = f.min_level.map_or(0, level_rank);
+        let limit = f.limit.clamp(1, MAX_PAGE) as i64;
+        let mask = level_mask(f.levels.as_deref());
+        params.extend([
+            &f.tenant as &dyn rusqlite::ToSql,
+            &min_rank,
+            &f.user,
+            &f.anomaly,
+            &f.status,
+            &f.from,
+            &f.to,
+            &f.before_id,
+            &limit,
+            &mask,
+        ]);
+        if f.sort != AlertSort::Id {
+            params.push(&key);
+        }
         let rows = stmt
-            .query_map(
-                params![
-                    f.tenant,
-                    f.min_level.map_or(0, level_rank),
-                    f.user,
-                    f.anomaly,
-                    f.status,
-                    f.from,
-                    f.to,
-                    f.before_id,
-                    f.limit.clamp(1, MAX_PAGE) as i64,
-                ],
-                alert_row,
-            )
+            .query_map(params.as_slice(), alert_row)
             .map_err(q("listing alerts"))?;
         rows.collect::<Result<_, _>>().map_err(q("listing alerts"))
+    }
+
+    /// How many alerts match the filter (its cursor, sort and limit aside).
+    pub fn alert_count(&self, f: &AlertFilter) -> Result<i64, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM alerts WHERE {ALERT_WHERE} AND ?8 IS NULL AND ?9 IS NULL"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(q("counting alerts"))?;
+        stmt.query_row(
+            params![
+                f.tenant,
+                f.min_level.map_or(0, level_rank),
+                f.user,
+                f.anomaly,
+                f.status,
+                f.from,
+                f.to,
+                None::<i64>,
+                None::<i64>,
+                level_mask(f.levels.as_deref()),
+            ],
+            |r| r.get(0),
+        )
+        .map_err(q("counting alerts"))
     }
 
     /// A tenant's alerts with ids above `after_id`, oldest first (a stream's backlog), that
@@ -305,6 +406,7 @@ impl Store {
     pub fn audit_page(
         &self,
         tenant: &str,
+        target: Option<&str>,
         before_id: Option<i64>,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, StoreError> {
@@ -312,12 +414,13 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT id, actor, action, target, detail, at FROM audit
-                 WHERE tenant = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+                 WHERE tenant = ?1 AND (?2 IS NULL OR id < ?2) AND (?4 IS NULL OR target = ?4)
+                 ORDER BY id DESC LIMIT ?3",
             )
             .map_err(q("reading the audit log"))?;
         let rows = stmt
             .query_map(
-                params![tenant, before_id, limit.clamp(1, MAX_PAGE) as i64],
+                params![tenant, before_id, limit.clamp(1, MAX_PAGE) as i64, target],
                 |r| {
                     Ok(AuditEntry {
                         id: r.get(0)?,
@@ -512,11 +615,11 @@ mod tests {
             ..filter("acme")
         };
         assert_eq!(s.alert_page(&acked).unwrap_or_default().len(), 3);
-        let audit = s.audit_page("acme", None, 10).unwrap_or_default();
+        let audit = s.audit_page("acme", None, None, 10).unwrap_or_default();
         assert_eq!(audit.len(), 3);
         assert!(audit[0].detail.contains("status=acknowledged assignee=ana"));
         assert!(
-            s.audit_page("globex", None, 10)
+            s.audit_page("globex", None, None, 10)
                 .unwrap_or_default()
                 .is_empty()
         );

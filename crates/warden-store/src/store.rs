@@ -181,6 +181,19 @@ impl Store {
         run_id: Option<i64>,
         alerts: &[ThreatScore],
     ) -> Result<Vec<(i64, bool)>, StoreError> {
+        self.save_alerts_with_context(tenant, run_id, alerts, &[])
+    }
+
+    /// As [`Store::save_alerts_for`], with what surrounded each alert (`context[i]` for
+    /// `alerts[i]`, when given): a JSON object whose keys — the event itself, the events
+    /// before it — are kept in the alert's body beside the ThreatScore's.
+    pub fn save_alerts_with_context(
+        &mut self,
+        tenant: &str,
+        run_id: Option<i64>,
+        alerts: &[ThreatScore],
+        context: &[Option<serde_json::Value>],
+    ) -> Result<Vec<(i64, bool)>, StoreError> {
         let tx = self.conn.transaction().map_err(q("saving alerts"))?;
         let mut out = Vec::with_capacity(alerts.len());
         {
@@ -197,9 +210,20 @@ impl Store {
                 )
                 .map_err(q("saving alerts"))?;
             let created = now();
-            for a in alerts {
+            for (i, a) in alerts.iter().enumerate() {
                 let primary: Vec<&str> = a.primary_anomalies.iter().map(|t| t.as_str()).collect();
-                let body = serde_json::to_string(a).map_err(StoreError::Encode)?;
+                let body = match context.get(i) {
+                    Some(Some(serde_json::Value::Object(extra))) => {
+                        let mut v = serde_json::to_value(a).map_err(StoreError::Encode)?;
+                        if let Some(obj) = v.as_object_mut() {
+                            for (k, x) in extra {
+                                obj.entry(k.clone()).or_insert_with(|| x.clone());
+                            }
+                        }
+                        v.to_string()
+                    }
+                    _ => serde_json::to_string(a).map_err(StoreError::Encode)?,
+                };
                 let event_id = a.event_id.as_deref().unwrap_or("");
                 let new = insert
                     .execute(params![
@@ -208,7 +232,8 @@ impl Store {
                         event_id,
                         a.user_id,
                         a.timestamp,
-                        f64::from(a.threat_score),
+                        // One decimal, as scored: a sort cursor carries this exact value.
+                        (f64::from(a.threat_score) * 10.0).round() / 10.0,
                         a.threat_level.as_str(),
                         level_rank(a.threat_level),
                         primary.join(","),

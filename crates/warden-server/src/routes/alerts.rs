@@ -6,7 +6,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use warden_store::{AlertChange, AlertFilter};
+use warden_store::{AlertChange, AlertFilter, AlertRecord, AlertSort, SortKey};
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
@@ -24,14 +24,56 @@ const STATUSES: [&str; 4] = ["new", "acknowledged", "resolved", "false_positive"
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Minimum level.
     pub level: Option<String>,
+    /// Exact levels, comma-separated (`HIGH,CRITICAL`).
+    pub levels: Option<String>,
     pub user: Option<String>,
     pub anomaly_type: Option<String>,
     pub status: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
-    pub cursor: Option<i64>,
+    /// `id` (default: the order stored), `score` or `time` (event time).
+    pub sort: Option<String>,
+    /// `desc` (default) or `asc`.
+    pub order: Option<String>,
+    /// `next_cursor` of the previous page (opaque).
+    pub cursor: Option<String>,
     pub limit: Option<usize>,
+    /// Also return `total`, the number of matching alerts.
+    pub count: Option<bool>,
+}
+
+/// A cursor: the last alert's id, and with a score or time sort its sort value
+/// (`<value>~<id>`).
+fn parse_cursor(sort: AlertSort, c: &str) -> Result<(i64, Option<SortKey>), ApiError> {
+    let bad = || ApiError::invalid("cursor", "not a cursor of this listing; start without one");
+    match sort {
+        AlertSort::Id => c.parse().map(|id| (id, None)).map_err(|_| bad()),
+        AlertSort::Score => {
+            let (v, id) = c.rsplit_once('~').ok_or_else(bad)?;
+            let v: f64 = v.parse().map_err(|_| bad())?;
+            Ok((id.parse().map_err(|_| bad())?, Some(SortKey::Score(v))))
+        }
+        AlertSort::Time => {
+            let (v, id) = c.rsplit_once('~').ok_or_else(bad)?;
+            if v.len() > 40 {
+                return Err(bad());
+            }
+            Ok((
+                id.parse().map_err(|_| bad())?,
+                Some(SortKey::Time(v.to_owned())),
+            ))
+        }
+    }
+}
+
+fn cursor_of(sort: AlertSort, a: &AlertRecord) -> String {
+    match sort.key_of(a) {
+        Some(SortKey::Score(v)) => format!("{v}~{}", a.id),
+        Some(SortKey::Time(t)) => format!("{t}~{}", a.id),
+        None => a.id.to_string(),
+    }
 }
 
 fn check_status(s: &str) -> Result<(), ApiError> {
@@ -68,34 +110,63 @@ pub async fn list(
         check_status(s)?;
     }
     anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
-    time_param("from", q.from.as_deref())?;
-    time_param("to", q.to.as_deref())?;
     let limit = q.limit.unwrap_or(PAGE);
     if !(1..=warden_store::MAX_PAGE).contains(&limit) {
         return Err(ApiError::invalid("limit", "between 1 and 1000"));
     }
+    let sort = match q.sort.as_deref().unwrap_or("id") {
+        "id" => AlertSort::Id,
+        "score" => AlertSort::Score,
+        "time" => AlertSort::Time,
+        _ => return Err(ApiError::invalid("sort", "expected id, score or time")),
+    };
+    let ascending = match q.order.as_deref().unwrap_or("desc") {
+        "desc" => false,
+        "asc" => true,
+        _ => return Err(ApiError::invalid("order", "expected asc or desc")),
+    };
+    let (before_id, after_key) = match q.cursor.as_deref() {
+        Some(c) => {
+            let (id, key) = parse_cursor(sort, c)?;
+            (Some(id), key)
+        }
+        None => (None, None),
+    };
     let filter = AlertFilter {
         tenant: who.tenant.clone(),
         min_level,
+        levels: crate::routes::levels_param("levels", q.levels.as_deref())?,
         user: q.user,
         anomaly: q.anomaly_type,
         status: q.status,
-        from: q.from,
-        to: q.to,
-        before_id: q.cursor,
+        from: time_param("from", q.from.as_deref())?,
+        to: time_param("to", q.to.as_deref())?,
+        before_id,
+        after_key,
+        sort,
+        ascending,
         limit,
     };
-    let page = {
+    let (page, total) = {
         let store = st
             .store
             .lock()
             .map_err(|_| ApiError::internal("store lock"))?;
-        store.alert_page(&filter)?
+        let total = q
+            .count
+            .unwrap_or(false)
+            .then(|| store.alert_count(&filter))
+            .transpose()?;
+        (store.alert_page(&filter)?, total)
     };
     let next = (page.len() == limit)
-        .then(|| page.last().map(|a| a.id))
+        .then(|| page.last().map(|a| cursor_of(sort, a)))
         .flatten();
-    Ok(Json(json!({"alerts": page, "next_cursor": next})))
+    let mut body = json!({"alerts": page, "next_cursor": next});
+    if let Some(t) = total {
+        body["total"] = json!(t);
+    }
+    Ok(Json(body))
 }
 
 #[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
@@ -258,6 +329,8 @@ pub async fn bulk(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
+    /// Only entries about this target (`alert:55`).
+    pub target: Option<String>,
     pub cursor: Option<i64>,
     pub limit: Option<usize>,
 }
@@ -275,7 +348,10 @@ pub async fn audit(
         .store
         .lock()
         .map_err(|_| ApiError::internal("store lock"))?;
-    let page = store.audit_page(&who.tenant, q.cursor, limit)?;
+    if q.target.as_ref().is_some_and(|t| t.len() > 200) {
+        return Err(ApiError::invalid("target", "at most 200 bytes"));
+    }
+    let page = store.audit_page(&who.tenant, q.target.as_deref(), q.cursor, limit)?;
     let next = (page.len() == limit)
         .then(|| page.last().map(|a| a.id))
         .flatten();

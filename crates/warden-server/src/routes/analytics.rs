@@ -39,14 +39,13 @@ pub async fn trends(
     let g = q.granularity.as_deref().unwrap_or("day");
     let granularity = Granularity::parse(g)
         .ok_or_else(|| ApiError::invalid("granularity", "expected hour, day or week"))?;
-    time_param("from", q.from.as_deref())?;
-    time_param("to", q.to.as_deref())?;
+    let from = time_param("from", q.from.as_deref())?;
+    let to = time_param("to", q.to.as_deref())?;
     let store = st
         .store
         .lock()
         .map_err(|_| ApiError::internal("store lock"))?;
-    let buckets =
-        store.alert_trend(&who.tenant, granularity, q.from.as_deref(), q.to.as_deref())?;
+    let buckets = store.alert_trend(&who.tenant, granularity, from.as_deref(), to.as_deref())?;
     Ok(Json(json!({"granularity": g, "buckets": buckets})))
 }
 
@@ -153,6 +152,9 @@ pub async fn behavior(
 pub struct ExportQuery {
     pub format: Option<String>,
     pub level: Option<String>,
+    /// Exact levels, comma-separated (`HIGH,CRITICAL`).
+    pub levels: Option<String>,
+    pub anomaly_type: Option<String>,
     pub user: Option<String>,
     pub status: Option<String>,
     pub from: Option<String>,
@@ -198,15 +200,17 @@ pub async fn export(
         _ => return Err(ApiError::invalid("format", "expected csv or json")),
     };
     let min_level = level_param("level", q.level.as_deref())?;
-    time_param("from", q.from.as_deref())?;
-    time_param("to", q.to.as_deref())?;
+    let levels = crate::routes::levels_param("levels", q.levels.as_deref())?;
+    crate::routes::anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
     let filter = AlertFilter {
         tenant: who.tenant.clone(),
         min_level,
+        levels,
         user: q.user,
+        anomaly: q.anomaly_type,
         status: q.status,
-        from: q.from,
-        to: q.to,
+        from: time_param("from", q.from.as_deref())?,
+        to: time_param("to", q.to.as_deref())?,
         limit: EXPORT_PAGE,
         ..AlertFilter::default()
     };

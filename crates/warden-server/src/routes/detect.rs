@@ -64,6 +64,20 @@ fn split_events(body: &[u8], ndjson: bool) -> Result<Vec<Vec<u8>>, ApiError> {
         .collect()
 }
 
+/// An activity as kept with an alert: its fields by their canonical names, the time in
+/// RFC 3339.
+fn event_view(a: &UserActivity) -> Value {
+    let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("timestamp".into(), json!(a.timestamp.to_rfc3339()));
+        o.retain(|_, x| !x.is_null());
+    }
+    v
+}
+
+/// A log event larger than this is not kept with its alert (the rule's fields are).
+const MAX_CONTEXT_BYTES: usize = 16 * 1024;
+
 fn score_batch(
     st: &AppState,
     who: &Principal,
@@ -149,30 +163,56 @@ fn score_batch(
     );
     let alert_level = st.config.server.alert_level;
     let now = crate::outputs::now_rfc3339();
-    let mut alerts: Vec<(usize, warden_event::ThreatScore)> = Vec::new();
+    // (index, alert, what surrounded it).
+    let mut alerts: Vec<(usize, warden_event::ThreatScore, Option<Value>)> = Vec::new();
+    let mut recent = st.recent.batch(&who.tenant);
     for (i, (s, (found, doc))) in scores.iter().zip(detections.iter().zip(&docs)).enumerate() {
         match (s, doc) {
-            (Some(Ok(s)), _) if s.threat_level >= alert_level => alerts.push((i, s.clone())),
-            (None, Some(doc)) => alerts.extend(
-                found
-                    .iter()
-                    .map(|a| crate::rules::to_score(a, doc, &st.config.ueba.scoring.actions, &now))
-                    .filter(|s| s.threat_level >= alert_level)
-                    .map(|s| (i, s)),
-            ),
+            (Some(Ok(s)), _) => {
+                let alert = s.threat_level >= alert_level;
+                // The event as the engine read it, and the user's events before it.
+                let event = parsed[i]
+                    .as_ref()
+                    .and_then(|p| p.as_ref().ok())
+                    .map_or(Value::Null, event_view);
+                let before = recent
+                    .as_mut()
+                    .map(|r| r.push(&s.user_id, &event, alert))
+                    .unwrap_or_default();
+                if alert {
+                    let context = json!({"event": event, "context_events": before});
+                    alerts.push((i, s.clone(), Some(context)));
+                }
+            }
+            (None, Some(doc)) => {
+                let context =
+                    (doc.to_string().len() <= MAX_CONTEXT_BYTES).then(|| json!({"event": doc}));
+                alerts.extend(
+                    found
+                        .iter()
+                        .map(|a| {
+                            crate::rules::to_score(a, doc, &st.config.ueba.scoring.actions, &now)
+                        })
+                        .filter(|s| s.threat_level >= alert_level)
+                        .map(|s| (i, s, context.clone())),
+                );
+            }
             _ => {}
         }
     }
-    let to_save: Vec<warden_event::ThreatScore> = alerts.iter().map(|(_, s)| s.clone()).collect();
+    drop(recent);
+    let to_save: Vec<warden_event::ThreatScore> =
+        alerts.iter().map(|(_, s, _)| s.clone()).collect();
+    let context: Vec<Option<Value>> = alerts.iter().map(|(_, _, c)| c.clone()).collect();
     let saved = {
         let mut store = st
             .store
             .lock()
             .map_err(|_| ApiError::internal("store lock"))?;
-        let saved = store.save_alerts_for(&who.tenant, None, &to_save)?;
+        let saved = store.save_alerts_with_context(&who.tenant, None, &to_save, &context)?;
         // Published under the store lock, after the commit: the feed carries ids in the
         // order they were stored, which is what lets a stream resume without a gap.
-        for ((_, s), (id, new)) in alerts.iter().zip(&saved) {
+        for ((_, s, _), (id, new)) in alerts.iter().zip(&saved) {
             if *new {
                 let p = std::sync::Arc::new(Published::of(&who.tenant, *id, s));
                 st.outputs.dispatch(&p);
@@ -192,7 +232,7 @@ fn score_batch(
     st.metrics
         .parse_errors
         .fetch_add(rejected as u64, std::sync::atomic::Ordering::Relaxed);
-    for ((_, s), (_, new)) in alerts.iter().zip(&saved) {
+    for ((_, s, _), (_, new)) in alerts.iter().zip(&saved) {
         if *new {
             st.metrics.alert(s.threat_level);
         }
@@ -210,7 +250,7 @@ fn score_batch(
     let alert_list: Vec<Value> = alerts
         .iter()
         .zip(&saved)
-        .map(|((i, s), (id, new))| {
+        .map(|((i, s, _), (id, new))| {
             json!({"index": i, "id": id, "level": s.threat_level, "new": new})
         })
         .collect();

@@ -125,13 +125,13 @@ fn load(st: &AppState, who: &Principal, q: &IncidentQuery) -> Result<Vec<Inciden
     if !(60..=604_800).contains(&window) {
         return Err(ApiError::invalid("window", "between 60 and 604800 seconds"));
     }
-    time_param("from", q.from.as_deref())?;
-    time_param("to", q.to.as_deref())?;
+    let from = time_param("from", q.from.as_deref())?;
+    let to = time_param("to", q.to.as_deref())?;
     let alerts = st
         .store
         .lock()
         .map_err(|_| ApiError::internal("store lock"))?
-        .alerts_by_user(&who.tenant, q.from.as_deref(), q.to.as_deref(), MAX_ALERTS)?;
+        .alerts_by_user(&who.tenant, from.as_deref(), to.as_deref(), MAX_ALERTS)?;
     Ok(group(&alerts, window))
 }
 

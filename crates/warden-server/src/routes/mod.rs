@@ -42,14 +42,31 @@ pub(crate) fn level_param(field: &str, v: Option<&str>) -> Result<Option<ThreatL
     .transpose()
 }
 
-/// An RFC 3339 time parameter, when given.
-pub(crate) fn time_param(field: &str, v: Option<&str>) -> Result<(), ApiError> {
-    match v {
-        Some(t) if warden_event::Timestamp::parse_rfc3339(t).is_none() => {
-            Err(ApiError::invalid(field, "expected an RFC 3339 time"))
-        }
-        _ => Ok(()),
-    }
+/// Exact levels, comma-separated (`HIGH,CRITICAL`), when given.
+pub(crate) fn levels_param(
+    field: &str,
+    v: Option<&str>,
+) -> Result<Option<Vec<ThreatLevel>>, ApiError> {
+    v.map(|ls| {
+        ls.split(',')
+            .map(|l| {
+                level_param(field, Some(l.trim()))?
+                    .ok_or_else(|| ApiError::invalid(field, "an empty level"))
+            })
+            .collect()
+    })
+    .transpose()
+}
+
+/// An RFC 3339 time parameter, when given, in the stored form (UTC, `Z`): times are
+/// compared as text in the store, so `+02:00` or `.000Z` must not reach it as written.
+pub(crate) fn time_param(field: &str, v: Option<&str>) -> Result<Option<String>, ApiError> {
+    v.map(|t| {
+        warden_event::Timestamp::parse_rfc3339(t)
+            .map(warden_event::Timestamp::to_rfc3339)
+            .ok_or_else(|| ApiError::invalid(field, "expected an RFC 3339 time"))
+    })
+    .transpose()
 }
 
 /// An anomaly type parameter, when given.

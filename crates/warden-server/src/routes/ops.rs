@@ -47,3 +47,8 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+#[utoipa::path(get, path = "/v1/whoami", tag = "operations", responses((status = 200, description = "The caller's tenant, scope and token id", body = serde_json::Value), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+pub async fn whoami(who: crate::auth::Principal) -> Json<serde_json::Value> {
+    Json(json!({"tenant": who.tenant, "scope": who.scope.as_str(), "token_id": who.token_id}))
+}
