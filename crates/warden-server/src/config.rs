@@ -53,6 +53,10 @@ pub struct ServerConfig {
     /// Serve the dashboard from this folder instead of the copy built into the binary
     /// (for working on the dashboard without rebuilding).
     pub dashboard_dir: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +74,8 @@ impl Default for ServerConfig {
             webhook_backoff_ms: 500,
             webhook_timeout_secs: 10,
             dashboard_dir: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -102,7 +108,7 @@ pub enum ConfigError {
 }
 
 /// The environment variables read, and the key each overrides.
-pub const ENV_OVERRIDES: [(&str, &str); 7] = [
+pub const ENV_OVERRIDES: [(&str, &str); 9] = [
     ("WARDEN_LISTEN", "server.listen"),
     ("WARDEN_STORE", "server.store"),
     ("WARDEN_BODY_LIMIT_BYTES", "server.body_limit_bytes"),
@@ -113,6 +119,8 @@ pub const ENV_OVERRIDES: [(&str, &str); 7] = [
         "server.rate_limit_per_minute",
     ),
     ("WARDEN_DASHBOARD_DIR", "server.dashboard_dir"),
+    ("WARDEN_TLS_CERT", "server.tls_cert"),
+    ("WARDEN_TLS_KEY", "server.tls_key"),
 ];
 
 impl ServiceConfig {
@@ -168,6 +176,12 @@ impl ServiceConfig {
         if let Some(v) = env("WARDEN_DASHBOARD_DIR") {
             s.dashboard_dir = Some(PathBuf::from(v));
         }
+        if let Some(v) = env("WARDEN_TLS_CERT") {
+            s.tls_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("WARDEN_TLS_KEY") {
+            s.tls_key = Some(PathBuf::from(v));
+        }
         Ok(())
     }
 
@@ -210,6 +224,18 @@ impl ServiceConfig {
                 "server.dashboard_dir",
                 "must be a folder with an index.html",
             );
+        }
+        match (&s.tls_cert, &s.tls_key) {
+            (Some(c), Some(k)) => {
+                crate::tls::server_config(c, k)?;
+            }
+            (None, None) => {}
+            _ => {
+                return bad(
+                    "server.tls_cert",
+                    "give both tls_cert and tls_key, or neither",
+                );
+            }
         }
         if !(1..=1_000_000).contains(&s.max_tenants) {
             return bad("server.max_tenants", "must be between 1 and 1000000");

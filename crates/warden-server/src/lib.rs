@@ -46,6 +46,7 @@ pub mod recent;
 pub mod routes;
 pub mod rules;
 pub mod state;
+pub mod tls;
 pub mod webhooks;
 
 pub use config::ServiceConfig;
@@ -154,15 +155,20 @@ async fn count_responses(State(st): State<AppState>, req: Request, next: Next) -
     resp
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; requests in flight finish first
-/// and open streams end.
+/// Serves `app` on `listener` until `shutdown` resolves, over TLS when `server.tls_cert`
+/// and `server.tls_key` are set; requests in flight finish first and open streams end.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let state = state.with_outputs();
     let closing = state.closing.clone();
+    let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
+        (Some(c), Some(k)) => Some(tls::server_config(c, k).map_err(std::io::Error::other)?),
+        _ => None,
+    };
     let shutdown = async move {
         shutdown.await;
         // Streams first, with a moment to say goodbye (a WebSocket close handshake), then
@@ -170,10 +176,18 @@ pub async fn run(
         let _ = closing.send(true);
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     };
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let make = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        Some(cfg) => {
+            // `tap_io` gives the listener axum's client-address plumbing.
+            axum::serve(tls::TlsListener::new(listener, cfg)?.tap_io(|_| {}), make)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, make)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }

@@ -23,6 +23,11 @@ pub fn serve(a: &ServeArgs) -> Result<()> {
         .with_context(|| format!("--listen {}", cfg.server.listen))?;
     let store_path = cfg.server.store.clone();
     let store = Store::open(&store_path)?;
+    let scheme = if cfg.server.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let state = AppState::new(cfg, store)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -33,7 +38,7 @@ pub fn serve(a: &ServeArgs) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         eprintln!(
-            "warden serve: listening on http://{} (store {}); stop with Ctrl-C or SIGTERM",
+            "warden serve: listening on {scheme}://{} (store {}); stop with Ctrl-C or SIGTERM",
             listener.local_addr().unwrap_or(addr),
             store_path.display()
         );

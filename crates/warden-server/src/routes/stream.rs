@@ -132,6 +132,9 @@ pub struct StreamQuery {
     pub after: Option<i64>,
     /// WebSocket: messages in flight before an ack is needed (1..=1000, default 1000).
     pub window: Option<i64>,
+    /// Collapse repeats of one user and anomaly type arriving within this many seconds
+    /// (1..=60; 5 is usual) into one message with a `count`.
+    pub aggregate: Option<u64>,
 }
 
 #[utoipa::path(get, path = "/v1/stream", tag = "stream", params(StreamQuery, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this sequence number")), responses((status = 200, description = "text/event-stream of alerts (or 101 Switching Protocols to a WebSocket)"), (status = 400, description = "Invalid input", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
@@ -160,6 +163,9 @@ pub async fn stream(
     });
     let min_level = level_param("min_level", q.min_level.as_deref())?;
     anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
+    if q.aggregate.is_some_and(|a| !(1..=60).contains(&a)) {
+        return Err(ApiError::invalid("aggregate", "between 1 and 60 seconds"));
+    }
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -187,6 +193,8 @@ pub async fn stream(
         catching_up: true,
         wants_alerts,
         closing: st.closing.subscribe(),
+        aggregate: q.aggregate.map(Duration::from_secs),
+        ready: VecDeque::new(),
     };
     st.metrics.stream_clients(1);
     let guard = ClientGuard(st.clone());
@@ -290,6 +298,52 @@ struct Cursor {
     wants_alerts: bool,
     /// Becomes true when the server shuts down: the stream ends so the shutdown can finish.
     closing: tokio::sync::watch::Receiver<bool>,
+    /// Aggregation window, when asked for.
+    aggregate: Option<Duration>,
+    /// Aggregated messages of the last window, not yet sent.
+    ready: VecDeque<Value>,
+}
+
+/// Most alerts gathered into one aggregation window (a larger backlog makes several).
+const AGGREGATE_MAX: usize = 1000;
+
+/// Collapses a window's messages: one per (user, strongest anomaly type), carrying the
+/// latest alert of the group, `count`, `first_seq` and up to 100 `alert_ids`; ordered by
+/// their `seq` (the group's last), so sequence numbers still increase. The last message of
+/// the window has `window_end: true`: resuming after its `seq` loses nothing.
+fn aggregate(window: Vec<Value>) -> VecDeque<Value> {
+    let mut groups: Vec<(String, String, Vec<Value>)> = Vec::new();
+    for m in window {
+        let user = m["user_id"].as_str().unwrap_or("").to_owned();
+        let kind = m["primary_anomalies"][0].as_str().unwrap_or("").to_owned();
+        match groups.iter_mut().find(|(u, k, _)| *u == user && *k == kind) {
+            Some((_, _, ms)) => ms.push(m),
+            None => groups.push((user, kind, vec![m])),
+        }
+    }
+    let mut out: Vec<Value> = groups
+        .into_iter()
+        .filter_map(|(_, _, ms)| {
+            let first = ms.first()?["seq"].clone();
+            let ids: Vec<Value> = ms.iter().take(100).map(|m| m["seq"].clone()).collect();
+            let top = ms
+                .iter()
+                .filter_map(|m| m["threat_score"].as_f64())
+                .fold(0.0_f64, f64::max);
+            let mut last = ms.last()?.clone();
+            last["count"] = json!(ms.len());
+            last["first_seq"] = first;
+            last["alert_ids"] = json!(ids);
+            last["max_threat_score"] = json!(top);
+            last["window_end"] = json!(false);
+            Some(last)
+        })
+        .collect();
+    out.sort_by_key(|m| m["seq"].as_i64().unwrap_or(0));
+    if let Some(end) = out.last_mut() {
+        end["window_end"] = json!(true);
+    }
+    out.into()
 }
 
 impl Cursor {
@@ -304,16 +358,39 @@ impl Cursor {
     async fn next(&mut self) -> Option<Event> {
         let m = self.next_message().await?;
         let id = m["seq"].as_i64().unwrap_or(0);
-        Some(
-            Event::default()
-                .id(id.to_string())
-                .event("alert")
-                .data(m.to_string()),
-        )
+        let ev = Event::default().event("alert").data(m.to_string());
+        // Aggregated: only a window's last message moves the resume point.
+        Some(if m["window_end"] == json!(false) {
+            ev
+        } else {
+            ev.id(id.to_string())
+        })
     }
 
-    /// The next message to send, in sequence order.
+    /// The next message to send: one alert, or with aggregation one group of a window.
     async fn next_message(&mut self) -> Option<Value> {
+        let Some(window) = self.aggregate else {
+            return self.next_alert().await;
+        };
+        if let Some(m) = self.ready.pop_front() {
+            return Some(m);
+        }
+        let first = self.next_alert().await?;
+        let deadline = tokio::time::Instant::now() + window;
+        let mut gathered = vec![first];
+        while gathered.len() < AGGREGATE_MAX {
+            match tokio::time::timeout_at(deadline, self.next_alert()).await {
+                Ok(Some(m)) => gathered.push(m),
+                // The window is over, or the server is stopping: send what there is.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        self.ready = aggregate(gathered);
+        self.ready.pop_front()
+    }
+
+    /// The next alert to send, in sequence order.
+    async fn next_alert(&mut self) -> Option<Value> {
         loop {
             if let Some(m) = self.pending.pop_front() {
                 return Some(m);
@@ -396,6 +473,8 @@ mod tests {
             catching_up: false,
             wants_alerts: true,
             closing: st.closing.subscribe(),
+            aggregate: None,
+            ready: VecDeque::new(),
         };
         // Far more than the live buffer holds, while the consumer reads nothing.
         let n = (LIVE_BUFFER * 2 + 100) as i64;
@@ -426,6 +505,85 @@ mod tests {
             ids == expected,
             "first difference at {:?}",
             ids.iter().zip(&expected).position(|(a, b)| a != b)
+        );
+    }
+
+    fn msg(seq: i64, user: &str, kind: &str, score: f64) -> Value {
+        let primary = [kind.to_owned()];
+        message(
+            seq,
+            user,
+            "2026-04-01T00:00:00Z",
+            "HIGH",
+            score,
+            &primary,
+            "x",
+        )
+    }
+
+    #[test]
+    fn a_window_collapses_per_user_and_type_with_increasing_sequence_numbers() {
+        let window = vec![
+            msg(1, "ana", "new_location", 60.0),
+            msg(2, "bob", "unusual_time", 50.0),
+            msg(3, "ana", "new_location", 70.0),
+            msg(4, "ana", "unusual_volume", 55.0),
+            msg(5, "ana", "new_location", 65.0),
+        ];
+        let out: Vec<Value> = aggregate(window).into();
+        let seqs: Vec<i64> = out.iter().filter_map(|m| m["seq"].as_i64()).collect();
+        assert_eq!(seqs, [2, 4, 5], "one per group, ordered by its last alert");
+        let ana = &out[2];
+        assert_eq!(ana["count"], 3);
+        assert_eq!(ana["first_seq"], 1);
+        assert_eq!(ana["alert_ids"], json!([1, 3, 5]));
+        assert_eq!(ana["max_threat_score"], 70.0);
+        assert_eq!(ana["threat_score"], 65.0, "the latest alert of the group");
+        let ends: Vec<bool> = out.iter().map(|m| m["window_end"] == json!(true)).collect();
+        assert_eq!(ends, [false, false, true]);
+    }
+
+    #[tokio::test]
+    async fn an_aggregating_cursor_sends_one_message_per_window_group() {
+        let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let st = AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}"));
+        let n = 40;
+        for i in 0..n {
+            let s = score(i);
+            let _ = st
+                .store
+                .lock()
+                .map(|mut store| store.save_alerts_for("acme", None, std::slice::from_ref(&s)));
+        }
+        let mut c = Cursor {
+            st: st.clone(),
+            filter: AlertFilter {
+                tenant: "acme".into(),
+                limit: BACKLOG_PAGE,
+                ..AlertFilter::default()
+            },
+            rx: st.feed.subscribe(),
+            last: 0,
+            pending: VecDeque::new(),
+            catching_up: true,
+            wants_alerts: true,
+            closing: st.closing.subscribe(),
+            aggregate: Some(Duration::from_millis(300)),
+            ready: VecDeque::new(),
+        };
+        let m = tokio::time::timeout(Duration::from_secs(10), c.next_message())
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no message"));
+        assert_eq!(m["count"], json!(n), "{m}");
+        assert_eq!(m["seq"], json!(n));
+        assert_eq!(m["window_end"], true);
+        // Nothing more within the next window.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(500), c.next_message())
+                .await
+                .is_err()
         );
     }
 }

@@ -1,0 +1,326 @@
+// The Warden dashboard: sign-in, theme, hash routing and the shared live feed.
+
+import * as api from './api.js';
+import { AlertStream } from './stream.js';
+import { h, replace, errorBox, toast } from './dom.js';
+import * as overview from './pages/overview.js';
+import * as alerts from './pages/alerts.js';
+import * as alertPage from './pages/alert.js';
+import * as incidents from './pages/incidents.js';
+import * as incidentPage from './pages/incident.js';
+import * as user from './pages/user.js';
+import * as system from './pages/system.js';
+import * as signin from './pages/signin.js';
+
+const THEME_KEY = 'warden.theme';
+const main = document.getElementById('main');
+
+// ---- theme ----------------------------------------------------------------------------
+
+function systemDark() {
+  return window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
+}
+
+function storedTheme() {
+  try {
+    const t = localStorage.getItem(THEME_KEY);
+    return t === 'dark' || t === 'light' ? t : null;
+  } catch {
+    return null;
+  }
+}
+
+function currentTheme() {
+  return storedTheme() || (systemDark() ? 'dark' : 'light');
+}
+
+function applyTheme() {
+  const theme = currentTheme();
+  document.documentElement.setAttribute('data-theme', theme);
+  const btn = document.querySelector('[data-testid="theme-toggle"]');
+  if (btn) {
+    const next = theme === 'dark' ? 'light' : 'dark';
+    btn.setAttribute('aria-label', `Switch to ${next} theme`);
+    btn.setAttribute('title', `Switch to ${next} theme`);
+    btn.setAttribute('aria-pressed', theme === 'dark' ? 'true' : 'false');
+  }
+}
+
+function toggleTheme() {
+  const next = currentTheme() === 'dark' ? 'light' : 'dark';
+  try {
+    localStorage.setItem(THEME_KEY, next);
+  } catch {
+    /* not remembered */
+  }
+  applyTheme();
+}
+
+// ---- live feed hub --------------------------------------------------------------------
+
+/** The one stream connection of the app; pages subscribe to it. */
+export const live = {
+  stream: null,
+  state: 'off',
+  recent: [],
+  listeners: new Set(),
+  stateListeners: new Set(),
+  unseen: 0,
+  subscribe(fn) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  },
+  onState(fn) {
+    this.stateListeners.add(fn);
+    fn(this.state);
+    return () => this.stateListeners.delete(fn);
+  },
+};
+
+const LIVE_LABELS = { off: 'Offline', connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', stopped: 'Offline' };
+
+function showLiveState(info) {
+  live.state = info.state;
+  const el = document.querySelector('[data-testid="live-state"]');
+  if (el) {
+    el.dataset.state = info.state;
+    const lbl = el.querySelector('.live-label');
+    let text = LIVE_LABELS[info.state] || info.state;
+    if (info.state === 'reconnecting' && info.delay) text = `Reconnecting in ${Math.max(1, Math.round(info.delay / 1000))} s`;
+    lbl.textContent = text;
+    el.title = info.state === 'live' ? 'Receiving alerts as they are stored' : (info.error ? `Stream: ${info.error}` : text);
+  }
+  for (const fn of live.stateListeners) fn(info.state, info);
+}
+
+function showUnseen() {
+  const badge = document.querySelector('[data-testid="nav-new-count"]');
+  if (!badge) return;
+  badge.hidden = live.unseen === 0;
+  badge.textContent = live.unseen > 99 ? '99+' : String(live.unseen);
+  badge.setAttribute('aria-label', `${live.unseen} new alerts`);
+}
+
+async function startLive() {
+  if (live.stream) return;
+  // Resume after the newest stored alert: the feed shows what comes next (the pages load
+  // what exists), so a big store is never replayed.
+  let after = 0;
+  try {
+    const page = await api.get('v1/alerts', { limit: 1 });
+    after = page.alerts && page.alerts.length ? page.alerts[0].id : 0;
+  } catch (e) {
+    if (e.status === 401) return;
+  }
+  if (live.stream || !api.getToken()) return;
+  live.stream = new AlertStream({
+    after,
+    onState: showLiveState,
+    onUnauthorized: () => signOut('Your token was rejected. Sign in again.'),
+    onAlert: (msg) => {
+      live.recent.unshift(msg);
+      if (live.recent.length > 100) live.recent.length = 100;
+      if (!location.hash.startsWith('#/alerts') || location.hash.startsWith('#/alerts/')) {
+        live.unseen += 1;
+        showUnseen();
+      }
+      for (const fn of live.listeners) {
+        try {
+          fn(msg);
+        } catch (e) {
+          console.warn('live listener failed', e);
+        }
+      }
+    },
+  }).start();
+}
+
+function stopLive() {
+  if (live.stream) live.stream.stop();
+  live.stream = null;
+  live.recent = [];
+  live.unseen = 0;
+  showUnseen();
+  showLiveState({ state: 'off' });
+}
+
+// ---- routing --------------------------------------------------------------------------
+
+const ROUTES = [
+  [/^\/?$/, overview, 'Overview', 'overview'],
+  [/^\/overview$/, overview, 'Overview', 'overview'],
+  [/^\/alerts$/, alerts, 'Alerts', 'alerts'],
+  [/^\/alerts\/([^/]+)$/, alertPage, 'Alert', 'alerts'],
+  [/^\/incidents$/, incidents, 'Incidents', 'incidents'],
+  [/^\/incidents\/([^/]+)$/, incidentPage, 'Incident', 'incidents'],
+  [/^\/users\/(.+)$/, user, 'User', 'overview'],
+  [/^\/system$/, system, 'Models & rules', 'system'],
+];
+
+export function parseHash(hash = location.hash) {
+  const raw = hash.replace(/^#/, '') || '/overview';
+  const q = raw.indexOf('?');
+  const path = q < 0 ? raw : raw.slice(0, q);
+  const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+  return { path, query };
+}
+
+/** Builds "#/path?k=v" from a path and an object of parameters (empty ones dropped). */
+export function hashOf(path, params = {}) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const qs = q.toString();
+  return `#${path}${qs ? `?${qs}` : ''}`;
+}
+
+export function navigate(path, params, { replace: rep = false } = {}) {
+  const target = hashOf(path, params);
+  if (target === location.hash) {
+    route();
+  } else if (rep) {
+    history.replaceState(null, '', target);
+    route();
+  } else {
+    location.hash = target;
+  }
+}
+
+let current = null;
+let firstRender = true;
+
+async function route() {
+  if (current) {
+    current.controller.abort();
+    for (const fn of current.cleanups) fn();
+  }
+  const { path, query } = parseHash();
+  const signedIn = !!api.getToken();
+  document.querySelector('[data-testid="nav"]').hidden = !signedIn;
+  document.querySelector('[data-testid="sign-out"]').hidden = !signedIn;
+  document.querySelector('[data-testid="live-state"]').hidden = !signedIn;
+  const controller = new AbortController();
+  const ctx = {
+    query,
+    params: [],
+    signal: controller.signal,
+    cleanups: [],
+    controller,
+    navigate,
+    hashOf,
+    live,
+    onCleanup(fn) { this.cleanups.push(fn); },
+  };
+  current = ctx;
+  if (!signedIn) {
+    document.title = 'Sign in · Warden';
+    document.body.dataset.page = 'signin';
+    markNav(null);
+    signin.render(main, { ...ctx, onSignedIn });
+    return;
+  }
+  const found = ROUTES.find(([re]) => re.test(path));
+  if (!found) {
+    document.title = 'Not found · Warden';
+    markNav(null);
+    replace(main, h('div', { class: 'page' }, h('h1', { tabindex: '-1' }, 'Page not found'),
+      h('p', null, 'There is no page at ', h('code', null, path), '. ', h('a', { href: '#/overview' }, 'Go to the overview'), '.')));
+    return;
+  }
+  const [re, page, label, nav] = found;
+  ctx.params = (re.exec(path) || []).slice(1).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  document.title = `${label} · Warden`;
+  document.body.dataset.page = nav;
+  markNav(nav);
+  if (nav === 'alerts' && path === '/alerts') {
+    live.unseen = 0;
+    showUnseen();
+  }
+  try {
+    await page.render(main, ctx);
+  } catch (e) {
+    if (api.isAbort(e) || ctx.signal.aborted) return;
+    console.warn(e);
+    replace(main, h('div', { class: 'page' }, h('h1', { tabindex: '-1' }, label), errorBox(e, () => route())));
+  }
+  if (!firstRender && !ctx.signal.aborted) {
+    const h1 = main.querySelector('h1');
+    if (h1) {
+      h1.setAttribute('tabindex', '-1');
+      h1.focus({ preventScroll: true });
+    }
+    window.scrollTo(0, 0);
+  }
+  firstRender = false;
+}
+
+function markNav(name) {
+  for (const a of document.querySelectorAll('.mainnav a')) {
+    if (a.dataset.route === name) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+}
+
+// ---- sign-in / out --------------------------------------------------------------------
+
+function onSignedIn() {
+  startLive();
+  const { path } = parseHash();
+  if (path === '/signin' || path === '/') navigate('/overview', {}, { replace: true });
+  else route();
+}
+
+export function signOut(message) {
+  api.clearToken();
+  stopLive();
+  if (message) signin.setMessage(message);
+  route();
+}
+
+// ---- start ----------------------------------------------------------------------------
+
+function start() {
+  // A page opened at /ui/alerts (no hash) → the same page under the hash router.
+  const base = new URL('../', import.meta.url).pathname;
+  if (location.pathname !== base && location.pathname.startsWith(base) && !location.hash) {
+    const rest = location.pathname.slice(base.length).replace(/\/+$/, '');
+    if (rest && !rest.includes('.')) {
+      location.replace(`${base}#/${rest}`);
+      return;
+    }
+  }
+  applyTheme();
+  if (window.matchMedia) {
+    window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', applyTheme);
+  }
+  window.addEventListener('storage', (e) => {
+    if (e.key === THEME_KEY) applyTheme();
+  });
+  document.querySelector('[data-testid="theme-toggle"]').addEventListener('click', toggleTheme);
+  // The skip link moves focus to the content without touching the router's hash.
+  document.querySelector('[data-testid="skip-link"]').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    main.focus();
+  });
+  document.querySelector('[data-testid="sign-out"]').addEventListener('click', () => {
+    signOut();
+    toast('Signed out. The token was removed from this tab.');
+  });
+  api.onUnauthorized(() => signOut('Your token was rejected or has been revoked. Sign in again.'));
+  window.addEventListener('hashchange', () => {
+    // "#main" and other in-page anchors are not routes.
+    if (location.hash && !location.hash.startsWith('#/') && document.getElementById(location.hash.slice(1))) return;
+    route();
+  });
+  if (api.getToken()) startLive();
+  route();
+}
+
+start();

@@ -1,0 +1,78 @@
+// Incidents: alerts grouped per user and time window (computed by the server), most
+// recent first, with their status.
+
+import * as api from '../api.js';
+import {
+  h, replace, num, score, time, humanize, levelBadge, statusBadge, STATUSES, loading, empty, errorBox,
+  userLink, tableWrap, duration, parseTime, notice,
+} from '../dom.js';
+
+export const WINDOWS = [[900, '15 minutes'], [3600, '1 hour'], [4 * 3600, '4 hours'], [86400, '24 hours'], [7 * 86400, '7 days']];
+const LIMITS = [50, 100, 250, 1000];
+
+export function windowOf(query) {
+  const w = Number(query.get('window'));
+  return WINDOWS.some(([s]) => s === w) ? w : 3600;
+}
+
+export async function render(main, ctx) {
+  const { query, signal } = ctx;
+  const status = STATUSES.includes(query.get('status')) ? query.get('status') : '';
+  const win = windowOf(query);
+  const limit = LIMITS.includes(Number(query.get('limit'))) ? Number(query.get('limit')) : 100;
+  const go = (over) => ctx.navigate('/incidents', { status, window: win === 3600 ? null : win, limit: limit === 100 ? null : limit, ...over });
+
+  const statusSel = h('select', { id: 'i-status', testid: 'incident-filter-status', on: { change: (e) => go({ status: e.target.value }) } },
+    h('option', { value: '', selected: !status }, 'Any status'),
+    STATUSES.map((st) => h('option', { value: st, selected: st === status }, humanize(st))));
+  const winSel = h('select', { id: 'i-window', testid: 'incident-filter-window', on: { change: (e) => go({ window: Number(e.target.value) === 3600 ? null : e.target.value }) } },
+    WINDOWS.map(([s, label]) => h('option', { value: String(s), selected: s === win }, label)));
+  const limitSel = h('select', { id: 'i-limit', on: { change: (e) => go({ limit: Number(e.target.value) === 100 ? null : e.target.value }) } },
+    LIMITS.map((n) => h('option', { value: String(n), selected: n === limit }, String(n))));
+  const filters = h('div', { class: 'filters', role: 'group', 'aria-label': 'Filter incidents' },
+    h('div', { class: 'field' }, h('label', { for: 'i-status' }, 'Status'), statusSel),
+    h('div', { class: 'field' }, h('label', { for: 'i-window' }, 'Group alerts within'), winSel),
+    h('div', { class: 'field' }, h('label', { for: 'i-limit' }, 'Show'), limitSel));
+  const body = h('div', null, loading('Loading incidents…'));
+  replace(main, h('div', { class: 'page page-incidents' },
+    h('div', { class: 'page-head' }, h('div', null,
+      h('h1', { tabindex: '-1' }, 'Incidents'),
+      h('p', { class: 'muted' }, 'A user\u2019s alerts grouped together while they come within the window of each other. Changing an incident\u2019s status changes all its alerts.'))),
+    filters, body));
+
+  let res;
+  try {
+    res = await api.get('v1/incidents', { status, window: win, limit }, { signal });
+  } catch (e) {
+    if (api.isAbort(e)) throw e;
+    replace(body, errorBox(e, () => go({})));
+    return;
+  }
+  const list = res.incidents || [];
+  if (!list.length) {
+    replace(body, empty(status ? `No ${humanize(status).toLowerCase()} incident.` : 'No incidents yet.', 'Incidents form as alerts are stored.'));
+    return;
+  }
+  const wq = win === 3600 ? '' : `?window=${win}`;
+  const table = h('table', { class: 'table incidents-table rows-narrow', testid: 'incidents-table' },
+    h('caption', { class: 'visually-hidden' }, 'Incidents, most recent first'),
+    h('thead', null, h('tr', null, ['Incident', 'User', 'Level', 'Top score', 'Alerts', 'Anomaly types', 'First seen (UTC)', 'Span', 'Status'].map((c, i) => h('th', { scope: 'col', class: [0, 3, 4].includes(i) ? 'num' : null }, c)))),
+    h('tbody', null, list.map((inc) => {
+      const span = (parseTime(inc.last_seen) - parseTime(inc.first_seen)) / 1000;
+      return h('tr', { testid: 'incident-row', 'data-incident-id': String(inc.id) },
+        h('td', { class: 'num' }, h('a', { href: `#/incidents/${inc.id}${wq}`, testid: 'incident-link' }, `#${inc.id}`)),
+        h('td', null, userLink(inc.user_id)),
+        h('td', null, levelBadge(inc.max_level)),
+        h('td', { class: 'num strong' }, score(inc.max_score)),
+        h('td', { class: 'num' }, num(inc.alerts)),
+        h('td', { class: 'types' }, (inc.anomaly_types || []).map(humanize).join(', ')),
+        h('td', { class: 'nowrap' }, time(inc.first_seen, { seconds: false })),
+        h('td', { class: 'nowrap' }, Number.isFinite(span) ? duration(span) : '—'),
+        h('td', null, statusBadge(inc.status)));
+    })));
+  replace(body,
+    tableWrap(table, 'Incidents table'),
+    res.total > list.length
+      ? notice(`Showing the ${num(list.length)} most recent of ${num(res.total)} incidents.`, 'info', 'incidents-more')
+      : h('p', { class: 'muted small', testid: 'incidents-count' }, `${num(res.total)} incident${res.total === 1 ? '' : 's'}.`));
+}

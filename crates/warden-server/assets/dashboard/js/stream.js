@@ -1,0 +1,202 @@
+// The live alert feed: GET /v1/stream as Server-Sent Events, read with fetch() so the
+// bearer header can be sent (EventSource cannot). Frames are parsed here; after a drop the
+// client reconnects by itself with backoff and resumes with Last-Event-ID, so nothing is
+// missed and nothing comes twice.
+
+import { apiUrl, getToken } from './api.js';
+
+const MIN_DELAY = 1000;
+const MAX_DELAY = 30_000;
+/** The server sends a keep-alive every 15 s; silence longer than this means a dead link. */
+const SILENCE_MS = 45_000;
+
+const sleep = (ms, signal) => new Promise((resolve) => {
+  const t = setTimeout(resolve, ms);
+  if (signal) signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+});
+
+/**
+ * Incremental SSE parser: feed() text as it arrives; onEvent({id, event, data}) for each
+ * complete message; onId(id) whenever an id field is seen.
+ */
+export class SseParser {
+  constructor(onEvent, onRetry) {
+    this.onEvent = onEvent;
+    this.onRetry = onRetry || (() => {});
+    this.buf = '';
+    this.reset();
+    this.lastId = null;
+  }
+
+  reset() {
+    this.data = [];
+    this.event = '';
+    this.hasData = false;
+  }
+
+  feed(text) {
+    this.buf += text;
+    for (;;) {
+      const i = this.buf.search(/[\r\n]/);
+      if (i < 0) return;
+      // A CR at the very end may be the first half of CRLF: wait for more.
+      if (this.buf[i] === '\r' && i === this.buf.length - 1) return;
+      const skip = this.buf[i] === '\r' && this.buf[i + 1] === '\n' ? 2 : 1;
+      const line = this.buf.slice(0, i);
+      this.buf = this.buf.slice(i + skip);
+      this.line(line);
+    }
+  }
+
+  line(line) {
+    if (line === '') {
+      if (this.hasData) {
+        this.onEvent({ id: this.lastId, event: this.event || 'message', data: this.data.join('\n') });
+      }
+      this.reset();
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const c = line.indexOf(':');
+    const field = c < 0 ? line : line.slice(0, c);
+    let value = c < 0 ? '' : line.slice(c + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    switch (field) {
+      case 'data':
+        this.data.push(value);
+        this.hasData = true;
+        break;
+      case 'event':
+        this.event = value;
+        break;
+      case 'id':
+        if (!value.includes('\0')) this.lastId = value;
+        break;
+      case 'retry':
+        if (/^\d+$/.test(value)) this.onRetry(Number(value));
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/**
+ * A self-healing subscription to the alert stream.
+ *   new AlertStream({ after, query, onAlert, onState, onUnauthorized }).start()
+ * States: connecting, live, reconnecting (with the delay), stopped.
+ */
+export class AlertStream {
+  constructor({ after = null, query = {}, onAlert, onState, onUnauthorized }) {
+    this.lastId = after === null || after === undefined ? null : String(after);
+    this.query = query;
+    this.onAlert = onAlert || (() => {});
+    this.onState = onState || (() => {});
+    this.onUnauthorized = onUnauthorized || (() => {});
+    this.stopped = true;
+    this.attempt = 0;
+    this.retryHint = null;
+    this.controller = null;
+  }
+
+  start() {
+    if (!this.stopped) return this;
+    this.stopped = false;
+    this.life = new AbortController();
+    this.loop();
+    return this;
+  }
+
+  stop() {
+    this.stopped = true;
+    if (this.controller) this.controller.abort();
+    if (this.life) this.life.abort();
+    this.state('stopped');
+  }
+
+  /** Drops the current connection (the loop reconnects); for tests and for "reconnect now". */
+  reconnect() {
+    if (this.controller) this.controller.abort();
+  }
+
+  state(name, extra = {}) {
+    this.current = name;
+    this.onState({ state: name, lastId: this.lastId, ...extra });
+  }
+
+  async loop() {
+    while (!this.stopped) {
+      const token = getToken();
+      if (!token) {
+        this.stop();
+        return;
+      }
+      this.state(this.attempt ? 'reconnecting' : 'connecting', { attempt: this.attempt });
+      const controller = new AbortController();
+      this.controller = controller;
+      let status = 0;
+      try {
+        const headers = { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' };
+        if (this.lastId !== null) headers['Last-Event-ID'] = this.lastId;
+        const res = await fetch(apiUrl('v1/stream', this.query), {
+          headers, signal: controller.signal, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
+        });
+        status = res.status;
+        if (res.status === 401) {
+          this.stopped = true;
+          this.state('stopped', { error: 'unauthorized' });
+          this.onUnauthorized();
+          return;
+        }
+        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+        this.attempt = 0;
+        this.state('live');
+        await this.read(res.body, controller);
+      } catch (e) {
+        if (this.stopped) return;
+        this.lastError = e && e.message;
+      }
+      if (this.stopped) return;
+      this.attempt += 1;
+      const base = this.retryHint ?? MIN_DELAY;
+      const cap = status >= 400 && status < 500 ? MAX_DELAY : Math.min(MAX_DELAY, base * 2 ** Math.min(this.attempt - 1, 6));
+      const delay = Math.round(cap * (0.75 + Math.random() * 0.5));
+      this.state('reconnecting', { attempt: this.attempt, delay, error: this.lastError });
+      await sleep(delay, this.life.signal);
+    }
+  }
+
+  async read(body, controller) {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    let watchdog;
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => controller.abort(), SILENCE_MS);
+    };
+    const parser = new SseParser((m) => {
+      if (m.id !== null) this.lastId = m.id;
+      if (m.event !== 'alert' && m.event !== 'message') return;
+      let data;
+      try {
+        data = JSON.parse(m.data);
+      } catch {
+        return;
+      }
+      this.onAlert(data, m.id);
+    }, (ms) => { this.retryHint = ms; });
+    parser.lastId = this.lastId;
+    arm();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        arm();
+        parser.feed(decoder.decode(value, { stream: true }));
+      }
+    } finally {
+      clearTimeout(watchdog);
+      try { reader.releaseLock(); } catch { /* already released */ }
+    }
+  }
+}

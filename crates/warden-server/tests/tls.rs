@@ -1,0 +1,109 @@
+//! TLS for the API: a client that trusts the test CA gets answers over HTTPS; a plain
+//! HTTP client gets none; half a configuration or a key that is not a key stops the service
+//! at start naming the key.
+
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use warden_server::{AppState, ServiceConfig};
+
+fn tls_file(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/tls")
+        .join(name)
+}
+
+fn tls_config() -> ServiceConfig {
+    let mut cfg = ServiceConfig::default();
+    cfg.server.tls_cert = Some(tls_file("server.pem"));
+    cfg.server.tls_key = Some(tls_file("server.key"));
+    cfg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_answers_over_tls_and_not_in_clear() {
+    let cfg = tls_config();
+    cfg.validate().unwrap_or_else(|e| panic!("{e}"));
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let state = AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(warden_server::run(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(tls_file("ca.pem")).unwrap_or_else(|e| panic!("{e}")) {
+        roots
+            .add(c.unwrap_or_else(|e| panic!("{e}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap_or_else(|e| panic!("{e}"))
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let name = ServerName::try_from("localhost").unwrap_or_else(|e| panic!("{e}"));
+    let mut tls = connector
+        .connect(name, tcp)
+        .await
+        .unwrap_or_else(|e| panic!("the handshake: {e}"));
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut answer = String::new();
+    let _ = tls.read_to_string(&mut answer).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"status\":\"ok\""), "{answer}");
+
+    // Plain HTTP on the TLS port gets no HTTP answer.
+    let mut plain = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = plain
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await;
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        plain.read_to_end(&mut got),
+    )
+    .await;
+    assert!(!String::from_utf8_lossy(&got).contains("HTTP/1.1 200"));
+
+    let _ = stop.send(());
+    let _ = server.await;
+}
+
+#[test]
+fn half_a_tls_configuration_or_a_bad_key_is_refused_naming_the_key() {
+    let mut cfg = tls_config();
+    cfg.server.tls_key = None;
+    let e = cfg.validate().unwrap_err().to_string();
+    assert!(e.starts_with("server.tls_cert"), "{e}");
+    let mut cfg = tls_config();
+    cfg.server.tls_key = Some(tls_file("ca.pem"));
+    let e = cfg.validate().unwrap_err().to_string();
+    assert!(
+        e.starts_with("server.tls_key") && e.contains("ca.pem"),
+        "{e}"
+    );
+    let mut cfg = tls_config();
+    cfg.server.tls_cert = Some(tls_file("missing.pem"));
+    let e = cfg.validate().unwrap_err().to_string();
+    assert!(
+        e.starts_with("server.tls_cert") && e.contains("missing.pem"),
+        "{e}"
+    );
+}
