@@ -183,6 +183,8 @@ def main():
     ap.add_argument("--latency-seconds", type=float, default=20.0)
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--duration", type=float, default=60.0, help="sustained run for memory")
+    ap.add_argument("--only", choices=["fanout", "ingest", "latency", "memory"], action="append",
+                    help="run only these parts (repeatable); default: all")
     args = ap.parse_args()
 
     events = os.path.join(args.data, "events.jsonl.gz")
@@ -191,6 +193,8 @@ def main():
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "-p", "warden-cli"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "-p", "warden-server", "--example", "stream_fanout"],
+                       cwd=ROOT, check=True)
     warden = os.environ.get("WARDEN", os.path.join(target, "release", "warden"))
     with gzip.open(events, "rt") as f:
         lines = [l.rstrip("\n") for l in f]
@@ -207,45 +211,65 @@ def main():
     port = int(re.search(r"127\.0\.0\.1:(\d+)", first).group(1))
     print(f"== warden serve on port {port}, {os.cpu_count()} cores; {len(lines)} events")
     try:
-        # 1. Fan-out first, on an empty store, so clients get only the live alerts: a burst of
-        # failed logins of a new user raises alerts, sent to N clients.
-        burst = []
-        for i in range(30):
-            burst.append(json.dumps({
-                "event_id": f"fanout-{time.time_ns()}-{i}", "user_id": f"fanout-user-{time.time_ns()}",
-                "activity_type": "login", "timestamp": "2026-04-12T03:00:%02dZ" % i,
-                "location": "Lagos, NG", "latitude": 6.52, "longitude": 3.38,
-                "ip_address": "203.0.113.9", "success": i == 29}))
-        alerts, received = asyncio.run(fanout(port, token, args.clients, ("\n".join(burst) + "\n").encode()))
-        print(f"fan-out to {args.clients} SSE clients ({alerts} alerts raised): {len(received)} received; "
-              f"p50 {percentile(received, 50):.1f} ms, p99 {percentile(received, 99):.1f} ms")
-        # 2. Ingest: the whole file once, in order, 1,000-event batches.
+        want = lambda part: not args.only or part in args.only
         bodies = batches_of(lines, 1000)
-        n, secs = asyncio.run(ingest(port, token, bodies, 1))
-        print(f"ingest, 1 connection, 1,000-event batches: {n} events in {secs:.2f} s = {n / secs:,.0f} events/s")
-        n, secs = asyncio.run(ingest(port, token, bodies, args.connections))
-        print(f"ingest, {args.connections} connections (replay: scored again, alerts deduplicated): "
-              f"{n} events in {secs:.2f} s = {n / secs:,.0f} events/s")
-        # 3. Latency of 100-event batches at a fixed rate.
-        small = batches_of(lines, 100)
-        lat = asyncio.run(latency(port, token, small, args.rate, args.latency_seconds))
-        print(f"latency, 100-event batches at {args.rate:.0f} req/s ({len(lat)} requests): "
-              f"p50 {percentile(lat, 50):.2f} ms, p99 {percentile(lat, 99):.2f} ms, max {max(lat):.2f} ms")
-        # 4. Memory over a sustained run.
-        samples = []
+        if want("fanout"):
+            # 1. Fan-out first, on an empty store, so clients get only the live alerts: a burst of
+            # failed logins of a new user raises alerts, sent to N clients.
+            burst = []
+            for i in range(30):
+                burst.append(json.dumps({
+                    "event_id": f"fanout-{time.time_ns()}-{i}", "user_id": f"fanout-user-{time.time_ns()}",
+                    "activity_type": "login", "timestamp": "2026-04-12T03:00:%02dZ" % i,
+                    "location": "Lagos, NG", "latitude": 6.52, "longitude": 3.38,
+                    "ip_address": "203.0.113.9", "success": i == 29}))
+            burst_body = ("\n".join(burst) + "\n").encode()
+            client = os.path.join(target, "release", "examples", "stream_fanout")
+            if os.path.exists(client):
+                # The compiled client: the figure is the server's, not Python's.
+                with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as f:
+                    f.write(burst_body)
+                out = subprocess.run([client, "--port", str(port), "--token", token, "--clients",
+                                      str(args.clients), "--body", f.name],
+                                     check=True, capture_output=True, text=True).stdout
+                os.unlink(f.name)
+                r = json.loads(out)
+                print(f"fan-out to {args.clients} SSE clients (compiled client): {r['received']} received; "
+                      f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms")
+            else:
+                alerts, received = asyncio.run(fanout(port, token, args.clients, burst_body))
+                print(f"fan-out to {args.clients} SSE clients, Python client ({alerts} alerts raised): "
+                      f"{len(received)} received; p50 {percentile(received, 50):.1f} ms, "
+                      f"p99 {percentile(received, 99):.1f} ms")
+        if want("ingest"):
+            # 2. Ingest: the whole file once, in order, 1,000-event batches.
+            n, secs = asyncio.run(ingest(port, token, bodies, 1))
+            print(f"ingest, 1 connection, 1,000-event batches: {n} events in {secs:.2f} s = {n / secs:,.0f} events/s")
+            n, secs = asyncio.run(ingest(port, token, bodies, args.connections))
+            print(f"ingest, {args.connections} connections (replay: scored again, alerts deduplicated): "
+                  f"{n} events in {secs:.2f} s = {n / secs:,.0f} events/s")
+        if want("latency"):
+            # 3. Latency of 100-event batches at a fixed rate.
+            small = batches_of(lines, 100)
+            lat = asyncio.run(latency(port, token, small, args.rate, args.latency_seconds))
+            print(f"latency, 100-event batches at {args.rate:.0f} req/s ({len(lat)} requests): "
+                  f"p50 {percentile(lat, 50):.2f} ms, p99 {percentile(lat, 99):.2f} ms, max {max(lat):.2f} ms")
+        if want("memory"):
+            # 4. Memory over a sustained run.
+            samples = []
 
-        async def sustained():
-            task = asyncio.create_task(ingest(port, token, bodies, args.connections, args.duration))
-            while not task.done():
-                samples.append(rss_mib(server.pid))
-                await asyncio.sleep(max(1.0, args.duration / 30))
-            return await task
+            async def sustained():
+                task = asyncio.create_task(ingest(port, token, bodies, args.connections, args.duration))
+                while not task.done():
+                    samples.append(rss_mib(server.pid))
+                    await asyncio.sleep(max(1.0, args.duration / 30))
+                return await task
 
-        n, secs = asyncio.run(sustained())
-        q = max(1, len(samples) // 4)
-        print(f"sustained {secs:.0f} s: {n / secs:,.0f} events/s; RSS MiB first quarter "
-              f"{statistics.mean(samples[:q]):.1f}, last quarter {statistics.mean(samples[-q:]):.1f}, "
-              f"max {max(samples):.1f}")
+            n, secs = asyncio.run(sustained())
+            q = max(1, len(samples) // 4)
+            print(f"sustained {secs:.0f} s: {n / secs:,.0f} events/s; RSS MiB first quarter "
+                  f"{statistics.mean(samples[:q]):.1f}, last quarter {statistics.mean(samples[-q:]):.1f}, "
+                  f"max {max(samples):.1f}")
     finally:
         server.terminate()
         server.wait(timeout=30)

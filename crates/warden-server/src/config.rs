@@ -93,12 +93,10 @@ pub struct IngestSection {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    #[error("cannot read configuration file {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The cause is in the message and not chained as a source: `anyhow` at the binary's
+    // edge would print it twice.
+    #[error("cannot read configuration file {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("invalid configuration file {path}: {reason}")]
     Parse { path: String, reason: String },
     #[error("environment variable {var}: {reason}")]
@@ -132,9 +130,9 @@ impl ServiceConfig {
         let mut cfg: Self = match path {
             None => Self::default(),
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                let text = std::fs::read_to_string(p).map_err(|cause| ConfigError::Read {
                     path: p.display().to_string(),
-                    source,
+                    cause,
                 })?;
                 toml::from_str(&text).map_err(|e| ConfigError::Parse {
                     path: p.display().to_string(),

@@ -48,9 +48,35 @@ pub struct Published {
     pub level: ThreatLevel,
     pub user_id: String,
     pub primary: Vec<String>,
-    pub message: Value,
+    /// The stream message, serialised once and shared by every client.
+    pub text: Arc<str>,
     /// The whole ThreatScore, for outputs.
     pub score: ThreatScore,
+}
+
+/// One message on its way to a client: its sequence number and its JSON text (shared).
+#[derive(Debug, Clone)]
+pub struct Wire {
+    pub seq: i64,
+    pub text: Arc<str>,
+    /// Aggregated messages: whether this one ends its window (only that one moves the
+    /// resume point).
+    pub window_end: Option<bool>,
+}
+
+impl Wire {
+    fn of(v: &Value) -> Wire {
+        Wire {
+            seq: v["seq"].as_i64().unwrap_or(0),
+            text: v.to_string().into(),
+            window_end: v["window_end"].as_bool(),
+        }
+    }
+
+    /// The message as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or(Value::Null)
+    }
 }
 
 impl Published {
@@ -60,20 +86,21 @@ impl Published {
             .iter()
             .map(|t| t.as_str().to_owned())
             .collect();
+        let message = message(
+            id,
+            &s.user_id,
+            &s.timestamp,
+            s.threat_level.as_str(),
+            (f64::from(s.threat_score) * 10.0).round() / 10.0,
+            &primary,
+            &s.explanation,
+        );
         Published {
             tenant: tenant.to_owned(),
             id,
             level: s.threat_level,
             user_id: s.user_id.clone(),
-            message: message(
-                id,
-                &s.user_id,
-                &s.timestamp,
-                s.threat_level.as_str(),
-                (f64::from(s.threat_score) * 10.0).round() / 10.0,
-                &primary,
-                &s.explanation,
-            ),
+            text: message.to_string().into(),
             primary,
             score: s.clone(),
         }
@@ -239,8 +266,8 @@ async fn websocket(mut socket: WebSocket, mut c: Cursor, _guard: ClientGuard, wi
             m = c.next_message(), if can_send => {
                 // No message means the server is stopping.
                 let Some(m) = m else { goodbye = true; break };
-                sent = m["seq"].as_i64().unwrap_or(sent);
-                if socket.send(Message::Text(m.to_string().into())).await.is_err() {
+                sent = m.seq;
+                if socket.send(Message::Text((*m.text).into())).await.is_err() {
                     break;
                 }
             }
@@ -292,7 +319,7 @@ struct Cursor {
     rx: broadcast::Receiver<Arc<Published>>,
     /// The last sequence number sent (or skipped as not matching).
     last: i64,
-    pending: VecDeque<Value>,
+    pending: VecDeque<Wire>,
     /// Reading from the store rather than the live feed.
     catching_up: bool,
     wants_alerts: bool,
@@ -301,7 +328,7 @@ struct Cursor {
     /// Aggregation window, when asked for.
     aggregate: Option<Duration>,
     /// Aggregated messages of the last window, not yet sent.
-    ready: VecDeque<Value>,
+    ready: VecDeque<Wire>,
 }
 
 /// Most alerts gathered into one aggregation window (a larger backlog makes several).
@@ -311,7 +338,7 @@ const AGGREGATE_MAX: usize = 1000;
 /// latest alert of the group, `count`, `first_seq` and up to 100 `alert_ids`; ordered by
 /// their `seq` (the group's last), so sequence numbers still increase. The last message of
 /// the window has `window_end: true`: resuming after its `seq` loses nothing.
-fn aggregate(window: Vec<Value>) -> VecDeque<Value> {
+fn aggregate(window: Vec<Value>) -> VecDeque<Wire> {
     let mut groups: Vec<(String, String, Vec<Value>)> = Vec::new();
     for m in window {
         let user = m["user_id"].as_str().unwrap_or("").to_owned();
@@ -343,7 +370,7 @@ fn aggregate(window: Vec<Value>) -> VecDeque<Value> {
     if let Some(end) = out.last_mut() {
         end["window_end"] = json!(true);
     }
-    out.into()
+    out.iter().map(Wire::of).collect()
 }
 
 impl Cursor {
@@ -357,18 +384,17 @@ impl Cursor {
 
     async fn next(&mut self) -> Option<Event> {
         let m = self.next_message().await?;
-        let id = m["seq"].as_i64().unwrap_or(0);
-        let ev = Event::default().event("alert").data(m.to_string());
+        let ev = Event::default().event("alert").data(&*m.text);
         // Aggregated: only a window's last message moves the resume point.
-        Some(if m["window_end"] == json!(false) {
+        Some(if m.window_end == Some(false) {
             ev
         } else {
-            ev.id(id.to_string())
+            ev.id(m.seq.to_string())
         })
     }
 
     /// The next message to send: one alert, or with aggregation one group of a window.
-    async fn next_message(&mut self) -> Option<Value> {
+    async fn next_message(&mut self) -> Option<Wire> {
         let Some(window) = self.aggregate else {
             return self.next_alert().await;
         };
@@ -377,10 +403,10 @@ impl Cursor {
         }
         let first = self.next_alert().await?;
         let deadline = tokio::time::Instant::now() + window;
-        let mut gathered = vec![first];
+        let mut gathered = vec![first.json()];
         while gathered.len() < AGGREGATE_MAX {
             match tokio::time::timeout_at(deadline, self.next_alert()).await {
-                Ok(Some(m)) => gathered.push(m),
+                Ok(Some(m)) => gathered.push(m.json()),
                 // The window is over, or the server is stopping: send what there is.
                 Ok(None) | Err(_) => break,
             }
@@ -390,7 +416,7 @@ impl Cursor {
     }
 
     /// The next alert to send, in sequence order.
-    async fn next_alert(&mut self) -> Option<Value> {
+    async fn next_alert(&mut self) -> Option<Wire> {
         loop {
             if let Some(m) = self.pending.pop_front() {
                 return Some(m);
@@ -416,7 +442,7 @@ impl Cursor {
                 }
                 for r in &page {
                     self.last = r.id;
-                    self.pending.push_back(message_of_record(r));
+                    self.pending.push_back(Wire::of(&message_of_record(r)));
                 }
                 continue;
             }
@@ -428,7 +454,11 @@ impl Cursor {
                 Ok(p) if p.id > self.last && p.tenant == self.filter.tenant => {
                     self.last = p.id;
                     if self.matches(&p) {
-                        self.pending.push_back(p.message.clone());
+                        self.pending.push_back(Wire {
+                            seq: p.id,
+                            text: p.text.clone(),
+                            window_end: None,
+                        });
                     }
                 }
                 Ok(_) => {}
@@ -497,7 +527,7 @@ mod tests {
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| panic!("stream ended after {}", ids.len()));
-            ids.push(m["seq"].as_i64().unwrap_or(-1));
+            ids.push(m.seq);
         }
         // Every id once, in order: nothing lost to the overflow.
         let expected: Vec<i64> = (1..=n).collect();
@@ -530,7 +560,7 @@ mod tests {
             msg(4, "ana", "unusual_volume", 55.0),
             msg(5, "ana", "new_location", 65.0),
         ];
-        let out: Vec<Value> = aggregate(window).into();
+        let out: Vec<Value> = aggregate(window).iter().map(Wire::json).collect();
         let seqs: Vec<i64> = out.iter().filter_map(|m| m["seq"].as_i64()).collect();
         assert_eq!(seqs, [2, 4, 5], "one per group, ordered by its last alert");
         let ana = &out[2];
@@ -575,7 +605,8 @@ mod tests {
             .await
             .ok()
             .flatten()
-            .unwrap_or_else(|| panic!("no message"));
+            .unwrap_or_else(|| panic!("no message"))
+            .json();
         assert_eq!(m["count"], json!(n), "{m}");
         assert_eq!(m["seq"], json!(n));
         assert_eq!(m["window_end"], true);
