@@ -53,6 +53,8 @@ pub struct ServerConfig {
     /// Serve the dashboard from this folder instead of the copy built into the binary
     /// (for working on the dashboard without rebuilding).
     pub dashboard_dir: Option<PathBuf>,
+    /// Save changed baselines this often (seconds); they are also saved at shutdown.
+    pub baseline_save_secs: u64,
     /// Serve HTTPS with this certificate chain (PEM); needs `tls_key`.
     pub tls_cert: Option<PathBuf>,
     /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
@@ -74,6 +76,7 @@ impl Default for ServerConfig {
             webhook_backoff_ms: 500,
             webhook_timeout_secs: 10,
             dashboard_dir: None,
+            baseline_save_secs: 30,
             tls_cert: None,
             tls_key: None,
         }
@@ -234,6 +237,9 @@ impl ServiceConfig {
                     "give both tls_cert and tls_key, or neither",
                 );
             }
+        }
+        if !(1..=86_400).contains(&s.baseline_save_secs) {
+            return bad("server.baseline_save_secs", "must be between 1 and 86400");
         }
         if !(1..=1_000_000).contains(&s.max_tenants) {
             return bad("server.max_tenants", "must be between 1 and 1000000");

@@ -36,6 +36,7 @@
 //! ```
 
 pub mod auth;
+pub mod baselines;
 pub mod config;
 pub mod dashboard;
 pub mod error;
@@ -176,8 +177,9 @@ pub async fn run(
         let _ = closing.send(true);
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     };
+    let saver = state.clone();
     let make = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    match tls {
+    let served = match tls {
         Some(cfg) => {
             // `tap_io` gives the listener axum's client-address plumbing.
             axum::serve(tls::TlsListener::new(listener, cfg)?.tap_io(|_| {}), make)
@@ -189,5 +191,14 @@ pub async fn run(
                 .with_graceful_shutdown(shutdown)
                 .await
         }
+    };
+    // Everything learnt since the last save, before the process ends.
+    if let Err(e) = tokio::task::spawn_blocking(move || baselines::flush(&saver))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r)
+    {
+        eprintln!("error: saving baselines at shutdown: {e}");
     }
+    served
 }

@@ -220,7 +220,18 @@ impl ServiceModels {
 
     /// A tenant's engine with the activity models installed.
     pub fn new_engine(&self, cfg: &UebaConfig) -> Result<UebaEngine, String> {
-        let mut engine = UebaEngine::new(cfg.clone()).map_err(|e| e.to_string())?;
+        self.new_engine_with(cfg, Vec::new(), Default::default())
+    }
+
+    /// A tenant's engine continuing from saved baselines, with the activity models.
+    pub fn new_engine_with(
+        &self,
+        cfg: &UebaConfig,
+        users: Vec<(String, warden_models::baseline::UserState)>,
+        population: warden_models::baseline::Population,
+    ) -> Result<UebaEngine, String> {
+        let mut engine =
+            UebaEngine::with_state(cfg.clone(), users, population).map_err(|e| e.to_string())?;
         let models = self.activity.read().map_err(|_| "models lock")?;
         for m in models.iter() {
             engine

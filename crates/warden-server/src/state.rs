@@ -35,6 +35,8 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// Models for the ensemble and for network flows ([`crate::models`]).
     pub models: Arc<crate::models::ServiceModels>,
+    /// Users whose baselines changed since they were last saved.
+    pub dirty: Arc<crate::baselines::Dirty>,
     /// Each user's last events, stored with an alert as its context.
     pub recent: Arc<crate::recent::RecentEvents>,
     /// Sigma rules for log events, when `[sigma]` names some.
@@ -57,6 +59,7 @@ impl AppState {
         let rules = crate::rules::ServiceRules::load(&config.sigma)?.map(Arc::new);
         Ok(Self {
             recent: Arc::new(crate::recent::RecentEvents::default()),
+            dirty: Arc::new(crate::baselines::Dirty::default()),
             rules,
             models: Arc::new(models),
             config: Arc::new(config),
@@ -81,6 +84,7 @@ impl AppState {
         self.outputs = Arc::new(crate::outputs::Outputs::start(&self.config.outputs));
         crate::webhooks::start(&self);
         crate::models::follow_registry(&self);
+        crate::baselines::start(&self);
         self
     }
 }

@@ -163,10 +163,28 @@ const STEPS: &[(i64, &str)] = &[
     CREATE INDEX alerts_by_tenant_time ON alerts (tenant, ts, id);
     CREATE INDEX audit_by_target ON audit (tenant, target, id);",
     ),
+    (
+        6,
+        // The service's baselines, per tenant (the CLI's stay in `baselines`/`population`).
+        "CREATE TABLE tenant_baselines (
+        tenant TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        state BLOB NOT NULL,
+        events INTEGER NOT NULL,
+        last_seen TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (tenant, user_id)
+    );
+    CREATE TABLE tenant_population (
+        tenant TEXT PRIMARY KEY,
+        state BLOB NOT NULL,
+        updated_at TEXT NOT NULL
+    );",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

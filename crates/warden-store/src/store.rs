@@ -405,6 +405,93 @@ impl Store {
         Ok((users, population))
     }
 
+    /// Saves some of a tenant's baselines (those that changed) and its population, in one
+    /// transaction: the service's counterpart of [`Store::save_baselines`].
+    pub fn save_tenant_baselines(
+        &mut self,
+        tenant: &str,
+        users: &[(String, Vec<u8>, u32, String)],
+        population: &[u8],
+    ) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction().map_err(q("saving baselines"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO tenant_baselines (tenant, user_id, state, events, last_seen, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (tenant, user_id) DO UPDATE SET state = excluded.state,
+                     events = excluded.events, last_seen = excluded.last_seen,
+                     updated_at = excluded.updated_at",
+                )
+                .map_err(q("saving baselines"))?;
+            let updated = now();
+            for (user, state, events, last_seen) in users {
+                stmt.execute(params![
+                    tenant,
+                    user,
+                    state,
+                    i64::from(*events),
+                    last_seen,
+                    updated
+                ])
+                .map_err(q("saving baselines"))?;
+            }
+            tx.execute(
+                "INSERT INTO tenant_population (tenant, state, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                params![tenant, population, updated],
+            )
+            .map_err(q("saving baselines"))?;
+        }
+        tx.commit().map_err(q("saving baselines"))?;
+        Ok(users.len())
+    }
+
+    /// A tenant's baselines and population, as saved by [`Store::save_tenant_baselines`].
+    pub fn load_tenant_baselines(
+        &self,
+        tenant: &str,
+    ) -> Result<(Vec<(String, UserState)>, Population), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT user_id, state FROM tenant_baselines WHERE tenant = ?1")
+            .map_err(q("loading baselines"))?;
+        let rows = stmt
+            .query_map(params![tenant], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .map_err(q("loading baselines"))?;
+        let mut users = Vec::new();
+        for row in rows {
+            let (user, blob) = row.map_err(q("loading baselines"))?;
+            let state =
+                codec::decode(&blob, "baseline").map_err(|source| StoreError::Baseline {
+                    user: user.clone(),
+                    source,
+                })?;
+            users.push((user, state));
+        }
+        let population = self
+            .conn
+            .query_row(
+                "SELECT state FROM tenant_population WHERE tenant = ?1",
+                params![tenant],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .optional()
+            .map_err(q("loading the population"))?;
+        let population = match population {
+            Some(blob) => {
+                codec::decode(&blob, "population").map_err(|source| StoreError::Baseline {
+                    user: "(population)".into(),
+                    source,
+                })?
+            }
+            None => Population::default(),
+        };
+        Ok((users, population))
+    }
+
     /// One user's stored baseline.
     pub fn baseline(&self, user: &str) -> Result<Option<UserState>, StoreError> {
         let blob = self

@@ -100,6 +100,7 @@ pub async fn behavior(
     if b.user_id.is_empty() || b.user_id.len() > 256 {
         return Err(ApiError::invalid("user_id", "1 to 256 bytes"));
     }
+    crate::baselines::ensure_engine(&st, &who.tenant)?;
     let baseline = st
         .engines
         .lock()

@@ -114,23 +114,16 @@ fn score_batch(
                 .then(|| parse_activity(r, &st.aliases).map_err(|e| e.to_string()))
         })
         .collect();
+    crate::baselines::ensure_engine(st, &who.tenant)?;
     let started = Instant::now();
     let scores = {
         let mut engines = st
             .engines
             .lock()
             .map_err(|_| ApiError::internal("engine lock"))?;
-        if !engines.contains_key(&who.tenant) && engines.len() >= st.config.server.max_tenants {
-            return Err(ApiError::internal("the tenant limit is reached"));
-        }
-        let engine = match engines.entry(who.tenant.clone()) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                st.models
-                    .new_engine(&st.config.ueba)
-                    .map_err(ApiError::internal)?,
-            ),
-        };
+        let engine = engines
+            .get_mut(&who.tenant)
+            .ok_or_else(|| ApiError::internal("the tenant's engine is gone"))?;
         parsed
             .iter()
             .map(|p| {
@@ -155,6 +148,13 @@ fn score_batch(
         _ => docs.iter().map(|_| Vec::new()).collect(),
     };
     st.metrics.scoring(started.elapsed().as_secs_f64());
+    st.dirty.mark(
+        &who.tenant,
+        parsed
+            .iter()
+            .filter_map(|p| p.as_ref().and_then(|p| p.as_ref().ok()))
+            .map(|a| a.user_id.as_str()),
+    );
     st.models.observe(
         &scores
             .iter()

@@ -1,0 +1,131 @@
+//! The service's baselines survive a restart: each tenant's engine starts from what was
+//! saved for that tenant, and the users whose baselines changed are saved every
+//! `server.baseline_save_secs` and when the service stops. A `kill -9` loses at most the
+//! last interval's learning (never an alert: alerts are committed before each answer).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use warden_engine::ueba::UebaEngine;
+use warden_models::baseline::codec;
+
+use crate::state::AppState;
+
+/// Users whose baselines changed since the last save, per tenant.
+#[derive(Debug, Default)]
+pub struct Dirty(Mutex<HashMap<String, HashSet<String>>>);
+
+impl Dirty {
+    pub fn mark<'a>(&self, tenant: &str, users: impl Iterator<Item = &'a str>) {
+        if let Ok(mut d) = self.0.lock() {
+            let set = d.entry(tenant.to_owned()).or_default();
+            for u in users {
+                if !set.contains(u) {
+                    set.insert(u.to_owned());
+                }
+            }
+        }
+    }
+
+    fn take(&self) -> HashMap<String, HashSet<String>> {
+        self.0
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default()
+    }
+}
+
+/// A tenant's engine from its saved baselines (or fresh), with the service's models.
+pub fn load_engine(st: &AppState, tenant: &str) -> Result<UebaEngine, String> {
+    let (users, population) = st
+        .store
+        .lock()
+        .map_err(|_| "store lock".to_owned())?
+        .load_tenant_baselines(tenant)
+        .map_err(|e| e.to_string())?;
+    st.models
+        .new_engine_with(&st.config.ueba, users, population)
+}
+
+/// Makes sure the tenant has an engine, continuing from its saved baselines the first time
+/// it is needed after a start. The store is read before the engines' lock is taken (the
+/// store's lock is never taken inside it).
+pub fn ensure_engine(st: &AppState, tenant: &str) -> Result<(), crate::error::ApiError> {
+    use crate::error::ApiError;
+    let lock = || {
+        st.engines
+            .lock()
+            .map_err(|_| ApiError::internal("engine lock"))
+    };
+    if lock()?.contains_key(tenant) {
+        return Ok(());
+    }
+    let engine = load_engine(st, tenant).map_err(ApiError::internal)?;
+    let mut engines = lock()?;
+    if !engines.contains_key(tenant) {
+        if engines.len() >= st.config.server.max_tenants {
+            return Err(ApiError::internal("the tenant limit is reached"));
+        }
+        // Another request may have created it meanwhile: then this one is dropped.
+        engines.insert(tenant.to_owned(), engine);
+    }
+    Ok(())
+}
+
+/// Saves the baselines that changed; returns how many.
+pub fn flush(st: &AppState) -> Result<usize, String> {
+    let dirty = st.dirty.take();
+    if dirty.is_empty() {
+        return Ok(0);
+    }
+    // Encoded under the engines' lock, written under the store's: never both at once.
+    let mut encoded = Vec::new();
+    {
+        let engines = st.engines.lock().map_err(|_| "engine lock".to_owned())?;
+        for (tenant, users) in &dirty {
+            let Some(engine) = engines.get(tenant) else {
+                continue;
+            };
+            let rows: Vec<(String, Vec<u8>, u32, String)> = users
+                .iter()
+                .filter_map(|u| {
+                    let s = engine.user(u)?;
+                    Some((
+                        u.clone(),
+                        codec::encode(s),
+                        s.profile.events,
+                        s.profile.last_seen.to_rfc3339(),
+                    ))
+                })
+                .collect();
+            encoded.push((tenant.clone(), rows, codec::encode(engine.population())));
+        }
+    }
+    let mut store = st.store.lock().map_err(|_| "store lock".to_owned())?;
+    let mut n = 0;
+    for (tenant, rows, population) in encoded {
+        n += store
+            .save_tenant_baselines(&tenant, &rows, &population)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(n)
+}
+
+/// Saves changed baselines every `server.baseline_save_secs` (inside the runtime).
+pub fn start(st: &AppState) {
+    let st = st.clone();
+    let every = std::time::Duration::from_secs(st.config.server.baseline_save_secs);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let state = st.clone();
+            match tokio::task::spawn_blocking(move || flush(&state)).await {
+                Ok(Err(e)) => eprintln!("error: saving baselines: {e}"),
+                Err(e) => eprintln!("error: saving baselines: {e}"),
+                Ok(Ok(_)) => {}
+            }
+        }
+    });
+}
