@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use serde_json::Value;
+use warden_event::UserActivity;
 
 /// Events kept per user.
 pub const PER_USER: usize = 5;
@@ -20,8 +20,8 @@ type Key = (String, String);
 
 #[derive(Debug, Default)]
 struct Generations {
-    current: HashMap<Key, VecDeque<Value>>,
-    previous: HashMap<Key, VecDeque<Value>>,
+    current: HashMap<Key, VecDeque<UserActivity>>,
+    previous: HashMap<Key, VecDeque<UserActivity>>,
 }
 
 /// The recent events of every (tenant, user).
@@ -44,8 +44,16 @@ impl RecentEvents {
 }
 
 impl Batch<'_> {
-    /// The user's recent events (oldest first), then `event` remembered after them.
-    pub fn push(&mut self, user: &str, event: &Value, want_context: bool) -> Vec<Value> {
+    /// The user's recent events (oldest first), then `event` remembered after them
+    /// (unless its raw form, `size` bytes, is over [`MAX_EVENT_BYTES`]). Copies are made
+    /// only when `want_context`: most events raise no alert.
+    pub fn push(
+        &mut self,
+        event: &UserActivity,
+        size: usize,
+        want_context: bool,
+    ) -> Vec<UserActivity> {
+        let user = event.user_id.as_str();
         let key = (self.tenant.to_owned(), user.to_owned());
         let g = &mut *self.g;
         let ring = match g.current.get_mut(&key) {
@@ -63,7 +71,7 @@ impl Batch<'_> {
         } else {
             Vec::new()
         };
-        if event.to_string().len() <= MAX_EVENT_BYTES {
+        if size <= MAX_EVENT_BYTES {
             if ring.len() == PER_USER {
                 ring.pop_front();
             }
@@ -76,22 +84,27 @@ impl Batch<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use warden_event::{ActivityType, Timestamp};
+
+    fn ev(user: &str, n: i64) -> UserActivity {
+        UserActivity::new(user, ActivityType::Login, Timestamp(n))
+    }
 
     #[test]
     fn the_last_events_per_user_and_tenant() {
         let r = RecentEvents::default();
         let mut b = r.batch("acme").unwrap_or_else(|| panic!("lock"));
         for i in 0..8 {
-            b.push("ana", &json!({"n": i}), false);
+            b.push(&ev("ana", i), 100, false);
         }
-        b.push("bob", &json!({"n": 100}), false);
-        let before = b.push("ana", &json!({"n": 8}), true);
-        assert_eq!(before, (3..8).map(|i| json!({"n": i})).collect::<Vec<_>>());
+        b.push(&ev("bob", 100), 100, false);
+        let before = b.push(&ev("ana", 8), 100, true);
+        let times: Vec<i64> = before.iter().map(|e| e.timestamp.0).collect();
+        assert_eq!(times, [3, 4, 5, 6, 7]);
         drop(b);
         let mut other = r.batch("globex").unwrap_or_else(|| panic!("lock"));
         assert!(
-            other.push("ana", &json!({"n": 0}), true).is_empty(),
+            other.push(&ev("ana", 0), 100, true).is_empty(),
             "tenants apart"
         );
     }
@@ -100,7 +113,7 @@ mod tests {
     fn oversized_events_are_not_kept() {
         let r = RecentEvents::default();
         let mut b = r.batch("acme").unwrap_or_else(|| panic!("lock"));
-        b.push("ana", &json!({"blob": "x".repeat(MAX_EVENT_BYTES)}), false);
-        assert!(b.push("ana", &json!({}), true).is_empty());
+        b.push(&ev("ana", 1), MAX_EVENT_BYTES + 1, false);
+        assert!(b.push(&ev("ana", 2), 10, true).is_empty());
     }
 }

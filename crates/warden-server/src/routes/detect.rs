@@ -170,17 +170,19 @@ fn score_batch(
         match (s, doc) {
             (Some(Ok(s)), _) => {
                 let alert = s.threat_level >= alert_level;
-                // The event as the engine read it, and the user's events before it.
-                let event = parsed[i]
-                    .as_ref()
-                    .and_then(|p| p.as_ref().ok())
-                    .map_or(Value::Null, event_view);
+                let Some(Some(Ok(activity))) = parsed.get(i) else {
+                    continue;
+                };
+                // The user's events before this one, kept as the alert's context.
                 let before = recent
                     .as_mut()
-                    .map(|r| r.push(&s.user_id, &event, alert))
+                    .map(|r| r.push(activity, raw[i].len(), alert))
                     .unwrap_or_default();
                 if alert {
-                    let context = json!({"event": event, "context_events": before});
+                    let context = json!({
+                        "event": event_view(activity),
+                        "context_events": before.iter().map(event_view).collect::<Vec<_>>(),
+                    });
                     alerts.push((i, s.clone(), Some(context)));
                 }
             }
