@@ -157,14 +157,25 @@ async fn alerts_reach_splunk_hec_and_elasticsearch_bulk_once_each() {
         .collect();
     assert!(alerts.len() > 5, "{answer}");
 
+    // Until both outputs report every alert delivered (the retried batch included).
+    let delivered = |m: &str, output: &str| {
+        m.contains(&format!(
+            "warden_output_delivered_total{{output=\"{output}\"}} {}",
+            alerts.len()
+        ))
+    };
+    let mut metrics = String::new();
     for _ in 0..200 {
-        let hec_n = receivers.hec.lock().map(|g| g.len()).unwrap_or(0);
-        let es_n = receivers.docs.lock().map(|g| g.len()).unwrap_or(0);
-        if hec_n >= alerts.len() && es_n >= alerts.len() {
+        metrics = common::get_raw(addr, "/metrics").await;
+        if delivered(&metrics, "elastic") && delivered(&metrics, "splunk") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(
+        delivered(&metrics, "elastic") && delivered(&metrics, "splunk"),
+        "{metrics}"
+    );
 
     // Splunk: one event per alert, with index, sourcetype and the alert inside.
     let hec_events = receivers.hec.lock().map(|g| g.clone()).unwrap_or_default();
@@ -202,14 +213,6 @@ async fn alerts_reach_splunk_hec_and_elasticsearch_bulk_once_each() {
         assert_eq!(doc["message"], doc["warden"]["explanation"]);
     }
 
-    let metrics = common::get_raw(addr, "/metrics").await;
-    assert!(
-        metrics.contains(&format!(
-            "warden_output_delivered_total{{output=\"elastic\"}} {}",
-            alerts.len()
-        )),
-        "{metrics}"
-    );
     assert!(metrics.contains("warden_output_retries_total{output=\"elastic\"} 1"));
     assert!(metrics.contains("warden_output_failed_total{output=\"splunk\"} 0"));
     let _ = stop.send(());
