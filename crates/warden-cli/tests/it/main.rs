@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a failure is the report
 
 mod activity_models;
+mod dashboard;
 mod detect;
 mod hunt;
 mod malformed;

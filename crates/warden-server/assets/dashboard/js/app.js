@@ -56,6 +56,61 @@ function toggleTheme() {
   applyTheme();
 }
 
+// ---- who is signed in -----------------------------------------------------------------
+
+/** The caller as GET /v1/whoami describes it: {tenant, scope, token_id}; null when unknown. */
+export const caller = { me: null, pending: null };
+
+const SCOPE_TEXT = {
+  read: 'read only: alerts can be viewed, not triaged',
+  write: 'read and triage',
+  admin: 'read, triage and the audit log',
+};
+
+function showMe() {
+  const el = document.querySelector('[data-testid="whoami"]');
+  if (!el) return;
+  const me = caller.me;
+  el.hidden = !me || !api.getToken();
+  if (!me) return;
+  el.querySelector('.whoami-tenant').textContent = me.tenant;
+  const scope = el.querySelector('.whoami-scope');
+  scope.textContent = me.scope;
+  scope.dataset.scope = me.scope;
+  el.title = `Tenant ${me.tenant}, token #${me.token_id} with ${me.scope} scope (${SCOPE_TEXT[me.scope] || me.scope})`;
+}
+
+/** Loads the caller once per sign-in; pages wait for it to know what to offer. */
+function loadMe() {
+  if (caller.me) return Promise.resolve(caller.me);
+  if (!caller.pending) {
+    caller.pending = api.get('v1/whoami', null, { quiet401: false })
+      .then((me) => {
+        caller.me = me && typeof me === 'object' ? me : null;
+        showMe();
+        return caller.me;
+      })
+      .catch(() => null)
+      .finally(() => { caller.pending = null; });
+  }
+  return caller.pending;
+}
+
+function forgetMe() {
+  caller.me = null;
+  showMe();
+}
+
+/** Whether the signed-in token may change alerts (unknown: yes, the API decides). */
+export function canWrite(me = caller.me) {
+  return !me || me.scope === 'write' || me.scope === 'admin';
+}
+
+/** Whether the signed-in token may read the audit log (unknown: try, a 403 is explained). */
+export function isAdmin(me = caller.me) {
+  return !me || me.scope === 'admin';
+}
+
 // ---- live feed hub --------------------------------------------------------------------
 
 /** The one stream connection of the app; pages subscribe to it. */
@@ -210,6 +265,9 @@ async function route() {
     navigate,
     hashOf,
     live,
+    me: null,
+    canWrite: () => canWrite(ctx.me),
+    isAdmin: () => isAdmin(ctx.me),
     onCleanup(fn) { this.cleanups.push(fn); },
   };
   current = ctx;
@@ -228,6 +286,8 @@ async function route() {
       h('p', null, 'There is no page at ', h('code', null, path), '. ', h('a', { href: '#/overview' }, 'Go to the overview'), '.')));
     return;
   }
+  ctx.me = await loadMe();
+  if (controller.signal.aborted || !api.getToken()) return;
   const [re, page, label, nav] = found;
   ctx.params = (re.exec(path) || []).slice(1).map((p) => {
     try {
@@ -270,7 +330,11 @@ function markNav(name) {
 
 // ---- sign-in / out --------------------------------------------------------------------
 
-function onSignedIn() {
+function onSignedIn(me) {
+  if (me) {
+    caller.me = me;
+    showMe();
+  }
   startLive();
   const { path } = parseHash();
   if (path === '/signin' || path === '/') navigate('/overview', {}, { replace: true });
@@ -279,6 +343,7 @@ function onSignedIn() {
 
 export function signOut(message) {
   api.clearToken();
+  forgetMe();
   stopLive();
   if (message) signin.setMessage(message);
   route();
@@ -286,15 +351,24 @@ export function signOut(message) {
 
 // ---- start ----------------------------------------------------------------------------
 
+/**
+ * A page opened by its path (/ui/alerts/55?x=1, a bookmark or a link from elsewhere) goes
+ * to the same page under the hash router (/ui/#/alerts/55?x=1). The server answers such
+ * paths with this entry page, whose files are referenced from /ui/ so they load anyway.
+ */
+export function deepLinkTarget(loc, base) {
+  if (loc.pathname === base || !loc.pathname.startsWith(base)) return null;
+  const rest = loc.pathname.slice(base.length).replace(/\/+$/, '');
+  if (!rest || rest.includes('.')) return null;
+  if (loc.hash && loc.hash.startsWith('#/')) return `${base}${loc.hash}`;
+  return `${base}#/${rest}${loc.search || ''}`;
+}
+
 function start() {
-  // A page opened at /ui/alerts (no hash) → the same page under the hash router.
-  const base = new URL('../', import.meta.url).pathname;
-  if (location.pathname !== base && location.pathname.startsWith(base) && !location.hash) {
-    const rest = location.pathname.slice(base.length).replace(/\/+$/, '');
-    if (rest && !rest.includes('.')) {
-      location.replace(`${base}#/${rest}`);
-      return;
-    }
+  const target = deepLinkTarget(location, new URL('../', import.meta.url).pathname);
+  if (target) {
+    location.replace(target);
+    return;
   }
   applyTheme();
   if (window.matchMedia) {
@@ -319,7 +393,10 @@ function start() {
     if (location.hash && !location.hash.startsWith('#/') && document.getElementById(location.hash.slice(1))) return;
     route();
   });
-  if (api.getToken()) startLive();
+  if (api.getToken()) {
+    loadMe();
+    startLive();
+  }
   route();
 }
 

@@ -9,6 +9,7 @@ import {
 import { chartBox, timeline, meter, legend } from '../charts.js';
 import { eventsOf, hoursCard, mapCard, volumeCard, devicesCard, profileFacts, baselineNote } from './baseline.js';
 import { auditCard } from './audit.js';
+import { ruleCard, logEventCard, ruleHints } from './logevent.js';
 
 const STATUS_ACTIONS = [
   ['acknowledged', 'Acknowledge', 'btn-primary'],
@@ -34,6 +35,13 @@ function scorePanel(a) {
 
 function triage(a, ctx, onChanged) {
   const status = h('div', { class: 'triage-status' }, statusBadge(a.status, 'alert-status'));
+  if (!ctx.canWrite()) {
+    return card('Triage', h('div', { class: 'triage' },
+      h('div', { class: 'triage-row' }, h('span', { class: 'muted' }, 'Status'), status),
+      facts([['Assignee', a.assignee || 'unassigned'], ['Classification', a.classification || '—']], 'triage-facts'),
+      notice('This token is read-only: the status, assignee and classification can be changed with a token that has the write scope.', 'info', 'read-only-note'),
+      a.updated_at ? h('p', { class: 'muted small' }, `Last changed ${time(a.updated_at)} UTC`) : null), { testid: 'triage' });
+  }
   const buttons = STATUS_ACTIONS.filter(([st]) => st !== a.status).map(([st, label, cls]) => h('button', {
     type: 'button', class: ['btn', cls], testid: `set-status-${st}`,
     on: { click: () => save({ status: st }, `Status set to ${humanize(st)}.`) },
@@ -134,9 +142,10 @@ function eventsTable(events, eventId) {
       h('td', null, e.success === false ? h('span', { class: 'badge badge-fail' }, 'failed') : e.success === true ? 'ok' : '—'))))), 'Events around the alert');
 }
 
-function aroundCard(a, related) {
-  const { event, context } = eventsOf(a);
+function aroundCard(a, related, { span = true } = {}) {
+  const { event, context, logEvent } = eventsOf(a);
   const at = parseTime(a.timestamp);
+  const cls = span ? 'span-2' : null;
   if (event || context.length) {
     const events = [...context, ...(event ? [event] : [])].filter((e) => parseTime(e.timestamp))
       .sort((x, y) => parseTime(x.timestamp) - parseTime(y.timestamp));
@@ -146,20 +155,28 @@ function aroundCard(a, related) {
       cls: event && e === event ? `tl-hot ${levelClass(a.threat_level)}` : (e.success === false ? 'tl-fail' : ''),
       title: `${time(e.timestamp)} — ${eventLabel(e)}${e.location ? ` from ${e.location}` : ''}${e.success === false ? ' (failed)' : ''}`,
     }));
-    return card('Events around the alert', h('div', null,
+    const n = context.length;
+    return card('Events leading to the alert', h('div', null,
+      h('p', { class: 'muted small', testid: 'events-caption' }, event
+        ? `The activity that raised the alert${n ? ` and the user\u2019s ${n} event${n === 1 ? '' : 's'} before it` : ' (no earlier event of this user was in memory)'}, oldest first on the timeline.`
+        : `The user\u2019s ${n} event${n === 1 ? '' : 's'} before the alert.`),
       items.length ? chartBox((w) => timeline({ items, width: w, focus: at, label: 'The user\u2019s events before the alert, and the alert' }), { testid: 'events-timeline' }) : null,
       h('div', { class: 'chart-foot' }, legend([['tl-dot-hot', 'the alert\u2019s event'], ['tl-dot', 'earlier events'], ['tl-dot-fail', 'failed']])),
-      eventsTable(events.slice().reverse(), event && event.event_id)), { testid: 'around', className: 'span-2' });
+      eventsTable(events.slice().reverse(), event && event.event_id)), { testid: 'around', className: cls });
   }
-  // Older servers: no events in the alert; show the user's alerts around it instead.
+  // A log event (its fields have their own card) or an alert kept without its events: the
+  // same user's alerts within an hour.
   const others = (related || []).filter((r) => parseTime(r.timestamp));
   const items = [
     ...others.map((r) => ({ t: parseTime(r.timestamp), label: `#${r.id} ${r.threat_level}`, cls: levelClass(r.threat_level), title: `#${r.id} ${r.threat_level} ${score(r.threat_score)} at ${time(r.timestamp)}` })),
     ...(at ? [{ t: at, label: `#${a.id} (this alert)`, cls: `tl-hot ${levelClass(a.threat_level)}`, title: `This alert at ${time(a.timestamp)}` }] : []),
   ];
-  return card('Around the alert', h('div', null,
-    notice('The events that led to this alert are not available from this server; the user\u2019s other alerts within an hour are shown instead.', 'info', 'events-unavailable'),
-    items.length > 1 ? chartBox((w) => timeline({ items, width: w, focus: at, label: 'The user\u2019s alerts within an hour of this one' }), { testid: 'events-timeline' }) : h('p', { class: 'muted' }, 'No other alert of this user within an hour.')), { testid: 'around', className: 'span-2' });
+  return card('Alerts around this one', h('div', null,
+    logEvent ? null : notice('This alert was stored without the events that led to it; the user\u2019s other alerts within an hour are shown instead.', 'info', 'events-unavailable'),
+    items.length > 1
+      ? [h('p', { class: 'muted small' }, `This alert and ${others.length} other alert${others.length === 1 ? '' : 's'} of ${a.user_id} within an hour.`),
+        chartBox((w) => timeline({ items, width: w, focus: at, label: 'The user\u2019s alerts within an hour of this one' }), { testid: 'events-timeline' })]
+      : h('p', { class: 'muted' }, 'No other alert of this user within an hour.')), { testid: 'around', className: cls });
 }
 
 function relatedCard(related) {
@@ -196,10 +213,21 @@ export async function render(main, ctx) {
   }
   const a = res.alert;
   const sc = a.score || {};
-  const { event, context } = eventsOf(a);
+  const { event, context, logEvent } = eventsOf(a);
   const reload = () => ctx.navigate(`/alerts/${a.id}`, {}, { replace: true });
   const actions = Array.isArray(sc.recommended_actions) ? sc.recommended_actions : [];
   const baselineBox = h('div', { class: 'grid grid-2 baseline-grid', testid: 'baseline' }, loading('Loading the user\u2019s baseline…'));
+  const recommended = card('Recommended actions', actions.length
+    ? h('ol', { class: 'actions-list', testid: 'recommended-actions' }, actions.map((x) => h('li', null, x)))
+    : empty('No action recommended.'), { testid: 'recommended' });
+  const explanation = card('Explanation', h('div', null,
+    h('p', { class: 'explanation', testid: 'alert-explanation' }, a.explanation || sc.explanation || 'No explanation.'),
+    (a.primary_anomalies || []).length ? h('ul', { class: 'tag-list' }, a.primary_anomalies.map((t) => h('li', null, h('a', { class: 'chip', href: ctx.hashOf('/alerts', { anomaly_type: t }) }, humanize(t))))) : null),
+  { testid: 'explanation', className: 'span-2' });
+  // A detection on a log event: the rule and the event's fields come first.
+  const cards = logEvent
+    ? [explanation, ruleCard(ctx, a), triage(a, ctx, reload), logEventCard(logEvent, ruleHints(a)), recommended, aroundCard(a, res.related, { span: false }), relatedCard(res.related)]
+    : [explanation, anomaliesCard(sc), recommended, h('div', { class: 'stack' }, triage(a, ctx, reload), modelsCard(sc)), aroundCard(a, res.related), relatedCard(res.related)];
 
   replace(main, h('div', { class: 'page page-alert' },
     h('p', { class: 'crumbs' }, h('a', { href: '#/alerts' }, '← Alerts'), ' / ', userLink(a.user_id)),
@@ -208,33 +236,28 @@ export async function render(main, ctx) {
         h('h1', { tabindex: '-1', testid: 'alert-title' }, `Alert #${a.id}`, ' ', levelBadge(a.threat_level)),
         h('p', { class: 'muted' }, userLink(a.user_id, { testid: 'alert-user' }), ` · ${time(a.timestamp)} UTC · event `, h('code', null, a.event_id || '—'))),
       scorePanel(a)),
-    h('div', { class: 'grid grid-2' },
-      card('Explanation', h('div', null,
-        h('p', { class: 'explanation', testid: 'alert-explanation' }, a.explanation || sc.explanation || 'No explanation.'),
-        (a.primary_anomalies || []).length ? h('ul', { class: 'tag-list' }, a.primary_anomalies.map((t) => h('li', null, h('a', { class: 'chip', href: ctx.hashOf('/alerts', { anomaly_type: t }) }, humanize(t))))) : null),
-      { testid: 'explanation', className: 'span-2' }),
-      anomaliesCard(sc),
-      card('Recommended actions', actions.length
-        ? h('ol', { class: 'actions-list', testid: 'recommended-actions' }, actions.map((x) => h('li', null, x)))
-        : empty('No action recommended.'), { testid: 'recommended' }),
-      h('div', { class: 'stack' }, triage(a, ctx, reload), modelsCard(sc)),
-      aroundCard(a, res.related),
-      relatedCard(res.related)),
+    h('div', { class: 'grid grid-2' }, cards),
     h('h2', { class: 'section-title' }, `Baseline of `, userLink(a.user_id)),
     baselineBox,
-    h('div', { class: 'grid grid-1' }, auditCard(ctx, { targets: new Set([`alert:${a.id}`]), title: 'History' }))));
+    h('div', { class: 'grid grid-1' }, auditCard(ctx, { targets: [`alert:${a.id}`], title: 'History', admin: ctx.isAdmin() }))));
 
   try {
     const beh = await api.post('v1/analyze/behavior', { user_id: a.user_id }, { signal });
     const b = beh.baseline;
     const at = parseTime(a.timestamp);
+    if (!b) {
+      replace(baselineBox, notice(logEvent
+        ? `No activity baseline is held for ${a.user_id}: this alert comes from a log event matched by a detection rule, and no user activity of this account has been analysed.`
+        : 'No baseline is held for this user (the engine has not learned from their events in this server\u2019s lifetime).', 'info', 'no-baseline'));
+      return;
+    }
     replace(baselineBox,
       baselineNote(b),
-      b ? hoursCard(b, at ? [at.getUTCHours()] : []) : null,
+      hoursCard(b, at ? [at.getUTCHours()] : []),
       mapCard(b, { event, context }),
-      b ? volumeCard(b, { event, context }) : null,
+      volumeCard(b, { event, context }),
       devicesCard(b, { event, anomalies: a.primary_anomalies || [] }),
-      b ? card('Profile', profileFacts(b), { testid: 'baseline-profile' }) : null);
+      card('Profile', profileFacts(b), { testid: 'baseline-profile' }));
   } catch (e) {
     if (api.isAbort(e)) return;
     replace(baselineBox, e.status === 404 ? notice('No baseline is known for this user.', 'warn', 'no-baseline') : errorBox(e));

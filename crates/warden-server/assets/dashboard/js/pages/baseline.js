@@ -20,12 +20,23 @@ function coords(a) {
   return Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180 ? { lat, lon } : null;
 }
 
-/** The activity that raised an alert and the events before it, when the API has them. */
+/** Whether an event is a user activity (canonical fields) rather than a raw log event. */
+export function isActivity(e) {
+  return !!(e && typeof e === 'object' && (typeof e.activity_type === 'string' || (typeof e.user_id === 'string' && typeof e.timestamp === 'string')));
+}
+
+/**
+ * What raised an alert: `event` (the user activity) and `context` (the same user's events
+ * before it, oldest first) from score.event / score.context_events; or `logEvent`, the raw
+ * log event a detection rule matched (Sysmon, Security, ECS …).
+ */
 export function eventsOf(alert) {
   const sc = (alert && alert.score) || {};
-  const event = sc.event && typeof sc.event === 'object' ? sc.event : null;
-  const context = Array.isArray(sc.context_events) ? sc.context_events.filter((e) => e && typeof e === 'object') : [];
-  return { event, context };
+  const raw = sc.event && typeof sc.event === 'object' ? sc.event : null;
+  const event = isActivity(raw) ? raw : null;
+  const logEvent = raw && !event ? raw : null;
+  const context = Array.isArray(sc.context_events) ? sc.context_events.filter(isActivity) : [];
+  return { event, context, logEvent };
 }
 
 export function profileFacts(b, testid = 'baseline-facts') {

@@ -4,7 +4,7 @@
 import * as api from '../api.js';
 import {
   h, replace, num, score, time, humanize, levelBadge, statusBadge, levelClass, loading, empty, errorBox,
-  card, facts, toast, userLink, tableWrap, parseTime, duration,
+  card, facts, toast, userLink, tableWrap, parseTime, duration, notice,
 } from '../dom.js';
 import { chartBox, timeline } from '../charts.js';
 import { auditCard } from './audit.js';
@@ -53,6 +53,7 @@ export async function render(main, ctx) {
   const inc = res.incident;
   const alerts = res.alerts || [];
   const reload = () => ctx.navigate(`/incidents/${inc.id}`, wparam, { replace: true });
+  const writable = ctx.canWrite();
 
   const setStatus = async (st, btn) => {
     btn.disabled = true;
@@ -109,9 +110,11 @@ export async function render(main, ctx) {
     h('div', { class: 'grid grid-2' },
       card('Status', h('div', { class: 'triage' },
         stepper(inc.status),
-        h('div', { class: 'triage-row' }, h('span', { class: 'muted' }, 'Now'), statusBadge(inc.status, 'incident-status'), h('div', { class: 'btn-row' }, buttons)),
-        assignForm,
-        h('p', { class: 'muted small' }, 'A change applies to every alert of the incident, each recorded in the audit log.')), { testid: 'incident-triage' }),
+        h('div', { class: 'triage-row' }, h('span', { class: 'muted' }, 'Now'), statusBadge(inc.status, 'incident-status'), writable ? h('div', { class: 'btn-row' }, buttons) : null),
+        writable ? assignForm : null,
+        writable
+          ? h('p', { class: 'muted small' }, 'A change applies to every alert of the incident, each recorded in the audit log.')
+          : notice('This token is read-only: the incident\u2019s status and assignee can be changed with a token that has the write scope.', 'info', 'read-only-note')), { testid: 'incident-triage' }),
       card('Summary', facts([
         ['User', userLink(inc.user_id)],
         ['Alerts', num(inc.alerts)],
@@ -131,5 +134,10 @@ export async function render(main, ctx) {
           h('td', null, (a.primary_anomalies || []).map(humanize).join(', ')),
           h('td', null, statusBadge(a.status)),
           h('td', { class: 'muted' }, a.assignee || '—'))))), 'Alerts of the incident'), { testid: 'incident-alerts-card', className: 'span-2' }),
-      h('div', { class: 'span-2' }, auditCard(ctx, { targets: new Set(alerts.map((a) => `alert:${a.id}`)), title: 'Audit history' })))));
+      h('div', { class: 'span-2' }, auditCard(ctx, {
+        // The most recent alerts first: with very many, their history is what is read.
+        targets: [...alerts].sort((x, y) => y.id - x.id).map((a) => `alert:${a.id}`),
+        title: 'Audit history',
+        admin: ctx.isAdmin(),
+      })))));
 }

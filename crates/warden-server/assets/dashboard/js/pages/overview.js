@@ -101,7 +101,7 @@ export async function render(main, ctx) {
   const kpis = h('div', { class: 'kpis', testid: 'kpis' },
     kpi('Alerts', num(counts.total || 0), { testid: 'kpi-total', href: '#/alerts', sub: 'all time' }),
     [...LEVELS].reverse().map((l) => kpi(humanize(l.toLowerCase()), num(byLevel[l] || 0), {
-      testid: `kpi-level-${l}`, cls: ['kpi-level', levelClass(l)], href: ctx.hashOf('/alerts', { level: l }), sub: 'at this level',
+      testid: `kpi-level-${l}`, cls: ['kpi-level', levelClass(l)], href: ctx.hashOf('/alerts', { levels: l }), sub: 'at this level',
     })),
     kpi('Open', num(byStatus.new || 0), { testid: 'kpi-status-new', href: ctx.hashOf('/alerts', { status: 'new' }), sub: `${num(byStatus.acknowledged || 0)} acknowledged` }),
     kpi('Last 24 h', num(recentTotal), { testid: 'kpi-recent', sub: `since ${time(dash.last_24h_since, { seconds: false })}` }));

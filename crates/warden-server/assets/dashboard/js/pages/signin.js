@@ -47,10 +47,11 @@ export function render(main, ctx) {
     submit.textContent = 'Checking…';
     error.hidden = true;
     try {
-      await api.get('v1/analytics/dashboard', null, { token, quiet401: true });
+      // Who the token is (tenant, scope); a token that cannot read is refused here.
+      const me = await api.get('v1/whoami', null, { token, quiet401: true });
       api.setToken(token);
       input.value = '';
-      ctx.onSignedIn();
+      ctx.onSignedIn(me);
     } catch (e) {
       if (e.status === 401) showError(`Token rejected: ${e.message}.`);
       else if (e.status === 403) showError(`This token cannot read alerts: ${e.message}`);

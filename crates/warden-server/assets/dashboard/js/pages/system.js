@@ -10,8 +10,31 @@ import {
 const RULES_PAGE = 50;
 
 function unavailable(what, testid) {
-  return notice(`${what} are not available from this server (it does not have this API yet).`, 'info', testid);
+  return notice(`${what} are not available from this server (it does not have this API).`, 'info', testid);
 }
+
+/** A file path shown by its name, the whole path on hover. */
+function fileName(p, cls = 'mono small') {
+  if (!p) return h('span', { class: 'muted' }, '—');
+  const s = String(p);
+  const base = s.split(/[\\/]/).pop() || s;
+  return h('span', { class: cls, title: s }, base);
+}
+
+/** A skip reason without the file path it repeats ("/x/y.yml:line 5: …" → "line 5: …"). */
+function reasonOf(r) {
+  let text = String(r.reason || '');
+  if (r.file && text.startsWith(`${r.file}:`)) text = text.slice(r.file.length + 1).trim();
+  if (r.rule_id) text = text.replace(new RegExp(`^(line \\d+: )?rule ${r.rule_id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `), '$1');
+  return text || '—';
+}
+
+const SLOT_TEXT = {
+  isolation_forest: 'activity ensemble',
+  sequence: 'activity ensemble',
+  trees: 'activity ensemble',
+  network: 'POST /v1/monitor/network',
+};
 
 const ACRONYMS = new Set(['auc', 'roc', 'pr', 'psi', 'f1', 'ks', 'mse', 'id', 'ewma']);
 
@@ -71,13 +94,18 @@ function modelRow(m, withCircuit) {
   const trained = m.trained && typeof m.trained === 'object' ? m.trained : null;
   const trainedAt = (trained && trained.created) || m.trained_at;
   const metrics = metricsOf(m.metrics);
-  return h('tr', { testid: 'model-row' },
-    h('td', { class: 'strong' }, m.slot || '—'),
+  const name = m.label || m.name || (reg && reg.name) || '—';
+  return h('tr', { testid: 'model-row', 'data-slot': m.slot || '' },
+    h('td', null, h('div', { class: 'strong' }, m.slot || '—'), SLOT_TEXT[m.slot] ? h('span', { class: 'muted small' }, SLOT_TEXT[m.slot]) : null),
     h('td', null,
-      h('div', null, m.label || m.name || (reg && reg.name) || '—'),
+      h('div', { testid: 'model-name', class: 'nowrap' }, /[\\/]/.test(name) ? fileName(name, 'strong') : name),
       h('span', { class: 'muted small' }, [m.kind, m.format, m.features ? `${m.features} features` : null].filter(Boolean).join(' · '))),
     h('td', { class: 'mono' }, version === undefined || version === null ? '—' : String(version)),
-    h('td', null, h('div', null, m.source || '—'), reg && reg.name ? h('span', { class: 'muted small' }, `registry: ${reg.name}`) : null),
+    h('td', { class: 'source-cell' },
+      m.source && !String(m.source).startsWith('registry:')
+        ? [h('div', null, 'file'), h('span', { class: 'muted small mono path' }, String(m.source))]
+        : h('div', null, m.source || '—'),
+      reg && reg.name ? h('span', { class: 'muted small block' }, `registry: ${reg.name}`) : null),
     h('td', null,
       h('div', { class: 'nowrap' }, trainedAt ? time(trainedAt, { seconds: false }) : '—'),
       trained && (trained.rows || trained.input) ? h('span', { class: 'muted small' }, [trained.rows ? `${num(trained.rows)} rows` : null, trained.input].filter(Boolean).join(' · ')) : null),
@@ -102,7 +130,9 @@ async function modelsSection(ctx, box) {
       typeof res.reload_secs === 'number' ? h('p', { class: 'muted small' }, res.reload_secs > 0 ? `The registry is checked for new versions every ${duration(res.reload_secs)}.` : 'Models are not reloaded while the server runs.') : null);
   } catch (e) {
     if (api.isAbort(e)) return;
-    replace(box, e.status === 404 ? unavailable('Model details', 'models-unavailable') : errorBox(e));
+    if (e.status === 404) replace(box, unavailable('Model details', 'models-unavailable'));
+    else if (e.status === 503) replace(box, notice(`No models on this server: ${e.message}.`, 'info', 'models-unconfigured'));
+    else replace(box, errorBox(e));
   }
 }
 
@@ -143,9 +173,9 @@ async function rulesSection(ctx, box) {
       skipped.length ? tableWrap(h('table', { class: 'table compact rows-narrow', testid: 'skipped-table' },
         h('thead', null, h('tr', null, ['File', 'Rule', 'Reason'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', null, skipped.map((r) => h('tr', { testid: 'skipped-row' },
-          h('td', { class: 'mono small' }, r.file || '—'),
-          h('td', null, h('div', null, r.title || '—'), h('span', { class: 'muted small mono' }, r.rule_id || '')),
-          h('td', null, r.reason || '—'))))), 'Skipped rules')
+          h('td', null, fileName(r.file)),
+          h('td', null, h('div', null, r.title || h('span', { class: 'muted' }, 'untitled')), h('span', { class: 'muted small mono' }, r.rule_id || '')),
+          h('td', { testid: 'skipped-reason' }, reasonOf(r)))))), 'Skipped rules')
         : h('p', { class: 'muted' }, 'Every rule file was loaded.'),
       h('h3', { class: 'subhead' }, `Loaded rules (${num(total)}${q ? ` matching “${q}”` : ''})`),
       res.loaded_at ? h('p', { class: 'muted small' }, `Loaded ${time(res.loaded_at)} UTC.`) : null,
@@ -160,7 +190,7 @@ async function rulesSection(ctx, box) {
             r.status ? h('span', { class: 'chip chip-small' }, r.status) : null),
           h('td', null, r.level ? levelBadge(String(r.level).toUpperCase()) : '—'),
           h('td', { class: 'small' }, logsourceOf(r.logsource)),
-          h('td', { class: 'mono small' }, r.file || '—'),
+          h('td', null, fileName(r.file)),
           h('td', null, (r.tags || []).length ? h('ul', { class: 'tag-list' }, r.tags.slice(0, 8).map((t) => h('li', { class: 'chip' }, t))) : '—'))))), 'Rules')
         : empty(q ? `No rule matches “${q}”.` : 'No rule loaded.'),
       pager);

@@ -1,0 +1,688 @@
+// End-to-end test of the Warden dashboard in a real browser against a real `warden serve`.
+//
+//   WARDEN_BIN=path/to/warden node --test dashboard.test.mjs      (or ./run.sh)
+//
+// Environment:
+//   WARDEN_BIN            the warden binary (required)
+//   E2E_OUT               where the screenshots go (default: e2e/screenshots)
+//   E2E_PORT              port for the server (default: a free one)
+//   CHROMIUM              the browser (default: /usr/bin/chromium)
+//   WARDEN_DASHBOARD_DIR  passed through to the server: serve the dashboard from a folder
+//                         instead of the binary's built-in copy (development only)
+//
+// The server gets a fresh store in a temporary folder, a config file loading the
+// repository's test models and Sigma rules, an admin and a read token, the shipped sample
+// (examples/activity.jsonl) and one Sysmon event that a rule matches; it is stopped at the
+// end, also on failure.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  ROOT, ASSETS, OUT, BIN, Warden, createToken, freePort, writeConfig, firstJsonObject, launchBrowser,
+  hostOf, tid, digits, signIn as signInWith,
+} from './harness.mjs';
+
+const SAMPLE = path.join(ROOT, 'examples', 'activity.jsonl');
+const DATA = path.join(ROOT, 'tests', 'data');
+const SYSMON = path.join(DATA, 'evtx', 'system_restore_disabled.json');
+
+const EXPECTED_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+  + "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+// ---- shared state -------------------------------------------------------------------
+
+let tmp;
+let warden;
+let origin;
+let ui;
+let token;
+let readToken;
+let browser;
+let page;
+/** The Sysmon event posted, and the alerts it raised. */
+let sysmonEvent;
+let ruleAlerts = [];
+
+const api = (p, opts) => warden.api(p, opts);
+const signIn = (t) => signInWith(page, t);
+
+// ---- helpers ------------------------------------------------------------------------
+
+async function shot(name, opts = {}) {
+  // Notifications of earlier steps would cover the page.
+  await page.evaluate(() => document.querySelectorAll('[data-testid="toast"]').forEach((t) => t.remove()));
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: opts.fullPage ?? true });
+}
+
+async function go(hash) {
+  await page.evaluate((h) => {
+    if (window.location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange'));
+    else window.location.hash = h;
+  }, hash);
+  await page.waitForLoadState('domcontentloaded');
+  await page.locator(tid('loading')).first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => {});
+}
+
+async function setTheme(theme) {
+  const now = await page.evaluate(() => document.documentElement.getAttribute('data-theme'));
+  if (now !== theme) await page.locator(tid('theme-toggle')).click();
+  assert.equal(await page.evaluate(() => document.documentElement.getAttribute('data-theme')), theme);
+}
+
+/** The ids of the alert rows shown, in order. */
+const rowIds = () => page.locator(tid('alert-row')).evaluateAll((els) => els.map((e) => Number(e.dataset.alertId)));
+
+/** Waits until the table shows exactly these ids (a new page has replaced the old one). */
+async function waitForRows(ids) {
+  await page.waitForFunction((want) => {
+    const got = [...document.querySelectorAll('[data-testid="alert-row"]')].map((e) => Number(e.dataset.alertId));
+    return got.length === want.length && got.every((x, i) => x === want[i]);
+  }, ids, { timeout: 10_000 });
+}
+
+async function sendSample() {
+  const sample = await readFile(SAMPLE, 'utf8');
+  return api('/v1/detect/realtime', { method: 'POST', body: sample, contentType: 'application/x-ndjson' });
+}
+
+// ---- setup / teardown ---------------------------------------------------------------
+
+before(async () => {
+  assert.ok(BIN, 'set WARDEN_BIN to the warden binary (e.g. target/release/warden)');
+  await stat(BIN);
+  await mkdir(OUT, { recursive: true });
+  tmp = await mkdtemp(path.join(tmpdir(), 'warden-e2e-'));
+  const store = path.join(tmp, 'e2e.db');
+  // The repository's test models and rules, so /v1/models and /v1/rules answer for real
+  // (sigma-bad holds rules that do not load, listed as skipped).
+  const config = await writeConfig(path.join(tmp, 'warden.toml'), {
+    models: {
+      activity: [path.join(DATA, 'models', 'gbdt-activity-v3.wmdl')],
+      network: path.join(DATA, 'models', 'iforest-nsl-kdd-v3.wmdl'),
+    },
+    sigma: { rules: [path.join(DATA, 'sigma'), path.join(DATA, 'sigma-bad')] },
+  });
+  const port = Number(process.env.E2E_PORT) || await freePort();
+  warden = new Warden({
+    store, config, port,
+    env: { WARDEN_RATE_LIMIT_PER_MINUTE: process.env.WARDEN_RATE_LIMIT_PER_MINUTE || '600' },
+  });
+  warden.killOnExit();
+  origin = warden.origin;
+  ui = `${origin}/ui/`;
+  token = await createToken(store, 'admin');
+  readToken = await createToken(store, 'read');
+  warden.token = token;
+  await warden.start();
+
+  const sample = await readFile(SAMPLE, 'utf8');
+  const lines = sample.split('\n').filter((l) => l.trim()).length;
+  const res = await sendSample();
+  assert.equal(res.accepted, lines, 'the whole sample is accepted');
+  assert.ok(res.alerts.length > 10, 'the sample raises alerts');
+
+  // One Sysmon event (the first of the file) that the test rules match.
+  sysmonEvent = firstJsonObject(await readFile(SYSMON, 'utf8'));
+  const det = await api('/v1/detect/realtime', { method: 'POST', body: { events: [sysmonEvent] } });
+  assert.equal(det.accepted, 1);
+  assert.ok(det.results[0].detections && det.results[0].detections.length > 0, 'a rule matches the Sysmon event');
+  ruleAlerts = det.alerts;
+  assert.ok(ruleAlerts.length > 0, 'the detection is stored as an alert');
+
+  browser = await launchBrowser(path.join(tmp, 'profile'));
+  page = browser.page;
+});
+
+after(async () => {
+  try {
+    if (browser) await browser.context.close();
+  } finally {
+    if (warden) await warden.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  }
+});
+
+// ---- the tests ----------------------------------------------------------------------
+
+test('the dashboard is served with a strict Content-Security-Policy and no inline code', async () => {
+  const res = await fetch(ui);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-security-policy'), EXPECTED_CSP);
+  const html = await res.text();
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/i, 'no inline script');
+  assert.doesNotMatch(html, /<style/i, 'no inline style element');
+  assert.doesNotMatch(html, /\sstyle\s*=/i, 'no style attribute');
+  assert.doesNotMatch(html, /\son[a-z]+\s*=/i, 'no event-handler attribute');
+  // Its files are referenced from /ui/, so the page loads at any depth.
+  for (const m of html.matchAll(/\s(?:src|href)="([^"#][^"]*)"/g)) {
+    assert.match(m[1], /^\/ui\//, `${m[1]}: an absolute /ui/ reference`);
+  }
+  // Every file of the dashboard is served as it is in the repository, with its policy.
+  const files = [];
+  const walk = async (dir) => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else files.push(path.relative(ASSETS, p).split(path.sep).join('/'));
+    }
+  };
+  await walk(ASSETS);
+  assert.ok(files.includes('js/app.js'));
+  for (const f of files) {
+    const r = await fetch(`${ui}${f}`);
+    assert.equal(r.status, 200, f);
+    assert.equal(r.headers.get('content-security-policy'), EXPECTED_CSP, f);
+    const served = Buffer.from(await r.arrayBuffer());
+    const onDisk = await readFile(path.join(ASSETS, f));
+    assert.ok(served.equals(onDisk), `${f}: the server's copy differs from the repository's (rebuild the binary)`);
+    if (f.endsWith('.js')) {
+      const src = onDisk.toString('utf8');
+      assert.doesNotMatch(src, /\.innerHTML\s*=|insertAdjacentHTML|outerHTML\s*=|document\.write/, `${f}: no markup from strings`);
+      assert.doesNotMatch(src, /\beval\s*\(|new Function\s*\(/, `${f}: no eval`);
+    }
+  }
+  // A page of the single-page application by its path, at any depth, gets the entry page.
+  for (const deep of ['/ui/alerts', '/ui/alerts/55', '/ui/users/a.b/x']) {
+    const r = await fetch(`${origin}${deep}`);
+    assert.equal(r.status, 200, deep);
+    assert.match(await r.text(), /src="\/ui\/js\/app\.js"/, deep);
+  }
+});
+
+test('a wrong token is refused with a visible error', async () => {
+  browser.tolerated.push((text, url) => /status of 401/.test(text) && url.includes('/v1/'));
+  await page.goto(ui);
+  await signIn('wdn_0000000000000000000000000000000000000000000000000000000000000000');
+  const err = page.locator(tid('signin-error'));
+  await err.waitFor({ state: 'visible' });
+  assert.match(await err.textContent(), /rejected/i);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('warden.token')), null);
+  assert.ok(await page.locator(tid('nav')).isHidden(), 'no navigation before signing in');
+  assert.ok(await page.locator(tid('live-state')).isHidden());
+  assert.ok(await page.locator(tid('whoami')).isHidden());
+  await shot('signin', { fullPage: false });
+  browser.tolerated.pop();
+});
+
+test('signing in shows the overview with the numbers of the API, the tenant and the scope', async () => {
+  await page.goto(ui);
+  await signIn(token);
+  await page.locator(tid('kpi-total')).waitFor();
+  const me = await api('/v1/whoami');
+  await page.locator(tid('whoami')).waitFor();
+  assert.equal((await page.locator(tid('whoami-tenant')).textContent()).trim(), me.tenant);
+  assert.equal((await page.locator(tid('whoami-scope')).textContent()).trim(), 'admin');
+  const dash = await api('/v1/analytics/dashboard');
+  const c = dash.alerts;
+  assert.equal(digits(await page.locator(tid('kpi-total')).textContent()), c.total);
+  for (const level of ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW']) {
+    assert.equal(digits(await page.locator(tid(`kpi-level-${level}`)).textContent()), c.by_level[level] || 0, level);
+  }
+  assert.equal(digits(await page.locator(tid('kpi-status-new')).textContent()), c.by_status.new || 0);
+  const users = page.locator(`${tid('top-users')} ${tid('top-user')}`);
+  assert.equal(await users.count(), c.top_entities.length);
+  assert.equal((await users.first().locator('a').first().textContent()).trim(), c.top_entities[0][0]);
+  assert.equal(await page.locator(tid('top-type')).count(), c.top_types.length);
+  await page.locator(`${tid('trend-chart')} svg`).waitFor();
+  assert.ok(await page.locator(`${tid('live-feed')} ${tid('feed-item')}`).count() > 0, 'the feed lists the latest alerts');
+  // The token is kept for this tab only, never in localStorage or the address.
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('warden.token')), token);
+  assert.equal(await page.evaluate(() => Object.keys(localStorage).some((k) => localStorage.getItem(k).includes('wdn_'))), false);
+  assert.ok(!page.url().includes(token));
+  await page.locator(`${tid('live-state')}[data-state="live"]`).waitFor();
+  await setTheme('light');
+  await shot('overview');
+});
+
+test('keyboard: the skip link comes first and leads to the content', async () => {
+  await page.reload();
+  await page.locator(tid('kpi-total')).waitFor();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.getAttribute('data-testid')), 'skip-link');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), 'main');
+  // The next stops are the real links of the navigation.
+  await page.keyboard.press('Tab');
+  const next = await page.evaluate(() => document.activeElement && document.activeElement.tagName);
+  assert.ok(['A', 'BUTTON'].includes(next), `focus moves to a link or button, not ${next}`);
+});
+
+test('a level tile lists the alerts of exactly that level, counted by the server', async () => {
+  const high = await api('/v1/alerts?levels=HIGH&count=true&limit=1');
+  assert.ok(high.total > 0, 'the sample has HIGH alerts');
+  await go('#/overview');
+  await page.locator(tid('kpi-level-HIGH')).click();
+  await page.waitForFunction(() => location.hash.startsWith('#/alerts?levels=HIGH'));
+  await page.locator(tid('alert-row')).first().waitFor();
+  const levels = await page.locator(`${tid('alert-row')} .badge-level`).allTextContents();
+  assert.ok(levels.length > 0 && levels.every((l) => l === 'HIGH'), 'HIGH rows only, not HIGH and above');
+  assert.match(await page.locator(tid('page-info')).textContent(), new RegExp(`of ${high.total.toLocaleString('en-US')}\\b`));
+  assert.ok(await page.locator(`${tid('filter-level-HIGH')}`).isChecked(), 'the filter shows the level');
+});
+
+test('the alerts table sorts and pages on the server, with counts and cursors that follow the sort', async () => {
+  const total = (await api('/v1/alerts?count=true&limit=1')).total;
+  assert.ok(total > 25, 'more than one page of 25');
+  const pages = Math.ceil(total / 25);
+  await go('#/alerts?limit=25');
+  await page.locator(tid('alert-row')).first().waitFor();
+  const p1 = await api('/v1/alerts?limit=25');
+  assert.deepEqual(await rowIds(), p1.alerts.map((a) => a.id), 'the server\u2019s order, newest first');
+  assert.equal((await page.locator(tid('page-info')).textContent()).trim(), `1–25 of ${total} · Page 1 of ${pages}`);
+  await shot('alerts');
+
+  // By score, highest first: the server's order, and page 2 continues it with its cursor.
+  await page.locator(tid('sort-score')).click();
+  const s1 = await api('/v1/alerts?limit=25&sort=score');
+  await waitForRows(s1.alerts.map((a) => a.id));
+  assert.equal(await page.locator(tid('sort-note')).count(), 0, 'no page-local sort note');
+  assert.equal(await page.locator(`${tid('alert-row')}`).first().locator(tid('alert-score')).textContent(), s1.alerts[0].threat_score.toFixed(1));
+  const scores = (await page.locator(`${tid('alert-row')} ${tid('alert-score')}`).allTextContents()).map(Number);
+  assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'highest score first');
+  await page.locator(tid('page-next')).click();
+  const s2 = await api(`/v1/alerts?limit=25&sort=score&cursor=${encodeURIComponent(s1.next_cursor)}`);
+  await waitForRows(s2.alerts.map((a) => a.id));
+  assert.ok(page.url().includes('cursor=') && page.url().includes('sort=score'));
+  assert.equal((await page.locator(tid('page-info')).textContent()).trim(), `26–${Math.min(50, total)} of ${total} · Page 2 of ${pages}`);
+  const page2Scores = (await page.locator(`${tid('alert-row')} ${tid('alert-score')}`).allTextContents()).map(Number);
+  assert.ok(page2Scores[0] <= scores[scores.length - 1], 'page 2 follows page 1 in score order');
+  // A reload keeps the place and the way back.
+  await page.reload();
+  await waitForRows(s2.alerts.map((a) => a.id));
+  await page.locator(tid('page-prev')).click();
+  await waitForRows(s1.alerts.map((a) => a.id));
+  // Lowest first.
+  await page.locator(tid('sort-score')).click();
+  const asc = await api('/v1/alerts?limit=25&sort=score&order=asc');
+  await waitForRows(asc.alerts.map((a) => a.id));
+  assert.equal(await page.locator('th[aria-sort="ascending"]').count(), 1);
+  await shot('alerts-by-score');
+  // By event time, latest first.
+  await page.locator(tid('sort-time')).click();
+  const byTime = await api('/v1/alerts?limit=25&sort=time');
+  await waitForRows(byTime.alerts.map((a) => a.id));
+
+  // Exact levels: CRITICAL and HIGH ticked, the rest not.
+  await go('#/alerts');
+  await page.locator(tid('alert-row')).first().waitFor();
+  await page.locator(tid('filter-level-CRITICAL')).check({ force: true });
+  await page.locator(tid('filter-level-HIGH')).check({ force: true });
+  await page.locator(tid('filter-apply')).click();
+  await page.waitForFunction(() => location.hash.includes('levels=HIGH%2CCRITICAL') || location.hash.includes('levels=HIGH,CRITICAL'));
+  const hc = await api('/v1/alerts?levels=HIGH,CRITICAL&limit=50&count=true');
+  await waitForRows(hc.alerts.map((a) => a.id));
+  const levels = await page.locator(`${tid('alert-row')} .badge-level`).allTextContents();
+  assert.ok(levels.every((l) => l === 'CRITICAL' || l === 'HIGH'), 'only CRITICAL and HIGH rows');
+  assert.match(await page.locator(tid('page-info')).textContent(), new RegExp(`of ${hc.total}\\b`));
+
+  // Bulk acknowledge three alerts.
+  await go('#/alerts');
+  await page.locator(tid('alert-row')).first().waitFor();
+  const firstPageIds = await rowIds();
+  const boxes = page.locator(tid('row-select'));
+  const ids = [];
+  for (let i = 0; i < 3; i += 1) {
+    await boxes.nth(i).check();
+    ids.push(Number(await boxes.nth(i).getAttribute('value')));
+  }
+  assert.equal((await page.locator(tid('bulk-count')).textContent()).trim(), '3 selected');
+  await page.locator(tid('bulk-ack')).click();
+  for (const id of ids) {
+    await page.locator(`${tid('alert-row')}[data-alert-id="${id}"] ${tid('alert-status')}`).filter({ hasText: 'Acknowledged' }).waitFor();
+    assert.equal((await api(`/v1/alerts/${id}`)).alert.status, 'acknowledged', `alert ${id} acknowledged in the store`);
+  }
+  const untouched = firstPageIds.find((id) => !ids.includes(id));
+  assert.equal((await api(`/v1/alerts/${untouched}`)).alert.status, 'new', 'other alerts unchanged');
+});
+
+test('the export downloads the matching alerts as CSV, with the exact levels and anomaly type', async () => {
+  await go('#/alerts?levels=HIGH&anomaly_type=new_device');
+  await page.locator(`${tid('alert-row')}, ${tid('empty')}`).first().waitFor();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator(tid('export-csv')).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'warden-alerts.csv');
+  const file = path.join(tmp, 'export.csv');
+  await download.saveAs(file);
+  const lines = (await readFile(file, 'utf8')).trim().split('\n');
+  assert.match(lines[0], /^id,timestamp,user_id,threat_level,threat_score/);
+  const want = (await api('/v1/alerts?levels=HIGH&anomaly_type=new_device&limit=1&count=true')).total;
+  // Rows may span lines when an explanation has a line break; ids at the start count rows.
+  const ids = lines.slice(1).map((l) => l.split(',')[0]).filter((x) => /^\d+$/.test(x));
+  assert.equal(ids.length, want);
+  assert.ok(lines.slice(1).every((l) => !/^\d+,/.test(l) || l.split(',')[3] === 'HIGH'), 'HIGH rows only');
+});
+
+test('an alert page shows its score, explanation, anomalies, the user\u2019s baseline and its history', async () => {
+  const top = (await api('/v1/alerts?levels=CRITICAL&limit=1')).alerts[0];
+  const { alert } = await api(`/v1/alerts/${top.id}`);
+  await go(`#/alerts/${alert.id}`);
+  const expl = page.locator(tid('alert-explanation'));
+  await expl.waitFor();
+  assert.equal((await expl.textContent()).trim(), alert.explanation.trim());
+  assert.equal((await page.locator(tid('alert-score')).textContent()).trim(), alert.threat_score.toFixed(1));
+  assert.equal((await page.locator(tid('alert-level')).textContent()).trim(), alert.threat_level);
+  assert.equal(await page.locator(tid('anomaly-row')).count(), alert.score.anomalies.length);
+  assert.equal(await page.locator(`${tid('recommended-actions')} li`).count(), alert.score.recommended_actions.length);
+  await page.locator(`${tid('hours-chart')} svg`).waitFor();
+  await page.locator(`${tid('map-chart')} svg`).waitFor();
+  await page.locator(`${tid('volume-chart')} svg`).waitFor();
+  await page.locator(`${tid('audit')} ${tid('empty')}, ${tid('audit')} ${tid('audit-table')}`).first().waitFor();
+  await shot('alert-detail');
+
+  // Triage from the page: resolve it, then see the change in the store and its history,
+  // read for this alert only (GET /v1/audit?target=alert:N).
+  const before = browser.requests.length;
+  await page.locator(tid('set-status-resolved')).click();
+  await page.locator(tid('alert-status')).filter({ hasText: 'Resolved' }).waitFor();
+  assert.equal((await api(`/v1/alerts/${alert.id}`)).alert.status, 'resolved');
+  await page.locator(`${tid('audit-table')} ${tid('audit-row')}`).first().waitFor();
+  const history = await api(`/v1/audit?target=alert:${alert.id}`);
+  assert.equal(await page.locator(tid('audit-row')).count(), history.entries.length);
+  const auditCalls = browser.requests.slice(before).filter((u) => u.includes('/v1/audit'));
+  assert.ok(auditCalls.length > 0 && auditCalls.every((u) => new URL(u).searchParams.get('target') === `alert:${alert.id}`), 'the history asked by target');
+});
+
+test('the activity that raised an alert and the events before it are on a timeline, map and volume band', async () => {
+  const withTravel = (await api('/v1/alerts?anomaly_type=impossible_travel&limit=1')).alerts[0];
+  assert.ok(withTravel, 'the sample has an impossible-travel alert');
+  const { alert } = await api(`/v1/alerts/${withTravel.id}`);
+  assert.ok(alert.score.event, 'the server keeps the event with the alert');
+  const context = alert.score.context_events || [];
+  await go(`#/alerts/${alert.id}`);
+  await page.locator(`${tid('events-timeline')} svg`).waitFor();
+  assert.equal(await page.locator(tid('event-row')).count(), context.length + 1, 'the event and the ones before it');
+  // Newest first in the table: the alert's own event on top, highlighted.
+  const firstRow = page.locator(tid('event-row')).first();
+  assert.match(await firstRow.getAttribute('class'), /row-focus/);
+  assert.match(await firstRow.textContent(), new RegExp(alert.score.event.location.split(',')[0]));
+  assert.equal(await page.locator(`${tid('map-chart')} circle.map-alert`).count(), 1, 'the alert\u2019s location on the map');
+  await page.locator(`${tid('volume-chart')} circle.dot-hot`).waitFor();
+  assert.equal(await page.locator(tid('events-unavailable')).count(), 0);
+  await shot('alert-detail-events');
+});
+
+test('an alert from a Sigma rule names the rule and lists the log event\u2019s fields', async () => {
+  const rules = await api('/v1/rules?limit=100');
+  // The most severe of the Sysmon event's alerts.
+  const ids = ruleAlerts.map((a) => a.id);
+  const alerts = await Promise.all(ids.map((id) => api(`/v1/alerts/${id}`).then((r) => r.alert)));
+  const alert = alerts.sort((a, b) => b.threat_score - a.threat_score)[0];
+  assert.deepEqual(alert.primary_anomalies, ['rule_match']);
+  const rule = rules.rules.find((r) => alert.explanation.includes(r.title));
+  assert.ok(rule, 'the alert names a loaded rule');
+  // Listed under its type.
+  const listed = await api('/v1/alerts?anomaly_type=rule_match&limit=10');
+  assert.ok(listed.alerts.some((a) => a.id === alert.id));
+
+  await go(`#/alerts/${alert.id}`);
+  await page.locator(tid('rule-title')).waitFor();
+  await page.waitForFunction((t) => document.querySelector('[data-testid="rule-title"]').textContent.trim() === t, rule.title);
+  await page.locator(`${tid('rule-card')} ${tid('rule-attack')}`).waitFor();
+  const techniques = rule.tags.filter((t) => /^attack\.t\d+/i.test(t)).map((t) => t.slice(7).toUpperCase());
+  for (const t of techniques) {
+    await page.locator(`${tid('rule-attack')} li`, { hasText: t }).first().waitFor();
+  }
+  // The event's fields, readable: EventData and System, with what the rule matched marked.
+  const data = sysmonEvent.Event.EventData;
+  const fields = page.locator(tid('log-field'));
+  assert.ok(await fields.count() >= Object.keys(data).length);
+  for (const [k, v] of Object.entries(data)) {
+    const row = page.locator(`${tid('log-field')}[data-field="${k}"]`);
+    assert.equal(await row.count(), 1, k);
+    assert.equal((await row.locator('td').textContent()).trim(), String(v), k);
+  }
+  await page.locator(`${tid('log-field')}[data-field="Computer"]`).waitFor();
+  assert.equal((await page.locator(`${tid('log-field')}[data-field="Computer"] td`).textContent()).trim(), sysmonEvent.Event.System.Computer);
+  assert.ok(await page.locator(`${tid('log-field')}.field-matched`).count() >= 1, 'matched fields are marked');
+  assert.match(await page.locator(tid('log-summary')).textContent(), new RegExp(sysmonEvent.Event.System.Computer));
+  assert.equal(await page.locator(tid('events-unavailable')).count(), 0, 'no "events not available" note for a log event');
+  await page.locator(tid('no-baseline')).waitFor();
+  await shot('alert-detail-sigma');
+});
+
+test('a page opened by its path (a deep link) routes to that page', async () => {
+  const id = (await api('/v1/alerts?limit=1')).alerts[0].id;
+  await page.goto(`${origin}/ui/alerts/${id}`);
+  await page.waitForFunction((want) => location.pathname === '/ui/' && location.hash === want, `#/alerts/${id}`);
+  await page.locator(tid('alert-title')).waitFor();
+  assert.match(await page.locator(tid('alert-title')).textContent(), new RegExp(`Alert #${id}\\b`));
+  // With a query, and one level up.
+  await page.goto(`${origin}/ui/alerts?levels=CRITICAL`);
+  await page.waitForFunction(() => location.pathname === '/ui/' && location.hash === '#/alerts?levels=CRITICAL');
+  await page.locator(tid('alert-row')).first().waitFor();
+  assert.ok((await page.locator(`${tid('alert-row')} .badge-level`).allTextContents()).every((l) => l === 'CRITICAL'));
+  await page.locator(`${tid('live-state')}[data-state="live"]`).waitFor();
+});
+
+test('a user page draws the baseline', async () => {
+  const user = (await api('/v1/analytics/dashboard')).alerts.top_entities.find(([u]) => !u.includes('\\'))[0];
+  const beh = await api('/v1/analyze/behavior', { method: 'POST', body: { user_id: user } });
+  await go(`#/users/${encodeURIComponent(user)}`);
+  await page.locator(tid('user-title')).waitFor();
+  assert.equal((await page.locator(tid('user-title')).textContent()).trim(), user);
+  for (const chart of ['hours-chart', 'map-chart', 'volume-chart', 'weekdays-chart', 'risk-chart']) {
+    await page.locator(`${tid(chart)} svg`).waitFor();
+  }
+  assert.equal(await page.locator(tid('user-alert-row')).count(), beh.recent_alerts.length);
+  await shot('user');
+  // An unknown user is a visible empty state, not an error.
+  browser.tolerated.push((text, url) => /status of 404/.test(text) && url.includes('/v1/analyze/behavior'));
+  await go('#/users/nobody-at-all');
+  await page.locator(tid('empty')).waitFor();
+  browser.tolerated.pop();
+});
+
+test('incidents group alerts and change status together, with the history of their alerts', async () => {
+  const list = await api('/v1/incidents');
+  await go('#/incidents');
+  await page.locator(tid('incident-row')).first().waitFor();
+  assert.equal(await page.locator(tid('incident-row')).count(), Math.min(100, list.total));
+  await shot('incidents');
+  const inc = list.incidents.find((i) => i.alerts > 1 && i.status === 'new') || list.incidents[0];
+  await page.locator(`${tid('incident-row')}[data-incident-id="${inc.id}"] ${tid('incident-link')}`).click();
+  await page.locator(tid('incident-title')).waitFor();
+  assert.equal(await page.locator(tid('incident-alert-row')).count(), inc.alerts);
+  const before = browser.requests.length;
+  await page.locator(tid('incident-set-acknowledged')).click();
+  await page.locator(tid('incident-status')).filter({ hasText: 'Acknowledged' }).waitFor();
+  for (const id of inc.alert_ids) {
+    assert.equal((await api(`/v1/alerts/${id}`)).alert.status, 'acknowledged', `alert ${id} of incident ${inc.id}`);
+  }
+  await page.locator(`${tid('audit-table')} ${tid('audit-row')}`).first().waitFor();
+  assert.ok(await page.locator(tid('audit-row')).count() >= inc.alerts);
+  // Each alert's history by target, not a scan of the latest entries.
+  const targets = browser.requests.slice(before).filter((u) => u.includes('/v1/audit')).map((u) => new URL(u).searchParams.get('target'));
+  assert.deepEqual([...new Set(targets)].sort(), inc.alert_ids.map((id) => `alert:${id}`).sort());
+  await shot('incident-detail');
+});
+
+test('models and rules show what the server loaded: the trees and network models, 5 rules and the skipped ones', async () => {
+  const models = await api('/v1/models');
+  const rules = await api('/v1/rules?limit=50');
+  await go('#/system');
+  await page.locator(tid('server-facts')).waitFor();
+  await page.locator(tid('models-table')).waitFor();
+  await page.locator(tid('rules-table')).waitFor();
+  assert.equal(await page.locator(`${tid('models')} ${tid('error')}, ${tid('rules')} ${tid('error')}`).count(), 0, 'no error box');
+  // The models.
+  assert.equal(await page.locator(tid('model-row')).count(), models.models.length);
+  for (const slot of ['trees', 'network']) {
+    const m = models.models.find((x) => x.slot === slot);
+    assert.ok(m, `the server has a ${slot} model`);
+    const row = page.locator(`${tid('model-row')}[data-slot="${slot}"]`);
+    await row.waitFor();
+    assert.equal((await row.locator(tid('model-name')).textContent()).trim(), path.basename(m.label));
+    await row.locator(tid('model-drift')).waitFor();
+  }
+  assert.match(await page.locator(`${tid('model-row')}[data-slot="trees"]`).textContent(), /ROC AUC/);
+  // The rules: 5 loaded, listed; the skipped ones with their reasons.
+  assert.equal(rules.loaded, 5);
+  assert.equal(digits(await page.locator(tid('rules-loaded')).textContent()), 5);
+  assert.equal(await page.locator(tid('rule-row')).count(), rules.rules.length);
+  assert.ok(rules.skipped.length > 0);
+  assert.equal(digits(await page.locator(tid('rules-skipped')).textContent()), rules.skipped.length);
+  assert.equal(await page.locator(tid('skipped-row')).count(), rules.skipped.length);
+  const reasons = await page.locator(tid('skipped-reason')).allTextContents();
+  for (const r of reasons) {
+    assert.ok(r.trim().length > 5 && r.trim() !== '—', `a reason: ${r}`);
+    assert.doesNotMatch(r, /^\//, 'without the file path repeated');
+  }
+  assert.ok(reasons.some((r) => /unknown modifier/.test(r)), 'the unknown-modifier rule says why');
+  await shot('system');
+  // Search.
+  await page.locator(tid('rules-search')).fill('registry');
+  await page.locator(tid('rules-search')).press('Enter');
+  await page.waitForFunction(() => location.hash.includes('q=registry'));
+  const found = await api('/v1/rules?q=registry&limit=50');
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="rule-row"]').length === n, found.rules.length);
+  assert.ok(found.rules.length > 0 && found.rules.length < rules.rules.length);
+});
+
+const LIVE_EVENT = (id, ts) => ({
+  event_id: id, user_id: 'maria.gonzalez', activity_type: 'download', timestamp: ts,
+  location: 'Lagos, NG', latitude: 6.4541, longitude: 3.3947,
+  device_fingerprint: `e2e${id}`.padEnd(32, '0').slice(0, 32), device_name: 'Unknown Android',
+  ip_address: '102.89.1.10', resource_accessed: 'finance-reports', data_transferred_gb: 25.0,
+  duration_seconds: 900, success: true, user_agent: 'curl/8.0',
+});
+
+test('a new alert appears live in the feed without a reload, also after the server restarts', async () => {
+  await go('#/overview');
+  await page.locator(`${tid('live-state')}[data-state="live"]`).waitFor();
+  await page.evaluate(() => { window.__sameDocument = true; });
+  const res = await api('/v1/detect/realtime', { method: 'POST', body: { events: [LIVE_EVENT('e2e-live-1', '2026-05-06T03:30:00Z')] } });
+  assert.equal(res.alerts.length, 1, 'the crafted event raises an alert');
+  const id = res.alerts[0].id;
+  await page.locator(`${tid('feed-item')}[data-alert-id="${id}"]`).waitFor({ timeout: 15_000 });
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload');
+  assert.ok(!(await page.locator(tid('nav-new-count')).isHidden()), 'the new alert is counted on the Alerts tab');
+  // The tallies follow without a reload.
+  const total = (await api('/v1/analytics/dashboard')).alerts.total;
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="kpi-total"]').textContent.replace(/\D/g, '')) === n, total, { timeout: 15_000 });
+
+  // The server goes away and comes back: the feed reconnects by itself and resumes.
+  browser.tolerated.push((text) => /ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|ERR_INCOMPLETE_CHUNKED_ENCODING/.test(text));
+  await warden.stop();
+  await page.locator(`${tid('live-state')}[data-state="reconnecting"]`).waitFor({ timeout: 15_000 });
+  await warden.start();
+  // Baselines live in memory: send the sample again (stored alerts are not duplicated).
+  await sendSample();
+  await page.locator(`${tid('live-state')}[data-state="live"]`).waitFor({ timeout: 40_000 });
+  const again = await api('/v1/detect/realtime', { method: 'POST', body: { events: [LIVE_EVENT('e2e-live-2', '2026-05-06T05:10:00Z')] } });
+  assert.equal(again.alerts.length, 1);
+  await page.locator(`${tid('feed-item')}[data-alert-id="${again.alerts[0].id}"]`).waitFor({ timeout: 15_000 });
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, 'still no reload');
+  browser.tolerated.pop();
+});
+
+test('dark theme: the toggle switches and is remembered', async () => {
+  await go('#/overview');
+  await page.locator(tid('kpi-total')).waitFor();
+  const lightBg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  await page.locator(tid('theme-toggle')).click();
+  assert.equal(await page.evaluate(() => document.documentElement.getAttribute('data-theme')), 'dark');
+  assert.equal(await page.evaluate(() => localStorage.getItem('warden.theme')), 'dark');
+  const darkBg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.notEqual(darkBg, lightBg);
+  await page.reload();
+  await page.locator(tid('kpi-total')).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.getAttribute('data-theme')), 'dark', 'remembered after a reload');
+  await page.locator(`${tid('trend-chart')} svg`).waitFor();
+  await shot('overview-dark');
+  const top = (await api('/v1/alerts?levels=CRITICAL&limit=1')).alerts[0];
+  await go(`#/alerts/${top.id}`);
+  await page.locator(`${tid('map-chart')} svg`).waitFor();
+  await shot('alert-detail-dark');
+  const sigma = (await api('/v1/alerts?anomaly_type=rule_match&sort=score&limit=1')).alerts[0];
+  await go(`#/alerts/${sigma.id}`);
+  await page.locator(tid('log-fields')).first().waitFor();
+  await page.locator(`${tid('rule-card')} ${tid('rule-facts')}`).waitFor();
+  await shot('alert-detail-sigma-dark');
+  await page.locator(tid('theme-toggle')).click();
+  assert.equal(await page.evaluate(() => document.documentElement.getAttribute('data-theme')), 'light');
+});
+
+test('the pages are usable on a narrow screen (390×844)', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await go('#/overview');
+    await page.locator(tid('kpi-total')).waitFor();
+    await page.locator(`${tid('trend-chart')} svg`).waitFor();
+    assert.ok(await overflow() <= 1, 'no sideways scrolling on the overview');
+    assert.ok(await page.locator(tid('nav-alerts')).isVisible());
+    await shot('overview-narrow', { fullPage: false });
+    await go('#/alerts');
+    await page.locator(tid('alert-row')).first().waitFor();
+    assert.ok(await overflow() <= 1, 'no sideways scrolling on the alerts page');
+    assert.ok(await page.locator(tid('row-select')).first().isVisible());
+    await page.evaluate(() => window.scrollTo(0, 560));
+    await shot('alerts-narrow', { fullPage: false });
+    const top = (await api('/v1/alerts?levels=CRITICAL&limit=1')).alerts[0];
+    await go(`#/alerts/${top.id}`);
+    await page.locator(tid('alert-explanation')).waitFor();
+    assert.ok(await overflow() <= 1, 'no sideways scrolling on an alert');
+    await shot('alert-detail-narrow');
+    const sigma = (await api('/v1/alerts?anomaly_type=rule_match&sort=score&limit=1')).alerts[0];
+    await go(`#/alerts/${sigma.id}`);
+    await page.locator(tid('log-fields')).first().waitFor();
+    assert.ok(await overflow() <= 1, 'no sideways scrolling on a rule alert');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
+test('a read-only token sees its scope, no triage controls and a note instead of the audit history', async () => {
+  await page.locator(tid('sign-out')).click();
+  await page.locator(tid('signin-form')).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('warden.token')), null, 'signing out forgets the token');
+  assert.ok(await page.locator(tid('whoami')).isHidden());
+  await signIn(readToken);
+  await page.locator(tid('signin-form')).waitFor({ state: 'detached' });
+  await page.locator(tid('whoami')).waitFor();
+  assert.equal((await page.locator(tid('whoami-scope')).textContent()).trim(), 'read');
+  const before = browser.requests.length;
+  // The list: no selection or bulk bar, a note instead.
+  await go('#/alerts');
+  await page.locator(tid('alert-row')).first().waitFor();
+  await page.locator(tid('read-only-note')).waitFor();
+  assert.equal(await page.locator(tid('bulk-bar')).count(), 0);
+  assert.equal(await page.locator(tid('row-select')).count(), 0);
+  await shot('alerts-read-only', { fullPage: false });
+  // An alert: no status buttons or triage form, and no audit request at all.
+  const top = (await api('/v1/alerts?limit=1')).alerts[0];
+  await go(`#/alerts/${top.id}`);
+  await page.locator(tid('alert-explanation')).waitFor();
+  await page.locator(`${tid('triage')} ${tid('read-only-note')}`).waitFor();
+  assert.equal(await page.locator('[data-testid^="set-status-"]').count(), 0);
+  assert.equal(await page.locator(tid('triage-form')).count(), 0);
+  await page.locator(tid('audit-forbidden')).waitFor();
+  // An incident: no workflow buttons.
+  const inc = (await api('/v1/incidents?limit=1')).incidents[0];
+  await go(`#/incidents/${inc.id}`);
+  await page.locator(tid('incident-title')).waitFor();
+  await page.locator(`${tid('incident-triage')} ${tid('read-only-note')}`).waitFor();
+  assert.equal(await page.locator('[data-testid^="incident-set-"]').count(), 0);
+  assert.deepEqual(browser.requests.slice(before).filter((u) => u.includes('/v1/audit')), [], 'no audit request with a read token');
+});
+
+test('no request left 127.0.0.1, no token in a URL, no CSP violation or console error', async () => {
+  const { requests, blocked, cspViolations, consoleProblems } = browser;
+  assert.ok(requests.length > 20, 'requests were recorded');
+  assert.deepEqual(blocked, [], 'requests to other hosts');
+  const foreign = requests.filter((u) => hostOf(u) !== '127.0.0.1');
+  assert.deepEqual(foreign, []);
+  for (const t of [token, readToken]) {
+    const leaks = requests.filter((u) => u.includes(t) || u.includes(encodeURIComponent(t)));
+    assert.deepEqual(leaks, [], 'a token in a request URL');
+  }
+  assert.deepEqual(cspViolations, [], 'CSP violations');
+  assert.deepEqual(consoleProblems, [], 'console errors');
+});
