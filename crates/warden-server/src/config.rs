@@ -50,6 +50,11 @@ pub struct ServerConfig {
     pub webhook_backoff_ms: u64,
     /// Time allowed for one webhook delivery (seconds).
     pub webhook_timeout_secs: u64,
+    /// Let webhooks reach loopback, private and link-local addresses (off: tenants' admins
+    /// must not be able to probe the service's own network).
+    pub webhook_allow_private: bool,
+    /// When set, the only hosts webhooks may reach (`hooks.example.com`, `*.example.com`).
+    pub webhook_allowed_hosts: Vec<String>,
     /// Serve the dashboard from this folder instead of the copy built into the binary
     /// (for working on the dashboard without rebuilding).
     pub dashboard_dir: Option<PathBuf>,
@@ -75,6 +80,8 @@ impl Default for ServerConfig {
             webhook_retries: 5,
             webhook_backoff_ms: 500,
             webhook_timeout_secs: 10,
+            webhook_allow_private: false,
+            webhook_allowed_hosts: Vec::new(),
             dashboard_dir: None,
             baseline_save_secs: 30,
             tls_cert: None,

@@ -39,6 +39,7 @@ pub mod auth;
 pub mod baselines;
 pub mod config;
 pub mod dashboard;
+pub mod destinations;
 pub mod error;
 pub mod models;
 pub mod openapi;

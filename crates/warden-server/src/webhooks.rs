@@ -131,14 +131,18 @@ pub async fn post_once(
     hook: &WebhookRecord,
     event: &str,
     body: String,
-    timeout: Duration,
+    cfg: &crate::config::ServerConfig,
 ) -> Result<u16, String> {
+    let timeout = Duration::from_secs(cfg.webhook_timeout_secs);
+    let policy = cfg.clone();
     let (url, sig, event) = (
         hook.url.clone(),
         signature(&hook.secret, body.as_bytes()),
         event.to_owned(),
     );
     tokio::task::spawn_blocking(move || {
+        // Again at each delivery: the name may point elsewhere since it was registered.
+        crate::destinations::check(&url, &policy)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
@@ -171,7 +175,6 @@ pub fn start(st: &AppState) {
     let st = st.clone();
     tokio::spawn(async move {
         let cfg = &st.config.server;
-        let timeout = Duration::from_secs(cfg.webhook_timeout_secs);
         while let Some(alert) = rx.recv().await {
             let hooks: Vec<WebhookRecord> = st
                 .webhooks
@@ -185,7 +188,7 @@ pub fn start(st: &AppState) {
                 let mut attempt = 0u32;
                 loop {
                     attempt += 1;
-                    match post_once(&hook, "alert.created", body.clone(), timeout).await {
+                    match post_once(&hook, "alert.created", body.clone(), cfg).await {
                         Ok(_) => {
                             st.webhooks
                                 .metrics

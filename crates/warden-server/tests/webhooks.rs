@@ -100,6 +100,8 @@ async fn signed_deliveries_retries_dead_letters_and_replay() {
     let (other, _) =
         create_token(&store, Scope::Admin, "globex", "t").unwrap_or_else(|e| panic!("{e}"));
     let mut cfg = ServiceConfig::default();
+    // The receiver is on loopback, which webhooks may not reach by default.
+    cfg.server.webhook_allow_private = true;
     cfg.server.webhook_backoff_ms = 10;
     cfg.server.webhook_retries = 2;
     let state = AppState::new(cfg, store)
@@ -299,4 +301,30 @@ async fn signed_deliveries_retries_dead_letters_and_replay() {
             && actions.contains(&"webhook.delete".into())
             && actions.contains(&"dead_letter.replay".into())
     );
+}
+
+#[tokio::test]
+async fn webhooks_cannot_reach_internal_addresses_by_default() {
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let (admin, _) =
+        create_token(&store, Scope::Admin, "acme", "t").unwrap_or_else(|e| panic!("{e}"));
+    let router =
+        app(AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}")));
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/x",
+        "http://10.0.0.8/",
+    ] {
+        let (s, b) = call(&router, "POST", "/v1/webhooks", &admin, json!({"url": url})).await;
+        assert_invalid(s, &b, "url");
+        assert!(
+            b["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("webhook_allow_private")),
+            "{b}"
+        );
+    }
+    let (_, listed) = call(&router, "GET", "/v1/webhooks", &admin, Value::Null).await;
+    assert_eq!(listed["webhooks"], json!([]), "{listed}");
 }

@@ -6,7 +6,6 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
@@ -55,6 +54,12 @@ pub async fn create(
             "an http:// or https:// URL of at most 2048 bytes",
         ));
     }
+    let policy = st.config.server.clone();
+    let checked = url.to_owned();
+    tokio::task::spawn_blocking(move || crate::destinations::check(&checked, &policy))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|reason| ApiError::invalid("url", reason))?;
     let level = level_param("min_level", w.min_level.as_deref())?
         .unwrap_or(warden_event::ThreatLevel::Medium);
     let events = w.events.unwrap_or_else(|| vec!["alert.created".into()]);
@@ -131,10 +136,6 @@ pub async fn delete(
     Ok(Json(json!({"deleted": id})))
 }
 
-fn timeout(st: &AppState) -> Duration {
-    Duration::from_secs(st.config.server.webhook_timeout_secs)
-}
-
 #[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = i64, Path, description = "Webhook id")), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn test(
     State(st): State<AppState>,
@@ -150,7 +151,7 @@ pub async fn test(
         .ok_or(ApiError::NotFound)?;
     let body = json!({"event": "test", "tenant": who.tenant, "webhook_id": id}).to_string();
     Ok(Json(
-        match post_once(&hook, "test", body, timeout(&st)).await {
+        match post_once(&hook, "test", body, &st.config.server).await {
             Ok(status) => json!({"delivered": true, "status": status}),
             Err(e) => json!({"delivered": false, "error": e}),
         },
@@ -191,7 +192,14 @@ pub async fn replay(
             .ok_or_else(|| ApiError::invalid("id", "its webhook was deleted"))?;
         (letter, hook)
     };
-    match post_once(&hook, "alert.created", letter.body.clone(), timeout(&st)).await {
+    match post_once(
+        &hook,
+        "alert.created",
+        letter.body.clone(),
+        &st.config.server,
+    )
+    .await
+    {
         Ok(status) => {
             let store = st
                 .store
