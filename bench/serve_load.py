@@ -267,6 +267,7 @@ def main():
 
             n, secs = asyncio.run(sustained())
             q = max(1, len(samples) // 4)
+            print("RSS MiB samples: " + " ".join(f"{x:.0f}" for x in samples))
             print(f"sustained {secs:.0f} s: {n / secs:,.0f} events/s; RSS MiB first quarter "
                   f"{statistics.mean(samples[:q]):.1f}, last quarter {statistics.mean(samples[-q:]):.1f}, "
                   f"max {max(samples):.1f}")

@@ -8,24 +8,10 @@ use warden_server::{AppState, ServiceConfig};
 
 mod common;
 
-async fn serve(
-    db: &std::path::Path,
-) -> (
-    std::net::SocketAddr,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<std::io::Result<()>>,
-) {
+async fn serve(db: &std::path::Path) -> common::Running {
     let store = warden_store::Store::open(db).unwrap_or_else(|e| panic!("{e}"));
     let state = AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(warden_server::run(listener, state, async {
-        let _ = stopped.await;
-    }));
-    (addr, stop, server)
+    common::start(state).await
 }
 
 async fn behavior(addr: std::net::SocketAddr, token: &str, user: &str) -> Value {
@@ -63,7 +49,8 @@ async fn baselines_learnt_before_a_restart_are_there_after_it() {
         .unwrap_or("")
         .to_owned();
 
-    let (addr, stop, server) = serve(&db).await;
+    let server = serve(&db).await;
+    let addr = server.addr;
     let answer = common::post_raw(
         addr,
         &acme,
@@ -75,8 +62,7 @@ async fn baselines_learnt_before_a_restart_are_there_after_it() {
     let before = behavior(addr, &acme, &user).await;
     let events_before = before["baseline"]["events"].clone();
     assert!(events_before.as_u64().is_some_and(|n| n > 10), "{before}");
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
 
     // Saved at shutdown.
     {
@@ -92,7 +78,8 @@ async fn baselines_learnt_before_a_restart_are_there_after_it() {
     }
 
     // A new process knows the user without being sent anything.
-    let (addr, stop, server) = serve(&db).await;
+    let server = serve(&db).await;
+    let addr = server.addr;
     let after = behavior(addr, &acme, &user).await;
     assert_eq!(after["baseline"]["events"], events_before, "{after}");
     // Another tenant does not see it.
@@ -106,6 +93,5 @@ async fn baselines_learnt_before_a_restart_are_there_after_it() {
     next["timestamp"] = json!("2026-06-01T10:00:00Z");
     let answer = common::post_raw(addr, &acme, "/v1/detect/realtime", &format!("{next}\n")).await;
     assert_eq!(answer["results"][0]["score"]["learning"], false, "{answer}");
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
 }

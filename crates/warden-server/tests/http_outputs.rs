@@ -138,14 +138,8 @@ async fn alerts_reach_splunk_hec_and_elasticsearch_bulk_once_each() {
     let (token, _) =
         create_token(&store, Scope::Write, "acme", "t").unwrap_or_else(|e| panic!("{e}"));
     let state = AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(warden_server::run(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let server = common::start(state).await;
+    let addr = server.addr;
 
     let body = common::repo_file("examples/activity.jsonl");
     let answer = common::post_raw(addr, &token, "/v1/detect/realtime", &body).await;
@@ -215,8 +209,7 @@ async fn alerts_reach_splunk_hec_and_elasticsearch_bulk_once_each() {
 
     assert!(metrics.contains("warden_output_retries_total{output=\"elastic\"} 1"));
     assert!(metrics.contains("warden_output_failed_total{output=\"splunk\"} 0"));
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
 }
 
 #[test]

@@ -282,14 +282,8 @@ async fn a_registry_model_joins_the_ensemble_and_is_swapped_when_activated() {
     };
     let store = warden_store::Store::open(&db).unwrap_or_else(|e| panic!("{e}"));
     let state = AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(warden_server::run(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let server = common::start(state).await;
+    let addr = server.addr;
 
     let answer = common::post_raw(
         addr,
@@ -306,7 +300,7 @@ async fn a_registry_model_joins_the_ensemble_and_is_swapped_when_activated() {
             .all(|r| r["score"]["xgboost_ensemble_score"].as_f64().is_some()),
         "every event scored by the trees model"
     );
-    let models = get_json(addr, &token, "/v1/models").await;
+    let models = common::get_json(addr, &token, "/v1/models").await;
     assert_eq!(
         models["models"][0]["registry"],
         json!({"name": "trees", "version": 1}),
@@ -338,29 +332,13 @@ async fn a_registry_model_joins_the_ensemble_and_is_swapped_when_activated() {
     let mut version = Value::Null;
     for _ in 0..60 {
         version =
-            get_json(addr, &token, "/v1/models").await["models"][0]["registry"]["version"].clone();
+            common::get_json(addr, &token, "/v1/models").await["models"][0]["registry"]["version"]
+                .clone();
         if version == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(version, 2);
-    let _ = stop.send(());
-    let _ = server.await;
-}
-
-async fn get_json(addr: std::net::SocketAddr, token: &str, path: &str) -> Value {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut c = tokio::net::TcpStream::connect(addr)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut answer = String::new();
-    c.read_to_string(&mut answer)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
-    serde_json::from_str(body).unwrap_or(Value::Null)
+    server.stop().await;
 }

@@ -73,14 +73,8 @@ async fn alerts_reach_syslog_and_a_file_and_a_dead_collector_holds_nothing_up() 
     let (token, _) =
         create_token(&store, Scope::Write, "acme", "t").unwrap_or_else(|e| panic!("{e}"));
     let state = AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(warden_server::run(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let server = common::start(state).await;
+    let addr = server.addr;
 
     let answer = common::post_raw(
         addr,
@@ -196,6 +190,10 @@ async fn alerts_reach_syslog_and_a_file_and_a_dead_collector_holds_nothing_up() 
         "{metrics}"
     );
 
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    assert!(
+        tokio::time::timeout(Duration::from_secs(10), server.stop())
+            .await
+            .is_ok(),
+        "a dead collector does not hold up the shutdown"
+    );
 }

@@ -9,6 +9,8 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use warden_server::{AppState, ServiceConfig};
 
+mod common;
+
 fn tls_file(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/data/tls")
@@ -28,14 +30,8 @@ async fn the_api_answers_over_tls_and_not_in_clear() {
     cfg.validate().unwrap_or_else(|e| panic!("{e}"));
     let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
     let state = AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(warden_server::run(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let server = common::start(state).await;
+    let addr = server.addr;
 
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(tls_file("ca.pem")).unwrap_or_else(|e| panic!("{e}")) {
@@ -82,8 +78,7 @@ async fn the_api_answers_over_tls_and_not_in_clear() {
     .await;
     assert!(!String::from_utf8_lossy(&got).contains("HTTP/1.1 200"));
 
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
 }
 
 #[test]

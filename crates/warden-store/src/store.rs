@@ -88,6 +88,28 @@ pub(crate) fn level_rank(l: ThreatLevel) -> i64 {
     }
 }
 
+/// Decodes stored baselines, naming the user whose blob does not decode.
+fn decode_users(rows: Vec<(String, Vec<u8>)>) -> Result<Vec<(String, UserState)>, StoreError> {
+    rows.into_iter()
+        .map(|(user, blob)| {
+            codec::decode(&blob, "baseline")
+                .map(|state| (user.clone(), state))
+                .map_err(|source| StoreError::Baseline { user, source })
+        })
+        .collect()
+}
+
+/// Decodes a stored population (a fresh one when none was saved).
+fn decode_population(blob: Option<Vec<u8>>) -> Result<Population, StoreError> {
+    match blob {
+        Some(blob) => codec::decode(&blob, "population").map_err(|source| StoreError::Baseline {
+            user: "(population)".into(),
+            source,
+        }),
+        None => Ok(Population::default()),
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path`, in WAL mode, migrated to the latest
     /// schema.
@@ -375,17 +397,9 @@ impl Store {
             .query_map([], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
             })
+            .map_err(q("loading baselines"))?
+            .collect::<Result<Vec<_>, _>>()
             .map_err(q("loading baselines"))?;
-        let mut users = Vec::new();
-        for row in rows {
-            let (user, blob) = row.map_err(q("loading baselines"))?;
-            let state =
-                codec::decode(&blob, "baseline").map_err(|source| StoreError::Baseline {
-                    user: user.clone(),
-                    source,
-                })?;
-            users.push((user, state));
-        }
         let population = self
             .conn
             .query_row("SELECT state FROM population WHERE id = 1", [], |r| {
@@ -393,16 +407,7 @@ impl Store {
             })
             .optional()
             .map_err(q("loading the population"))?;
-        let population = match population {
-            Some(blob) => {
-                codec::decode(&blob, "population").map_err(|source| StoreError::Baseline {
-                    user: "(population)".into(),
-                    source,
-                })?
-            }
-            None => Population::default(),
-        };
-        Ok((users, population))
+        Ok((decode_users(rows)?, decode_population(population)?))
     }
 
     /// Saves some of a tenant's baselines (those that changed) and its population, in one
@@ -460,17 +465,9 @@ impl Store {
             .query_map(params![tenant], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
             })
+            .map_err(q("loading baselines"))?
+            .collect::<Result<Vec<_>, _>>()
             .map_err(q("loading baselines"))?;
-        let mut users = Vec::new();
-        for row in rows {
-            let (user, blob) = row.map_err(q("loading baselines"))?;
-            let state =
-                codec::decode(&blob, "baseline").map_err(|source| StoreError::Baseline {
-                    user: user.clone(),
-                    source,
-                })?;
-            users.push((user, state));
-        }
         let population = self
             .conn
             .query_row(
@@ -480,16 +477,7 @@ impl Store {
             )
             .optional()
             .map_err(q("loading the population"))?;
-        let population = match population {
-            Some(blob) => {
-                codec::decode(&blob, "population").map_err(|source| StoreError::Baseline {
-                    user: "(population)".into(),
-                    source,
-                })?
-            }
-            None => Population::default(),
-        };
-        Ok((users, population))
+        Ok((decode_users(rows)?, decode_population(population)?))
     }
 
     /// One user's stored baseline.

@@ -110,16 +110,57 @@ pub async fn post_raw(addr: std::net::SocketAddr, token: &str, path: &str, body:
 
 /// A GET without a token over a real connection; the whole answer, headers included.
 pub async fn get_raw(addr: std::net::SocketAddr, path: &str) -> String {
+    get_with(addr, path, None).await
+}
+
+/// A GET with a token over a real connection; the body as JSON.
+pub async fn get_json(addr: std::net::SocketAddr, token: &str, path: &str) -> Value {
+    let answer = get_with(addr, path, Some(token)).await;
+    serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap_or(Value::Null)
+}
+
+async fn get_with(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut c = tokio::net::TcpStream::connect(addr)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    c.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let mut answer = String::new();
     c.read_to_string(&mut answer)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     answer
+}
+
+/// A service on a real listener (`127.0.0.1:0`), until [`Running::stop`].
+pub struct Running {
+    pub addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Serves `state` with `warden_server::run` (outputs, webhooks, savers started).
+pub async fn start(state: warden_server::AppState) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(warden_server::run(listener, state, async {
+        let _ = stopped.await;
+    }));
+    Running { addr, stop, handle }
+}
+
+impl Running {
+    /// Shuts the service down gracefully and waits for it.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.handle.await;
+    }
 }
