@@ -146,6 +146,12 @@ async fn network_flows_are_scored_and_explained_by_line() {
     assert_eq!(m["drift"]["status"], "unknown", "5 scores are too few: {m}");
     assert_eq!(m["drift"]["scores"], 5);
 
+    let (_, _, ready) = common::oneshot(&r, "GET", "/readyz", None, "text/plain", Vec::new()).await;
+    assert_eq!(
+        ready["checks"]["models"],
+        json!({"activity": 0, "network": true}),
+        "{ready}"
+    );
     let (_, _, metrics) =
         common::oneshot(&r, "GET", "/metrics", None, "text/plain", Vec::new()).await;
     assert!(

@@ -346,6 +346,20 @@ impl Outputs {
         }
     }
 
+    /// Each output's queue: `(name, waiting, capacity)`.
+    pub fn queues(&self) -> Vec<(String, usize, usize)> {
+        self.running
+            .iter()
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.capacity.saturating_sub(r.tx.capacity()),
+                    r.capacity,
+                )
+            })
+            .collect()
+    }
+
     /// Prometheus lines for the outputs.
     pub fn render(&self) -> String {
         let mut out = String::new();

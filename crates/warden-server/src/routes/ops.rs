@@ -1,5 +1,6 @@
 //! Health and metrics, without authentication: `/healthz` (the process answers),
-//! `/readyz` (the store answers; engines loaded), `/metrics` (Prometheus text).
+//! `/readyz` (the store answers; engines, models, rules and output queues), `/metrics`
+//! (Prometheus text).
 
 use axum::Json;
 use axum::extract::State;
@@ -23,6 +24,23 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
         .and_then(|s| s.schema_version().ok())
         .is_some();
     let tenants = st.engines.lock().map(|e| e.len()).unwrap_or(0);
+    let activity = st.models.activity.read().map(|a| a.len()).unwrap_or(0);
+    let network = st
+        .models
+        .network
+        .read()
+        .map(|n| n.is_some())
+        .unwrap_or(false);
+    let queues: Vec<serde_json::Value> = st
+        .outputs
+        .queues()
+        .into_iter()
+        .map(|(name, waiting, capacity)| {
+            json!({"output": name, "waiting": waiting, "capacity": capacity, "full": waiting >= capacity})
+        })
+        .collect();
+    // Not ready: the store does not answer. A full output queue is reported (that output
+    // is dropping alerts) but does not stop ingestion: alerts are in the store regardless.
     let status = if store {
         StatusCode::OK
     } else {
@@ -32,7 +50,13 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
         status,
         Json(json!({
             "status": if store { "ready" } else { "not ready" },
-            "checks": {"store": store, "tenants_loaded": tenants},
+            "checks": {
+                "store": store,
+                "tenants_loaded": tenants,
+                "models": {"activity": activity, "network": network},
+                "rules": st.rules.as_ref().map(|r| r.set.detection_rules()),
+                "output_queues": queues,
+            },
         })),
     )
         .into_response()
