@@ -44,6 +44,9 @@ pub struct ServerConfig {
     pub alert_level: warden_event::ThreatLevel,
     /// Most tenants with a detection engine in memory.
     pub max_tenants: usize,
+    /// Batches scored at once (ingest and network monitoring); more wait their turn, so
+    /// a burst of large requests cannot hold unbounded memory.
+    pub max_concurrent_batches: usize,
     /// Retries of a failed webhook delivery before it becomes a dead letter.
     pub webhook_retries: u32,
     /// First wait between webhook retries (milliseconds), doubled each time up to 30 s.
@@ -77,6 +80,7 @@ impl Default for ServerConfig {
             rate_limit_per_minute: 60,
             alert_level: warden_event::ThreatLevel::Medium,
             max_tenants: 1_000,
+            max_concurrent_batches: 4,
             webhook_retries: 5,
             webhook_backoff_ms: 500,
             webhook_timeout_secs: 10,
@@ -244,6 +248,12 @@ impl ServiceConfig {
                     "give both tls_cert and tls_key, or neither",
                 );
             }
+        }
+        if !(1..=1024).contains(&s.max_concurrent_batches) {
+            return bad(
+                "server.max_concurrent_batches",
+                "must be between 1 and 1024",
+            );
         }
         if !(1..=86_400).contains(&s.baseline_save_secs) {
             return bad("server.baseline_save_secs", "must be between 1 and 86400");

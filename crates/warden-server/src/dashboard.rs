@@ -5,7 +5,7 @@
 //! `/v1` API with the analyst's token, which the page keeps in session storage and sends
 //! as a bearer header — never in a URL. Every response carries a strict
 //! Content-Security-Policy: scripts, styles and connections to this origin only, no inline
-//! code, no frames.
+//! code, no frames, and Trusted Types with no policy (no HTML can be injected from script).
 
 use std::path::{Component, Path};
 
@@ -23,7 +23,8 @@ mod embedded {
 /// The policy sent with every dashboard file.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-     manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+     manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
+     require-trusted-types-for 'script'; trusted-types 'none'";
 
 /// Largest file read from a development folder (`server.dashboard_dir`).
 const MAX_DEV_FILE: u64 = 8 * 1024 * 1024;

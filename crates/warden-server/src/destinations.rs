@@ -20,7 +20,25 @@ pub fn is_internal(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return internal_v4(v4);
             }
-            let first = v6.segments()[0];
+            let seg = v6.segments();
+            // IPv4 carried in IPv6: NAT64 (64:ff9b::/96) and 6to4 (2002::/16).
+            if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return internal_v4(Ipv4Addr::new(
+                    (seg[6] >> 8) as u8,
+                    seg[6] as u8,
+                    (seg[7] >> 8) as u8,
+                    seg[7] as u8,
+                ));
+            }
+            if seg[0] == 0x2002 {
+                return internal_v4(Ipv4Addr::new(
+                    (seg[1] >> 8) as u8,
+                    seg[1] as u8,
+                    (seg[2] >> 8) as u8,
+                    seg[2] as u8,
+                ));
+            }
+            let first = seg[0];
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -110,6 +128,8 @@ mod tests {
             "http://100.64.0.1/",
             "http://0.0.0.0/",
             "http://localhost:8080/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[2002:7f00:1::]/",
         ] {
             let e = check(url, &cfg).unwrap_err();
             assert!(

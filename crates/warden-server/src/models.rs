@@ -273,105 +273,148 @@ impl ServiceModels {
 
     /// `GET /v1/models`: every model in use, its training figures and drift.
     pub fn describe(&self) -> Vec<Value> {
+        // Lock order everywhere: the model lists, released, then the drift windows.
+        let activity: Vec<ActiveModel> =
+            self.activity.read().map(|a| a.clone()).unwrap_or_default();
+        let network: Option<ActiveModel> = self.network.read().ok().and_then(|n| n.clone());
         let Ok(d) = self.drift.lock() else {
             return Vec::new();
         };
-        let mut out: Vec<Value> = self
-            .activity
-            .read()
-            .map(|a| {
-                a.iter()
-                    .map(|m| m.describe(&d[m.member.map_or(0, |x| x as usize)]))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Ok(n) = self.network.read()
-            && let Some(m) = n.as_ref()
-        {
+        let mut out: Vec<Value> = activity
+            .iter()
+            .map(|m| m.describe(&d[m.member.map_or(0, |x| x as usize)]))
+            .collect();
+        if let Some(m) = &network {
             out.push(m.describe(&d[3]));
         }
         out
     }
 
-    /// Checks the registry; returns what changed, as lines for the log. New versions are
-    /// put into every engine in `engines`.
-    pub fn reload(
-        &self,
-        store: &Store,
-        engines: &mut std::collections::HashMap<String, UebaEngine>,
-    ) -> Vec<String> {
+    /// Checks the registry and puts newly activated versions in use; returns what
+    /// changed, as lines for the log. In phases, never holding two of the service's locks:
+    /// the store (versions, bodies), then nothing (decoding, one copy per engine), then the
+    /// model lists, then the engines (swaps), then the drift windows.
+    pub fn reload(&self, st: &crate::AppState) -> Vec<String> {
         let mut log = Vec::new();
-        if let Ok(mut activity) = self.activity.write() {
-            for m in activity.iter_mut() {
-                let Some((name, version)) = m.registry.clone() else {
-                    continue;
-                };
-                match store.active_model_version(&name) {
-                    Ok(Some(v)) if v != version => {}
-                    _ => continue,
+        let current: Vec<ActiveModel> = self.activity.read().map(|a| a.clone()).unwrap_or_default();
+        let network: Option<ActiveModel> = self.network.read().ok().and_then(|n| n.clone());
+        // 1. The store: which registry models have a new active version, and their bodies.
+        let mut fresh_activity: Vec<(usize, Result<ActiveModel, String>)> = Vec::new();
+        let mut fresh_network: Option<Result<ActiveModel, String>> = None;
+        {
+            let Ok(store) = st.store.lock() else {
+                return log;
+            };
+            let changed = |m: &ActiveModel| {
+                m.registry.as_ref().is_some_and(|(name, version)| {
+                    matches!(store.active_model_version(name), Ok(Some(v)) if v != *version)
+                })
+            };
+            for (i, m) in current.iter().enumerate() {
+                if changed(m) {
+                    fresh_activity.push((i, ActiveModel::load(&m.source, &store)));
                 }
-                let next = ActiveModel::load(&m.source, store).and_then(|mut n| {
-                    let member = Member::of(&n.model)?;
-                    if Some(member) != m.member {
-                        return Err(format!(
-                            "{} is a {} model, not a {} one",
-                            n.label,
-                            member.name(),
-                            m.member.map_or("?", Member::name)
-                        ));
-                    }
-                    n.member = Some(member);
-                    Ok(n)
-                });
-                match next {
-                    Ok(n) => {
-                        let mut swapped = 0;
-                        for engine in engines.values() {
-                            if let (Some(member), Ok(fresh)) = (n.member, n.fresh()) {
-                                engine.ensemble().slot(member).swap(fresh);
-                                swapped += 1;
-                            }
-                        }
-                        log.push(format!(
-                            "model {} replaces {} in {swapped} engine(s)",
-                            n.label, m.label
-                        ));
-                        if let (Ok(mut d), Some(member)) = (self.drift.lock(), n.member) {
-                            d[member as usize] = ScoreWindow::for_model(&n);
-                        }
-                        *m = n;
-                    }
-                    Err(e) => log.push(format!(
-                        "model {name}: the new active version is not used ({e}); keeping {}",
-                        m.label
-                    )),
+            }
+            if let Some(m) = &network
+                && changed(m)
+            {
+                fresh_network = Some(ActiveModel::load(&m.source, &store));
+            }
+        }
+        // 2. No lock: check the kind, make one copy per engine.
+        let tenants = st.engines.lock().map(|e| e.len()).unwrap_or(0);
+        let mut swaps: Vec<(usize, ActiveModel, Vec<LoadedModel>)> = Vec::new();
+        for (i, next) in fresh_activity {
+            let old = &current[i];
+            let next = next.and_then(|mut n| {
+                let member = Member::of(&n.model)?;
+                if Some(member) != old.member {
+                    return Err(format!(
+                        "{} is a {} model, not a {} one",
+                        n.label,
+                        member.name(),
+                        old.member.map_or("?", Member::name)
+                    ));
+                }
+                n.member = Some(member);
+                let copies = (0..tenants)
+                    .map(|_| n.fresh())
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((n, copies))
+            });
+            match next {
+                Ok((n, copies)) => swaps.push((i, n, copies)),
+                Err(e) => log.push(format!(
+                    "model {}: the new active version is not used ({e}); keeping {}",
+                    old.registry.as_ref().map_or("?", |(n, _)| n.as_str()),
+                    old.label
+                )),
+            }
+        }
+        // 3. The lists first: an engine created from now on installs the new model.
+        if let Ok(mut activity) = self.activity.write() {
+            for (i, n, _) in &swaps {
+                if let Some(slot) = activity.get_mut(*i) {
+                    log.push(format!("model {} replaces {}", n.label, slot.label));
+                    *slot = n.clone();
                 }
             }
         }
-        if let Ok(mut network) = self.network.write()
-            && let Some(m) = network.as_mut()
-            && let Some((name, version)) = m.registry.clone()
-            && matches!(store.active_model_version(&name), Ok(Some(v)) if v != version)
-        {
-            match ActiveModel::load(&m.source, store) {
-                Ok(n) if !n.model.file.schema.format.is_activity() => {
-                    log.push(format!(
-                        "model {} replaces {} for network flows",
-                        n.label, m.label
-                    ));
-                    if let Ok(mut d) = self.drift.lock() {
-                        d[3] = ScoreWindow::for_model(&n);
-                    }
-                    *m = n;
+        // 4. The engines that exist: swap.
+        if let Ok(engines) = st.engines.lock() {
+            for (_, n, copies) in &mut swaps {
+                let Some(member) = n.member else { continue };
+                let mut copies = std::mem::take(copies).into_iter();
+                let mut swapped = 0;
+                for engine in engines.values() {
+                    let Some(c) = copies.next().or_else(|| n.fresh().ok()) else {
+                        break;
+                    };
+                    engine.ensemble().slot(member).swap(c);
+                    swapped += 1;
                 }
-                Ok(n) => log.push(format!(
-                    "model {name}: {} is an activity model; keeping {}",
-                    n.label, m.label
-                )),
-                Err(e) => log.push(format!(
-                    "model {name}: the new active version is not used ({e}); keeping {}",
-                    m.label
-                )),
+                log.push(format!(
+                    "model {} put in use in {swapped} engine(s)",
+                    n.label
+                ));
+            }
+        }
+        let network_swap = match fresh_network {
+            Some(Ok(n)) if !n.model.file.schema.format.is_activity() => {
+                if let Ok(mut slot) = self.network.write() {
+                    if let Some(old) = slot.as_ref() {
+                        log.push(format!(
+                            "model {} replaces {} for network flows",
+                            n.label, old.label
+                        ));
+                    }
+                    *slot = Some(n.clone());
+                }
+                Some(n)
+            }
+            Some(Ok(n)) => {
+                log.push(format!(
+                    "model {}: an activity model; the network model is kept",
+                    n.label
+                ));
+                None
+            }
+            Some(Err(e)) => {
+                log.push(format!(
+                    "network model: the new active version is not used ({e})"
+                ));
+                None
+            }
+            None => None,
+        };
+        if let Ok(mut d) = self.drift.lock() {
+            for (_, n, _) in &swaps {
+                if let Some(member) = n.member {
+                    d[member as usize] = ScoreWindow::for_model(n);
+                }
+            }
+            if let Some(n) = &network_swap {
+                d[3] = ScoreWindow::for_model(n);
             }
         }
         log
@@ -407,15 +450,9 @@ pub fn follow_registry(st: &crate::AppState) {
         loop {
             tick.tick().await;
             let state = st.clone();
-            let log = tokio::task::spawn_blocking(move || {
-                let (Ok(store), Ok(mut engines)) = (state.store.lock(), state.engines.lock())
-                else {
-                    return Vec::new();
-                };
-                state.models.reload(&store, &mut engines)
-            })
-            .await
-            .unwrap_or_default();
+            let log = tokio::task::spawn_blocking(move || state.models.reload(&state))
+                .await
+                .unwrap_or_default();
             for line in log {
                 eprintln!("warden serve: {line}");
             }

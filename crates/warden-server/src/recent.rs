@@ -54,6 +54,9 @@ impl Batch<'_> {
         want_context: bool,
     ) -> Vec<UserActivity> {
         let user = event.user_id.as_str();
+        if size > MAX_EVENT_BYTES && !want_context {
+            return Vec::new();
+        }
         let key = (self.tenant.to_owned(), user.to_owned());
         let g = &mut *self.g;
         let ring = match g.current.get_mut(&key) {

@@ -30,7 +30,9 @@ pub struct SigmaSection {
 /// The loaded rule set and one detector (correlation state) per tenant.
 pub struct ServiceRules {
     pub set: Arc<RuleSet>,
-    detectors: Mutex<HashMap<String, SigmaDetector>>,
+    /// One detector per tenant, each behind its own lock: a tenant's large batch never
+    /// holds up another's matching.
+    detectors: Mutex<HashMap<String, Arc<Mutex<SigmaDetector>>>>,
     pub loaded_at: String,
 }
 
@@ -78,15 +80,21 @@ impl ServiceRules {
         docs: &[&Value],
         max_tenants: usize,
     ) -> Vec<Vec<SigmaAlert>> {
-        let Ok(mut d) = self.detectors.lock() else {
-            return docs.iter().map(|_| Vec::new()).collect();
+        let none = || docs.iter().map(|_| Vec::new()).collect();
+        let detector = {
+            let Ok(mut d) = self.detectors.lock() else {
+                return none();
+            };
+            if !d.contains_key(tenant) && d.len() >= max_tenants {
+                return none();
+            }
+            d.entry(tenant.to_owned())
+                .or_insert_with(|| Arc::new(Mutex::new(SigmaDetector::new(self.set.clone()))))
+                .clone()
         };
-        if !d.contains_key(tenant) && d.len() >= max_tenants {
-            return docs.iter().map(|_| Vec::new()).collect();
-        }
-        let det = d
-            .entry(tenant.to_owned())
-            .or_insert_with(|| SigmaDetector::new(self.set.clone()));
+        let Ok(mut det) = detector.lock() else {
+            return none();
+        };
         docs.iter()
             .map(|doc| det.process(doc, &DocContext::default()))
             .collect()

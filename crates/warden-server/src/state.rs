@@ -35,6 +35,8 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// Models for the ensemble and for network flows ([`crate::models`]).
     pub models: Arc<crate::models::ServiceModels>,
+    /// Permits to score a batch (`server.max_concurrent_batches`).
+    pub batch_slots: Arc<tokio::sync::Semaphore>,
     /// Users whose baselines changed since they were last saved.
     pub dirty: Arc<crate::baselines::Dirty>,
     /// Each user's last events, stored with an alert as its context.
@@ -58,6 +60,9 @@ impl AppState {
         let models = crate::models::ServiceModels::load(&config.models, &store)?;
         let rules = crate::rules::ServiceRules::load(&config.sigma)?.map(Arc::new);
         Ok(Self {
+            batch_slots: Arc::new(tokio::sync::Semaphore::new(
+                config.server.max_concurrent_batches,
+            )),
             recent: Arc::new(crate::recent::RecentEvents::default()),
             dirty: Arc::new(crate::baselines::Dirty::default()),
             rules,

@@ -21,6 +21,8 @@ use crate::config::ConfigError;
 const HANDSHAKE: Duration = Duration::from_secs(10);
 /// Handshaken connections waiting to be served.
 const BACKLOG: usize = 1024;
+/// Handshakes in progress at once; more connections wait to be accepted.
+const HANDSHAKES: usize = 256;
 
 /// Reads the certificate chain and key; an error names the key and the file.
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, ConfigError> {
@@ -70,8 +72,12 @@ impl TlsListener {
         let local = listener.local_addr()?;
         let acceptor = TlsAcceptor::from(config);
         let (tx, rx) = mpsc::channel(BACKLOG);
+        let slots = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES));
         tokio::spawn(async move {
             loop {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    return;
+                };
                 let (tcp, addr) = match listener.accept().await {
                     Ok(c) => c,
                     Err(e) => {
@@ -86,9 +92,12 @@ impl TlsListener {
                 }
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
+                    let _permit = permit;
                     match tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)).await {
                         Ok(Ok(tls)) => {
-                            let _ = tx.send((tls, addr)).await;
+                            // A server too busy to take it within the handshake time
+                            // drops it rather than piling connections up.
+                            let _ = tx.send_timeout((tls, addr), HANDSHAKE).await;
                         }
                         Ok(Err(e)) => eprintln!("warning: TLS handshake with {addr} failed: {e}"),
                         Err(_) => eprintln!("warning: TLS handshake with {addr} timed out"),

@@ -146,6 +146,8 @@ pub async fn post_once(
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
+            // A redirect could lead past the destination check.
+            .max_redirects(0)
             .build()
             .into();
         let resp = agent

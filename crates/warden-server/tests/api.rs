@@ -979,3 +979,33 @@ async fn an_alert_keeps_its_event_and_the_events_before_it() {
         "most users have history before their alert"
     );
 }
+
+#[tokio::test]
+async fn an_overlong_user_id_is_refused_in_its_place() {
+    let api = api();
+    let long = "u".repeat(300);
+    let body = json!({"events": [
+        {"user_id": long, "activity_type": "login", "timestamp": "2026-04-01T00:00:00Z"},
+        {"user_id": "ana", "activity_type": "login", "timestamp": "2026-04-01T00:00:00Z"},
+    ]});
+    let (s, _, v) = call(
+        &api,
+        "POST",
+        "/v1/detect/realtime",
+        Some(&api.write),
+        "application/json",
+        body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["results"][0]["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("user_id")),
+        "{v}"
+    );
+    assert!(
+        v["results"][1]["score"].is_object(),
+        "its neighbour is scored: {v}"
+    );
+}

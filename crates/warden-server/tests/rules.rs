@@ -109,6 +109,23 @@ async fn log_events_are_matched_by_the_rules_and_stored_as_alerts() {
         "{one}"
     );
     assert_eq!(a["score"]["anomalies"][0]["type"], "rule_match");
+    // The detection itself, structured, and the event it matched.
+    let rule = &a["score"]["rule"];
+    assert_eq!(
+        rule["rule_title"], "System Restore Disabled Through The Registry",
+        "{one}"
+    );
+    assert_eq!(rule["computer"], "swachchhanda");
+    assert!(
+        rule["tags"]
+            .as_array()
+            .is_some_and(|t| t.contains(&json!("attack.t1490")))
+    );
+    assert!(rule["details"]["TargetObject"].is_string(), "{rule}");
+    assert_eq!(
+        a["score"]["event"]["Event"]["System"]["EventRecordID"],
+        35579
+    );
 
     // A replay stores nothing twice.
     let (_, _, again) = send().await;

@@ -37,6 +37,7 @@ pub async fn realtime(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-ndjson"));
+    let _slot = st.batch_slots.acquire().await.map_err(ApiError::internal)?;
     let state = st.clone();
     tokio::task::spawn_blocking(move || score_batch(&state, &who, &body, ndjson))
         .await
@@ -77,6 +78,11 @@ fn event_view(a: &UserActivity) -> Value {
 
 /// A log event larger than this is not kept with its alert (the rule's fields are).
 const MAX_CONTEXT_BYTES: usize = 16 * 1024;
+/// Most alerts one log event raises (its strongest rules); the response still lists every
+/// detection.
+const MAX_RULE_ALERTS: usize = 10;
+/// Longest user id accepted.
+const MAX_USER_ID: usize = 256;
 
 fn score_batch(
     st: &AppState,
@@ -110,8 +116,13 @@ fn score_batch(
         .iter()
         .zip(&docs)
         .map(|(r, d)| {
-            d.is_none()
-                .then(|| parse_activity(r, &st.aliases).map_err(|e| e.to_string()))
+            d.is_none().then(|| {
+                let a = parse_activity(r, &st.aliases).map_err(|e| e.to_string())?;
+                if a.user_id.len() > MAX_USER_ID {
+                    return Err(format!("user_id: at most {MAX_USER_ID} bytes"));
+                }
+                Ok(a)
+            })
         })
         .collect();
     crate::baselines::ensure_engine(st, &who.tenant)?;
@@ -187,17 +198,19 @@ fn score_batch(
                 }
             }
             (None, Some(doc)) => {
-                let context =
-                    (doc.to_string().len() <= MAX_CONTEXT_BYTES).then(|| json!({"event": doc}));
-                alerts.extend(
-                    found
-                        .iter()
-                        .map(|a| {
-                            crate::rules::to_score(a, doc, &st.config.ueba.scoring.actions, &now)
-                        })
-                        .filter(|s| s.threat_level >= alert_level)
-                        .map(|s| (i, s, context.clone())),
-                );
+                let event = (doc.to_string().len() <= MAX_CONTEXT_BYTES).then_some(doc);
+                // The strongest rules first, at most MAX_RULE_ALERTS per event: a crafted
+                // event matching many rules must not become as many alerts.
+                let mut found: Vec<&SigmaAlert> = found.iter().collect();
+                found.sort_by(|a, b| b.level_rank.cmp(&a.level_rank));
+                for a in found.into_iter().take(MAX_RULE_ALERTS) {
+                    let s = crate::rules::to_score(a, doc, &st.config.ueba.scoring.actions, &now);
+                    if s.threat_level >= alert_level {
+                        // The detection itself, structured, beside the event it matched.
+                        let context = json!({"rule": a, "event": event});
+                        alerts.push((i, s, Some(context)));
+                    }
+                }
             }
             _ => {}
         }

@@ -339,18 +339,21 @@ const AGGREGATE_MAX: usize = 1000;
 /// their `seq` (the group's last), so sequence numbers still increase. The last message of
 /// the window has `window_end: true`: resuming after its `seq` loses nothing.
 fn aggregate(window: Vec<Value>) -> VecDeque<Wire> {
-    let mut groups: Vec<(String, String, Vec<Value>)> = Vec::new();
+    let mut groups: Vec<Vec<Value>> = Vec::new();
+    let mut index: std::collections::HashMap<(String, String), usize> =
+        std::collections::HashMap::new();
     for m in window {
         let user = m["user_id"].as_str().unwrap_or("").to_owned();
         let kind = m["primary_anomalies"][0].as_str().unwrap_or("").to_owned();
-        match groups.iter_mut().find(|(u, k, _)| *u == user && *k == kind) {
-            Some((_, _, ms)) => ms.push(m),
-            None => groups.push((user, kind, vec![m])),
-        }
+        let i = *index.entry((user, kind)).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[i].push(m);
     }
     let mut out: Vec<Value> = groups
         .into_iter()
-        .filter_map(|(_, _, ms)| {
+        .filter_map(|ms| {
             let first = ms.first()?["seq"].clone();
             let ids: Vec<Value> = ms.iter().take(100).map(|m| m["seq"].clone()).collect();
             let top = ms

@@ -1,5 +1,8 @@
-// The Warden API client. The analyst's token lives in sessionStorage (gone when the tab
-// closes) and travels only in the Authorization header — never in a URL.
+// The Warden API client. The analyst's token is kept in sessionStorage: readable by this
+// origin's scripts in this tab's session (a duplicated or restored tab may carry a copy),
+// removed on sign-out, never written to localStorage or a cookie. It is sent only in the
+// Authorization header, only to this page's own origin, never in a URL, and a request
+// carrying it is not followed through redirects.
 
 const TOKEN_KEY = 'warden.token';
 
@@ -55,6 +58,27 @@ export function apiUrl(path, query) {
   return u;
 }
 
+/**
+ * A request carrying the token: to this page's origin only (anything else is refused
+ * before a byte is sent), no cookies, no referrer, no cache and no redirects followed.
+ */
+export function authorizedFetch(url, token, init = {}) {
+  const u = new URL(url, window.location.href);
+  if (u.origin !== window.location.origin) {
+    return Promise.reject(new ApiError(0, 'origin', `Refusing to send the token to ${u.origin}: not this page's origin.`));
+  }
+  const headers = { ...(init.headers || {}) };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return fetch(u, {
+    ...init,
+    headers,
+    cache: 'no-store',
+    credentials: 'omit',
+    referrerPolicy: 'no-referrer',
+    redirect: 'error',
+  });
+}
+
 async function errorOf(res) {
   let code = null;
   let message = null;
@@ -80,7 +104,6 @@ async function errorOf(res) {
 export async function request(path, opts = {}) {
   const token = opts.token ?? getToken();
   const headers = { Accept: 'application/json', ...(opts.headers || {}) };
-  if (token) headers.Authorization = `Bearer ${token}`;
   let body;
   if (opts.body !== undefined) {
     headers['Content-Type'] = opts.contentType || 'application/json';
@@ -88,17 +111,14 @@ export async function request(path, opts = {}) {
   }
   let res;
   try {
-    res = await fetch(apiUrl(path, opts.query), {
+    res = await authorizedFetch(apiUrl(path, opts.query), token, {
       method: opts.method || 'GET',
       headers,
       body,
       signal: opts.signal,
-      cache: 'no-store',
-      credentials: 'omit',
-      referrerPolicy: 'no-referrer',
     });
   } catch (e) {
-    if (e && e.name === 'AbortError') throw e;
+    if (e && (e.name === 'AbortError' || e instanceof ApiError)) throw e;
     throw new ApiError(0, 'network', 'Cannot reach the Warden server. Check that it is running.');
   }
   if (!res.ok) {

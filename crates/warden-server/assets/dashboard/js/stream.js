@@ -3,12 +3,23 @@
 // client reconnects by itself with backoff and resumes with Last-Event-ID, so nothing is
 // missed and nothing comes twice.
 
-import { apiUrl, getToken } from './api.js';
+import { apiUrl, getToken, authorizedFetch } from './api.js';
 
 const MIN_DELAY = 1000;
 const MAX_DELAY = 30_000;
 /** The server sends a keep-alive every 15 s; silence longer than this means a dead link. */
 const SILENCE_MS = 45_000;
+/**
+ * A connection counts as healthy (the backoff starts over) once the server has sent a frame
+ * or a keep-alive comment, or after this long connected: an answer of 200 alone does not,
+ * so a server that accepts and drops at once is retried with growing delays.
+ */
+const HEALTHY_MS = 30_000;
+
+/** A server's `retry:` hint, kept within the client's own bounds (a 0 would be a hot loop). */
+export function clampRetry(ms) {
+  return Math.min(MAX_DELAY, Math.max(MIN_DELAY, Number(ms) || 0));
+}
 
 const sleep = (ms, signal) => new Promise((resolve) => {
   const t = setTimeout(resolve, ms);
@@ -17,12 +28,14 @@ const sleep = (ms, signal) => new Promise((resolve) => {
 
 /**
  * Incremental SSE parser: feed() text as it arrives; onEvent({id, event, data}) for each
- * complete message; onId(id) whenever an id field is seen.
+ * complete message, onRetry(ms) for a `retry:` field, onComment() for a comment line (the
+ * server's keep-alive).
  */
 export class SseParser {
-  constructor(onEvent, onRetry) {
+  constructor(onEvent, onRetry, onComment) {
     this.onEvent = onEvent;
     this.onRetry = onRetry || (() => {});
+    this.onComment = onComment || (() => {});
     this.buf = '';
     this.reset();
     this.lastId = null;
@@ -56,7 +69,10 @@ export class SseParser {
       this.reset();
       return;
     }
-    if (line.startsWith(':')) return;
+    if (line.startsWith(':')) {
+      this.onComment();
+      return;
+    }
     const c = line.indexOf(':');
     const field = c < 0 ? line : line.slice(0, c);
     let value = c < 0 ? '' : line.slice(c + 1);
@@ -83,13 +99,15 @@ export class SseParser {
 
 /**
  * A self-healing subscription to the alert stream.
- *   new AlertStream({ after, query, onAlert, onState, onUnauthorized }).start()
- * States: connecting, live, reconnecting (with the delay), stopped.
+ *   new AlertStream({ after, query, token, onAlert, onState, onUnauthorized }).start()
+ * States: connecting, live, reconnecting (with the delay), stopped. With `token`, the
+ * stream belongs to that sign-in: it stops once the stored token is another one.
  */
 export class AlertStream {
-  constructor({ after = null, query = {}, onAlert, onState, onUnauthorized }) {
+  constructor({ after = null, query = {}, token = null, onAlert, onState, onUnauthorized }) {
     this.lastId = after === null || after === undefined ? null : String(after);
     this.query = query;
+    this.token = token;
     this.onAlert = onAlert || (() => {});
     this.onState = onState || (() => {});
     this.onUnauthorized = onUnauthorized || (() => {});
@@ -127,7 +145,7 @@ export class AlertStream {
   async loop() {
     while (!this.stopped) {
       const token = getToken();
-      if (!token) {
+      if (!token || (this.token && token !== this.token)) {
         this.stop();
         return;
       }
@@ -136,11 +154,9 @@ export class AlertStream {
       this.controller = controller;
       let status = 0;
       try {
-        const headers = { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' };
+        const headers = { Accept: 'text/event-stream' };
         if (this.lastId !== null) headers['Last-Event-ID'] = this.lastId;
-        const res = await fetch(apiUrl('v1/stream', this.query), {
-          headers, signal: controller.signal, cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer',
-        });
+        const res = await authorizedFetch(apiUrl('v1/stream', this.query), token, { headers, signal: controller.signal });
         status = res.status;
         if (res.status === 401) {
           this.stopped = true;
@@ -149,7 +165,7 @@ export class AlertStream {
           return;
         }
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
-        this.attempt = 0;
+        // Live, but the backoff only starts over once the connection proves itself (read()).
         this.state('live');
         await this.read(res.body, controller);
       } catch (e) {
@@ -158,7 +174,7 @@ export class AlertStream {
       }
       if (this.stopped) return;
       this.attempt += 1;
-      const base = this.retryHint ?? MIN_DELAY;
+      const base = this.retryHint === null ? MIN_DELAY : clampRetry(this.retryHint);
       const cap = status >= 400 && status < 500 ? MAX_DELAY : Math.min(MAX_DELAY, base * 2 ** Math.min(this.attempt - 1, 6));
       const delay = Math.round(cap * (0.75 + Math.random() * 0.5));
       this.state('reconnecting', { attempt: this.attempt, delay, error: this.lastError });
@@ -174,7 +190,13 @@ export class AlertStream {
       clearTimeout(watchdog);
       watchdog = setTimeout(() => controller.abort(), SILENCE_MS);
     };
+    const healthy = () => {
+      clearTimeout(settle);
+      this.attempt = 0;
+    };
+    const settle = setTimeout(healthy, HEALTHY_MS);
     const parser = new SseParser((m) => {
+      healthy();
       if (m.id !== null) this.lastId = m.id;
       if (m.event !== 'alert' && m.event !== 'message') return;
       let data;
@@ -184,7 +206,7 @@ export class AlertStream {
         return;
       }
       this.onAlert(data, m.id);
-    }, (ms) => { this.retryHint = ms; });
+    }, (ms) => { this.retryHint = clampRetry(ms); }, healthy);
     parser.lastId = this.lastId;
     arm();
     try {
@@ -196,6 +218,7 @@ export class AlertStream {
       }
     } finally {
       clearTimeout(watchdog);
+      clearTimeout(settle);
       try { reader.releaseLock(); } catch { /* already released */ }
     }
   }
