@@ -202,7 +202,7 @@ fn score_batch(
                 // The strongest rules first, at most MAX_RULE_ALERTS per event: a crafted
                 // event matching many rules must not become as many alerts.
                 let mut found: Vec<&SigmaAlert> = found.iter().collect();
-                found.sort_by(|a, b| b.level_rank.cmp(&a.level_rank));
+                found.sort_by_key(|a| std::cmp::Reverse(a.level_rank));
                 for a in found.into_iter().take(MAX_RULE_ALERTS) {
                     let s = crate::rules::to_score(a, doc, &st.config.ueba.scoring.actions, &now);
                     if s.threat_level >= alert_level {

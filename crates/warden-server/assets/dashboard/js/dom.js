@@ -215,14 +215,53 @@ export function notice(text, kind = 'info', testid) {
 
 // ---- toasts ---------------------------------------------------------------------------
 
+/** Most notifications of each kind on screen at once (the oldest goes first). */
+const MAX_TOASTS = 3;
+const MAX_ERROR_TOASTS = 4;
+
+/**
+ * A notification with a close button. Errors are announced at once (role="alert") and stay
+ * until dismissed; the others are announced politely and go after `ms`, held while the
+ * pointer or the keyboard focus is on them.
+ */
 export function toast(message, kind = 'info', ms = 5000) {
   const box = document.querySelector('.toasts');
-  if (!box) return;
-  const t = h('div', { class: ['toast', `toast-${kind}`], testid: 'toast' }, message);
-  t.addEventListener('click', () => t.remove());
-  box.appendChild(t);
-  while (box.children.length > 3) box.firstElementChild.remove();
-  setTimeout(() => t.remove(), ms);
+  if (!box) return null;
+  const error = kind === 'error';
+  // Errors sit beside the polite region, not inside it, so they are announced once.
+  const region = error ? box : (box.querySelector('.toasts-polite') || box);
+  let timer = null;
+  const t = h('div', { class: ['toast', `toast-${kind}`], testid: 'toast', role: error ? 'alert' : null, 'data-kind': kind });
+  const dismiss = () => {
+    clearTimeout(timer);
+    const hadFocus = t.contains(document.activeElement);
+    t.remove();
+    if (hadFocus) document.getElementById('main')?.focus({ preventScroll: true });
+  };
+  const close = h('button', {
+    type: 'button', class: 'toast-close', testid: 'toast-close', 'aria-label': 'Dismiss notification', title: 'Dismiss',
+    on: { click: dismiss },
+  }, h('span', { 'aria-hidden': 'true' }, '×'));
+  replace(t, h('span', { class: 'toast-text' }, message), close);
+  t.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Escape') dismiss();
+  });
+  const own = [...region.children].filter((c) => c.classList.contains('toast') && (c.dataset.kind === 'error') === error);
+  for (const old of own.slice(0, Math.max(0, own.length + 1 - (error ? MAX_ERROR_TOASTS : MAX_TOASTS)))) old.remove();
+  region.appendChild(t);
+  if (!error) {
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(dismiss, ms);
+    };
+    const hold = () => clearTimeout(timer);
+    t.addEventListener('mouseenter', hold);
+    t.addEventListener('focusin', hold);
+    t.addEventListener('mouseleave', () => { if (!t.contains(document.activeElement)) arm(); });
+    t.addEventListener('focusout', (ev) => { if (!t.contains(ev.relatedTarget) && !t.matches(':hover')) arm(); });
+    arm();
+  }
+  return t;
 }
 
 /** A card with a title row and a body. */
