@@ -159,12 +159,18 @@ export function hostOf(url) {
   }
 }
 
+/** The Trusted Types directives the dashboard's policy carries (no HTML, script or script-URL sinks). */
+export const TRUSTED_TYPES = "require-trusted-types-for 'script'; trusted-types 'none'";
+
 /**
  * Headless Chromium with its own profile. Nothing may leave the machine: requests for other
  * hosts are recorded in `blocked` and refused. CSP violations, page errors and console
  * errors are recorded (console errors matching a function in `tolerated` are not).
+ * trustedTypes: the dashboard's pages are held to Trusted Types even when the server's
+ * policy does not ask for them (an older binary): the directives are added to the page's
+ * policy, so a use of an HTML sink is a recorded violation.
  */
-export async function launchBrowser(profileDir, { viewport = { width: 1280, height: 800 } } = {}) {
+export async function launchBrowser(profileDir, { viewport = { width: 1280, height: 800 }, trustedTypes = false } = {}) {
   const state = { requests: [], blocked: [], consoleProblems: [], cspViolations: [], tolerated: [] };
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
@@ -176,11 +182,21 @@ export async function launchBrowser(profileDir, { viewport = { width: 1280, heig
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
     ],
   });
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    if (hostOf(url) === '127.0.0.1') return route.continue();
-    state.blocked.push(url);
-    return route.abort('blockedbyclient');
+  await context.route('**/*', async (route) => {
+    const req = route.request();
+    const url = req.url();
+    if (hostOf(url) !== '127.0.0.1') {
+      state.blocked.push(url);
+      return route.abort('blockedbyclient');
+    }
+    if (trustedTypes && req.resourceType() === 'document' && new URL(url).pathname.startsWith('/ui')) {
+      const res = await route.fetch({ maxRedirects: 0 });
+      const headers = res.headers();
+      const csp = headers['content-security-policy'];
+      if (csp && !/require-trusted-types-for/.test(csp)) headers['content-security-policy'] = `${csp}; ${TRUSTED_TYPES}`;
+      return route.fulfill({ response: res, headers });
+    }
+    return route.continue();
   });
   await context.exposeBinding('__reportCsp', (_src, v) => { state.cspViolations.push(v); });
   await context.addInitScript(() => {

@@ -123,7 +123,9 @@ export async function request(path, opts = {}) {
   }
   if (!res.ok) {
     const err = await errorOf(res);
-    if (res.status === 401 && !opts.quiet401) unauthorized(err);
+    // A late answer for a token that is no longer the stored one (signed out, or in again
+    // with another) must not sign the new caller out.
+    if (res.status === 401 && !opts.quiet401 && token && token === getToken()) unauthorized(err);
     throw err;
   }
   if (opts.raw) return res;

@@ -5,6 +5,7 @@ import { AlertStream } from './stream.js';
 import { h, replace, errorBox, toast } from './dom.js';
 import * as overview from './pages/overview.js';
 import * as alerts from './pages/alerts.js';
+import { clearTrail } from './pages/alerts.js';
 import * as alertPage from './pages/alert.js';
 import * as incidents from './pages/incidents.js';
 import * as incidentPage from './pages/incident.js';
@@ -37,13 +38,9 @@ function currentTheme() {
 function applyTheme() {
   const theme = currentTheme();
   document.documentElement.setAttribute('data-theme', theme);
+  // A toggle button: its name stays "Dark theme", its state is aria-pressed.
   const btn = document.querySelector('[data-testid="theme-toggle"]');
-  if (btn) {
-    const next = theme === 'dark' ? 'light' : 'dark';
-    btn.setAttribute('aria-label', `Switch to ${next} theme`);
-    btn.setAttribute('title', `Switch to ${next} theme`);
-    btn.setAttribute('aria-pressed', theme === 'dark' ? 'true' : 'false');
-  }
+  if (btn) btn.setAttribute('aria-pressed', theme === 'dark' ? 'true' : 'false');
 }
 
 function toggleTheme() {
@@ -57,6 +54,13 @@ function toggleTheme() {
 }
 
 // ---- who is signed in -----------------------------------------------------------------
+
+/**
+ * The sign-in generation: bumped at each sign-in and sign-out. An answer that comes back
+ * for an older generation (a whoami or a resume point read with the previous token) is
+ * dropped instead of being applied to the new caller.
+ */
+let generation = 0;
 
 /** The caller as GET /v1/whoami describes it: {tenant, scope, token_id}; null when unknown. */
 export const caller = { me: null, pending: null };
@@ -83,21 +87,30 @@ function showMe() {
 /** Loads the caller once per sign-in; pages wait for it to know what to offer. */
 function loadMe() {
   if (caller.me) return Promise.resolve(caller.me);
+  const token = api.getToken();
+  if (!token) return Promise.resolve(null);
   if (!caller.pending) {
-    caller.pending = api.get('v1/whoami', null, { quiet401: false })
+    const gen = generation;
+    const pending = api.get('v1/whoami', null, { token, quiet401: false })
       .then((me) => {
+        // Signed out (and maybe in again) meanwhile: this answer is about another token.
+        if (gen !== generation || api.getToken() !== token) return null;
         caller.me = me && typeof me === 'object' ? me : null;
         showMe();
         return caller.me;
       })
       .catch(() => null)
-      .finally(() => { caller.pending = null; });
+      .finally(() => {
+        if (caller.pending === pending) caller.pending = null;
+      });
+    caller.pending = pending;
   }
   return caller.pending;
 }
 
 function forgetMe() {
   caller.me = null;
+  caller.pending = null;
   showMe();
 }
 
@@ -156,22 +169,65 @@ function showUnseen() {
   badge.setAttribute('aria-label', `${live.unseen} new alerts`);
 }
 
-async function startLive() {
-  if (live.stream) return;
-  // Resume after the newest stored alert: the feed shows what comes next (the pages load
-  // what exists), so a big store is never replayed.
-  let after = 0;
-  try {
-    const page = await api.get('v1/alerts', { limit: 1 });
-    after = page.alerts && page.alerts.length ? page.alerts[0].id : 0;
-  } catch (e) {
-    if (e.status === 401) return;
+const LOOKUP_MIN_DELAY = 1000;
+const LOOKUP_MAX_DELAY = 30_000;
+
+const sleep = (ms, signal) => new Promise((resolve) => {
+  const t = setTimeout(resolve, ms);
+  signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+});
+
+/** Ends with the sign-in it was made for: the start-up lookup's retries stop with it. */
+let liveLife = null;
+
+/**
+ * The id of the newest stored alert, read with this sign-in's token: 0 only when the list
+ * is really empty. A failure (network, 5xx) is retried with backoff until it answers;
+ * null when the sign-in ended meanwhile or the token was refused.
+ */
+async function newestAlertId(gen, token, signal) {
+  for (let attempt = 1; ; attempt += 1) {
+    let error;
+    try {
+      const page = await api.get('v1/alerts', { limit: 1 }, { token, signal });
+      if (!page || !Array.isArray(page.alerts)) throw new api.ApiError(0, 'invalid', 'The alert list came back without alerts.');
+      const top = page.alerts[0];
+      if (top === undefined) return 0;
+      const id = Number(top.id);
+      if (!Number.isSafeInteger(id) || id < 0) throw new api.ApiError(0, 'invalid', 'The newest alert has no valid id.');
+      return id;
+    } catch (e) {
+      if (api.isAbort(e) || e.status === 401) return null;
+      error = e;
+    }
+    if (gen !== generation || signal.aborted) return null;
+    const cap = Math.min(LOOKUP_MAX_DELAY, LOOKUP_MIN_DELAY * 2 ** Math.min(attempt - 1, 6));
+    const delay = Math.round(cap * (0.75 + Math.random() * 0.5));
+    showLiveState({ state: 'reconnecting', delay, error: error && error.message });
+    await sleep(delay, signal);
+    if (gen !== generation || signal.aborted) return null;
   }
-  if (live.stream || !api.getToken()) return;
+}
+
+async function startLive() {
+  const token = api.getToken();
+  if (!token || live.stream || liveLife) return;
+  const gen = generation;
+  const life = new AbortController();
+  liveLife = life;
+  showLiveState({ state: 'connecting' });
+  // Resume after the newest stored alert: the feed shows what comes next (the pages load
+  // what exists), so a big store is never replayed. Until that id is known there is no
+  // stream: resuming after 0 would replay the whole history.
+  const after = await newestAlertId(gen, token, life.signal);
+  if (after === null || gen !== generation || life.signal.aborted || api.getToken() !== token || live.stream) return;
   live.stream = new AlertStream({
     after,
+    token,
     onState: showLiveState,
-    onUnauthorized: () => signOut('Your token was rejected. Sign in again.'),
+    onUnauthorized: () => {
+      if (gen === generation) signOut('Your token was rejected. Sign in again.');
+    },
     onAlert: (msg) => {
       live.recent.unshift(msg);
       if (live.recent.length > 100) live.recent.length = 100;
@@ -191,6 +247,8 @@ async function startLive() {
 }
 
 function stopLive() {
+  if (liveLife) liveLife.abort();
+  liveLife = null;
   if (live.stream) live.stream.stop();
   live.stream = null;
   live.recent = [];
@@ -244,6 +302,41 @@ export function navigate(path, params, { replace: rep = false } = {}) {
 
 let current = null;
 let firstRender = true;
+/** The path of the page shown ("#signin" for the sign-in form), to tell a new page from a new query. */
+let shownPath = null;
+
+// ---- focus across routes ----
+// A new page (its path changed): focus goes to its heading as soon as it is painted, so a
+// screen reader announces it and the keyboard starts from the top. The same page with
+// another query (sort, paging, filters) or reloaded after a change: focus stays on the
+// control that was used — found again by its data-testid or id in the redrawn page.
+
+function focusKeyOf(el) {
+  if (!el || el === document.body || !main.contains(el)) return null;
+  const testid = el.getAttribute('data-testid');
+  if (testid) return `[data-testid="${CSS.escape(testid)}"]`;
+  if (el.id) return `#${CSS.escape(el.id)}`;
+  return null;
+}
+
+function focusLost() {
+  const a = document.activeElement;
+  return !a || a === document.body || !a.isConnected;
+}
+
+function focusHeading() {
+  const h1 = main.querySelector('h1');
+  if (!h1) return;
+  h1.setAttribute('tabindex', '-1');
+  h1.focus({ preventScroll: true });
+}
+
+function refocus(key) {
+  const found = key ? main.querySelectorAll(key) : [];
+  if (found.length !== 1) return false;
+  found[0].focus();
+  return document.activeElement === found[0];
+}
 
 async function route() {
   if (current) {
@@ -252,6 +345,13 @@ async function route() {
   }
   const { path, query } = parseHash();
   const signedIn = !!api.getToken();
+  const view = signedIn ? path : '#signin';
+  const newPage = !firstRender && view !== shownPath;
+  const active = document.activeElement;
+  const keep = newPage ? null : focusKeyOf(active);
+  const focusWasInMain = !!active && active !== main && main.contains(active);
+  shownPath = view;
+  firstRender = false;
   document.querySelector('[data-testid="nav"]').hidden = !signedIn;
   document.querySelector('[data-testid="sign-out"]').hidden = !signedIn;
   document.querySelector('[data-testid="live-state"]').hidden = !signedIn;
@@ -269,6 +369,10 @@ async function route() {
     canWrite: () => canWrite(ctx.me),
     isAdmin: () => isAdmin(ctx.me),
     onCleanup(fn) { this.cleanups.push(fn); },
+    /** Runs this page's route again ("Try again"), unless another page has replaced it. */
+    retry() {
+      if (current === ctx) route();
+    },
   };
   current = ctx;
   if (!signedIn) {
@@ -284,6 +388,7 @@ async function route() {
     markNav(null);
     replace(main, h('div', { class: 'page' }, h('h1', { tabindex: '-1' }, 'Page not found'),
       h('p', null, 'There is no page at ', h('code', null, path), '. ', h('a', { href: '#/overview' }, 'Go to the overview'), '.')));
+    if (newPage || focusLost()) focusHeading();
     return;
   }
   ctx.me = await loadMe();
@@ -303,22 +408,32 @@ async function route() {
     live.unseen = 0;
     showUnseen();
   }
+  // render() paints synchronously up to its first await (the page's heading, its frame):
+  // a new page takes the focus there, before its data has come.
+  let rendering;
   try {
-    await page.render(main, ctx);
+    rendering = page.render(main, ctx);
+  } catch (e) {
+    rendering = Promise.reject(e);
+  }
+  if (newPage) {
+    focusHeading();
+    window.scrollTo(0, 0);
+  } else if (keep && focusLost()) {
+    refocus(keep);
+  }
+  try {
+    await rendering;
   } catch (e) {
     if (api.isAbort(e) || ctx.signal.aborted) return;
     console.warn(e);
-    replace(main, h('div', { class: 'page' }, h('h1', { tabindex: '-1' }, label), errorBox(e, () => route())));
+    replace(main, h('div', { class: 'page' }, h('h1', { tabindex: '-1' }, label), errorBox(e, () => ctx.retry())));
   }
-  if (!firstRender && !ctx.signal.aborted) {
-    const h1 = main.querySelector('h1');
-    if (h1) {
-      h1.setAttribute('tabindex', '-1');
-      h1.focus({ preventScroll: true });
-    }
-    window.scrollTo(0, 0);
+  if (ctx.signal.aborted || !focusLost()) return;
+  // The element that had the focus was redrawn: the same control again, else the heading.
+  if (newPage || !refocus(keep)) {
+    if (newPage || focusWasInMain) focusHeading();
   }
-  firstRender = false;
 }
 
 function markNav(name) {
@@ -331,10 +446,10 @@ function markNav(name) {
 // ---- sign-in / out --------------------------------------------------------------------
 
 function onSignedIn(me) {
-  if (me) {
-    caller.me = me;
-    showMe();
-  }
+  generation += 1;
+  caller.pending = null;
+  caller.me = me && typeof me === 'object' ? me : null;
+  showMe();
   startLive();
   const { path } = parseHash();
   if (path === '/signin' || path === '/') navigate('/overview', {}, { replace: true });
@@ -342,9 +457,11 @@ function onSignedIn(me) {
 }
 
 export function signOut(message) {
+  generation += 1;
   api.clearToken();
   forgetMe();
   stopLive();
+  clearTrail();
   if (message) signin.setMessage(message);
   route();
 }

@@ -22,9 +22,13 @@ function fmtTick(v) {
   return String(+v.toFixed(3));
 }
 
-function svgRoot(width, height, label, cls) {
+/**
+ * The chart's root: a picture (role="img") when it is only looked at; a labelled group when
+ * it holds controls (clickable bars), which a picture would hide from assistive technology.
+ */
+function svgRoot(width, height, label, cls, { interactive = false } = {}) {
   return s('svg', {
-    class: ['chart', cls], width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': label,
+    class: ['chart', cls], width, height, viewBox: `0 0 ${width} ${height}`, role: interactive ? 'group' : 'img', 'aria-label': label,
   });
 }
 
@@ -32,17 +36,35 @@ function title(text) {
   return s('title', null, text);
 }
 
-/** Redraws draw(width) into container whenever its width changes. */
+const FOCUS_KEY = 'data-focus-key';
+
+/**
+ * Redraws draw(width) into container whenever its width changes. Marks that take focus
+ * carry data-focus-key: the one focused (or holding the chart's tab stop) is the same
+ * after a redraw.
+ */
 export function responsive(container, draw, minWidth = 260) {
   let last = -1;
   let wasConnected = false;
+  const keyed = () => [...container.querySelectorAll(`[${FOCUS_KEY}]`)];
   const render = () => {
     if (container.isConnected) wasConnected = true;
     else if (wasConnected) { ro.disconnect(); return; }
     const w = Math.max(minWidth, Math.floor(container.clientWidth || 0) || 600);
     if (w === last) return;
     last = w;
+    const active = document.activeElement;
+    const focused = active && container.contains(active) ? active.getAttribute(FOCUS_KEY) : null;
+    const stop = keyed().find((el) => el.getAttribute('tabindex') === '0');
+    const stopKey = stop ? stop.getAttribute(FOCUS_KEY) : null;
     replace(container, draw(w));
+    const want = focused ?? stopKey;
+    if (want === null) return;
+    const marks = keyed();
+    const target = marks.find((el) => el.getAttribute(FOCUS_KEY) === want);
+    if (!target) return;
+    for (const el of marks) el.setAttribute('tabindex', el === target ? '0' : '-1');
+    if (focused !== null) target.focus({ preventScroll: true });
   };
   const ro = new ResizeObserver(() => requestAnimationFrame(render));
   ro.observe(container);
@@ -70,7 +92,8 @@ function yAxis(g, { x0, x1, y, max, step, format = fmtTick }) {
  */
 export function stackedBars({ data, keys, cls, width, height = 220, label = 'Bar chart', onSelect }) {
   const m = { l: 40, r: 8, t: 10, b: 26 };
-  const svg = svgRoot(width, height, label, 'chart-bars');
+  const interactive = !!onSelect && data.some((d) => keys.some((k) => d.parts[k]));
+  const svg = svgRoot(width, height, label, 'chart-bars', { interactive });
   const pw = width - m.l - m.r;
   const ph = height - m.t - m.b;
   const totals = data.map((d) => keys.reduce((a, k) => a + (d.parts[k] || 0), 0));
@@ -111,6 +134,7 @@ export function stackedBars({ data, keys, cls, width, height = 220, label = 'Bar
       bar.setAttribute('tabindex', focusable.length ? '-1' : '0');
       bar.setAttribute('role', 'link');
       bar.setAttribute('aria-label', `${text}; open these alerts`);
+      bar.setAttribute(FOCUS_KEY, String(d.key ?? d.label ?? i));
       bar.addEventListener('click', () => onSelect(d));
       const at = focusable.length;
       bar.addEventListener('keydown', (ev) => {

@@ -9,7 +9,7 @@ import {
 import { chartBox, timeline, meter, legend } from '../charts.js';
 import { eventsOf, hoursCard, mapCard, volumeCard, devicesCard, profileFacts, baselineNote } from './baseline.js';
 import { auditCard } from './audit.js';
-import { ruleCard, logEventCard, ruleHints } from './logevent.js';
+import { ruleCard, logEventCard, ruleOf } from './logevent.js';
 
 const STATUS_ACTIONS = [
   ['acknowledged', 'Acknowledge', 'btn-primary'],
@@ -66,16 +66,19 @@ function triage(a, ctx, onChanged) {
     }
     save(body, 'Saved.');
   });
+  // A write is not tied to the page: leaving it does not abort a change the server may
+  // still apply. Once it is answered, the toast tells; the page is updated only if it is
+  // still the one shown.
   async function save(body, message) {
     for (const b of form.querySelectorAll('button')) b.disabled = true;
     for (const b of buttons) b.disabled = true;
     try {
-      await api.patch(`v1/alerts/${a.id}`, body, { signal: ctx.signal });
-      toast(message, 'ok');
-      onChanged();
+      await api.patch(`v1/alerts/${a.id}`, body);
+      toast(ctx.signal.aborted ? `Alert #${a.id}: ${message}` : message, 'ok');
+      if (!ctx.signal.aborted) onChanged();
     } catch (e) {
-      if (api.isAbort(e)) return;
-      toast(`Could not save: ${e.message}${e.field ? ` (${e.field})` : ''}`, 'error', 8000);
+      toast(`Could not save alert #${a.id}: ${e.message}${e.field ? ` (${e.field})` : ''}`, 'error');
+      if (ctx.signal.aborted) return;
       for (const b of form.querySelectorAll('button')) b.disabled = false;
       for (const b of buttons) b.disabled = false;
     }
@@ -208,7 +211,7 @@ export async function render(main, ctx) {
     replace(main, h('div', { class: 'page' },
       h('p', { class: 'crumbs' }, h('a', { href: '#/alerts' }, '← Alerts')),
       h('h1', { tabindex: '-1' }, `Alert #${id}`),
-      e.status === 404 ? empty('This alert does not exist (or belongs to another tenant).') : errorBox(e, () => render(main, ctx))));
+      e.status === 404 ? empty('This alert does not exist (or belongs to another tenant).') : errorBox(e, () => ctx.retry())));
     return;
   }
   const a = res.alert;
@@ -226,7 +229,7 @@ export async function render(main, ctx) {
   { testid: 'explanation', className: 'span-2' });
   // A detection on a log event: the rule and the event's fields come first.
   const cards = logEvent
-    ? [explanation, ruleCard(ctx, a), triage(a, ctx, reload), logEventCard(logEvent, ruleHints(a)), recommended, aroundCard(a, res.related, { span: false }), relatedCard(res.related)]
+    ? [explanation, ruleCard(ctx, a), triage(a, ctx, reload), logEventCard(logEvent, ruleOf(a)), recommended, aroundCard(a, res.related, { span: false }), relatedCard(res.related)]
     : [explanation, anomaliesCard(sc), recommended, h('div', { class: 'stack' }, triage(a, ctx, reload), modelsCard(sc)), aroundCard(a, res.related), relatedCard(res.related)];
 
   replace(main, h('div', { class: 'page page-alert' },

@@ -37,6 +37,15 @@ function loadTrail() {
   return { key: '', cursors: [null] };
 }
 
+/** Forgets the trail (on sign-out: the next caller's pages start afresh). */
+export function clearTrail() {
+  try {
+    sessionStorage.removeItem(TRAIL_KEY);
+  } catch {
+    /* nothing kept */
+  }
+}
+
 function saveTrail(t) {
   try {
     sessionStorage.setItem(TRAIL_KEY, JSON.stringify({ key: t.key, cursors: t.cursors.slice(0, 500) }));
@@ -191,7 +200,7 @@ export async function render(main, ctx) {
           const size = await api.download('v1/alerts/export', { format: fmt, ...f }, `warden-alerts.${fmt}`);
           toast(`Exported ${num(size)} bytes as ${fmt.toUpperCase()}.`, 'ok');
         } catch (e) {
-          toast(`Export failed: ${e.message}`, 'error', 8000);
+          toast(`Export failed: ${e.message}`, 'error');
         } finally {
           btn.disabled = false;
         }
@@ -301,6 +310,8 @@ export async function render(main, ctx) {
     all.indeterminate = n > 0 && n < rows.length;
   }
 
+  // A write is never aborted (the server may apply it anyway); when the analyst has moved
+  // on meanwhile, the toast says how it went and the page they are on is left alone.
   const runBulk = async (body2, done) => {
     const ids = [...selected];
     for (const b of bulkButtons) b.disabled = true;
@@ -308,10 +319,11 @@ export async function render(main, ctx) {
       const res = await api.post('v1/alerts/bulk', { ...body2, ids });
       const n = (res.updated || []).length;
       toast(`${n} alert${n === 1 ? '' : 's'} ${done}.${(res.not_found || []).length ? ` ${res.not_found.length} not found.` : ''}`, 'ok');
+      if (signal.aborted) return;
       ctx.navigate('/alerts', pageParams(pageNo, cursor), { replace: true });
     } catch (e) {
-      if (api.isAbort(e)) return;
-      toast(`Bulk action failed: ${e.message}${e.field ? ` (${e.field})` : ''}`, 'error', 8000);
+      toast(`Bulk action failed: ${e.message}${e.field ? ` (${e.field})` : ''}`, 'error');
+      if (signal.aborted) return;
       refreshSelection();
     }
   };

@@ -38,16 +38,24 @@ export async function render(main, ctx) {
   const { signal } = ctx;
   const win = windowOf(ctx.query);
   const wparam = win === 3600 ? {} : { window: win };
+  // An incident's id is its first alert's: digits only, like an alert's.
+  if (!/^\d+$/.test(id)) {
+    replace(main, h('div', { class: 'page' },
+      h('p', { class: 'crumbs' }, h('a', { href: ctx.hashOf('/incidents', wparam) }, '← Incidents')),
+      h('h1', { tabindex: '-1' }, 'Incident'),
+      empty(`“${id}” is not an incident id.`, 'An incident\u2019s id is the number of its first alert.')));
+    return;
+  }
   replace(main, h('div', { class: 'page' }, h('h1', { tabindex: '-1' }, `Incident #${id}`), loading()));
   let res;
   try {
-    res = await api.get(`v1/incidents/${encodeURIComponent(id)}`, { window: win }, { signal });
+    res = await api.get(`v1/incidents/${id}`, { window: win }, { signal });
   } catch (e) {
     if (api.isAbort(e)) throw e;
     replace(main, h('div', { class: 'page' },
       h('p', { class: 'crumbs' }, h('a', { href: ctx.hashOf('/incidents', wparam) }, '← Incidents')),
       h('h1', { tabindex: '-1' }, `Incident #${id}`),
-      e.status === 404 ? empty('No incident with this id for this grouping window.', 'An incident\u2019s id is its first alert\u2019s; a different window groups alerts differently.') : errorBox(e, () => render(main, ctx))));
+      e.status === 404 ? empty('No incident with this id for this grouping window.', 'An incident\u2019s id is its first alert\u2019s; a different window groups alerts differently.') : errorBox(e, () => ctx.retry())));
     return;
   }
   const inc = res.incident;
@@ -55,16 +63,17 @@ export async function render(main, ctx) {
   const reload = () => ctx.navigate(`/incidents/${inc.id}`, wparam, { replace: true });
   const writable = ctx.canWrite();
 
+  // Writes are not tied to the page (leaving it does not abort them); once answered, the
+  // toast tells, and the page is reloaded only if it is still the one shown.
   const setStatus = async (st, btn) => {
     btn.disabled = true;
     try {
-      await api.patch(`v1/incidents/${inc.id}`, { status: st }, { query: { window: win }, signal });
+      await api.patch(`v1/incidents/${inc.id}`, { status: st }, { query: { window: win } });
       toast(`Incident #${inc.id}: ${num(inc.alerts)} alert(s) set to ${humanize(st)}.`, 'ok');
-      reload();
+      if (!signal.aborted) reload();
     } catch (e) {
-      if (api.isAbort(e)) return;
-      toast(`Could not change the status: ${e.message}`, 'error', 8000);
-      btn.disabled = false;
+      toast(`Could not change the status of incident #${inc.id}: ${e.message}`, 'error');
+      if (!signal.aborted) btn.disabled = false;
     }
   };
   const buttons = (NEXT[inc.status] || NEXT.new).map(([st, label, cls]) => {
@@ -84,11 +93,11 @@ export async function render(main, ctx) {
       return;
     }
     try {
-      await api.patch(`v1/incidents/${inc.id}`, { assignee: who }, { query: { window: win }, signal });
-      toast(`Assigned to ${who}.`, 'ok');
-      reload();
+      await api.patch(`v1/incidents/${inc.id}`, { assignee: who }, { query: { window: win } });
+      toast(`Incident #${inc.id}: assigned to ${who}.`, 'ok');
+      if (!signal.aborted) reload();
     } catch (e) {
-      if (!api.isAbort(e)) toast(`Could not assign: ${e.message}`, 'error', 8000);
+      toast(`Could not assign incident #${inc.id}: ${e.message}`, 'error');
     }
   });
 

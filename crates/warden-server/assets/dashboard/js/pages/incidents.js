@@ -22,17 +22,27 @@ export async function render(main, ctx) {
   const limit = LIMITS.includes(Number(query.get('limit'))) ? Number(query.get('limit')) : 100;
   const go = (over) => ctx.navigate('/incidents', { status, window: win === 3600 ? null : win, limit: limit === 100 ? null : limit, ...over });
 
-  const statusSel = h('select', { id: 'i-status', testid: 'incident-filter-status', on: { change: (e) => go({ status: e.target.value }) } },
+  // The filters apply with the button (or Enter), not on each change: stepping through a
+  // select with the keyboard must not reload the page at every step.
+  const statusSel = h('select', { id: 'i-status', name: 'status', testid: 'incident-filter-status' },
     h('option', { value: '', selected: !status }, 'Any status'),
     STATUSES.map((st) => h('option', { value: st, selected: st === status }, humanize(st))));
-  const winSel = h('select', { id: 'i-window', testid: 'incident-filter-window', on: { change: (e) => go({ window: Number(e.target.value) === 3600 ? null : e.target.value }) } },
+  const winSel = h('select', { id: 'i-window', name: 'window', testid: 'incident-filter-window' },
     WINDOWS.map(([s, label]) => h('option', { value: String(s), selected: s === win }, label)));
-  const limitSel = h('select', { id: 'i-limit', on: { change: (e) => go({ limit: Number(e.target.value) === 100 ? null : e.target.value }) } },
+  const limitSel = h('select', { id: 'i-limit', name: 'limit', testid: 'incident-filter-limit' },
     LIMITS.map((n) => h('option', { value: String(n), selected: n === limit }, String(n))));
-  const filters = h('div', { class: 'filters', role: 'group', 'aria-label': 'Filter incidents' },
+  const filters = h('form', { class: 'filters', method: 'get', 'aria-label': 'Filter incidents', testid: 'incident-filters' },
     h('div', { class: 'field' }, h('label', { for: 'i-status' }, 'Status'), statusSel),
     h('div', { class: 'field' }, h('label', { for: 'i-window' }, 'Group alerts within'), winSel),
-    h('div', { class: 'field' }, h('label', { for: 'i-limit' }, 'Show'), limitSel));
+    h('div', { class: 'field' }, h('label', { for: 'i-limit' }, 'Show'), limitSel),
+    h('div', { class: 'field field-actions' },
+      h('button', { type: 'submit', class: 'btn btn-primary', testid: 'incident-filter-apply' }, 'Apply')));
+  filters.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const w = Number(winSel.value);
+    const n = Number(limitSel.value);
+    go({ status: statusSel.value, window: w === 3600 ? null : w, limit: n === 100 ? null : n });
+  });
   const body = h('div', null, loading('Loading incidents…'));
   replace(main, h('div', { class: 'page page-incidents' },
     h('div', { class: 'page-head' }, h('div', null,

@@ -1,30 +1,40 @@
 // Alerts raised by detection rules on log events (anomaly type rule_match): the rule that
-// matched, and the raw log event (Sysmon, Windows Security, ECS …) as a readable field list.
+// matched, as the engine reported it (score.rule), and the raw log event (Sysmon, Windows
+// Security, ECS …) as a readable field list with the matched fields marked.
 
 import * as api from '../api.js';
 import {
-  h, replace, time, humanize, card, facts, levelBadge, loading, notice, empty, tableWrap,
+  h, replace, time, humanize, card, facts, levelBadge, notice, empty, tableWrap,
 } from '../dom.js';
 
 /** Most fields listed for one event. */
 const MAX_FIELDS = 300;
 
-/** What the alert says about its rule: from the anomaly's detail and the event id. */
-export function ruleHints(a) {
-  const sc = (a && a.score) || {};
-  const an = (Array.isArray(sc.anomalies) ? sc.anomalies : []).find((x) => x && x.type === 'rule_match');
-  const detail = (an && an.detail) || a.explanation || sc.explanation || '';
-  const m = /Sigma rule "(.+?)" \(([^,()]+), level ([a-z]+)\)/i.exec(detail);
-  const fromId = /^sigma:([^:]+):/.exec(a.event_id || '');
-  const host = /matched on (.+?) \(/.exec(detail);
-  const attack = /ATT&CK ([^;]+?)\.?$/.exec(detail.trim());
+/**
+ * The detection as the engine produced it: the alert's `score.rule`, kept by the server
+ * with rule_match alerts: {rule_id, rule_title, level, tags, computer, channel, event_id,
+ * record_id, file, details: {field: value}, correlation}. Null when the alert has none (alerts
+ * stored before the server kept it): their explanation is free text written from values
+ * an attacker can influence (a host name, a field's value), so nothing is read out of it.
+ */
+export function ruleOf(a) {
+  const r = a && a.score && a.score.rule;
+  if (!r || typeof r !== 'object' || Array.isArray(r)) return null;
+  const text = (v) => (typeof v === 'string' && v.trim() ? v : null);
+  const scalar = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : text(v));
+  const details = r.details && typeof r.details === 'object' && !Array.isArray(r.details) ? r.details : {};
   return {
-    title: m ? m[1] : null,
-    id: (m && m[2]) || (fromId && fromId[1]) || null,
-    level: m ? m[3] : null,
-    host: host ? host[1] : null,
-    attack: attack ? attack[1].split(',').map((t) => t.trim()).filter(Boolean) : [],
-    detail,
+    id: text(r.rule_id),
+    title: text(r.rule_title),
+    level: text(r.level),
+    tags: Array.isArray(r.tags) ? r.tags.filter((t) => typeof t === 'string' && t) : [],
+    computer: text(r.computer),
+    channel: text(r.channel),
+    eventId: scalar(r.event_id),
+    recordId: scalar(r.record_id),
+    file: text(r.file),
+    details: Object.entries(details).filter(([k]) => k),
+    correlation: r.correlation === true,
   };
 }
 
@@ -42,51 +52,77 @@ function attackLabel(tag) {
 
 const baseName = (p) => String(p || '').split(/[\\/]/).pop();
 
-function ruleBody(hints, rule) {
-  const title = (rule && rule.title) || hints.title || 'Detection rule';
-  const level = (rule && rule.level) || hints.level;
-  const tags = rule ? (rule.tags || []) : hints.attack.map((t) => `attack.${t}`);
-  const attackTags = tags.filter((t) => /^attack\./i.test(t));
-  const otherTags = tags.filter((t) => !/^attack\./i.test(t));
-  const ls = rule && rule.logsource ? [rule.logsource.product, rule.logsource.category, rule.logsource.service].filter(Boolean).join(' / ') : null;
+/** A detail's value as text (the engine gives strings; numbers and others as JSON). */
+function valueText(v) {
+  if (v === null || v === undefined) return '';
+  return typeof v === 'string' ? v : (typeof v === 'object' ? JSON.stringify(v) : String(v));
+}
+
+/** The rule card's content: what the detection says, completed by the loaded rule if any. */
+function ruleBody(rule, loaded) {
+  const attackTags = rule.tags.filter((t) => /^attack\./i.test(t));
+  const otherTags = rule.tags.filter((t) => !/^attack\./i.test(t));
+  const file = rule.file || (loaded && typeof loaded.file === 'string' ? loaded.file : null);
+  const ls = loaded && loaded.logsource
+    ? [loaded.logsource.product, loaded.logsource.category, loaded.logsource.service].filter(Boolean).join(' / ')
+    : null;
   return h('div', { class: 'rule-card' },
     h('p', { class: 'rule-title' },
-      h('span', { testid: 'rule-title' }, title),
-      level ? levelBadge(String(level).toUpperCase()) : null,
-      rule && rule.correlation ? h('span', { class: 'chip chip-small' }, 'correlation') : null),
+      h('span', { testid: 'rule-title' }, rule.title || rule.id || 'Detection rule'),
+      rule.level ? levelBadge(rule.level.toUpperCase(), 'rule-level') : null,
+      rule.correlation ? h('span', { class: 'chip chip-small', testid: 'rule-correlation' }, 'correlation') : null),
     facts([
-      ['Rule id', hints.id || (rule && rule.id) ? h('code', null, hints.id || rule.id) : null],
-      ['Host', hints.host],
+      ['Rule id', rule.id ? h('code', null, rule.id) : null],
+      ['Host', rule.computer],
+      ['Channel', rule.channel],
+      ['Event id', rule.eventId === null ? null : String(rule.eventId)],
+      ['Record', rule.recordId === null ? null : String(rule.recordId)],
       ['Log source', ls],
-      ['Status', rule && rule.status],
-      ['File', rule && rule.file ? h('span', { class: 'mono', title: rule.file }, baseName(rule.file)) : null],
+      ['Status', loaded && loaded.status],
+      ['File', file ? h('span', { class: 'mono', title: file }, baseName(file)) : null],
     ].filter(([, v]) => v), 'rule-facts'),
     attackTags.length ? h('div', { class: 'rule-attack' },
       h('h3', null, 'MITRE ATT&CK'),
       h('ul', { class: 'tag-list', testid: 'rule-attack' }, attackTags.map((t) => h('li', { class: 'chip chip-attack', title: t }, attackLabel(t))))) : null,
     otherTags.length ? h('ul', { class: 'tag-list' }, otherTags.map((t) => h('li', { class: 'chip' }, t))) : null,
-    hints.id ? h('p', { class: 'small rule-link' }, h('a', { href: `#/system?q=${encodeURIComponent(hints.id)}` }, 'This rule among the loaded rules →')) : null);
+    rule.details.length ? h('div', { class: 'rule-details' },
+      h('h3', null, rule.correlation ? 'Grouped by, and the count' : 'What matched'),
+      tableWrap(h('table', { class: 'table compact log-fields', testid: 'rule-details' },
+        h('thead', { class: 'visually-hidden' }, h('tr', null, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Value'))),
+        h('tbody', null, rule.details.map(([k, v]) => h('tr', { testid: 'rule-detail', 'data-field': k },
+          h('th', { scope: 'row', class: 'log-key' }, k),
+          h('td', { class: 'log-value mono' }, valueText(v)))))), 'The fields the rule matched')) : null,
+    rule.id ? h('p', { class: 'small rule-link' }, h('a', { href: `#/system?q=${encodeURIComponent(rule.id)}` }, 'This rule among the loaded rules →')) : null);
 }
 
-/** The rule that raised the alert, completed from GET /v1/rules when the server has it. */
+/**
+ * The rule that raised the alert. With `score.rule`: the detection as the engine reported
+ * it, completed from GET /v1/rules (log source, status, file) when the rule is still
+ * loaded. Without it (an older alert): the explanation's text as it is, nothing derived.
+ */
 export function ruleCard(ctx, a) {
-  const hints = ruleHints(a);
-  const body = h('div', null, hints.title ? ruleBody(hints, null) : loading('Loading the rule…'));
+  const rule = ruleOf(a);
+  if (!rule) {
+    const sc = a.score || {};
+    const an = (Array.isArray(sc.anomalies) ? sc.anomalies : []).find((x) => x && x.type === 'rule_match');
+    const text = (an && an.detail) || a.explanation || sc.explanation || '';
+    return card('Detection rule', h('div', { class: 'rule-card' },
+      text ? h('p', { class: 'rule-detail-text', testid: 'rule-detail-text' }, text) : null,
+      notice('This alert was stored before alerts kept their detection as data: the rule is described by the text above only.', 'info', 'rule-unstructured')),
+    { testid: 'rule-card' });
+  }
+  const body = h('div', null, ruleBody(rule, null));
   const box = card('Detection rule', body, { testid: 'rule-card' });
-  if (hints.id) {
+  if (rule.id) {
     (async () => {
       try {
-        const res = await api.get('v1/rules', { q: hints.id, limit: 10 }, { signal: ctx.signal, quiet401: false });
-        const rule = (res.rules || []).find((r) => r.id === hints.id) || null;
-        replace(body, ruleBody(hints, rule), rule ? null : notice('This rule is no longer loaded on the server.', 'info', 'rule-gone'));
-      } catch (e) {
-        if (api.isAbort(e)) return;
-        // Rules not configured (503) or not reachable: what the alert says is enough.
-        replace(body, hints.title ? ruleBody(hints, null) : empty('The rule is not named in this alert.'));
+        const res = await api.get('v1/rules', { q: rule.id, limit: 10 }, { signal: ctx.signal, quiet401: false });
+        const loaded = (res.rules || []).find((r) => r.id === rule.id) || null;
+        replace(body, ruleBody(rule, loaded), loaded ? null : notice('This rule is no longer loaded on the server.', 'info', 'rule-gone'));
+      } catch {
+        // Aborted, rules not configured (503) or not reachable: what the alert says is enough.
       }
     })();
-  } else if (!hints.title) {
-    replace(body, empty('The rule is not named in this alert.'));
   }
   return box;
 }
@@ -161,12 +197,31 @@ function summaryOf(ev) {
   };
 }
 
-export function logEventCard(ev, hints) {
-  const groups = logEventGroups(ev);
-  const matched = (key, value) => {
-    const d = hints.detail || '';
-    return !!d && (d.includes(`${key}=${value}`) || d.includes(`${key}: ${value}`));
+/**
+ * Whether a field of the event is one the rule matched: its name (the last part of its
+ * path, or the whole path) and value are among the detection's `details`.
+ */
+function matcherOf(rule) {
+  const want = new Map();
+  for (const [k, v] of (rule ? rule.details : [])) {
+    const key = k.toLowerCase();
+    if (!want.has(key)) want.set(key, new Set());
+    want.get(key).add(valueText(v));
+  }
+  return (path, value) => {
+    if (!want.size) return false;
+    const text = valueText(value);
+    return [path[path.length - 1] || '', path.join('.')].some((k) => {
+      const vals = want.get(k.toLowerCase());
+      return !!vals && vals.has(text);
+    });
   };
+}
+
+/** The event's fields; `rule` (ruleOf) marks the fields it matched. */
+export function logEventCard(ev, rule) {
+  const groups = logEventGroups(ev);
+  const matched = matcherOf(rule);
   const sum = summaryOf(ev);
   const count = groups.reduce((n, g) => n + g.fields.length, 0);
   const json = JSON.stringify(ev, null, 2);
@@ -182,8 +237,7 @@ export function logEventCard(ev, hints) {
       tableWrap(h('table', { class: 'table compact log-fields', testid: 'log-fields' },
         h('thead', { class: 'visually-hidden' }, h('tr', null, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Value'))),
         h('tbody', null, g.fields.map(({ path, value }) => {
-          const key = path[path.length - 1] || '';
-          const hit = matched(key, value);
+          const hit = matched(path, value);
           return h('tr', { class: hit ? 'field-matched' : null, testid: 'log-field', 'data-field': path.join('.') },
             h('th', { scope: 'row', class: 'log-key' }, path.join(' › '), hit ? h('span', { class: 'chip chip-small chip-match', title: 'A field the rule matched' }, 'matched') : null),
             h('td', { class: 'log-value mono' }, String(value)));

@@ -16,6 +16,9 @@ const SPANS = {
 
 const pad = (n) => String(n).padStart(2, '0');
 
+/** Alerts listed in the live feed at most. */
+const FEED_MAX = 30;
+
 /** The bucket key the server uses for an instant (UTC). */
 function bucketOf(d, g) {
   const y = d.getUTCFullYear();
@@ -124,6 +127,8 @@ export async function render(main, ctx) {
   // ---- live feed ----
   const feedList = h('ol', { class: 'feed', testid: 'live-feed', 'aria-label': 'Latest alerts' });
   const feedState = h('span', { class: 'feed-state', testid: 'feed-state' });
+  // The ids shown, so an alert that comes both from the first read and from the stream is
+  // listed once; pruned with the list, so it never holds more than FEED_MAX ids.
   const seen = new Set();
   const items = [];
   const addFeed = (a, fresh) => {
@@ -136,9 +141,9 @@ export async function render(main, ctx) {
     const idx = items.findIndex((x) => x.id === id);
     const before = feedList.children[idx] || null;
     feedList.insertBefore(el, before);
-    while (feedList.children.length > 30) {
+    while (items.length > FEED_MAX) {
       feedList.lastElementChild.remove();
-      items.pop();
+      seen.delete(items.pop().id);
     }
     feedEmpty.hidden = items.length > 0;
   };

@@ -1,5 +1,7 @@
-// Sign-in with an API token. The token is checked against the API, then kept in
-// sessionStorage for this tab only; it is never put in a URL.
+// Sign-in with an API token. The token is checked against the API, then kept in this
+// tab's sessionStorage until sign-out; it is never put in a URL. The field is a text input
+// masked by CSS, not a password field: browsers and password managers do not offer to save
+// it, and it is emptied before the page moves on.
 
 import * as api from '../api.js';
 import { h, replace } from '../dom.js';
@@ -14,7 +16,8 @@ export function setMessage(text) {
 export function render(main, ctx) {
   const error = h('p', { class: 'form-error', role: 'alert', testid: 'signin-error', hidden: true });
   const input = h('input', {
-    id: 'token', name: 'token', type: 'password', autocomplete: 'off', spellcheck: 'false',
+    id: 'token', name: 'api-token', type: 'text', class: 'secret-input', autocomplete: 'off',
+    autocapitalize: 'off', autocorrect: 'off', spellcheck: 'false', 'data-1p-ignore': 'true', 'data-lpignore': 'true',
     required: true, placeholder: 'wdn_…', testid: 'signin-token', 'aria-describedby': 'token-help',
   });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'signin-submit' }, 'Sign in');
@@ -32,7 +35,7 @@ export function render(main, ctx) {
     input,
     h('p', { id: 'token-help', class: 'muted small' },
       'Create one with ', h('code', null, 'warden token create --scope read --tenant NAME'),
-      '. It is kept in this tab only and sent as a bearer header.'),
+      '. It is kept in this tab\u2019s session storage until you sign out, and sent only to this server, as a bearer header.'),
     error,
     submit);
   form.addEventListener('submit', async (ev) => {

@@ -54,7 +54,7 @@ export async function render(main, ctx) {
     replace(main, h('div', { class: 'page' },
       h('p', { class: 'crumbs' }, h('a', { href: '#/overview' }, '← Overview')),
       h('h1', { tabindex: '-1' }, name),
-      e.status === 404 ? empty('This user is unknown: no baseline and no alert.', 'User ids are exact (case-sensitive).') : errorBox(e, () => render(main, ctx))));
+      e.status === 404 ? empty('This user is unknown: no baseline and no alert.', 'User ids are exact (case-sensitive).') : errorBox(e, () => ctx.retry())));
     return;
   }
   const b = res.baseline;
