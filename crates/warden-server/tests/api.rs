@@ -618,13 +618,7 @@ async fn open_stream(api: &Api, query: &str, last_event_id: Option<i64>) -> Body
 async fn the_stream_replays_resumes_without_gaps_and_goes_live() {
     let api = api();
     let b = ingest_sample(&api).await;
-    let mut ids: Vec<i64> = b["alerts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|a| a["id"].as_i64())
-        .collect();
+    let mut ids: Vec<i64> = common::alert_ids(&b);
     ids.sort_unstable();
     assert!(ids.len() > 5);
 
@@ -665,13 +659,7 @@ async fn the_stream_replays_resumes_without_gaps_and_goes_live() {
         events_body(&lines),
     )
     .await;
-    let new_ids: Vec<i64> = b["alerts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|a| a["id"].as_i64())
-        .collect();
+    let new_ids: Vec<i64> = common::alert_ids(&b);
     assert!(new_ids.len() >= 2);
     let live_got = reader.await.unwrap_or_default();
     let seqs: Vec<i64> = live_got.iter().filter_map(|m| m["seq"].as_i64()).collect();

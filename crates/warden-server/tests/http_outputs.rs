@@ -143,12 +143,7 @@ async fn alerts_reach_splunk_hec_and_elasticsearch_bulk_once_each() {
 
     let body = common::repo_file("examples/activity.jsonl");
     let answer = common::post_raw(addr, &token, "/v1/detect/realtime", &body).await;
-    let alerts: Vec<i64> = answer["alerts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["id"].as_i64())
-        .collect();
+    let alerts: Vec<i64> = common::alert_ids(&answer);
     assert!(alerts.len() > 5, "{answer}");
 
     // Until both outputs report every alert delivered (the retried batch included).

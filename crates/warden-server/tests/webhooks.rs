@@ -157,13 +157,7 @@ async fn signed_deliveries_retries_dead_letters_and_replay() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let ids: Vec<i64> = b["alerts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|a| a["id"].as_i64())
-        .collect();
+    let ids: Vec<i64> = common::alert_ids(&b);
     assert!(ids.len() > 3);
     wait_until(|| rx.got.lock().map(|g| g.len()).unwrap_or(0) > ids.len()).await;
     let got: Vec<Value> = rx

@@ -70,13 +70,7 @@ async fn acknowledged_flow_resume_and_close_on_shutdown() {
         common::repo_file("examples/activity.jsonl").into_bytes(),
     )
     .await;
-    let mut ids: Vec<i64> = b["alerts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|a| a["id"].as_i64())
-        .collect();
+    let mut ids: Vec<i64> = common::alert_ids(&b);
     ids.sort_unstable();
     assert!(ids.len() >= 8);
 

@@ -164,3 +164,13 @@ impl Running {
         let _ = self.handle.await;
     }
 }
+
+/// The ids of the alerts a `/v1/detect/realtime` answer stored, in its order.
+pub fn alert_ids(answer: &Value) -> Vec<i64> {
+    answer["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["id"].as_i64())
+        .collect()
+}
