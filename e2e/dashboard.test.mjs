@@ -110,6 +110,25 @@ async function sendSample() {
   return api('/v1/detect/realtime', { method: 'POST', body: sample, contentType: 'application/x-ndjson' });
 }
 
+/** An alert record's evidence as the API gives it: the trigger entry and the context entries. */
+function evidenceOf(record) {
+  const all = (record.alert && record.alert.evidence) || [];
+  return { all, trigger: all.find((e) => e.role === 'trigger'), context: all.filter((e) => e.role === 'context') };
+}
+
+/** An evidence reference as the alert page words it. */
+function referenceText(r) {
+  if (r.ref === 'event_id') return `event ${r.event_id}`;
+  if (r.ref === 'record') return `record ${r.record_id}${r.computer ? ` on ${r.computer}` : ''}`;
+  if (r.ref === 'line') return `line ${r.line} of ${r.source}`;
+  return `hash ${r.hash.length > 8 ? `${r.hash.slice(0, 8)}…` : r.hash}`;
+}
+
+/** The entity chips of the alert page: kind, value and the link of each. */
+const entityChips = () => page.locator(`${tid('entities')} ${tid('entity-chip')}`).evaluateAll((els) => els.map((e) => ({
+  kind: e.dataset.kind, value: e.dataset.value, href: e.querySelector('a') ? e.querySelector('a').getAttribute('href') : null,
+})));
+
 // ---- setup / teardown ---------------------------------------------------------------
 
 before(async () => {
@@ -528,8 +547,26 @@ test('an alert page shows its score, explanation, anomalies, the user\u2019s bas
   assert.equal((await expl.textContent()).trim(), alert.explanation.trim());
   assert.equal((await page.locator(tid('alert-score')).textContent()).trim(), alert.threat_score.toFixed(1));
   assert.equal((await page.locator(tid('alert-level')).textContent()).trim(), alert.threat_level);
-  assert.equal(await page.locator(tid('anomaly-row')).count(), alert.score.anomalies.length);
-  assert.equal(await page.locator(`${tid('recommended-actions')} li`).count(), alert.score.recommended_actions.length);
+  assert.equal(alert.detector, 'ueba');
+  assert.equal(alert.channel, 'behavior');
+  assert.equal(await page.locator(tid('anomaly-row')).count(), alert.alert.anomalies.length);
+  assert.equal(await page.locator(`${tid('recommended-actions')} li`).count(), alert.alert.recommended_actions.length);
+  assert.equal(await page.locator(tid('detector')).getAttribute('data-kind'), 'ueba');
+  // What the alert rests on: one row per evidence entry, the trigger first.
+  const { all, trigger } = evidenceOf(alert);
+  assert.ok(trigger, 'the alert has a trigger');
+  const rows = page.locator(`${tid('evidence')} ${tid('evidence-row')}`);
+  assert.equal(await rows.count(), all.length);
+  assert.equal(await rows.first().getAttribute('data-role'), 'trigger');
+  assert.equal((await rows.first().locator(tid('evidence-ref')).textContent()).trim(), referenceText(trigger.reference));
+  // Whom: the user as an entity, linked to their page.
+  const chips = await entityChips();
+  assert.deepEqual(chips.map(({ kind, value }) => ({ kind, value })), alert.alert.entities);
+  const user = chips.find((c) => c.kind === 'user' && c.value === alert.user_id);
+  assert.ok(user, 'a chip for the user');
+  assert.equal(user.href, `#/users/${encodeURIComponent(alert.user_id)}`);
+  assert.equal(await page.locator(`${tid('alert-user')}`).getAttribute('href'), `#/users/${encodeURIComponent(alert.user_id)}`);
+  assert.deepEqual(await page.locator(tid('attack-chip')).evaluateAll((els) => els.map((e) => e.dataset.attack)), alert.alert.attack);
   await page.locator(`${tid('hours-chart')} svg`).waitFor();
   await page.locator(`${tid('map-chart')} svg`).waitFor();
   await page.locator(`${tid('volume-chart')} svg`).waitFor();
@@ -553,15 +590,16 @@ test('the activity that raised an alert and the events before it are on a timeli
   const withTravel = (await api('/v1/alerts?anomaly_type=impossible_travel&limit=1')).alerts[0];
   assert.ok(withTravel, 'the sample has an impossible-travel alert');
   const { alert } = await api(`/v1/alerts/${withTravel.id}`);
-  assert.ok(alert.score.event, 'the server keeps the event with the alert');
-  const context = alert.score.context_events || [];
+  const { trigger, context: earlier } = evidenceOf(alert);
+  assert.ok(trigger && trigger.event, 'the server keeps the event with the alert, as the trigger\u2019s evidence');
+  const context = earlier.filter((e) => e.event);
   await go(`#/alerts/${alert.id}`);
   await page.locator(`${tid('events-timeline')} svg`).waitFor();
   assert.equal(await page.locator(tid('event-row')).count(), context.length + 1, 'the event and the ones before it');
   // Newest first in the table: the alert's own event on top, highlighted.
   const firstRow = page.locator(tid('event-row')).first();
   assert.match(await firstRow.getAttribute('class'), /row-focus/);
-  assert.match(await firstRow.textContent(), new RegExp(alert.score.event.location.split(',')[0]));
+  assert.match(await firstRow.textContent(), new RegExp(trigger.event.location.split(',')[0]));
   assert.equal(await page.locator(`${tid('map-chart')} circle.map-alert`).count(), 1, 'the alert\u2019s location on the map');
   await page.locator(`${tid('volume-chart')} circle.dot-hot`).waitFor();
   assert.equal(await page.locator(tid('events-unavailable')).count(), 0);
@@ -599,10 +637,10 @@ test('an alert from a Sigma rule lists the log event\u2019s fields', async () =>
   await page.locator(tid('no-baseline')).waitFor();
 });
 
-test('a Sigma alert shows its rule as the engine reported it (score.rule): title, level, ATT&CK techniques, the fields matched', async () => {
+test('a Sigma alert shows its rule as the engine reported it (detail.sigma): title, level, ATT&CK techniques, the fields matched', async () => {
   const alert = await sigmaAlert();
-  const rule = alert.score.rule;
-  assert.ok(rule && typeof rule === 'object', 'the server keeps the detection with the alert, as score.rule');
+  const rule = alert.alert && alert.alert.detail && alert.alert.detail.sigma;
+  assert.ok(rule && typeof rule === 'object', 'the server keeps the detection with the alert, as alert.detail.sigma');
   await go(`#/alerts/${alert.id}`);
   await page.locator(tid('rule-title')).waitFor();
   assert.equal((await page.locator(tid('rule-title')).textContent()).trim(), rule.rule_title);
@@ -625,10 +663,45 @@ test('a Sigma alert shows its rule as the engine reported it (score.rule): title
   await shot('alert-detail-sigma');
 });
 
-test('an older rule alert without score.rule shows its explanation as text, nothing read out of it', async () => {
+test('a Sigma alert\u2019s evidence names the event\u2019s record, and its ATT&CK ids and entities are listed', async () => {
   const alert = await sigmaAlert();
-  // The alert as a server before score.rule stored it, with an explanation an attacker
-  // shaped (a host name and field values are theirs to choose).
+  assert.equal(alert.detector, 'sigma');
+  assert.equal(alert.channel, 'threat');
+  const { all, trigger } = evidenceOf(alert);
+  assert.ok(trigger, 'the alert has a trigger');
+  // The event posted carries its record number: the evidence refers to it by record, else by hash.
+  assert.ok(['record', 'hash'].includes(trigger.reference.ref), `a record or hash reference (${trigger.reference.ref})`);
+  if (trigger.reference.ref === 'record') assert.equal(trigger.reference.record_id, sysmonEvent.Event.System.EventRecordID);
+  assert.deepEqual(trigger.event, sysmonEvent, 'the log event kept as the trigger\u2019s evidence');
+  await go(`#/alerts/${alert.id}`);
+  await page.locator(tid('evidence')).waitFor();
+  const rows = page.locator(`${tid('evidence')} ${tid('evidence-row')}`);
+  assert.equal(await rows.count(), all.length);
+  const ref = rows.first().locator(tid('evidence-ref'));
+  assert.equal(await ref.getAttribute('data-ref'), trigger.reference.ref);
+  assert.equal((await ref.textContent()).trim(), referenceText(trigger.reference));
+  // The event's fields, compact, in the row.
+  assert.match(await rows.first().textContent(), /TargetObject/);
+  // ATT&CK ids: exactly the alert's, in its order.
+  assert.ok(alert.alert.attack.length > 0, 'the rule\u2019s tags give ATT&CK ids');
+  assert.deepEqual(await page.locator(tid('attack-chip')).evaluateAll((els) => els.map((e) => e.dataset.attack)), alert.alert.attack);
+  assert.equal(await page.locator(tid('detector')).getAttribute('data-kind'), 'sigma');
+  // Entities: the host as text; a user is linked only when the alert names it.
+  const chips = await entityChips();
+  assert.deepEqual(chips.map(({ kind, value }) => ({ kind, value })), alert.alert.entities);
+  assert.ok(chips.some((c) => c.kind === 'host' && c.value === sysmonEvent.Event.System.Computer && c.href === null), 'the host, not linked');
+  for (const c of chips) assert.equal(c.href !== null, c.kind === 'user', `${c.kind} ${c.value}: linked only when a user`);
+  const named = alert.alert.entities.some((e) => e.kind === 'user' && e.value === alert.user_id);
+  const subject = page.locator(tid('alert-user'));
+  assert.equal(await subject.evaluate((el) => el.tagName), named ? 'A' : 'SPAN', `the subject ${alert.user_id} links to a user page only when it is a user`);
+  await shot('alert-detail-sigma-evidence');
+});
+
+test('an older rule alert without its detection shows its explanation as text, nothing read out of it', async () => {
+  const alert = await sigmaAlert();
+  // The alert as the server reads back a rule alert stored before the detection was kept
+  // (an empty detail.sigma, no ATT&CK ids), with an explanation an attacker shaped (a host
+  // name and field values are theirs to choose).
   const crafted = 'Sigma rule "Injected Title" (injected-rule, level critical) matched on attacker-host (Security, EventID 1): '
     + 'TargetObject=HKLM\\x, Image=C:\\evil.exe; ATT&CK t9999, initial-access';
   const only = (url) => url.pathname === `/v1/alerts/${alert.id}`;
@@ -636,9 +709,17 @@ test('an older rule alert without score.rule shows its explanation as text, noth
     if (route.request().method() !== 'GET') return route.fallback();
     const res = await route.fetch();
     const body = await res.json();
-    delete body.alert.score.rule;
+    const stored = body.alert.alert;
+    stored.detail = {
+      sigma: {
+        rule_id: '', rule_title: '', level: '', tags: [], computer: null, channel: null, event_id: null, record_id: null, file: null, details: {},
+      },
+    };
+    stored.detector = { kind: 'sigma', id: '' };
+    stored.attack = [];
     body.alert.explanation = `CRITICAL (90.0): rule match (+90.0) — ${crafted}.`;
-    for (const an of body.alert.score.anomalies || []) an.detail = crafted;
+    stored.explanation = body.alert.explanation;
+    for (const an of stored.anomalies || []) an.detail = crafted;
     return route.fulfill({ response: res, json: body });
   };
   await page.route(only, older);
@@ -648,7 +729,7 @@ test('an older rule alert without score.rule shows its explanation as text, noth
     await page.locator(tid('rule-card')).waitFor();
     assert.equal((await page.locator(tid('rule-detail-text')).textContent()).trim(), crafted, 'the text as it is');
     await page.locator(tid('rule-unstructured')).waitFor();
-    for (const derived of ['rule-title', 'rule-level', 'rule-facts', 'rule-attack', 'rule-detail']) {
+    for (const derived of ['rule-title', 'rule-level', 'rule-facts', 'rule-attack', 'rule-detail', 'attack-chip']) {
       assert.equal(await page.locator(tid(derived)).count(), 0, `no ${derived} made from the text`);
     }
     await page.locator(tid('log-field')).first().waitFor();
@@ -656,6 +737,77 @@ test('an older rule alert without score.rule shows its explanation as text, noth
     assert.deepEqual(browser.requests.slice(before).filter((u) => u.includes('injected')), [], 'no lookup of a rule named by the text');
   } finally {
     await page.unroute(only, older);
+  }
+});
+
+/** A network-flow alert as the API gives it (GET /v1/alerts/{id}), in place of the record `base`. */
+function flowRecord(base) {
+  const line = '0,tcp,private,REJ,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,123,6,0.00,0.00,1.00,1.00,0.05,0.07,0.00,255,26,0.10,0.05,0.00,0.00,0.00,0.00,1.00,1.00';
+  const explanation = 'HIGH (64.2): network anomaly (+64.2) — iforest-nsl-kdd-v3.wmdl scored 0.712 (threshold 0.600): count, rerror_rate.';
+  return {
+    ...base,
+    user_id: '203.0.113.9', event_id: 'flow:e2e', threat_score: 64.2, threat_level: 'HIGH', primary_anomalies: ['network_anomaly'],
+    explanation, detector: 'flow', channel: 'network',
+    alert: {
+      tenant: 'default', key: 'flow:e2e', timestamp: base.timestamp, subject: '203.0.113.9',
+      entities: [{ kind: 'ip', value: '203.0.113.9' }, { kind: 'ip', value: '198.51.100.7' }],
+      detector: { kind: 'flow', id: 'iforest-nsl-kdd-v3.wmdl' },
+      level: 'HIGH', score: 64.2, confidence: 0.59,
+      anomalies: [{ type: 'network_anomaly', confidence: 1, contribution: 64.2, detail: 'iforest-nsl-kdd-v3.wmdl scored 0.712 (threshold 0.600)' }],
+      explanation, recommended_actions: ['Block the source address at the perimeter'],
+      evidence: [{ role: 'trigger', reference: { ref: 'line', source: 'request', line: 3 }, event: { line: 3, flow: line } }],
+      attack: [],
+      detail: {
+        flow: {
+          model: 'iforest-nsl-kdd-v3.wmdl', model_kind: 'isolation_forest', format: 'nsl-kdd', score: 0.712, threshold: 0.6,
+          top_features: [
+            { feature: 'count', share: 0.41, value: 123 },
+            { feature: 'rerror_rate', share: 0.22, value: 1 },
+            { feature: 'dst_host_srv_count', share: 0.1, value: 0.0531 },
+          ],
+          predicted_class: ['neptune', 0.97],
+        },
+      },
+    },
+  };
+}
+
+test('a network-flow alert shows the model\u2019s verdict and the flow line, and its address as text, not a user', async () => {
+  const base = (await api('/v1/alerts?limit=1')).alerts[0];
+  const record = flowRecord(base);
+  const only = (url) => url.pathname === `/v1/alerts/${base.id}`;
+  const serve = (route) => (route.request().method() === 'GET' ? route.fulfill({ json: { alert: record, related: [] } }) : route.fallback());
+  await page.route(only, serve);
+  const before = browser.requests.length;
+  try {
+    await go(`#/alerts/${base.id}`);
+    await page.locator(tid('flow-card')).waitFor();
+    assert.equal(await page.locator(tid('detector')).getAttribute('data-kind'), 'flow');
+    const flow = record.alert.detail.flow;
+    const card = await page.locator(tid('flow-card')).textContent();
+    assert.match(card, /0\.712 against the threshold 0\.600/);
+    assert.match(card, /neptune \(97%\)/);
+    assert.deepEqual(await page.locator(tid('flow-feature-row')).evaluateAll((els) => els.map((e) => e.dataset.feature)), flow.top_features.map((f) => f.feature));
+    // The flow line as the evidence, by its line in the request.
+    const rows = page.locator(`${tid('evidence')} ${tid('evidence-row')}`);
+    assert.equal(await rows.count(), 1);
+    assert.equal((await rows.first().locator(tid('evidence-ref')).textContent()).trim(), 'line 3 of request');
+    assert.equal((await rows.first().locator(tid('evidence-flow')).textContent()).trim(), record.alert.evidence[0].event.flow);
+    // An address is no user: shown as text, with no user page and no baseline asked for.
+    const subject = page.locator(tid('alert-user'));
+    assert.equal(await subject.evaluate((el) => el.tagName), 'SPAN');
+    assert.equal((await subject.textContent()).trim(), '203.0.113.9');
+    const chips = await entityChips();
+    assert.deepEqual(chips.map(({ kind, value }) => ({ kind, value })), record.alert.entities);
+    assert.ok(chips.every((c) => c.href === null), 'addresses are not linked');
+    assert.equal(await page.locator(tid('attack-chip')).count(), 0);
+    await page.locator(tid('no-baseline')).waitFor();
+    assert.equal(await page.locator(tid('signals')).count(), 0, 'no behavioural signals for a flow');
+    assert.equal(await page.locator(tid('rule-card')).count(), 0);
+    assert.deepEqual(browser.requests.slice(before).filter((u) => u.includes('/v1/analyze/behavior')), [], 'no baseline asked for an address');
+    await shot('alert-detail-flow');
+  } finally {
+    await page.unroute(only, serve);
   }
 });
 

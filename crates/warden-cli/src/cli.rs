@@ -329,6 +329,12 @@ pub struct HuntArgs {
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Send the run's alerts to an output: a TOML file of `[[outputs]]` tables (the
+    /// service's syntax: syslog, file, splunk_hec, elasticsearch, webhook) or a URL —
+    /// `syslog+udp://HOST:PORT`, `syslog+tcp://…`, `syslog+tls://…` (`?format=leef`),
+    /// `file:PATH.jsonl`, `https://…` (a webhook). Repeatable.
+    #[arg(long, value_name = "TARGET")]
+    pub send: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -443,6 +449,12 @@ pub struct DetectArgs {
     /// Print nothing to stdout (summary and evaluation only).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Send the run's alerts to an output: a TOML file of `[[outputs]]` tables (the
+    /// service's syntax: syslog, file, splunk_hec, elasticsearch, webhook) or a URL —
+    /// `syslog+udp://HOST:PORT`, `syslog+tcp://…`, `syslog+tls://…` (`?format=leef`),
+    /// `file:PATH.jsonl`, `https://…` (a webhook). Repeatable.
+    #[arg(long, value_name = "TARGET")]
+    pub send: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -17,6 +17,7 @@ mod config_file;
 mod labels;
 mod pipeline;
 mod registry_watch;
+mod sending;
 mod summary;
 
 use clap::Parser;

@@ -409,8 +409,9 @@ impl Weights {
             AnomalyType::BehavioralDeviation => self.behavioral_deviation,
             // The models are blended into the score, not weighted: see `ensemble.weight`.
             AnomalyType::ModelAnomaly => 0.0,
-            // Rule matches are scored by the rule's level, not by the behavioural checks.
-            AnomalyType::RuleMatch => 0.0,
+            // Rule matches are scored by the rule's level and flows by their model, not by
+            // the behavioural checks.
+            AnomalyType::RuleMatch | AnomalyType::NetworkAnomaly => 0.0,
         }
     }
 }

@@ -3,6 +3,9 @@
 //! - [`ueba`]: behavioural detection with per-user baselines, eight anomaly checks, a
 //!   16-feature vector and a transparent 0–100 score with explanations; with models, an
 //!   ensemble (isolation forest, sequence autoencoder, boosted trees) blended into it.
+//! - [`pipeline`]: one pipeline per tenant: typed records through every detector into
+//!   verdicts and alerts of one type ([`warden_event::Alert`]).
+//! - [`alerts`]: detector outputs (Sigma detections, network flows) as alerts.
 //! - [`config`]: every threshold and weight, with documented defaults.
 //! - [`sigma`]: Sigma rules as a detector: rule and correlation matches on a stream of
 //!   log documents, as alerts carrying ATT&CK tags and the fields that matched.
@@ -20,9 +23,11 @@
 //! assert!(s.learning); // first event: no baseline yet
 //! ```
 
+pub mod alerts;
 pub mod config;
 pub mod eval;
 pub mod models;
+pub mod pipeline;
 pub mod sigma;
 pub mod ueba;
 

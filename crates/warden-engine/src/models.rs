@@ -180,6 +180,7 @@ mod tests {
             categorical: vec![],
             attack: None,
             kind: None,
+            origin: Default::default(),
         }
     }
 

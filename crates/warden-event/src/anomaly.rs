@@ -20,10 +20,12 @@ pub enum AnomalyType {
     ModelAnomaly,
     /// A detection rule (Sigma) matched a log event.
     RuleMatch,
+    /// A network-flow model found a flow anomalous.
+    NetworkAnomaly,
 }
 
 impl AnomalyType {
-    pub const ALL: [AnomalyType; 10] = [
+    pub const ALL: [AnomalyType; 11] = [
         Self::ImpossibleTravel,
         Self::UnusualTime,
         Self::UnusualVolume,
@@ -34,6 +36,7 @@ impl AnomalyType {
         Self::BehavioralDeviation,
         Self::ModelAnomaly,
         Self::RuleMatch,
+        Self::NetworkAnomaly,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +51,7 @@ impl AnomalyType {
             Self::BehavioralDeviation => "behavioral_deviation",
             Self::ModelAnomaly => "model_anomaly",
             Self::RuleMatch => "rule_match",
+            Self::NetworkAnomaly => "network_anomaly",
         }
     }
 
@@ -59,7 +63,10 @@ impl AnomalyType {
     pub fn needs_baseline(self) -> bool {
         !matches!(
             self,
-            Self::ImpossibleTravel | Self::FailedLoginBurst | Self::RuleMatch
+            Self::ImpossibleTravel
+                | Self::FailedLoginBurst
+                | Self::RuleMatch
+                | Self::NetworkAnomaly
         )
     }
 }

@@ -4,6 +4,8 @@
 //! - [`Timestamp`]: milliseconds since the Unix epoch, UTC.
 //! - [`ThreatLevel`], [`AnomalyType`], [`Anomaly`]: the vocabulary of findings.
 //! - [`ThreatScore`]: the scored, explained output for one activity (the output contract).
+//! - [`Alert`]: the one alert every detector raises and every consumer reads, with its
+//!   entities, evidence and the detector's own detail.
 //!
 //! This crate does no I/O and knows nothing of parsing formats or detectors.
 //!
@@ -15,13 +17,20 @@
 //! ```
 
 mod activity;
+mod alert;
 mod anomaly;
 mod level;
+mod record;
 mod score;
 mod time;
 
 pub use activity::{ActivityType, UserActivity};
+pub use alert::{
+    Alert, AlertDetail, DEFAULT_TENANT, Detector, DetectorKind, Entity, EntityKind, EventRef,
+    Evidence, EvidenceRole, FeatureShare, FlowFinding, RuleMatch, attack_from_tags, content_hash,
+};
 pub use anomaly::{Anomaly, AnomalyType};
 pub use level::{LevelThresholds, ThreatLevel};
+pub use record::{Input, LogEvent, Record};
 pub use score::{FEATURE_NAMES, FeatureVector, ThreatScore};
 pub use time::Timestamp;

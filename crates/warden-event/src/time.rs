@@ -14,6 +14,14 @@ const MS_PER_HOUR: i64 = 3_600_000;
 const MS_PER_DAY: i64 = 24 * MS_PER_HOUR;
 
 impl Timestamp {
+    /// The wall clock now.
+    pub fn now() -> Self {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Timestamp(ms)
+    }
+
     /// Parses RFC 3339 (`2026-04-02T01:58:06Z`, `…+02:00`, fractional seconds allowed), and the
     /// common variant with a space instead of `T`.
     pub fn parse_rfc3339(s: &str) -> Option<Self> {

@@ -5,6 +5,8 @@
 //! - [`lines`]: a line reader with a hard limit on line length, so one giant line cannot
 //!   exhaust memory or drop its neighbours.
 //! - [`fields`]: the field-name alias table (configurable) and typed value conversion.
+//! - [`classify`]: one classifier for every source: a JSON document becomes a typed
+//!   record (user activity or log event) under the same limits.
 //! - [`documents`]: whole log documents (EVTX records, JSON objects) for rule hunting.
 //! - [`jsonl`] and [`csv_reader`]: the two formats, each an iterator of
 //!   `Result<Record, IngestError>` where every error names the file, line and field.
@@ -25,6 +27,7 @@
 //! assert_eq!(results[2].as_ref().unwrap().activity.user_id, "bob");
 //! ```
 
+pub mod classify;
 pub mod csv_reader;
 pub mod documents;
 mod error;

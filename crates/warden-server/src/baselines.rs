@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use warden_engine::pipeline::UebaDetector;
 use warden_engine::ueba::UebaEngine;
 use warden_models::baseline::codec;
 
@@ -47,45 +48,24 @@ pub fn load_engine(st: &AppState, tenant: &str) -> Result<UebaEngine, String> {
         .new_engine_with(&st.config.ueba, users, population)
 }
 
-/// Makes sure the tenant has an engine, continuing from its saved baselines the first time
-/// it is needed after a start. The store is read before the engines' lock is taken (the
-/// store's lock is never taken inside it).
-pub fn ensure_engine(st: &AppState, tenant: &str) -> Result<(), crate::error::ApiError> {
-    use crate::error::ApiError;
-    let lock = || {
-        st.engines
-            .lock()
-            .map_err(|_| ApiError::internal("engine lock"))
-    };
-    if lock()?.contains_key(tenant) {
-        return Ok(());
-    }
-    let engine = load_engine(st, tenant).map_err(ApiError::internal)?;
-    let mut engines = lock()?;
-    if !engines.contains_key(tenant) {
-        if engines.len() >= st.config.server.max_tenants {
-            return Err(ApiError::internal("the tenant limit is reached"));
-        }
-        // Another request may have created it meanwhile: then this one is dropped.
-        engines.insert(tenant.to_owned(), engine);
-    }
-    Ok(())
-}
-
 /// Saves the baselines that changed; returns how many.
 pub fn flush(st: &AppState) -> Result<usize, String> {
     let dirty = st.dirty.take();
     if dirty.is_empty() {
         return Ok(0);
     }
-    // Encoded under the engines' lock, written under the store's: never both at once.
+    // Encoded under each pipeline's lock in turn, written under the store's: never both
+    // at once.
     let mut encoded = Vec::new();
-    {
-        let engines = st.engines.lock().map_err(|_| "engine lock".to_owned())?;
-        for (tenant, users) in &dirty {
-            let Some(engine) = engines.get(tenant) else {
-                continue;
-            };
+    for (tenant, users) in &dirty {
+        let Some(pipeline) = st.tenants.get(tenant) else {
+            continue;
+        };
+        let p = pipeline.lock().map_err(|_| "pipeline lock".to_owned())?;
+        let Some(engine) = p.detector::<UebaDetector>().map(UebaDetector::engine) else {
+            continue;
+        };
+        {
             let rows: Vec<(String, Vec<u8>, u32, String)> = users
                 .iter()
                 .filter_map(|u| {

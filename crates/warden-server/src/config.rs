@@ -21,7 +21,7 @@ pub struct ServiceConfig {
     /// Sigma rules for log events.
     pub sigma: crate::rules::SigmaSection,
     /// Alert outputs (`[[outputs]]`): syslog CEF/LEEF, JSON Lines file.
-    pub outputs: Vec<crate::outputs::OutputConfig>,
+    pub outputs: Vec<warden_outputs::OutputConfig>,
 }
 
 /// Listening, storage and limits.
@@ -268,7 +268,16 @@ impl ServiceConfig {
         self.aliases()?;
         let mut names = std::collections::HashSet::new();
         for o in &self.outputs {
-            o.validate()?;
+            o.validate().map_err(|e| match e {
+                warden_outputs::OutputError::Invalid { name, reason } => ConfigError::Invalid {
+                    key: format!("outputs.{name}"),
+                    reason,
+                },
+                other => ConfigError::Invalid {
+                    key: format!("outputs.{}", o.name()),
+                    reason: other.to_string(),
+                },
+            })?;
             if !names.insert(o.name()) {
                 return Err(ConfigError::Invalid {
                     key: format!("outputs.{}", o.name()),

@@ -43,11 +43,11 @@ pub mod destinations;
 pub mod error;
 pub mod models;
 pub mod openapi;
-pub mod outputs;
-pub mod recent;
+pub mod publish;
 pub mod routes;
 pub mod rules;
 pub mod state;
+pub mod tenants;
 pub mod tls;
 pub mod webhooks;
 

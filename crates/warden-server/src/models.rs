@@ -87,7 +87,7 @@ impl ActiveModel {
             bytes: Arc::new(bytes),
             model: Arc::new(model),
             member: None,
-            loaded_at: crate::outputs::now_rfc3339(),
+            loaded_at: warden_outputs::now_rfc3339(),
         })
     }
 
@@ -322,7 +322,7 @@ impl ServiceModels {
             }
         }
         // 2. No lock: check the kind, make one copy per engine.
-        let tenants = st.engines.lock().map(|e| e.len()).unwrap_or(0);
+        let tenants = st.tenants.len();
         let mut swaps: Vec<(usize, ActiveModel, Vec<LoadedModel>)> = Vec::new();
         for (i, next) in fresh_activity {
             let old = &current[i];
@@ -361,16 +361,21 @@ impl ServiceModels {
             }
         }
         // 4. The engines that exist: swap.
-        if let Ok(engines) = st.engines.lock() {
+        {
+            let pipelines = st.tenants.all();
             for (_, n, copies) in &mut swaps {
                 let Some(member) = n.member else { continue };
                 let mut copies = std::mem::take(copies).into_iter();
                 let mut swapped = 0;
-                for engine in engines.values() {
+                for (_, pipeline) in &pipelines {
+                    let Ok(p) = pipeline.lock() else { continue };
+                    let Some(d) = p.detector::<warden_engine::pipeline::UebaDetector>() else {
+                        continue;
+                    };
                     let Some(c) = copies.next().or_else(|| n.fresh().ok()) else {
                         break;
                     };
-                    engine.ensemble().slot(member).swap(c);
+                    d.engine().ensemble().slot(member).swap(c);
                     swapped += 1;
                 }
                 log.push(format!(

@@ -1,19 +1,18 @@
 //! Sigma rules in the service (`[sigma]`): log events posted to `/v1/detect/realtime` (any
 //! JSON event that is not a user activity — Sysmon, Windows Security, EVTX as JSON, ECS…)
-//! are matched by the native engine, correlations kept per tenant, and each detection is
-//! stored as an alert of type `rule_match` scored by the rule's level. `GET /v1/rules`
+//! are matched by the native engine in each tenant's pipeline
+//! ([`warden_engine::pipeline::RulesDetector`]), and each detection is stored as an alert of
+//! type `rule_match` scored by the rule's level. `GET /v1/rules`
 //! lists what loaded and what was skipped, with the reason.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use warden_engine::sigma::{DocContext, SigmaAlert, SigmaDetector};
-use warden_event::{Anomaly, AnomalyType, ThreatLevel, ThreatScore};
 use warden_sigma::ruleset::RuleSetBuilder;
-use warden_sigma::{Level, Mapping, RuleSet};
+use warden_sigma::{Mapping, RuleSet};
 
 use crate::config::ConfigError;
 
@@ -27,12 +26,9 @@ pub struct SigmaSection {
     pub mapping: Option<PathBuf>,
 }
 
-/// The loaded rule set and one detector (correlation state) per tenant.
+/// The loaded rule set (each tenant's pipeline keeps its own correlation state).
 pub struct ServiceRules {
     pub set: Arc<RuleSet>,
-    /// One detector per tenant, each behind its own lock: a tenant's large batch never
-    /// holds up another's matching.
-    detectors: Mutex<HashMap<String, Arc<Mutex<SigmaDetector>>>>,
     pub loaded_at: String,
 }
 
@@ -68,36 +64,8 @@ impl ServiceRules {
         }
         Ok(Some(ServiceRules {
             set: Arc::new(b.build()),
-            detectors: Mutex::new(HashMap::new()),
-            loaded_at: crate::outputs::now_rfc3339(),
+            loaded_at: warden_outputs::now_rfc3339(),
         }))
-    }
-
-    /// Detections for one tenant's log events, in order: per event, its alerts.
-    pub fn detect(
-        &self,
-        tenant: &str,
-        docs: &[&Value],
-        max_tenants: usize,
-    ) -> Vec<Vec<SigmaAlert>> {
-        let none = || docs.iter().map(|_| Vec::new()).collect();
-        let detector = {
-            let Ok(mut d) = self.detectors.lock() else {
-                return none();
-            };
-            if !d.contains_key(tenant) && d.len() >= max_tenants {
-                return none();
-            }
-            d.entry(tenant.to_owned())
-                .or_insert_with(|| Arc::new(Mutex::new(SigmaDetector::new(self.set.clone()))))
-                .clone()
-        };
-        let Ok(mut det) = detector.lock() else {
-            return none();
-        };
-        docs.iter()
-            .map(|doc| det.process(doc, &DocContext::default()))
-            .collect()
     }
 
     /// `GET /v1/rules`: counts, skipped rules with reasons, and a page of the loaded rules
@@ -162,147 +130,5 @@ impl ServiceRules {
             "offset": offset,
             "rules": rules,
         })
-    }
-}
-
-/// Whether a JSON event is a user activity (scored by the behavioural engine) rather than
-/// a log event (matched by the rules): it names an activity type or a user id.
-pub fn is_activity(v: &Value) -> bool {
-    v.get("activity_type").is_some() || v.get("user_id").is_some()
-}
-
-/// The score and level of a rule's detection.
-fn level_score(l: Level) -> (f32, ThreatLevel) {
-    match l {
-        Level::Informational => (10.0, ThreatLevel::Low),
-        Level::Low => (30.0, ThreatLevel::Low),
-        Level::Medium => (50.0, ThreatLevel::Medium),
-        Level::High => (75.0, ThreatLevel::High),
-        Level::Critical => (95.0, ThreatLevel::Critical),
-    }
-}
-
-/// Who a log event is about: its user when it names one, else its host.
-fn subject(doc: &Value, a: &SigmaAlert) -> String {
-    const USER_PATHS: [&str; 8] = [
-        "/Event/EventData/User",
-        "/Event/EventData/TargetUserName",
-        "/Event/EventData/SubjectUserName",
-        "/User",
-        "/TargetUserName",
-        "/SubjectUserName",
-        "/user/name",
-        "/winlog/user/name",
-    ];
-    USER_PATHS
-        .iter()
-        .filter_map(|p| doc.pointer(p).and_then(Value::as_str))
-        .find(|u| !u.is_empty() && *u != "-")
-        .map(str::to_owned)
-        .or_else(|| a.computer.as_ref().map(|c| format!("host:{c}")))
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// FNV-1a over the event's JSON: a stable key for an event without a record id, so a
-/// replayed batch stores nothing twice.
-fn stable_key(doc: &Value) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in doc.to_string().bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
-/// A detection as an alert: scored by the rule's level, explained by the rule and the
-/// fields that matched.
-pub fn to_score(
-    a: &SigmaAlert,
-    doc: &Value,
-    actions: &warden_engine::config::Actions,
-    now: &str,
-) -> ThreatScore {
-    let level = Level::parse(&a.level).unwrap_or_default();
-    let (score, threat_level) = level_score(level);
-    let fields: Vec<String> = a
-        .details
-        .iter()
-        .take(6)
-        .map(|(k, v)| {
-            let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-            let v: String = v.chars().take(160).collect();
-            format!("{k}={v}")
-        })
-        .collect();
-    let attack: Vec<&str> = a
-        .tags
-        .iter()
-        .filter_map(|t| t.strip_prefix("attack."))
-        .collect();
-    let mut detail = format!(
-        "Sigma {} \"{}\" ({}, level {}) matched",
-        if a.correlation { "correlation" } else { "rule" },
-        a.rule_title,
-        a.rule_id,
-        a.level
-    );
-    if let Some(c) = &a.computer {
-        detail.push_str(&format!(" on {c}"));
-    }
-    match (&a.channel, a.event_id) {
-        (Some(ch), Some(id)) => detail.push_str(&format!(" ({ch}, EventID {id})")),
-        (Some(ch), None) => detail.push_str(&format!(" ({ch})")),
-        (None, Some(id)) => detail.push_str(&format!(" (EventID {id})")),
-        (None, None) => {}
-    }
-    if !fields.is_empty() {
-        detail.push_str(&format!(": {}", fields.join(", ")));
-    }
-    if !attack.is_empty() {
-        detail.push_str(&format!("; ATT&CK {}", attack.join(", ")));
-    }
-    let record = a
-        .record_id
-        .map_or_else(|| stable_key(doc), |r| r.to_string());
-    let recommended = match threat_level {
-        ThreatLevel::Low => &actions.low,
-        ThreatLevel::Medium => &actions.medium,
-        ThreatLevel::High => &actions.high,
-        ThreatLevel::Critical => &actions.critical,
-    };
-    ThreatScore {
-        event_id: Some(format!("sigma:{}:{record}", a.rule_id)),
-        user_id: subject(doc, a),
-        timestamp: if a.timestamp.is_empty() {
-            now.to_owned()
-        } else {
-            a.timestamp.clone()
-        },
-        threat_score: score,
-        threat_level,
-        primary_anomalies: vec![AnomalyType::RuleMatch],
-        confidence: 1.0,
-        isolation_forest_score: None,
-        lstm_autoencoder_score: None,
-        xgboost_ensemble_score: None,
-        models_unavailable: Vec::new(),
-        impossible_travel_detected: false,
-        unusual_time_detected: false,
-        unusual_volume_detected: false,
-        unusual_resources_detected: false,
-        behavioral_deviation_score: 0.0,
-        recommended_actions: recommended.clone(),
-        explanation: format!(
-            "{} ({score:.1}): rule match (+{score:.1}) — {detail}.",
-            threat_level.as_str()
-        ),
-        learning: false,
-        anomalies: vec![Anomaly {
-            kind: AnomalyType::RuleMatch,
-            confidence: 1.0,
-            contribution: score,
-            detail,
-        }],
-        features: None,
     }
 }

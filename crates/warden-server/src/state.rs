@@ -1,4 +1,4 @@
-//! What every request shares: the store, the per-tenant detection engines, the token cache,
+//! What every request shares: the store, the per-tenant detection pipelines, the token cache,
 //! the rate limiter and the metrics.
 
 use std::collections::HashMap;
@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use warden_engine::ueba::UebaEngine;
 use warden_event::ThreatLevel;
 use warden_ingest::FieldAliases;
 use warden_store::Store;
@@ -20,8 +19,9 @@ pub struct AppState {
     pub config: Arc<ServiceConfig>,
     pub aliases: Arc<FieldAliases>,
     pub store: Arc<Mutex<Store>>,
-    /// One behavioural engine per tenant: baselines never mix across tenants.
-    pub engines: Arc<Mutex<HashMap<String, UebaEngine>>>,
+    /// One detection pipeline per tenant, each behind its own lock: baselines and
+    /// correlation state never mix across tenants.
+    pub tenants: Arc<crate::tenants::Tenants>,
     pub tokens: Arc<TokenCache>,
     pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
@@ -30,7 +30,7 @@ pub struct AppState {
     /// Webhooks and their delivery (started by [`AppState::with_outputs`]).
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// Alert outputs (started by [`AppState::with_outputs`]).
-    pub outputs: Arc<crate::outputs::Outputs>,
+    pub outputs: Arc<warden_outputs::Outputs>,
     /// When the service started.
     pub started: std::time::Instant,
     /// Models for the ensemble and for network flows ([`crate::models`]).
@@ -39,8 +39,6 @@ pub struct AppState {
     pub batch_slots: Arc<tokio::sync::Semaphore>,
     /// Users whose baselines changed since they were last saved.
     pub dirty: Arc<crate::baselines::Dirty>,
-    /// Each user's last events, stored with an alert as its context.
-    pub recent: Arc<crate::recent::RecentEvents>,
     /// Sigma rules for log events, when `[sigma]` names some.
     pub rules: Option<Arc<crate::rules::ServiceRules>>,
     /// Alerts just stored, for `/v1/stream`.
@@ -63,20 +61,19 @@ impl AppState {
             batch_slots: Arc::new(tokio::sync::Semaphore::new(
                 config.server.max_concurrent_batches,
             )),
-            recent: Arc::new(crate::recent::RecentEvents::default()),
             dirty: Arc::new(crate::baselines::Dirty::default()),
             rules,
             models: Arc::new(models),
             config: Arc::new(config),
             aliases: Arc::new(aliases),
             store: Arc::new(Mutex::new(store)),
-            engines: Arc::new(Mutex::new(HashMap::new())),
+            tenants: Arc::new(crate::tenants::Tenants::default()),
             tokens: Arc::new(TokenCache::default()),
             limiter: Arc::new(RateLimiter::new(per_minute)),
             metrics: Arc::new(Metrics::default()),
             feed: crate::routes::stream::feed(),
             started: std::time::Instant::now(),
-            outputs: Arc::new(crate::outputs::Outputs::default()),
+            outputs: Arc::new(warden_outputs::Outputs::default()),
             webhooks: Arc::new(crate::webhooks::Webhooks::new(hooks)),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
         })
@@ -86,7 +83,7 @@ impl AppState {
 impl AppState {
     /// Starts the configured outputs; call inside the Tokio runtime ([`crate::run`] does).
     pub fn with_outputs(mut self) -> Self {
-        self.outputs = Arc::new(crate::outputs::Outputs::start(&self.config.outputs));
+        self.outputs = Arc::new(warden_outputs::Outputs::start(&self.config.outputs));
         crate::webhooks::start(&self);
         crate::models::follow_registry(&self);
         crate::baselines::start(&self);

@@ -12,8 +12,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use tokio::sync::mpsc;
 use warden_event::ThreatLevel;
 use warden_store::WebhookRecord;
@@ -24,20 +22,8 @@ use crate::state::AppState;
 /// Alerts waiting for delivery at most.
 const QUEUE: usize = 10_000;
 
-/// The signature header value for `body`.
-pub fn signature(secret: &str, body: &[u8]) -> String {
-    // HMAC takes keys of any length; this cannot fail.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => return String::new(),
-    };
-    mac.update(body);
-    let tag = mac.finalize().into_bytes();
-    format!(
-        "sha256={}",
-        tag.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    )
-}
+/// The signature header value for `body` (the same as the webhook output's).
+pub use warden_outputs::webhook::signature;
 
 /// Counters of webhook delivery.
 #[derive(Debug, Default)]
@@ -115,13 +101,13 @@ fn wants(w: &WebhookRecord, a: &Published) -> bool {
             .is_ok_and(|l| a.level >= l)
 }
 
-/// The JSON body of an alert delivery.
+/// The JSON body of an alert delivery: the alert as stored.
 pub fn alert_body(a: &Published) -> String {
     serde_json::json!({
         "event": "alert.created",
         "tenant": a.tenant,
         "alert_id": a.id,
-        "score": a.score,
+        "alert": a.alert,
     })
     .to_string()
 }

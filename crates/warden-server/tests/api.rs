@@ -672,7 +672,7 @@ async fn the_stream_replays_resumes_without_gaps_and_goes_live() {
     )
     .await;
     assert!(critical.iter().all(|m| m["threat_level"] == "CRITICAL"));
-    let (s, b) = get(&api, "/v1/stream?channels=payload", Some(&api.read)).await;
+    let (s, b) = get(&api, "/v1/stream?channels=bogus", Some(&api.read)).await;
     assert_invalid(s, &b, "channels");
 }
 
@@ -938,15 +938,22 @@ async fn an_alert_keeps_its_event_and_the_events_before_it() {
     let mut with_history = 0;
     for a in &alerts {
         let (_, one) = get(&api, &format!("/v1/alerts/{}", a["id"]), Some(&api.read)).await;
-        let score = &one["alert"]["score"];
-        assert_eq!(score["event"]["event_id"], a["event_id"], "{score}");
-        assert_eq!(score["event"]["user_id"], a["user_id"]);
-        assert_eq!(score["event"]["timestamp"], a["timestamp"]);
-        let before = score["context_events"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        assert!(before.len() <= warden_server::recent::PER_USER);
+        let alert = &one["alert"]["alert"];
+        let evidence = alert["evidence"].as_array().cloned().unwrap_or_default();
+        let trigger = &evidence[0];
+        assert_eq!(trigger["role"], "trigger", "{alert}");
+        assert_eq!(trigger["reference"]["event_id"], a["event_id"], "{alert}");
+        assert_eq!(trigger["event"]["event_id"], a["event_id"], "{alert}");
+        assert_eq!(trigger["event"]["user_id"], a["user_id"]);
+        assert_eq!(trigger["event"]["timestamp"], a["timestamp"]);
+        assert_eq!(one["alert"]["detector"], "ueba");
+        assert_eq!(alert["detail"]["ueba"]["event_id"], a["event_id"]);
+        let before: Vec<serde_json::Value> = evidence[1..]
+            .iter()
+            .inspect(|e| assert_eq!(e["role"], "context"))
+            .map(|e| e["event"].clone())
+            .collect();
+        assert!(before.len() <= warden_engine::pipeline::ContextLimits::default().per_user);
         // The events before it: the same user's, in time order, all earlier.
         assert!(before.iter().all(|e| e["user_id"] == a["user_id"]
             && e["timestamp"].as_str().is_some_and(|t| t.ends_with('Z'))));

@@ -15,9 +15,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
+use warden_outputs::OutputConfig;
+use warden_outputs::Secret;
 use warden_server::auth::{Scope, create_token};
-use warden_server::outputs::OutputConfig;
-use warden_server::outputs::http::Secret;
 use warden_server::{AppState, ServiceConfig};
 
 mod common;

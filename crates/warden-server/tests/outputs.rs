@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
+use warden_outputs::{LineFormat, OutputConfig, Transport};
 use warden_server::auth::{Scope, create_token};
-use warden_server::outputs::{LineFormat, OutputConfig, Transport};
 use warden_server::{AppState, ServiceConfig};
 
 mod common;
@@ -32,6 +32,8 @@ async fn alerts_reach_syslog_and_a_file_and_a_dead_collector_holds_nothing_up() 
             transport: Transport::Udp,
             format: LineFormat::Cef,
             facility: 13,
+            tls_ca: None,
+            tls_server_name: None,
             min_level: warden_event::ThreatLevel::Medium,
             queue: 10_000,
             retries: 3,
@@ -42,6 +44,8 @@ async fn alerts_reach_syslog_and_a_file_and_a_dead_collector_holds_nothing_up() 
             transport: Transport::Tcp,
             format: LineFormat::Leef,
             facility: 13,
+            tls_ca: None,
+            tls_server_name: None,
             min_level: warden_event::ThreatLevel::High,
             queue: 10_000,
             retries: 3,
@@ -59,6 +63,8 @@ async fn alerts_reach_syslog_and_a_file_and_a_dead_collector_holds_nothing_up() 
             transport: Transport::Tcp,
             format: LineFormat::Cef,
             facility: 13,
+            tls_ca: None,
+            tls_server_name: None,
             min_level: warden_event::ThreatLevel::Medium,
             queue: 2,
             retries: 1,

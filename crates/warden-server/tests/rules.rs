@@ -108,9 +108,26 @@ async fn log_events_are_matched_by_the_rules_and_stored_as_alerts() {
             .is_some_and(|e| e.contains("System Restore Disabled") && e.contains("t1490")),
         "{one}"
     );
-    assert_eq!(a["score"]["anomalies"][0]["type"], "rule_match");
+    assert_eq!(a["detector"], "sigma");
+    assert_eq!(a["channel"], "threat");
+    let body = &a["alert"];
+    assert_eq!(body["anomalies"][0]["type"], "rule_match");
+    assert!(
+        body["detail"].get("ueba").is_none(),
+        "no behavioural fields"
+    );
+    assert_eq!(body["attack"], json!(["impact", "T1490"]), "{body}");
+    assert_eq!(
+        body["entities"],
+        json!([
+            {"kind": "user", "value": "swachchhanda\\xodih"},
+            {"kind": "host", "value": "swachchhanda"},
+            {"kind": "process", "value": "C:\\WINDOWS\\system32\\reg.exe"}
+        ]),
+        "{body}"
+    );
     // The detection itself, structured, and the event it matched.
-    let rule = &a["score"]["rule"];
+    let rule = &body["detail"]["sigma"];
     assert_eq!(
         rule["rule_title"], "System Restore Disabled Through The Registry",
         "{one}"
@@ -122,10 +139,9 @@ async fn log_events_are_matched_by_the_rules_and_stored_as_alerts() {
             .is_some_and(|t| t.contains(&json!("attack.t1490")))
     );
     assert!(rule["details"]["TargetObject"].is_string(), "{rule}");
-    assert_eq!(
-        a["score"]["event"]["Event"]["System"]["EventRecordID"],
-        35579
-    );
+    let trigger = &body["evidence"][0];
+    assert_eq!(trigger["event"]["Event"]["System"]["EventRecordID"], 35579);
+    assert_eq!(trigger["reference"]["record_id"], 35579, "{trigger}");
 
     // A replay stores nothing twice.
     let (_, _, again) = send().await;

@@ -171,7 +171,8 @@ async fn signed_deliveries_retries_dead_letters_and_replay() {
         .filter_map(|v| v["alert_id"].as_i64())
         .collect();
     assert_eq!(delivered, ids, "every alert, in order, signed");
-    assert!(got[1]["score"]["explanation"].is_string());
+    assert!(got[1]["alert"]["explanation"].is_string());
+    assert_eq!(got[1]["alert"]["detector"]["kind"], "ueba");
 
     // The receiver fails: retries, then dead letters.
     rx.fail.store(true, Ordering::SeqCst);

@@ -11,6 +11,7 @@
 //! ```
 
 mod analytics;
+mod legacy;
 pub mod migrations;
 mod service;
 mod store;
@@ -24,7 +25,7 @@ pub use store::{AlertQuery, RunTotals, Store, StoredAlert, StoredRun};
 pub use webhooks::{DeadLetter, WebhookRecord};
 
 /// The tenant of everything written outside the service (`warden detect --store`).
-pub const DEFAULT_TENANT: &str = "default";
+pub const DEFAULT_TENANT: &str = warden_event::DEFAULT_TENANT;
 
 /// Store failures, with what was being done.
 #[derive(Debug, thiserror::Error)]

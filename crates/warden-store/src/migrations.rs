@@ -181,10 +181,19 @@ const STEPS: &[(i64, &str)] = &[
         updated_at TEXT NOT NULL
     );",
     ),
+    (
+        7,
+        // One alert type for every detector: which detector raised an alert and the
+        // stream channel it is published on; bodies written from now on are `Alert`s
+        // (older bodies, ThreatScores, are upgraded when read).
+        "ALTER TABLE alerts ADD COLUMN detector TEXT NOT NULL DEFAULT 'ueba';
+    ALTER TABLE alerts ADD COLUMN channel TEXT NOT NULL DEFAULT 'behavior';
+    UPDATE alerts SET detector = 'sigma', channel = 'threat' WHERE primary_anomalies = 'rule_match';",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 6;
+pub const LATEST: i64 = 7;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -36,6 +36,9 @@ pub struct AlertFilter {
     /// Exact levels (a set); `None`: any (`min_level` still applies).
     pub levels: Option<Vec<ThreatLevel>>,
     pub sort: AlertSort,
+    /// Stream channels (`behavior`, `network`, …); `None`: every channel. Only the
+    /// stream's backlog ([`Store::alerts_after`]) reads it.
+    pub channels: Option<Vec<String>>,
     /// Oldest / lowest first; the default is newest / highest first.
     pub ascending: bool,
     /// Page size (1..=[`MAX_PAGE`]).
@@ -105,8 +108,13 @@ pub struct AlertRecord {
     pub classification: Option<String>,
     pub created_at: String,
     pub updated_at: Option<String>,
-    /// The whole ThreatScore as scored.
-    pub score: serde_json::Value,
+    /// The whole alert ([`warden_event::Alert`]) as JSON; `null` where a listing leaves
+    /// bodies out.
+    pub alert: serde_json::Value,
+    /// The detector family that raised it (`ueba`, `sigma`, `flow`, …).
+    pub detector: String,
+    /// The stream channel it is published on (`behavior`, `threat`, `network`, …).
+    pub channel: String,
 }
 
 /// A triage change; `None` leaves a field as it is.
@@ -157,7 +165,7 @@ pub struct TokenRecord {
 
 const ALERT_COLUMNS: &str =
     "id, event_id, user_id, ts, score, level, primary_anomalies, explanation,
-    status, assignee, classification, created_at, updated_at, body";
+    status, assignee, classification, created_at, updated_at, body, detector, channel, tenant";
 
 fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
     let primary: String = r.get(6)?;
@@ -181,7 +189,13 @@ fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
         classification: r.get(10)?,
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
-        score: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+        alert: crate::legacy::alert_body(
+            &body,
+            r.get::<_, String>(16)?.as_str(),
+            r.get::<_, String>(14)?.as_str(),
+        ),
+        detector: r.get(14)?,
+        channel: r.get(15)?,
     })
 }
 
@@ -275,6 +289,7 @@ impl Store {
             "SELECT {ALERT_COLUMNS} FROM alerts
              WHERE tenant = ?1 AND id > ?2 AND level_rank >= ?3 AND (?4 IS NULL OR user_id = ?4)
                AND (?5 IS NULL OR (',' || primary_anomalies || ',') LIKE '%,' || ?5 || ',%')
+               AND (?7 IS NULL OR instr(?7, ',' || channel || ',') > 0)
              ORDER BY id ASC LIMIT ?6"
         );
         let mut stmt = self
@@ -290,6 +305,7 @@ impl Store {
                     f.user,
                     f.anomaly,
                     f.limit.clamp(1, MAX_PAGE) as i64,
+                    f.channels.as_ref().map(|c| format!(",{},", c.join(","))),
                 ],
                 alert_row,
             )
@@ -311,7 +327,7 @@ impl Store {
         // Without the explanation and the body (kilobytes each): grouping needs neither, and
         // a large tenant has many alerts.
         let sql = "SELECT id, event_id, user_id, ts, score, level, primary_anomalies, '', status,
-             assignee, classification, created_at, updated_at, 'null' FROM alerts
+             assignee, classification, created_at, updated_at, 'null', detector, channel, tenant FROM alerts
              WHERE tenant = ?1 AND (?2 IS NULL OR ts >= ?2) AND (?3 IS NULL OR ts <= ?3)
              ORDER BY user_id, ts, id LIMIT ?4";
         let mut stmt = self
@@ -533,13 +549,13 @@ mod tests {
     fn tenants_never_see_each_others_alerts_and_ids_are_idempotent() {
         let mut s = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
         let a = [alert("u1", "e1", ThreatLevel::High)];
-        let first = s.save_alerts_for("acme", None, &a).unwrap_or_default();
-        let again = s.save_alerts_for("acme", None, &a).unwrap_or_default();
+        let first = s.save_scores("acme", None, &a).unwrap_or_default();
+        let again = s.save_scores("acme", None, &a).unwrap_or_default();
         assert_eq!(first.len(), 1);
         assert!(first[0].1 && !again[0].1);
         assert_eq!(first[0].0, again[0].0, "same id on replay");
         // The same alert in another tenant is another row.
-        let other = s.save_alerts_for("globex", None, &a).unwrap_or_default();
+        let other = s.save_scores("globex", None, &a).unwrap_or_default();
         assert_ne!(other[0].0, first[0].0);
         assert_eq!(s.alert_page(&filter("acme")).unwrap_or_default().len(), 1);
         assert!(s.alert("globex", first[0].0).unwrap_or_default().is_none());
@@ -574,7 +590,7 @@ mod tests {
                 )
             })
             .collect();
-        s.save_alerts_for("acme", None, &alerts)
+        s.save_scores("acme", None, &alerts)
             .unwrap_or_else(|e| panic!("{e}"));
         // Pages of 10 cover all 25 once, newest first.
         let mut seen = Vec::new();

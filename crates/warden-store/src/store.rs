@@ -4,7 +4,7 @@ use crate::{StoreError, migrations};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::path::Path;
-use warden_event::{ThreatLevel, ThreatScore};
+use warden_event::{Alert, ThreatLevel, ThreatScore};
 use warden_models::baseline::{Population, UserState, codec};
 
 /// A handle on the database file.
@@ -183,38 +183,14 @@ impl Store {
         Ok(())
     }
 
-    /// Saves alerts of the `default` tenant in one transaction; an alert already stored
-    /// (same user, time and event id) is skipped. Returns how many were new.
+    /// Saves alerts in one transaction (durable when this returns), each under its own
+    /// tenant. Returns each alert's id and whether it is new: an alert already stored
+    /// (same tenant, subject, time and key) keeps its id, so replaying a batch or resuming
+    /// a run never duplicates.
     pub fn save_alerts(
         &mut self,
         run_id: Option<i64>,
-        alerts: &[ThreatScore],
-    ) -> Result<usize, StoreError> {
-        let saved = self.save_alerts_for(crate::DEFAULT_TENANT, run_id, alerts)?;
-        Ok(saved.iter().filter(|(_, new)| *new).count())
-    }
-
-    /// Saves a tenant's alerts in one transaction (durable when this returns). Returns each
-    /// alert's id and whether it is new: an alert already stored (same tenant, user, time
-    /// and event id) keeps its id, so replaying a batch never duplicates.
-    pub fn save_alerts_for(
-        &mut self,
-        tenant: &str,
-        run_id: Option<i64>,
-        alerts: &[ThreatScore],
-    ) -> Result<Vec<(i64, bool)>, StoreError> {
-        self.save_alerts_with_context(tenant, run_id, alerts, &[])
-    }
-
-    /// As [`Store::save_alerts_for`], with what surrounded each alert (`context[i]` for
-    /// `alerts[i]`, when given): a JSON object whose keys — the event itself, the events
-    /// before it — are kept in the alert's body beside the ThreatScore's.
-    pub fn save_alerts_with_context(
-        &mut self,
-        tenant: &str,
-        run_id: Option<i64>,
-        alerts: &[ThreatScore],
-        context: &[Option<serde_json::Value>],
+        alerts: &[Alert],
     ) -> Result<Vec<(i64, bool)>, StoreError> {
         let tx = self.conn.transaction().map_err(q("saving alerts"))?;
         let mut out = Vec::with_capacity(alerts.len());
@@ -222,8 +198,8 @@ impl Store {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO alerts (tenant, run_id, event_id, user_id, ts, score, level,
-                     level_rank, primary_anomalies, explanation, body, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     level_rank, primary_anomalies, explanation, body, created_at, detector, channel)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 )
                 .map_err(q("saving alerts"))?;
             let mut existing = tx
@@ -232,41 +208,31 @@ impl Store {
                 )
                 .map_err(q("saving alerts"))?;
             let created = now();
-            for (i, a) in alerts.iter().enumerate() {
-                let primary: Vec<&str> = a.primary_anomalies.iter().map(|t| t.as_str()).collect();
-                let body = match context.get(i) {
-                    Some(Some(serde_json::Value::Object(extra))) => {
-                        let mut v = serde_json::to_value(a).map_err(StoreError::Encode)?;
-                        if let Some(obj) = v.as_object_mut() {
-                            for (k, x) in extra {
-                                obj.entry(k.clone()).or_insert_with(|| x.clone());
-                            }
-                        }
-                        v.to_string()
-                    }
-                    _ => serde_json::to_string(a).map_err(StoreError::Encode)?,
-                };
-                let event_id = a.event_id.as_deref().unwrap_or("");
+            for a in alerts {
+                let primary: Vec<&str> = a.primary_anomalies().iter().map(|t| t.as_str()).collect();
+                let body = serde_json::to_string(a).map_err(StoreError::Encode)?;
                 let new = insert
                     .execute(params![
-                        tenant,
+                        a.tenant,
                         run_id,
-                        event_id,
-                        a.user_id,
+                        a.key,
+                        a.subject,
                         a.timestamp,
                         // One decimal, as scored: a sort cursor carries this exact value.
-                        (f64::from(a.threat_score) * 10.0).round() / 10.0,
-                        a.threat_level.as_str(),
-                        level_rank(a.threat_level),
+                        (f64::from(a.score) * 10.0).round() / 10.0,
+                        a.level.as_str(),
+                        level_rank(a.level),
                         primary.join(","),
                         a.explanation,
                         body,
                         created,
+                        a.detector.kind.as_str(),
+                        a.channel(),
                     ])
                     .map_err(q("saving alerts"))?
                     > 0;
                 let id = existing
-                    .query_row(params![tenant, a.user_id, a.timestamp, event_id], |r| {
+                    .query_row(params![a.tenant, a.subject, a.timestamp, a.key], |r| {
                         r.get(0)
                     })
                     .map_err(q("saving alerts"))?;
@@ -275,6 +241,20 @@ impl Store {
         }
         tx.commit().map_err(q("saving alerts"))?;
         Ok(out)
+    }
+
+    /// Behavioural scores saved as alerts of `tenant` ([`Alert::from_threat_score`]).
+    pub fn save_scores(
+        &mut self,
+        tenant: &str,
+        run_id: Option<i64>,
+        scores: &[ThreatScore],
+    ) -> Result<Vec<(i64, bool)>, StoreError> {
+        let alerts: Vec<Alert> = scores
+            .iter()
+            .map(|s| Alert::from_threat_score(tenant, s))
+            .collect();
+        self.save_alerts(run_id, &alerts)
     }
 
     pub fn list_alerts(&self, f: &AlertQuery) -> Result<Vec<StoredAlert>, StoreError> {
@@ -696,6 +676,10 @@ mod tests {
         }
     }
 
+    fn new_count(saved: Result<Vec<(i64, bool)>, StoreError>) -> usize {
+        saved.unwrap().iter().filter(|(_, new)| *new).count()
+    }
+
     #[test]
     fn file_store_uses_wal_and_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
@@ -705,11 +689,11 @@ mod tests {
             assert_eq!(s.journal_mode().unwrap(), "wal");
             let run = s.begin_run("detect", &["a.jsonl".into()]).unwrap();
             assert_eq!(
-                s.save_alerts(
+                new_count(s.save_scores(
+                    crate::DEFAULT_TENANT,
                     Some(run),
                     &[alert("e1", "u1", "2026-04-02T01:00:00Z", 60.0)]
-                )
-                .unwrap(),
+                )),
                 1
             );
             s.finish_run(
@@ -738,9 +722,9 @@ mod tests {
             alert("e2", "u2", "2026-04-03T01:00:00Z", 30.0),
             alert("e3", "u1", "2026-04-04T01:00:00Z", 90.0),
         ];
-        assert_eq!(s.save_alerts(None, &batch).unwrap(), 3);
+        assert_eq!(new_count(s.save_scores("default", None, &batch)), 3);
         assert_eq!(
-            s.save_alerts(None, &batch).unwrap(),
+            new_count(s.save_scores("default", None, &batch)),
             0,
             "replays never duplicate"
         );

@@ -126,6 +126,7 @@ pub fn load(path: &Path, format: FlowFormat, opts: &ActivityOpts) -> Result<Acti
             categorical: Vec::new(),
             attack: label.as_ref().map(|l| l.0),
             kind: label.map(|l| l.1),
+            origin: Default::default(),
         });
         Ok(())
     })?;
@@ -183,6 +184,7 @@ mod tests {
             categorical: vec![],
             attack: None,
             kind: None,
+            origin: Default::default(),
         };
         s.encode(&r, &mut out);
         assert_eq!(out, vec![0.25f32; 16]);

@@ -3,14 +3,16 @@
 use crate::cli::DetectArgs;
 use crate::config_file::WardenConfig;
 use crate::registry_watch::{Watched, Watcher};
+use crate::sending::Sender;
 use crate::{labels, pipeline, summary};
 use anyhow::{Context, Result};
 use std::io::{BufWriter, StdoutLock, Write};
 use std::time::Instant;
 use warden_engine::eval::Evaluator;
 use warden_engine::models::LoadedModel;
+use warden_engine::pipeline::activity_view;
 use warden_engine::ueba::UebaEngine;
-use warden_event::ThreatScore;
+use warden_event::{Alert, DEFAULT_TENANT, EntityKind, ThreatScore, UserActivity};
 use warden_store::{RunTotals, Store};
 
 /// A model file's label, its registry name and version (when it came from the registry),
@@ -98,6 +100,7 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         .transpose()?
         .map(Evaluator::new);
 
+    let sender = Sender::start(&args.send)?;
     let started = Instant::now();
     let mut output = Output::new(args.quiet);
     let mut tally = summary::Tally::default();
@@ -113,10 +116,13 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         if alert || args.all {
             output.write(&s)?;
         }
+        if let (Some(sender), true) = (sender.as_ref(), alert) {
+            sender.send(alert_of(a, &s));
+        }
         if let (Some(st), true) = (store.as_mut(), alert) {
             pending.push(s);
             if pending.len() >= STORE_BATCH {
-                stored += st.save_alerts(run_id, &pending)?;
+                stored += new_count(&st.save_scores(DEFAULT_TENANT, run_id, &pending)?);
                 pending.clear();
             }
         }
@@ -124,9 +130,10 @@ pub fn run(args: &DetectArgs) -> Result<()> {
     })?;
     output.finish()?;
     let elapsed = started.elapsed();
+    let delivery = sender.map(Sender::finish);
 
     if let Some(st) = store.as_mut() {
-        stored += st.save_alerts(run_id, &pending)?;
+        stored += new_count(&st.save_scores(DEFAULT_TENANT, run_id, &pending)?);
         st.save_baselines(engine.users(), engine.population())?;
         if let Some(id) = run_id {
             let t = RunTotals {
@@ -159,7 +166,28 @@ pub fn run(args: &DetectArgs) -> Result<()> {
                 .with_context(|| format!("cannot write metrics to {}", path.display()))?;
         }
     }
+    if delivery.is_some_and(|r| r.iter().any(|o| o.failed + o.dropped + o.pending > 0)) {
+        anyhow::bail!("some alerts did not reach every output (see above)");
+    }
     Ok(())
+}
+
+/// How many of a save's alerts were new.
+fn new_count(saved: &[(i64, bool)]) -> usize {
+    saved.iter().filter(|(_, new)| *new).count()
+}
+
+/// A scored activity as the alert `--send` delivers: the user, the IP, the activity as
+/// evidence.
+fn alert_of(a: &UserActivity, s: &ThreatScore) -> Alert {
+    let mut alert = Alert::from_threat_score(DEFAULT_TENANT, s);
+    if let Some(ip) = &a.ip_address {
+        alert.add_entity(EntityKind::Ip, ip);
+    }
+    if let Some(t) = alert.evidence.first_mut() {
+        t.event = Some(activity_view(a));
+    }
+    alert
 }
 
 /// Buffered JSON Lines on stdout. A closed pipe (`| head`) stops the writing, not the run.

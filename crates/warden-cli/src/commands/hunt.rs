@@ -8,10 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::sending::Sender;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use warden_engine::alerts::from_sigma;
+use warden_engine::config::Actions;
 use warden_engine::sigma::{self, DocContext, SigmaAlert, SigmaDetector};
+use warden_event::{DEFAULT_TENANT, LogEvent};
 use warden_ingest::documents::{self, DocFormat, ReadCounts};
 use warden_sigma::{Level, RuleSet, Scratch};
 
@@ -48,6 +52,7 @@ pub fn run(args: &HuntArgs) -> Result<()> {
             HuntFormat::Jsonl
         },
     );
+    let sender = Sender::start(&args.send)?;
     let mut out: Box<dyn Write> = match &args.output {
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -59,7 +64,8 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         let Some(set) = set else {
             bail!("--parse-only does not apply to stdin");
         };
-        return stream_stdin(set, args, format, &mut out);
+        stream_stdin(set, args, format, &mut out, sender.as_ref())?;
+        return finish_sending(sender);
     }
 
     let (files, skipped_files) = discover(&args.inputs)?;
@@ -123,6 +129,18 @@ pub fn run(args: &HuntArgs) -> Result<()> {
     }
     write_alerts(&alerts, format, &mut out)?;
     out.flush().context("cannot write the detections")?;
+    if let Some(sender) = &sender {
+        let now = warden_outputs::now_rfc3339();
+        for a in &alerts {
+            sender.send(from_sigma(
+                DEFAULT_TENANT,
+                a,
+                None,
+                &Actions::default(),
+                &now,
+            ));
+        }
+    }
 
     let summary = Summary {
         files: files.len(),
@@ -137,6 +155,15 @@ pub fn run(args: &HuntArgs) -> Result<()> {
     summary.print();
     if unreadable == files.len() {
         bail!("none of the {} input files could be read", files.len());
+    }
+    finish_sending(sender)
+}
+
+/// Waits for `--send` outputs to deliver; an error when some alerts did not arrive.
+fn finish_sending(sender: Option<Sender>) -> Result<()> {
+    let reports = sender.map(Sender::finish).unwrap_or_default();
+    if reports.iter().any(|o| o.failed + o.dropped + o.pending > 0) {
+        bail!("some alerts did not reach every output (see above)");
     }
     Ok(())
 }
@@ -222,6 +249,7 @@ fn stream_stdin(
     args: &HuntArgs,
     format: HuntFormat,
     out: &mut dyn Write,
+    sender: Option<&Sender>,
 ) -> Result<()> {
     let mut detector = SigmaDetector::new(Arc::new(set));
     let stdin = std::io::stdin().lock();
@@ -249,6 +277,19 @@ fn stream_stdin(
             .collect();
         write_alerts(&alerts, format, out)?;
         out.flush().context("cannot write the detections")?;
+        if let Some(sender) = sender {
+            let now = warden_outputs::now_rfc3339();
+            let event = LogEvent::of(doc);
+            for a in &alerts {
+                sender.send(from_sigma(
+                    DEFAULT_TENANT,
+                    a,
+                    Some(&event),
+                    &Actions::default(),
+                    &now,
+                ));
+            }
+        }
         written.extend(alerts);
     }
     let tail: Vec<SigmaAlert> = detector
@@ -258,6 +299,18 @@ fn stream_stdin(
         .collect();
     write_alerts(&tail, format, out)?;
     out.flush().context("cannot write the detections")?;
+    if let Some(sender) = sender {
+        let now = warden_outputs::now_rfc3339();
+        for a in &tail {
+            sender.send(from_sigma(
+                DEFAULT_TENANT,
+                a,
+                None,
+                &Actions::default(),
+                &now,
+            ));
+        }
+    }
     written.extend(tail);
     eprintln!(
         "hunt (stdin): events {}, bad records {bad}, detections {}",

@@ -7,6 +7,7 @@ mod detect;
 mod hunt;
 mod malformed;
 mod ml;
+mod send;
 mod serve;
 mod shared_data;
 mod store;

@@ -283,6 +283,7 @@ mod tests {
                 categorical: vec![if i % 2 == 0 { "tcp" } else { "udp" }.into()],
                 attack: Some(false),
                 kind: None,
+                origin: Default::default(),
             })
             .collect();
         let cols = Columns {

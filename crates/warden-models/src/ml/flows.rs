@@ -125,6 +125,17 @@ pub struct FlowRecord {
     pub attack: Option<bool>,
     /// The attack name or category as labelled (`normal` for benign rows).
     pub kind: Option<String>,
+    /// Where and when the flow happened, when its format says (Zeek).
+    pub origin: FlowOrigin,
+}
+
+/// A flow's endpoints and time, for its alert (not a model feature).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlowOrigin {
+    pub src_ip: Option<String>,
+    pub dst_ip: Option<String>,
+    /// Start time, ms since the epoch.
+    pub timestamp_ms: Option<i64>,
 }
 
 /// A bad input line.
@@ -252,6 +263,7 @@ impl<R: BufRead> FlowReader<R> {
             categorical,
             attack: Some(label != "normal"),
             kind: Some(label.to_owned()),
+            origin: FlowOrigin::default(),
         })
     }
 
@@ -285,6 +297,7 @@ impl<R: BufRead> FlowReader<R> {
             categorical,
             attack,
             kind,
+            origin: FlowOrigin::default(),
         })
     }
 }
@@ -353,11 +366,21 @@ impl<R: BufRead> FlowReader<R> {
             .iter()
             .map(|c| value_of(c).unwrap_or_else(|| "-".into()))
             .collect();
+        let text = |name: &str| value_of(name).filter(|v| !v.is_empty() && v != "-");
+        let origin = FlowOrigin {
+            src_ip: text("id.orig_h"),
+            dst_ip: text("id.resp_h"),
+            timestamp_ms: text("ts")
+                .and_then(|t| t.parse::<f64>().ok())
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .map(|t| (t * 1000.0).round() as i64),
+        };
         Ok(Some(FlowRecord {
             numeric,
             categorical,
             attack: None,
             kind: None,
+            origin,
         }))
     }
 }
@@ -611,6 +634,7 @@ short,line
             categorical: vec!["icmp".into(), "-".into(), "FIN".into()],
             attack: None,
             kind: None,
+            origin: Default::default(),
         };
         s.encode(&unseen, &mut row);
         assert_eq!(row[2..4], [0.0, 0.0]);

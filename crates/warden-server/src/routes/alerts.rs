@@ -146,6 +146,7 @@ pub async fn list(
         sort,
         ascending,
         limit,
+        channels: None,
     };
     let (page, total) = {
         let store = st

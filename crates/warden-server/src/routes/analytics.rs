@@ -72,7 +72,7 @@ pub async fn dashboard(
             "events_in": load(&m.events_in),
             "parse_errors": load(&m.parse_errors),
             "uptime_seconds": st.started.elapsed().as_secs(),
-            "tenants_loaded": st.engines.lock().map(|e| e.len()).unwrap_or(0),
+            "tenants_loaded": st.tenants.len(),
         },
     })))
 }
@@ -100,16 +100,10 @@ pub async fn behavior(
     if b.user_id.is_empty() || b.user_id.len() > 256 {
         return Err(ApiError::invalid("user_id", "1 to 256 bytes"));
     }
-    crate::baselines::ensure_engine(&st, &who.tenant)?;
-    let baseline = st
-        .engines
-        .lock()
-        .map_err(|_| ApiError::internal("engine lock"))?
-        .get(&who.tenant)
-        .and_then(|e| {
-            e.user(&b.user_id)
-                .map(|s| warden_engine::ueba::view::profile_view(&b.user_id, s))
-        });
+    let baseline = crate::tenants::with_engine(&st, &who.tenant, |e| {
+        e.user(&b.user_id)
+            .map(|s| warden_engine::ueba::view::profile_view(&b.user_id, s))
+    })?;
     let recent = {
         let store = st
             .store

@@ -221,7 +221,9 @@ mod tests {
             classification: None,
             created_at: String::new(),
             updated_at: None,
-            score: Value::Null,
+            alert: Value::Null,
+            detector: "ueba".into(),
+            channel: "behavior".into(),
         }
     }
 

@@ -1,6 +1,8 @@
 //! `POST /v1/monitor/network`: network flows in the network model's own format (NSL-KDD or
 //! UNSW-NB15 CSV, Zeek `conn.log` TSV or JSON Lines) scored and explained, in order; a bad
-//! line gets an error naming its line and never stops the others. `GET /v1/models`: the
+//! line gets an error naming its line and never stops the others. An anomalous flow at the
+//! service's alert level is an alert: stored, streamed on the `network` channel and
+//! delivered to the outputs. `GET /v1/models`: the
 //! models in use, their training figures, drift and calls.
 
 use axum::Json;
@@ -9,6 +11,8 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use warden_engine::alerts::{FlowSource, from_flow};
+use warden_event::Alert;
 use warden_models::ml::flows::FlowReader;
 
 use crate::auth::{Principal, Scope};
@@ -44,13 +48,16 @@ pub async fn monitor(
         ))?;
     let _slot = st.batch_slots.acquire().await.map_err(ApiError::internal)?;
     let state = st.clone();
-    tokio::task::spawn_blocking(move || score_flows(&state, &model, &body, q.all.unwrap_or(false)))
-        .await
-        .map_err(ApiError::internal)?
+    tokio::task::spawn_blocking(move || {
+        score_flows(&state, &who, &model, &body, q.all.unwrap_or(false))
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 fn score_flows(
     st: &AppState,
+    who: &Principal,
     m: &crate::models::ActiveModel,
     body: &[u8],
     all: bool,
@@ -62,6 +69,9 @@ fn score_flows(
     let mut row = Vec::with_capacity(schema.width());
     let (mut results, mut errors, mut scores) = (Vec::new(), Vec::new(), Vec::new());
     let (mut scored, mut anomalous) = (0usize, 0usize);
+    let mut alerts: Vec<(u64, Alert)> = Vec::new();
+    let now = warden_outputs::now_rfc3339();
+    let lines: Vec<&[u8]> = body.split(|b| *b == b'\n').collect();
     while let Some(r) = reader.next() {
         if scored + errors.len() >= max {
             return Err(ApiError::invalid(
@@ -91,11 +101,35 @@ fn score_flows(
         let a = m.model.assess(&rec, &names, &mut row);
         scored += 1;
         scores.push(a.score);
+        let line = reader.line();
         if a.anomalous {
             anomalous += 1;
+            let raw = usize::try_from(line)
+                .ok()
+                .and_then(|l| lines.get(l.saturating_sub(1)))
+                .map(|l| String::from_utf8_lossy(l).trim_end().to_owned())
+                .unwrap_or_default();
+            let source = FlowSource {
+                model: &m.label,
+                format: schema.format.name(),
+                source: "request",
+                line,
+                raw: &raw,
+                src_ip: rec.origin.src_ip.as_deref(),
+                dst_ip: rec.origin.dst_ip.as_deref(),
+                timestamp: rec
+                    .origin
+                    .timestamp_ms
+                    .map(|t| warden_event::Timestamp(t).to_rfc3339()),
+            };
+            let cfg = &st.config.ueba.scoring;
+            let alert = from_flow(&who.tenant, &a, &source, &cfg.levels, &cfg.actions, &now);
+            if alert.level >= st.config.server.alert_level {
+                alerts.push((line, alert));
+            }
         }
         if a.anomalous || all {
-            results.push(json!({"line": reader.line(), "assessment": a}));
+            results.push(json!({"line": line, "assessment": a}));
         }
     }
     if scored + errors.len() == 0 {
@@ -104,12 +138,23 @@ fn score_flows(
     st.models.observe_network(scores.into_iter());
     st.metrics
         .flows(scored as u64, anomalous as u64, errors.len() as u64);
+    // Anomalous flows are alerts like any other: stored, streamed on `network`, delivered.
+    let (at, alerts): (Vec<u64>, Vec<Alert>) = alerts.into_iter().unzip();
+    let levels: Vec<_> = alerts.iter().map(|a| a.level).collect();
+    let saved = crate::publish::commit(st, alerts)?;
+    let alert_list: Vec<Value> = at
+        .iter()
+        .zip(levels)
+        .zip(&saved)
+        .map(|((line, level), (id, new))| json!({"line": line, "id": id, "level": level, "new": new}))
+        .collect();
     Ok(Json(json!({
         "model": m.label,
         "format": schema.format.name(),
         "scored": scored,
         "anomalous": anomalous,
         "rejected": errors.len(),
+        "alerts": alert_list,
         "results": results,
         "errors": errors,
     })))
@@ -118,12 +163,11 @@ fn score_flows(
 #[utoipa::path(get, path = "/v1/models", tag = "operations", responses((status = 200, description = "The models in use (version, training figures, drift) and the ensemble's calls", body = serde_json::Value), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn models(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
-    let counters = st
-        .engines
-        .lock()
-        .map_err(|_| ApiError::internal("engine lock"))?
-        .get(&who.tenant)
-        .map(|e| e.ensemble().counters());
+    let counters = st.tenants.get(&who.tenant).and_then(|p| {
+        let p = p.lock().ok()?;
+        let d = p.detector::<warden_engine::pipeline::UebaDetector>()?;
+        Some(d.engine().ensemble().counters())
+    });
     let e = &st.config.ueba.ensemble;
     Ok(Json(json!({
         "models": st.models.describe(),

@@ -23,7 +23,7 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
         .ok()
         .and_then(|s| s.schema_version().ok())
         .is_some();
-    let tenants = st.engines.lock().map(|e| e.len()).unwrap_or(0);
+    let tenants = st.tenants.len();
     let activity = st.models.activity.read().map(|a| a.len()).unwrap_or(0);
     let network = st
         .models
@@ -64,7 +64,7 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
 
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(st): State<AppState>) -> Response {
-    let tenants = st.engines.lock().map(|e| e.len()).unwrap_or(0);
+    let tenants = st.tenants.len();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         st.metrics.render(tenants) + &st.outputs.render() + &st.webhooks.render(),

@@ -10,7 +10,8 @@
 //! caught up from the store instead, so ingestion and other clients never slow down and the
 //! client still loses nothing.
 //!
-//! Channels: `behavior` (the behavioural detector's alerts) and `threat` (every alert); the
+//! Channels: `behavior` (the behavioural detector's alerts), `network` (flow models'),
+//! `payload`, and `threat` (every alert, rule matches included); the
 //! filters `min_level`, `user` and `anomaly_type` apply on the server.
 
 use std::collections::VecDeque;
@@ -27,13 +28,16 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
-use warden_event::{ThreatLevel, ThreatScore};
+use warden_event::{Alert, ThreatLevel};
 use warden_store::{AlertFilter, AlertRecord};
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::routes::{anomaly_param, level_param};
 use crate::state::AppState;
+
+/// The stream's channels.
+pub const CHANNELS: [&str; 4] = ["behavior", "threat", "network", "payload"];
 
 /// Live messages buffered per connection before it is caught up from the store instead.
 pub const LIVE_BUFFER: usize = 1024;
@@ -46,12 +50,15 @@ pub struct Published {
     pub tenant: String,
     pub id: i64,
     pub level: ThreatLevel,
+    /// Who the alert is about (`user_id` on the wire).
     pub user_id: String,
+    /// The stream channel (`behavior`, `threat`, `network`, …).
+    pub channel: &'static str,
     pub primary: Vec<String>,
     /// The stream message, serialised once and shared by every client.
     pub text: Arc<str>,
-    /// The whole ThreatScore, for outputs.
-    pub score: ThreatScore,
+    /// The whole alert, for outputs and webhooks.
+    pub alert: Arc<Alert>,
 }
 
 /// One message on its way to a client: its sequence number and its JSON text (shared).
@@ -80,50 +87,59 @@ impl Wire {
 }
 
 impl Published {
-    pub fn of(tenant: &str, id: i64, s: &ThreatScore) -> Self {
-        let primary: Vec<String> = s
-            .primary_anomalies
+    pub fn of(id: i64, alert: Arc<Alert>) -> Self {
+        let primary: Vec<String> = alert
+            .primary_anomalies()
             .iter()
             .map(|t| t.as_str().to_owned())
             .collect();
         let message = message(
-            id,
-            &s.user_id,
-            &s.timestamp,
-            s.threat_level.as_str(),
-            (f64::from(s.threat_score) * 10.0).round() / 10.0,
+            &Head {
+                id,
+                channel: alert.channel(),
+                detector: alert.detector.kind.as_str(),
+                user: &alert.subject,
+                ts: &alert.timestamp,
+                level: alert.level.as_str(),
+                score: (f64::from(alert.score) * 10.0).round() / 10.0,
+            },
             &primary,
-            &s.explanation,
+            &alert.explanation,
         );
         Published {
-            tenant: tenant.to_owned(),
+            tenant: alert.tenant.clone(),
             id,
-            level: s.threat_level,
-            user_id: s.user_id.clone(),
+            level: alert.level,
+            user_id: alert.subject.clone(),
+            channel: alert.channel(),
             text: message.to_string().into(),
             primary,
-            score: s.clone(),
+            alert,
         }
     }
 }
 
-fn message(
+/// What a stream message says of its alert besides the anomalies and explanation.
+struct Head<'a> {
     id: i64,
-    user: &str,
-    ts: &str,
-    level: &str,
+    channel: &'a str,
+    detector: &'a str,
+    user: &'a str,
+    ts: &'a str,
+    level: &'a str,
     score: f64,
-    primary: &[String],
-    explanation: &str,
-) -> Value {
+}
+
+fn message(h: &Head<'_>, primary: &[String], explanation: &str) -> Value {
     json!({
-        "seq": id,
-        "channel": "behavior",
-        "alert_id": id,
-        "user_id": user,
-        "timestamp": ts,
-        "threat_level": level,
-        "threat_score": score,
+        "seq": h.id,
+        "channel": h.channel,
+        "detector": h.detector,
+        "alert_id": h.id,
+        "user_id": h.user,
+        "timestamp": h.ts,
+        "threat_level": h.level,
+        "threat_score": h.score,
         "primary_anomalies": primary,
         "explanation": explanation,
     })
@@ -131,11 +147,15 @@ fn message(
 
 fn message_of_record(r: &AlertRecord) -> Value {
     message(
-        r.id,
-        &r.user_id,
-        &r.timestamp,
-        &r.threat_level,
-        r.threat_score,
+        &Head {
+            id: r.id,
+            channel: &r.channel,
+            detector: &r.detector,
+            user: &r.user_id,
+            ts: &r.timestamp,
+            level: &r.threat_level,
+            score: r.threat_score,
+        },
         &r.primary_anomalies,
         &r.explanation,
     )
@@ -176,17 +196,23 @@ pub async fn stream(
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     if let Some(c) = &q.channels {
         for ch in c.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-            if !["behavior", "threat", "network"].contains(&ch) {
+            if !CHANNELS.contains(&ch) {
                 return Err(ApiError::invalid(
                     "channels",
-                    format!("`{ch}`: expected behavior, threat or network"),
+                    format!("`{ch}`: expected behavior, threat, network or payload"),
                 ));
             }
         }
     }
-    let wants_alerts = q.channels.as_deref().is_none_or(|c| {
-        c.split(',')
-            .any(|ch| matches!(ch.trim(), "behavior" | "threat"))
+    // `threat` is every alert; other channels are the alerts of their detectors.
+    let channels: Option<Vec<String>> = q.channels.as_deref().and_then(|c| {
+        let list: Vec<String> = c
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect();
+        (!list.is_empty() && !list.iter().any(|c| c == "threat")).then_some(list)
     });
     let min_level = level_param("min_level", q.min_level.as_deref())?;
     anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
@@ -212,13 +238,13 @@ pub async fn stream(
             user: q.user,
             anomaly: q.anomaly_type,
             limit: BACKLOG_PAGE,
+            channels,
             ..AlertFilter::default()
         },
         rx,
         last: last_event_id.or(q.after).unwrap_or(0).max(0),
         pending: VecDeque::new(),
         catching_up: true,
-        wants_alerts,
         closing: st.closing.subscribe(),
         aggregate: q.aggregate.map(Duration::from_secs),
         ready: VecDeque::new(),
@@ -322,7 +348,6 @@ struct Cursor {
     pending: VecDeque<Wire>,
     /// Reading from the store rather than the live feed.
     catching_up: bool,
-    wants_alerts: bool,
     /// Becomes true when the server shuts down: the stream ends so the shutdown can finish.
     closing: tokio::sync::watch::Receiver<bool>,
     /// Aggregation window, when asked for.
@@ -383,6 +408,9 @@ impl Cursor {
             && f.min_level.is_none_or(|l| p.level >= l)
             && f.user.as_ref().is_none_or(|u| *u == p.user_id)
             && f.anomaly.as_ref().is_none_or(|a| p.primary.contains(a))
+            && f.channels
+                .as_ref()
+                .is_none_or(|c| c.iter().any(|c| c == p.channel))
     }
 
     async fn next(&mut self) -> Option<Event> {
@@ -423,11 +451,6 @@ impl Cursor {
         loop {
             if let Some(m) = self.pending.pop_front() {
                 return Some(m);
-            }
-            if !self.wants_alerts {
-                // Channels without alerts yet (network): only keep-alives until shutdown.
-                let _ = self.closing.wait_for(|c| *c).await;
-                return None;
             }
             if self.catching_up {
                 let (st, filter, after) = (self.st.clone(), self.filter.clone(), self.last);
@@ -479,7 +502,7 @@ mod tests {
     use crate::config::ServiceConfig;
     use warden_event::{ActivityType, Timestamp, UserActivity};
 
-    fn score(i: i64) -> ThreatScore {
+    fn score(i: i64) -> warden_event::ThreatScore {
         let mut engine = warden_engine::ueba::UebaEngine::new(warden_engine::UebaConfig::default())
             .unwrap_or_else(|e| panic!("{e}"));
         let mut a = UserActivity::new("u", ActivityType::Login, Timestamp(1_775_000_000_000 + i));
@@ -504,7 +527,6 @@ mod tests {
             last: 0,
             pending: VecDeque::new(),
             catching_up: false,
-            wants_alerts: true,
             closing: st.closing.subscribe(),
             aggregate: None,
             ready: VecDeque::new(),
@@ -516,12 +538,11 @@ mod tests {
             let saved = st
                 .store
                 .lock()
-                .map(|mut store| store.save_alerts_for("acme", None, std::slice::from_ref(&s)))
+                .map(|mut store| store.save_scores("acme", None, std::slice::from_ref(&s)))
                 .unwrap_or_else(|_| panic!("lock"))
                 .unwrap_or_else(|e| panic!("{e}"));
-            let _ = st
-                .feed
-                .send(Arc::new(Published::of("acme", saved[0].0, &s)));
+            let alert = Arc::new(Alert::from_threat_score("acme", &s));
+            let _ = st.feed.send(Arc::new(Published::of(saved[0].0, alert)));
         }
         let mut ids = Vec::new();
         while ids.len() < n as usize {
@@ -544,11 +565,15 @@ mod tests {
     fn msg(seq: i64, user: &str, kind: &str, score: f64) -> Value {
         let primary = [kind.to_owned()];
         message(
-            seq,
-            user,
-            "2026-04-01T00:00:00Z",
-            "HIGH",
-            score,
+            &Head {
+                id: seq,
+                channel: "behavior",
+                detector: "ueba",
+                user,
+                ts: "2026-04-01T00:00:00Z",
+                level: "HIGH",
+                score,
+            },
             &primary,
             "x",
         )
@@ -586,7 +611,7 @@ mod tests {
             let _ = st
                 .store
                 .lock()
-                .map(|mut store| store.save_alerts_for("acme", None, std::slice::from_ref(&s)));
+                .map(|mut store| store.save_scores("acme", None, std::slice::from_ref(&s)));
         }
         let mut c = Cursor {
             st: st.clone(),
@@ -599,7 +624,6 @@ mod tests {
             last: 0,
             pending: VecDeque::new(),
             catching_up: true,
-            wants_alerts: true,
             closing: st.closing.subscribe(),
             aggregate: Some(Duration::from_millis(300)),
             ready: VecDeque::new(),

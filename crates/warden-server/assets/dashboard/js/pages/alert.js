@@ -1,15 +1,22 @@
-// One alert: score, level, anomalies with confidences, the explanation, recommended
-// actions, triage, the events around it on a timeline, and the user's baseline drawn.
+// One alert, whatever detector raised it: score, level, detector, anomalies with
+// confidences, the explanation and ATT&CK ids, recommended actions, triage, the evidence
+// and entities, the detector's own view (the rule and log event, the network model's
+// verdict, the behavioural signals), the events around it on a timeline, and the user's
+// baseline drawn when the subject is a user.
 
 import * as api from '../api.js';
 import {
   h, replace, score, pct, gb, time, humanize, levelBadge, statusBadge, levelClass, loading,
-  empty, errorBox, card, facts, toast, userLink, tableWrap, notice, parseTime, duration,
+  empty, errorBox, card, facts, toast, tableWrap, notice, parseTime, duration,
 } from '../dom.js';
 import { chartBox, timeline, meter, legend } from '../charts.js';
 import { eventsOf, hoursCard, mapCard, volumeCard, devicesCard, profileFacts, baselineNote } from './baseline.js';
 import { auditCard } from './audit.js';
 import { ruleCard, logEventCard, ruleOf } from './logevent.js';
+import {
+  bodyOf, detectorOf, detailOf, subjectIsUser, subjectLink, detectorChip, attackList,
+  evidenceCard, entitiesCard, flowCard,
+} from './evidence.js';
 
 const STATUS_ACTIONS = [
   ['acknowledged', 'Acknowledge', 'btn-primary'],
@@ -21,7 +28,8 @@ const STATUS_ACTIONS = [
 const CLASSIFICATIONS = ['true_positive', 'benign_true_positive', 'false_positive', 'suspicious', 'test'];
 
 function scorePanel(a) {
-  const sc = a.score || {};
+  const body = bodyOf(a) || {};
+  const ueba = detailOf(a, 'ueba') || {};
   return h('section', { class: ['score-panel', levelClass(a.threat_level)], testid: 'score-panel', 'aria-label': 'Score' },
     h('div', { class: 'score-big' },
       h('span', { class: 'score-value', testid: 'alert-score' }, score(a.threat_score)),
@@ -29,8 +37,9 @@ function scorePanel(a) {
     meter(a.threat_score, 100, `meter-fill ${levelClass(a.threat_level)}`, 180, `Threat score ${score(a.threat_score)} of 100`),
     h('div', { class: 'score-meta' },
       levelBadge(a.threat_level, 'alert-level'),
-      typeof sc.confidence === 'number' ? h('span', { class: 'muted' }, `confidence ${pct(sc.confidence)}`) : null,
-      sc.learning ? h('span', { class: 'badge badge-flag' }, 'baseline still learning') : null));
+      detectorChip(a),
+      typeof body.confidence === 'number' ? h('span', { class: 'muted' }, `confidence ${pct(body.confidence)}`) : null,
+      ueba.learning ? h('span', { class: 'badge badge-flag' }, 'baseline still learning') : null));
 }
 
 function triage(a, ctx, onChanged) {
@@ -89,10 +98,12 @@ function triage(a, ctx, onChanged) {
     a.updated_at ? h('p', { class: 'muted small' }, `Last changed ${time(a.updated_at)} UTC`) : null), { testid: 'triage' });
 }
 
-function anomaliesCard(sc) {
-  const list = Array.isArray(sc.anomalies) ? sc.anomalies : [];
+/** The alert's anomalies (`alert.anomalies`); the record's primary types when there are none. */
+function anomaliesCard(a) {
+  const body = bodyOf(a) || {};
+  const list = Array.isArray(body.anomalies) ? body.anomalies.filter((x) => x && typeof x === 'object') : [];
   if (!list.length) {
-    const primary = sc.primary_anomalies || [];
+    const primary = a.primary_anomalies || [];
     return card('Anomalies', primary.length ? h('ul', { class: 'tag-list' }, primary.map((t) => h('li', { class: 'chip' }, humanize(t)))) : empty('No anomalies listed.'), { testid: 'anomalies', className: 'span-2' });
   }
   const rows = [...list].sort((x, y) => (y.contribution || 0) - (x.contribution || 0));
@@ -106,6 +117,7 @@ function anomaliesCard(sc) {
       h('td', { class: 'detail' }, an.detail || ''))))), 'Anomalies'), { testid: 'anomalies', className: 'span-2' });
 }
 
+/** The behavioural signals: the ThreatScore's model scores and flags (`detail.ueba`). */
 function modelsCard(sc) {
   // Model scores are in [0, 1], higher meaning more anomalous.
   const model = (label, v) => (typeof v === 'number' ? [label, v.toFixed(2)] : null);
@@ -167,19 +179,20 @@ function aroundCard(a, related, { span = true } = {}) {
       h('div', { class: 'chart-foot' }, legend([['tl-dot-hot', 'the alert\u2019s event'], ['tl-dot', 'earlier events'], ['tl-dot-fail', 'failed']])),
       eventsTable(events.slice().reverse(), event && event.event_id)), { testid: 'around', className: cls });
   }
-  // A log event (its fields have their own card) or an alert kept without its events: the
-  // same user's alerts within an hour.
+  // A log event or a flow (with cards of their own) or a behavioural alert kept without its
+  // events: the same subject's alerts within an hour.
   const others = (related || []).filter((r) => parseTime(r.timestamp));
+  const missing = !logEvent && detectorOf(a) === 'ueba';
   const items = [
     ...others.map((r) => ({ t: parseTime(r.timestamp), label: `#${r.id} ${r.threat_level}`, cls: levelClass(r.threat_level), title: `#${r.id} ${r.threat_level} ${score(r.threat_score)} at ${time(r.timestamp)}` })),
     ...(at ? [{ t: at, label: `#${a.id} (this alert)`, cls: `tl-hot ${levelClass(a.threat_level)}`, title: `This alert at ${time(a.timestamp)}` }] : []),
   ];
   return card('Alerts around this one', h('div', null,
-    logEvent ? null : notice('This alert was stored without the events that led to it; the user\u2019s other alerts within an hour are shown instead.', 'info', 'events-unavailable'),
+    missing ? notice('This alert was stored without the events that led to it; the user\u2019s other alerts within an hour are shown instead.', 'info', 'events-unavailable') : null,
     items.length > 1
       ? [h('p', { class: 'muted small' }, `This alert and ${others.length} other alert${others.length === 1 ? '' : 's'} of ${a.user_id} within an hour.`),
-        chartBox((w) => timeline({ items, width: w, focus: at, label: 'The user\u2019s alerts within an hour of this one' }), { testid: 'events-timeline' })]
-      : h('p', { class: 'muted' }, 'No other alert of this user within an hour.')), { testid: 'around', className: cls });
+        chartBox((w) => timeline({ items, width: w, focus: at, label: `The alerts of ${a.user_id} within an hour of this one` }), { testid: 'events-timeline' })]
+      : h('p', { class: 'muted' }, `No other alert of ${a.user_id} within an hour.`)), { testid: 'around', className: cls });
 }
 
 function relatedCard(related) {
@@ -215,41 +228,68 @@ export async function render(main, ctx) {
     return;
   }
   const a = res.alert;
-  const sc = a.score || {};
+  const body = bodyOf(a) || {};
+  const kind = detectorOf(a);
+  const rule = ruleOf(a);
+  const ueba = detailOf(a, 'ueba');
+  const flow = detailOf(a, 'flow');
+  const isUser = subjectIsUser(a);
   const { event, context, logEvent } = eventsOf(a);
+  // A rule's alert: by its detector; an older record without one, by what it kept.
+  const isRule = kind === 'sigma' || (!kind && (!!rule || !!logEvent));
   const reload = () => ctx.navigate(`/alerts/${a.id}`, {}, { replace: true });
-  const actions = Array.isArray(sc.recommended_actions) ? sc.recommended_actions : [];
+  const actions = Array.isArray(body.recommended_actions) ? body.recommended_actions : [];
   const baselineBox = h('div', { class: 'grid grid-2 baseline-grid', testid: 'baseline' }, loading('Loading the user\u2019s baseline…'));
   const recommended = card('Recommended actions', actions.length
     ? h('ol', { class: 'actions-list', testid: 'recommended-actions' }, actions.map((x) => h('li', null, x)))
     : empty('No action recommended.'), { testid: 'recommended' });
   const explanation = card('Explanation', h('div', null,
-    h('p', { class: 'explanation', testid: 'alert-explanation' }, a.explanation || sc.explanation || 'No explanation.'),
-    (a.primary_anomalies || []).length ? h('ul', { class: 'tag-list' }, a.primary_anomalies.map((t) => h('li', null, h('a', { class: 'chip', href: ctx.hashOf('/alerts', { anomaly_type: t }) }, humanize(t))))) : null),
+    h('p', { class: 'explanation', testid: 'alert-explanation' }, a.explanation || body.explanation || 'No explanation.'),
+    (a.primary_anomalies || []).length ? h('ul', { class: 'tag-list' }, a.primary_anomalies.map((t) => h('li', null, h('a', { class: 'chip', href: ctx.hashOf('/alerts', { anomaly_type: t }) }, humanize(t))))) : null,
+    attackList(a)),
   { testid: 'explanation', className: 'span-2' });
-  // A detection on a log event: the rule and the event's fields come first.
-  const cards = logEvent
-    ? [explanation, ruleCard(ctx, a), triage(a, ctx, reload), logEventCard(logEvent, ruleOf(a)), recommended, aroundCard(a, res.related, { span: false }), relatedCard(res.related)]
-    : [explanation, anomaliesCard(sc), recommended, h('div', { class: 'stack' }, triage(a, ctx, reload), modelsCard(sc)), aroundCard(a, res.related), relatedCard(res.related)];
+  // What the alert rests on and names, for every detector; the recommended actions beside
+  // the entities, which they are about.
+  const evidence = evidenceCard(a);
+  const todo = h('div', { class: 'stack' }, recommended, entitiesCard(a));
+  let cards;
+  if (isRule) {
+    // A detection on a log event: the rule and the event's fields come first.
+    cards = [explanation, ruleCard(ctx, a), triage(a, ctx, reload),
+      logEvent ? logEventCard(logEvent, rule) : card('Log event', notice('The log event was too large to keep with the alert; the evidence says where to find it.', 'info', 'log-event-missing'), { testid: 'log-event', className: 'span-2' }),
+      todo, aroundCard(a, res.related, { span: false }), evidence, relatedCard(res.related)];
+  } else if (flow) {
+    // A network flow: the model's verdict first; no user, so no behavioural signals.
+    cards = [explanation, flowCard(flow), triage(a, ctx, reload), anomaliesCard(a),
+      todo, aroundCard(a, res.related, { span: false }), evidence, relatedCard(res.related)];
+  } else {
+    cards = [explanation, anomaliesCard(a), todo, h('div', { class: 'stack' }, triage(a, ctx, reload), ueba ? modelsCard(ueba) : null),
+      logEvent ? logEventCard(logEvent, null) : null, aroundCard(a, res.related), evidence, relatedCard(res.related)];
+  }
 
   replace(main, h('div', { class: 'page page-alert' },
-    h('p', { class: 'crumbs' }, h('a', { href: '#/alerts' }, '← Alerts'), ' / ', userLink(a.user_id)),
+    h('p', { class: 'crumbs' }, h('a', { href: '#/alerts' }, '← Alerts'), ' / ', subjectLink(a)),
     h('div', { class: 'page-head' },
       h('div', null,
         h('h1', { tabindex: '-1', testid: 'alert-title' }, `Alert #${a.id}`, ' ', levelBadge(a.threat_level)),
-        h('p', { class: 'muted' }, userLink(a.user_id, { testid: 'alert-user' }), ` · ${time(a.timestamp)} UTC · event `, h('code', null, a.event_id || '—'))),
+        h('p', { class: 'muted' }, subjectLink(a, { testid: 'alert-user' }), ` · ${time(a.timestamp)} UTC · event `, h('code', null, a.event_id || '—'))),
       scorePanel(a)),
     h('div', { class: 'grid grid-2' }, cards),
-    h('h2', { class: 'section-title' }, `Baseline of `, userLink(a.user_id)),
+    h('h2', { class: 'section-title' }, isUser ? ['Baseline of ', subjectLink(a)] : 'Baseline'),
     baselineBox,
     h('div', { class: 'grid grid-1' }, auditCard(ctx, { targets: [`alert:${a.id}`], title: 'History', admin: ctx.isAdmin() }))));
 
+  // Only users have a behavioural baseline: a host or an address is not asked for one.
+  if (!isUser) {
+    replace(baselineBox, notice(`No behavioural baseline: this alert is about ${a.user_id || 'an unknown subject'}, not a user account.`, 'info', 'no-baseline'));
+    return;
+  }
   try {
     const beh = await api.post('v1/analyze/behavior', { user_id: a.user_id }, { signal });
     const b = beh.baseline;
     const at = parseTime(a.timestamp);
     if (!b) {
-      replace(baselineBox, notice(logEvent
+      replace(baselineBox, notice(isRule
         ? `No activity baseline is held for ${a.user_id}: this alert comes from a log event matched by a detection rule, and no user activity of this account has been analysed.`
         : 'No baseline is held for this user (the engine has not learned from their events in this server\u2019s lifetime).', 'info', 'no-baseline'));
       return;

@@ -5,8 +5,9 @@
 import * as api from '../api.js';
 import {
   h, replace, num, score, time, humanize, levelBadge, statusBadge, LEVELS, STATUSES, ANOMALY_TYPES,
-  loading, empty, errorBox, toast, levelRank, userLink, tableWrap, notice,
+  loading, empty, errorBox, toast, levelRank, tableWrap, notice,
 } from '../dom.js';
+import { subjectLink } from './evidence.js';
 
 const FILTERS = ['levels', 'status', 'user', 'anomaly_type', 'from', 'to'];
 const PAGE_SIZES = [25, 50, 100, 200];
@@ -392,7 +393,7 @@ export async function render(main, ctx) {
       h('td', { class: 'nowrap' }, h('time', { datetime: a.timestamp }, time(a.timestamp))),
       h('td', null, levelBadge(a.threat_level)),
       h('td', { class: 'num strong', testid: 'alert-score' }, score(a.threat_score)),
-      h('td', null, userLink(a.user_id)),
+      h('td', null, subjectLink(a)),
       h('td', { class: 'types' }, (a.primary_anomalies || []).map(humanize).join(', ') || '—'),
       h('td', { testid: 'alert-status' }, statusBadge(a.status)),
       h('td', { class: 'muted' }, a.assignee || '—'));
@@ -407,7 +408,7 @@ export async function render(main, ctx) {
       sortHeader('time'),
       h('th', { scope: 'col' }, 'Level'),
       sortHeader('score', 'num'),
-      h('th', { scope: 'col' }, 'User'),
+      h('th', { scope: 'col' }, 'Subject'),
       h('th', { scope: 'col' }, 'Anomalies'),
       h('th', { scope: 'col' }, 'Status'),
       h('th', { scope: 'col' }, 'Assignee'))),

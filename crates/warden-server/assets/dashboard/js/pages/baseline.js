@@ -6,6 +6,7 @@ import {
   h, num, gb, time, humanize, card, facts, empty, notice, parseTime,
 } from '../dom.js';
 import { chartBox, histogram, worldMap, bandChart, legend } from '../charts.js';
+import { evidenceOf, detectorOf, isFlowLine } from './evidence.js';
 
 const HOURS = Array.from({ length: 24 }, (_, i) => String(i).padStart(2, '0'));
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
@@ -26,16 +27,20 @@ export function isActivity(e) {
 }
 
 /**
- * What raised an alert: `event` (the user activity) and `context` (the same user's events
- * before it, oldest first) from score.event / score.context_events; or `logEvent`, the raw
- * log event a detection rule matched (Sysmon, Security, ECS …).
+ * What raised an alert, from its evidence: `event` (the user activity that raised it) and
+ * `context` (the same user's events before it, oldest first, as stored after the trigger);
+ * or `logEvent`, the raw log event a detection rule matched (Sysmon, Security, ECS …). A
+ * flow alert's trigger (the raw flow line) is neither: the evidence card shows it.
  */
 export function eventsOf(alert) {
-  const sc = (alert && alert.score) || {};
-  const raw = sc.event && typeof sc.event === 'object' ? sc.event : null;
-  const event = isActivity(raw) ? raw : null;
-  const logEvent = raw && !event ? raw : null;
-  const context = Array.isArray(sc.context_events) ? sc.context_events.filter(isActivity) : [];
+  const evidence = evidenceOf(alert);
+  const trigger = evidence.find((e) => e.role === 'trigger');
+  const raw = trigger && trigger.event && typeof trigger.event === 'object' && !Array.isArray(trigger.event) ? trigger.event : null;
+  const kind = detectorOf(alert);
+  // A rule's event is a log document whatever fields it has.
+  const event = kind !== 'sigma' && isActivity(raw) ? raw : null;
+  const logEvent = raw && !event && kind !== 'flow' && !isFlowLine(raw) ? raw : null;
+  const context = evidence.filter((e) => e.role === 'context').map((e) => e.event).filter(isActivity);
   return { event, context, logEvent };
 }
 

@@ -9,6 +9,7 @@ import {
 import { chartBox, timeline } from '../charts.js';
 import { auditCard } from './audit.js';
 import { windowOf } from './incidents.js';
+import { subjectIsUser, subjectName } from './evidence.js';
 
 const FLOW = [
   ['new', 'New'],
@@ -107,13 +108,18 @@ export async function render(main, ctx) {
   }));
   const span = (parseTime(inc.last_seen) - parseTime(inc.first_seen)) / 1000;
   const assignees = [...new Set(alerts.map((a) => a.assignee).filter(Boolean))];
+  // Whom the incident is about: a user when one of its alerts says so; a host or an address
+  // (a rule's or a network model's incident) has no user page.
+  const subject = (attrs) => (alerts.length
+    ? (alerts.some(subjectIsUser) ? userLink(inc.user_id, attrs) : h('span', { class: 'subject', ...attrs }, inc.user_id))
+    : subjectName(inc.user_id, attrs));
 
   replace(main, h('div', { class: 'page page-incident' },
-    h('p', { class: 'crumbs' }, h('a', { href: ctx.hashOf('/incidents', wparam) }, '← Incidents'), ' / ', userLink(inc.user_id)),
+    h('p', { class: 'crumbs' }, h('a', { href: ctx.hashOf('/incidents', wparam) }, '← Incidents'), ' / ', subject()),
     h('div', { class: 'page-head' },
       h('div', null,
         h('h1', { tabindex: '-1', testid: 'incident-title' }, `Incident #${inc.id}`, ' ', levelBadge(inc.max_level)),
-        h('p', { class: 'muted' }, userLink(inc.user_id), ` · ${num(inc.alerts)} alert(s) from ${time(inc.first_seen)} to ${time(inc.last_seen)} UTC`)),
+        h('p', { class: 'muted' }, subject(), ` · ${num(inc.alerts)} alert(s) from ${time(inc.first_seen)} to ${time(inc.last_seen)} UTC`)),
       h('div', { class: ['score-panel', 'score-panel-small', levelClass(inc.max_level)] },
         h('div', { class: 'score-big' }, h('span', { class: 'score-value' }, score(inc.max_score)), h('span', { class: 'score-max' }, 'top score')))),
     h('div', { class: 'grid grid-2' },
@@ -125,7 +131,7 @@ export async function render(main, ctx) {
           ? h('p', { class: 'muted small' }, 'A change applies to every alert of the incident, each recorded in the audit log.')
           : notice('This token is read-only: the incident\u2019s status and assignee can be changed with a token that has the write scope.', 'info', 'read-only-note')), { testid: 'incident-triage' }),
       card('Summary', facts([
-        ['User', userLink(inc.user_id)],
+        ['Subject', subject()],
         ['Alerts', num(inc.alerts)],
         ['Span', Number.isFinite(span) ? duration(span) : '—'],
         ['Anomaly types', (inc.anomaly_types || []).map(humanize).join(', ')],

@@ -4,8 +4,9 @@
 import * as api from '../api.js';
 import {
   h, replace, num, score, time, humanize, levelBadge, statusBadge, STATUSES, loading, empty, errorBox,
-  userLink, tableWrap, duration, parseTime, notice,
+  tableWrap, duration, parseTime, notice,
 } from '../dom.js';
+import { subjectName } from './evidence.js';
 
 export const WINDOWS = [[900, '15 minutes'], [3600, '1 hour'], [4 * 3600, '4 hours'], [86400, '24 hours'], [7 * 86400, '7 days']];
 const LIMITS = [50, 100, 250, 1000];
@@ -71,7 +72,7 @@ export async function render(main, ctx) {
       const span = (parseTime(inc.last_seen) - parseTime(inc.first_seen)) / 1000;
       return h('tr', { testid: 'incident-row', 'data-incident-id': String(inc.id) },
         h('td', { class: 'num' }, h('a', { href: `#/incidents/${inc.id}${wq}`, testid: 'incident-link' }, `#${inc.id}`)),
-        h('td', null, userLink(inc.user_id)),
+        h('td', null, subjectName(inc.user_id)),
         h('td', null, levelBadge(inc.max_level)),
         h('td', { class: 'num strong' }, score(inc.max_score)),
         h('td', { class: 'num' }, num(inc.alerts)),

@@ -1,6 +1,7 @@
-// Alerts raised by detection rules on log events (anomaly type rule_match): the rule that
-// matched, as the engine reported it (score.rule), and the raw log event (Sysmon, Windows
-// Security, ECS …) as a readable field list with the matched fields marked.
+// Alerts raised by detection rules on log events (detector sigma, anomaly type rule_match):
+// the rule that matched, as the engine reported it (the alert's detail.sigma), and the raw
+// log event (Sysmon, Windows Security, ECS …) as a readable field list with the matched
+// fields marked.
 
 import * as api from '../api.js';
 import {
@@ -11,16 +12,19 @@ import {
 const MAX_FIELDS = 300;
 
 /**
- * The detection as the engine produced it: the alert's `score.rule`, kept by the server
- * with rule_match alerts: {rule_id, rule_title, level, tags, computer, channel, event_id,
- * record_id, file, details: {field: value}, correlation}. Null when the alert has none (alerts
- * stored before the server kept it): their explanation is free text written from values
- * an attacker can influence (a host name, a field's value), so nothing is read out of it.
+ * The detection as the engine produced it: the alert's `alert.detail.sigma`: {rule_id,
+ * rule_title, level, tags, computer, channel, event_id, record_id, file, details: {field:
+ * value}, correlation}. Null when the alert has none, or an empty one (rule alerts stored
+ * before the server kept the detection read back with neither id nor title): their
+ * explanation is free text written from values an attacker can influence (a host name, a
+ * field's value), so nothing is read out of it.
  */
 export function ruleOf(a) {
-  const r = a && a.score && a.score.rule;
+  const detail = a && a.alert && a.alert.detail;
+  const r = detail && typeof detail === 'object' ? detail.sigma : null;
   if (!r || typeof r !== 'object' || Array.isArray(r)) return null;
   const text = (v) => (typeof v === 'string' && v.trim() ? v : null);
+  if (!text(r.rule_id) && !text(r.rule_title)) return null;
   const scalar = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : text(v));
   const details = r.details && typeof r.details === 'object' && !Array.isArray(r.details) ? r.details : {};
   return {
@@ -39,11 +43,14 @@ export function ruleOf(a) {
 }
 
 export function isRuleAlert(a) {
-  return (a.primary_anomalies || []).includes('rule_match');
+  return a.detector === 'sigma' || (a.primary_anomalies || []).includes('rule_match');
 }
 
-/** "attack.t1490" → "T1490", "attack.defense-evasion" → "Defense evasion"; others as they are. */
-function attackLabel(tag) {
+/**
+ * "attack.t1490" or "t1490" → "T1490", "attack.defense-evasion" or "defense_evasion" →
+ * "Defense evasion"; others as they are.
+ */
+export function attackLabel(tag) {
   const t = String(tag).replace(/^attack\./i, '');
   if (/^t\d{4}(\.\d{3})?$/i.test(t)) return t.toUpperCase();
   if (/^[gs]\d{4}$/i.test(t)) return t.toUpperCase();
@@ -96,16 +103,16 @@ function ruleBody(rule, loaded) {
 }
 
 /**
- * The rule that raised the alert. With `score.rule`: the detection as the engine reported
+ * The rule that raised the alert. With `detail.sigma`: the detection as the engine reported
  * it, completed from GET /v1/rules (log source, status, file) when the rule is still
  * loaded. Without it (an older alert): the explanation's text as it is, nothing derived.
  */
 export function ruleCard(ctx, a) {
   const rule = ruleOf(a);
   if (!rule) {
-    const sc = a.score || {};
-    const an = (Array.isArray(sc.anomalies) ? sc.anomalies : []).find((x) => x && x.type === 'rule_match');
-    const text = (an && an.detail) || a.explanation || sc.explanation || '';
+    const body = (a.alert && typeof a.alert === 'object') ? a.alert : {};
+    const an = (Array.isArray(body.anomalies) ? body.anomalies : []).find((x) => x && x.type === 'rule_match');
+    const text = (an && an.detail) || a.explanation || body.explanation || '';
     return card('Detection rule', h('div', { class: 'rule-card' },
       text ? h('p', { class: 'rule-detail-text', testid: 'rule-detail-text' }, text) : null,
       notice('This alert was stored before alerts kept their detection as data: the rule is described by the text above only.', 'info', 'rule-unstructured')),

@@ -4,9 +4,10 @@
 import * as api from '../api.js';
 import {
   h, replace, num, score, time, ago, humanize, levelBadge, levelClass, LEVELS, loading, empty,
-  errorBox, card, userLink, duration, parseTime, rfc3339, levelOfScore,
+  errorBox, card, duration, parseTime, rfc3339, levelOfScore,
 } from '../dom.js';
 import { chartBox, stackedBars, meter, legend } from '../charts.js';
+import { subjectName } from './evidence.js';
 
 const SPANS = {
   hour: { label: 'Hour', ms: 48 * 3_600_000, text: 'last 48 hours' },
@@ -193,7 +194,7 @@ export async function render(main, ctx) {
     ? h('table', { class: 'table compact', testid: 'top-users' },
       h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'User'), h('th', { scope: 'col', class: 'num' }, 'Alerts'), h('th', { scope: 'col' }, 'Highest score'))),
       h('tbody', null, top.map(([u, n, max]) => h('tr', { testid: 'top-user' },
-        h('td', null, userLink(u)),
+        h('td', null, subjectName(u)),
         h('td', { class: 'num' }, h('a', { href: ctx.hashOf('/alerts', { user: u }) }, num(n))),
         h('td', { class: 'meter-cell' }, meter(max, maxScore, `meter-fill ${levelClass(levelOfScore(max))}`), h('span', { class: 'num' }, score(max)))))))
     : empty('No users with alerts yet.');

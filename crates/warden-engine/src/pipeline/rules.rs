@@ -1,0 +1,69 @@
+//! Sigma rules as a pipeline detector: every log event is matched (its verdict is the list
+//! of detections), correlations are kept across batches, and each detection becomes an
+//! alert scored by its rule's level with the event as evidence.
+
+use std::sync::Arc;
+
+use warden_event::{DetectorKind, Input, Record};
+use warden_sigma::RuleSet;
+
+use super::{Cx, Detector, Findings, Verdict};
+use crate::sigma::{DocContext, SigmaDetector};
+
+/// [`SigmaDetector`] behind the pipeline.
+#[derive(Debug)]
+pub struct RulesDetector {
+    sigma: SigmaDetector,
+}
+
+impl RulesDetector {
+    pub fn new(set: Arc<RuleSet>) -> Self {
+        RulesDetector {
+            sigma: SigmaDetector::new(set),
+        }
+    }
+
+    pub fn sigma(&self) -> &SigmaDetector {
+        &self.sigma
+    }
+}
+
+impl Detector for RulesDetector {
+    fn kind(&self) -> DetectorKind {
+        DetectorKind::Sigma
+    }
+
+    fn process(&mut self, input: &Input, cx: &Cx<'_>, out: &mut Findings) {
+        let Record::Log(e) = &input.record else {
+            return;
+        };
+        let ctx = DocContext {
+            file: e.source.as_deref(),
+            record_id: e.record_id,
+            timestamp_ms: e.timestamp_ms,
+        };
+        let found = self.sigma.process(&e.doc, &ctx);
+        for d in &found {
+            out.alerts.push(crate::alerts::from_sigma(
+                cx.tenant,
+                d,
+                Some(e),
+                &cx.options.actions,
+                cx.now,
+            ));
+        }
+        out.verdicts.push(Verdict::Detections(found));
+    }
+
+    fn finish(&mut self, cx: &Cx<'_>, out: &mut Findings) {
+        for d in self.sigma.finish() {
+            out.alerts.push(crate::alerts::from_sigma(
+                cx.tenant,
+                &d,
+                None,
+                &cx.options.actions,
+                cx.now,
+            ));
+        }
+    }
+}

@@ -1,0 +1,145 @@
+use std::sync::Arc;
+
+use warden_event::{
+    ActivityType, AlertDetail, EntityKind, EvidenceRole, Input, LogEvent, ThreatLevel, Timestamp,
+    UserActivity,
+};
+use warden_sigma::{Mapping, RuleSetBuilder};
+
+use super::*;
+use crate::UebaConfig;
+use crate::ueba::UebaEngine;
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).unwrap_or(Timestamp(0))
+}
+
+fn login(user: &str, at: &str, ip: &str) -> Input {
+    let mut a = UserActivity::new(user, ActivityType::Login, t(at));
+    a.ip_address = Some(ip.into());
+    a.event_id = Some(format!("{user}-{at}"));
+    Input::activity(a, 120)
+}
+
+fn rules(n: usize) -> Arc<warden_sigma::RuleSet> {
+    let levels = ["low", "medium", "high", "critical"];
+    let text: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                "title: Rule {i}\nid: 00000000-0000-0000-0000-{i:012}\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel: {{CommandLine|contains: whoami}}\n  condition: sel\nlevel: {}\ntags: [attack.t1033]\n",
+                levels[i % 4]
+            )
+        })
+        .collect();
+    let mut b = RuleSetBuilder::new(Mapping::builtin());
+    b.add_text(&text.join("---\n"), None);
+    let set = b.build();
+    assert!(set.skipped().is_empty(), "{:?}", set.skipped());
+    Arc::new(set)
+}
+
+fn process_event(record: u64) -> Input {
+    let doc = serde_json::json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+        "Computer": "WS7", "EventRecordID": record,
+        "TimeCreated": {"#attributes": {"SystemTime": "2026-03-01T10:00:00Z"}}},
+        "EventData": {"CommandLine": "whoami /all", "User": "CORP\\ana", "Image": "C:\\Windows\\System32\\whoami.exe"}}});
+    Input::log(LogEvent::of(doc), 300)
+}
+
+fn pipeline(level: ThreatLevel, with_rules: Option<usize>) -> Pipeline {
+    let engine = UebaEngine::new(UebaConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut p = Pipeline::new(
+        "acme",
+        PipelineOptions {
+            alert_level: level,
+            ..PipelineOptions::default()
+        },
+    );
+    p.add(Box::new(UebaDetector::new(
+        engine,
+        ContextLimits::default(),
+    )));
+    if let Some(n) = with_rules {
+        p.add(Box::new(RulesDetector::new(rules(n))));
+    }
+    p
+}
+
+#[test]
+fn every_activity_gets_a_score_and_alerts_carry_their_context() {
+    let mut p = pipeline(ThreatLevel::Low, None);
+    let batch = [
+        login("ana", "2026-03-01T09:00:00Z", "198.51.100.1"),
+        login("ana", "2026-03-01T09:05:00Z", "198.51.100.1"),
+        login("ana", "2026-03-01T09:10:00Z", "198.51.100.2"),
+    ];
+    let out = p.process(&batch, t("2026-03-01T10:00:00Z"));
+    assert_eq!(out.records.len(), 3);
+    assert!(out.records.iter().all(|r| r.score().is_some()));
+    assert_eq!(out.alerts.len(), 3, "every score is at LOW or above");
+    let (i, last) = &out.alerts[2];
+    assert_eq!(*i, 2);
+    assert_eq!(last.tenant, "acme");
+    assert_eq!(last.entity(EntityKind::Ip), Some("198.51.100.2"));
+    let roles: Vec<EvidenceRole> = last.evidence.iter().map(|e| e.role).collect();
+    assert_eq!(
+        roles,
+        [
+            EvidenceRole::Trigger,
+            EvidenceRole::Context,
+            EvidenceRole::Context
+        ]
+    );
+    assert_eq!(
+        last.evidence[0]
+            .event
+            .as_ref()
+            .map(|e| e["ip_address"].clone()),
+        Some(serde_json::json!("198.51.100.2"))
+    );
+    assert!(matches!(last.detail, AlertDetail::Ueba(_)));
+    assert_eq!(p.counters().records, 3);
+}
+
+#[test]
+fn below_the_alert_level_there_are_verdicts_but_no_alerts() {
+    let mut p = pipeline(ThreatLevel::Critical, Some(1));
+    let out = p.process(
+        &[
+            login("bo", "2026-03-01T09:00:00Z", "198.51.100.1"),
+            process_event(5),
+        ],
+        t("2026-03-01T10:00:00Z"),
+    );
+    assert!(out.alerts.is_empty(), "{:?}", out.alerts);
+    assert_eq!(out.records[1].detections().map(<[_]>::len), Some(1));
+    assert!(out.records[1].score().is_none());
+    assert!(out.records[0].detections().is_none());
+}
+
+#[test]
+fn a_log_event_raises_at_most_the_cap_strongest_first() {
+    let mut p = pipeline(ThreatLevel::Low, Some(14));
+    let out = p.process(&[process_event(9)], t("2026-03-01T10:00:00Z"));
+    assert_eq!(out.records[0].detections().map(<[_]>::len), Some(14));
+    assert_eq!(out.alerts.len(), 10);
+    assert_eq!(p.counters().capped, 4);
+    let levels: Vec<ThreatLevel> = out.alerts.iter().map(|(_, a)| a.level).collect();
+    assert!(levels.windows(2).all(|w| w[0] >= w[1]), "{levels:?}");
+    assert_eq!(levels[0], ThreatLevel::Critical);
+    let a = &out.alerts[0].1;
+    assert_eq!(a.subject, "CORP\\ana");
+    assert_eq!(a.entity(EntityKind::Host), Some("WS7"));
+    assert_eq!(a.attack, ["T1033"]);
+    assert!(a.key.ends_with(":9"), "{}", a.key);
+    assert!(a.evidence[0].event.is_some());
+}
+
+#[test]
+fn detectors_are_reachable_by_type() {
+    let mut p = pipeline(ThreatLevel::Medium, Some(1));
+    assert!(p.detector::<RulesDetector>().is_some());
+    let d = p.detector_mut::<UebaDetector>();
+    assert!(d.is_some_and(|d| d.engine_mut().user_count() == 0));
+    assert!(p.finish(t("2026-03-01T10:00:00Z")).is_empty());
+}

@@ -1,0 +1,106 @@
+//! The behavioural engine as a pipeline detector: every user activity is scored (its
+//! verdict is the ThreatScore); one at the alert level becomes an alert naming the user
+//! and the IP, with the activity and the user's events before it as evidence.
+
+use serde_json::Value;
+use warden_event::{
+    Alert, DetectorKind, EntityKind, EventRef, Evidence, EvidenceRole, Input, Record, UserActivity,
+};
+
+use super::{ContextLimits, Cx, Detector, Findings, RecentEvents, Verdict};
+use crate::ueba::UebaEngine;
+
+/// [`UebaEngine`] behind the pipeline, with each user's recent events for context.
+pub struct UebaDetector {
+    engine: UebaEngine,
+    recent: RecentEvents,
+    /// Add the 16 features to every score (`warden detect --features`).
+    pub with_features: bool,
+}
+
+impl std::fmt::Debug for UebaDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UebaDetector")
+            .field("users", &self.engine.user_count())
+            .field("context_users", &self.recent.users())
+            .finish()
+    }
+}
+
+impl UebaDetector {
+    /// `context`: how many of each user's events to keep for alerts (`per_user: 0` keeps
+    /// none, the cheapest).
+    pub fn new(engine: UebaEngine, context: ContextLimits) -> Self {
+        UebaDetector {
+            engine,
+            recent: RecentEvents::new(context),
+            with_features: false,
+        }
+    }
+
+    pub fn engine(&self) -> &UebaEngine {
+        &self.engine
+    }
+
+    pub fn engine_mut(&mut self) -> &mut UebaEngine {
+        &mut self.engine
+    }
+
+    pub fn into_engine(self) -> UebaEngine {
+        self.engine
+    }
+}
+
+/// An activity as kept in evidence: its fields by their canonical names, the time in
+/// RFC 3339, nulls left out.
+pub fn activity_view(a: &UserActivity) -> Value {
+    let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("timestamp".into(), Value::String(a.timestamp.to_rfc3339()));
+        o.retain(|_, x| !x.is_null());
+    }
+    v
+}
+
+fn reference(a: &UserActivity) -> EventRef {
+    match &a.event_id {
+        Some(id) => EventRef::EventId {
+            event_id: id.clone(),
+        },
+        None => EventRef::Hash {
+            hash: warden_event::content_hash(&[&a.user_id, &a.timestamp.to_rfc3339()]),
+        },
+    }
+}
+
+impl Detector for UebaDetector {
+    fn kind(&self) -> DetectorKind {
+        DetectorKind::Ueba
+    }
+
+    fn process(&mut self, input: &Input, cx: &Cx<'_>, out: &mut Findings) {
+        let Record::Activity(a) = &input.record else {
+            return;
+        };
+        let s = self.engine.score(a, self.with_features);
+        let alert = cx.alerts_at(s.threat_level);
+        let before = self.recent.push(a, input.size, alert);
+        if alert {
+            let mut al = Alert::from_threat_score(cx.tenant, &s);
+            if let Some(ip) = &a.ip_address {
+                al.add_entity(EntityKind::Ip, ip);
+            }
+            if let Some(t) = al.evidence.first_mut() {
+                t.event = Some(activity_view(a));
+            }
+            al.evidence.extend(before.iter().map(|b| Evidence {
+                role: EvidenceRole::Context,
+                reference: reference(b),
+                timestamp: Some(b.timestamp.to_rfc3339()),
+                event: Some(activity_view(b)),
+            }));
+            out.alerts.push(al);
+        }
+        out.verdicts.push(Verdict::Score(Box::new(s)));
+    }
+}

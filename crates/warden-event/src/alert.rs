@@ -1,0 +1,550 @@
+//! The one alert every detector produces and every consumer reads: the store, the live
+//! stream, the outputs (syslog, files, SIEMs, webhooks), the dashboard and the CLI.
+//!
+//! An [`Alert`] says who or what it is about ([`Alert::subject`] and typed
+//! [`Entity`]s), which detector raised it ([`Detector`]), how bad it is (score, level,
+//! confidence), why (anomalies with their contributions, an explanation, ATT&CK tags),
+//! what to do (recommended actions), which events it rests on ([`Evidence`], by stable
+//! reference, with the event itself when it was kept) and, in [`AlertDetail`], what only
+//! that detector knows (the UEBA [`ThreatScore`], the Sigma [`RuleMatch`], the
+//! [`FlowFinding`]).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Anomaly, AnomalyType, ThreatLevel, ThreatScore};
+
+/// The tenant of single-tenant runs (the CLI, a service without tokens per tenant).
+pub const DEFAULT_TENANT: &str = "default";
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub tenant: String,
+    /// Stable identity of this detection of this event: the same detection replayed gets
+    /// the same key, so stores and SIEMs never hold it twice.
+    pub key: String,
+    /// When it happened (the event's time), RFC 3339 UTC.
+    pub timestamp: String,
+    /// Who or what the alert is about: a user id, `host:NAME`, an IP address.
+    pub subject: String,
+    /// Every entity involved, typed (the subject first).
+    #[serde(default)]
+    pub entities: Vec<Entity>,
+    pub detector: Detector,
+    pub level: ThreatLevel,
+    /// 0–100, one decimal.
+    pub score: f32,
+    /// `[0, 1]`.
+    pub confidence: f32,
+    /// Anomalies behind the score, strongest first.
+    pub anomalies: Vec<Anomaly>,
+    pub explanation: String,
+    #[serde(default)]
+    pub recommended_actions: Vec<String>,
+    /// The events the alert rests on: the one that raised it first.
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+    /// ATT&CK techniques and tactics (`T1110`, `T1059.001`, `execution`).
+    #[serde(default)]
+    pub attack: Vec<String>,
+    pub detail: AlertDetail,
+}
+
+/// The kinds of entities alerts name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    User,
+    Host,
+    Ip,
+    Process,
+}
+
+/// One entity an alert involves.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Entity {
+    pub kind: EntityKind,
+    pub value: String,
+}
+
+impl Entity {
+    pub fn new(kind: EntityKind, value: impl Into<String>) -> Self {
+        Entity {
+            kind,
+            value: value.into(),
+        }
+    }
+}
+
+/// The families of detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectorKind {
+    /// Behavioural baselines (with the activity models' ensemble).
+    Ueba,
+    /// A model scoring on its own.
+    Model,
+    /// A Sigma rule or correlation.
+    Sigma,
+    /// A network-flow model.
+    Flow,
+    /// An entity-graph finder.
+    Graph,
+    /// Command-line and script analysis.
+    Payload,
+}
+
+impl DetectorKind {
+    pub const ALL: [DetectorKind; 6] = [
+        Self::Ueba,
+        Self::Model,
+        Self::Sigma,
+        Self::Flow,
+        Self::Graph,
+        Self::Payload,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ueba => "ueba",
+            Self::Model => "model",
+            Self::Sigma => "sigma",
+            Self::Flow => "flow",
+            Self::Graph => "graph",
+            Self::Payload => "payload",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The live stream's channel for this detector's alerts (every alert is also on
+    /// `threat`).
+    pub fn channel(self) -> &'static str {
+        match self {
+            Self::Ueba | Self::Model => "behavior",
+            Self::Flow => "network",
+            Self::Payload => "payload",
+            Self::Sigma | Self::Graph => "threat",
+        }
+    }
+}
+
+/// Which detector raised an alert: its family and, within it, which one (the rule id,
+/// the model's label).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Detector {
+    pub kind: DetectorKind,
+    pub id: String,
+}
+
+/// A stable reference to an event, whatever carried it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "ref", rename_all = "snake_case")]
+pub enum EventRef {
+    /// An event with its own id (`event_id` of a user activity).
+    EventId { event_id: String },
+    /// A Windows event record: its computer and record number.
+    Record {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        computer: Option<String>,
+        record_id: u64,
+    },
+    /// A line of an input (a file, a request body).
+    Line { source: String, line: u64 },
+    /// An event with nothing stable in it but its content: a hash of it.
+    Hash { hash: String },
+}
+
+/// Why an event is in an alert's evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceRole {
+    /// The event that raised the alert.
+    Trigger,
+    /// An event before it, shown as context (the user's previous events).
+    Context,
+}
+
+/// One event an alert rests on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub role: EvidenceRole,
+    /// Where to find it again.
+    pub reference: EventRef,
+    /// When it happened, RFC 3339 UTC, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// The event itself, when it was kept (bounded in size by whoever keeps it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Value>,
+}
+
+/// What only the detector that raised the alert knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertDetail {
+    /// The behavioural score, exactly as `warden detect` writes it.
+    Ueba(Box<ThreatScore>),
+    Sigma(RuleMatch),
+    Flow(FlowFinding),
+}
+
+/// A Sigma rule (or correlation) that matched, as the engine reported it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleMatch {
+    pub rule_id: String,
+    pub rule_title: String,
+    /// The rule's level (`informational` … `critical`).
+    pub level: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub computer: Option<String>,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub event_id: Option<i64>,
+    #[serde(default)]
+    pub record_id: Option<u64>,
+    #[serde(default)]
+    pub file: Option<String>,
+    /// The fields that matched and their values; for a correlation, the group and the
+    /// aggregate.
+    #[serde(default)]
+    pub details: serde_json::Map<String, Value>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub correlation: bool,
+}
+
+/// A network flow a model found anomalous.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlowFinding {
+    /// The model's registry name and version, or file name.
+    pub model: String,
+    /// Its kind (`isolation_forest`, `gbdt`, …).
+    pub model_kind: String,
+    /// The flows' format (`nsl-kdd`, `unsw-nb15`, `zeek-conn`).
+    pub format: String,
+    pub score: f64,
+    pub threshold: f64,
+    /// The features that weighed most, strongest first.
+    #[serde(default)]
+    pub top_features: Vec<FeatureShare>,
+    /// Multi-class models: the most probable class and its probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_class: Option<(String, f64)>,
+}
+
+/// One feature's share of a model's verdict.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeatureShare {
+    pub feature: String,
+    pub share: f64,
+    pub value: f32,
+}
+
+impl Alert {
+    /// The alert of a behavioural score; `tenant` owns it. Entities beyond the user (an
+    /// IP, a device's host) are added by whoever knows the activity.
+    pub fn from_threat_score(tenant: &str, s: &ThreatScore) -> Alert {
+        let reference = match &s.event_id {
+            Some(id) => EventRef::EventId {
+                event_id: id.clone(),
+            },
+            None => EventRef::Hash {
+                hash: content_hash(&[&s.user_id, &s.timestamp]),
+            },
+        };
+        let mut attack: Vec<String> = Vec::new();
+        for a in &s.anomalies {
+            if let Some(t) = ueba_technique(a.kind)
+                && !attack.iter().any(|x| x == t)
+            {
+                attack.push(t.to_owned());
+            }
+        }
+        Alert {
+            tenant: tenant.to_owned(),
+            key: s.event_id.clone().unwrap_or_default(),
+            timestamp: s.timestamp.clone(),
+            subject: s.user_id.clone(),
+            entities: vec![Entity::new(EntityKind::User, &s.user_id)],
+            detector: Detector {
+                kind: DetectorKind::Ueba,
+                id: "ueba".into(),
+            },
+            level: s.threat_level,
+            score: s.threat_score,
+            confidence: s.confidence,
+            anomalies: s.anomalies.clone(),
+            explanation: s.explanation.clone(),
+            recommended_actions: s.recommended_actions.clone(),
+            evidence: vec![Evidence {
+                role: EvidenceRole::Trigger,
+                reference,
+                timestamp: Some(s.timestamp.clone()),
+                event: None,
+            }],
+            attack,
+            detail: AlertDetail::Ueba(Box::new(s.clone())),
+        }
+    }
+
+    /// Anomaly types behind the score, strongest first (for filters and indexes).
+    pub fn primary_anomalies(&self) -> Vec<AnomalyType> {
+        if let AlertDetail::Ueba(s) = &self.detail {
+            return s.primary_anomalies.clone();
+        }
+        let mut out: Vec<AnomalyType> = Vec::new();
+        for a in &self.anomalies {
+            if !out.contains(&a.kind) {
+                out.push(a.kind);
+            }
+        }
+        out
+    }
+
+    /// The live stream's channel for this alert.
+    pub fn channel(&self) -> &'static str {
+        self.detector.kind.channel()
+    }
+
+    /// The behavioural score, when a behavioural detector raised the alert.
+    pub fn threat_score(&self) -> Option<&ThreatScore> {
+        match &self.detail {
+            AlertDetail::Ueba(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Adds an entity unless it is already named.
+    pub fn add_entity(&mut self, kind: EntityKind, value: &str) {
+        let value = value.trim();
+        if value.is_empty() || value == "-" {
+            return;
+        }
+        if !self
+            .entities
+            .iter()
+            .any(|e| e.kind == kind && e.value == value)
+        {
+            self.entities.push(Entity::new(kind, value));
+        }
+    }
+
+    /// The first entity of a kind.
+    pub fn entity(&self, kind: EntityKind) -> Option<&str> {
+        self.entities
+            .iter()
+            .find(|e| e.kind == kind)
+            .map(|e| e.value.as_str())
+    }
+}
+
+/// The ATT&CK technique a behavioural anomaly points to, where one clearly does.
+fn ueba_technique(t: AnomalyType) -> Option<&'static str> {
+    match t {
+        // Valid Accounts: someone else signing in with the user's credentials.
+        AnomalyType::ImpossibleTravel | AnomalyType::NewLocation | AnomalyType::NewDevice => {
+            Some("T1078")
+        }
+        // Brute Force (guessing, spraying, stuffing).
+        AnomalyType::FailedLoginBurst => Some("T1110"),
+        // Data from Information Repositories.
+        AnomalyType::UnusualResources => Some("T1213"),
+        // Exfiltration Over Alternative Protocol / Web Service is too specific to claim
+        // from a volume alone; the tactic is what the volume shows.
+        AnomalyType::UnusualVolume => Some("exfiltration"),
+        _ => None,
+    }
+}
+
+/// FNV-1a (64 bits) over parts separated by a zero byte, as 16 hex digits: stable across
+/// builds and platforms, so keys built from it can be persisted.
+pub fn content_hash(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            h ^= 0xff;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        for b in p.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// ATT&CK ids and tactics from Sigma tags: `attack.t1059.001` → `T1059.001`,
+/// `attack.execution` → `execution`; other tags are dropped.
+pub fn attack_from_tags(tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tags {
+        let Some(rest) = t.strip_prefix("attack.") else {
+            continue;
+        };
+        let is_technique = rest.len() >= 5
+            && rest.as_bytes()[0].eq_ignore_ascii_case(&b't')
+            && rest[1..5].bytes().all(|b| b.is_ascii_digit());
+        let v = if is_technique {
+            rest.to_ascii_uppercase()
+        } else {
+            rest.to_owned()
+        };
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score() -> ThreatScore {
+        ThreatScore {
+            event_id: Some("e1".into()),
+            user_id: "alice".into(),
+            timestamp: "2026-04-02T01:58:06Z".into(),
+            threat_score: 91.0,
+            threat_level: ThreatLevel::Critical,
+            primary_anomalies: vec![AnomalyType::ImpossibleTravel, AnomalyType::NewDevice],
+            confidence: 0.9,
+            isolation_forest_score: None,
+            lstm_autoencoder_score: None,
+            xgboost_ensemble_score: None,
+            models_unavailable: Vec::new(),
+            impossible_travel_detected: true,
+            unusual_time_detected: false,
+            unusual_volume_detected: false,
+            unusual_resources_detected: false,
+            behavioral_deviation_score: 0.7,
+            recommended_actions: vec!["block the session".into()],
+            explanation: "CRITICAL".into(),
+            learning: false,
+            anomalies: vec![
+                Anomaly {
+                    kind: AnomalyType::ImpossibleTravel,
+                    confidence: 1.0,
+                    contribution: 60.0,
+                    detail: "far".into(),
+                },
+                Anomaly {
+                    kind: AnomalyType::NewDevice,
+                    confidence: 0.8,
+                    contribution: 31.0,
+                    detail: "new".into(),
+                },
+            ],
+            features: None,
+        }
+    }
+
+    #[test]
+    fn a_behavioural_score_becomes_an_alert_that_keeps_it_whole() {
+        let s = score();
+        let a = Alert::from_threat_score("acme", &s);
+        assert_eq!(a.tenant, "acme");
+        assert_eq!(a.key, "e1");
+        assert_eq!(a.subject, "alice");
+        assert_eq!(a.entity(EntityKind::User), Some("alice"));
+        assert_eq!(a.detector.kind, DetectorKind::Ueba);
+        assert_eq!(a.channel(), "behavior");
+        assert_eq!(a.level, ThreatLevel::Critical);
+        assert_eq!(a.attack, vec!["T1078".to_owned()]);
+        assert_eq!(a.threat_score(), Some(&s));
+        assert_eq!(
+            a.primary_anomalies(),
+            vec![AnomalyType::ImpossibleTravel, AnomalyType::NewDevice]
+        );
+        assert_eq!(
+            a.evidence[0].reference,
+            EventRef::EventId {
+                event_id: "e1".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_alert_round_trips_through_json_with_its_detail_named() {
+        let mut a = Alert::from_threat_score("default", &score());
+        a.add_entity(EntityKind::Ip, "203.0.113.9");
+        a.add_entity(EntityKind::Ip, "203.0.113.9");
+        a.add_entity(EntityKind::Host, "-");
+        assert_eq!(
+            a.entities.len(),
+            2,
+            "duplicates and placeholders are not added"
+        );
+        let v = serde_json::to_value(&a).unwrap_or_default();
+        assert_eq!(v["detector"]["kind"], "ueba");
+        assert_eq!(v["detail"]["ueba"]["user_id"], "alice");
+        assert_eq!(v["evidence"][0]["reference"]["ref"], "event_id");
+        assert_eq!(v["entities"][1]["kind"], "ip");
+        let back: Alert = serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, a);
+    }
+
+    #[test]
+    fn a_rule_match_carries_no_behavioural_fields() {
+        let a = Alert {
+            tenant: "t".into(),
+            key: "sigma:r1:7".into(),
+            timestamp: "2026-04-02T01:58:06Z".into(),
+            subject: "host:dc1".into(),
+            entities: vec![Entity::new(EntityKind::Host, "dc1")],
+            detector: Detector {
+                kind: DetectorKind::Sigma,
+                id: "r1".into(),
+            },
+            level: ThreatLevel::High,
+            score: 75.0,
+            confidence: 1.0,
+            anomalies: vec![Anomaly {
+                kind: AnomalyType::RuleMatch,
+                confidence: 1.0,
+                contribution: 75.0,
+                detail: "matched".into(),
+            }],
+            explanation: "HIGH".into(),
+            recommended_actions: Vec::new(),
+            evidence: vec![Evidence {
+                role: EvidenceRole::Trigger,
+                reference: EventRef::Record {
+                    computer: Some("dc1".into()),
+                    record_id: 7,
+                },
+                timestamp: None,
+                event: Some(serde_json::json!({"EventID": 4688})),
+            }],
+            attack: attack_from_tags(&["attack.t1059.001".into(), "attack.execution".into()]),
+            detail: AlertDetail::Sigma(RuleMatch {
+                rule_id: "r1".into(),
+                ..RuleMatch::default()
+            }),
+        };
+        let v = serde_json::to_value(&a).unwrap_or_default();
+        assert!(v.get("isolation_forest_score").is_none());
+        assert!(v["detail"].get("ueba").is_none());
+        assert_eq!(v["detail"]["sigma"]["rule_id"], "r1");
+        assert_eq!(a.attack, vec!["T1059.001", "execution"]);
+        assert_eq!(a.primary_anomalies(), vec![AnomalyType::RuleMatch]);
+        assert_eq!(a.channel(), "threat");
+        assert!(a.threat_score().is_none());
+    }
+
+    #[test]
+    fn content_hashes_are_stable_and_separate_their_parts() {
+        assert_eq!(content_hash(&["ab"]), content_hash(&["ab"]));
+        assert_ne!(content_hash(&["a", "b"]), content_hash(&["ab"]));
+        assert_eq!(content_hash(&[""]), "cbf29ce484222325");
+        for k in DetectorKind::ALL {
+            assert_eq!(DetectorKind::parse(k.as_str()), Some(k));
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Each tenant's detection pipeline ([`warden_engine::pipeline::Pipeline`]: the behavioural
+//! engine with the service's models, and the Sigma rules when `[sigma]` names some), each
+//! behind its own lock: one tenant's large batch never holds up another's. A tenant's
+//! pipeline is built the first time it is needed after a start, from its saved baselines.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use warden_engine::pipeline::{
+    ContextLimits, Pipeline, PipelineOptions, RulesDetector, UebaDetector,
+};
+use warden_engine::ueba::UebaEngine;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// One tenant's pipeline, shared.
+pub type TenantPipeline = Arc<Mutex<Pipeline>>;
+
+/// Users whose recent events are kept, per tenant, as the context of their alerts.
+pub const CONTEXT_USERS: usize = 20_000;
+
+/// Every tenant's pipeline.
+#[derive(Debug, Default)]
+pub struct Tenants(RwLock<HashMap<String, TenantPipeline>>);
+
+impl Tenants {
+    pub fn get(&self, tenant: &str) -> Option<TenantPipeline> {
+        self.0.read().ok()?.get(tenant).cloned()
+    }
+
+    /// Tenants with a pipeline in memory.
+    pub fn len(&self) -> usize {
+        self.0.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every pipeline, to visit one at a time (never two locks at once).
+    pub fn all(&self) -> Vec<(String, TenantPipeline)> {
+        self.0
+            .read()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Keeps `p` as the tenant's pipeline unless another request made one meanwhile;
+    /// returns the one in use.
+    fn insert(&self, tenant: &str, p: Pipeline, max: usize) -> Result<TenantPipeline, ApiError> {
+        let mut m = self
+            .0
+            .write()
+            .map_err(|_| ApiError::internal("tenants lock"))?;
+        if let Some(existing) = m.get(tenant) {
+            return Ok(existing.clone());
+        }
+        if m.len() >= max {
+            return Err(ApiError::internal("the tenant limit is reached"));
+        }
+        let p = Arc::new(Mutex::new(p));
+        m.insert(tenant.to_owned(), p.clone());
+        Ok(p)
+    }
+}
+
+/// The pipeline's settings in the service.
+pub fn options(st: &AppState) -> PipelineOptions {
+    PipelineOptions {
+        alert_level: st.config.server.alert_level,
+        actions: st.config.ueba.scoring.actions.clone(),
+        ..PipelineOptions::default()
+    }
+}
+
+/// A pipeline around an engine, with the service's rules.
+pub fn build(st: &AppState, tenant: &str, engine: UebaEngine) -> Pipeline {
+    let mut p = Pipeline::new(tenant, options(st));
+    p.add(Box::new(UebaDetector::new(
+        engine,
+        ContextLimits {
+            max_users: CONTEXT_USERS,
+            ..ContextLimits::default()
+        },
+    )));
+    if let Some(rules) = &st.rules {
+        p.add(Box::new(RulesDetector::new(rules.set.clone())));
+    }
+    p
+}
+
+/// The tenant's pipeline, built from its saved baselines the first time it is needed. The
+/// store is read before the tenants' lock is taken (never inside it).
+pub fn pipeline(st: &AppState, tenant: &str) -> Result<TenantPipeline, ApiError> {
+    if let Some(p) = st.tenants.get(tenant) {
+        return Ok(p);
+    }
+    let engine = crate::baselines::load_engine(st, tenant).map_err(ApiError::internal)?;
+    let p = build(st, tenant, engine);
+    st.tenants.insert(tenant, p, st.config.server.max_tenants)
+}
+
+/// Runs `f` on the tenant's behavioural engine.
+pub fn with_engine<T>(
+    st: &AppState,
+    tenant: &str,
+    f: impl FnOnce(&UebaEngine) -> T,
+) -> Result<T, ApiError> {
+    let p = pipeline(st, tenant)?;
+    let p = p.lock().map_err(|_| ApiError::internal("pipeline lock"))?;
+    let d = p
+        .detector::<UebaDetector>()
+        .ok_or_else(|| ApiError::internal("no behavioural detector"))?;
+    Ok(f(d.engine()))
+}
