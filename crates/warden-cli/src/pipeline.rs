@@ -25,7 +25,7 @@ pub struct ReadTotals {
 pub fn read_all(
     args: &InputArgs,
     cfg: &WardenConfig,
-    mut on_record: impl FnMut(&UserActivity) -> Result<()>,
+    mut on_record: impl FnMut(UserActivity) -> Result<()>,
 ) -> Result<ReadTotals> {
     let mut totals = ReadTotals::default();
     // A missing or unreadable input is reported and skipped like a bad record: the others
@@ -62,7 +62,7 @@ pub fn read_all(
             match item {
                 Ok(rec) => {
                     totals.records += 1;
-                    on_record(&rec.activity)?;
+                    on_record(rec.activity)?;
                     if totals.records.is_multiple_of(65_536) {
                         progress.set_position(totals.records);
                     }

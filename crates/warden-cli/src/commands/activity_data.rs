@@ -97,6 +97,7 @@ pub fn load(path: &Path, format: FlowFormat, opts: &ActivityOpts) -> Result<Acti
     };
     let mut records = Vec::new();
     let totals = pipeline::read_all(&input, &cfg, |a| {
+        let a = &a;
         let s = engine.score(a, true);
         if !keep(opts, &a.user_id) {
             return Ok(());

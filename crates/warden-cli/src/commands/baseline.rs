@@ -25,6 +25,7 @@ fn build(input: &InputArgs, path: &Path) -> Result<()> {
     let started = Instant::now();
     let mut tally = summary::Tally::default();
     let totals = pipeline::read_all(input, &cfg, |a| {
+        let a = &a;
         // Scored as in detection, so that anything alerting in history stays out of the
         // baseline; nothing is written as an alert.
         let s = engine.score(a, false);

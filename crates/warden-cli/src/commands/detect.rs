@@ -4,15 +4,15 @@ use crate::cli::DetectArgs;
 use crate::config_file::WardenConfig;
 use crate::registry_watch::{Watched, Watcher};
 use crate::sending::Sender;
-use crate::{labels, pipeline, summary};
+use crate::{labels, summary};
 use anyhow::{Context, Result};
 use std::io::{BufWriter, StdoutLock, Write};
 use std::time::Instant;
 use warden_engine::eval::Evaluator;
 use warden_engine::models::LoadedModel;
-use warden_engine::pipeline::activity_view;
+use warden_engine::pipeline::{ContextLimits, Pipeline, PipelineOptions, UebaDetector};
 use warden_engine::ueba::UebaEngine;
-use warden_event::{Alert, DEFAULT_TENANT, EntityKind, ThreatScore, UserActivity};
+use warden_event::{DEFAULT_TENANT, Input, ThreatScore, Timestamp};
 use warden_store::{RunTotals, Store};
 
 /// A model file's label, its registry name and version (when it came from the registry),
@@ -100,14 +100,47 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         .transpose()?
         .map(Evaluator::new);
 
+    // The same pipeline as the service: the behavioural engine (with its models), alerts at
+    // --min-level; no context events kept (the run writes scores, not an alert page).
+    let mut pipeline = Pipeline::new(
+        DEFAULT_TENANT,
+        PipelineOptions {
+            alert_level: args.min_level,
+            actions: cfg.ueba.scoring.actions.clone(),
+            ..PipelineOptions::default()
+        },
+    );
+    let mut ueba = UebaDetector::new(
+        engine,
+        ContextLimits {
+            per_user: 0,
+            ..ContextLimits::default()
+        },
+    );
+    ueba.with_features = args.features;
+    pipeline.add(Box::new(ueba));
     let sender = Sender::start(&args.send)?;
+    let now = Timestamp::now();
     let started = Instant::now();
     let mut output = Output::new(args.quiet);
     let mut tally = summary::Tally::default();
     let mut pending = Vec::new();
     let mut stored = 0usize;
-    let totals = pipeline::read_all(&args.input, &cfg, |a| {
-        let s = engine.score(a, args.features);
+    let totals = crate::pipeline::read_all(&args.input, &cfg, |a| {
+        let outcome = pipeline.process(&[Input::activity(a, 0)], now);
+        if let Some(sender) = sender.as_ref() {
+            for (_, alert) in outcome.alerts {
+                sender.send(alert);
+            }
+        }
+        let Some(s) = outcome
+            .records
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_score())
+        else {
+            return Ok(());
+        };
         tally.add(&s, args.min_level);
         if let Some(ev) = evaluator.as_mut() {
             ev.observe(&s);
@@ -115,9 +148,6 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         let alert = s.threat_level >= args.min_level;
         if alert || args.all {
             output.write(&s)?;
-        }
-        if let (Some(sender), true) = (sender.as_ref(), alert) {
-            sender.send(alert_of(a, &s));
         }
         if let (Some(st), true) = (store.as_mut(), alert) {
             pending.push(s);
@@ -131,6 +161,12 @@ pub fn run(args: &DetectArgs) -> Result<()> {
     output.finish()?;
     let elapsed = started.elapsed();
     let delivery = sender.map(Sender::finish);
+    let Some(engine) = pipeline
+        .detector::<UebaDetector>()
+        .map(UebaDetector::engine)
+    else {
+        anyhow::bail!("the pipeline lost its behavioural detector");
+    };
 
     if let Some(st) = store.as_mut() {
         stored += new_count(&st.save_scores(DEFAULT_TENANT, run_id, &pending)?);
@@ -145,7 +181,7 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         }
     }
     summary::print(
-        &summary::RunFacts::new("warden detect", &totals, elapsed, &engine),
+        &summary::RunFacts::new("warden detect", &totals, elapsed, engine),
         &tally,
         args.min_level,
     );
@@ -175,19 +211,6 @@ pub fn run(args: &DetectArgs) -> Result<()> {
 /// How many of a save's alerts were new.
 fn new_count(saved: &[(i64, bool)]) -> usize {
     saved.iter().filter(|(_, new)| *new).count()
-}
-
-/// A scored activity as the alert `--send` delivers: the user, the IP, the activity as
-/// evidence.
-fn alert_of(a: &UserActivity, s: &ThreatScore) -> Alert {
-    let mut alert = Alert::from_threat_score(DEFAULT_TENANT, s);
-    if let Some(ip) = &a.ip_address {
-        alert.add_entity(EntityKind::Ip, ip);
-    }
-    if let Some(t) = alert.evidence.first_mut() {
-        t.event = Some(activity_view(a));
-    }
-    alert
 }
 
 /// Buffered JSON Lines on stdout. A closed pipe (`| head`) stops the writing, not the run.

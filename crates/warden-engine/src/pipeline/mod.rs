@@ -62,8 +62,8 @@ pub struct Findings {
 #[derive(Debug)]
 pub struct Cx<'a> {
     pub tenant: &'a str,
-    /// Now, RFC 3339 (for events that carry no time).
-    pub now: &'a str,
+    /// Now (for events that carry no time).
+    pub now: Timestamp,
     pub options: &'a PipelineOptions,
 }
 
@@ -118,6 +118,14 @@ impl RecordOutcome {
     pub fn score(&self) -> Option<&ThreatScore> {
         self.verdicts.iter().find_map(|v| match v {
             Verdict::Score(s) => Some(&**s),
+            Verdict::Detections(_) => None,
+        })
+    }
+
+    /// The behavioural score, taken out (the record's other verdicts are dropped).
+    pub fn into_score(self) -> Option<ThreatScore> {
+        self.verdicts.into_iter().find_map(|v| match v {
+            Verdict::Score(s) => Some(*s),
             Verdict::Detections(_) => None,
         })
     }
@@ -215,7 +223,6 @@ impl Pipeline {
 
     /// Every record of a batch through every detector, in order.
     pub fn process(&mut self, inputs: &[Input], now: Timestamp) -> Outcome {
-        let now = now.to_rfc3339();
         let mut out = Outcome {
             records: Vec::with_capacity(inputs.len()),
             alerts: Vec::new(),
@@ -224,7 +231,7 @@ impl Pipeline {
         for (i, input) in inputs.iter().enumerate() {
             let cx = Cx {
                 tenant: &self.tenant,
-                now: &now,
+                now,
                 options: &self.options,
             };
             for d in &mut self.detectors {
@@ -242,11 +249,10 @@ impl Pipeline {
     /// The end of a stream: each detector's pending alerts (their record index is the
     /// number of records seen).
     pub fn finish(&mut self, now: Timestamp) -> Vec<Alert> {
-        let now = now.to_rfc3339();
         let mut findings = Findings::default();
         let cx = Cx {
             tenant: &self.tenant,
-            now: &now,
+            now,
             options: &self.options,
         };
         for d in &mut self.detectors {

@@ -43,26 +43,30 @@ impl Detector for RulesDetector {
             timestamp_ms: e.timestamp_ms,
         };
         let found = self.sigma.process(&e.doc, &ctx);
-        for d in &found {
-            out.alerts.push(crate::alerts::from_sigma(
-                cx.tenant,
-                d,
-                Some(e),
-                &cx.options.actions,
-                cx.now,
-            ));
+        if !found.is_empty() {
+            let now = cx.now.to_rfc3339();
+            for d in &found {
+                out.alerts.push(crate::alerts::from_sigma(
+                    cx.tenant,
+                    d,
+                    Some(e),
+                    &cx.options.actions,
+                    &now,
+                ));
+            }
         }
         out.verdicts.push(Verdict::Detections(found));
     }
 
     fn finish(&mut self, cx: &Cx<'_>, out: &mut Findings) {
+        let now = cx.now.to_rfc3339();
         for d in self.sigma.finish() {
             out.alerts.push(crate::alerts::from_sigma(
                 cx.tenant,
                 &d,
                 None,
                 &cx.options.actions,
-                cx.now,
+                &now,
             ));
         }
     }
