@@ -1,9 +1,6 @@
 //! What the service's test files share: the repository's sample data, and one request
 //! through the router without a socket.
 
-// Each test file is its own crate and uses a different part of this module.
-#![allow(dead_code)]
-
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;

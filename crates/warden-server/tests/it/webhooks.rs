@@ -15,7 +15,7 @@ use sha2::Sha256;
 use warden_server::auth::{Scope, create_token};
 use warden_server::{AppState, ServiceConfig, app};
 
-mod common;
+use crate::common;
 use common::{assert_invalid, events_of};
 
 #[derive(Clone, Default)]

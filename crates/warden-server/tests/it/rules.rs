@@ -8,7 +8,7 @@ use warden_server::auth::{Scope, create_token};
 use warden_server::rules::SigmaSection;
 use warden_server::{AppState, ServiceConfig, app};
 
-mod common;
+use crate::common;
 
 fn repo(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

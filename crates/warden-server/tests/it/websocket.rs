@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use warden_server::auth::{Scope, create_token};
 use warden_server::{AppState, ServiceConfig, app};
 
-mod common;
+use crate::common;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

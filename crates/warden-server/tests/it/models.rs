@@ -11,7 +11,7 @@ use warden_server::auth::{Scope, create_token};
 use warden_server::models::ModelsSection;
 use warden_server::{AppState, ServiceConfig, app};
 
-mod common;
+use crate::common;
 
 fn fixture(name: &str) -> String {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

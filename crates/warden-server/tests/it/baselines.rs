@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use warden_server::auth::{Scope, create_token};
 use warden_server::{AppState, ServiceConfig};
 
-mod common;
+use crate::common;
 
 async fn serve(db: &std::path::Path) -> common::Running {
     let store = warden_store::Store::open(db).unwrap_or_else(|e| panic!("{e}"));

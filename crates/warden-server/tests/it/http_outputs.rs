@@ -20,7 +20,7 @@ use warden_outputs::Secret;
 use warden_server::auth::{Scope, create_token};
 use warden_server::{AppState, ServiceConfig};
 
-mod common;
+use crate::common;
 
 #[derive(Clone, Default)]
 struct Receivers {

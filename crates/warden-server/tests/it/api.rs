@@ -11,7 +11,7 @@ use tower::ServiceExt;
 use warden_server::auth::{Scope, create_token};
 use warden_server::{AppState, ServiceConfig, app};
 
-mod common;
+use crate::common;
 use common::{assert_invalid, events_body, sample_lines};
 
 struct Api {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use warden_server::dashboard::{CONTENT_SECURITY_POLICY, embedded_files};
 use warden_server::{AppState, ServiceConfig, app};
 
-mod common;
+use crate::common;
 
 fn router() -> axum::Router {
     let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));

@@ -8,7 +8,7 @@ use warden_outputs::{LineFormat, OutputConfig, Transport};
 use warden_server::auth::{Scope, create_token};
 use warden_server::{AppState, ServiceConfig};
 
-mod common;
+use crate::common;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_reach_syslog_and_a_file_and_a_dead_collector_holds_nothing_up() {

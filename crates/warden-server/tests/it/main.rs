@@ -1,0 +1,15 @@
+//! Integration tests of the service: real routers and listeners, real receivers for the
+//! outputs and webhooks, one test binary (one link) for all of them.
+
+mod common;
+
+mod api;
+mod baselines;
+mod dashboard;
+mod http_outputs;
+mod models;
+mod outputs;
+mod rules;
+mod tls;
+mod webhooks;
+mod websocket;
