@@ -8,11 +8,10 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use warden_ingest::InputSource;
-use warden_models::ml::artifact::{Model, ModelFile, TrainingInfo};
-use warden_models::ml::drift::{self, Histogram, Reference};
-use warden_models::ml::flows::{FeatureSchema, FlowFormat, FlowReader, FlowRecord};
-use warden_models::ml::iforest::{IsolationForest, IsolationForestParams};
-use warden_models::ml::metrics::Evaluation;
+use warden_models::ml::artifact::{Model, ModelFile};
+use warden_models::ml::flows::{FlowFormat, FlowReader, FlowRecord};
+use warden_models::ml::iforest::IsolationForestParams;
+use warden_models::ml::training::{self, Dataset};
 use warden_models::stats::stable_hash_bytes;
 
 use super::activity_data;
@@ -20,7 +19,7 @@ use crate::cli::{
     ActivityOpts, DetectArgs, EvalArgs, GbdtArgs, IforestArgs, ModelsCommand, SeqaeArgs,
     TrainCommand,
 };
-use warden_models::ml::gbdt::{Gbdt, GbdtMulticlass, GbdtParams};
+use warden_models::ml::gbdt::GbdtParams;
 
 /// Largest flow file read (it is held in memory while parsed).
 const MAX_INPUT_BYTES: u64 = 4 << 30;
@@ -28,6 +27,7 @@ const MAX_INPUT_BYTES: u64 = 4 << 30;
 const MAX_PRINTED_ERRORS: usize = 20;
 
 struct Loaded {
+    format: FlowFormat,
     records: Vec<FlowRecord>,
     /// Input line of each record.
     lines: Vec<u64>,
@@ -43,6 +43,7 @@ fn load_rows(path: &Path, format: FlowFormat, opts: &ActivityOpts) -> Result<Loa
     }
     let rows = activity_data::load(path, format, opts)?;
     Ok(Loaded {
+        format,
         lines: (1..=rows.records.len() as u64).collect(),
         records: rows.records,
         columns: rows.columns,
@@ -51,12 +52,20 @@ fn load_rows(path: &Path, format: FlowFormat, opts: &ActivityOpts) -> Result<Loa
     })
 }
 
-/// The transform learned from training rows (the identity for activity features).
-fn fit_schema(format: FlowFormat, data: &Loaded, training: &[FlowRecord]) -> FeatureSchema {
-    if format.is_activity() {
-        activity_data::identity_schema(format)
-    } else {
-        FeatureSchema::fit(format, data.columns.clone(), training)
+/// Rows read as the training library takes them (activity features keep their fixed
+/// schema; flow columns are fitted on the training rows).
+fn dataset(data: Loaded, input: &Path) -> Dataset {
+    let format = data.format;
+    Dataset {
+        format,
+        columns: data.columns,
+        records: data.records,
+        bad: data.bad,
+        hash: data.hash,
+        source: input.display().to_string(),
+        schema: format
+            .is_activity()
+            .then(|| activity_data::identity_schema(format)),
     }
 }
 
@@ -117,36 +126,13 @@ fn load(path: &Path, format: FlowFormat) -> Result<Loaded> {
         }
     }
     Ok(Loaded {
+        format,
         records,
         lines,
         columns: reader.columns().clone(),
         bad,
         hash,
     })
-}
-
-/// What a model file records about its training.
-fn training_info(
-    input: &Path,
-    data: &Loaded,
-    rows: usize,
-    normal_only: bool,
-    fit_seconds: f64,
-    metrics: Option<Evaluation>,
-) -> TrainingInfo {
-    TrainingInfo {
-        input: input.display().to_string(),
-        data_hash: data.hash,
-        rows,
-        bad_rows: data.bad,
-        normal_only,
-        fit_seconds,
-        created_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        warden_version: env!("CARGO_PKG_VERSION").to_owned(),
-        metrics,
-    }
 }
 
 /// Writes a model file; returns its bytes.
@@ -184,7 +170,7 @@ fn train_seqae(a: &SeqaeArgs) -> Result<()> {
         contamination: a.contamination,
         seed: a.seed,
     };
-    let data = load_rows(&a.io.input, format, &a.io.activity)?;
+    let data = dataset(load_rows(&a.io.input, format, &a.io.activity)?, &a.io.input);
     let mut x = warden_models::ml::Matrix::new(WINDOW);
     let mut row: Vec<f32> = Vec::with_capacity(WINDOW);
     for r in &data.records {
@@ -214,27 +200,8 @@ fn train_seqae(a: &SeqaeArgs) -> Result<()> {
     let fit_seconds = started.elapsed().as_secs_f64();
     let importance = model.importance(&x);
     let model = Model::SeqAutoencoder(Box::new(model));
-    let schema = fit_schema(format, &data, &data.records);
-    let labelled: Vec<&FlowRecord> = data.records.iter().filter(|r| r.attack.is_some()).collect();
-    let metrics = (!labelled.is_empty()).then(|| {
-        let m = encode_rows(&schema, &labelled);
-        let labels: Vec<bool> = labelled.iter().map(|r| r.attack == Some(true)).collect();
-        Evaluation::compute(&model.score(&m), &labels, model.threshold())
-    });
-    let reference = reference(&schema, &data.records, &model.score(&x));
-    let file = ModelFile {
-        reference: Some(reference),
-        schema,
-        model,
-        training: training_info(
-            &a.io.input,
-            &data,
-            x.rows(),
-            a.normal_only,
-            fit_seconds,
-            metrics,
-        ),
-    };
+    let scores = model.score(&x);
+    let file = training::model_file(model, &data, &scores, x.rows(), a.normal_only, fit_seconds);
     let bytes = write_model(&file, &a.io.out)?;
     let mut top: Vec<(&str, f64)> = warden_models::ml::sequence::STEP_FEATURE_NAMES
         .iter()
@@ -258,16 +225,6 @@ fn train_seqae(a: &SeqaeArgs) -> Result<()> {
     Ok(())
 }
 
-fn encode_rows(schema: &FeatureSchema, rows: &[&FlowRecord]) -> warden_models::ml::Matrix {
-    let mut m = warden_models::ml::Matrix::new(schema.width());
-    let mut row = Vec::new();
-    for r in rows {
-        schema.encode(r, &mut row);
-        m.push(&row);
-    }
-    m
-}
-
 fn train_gbdt(a: &GbdtArgs) -> Result<()> {
     let format = a.io.format.format();
     let params = GbdtParams {
@@ -276,87 +233,22 @@ fn train_gbdt(a: &GbdtArgs) -> Result<()> {
         learning_rate: a.learning_rate,
         ..GbdtParams::default()
     };
-    params.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let data = load_rows(&a.io.input, format, &a.io.activity)?;
-    let training: Vec<FlowRecord> = data
-        .records
-        .iter()
-        .filter(|r| r.attack.is_some())
-        .cloned()
-        .collect();
-    if training.is_empty() {
-        bail!(
-            "{}: boosted trees need labelled rows ({} has none)",
-            a.io.input.display(),
-            format.name()
-        );
-    }
-    let schema = fit_schema(format, &data, &training);
-    let x = schema.encode_all(&training);
-    let y: Vec<bool> = training.iter().map(|r| r.attack == Some(true)).collect();
-    let started = Instant::now();
-    let (model, importance) = if a.multiclass {
-        let mut classes: Vec<String> = training
-            .iter()
-            .map(|r| r.kind.clone().unwrap_or_default().to_lowercase())
-            .collect();
-        classes.sort();
-        classes.dedup();
-        let labels: Vec<usize> = training
-            .iter()
-            .map(|r| {
-                let k = r.kind.clone().unwrap_or_default().to_lowercase();
-                classes.binary_search(&k).unwrap_or(0)
-            })
-            .collect();
-        let m = GbdtMulticlass::fit(&params, &x, &labels, classes)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let imp = m.importance();
-        (Model::GbdtMulticlass(Box::new(m)), imp)
-    } else {
-        let m = Gbdt::fit(&params, &x, &y).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let imp = m.importance();
-        (Model::Gbdt(Box::new(m)), imp)
-    };
-    let fit_seconds = started.elapsed().as_secs_f64();
-    let scores = model.score(&x);
-    let metrics = Some(Evaluation::compute(&scores, &y, 0.5));
-    let reference = reference(&schema, &training, &scores);
-    let names = schema.feature_names();
-    let mut top: Vec<(usize, f64)> = importance.iter().copied().enumerate().collect();
-    top.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let file = ModelFile {
-        reference: Some(reference),
-        schema,
-        model,
-        training: training_info(
-            &a.io.input,
-            &data,
-            training.len(),
-            false,
-            fit_seconds,
-            metrics,
-        ),
-    };
-    let bytes = write_model(&file, &a.io.out)?;
-    let top: Vec<String> = top
+    let data = dataset(load_rows(&a.io.input, format, &a.io.activity)?, &a.io.input);
+    let t = training::train_gbdt(&params, &data, a.multiclass)?;
+    let bytes = write_model(&t.file, &a.io.out)?;
+    let top: Vec<String> = t
+        .importance
         .iter()
         .take(5)
-        .map(|(i, share)| {
-            format!(
-                "{} {:.0}%",
-                names.get(*i).map_or("?", String::as_str),
-                share * 100.0
-            )
-        })
+        .map(|(name, share)| format!("{name} {:.0}%", share * 100.0))
         .collect();
     eprintln!(
         "trained {} on {} rows ({} features, {} bad rows skipped) in {:.2} s; most important: {}; wrote {} ({} bytes)",
-        file.model.kind(),
-        training.len(),
-        file.schema.width(),
+        t.file.model.kind(),
+        t.file.training.rows,
+        t.file.schema.width(),
         data.bad,
-        fit_seconds,
+        t.file.training.fit_seconds,
         top.join(", "),
         a.io.out.display(),
         bytes.len()
@@ -372,330 +264,38 @@ fn train_iforest(a: &IforestArgs) -> Result<()> {
         contamination: a.contamination,
         seed: a.seed,
     };
-    params.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let data = load_rows(&a.io.input, format, &a.io.activity)?;
-    let training: Vec<FlowRecord> = if a.normal_only {
-        data.records
-            .iter()
-            .filter(|r| r.attack == Some(false))
-            .cloned()
-            .collect()
-    } else {
-        data.records.clone()
-    };
-    if training.is_empty() {
-        bail!(
-            "{}: no {}rows to train on ({} bad rows)",
-            a.io.input.display(),
-            if a.normal_only { "normal " } else { "" },
-            data.bad
-        );
-    }
-    let schema = fit_schema(format, &data, &training);
-    let x = schema.encode_all(&training);
-    // Timed: the model's fit alone (reading and encoding are reported apart from it).
-    let started = Instant::now();
-    let forest = IsolationForest::fit(&params, &x).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let fit_seconds = started.elapsed().as_secs_f64();
-    // Figures on all labelled input rows, for the record in the model file.
-    let labelled: Vec<&FlowRecord> = data.records.iter().filter(|r| r.attack.is_some()).collect();
-    let metrics = (!labelled.is_empty()).then(|| {
-        let mut row = Vec::new();
-        let scores: Vec<f64> = labelled
-            .iter()
-            .map(|r| {
-                schema.encode(r, &mut row);
-                forest.score_one(&row)
-            })
-            .collect();
-        let labels: Vec<bool> = labelled.iter().map(|r| r.attack == Some(true)).collect();
-        Evaluation::compute(&scores, &labels, forest.threshold())
-    });
-    let reference = reference(&schema, &training, &forest.score(&x));
-    let file = ModelFile {
-        reference: Some(reference),
-        schema,
-        model: Model::IsolationForest { params, forest },
-        training: training_info(
-            &a.io.input,
-            &data,
-            training.len(),
-            a.normal_only,
-            fit_seconds,
-            metrics,
-        ),
-    };
-    let bytes = write_model(&file, &a.io.out)?;
+    let data = dataset(load_rows(&a.io.input, format, &a.io.activity)?, &a.io.input);
+    let t = training::train_iforest(&params, &data, a.normal_only)?;
+    let bytes = write_model(&t.file, &a.io.out)?;
     eprintln!(
         "trained iforest on {} rows ({} features, {} bad rows skipped) in {:.2} s; wrote {} ({} bytes)",
-        training.len(),
-        file.schema.width(),
+        t.file.training.rows,
+        t.file.schema.width(),
         data.bad,
-        fit_seconds,
+        t.file.training.fit_seconds,
         a.io.out.display(),
         bytes.len()
     );
     Ok(())
 }
 
-#[derive(Serialize)]
-struct EvalOutput {
-    model: String,
-    format: &'static str,
-    input: String,
-    bad_rows: usize,
-    /// Rows the model was trained on, and the time its fit took.
-    trained_rows: usize,
-    fit_seconds: f64,
-    score_seconds: f64,
-    rows_per_second: f64,
-    #[serde(flatten)]
-    evaluation: Evaluation,
-    /// Per labelled kind (attack name or category): rows and share called anomalous.
-    by_kind: std::collections::BTreeMap<String, KindRate>,
-    /// Multi-class models: share of rows whose most probable class is their labelled kind.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    class_accuracy: Option<f64>,
-}
-
-#[derive(Serialize, Default)]
-struct KindRate {
-    rows: usize,
-    detected: usize,
-    rate: f64,
-}
-
 pub fn eval(a: &EvalArgs) -> Result<()> {
-    let bytes =
-        std::fs::read(&a.model).with_context(|| format!("cannot read {}", a.model.display()))?;
-    let file =
-        ModelFile::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", a.model.display()))?;
+    let file = load_model(&a.model)?;
     let format = input_format(&a.model, file.schema.format, a.format)?;
-    let data = load_rows(&a.input, format, &a.activity)?;
-    if data.columns != file.schema.columns {
-        bail!(
-            "{}: its columns differ from the ones {} was trained on",
-            a.input.display(),
-            a.model.display()
-        );
-    }
-    let labelled: Vec<&FlowRecord> = data.records.iter().filter(|r| r.attack.is_some()).collect();
-    if labelled.is_empty() {
-        bail!("{}: no labelled rows to evaluate", a.input.display());
-    }
-    let x = {
-        let mut m = warden_models::ml::Matrix::new(file.schema.width());
-        let mut row = Vec::new();
-        for r in &labelled {
-            file.schema.encode(r, &mut row);
-            m.push(&row);
-        }
-        m
-    };
-    // Timed: scoring alone, as the model's fit is (the median of --repeat runs).
-    let mut times = Vec::new();
-    let mut scores = Vec::new();
-    for _ in 0..a.repeat.clamp(1, 1000) {
-        let started = Instant::now();
-        scores = file.model.score(&x);
-        times.push(started.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    let score_seconds = times[times.len() / 2];
-    let labels: Vec<bool> = labelled.iter().map(|r| r.attack == Some(true)).collect();
-    let threshold = file.model.threshold();
-    let mut by_kind: std::collections::BTreeMap<String, KindRate> = Default::default();
-    for (r, s) in labelled.iter().zip(&scores) {
-        let k = by_kind
-            .entry(r.kind.clone().unwrap_or_default())
-            .or_default();
-        k.rows += 1;
-        k.detected += usize::from(*s >= threshold);
-    }
-    for k in by_kind.values_mut() {
-        k.rate = k.detected as f64 / k.rows.max(1) as f64;
-    }
-    let class_accuracy = matches!(file.model, Model::GbdtMulticlass(_)).then(|| {
-        let mut row = Vec::new();
-        let right = labelled
-            .iter()
-            .filter(|r| {
-                file.schema.encode(r, &mut row);
-                file.model.predicted_class(&row).map(|(c, _)| c)
-                    == r.kind.as_ref().map(|k| k.to_lowercase())
-            })
-            .count();
-        right as f64 / labelled.len().max(1) as f64
-    });
-    let out = EvalOutput {
-        class_accuracy,
-        model: file.model.kind().to_owned(),
-        format: format.name(),
-        input: a.input.display().to_string(),
-        bad_rows: data.bad,
-        trained_rows: file.training.rows,
-        fit_seconds: file.training.fit_seconds,
-        score_seconds,
-        rows_per_second: labelled.len() as f64 / score_seconds.max(1e-9),
-        evaluation: Evaluation::compute(&scores, &labels, threshold),
-        by_kind,
-    };
-    crate::out!("{}", serde_json::to_string_pretty(&out)?)?;
+    let data = dataset(load_rows(&a.input, format, &a.activity)?, &a.input);
+    let report = training::evaluate(&file, &data, a.repeat)?;
+    crate::out!("{}", serde_json::to_string_pretty(&report)?)?;
     Ok(())
-}
-
-/// Training distributions for drift: raw numeric columns, categories, scores.
-fn reference(schema: &FeatureSchema, rows: &[FlowRecord], scores: &[f64]) -> Reference {
-    let numeric = (0..schema.columns.numeric.len())
-        .map(|i| {
-            let values: Vec<f64> = rows
-                .iter()
-                .filter_map(|r| r.numeric.get(i).copied())
-                .collect();
-            Histogram::fit(&values)
-        })
-        .collect();
-    let categorical = schema
-        .categories
-        .iter()
-        .enumerate()
-        .map(|(i, cats)| {
-            let values: Vec<&str> = rows
-                .iter()
-                .map(|r| r.categorical.get(i).map_or("", String::as_str))
-                .collect();
-            drift::category_proportions(cats, &values)
-        })
-        .collect();
-    Reference {
-        numeric,
-        categorical,
-        score: Histogram::fit(scores),
-    }
-}
-
-#[derive(Serialize)]
-struct FeatureDrift {
-    feature: String,
-    kind: &'static str,
-    psi: f64,
-    verdict: &'static str,
-}
-
-#[derive(Serialize)]
-struct DriftOutput {
-    model: String,
-    input: String,
-    rows: usize,
-    bad_rows: usize,
-    /// The worst verdict over features and score.
-    verdict: &'static str,
-    shifted_features: usize,
-    score: FeatureDrift,
-    features: Vec<FeatureDrift>,
-}
-
-fn round4(v: f64) -> f64 {
-    (v * 10_000.0).round() / 10_000.0
 }
 
 /// `warden drift --model MODEL --input FILE`.
 pub fn drift(a: &EvalArgs) -> Result<()> {
     let file = load_model(&a.model)?;
-    let Some(reference) = &file.reference else {
-        bail!(
-            "{} has no training reference (written by an older Warden); train it again to measure drift",
-            a.model.display()
-        );
-    };
     let format = input_format(&a.model, file.schema.format, a.format)?;
-    let data = load_rows(&a.input, format, &a.activity)?;
-    if data.records.is_empty() {
-        bail!("{}: no rows to compare", a.input.display());
-    }
-    if data.columns != file.schema.columns {
-        bail!(
-            "{}: its columns differ from the ones {} was trained on",
-            a.input.display(),
-            a.model.display()
-        );
-    }
-    let mut features = Vec::new();
-    for (i, (name, hist)) in file
-        .schema
-        .columns
-        .numeric
-        .iter()
-        .zip(&reference.numeric)
-        .enumerate()
-    {
-        let values: Vec<f64> = data
-            .records
-            .iter()
-            .filter_map(|r| r.numeric.get(i).copied())
-            .collect();
-        let p = drift::psi(&hist.proportions, &hist.proportions_of(&values));
-        features.push(FeatureDrift {
-            feature: name.clone(),
-            kind: "numeric",
-            psi: round4(p),
-            verdict: drift::verdict(p),
-        });
-    }
-    for (i, ((name, cats), expected)) in file
-        .schema
-        .columns
-        .categorical
-        .iter()
-        .zip(&file.schema.categories)
-        .zip(&reference.categorical)
-        .enumerate()
-    {
-        let values: Vec<&str> = data
-            .records
-            .iter()
-            .map(|r| r.categorical.get(i).map_or("", String::as_str))
-            .collect();
-        let p = drift::psi(expected, &drift::category_proportions(cats, &values));
-        features.push(FeatureDrift {
-            feature: name.clone(),
-            kind: "categorical",
-            psi: round4(p),
-            verdict: drift::verdict(p),
-        });
-    }
-    let mut row = Vec::new();
-    let scores: Vec<f64> = data
-        .records
-        .iter()
-        .map(|r| {
-            file.schema.encode(r, &mut row);
-            file.model.score_one(&row)
-        })
-        .collect();
-    let sp = drift::psi(
-        &reference.score.proportions,
-        &reference.score.proportions_of(&scores),
-    );
-    let score = FeatureDrift {
-        feature: "score".into(),
-        kind: "score",
-        psi: round4(sp),
-        verdict: drift::verdict(sp),
-    };
-    features.sort_by(|a, b| b.psi.total_cmp(&a.psi));
-    let worst = features.iter().map(|f| f.psi).fold(sp, f64::max);
-    let out = DriftOutput {
-        model: a.model.display().to_string(),
-        input: a.input.display().to_string(),
-        rows: data.records.len(),
-        bad_rows: data.bad,
-        verdict: drift::verdict(worst),
-        shifted_features: features.iter().filter(|f| f.psi >= 0.1).count(),
-        score,
-        features,
-    };
-    crate::out!("{}", serde_json::to_string_pretty(&out)?)?;
+    let data = dataset(load_rows(&a.input, format, &a.activity)?, &a.input);
+    let report = training::drift_report(&file, &a.model.display().to_string(), &data)
+        .with_context(|| a.model.display().to_string())?;
+    crate::out!("{}", serde_json::to_string_pretty(&report)?)?;
     Ok(())
 }
 

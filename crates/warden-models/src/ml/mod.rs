@@ -13,6 +13,7 @@ pub mod iforest;
 pub mod metrics;
 pub mod rng;
 pub mod sequence;
+pub mod training;
 
 use serde::{Deserialize, Serialize};
 
