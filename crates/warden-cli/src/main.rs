@@ -33,7 +33,20 @@ pub fn stdout_line(args: std::fmt::Arguments<'_>) -> std::io::Result<()> {
     }
 }
 
+/// Log lines from the libraries (outputs, the service) on stderr: `WARN output siem: …`,
+/// without times (a service's supervisor adds its own).
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
+}
+
 fn main() -> ExitCode {
+    init_logging();
     let args = cli::Cli::parse();
     let result = match &args.command {
         cli::Command::Detect(a) => commands::detect::run(a),

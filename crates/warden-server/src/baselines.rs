@@ -102,8 +102,8 @@ pub fn start(st: &AppState) {
             tick.tick().await;
             let state = st.clone();
             match tokio::task::spawn_blocking(move || flush(&state)).await {
-                Ok(Err(e)) => eprintln!("error: saving baselines: {e}"),
-                Err(e) => eprintln!("error: saving baselines: {e}"),
+                Ok(Err(e)) => tracing::error!("saving baselines: {e}"),
+                Err(e) => tracing::error!("saving baselines: {e}"),
                 Ok(Ok(_)) => {}
             }
         }

@@ -67,7 +67,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         if let ApiError::Internal(cause) = &self {
-            eprintln!("error: internal: {cause}");
+            tracing::error!("internal: {cause}");
         }
         let mut body = json!({"error": {"code": code, "message": self.to_string()}});
         if let ApiError::Invalid { field, .. } = &self {

@@ -199,7 +199,7 @@ pub async fn run(
         .map_err(|e| e.to_string())
         .and_then(|r| r)
     {
-        eprintln!("error: saving baselines at shutdown: {e}");
+        tracing::error!("saving baselines at shutdown: {e}");
     }
     served
 }

@@ -459,7 +459,7 @@ pub fn follow_registry(st: &crate::AppState) {
                 .await
                 .unwrap_or_default();
             for line in log {
-                eprintln!("warden serve: {line}");
+                tracing::info!("{line}");
             }
         }
     });

@@ -82,7 +82,7 @@ impl TlsListener {
                     Ok(c) => c,
                     Err(e) => {
                         // Out of file descriptors and the like: wait, then go on.
-                        eprintln!("warning: accept failed: {e}");
+                        tracing::warn!("accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
@@ -99,8 +99,8 @@ impl TlsListener {
                             // drops it rather than piling connections up.
                             let _ = tx.send_timeout((tls, addr), HANDSHAKE).await;
                         }
-                        Ok(Err(e)) => eprintln!("warning: TLS handshake with {addr} failed: {e}"),
-                        Err(_) => eprintln!("warning: TLS handshake with {addr} timed out"),
+                        Ok(Err(e)) => tracing::warn!("TLS handshake with {addr} failed: {e}"),
+                        Err(_) => tracing::warn!("TLS handshake with {addr} timed out"),
                     }
                 });
             }

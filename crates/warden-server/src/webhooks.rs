@@ -203,9 +203,10 @@ pub fn start(st: &AppState) {
                                     .dead_letters
                                     .fetch_add(1, Ordering::Relaxed);
                             } else {
-                                eprintln!(
-                                    "error: webhook {}: alert {} lost: not delivered ({e}) and not recorded",
-                                    hook.id, alert.id
+                                tracing::error!(
+                                    "webhook {}: alert {} lost: not delivered ({e}) and not recorded",
+                                    hook.id,
+                                    alert.id
                                 );
                             }
                             break;
