@@ -4,6 +4,7 @@
 //! - [`Timestamp`]: milliseconds since the Unix epoch, UTC.
 //! - [`ThreatLevel`], [`AnomalyType`], [`Anomaly`]: the vocabulary of findings.
 //! - [`ThreatScore`]: the scored, explained output for one activity (the output contract).
+//! - [`flow`]: network flows as typed records (formats, one raw flow, its columns).
 //! - [`Alert`]: the one alert every detector raises and every consumer reads, with its
 //!   entities, evidence and the detector's own detail.
 //!
@@ -19,6 +20,7 @@
 mod activity;
 mod alert;
 mod anomaly;
+pub mod flow;
 mod level;
 mod record;
 mod score;

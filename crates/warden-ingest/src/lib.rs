@@ -7,6 +7,7 @@
 //! - [`fields`]: the field-name alias table (configurable) and typed value conversion.
 //! - [`classify`]: one classifier for every source: a JSON document becomes a typed
 //!   record (user activity or log event) under the same limits.
+//! - [`flows`]: network-flow readers (NSL-KDD, UNSW-NB15, Zeek `conn.log`).
 //! - [`documents`]: whole log documents (EVTX records, JSON objects) for rule hunting.
 //! - [`jsonl`] and [`csv_reader`]: the two formats, each an iterator of
 //!   `Result<Record, IngestError>` where every error names the file, line and field.
@@ -32,6 +33,7 @@ pub mod csv_reader;
 pub mod documents;
 mod error;
 pub mod fields;
+pub mod flows;
 pub mod jsonl;
 pub mod lines;
 mod reader;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use warden_engine::alerts::{FlowSource, from_flow};
 use warden_event::Alert;
-use warden_models::ml::flows::FlowReader;
+use warden_ingest::flows::FlowReader;
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
