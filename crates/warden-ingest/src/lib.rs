@@ -29,6 +29,7 @@
 //! ```
 
 pub mod classify;
+pub mod config;
 pub mod csv_reader;
 pub mod documents;
 mod error;
@@ -39,6 +40,7 @@ pub mod lines;
 mod reader;
 pub mod source;
 
+pub use config::{IngestConfig, IngestConfigError};
 pub use error::{ErrorKind, IngestError};
 pub use fields::{Field, FieldAliases};
 pub use reader::{ActivityReader, Record};

@@ -2,7 +2,6 @@
 //! `[sigma]`, `[[outputs]]`) with
 //! `WARDEN_*` environment overrides, validated at start with errors that name the key.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +13,8 @@ use warden_ingest::FieldAliases;
 #[serde(deny_unknown_fields, default)]
 pub struct ServiceConfig {
     pub server: ServerConfig,
-    pub ingest: IngestSection,
+    /// Shared with `warden detect`'s configuration.
+    pub ingest: warden_ingest::IngestConfig,
     pub ueba: UebaConfig,
     /// Models for the ensemble and for network flows.
     pub models: crate::models::ModelsSection,
@@ -92,15 +92,6 @@ impl Default for ServerConfig {
             tls_key: None,
         }
     }
-}
-
-/// Field aliases of incoming events (as `warden detect`'s `[ingest]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct IngestSection {
-    /// Accepted for files shared with `warden detect`; the service's limit is the body limit.
-    pub max_line_bytes: Option<usize>,
-    pub aliases: BTreeMap<String, Vec<String>>,
 }
 
 /// A configuration problem, naming the key or variable.
@@ -265,7 +256,10 @@ impl ServiceConfig {
             key: "ueba".into(),
             reason: e.to_string(),
         })?;
-        self.aliases()?;
+        self.ingest.validate().map_err(|e| ConfigError::Invalid {
+            key: format!("ingest.{}", e.key),
+            reason: e.reason,
+        })?;
         let mut names = std::collections::HashSet::new();
         for o in &self.outputs {
             o.validate().map_err(|e| match e {
@@ -290,16 +284,11 @@ impl ServiceConfig {
 
     /// The field aliases for incoming events.
     pub fn aliases(&self) -> Result<FieldAliases, ConfigError> {
-        FieldAliases::default()
-            .with_user_aliases(
-                self.ingest
-                    .aliases
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_slice())),
-            )
+        self.ingest
+            .field_aliases()
             .map_err(|e| ConfigError::Invalid {
-                key: "ingest.aliases".into(),
-                reason: e.to_string(),
+                key: format!("ingest.{}", e.key),
+                reason: e.reason,
             })
     }
 }
