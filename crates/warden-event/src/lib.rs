@@ -33,6 +33,6 @@ pub use alert::{
 };
 pub use anomaly::{Anomaly, AnomalyType};
 pub use level::{LevelThresholds, ThreatLevel};
-pub use record::{Input, LogEvent, Record};
+pub use record::{FlowEvent, Input, LogEvent, Record};
 pub use score::{FEATURE_NAMES, FeatureVector, ThreatScore};
 pub use time::Timestamp;

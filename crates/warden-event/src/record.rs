@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::flow::{FlowFormat, FlowRecord};
 use crate::{EventRef, UserActivity};
 
 /// One record of input.
@@ -13,6 +14,20 @@ pub enum Record {
     Activity(UserActivity),
     /// A log document (Windows or Sysmon event, EVTX as JSON, ECS, …) for rules.
     Log(LogEvent),
+    /// A network flow (NSL-KDD, UNSW-NB15, Zeek `conn.log`) for a flow model.
+    Flow(FlowEvent),
+}
+
+/// A network flow and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowEvent {
+    pub record: FlowRecord,
+    pub format: FlowFormat,
+    /// The input it was read from, and its line there.
+    pub source: String,
+    pub line: u64,
+    /// The raw line (kept as the alert's evidence, hashed into its key).
+    pub raw: String,
 }
 
 /// A log document and where it came from.
@@ -48,6 +63,14 @@ impl Input {
     pub fn log(e: LogEvent, size: usize) -> Self {
         Input {
             record: Record::Log(e),
+            size,
+        }
+    }
+
+    pub fn flow(f: FlowEvent) -> Self {
+        let size = f.raw.len();
+        Input {
+            record: Record::Flow(f),
             size,
         }
     }

@@ -90,6 +90,7 @@ pub fn kind_name(r: &Record) -> &'static str {
     match r {
         Record::Activity(_) => "activity",
         Record::Log(_) => "log",
+        Record::Flow(_) => "flow",
     }
 }
 

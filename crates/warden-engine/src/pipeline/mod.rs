@@ -27,6 +27,7 @@
 //! ```
 
 pub mod context;
+mod flows;
 mod rules;
 mod ueba;
 
@@ -35,9 +36,11 @@ use std::any::Any;
 use warden_event::{Alert, DetectorKind, Input, ThreatLevel, ThreatScore, Timestamp};
 
 use crate::config::Actions;
+use crate::models::FlowAssessment;
 use crate::sigma::SigmaAlert;
 
 pub use context::{ContextLimits, RecentEvents};
+pub use flows::FlowDetector;
 pub use rules::RulesDetector;
 pub use ueba::{UebaDetector, activity_view};
 
@@ -48,6 +51,8 @@ pub enum Verdict {
     Score(Box<ThreatScore>),
     /// A log event's rule detections (maybe none).
     Detections(Vec<SigmaAlert>),
+    /// A network flow's assessment by a flow model.
+    Flow(Box<FlowAssessment>),
 }
 
 /// A detector's findings for one record.
@@ -118,7 +123,7 @@ impl RecordOutcome {
     pub fn score(&self) -> Option<&ThreatScore> {
         self.verdicts.iter().find_map(|v| match v {
             Verdict::Score(s) => Some(&**s),
-            Verdict::Detections(_) => None,
+            Verdict::Detections(_) | Verdict::Flow(_) => None,
         })
     }
 
@@ -126,7 +131,7 @@ impl RecordOutcome {
     pub fn into_score(self) -> Option<ThreatScore> {
         self.verdicts.into_iter().find_map(|v| match v {
             Verdict::Score(s) => Some(*s),
-            Verdict::Detections(_) => None,
+            Verdict::Detections(_) | Verdict::Flow(_) => None,
         })
     }
 
@@ -134,7 +139,15 @@ impl RecordOutcome {
     pub fn detections(&self) -> Option<&[SigmaAlert]> {
         self.verdicts.iter().find_map(|v| match v {
             Verdict::Detections(d) => Some(d.as_slice()),
-            Verdict::Score(_) => None,
+            Verdict::Score(_) | Verdict::Flow(_) => None,
+        })
+    }
+
+    /// The flow model's assessment, when the record was a network flow.
+    pub fn flow(&self) -> Option<&FlowAssessment> {
+        self.verdicts.iter().find_map(|v| match v {
+            Verdict::Flow(a) => Some(&**a),
+            Verdict::Score(_) | Verdict::Detections(_) => None,
         })
     }
 }

@@ -8,6 +8,7 @@ use warden_sigma::{Mapping, RuleSetBuilder};
 
 use super::*;
 use crate::UebaConfig;
+use crate::pipeline::FlowDetector;
 use crate::ueba::UebaEngine;
 
 fn t(s: &str) -> Timestamp {
@@ -142,4 +143,88 @@ fn detectors_are_reachable_by_type() {
     let d = p.detector_mut::<UebaDetector>();
     assert!(d.is_some_and(|d| d.engine_mut().user_count() == 0));
     assert!(p.finish(t("2026-03-01T10:00:00Z")).is_empty());
+}
+
+fn flow_model() -> Arc<crate::models::LoadedModel> {
+    use warden_models::ml::flows::{Columns, FlowFormat, FlowRecord};
+    use warden_models::ml::training::{Dataset, train_iforest};
+    // Spread over 0–100 bytes and 0–50 counts, so a flow in the middle is ordinary.
+    let records: Vec<FlowRecord> = (0..1000u32)
+        .map(|i| FlowRecord {
+            numeric: vec![f64::from((i * 37) % 1000) / 10.0, f64::from((i * 11) % 50)],
+            categorical: vec!["tcp".into()],
+            attack: None,
+            kind: None,
+            origin: Default::default(),
+        })
+        .collect();
+    let columns = Columns {
+        numeric: vec!["bytes".into(), "count".into()],
+        categorical: vec!["proto".into()],
+    };
+    let data = Dataset::new(FlowFormat::ZeekConn, columns, records, "mem");
+    let t = train_iforest(&Default::default(), &data, false).unwrap_or_else(|e| panic!("{e}"));
+    Arc::new(crate::models::LoadedModel {
+        label: "flows v1".into(),
+        file: t.file,
+    })
+}
+
+fn flow(line: u64, bytes: f64, src: &str) -> Input {
+    use warden_event::FlowEvent;
+    use warden_event::flow::{FlowFormat, FlowOrigin, FlowRecord};
+    Input::flow(FlowEvent {
+        record: FlowRecord {
+            numeric: vec![bytes, 25.0],
+            categorical: vec!["tcp".into()],
+            attack: None,
+            kind: None,
+            origin: FlowOrigin {
+                src_ip: Some(src.into()),
+                dst_ip: Some("203.0.113.9".into()),
+                timestamp_ms: Some(1_700_000_000_000),
+            },
+        },
+        format: FlowFormat::ZeekConn,
+        source: "conn.log".into(),
+        line,
+        raw: format!("{line}\t{bytes}\t{src}"),
+    })
+}
+
+#[test]
+fn a_flow_model_assesses_every_flow_and_alerts_on_the_anomalous_one() {
+    let model = flow_model();
+    let run = || {
+        let mut p = Pipeline::new("acme", PipelineOptions::default());
+        p.add(Box::new(FlowDetector::new(
+            model.clone(),
+            Default::default(),
+        )));
+        p.process(
+            &[
+                flow(1, 50.0, "10.0.0.1"),
+                flow(2, 9_000.0, "10.0.0.66"),
+                login("ana", "2026-03-01T09:00:00Z", "198.51.100.1"),
+            ],
+            t("2026-03-01T10:00:00Z"),
+        )
+    };
+    let out = run();
+    let first = out.records[0].flow();
+    assert!(first.is_some_and(|a| !a.anomalous), "{first:?}");
+    assert!(out.records[1].flow().is_some_and(|a| a.anomalous));
+    assert!(out.records[2].flow().is_none(), "activities are not flows");
+    assert_eq!(out.alerts.len(), 1, "{:?}", out.alerts);
+    let (i, a) = &out.alerts[0];
+    assert_eq!(*i, 1);
+    assert_eq!(a.channel(), "network");
+    assert_eq!(a.subject, "10.0.0.66");
+    assert_eq!(a.timestamp, "2023-11-14T22:13:20Z");
+    assert_eq!(
+        a.primary_anomalies(),
+        [warden_event::AnomalyType::NetworkAnomaly]
+    );
+    assert!(matches!(&a.detail, AlertDetail::Flow(f) if f.model == "flows v1"));
+    assert_eq!(run().alerts[0].1.key, a.key, "a replay has the same key");
 }

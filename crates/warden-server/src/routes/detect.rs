@@ -157,7 +157,7 @@ fn observe(st: &AppState, tenant: &str, inputs: &[Input], outcome: &Outcome) {
         tenant,
         inputs.iter().filter_map(|i| match &i.record {
             Record::Activity(a) => Some(a.user_id.as_str()),
-            Record::Log(_) => None,
+            Record::Log(_) | Record::Flow(_) => None,
         }),
     );
     let scores: Vec<_> = outcome.records.iter().filter_map(|r| r.score()).collect();

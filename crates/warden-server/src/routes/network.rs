@@ -11,8 +11,9 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use warden_engine::alerts::{FlowSource, from_flow};
-use warden_event::Alert;
+use warden_engine::models::FlowAssessment;
+use warden_engine::pipeline::{FlowDetector, Pipeline};
+use warden_event::{Alert, FlowEvent, Input, Record, Timestamp};
 use warden_ingest::flows::FlowReader;
 
 use crate::auth::{Principal, Scope};
@@ -55,31 +56,26 @@ pub async fn monitor(
     .map_err(ApiError::internal)?
 }
 
-fn score_flows(
+/// The body's flows as typed records (bad lines as errors by line), checked against the
+/// columns the model was trained on.
+fn read_flows(
     st: &AppState,
-    who: &Principal,
     m: &crate::models::ActiveModel,
     body: &[u8],
-    all: bool,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(Vec<Input>, Vec<Value>), ApiError> {
     let schema = &m.model.file.schema;
-    let names = schema.feature_names();
     let max = st.config.server.max_batch_events;
-    let mut reader = FlowReader::new(schema.format, body);
-    let mut row = Vec::with_capacity(schema.width());
-    let (mut results, mut errors, mut scores) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut scored, mut anomalous) = (0usize, 0usize);
-    let mut alerts: Vec<(u64, Alert)> = Vec::new();
-    let now = warden_outputs::now_rfc3339();
     let lines: Vec<&[u8]> = body.split(|b| *b == b'\n').collect();
+    let mut reader = FlowReader::new(schema.format, body);
+    let (mut inputs, mut errors) = (Vec::new(), Vec::new());
     while let Some(r) = reader.next() {
-        if scored + errors.len() >= max {
+        if inputs.len() + errors.len() >= max {
             return Err(ApiError::invalid(
                 "body",
                 format!("more than {max} flows; at most {max} per request"),
             ));
         }
-        let rec = match r {
+        let record = match r {
             Ok(rec) => rec,
             Err(e) => {
                 errors.push(
@@ -98,48 +94,67 @@ fn score_flows(
                 ),
             ));
         }
-        let a = m.model.assess(&rec, &names, &mut row);
-        scored += 1;
-        scores.push(a.score);
         let line = reader.line();
-        if a.anomalous {
-            anomalous += 1;
-            let raw = usize::try_from(line)
-                .ok()
-                .and_then(|l| lines.get(l.saturating_sub(1)))
-                .map(|l| String::from_utf8_lossy(l).trim_end().to_owned())
-                .unwrap_or_default();
-            let source = FlowSource {
-                model: &m.label,
-                format: schema.format.name(),
-                source: "request",
-                line,
-                raw: &raw,
-                src_ip: rec.origin.src_ip.as_deref(),
-                dst_ip: rec.origin.dst_ip.as_deref(),
-                timestamp: rec
-                    .origin
-                    .timestamp_ms
-                    .map(|t| warden_event::Timestamp(t).to_rfc3339()),
-            };
-            let cfg = &st.config.ueba.scoring;
-            let alert = from_flow(&who.tenant, &a, &source, &cfg.levels, &cfg.actions, &now);
-            if alert.level >= st.config.server.alert_level {
-                alerts.push((line, alert));
-            }
-        }
-        if a.anomalous || all {
-            results.push(json!({"line": line, "assessment": a}));
-        }
+        let raw = usize::try_from(line)
+            .ok()
+            .and_then(|l| lines.get(l.saturating_sub(1)))
+            .map(|l| String::from_utf8_lossy(l).trim_end().to_owned())
+            .unwrap_or_default();
+        inputs.push(Input::flow(FlowEvent {
+            record,
+            format: schema.format,
+            source: "request".into(),
+            line,
+            raw,
+        }));
     }
-    if scored + errors.len() == 0 {
+    Ok((inputs, errors))
+}
+
+fn score_flows(
+    st: &AppState,
+    who: &Principal,
+    m: &crate::models::ActiveModel,
+    body: &[u8],
+    all: bool,
+) -> Result<Json<Value>, ApiError> {
+    let (inputs, errors) = read_flows(st, m, body)?;
+    if inputs.len() + errors.len() == 0 {
         return Err(ApiError::invalid("body", "no flows"));
     }
-    st.models.observe_network(scores.into_iter());
+    // Flow scoring keeps no state: a pipeline of the network model alone, for this request.
+    let mut pipeline = Pipeline::new(&who.tenant, crate::tenants::options(st));
+    pipeline.add(Box::new(FlowDetector::new(
+        m.model.clone(),
+        st.config.ueba.scoring.levels,
+    )));
+    let outcome = pipeline.process(&inputs, Timestamp::now());
+    let line_of = |i: usize| match inputs.get(i).map(|x| &x.record) {
+        Some(Record::Flow(f)) => f.line,
+        _ => 0,
+    };
+    let assessed: Vec<(u64, &FlowAssessment)> = outcome
+        .records
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.flow().map(|a| (line_of(i), a)))
+        .collect();
+    let anomalous = assessed.iter().filter(|(_, a)| a.anomalous).count();
+    let results: Vec<Value> = assessed
+        .iter()
+        .filter(|(_, a)| a.anomalous || all)
+        .map(|(line, a)| json!({"line": line, "assessment": a}))
+        .collect();
+    st.models
+        .observe_network(assessed.iter().map(|(_, a)| a.score));
     st.metrics
-        .flows(scored as u64, anomalous as u64, errors.len() as u64);
+        .flows(assessed.len() as u64, anomalous as u64, errors.len() as u64);
     // Anomalous flows are alerts like any other: stored, streamed on `network`, delivered.
-    let (at, alerts): (Vec<u64>, Vec<Alert>) = alerts.into_iter().unzip();
+    let (at, alerts): (Vec<u64>, Vec<Alert>) = outcome
+        .alerts
+        .into_iter()
+        .map(|(i, a)| (line_of(i), a))
+        .unzip();
     let levels: Vec<_> = alerts.iter().map(|a| a.level).collect();
     let saved = crate::publish::commit(st, alerts)?;
     let alert_list: Vec<Value> = at
@@ -150,8 +165,8 @@ fn score_flows(
         .collect();
     Ok(Json(json!({
         "model": m.label,
-        "format": schema.format.name(),
-        "scored": scored,
+        "format": m.model.file.schema.format.name(),
+        "scored": assessed.len(),
         "anomalous": anomalous,
         "rejected": errors.len(),
         "alerts": alert_list,
