@@ -5,8 +5,12 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
+use warden_engine::pipeline::{FlowDetector, Pipeline, PipelineOptions, Verdict};
+use warden_event::{DEFAULT_TENANT, FlowEvent, Input, LevelThresholds, Timestamp};
 use warden_ingest::InputSource;
 use warden_ingest::flows::FlowReader;
 use warden_models::ml::artifact::{Model, ModelFile};
@@ -20,15 +24,20 @@ use crate::cli::{
     ActivityOpts, DetectArgs, EvalArgs, GbdtArgs, IforestArgs, ModelsCommand, SeqaeArgs,
     TrainCommand,
 };
+use crate::sending::Sender;
 use warden_models::ml::gbdt::GbdtParams;
 
 /// Largest flow file read (it is held in memory while parsed).
 const MAX_INPUT_BYTES: u64 = 4 << 30;
+/// Flows run through the pipeline at once by `warden detect`.
+const FLOW_CHUNK: usize = 4096;
 /// Bad rows printed (all are counted).
 const MAX_PRINTED_ERRORS: usize = 20;
 
 struct Loaded {
     format: FlowFormat,
+    /// The input's bytes (flow tables; empty for activity), for the flows' raw lines.
+    bytes: Vec<u8>,
     records: Vec<FlowRecord>,
     /// Input line of each record.
     lines: Vec<u64>,
@@ -45,6 +54,7 @@ fn load_rows(path: &Path, format: FlowFormat, opts: &ActivityOpts) -> Result<Loa
     let rows = activity_data::load(path, format, opts)?;
     Ok(Loaded {
         format,
+        bytes: Vec::new(),
         lines: (1..=rows.records.len() as u64).collect(),
         records: rows.records,
         columns: rows.columns,
@@ -126,11 +136,14 @@ fn load(path: &Path, format: FlowFormat) -> Result<Loaded> {
             }
         }
     }
+    let columns = reader.columns().clone();
+    drop(reader);
     Ok(Loaded {
         format,
+        bytes,
         records,
         lines,
-        columns: reader.columns().clone(),
+        columns,
         bad,
         hash,
     })
@@ -360,11 +373,24 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
             format.name()
         );
     }
-    let names = file.schema.feature_names();
-    let model = warden_engine::models::LoadedModel {
+    let model = Arc::new(warden_engine::models::LoadedModel {
         label: model_path.display().to_string(),
         file,
-    };
+    });
+    // The same pipeline detector as the service's network route; alerts at --min-level
+    // go to --send.
+    let mut pipeline = Pipeline::new(
+        DEFAULT_TENANT,
+        PipelineOptions {
+            alert_level: args.min_level,
+            ..PipelineOptions::default()
+        },
+    );
+    pipeline.add(Box::new(FlowDetector::new(
+        model.clone(),
+        LevelThresholds::default(),
+    )));
+    let sender = Sender::start(&args.send)?;
     let started = Instant::now();
     let (mut rows, mut anomalous, mut bad) = (0usize, 0usize, 0usize);
     let stdout = std::io::stdout();
@@ -386,22 +412,58 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
             );
         }
         bad += data.bad;
-        let mut row = Vec::with_capacity(model.file.schema.width());
-        for (rec, line) in data.records.iter().zip(&data.lines) {
-            let assessment = model.assess(rec, &names, &mut row);
-            rows += 1;
-            anomalous += usize::from(assessment.anomalous);
-            if !(assessment.anomalous || args.all) || args.quiet {
-                continue;
+        let raw: Vec<&[u8]> = data.bytes.split(|b| *b == b'\n').collect();
+        // In chunks, so a large file is not held twice over as records.
+        for (records, lines) in data
+            .records
+            .chunks(FLOW_CHUNK)
+            .zip(data.lines.chunks(FLOW_CHUNK))
+        {
+            let inputs: Vec<Input> = records
+                .iter()
+                .zip(lines)
+                .map(|(rec, line)| {
+                    let text = usize::try_from(*line)
+                        .ok()
+                        .and_then(|l| raw.get(l.saturating_sub(1)))
+                        .map(|l| String::from_utf8_lossy(l).trim_end().to_owned())
+                        .unwrap_or_default();
+                    Input::flow(FlowEvent {
+                        record: rec.clone(),
+                        format,
+                        source: input.clone(),
+                        line: *line,
+                        raw: text,
+                    })
+                })
+                .collect();
+            let outcome = pipeline.process(&inputs, Timestamp::now());
+            if let Some(sender) = &sender {
+                for (_, alert) in outcome.alerts {
+                    sender.send(alert);
+                }
             }
-            let s = FlowScore {
-                input,
-                line: *line,
-                assessment,
-                label: rec.kind.as_deref(),
-            };
-            serde_json::to_writer(&mut out, &s)?;
-            out.write_all(b"\n")?;
+            for ((o, rec), line) in outcome.records.into_iter().zip(records).zip(lines) {
+                let Some(assessment) = o.verdicts.into_iter().find_map(|v| match v {
+                    Verdict::Flow(a) => Some(*a),
+                    _ => None,
+                }) else {
+                    continue;
+                };
+                rows += 1;
+                anomalous += usize::from(assessment.anomalous);
+                if !(assessment.anomalous || args.all) || args.quiet {
+                    continue;
+                }
+                let s = FlowScore {
+                    input,
+                    line: *line,
+                    assessment,
+                    label: rec.kind.as_deref(),
+                };
+                serde_json::to_writer(&mut out, &s)?;
+                out.write_all(b"\n")?;
+            }
         }
     }
     out.flush()?;
@@ -413,8 +475,12 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
         100.0 * anomalous as f64 / rows.max(1) as f64,
         rows as f64 / secs.max(1e-9)
     );
+    let delivery = sender.map(Sender::finish);
     if rows == 0 {
         bail!("no flows could be read");
+    }
+    if delivery.is_some_and(|r| r.iter().any(|o| o.failed + o.dropped + o.pending > 0)) {
+        bail!("some alerts did not reach every output (see above)");
     }
     Ok(())
 }
