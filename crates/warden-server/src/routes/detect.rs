@@ -86,15 +86,20 @@ fn score_batch(
         logs: st.rules.is_some(),
         ..ClassifyOptions::default()
     };
-    let classified: Vec<Result<Input, String>> = raw
-        .iter()
-        .map(|r| classify(r, &st.aliases, &opts).map_err(|e| e.to_string()))
-        .collect();
-    let (inputs, at): (Vec<Input>, Vec<usize>) = classified
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| c.as_ref().ok().map(|input| (input.clone(), i)))
-        .unzip();
+    // The records go to the pipeline; each event keeps its error, if any, in its place.
+    let mut inputs: Vec<Input> = Vec::with_capacity(raw.len());
+    let mut at: Vec<usize> = Vec::with_capacity(raw.len());
+    let mut errors: Vec<Option<String>> = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        match classify(r, &st.aliases, &opts) {
+            Ok(input) => {
+                inputs.push(input);
+                at.push(i);
+                errors.push(None);
+            }
+            Err(e) => errors.push(Some(e.to_string())),
+        }
+    }
     // 2. The tenant's pipeline.
     let pipeline = crate::tenants::pipeline(st, &who.tenant)?;
     let started = Instant::now();
@@ -105,14 +110,12 @@ fn score_batch(
     st.metrics.scoring(started.elapsed().as_secs_f64());
     observe(st, &who.tenant, &inputs, &outcome);
     // 3. Store, then publish.
-    let (indices, alerts): (Vec<usize>, Vec<_>) = outcome
-        .alerts
-        .iter()
-        .map(|(i, a)| (at[*i], a.clone()))
-        .unzip();
+    let Outcome { records, alerts } = outcome;
+    let (indices, alerts): (Vec<usize>, Vec<_>) =
+        alerts.into_iter().map(|(i, a)| (at[i], a)).unzip();
     let levels: Vec<_> = alerts.iter().map(|a| a.level).collect();
     let saved = crate::publish::commit(st, alerts)?;
-    let rejected = classified.iter().filter(|c| c.is_err()).count();
+    let rejected = errors.iter().filter(|e| e.is_some()).count();
     st.metrics
         .events_in
         .fetch_add(raw.len() as u64, Ordering::Relaxed);
@@ -120,13 +123,13 @@ fn score_batch(
         .parse_errors
         .fetch_add(rejected as u64, Ordering::Relaxed);
     // 4. The answer: every event's result in order, and the alerts.
-    let mut outcomes = outcome.records.into_iter();
-    let results: Vec<Value> = classified
+    let mut outcomes = records.into_iter();
+    let results: Vec<Value> = errors
         .iter()
         .enumerate()
-        .map(|(i, c)| match c {
-            Err(e) => json!({"index": i, "error": {"code": "invalid", "message": e}}),
-            Ok(_) => {
+        .map(|(i, e)| match e {
+            Some(e) => json!({"index": i, "error": {"code": "invalid", "message": e}}),
+            None => {
                 let o = outcomes.next().unwrap_or_default();
                 match (o.score(), o.detections()) {
                     (Some(s), _) => json!({"index": i, "score": s}),
