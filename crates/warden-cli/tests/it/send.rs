@@ -1,6 +1,6 @@
-//! `--send`: `warden hunt` and `warden detect` deliver their alerts to real receivers run by
-//! the test — syslog over UDP (CEF) and TCP (LEEF, octet-counted), a JSON Lines file and a
-//! signed webhook — the same outputs the service has.
+//! `--send`: `warden hunt` and `warden detect` each deliver their alerts to real receivers
+//! run by the test — syslog over UDP (CEF) or TCP (LEEF, octet-counted), a JSON Lines file
+//! and a signed webhook — the same outputs the service has.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, UdpSocket};
@@ -161,6 +161,7 @@ fn hunt_sends_its_detections_to_syslog_a_file_and_a_webhook() {
 
 #[test]
 fn detect_sends_its_alerts_to_the_outputs_of_a_toml_file() {
+    let hook = Hook::start();
     let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = tcp.local_addr().unwrap();
     let received = std::thread::spawn(move || {
@@ -175,8 +176,9 @@ fn detect_sends_its_alerts_to_the_outputs_of_a_toml_file() {
     std::fs::write(
         &config,
         format!(
-            "[[outputs]]\nkind = \"syslog\"\nname = \"qradar\"\naddress = \"{addr}\"\ntransport = \"tcp\"\nformat = \"leef\"\n\n[[outputs]]\nkind = \"file\"\nname = \"high\"\npath = \"{}\"\nmin_level = \"HIGH\"\n",
-            file.display()
+            "[[outputs]]\nkind = \"syslog\"\nname = \"qradar\"\naddress = \"{addr}\"\ntransport = \"tcp\"\nformat = \"leef\"\n\n[[outputs]]\nkind = \"file\"\nname = \"high\"\npath = \"{}\"\nmin_level = \"HIGH\"\n\n[[outputs]]\nkind = \"webhook\"\nname = \"soar\"\nurl = \"http://{}/hook\"\nsecret = \"k3y\"\nmin_level = \"CRITICAL\"\n",
+            file.display(),
+            hook.addr
         ),
     )
     .unwrap();
@@ -213,6 +215,21 @@ fn detect_sends_its_alerts_to_the_outputs_of_a_toml_file() {
         err.contains("output qradar:") && err.contains("output high:"),
         "{err}"
     );
+    // The webhook: CRITICAL alerts only, each signed.
+    let critical = scores
+        .iter()
+        .filter(|s| s["threat_level"] == "CRITICAL")
+        .count();
+    let got = hook.got.lock().unwrap().clone();
+    assert_eq!(got.len(), critical, "{err}");
+    for (body, sig) in &got {
+        assert_eq!(
+            *sig,
+            warden_outputs::webhook::signature("k3y", body.as_bytes())
+        );
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["alert"]["level"], "CRITICAL");
+    }
 }
 
 #[test]
