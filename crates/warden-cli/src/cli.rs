@@ -37,6 +37,11 @@ pub enum Command {
     /// Check Sigma rules: what loads and why not; run regression fixtures.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The entity graph of accounts, hosts, IPs and processes: build it from Windows logs
+    /// (EVTX or JSON) and LANL authentication files, hunt it for lateral movement, privilege
+    /// escalation, credential misuse and attack progression, query and export it.
+    #[command(subcommand)]
+    Graph(GraphCommand),
     /// Train a model on network flows and write it to a model file.
     #[command(subcommand)]
     Train(TrainCommand),
@@ -519,4 +524,158 @@ fn parse_sigma_level(s: &str) -> Result<warden_sigma::Level, String> {
 
 fn parse_level(s: &str) -> Result<ThreatLevel, String> {
     s.parse()
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GraphCommand {
+    /// Build the graph from files and save it (with what it learned) for later hunts and
+    /// queries.
+    Build(GraphBuildArgs),
+    /// Hunt: build the graph in one pass and report the findings as a timeline.
+    ///
+    /// The first days only teach the graph (see --learn-days) unless --graph gives a
+    /// graph built before, which then is the baseline.
+    Hunt(GraphHuntArgs),
+    /// Counts of a saved graph: nodes and edges by kind, memory, time span.
+    Stats(GraphFileArg),
+    /// Paths between two entities (at most --max-hops), using only edges seen by --as-of.
+    Path(GraphPathArgs),
+    /// The edges of an entity, and of their other ends up to --depth.
+    Neighbours(GraphNeighboursArgs),
+    /// Edges first seen inside a time window.
+    NewEdges(GraphWindowArgs),
+    /// Export the graph as GraphML (Gephi, Cytoscape) or JSON.
+    Export(GraphExportArgs),
+}
+
+/// The inputs of a graph build.
+#[derive(Args, Debug, Clone)]
+pub struct GraphInputs {
+    /// EVTX files, JSON / JSON Lines files of Windows events (any common shape; plain, .gz,
+    /// .zst), LANL authentication or red-team files (.txt, .csv; plain or .gz), or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub inputs: Vec<String>,
+    /// The time of second 0 of LANL files (RFC 3339; default the Unix epoch).
+    #[arg(long, value_name = "TIME")]
+    pub lanl_epoch: Option<String>,
+    /// No progress messages.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphBuildArgs {
+    #[command(flatten)]
+    pub input: GraphInputs,
+    /// Where to write the graph.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphHuntArgs {
+    #[command(flatten)]
+    pub input: GraphInputs,
+    /// Start from this saved graph (the baseline): every event read is hunted.
+    #[arg(long, value_name = "FILE")]
+    pub graph: Option<PathBuf>,
+    /// Days at the start of the input that only teach the graph (without --graph).
+    #[arg(long, value_name = "DAYS", default_value_t = 7.0)]
+    pub learn_days: f64,
+    /// Learn until this time instead (RFC 3339).
+    #[arg(long, value_name = "TIME", conflicts_with = "learn_days")]
+    pub learn_until: Option<String>,
+    /// Lowest level reported.
+    #[arg(long, value_name = "LEVEL", default_value = "MEDIUM", value_parser = parse_level)]
+    pub min_level: ThreatLevel,
+    /// Output format (default: table on a terminal, JSON Lines otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<HuntFormat>,
+    /// Write findings to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Save the graph (with this run's events) here afterwards.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Deliver each finding to an output (a URL such as `syslog+udp://host:514?format=cef`,
+    /// `file:///path.jsonl`, or a TOML file of `[[outputs]]`); repeat for several.
+    #[arg(long = "send", value_name = "TARGET")]
+    pub send: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphFileArg {
+    /// A graph written by `warden graph build` or `hunt --save`.
+    #[arg(value_name = "GRAPH")]
+    pub graph: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphPathArgs {
+    #[command(flatten)]
+    pub file: GraphFileArg,
+    /// Where paths start: `host:NAME`, `account:NAME`, `ip:ADDRESS` (or a bare name).
+    #[arg(long, value_name = "ENTITY")]
+    pub from: String,
+    /// Where they end; repeat for a set (the nearest is reported first).
+    #[arg(long, value_name = "ENTITY", required = true)]
+    pub to: Vec<String>,
+    /// Use only edges first seen by this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub as_of: Option<String>,
+    /// Longest path, in edges.
+    #[arg(long, default_value_t = 6)]
+    pub max_hops: usize,
+    /// Most paths listed.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphNeighboursArgs {
+    #[command(flatten)]
+    pub file: GraphFileArg,
+    /// `host:NAME`, `account:NAME`, `ip:ADDRESS` (or a bare name).
+    #[arg(value_name = "ENTITY")]
+    pub entity: String,
+    #[arg(long, default_value_t = 1)]
+    pub depth: usize,
+    /// Most edges listed.
+    #[arg(long, default_value_t = 200)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphWindowArgs {
+    #[command(flatten)]
+    pub file: GraphFileArg,
+    /// Start of the window (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub since: String,
+    /// End of the window (RFC 3339; default: no end).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only edges of this kind (`remote_logon`, `logon`, `member_of`, `spawn`…).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// Most edges listed.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphExportFormat {
+    Graphml,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphExportArgs {
+    #[command(flatten)]
+    pub file: GraphFileArg,
+    #[arg(long, value_enum, default_value = "graphml")]
+    pub format: GraphExportFormat,
+    /// Write here instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

@@ -55,6 +55,7 @@ fn main() -> ExitCode {
         cli::Command::Config(c) => commands::config::run(c),
         cli::Command::Hunt(a) => commands::hunt::run(a),
         cli::Command::Rules(c) => commands::rules::run(c),
+        cli::Command::Graph(c) => commands::graph::run(c),
         cli::Command::Train(c) => commands::ml::train(c),
         cli::Command::Eval(a) => commands::ml::eval(a),
         cli::Command::Drift(a) => commands::ml::drift(a),

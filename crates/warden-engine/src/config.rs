@@ -410,8 +410,8 @@ impl Weights {
             // The models are blended into the score, not weighted: see `ensemble.weight`.
             AnomalyType::ModelAnomaly => 0.0,
             // Rule matches are scored by the rule's level and flows by their model, not by
-            // the behavioural checks.
-            AnomalyType::RuleMatch | AnomalyType::NetworkAnomaly => 0.0,
+            // the behavioural checks; graph findings by their finder.
+            AnomalyType::RuleMatch | AnomalyType::NetworkAnomaly | AnomalyType::GraphPattern => 0.0,
         }
     }
 }

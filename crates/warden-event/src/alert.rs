@@ -190,6 +190,42 @@ pub enum AlertDetail {
     Ueba(Box<ThreatScore>),
     Sigma(RuleMatch),
     Flow(FlowFinding),
+    Graph(GraphFinding),
+}
+
+/// What an entity-graph finder found: the steps of a path or pattern, in time order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphFinding {
+    /// The finder (`lateral_movement`, `privilege_escalation`, `credential_misuse`,
+    /// `attack_progression`).
+    pub finder: String,
+    pub steps: Vec<GraphStep>,
+}
+
+/// One step of a graph finding: an edge of the entity graph as it was used at a time.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphStep {
+    /// RFC 3339 UTC.
+    pub timestamp: String,
+    /// `logon`, `remote_execution`, `credential_access`, `group_change`, `privilege`,
+    /// `connection`, `process`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Where the step starts (a host, an IP, a process), when it has a direction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Where it arrives (a host, a group, an IP, a process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Whether this edge had never been seen before the step.
+    #[serde(default)]
+    pub first_seen: bool,
+    /// The ATT&CK tactic the step shows, when one clearly does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tactic: Option<String>,
+    /// The facts, in words.
+    pub detail: String,
 }
 
 /// A Sigma rule (or correlation) that matched, as the engine reported it.

@@ -22,10 +22,13 @@ pub enum AnomalyType {
     RuleMatch,
     /// A network-flow model found a flow anomalous.
     NetworkAnomaly,
+    /// An entity-graph finder saw a path or pattern (a new logon edge, remote execution,
+    /// a privilege gained, a tactic reached).
+    GraphPattern,
 }
 
 impl AnomalyType {
-    pub const ALL: [AnomalyType; 11] = [
+    pub const ALL: [AnomalyType; 12] = [
         Self::ImpossibleTravel,
         Self::UnusualTime,
         Self::UnusualVolume,
@@ -37,6 +40,7 @@ impl AnomalyType {
         Self::ModelAnomaly,
         Self::RuleMatch,
         Self::NetworkAnomaly,
+        Self::GraphPattern,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -52,6 +56,7 @@ impl AnomalyType {
             Self::ModelAnomaly => "model_anomaly",
             Self::RuleMatch => "rule_match",
             Self::NetworkAnomaly => "network_anomaly",
+            Self::GraphPattern => "graph_pattern",
         }
     }
 
@@ -67,6 +72,7 @@ impl AnomalyType {
                 | Self::FailedLoginBurst
                 | Self::RuleMatch
                 | Self::NetworkAnomaly
+                | Self::GraphPattern
         )
     }
 }

@@ -29,7 +29,8 @@ mod time;
 pub use activity::{ActivityType, UserActivity};
 pub use alert::{
     Alert, AlertDetail, DEFAULT_TENANT, Detector, DetectorKind, Entity, EntityKind, EventRef,
-    Evidence, EvidenceRole, FeatureShare, FlowFinding, RuleMatch, attack_from_tags, content_hash,
+    Evidence, EvidenceRole, FeatureShare, FlowFinding, GraphFinding, GraphStep, RuleMatch,
+    attack_from_tags, content_hash,
 };
 pub use anomaly::{Anomaly, AnomalyType};
 pub use level::{LevelThresholds, ThreatLevel};

@@ -185,8 +185,17 @@ pub fn parse_json_documents(
     each: &mut dyn FnMut(Result<LogRecord, IngestError>),
 ) {
     let buf = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
-    let line_at = |offset: usize| {
-        1 + memchr::memchr_iter(b'\n', &buf[..offset.min(buf.len())]).count() as u64
+    // Lines are counted forward from the last place asked about: documents come in
+    // order, so the whole text is scanned once (not once per document).
+    let mut counted = (0usize, 1u64);
+    let mut line_at = |offset: usize| {
+        let offset = offset.min(buf.len());
+        if offset < counted.0 {
+            counted = (0, 1);
+        }
+        counted.1 += memchr::memchr_iter(b'\n', &buf[counted.0..offset]).count() as u64;
+        counted.0 = offset;
+        counted.1
     };
     let mut pos = 0;
     while pos < buf.len() {

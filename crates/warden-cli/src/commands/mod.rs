@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod baseline;
 pub mod config;
 pub mod detect;
+pub mod graph;
 pub mod hunt;
 pub mod ml;
 pub mod rules;

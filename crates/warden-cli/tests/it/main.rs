@@ -4,6 +4,7 @@
 mod activity_models;
 mod dashboard;
 mod detect;
+mod graph;
 mod hunt;
 mod malformed;
 mod ml;

@@ -1,0 +1,228 @@
+//! What a process event shows, in ATT&CK terms: the graph's own signals for the
+//! progression finder and the evidence of the movement finders. Judged on what a program is
+//! asked to do (its arguments, its parent, its target), not on its name alone.
+
+use crate::event::image_name;
+
+/// A tactic step a process event shows, with the technique and a few words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signal {
+    pub tactic: &'static str,
+    pub technique: &'static str,
+    pub what: &'static str,
+}
+
+const fn sig(tactic: &'static str, technique: &'static str, what: &'static str) -> Signal {
+    Signal {
+        tactic,
+        technique,
+        what,
+    }
+}
+
+/// The kill-chain order of the tactics the finders report (progression moves forward).
+pub const ORDER: [&str; 8] = [
+    "execution",
+    "privilege_escalation",
+    "discovery",
+    "credential_access",
+    "lateral_movement",
+    "collection",
+    "command_and_control",
+    "exfiltration",
+];
+
+pub fn rank(tactic: &str) -> usize {
+    ORDER.iter().position(|t| *t == tactic).unwrap_or(0)
+}
+
+fn has_word(cmd: &str, words: &[&str]) -> bool {
+    cmd.split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .any(|w| words.iter().any(|x| w.eq_ignore_ascii_case(x)))
+}
+
+/// A process start: its image, parent image and command line.
+pub fn process_signal(image: &str, parent: &str, command_line: &str) -> Option<Signal> {
+    let img = image_name(image);
+    let par = image_name(parent);
+    let cmd = command_line.to_ascii_lowercase();
+    let shell = matches!(
+        img.as_str(),
+        "cmd.exe" | "powershell.exe" | "pwsh.exe" | "wscript.exe" | "cscript.exe" | "mshta.exe"
+    );
+    let office = matches!(
+        par.as_str(),
+        "winword.exe" | "excel.exe" | "powerpnt.exe" | "outlook.exe" | "msaccess.exe"
+    );
+    if shell && office {
+        return Some(sig(
+            "execution",
+            "T1204.002",
+            "an Office program started a shell",
+        ));
+    }
+    if shell && has_word(&cmd, &["-enc", "-encodedcommand", "-e", "-ec"]) {
+        return Some(sig(
+            "execution",
+            "T1059.001",
+            "an encoded PowerShell command",
+        ));
+    }
+    if cmd.contains("lsass") && (cmd.contains("minidump") || img.starts_with("procdump")) {
+        return Some(sig(
+            "credential_access",
+            "T1003.001",
+            "a dump of LSASS memory",
+        ));
+    }
+    if cmd.contains("sekurlsa") || cmd.contains("lsadump") {
+        return Some(sig(
+            "credential_access",
+            "T1003",
+            "a credential-dumping tool",
+        ));
+    }
+    let discovery = match img.as_str() {
+        "whoami.exe" => Some("T1033"),
+        "nltest.exe" => Some("T1482"),
+        "systeminfo.exe" => Some("T1082"),
+        "ipconfig.exe" | "route.exe" | "arp.exe" => Some("T1016"),
+        "quser.exe" | "qwinsta.exe" => Some("T1033"),
+        "dsquery.exe" | "adfind.exe" => Some("T1087.002"),
+        "net.exe" | "net1.exe"
+            if has_word(
+                &cmd,
+                &["group", "user", "view", "localgroup", "accounts", "share"],
+            ) =>
+        {
+            Some("T1087")
+        }
+        _ => None,
+    };
+    if let Some(t) = discovery {
+        return Some(sig("discovery", t, "account, domain or host discovery"));
+    }
+    let archiver = matches!(
+        img.as_str(),
+        "7z.exe" | "7za.exe" | "rar.exe" | "winrar.exe"
+    ) && has_word(&cmd, &["a", "-a"]);
+    if archiver || cmd.contains("compress-archive") || img == "makecab.exe" {
+        return Some(sig("collection", "T1560.001", "data archived"));
+    }
+    if img.contains("printspoofer") || cmd.contains("printspoofer") || cmd.contains("juicypotato") {
+        return Some(sig(
+            "privilege_escalation",
+            "T1134",
+            "a token-impersonation tool",
+        ));
+    }
+    None
+}
+
+/// A process opening another: reading LSASS is credential access.
+pub fn access_signal(target_image: &str) -> Option<Signal> {
+    (image_name(target_image) == "lsass.exe").then_some(sig(
+        "credential_access",
+        "T1003.001",
+        "LSASS memory read",
+    ))
+}
+
+/// A connection to an address: outside the private ranges, by a program that is not a
+/// browser, it is a channel out.
+pub fn connection_signal(image: &str, dest_ip: &str) -> Option<Signal> {
+    let ip: std::net::IpAddr = dest_ip.parse().ok()?;
+    let public = match ip {
+        std::net::IpAddr::V4(v4) => {
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_broadcast()
+                || v4.is_unspecified()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (s & 0xfe00) == 0xfc00
+                || (s & 0xffc0) == 0xfe80)
+        }
+    };
+    let img = image_name(image);
+    let browser = matches!(
+        img.as_str(),
+        "chrome.exe" | "msedge.exe" | "firefox.exe" | "iexplore.exe" | "teams.exe" | "outlook.exe"
+    );
+    (public && !browser).then_some(sig(
+        "exfiltration",
+        "T1041",
+        "a program that is not a browser connected outside",
+    ))
+}
+
+/// Whether a process start on a host is remote execution: started by the service control
+/// manager for a new service binary, by WMI, by WinRM, or under such a process.
+pub fn is_remote_execution(image: &str, parent: &str) -> Option<&'static str> {
+    let img = image_name(image);
+    let par = image_name(parent);
+    match (par.as_str(), img.as_str()) {
+        (_, "psexesvc.exe") | ("psexesvc.exe", _) => Some("PsExec service"),
+        ("wmiprvse.exe", _) => Some("WMI (WmiPrvSE)"),
+        ("wsmprovhost.exe", _) | (_, "wsmprovhost.exe") => Some("WinRM (wsmprovhost)"),
+        ("services.exe", i) if !matches!(i, "svchost.exe" | "ccmexec.exe") => {
+            Some("a service started by the service control manager")
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_events_name_their_tactic() {
+        let t = |i, p, c| process_signal(i, p, c).map(|s| s.tactic);
+        assert_eq!(
+            t("C:\\W\\whoami.exe", "cmd.exe", "whoami /all"),
+            Some("discovery")
+        );
+        assert_eq!(
+            t("net.exe", "cmd.exe", "net group \"domain admins\" /domain"),
+            Some("discovery")
+        );
+        assert_eq!(t("net.exe", "cmd.exe", "net use z: \\\\srv\\share"), None);
+        assert_eq!(
+            t("powershell.exe", "C:\\x\\WINWORD.EXE", "powershell -nop"),
+            Some("execution")
+        );
+        assert_eq!(
+            t("7z.exe", "cmd.exe", "7z.exe a -p d.7z \\\\SRV\\f"),
+            Some("collection")
+        );
+        assert_eq!(t("7z.exe", "explorer.exe", "7z.exe x archive.7z"), None);
+        assert_eq!(
+            t(
+                "rundll32.exe",
+                "cmd.exe",
+                "rundll32 comsvcs.dll MiniDump 624 lsass.dmp full"
+            ),
+            Some("credential_access")
+        );
+        assert_eq!(t("notepad.exe", "explorer.exe", "notepad.exe"), None);
+        assert_eq!(
+            access_signal("C:\\Windows\\system32\\lsass.exe").map(|s| s.tactic),
+            Some("credential_access")
+        );
+        assert!(connection_signal("curl.exe", "190.233.63.84").is_some());
+        assert!(connection_signal("chrome.exe", "190.233.63.84").is_none());
+        assert!(connection_signal("curl.exe", "10.1.2.3").is_none());
+        assert!(is_remote_execution("C:\\Windows\\PSEXESVC.exe", "services.exe").is_some());
+        assert!(is_remote_execution("cmd.exe", "C:\\W\\WmiPrvSE.exe").is_some());
+        assert!(is_remote_execution("CcmExec.exe", "services.exe").is_none());
+        assert!(is_remote_execution("mmc.exe", "explorer.exe").is_none());
+        assert!(rank("exfiltration") > rank("discovery"));
+    }
+}

@@ -1,0 +1,655 @@
+//! The temporal entity graph: accounts, hosts, IP addresses, processes and groups as
+//! nodes; logons, privilege use, group changes, tickets, process spawns and accesses,
+//! and connections as edges, each with when it was first and last seen, how often, and
+//! the first and last events that showed it.
+//!
+//! Compact by construction: names are interned once; an edge is a fixed-size record
+//! (see [`EntityGraph::bytes`]); evidence is two references per edge, interned. Built in
+//! one pass by [`EntityGraph::add`], which also serves a live stream (events may arrive
+//! out of order: first/last seen are minima and maxima, not arrival order).
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use warden_event::{EventRef, Timestamp};
+
+use crate::event::{Action, GraphEvent, logon_type};
+
+/// Index of a node.
+pub type NodeId = u32;
+/// Index of an edge.
+pub type EdgeId = u32;
+/// "No node" in an edge's actor slot.
+pub const NO_NODE: NodeId = u32::MAX;
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    Account,
+    Host,
+    Ip,
+    /// A program on a host, named `image@HOST`.
+    Process,
+    Group,
+}
+
+impl NodeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeKind::Account => "account",
+            NodeKind::Host => "host",
+            NodeKind::Ip => "ip",
+            NodeKind::Process => "process",
+            NodeKind::Group => "group",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Account,
+            Self::Host,
+            Self::Ip,
+            Self::Process,
+            Self::Group,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// What an edge is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// account → host, a logon on the host itself (type in the edge's detail).
+    Logon,
+    /// source host (or IP) → destination host, `actor` the account (type, NTLM bit in detail).
+    RemoteLogon,
+    /// account → host, or source → destination with `actor`, a failed logon.
+    FailedLogon,
+    /// acting account → account whose credentials it used, `actor` the host it ran on.
+    ExplicitCredentials,
+    /// account → host: special privileges at logon.
+    Privileged,
+    /// account → group, `actor` who added it.
+    MemberOf,
+    /// account → service host, `actor` the domain controller that issued the ticket.
+    Ticket,
+    /// parent process → child process, `actor` the account.
+    Spawn,
+    /// process → process it opened, `actor` the account.
+    Access,
+    /// host or IP → IP, `actor` the account.
+    Connection,
+}
+
+impl EdgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EdgeKind::Logon => "logon",
+            EdgeKind::RemoteLogon => "remote_logon",
+            EdgeKind::FailedLogon => "failed_logon",
+            EdgeKind::ExplicitCredentials => "explicit_credentials",
+            EdgeKind::Privileged => "privileged",
+            EdgeKind::MemberOf => "member_of",
+            EdgeKind::Ticket => "ticket",
+            EdgeKind::Spawn => "spawn",
+            EdgeKind::Access => "access",
+            EdgeKind::Connection => "connection",
+        }
+    }
+}
+
+/// The identity of an edge: one per (source, destination, actor, kind, detail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct EdgeKey {
+    pub src: NodeId,
+    pub dst: NodeId,
+    pub actor: NodeId,
+    pub kind: EdgeKind,
+    /// Logon type (low 7 bits) and NTLM (bit 7) for logons; 0 otherwise.
+    pub detail: u8,
+}
+
+impl EdgeKey {
+    pub fn logon_type(&self) -> u8 {
+        self.detail & 0x7f
+    }
+    pub fn ntlm(&self) -> bool {
+        self.detail & 0x80 != 0
+    }
+}
+
+/// One edge with its history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Edge {
+    pub key: EdgeKey,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    pub count: u32,
+    /// The events that showed it first and last (indexes into the graph's references).
+    pub first_ref: u32,
+    pub last_ref: u32,
+}
+
+/// One node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub name: Box<str>,
+    pub first: Timestamp,
+    pub last: Timestamp,
+}
+
+/// An interned event reference: the computer or source name interned, and the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+struct CompactRef {
+    /// Index into `ref_names`, or `NO_NODE` when the record has no computer.
+    name: u32,
+    /// Record id, or line.
+    number: u64,
+    /// `EventRef::Line` rather than `EventRef::Record`; `Hash`/`EventId` keep their text
+    /// in `ref_names` and number 0.
+    kind: u8,
+}
+
+/// The graph.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EntityGraph {
+    nodes: Vec<Node>,
+    #[serde(skip)]
+    index: FxHashMap<(NodeKind, Box<str>), NodeId>,
+    edges: Vec<Edge>,
+    #[serde(skip)]
+    edge_index: FxHashMap<EdgeKey, EdgeId>,
+    #[serde(skip)]
+    out: Vec<Vec<EdgeId>>,
+    #[serde(skip)]
+    inc: Vec<Vec<EdgeId>>,
+    /// Edges by their actor (an account's remote logons, its process spawns).
+    #[serde(skip)]
+    acted: Vec<Vec<EdgeId>>,
+    refs: Vec<CompactRef>,
+    ref_names: Vec<Box<str>>,
+    #[serde(skip)]
+    ref_name_index: FxHashMap<Box<str>, u32>,
+    /// IP address node → the host node it was last seen as.
+    ip_host: FxHashMap<NodeId, NodeId>,
+    events: u64,
+}
+
+/// The edges one event touched: the main one, and whether it was new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Touched {
+    pub edge: EdgeId,
+    pub new: bool,
+}
+
+impl EntityGraph {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Rebuilds the lookup tables after deserialising (they are not stored).
+    pub fn reindex(&mut self) {
+        self.index = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ((n.kind, n.name.clone()), i as NodeId))
+            .collect();
+        self.edge_index = self
+            .edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key, i as EdgeId))
+            .collect();
+        self.out = vec![Vec::new(); self.nodes.len()];
+        self.inc = vec![Vec::new(); self.nodes.len()];
+        self.acted = vec![Vec::new(); self.nodes.len()];
+        for (i, e) in self.edges.iter().enumerate() {
+            self.out[e.key.src as usize].push(i as EdgeId);
+            self.inc[e.key.dst as usize].push(i as EdgeId);
+            if e.key.actor != NO_NODE {
+                self.acted[e.key.actor as usize].push(i as EdgeId);
+            }
+        }
+        self.ref_name_index = self
+            .ref_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+    pub fn edge_count(&self) -> usize {
+        self.edges.len()
+    }
+    /// Events added.
+    pub fn event_count(&self) -> u64 {
+        self.events
+    }
+
+    /// Approximate heap bytes held, for the bytes-per-edge figure.
+    pub fn bytes(&self) -> usize {
+        let names: usize = self.nodes.iter().map(|n| n.name.len() * 2).sum();
+        let ref_names: usize = self.ref_names.iter().map(|n| n.len() * 2).sum();
+        let adjacency: usize = self
+            .out
+            .iter()
+            .chain(self.inc.iter())
+            .chain(self.acted.iter())
+            .map(|v| v.capacity() * 4 + 24)
+            .sum();
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.index.capacity() * (std::mem::size_of::<(NodeKind, Box<str>)>() + 5)
+            + self.edges.capacity() * std::mem::size_of::<Edge>()
+            + self.edge_index.capacity() * (std::mem::size_of::<EdgeKey>() + 5)
+            + self.refs.capacity() * std::mem::size_of::<CompactRef>()
+            + self.ip_host.capacity() * 9
+            + names
+            + ref_names
+            + adjacency
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &Node)> {
+        self.nodes.iter().enumerate().map(|(i, n)| (i as NodeId, n))
+    }
+
+    pub fn edge(&self, id: EdgeId) -> &Edge {
+        &self.edges[id as usize]
+    }
+
+    pub fn edges(&self) -> impl Iterator<Item = (EdgeId, &Edge)> {
+        self.edges.iter().enumerate().map(|(i, e)| (i as EdgeId, e))
+    }
+
+    /// The node of that kind and (normalised) name.
+    pub fn find(&self, kind: NodeKind, name: &str) -> Option<NodeId> {
+        self.index.get(&(kind, Box::from(name))).copied()
+    }
+
+    /// The edge with that key.
+    pub fn find_edge(&self, key: &EdgeKey) -> Option<EdgeId> {
+        self.edge_index.get(key).copied()
+    }
+
+    /// The ids of the edges leaving `n`.
+    pub fn out_ids(&self, n: NodeId) -> &[EdgeId] {
+        self.out.get(n as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The ids of the edges `n` is the actor of.
+    pub fn acted_ids(&self, n: NodeId) -> &[EdgeId] {
+        self.acted.get(n as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The ids of the edges arriving at `n`.
+    pub fn in_ids(&self, n: NodeId) -> &[EdgeId] {
+        self.inc.get(n as usize).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn out_edges(&self, n: NodeId) -> impl Iterator<Item = &Edge> {
+        self.out
+            .get(n as usize)
+            .into_iter()
+            .flatten()
+            .map(|&e| &self.edges[e as usize])
+    }
+
+    pub fn in_edges(&self, n: NodeId) -> impl Iterator<Item = &Edge> {
+        self.inc
+            .get(n as usize)
+            .into_iter()
+            .flatten()
+            .map(|&e| &self.edges[e as usize])
+    }
+
+    /// The host an IP address was last seen as, if any.
+    pub fn host_of_ip(&self, ip: NodeId) -> Option<NodeId> {
+        self.ip_host.get(&ip).copied()
+    }
+
+    /// The event reference `i` (an edge's `first_ref`/`last_ref`) as an [`EventRef`].
+    pub fn reference(&self, i: u32) -> Option<EventRef> {
+        let r = self.refs.get(i as usize)?;
+        let name = || self.ref_names.get(r.name as usize).map(|n| n.to_string());
+        Some(match r.kind {
+            0 => EventRef::Record {
+                computer: name(),
+                record_id: r.number,
+            },
+            1 => EventRef::Line {
+                source: name().unwrap_or_default(),
+                line: r.number,
+            },
+            2 => EventRef::EventId {
+                event_id: name().unwrap_or_default(),
+            },
+            _ => EventRef::Hash {
+                hash: name().unwrap_or_default(),
+            },
+        })
+    }
+
+    /// Interns a node, widening its first/last seen.
+    pub fn intern(&mut self, kind: NodeKind, name: &str, t: Timestamp) -> NodeId {
+        if let Some(&id) = self.index.get(&(kind, Box::from(name))) {
+            let n = &mut self.nodes[id as usize];
+            n.first = n.first.min(t);
+            n.last = n.last.max(t);
+            return id;
+        }
+        let id = self.nodes.len() as NodeId;
+        let name: Box<str> = name.into();
+        self.nodes.push(Node {
+            kind,
+            name: name.clone(),
+            first: t,
+            last: t,
+        });
+        self.index.insert((kind, name), id);
+        self.out.push(Vec::new());
+        self.inc.push(Vec::new());
+        self.acted.push(Vec::new());
+        id
+    }
+
+    fn intern_ref(&mut self, r: &EventRef) -> u32 {
+        let c = self.compact_ref(r);
+        self.refs.push(c);
+        (self.refs.len() - 1) as u32
+    }
+
+    fn compact_ref(&mut self, r: &EventRef) -> CompactRef {
+        let (kind, text, number) = match r {
+            EventRef::Record {
+                computer,
+                record_id,
+            } => (0u8, computer.as_deref(), *record_id),
+            EventRef::Line { source, line } => (1, Some(source.as_str()), *line),
+            EventRef::EventId { event_id } => (2, Some(event_id.as_str()), 0),
+            EventRef::Hash { hash } => (3, Some(hash.as_str()), 0),
+        };
+        let name = match text {
+            None => NO_NODE,
+            Some(t) => match self.ref_name_index.get(t) {
+                Some(&i) => i,
+                None => {
+                    let i = self.ref_names.len() as u32;
+                    self.ref_names.push(t.into());
+                    self.ref_name_index.insert(t.into(), i);
+                    i
+                }
+            },
+        };
+        CompactRef { name, number, kind }
+    }
+
+    /// Adds one occurrence of an edge; says whether the edge is new.
+    pub fn touch(&mut self, key: EdgeKey, t: Timestamp, r: &EventRef) -> Touched {
+        if let Some(&id) = self.edge_index.get(&key) {
+            let e = self.edges[id as usize];
+            let (mut first_ref, mut last_ref) = (e.first_ref, e.last_ref);
+            if t < e.first {
+                first_ref = self.intern_ref(r);
+            } else if t >= e.last {
+                // Keep the last reference current without growing the arena on every
+                // repeat: overwrite it when it is the edge's own.
+                if e.last_ref != e.first_ref {
+                    self.overwrite_ref(e.last_ref, r);
+                } else {
+                    last_ref = self.intern_ref(r);
+                }
+            }
+            let edge = &mut self.edges[id as usize];
+            edge.first = edge.first.min(t);
+            edge.last = edge.last.max(t);
+            edge.count = edge.count.saturating_add(1);
+            edge.first_ref = first_ref;
+            edge.last_ref = last_ref;
+            return Touched {
+                edge: id,
+                new: false,
+            };
+        }
+        let rid = self.intern_ref(r);
+        let id = self.edges.len() as EdgeId;
+        self.edges.push(Edge {
+            key,
+            first: t,
+            last: t,
+            count: 1,
+            first_ref: rid,
+            last_ref: rid,
+        });
+        self.edge_index.insert(key, id);
+        self.out[key.src as usize].push(id);
+        self.inc[key.dst as usize].push(id);
+        if key.actor != NO_NODE {
+            self.acted[key.actor as usize].push(id);
+        }
+        Touched {
+            edge: id,
+            new: true,
+        }
+    }
+
+    fn overwrite_ref(&mut self, slot: u32, r: &EventRef) {
+        let c = self.compact_ref(r);
+        if let Some(old) = self.refs.get_mut(slot as usize) {
+            *old = c;
+        }
+    }
+
+    /// Where a logon came from: its source host, else the host its source address was
+    /// last seen as, else the address itself.
+    pub fn logon_source(&mut self, e: &GraphEvent) -> Option<NodeId> {
+        let t = e.time;
+        let ip = e
+            .source_ip
+            .as_deref()
+            .map(|ip| self.intern(NodeKind::Ip, ip, t));
+        match (e.source_host.as_deref(), ip) {
+            (Some(h), ip) => {
+                let host = self.intern(NodeKind::Host, h, t);
+                if let Some(ip) = ip {
+                    self.ip_host.insert(ip, host);
+                }
+                Some(host)
+            }
+            (None, Some(ip)) => Some(self.host_of_ip(ip).unwrap_or(ip)),
+            (None, None) => None,
+        }
+    }
+
+    /// Adds one event; returns the main edge it touched (none for events that name too
+    /// little to place).
+    pub fn add(&mut self, e: &GraphEvent) -> Option<Touched> {
+        self.events += 1;
+        let t = e.time;
+        let host = e.host.as_deref().map(|h| self.intern(NodeKind::Host, h, t));
+        let account = e
+            .account
+            .as_deref()
+            .map(|a| self.intern(NodeKind::Account, a, t));
+        let key = match &e.action {
+            Action::Logon {
+                logon_type: lt,
+                ntlm,
+            } => {
+                let (account, host) = (account?, host?);
+                let detail = (lt & 0x7f) | if *ntlm { 0x80 } else { 0 };
+                match self.logon_source(e).filter(|&s| s != host) {
+                    Some(src) if logon_type::is_remote(*lt) || *lt == 0 => EdgeKey {
+                        src,
+                        dst: host,
+                        actor: account,
+                        kind: EdgeKind::RemoteLogon,
+                        detail,
+                    },
+                    _ => EdgeKey {
+                        src: account,
+                        dst: host,
+                        actor: NO_NODE,
+                        kind: EdgeKind::Logon,
+                        detail,
+                    },
+                }
+            }
+            Action::FailedLogon { logon_type: lt } => {
+                let (account, host) = (account?, host?);
+                let src = self.logon_source(e).filter(|&s| s != host);
+                EdgeKey {
+                    src: src.unwrap_or(account),
+                    dst: host,
+                    actor: if src.is_some() { account } else { NO_NODE },
+                    kind: EdgeKind::FailedLogon,
+                    detail: lt & 0x7f,
+                }
+            }
+            Action::ExplicitCredentials { .. } => {
+                let actor = e
+                    .actor
+                    .as_deref()
+                    .map(|a| self.intern(NodeKind::Account, a, t));
+                EdgeKey {
+                    src: actor?,
+                    dst: account?,
+                    actor: host.unwrap_or(NO_NODE),
+                    kind: EdgeKind::ExplicitCredentials,
+                    detail: 0,
+                }
+            }
+            Action::Privileged => EdgeKey {
+                src: account?,
+                dst: host?,
+                actor: NO_NODE,
+                kind: EdgeKind::Privileged,
+                detail: 0,
+            },
+            Action::GroupAdd { group } => {
+                let g = self.intern(NodeKind::Group, &group.to_ascii_lowercase(), t);
+                let by = e
+                    .actor
+                    .as_deref()
+                    .map(|a| self.intern(NodeKind::Account, a, t));
+                EdgeKey {
+                    src: account?,
+                    dst: g,
+                    actor: by.unwrap_or(NO_NODE),
+                    kind: EdgeKind::MemberOf,
+                    detail: 0,
+                }
+            }
+            Action::Ticket { service_host, .. } => {
+                let service = service_host
+                    .as_deref()
+                    .map(|s| self.intern(NodeKind::Host, s, t));
+                // The client's address is the host asking: learn nothing from it here
+                // (tickets name no workstation), but keep the address as a node.
+                if let Some(ip) = e.source_ip.as_deref() {
+                    self.intern(NodeKind::Ip, ip, t);
+                }
+                EdgeKey {
+                    src: account?,
+                    dst: service.or(host)?,
+                    actor: host.unwrap_or(NO_NODE),
+                    kind: EdgeKind::Ticket,
+                    detail: 0,
+                }
+            }
+            Action::ProcessStart { image, parent, .. } => {
+                let h = e.host.as_deref()?;
+                let child = self.process_node(image, h, t);
+                let parent = self.process_node(parent, h, t);
+                EdgeKey {
+                    src: parent,
+                    dst: child,
+                    actor: account.unwrap_or(NO_NODE),
+                    kind: EdgeKind::Spawn,
+                    detail: 0,
+                }
+            }
+            Action::ProcessAccess {
+                source_image,
+                target_image,
+                ..
+            } => {
+                let h = e.host.as_deref()?;
+                let src = self.process_node(source_image, h, t);
+                let dst = self.process_node(target_image, h, t);
+                EdgeKey {
+                    src,
+                    dst,
+                    actor: account.unwrap_or(NO_NODE),
+                    kind: EdgeKind::Access,
+                    detail: 0,
+                }
+            }
+            Action::Connection { .. } => {
+                let dst = e
+                    .dest_ip
+                    .as_deref()
+                    .map(|ip| self.intern(NodeKind::Ip, ip, t))?;
+                let src_ip = e
+                    .source_ip
+                    .as_deref()
+                    .map(|ip| self.intern(NodeKind::Ip, ip, t));
+                if let (Some(ip), Some(h)) = (src_ip, host) {
+                    self.ip_host.insert(ip, h);
+                }
+                EdgeKey {
+                    src: host.or(src_ip)?,
+                    dst,
+                    actor: account.unwrap_or(NO_NODE),
+                    kind: EdgeKind::Connection,
+                    detail: 0,
+                }
+            }
+        };
+        Some(self.touch(key, t, &e.reference))
+    }
+
+    fn process_node(&mut self, image: &str, host: &str, t: Timestamp) -> NodeId {
+        let name = format!("{}@{host}", crate::event::image_name(image));
+        self.intern(NodeKind::Process, &name, t)
+    }
+
+    /// Serialises the graph (postcard).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, postcard::Error> {
+        postcard::to_stdvec(self)
+    }
+
+    /// Reads a graph written by [`EntityGraph::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, postcard::Error> {
+        let mut g: EntityGraph = postcard::from_bytes(bytes)?;
+        if g.nodes.len() > u32::MAX as usize / 2 {
+            return Err(postcard::Error::DeserializeBadEncoding);
+        }
+        let n = g.nodes.len() as u32;
+        let refs = g.refs.len() as u32;
+        let names = g.ref_names.len() as u32;
+        let bad_edge = g.edges.iter().any(|e| {
+            e.key.src >= n
+                || e.key.dst >= n
+                || (e.key.actor != NO_NODE && e.key.actor >= n)
+                || e.first_ref >= refs
+                || e.last_ref >= refs
+        });
+        let bad_ref = g.refs.iter().any(|r| r.name != NO_NODE && r.name >= names);
+        let bad_ip = g.ip_host.iter().any(|(a, b)| *a >= n || *b >= n);
+        if bad_edge || bad_ref || bad_ip {
+            return Err(postcard::Error::DeserializeBadEncoding);
+        }
+        g.reindex();
+        Ok(g)
+    }
+}

@@ -1,0 +1,160 @@
+//! The graph, its queries and its saved form, on a small network.
+
+use proptest::prelude::*;
+use warden_event::{EventRef, Timestamp};
+
+use crate::event::{Action, GraphEvent};
+use crate::finders::{HuntConfig, Hunter};
+use crate::graph::{EdgeKind, EntityGraph};
+use crate::{query, snapshot};
+
+fn hop(t: i64, acct: &str, src: &str, dst: &str, rec: u64) -> GraphEvent {
+    let mut e = GraphEvent::new(
+        Timestamp(t),
+        Action::Logon {
+            logon_type: 3,
+            ntlm: false,
+        },
+        EventRef::Record {
+            computer: Some(format!("{dst}.corp.local")),
+            record_id: rec,
+        },
+    );
+    e.account = Some(acct.into());
+    e.source_host = Some(src.into());
+    e.host = Some(dst.into());
+    e
+}
+
+fn small() -> EntityGraph {
+    let mut g = EntityGraph::new();
+    g.add(&hop(1_000, "a", "WS-1", "SRV-1", 1));
+    g.add(&hop(2_000, "a", "SRV-1", "SRV-2", 2));
+    g.add(&hop(3_000, "b", "SRV-2", "DC1", 3));
+    g.add(&hop(4_000, "a", "SRV-1", "SRV-2", 4));
+    g
+}
+
+#[test]
+fn edges_keep_first_last_count_and_evidence() {
+    let g = small();
+    assert_eq!(g.edge_count(), 3);
+    let (_, e) = g.edges().find(|(_, e)| e.count == 2).unwrap();
+    assert_eq!((e.first, e.last), (Timestamp(2_000), Timestamp(4_000)));
+    assert_eq!(e.key.kind, EdgeKind::RemoteLogon);
+    assert_eq!(
+        g.reference(e.first_ref),
+        Some(EventRef::Record {
+            computer: Some("SRV-2.corp.local".into()),
+            record_id: 2
+        })
+    );
+    assert_eq!(
+        g.reference(e.last_ref),
+        Some(EventRef::Record {
+            computer: Some("SRV-2.corp.local".into()),
+            record_id: 4
+        })
+    );
+    assert!(g.bytes() > 0);
+}
+
+#[test]
+fn shortest_paths_respect_time_and_direction() {
+    let g = small();
+    let ws = query::resolve(&g, "host:ws-1.corp.local").unwrap();
+    let dc = query::resolve(&g, "DC1").unwrap();
+    let srv2 = query::resolve(&g, "host:SRV-2").unwrap();
+    let paths = query::shortest_paths(&g, ws, &[dc, srv2], None, 6);
+    assert_eq!(paths.len(), 2);
+    assert_eq!(paths[0].target, srv2, "nearest first");
+    assert_eq!(paths[1].edges.len(), 3);
+    // As of t=2.5 s the hop to DC1 did not exist yet.
+    let early = query::shortest_paths(&g, ws, &[dc], Some(Timestamp(2_500)), 6);
+    assert!(early.is_empty());
+    assert!(
+        query::shortest_paths(&g, dc, &[ws], None, 6).is_empty(),
+        "edges are directed"
+    );
+    assert!(
+        query::shortest_paths(&g, ws, &[dc], None, 2).is_empty(),
+        "max hops"
+    );
+}
+
+#[test]
+fn neighbourhood_and_first_seen_edges() {
+    let g = small();
+    let srv1 = query::resolve(&g, "host:SRV-1").unwrap();
+    assert_eq!(query::neighbourhood(&g, srv1, 1, 100).len(), 2);
+    assert_eq!(query::neighbourhood(&g, srv1, 2, 100).len(), 3);
+    assert_eq!(query::neighbourhood(&g, srv1, 2, 1).len(), 1);
+    let new = query::first_seen(&g, Timestamp(1_500), None, Some("remote_logon"), 10);
+    assert_eq!(new.len(), 2);
+    assert!(query::first_seen(&g, Timestamp(1_500), None, Some("spawn"), 10).is_empty());
+    let j = query::edge_json(&g, new[0]);
+    assert_eq!(j["src"], "host:SRV-1");
+    assert_eq!(j["actor"], "account:a");
+    assert_eq!(j["logon_type"], 3);
+}
+
+#[test]
+fn exports_are_well_formed() {
+    let mut g = small();
+    g.add(&hop(5_000, "x<&>\"'", "WS-1", "SRV-1", 5));
+    let mut xml = Vec::new();
+    query::write_graphml(&g, &mut xml).unwrap();
+    let xml = String::from_utf8(xml).unwrap();
+    assert!(xml.contains("x&lt;&amp;&gt;&quot;&apos;"));
+    assert_eq!(xml.matches("<edge ").count(), g.edge_count());
+    let mut js = Vec::new();
+    query::write_json(&g, &mut js).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&js).unwrap();
+    assert_eq!(v["nodes"].as_array().unwrap().len(), g.node_count());
+    // The destination is interned first, then the account, then the source.
+    assert_eq!(v["edges"][0]["data"]["source"], "n2");
+}
+
+#[test]
+fn a_saved_graph_reads_back_the_same_and_hunts_on() {
+    let mut h = Hunter::new(HuntConfig::default());
+    for (i, t) in [1_000, 2_000, 3_000].into_iter().enumerate() {
+        h.observe(&hop(t, "a", "WS-1", &format!("SRV-{i}"), i as u64));
+    }
+    let bytes = snapshot::save(&h.graph, &h.profile).unwrap();
+    let (g, p) = snapshot::load(&bytes).unwrap();
+    assert_eq!(g.edge_count(), h.graph.edge_count());
+    assert_eq!(g.node_count(), h.graph.node_count());
+    assert_eq!(p.account_sources, h.profile.account_sources);
+    assert!(query::resolve(&g, "account:a").is_some());
+    let mut again = Hunter::with_graph(HuntConfig::default(), g, p);
+    again.observe(&hop(4_000, "a", "WS-1", "SRV-9", 9));
+    assert_eq!(again.graph.edge_count(), 4);
+    assert!(matches!(
+        snapshot::load(b"nope"),
+        Err(snapshot::SnapshotError::NotAGraph)
+    ));
+    assert!(snapshot::load(&bytes[..bytes.len() / 2]).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// Damaged graph files are errors, never panics.
+    #[test]
+    fn damaged_graph_files_never_panic(flips in proptest::collection::vec((0usize..4096, any::<u8>()), 0..8), cut in 0usize..4096) {
+        let mut h = Hunter::new(HuntConfig::default());
+        h.observe(&hop(1_000, "a", "WS-1", "SRV-1", 1));
+        h.observe(&hop(2_000, "a", "SRV-1", "SRV-2", 2));
+        let mut bytes = snapshot::save(&h.graph, &h.profile).unwrap();
+        for (at, b) in flips {
+            let n = bytes.len();
+            bytes[at % n] ^= b;
+        }
+        bytes.truncate(cut.max(1));
+        if let Ok((g, _)) = snapshot::load(&bytes) {
+            for (id, _) in g.edges() {
+                let _ = query::edge_json(&g, id);
+            }
+        }
+    }
+}
