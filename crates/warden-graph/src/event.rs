@@ -73,8 +73,13 @@ pub enum Action {
         target_image: String,
         granted_access: String,
     },
-    /// `host` (or `source_ip`) connected to `dest_ip` (Sysmon 3, Zeek `conn`).
-    Connection { dest_port: u16, image: String },
+    /// `source_ip` connected to `dest_ip` (Sysmon 3, Zeek `conn`); `initiated` when
+    /// `host` is the side that connected (Sysmon logs both sides).
+    Connection {
+        dest_port: u16,
+        image: String,
+        initiated: bool,
+    },
 }
 
 impl Action {

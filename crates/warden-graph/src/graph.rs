@@ -20,6 +20,10 @@ pub type NodeId = u32;
 pub type EdgeId = u32;
 /// "No node" in an edge's actor slot.
 pub const NO_NODE: NodeId = u32::MAX;
+/// How close a management connection and a logon without a source must be to be joined.
+const INBOUND_WINDOW_MS: i64 = 30_000;
+/// Ports of remote management: SMB, RPC, WinRM, RDP, SSH.
+const MANAGEMENT_PORTS: [u16; 6] = [445, 135, 5985, 5986, 3389, 22];
 
 /// What a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -175,6 +179,13 @@ pub struct EntityGraph {
     ref_name_index: FxHashMap<Box<str>, u32>,
     /// IP address node → the host node it was last seen as.
     ip_host: FxHashMap<NodeId, NodeId>,
+    /// Host node → its address last seen.
+    #[serde(skip)]
+    host_ip: FxHashMap<NodeId, NodeId>,
+    /// Address → the host that last connected to it on a remote-management port, and when:
+    /// the source of a network logon whose event names none (WinRM, SMB, RPC, RDP).
+    #[serde(skip)]
+    inbound: FxHashMap<NodeId, (NodeId, Timestamp)>,
     events: u64,
 }
 
@@ -214,6 +225,7 @@ impl EntityGraph {
                 self.acted[e.key.actor as usize].push(i as EdgeId);
             }
         }
+        self.host_ip = self.ip_host.iter().map(|(&ip, &h)| (h, ip)).collect();
         self.ref_name_index = self
             .ref_names
             .iter()
@@ -462,11 +474,20 @@ impl EntityGraph {
                 let host = self.intern(NodeKind::Host, h, t);
                 if let Some(ip) = ip {
                     self.ip_host.insert(ip, host);
+                    self.host_ip.insert(host, ip);
                 }
                 Some(host)
             }
             (None, Some(ip)) => Some(self.host_of_ip(ip).unwrap_or(ip)),
-            (None, None) => None,
+            (None, None) => {
+                let host = e
+                    .host
+                    .as_deref()
+                    .and_then(|h| self.find(NodeKind::Host, h))?;
+                let ip = self.host_ip.get(&host)?;
+                let &(src, at) = self.inbound.get(ip)?;
+                (t.0.saturating_sub(at.0).abs() <= INBOUND_WINDOW_MS && src != host).then_some(src)
+            }
         }
     }
 
@@ -594,7 +615,11 @@ impl EntityGraph {
                     detail: 0,
                 }
             }
-            Action::Connection { .. } => {
+            Action::Connection {
+                dest_port,
+                initiated,
+                ..
+            } => {
                 let dst = e
                     .dest_ip
                     .as_deref()
@@ -603,11 +628,26 @@ impl EntityGraph {
                     .source_ip
                     .as_deref()
                     .map(|ip| self.intern(NodeKind::Ip, ip, t));
-                if let (Some(ip), Some(h)) = (src_ip, host) {
-                    self.ip_host.insert(ip, h);
+                // The side that logged it owns one of the two addresses.
+                let src = if *initiated {
+                    if let (Some(ip), Some(h)) = (src_ip, host) {
+                        self.ip_host.insert(ip, h);
+                        self.host_ip.insert(h, ip);
+                    }
+                    host.or(src_ip)?
+                } else {
+                    if let Some(h) = host {
+                        self.ip_host.insert(dst, h);
+                        self.host_ip.insert(h, dst);
+                    }
+                    let ip = src_ip?;
+                    self.host_of_ip(ip).unwrap_or(ip)
+                };
+                if MANAGEMENT_PORTS.contains(dest_port) {
+                    self.inbound.insert(dst, (src, t));
                 }
                 EdgeKey {
-                    src: host.or(src_ip)?,
+                    src,
                     dst,
                     actor: account.unwrap_or(NO_NODE),
                     kind: EdgeKind::Connection,

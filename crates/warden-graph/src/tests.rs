@@ -158,3 +158,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_logon_without_a_source_takes_it_from_the_management_connection_before_it() {
+    let mut g = EntityGraph::new();
+    let mut conn = GraphEvent::new(
+        Timestamp(10_000),
+        Action::Connection {
+            dest_port: 5985,
+            image: "powershell.exe".into(),
+            initiated: true,
+        },
+        EventRef::Record {
+            computer: Some("WS-5".into()),
+            record_id: 1,
+        },
+    );
+    conn.host = Some("WS-5".into());
+    conn.source_ip = Some("10.0.0.5".into());
+    conn.dest_ip = Some("10.0.0.6".into());
+    g.add(&conn);
+    // The destination's own address, from the other side's record of it.
+    let mut seen = conn.clone();
+    seen.action = Action::Connection {
+        dest_port: 5985,
+        image: "System".into(),
+        initiated: false,
+    };
+    seen.host = Some("WS-6".into());
+    g.add(&seen);
+    let mut logon = hop(12_000, "pgustavo", "-", "WS-6", 2);
+    logon.source_host = None;
+    let t = g.add(&logon).unwrap();
+    let key = g.edge(t.edge).key;
+    assert_eq!(key.kind, EdgeKind::RemoteLogon);
+    assert_eq!(g.node(key.src).name.as_ref(), "WS-5");
+    // Too long after the connection: no source is guessed.
+    let mut late = hop(100_000, "pgustavo", "-", "WS-6", 3);
+    late.source_host = None;
+    let t = g.add(&late).unwrap();
+    assert_eq!(g.edge(t.edge).key.kind, EdgeKind::Logon);
+}

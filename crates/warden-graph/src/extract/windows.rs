@@ -246,6 +246,9 @@ fn action_of(w: &WinDoc<'_>, id: u32, sysmon: bool) -> Option<Action> {
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(0),
             image: w.data("Image").unwrap_or_default(),
+            initiated: w
+                .data("Initiated")
+                .is_none_or(|v| !v.eq_ignore_ascii_case("false")),
         },
         _ => return None,
     };

@@ -226,7 +226,9 @@ impl Hunter {
                     self.progression.step(&cx, host, step, hits);
                 }
             }
-            Action::Connection { image, dest_port } => {
+            Action::Connection {
+                image, dest_port, ..
+            } => {
                 let host = e
                     .host
                     .as_deref()

@@ -151,9 +151,24 @@ pub fn connection_signal(image: &str, dest_ip: &str) -> Option<Signal> {
         }
     };
     let img = image_name(image);
+    // Browsers, and the operating system's own background services (updates, telemetry,
+    // the antivirus), talk to the internet all day.
     let browser = matches!(
         img.as_str(),
-        "chrome.exe" | "msedge.exe" | "firefox.exe" | "iexplore.exe" | "teams.exe" | "outlook.exe"
+        "chrome.exe"
+            | "msedge.exe"
+            | "firefox.exe"
+            | "iexplore.exe"
+            | "teams.exe"
+            | "outlook.exe"
+            | "svchost.exe"
+            | "msmpeng.exe"
+            | "mssense.exe"
+            | "onedrive.exe"
+            | "searchapp.exe"
+            | "backgroundtaskhost.exe"
+            | "smartscreen.exe"
+            | "system"
     );
     (public && !browser).then_some(sig(
         "exfiltration",
