@@ -118,6 +118,9 @@ pub struct GraphEvent {
     pub source_ip: Option<String>,
     /// The address a connection went to.
     pub dest_ip: Option<String>,
+    /// The security identifier of `account`, when the event gives it (a group change names
+    /// its member by SID and distinguished name, not by account name).
+    pub sid: Option<String>,
     /// How to find the event again.
     pub reference: EventRef,
 }
@@ -134,6 +137,7 @@ impl GraphEvent {
             source_host: None,
             source_ip: None,
             dest_ip: None,
+            sid: None,
             reference,
         }
     }

@@ -22,6 +22,8 @@ pub type EdgeId = u32;
 pub const NO_NODE: NodeId = u32::MAX;
 /// How close a management connection and a logon without a source must be to be joined.
 const INBOUND_WINDOW_MS: i64 = 30_000;
+/// Most SIDs remembered (one per account of a large domain).
+const MAX_SIDS: usize = 4_000_000;
 /// Ports of remote management: SMB, RPC, WinRM, RDP, SSH.
 const MANAGEMENT_PORTS: [u16; 6] = [445, 135, 5985, 5986, 3389, 22];
 
@@ -186,6 +188,10 @@ pub struct EntityGraph {
     /// the source of a network logon whose event names none (WinRM, SMB, RPC, RDP).
     #[serde(skip)]
     inbound: FxHashMap<NodeId, (NodeId, Timestamp)>,
+    /// Domain SID → account node, learned from logons: a group change names its member by
+    /// SID (its distinguished name carries a display name, not the account name).
+    #[serde(default)]
+    sid_account: FxHashMap<Box<str>, NodeId>,
     events: u64,
 }
 
@@ -497,10 +503,22 @@ impl EntityGraph {
         self.events += 1;
         let t = e.time;
         let host = e.host.as_deref().map(|h| self.intern(NodeKind::Host, h, t));
-        let account = e
-            .account
-            .as_deref()
-            .map(|a| self.intern(NodeKind::Account, a, t));
+        let by_sid = match (&e.action, e.sid.as_deref()) {
+            (Action::GroupAdd { .. }, Some(sid)) => self.sid_account.get(sid).copied(),
+            _ => None,
+        };
+        let account = by_sid.or_else(|| {
+            e.account
+                .as_deref()
+                .map(|a| self.intern(NodeKind::Account, a, t))
+        });
+        if let (Action::Logon { .. } | Action::Privileged, Some(sid), Some(a)) =
+            (&e.action, e.sid.as_deref(), account)
+            && !self.sid_account.contains_key(sid)
+            && self.sid_account.len() < MAX_SIDS
+        {
+            self.sid_account.insert(sid.into(), a);
+        }
         let key = match &e.action {
             Action::Logon {
                 logon_type: lt,
@@ -685,7 +703,8 @@ impl EntityGraph {
                 || e.last_ref >= refs
         });
         let bad_ref = g.refs.iter().any(|r| r.name != NO_NODE && r.name >= names);
-        let bad_ip = g.ip_host.iter().any(|(a, b)| *a >= n || *b >= n);
+        let bad_ip = g.ip_host.iter().any(|(a, b)| *a >= n || *b >= n)
+            || g.sid_account.values().any(|a| *a >= n);
         if bad_edge || bad_ref || bad_ip {
             return Err(postcard::Error::DeserializeBadEncoding);
         }

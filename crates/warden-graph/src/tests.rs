@@ -199,3 +199,31 @@ fn a_logon_without_a_source_takes_it_from_the_management_connection_before_it() 
     let t = g.add(&late).unwrap();
     assert_eq!(g.edge(t.edge).key.kind, EdgeKind::Logon);
 }
+
+#[test]
+fn a_group_member_named_by_sid_is_the_account_that_logged_on_with_it() {
+    let mut g = EntityGraph::new();
+    let sid = "S-1-5-21-1-2-3-1183";
+    let mut logon = hop(1_000, "t.ludwig", "LT-1", "SRV-1", 1);
+    logon.sid = Some(sid.into());
+    g.add(&logon);
+    let mut add = GraphEvent::new(
+        Timestamp(2_000),
+        Action::GroupAdd {
+            group: "Administrators".into(),
+        },
+        EventRef::Record {
+            computer: Some("LT-1".into()),
+            record_id: 2,
+        },
+    );
+    add.host = Some("LT-1".into());
+    add.account = Some("tanja ludwig".into()); // the CN of the member's distinguished name
+    add.sid = Some(sid.into());
+    let t = g.add(&add).unwrap();
+    assert_eq!(g.node(g.edge(t.edge).key.src).name.as_ref(), "t.ludwig");
+    assert!(
+        g.find(crate::graph::NodeKind::Account, "tanja ludwig")
+            .is_none()
+    );
+}

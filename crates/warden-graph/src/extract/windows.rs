@@ -270,6 +270,9 @@ fn fill_entities(w: &WinDoc<'_>, id: u32, sysmon: bool, e: &mut GraphEvent) {
     match (id, sysmon) {
         (4624 | 4625, _) => {
             e.account = acct("TargetUserName");
+            e.sid = w
+                .data("TargetUserSid")
+                .filter(|s| s.starts_with("S-1-5-21-"));
             e.source_host = w.data("WorkstationName").and_then(|v| normalize_host(&v));
             e.source_ip = w.data("IpAddress").and_then(|v| normalize_ip(&v));
         }
@@ -278,9 +281,15 @@ fn fill_entities(w: &WinDoc<'_>, id: u32, sysmon: bool, e: &mut GraphEvent) {
             e.actor = acct("SubjectUserName");
             e.source_ip = w.data("IpAddress").and_then(|v| normalize_ip(&v));
         }
-        (4672, _) => e.account = acct("SubjectUserName"),
+        (4672, _) => {
+            e.account = acct("SubjectUserName");
+            e.sid = w
+                .data("SubjectUserSid")
+                .filter(|s| s.starts_with("S-1-5-21-"));
+        }
         (4728 | 4732 | 4756, _) => {
             e.account = member_name(w);
+            e.sid = w.data("MemberSid").filter(|s| s.starts_with("S-1-5-21-"));
             e.actor = acct("SubjectUserName");
         }
         (4768 | 4769, _) => {

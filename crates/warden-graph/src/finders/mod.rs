@@ -23,6 +23,7 @@ use warden_event::{Alert, DEFAULT_TENANT, ThreatLevel, Timestamp};
 use crate::event::{Action, GraphEvent, logon_type};
 use crate::graph::{EdgeKind, EntityGraph, NodeId, NodeKind};
 use finding::{Finding, Step};
+use profile::signal::{LSASS_READ, OUTBOUND};
 pub use profile::{Profile, Role};
 
 /// How a hunt runs.
@@ -210,7 +211,10 @@ impl Hunter {
                     .host
                     .as_deref()
                     .and_then(|h| cx.graph.find(NodeKind::Host, h));
-                if let (Some(host), Some(sig)) = (host, tactics::access_signal(target_image)) {
+                let program = crate::event::image_name(source_image);
+                let sig = tactics::access_signal(target_image, granted_access)
+                    .filter(|_| !cx.profile.is_fleet_program(LSASS_READ, &program));
+                if let (Some(host), Some(sig)) = (host, sig) {
                     let step = signal_step(
                         e,
                         sig,
@@ -234,7 +238,10 @@ impl Hunter {
                     .as_deref()
                     .and_then(|h| cx.graph.find(NodeKind::Host, h));
                 let dest = e.dest_ip.as_deref().unwrap_or("");
-                if let (Some(host), Some(sig)) = (host, tactics::connection_signal(image, dest)) {
+                let program = crate::event::image_name(image);
+                let sig = tactics::connection_signal(image, dest)
+                    .filter(|_| !cx.profile.is_fleet_program(OUTBOUND, &program));
+                if let (Some(host), Some(sig)) = (host, sig) {
                     let step = signal_step(
                         e,
                         sig,
@@ -285,6 +292,32 @@ impl Hunter {
                 }
             }
             (Action::Privileged, _) => self.profile.privileged(key.src, t),
+            (
+                Action::ProcessAccess {
+                    source_image,
+                    target_image,
+                    granted_access,
+                },
+                _,
+            ) => {
+                let host = e
+                    .host
+                    .as_deref()
+                    .and_then(|h| self.graph.find(NodeKind::Host, h));
+                if let Some(host) = host
+                    && tactics::access_signal(target_image, granted_access).is_some()
+                {
+                    let program = crate::event::image_name(source_image);
+                    self.profile.seen_program(LSASS_READ, &program, host);
+                }
+            }
+            (Action::Connection { image, .. }, _) => {
+                let dest = e.dest_ip.as_deref().unwrap_or("");
+                if tactics::connection_signal(image, dest).is_some() {
+                    let program = crate::event::image_name(image);
+                    self.profile.seen_program(OUTBOUND, &program, key.src);
+                }
+            }
             (Action::Ticket { .. }, _) if key.actor != crate::graph::NO_NODE => {
                 self.profile.ticket_issued(key.actor);
             }

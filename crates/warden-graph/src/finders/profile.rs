@@ -80,7 +80,22 @@ pub struct Profile {
     pub account_destinations: FxHashSet<(NodeId, NodeId)>,
     /// (destination, account) pairs of privileged arrivals from workstations.
     pub privileged_entries: FxHashSet<(NodeId, NodeId)>,
+    /// How many hosts each (signal, program) was seen on: a program that reads LSASS or
+    /// talks to the internet on many machines is part of the fleet, not an intruder.
+    pub prevalence: FxHashMap<(u8, Box<str>), u32>,
+    prevalence_seen: FxHashSet<(u8, Box<str>, NodeId)>,
 }
+
+/// Signals whose programs are counted across the fleet.
+pub mod signal {
+    pub const LSASS_READ: u8 = 1;
+    pub const OUTBOUND: u8 = 2;
+}
+
+/// Hosts a program must be seen on, with a signal, to be the fleet's own.
+pub const FLEET_HOSTS: u32 = 3;
+/// Most distinct (signal, program, host) triples counted.
+const MAX_PREVALENCE: usize = 1_000_000;
 
 impl Profile {
     pub fn role(&self, host: NodeId) -> Role {
@@ -98,6 +113,23 @@ impl Profile {
         } else {
             Role::Unknown
         }
+    }
+
+    /// Counts `program` showing `signal` on `host`.
+    pub fn seen_program(&mut self, signal: u8, program: &str, host: NodeId) {
+        if self.prevalence_seen.len() >= MAX_PREVALENCE {
+            return;
+        }
+        if self.prevalence_seen.insert((signal, program.into(), host)) {
+            *self.prevalence.entry((signal, program.into())).or_default() += 1;
+        }
+    }
+
+    /// Whether `program` shows `signal` on enough hosts to be the fleet's own.
+    pub fn is_fleet_program(&self, signal: u8, program: &str) -> bool {
+        self.prevalence
+            .get(&(signal, Box::from(program)))
+            .is_some_and(|&n| n >= FLEET_HOSTS)
     }
 
     pub fn is_owner(&self, host: NodeId, account: NodeId) -> bool {

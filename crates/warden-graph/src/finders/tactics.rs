@@ -119,9 +119,19 @@ pub fn process_signal(image: &str, parent: &str, command_line: &str) -> Option<S
     None
 }
 
-/// A process opening another: reading LSASS is credential access.
-pub fn access_signal(target_image: &str) -> Option<Signal> {
-    (image_name(target_image) == "lsass.exe").then_some(sig(
+/// `PROCESS_VM_READ`: the right that reading another process's memory needs.
+const PROCESS_VM_READ: u64 = 0x10;
+
+/// A process opening another: reading LSASS memory is credential access. Opening it
+/// without the right to read its memory (to query it, as security products do) is not.
+pub fn access_signal(target_image: &str, granted_access: &str) -> Option<Signal> {
+    let g = granted_access.trim();
+    let mask = g
+        .strip_prefix("0x")
+        .or_else(|| g.strip_prefix("0X"))
+        .and_then(|h| u64::from_str_radix(h, 16).ok());
+    let reads_memory = mask.is_none_or(|m| m & PROCESS_VM_READ != 0);
+    (image_name(target_image) == "lsass.exe" && reads_memory).then_some(sig(
         "credential_access",
         "T1003.001",
         "LSASS memory read",
@@ -227,10 +237,14 @@ mod tests {
             Some("credential_access")
         );
         assert_eq!(t("notepad.exe", "explorer.exe", "notepad.exe"), None);
+        let lsass = "C:\\Windows\\system32\\lsass.exe";
         assert_eq!(
-            access_signal("C:\\Windows\\system32\\lsass.exe").map(|s| s.tactic),
+            access_signal(lsass, "0x1010").map(|s| s.tactic),
             Some("credential_access")
         );
+        assert!(access_signal(lsass, "0x1fffff").is_some());
+        assert!(access_signal(lsass, "0x1000").is_none(), "query only");
+        assert!(access_signal(lsass, "0x101400").is_none());
         assert!(connection_signal("curl.exe", "190.233.63.84").is_some());
         assert!(connection_signal("chrome.exe", "190.233.63.84").is_none());
         assert!(connection_signal("curl.exe", "10.1.2.3").is_none());

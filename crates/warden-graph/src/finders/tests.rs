@@ -385,3 +385,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_program_that_reads_lsass_across_the_fleet_is_not_credential_theft() {
+    let mut w = World::new();
+    w.baseline();
+    let av = Action::ProcessAccess {
+        source_image: "C:\\ProgramData\\Vendor\\scanner.exe".into(),
+        target_image: "C:\\Windows\\system32\\lsass.exe".into(),
+        granted_access: "0x1010".into(),
+    };
+    for ws in ["WS-1", "WS-2", "WS-3"] {
+        w.push(2 * DAY, av.clone(), ws, |_| {});
+    }
+    let t = 8 * DAY + 10 * 60 * MIN;
+    let fleet = w.push(t, av.clone(), "WS-4", |_| {});
+    let theft = w.lsass(t + MIN, "WS-6");
+    w.logon(t + 20 * MIN, "adm1", "WS-4", "WS-5", 3, false);
+    w.logon(t + 20 * MIN, "adm2", "WS-6", "WS-5", 3, false);
+    let alerts = hunt(&w.events);
+    assert!(alerts.iter().all(|a| !cites(a, &fleet)), "{alerts:#?}");
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.subject == "adm2" && cites(a, &theft)),
+        "{alerts:#?}"
+    );
+}
