@@ -107,7 +107,7 @@ impl EdgeKind {
 }
 
 /// The identity of an edge: one per (source, destination, actor, kind, detail).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EdgeKey {
     pub src: NodeId,
     pub dst: NodeId,
@@ -115,6 +115,22 @@ pub struct EdgeKey {
     pub kind: EdgeKind,
     /// Logon type (low 7 bits) and NTLM (bit 7) for logons; 0 otherwise.
     pub detail: u8,
+}
+
+/// One well-mixed word per key: node ids are small and dense, and a weak combination of
+/// them makes long probe sequences in the edge table.
+impl std::hash::Hash for EdgeKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let a = (u64::from(self.src) << 32) | u64::from(self.dst);
+        let b = (u64::from(self.actor) << 16) | ((self.kind as u64) << 8) | u64::from(self.detail);
+        let mut x = a ^ b.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        x ^= x >> 31;
+        x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x ^= x >> 27;
+        x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^= x >> 31;
+        state.write_u64(x);
+    }
 }
 
 impl EdgeKey {
@@ -163,8 +179,9 @@ struct CompactRef {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EntityGraph {
     nodes: Vec<Node>,
+    /// Name → node, one table per kind (looked up by `&str`, without allocating).
     #[serde(skip)]
-    index: FxHashMap<(NodeKind, Box<str>), NodeId>,
+    index: [FxHashMap<Box<str>, NodeId>; 5],
     edges: Vec<Edge>,
     #[serde(skip)]
     edge_index: FxHashMap<EdgeKey, EdgeId>,
@@ -179,6 +196,8 @@ pub struct EntityGraph {
     ref_names: Vec<Box<str>>,
     #[serde(skip)]
     ref_name_index: FxHashMap<Box<str>, u32>,
+    #[serde(skip)]
+    scratch: String,
     /// IP address node → the host node it was last seen as.
     ip_host: FxHashMap<NodeId, NodeId>,
     /// Host node → its address last seen.
@@ -209,12 +228,10 @@ impl EntityGraph {
 
     /// Rebuilds the lookup tables after deserialising (they are not stored).
     pub fn reindex(&mut self) {
-        self.index = self
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| ((n.kind, n.name.clone()), i as NodeId))
-            .collect();
+        self.index = Default::default();
+        for (i, n) in self.nodes.iter().enumerate() {
+            self.index[n.kind as usize].insert(n.name.clone(), i as NodeId);
+        }
         self.edge_index = self
             .edges
             .iter()
@@ -263,7 +280,11 @@ impl EntityGraph {
             .map(|v| v.capacity() * 4 + 24)
             .sum();
         self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.index.capacity() * (std::mem::size_of::<(NodeKind, Box<str>)>() + 5)
+            + self
+                .index
+                .iter()
+                .map(|m| m.capacity() * (std::mem::size_of::<(Box<str>, NodeId)>() + 1))
+                .sum::<usize>()
             + self.edges.capacity() * std::mem::size_of::<Edge>()
             + self.edge_index.capacity() * (std::mem::size_of::<EdgeKey>() + 5)
             + self.refs.capacity() * std::mem::size_of::<CompactRef>()
@@ -291,7 +312,7 @@ impl EntityGraph {
 
     /// The node of that kind and (normalised) name.
     pub fn find(&self, kind: NodeKind, name: &str) -> Option<NodeId> {
-        self.index.get(&(kind, Box::from(name))).copied()
+        self.index[kind as usize].get(name).copied()
     }
 
     /// The edge with that key.
@@ -359,7 +380,7 @@ impl EntityGraph {
 
     /// Interns a node, widening its first/last seen.
     pub fn intern(&mut self, kind: NodeKind, name: &str, t: Timestamp) -> NodeId {
-        if let Some(&id) = self.index.get(&(kind, Box::from(name))) {
+        if let Some(&id) = self.index[kind as usize].get(name) {
             let n = &mut self.nodes[id as usize];
             n.first = n.first.min(t);
             n.last = n.last.max(t);
@@ -373,7 +394,7 @@ impl EntityGraph {
             first: t,
             last: t,
         });
-        self.index.insert((kind, name), id);
+        self.index[kind as usize].insert(name, id);
         self.out.push(Vec::new());
         self.inc.push(Vec::new());
         self.acted.push(Vec::new());
@@ -461,6 +482,30 @@ impl EntityGraph {
     }
 
     fn overwrite_ref(&mut self, slot: u32, r: &EventRef) {
+        // The common case — the same computer, a later record — needs no name lookup.
+        if let (
+            EventRef::Record {
+                computer,
+                record_id,
+            },
+            Some(old),
+        ) = (r, self.refs.get(slot as usize))
+            && old.kind == 0
+        {
+            let same = match computer.as_deref() {
+                None => old.name == NO_NODE,
+                Some(c) => self
+                    .ref_names
+                    .get(old.name as usize)
+                    .is_some_and(|n| **n == *c),
+            };
+            if same {
+                if let Some(old) = self.refs.get_mut(slot as usize) {
+                    old.number = *record_id;
+                }
+                return;
+            }
+        }
         let c = self.compact_ref(r);
         if let Some(old) = self.refs.get_mut(slot as usize) {
             *old = c;
@@ -677,8 +722,16 @@ impl EntityGraph {
     }
 
     fn process_node(&mut self, image: &str, host: &str, t: Timestamp) -> NodeId {
-        let name = format!("{}@{host}", crate::event::image_name(image));
-        self.intern(NodeKind::Process, &name, t)
+        // `image@HOST`, built in a reused buffer: most processes are already nodes.
+        let mut name = std::mem::take(&mut self.scratch);
+        name.clear();
+        let file = image.rsplit(['\\', '/']).next().unwrap_or(image).trim();
+        name.extend(file.chars().map(|c| c.to_ascii_lowercase()));
+        name.push('@');
+        name.push_str(host);
+        let id = self.intern(NodeKind::Process, &name, t);
+        self.scratch = name;
+        id
     }
 
     /// Serialises the graph (postcard).
