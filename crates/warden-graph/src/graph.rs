@@ -212,6 +212,11 @@ pub struct EntityGraph {
     #[serde(default)]
     sid_account: FxHashMap<Box<str>, NodeId>,
     events: u64,
+    /// Most edges kept (0: no limit); new edges past it are counted in `dropped_edges`.
+    #[serde(default)]
+    max_edges: usize,
+    #[serde(default)]
+    dropped_edges: u64,
 }
 
 /// The edges one event touched: the main one, and whether it was new.
@@ -266,6 +271,17 @@ impl EntityGraph {
     /// Events added.
     pub fn event_count(&self) -> u64 {
         self.events
+    }
+
+    /// Keeps at most `max` edges (0: no limit): past it, edges already known are still
+    /// updated and new ones are counted in [`EntityGraph::dropped_edges`], not kept.
+    pub fn set_max_edges(&mut self, max: usize) {
+        self.max_edges = max;
+    }
+
+    /// New edges not kept because of the limit.
+    pub fn dropped_edges(&self) -> u64 {
+        self.dropped_edges
     }
 
     /// Approximate heap bytes held, for the bytes-per-edge figure.
@@ -432,8 +448,9 @@ impl EntityGraph {
         CompactRef { name, number, kind }
     }
 
-    /// Adds one occurrence of an edge; says whether the edge is new.
-    pub fn touch(&mut self, key: EdgeKey, t: Timestamp, r: &EventRef) -> Touched {
+    /// Adds one occurrence of an edge; says whether the edge is new. `None` when it is new
+    /// and the graph is full.
+    pub fn touch(&mut self, key: EdgeKey, t: Timestamp, r: &EventRef) -> Option<Touched> {
         if let Some(&id) = self.edge_index.get(&key) {
             let e = self.edges[id as usize];
             let (mut first_ref, mut last_ref) = (e.first_ref, e.last_ref);
@@ -454,10 +471,14 @@ impl EntityGraph {
             edge.count = edge.count.saturating_add(1);
             edge.first_ref = first_ref;
             edge.last_ref = last_ref;
-            return Touched {
+            return Some(Touched {
                 edge: id,
                 new: false,
-            };
+            });
+        }
+        if self.max_edges > 0 && self.edges.len() >= self.max_edges {
+            self.dropped_edges += 1;
+            return None;
         }
         let rid = self.intern_ref(r);
         let id = self.edges.len() as EdgeId;
@@ -475,10 +496,10 @@ impl EntityGraph {
         if key.actor != NO_NODE {
             self.acted[key.actor as usize].push(id);
         }
-        Touched {
+        Some(Touched {
             edge: id,
             new: true,
-        }
+        })
     }
 
     fn overwrite_ref(&mut self, slot: u32, r: &EventRef) {
@@ -718,7 +739,7 @@ impl EntityGraph {
                 }
             }
         };
-        Some(self.touch(key, t, &e.reference))
+        self.touch(key, t, &e.reference)
     }
 
     fn process_node(&mut self, image: &str, host: &str, t: Timestamp) -> NodeId {

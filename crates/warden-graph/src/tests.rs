@@ -227,3 +227,16 @@ fn a_group_member_named_by_sid_is_the_account_that_logged_on_with_it() {
             .is_none()
     );
 }
+
+#[test]
+fn a_full_graph_keeps_its_edges_current_and_counts_the_new_ones_it_drops() {
+    let mut g = EntityGraph::new();
+    g.set_max_edges(2);
+    assert!(g.add(&hop(1_000, "a", "WS-1", "SRV-1", 1)).is_some());
+    assert!(g.add(&hop(2_000, "a", "WS-1", "SRV-2", 2)).is_some());
+    assert!(g.add(&hop(3_000, "a", "WS-1", "SRV-3", 3)).is_none());
+    let again = g.add(&hop(4_000, "a", "WS-1", "SRV-1", 4)).unwrap();
+    assert!(!again.new);
+    assert_eq!(g.edge(again.edge).count, 2);
+    assert_eq!((g.edge_count(), g.dropped_edges()), (2, 1));
+}

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use warden_engine::pipeline::{
-    ContextLimits, Pipeline, PipelineOptions, RulesDetector, UebaDetector,
+    ContextLimits, GraphDetector, GraphLimits, Pipeline, PipelineOptions, RulesDetector,
+    UebaDetector,
 };
 use warden_engine::ueba::UebaEngine;
 
@@ -87,6 +88,8 @@ pub fn build(st: &AppState, tenant: &str, engine: UebaEngine) -> Pipeline {
     if let Some(rules) = &st.rules {
         p.add(Box::new(RulesDetector::new(rules.set.clone())));
     }
+    // Every tenant's Windows logons, privileges and processes also build its entity graph.
+    p.add(Box::new(GraphDetector::new(tenant, GraphLimits::default())));
     p
 }
 

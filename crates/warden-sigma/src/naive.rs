@@ -197,7 +197,7 @@ fn eval_spec(spec: &FieldSpec, ev: &Json) -> Option<bool> {
                                         .iter()
                                         .map(|s| Pattern::literal(s))
                                         .collect(),
-                                    None => vec![p],
+                                    None => windash_parts(&p),
                                 },
                                 Modifier::Base64 => p
                                     .as_literal()
@@ -278,4 +278,30 @@ fn key_present(ev: &Json, key: &str) -> bool {
         Json::Array(a) => a.iter().any(|v| key_present(v, key)),
         _ => false,
     }
+}
+
+/// Windash on a pattern with wildcards: every literal part takes each of its dash
+/// variants (the product of them), wildcards stay as they are.
+fn windash_parts(p: &Pattern) -> Vec<Pattern> {
+    use crate::modifiers::wildcard::Part;
+    let mut out = vec![Pattern::default()];
+    for part in &p.0 {
+        match part {
+            Part::Lit(s) => {
+                let vs = windash::variants(s).unwrap_or_default();
+                out = out
+                    .iter()
+                    .flat_map(|o| {
+                        vs.iter().map(move |v| {
+                            let mut o = o.clone();
+                            o.push(Part::Lit(v.clone()));
+                            o
+                        })
+                    })
+                    .collect();
+            }
+            other => out.iter_mut().for_each(|o| o.push(other.clone())),
+        }
+    }
+    out
 }

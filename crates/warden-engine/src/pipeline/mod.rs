@@ -28,6 +28,7 @@
 
 pub mod context;
 mod flows;
+mod graph;
 mod rules;
 mod ueba;
 
@@ -41,6 +42,7 @@ use crate::sigma::SigmaAlert;
 
 pub use context::{ContextLimits, RecentEvents};
 pub use flows::FlowDetector;
+pub use graph::{GraphDetector, GraphLimits};
 pub use rules::RulesDetector;
 pub use ueba::{UebaDetector, activity_view};
 

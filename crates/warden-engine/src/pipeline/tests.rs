@@ -228,3 +228,80 @@ fn a_flow_model_assesses_every_flow_and_alerts_on_the_anomalous_one() {
     assert!(matches!(&a.detail, AlertDetail::Flow(f) if f.model == "flows v1"));
     assert_eq!(run().alerts[0].1.key, a.key, "a replay has the same key");
 }
+
+fn logon_doc(secs: i64, record: u64, acct: &str, src: &str, dst: &str, lt: u32) -> Input {
+    let time = Timestamp(1_780_000_000_000 + secs * 1000).to_rfc3339();
+    let doc = serde_json::json!({"Event": {"System": {"EventID": 4624, "Channel": "Security",
+        "Computer": format!("{dst}.corp.local"), "EventRecordID": record,
+        "TimeCreated": {"#attributes": {"SystemTime": time}}},
+        "EventData": {"TargetUserName": acct, "LogonType": lt, "WorkstationName": src,
+            "AuthenticationPackageName": "Kerberos", "IpAddress": "10.0.0.1"}}});
+    Input::log(LogEvent::of(doc), 400)
+}
+
+fn privileged_doc(secs: i64, record: u64, acct: &str, host: &str) -> Input {
+    let time = Timestamp(1_780_000_000_000 + secs * 1000).to_rfc3339();
+    let doc = serde_json::json!({"Event": {"System": {"EventID": 4672, "Channel": "Security",
+        "Computer": host, "EventRecordID": record,
+        "TimeCreated": {"#attributes": {"SystemTime": time}}},
+        "EventData": {"SubjectUserName": acct, "PrivilegeList": "SeDebugPrivilege"}}});
+    Input::log(LogEvent::of(doc), 300)
+}
+
+#[test]
+fn windows_logons_build_the_tenants_graph_and_a_stolen_admin_path_is_a_graph_alert() {
+    let mut p = Pipeline::new("acme", PipelineOptions::default());
+    p.add(Box::new(GraphDetector::new("acme", GraphLimits::default())));
+    let mut inputs = Vec::new();
+    let mut rec = 0;
+    let mut next = || {
+        rec += 1;
+        rec
+    };
+    for day in 0..8 {
+        let t0 = day * 86_400 + 8 * 3600;
+        for u in 1..=5 {
+            let ws = format!("WS-{u}");
+            inputs.push(logon_doc(t0 + u, next(), &format!("u{u}"), &ws, &ws, 2));
+            inputs.push(logon_doc(
+                t0 + 600 + u,
+                next(),
+                &format!("u{u}"),
+                &ws,
+                "SRV-1",
+                3,
+            ));
+        }
+        for a in 1..=3 {
+            let t = t0 + 1800 + a * 60;
+            inputs.push(logon_doc(
+                t,
+                next(),
+                &format!("adm{a}"),
+                &format!("WS-{a}"),
+                "JUMP",
+                10,
+            ));
+            inputs.push(privileged_doc(t, next(), &format!("adm{a}"), "JUMP"));
+        }
+    }
+    let t = 8 * 86_400 + 10 * 3600;
+    inputs.push(logon_doc(t, next(), "adm1", "WS-4", "WS-5", 3));
+    inputs.push(logon_doc(t + 1800, next(), "adm1", "WS-5", "SRV-1", 3));
+    inputs.push(logon_doc(t + 3600, next(), "adm1", "SRV-1", "SRV-2", 3));
+    let out = p.process(&inputs, Timestamp(0));
+    let graph: Vec<_> = out
+        .alerts
+        .iter()
+        .filter(|(_, a)| a.detector.kind == DetectorKind::Graph)
+        .collect();
+    assert!(!graph.is_empty(), "{:?}", out.alerts);
+    let (_, last) = graph.last().unwrap();
+    assert_eq!(last.subject, "adm1");
+    assert!(last.level >= ThreatLevel::High, "{last:?}");
+    assert!(matches!(&last.detail, AlertDetail::Graph(g) if g.finder == "lateral_movement"));
+    // Each level reported once, under its own key.
+    let mut keys: Vec<_> = graph.iter().map(|(_, a)| a.key.clone()).collect();
+    keys.dedup();
+    assert_eq!(keys.len(), graph.len());
+}

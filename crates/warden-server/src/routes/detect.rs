@@ -1,6 +1,7 @@
 //! `POST /v1/detect/realtime`: a batch of events — `{"events": [...]}` or JSON Lines
-//! (`Content-Type: application/x-ndjson`) — classified (user activities, and log events
-//! when `[sigma]` rules are loaded), run through the tenant's detection pipeline, the
+//! (`Content-Type: application/x-ndjson`) — classified (user activities and log events:
+//! the entity graph reads Windows events, and `[sigma]` rules when loaded), run through
+//! the tenant's detection pipeline, the
 //! alerts stored and published. A malformed event gets an error in its place and never
 //! stops its neighbours. Alerts are in the store (committed) before the response is sent;
 //! replaying a batch returns the same alert ids and stores nothing twice.
@@ -82,8 +83,10 @@ fn score_batch(
         return Err(ApiError::invalid("events", "no events"));
     }
     // 1. Classify: every event becomes a typed record or an error in its place.
+    // Log events are always read: the tenant's entity graph reads Windows events, and
+    // the Sigma rules too when they are loaded.
     let opts = ClassifyOptions {
-        logs: st.rules.is_some(),
+        logs: true,
         ..ClassifyOptions::default()
     };
     // The records go to the pipeline; each event keeps its error, if any, in its place.

@@ -6,6 +6,7 @@ mod common;
 mod api;
 mod baselines;
 mod dashboard;
+mod graph;
 mod http_outputs;
 mod models;
 mod outputs;

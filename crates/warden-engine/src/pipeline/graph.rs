@@ -1,0 +1,94 @@
+//! The entity graph as a pipeline detector: every Windows log event the graph reads (logons,
+//! privileges, group changes, tickets, process starts and accesses, connections) is added
+//! to the tenant's graph and judged by its finders; findings become alerts of kind `graph`.
+//!
+//! A finding is reported once per level it reaches: each level gets its own alert key (the
+//! finding's key and the level), so a store that keeps one alert per key keeps every
+//! escalation, and a replay of the same events stores nothing new. (Steps a finding gains
+//! without rising are in the next level's alert; `warden graph hunt` shows the latest.) The graph is bounded
+//! per tenant ([`GraphLimits`]): past the limit, known edges are still updated and new ones
+//! are counted, not kept.
+
+use warden_event::{DetectorKind, Input, Record, Timestamp, content_hash};
+use warden_graph::extract::{Given, windows_event};
+use warden_graph::{HuntConfig, Hunter};
+
+use super::{Cx, Detector, Findings};
+
+/// Bounds of one tenant's graph.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphLimits {
+    /// Most edges kept.
+    pub max_edges: usize,
+    /// Days from the first event that only teach the graph.
+    pub learn_days: f64,
+}
+
+impl Default for GraphLimits {
+    fn default() -> Self {
+        GraphLimits {
+            max_edges: 2_000_000,
+            learn_days: 7.0,
+        }
+    }
+}
+
+/// Most (finding, level) keys remembered as reported.
+const MAX_REPORTED: usize = 100_000;
+
+/// [`Hunter`] behind the pipeline.
+pub struct GraphDetector {
+    hunter: Hunter,
+    reported: rustc_hash::FxHashSet<String>,
+}
+
+impl GraphDetector {
+    pub fn new(tenant: &str, limits: GraphLimits) -> Self {
+        let mut hunter = Hunter::new(HuntConfig {
+            tenant: tenant.to_owned(),
+            learn_for_ms: (limits.learn_days.max(0.0) * 86_400_000.0) as i64,
+            // The pipeline applies its own alert level.
+            min_level: warden_event::ThreatLevel::Low,
+            learn_until: None,
+        });
+        hunter.graph.set_max_edges(limits.max_edges);
+        GraphDetector {
+            hunter,
+            reported: Default::default(),
+        }
+    }
+
+    pub fn hunter(&self) -> &Hunter {
+        &self.hunter
+    }
+}
+
+impl Detector for GraphDetector {
+    fn kind(&self) -> DetectorKind {
+        DetectorKind::Graph
+    }
+
+    fn process(&mut self, input: &Input, cx: &Cx<'_>, out: &mut Findings) {
+        let Record::Log(e) = &input.record else {
+            return;
+        };
+        let given = Given {
+            record_id: e.record_id,
+            time: e.timestamp_ms.map(Timestamp).or(Some(cx.now)),
+            source: e.source.as_deref(),
+            line: e.line.unwrap_or(0),
+        };
+        let Some(event) = windows_event(&e.doc, &given) else {
+            return;
+        };
+        for mut a in self.hunter.observe(&event) {
+            a.key = content_hash(&[&a.key, a.level.as_str()]);
+            if self.reported.len() >= MAX_REPORTED {
+                self.reported.clear();
+            }
+            if self.reported.insert(a.key.clone()) {
+                out.alerts.push(a);
+            }
+        }
+    }
+}
