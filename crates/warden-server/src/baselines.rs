@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use warden_engine::pipeline::UebaDetector;
+use warden_engine::pipeline::{GraphDetector, UebaDetector};
 use warden_engine::ueba::UebaEngine;
 use warden_models::baseline::codec;
 
@@ -48,8 +48,10 @@ pub fn load_engine(st: &AppState, tenant: &str) -> Result<UebaEngine, String> {
         .new_engine_with(&st.config.ueba, users, population)
 }
 
-/// Saves the baselines that changed; returns how many.
+/// Saves the baselines that changed, and the graphs that grew; returns how many
+/// baselines.
 pub fn flush(st: &AppState) -> Result<usize, String> {
+    flush_graphs(st)?;
     let dirty = st.dirty.take();
     if dirty.is_empty() {
         return Ok(0);
@@ -89,6 +91,33 @@ pub fn flush(st: &AppState) -> Result<usize, String> {
             .map_err(|e| e.to_string())?;
     }
     Ok(n)
+}
+
+/// Saves each tenant's graph that took events since its last save: encoded under the
+/// pipeline's lock, written under the store's, never both at once.
+pub fn flush_graphs(st: &AppState) -> Result<usize, String> {
+    let mut saved = 0;
+    for (tenant, pipeline) in st.tenants.all() {
+        let encoded = {
+            let mut p = pipeline.lock().map_err(|_| "pipeline lock".to_owned())?;
+            match p.detector_mut::<GraphDetector>() {
+                Some(d) if d.unsaved() > 0 => {
+                    let edges = d.hunter().graph.edge_count() as u64;
+                    Some((d.snapshot().map_err(|e| e.to_string())?, edges))
+                }
+                _ => None,
+            }
+        };
+        if let Some((bytes, edges)) = encoded {
+            st.store
+                .lock()
+                .map_err(|_| "store lock".to_owned())?
+                .save_graph(&tenant, &bytes, edges)
+                .map_err(|e| e.to_string())?;
+            saved += 1;
+        }
+    }
+    Ok(saved)
 }
 
 /// Saves changed baselines every `server.baseline_save_secs` (inside the runtime).

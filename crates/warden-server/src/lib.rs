@@ -93,6 +93,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/analyze/behavior", post(routes::analytics::behavior))
         .route("/v1/models", get(routes::network::models))
         .route("/v1/rules", get(routes::network::rules))
+        .route("/v1/graph/stats", get(routes::graph::stats))
+        .route("/v1/graph/neighbours", get(routes::graph::neighbours))
+        .route("/v1/graph/path", get(routes::graph::path))
+        .route("/v1/graph/new-edges", get(routes::graph::new_edges))
+        .route("/v1/graph/export", get(routes::graph::export))
         .route("/v1/whoami", get(routes::ops::whoami))
         .route(
             "/v1/webhooks",

@@ -75,8 +75,9 @@ pub fn options(st: &AppState) -> PipelineOptions {
     }
 }
 
-/// A pipeline around an engine, with the service's rules.
-pub fn build(st: &AppState, tenant: &str, engine: UebaEngine) -> Pipeline {
+/// A pipeline around an engine, with the service's rules and the tenant's graph (from
+/// its saved form when there is one).
+pub fn build(st: &AppState, tenant: &str, engine: UebaEngine, graph: Option<&[u8]>) -> Pipeline {
     let mut p = Pipeline::new(tenant, options(st));
     p.add(Box::new(UebaDetector::new(
         engine,
@@ -89,7 +90,18 @@ pub fn build(st: &AppState, tenant: &str, engine: UebaEngine) -> Pipeline {
         p.add(Box::new(RulesDetector::new(rules.set.clone())));
     }
     // Every tenant's Windows logons, privileges and processes also build its entity graph.
-    p.add(Box::new(GraphDetector::new(tenant, GraphLimits::default())));
+    let limits = GraphLimits::default();
+    let detector = match graph.map(|g| GraphDetector::restore(tenant, limits, g)) {
+        Some(Ok(d)) => d,
+        Some(Err(e)) => {
+            tracing::error!(
+                "tenant {tenant}: the saved graph cannot be read ({e}); starting afresh"
+            );
+            GraphDetector::new(tenant, limits)
+        }
+        None => GraphDetector::new(tenant, limits),
+    };
+    p.add(Box::new(detector));
     p
 }
 
@@ -100,7 +112,13 @@ pub fn pipeline(st: &AppState, tenant: &str) -> Result<TenantPipeline, ApiError>
         return Ok(p);
     }
     let engine = crate::baselines::load_engine(st, tenant).map_err(ApiError::internal)?;
-    let p = build(st, tenant, engine);
+    let graph = st
+        .store
+        .lock()
+        .map_err(|_| ApiError::internal("store lock"))?
+        .load_graph(tenant)
+        .map_err(ApiError::internal)?;
+    let p = build(st, tenant, engine, graph.as_deref());
     st.tenants.insert(tenant, p, st.config.server.max_tenants)
 }
 
@@ -116,4 +134,18 @@ pub fn with_engine<T>(
         .detector::<UebaDetector>()
         .ok_or_else(|| ApiError::internal("no behavioural detector"))?;
     Ok(f(d.engine()))
+}
+
+/// Runs `f` on the tenant's entity graph and what its finders learned.
+pub fn with_graph<T>(
+    st: &AppState,
+    tenant: &str,
+    f: impl FnOnce(&warden_graph::Hunter) -> T,
+) -> Result<T, ApiError> {
+    let p = pipeline(st, tenant)?;
+    let p = p.lock().map_err(|_| ApiError::internal("pipeline lock"))?;
+    let d = p
+        .detector::<GraphDetector>()
+        .ok_or_else(|| ApiError::internal("no graph detector"))?;
+    Ok(f(d.hunter()))
 }

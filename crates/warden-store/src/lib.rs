@@ -11,6 +11,7 @@
 //! ```
 
 mod analytics;
+mod graphs;
 mod legacy;
 pub mod migrations;
 mod service;

@@ -190,10 +190,20 @@ const STEPS: &[(i64, &str)] = &[
     ALTER TABLE alerts ADD COLUMN channel TEXT NOT NULL DEFAULT 'behavior';
     UPDATE alerts SET detector = 'sigma', channel = 'threat' WHERE primary_anomalies = 'rule_match';",
     ),
+    (
+        8,
+        // Each tenant's entity graph, saved whole (the graph's own file format).
+        "CREATE TABLE tenant_graphs (
+        tenant TEXT PRIMARY KEY,
+        body BLOB NOT NULL,
+        edges INTEGER NOT NULL,
+        saved_at TEXT NOT NULL
+    );",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@
 
 use warden_event::{DetectorKind, Input, Record, Timestamp, content_hash};
 use warden_graph::extract::{Given, windows_event};
+use warden_graph::snapshot::{self, SnapshotError};
 use warden_graph::{HuntConfig, Hunter};
 
 use super::{Cx, Detector, Findings};
@@ -40,26 +41,56 @@ const MAX_REPORTED: usize = 100_000;
 pub struct GraphDetector {
     hunter: Hunter,
     reported: rustc_hash::FxHashSet<String>,
+    /// Events added since the graph was last saved.
+    unsaved: u64,
 }
 
 impl GraphDetector {
     pub fn new(tenant: &str, limits: GraphLimits) -> Self {
-        let mut hunter = Hunter::new(HuntConfig {
-            tenant: tenant.to_owned(),
-            learn_for_ms: (limits.learn_days.max(0.0) * 86_400_000.0) as i64,
-            // The pipeline applies its own alert level.
-            min_level: warden_event::ThreatLevel::Low,
-            learn_until: None,
-        });
+        Self::from_hunter(Hunter::new(config(tenant, limits)), limits)
+    }
+
+    /// A detector that goes on from a graph saved by [`GraphDetector::snapshot`]: the
+    /// saved graph is the baseline, every new event is judged.
+    pub fn restore(tenant: &str, limits: GraphLimits, saved: &[u8]) -> Result<Self, SnapshotError> {
+        let (graph, profile) = snapshot::load(saved)?;
+        let hunter = Hunter::with_graph(config(tenant, limits), graph, profile);
+        Ok(Self::from_hunter(hunter, limits))
+    }
+
+    fn from_hunter(mut hunter: Hunter, limits: GraphLimits) -> Self {
         hunter.graph.set_max_edges(limits.max_edges);
         GraphDetector {
             hunter,
             reported: Default::default(),
+            unsaved: 0,
         }
     }
 
     pub fn hunter(&self) -> &Hunter {
         &self.hunter
+    }
+
+    /// Events added since the last [`GraphDetector::snapshot`].
+    pub fn unsaved(&self) -> u64 {
+        self.unsaved
+    }
+
+    /// The graph and what was learned, to save; counts as saved.
+    pub fn snapshot(&mut self) -> Result<Vec<u8>, SnapshotError> {
+        let bytes = snapshot::save(&self.hunter.graph, &self.hunter.profile)?;
+        self.unsaved = 0;
+        Ok(bytes)
+    }
+}
+
+fn config(tenant: &str, limits: GraphLimits) -> HuntConfig {
+    HuntConfig {
+        tenant: tenant.to_owned(),
+        learn_for_ms: (limits.learn_days.max(0.0) * 86_400_000.0) as i64,
+        // The pipeline applies its own alert level.
+        min_level: warden_event::ThreatLevel::Low,
+        learn_until: None,
     }
 }
 
@@ -81,6 +112,7 @@ impl Detector for GraphDetector {
         let Some(event) = windows_event(&e.doc, &given) else {
             return;
         };
+        self.unsaved += 1;
         for mut a in self.hunter.observe(&event) {
             a.key = content_hash(&[&a.key, a.level.as_str()]);
             if self.reported.len() >= MAX_REPORTED {

@@ -94,9 +94,14 @@ impl Hunter {
         Self::with_graph(config, EntityGraph::new(), Profile::default())
     }
 
-    /// A hunter that starts from a graph (and what was learned with it) built before.
+    /// A hunter that starts from a graph (and what was learned with it) built before: it
+    /// goes on learning until `learn_for_ms` after the graph's first event (a saved graph
+    /// of a long enough history is the baseline, and every new event is judged).
     pub fn with_graph(config: HuntConfig, graph: EntityGraph, profile: Profile) -> Self {
-        let learn_until = config.learn_until;
+        let first = graph.nodes().map(|(_, n)| n.first).min();
+        let learn_until = config
+            .learn_until
+            .or_else(|| first.map(|f| Timestamp(f.0.saturating_add(config.learn_for_ms))));
         Hunter {
             graph,
             profile,
@@ -117,14 +122,9 @@ impl Hunter {
 
     /// One event: judged, then learned. Returns the alerts of findings whose level rose.
     pub fn observe(&mut self, e: &GraphEvent) -> Vec<Alert> {
-        let until = *self.learn_until.get_or_insert_with(|| {
-            if self.graph.event_count() > 0 {
-                // A graph built before is the baseline: hunt from the first new event.
-                e.time
-            } else {
-                Timestamp(e.time.0.saturating_add(self.config.learn_for_ms))
-            }
-        });
+        let until = *self
+            .learn_until
+            .get_or_insert_with(|| Timestamp(e.time.0.saturating_add(self.config.learn_for_ms)));
         let learning = e.time < until;
         let Some(touched) = self.graph.add(e) else {
             return Vec::new();

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod analytics;
 pub mod detect;
+pub mod graph;
 pub mod incidents;
 pub mod network;
 pub mod ops;

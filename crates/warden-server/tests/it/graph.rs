@@ -26,12 +26,8 @@ fn privileged(secs: i64, record: u64, acct: &str, host: &str) -> Value {
         "EventData": {"SubjectUserName": acct, "PrivilegeList": "SeDebugPrivilege"}}})
 }
 
-#[tokio::test]
-async fn windows_logons_sent_to_the_service_raise_a_graph_alert_with_its_evidence() {
-    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-    let (token, _) =
-        create_token(&store, Scope::Write, "acme", "w").unwrap_or_else(|e| panic!("{e}"));
-    let r = app(AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}")));
+/// Eight days of a small company, then a stolen admin account's path (records 9001-9003).
+fn company() -> Vec<Value> {
     let mut events = Vec::new();
     let mut rec = 0u64;
     for day in 0..8 {
@@ -67,19 +63,37 @@ async fn windows_logons_sent_to_the_service_raise_a_graph_alert_with_its_evidenc
     events.push(logon(t, 9_001, "adm1", "WS-4", "WS-5", 3));
     events.push(logon(t + 1800, 9_002, "adm1", "WS-5", "SRV-1", 3));
     events.push(logon(t + 3600, 9_003, "adm1", "SRV-1", "SRV-2", 3));
+    events
+}
+
+async fn send(r: &axum::Router, token: &str, events: &[Value]) {
     for chunk in events.chunks(200) {
         let body = json!({ "events": chunk });
         let (s, _, v) = common::oneshot(
-            &r,
+            r,
             "POST",
             "/v1/detect/realtime",
-            Some(&token),
+            Some(token),
             "application/json",
             body.to_string().into_bytes(),
         )
         .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
+}
+
+async fn get(r: &axum::Router, token: &str, uri: &str) -> (StatusCode, Value) {
+    let (s, _, v) = common::oneshot(r, "GET", uri, Some(token), "", Vec::new()).await;
+    (s, v)
+}
+
+#[tokio::test]
+async fn windows_logons_sent_to_the_service_raise_a_graph_alert_with_its_evidence() {
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let (token, _) =
+        create_token(&store, Scope::Write, "acme", "w").unwrap_or_else(|e| panic!("{e}"));
+    let r = app(AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}")));
+    send(&r, &token, &company()).await;
     let (s, _, v) = common::oneshot(
         &r,
         "GET",
@@ -111,4 +125,87 @@ async fn windows_logons_sent_to_the_service_raise_a_graph_alert_with_its_evidenc
         cited.contains(&9_001) && cited.contains(&9_002),
         "{cited:?}"
     );
+}
+
+#[tokio::test]
+async fn the_graph_answers_questions_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("w.db");
+    let store = warden_store::Store::open(&db).unwrap_or_else(|e| panic!("{e}"));
+    let (token, _) =
+        create_token(&store, Scope::Write, "acme", "w").unwrap_or_else(|e| panic!("{e}"));
+    let (other, _) =
+        create_token(&store, Scope::Read, "other", "r").unwrap_or_else(|e| panic!("{e}"));
+    let st = AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}"));
+    let r = app(st.clone());
+    send(&r, &token, &company()).await;
+
+    let (s, v) = get(&r, &token, "/v1/graph/stats").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["edges"].as_u64().unwrap_or(0) >= 10, "{v}");
+    assert_eq!(
+        v["edges_by_kind"]["remote_logon"].as_u64().map(|n| n > 0),
+        Some(true),
+        "{v}"
+    );
+    let (s, v) = get(
+        &r,
+        &token,
+        "/v1/graph/path?from=host:WS-4&to=host:SRV-2,host:SRV-1",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["paths"][0]["target"], "host:SRV-1", "{v}");
+    // u4 reaches SRV-1 from WS-4 every day; the stolen account went on to SRV-2.
+    assert_eq!(v["paths"][1]["hops"], 2, "{v}");
+    let (s, v) = get(&r, &token, "/v1/graph/neighbours?entity=account:adm1").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["edges"].as_array().is_some_and(|e| e.len() >= 4), "{v}");
+    let (s, v) = get(
+        &r,
+        &token,
+        "/v1/graph/new-edges?since=2026-05-28T00:00:00Z&kind=remote_logon",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Bad questions name their field; another tenant sees its own (empty) graph.
+    let (s, v) = get(&r, &token, "/v1/graph/neighbours?entity=host:NOPE").await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("entity")),
+        "{v}"
+    );
+    let (s, v) = get(&r, &token, "/v1/graph/neighbours?entity=host:WS-1&depth=9").await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("depth")),
+        "{v}"
+    );
+    let (s, v) = get(&r, &other, "/v1/graph/stats").await;
+    assert_eq!((s, v["edges"].as_u64()), (StatusCode::OK, Some(0)), "{v}");
+    let (s, _, _) = common::oneshot(
+        &r,
+        "GET",
+        "/v1/graph/export?format=json",
+        Some(&token),
+        "",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Saved (as the service does every interval and at shutdown), then a new process.
+    let edges = {
+        let (_, v) = get(&r, &token, "/v1/graph/stats").await;
+        v["edges"].as_u64()
+    };
+    let saved = warden_server::baselines::flush_graphs(&st).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(saved, 1);
+    drop((r, st));
+    let store = warden_store::Store::open(&db).unwrap_or_else(|e| panic!("{e}"));
+    let r = app(AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}")));
+    let (s, v) = get(&r, &token, "/v1/graph/stats").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["edges"].as_u64(), edges, "{v}");
+    assert!(v["learning_until"].is_string(), "{v}");
 }
