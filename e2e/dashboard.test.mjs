@@ -1172,6 +1172,79 @@ test('a read-only token sees its scope, no triage controls and a note instead of
   assert.deepEqual(browser.requests.slice(before).filter((u) => u.includes('/v1/audit')), [], 'no audit request with a read token');
 });
 
+/** Eight days of Windows logons of a small company, then a stolen admin account's path. */
+function companyLogons() {
+  const at = (secs) => new Date(Date.UTC(2026, 4, 4) + secs * 1000).toISOString();
+  let record = 500_000;
+  const logon = (secs, acct, src, dst, type) => ({
+    Event: {
+      System: {
+        EventID: 4624, Channel: 'Security', Computer: `${dst}.corp.local`, EventRecordID: ++record,
+        Provider: { '#attributes': { Name: 'Microsoft-Windows-Security-Auditing' } },
+        TimeCreated: { '#attributes': { SystemTime: at(secs) } },
+      },
+      EventData: { TargetUserName: acct, LogonType: type, WorkstationName: src, AuthenticationPackageName: 'Kerberos', IpAddress: '10.0.0.1' },
+    },
+  });
+  const privileged = (secs, acct, host) => ({
+    Event: {
+      System: {
+        EventID: 4672, Channel: 'Security', Computer: `${host}.corp.local`, EventRecordID: ++record,
+        TimeCreated: { '#attributes': { SystemTime: at(secs) } },
+      },
+      EventData: { SubjectUserName: acct, PrivilegeList: 'SeDebugPrivilege' },
+    },
+  });
+  const events = [];
+  for (let day = 0; day < 8; day += 1) {
+    const t0 = day * 86_400 + 8 * 3600;
+    for (let u = 1; u <= 5; u += 1) {
+      events.push(logon(t0 + u, `u${u}`, `WS-${u}`, `WS-${u}`, 2));
+      events.push(logon(t0 + 600 + u, `u${u}`, `WS-${u}`, 'SRV-1', 3));
+    }
+    for (let a = 1; a <= 3; a += 1) {
+      events.push(logon(t0 + 1800 + a * 60, `adm${a}`, `WS-${a}`, 'JUMP', 10));
+      events.push(privileged(t0 + 1800 + a * 60, `adm${a}`, 'JUMP'));
+    }
+  }
+  const t = 8 * 86_400 + 10 * 3600;
+  events.push(logon(t, 'adm1', 'WS-4', 'WS-5', 3));
+  events.push(logon(t + 1800, 'adm1', 'WS-5', 'SRV-1', 3));
+  events.push(logon(t + 3600, 'adm1', 'SRV-1', 'SRV-2', 3));
+  return events;
+}
+
+test('a graph finding draws its path with its steps, and any entity opens its neighbourhood', async () => {
+  const events = companyLogons();
+  for (let i = 0; i < events.length; i += 200) {
+    await api('/v1/detect/realtime', { method: 'POST', body: { events: events.slice(i, i + 200) } });
+  }
+  const listed = (await api('/v1/alerts?limit=100&sort=score')).alerts.filter((a) => a.detector === 'graph');
+  assert.ok(listed.length > 0, 'the path is stored as a graph alert');
+  const top = listed[0];
+  await go(`#/alerts/${top.id}`);
+  await page.locator(tid('graph-card')).waitFor();
+  assert.equal(await page.locator(tid('detector')).getAttribute('data-kind'), 'graph');
+  // The hosts of the path, left to right in the order the steps reach them (the alert of
+  // the level it reached: HIGH at the second hop).
+  const nodes = await page.locator(tid('graph-node')).evaluateAll((els) => els.map((e) => e.dataset.entity));
+  assert.deepEqual(nodes.slice(0, 3), ['WS-4', 'WS-5', 'SRV-1']);
+  assert.ok(await page.locator(tid('graph-hop')).count() >= 2, 'an arrow per hop');
+  const steps = await page.locator(tid('graph-step')).evaluateAll((els) => els.map((e) => e.dataset.kind));
+  assert.ok(steps.filter((k) => k === 'logon').length >= 2, `steps: ${steps}`);
+  // Pivot: the middle host's neighbourhood, from the tenant's graph.
+  await page.locator(`${tid('graph-node')}[data-entity="WS-5"]`).click();
+  await page.locator(tid('graph-pivot-title')).waitFor();
+  assert.match(await page.locator(tid('graph-pivot-title')).textContent(), /host:WS-5/);
+  const edges = await page.locator(`${tid('graph-neighbours')} ${tid('graph-edge')}`).allTextContents();
+  assert.ok(edges.some((e) => /WS-4/.test(e) && /remote logon/i.test(e)), edges.join('\n'));
+  // By keyboard too: an account from the steps table.
+  await page.locator(`${tid('graph-steps')} button`, { hasText: 'adm1' }).first().focus();
+  await page.keyboard.press('Enter');
+  await page.locator(tid('graph-pivot-title'), { hasText: 'account:adm1' }).waitFor();
+  await shot('alert-detail-graph');
+});
+
 test('no request left 127.0.0.1, no token in a URL, no CSP violation or console error', async () => {
   const { requests, blocked, cspViolations, consoleProblems } = browser;
   assert.ok(requests.length > 20, 'requests were recorded');

@@ -12,6 +12,7 @@ import {
 import { chartBox, timeline, meter, legend } from '../charts.js';
 import { eventsOf, hoursCard, mapCard, volumeCard, devicesCard, profileFacts, baselineNote } from './baseline.js';
 import { auditCard } from './audit.js';
+import { graphCard } from './graph.js';
 import { ruleCard, logEventCard, ruleOf } from './logevent.js';
 import {
   bodyOf, detectorOf, detailOf, subjectIsUser, subjectLink, detectorChip, attackList,
@@ -233,6 +234,7 @@ export async function render(main, ctx) {
   const rule = ruleOf(a);
   const ueba = detailOf(a, 'ueba');
   const flow = detailOf(a, 'flow');
+  const graph = detailOf(a, 'graph');
   const isUser = subjectIsUser(a);
   const { event, context, logEvent } = eventsOf(a);
   // A rule's alert: by its detector; an older record without one, by what it kept.
@@ -257,6 +259,10 @@ export async function render(main, ctx) {
     // A detection on a log event: the rule and the event's fields come first.
     cards = [explanation, ruleCard(ctx, a), triage(a, ctx, reload),
       logEvent ? logEventCard(logEvent, rule) : card('Log event', notice('The log event was too large to keep with the alert; the evidence says where to find it.', 'info', 'log-event-missing'), { testid: 'log-event', className: 'span-2' }),
+      todo, aroundCard(a, res.related, { span: false }), evidence, relatedCard(res.related)];
+  } else if (graph) {
+    // A path through the network: the drawing and its steps first, the pivot below.
+    cards = [explanation, graphCard(graph, { signal }), triage(a, ctx, reload), anomaliesCard(a),
       todo, aroundCard(a, res.related, { span: false }), evidence, relatedCard(res.related)];
   } else if (flow) {
     // A network flow: the model's verdict first; no user, so no behavioural signals.
