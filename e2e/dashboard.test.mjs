@@ -1225,13 +1225,13 @@ test('a graph finding draws its path with its steps, and any entity opens its ne
   await go(`#/alerts/${top.id}`);
   await page.locator(tid('graph-card')).waitFor();
   assert.equal(await page.locator(tid('detector')).getAttribute('data-kind'), 'graph');
-  // The hosts of the path, left to right in the order the steps reach them (the alert of
-  // the level it reached: HIGH at the second hop).
+  // The hosts of the path, left to right in the order the steps reach them (the stored
+  // alert follows the path as it grows).
   const nodes = await page.locator(tid('graph-node')).evaluateAll((els) => els.map((e) => e.dataset.entity));
-  assert.deepEqual(nodes.slice(0, 3), ['WS-4', 'WS-5', 'SRV-1']);
-  assert.ok(await page.locator(tid('graph-hop')).count() >= 2, 'an arrow per hop');
+  assert.deepEqual(nodes.slice(0, 4), ['WS-4', 'WS-5', 'SRV-1', 'SRV-2']);
+  assert.ok(await page.locator(tid('graph-hop')).count() >= 3, 'an arrow per hop');
   const steps = await page.locator(tid('graph-step')).evaluateAll((els) => els.map((e) => e.dataset.kind));
-  assert.ok(steps.filter((k) => k === 'logon').length >= 2, `steps: ${steps}`);
+  assert.ok(steps.filter((k) => k === 'logon').length >= 3, `steps: ${steps}`);
   // Pivot: the middle host's neighbourhood, from the tenant's graph.
   await page.locator(`${tid('graph-node')}[data-entity="WS-5"]`).click();
   await page.locator(tid('graph-pivot-title')).waitFor();

@@ -40,7 +40,66 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::Store;
+    use crate::{AlertQuery, Store};
+    use warden_event::{Alert, AlertDetail, Detector, DetectorKind, GraphFinding, ThreatLevel};
+
+    fn finding(explanation: &str, steps: usize) -> Alert {
+        Alert {
+            tenant: "acme".into(),
+            key: "k1".into(),
+            timestamp: "2026-05-28T16:18:49Z".into(),
+            subject: "adm1".into(),
+            entities: vec![],
+            detector: Detector {
+                kind: DetectorKind::Graph,
+                id: "lateral_movement".into(),
+            },
+            level: ThreatLevel::High,
+            score: 60.0,
+            confidence: 0.8,
+            anomalies: vec![],
+            explanation: explanation.into(),
+            recommended_actions: vec![],
+            evidence: vec![],
+            attack: vec![],
+            detail: AlertDetail::Graph(GraphFinding {
+                finder: "lateral_movement".into(),
+                steps: vec![Default::default(); steps],
+            }),
+        }
+    }
+
+    #[test]
+    fn a_graph_alert_reported_again_under_its_key_takes_the_grown_path() {
+        let mut s = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let first = s
+            .save_alerts(None, &[finding("two hops", 2)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let again = s
+            .save_alerts(None, &[finding("three hops", 3)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((first[0].1, again[0].1), (true, false));
+        assert_eq!(first[0].0, again[0].0, "the same row");
+        let q = AlertQuery {
+            limit: 10,
+            ..AlertQuery::default()
+        };
+        let rows = s.list_alerts(&q).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].explanation, "three hops");
+        // Other detectors' alerts are never rewritten by a replay.
+        let mut sigma = finding("rule", 0);
+        sigma.detector.kind = DetectorKind::Sigma;
+        sigma.key = "k2".into();
+        s.save_alerts(None, &[sigma.clone()])
+            .unwrap_or_else(|e| panic!("{e}"));
+        sigma.explanation = "changed".into();
+        s.save_alerts(None, &[sigma])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rows = s.list_alerts(&q).unwrap_or_else(|e| panic!("{e}"));
+        assert!(rows.iter().any(|r| r.explanation == "rule"));
+        assert!(!rows.iter().any(|r| r.explanation == "changed"));
+    }
 
     #[test]
     fn a_graph_is_saved_per_tenant_and_replaced() {

@@ -207,10 +207,38 @@ impl Store {
                     "SELECT id FROM alerts WHERE tenant = ?1 AND user_id = ?2 AND ts = ?3 AND event_id = ?4",
                 )
                 .map_err(q("saving alerts"))?;
+            // A graph finding is reported again under its key as its path grows: the row
+            // takes the latest body (score, explanation, steps); triage columns stay.
+            let mut grow = tx
+                .prepare_cached(
+                    "UPDATE alerts SET score = ?2, explanation = ?3, body = ?4, primary_anomalies = ?5
+                     WHERE id = ?1 AND detector = 'graph' AND body <> ?4",
+                )
+                .map_err(q("saving alerts"))?;
             let created = now();
             for a in alerts {
                 let primary: Vec<&str> = a.primary_anomalies().iter().map(|t| t.as_str()).collect();
                 let body = serde_json::to_string(a).map_err(StoreError::Encode)?;
+                if a.detector.kind == warden_event::DetectorKind::Graph {
+                    let id: Option<i64> = existing
+                        .query_row(params![a.tenant, a.subject, a.timestamp, a.key], |r| {
+                            r.get(0)
+                        })
+                        .optional()
+                        .map_err(q("saving alerts"))?;
+                    if let Some(id) = id {
+                        grow.execute(params![
+                            id,
+                            (f64::from(a.score) * 10.0).round() / 10.0,
+                            a.explanation,
+                            body,
+                            primary.join(","),
+                        ])
+                        .map_err(q("saving alerts"))?;
+                        out.push((id, false));
+                        continue;
+                    }
+                }
                 let new = insert
                     .execute(params![
                         a.tenant,

@@ -2,10 +2,10 @@
 //! privileges, group changes, tickets, process starts and accesses, connections) is added
 //! to the tenant's graph and judged by its finders; findings become alerts of kind `graph`.
 //!
-//! A finding is reported once per level it reaches: each level gets its own alert key (the
-//! finding's key and the level), so a store that keeps one alert per key keeps every
-//! escalation, and a replay of the same events stores nothing new. (Steps a finding gains
-//! without rising are in the next level's alert; `warden graph hunt` shows the latest.) The graph is bounded
+//! A finding is reported each time it rises or grows. Each level gets its own alert key
+//! (the finding's key and the level): the store keeps one alert per level reached, and a
+//! report that grows a level's path replaces that alert's body (warden-store updates graph
+//! alerts by key); a replay of the same events changes nothing. The graph is bounded
 //! per tenant ([`GraphLimits`]): past the limit, known edges are still updated and new ones
 //! are counted, not kept.
 
@@ -34,13 +34,9 @@ impl Default for GraphLimits {
     }
 }
 
-/// Most (finding, level) keys remembered as reported.
-const MAX_REPORTED: usize = 100_000;
-
 /// [`Hunter`] behind the pipeline.
 pub struct GraphDetector {
     hunter: Hunter,
-    reported: rustc_hash::FxHashSet<String>,
     /// Events added since the graph was last saved.
     unsaved: u64,
 }
@@ -60,11 +56,7 @@ impl GraphDetector {
 
     fn from_hunter(mut hunter: Hunter, limits: GraphLimits) -> Self {
         hunter.graph.set_max_edges(limits.max_edges);
-        GraphDetector {
-            hunter,
-            reported: Default::default(),
-            unsaved: 0,
-        }
+        GraphDetector { hunter, unsaved: 0 }
     }
 
     pub fn hunter(&self) -> &Hunter {
@@ -115,12 +107,7 @@ impl Detector for GraphDetector {
         self.unsaved += 1;
         for mut a in self.hunter.observe(&event) {
             a.key = content_hash(&[&a.key, a.level.as_str()]);
-            if self.reported.len() >= MAX_REPORTED {
-                self.reported.clear();
-            }
-            if self.reported.insert(a.key.clone()) {
-                out.alerts.push(a);
-            }
+            out.alerts.push(a);
         }
     }
 }

@@ -121,8 +121,10 @@ async fn windows_logons_sent_to_the_service_raise_a_graph_alert_with_its_evidenc
         .flatten()
         .filter_map(|e| e["reference"]["record_id"].as_u64())
         .collect();
+    // The stored alert of the level reached follows the path as it grows (the third hop
+    // came after the level was reached).
     assert!(
-        cited.contains(&9_001) && cited.contains(&9_002),
+        [9_001, 9_002, 9_003].iter().all(|r| cited.contains(r)),
         "{cited:?}"
     );
 }
