@@ -673,8 +673,16 @@ impl EntityGraph {
             }
             Action::ProcessStart { image, parent, .. } => {
                 let h = e.host.as_deref()?;
+                if image.trim().is_empty() {
+                    return None;
+                }
                 let child = self.process_node(image, h, t);
-                let parent = self.process_node(parent, h, t);
+                // Older 4688 events name no parent: the host started it.
+                let parent = if parent.trim().is_empty() {
+                    host?
+                } else {
+                    self.process_node(parent, h, t)
+                };
                 EdgeKey {
                     src: parent,
                     dst: child,

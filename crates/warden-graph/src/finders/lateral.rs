@@ -57,6 +57,9 @@ pub struct Lateral {
     by_account: FxHashMap<NodeId, Vec<usize>>,
     /// (account, destination) → (chain, time of arrival).
     arrivals: FxHashMap<(NodeId, NodeId), (usize, Timestamp)>,
+    /// destination → (chain, time of arrival): for processes whose event names no
+    /// account, or the machine's own (older 4688 events name the subject, not the user).
+    arrivals_by_host: FxHashMap<NodeId, (usize, Timestamp)>,
     /// host → the last credential access seen on it.
     credential_access: FxHashMap<NodeId, Step>,
 }
@@ -263,6 +266,7 @@ impl Lateral {
         };
         c.finding.headline = headline(cx, c);
         self.arrivals.insert((acct, key.dst), (idx, e.time));
+        self.arrivals_by_host.insert(key.dst, (idx, e.time));
         hits.push(Hit::Lateral(idx));
         let suspicious = facts.points >= 20.0;
         if suspicious {
@@ -299,21 +303,34 @@ impl Lateral {
 
     /// A process started on `host` by `acct`: cited when it is remote execution shortly
     /// after the account arrived there on a chain.
+    /// `acct` is `None` when the event names no account or the machine's own.
     pub fn process(
         &mut self,
         e: &GraphEvent,
-        acct: NodeId,
+        acct: Option<NodeId>,
         host: NodeId,
         how: &'static str,
         command: &str,
         hits: &mut Vec<Hit>,
     ) {
-        let Some(&(i, at)) = self.arrivals.get(&(acct, host)) else {
+        let arrival = match acct {
+            Some(a) => self.arrivals.get(&(a, host)),
+            None => self.arrivals_by_host.get(&host),
+        };
+        let Some(&(i, at)) = arrival else {
             return;
         };
         if e.time.0.saturating_sub(at.0) > EXECUTION_WINDOW_MS || e.time < at {
             return;
         }
+        let what = if command.trim().is_empty() {
+            match &e.action {
+                crate::event::Action::ProcessStart { image, .. } => crate::event::image_name(image),
+                _ => String::new(),
+            }
+        } else {
+            truncate(command, 120).to_owned()
+        };
         let c = &mut self.chains[i];
         let first_here = !c.executed_on.contains(&host);
         if first_here {
@@ -332,7 +349,7 @@ impl Lateral {
             detail: format!(
                 "remote execution on {} by {how}: {}",
                 host_name.as_deref().unwrap_or("?"),
-                truncate(command, 120)
+                what
             ),
             reference: e.reference.clone(),
             points: if first_here { 12.0 } else { 0.0 },
@@ -382,6 +399,10 @@ impl Lateral {
         }
         self.by_account.retain(|_, l| !l.is_empty());
         self.arrivals.retain(|_, (i, _)| {
+            *i = remap[*i];
+            *i != usize::MAX
+        });
+        self.arrivals_by_host.retain(|_, (i, _)| {
             *i = remap[*i];
             *i != usize::MAX
         });

@@ -169,11 +169,14 @@ impl Hunter {
                     .host
                     .as_deref()
                     .and_then(|h| cx.graph.find(NodeKind::Host, h));
+                // The machine's own account (older 4688 events name the subject) says
+                // nothing about who arrived: such processes are matched by host.
                 let acct = e
                     .account
                     .as_deref()
+                    .filter(|a| !a.ends_with('$'))
                     .and_then(|a| cx.graph.find(NodeKind::Account, a));
-                if let (Some(host), Some(acct)) = (host, acct)
+                if let Some(host) = host
                     && let Some(how) = tactics::is_remote_execution(image, parent)
                 {
                     self.lateral.process(e, acct, host, how, command_line, hits);

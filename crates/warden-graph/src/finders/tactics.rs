@@ -194,7 +194,7 @@ pub fn is_remote_execution(image: &str, parent: &str) -> Option<&'static str> {
     let par = image_name(parent);
     match (par.as_str(), img.as_str()) {
         (_, "psexesvc.exe") | ("psexesvc.exe", _) => Some("PsExec service"),
-        ("wmiprvse.exe", _) => Some("WMI (WmiPrvSE)"),
+        ("wmiprvse.exe", _) | (_, "wmiprvse.exe") => Some("WMI (WmiPrvSE)"),
         ("wsmprovhost.exe", _) | (_, "wsmprovhost.exe") => Some("WinRM (wsmprovhost)"),
         ("services.exe", i) if !matches!(i, "svchost.exe" | "ccmexec.exe") => {
             Some("a service started by the service control manager")

@@ -412,3 +412,31 @@ fn a_program_that_reads_lsass_across_the_fleet_is_not_credential_theft() {
         "{alerts:#?}"
     );
 }
+
+#[test]
+fn remote_execution_named_by_the_machine_account_is_matched_by_host() {
+    let mut w = World::new();
+    w.baseline();
+    let t = 8 * DAY + 10 * 60 * MIN;
+    let hop = w.logon(t, "adm1", "WS-4", "WS-5", 3, false);
+    // An older 4688: no parent, the subject is the machine itself.
+    let wmi = w.process(
+        t + MIN,
+        "WS-5",
+        "ws-5$",
+        "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe",
+        "",
+        "",
+    );
+    let alerts = hunt(&w.events);
+    let lm = alerts
+        .iter()
+        .find(|a| a.detector.id == "lateral_movement")
+        .expect("a finding");
+    assert!(cites(lm, &hop) && cites(lm, &wmi), "{lm:#?}");
+    assert!(
+        lm.explanation.contains("by WMI (WmiPrvSE): wmiprvse.exe"),
+        "{}",
+        lm.explanation
+    );
+}
