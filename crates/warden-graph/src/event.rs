@@ -73,6 +73,13 @@ pub enum Action {
         target_image: String,
         granted_access: String,
     },
+    /// A detection rule matched an event on `host`: its title and the ATT&CK tactics and
+    /// techniques of its tags (`discovery`, `T1087`), for the progression finder.
+    Detection {
+        rule: String,
+        tactics: Vec<String>,
+        techniques: Vec<String>,
+    },
     /// `source_ip` connected to `dest_ip` (Sysmon 3, Zeek `conn`); `initiated` when
     /// `host` is the side that connected (Sysmon logs both sides).
     Connection {
@@ -95,6 +102,7 @@ impl Action {
             Action::ProcessStart { .. } => "process_start",
             Action::ProcessAccess { .. } => "process_access",
             Action::Connection { .. } => "connection",
+            Action::Detection { .. } => "detection",
         }
     }
 }

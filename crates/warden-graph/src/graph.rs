@@ -671,6 +671,8 @@ impl EntityGraph {
                     detail: 0,
                 }
             }
+            // A detection is about an event already in the graph (or not about the graph).
+            Action::Detection { .. } => return None,
             Action::ProcessStart { image, parent, .. } => {
                 let h = e.host.as_deref()?;
                 if image.trim().is_empty() {

@@ -126,6 +126,13 @@ impl Hunter {
             .learn_until
             .get_or_insert_with(|| Timestamp(e.time.0.saturating_add(self.config.learn_for_ms)));
         let learning = e.time < until;
+        if let Action::Detection { .. } = &e.action {
+            let mut hits = Vec::new();
+            if !learning {
+                self.detection(e, &mut hits);
+            }
+            return self.report(&hits);
+        }
         let Some(touched) = self.graph.add(e) else {
             return Vec::new();
         };
@@ -271,6 +278,52 @@ impl Hunter {
             self.progression.moved(&cx, from, to, step, hits);
         }
         suspicious
+    }
+
+    /// A rule's detection on a host: each ATT&CK tactic of its tags is a step of the host's
+    /// progression (a rule with techniques but no tactic adds nothing).
+    fn detection(&mut self, e: &GraphEvent, hits: &mut Vec<Hit>) {
+        let Action::Detection {
+            rule,
+            tactics,
+            techniques,
+        } = &e.action
+        else {
+            return;
+        };
+        let Some(host) = e.host.as_deref() else {
+            return;
+        };
+        let host = self.graph.intern(NodeKind::Host, host, e.time);
+        let cx = Cx {
+            graph: &self.graph,
+            profile: &self.profile,
+        };
+        for t in tactics.iter().filter_map(|t| tactics::tactic_named(t)) {
+            let step = Step {
+                time: e.time,
+                kind: "detection",
+                account: e.account.clone(),
+                from: e.host.clone(),
+                to: None,
+                first_seen: false,
+                tactic: Some(t),
+                technique: None,
+                detail: format!(
+                    "rule \"{}\" matched on {}{}",
+                    lateral::truncate(rule, 160),
+                    e.host.as_deref().unwrap_or("?"),
+                    if techniques.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", techniques.join(", "))
+                    }
+                ),
+                reference: e.reference.clone(),
+                points: 0.0,
+            };
+            self.progression.step(&cx, host, step, hits);
+        }
     }
 
     /// Learns one event as normal behaviour; a suspicious hop teaches only that the

@@ -21,9 +21,12 @@ const fn sig(tactic: &'static str, technique: &'static str, what: &'static str) 
 }
 
 /// The kill-chain order of the tactics the finders report (progression moves forward).
-pub const ORDER: [&str; 8] = [
+pub const ORDER: [&str; 11] = [
+    "initial_access",
     "execution",
+    "persistence",
     "privilege_escalation",
+    "defense_evasion",
     "discovery",
     "credential_access",
     "lateral_movement",
@@ -31,6 +34,13 @@ pub const ORDER: [&str; 8] = [
     "command_and_control",
     "exfiltration",
 ];
+
+/// The tactic of ORDER named by a Sigma tag's tactic (`credential_access`,
+/// `credential-access`), if it is one the finders follow.
+pub fn tactic_named(name: &str) -> Option<&'static str> {
+    let n = name.trim().to_ascii_lowercase().replace('-', "_");
+    ORDER.iter().copied().find(|t| *t == n)
+}
 
 pub fn rank(tactic: &str) -> usize {
     ORDER.iter().position(|t| *t == tactic).unwrap_or(0)

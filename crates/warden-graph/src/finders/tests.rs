@@ -440,3 +440,52 @@ fn remote_execution_named_by_the_machine_account_is_matched_by_host() {
         lm.explanation
     );
 }
+
+#[test]
+fn rule_detections_move_a_host_through_the_kill_chain() {
+    let mut w = World::new();
+    w.baseline();
+    let t = 8 * DAY + 9 * 60 * MIN;
+    let detection = |tactic: &str, technique: &str| Action::Detection {
+        rule: format!("{tactic} rule"),
+        tactics: vec![tactic.to_owned()],
+        techniques: vec![technique.to_owned()],
+    };
+    let r1 = w.push(t, detection("discovery", "T1087"), "WS-6", |_| {});
+    let r2 = w.push(
+        t + 10 * MIN,
+        detection("credential-access", "T1003"),
+        "WS-6",
+        |_| {},
+    );
+    let r3 = w.push(
+        t + 20 * MIN,
+        detection("collection", "T1560"),
+        "WS-6",
+        |_| {},
+    );
+    // Techniques without a tactic, and tactics the finder does not follow, add nothing.
+    w.push(
+        t + 30 * MIN,
+        Action::Detection {
+            rule: "x".into(),
+            tactics: vec![],
+            techniques: vec!["T1".into()],
+        },
+        "WS-6",
+        |_| {},
+    );
+    let alerts = hunt(&w.events);
+    let p = alerts
+        .iter()
+        .find(|a| a.detector.id == "attack_progression")
+        .expect("a progression finding");
+    assert_eq!(p.subject, "host:WS-6");
+    assert!([&r1, &r2, &r3].iter().all(|r| cites(p, r)), "{p:#?}");
+    assert!(
+        p.explanation
+            .contains("discovery → credential_access → collection"),
+        "{}",
+        p.explanation
+    );
+}

@@ -7,11 +7,14 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use warden_event::Timestamp;
+use warden_engine::sigma::{self, DocContext, SigmaAlert};
+use warden_event::{EventRef, Timestamp};
 use warden_graph::GraphEvent;
+use warden_graph::event::{Action, normalize_host};
 use warden_graph::extract::{Given, LanlReader, windows_event};
 use warden_ingest::documents::{self, DocFormat};
 use warden_ingest::source::InputSource;
+use warden_sigma::{Level, RuleSet, Scratch};
 
 use crate::cli::GraphInputs;
 
@@ -70,8 +73,10 @@ fn report(summary: &mut ReadSummary, quiet: bool, message: impl FnOnce() -> Stri
     }
 }
 
-/// Reads every input into graph events, sorted by time (ties keep input order).
-pub fn read(args: &GraphInputs) -> Result<(Vec<GraphEvent>, ReadSummary)> {
+/// Reads every input into graph events, sorted by time (ties keep input order). With
+/// `rules`, each Windows event is also matched, and detections of medium level or above
+/// become events of their own (their ATT&CK tactics feed the progression finder).
+pub fn read(args: &GraphInputs, rules: Option<&RuleSet>) -> Result<(Vec<GraphEvent>, ReadSummary)> {
     let mut lanl = LanlReader::new("");
     if let Some(t) = &args.lanl_epoch {
         lanl.epoch = Timestamp::parse_rfc3339(t)
@@ -95,7 +100,12 @@ pub fn read(args: &GraphInputs) -> Result<(Vec<GraphEvent>, ReadSummary)> {
         let name = path.display().to_string();
         match kind_of(path) {
             Some(Kind::Windows(fmt)) => {
-                read_windows(path, &name, fmt, args.quiet, &mut events, &mut summary)
+                let mut sink = Sink {
+                    events: &mut events,
+                    summary: &mut summary,
+                    rules,
+                };
+                read_windows(path, &name, fmt, args.quiet, &mut sink);
             }
             Some(Kind::Lanl) => {
                 lanl.source.clone_from(&name);
@@ -109,16 +119,20 @@ pub fn read(args: &GraphInputs) -> Result<(Vec<GraphEvent>, ReadSummary)> {
     Ok((events, summary))
 }
 
-fn read_windows(
-    path: &Path,
-    name: &str,
-    fmt: DocFormat,
-    quiet: bool,
-    events: &mut Vec<GraphEvent>,
-    summary: &mut ReadSummary,
-) {
+/// Where a file's events go, and the rules they are matched with.
+struct Sink<'a> {
+    events: &'a mut Vec<GraphEvent>,
+    summary: &'a mut ReadSummary,
+    rules: Option<&'a RuleSet>,
+}
+
+fn read_windows(path: &Path, name: &str, fmt: DocFormat, quiet: bool, sink: &mut Sink<'_>) {
     let mut bad = Vec::new();
     let mut records = 0u64;
+    let mut scratch = Scratch::default();
+    let (mut hits, mut found) = (Vec::new(), Vec::new());
+    let events = &mut *sink.events;
+    let rules = sink.rules;
     let mut each = |r: Result<documents::LogRecord, warden_ingest::IngestError>| match r {
         Ok(rec) => {
             records += 1;
@@ -131,17 +145,68 @@ fn read_windows(
             if let Some(e) = windows_event(&rec.doc, &given) {
                 events.push(e);
             }
+            if let Some(set) = rules {
+                let ctx = DocContext {
+                    file: Some(name),
+                    record_id: rec.record_id,
+                    timestamp_ms: rec.timestamp_ms,
+                };
+                found.clear();
+                sigma::match_document(set, &rec.doc, &ctx, &mut scratch, &mut hits, &mut found);
+                for d in found.iter().filter(|d| d.level_rank >= Level::Medium) {
+                    if let Some(e) = detection_event(d, name, rec.line) {
+                        events.push(e);
+                    }
+                }
+            }
         }
         Err(e) => bad.push(e.to_string()),
     };
     let result = documents::read_documents(path, fmt, 1, &mut each);
-    summary.records += records;
+    sink.summary.records += records;
     for b in bad {
-        report(summary, quiet, || b);
+        report(sink.summary, quiet, || b);
     }
     if let Err(e) = result {
-        report(summary, quiet, || format!("{name}: {e}"));
+        report(sink.summary, quiet, || format!("{name}: {e}"));
     }
+}
+
+/// A Sigma detection as a graph event: its host, time, reference and ATT&CK tags.
+fn detection_event(d: &SigmaAlert, file: &str, line: u64) -> Option<GraphEvent> {
+    let time = Timestamp(d.timestamp_ms?);
+    let reference = match d.record_id {
+        Some(record_id) => EventRef::Record {
+            computer: d.computer.clone(),
+            record_id,
+        },
+        None => EventRef::Line {
+            source: file.to_owned(),
+            line,
+        },
+    };
+    let (mut tactics, mut techniques) = (Vec::new(), Vec::new());
+    for t in warden_event::attack_from_tags(&d.tags) {
+        if t.starts_with('T') && t[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            techniques.push(t);
+        } else {
+            tactics.push(t);
+        }
+    }
+    if tactics.is_empty() {
+        return None;
+    }
+    let mut e = GraphEvent::new(
+        time,
+        Action::Detection {
+            rule: d.rule_title.clone(),
+            tactics,
+            techniques,
+        },
+        reference,
+    );
+    e.host = d.computer.as_deref().and_then(normalize_host);
+    Some(e)
 }
 
 fn read_lanl(

@@ -46,7 +46,7 @@ fn save(path: &Path, graph: &EntityGraph, profile: &Profile) -> Result<()> {
 
 fn build(args: &GraphBuildArgs) -> Result<()> {
     let started = Instant::now();
-    let (events, summary) = input::read(&args.input)?;
+    let (events, summary) = input::read(&args.input, None)?;
     let read_time = started.elapsed();
     let built = Instant::now();
     // Learning only: every event teaches the graph, none is judged.
@@ -101,7 +101,12 @@ fn hunt(args: &GraphHuntArgs) -> Result<()> {
         }
         None => Hunter::new(config),
     };
-    let (events, summary) = input::read(&args.input)?;
+    let rules = if args.rules.rules.is_empty() {
+        None
+    } else {
+        Some(crate::commands::rules::load_rules(&args.rules, &[])?)
+    };
+    let (events, summary) = input::read(&args.input, rules.as_ref())?;
     let read_time = started.elapsed();
     let hunted = Instant::now();
     // The latest version of each finding (a finding is reported again when its level rises).
