@@ -1,5 +1,5 @@
 //! `warden serve` configuration: a TOML file (`[server]`, `[ingest]`, `[ueba]`, `[models]`,
-//! `[sigma]`, `[[outputs]]`) with
+//! `[sigma]`, `[graph]`, `[[outputs]]`) with
 //! `WARDEN_*` environment overrides, validated at start with errors that name the key.
 
 use std::path::{Path, PathBuf};
@@ -20,8 +20,33 @@ pub struct ServiceConfig {
     pub models: crate::models::ModelsSection,
     /// Sigma rules for log events.
     pub sigma: crate::rules::SigmaSection,
+    /// Each tenant's entity graph.
+    pub graph: GraphSection,
     /// Alert outputs (`[[outputs]]`): syslog CEF/LEEF, JSON Lines file.
     pub outputs: Vec<warden_outputs::OutputConfig>,
+}
+
+/// `[graph]`: the entity graph each tenant's Windows events build, and its finders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GraphSection {
+    /// Build the graphs and run their finders.
+    pub enabled: bool,
+    /// Most edges one tenant's graph keeps (past it, known edges are still updated and new
+    /// ones counted, not kept): about 180 bytes each.
+    pub max_edges: usize,
+    /// Days from a tenant's first event that only teach its graph.
+    pub learn_days: f64,
+}
+
+impl Default for GraphSection {
+    fn default() -> Self {
+        GraphSection {
+            enabled: true,
+            max_edges: 2_000_000,
+            learn_days: 7.0,
+        }
+    }
 }
 
 /// Listening, storage and limits.
@@ -252,6 +277,15 @@ impl ServiceConfig {
         if !(1..=1_000_000).contains(&s.max_tenants) {
             return bad("server.max_tenants", "must be between 1 and 1000000");
         }
+        if !(1_000..=100_000_000).contains(&self.graph.max_edges) {
+            return bad("graph.max_edges", "must be between 1000 and 100000000");
+        }
+        if !(self.graph.learn_days.is_finite() && (0.0..=365.0).contains(&self.graph.learn_days)) {
+            return bad(
+                "graph.learn_days",
+                "must be a number of days between 0 and 365",
+            );
+        }
         self.ueba.validate().map_err(|e| ConfigError::Invalid {
             key: "ueba".into(),
             reason: e.to_string(),
@@ -333,6 +367,8 @@ mod tests {
                 "server.body_limit_bytes",
             ),
             ("[server]\nlisen = \"x\"\n", "lisen"),
+            ("[graph]\nmax_edges = 5\n", "graph.max_edges"),
+            ("[graph]\nlearn_days = -1\n", "graph.learn_days"),
             (
                 "[ueba.scoring]\ndeviation_threshold = 4.0\n",
                 "deviation_threshold",

@@ -90,7 +90,14 @@ pub fn build(st: &AppState, tenant: &str, engine: UebaEngine, graph: Option<&[u8
         p.add(Box::new(RulesDetector::new(rules.set.clone())));
     }
     // Every tenant's Windows logons, privileges and processes also build its entity graph.
-    let limits = GraphLimits::default();
+    let g = &st.config.graph;
+    if !g.enabled {
+        return p;
+    }
+    let limits = GraphLimits {
+        max_edges: g.max_edges,
+        learn_days: g.learn_days,
+    };
     let detector = match graph.map(|g| GraphDetector::restore(tenant, limits, g)) {
         Some(Ok(d)) => d,
         Some(Err(e)) => {
@@ -144,8 +151,8 @@ pub fn with_graph<T>(
 ) -> Result<T, ApiError> {
     let p = pipeline(st, tenant)?;
     let p = p.lock().map_err(|_| ApiError::internal("pipeline lock"))?;
-    let d = p
-        .detector::<GraphDetector>()
-        .ok_or_else(|| ApiError::internal("no graph detector"))?;
+    let d = p.detector::<GraphDetector>().ok_or(ApiError::Unavailable(
+        "the entity graph is off ([graph] enabled = false in the configuration)",
+    ))?;
     Ok(f(d.hunter()))
 }

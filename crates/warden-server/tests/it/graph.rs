@@ -211,3 +211,29 @@ async fn the_graph_answers_questions_and_survives_a_restart() {
     assert_eq!(v["edges"].as_u64(), edges, "{v}");
     assert!(v["learning_until"].is_string(), "{v}");
 }
+
+#[tokio::test]
+async fn with_the_graph_off_its_routes_say_how_to_turn_it_on() {
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let (token, _) =
+        create_token(&store, Scope::Write, "acme", "w").unwrap_or_else(|e| panic!("{e}"));
+    let mut cfg = ServiceConfig::default();
+    cfg.graph.enabled = false;
+    let r = app(AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}")));
+    send(&r, &token, &company()).await;
+    let (s, v) = get(&r, &token, "/v1/graph/stats").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("[graph]")),
+        "{v}"
+    );
+    let (_, v) = get(&r, &token, "/v1/alerts?limit=100").await;
+    assert!(
+        v["alerts"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|x| x["detector"] != "graph")),
+        "{v}"
+    );
+}
