@@ -25,6 +25,9 @@ const MAX_DEPTH: usize = 3;
 const MAX_HOPS: usize = 10;
 /// Most targets of one path query.
 const MAX_TARGETS: usize = 50;
+/// Largest graph exported whole over the API (the tenant's pipeline waits while it is
+/// written; about 300 bytes of GraphML per edge).
+const MAX_EXPORT_EDGES: usize = 250_000;
 
 type Q<T> = Result<axum::extract::Query<T>, QueryRejection>;
 
@@ -255,7 +258,7 @@ pub struct ExportQuery {
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/graph/export", tag = "graph", params(ExportQuery), responses((status = 200, description = "The tenant's graph as GraphML or JSON (Cytoscape elements)", body = String), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/graph/export", tag = "graph", params(ExportQuery), responses((status = 200, description = "The tenant's graph as GraphML or JSON (Cytoscape elements), up to 250,000 edges", body = String), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn export(
     State(st): State<AppState>,
     who: Principal,
@@ -269,6 +272,16 @@ pub async fn export(
         Some(_) => return Err(ApiError::invalid("format", "graphml or json")),
     };
     let body = blocking(&st, who.tenant.clone(), move |h| {
+        let edges = h.graph.edge_count();
+        if edges > MAX_EXPORT_EDGES {
+            return Err(ApiError::invalid(
+                "format",
+                format!(
+                    "the graph has {edges} edges, more than the {MAX_EXPORT_EDGES} exported over \
+                     the API: ask for neighbourhoods, paths or new edges instead"
+                ),
+            ));
+        }
         let mut out = Vec::new();
         let r = if json_format {
             query::write_json(&h.graph, &mut out)
