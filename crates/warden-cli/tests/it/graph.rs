@@ -314,6 +314,49 @@ fn graph_build_then_query_export_and_hunt_from_the_baseline() {
 }
 
 #[test]
+fn files_read_side_by_side_are_merged_by_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, attack) = network(dir.path());
+    // The same log split in two files (each still in time order): by destination host,
+    // so that the path's hops and the LSASS read come from different files.
+    let text = std::fs::read_to_string(&input).unwrap();
+    let (mut servers, mut others) = (String::new(), String::new());
+    for l in text.lines() {
+        let to = if l.contains("SRV-") || l.contains("JUMP") {
+            &mut servers
+        } else {
+            &mut others
+        };
+        to.push_str(l);
+        to.push('\n');
+    }
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    std::fs::write(&a, servers).unwrap();
+    std::fs::write(&b, others).unwrap();
+    let (code, out, err) = run(&[
+        "graph",
+        "hunt",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("2 files"), "{err}");
+    let lm: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|f| f["detector"]["id"] == "lateral_movement")
+        .collect();
+    assert_eq!(lm.len(), 1, "{out}");
+    let ids = cited(&lm[0]);
+    assert!(
+        attack.iter().all(|r| ids.contains(r)),
+        "{ids:?} vs {attack:?}"
+    );
+}
+
+#[test]
 fn lanl_red_team_edges_draw_their_graph() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("redteam.txt");

@@ -1,6 +1,6 @@
 //! The inputs of `warden graph`: Windows events (EVTX, JSON in any common shape) and LANL
 //! authentication or red-team files, found in files and folders, read into graph events
-//! and put in time order. Bad records are counted and the first few reported with their
+//! and handed on in time order (files merged as they are read). Bad records are counted and the first few reported with their
 //! file and line; the rest of the input is read.
 
 use std::io::BufRead;
@@ -73,10 +73,23 @@ fn report(summary: &mut ReadSummary, quiet: bool, message: impl FnOnce() -> Stri
     }
 }
 
-/// Reads every input into graph events, sorted by time (ties keep input order). With
+/// Files read at once and merged by time; more are read one after another and sorted in
+/// memory.
+const MAX_MERGED_FILES: usize = 64;
+/// Events buffered per file while merging.
+const CHANNEL_EVENTS: usize = 4096;
+
+/// Reads every input and hands its graph events to `each` in time order, holding little
+/// in memory: each file is read on its own thread in its own order (EVTX records and
+/// exported logs come in time order) and the files are merged by time (ties: the file
+/// given first). Beyond 64 files, the events are gathered and sorted instead. With
 /// `rules`, each Windows event is also matched, and detections of medium level or above
 /// become events of their own (their ATT&CK tactics feed the progression finder).
-pub fn read(args: &GraphInputs, rules: Option<&RuleSet>) -> Result<(Vec<GraphEvent>, ReadSummary)> {
+pub fn stream(
+    args: &GraphInputs,
+    rules: Option<&RuleSet>,
+    each: &mut dyn FnMut(GraphEvent),
+) -> Result<ReadSummary> {
     let mut lanl = LanlReader::new("");
     if let Some(t) = &args.lanl_epoch {
         lanl.epoch = Timestamp::parse_rfc3339(t)
@@ -94,34 +107,113 @@ pub fn read(args: &GraphInputs, rules: Option<&RuleSet>) -> Result<(Vec<GraphEve
     if files.is_empty() {
         bail!("no readable input: give EVTX, JSON or LANL (.txt/.csv) files or folders");
     }
-    let mut events = Vec::new();
-    for path in &files {
-        summary.files += 1;
-        let name = path.display().to_string();
-        match kind_of(path) {
-            Some(Kind::Windows(fmt)) => {
-                let mut sink = Sink {
-                    events: &mut events,
-                    summary: &mut summary,
-                    rules,
-                };
-                read_windows(path, &name, fmt, args.quiet, &mut sink);
-            }
-            Some(Kind::Lanl) => {
-                lanl.source.clone_from(&name);
-                read_lanl(path, &lanl, args.quiet, &mut events, &mut summary);
-            }
-            None => {}
+    summary.files = files.len();
+    let quiet = args.quiet;
+    if files.len() > MAX_MERGED_FILES {
+        let mut events = Vec::new();
+        for path in &files {
+            read_file(
+                path,
+                &lanl,
+                rules,
+                quiet,
+                &mut |e| events.push(e),
+                &mut summary,
+            );
         }
+        events.sort_by_key(|e| e.time);
+        summary.events = events.len() as u64;
+        events.into_iter().for_each(each);
+        return Ok(summary);
     }
-    summary.events = events.len() as u64;
-    events.sort_by_key(|e| e.time);
-    Ok((events, summary))
+    if files.len() == 1 {
+        // One file: read in its own order, nothing to merge.
+        let mut count = |e| {
+            summary.events += 1;
+            each(e);
+        };
+        let mut part = ReadSummary::default();
+        read_file(&files[0], &lanl, rules, quiet, &mut count, &mut part);
+        summary.records = part.records;
+        summary.errors = part.errors;
+        return Ok(summary);
+    }
+    std::thread::scope(|scope| {
+        let mut receivers = Vec::new();
+        let mut readers = Vec::new();
+        for path in &files {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<GraphEvent>(CHANNEL_EVENTS);
+            receivers.push(rx);
+            let lanl = lanl.clone();
+            readers.push(scope.spawn(move || {
+                let mut part = ReadSummary::default();
+                // A closed channel means the merge stopped: the rest is not needed.
+                let mut send = |e| {
+                    let _ = tx.send(e);
+                };
+                read_file(path, &lanl, rules, quiet, &mut send, &mut part);
+                part
+            }));
+        }
+        let mut heads: Vec<Option<GraphEvent>> = receivers.iter().map(|r| r.recv().ok()).collect();
+        let mut heap = std::collections::BinaryHeap::new();
+        for (i, h) in heads.iter().enumerate() {
+            if let Some(e) = h {
+                heap.push(std::cmp::Reverse((e.time, i)));
+            }
+        }
+        while let Some(std::cmp::Reverse((_, i))) = heap.pop() {
+            if let Some(e) = heads[i].take() {
+                each(e);
+                summary.events += 1;
+            }
+            if let Ok(next) = receivers[i].recv() {
+                heap.push(std::cmp::Reverse((next.time, i)));
+                heads[i] = Some(next);
+            }
+        }
+        for r in readers {
+            let part = r
+                .join()
+                .map_err(|_| anyhow::anyhow!("a reading thread failed"))?;
+            summary.records += part.records;
+            summary.errors += part.errors;
+        }
+        Ok(summary)
+    })
+}
+
+/// One file, whatever it is, into `each`.
+fn read_file(
+    path: &Path,
+    lanl: &LanlReader,
+    rules: Option<&RuleSet>,
+    quiet: bool,
+    each: &mut dyn FnMut(GraphEvent),
+    summary: &mut ReadSummary,
+) {
+    let name = path.display().to_string();
+    match kind_of(path) {
+        Some(Kind::Windows(fmt)) => {
+            let mut sink = Sink {
+                each,
+                summary,
+                rules,
+            };
+            read_windows(path, &name, fmt, quiet, &mut sink);
+        }
+        Some(Kind::Lanl) => {
+            let mut reader = lanl.clone();
+            reader.source = name;
+            read_lanl(path, &reader, quiet, each, summary);
+        }
+        None => {}
+    }
 }
 
 /// Where a file's events go, and the rules they are matched with.
 struct Sink<'a> {
-    events: &'a mut Vec<GraphEvent>,
+    each: &'a mut dyn FnMut(GraphEvent),
     summary: &'a mut ReadSummary,
     rules: Option<&'a RuleSet>,
 }
@@ -131,7 +223,7 @@ fn read_windows(path: &Path, name: &str, fmt: DocFormat, quiet: bool, sink: &mut
     let mut records = 0u64;
     let mut scratch = Scratch::default();
     let (mut hits, mut found) = (Vec::new(), Vec::new());
-    let events = &mut *sink.events;
+    let each_event = &mut *sink.each;
     let rules = sink.rules;
     let mut each = |r: Result<documents::LogRecord, warden_ingest::IngestError>| match r {
         Ok(rec) => {
@@ -143,7 +235,7 @@ fn read_windows(path: &Path, name: &str, fmt: DocFormat, quiet: bool, sink: &mut
                 line: rec.line,
             };
             if let Some(e) = windows_event(&rec.doc, &given) {
-                events.push(e);
+                each_event(e);
             }
             if let Some(set) = rules {
                 let ctx = DocContext {
@@ -155,7 +247,7 @@ fn read_windows(path: &Path, name: &str, fmt: DocFormat, quiet: bool, sink: &mut
                 sigma::match_document(set, &rec.doc, &ctx, &mut scratch, &mut hits, &mut found);
                 for d in found.iter().filter(|d| d.level_rank >= Level::Medium) {
                     if let Some(e) = detection_event(d, name, rec.line) {
-                        events.push(e);
+                        each_event(e);
                     }
                 }
             }
@@ -213,7 +305,7 @@ fn read_lanl(
     path: &Path,
     reader: &LanlReader,
     quiet: bool,
-    events: &mut Vec<GraphEvent>,
+    each: &mut dyn FnMut(GraphEvent),
     summary: &mut ReadSummary,
 ) {
     let name = &reader.source;
@@ -229,7 +321,7 @@ fn read_lanl(
         };
         summary.records += 1;
         match reader.parse(&line, n) {
-            Ok(Some(e)) => events.push(e),
+            Ok(Some(e)) => each(e),
             Ok(None) => {}
             Err(e) => report(summary, quiet, || format!("{name}: {e}")),
         }

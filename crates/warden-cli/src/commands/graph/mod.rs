@@ -11,10 +11,10 @@ mod query;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use warden_event::{Alert, AlertDetail, Timestamp};
+use warden_event::{Alert, AlertDetail, ThreatLevel, Timestamp};
 use warden_graph::finders::Profile;
 use warden_graph::{EntityGraph, HuntConfig, Hunter, snapshot};
 
@@ -46,18 +46,20 @@ fn save(path: &Path, graph: &EntityGraph, profile: &Profile) -> Result<()> {
 
 fn build(args: &GraphBuildArgs) -> Result<()> {
     let started = Instant::now();
-    let (events, summary) = input::read(&args.input, None)?;
-    let read_time = started.elapsed();
-    let built = Instant::now();
     // Learning only: every event teaches the graph, none is judged.
     let mut hunter = Hunter::new(HuntConfig {
         learn_until: Some(Timestamp(i64::MAX)),
         ..HuntConfig::default()
     });
-    for e in &events {
-        hunter.observe(e);
-    }
-    let build_time = built.elapsed();
+    let mut graph_time = Duration::ZERO;
+    let summary = input::stream(&args.input, None, &mut |e| {
+        let t = Instant::now();
+        hunter.observe(&e);
+        graph_time += t.elapsed();
+    })?;
+    let total = started.elapsed();
+    let read_time = total.saturating_sub(graph_time);
+    let build_time = graph_time;
     save(&args.output, &hunter.graph, &hunter.profile)?;
     if !args.input.quiet {
         eprintln!(
@@ -77,22 +79,27 @@ fn build(args: &GraphBuildArgs) -> Result<()> {
     Ok(())
 }
 
-fn hunt(args: &GraphHuntArgs) -> Result<()> {
-    let started = Instant::now();
+fn hunt_config(args: &GraphHuntArgs) -> Result<HuntConfig> {
+    if !(args.learn_days.is_finite() && args.learn_days >= 0.0) {
+        bail!("--learn-days must be a number of days, 0 or more");
+    }
     let mut config = HuntConfig {
         min_level: args.min_level,
         learn_for_ms: (args.learn_days * 86_400_000.0) as i64,
         ..HuntConfig::default()
     };
-    if !(args.learn_days.is_finite() && args.learn_days >= 0.0) {
-        bail!("--learn-days must be a number of days, 0 or more");
-    }
     if let Some(t) = &args.learn_until {
         config.learn_until = Some(
             Timestamp::parse_rfc3339(t)
                 .with_context(|| format!("--learn-until {t:?} is not an RFC 3339 time"))?,
         );
     }
+    Ok(config)
+}
+
+fn hunt(args: &GraphHuntArgs) -> Result<()> {
+    let started = Instant::now();
+    let config = hunt_config(args)?;
     let sender = Sender::start(&args.send)?;
     let mut hunter = match &args.graph {
         Some(p) => {
@@ -106,14 +113,16 @@ fn hunt(args: &GraphHuntArgs) -> Result<()> {
     } else {
         Some(crate::commands::rules::load_rules(&args.rules, &[])?)
     };
-    let (events, summary) = input::read(&args.input, rules.as_ref())?;
-    let read_time = started.elapsed();
-    let hunted = Instant::now();
-    // The latest version of each finding (a finding is reported again when its level rises).
+    // The latest version of each finding (a finding is reported again when it rises or
+    // grows).
     let mut latest: HashMap<String, usize> = HashMap::new();
     let mut findings: Vec<Alert> = Vec::new();
-    for e in &events {
-        for a in hunter.observe(e) {
+    let mut graph_time = Duration::ZERO;
+    let summary = input::stream(&args.input, rules.as_ref(), &mut |e| {
+        let t = Instant::now();
+        let reported = hunter.observe(&e);
+        graph_time += t.elapsed();
+        for a in reported {
             if let Some(s) = &sender {
                 s.send(a.clone());
             }
@@ -125,13 +134,52 @@ fn hunt(args: &GraphHuntArgs) -> Result<()> {
                 }
             }
         }
-    }
-    let hunt_time = hunted.elapsed();
+    })?;
+    let read_time = started.elapsed().saturating_sub(graph_time);
     findings.sort_by(|a, b| {
         a.timestamp
             .cmp(&b.timestamp)
             .then_with(|| a.key.cmp(&b.key))
     });
+    write_output(args, &findings)?;
+    if let Some(p) = &args.save {
+        save(p, &hunter.graph, &hunter.profile)?;
+    }
+    if let Some(s) = sender {
+        s.finish();
+    }
+    if !args.input.quiet {
+        let learned = hunter
+            .learning_until()
+            .map_or("-".into(), |t| t.to_rfc3339());
+        eprintln!(
+            "{} files ({} skipped), {} records, {} graph events, {} errors; learned until {learned}; read in {:.2} s, hunted in {:.2} s ({:.0} events/s)",
+            summary.files,
+            summary.skipped_files,
+            summary.records,
+            summary.events,
+            summary.errors,
+            read_time.as_secs_f64(),
+            graph_time.as_secs_f64(),
+            summary.events as f64 / graph_time.as_secs_f64().max(1e-9)
+        );
+        let count = |l: ThreatLevel| findings.iter().filter(|f| f.level == l).count();
+        eprintln!(
+            "{} findings: {} CRITICAL, {} HIGH, {} MEDIUM, {} LOW",
+            findings.len(),
+            count(ThreatLevel::Critical),
+            count(ThreatLevel::High),
+            count(ThreatLevel::Medium),
+            count(ThreatLevel::Low)
+        );
+        query::print_counts(&hunter.graph);
+    }
+    Ok(())
+}
+
+/// The findings, in the format asked (a table on a terminal, JSON Lines otherwise), to the
+/// file or stdout.
+fn write_output(args: &GraphHuntArgs, findings: &[Alert]) -> Result<()> {
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
             HuntFormat::Table
@@ -145,45 +193,8 @@ fn hunt(args: &GraphHuntArgs) -> Result<()> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    write_findings(&findings, format, &mut out)?;
-    out.flush().context("cannot write the findings")?;
-    drop(out);
-    if let Some(p) = &args.save {
-        save(p, &hunter.graph, &hunter.profile)?;
-    }
-    if let Some(s) = sender {
-        s.finish();
-    }
-    if !args.input.quiet {
-        let mut by_level = [0usize; 4];
-        for f in &findings {
-            by_level[f.level as usize] += 1;
-        }
-        eprintln!(
-            "{} files ({} skipped), {} records, {} graph events, {} errors; learned until {}; read in {:.2} s, hunted in {:.2} s ({:.0} events/s)",
-            summary.files,
-            summary.skipped_files,
-            summary.records,
-            summary.events,
-            summary.errors,
-            hunter
-                .learning_until()
-                .map_or("-".into(), |t| t.to_rfc3339()),
-            read_time.as_secs_f64(),
-            hunt_time.as_secs_f64(),
-            summary.events as f64 / hunt_time.as_secs_f64().max(1e-9)
-        );
-        eprintln!(
-            "{} findings: {} CRITICAL, {} HIGH, {} MEDIUM, {} LOW",
-            findings.len(),
-            by_level[3],
-            by_level[2],
-            by_level[1],
-            by_level[0]
-        );
-        query::print_counts(&hunter.graph);
-    }
-    Ok(())
+    write_findings(findings, format, &mut out)?;
+    out.flush().context("cannot write the findings")
 }
 
 /// The hosts of a finding, in the order its steps reach them.
