@@ -1,9 +1,10 @@
 //! Log documents for rule hunting: every record of an EVTX file rendered as JSON
 //! (`Event.System.*`, `Event.EventData.*`), or every JSON object of a JSON file — JSON
 //! Lines, pretty-printed objects one after another, or one array of objects; plain, gzip or
-//! zstd. A bad record is reported with its place and the reading goes on.
+//! zstd. Files named `.jsonl`/`.ndjson` are read a line at a time (memory: one line);
+//! other JSON files whole. A bad record is reported with its place and the reading goes on.
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use serde_json::Value;
@@ -132,6 +133,24 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_owned()
 }
 
+/// Longest line of a JSON Lines file (a longer one is an error in its place).
+pub const MAX_JSON_LINE_BYTES: usize = 64 << 20;
+
+/// Whether a file's name says JSON Lines (`.jsonl`, `.ndjson`, plain or compressed): read
+/// a line at a time, never whole.
+fn is_json_lines(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let name = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .unwrap_or(&name);
+    name.ends_with(".jsonl") || name.ends_with(".ndjson")
+}
+
 fn read_json(
     path: &Path,
     each: &mut dyn FnMut(Result<LogRecord, IngestError>),
@@ -142,6 +161,20 @@ fn read_json(
         .map_err(|e| IngestError::new(&name, 0, ErrorKind::Open(e)))?
         .len();
     let opened = src.open()?;
+    if is_json_lines(path) {
+        let mut counts = ReadCounts {
+            bytes: size,
+            ..ReadCounts::default()
+        };
+        read_json_lines(
+            opened.reader,
+            &name,
+            opened.compression.name(),
+            &mut counts,
+            each,
+        )?;
+        return Ok(counts);
+    }
     let compression = opened.compression.name();
     let mut buf = Vec::new();
     opened
@@ -173,6 +206,89 @@ fn read_json(
     };
     parse_json_documents(&buf, &name, &mut counts, each);
     Ok(counts)
+}
+
+/// JSON Lines, one line at a time: each line is a document (an array on a line gives its
+/// items); a bad line is an error naming its line and the reading goes on. Memory is one
+/// line, whatever the file's size.
+pub fn read_json_lines(
+    mut reader: impl std::io::BufRead,
+    name: &str,
+    compression: &'static str,
+    counts: &mut ReadCounts,
+    each: &mut dyn FnMut(Result<LogRecord, IngestError>),
+) -> Result<(), IngestError> {
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    let read_err = |line, e| {
+        IngestError::new(
+            name,
+            line,
+            ErrorKind::Read {
+                compression,
+                source: e,
+            },
+        )
+    };
+    loop {
+        buf.clear();
+        line += 1;
+        let n = (&mut reader)
+            .take(MAX_JSON_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| read_err(line, e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        if buf.len() > MAX_JSON_LINE_BYTES && buf.last() != Some(&b'\n') {
+            // Skip the rest of the line, then go on.
+            let mut rest = Vec::new();
+            loop {
+                rest.clear();
+                let m = (&mut reader)
+                    .take(1 << 20)
+                    .read_until(b'\n', &mut rest)
+                    .map_err(|e| read_err(line, e))?;
+                if m == 0 || rest.last() == Some(&b'\n') {
+                    break;
+                }
+            }
+            counts.errors += 1;
+            each(Err(IngestError::new(
+                name,
+                line,
+                ErrorKind::LineTooLong {
+                    length: buf.len(),
+                    limit: MAX_JSON_LINE_BYTES,
+                },
+            )));
+            continue;
+        }
+        let text = if line == 1 {
+            buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf)
+        } else {
+            &buf[..]
+        };
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(text) {
+            Ok(Value::Array(items)) => {
+                for item in items {
+                    emit(item, line, name, counts, each);
+                }
+            }
+            Ok(v) => emit(v, line, name, counts, each),
+            Err(e) => {
+                counts.errors += 1;
+                each(Err(IngestError::new(
+                    name,
+                    line,
+                    ErrorKind::Json(e.to_string()),
+                )));
+            }
+        }
+    }
 }
 
 /// Splits a JSON text into documents: one array, or values one after another. After a bad
@@ -302,6 +418,57 @@ mod tests {
         let (ok, bad) = docs("{\"a\":1}\n{\"a\": nope}\n{\"a\":3}\n42\n");
         assert_eq!(ok, [1, 3]);
         assert_eq!(bad, [2, 4]);
+    }
+
+    fn lines(text: &str) -> (Vec<u64>, Vec<u64>, ReadCounts) {
+        let (mut ok, mut bad) = (Vec::new(), Vec::new());
+        let mut counts = ReadCounts::default();
+        let r = read_json_lines(
+            text.as_bytes(),
+            "t.jsonl",
+            "plain",
+            &mut counts,
+            &mut |r| match r {
+                Ok(r) => ok.push(r.line),
+                Err(e) => bad.push(e.line),
+            },
+        );
+        assert!(r.is_ok());
+        (ok, bad, counts)
+    }
+
+    #[test]
+    fn json_lines_are_read_a_line_at_a_time_naming_bad_lines() {
+        let (ok, bad, c) =
+            lines("\u{feff}{\"a\":1}\n\n{\"a\": nope}\n[{\"a\":2},{\"a\":3}]\n42\n{\"a\":4}");
+        assert_eq!(ok, [1, 4, 4, 6]);
+        assert_eq!(bad, [3, 5]);
+        assert_eq!((c.records, c.errors), (4, 2));
+        // A pretty-printed object is not JSON Lines: its lines are errors, its neighbours read.
+        let (ok, bad, _) = lines("{\n\"a\": 1\n}\n{\"b\":2}\n");
+        assert_eq!(ok, [4]);
+        assert_eq!(bad, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_jsonl_file_is_streamed_and_a_json_file_read_whole_with_the_same_documents() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let text = "{\"Event\":{\"System\":{\"EventRecordID\":7}}}\n{\"a\":2}\n";
+        let mut got = Vec::new();
+        for name in ["x.jsonl", "x.json"] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+            let mut ids = Vec::new();
+            read_documents(&p, DocFormat::Json, 1, &mut |r| {
+                if let Ok(r) = r {
+                    ids.push((r.line, r.record_id));
+                }
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+            got.push(ids);
+        }
+        assert_eq!(got[0], [(1, Some(7)), (2, None)]);
+        assert_eq!(got[0], got[1]);
     }
 
     #[test]
