@@ -46,6 +46,16 @@ pub fn rank(tactic: &str) -> usize {
     ORDER.iter().position(|t| *t == tactic).unwrap_or(0)
 }
 
+/// Whether `hay` contains `needle` (lower case), in any case, without allocating.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    let n = needle.len();
+    n == 0
+        || hay
+            .as_bytes()
+            .windows(n)
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 fn has_word(cmd: &str, words: &[&str]) -> bool {
     cmd.split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
         .any(|w| words.iter().any(|x| w.eq_ignore_ascii_case(x)))
@@ -55,7 +65,9 @@ fn has_word(cmd: &str, words: &[&str]) -> bool {
 pub fn process_signal(image: &str, parent: &str, command_line: &str) -> Option<Signal> {
     let img = image_name(image);
     let par = image_name(parent);
-    let cmd = command_line.to_ascii_lowercase();
+    // Matched in any case without copying: most command lines match nothing.
+    let cmd = command_line;
+    let has = |needle: &str| contains_ci(cmd, needle);
     let shell = matches!(
         img.as_str(),
         "cmd.exe" | "powershell.exe" | "pwsh.exe" | "wscript.exe" | "cscript.exe" | "mshta.exe"
@@ -71,21 +83,21 @@ pub fn process_signal(image: &str, parent: &str, command_line: &str) -> Option<S
             "an Office program started a shell",
         ));
     }
-    if shell && has_word(&cmd, &["-enc", "-encodedcommand", "-e", "-ec"]) {
+    if shell && has_word(cmd, &["-enc", "-encodedcommand", "-e", "-ec"]) {
         return Some(sig(
             "execution",
             "T1059.001",
             "an encoded PowerShell command",
         ));
     }
-    if cmd.contains("lsass") && (cmd.contains("minidump") || img.starts_with("procdump")) {
+    if has("lsass") && (has("minidump") || img.starts_with("procdump")) {
         return Some(sig(
             "credential_access",
             "T1003.001",
             "a dump of LSASS memory",
         ));
     }
-    if cmd.contains("sekurlsa") || cmd.contains("lsadump") {
+    if has("sekurlsa") || has("lsadump") {
         return Some(sig(
             "credential_access",
             "T1003",
@@ -101,7 +113,7 @@ pub fn process_signal(image: &str, parent: &str, command_line: &str) -> Option<S
         "dsquery.exe" | "adfind.exe" => Some("T1087.002"),
         "net.exe" | "net1.exe"
             if has_word(
-                &cmd,
+                cmd,
                 &["group", "user", "view", "localgroup", "accounts", "share"],
             ) =>
         {
@@ -115,11 +127,11 @@ pub fn process_signal(image: &str, parent: &str, command_line: &str) -> Option<S
     let archiver = matches!(
         img.as_str(),
         "7z.exe" | "7za.exe" | "rar.exe" | "winrar.exe"
-    ) && has_word(&cmd, &["a", "-a"]);
-    if archiver || cmd.contains("compress-archive") || img == "makecab.exe" {
+    ) && has_word(cmd, &["a", "-a"]);
+    if archiver || has("compress-archive") || img == "makecab.exe" {
         return Some(sig("collection", "T1560.001", "data archived"));
     }
-    if img.contains("printspoofer") || cmd.contains("printspoofer") || cmd.contains("juicypotato") {
+    if img.contains("printspoofer") || has("printspoofer") || has("juicypotato") {
         return Some(sig(
             "privilege_escalation",
             "T1134",
