@@ -14,6 +14,7 @@ macro_rules! out {
 mod cli;
 mod commands;
 mod config_file;
+mod folders;
 mod labels;
 mod pipeline;
 mod registry_watch;

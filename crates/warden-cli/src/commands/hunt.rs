@@ -24,9 +24,6 @@ use crate::commands::rules::load_rules;
 
 /// Most record errors printed (all are counted).
 const MAX_PRINTED_ERRORS: u64 = 20;
-/// Deepest folder walked.
-const MAX_WALK_DEPTH: usize = 64;
-
 pub fn run(args: &HuntArgs) -> Result<()> {
     let started = Instant::now();
     let set = if args.parse_only {
@@ -331,33 +328,23 @@ fn discover(inputs: &[String]) -> Result<(Vec<InputFile>, usize)> {
         if !p.exists() {
             bail!("{input}: no such file or folder");
         }
-        walk(p, 0, &mut files, &mut skipped);
+        let mut found = Vec::new();
+        crate::folders::files(
+            p,
+            &|f| documents::sniff(f).is_some(),
+            &mut found,
+            &mut skipped,
+        );
+        for f in found {
+            if let Some(fmt) = documents::sniff(&f) {
+                let size = std::fs::metadata(&f).map_or(0, |m| m.len());
+                files.push((f, fmt, size));
+            }
+        }
     }
     files.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     files.dedup_by(|a, b| a.0 == b.0);
     Ok((files, skipped))
-}
-
-fn walk(p: &Path, depth: usize, out: &mut Vec<InputFile>, skipped: &mut usize) {
-    if depth > MAX_WALK_DEPTH {
-        return;
-    }
-    if p.is_dir() {
-        let Ok(rd) = std::fs::read_dir(p) else {
-            *skipped += 1;
-            return;
-        };
-        let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for e in entries {
-            walk(&e, depth + 1, out, skipped);
-        }
-    } else if let Some(fmt) = documents::sniff(p) {
-        let size = std::fs::metadata(p).map_or(0, |m| m.len());
-        out.push((p.to_path_buf(), fmt, size));
-    } else {
-        *skipped += 1;
-    }
 }
 
 fn progress(quiet: bool, total: u64) -> ProgressBar {

@@ -34,6 +34,23 @@ const ADMIN_GROUPS: [&str; 8] = [
     "dnsadmins",
 ];
 
+/// A privileged logon of `name` on `host` as a step of its escalation.
+fn privilege_step(e: &GraphEvent, name: &str, host: &str, detail: String, points: f32) -> Step {
+    Step {
+        time: e.time,
+        kind: "privilege",
+        account: Some(name.to_owned()),
+        from: None,
+        to: Some(host.to_owned()),
+        first_seen: true,
+        tactic: Some("privilege_escalation"),
+        technique: Some("T1078"),
+        detail,
+        reference: e.reference.clone(),
+        points,
+    }
+}
+
 struct Escalation {
     finding: Finding,
     since: Timestamp,
@@ -143,22 +160,12 @@ impl Privesc {
             let esc = self.escalation(acct, &name, e);
             esc.first_privilege = true;
             esc.hosts.push(host);
-            esc.finding.push(Step {
-                time: e.time,
-                kind: "privilege",
-                account: Some(name.clone()),
-                from: None,
-                to: Some(host_name.clone()),
-                first_seen: true,
-                tactic: Some("privilege_escalation"),
-                technique: Some("T1078"),
-                detail: format!(
-                    "{name} logged on to {host_name} with special privileges for the first time \
-                     in its history"
-                ),
-                reference: e.reference.clone(),
-                points: 25.0,
-            });
+            let detail = format!(
+                "{name} logged on to {host_name} with special privileges for the first time \
+                 in its history"
+            );
+            esc.finding
+                .push(privilege_step(e, &name, &host_name, detail, 25.0));
             hits.push(Hit::Privesc(acct));
             return;
         }
@@ -173,22 +180,13 @@ impl Privesc {
         }
         esc.hosts.push(host);
         let dc = role == Role::DomainController;
-        esc.finding.push(Step {
-            time: e.time,
-            kind: "privilege",
-            account: Some(name.clone()),
-            from: None,
-            to: Some(host_name.clone()),
-            first_seen: true,
-            tactic: Some("privilege_escalation"),
-            technique: Some("T1078"),
-            detail: format!(
-                "{name} then used the privileges on {host_name}{}",
-                if dc { ", a domain controller" } else { "" }
-            ),
-            reference: e.reference.clone(),
-            points: if dc { 20.0 } else { 10.0 },
-        });
+        let detail = format!(
+            "{name} then used the privileges on {host_name}{}",
+            if dc { ", a domain controller" } else { "" }
+        );
+        let points = if dc { 20.0 } else { 10.0 };
+        esc.finding
+            .push(privilege_step(e, &name, &host_name, detail, points));
         hits.push(Hit::Privesc(acct));
     }
 

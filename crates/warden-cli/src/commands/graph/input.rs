@@ -4,7 +4,7 @@
 //! file and line; the rest of the input is read.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use warden_engine::sigma::{self, DocContext, SigmaAlert};
@@ -18,7 +18,6 @@ use warden_sigma::{Level, RuleSet, Scratch};
 
 use crate::cli::GraphInputs;
 
-const MAX_WALK_DEPTH: usize = 16;
 const MAX_PRINTED_ERRORS: u64 = 20;
 
 enum Kind {
@@ -36,6 +35,30 @@ pub struct ReadSummary {
     pub errors: u64,
 }
 
+impl ReadSummary {
+    /// The run's line for stderr: what was read, and the time reading and the graph took
+    /// (`graph_verb`: `built`, `hunted`; `note` goes before the times).
+    pub fn line(
+        &self,
+        note: &str,
+        read: std::time::Duration,
+        graph: std::time::Duration,
+        graph_verb: &str,
+    ) -> String {
+        format!(
+            "{} files ({} skipped), {} records, {} graph events, {} errors; {note}read in {:.2} s, {graph_verb} in {:.2} s ({:.0} events/s)",
+            self.files,
+            self.skipped_files,
+            self.records,
+            self.events,
+            self.errors,
+            read.as_secs_f64(),
+            graph.as_secs_f64(),
+            self.events as f64 / graph.as_secs_f64().max(1e-9)
+        )
+    }
+}
+
 fn kind_of(p: &Path) -> Option<Kind> {
     if let Some(f) = documents::sniff(p) {
         return Some(Kind::Windows(f));
@@ -43,27 +66,6 @@ fn kind_of(p: &Path) -> Option<Kind> {
     let name = p.file_name()?.to_str()?.to_ascii_lowercase();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
     (name.ends_with(".txt") || name.ends_with(".csv")).then_some(Kind::Lanl)
-}
-
-fn walk(p: &Path, depth: usize, out: &mut Vec<PathBuf>, skipped: &mut usize) {
-    if depth > MAX_WALK_DEPTH {
-        return;
-    }
-    if p.is_dir() {
-        let Ok(rd) = std::fs::read_dir(p) else {
-            *skipped += 1;
-            return;
-        };
-        let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-        entries.sort();
-        for e in entries {
-            walk(&e, depth + 1, out, skipped);
-        }
-    } else if kind_of(p).is_some() {
-        out.push(p.to_path_buf());
-    } else {
-        *skipped += 1;
-    }
 }
 
 fn report(summary: &mut ReadSummary, quiet: bool, message: impl FnOnce() -> String) {
@@ -102,7 +104,12 @@ pub fn stream(
         if !p.exists() {
             bail!("{input}: no such file or folder");
         }
-        walk(p, 0, &mut files, &mut summary.skipped_files);
+        crate::folders::files(
+            p,
+            &|f| kind_of(f).is_some(),
+            &mut files,
+            &mut summary.skipped_files,
+        );
     }
     if files.is_empty() {
         bail!("no readable input: give EVTX, JSON or LANL (.txt/.csv) files or folders");

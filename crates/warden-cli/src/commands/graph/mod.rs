@@ -62,17 +62,7 @@ fn build(args: &GraphBuildArgs) -> Result<()> {
     let build_time = graph_time;
     save(&args.output, &hunter.graph, &hunter.profile)?;
     if !args.input.quiet {
-        eprintln!(
-            "{} files ({} skipped), {} records, {} graph events, {} errors; read in {:.2} s, built in {:.2} s ({:.0} events/s)",
-            summary.files,
-            summary.skipped_files,
-            summary.records,
-            summary.events,
-            summary.errors,
-            read_time.as_secs_f64(),
-            build_time.as_secs_f64(),
-            summary.events as f64 / build_time.as_secs_f64().max(1e-9)
-        );
+        eprintln!("{}", summary.line("", read_time, build_time, "built"));
         query::print_counts(&hunter.graph);
         eprintln!("saved to {}", args.output.display());
     }
@@ -152,17 +142,8 @@ fn hunt(args: &GraphHuntArgs) -> Result<()> {
         let learned = hunter
             .learning_until()
             .map_or("-".into(), |t| t.to_rfc3339());
-        eprintln!(
-            "{} files ({} skipped), {} records, {} graph events, {} errors; learned until {learned}; read in {:.2} s, hunted in {:.2} s ({:.0} events/s)",
-            summary.files,
-            summary.skipped_files,
-            summary.records,
-            summary.events,
-            summary.errors,
-            read_time.as_secs_f64(),
-            graph_time.as_secs_f64(),
-            summary.events as f64 / graph_time.as_secs_f64().max(1e-9)
-        );
+        let note = format!("learned until {learned}; ");
+        eprintln!("{}", summary.line(&note, read_time, graph_time, "hunted"));
         let count = |l: ThreatLevel| findings.iter().filter(|f| f.level == l).count();
         eprintln!(
             "{} findings: {} CRITICAL, {} HIGH, {} MEDIUM, {} LOW",
