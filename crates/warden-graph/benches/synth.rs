@@ -71,6 +71,12 @@ impl Company {
         }
     }
 
+    /// Spreads the events over `days` days instead of one.
+    pub fn over_days(mut self, days: f64) -> Self {
+        self.step_ms = days.max(0.0) * 86_400_000.0 / self.total.max(1) as f64;
+        self
+    }
+
     fn usual_server(&self, user: usize, k: usize) -> usize {
         (user * 7 + k * 13) % self.servers
     }

@@ -2,8 +2,8 @@
 //! benchmarks table reports: generation alone, then build and hunt, events per second,
 //! nodes, edges, bytes per edge and peak memory.
 //!
-//! `cargo run --release -p warden-graph --example scale -- [HOSTS] [EVENTS]`
-//! (default 5,000 hosts and 10,000,000 events).
+//! `cargo run --release -p warden-graph --example scale -- [HOSTS] [EVENTS] [DAYS]`
+//! (default 5,000 hosts and 10,000,000 events over one day).
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -33,14 +33,16 @@ fn main() {
         .get(2)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000_000);
+    let days: f64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(1.0);
+    let company = || synth::Company::new(hosts, events, 7).over_days(days);
 
     let t = Instant::now();
-    let n = synth::Company::new(hosts, events, 7).count();
+    let n = company().count();
     let generate = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     let mut built = warden_graph::EntityGraph::new();
-    for e in synth::Company::new(hosts, events, 7) {
+    for e in company() {
         built.add(&e);
     }
     let build = (t.elapsed().as_secs_f64() - generate).max(1e-9);
@@ -57,14 +59,14 @@ fn main() {
     });
     let t = Instant::now();
     let mut findings = 0usize;
-    for e in synth::Company::new(hosts, events, 7) {
+    for e in company() {
         findings += hunter.observe(&e).len();
     }
     let total = t.elapsed().as_secs_f64();
     let hunt = (total - generate).max(1e-9);
     let g = &hunter.graph;
     println!(
-        "{hosts} hosts, {n} events: generated in {generate:.2} s; generated + built + hunted in {total:.2} s; \
+        "{hosts} hosts, {n} events over {days} day(s): generated in {generate:.2} s; generated + built + hunted in {total:.2} s; \
          graph and finders {hunt:.2} s = {:.0} events/s",
         n as f64 / hunt
     );
