@@ -16,7 +16,9 @@ fn main() {
 const EVENTS: u64 = 500_000;
 
 fn day() -> Vec<GraphEvent> {
-    synth::Company::new(5_000, EVENTS, 7).over_days(1.0).collect()
+    synth::Company::new(5_000, EVENTS, 7)
+        .over_days(1.0)
+        .collect()
 }
 
 #[divan::bench(sample_count = 5)]
