@@ -1037,7 +1037,11 @@ test('a new alert appears live in the feed without a reload, also after the serv
   await page.locator(`${tid('live-state')}[data-state="live"]`).waitFor();
   await page.evaluate(() => { window.__sameDocument = true; });
   const res = await api('/v1/detect/realtime', { method: 'POST', body: { events: [LIVE_EVENT('e2e-live-1', '2026-05-06T03:30:00Z')] } });
-  assert.equal(res.alerts.length, 1, 'the crafted event raises an alert');
+  // The behavioural alert comes first; the account's earlier anomalies of the sample may
+  // also make it a step of the graph's progression finding about the account.
+  const kinds = await Promise.all(res.alerts.map(async (a) => (await api(`/v1/alerts/${a.id}`)).alert.detector));
+  assert.equal(kinds[0], 'ueba', 'the crafted event raises a behavioural alert');
+  assert.ok(kinds.slice(1).every((k) => k === 'graph'), `only the graph adds to it: ${kinds}`);
   const id = res.alerts[0].id;
   await page.locator(`${tid('feed-item')}[data-alert-id="${id}"]`).waitFor({ timeout: 15_000 });
   assert.equal(await page.evaluate(() => window.__sameDocument), true, 'no reload');
@@ -1055,7 +1059,7 @@ test('a new alert appears live in the feed without a reload, also after the serv
   await sendSample();
   await page.locator(`${tid('live-state')}[data-state="live"]`).waitFor({ timeout: 40_000 });
   const again = await api('/v1/detect/realtime', { method: 'POST', body: { events: [LIVE_EVENT('e2e-live-2', '2026-05-06T05:10:00Z')] } });
-  assert.equal(again.alerts.length, 1);
+  assert.ok(again.alerts.length >= 1);
   await page.locator(`${tid('feed-item')}[data-alert-id="${again.alerts[0].id}"]`).waitFor({ timeout: 15_000 });
   assert.equal(await page.evaluate(() => window.__sameDocument), true, 'still no reload');
   browser.tolerated.pop();

@@ -64,8 +64,12 @@ pub struct FlowRecord {
 pub struct FlowOrigin {
     pub src_ip: Option<String>,
     pub dst_ip: Option<String>,
+    /// The responder's port.
+    pub dst_port: Option<u16>,
     /// Start time, ms since the epoch.
     pub timestamp_ms: Option<i64>,
+    /// The flow's identifier in its source (Zeek `uid`), to find it again.
+    pub uid: Option<String>,
 }
 
 /// Column names of a table, split into numeric and categorical.

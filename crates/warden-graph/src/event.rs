@@ -73,10 +73,11 @@ pub enum Action {
         target_image: String,
         granted_access: String,
     },
-    /// A detection rule matched an event on `host`: its title and the ATT&CK tactics and
-    /// techniques of its tags (`discovery`, `T1087`), for the progression finder.
+    /// Another detector found something on `host` (or about `account`): a rule matched
+    /// (`rule "Title" matched`), a behavioural anomaly — what it was, and its ATT&CK
+    /// tactics and techniques (`discovery`, `T1087`), for the progression finder.
     Detection {
-        rule: String,
+        what: String,
         tactics: Vec<String>,
         techniques: Vec<String>,
     },
@@ -86,6 +87,14 @@ pub enum Action {
         dest_port: u16,
         image: String,
         initiated: bool,
+    },
+    /// A user activity (sign-in, file access, download…): `account` signed in from
+    /// `source_ip`, or used `resource` (an application, share or data set) from it.
+    Activity {
+        /// The activity's kind (`login`, `download`…).
+        kind: &'static str,
+        resource: Option<String>,
+        success: bool,
     },
 }
 
@@ -103,6 +112,7 @@ impl Action {
             Action::ProcessAccess { .. } => "process_access",
             Action::Connection { .. } => "connection",
             Action::Detection { .. } => "detection",
+            Action::Activity { .. } => "activity",
         }
     }
 }

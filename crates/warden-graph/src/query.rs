@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use warden_event::Timestamp;
 
 use crate::event::{normalize_account, normalize_host, normalize_ip};
-use crate::graph::{Edge, EdgeId, EntityGraph, NO_NODE, NodeId, NodeKind};
+use crate::graph::{Edge, EdgeId, EdgeKind, EntityGraph, NO_NODE, NodeId, NodeKind};
 
 /// Finds an entity named `host:WS-1`, `account:alice`, `ip:10.0.0.1`, `group:…`,
 /// `process:…`, or by a bare name (tried as host, account, then address).
@@ -22,6 +22,7 @@ pub fn resolve(g: &EntityGraph, spec: &str) -> Option<NodeId> {
             NodeKind::Account => normalize_account(name)?,
             NodeKind::Ip => normalize_ip(name)?,
             NodeKind::Group => name.to_ascii_lowercase(),
+            NodeKind::Resource => crate::extract::activity::normalize_resource(name)?,
             NodeKind::Process => name.to_owned(),
         };
         return g.find(kind, &name);
@@ -179,7 +180,29 @@ pub fn edge_json(g: &EntityGraph, id: EdgeId) -> Value {
     if e.key.ntlm() {
         v["ntlm"] = json!(true);
     }
+    match e.key.kind {
+        EdgeKind::ResourceUse => v["activity"] = json!(activity_name(e.key.detail)),
+        EdgeKind::SignIn if e.key.detail != 0 => v["failed"] = json!(true),
+        _ => {}
+    }
     v
+}
+
+/// The user-activity kind a resource edge's detail stands for.
+fn activity_name(detail: u8) -> &'static str {
+    use warden_event::ActivityType as A;
+    [
+        A::Login,
+        A::Logout,
+        A::FileAccess,
+        A::Download,
+        A::Upload,
+        A::ApiCall,
+        A::VpnConnect,
+    ]
+    .into_iter()
+    .find(|a| a.clone() as u8 == detail)
+    .map_or("other", |a| a.as_str())
 }
 
 fn xml_escape(s: &str) -> String {

@@ -240,3 +240,80 @@ fn a_full_graph_keeps_its_edges_current_and_counts_the_new_ones_it_drops() {
     assert_eq!(g.edge(again.edge).count, 2);
     assert_eq!((g.edge_count(), g.dropped_edges()), (2, 1));
 }
+
+#[test]
+fn a_flow_on_the_wire_places_its_originator_and_opens_the_way_for_a_logon() {
+    use warden_event::flow::{FlowOrigin, FlowRecord};
+    let mut g = EntityGraph::new();
+    // Each host's address, from a logon that names both.
+    for (host, ip, t) in [("WS-5", "10.0.0.5", 1_000), ("WS-6", "10.0.0.6", 2_000)] {
+        let mut e = hop(t, "svc", host, "SRV-1", t as u64);
+        e.source_ip = Some(ip.into());
+        g.add(&e);
+    }
+    let flow = FlowRecord {
+        numeric: Vec::new(),
+        categorical: Vec::new(),
+        attack: None,
+        kind: None,
+        origin: FlowOrigin {
+            src_ip: Some("10.0.0.5".into()),
+            dst_ip: Some("10.0.0.6".into()),
+            dst_port: Some(445),
+            timestamp_ms: Some(10_000),
+            uid: Some("CzEeh3".into()),
+        },
+    };
+    let fallback = EventRef::Line {
+        source: "conn.log".into(),
+        line: 1,
+    };
+    let e = crate::extract::flow_event(&flow, fallback).unwrap();
+    let t = g.add(&e).unwrap();
+    let key = g.edge(t.edge).key;
+    assert_eq!(key.kind, EdgeKind::Connection);
+    assert_eq!(g.node(key.src).name.as_ref(), "WS-5", "the address's host");
+    assert_eq!(g.node(key.dst).name.as_ref(), "10.0.0.6");
+    let mut logon = hop(12_000, "pgustavo", "-", "WS-6", 9);
+    logon.source_host = None;
+    let t = g.add(&logon).unwrap();
+    let key = g.edge(t.edge).key;
+    assert_eq!(key.kind, EdgeKind::RemoteLogon);
+    assert_eq!(g.node(key.src).name.as_ref(), "WS-5");
+}
+
+#[test]
+fn user_activity_links_accounts_to_addresses_and_resources() {
+    use warden_event::{ActivityType, UserActivity};
+    let at = |s: &str| Timestamp::parse_rfc3339(s).unwrap();
+    let mut g = EntityGraph::new();
+    let mut login = UserActivity::new("ana", ActivityType::Login, at("2026-03-02T09:00:00Z"));
+    login.ip_address = Some("198.51.100.7".into());
+    login.success = false;
+    let mut read = UserActivity::new("ana", ActivityType::Download, at("2026-03-02T09:05:00Z"));
+    read.resource_accessed = Some("Payroll".into());
+    read.ip_address = Some("198.51.100.7".into());
+    let mut again = read.clone();
+    again.timestamp = at("2026-03-03T09:05:00Z");
+    for a in [&login, &read, &again] {
+        g.add(&crate::extract::activity_event(a).unwrap());
+    }
+    let ana = query::resolve(&g, "account:ana").unwrap();
+    let edges: Vec<_> = g.out_edges(ana).copied().collect();
+    assert_eq!(edges.len(), 2, "{edges:?}");
+    let sign_in = edges
+        .iter()
+        .find(|e| e.key.kind == EdgeKind::SignIn)
+        .unwrap();
+    assert_eq!(g.node(sign_in.key.dst).name.as_ref(), "198.51.100.7");
+    assert_eq!(query::edge_json(&g, 0)["failed"], true);
+    let used = edges
+        .iter()
+        .find(|e| e.key.kind == EdgeKind::ResourceUse)
+        .unwrap();
+    assert_eq!(used.count, 2);
+    assert_eq!(Some(used.key.dst), query::resolve(&g, "resource:PAYROLL"));
+    let json = query::edge_json(&g, 1);
+    assert_eq!(json["activity"], "download");
+    assert!(json.get("logon_type").is_none());
+}

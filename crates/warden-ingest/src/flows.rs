@@ -294,10 +294,12 @@ impl<R: BufRead> FlowReader<R> {
         let origin = FlowOrigin {
             src_ip: text("id.orig_h"),
             dst_ip: text("id.resp_h"),
+            dst_port: text("id.resp_p").and_then(|p| p.parse().ok()),
             timestamp_ms: text("ts")
                 .and_then(|t| t.parse::<f64>().ok())
                 .filter(|t| t.is_finite() && *t > 0.0)
                 .map(|t| (t * 1000.0).round() as i64),
+            uid: text("uid"),
         };
         Ok(Some(FlowRecord {
             numeric,
@@ -442,5 +444,7 @@ short,line
         assert_eq!(r[0].origin.src_ip.as_deref(), Some("10.0.0.5"));
         assert_eq!(r[0].origin.dst_ip.as_deref(), Some("203.0.113.7"));
         assert_eq!(r[0].origin.timestamp_ms, Some(1_700_000_000_250));
+        assert_eq!(r[0].origin.dst_port, Some(443));
+        assert_eq!(r[0].origin.uid, None);
     }
 }

@@ -379,6 +379,77 @@ fn lanl_red_team_edges_draw_their_graph() {
     assert_eq!(out.lines().count(), 2, "{out}");
 }
 
+#[test]
+fn zeek_connections_and_user_activity_join_the_windows_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    // WS-5's address, from a Windows logon that names it.
+    let mut log = Log {
+        lines: Vec::new(),
+        record: 0,
+    };
+    log.event(
+        60,
+        "SRV-1",
+        4624,
+        "Security",
+        json!({"TargetUserName": "ana", "LogonType": 3, "WorkstationName": "WS-5",
+            "IpAddress": "10.0.0.5", "AuthenticationPackageName": "Kerberos"}),
+    );
+    let windows = dir.path().join("security.jsonl");
+    std::fs::write(&windows, log.lines.join("\n")).unwrap();
+    let conn = dir.path().join("conn.log");
+    std::fs::write(
+        &conn,
+        "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n\
+         1777939300.5\tCa1\t10.0.0.5\t50000\t10.0.0.9\t445\ttcp\n\
+         1777939301.5\tCa2\t10.0.0.5\tnot a port\n",
+    )
+    .unwrap();
+    let activity = dir.path().join("activity.jsonl");
+    std::fs::write(
+        &activity,
+        [
+            json!({"event_id": "a1", "user_id": "ana", "activity_type": "login",
+                "timestamp": time(120), "ip_address": "198.51.100.7", "success": true}),
+            json!({"event_id": "a2", "user_id": "ana", "activity_type": "download",
+                "timestamp": time(180), "resource_accessed": "Payroll"}),
+        ]
+        .map(|v| v.to_string())
+        .join("\n"),
+    )
+    .unwrap();
+    let g = dir.path().join("mixed.wgraph");
+    let inputs = [&windows, &conn, &activity].map(|p| p.to_str().unwrap().to_owned());
+    let mut args = vec!["graph", "build"];
+    args.extend(inputs.iter().map(String::as_str));
+    args.extend(["-o", g.to_str().unwrap()]);
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("conn.log: line 5"),
+        "the bad flow is named: {err}"
+    );
+    let (_, out, err) = run(&["graph", "neighbours", g.to_str().unwrap(), "host:WS-5"]);
+    let edges: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let flow = edges
+        .iter()
+        .find(|e| e["kind"] == "connection")
+        .unwrap_or_else(|| panic!("no connection from WS-5: {out}{err}"));
+    assert_eq!(flow["dst"], "ip:10.0.0.9");
+    assert_eq!(flow["evidence"][0]["event_id"], "Ca1");
+    let (_, out, _) = run(&["graph", "neighbours", g.to_str().unwrap(), "account:ana"]);
+    let kinds: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].clone())
+        .collect();
+    for kind in ["remote_logon", "sign_in", "resource_use"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} edge: {out}");
+    }
+}
+
 /// The netgraph data set: every attack scenario at HIGH, no false finding at HIGH.
 #[test]
 fn netgraph_dataset_meets_the_graph_targets() {

@@ -1,6 +1,9 @@
 //! The entity graph as a pipeline detector: every Windows log event the graph reads (logons,
-//! privileges, group changes, tickets, process starts and accesses, connections) is added
-//! to the tenant's graph and judged by its finders; findings become alerts of kind `graph`.
+//! privileges, group changes, tickets, process starts and accesses, connections), every
+//! user activity (sign-ins, resources used) and every network flow with its endpoints is
+//! added to the tenant's graph and judged by its finders; findings become alerts of kind
+//! `graph`. The rules' detections and the behavioural scores of the same record feed the
+//! progression finder ([`super::graph_signals`]), so the graph must be added after them.
 //!
 //! A finding is reported each time it rises or grows. Each level gets its own alert key
 //! (the finding's key and the level): the store keeps one alert per level reached, and a
@@ -9,12 +12,14 @@
 //! per tenant ([`GraphLimits`]): past the limit, known edges are still updated and new ones
 //! are counted, not kept.
 
-use warden_event::{DetectorKind, Input, Record, Timestamp, content_hash};
-use warden_graph::extract::{Given, windows_event};
+use warden_event::{DetectorKind, EventRef, Input, Record, Timestamp, content_hash};
+use warden_graph::GraphEvent;
+use warden_graph::extract::{Given, activity_event, flow_event, windows_event};
 use warden_graph::snapshot::{self, SnapshotError};
 use warden_graph::{HuntConfig, Hunter};
 
-use super::{Cx, Detector, Findings};
+use super::graph_signals::{anomaly_event, detection_event};
+use super::{Cx, Detector, Findings, Verdict};
 
 /// Bounds of one tenant's graph.
 #[derive(Debug, Clone, Copy)]
@@ -86,28 +91,75 @@ fn config(tenant: &str, limits: GraphLimits) -> HuntConfig {
     }
 }
 
+impl GraphDetector {
+    /// One graph event through the finders; their alerts keyed by finding and level.
+    fn observe(&mut self, event: &GraphEvent, out: &mut Findings) {
+        self.unsaved += 1;
+        for mut a in self.hunter.observe(event) {
+            a.key = content_hash(&[&a.key, a.level.as_str()]);
+            out.alerts.push(a);
+        }
+    }
+}
+
 impl Detector for GraphDetector {
     fn kind(&self) -> DetectorKind {
         DetectorKind::Graph
     }
 
+    /// The record's own graph event, then what the detectors before this one found in it
+    /// (rule detections, a behavioural score) as steps of the progression finder.
     fn process(&mut self, input: &Input, cx: &Cx<'_>, out: &mut Findings) {
-        let Record::Log(e) = &input.record else {
-            return;
-        };
-        let given = Given {
-            record_id: e.record_id,
-            time: e.timestamp_ms.map(Timestamp).or(Some(cx.now)),
-            source: e.source.as_deref(),
-            line: e.line.unwrap_or(0),
-        };
-        let Some(event) = windows_event(&e.doc, &given) else {
-            return;
-        };
-        self.unsaved += 1;
-        for mut a in self.hunter.observe(&event) {
-            a.key = content_hash(&[&a.key, a.level.as_str()]);
-            out.alerts.push(a);
+        match &input.record {
+            Record::Log(e) => {
+                let given = Given {
+                    record_id: e.record_id,
+                    time: e.timestamp_ms.map(Timestamp).or(Some(cx.now)),
+                    source: e.source.as_deref(),
+                    line: e.line.unwrap_or(0),
+                };
+                if let Some(event) = windows_event(&e.doc, &given) {
+                    self.observe(&event, out);
+                }
+                let fallback = || EventRef::Line {
+                    source: e.source.clone().unwrap_or_default(),
+                    line: e.line.unwrap_or(0),
+                };
+                let found: Vec<GraphEvent> = out
+                    .verdicts
+                    .iter()
+                    .filter_map(|v| match v {
+                        Verdict::Detections(d) => Some(d),
+                        _ => None,
+                    })
+                    .flatten()
+                    .filter_map(|d| detection_event(d, fallback()))
+                    .collect();
+                for event in &found {
+                    self.observe(event, out);
+                }
+            }
+            Record::Activity(a) => {
+                if let Some(event) = activity_event(a) {
+                    self.observe(&event, out);
+                }
+                let step = out.verdicts.iter().find_map(|v| match v {
+                    Verdict::Score(s) => anomaly_event(s, a),
+                    _ => None,
+                });
+                if let Some(event) = step {
+                    self.observe(&event, out);
+                }
+            }
+            Record::Flow(f) => {
+                let line = EventRef::Line {
+                    source: f.source.clone(),
+                    line: f.line,
+                };
+                if let Some(event) = flow_event(&f.record, line) {
+                    self.observe(&event, out);
+                }
+            }
         }
     }
 }

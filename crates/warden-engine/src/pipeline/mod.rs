@@ -29,6 +29,7 @@
 pub mod context;
 mod flows;
 mod graph;
+pub mod graph_signals;
 mod rules;
 mod ueba;
 
@@ -86,7 +87,9 @@ pub trait Detector: Any + Send {
     fn kind(&self) -> DetectorKind;
 
     /// Looks at one record; a detector that does not read this kind of record adds
-    /// nothing.
+    /// nothing. `out` already holds what the detectors added before this one found in
+    /// the same record (a detector that builds on others, as the graph does on the
+    /// rules' detections, is added after them).
     fn process(&mut self, input: &Input, cx: &Cx<'_>, out: &mut Findings);
 
     /// End of a stream: what is still pending (open correlation windows).
@@ -258,6 +261,7 @@ impl Pipeline {
             });
             self.keep_alerts(i, &mut findings.alerts, &mut out.alerts);
         }
+        latest_per_key(&mut out.alerts);
         out
     }
 
@@ -297,6 +301,28 @@ impl Pipeline {
         self.counters.alerts += found.len() as u64;
         out.extend(found.drain(..).map(|a| (i, a)));
     }
+}
+
+/// One alert per key in a batch, in its latest form at the place of its last report: a
+/// finding that grows over several records of one batch (a graph path) is one alert, not
+/// one per step.
+fn latest_per_key(alerts: &mut Vec<(usize, Alert)>) {
+    if alerts.len() < 2 {
+        return;
+    }
+    let mut last = std::collections::HashMap::with_capacity(alerts.len());
+    for (i, (_, a)) in alerts.iter().enumerate() {
+        last.insert(a.key.clone(), i);
+    }
+    if last.len() == alerts.len() {
+        return;
+    }
+    let mut i = 0;
+    alerts.retain(|(_, a)| {
+        let keep = last.get(&a.key) == Some(&i);
+        i += 1;
+        keep
+    });
 }
 
 #[cfg(test)]

@@ -2,10 +2,16 @@
 //!
 //! - [`windows`]: Windows Security and Sysmon events as JSON (EVTX rendered, flat
 //!   NXLog/OTRF, Winlogbeat);
-//! - [`lanl`]: LANL authentication and red-team lines.
+//! - [`lanl`]: LANL authentication and red-team lines;
+//! - [`flow`]: network flows (Zeek `conn.log`);
+//! - [`activity`]: user activity (sign-ins, resources used).
 
+pub mod activity;
+pub mod flow;
 pub mod lanl;
 pub mod windows;
 
+pub use activity::{activity_event, activity_reference};
+pub use flow::flow_event;
 pub use lanl::{LanlError, LanlReader};
 pub use windows::{Given, windows_event};

@@ -284,17 +284,20 @@ impl Hunter {
     /// progression (a rule with techniques but no tactic adds nothing).
     fn detection(&mut self, e: &GraphEvent, hits: &mut Vec<Hit>) {
         let Action::Detection {
-            rule,
+            what,
             tactics,
             techniques,
         } = &e.action
         else {
             return;
         };
-        let Some(host) = e.host.as_deref() else {
-            return;
+        // The host it matched on; behaviour that names no host belongs to its account.
+        let root = match (e.host.as_deref(), e.account.as_deref()) {
+            (Some(h), _) => self.graph.intern(NodeKind::Host, h, e.time),
+            (None, Some(a)) => self.graph.intern(NodeKind::Account, a, e.time),
+            (None, None) => return,
         };
-        let host = self.graph.intern(NodeKind::Host, host, e.time);
+        let place = e.host.as_deref().or(e.account.as_deref()).unwrap_or("?");
         let cx = Cx {
             graph: &self.graph,
             profile: &self.profile,
@@ -310,9 +313,8 @@ impl Hunter {
                 tactic: Some(t),
                 technique: None,
                 detail: format!(
-                    "rule \"{}\" matched on {}{}",
-                    lateral::truncate(rule, 160),
-                    e.host.as_deref().unwrap_or("?"),
+                    "{} on {place}{}",
+                    lateral::truncate(what, 200),
                     if techniques.is_empty() {
                         String::new()
                     } else {
@@ -322,7 +324,7 @@ impl Hunter {
                 reference: e.reference.clone(),
                 points: 0.0,
             };
-            self.progression.step(&cx, host, step, hits);
+            self.progression.step(&cx, root, step, hits);
         }
     }
 
@@ -367,7 +369,8 @@ impl Hunter {
                     self.profile.seen_program(LSASS_READ, &program, host);
                 }
             }
-            (Action::Connection { image, .. }, _) => {
+            // A flow seen on the wire (Zeek) names no program.
+            (Action::Connection { image, .. }, _) if !image.is_empty() => {
                 let dest = e.dest_ip.as_deref().unwrap_or("");
                 if tactics::connection_signal(image, dest).is_some() {
                     let program = crate::event::image_name(image);

@@ -1,6 +1,8 @@
 //! Attack progression: the ATT&CK tactics one foothold shows over a day — on the host
 //! itself and on every host reached from it by a suspicious hop — in kill-chain order.
-//! Each new tactic adds to the finding; the finding cites every step.
+//! Each new tactic adds to the finding; the finding cites every step. Behavioural
+//! anomalies of user activity name an account and no host: their campaign is the
+//! account's.
 
 use rustc_hash::FxHashMap;
 use warden_event::Timestamp;
@@ -14,6 +16,8 @@ use crate::graph::NodeId;
 const WINDOW_MS: i64 = 24 * 3_600_000;
 /// Distinct tactics before a campaign is reported.
 const MIN_TACTICS: usize = 2;
+/// Steps cited per tactic.
+const STEPS_PER_TACTIC: usize = 3;
 
 struct Campaign {
     finding: Finding,
@@ -52,7 +56,7 @@ impl Progression {
         self.step(cx, from, step, hits);
     }
 
-    /// A tactic step seen on `host`.
+    /// A tactic step seen on `host` (or on an account, for behaviour that names no host).
     pub fn step(&mut self, cx: &Cx<'_>, host: NodeId, step: Step, hits: &mut Vec<Hit>) {
         let Some(tactic) = step.tactic else {
             return;
@@ -66,12 +70,16 @@ impl Progression {
             self.campaigns.remove(&root);
         }
         let root_name = cx.name(root).to_owned();
+        let root_kind = cx.graph.node(root).kind.as_str();
         let c = self.campaigns.entry(root).or_insert_with(|| {
-            let mut finding = Finding::new(
-                "attack_progression",
-                format!("host:{root_name}"),
-                &step.reference,
-            );
+            // An account's campaign is about the account, as its other alerts are; a
+            // host's is named as a host (not to be taken for a user).
+            let subject = if root_kind == "account" {
+                root_name.clone()
+            } else {
+                format!("{root_kind}:{root_name}")
+            };
+            let mut finding = Finding::new("attack_progression", subject, &step.reference);
             finding.headline = String::new();
             Campaign {
                 finding,
@@ -80,6 +88,18 @@ impl Progression {
             }
         });
         let new_tactic = !c.tactics.contains(&tactic);
+        // A tactic seen again is evidence already given: its first few steps are cited,
+        // not every repeat (a password-spraying burst is dozens of detections).
+        if !new_tactic
+            && c.finding
+                .steps
+                .iter()
+                .filter(|s| s.tactic == Some(tactic))
+                .count()
+                >= STEPS_PER_TACTIC
+        {
+            return;
+        }
         let forward = c
             .tactics
             .last()
@@ -94,8 +114,13 @@ impl Progression {
             c.tactics.push(tactic);
         }
         c.finding.push(Step { points, ..step });
+        let whose = if root_kind == "account" {
+            format!("The account {root_name}")
+        } else {
+            format!("From the foothold {root_name}, the attack")
+        };
         c.finding.headline = format!(
-            "From the foothold {root_name}, the attack went through {} tactics: {}.",
+            "{whose} went through {} tactics: {}.",
             c.tactics.len(),
             c.tactics.join(" → ")
         );

@@ -447,7 +447,7 @@ fn rule_detections_move_a_host_through_the_kill_chain() {
     w.baseline();
     let t = 8 * DAY + 9 * 60 * MIN;
     let detection = |tactic: &str, technique: &str| Action::Detection {
-        rule: format!("{tactic} rule"),
+        what: format!("rule \"{tactic} rule\" matched"),
         tactics: vec![tactic.to_owned()],
         techniques: vec![technique.to_owned()],
     };
@@ -468,7 +468,7 @@ fn rule_detections_move_a_host_through_the_kill_chain() {
     w.push(
         t + 30 * MIN,
         Action::Detection {
-            rule: "x".into(),
+            what: "x".into(),
             tactics: vec![],
             techniques: vec!["T1".into()],
         },
@@ -488,4 +488,46 @@ fn rule_detections_move_a_host_through_the_kill_chain() {
         "{}",
         p.explanation
     );
+}
+
+#[test]
+fn behavioural_steps_without_a_host_make_the_accounts_progression() {
+    let mut w = World::new();
+    w.baseline();
+    let t = 8 * DAY + 9 * 60 * MIN;
+    let step = |what: &str, tactic: &str| Action::Detection {
+        what: what.into(),
+        tactics: vec![tactic.to_owned()],
+        techniques: vec![],
+    };
+    let mut refs = Vec::new();
+    for (i, (what, tactic)) in [
+        (
+            "behaviour scored high (failed_login_burst)",
+            "credential_access",
+        ),
+        ("behaviour scored high (unusual_volume)", "exfiltration"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let r = EventRef::EventId {
+            event_id: format!("e{i}"),
+        };
+        let mut e = GraphEvent::new(
+            Timestamp(t + i as i64 * 30 * MIN),
+            step(what, tactic),
+            r.clone(),
+        );
+        e.account = Some("carol".into());
+        w.events.push(e);
+        refs.push(r);
+    }
+    let alerts = hunt(&w.events);
+    let p = alerts
+        .iter()
+        .find(|a| a.detector.id == "attack_progression")
+        .expect("a progression finding");
+    assert_eq!(p.subject, "carol");
+    assert!(refs.iter().all(|r| cites(p, r)), "{p:#?}");
 }

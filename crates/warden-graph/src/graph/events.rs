@@ -93,6 +93,11 @@ impl EntityGraph {
                 initiated,
                 ..
             } => self.connection_key(e, host, account, *dest_port, *initiated)?,
+            Action::Activity {
+                kind,
+                resource,
+                success,
+            } => self.activity_key(e, account?, kind, resource.as_deref(), *success)?,
         };
         self.touch(key, t, &e.reference)
     }
@@ -187,11 +192,18 @@ impl EntityGraph {
             .as_deref()
             .map(|ip| self.intern(NodeKind::Ip, ip, t));
         let src = if initiated {
-            if let (Some(ip), Some(h)) = (src_ip, host) {
-                self.ip_host.insert(ip, h);
-                self.host_ip.insert(h, ip);
+            match (src_ip, host) {
+                (Some(ip), Some(h)) => {
+                    self.ip_host.insert(ip, h);
+                    self.host_ip.insert(h, ip);
+                    h
+                }
+                (None, Some(h)) => h,
+                // A flow seen on the wire (Zeek): the originator is the host its address
+                // was last seen as.
+                (Some(ip), None) => self.host_of_ip(ip).unwrap_or(ip),
+                (None, None) => return None,
             }
-            host.or(src_ip)?
         } else {
             if let Some(h) = host {
                 self.ip_host.insert(dst, h);
@@ -210,6 +222,38 @@ impl EntityGraph {
             EdgeKind::Connection,
             0,
         ))
+    }
+
+    /// A user activity: account → address for a sign-in, account → resource for anything
+    /// else (by kind; the address is not part of the edge: feeds give a new one to every
+    /// session, and the sign-ins already link the account to them).
+    fn activity_key(
+        &mut self,
+        e: &GraphEvent,
+        account: NodeId,
+        kind: &str,
+        resource: Option<&str>,
+        success: bool,
+    ) -> Option<EdgeKey> {
+        let t = e.time;
+        match resource {
+            Some(r) => {
+                let r = self.intern(NodeKind::Resource, r, t);
+                let detail = warden_event::ActivityType::parse(kind) as u8;
+                Some(key(account, r, NO_NODE, EdgeKind::ResourceUse, detail))
+            }
+            None => {
+                let ip = e.source_ip.as_deref()?;
+                let ip = self.intern(NodeKind::Ip, ip, t);
+                Some(key(
+                    account,
+                    ip,
+                    NO_NODE,
+                    EdgeKind::SignIn,
+                    u8::from(!success),
+                ))
+            }
+        }
     }
 
     /// Where a logon came from: its source host, else the host its source address was

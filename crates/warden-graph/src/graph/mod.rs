@@ -37,6 +37,8 @@ pub enum NodeKind {
     /// A program on a host, named `image@HOST`.
     Process,
     Group,
+    /// What a user activity used: an application, a share, a data set.
+    Resource,
 }
 
 impl NodeKind {
@@ -47,6 +49,7 @@ impl NodeKind {
             NodeKind::Ip => "ip",
             NodeKind::Process => "process",
             NodeKind::Group => "group",
+            NodeKind::Resource => "resource",
         }
     }
 
@@ -57,6 +60,7 @@ impl NodeKind {
             Self::Ip,
             Self::Process,
             Self::Group,
+            Self::Resource,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -87,6 +91,10 @@ pub enum EdgeKind {
     Access,
     /// host or IP → IP, `actor` the account.
     Connection,
+    /// account → address it signed in from (user activity; detail: 1 when it failed).
+    SignIn,
+    /// account → resource it used (user activity; detail: the activity's kind).
+    ResourceUse,
 }
 
 impl EdgeKind {
@@ -102,6 +110,8 @@ impl EdgeKind {
             EdgeKind::Spawn => "spawn",
             EdgeKind::Access => "access",
             EdgeKind::Connection => "connection",
+            EdgeKind::SignIn => "sign_in",
+            EdgeKind::ResourceUse => "resource_use",
         }
     }
 }
@@ -134,11 +144,22 @@ impl std::hash::Hash for EdgeKey {
 }
 
 impl EdgeKey {
+    /// The logon type of a logon edge (0 for other kinds, whose detail means otherwise).
     pub fn logon_type(&self) -> u8 {
-        self.detail & 0x7f
+        if self.is_logon() {
+            self.detail & 0x7f
+        } else {
+            0
+        }
     }
     pub fn ntlm(&self) -> bool {
-        self.detail & 0x80 != 0
+        self.is_logon() && self.detail & 0x80 != 0
+    }
+    fn is_logon(&self) -> bool {
+        matches!(
+            self.kind,
+            EdgeKind::Logon | EdgeKind::RemoteLogon | EdgeKind::FailedLogon
+        )
     }
 }
 
@@ -181,7 +202,7 @@ pub struct EntityGraph {
     nodes: Vec<Node>,
     /// Name → node, one table per kind (looked up by `&str`, without allocating).
     #[serde(skip)]
-    index: [FxHashMap<Box<str>, NodeId>; 5],
+    index: [FxHashMap<Box<str>, NodeId>; 6],
     edges: Vec<Edge>,
     #[serde(skip)]
     edge_index: FxHashMap<EdgeKey, EdgeId>,

@@ -1,5 +1,6 @@
-//! The inputs of `warden graph`: Windows events (EVTX, JSON in any common shape) and LANL
-//! authentication or red-team files, found in files and folders, read into graph events
+//! The inputs of `warden graph`: Windows events (EVTX, JSON in any common shape), user
+//! activity (JSON documents with `user_id`/`activity_type`), Zeek `conn.log` (TSV or JSON)
+//! and LANL authentication or red-team files, found in files and folders, read into graph events
 //! and handed on in time order (files merged as they are read). Bad records are counted and the first few reported with their
 //! file and line; the rest of the input is read.
 
@@ -7,22 +8,29 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use warden_engine::sigma::{self, DocContext, SigmaAlert};
+use warden_engine::pipeline::graph_signals::detection_event;
+use warden_engine::sigma::{self, DocContext};
+use warden_event::flow::FlowFormat;
 use warden_event::{EventRef, Timestamp};
 use warden_graph::GraphEvent;
-use warden_graph::event::{Action, normalize_host};
-use warden_graph::extract::{Given, LanlReader, windows_event};
+use warden_graph::extract::{Given, LanlReader, activity_event, flow_event, windows_event};
 use warden_ingest::documents::{self, DocFormat};
+use warden_ingest::flows::FlowReader;
 use warden_ingest::source::InputSource;
-use warden_sigma::{Level, RuleSet, Scratch};
+use warden_ingest::{ActivityReader, FieldAliases, classify};
+use warden_sigma::{RuleSet, Scratch};
 
 use crate::cli::GraphInputs;
 
 const MAX_PRINTED_ERRORS: u64 = 20;
 
 enum Kind {
+    /// JSON documents or EVTX: Windows events, or user activity.
     Windows(DocFormat),
     Lanl,
+    ZeekConn,
+    /// User activity, JSON lines or CSV with a header (its first record names a user).
+    Activity,
 }
 
 /// What reading found.
@@ -61,11 +69,40 @@ impl ReadSummary {
 
 fn kind_of(p: &Path) -> Option<Kind> {
     if let Some(f) = documents::sniff(p) {
+        if f == DocFormat::Json && first_record_is_activity(p) {
+            return Some(Kind::Activity);
+        }
         return Some(Kind::Windows(f));
     }
     let name = p.file_name()?.to_str()?.to_ascii_lowercase();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
+    if name.starts_with("conn") && name.ends_with(".log") {
+        return Some(Kind::ZeekConn);
+    }
+    if name.ends_with(".csv") && first_record_is_activity(p) {
+        return Some(Kind::Activity);
+    }
     (name.ends_with(".txt") || name.ends_with(".csv")).then_some(Kind::Lanl)
+}
+
+/// Whether a file's first line is a user activity: a JSON object naming a user or an
+/// activity type, or a CSV header with a `user_id` column (LANL files have no header).
+fn first_record_is_activity(p: &Path) -> bool {
+    use std::io::Read;
+    let Ok(opened) = InputSource::Path(p.to_path_buf()).open() else {
+        return false;
+    };
+    let mut line = String::new();
+    if opened.reader.take(1 << 20).read_line(&mut line).is_err() {
+        return false;
+    }
+    let line = line.trim();
+    if line.starts_with('{') {
+        serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| classify::is_activity(&v))
+    } else {
+        line.split(',')
+            .any(|c| c.trim().trim_matches('"').eq_ignore_ascii_case("user_id"))
+    }
 }
 
 fn report(summary: &mut ReadSummary, quiet: bool, message: impl FnOnce() -> String) {
@@ -112,7 +149,9 @@ pub fn stream(
         );
     }
     if files.is_empty() {
-        bail!("no readable input: give EVTX, JSON or LANL (.txt/.csv) files or folders");
+        bail!(
+            "no readable input: give EVTX, JSON, Zeek conn.log or LANL (.txt/.csv) files or folders"
+        );
     }
     summary.files = files.len();
     let quiet = args.quiet;
@@ -214,6 +253,8 @@ fn read_file(
             reader.source = name;
             read_lanl(path, &reader, quiet, each, summary);
         }
+        Some(Kind::ZeekConn) => read_zeek(path, &name, quiet, each, summary),
+        Some(Kind::Activity) => read_activity(path, &name, quiet, each, summary),
         None => {}
     }
 }
@@ -252,8 +293,12 @@ fn read_windows(path: &Path, name: &str, fmt: DocFormat, quiet: bool, sink: &mut
                 };
                 found.clear();
                 sigma::match_document(set, &rec.doc, &ctx, &mut scratch, &mut hits, &mut found);
-                for d in found.iter().filter(|d| d.level_rank >= Level::Medium) {
-                    if let Some(e) = detection_event(d, name, rec.line) {
+                for d in &found {
+                    let line = EventRef::Line {
+                        source: name.to_owned(),
+                        line: rec.line,
+                    };
+                    if let Some(e) = detection_event(d, line) {
                         each_event(e);
                     }
                 }
@@ -271,41 +316,61 @@ fn read_windows(path: &Path, name: &str, fmt: DocFormat, quiet: bool, sink: &mut
     }
 }
 
-/// A Sigma detection as a graph event: its host, time, reference and ATT&CK tags.
-fn detection_event(d: &SigmaAlert, file: &str, line: u64) -> Option<GraphEvent> {
-    let time = Timestamp(d.timestamp_ms?);
-    let reference = match d.record_id {
-        Some(record_id) => EventRef::Record {
-            computer: d.computer.clone(),
-            record_id,
-        },
-        None => EventRef::Line {
-            source: file.to_owned(),
-            line,
-        },
+/// A user activity file, read as the behavioural engine reads it (field aliases, CSV
+/// headers): each sign-in and each resource used.
+fn read_activity(
+    path: &Path,
+    name: &str,
+    quiet: bool,
+    each: &mut dyn FnMut(GraphEvent),
+    summary: &mut ReadSummary,
+) {
+    let source = InputSource::Path(path.to_path_buf());
+    let opts = warden_ingest::ReaderOptions::default();
+    let reader = match ActivityReader::open_detect(&source, None, &FieldAliases::default(), &opts) {
+        Ok(r) => r,
+        Err(e) => return report(summary, quiet, || format!("{name}: {e}")),
     };
-    let (mut tactics, mut techniques) = (Vec::new(), Vec::new());
-    for t in warden_event::attack_from_tags(&d.tags) {
-        if t.starts_with('T') && t[1..].starts_with(|c: char| c.is_ascii_digit()) {
-            techniques.push(t);
-        } else {
-            tactics.push(t);
+    for r in reader {
+        summary.records += 1;
+        match r {
+            Ok(rec) => activity_event(&rec.activity)
+                .into_iter()
+                .for_each(&mut *each),
+            Err(e) => report(summary, quiet, || e.to_string()),
         }
     }
-    if tactics.is_empty() {
-        return None;
+}
+
+/// A Zeek `conn.log` (TSV with its `#fields` header, or JSON lines): each connection with
+/// both addresses and a time.
+fn read_zeek(
+    path: &Path,
+    name: &str,
+    quiet: bool,
+    each: &mut dyn FnMut(GraphEvent),
+    summary: &mut ReadSummary,
+) {
+    let opened = match InputSource::Path(path.to_path_buf()).open() {
+        Ok(o) => o,
+        Err(e) => return report(summary, quiet, || format!("{name}: {e}")),
+    };
+    let mut reader = FlowReader::new(FlowFormat::ZeekConn, opened.reader);
+    while let Some(r) = reader.next() {
+        summary.records += 1;
+        match r {
+            Ok(f) => {
+                let line = EventRef::Line {
+                    source: name.to_owned(),
+                    line: reader.line(),
+                };
+                if let Some(e) = flow_event(&f, line) {
+                    each(e);
+                }
+            }
+            Err(e) => report(summary, quiet, || format!("{name}: {e}")),
+        }
     }
-    let mut e = GraphEvent::new(
-        time,
-        Action::Detection {
-            rule: d.rule_title.clone(),
-            tactics,
-            techniques,
-        },
-        reference,
-    );
-    e.host = d.computer.as_deref().and_then(normalize_host);
-    Some(e)
 }
 
 fn read_lanl(
