@@ -44,7 +44,7 @@ pub fn load(bytes: &[u8]) -> Result<(EntityGraph, Profile), SnapshotError> {
     }
     let (g, p) = rest.split_at(len);
     let graph = EntityGraph::from_bytes(g).map_err(|e| SnapshotError::Damaged(e.to_string()))?;
-    let profile: Profile =
+    let mut profile: Profile =
         postcard::from_bytes(p).map_err(|e| SnapshotError::Damaged(e.to_string()))?;
     let n = graph.node_count() as u32;
     let ok = |id: &u32| *id < n;
@@ -63,5 +63,6 @@ pub fn load(bytes: &[u8]) -> Result<(EntityGraph, Profile), SnapshotError> {
     if !valid {
         return Err(damaged("the profile names nodes the graph does not have"));
     }
+    profile.reindex();
     Ok((graph, profile))
 }

@@ -119,7 +119,18 @@ fn hop_facts(cx: &Cx<'_>, key: &EdgeKey, new_source: bool) -> HopFacts {
     let ntlm_from_workstation = key.ntlm() && privileged && src_role == Role::Workstation;
     let new_destination = !p.account_destinations.contains(&(acct, dst));
     let someone_elses_machine = src_role == Role::Workstation && privileged;
-    if points > 0.0 && new_destination && src_role != Role::Hub {
+    let peers = if new_destination {
+        p.peers_reaching(acct, dst)
+    } else {
+        0
+    };
+    if points > 0.0 && new_destination && src_role != Role::Hub && peers > 0 {
+        // New for the account, usual for its peers: a teammate's ordinary host.
+        points += 2.0;
+        why.push(format!(
+            "first logon of the account to {dst_name}, a host {peers} of its peers reach"
+        ));
+    } else if points > 0.0 && new_destination && src_role != Role::Hub {
         points += 8.0;
         why.push(format!("first logon of the account to {dst_name}"));
     } else if points > 0.0 && !new_destination && !ntlm_from_workstation && !someone_elses_machine {

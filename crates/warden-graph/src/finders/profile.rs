@@ -84,6 +84,12 @@ pub struct Profile {
     /// talks to the internet on many machines is part of the fleet, not an intruder.
     pub prevalence: FxHashMap<(u8, Box<str>), u32>,
     prevalence_seen: FxHashSet<(u8, Box<str>, NodeId)>,
+    /// `account_destinations` indexed both ways, for peer groups (rebuilt on load, bounded
+    /// per entry: a host every account reaches says nothing of anyone's peers).
+    #[serde(skip)]
+    by_account: FxHashMap<NodeId, Vec<NodeId>>,
+    #[serde(skip)]
+    by_destination: FxHashMap<NodeId, Vec<NodeId>>,
 }
 
 /// Signals whose programs are counted across the fleet.
@@ -91,6 +97,13 @@ pub mod signal {
     pub const LSASS_READ: u8 = 1;
     pub const OUTBOUND: u8 = 2;
 }
+
+/// Most destinations kept per account, and accounts per destination, for peer groups.
+const PEER_INDEX_CAP: usize = 512;
+/// Two accounts are peers when they share at least this many destinations…
+const PEER_MIN_SHARED: usize = 2;
+/// …and this share of the destinations either reaches (Jaccard).
+const PEER_MIN_JACCARD: f32 = 0.3;
 
 /// Hosts a program must be seen on, with a signal, to be the fleet's own.
 pub const FLEET_HOSTS: u32 = 3;
@@ -182,6 +195,57 @@ impl Profile {
         h.tickets_issued = h.tickets_issued.saturating_add(1);
     }
 
+    fn index_destination(&mut self, account: NodeId, dst: NodeId) {
+        let dests = self.by_account.entry(account).or_default();
+        if dests.len() < PEER_INDEX_CAP {
+            dests.push(dst);
+        }
+        let accounts = self.by_destination.entry(dst).or_default();
+        if accounts.len() < PEER_INDEX_CAP {
+            accounts.push(account);
+        }
+    }
+
+    /// Rebuilds what is not saved (the peer indexes) after loading.
+    pub fn reindex(&mut self) {
+        self.by_account.clear();
+        self.by_destination.clear();
+        let mut pairs: Vec<(NodeId, NodeId)> = self.account_destinations.iter().copied().collect();
+        pairs.sort_unstable();
+        for (account, dst) in pairs {
+            self.index_destination(account, dst);
+        }
+    }
+
+    /// How many of `account`'s peers reach `dst`. Peers are learned from behaviour, not
+    /// names: accounts whose usual destinations overlap this one's (at least two shared,
+    /// and a Jaccard similarity of 0.3) — the other members of a team, the other
+    /// administrators of a server group.
+    pub fn peers_reaching(&self, account: NodeId, dst: NodeId) -> usize {
+        let Some(mine) = self.by_account.get(&account) else {
+            return 0;
+        };
+        if mine.len() < PEER_MIN_SHARED {
+            return 0;
+        }
+        let mine_set: FxHashSet<NodeId> = mine.iter().copied().collect();
+        let Some(others) = self.by_destination.get(&dst) else {
+            return 0;
+        };
+        others
+            .iter()
+            .filter(|&&other| other != account)
+            .filter(|other| {
+                let theirs = self.by_account.get(other).map_or(&[][..], Vec::as_slice);
+                let shared = theirs.iter().filter(|d| mine_set.contains(d)).count();
+                let union = mine.len() + theirs.len() - shared;
+                shared >= PEER_MIN_SHARED
+                    && union > 0
+                    && shared as f32 / union as f32 >= PEER_MIN_JACCARD
+            })
+            .count()
+    }
+
     /// Learns one remote logon `account`: `src` → `dst`.
     pub fn remote_logon(&mut self, account: NodeId, src: NodeId, dst: NodeId, t: Timestamp) {
         let privileged = self.is_privileged(account);
@@ -194,6 +258,7 @@ impl Profile {
         if self.account_destinations.insert((account, dst)) {
             let h = self.hosts.entry(dst).or_default();
             h.remote_in_accounts += 1;
+            self.index_destination(account, dst);
         }
         if privileged && from_workstation && self.privileged_entries.insert((dst, account)) {
             let h = self.hosts.entry(dst).or_default();
@@ -236,5 +301,29 @@ mod tests {
             Role::Workstation,
             "a shared host is not a workstation"
         );
+    }
+
+    #[test]
+    fn peers_are_accounts_that_reach_the_same_hosts() {
+        let mut p = Profile::default();
+        let t = Timestamp(0);
+        // A team (1, 2, 3) on servers 50..54; 3 also on 60. An outsider (9) on 70, 71, 60.
+        for a in [1, 2, 3] {
+            for s in 50..54 {
+                p.remote_logon(a, 40, s, t);
+            }
+        }
+        p.remote_logon(3, 40, 60, t);
+        for s in [70, 71, 60] {
+            p.remote_logon(9, 40, s, t);
+        }
+        assert_eq!(p.peers_reaching(1, 60), 1, "its teammate 3 reaches 60");
+        assert_eq!(p.peers_reaching(9, 50), 0, "no peer of 9 reaches 50");
+        assert_eq!(p.peers_reaching(1, 99), 0);
+        // Rebuilt the same after a save and load.
+        let mut q: Profile = postcard::from_bytes(&postcard::to_allocvec(&p).unwrap()).unwrap();
+        assert_eq!(q.peers_reaching(1, 60), 0, "not saved");
+        q.reindex();
+        assert_eq!(q.peers_reaching(1, 60), 1);
     }
 }

@@ -531,3 +531,39 @@ fn behavioural_steps_without_a_host_make_the_accounts_progression() {
     assert_eq!(p.subject, "carol");
     assert!(refs.iter().all(|r| cites(p, r)), "{p:#?}");
 }
+
+#[test]
+fn a_host_the_accounts_peers_reach_weighs_less_than_one_none_of_them_do() {
+    let hop_to = |dst: &str| {
+        let mut w = World::new();
+        w.baseline();
+        // adm2 and adm3 (adm1's peers: the same servers) also look after SRV-9.
+        for day in 0..7 {
+            for a in [2, 3] {
+                let t = day * DAY + (12 * 60 + a) * MIN;
+                w.logon(t, &format!("adm{a}"), "JUMP", "SRV-9", 10, false);
+            }
+        }
+        let t = 8 * DAY + 10 * 60 * MIN;
+        w.logon(t, "adm1", "WS-4", dst, 3, false);
+        hunt(&w.events)
+            .into_iter()
+            .find(|a| a.detector.id == "lateral_movement")
+            .expect("a hop from someone else's workstation is a finding")
+    };
+    let usual_for_peers = hop_to("SRV-9");
+    let new_to_all = hop_to("SRV-8");
+    assert!(
+        usual_for_peers
+            .explanation
+            .contains("a host 2 of its peers reach"),
+        "{}",
+        usual_for_peers.explanation
+    );
+    assert!(
+        usual_for_peers.score < new_to_all.score,
+        "{} vs {}",
+        usual_for_peers.score,
+        new_to_all.score
+    );
+}
