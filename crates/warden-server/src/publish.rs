@@ -1,12 +1,14 @@
 //! Alerts from any route into the store, then out: committed in one transaction, then —
 //! under the store's lock, so the feed carries ids in the order they were stored, which
 //! lets a stream resume without a gap — handed to the live stream, the outputs and the
-//! webhooks. A replayed alert keeps its id and is not published again.
+//! webhooks. A replayed alert keeps its id and is not published again; a graph finding
+//! whose stored body grew is sent to the live stream again as `alert.updated`.
 
 use std::sync::Arc;
 
 use warden_event::Alert;
 use warden_outputs::Delivery;
+use warden_store::Saved;
 
 use crate::error::ApiError;
 use crate::routes::stream::Published;
@@ -22,17 +24,29 @@ pub fn commit(st: &AppState, alerts: Vec<Alert>) -> Result<Vec<(i64, bool)>, Api
         .store
         .lock()
         .map_err(|_| ApiError::internal("store lock"))?;
-    let saved = store.save_alerts(None, &alerts)?;
-    for (alert, (id, new)) in alerts.into_iter().zip(&saved) {
-        if !*new {
-            continue;
+    let saved = store.save_alerts_detailed(None, &alerts)?;
+    for (alert, &(id, state)) in alerts.into_iter().zip(&saved) {
+        match state {
+            Saved::New => {}
+            // A graph finding that grew: the clients that have it see its new version;
+            // outputs and webhooks had it once, at its level.
+            Saved::Updated => {
+                let _ = st
+                    .feed
+                    .send(Arc::new(Published::updated(id, Arc::new(alert))));
+                continue;
+            }
+            Saved::Same => continue,
         }
         st.metrics.alert(alert.level);
         let alert = Arc::new(alert);
-        let p = Arc::new(Published::of(*id, alert.clone()));
-        st.outputs.dispatch(&Delivery::new(Some(*id), alert));
+        let p = Arc::new(Published::of(id, alert.clone()));
+        st.outputs.dispatch(&Delivery::new(Some(id), alert));
         st.webhooks.dispatch(&p);
         let _ = st.feed.send(p);
     }
-    Ok(saved)
+    Ok(saved
+        .into_iter()
+        .map(|(id, state)| (id, state == Saved::New))
+        .collect())
 }

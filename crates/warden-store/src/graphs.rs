@@ -40,7 +40,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use crate::{AlertQuery, Store};
+    use crate::{AlertQuery, Saved, Store};
     use warden_event::{Alert, AlertDetail, Detector, DetectorKind, GraphFinding, ThreatLevel};
 
     fn finding(explanation: &str, steps: usize) -> Alert {
@@ -80,6 +80,16 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((first[0].1, again[0].1), (true, false));
         assert_eq!(first[0].0, again[0].0, "the same row");
+        // Told apart in detail: the grown body replaced the row; a replay changes nothing.
+        let grown = s
+            .save_alerts_detailed(None, &[finding("four hops", 4)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let replay = s
+            .save_alerts_detailed(None, &[finding("four hops", 4)])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((grown[0].1, replay[0].1), (Saved::Updated, Saved::Same));
+        s.save_alerts(None, &[finding("three hops", 3)])
+            .unwrap_or_else(|e| panic!("{e}"));
         let q = AlertQuery {
             limit: 10,
             ..AlertQuery::default()

@@ -22,7 +22,7 @@ pub use analytics::{DashboardCounts, Granularity, TrendBucket};
 pub use service::{
     AlertChange, AlertFilter, AlertRecord, AlertSort, AuditEntry, MAX_PAGE, SortKey, TokenRecord,
 };
-pub use store::{AlertQuery, RunTotals, Store, StoredAlert, StoredRun};
+pub use store::{AlertQuery, RunTotals, Saved, Store, StoredAlert, StoredRun};
 pub use webhooks::{DeadLetter, WebhookRecord};
 
 /// The tenant of everything written outside the service (`warden detect --store`).

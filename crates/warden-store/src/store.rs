@@ -7,6 +7,17 @@ use std::path::Path;
 use warden_event::{Alert, ThreatLevel, ThreatScore};
 use warden_models::baseline::{Population, UserState, codec};
 
+/// What saving did to one alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Stored for the first time.
+    New,
+    /// Stored before; this save replaced its body (a graph finding that grew).
+    Updated,
+    /// Stored before, unchanged (a replay).
+    Same,
+}
+
 /// A handle on the database file.
 pub struct Store {
     pub(crate) conn: Connection,
@@ -192,6 +203,20 @@ impl Store {
         run_id: Option<i64>,
         alerts: &[Alert],
     ) -> Result<Vec<(i64, bool)>, StoreError> {
+        Ok(self
+            .save_alerts_detailed(run_id, alerts)?
+            .into_iter()
+            .map(|(id, s)| (id, s == Saved::New))
+            .collect())
+    }
+
+    /// [`Store::save_alerts`], telling an alert stored before and unchanged from one whose
+    /// stored body this call replaced (a graph finding whose path grew).
+    pub fn save_alerts_detailed(
+        &mut self,
+        run_id: Option<i64>,
+        alerts: &[Alert],
+    ) -> Result<Vec<(i64, Saved)>, StoreError> {
         let tx = self.conn.transaction().map_err(q("saving alerts"))?;
         let mut out = Vec::with_capacity(alerts.len());
         {
@@ -227,15 +252,23 @@ impl Store {
                         .optional()
                         .map_err(q("saving alerts"))?;
                     if let Some(id) = id {
-                        grow.execute(params![
+                        let changed = grow
+                            .execute(params![
+                                id,
+                                (f64::from(a.score) * 10.0).round() / 10.0,
+                                a.explanation,
+                                body,
+                                primary.join(","),
+                            ])
+                            .map_err(q("saving alerts"))?;
+                        out.push((
                             id,
-                            (f64::from(a.score) * 10.0).round() / 10.0,
-                            a.explanation,
-                            body,
-                            primary.join(","),
-                        ])
-                        .map_err(q("saving alerts"))?;
-                        out.push((id, false));
+                            if changed > 0 {
+                                Saved::Updated
+                            } else {
+                                Saved::Same
+                            },
+                        ));
                         continue;
                     }
                 }
@@ -264,7 +297,7 @@ impl Store {
                         r.get(0)
                     })
                     .map_err(q("saving alerts"))?;
-                out.push((id, new));
+                out.push((id, if new { Saved::New } else { Saved::Same }));
             }
         }
         tx.commit().map_err(q("saving alerts"))?;

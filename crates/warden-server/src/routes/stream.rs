@@ -59,6 +59,10 @@ pub struct Published {
     pub text: Arc<str>,
     /// The whole alert, for outputs and webhooks.
     pub alert: Arc<Alert>,
+    /// An alert stored before whose body changed (a graph finding that grew): sent to
+    /// the clients that already have it as `alert.updated`, without moving their resume
+    /// point.
+    pub updated: bool,
 }
 
 /// One message on its way to a client: its sequence number and its JSON text (shared).
@@ -69,6 +73,8 @@ pub struct Wire {
     /// Aggregated messages: whether this one ends its window (only that one moves the
     /// resume point).
     pub window_end: Option<bool>,
+    /// A new version of an alert sent before (`alert.updated`).
+    pub updated: bool,
 }
 
 impl Wire {
@@ -77,6 +83,7 @@ impl Wire {
             seq: v["seq"].as_i64().unwrap_or(0),
             text: v.to_string().into(),
             window_end: v["window_end"].as_bool(),
+            updated: v["updated"] == true,
         }
     }
 
@@ -87,6 +94,16 @@ impl Wire {
 }
 
 impl Published {
+    /// A new version of the stored alert `id`, for the clients that have it already.
+    pub fn updated(id: i64, alert: Arc<Alert>) -> Self {
+        let mut p = Self::of(id, alert);
+        let mut message: Value = serde_json::from_str(&p.text).unwrap_or(Value::Null);
+        message["updated"] = json!(true);
+        p.text = message.to_string().into();
+        p.updated = true;
+        p
+    }
+
     pub fn of(id: i64, alert: Arc<Alert>) -> Self {
         let primary: Vec<String> = alert
             .primary_anomalies()
@@ -115,6 +132,7 @@ impl Published {
             text: message.to_string().into(),
             primary,
             alert,
+            updated: false,
         }
     }
 }
@@ -292,7 +310,10 @@ async fn websocket(mut socket: WebSocket, mut c: Cursor, _guard: ClientGuard, wi
             m = c.next_message(), if can_send => {
                 // No message means the server is stopping.
                 let Some(m) = m else { goodbye = true; break };
-                sent = m.seq;
+                // An update is of an alert sent before: not a new sequence number.
+                if !m.updated {
+                    sent = m.seq;
+                }
                 if socket.send(Message::Text((*m.text).into())).await.is_err() {
                     break;
                 }
@@ -415,6 +436,10 @@ impl Cursor {
 
     async fn next(&mut self) -> Option<Event> {
         let m = self.next_message().await?;
+        if m.updated {
+            // Not a new sequence number: the resume point stays where it is.
+            return Some(Event::default().event("alert.updated").data(&*m.text));
+        }
         let ev = Event::default().event("alert").data(&*m.text);
         // Aggregated: only a window's last message moves the resume point.
         Some(if m.window_end == Some(false) {
@@ -437,6 +462,8 @@ impl Cursor {
         let mut gathered = vec![first.json()];
         while gathered.len() < AGGREGATE_MAX {
             match tokio::time::timeout_at(deadline, self.next_alert()).await {
+                // A summary of a window carries no updates of alerts it summarised.
+                Ok(Some(m)) if m.updated => {}
                 Ok(Some(m)) => gathered.push(m.json()),
                 // The window is over, or the server is stopping: send what there is.
                 Ok(None) | Err(_) => break,
@@ -477,6 +504,18 @@ impl Cursor {
                 _ = self.closing.wait_for(|c| *c) => return None,
             };
             match received {
+                // A new version of an alert this client has had (a later one reaches it
+                // from the store in its latest form anyway).
+                Ok(p) if p.updated => {
+                    if p.id <= self.last && self.matches(&p) {
+                        self.pending.push_back(Wire {
+                            seq: p.id,
+                            text: p.text.clone(),
+                            window_end: None,
+                            updated: true,
+                        });
+                    }
+                }
                 Ok(p) if p.id > self.last && p.tenant == self.filter.tenant => {
                     self.last = p.id;
                     if self.matches(&p) {
@@ -484,6 +523,7 @@ impl Cursor {
                             seq: p.id,
                             text: p.text.clone(),
                             window_end: None,
+                            updated: false,
                         });
                     }
                 }

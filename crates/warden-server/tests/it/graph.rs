@@ -237,3 +237,105 @@ async fn with_the_graph_off_its_routes_say_how_to_turn_it_on() {
         "{v}"
     );
 }
+
+/// Server-Sent Events blocks (event name, id, data) from a streaming response until one
+/// satisfies `done` (or 10 s).
+async fn read_until(
+    body: axum::body::Body,
+    done: impl Fn(&(String, Option<String>, Value)) -> bool,
+) -> Vec<(String, Option<String>, Value)> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut text = String::new();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, body.frame()).await;
+        let Ok(Some(Ok(frame))) = frame else {
+            return out;
+        };
+        if let Some(data) = frame.data_ref() {
+            text.push_str(&String::from_utf8_lossy(data));
+        }
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::to_owned)
+            };
+            let Some(data) = field("data: ") else {
+                continue;
+            };
+            let m = (
+                field("event: ").unwrap_or_default(),
+                field("id: "),
+                serde_json::from_str(&data).unwrap_or(Value::Null),
+            );
+            let stop = done(&m);
+            out.push(m);
+            if stop {
+                return out;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_graph_alert_that_grows_is_sent_again_on_the_stream_as_an_update() {
+    use tower::ServiceExt;
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let (write, _) =
+        create_token(&store, Scope::Write, "acme", "w").unwrap_or_else(|e| panic!("{e}"));
+    let (read, _) =
+        create_token(&store, Scope::Read, "acme", "r").unwrap_or_else(|e| panic!("{e}"));
+    let r = app(AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}")));
+    let events = company();
+    let (before, last_hop) = events.split_at(events.len() - 1);
+    send(&r, &write, before).await;
+    let (_, v) = get(&r, &read, "/v1/alerts?limit=100").await;
+    let graph_ids: Vec<i64> = v["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["alert"]["detector"]["kind"] == "graph")
+        .filter_map(|a| a["id"].as_i64())
+        .collect();
+    let newest = graph_ids.iter().max().copied().expect("a graph alert");
+    let req = axum::http::Request::builder()
+        .uri("/v1/stream?after=0")
+        .header("accept", "text/event-stream")
+        .header("authorization", format!("Bearer {read}"))
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resp = r
+        .clone()
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status(), StatusCode::OK);
+    let reader = tokio::spawn(read_until(resp.into_body(), |(event, _, _)| {
+        event == "alert.updated"
+    }));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    send(&r, &write, last_hop).await;
+    let got = reader.await.unwrap_or_else(|e| panic!("{e}"));
+    let (event, id, update) = got.last().cloned().expect("messages");
+    assert_eq!(event, "alert.updated", "{got:?}");
+    assert_eq!(id, None, "an update does not move the resume point");
+    assert_eq!(update["updated"], true);
+    assert!(
+        graph_ids.contains(&update["alert_id"].as_i64().unwrap_or(0)),
+        "{update}"
+    );
+    assert!(update["alert_id"].as_i64() <= Some(newest));
+    // It came after the alert itself, which was sent once, as an alert.
+    let first = got
+        .iter()
+        .position(|(e, _, m)| e == "alert" && m["alert_id"] == update["alert_id"])
+        .expect("the alert before its update");
+    assert!(first < got.len() - 1);
+    let (_, one) = get(&r, &read, &format!("/v1/alerts/{}", update["alert_id"])).await;
+    assert_eq!(one["alert"]["alert"]["explanation"], update["explanation"]);
+}
