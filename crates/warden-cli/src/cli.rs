@@ -577,7 +577,7 @@ pub struct GraphHuntArgs {
     #[command(flatten)]
     pub input: GraphInputs,
     /// Sigma rules (files or folders) matched on the Windows events as they are read: the
-    /// ATT&CK tactics of detections of medium level or above join the progression finder.
+    /// ATT&CK tactics of detections of high level or above join the progression finder.
     #[command(flatten)]
     pub rules: RuleArgs,
     /// Start from this saved graph (the baseline): every event read is hunted.

@@ -1,6 +1,8 @@
 //! What the other detectors found, as graph events for the progression finder: a Sigma
 //! detection's ATT&CK tactics on its host, and a behavioural score's strong anomalies on
-//! the user's account. The graph detector runs after the rules and the behavioural
+//! the user's account. Only strong findings (high level or above) are steps: medium rules
+//! fire on ordinary administration all day, and their tactics made a progression of
+//! routine work (measured in docs/benchmarks.md). The graph detector runs after the rules and the behavioural
 //! engine, so it reads their verdicts for the same record.
 
 use warden_event::{AnomalyType, EventRef, ThreatLevel, ThreatScore, Timestamp, UserActivity};
@@ -11,11 +13,11 @@ use warden_sigma::Level;
 
 use crate::sigma::SigmaAlert;
 
-/// A Sigma detection of medium level or above as a graph event: its host, time,
+/// A Sigma detection of high level or above as a graph event: its host, time,
 /// reference and ATT&CK tags. `fallback` is the reference of an event with no record id
 /// (its file and line). Detections without a tactic tag say nothing of progression.
 pub fn detection_event(d: &SigmaAlert, fallback: EventRef) -> Option<GraphEvent> {
-    if d.level_rank < Level::Medium {
+    if d.level_rank < Level::High {
         return None;
     }
     let time = Timestamp(d.timestamp_ms?);
@@ -67,10 +69,10 @@ pub fn anomaly_tactic(kind: AnomalyType) -> Option<(&'static str, &'static str)>
     }
 }
 
-/// A behavioural score of medium level or above, past the user's learning period, as a
+/// A behavioural score of HIGH or above, past the user's learning period, as a
 /// graph event about the user's account, one tactic per anomaly that stands for one.
 pub fn anomaly_event(s: &ThreatScore, a: &UserActivity) -> Option<GraphEvent> {
-    if s.learning || s.threat_level < ThreatLevel::Medium {
+    if s.learning || s.threat_level < ThreatLevel::High {
         return None;
     }
     let (mut tactics, mut techniques) = (Vec::new(), Vec::new());

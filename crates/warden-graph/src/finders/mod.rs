@@ -280,8 +280,8 @@ impl Hunter {
         suspicious
     }
 
-    /// A rule's detection on a host: each ATT&CK tactic of its tags is a step of the host's
-    /// progression (a rule with techniques but no tactic adds nothing).
+    /// Another detector's finding on a host (or about an account): a step of its
+    /// progression (one with techniques but no tactic adds nothing).
     fn detection(&mut self, e: &GraphEvent, hits: &mut Vec<Hit>) {
         let Action::Detection {
             what,
@@ -302,7 +302,10 @@ impl Hunter {
             graph: &self.graph,
             profile: &self.profile,
         };
-        for t in tactics.iter().filter_map(|t| tactics::tactic_named(t)) {
+        // One event is one step, of its first tactic (a rule's tags name every tactic its
+        // technique serves; a behavioural score lists its strongest anomaly first): a rule
+        // firing again must not walk the kill chain through its own tags.
+        if let Some(t) = tactics.iter().find_map(|t| tactics::tactic_named(t)) {
             let step = Step {
                 time: e.time,
                 kind: "detection",

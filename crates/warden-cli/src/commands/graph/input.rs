@@ -122,7 +122,7 @@ const CHANNEL_EVENTS: usize = 4096;
 /// in memory: each file is read on its own thread in its own order (EVTX records and
 /// exported logs come in time order) and the files are merged by time (ties: the file
 /// given first). Beyond 64 files, the events are gathered and sorted instead. With
-/// `rules`, each Windows event is also matched, and detections of medium level or above
+/// `rules`, each Windows event is also matched, and detections of high level or above
 /// become events of their own (their ATT&CK tactics feed the progression finder).
 pub fn stream(
     args: &GraphInputs,
