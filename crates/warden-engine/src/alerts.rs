@@ -157,8 +157,15 @@ pub fn from_sigma(
             record_id,
         },
         (Some(e), None) => e.reference(a.computer.as_deref()),
-        (None, None) => EventRef::Hash {
-            hash: warden_event::content_hash(&[&a.rule_id, &timestamp, &subject]),
+        // An exported event without its record id: its file and line.
+        (None, None) => match (&a.file, a.line) {
+            (Some(source), Some(line)) => EventRef::Line {
+                source: source.clone(),
+                line,
+            },
+            _ => EventRef::Hash {
+                hash: warden_event::content_hash(&[&a.rule_id, &timestamp, &subject]),
+            },
         },
     };
     // The key stays what the service has always stored: the rule and the record (or a
@@ -166,6 +173,9 @@ pub fn from_sigma(
     let record = match &reference {
         EventRef::Record { record_id, .. } => record_id.to_string(),
         EventRef::Hash { hash } => hash.clone(),
+        EventRef::Line { source, line } if doc.is_none() => {
+            warden_event::content_hash(&[source, &line.to_string()])
+        }
         EventRef::Line { .. } | EventRef::EventId { .. } => doc.map_or_else(
             || warden_event::content_hash(&[&timestamp, &subject]),
             |d| warden_event::content_hash(&[&d.to_string()]),
@@ -390,6 +400,8 @@ mod tests {
             channel: Some("Security".into()),
             event_id: Some(4688),
             record_id: record,
+            line: None,
+            provider: None,
             file: None,
             details: serde_json::Map::new(),
             correlation: false,

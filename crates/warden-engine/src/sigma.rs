@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 use warden_event::Timestamp;
+use warden_event::winlog::WinDoc;
 use warden_sigma::correlation::{CorrelationEngine, CorrelationHit};
 use warden_sigma::{Level, RuleSet, Scratch};
 
@@ -27,6 +28,13 @@ pub struct SigmaAlert {
     pub channel: Option<String>,
     pub event_id: Option<i64>,
     pub record_id: Option<u64>,
+    /// The line of a JSON input the event starts on: how to find an event that has no
+    /// record id (some exports drop it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// The event's provider (`Provider_Name`, `SourceName`, `winlog.provider_name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     pub file: Option<String>,
     /// Matched fields and their values; for correlations the group-by values and the
     /// aggregate.
@@ -51,6 +59,8 @@ pub struct DocContext<'a> {
     pub file: Option<&'a str>,
     pub record_id: Option<u64>,
     pub timestamp_ms: Option<i64>,
+    /// The JSON line the document starts on (none for EVTX records).
+    pub line: Option<u64>,
 }
 
 /// The time of a document: its own time fields (`Event.System.TimeCreated`, `@timestamp`,
@@ -114,28 +124,28 @@ pub fn match_document(
         return;
     }
     let ts = document_time(doc, ctx.timestamp_ms);
-    let computer = text_at(
-        doc,
-        &[
-            "/Event/System/Computer",
-            "/Computer",
-            "/host/name",
-            "/hostname",
-        ],
-    );
+    // The header in whichever shape the event came (evtx_dump, flat NXLog/OTRF,
+    // Winlogbeat): a detection always names its computer and record when the event does.
+    let header = WinDoc::new(doc);
+    let computer = header
+        .computer()
+        .or_else(|| text_at(doc, &["/host/name", "/hostname"]));
     let channel = ev.channel().map(str::to_owned);
     let event_id = ev.event_id();
-    let record_id = ctx.record_id.or_else(|| {
-        doc.pointer("/Event/System/EventRecordID")
-            .and_then(Value::as_u64)
-    });
+    let record_id = ctx.record_id.or_else(|| header.record_id());
+    let provider = Some(header.provider()).filter(|p| !p.is_empty());
     for &r in hits.iter() {
         let Some(info) = set.rule(r) else { continue };
-        let details = set
+        let mut details: serde_json::Map<String, Value> = set
             .details(r, &ev)
             .into_iter()
             .map(|(k, v)| (k, Value::String(v)))
             .collect();
+        // A filter of the rule tests a field this log does not have: it could not be
+        // checked, and the detection says so.
+        if let Some(why) = set.unverified(scratch, r) {
+            details.insert("unverified".into(), Value::String(why.to_owned()));
+        }
         out.push(SigmaAlert {
             timestamp: rfc3339(ts),
             timestamp_ms: ts,
@@ -151,6 +161,8 @@ pub fn match_document(
             channel: channel.clone(),
             event_id,
             record_id,
+            line: ctx.line.filter(|&l| l > 0),
+            provider: provider.clone(),
             file: ctx.file.map(str::to_owned),
             details,
             correlation: false,
@@ -194,6 +206,8 @@ pub fn correlation_alert(set: &RuleSet, hit: &CorrelationHit) -> Option<SigmaAle
         channel: None,
         event_id: None,
         record_id: None,
+        line: None,
+        provider: None,
         file: None,
         details,
         correlation: true,
@@ -366,6 +380,7 @@ tags: [attack.t1110.001]
                 file: Some("x.evtx"),
                 record_id: Some(7),
                 timestamp_ms: None,
+                line: None,
             },
         );
         assert_eq!(out.len(), 1);

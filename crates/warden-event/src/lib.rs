@@ -5,6 +5,7 @@
 //! - [`ThreatLevel`], [`AnomalyType`], [`Anomaly`]: the vocabulary of findings.
 //! - [`ThreatScore`]: the scored, explained output for one activity (the output contract).
 //! - [`flow`]: network flows as typed records (formats, one raw flow, its columns).
+//! - [`winlog`]: the header of a Windows event in every JSON shape.
 //! - [`Alert`]: the one alert every detector raises and every consumer reads, with its
 //!   entities, evidence and the detector's own detail.
 //!
@@ -25,6 +26,7 @@ mod level;
 mod record;
 mod score;
 mod time;
+pub mod winlog;
 
 pub use activity::{ActivityType, UserActivity};
 pub use alert::{

@@ -1,5 +1,6 @@
 //! Log documents for rule hunting: every record of an EVTX file rendered as JSON
-//! (`Event.System.*`, `Event.EventData.*`), or every JSON object of a JSON file — JSON
+//! (`Event.System.*`, `Event.EventData.*`), every `<Event>` of an XML file in the same
+//! shape ([`crate::xml`]), or every JSON object of a JSON file — JSON
 //! Lines, pretty-printed objects one after another, or one array of objects; plain, gzip or
 //! zstd. Files named `.jsonl`/`.ndjson` are read a line at a time (memory: one line);
 //! other JSON files whole. A bad record is reported with its place and the reading goes on.
@@ -32,6 +33,8 @@ pub struct LogRecord {
 pub enum DocFormat {
     Evtx,
     Json,
+    /// Windows events rendered as XML (`<Event>` documents).
+    Xml,
 }
 
 /// Decides a file's format from its first bytes and name; `None` for other files.
@@ -50,6 +53,9 @@ pub fn sniff(path: &Path) -> Option<DocFormat> {
         .unwrap_or(&name);
     if name.ends_with(".evtx") {
         return Some(DocFormat::Evtx);
+    }
+    if name.ends_with(".xml") {
+        return Some(DocFormat::Xml);
     }
     [".json", ".jsonl", ".ndjson"]
         .iter()
@@ -76,7 +82,47 @@ pub fn read_documents(
     match format {
         DocFormat::Evtx => read_evtx(path, threads, each),
         DocFormat::Json => read_json(path, each),
+        DocFormat::Xml => read_xml(path, each),
     }
+}
+
+fn read_xml(
+    path: &Path,
+    each: &mut dyn FnMut(Result<LogRecord, IngestError>),
+) -> Result<ReadCounts, IngestError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| IngestError::new(&name, 0, ErrorKind::Open(e)))?
+        .len();
+    let opened = InputSource::Path(path.to_path_buf()).open()?;
+    let mut counts = ReadCounts {
+        bytes,
+        ..ReadCounts::default()
+    };
+    crate::xml::read_events(opened.reader, &mut |r| match r {
+        Ok((doc, line)) => {
+            counts.records += 1;
+            let record_id = warden_event::winlog::WinDoc::new(&doc).record_id();
+            each(Ok(LogRecord {
+                doc,
+                record_id,
+                timestamp_ms: None,
+                line,
+            }));
+        }
+        Err((why, line)) => {
+            counts.errors += 1;
+            each(Err(IngestError::new(
+                &name,
+                line,
+                ErrorKind::BadField {
+                    field: "event",
+                    reason: why,
+                },
+            )));
+        }
+    });
+    Ok(counts)
 }
 
 fn read_evtx(

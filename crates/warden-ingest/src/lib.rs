@@ -39,6 +39,7 @@ pub mod jsonl;
 pub mod lines;
 mod reader;
 pub mod source;
+pub mod xml;
 
 pub use config::{IngestConfig, IngestConfigError};
 pub use error::{ErrorKind, IngestError};

@@ -540,6 +540,42 @@ fn windash_pattern(p: &Pattern) -> Result<Vec<Pattern>, ErrorKind> {
 }
 
 /// Flattens nested AND/OR, folds constants and single-child nodes.
+/// Replaces the leaves `unknown` says cannot be decided by the constant that never makes
+/// the whole expression true: false under an even number of `not`s (`positive`), true
+/// under an odd number. The result is true only when the expression is true whatever the
+/// unknown leaves would have been (Kleene's logic, per leaf).
+pub fn assume_unknown(e: Expr, unknown: &dyn Fn(u32) -> bool, positive: bool) -> Expr {
+    substitute(e, unknown, &|positive| !positive, positive)
+}
+
+/// Replaces the leaves on fields an event cannot have by false (what a test on an absent
+/// field gives), so that what cannot match folds away.
+pub fn assume_absent(e: Expr, absent: &dyn Fn(u32) -> bool) -> Expr {
+    substitute(e, absent, &|_| false, true)
+}
+
+fn substitute(
+    e: Expr,
+    pick: &dyn Fn(u32) -> bool,
+    value: &dyn Fn(bool) -> bool,
+    positive: bool,
+) -> Expr {
+    let each = |items: Vec<Expr>| -> Vec<Expr> {
+        items
+            .into_iter()
+            .map(|x| substitute(x, pick, value, positive))
+            .collect()
+    };
+    match e {
+        Expr::Leaf(i) if pick(i) => Expr::Const(value(positive)),
+        Expr::And(items) => Expr::And(each(items)),
+        Expr::Or(items) => Expr::Or(each(items)),
+        Expr::AtLeast(n, items) => Expr::AtLeast(n, each(items)),
+        Expr::Not(inner) => Expr::Not(Box::new(substitute(*inner, pick, value, !positive))),
+        other => other,
+    }
+}
+
 pub fn simplify(e: Expr) -> Expr {
     match e {
         Expr::And(items) => {
@@ -581,11 +617,25 @@ pub fn simplify(e: Expr) -> Expr {
             other => Expr::Not(Box::new(other)),
         },
         Expr::AtLeast(n, items) => {
-            let items: Vec<Expr> = items.into_iter().map(simplify).collect();
-            if n > items.len() {
+            let mut need = n;
+            let mut rest = Vec::with_capacity(items.len());
+            for i in items.into_iter().map(simplify) {
+                match i {
+                    Expr::Const(true) => need = need.saturating_sub(1),
+                    Expr::Const(false) => {}
+                    other => rest.push(other),
+                }
+            }
+            if need == 0 {
+                Expr::Const(true)
+            } else if need > rest.len() {
                 Expr::Const(false)
+            } else if need == 1 {
+                simplify(Expr::Or(rest))
+            } else if need == rest.len() {
+                simplify(Expr::And(rest))
             } else {
-                Expr::AtLeast(n, items)
+                Expr::AtLeast(need, rest)
             }
         }
         leaf => leaf,

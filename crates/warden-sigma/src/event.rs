@@ -9,6 +9,8 @@
 //! payload fields of the same name. Arrays give several values; any of them may match.
 
 use rustc_hash::FxHashMap;
+
+use crate::derive::Transform;
 use serde_json::Value as Json;
 
 /// Index of an interned event field name.
@@ -24,17 +26,26 @@ pub struct FieldNames {
     ids: FxHashMap<Box<str>, FieldId>,
     names: Vec<Box<str>>,
     has_dotted: bool,
+    /// Fields computed from others ([`crate::derive`]): output, transform, arguments.
+    derived: Vec<(FieldId, Transform, Vec<FieldId>)>,
 }
 
 impl FieldNames {
+    /// The id of a field name; a computed field's call (`hex(NewProcessId)`) also interns
+    /// its arguments and is computed for every event.
     pub fn intern(&mut self, name: &str) -> FieldId {
         if let Some(&id) = self.ids.get(name) {
             return id;
         }
+        let call = crate::derive::parse(name)
+            .map(|(t, args)| (t, args.iter().map(|a| self.intern(a)).collect::<Vec<_>>()));
         let id = FieldId::try_from(self.names.len()).unwrap_or(NONE - 1);
         self.names.push(name.into());
         self.ids.insert(name.into(), id);
         self.has_dotted |= name.contains('.');
+        if let Some((t, args)) = call {
+            self.derived.push((id, t, args));
+        }
         id
     }
 
@@ -164,6 +175,7 @@ impl<'a> Event<'a> {
             buf: String::new(),
         };
         w.walk(doc, None, 0);
+        w.derive();
         let mut ev = w.ev;
         // EVTX-shaped documents are Windows events even without a channel (ETW captures).
         ev.windows = ev.channel.is_some() || doc.pointer("/Event/System").is_some();
@@ -237,7 +249,60 @@ impl<'e, 'a> Iterator for FieldIter<'e, 'a> {
     }
 }
 
+/// The standard name of a header field another shape writes differently: Winlogbeat/ECS
+/// (`winlog.channel`, `winlog.event_id`, `winlog.provider_name`, `winlog.computer_name`,
+/// `winlog.record_id`, `event.code`) and the flat NXLog/OTRF shape's top-level
+/// `SourceName`, `Hostname` and `RecordNumber`. `path` ends with `key`.
+fn canonical_header(path: &[&str], key: &str) -> Option<&'static str> {
+    let parent = path.len().checked_sub(2).and_then(|i| path.get(i)).copied();
+    match (parent, key) {
+        (Some("winlog"), "channel") => Some("Channel"),
+        (Some("winlog"), "event_id") | (Some("event"), "code") => Some("EventID"),
+        (Some("winlog"), "provider_name") => Some("Provider_Name"),
+        (Some("winlog"), "computer_name") => Some("Computer"),
+        (Some("winlog"), "record_id") => Some("EventRecordID"),
+        (None, "SourceName" | "ProviderName") => Some("Provider_Name"),
+        (None, "Hostname") => Some("Computer"),
+        (None, "RecordNumber") => Some("EventRecordID"),
+        _ => None,
+    }
+}
+
 impl<'a> Walker<'_, 'a> {
+    /// Computes the derived fields whose first argument the event has.
+    fn derive(&mut self) {
+        let names = self.names;
+        for (out, t, args) in &names.derived {
+            let first = |id: &FieldId| self.ev.values(*id).next().map(|v| v.raw);
+            if args.first().and_then(first).is_none() {
+                continue;
+            }
+            let values: Vec<Option<&str>> = args.iter().map(first).collect();
+            let Some(text) = crate::derive::apply(*t, &values) else {
+                continue;
+            };
+            let idx = self.push_text(&text);
+            self.link(*out, idx);
+        }
+    }
+
+    /// A value the event computed (not in the document).
+    fn push_text(&mut self, text: &str) -> u32 {
+        let ev = &mut self.ev;
+        let a = ev.own.len();
+        ev.own.push_str(text);
+        let start = ev.haystack.len();
+        push_lower(&mut ev.haystack, text);
+        let end = ev.haystack.len();
+        ev.haystack.push('\n');
+        ev.values.push(Slot {
+            raw: Text::Own(a as u32, ev.own.len() as u32),
+            lower: (start as u32, end as u32),
+            kind: Kind::Str,
+        });
+        u32::try_from(ev.values.len() - 1).unwrap_or(NONE)
+    }
+
     fn walk(&mut self, v: &'a Json, key: Option<&'a str>, depth: usize) {
         if depth > MAX_DEPTH {
             self.ev.truncated = true;
@@ -341,7 +406,16 @@ impl<'a> Walker<'_, 'a> {
 
     fn leaf(&mut self, key: &'a str, v: &'a Json, with_path: bool) {
         let idx = self.push_value(v);
-        if key == "Channel"
+        // The same header whatever the shape: Winlogbeat's `winlog.channel`, the flat
+        // shape's `SourceName`… answer to the names rules and the timeline use.
+        let canonical = canonical_header(&self.path, key);
+        if let Some(name) = canonical
+            && let Some(id) = self.names.get(name)
+        {
+            self.link(id, idx);
+        }
+        let key_or_header = canonical.unwrap_or(key);
+        if key_or_header == "Channel"
             && self.ev.channel.is_none()
             && self
                 .ev
@@ -351,7 +425,7 @@ impl<'a> Walker<'_, 'a> {
         {
             self.ev.channel = Some(idx);
         }
-        if key == "EventID" && self.ev.event_id.is_none() {
+        if key_or_header == "EventID" && self.ev.event_id.is_none() {
             self.ev.event_id = Some(idx);
         }
         if let Some(id) = self.names.get(key) {

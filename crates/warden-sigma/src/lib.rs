@@ -23,6 +23,7 @@
 pub mod compile;
 pub mod condition;
 pub mod correlation;
+pub mod derive;
 pub mod error;
 pub mod event;
 pub mod logsource;

@@ -23,8 +23,24 @@ pub struct Variant {
     pub fields: Vec<(String, String)>,
     /// Extra field = one-of-values conditions.
     pub conditions: Vec<(String, Vec<String>)>,
+    /// Rule fields this log has no equivalent of: their tests are unknown, and a rule
+    /// that cannot match without them is not compiled for this variant.
+    pub unavailable: Vec<String>,
     /// The rule's product: events known to come from another product are skipped.
     pub product: Option<String>,
+}
+
+impl Variant {
+    /// The log this variant reads, in words: `Security EventID 4688`.
+    pub fn describe(&self) -> String {
+        let ids: Vec<String> = self.event_ids.iter().map(i64::to_string).collect();
+        match (self.channels.first(), ids.is_empty()) {
+            (Some(c), false) => format!("{c} EventID {}", ids.join("/")),
+            (Some(c), true) => c.clone(),
+            (None, false) => format!("EventID {}", ids.join("/")),
+            (None, true) => "any log".to_owned(),
+        }
+    }
 }
 
 /// The mapping configuration.
@@ -115,6 +131,7 @@ impl Mapping {
                         conditions: hash(&v["conditions"])
                             .map(|(k, v)| (k, strings(v)))
                             .collect(),
+                        unavailable: strings(&v["unavailable"]),
                         product: None,
                     });
                 }

@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use warden_engine::alerts::from_sigma;
 use warden_engine::config::Actions;
 use warden_engine::sigma::{self, DocContext, SigmaAlert, SigmaDetector};
+use warden_event::winlog::{Shape, WinDoc};
 use warden_event::{DEFAULT_TENANT, LogEvent};
 use warden_ingest::documents::{self, DocFormat, ReadCounts};
 use warden_sigma::{Level, RuleSet, Scratch};
@@ -99,7 +100,11 @@ pub fn run(args: &HuntArgs) -> Result<()> {
     let mut alerts = Vec::new();
     let mut printed = 0;
     let mut unreadable = 0;
+    let mut shapes = [0u64; 3];
     for r in results {
+        for (t, n) in shapes.iter_mut().zip(r.shapes) {
+            *t += n;
+        }
         totals.records += r.counts.records;
         totals.errors += r.counts.errors;
         totals.bytes += r.counts.bytes;
@@ -144,6 +149,7 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         skipped_files,
         unreadable,
         counts: totals,
+        shapes,
         load_time,
         scan_time,
         alerts: &alerts,
@@ -172,6 +178,7 @@ fn timeline_order(a: &SigmaAlert, b: &SigmaAlert) -> std::cmp::Ordering {
             x.timestamp_ms.unwrap_or(i64::MAX),
             x.file.clone(),
             x.record_id,
+            x.line,
             x.rule_id.clone(),
         )
     };
@@ -180,6 +187,8 @@ fn timeline_order(a: &SigmaAlert, b: &SigmaAlert) -> std::cmp::Ordering {
 
 struct FileResult {
     counts: ReadCounts,
+    /// Events per JSON shape (`Shape as usize`).
+    shapes: [u64; 3],
     alerts: Vec<SigmaAlert>,
     errors: Vec<String>,
     fatal: Option<String>,
@@ -197,13 +206,16 @@ fn hunt_file(
     let mut errors = Vec::new();
     let mut scratch = Scratch::default();
     let mut hits = Vec::new();
+    let mut shapes = [0u64; 3];
     let mut each = |r: Result<documents::LogRecord, warden_ingest::IngestError>| match r {
         Ok(rec) => {
+            shapes[WinDoc::new(&rec.doc).shape as usize] += 1;
             if let Some(set) = set {
                 let ctx = DocContext {
                     file: Some(&name),
                     record_id: rec.record_id,
                     timestamp_ms: rec.timestamp_ms,
+                    line: Some(rec.line),
                 };
                 let start = alerts.len();
                 sigma::match_document(set, &rec.doc, &ctx, &mut scratch, &mut hits, &mut alerts);
@@ -228,12 +240,14 @@ fn hunt_file(
     match documents::read_documents(path, fmt, threads, &mut each) {
         Ok(counts) => FileResult {
             counts,
+            shapes,
             alerts,
             errors,
             fatal: None,
         },
         Err(e) => FileResult {
             counts: ReadCounts::default(),
+            shapes,
             alerts,
             errors,
             fatal: Some(e.to_string()),
@@ -422,7 +436,11 @@ fn write_alerts(alerts: &[SigmaAlert], format: HuntFormat, out: &mut dyn Write) 
                     a.rule_title.clone(),
                     a.computer.clone().unwrap_or_default(),
                     a.event_id.map(|e| e.to_string()).unwrap_or_default(),
-                    a.record_id.map(|e| e.to_string()).unwrap_or_default(),
+                    match (a.record_id, a.line) {
+                        (Some(r), _) => r.to_string(),
+                        (None, Some(l)) => format!("line {l}"),
+                        (None, None) => String::new(),
+                    },
                     d,
                 ]);
             }
@@ -438,6 +456,7 @@ struct Summary<'a> {
     skipped_files: usize,
     unreadable: usize,
     counts: ReadCounts,
+    shapes: [u64; 3],
     load_time: Duration,
     scan_time: Duration,
     alerts: &'a [SigmaAlert],
@@ -472,6 +491,14 @@ impl Summary<'_> {
             thousands((self.counts.records as f64 / secs) as u64),
             mb / secs
         );
+        let shapes: Vec<String> = [Shape::Evtx, Shape::Flat, Shape::Winlogbeat]
+            .iter()
+            .filter(|s| self.shapes[**s as usize] > 0)
+            .map(|s| format!("{} {}", s.as_str(), thousands(self.shapes[*s as usize])))
+            .collect();
+        if !shapes.is_empty() {
+            eprintln!("event shapes: {}", shapes.join(", "));
+        }
         let Some(set) = self.set else {
             eprintln!("parse only: no rules evaluated");
             return;

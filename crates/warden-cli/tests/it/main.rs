@@ -8,6 +8,7 @@ mod graph;
 mod hunt;
 mod malformed;
 mod ml;
+mod otrf;
 mod send;
 mod serve;
 mod shared_data;

@@ -41,6 +41,7 @@ impl Detector for RulesDetector {
             file: e.source.as_deref(),
             record_id: e.record_id,
             timestamp_ms: e.timestamp_ms,
+            line: e.line,
         };
         let found = self.sigma.process(&e.doc, &ctx);
         if !found.is_empty() {

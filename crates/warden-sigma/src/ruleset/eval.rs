@@ -14,6 +14,7 @@ impl RuleSet {
     /// rule order.
     pub fn matches(&self, ev: &Event<'_>, scratch: &mut Scratch, out: &mut Vec<u32>) {
         out.clear();
+        scratch.unverified.clear();
         scratch.needles_done = false;
         scratch.generation = scratch.generation.wrapping_add(1);
         if scratch.generation == 0
@@ -117,11 +118,28 @@ impl RuleSet {
             }
         }
         if self.eval_cached(&v.expr, ev, scratch) {
+            if let Some((strict, _)) = &v.strict
+                && !self.eval_cached(strict, ev, scratch)
+            {
+                scratch.unverified.push((v.rule, vi));
+            }
             if let Some(s) = scratch.seen.get_mut(v.rule as usize) {
                 *s = generation;
             }
             out.push(v.rule);
         }
+    }
+
+    /// Why a rule matched by the last [`Self::matches`] with `scratch` is unverified:
+    /// the fields its variant's log lacks that a filter of the rule tests (`None` for a
+    /// verified match).
+    pub fn unverified(&self, scratch: &Scratch, rule: u32) -> Option<&str> {
+        scratch
+            .unverified
+            .iter()
+            .find(|(r, _)| *r == rule)
+            .and_then(|(_, vi)| self.variants.get(*vi as usize)?.strict.as_ref())
+            .map(|(_, why)| &**why)
     }
 
     pub(super) fn scan_needles(&self, ev: &Event<'_>, scratch: &mut Scratch) {

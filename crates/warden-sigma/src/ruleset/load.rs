@@ -233,6 +233,9 @@ pub(super) fn collect_yaml(path: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     }
 }
 
+/// The event field that stands for a rule field a variant's log does not have.
+const UNAVAILABLE: &str = "\u{1}unavailable";
+
 impl RuleSet {
     /// Loads the given rule files/folders with the built-in mapping.
     pub fn load(paths: &[PathBuf]) -> RuleSet {
@@ -249,13 +252,22 @@ impl RuleSet {
         mapping: &Mapping,
         filters: &[&Filter],
     ) -> Result<(), SigmaError> {
-        let (variants, notes) = mapping.variants(&rule.logsource);
+        let (variants, mut notes) = mapping.variants(&rule.logsource);
         let rule_idx = u32::try_from(self.rules.len()).unwrap_or(u32::MAX);
         let mut compiled = Vec::new();
         for v in &variants {
             let renames = &v.fields;
             let aliases = &mapping.field_aliases;
+            // Fields this variant's log does not have: their tests are unknown, not false.
+            let missing: std::cell::RefCell<Vec<String>> = Default::default();
             let field_map = |f: &str| -> Vec<String> {
+                if v.unavailable.iter().any(|u| u == f) {
+                    let mut m = missing.borrow_mut();
+                    if !m.iter().any(|x| x == f) {
+                        m.push(f.to_owned());
+                    }
+                    return vec![UNAVAILABLE.to_owned()];
+                }
                 let base = renames
                     .iter()
                     .find(|(from, _)| from == f)
@@ -289,7 +301,41 @@ impl RuleSet {
                 all.push(expr);
                 expr = Expr::And(all);
             }
-            compiled.push((compile::simplify(expr), v.clone()));
+            let missing = missing.into_inner();
+            // As compiled, a test on a field the log lacks is false, as on any event
+            // without the field (the specification's reading, and the peers'): a rule that
+            // needs one cannot match. A filter on one cannot exclude either — so such a
+            // match is unverified: the strict reading (the test unknown: false where it
+            // would help a match, true where it would keep one out) says whether the
+            // match holds whatever the missing field would have said.
+            let (expr, strict) = if missing.is_empty() {
+                (compile::simplify(expr), None)
+            } else {
+                let absent = self.arena.names.get(UNAVAILABLE);
+                let leaves = &self.arena.leaves;
+                let is_absent = |leaf: u32| match leaves.get(leaf as usize).map(|l| &l.target) {
+                    Some(compile::Target::Fields(ids)) => {
+                        !ids.is_empty() && ids.iter().all(|id| Some(*id) == absent)
+                    }
+                    _ => false,
+                };
+                let strict =
+                    compile::simplify(compile::assume_unknown(expr.clone(), &is_absent, true));
+                let lenient = compile::simplify(compile::assume_absent(expr, &is_absent));
+                let why: Box<str> =
+                    format!("{} not in {}", missing.join(", "), v.describe()).into();
+                let strict = (strict != lenient).then_some((strict, why));
+                (lenient, strict)
+            };
+            if !missing.is_empty() && expr == Expr::Const(false) {
+                notes.push(format!(
+                    "not matched on {}: it needs {}, which that log does not have",
+                    v.describe(),
+                    missing.join(", ")
+                ));
+                continue;
+            }
+            compiled.push((expr, strict, v.clone()));
         }
         self.rules.push(RuleInfo {
             meta: rule.meta,
@@ -302,7 +348,7 @@ impl RuleSet {
             .iter()
             .filter_map(|n| self.arena.names.get(n))
             .collect();
-        for (expr, v) in compiled {
+        for (expr, strict, v) in compiled {
             let var_idx = u32::try_from(self.variants.len()).unwrap_or(u32::MAX);
             let mut eids: Vec<Option<i64>> = if v.event_ids.is_empty() {
                 match required_event_ids(&expr, &self.arena.leaves, &eid_fields) {
@@ -338,6 +384,7 @@ impl RuleSet {
             self.variants.push(CompiledVariant {
                 rule: rule_idx,
                 expr,
+                strict,
                 not_windows: v.product.as_deref().is_some_and(|p| p != "windows"),
                 requirement: None,
             });

@@ -60,6 +60,10 @@ type Captures = Vec<(String, Box<[FieldId]>)>;
 struct CompiledVariant {
     rule: u32,
     expr: Expr,
+    /// When the variant's log lacks fields the rule tests: the expression that holds
+    /// whatever they would have said, and the missing fields in words. A match of `expr`
+    /// that fails it is reported as unverified.
+    strict: Option<(Expr, Box<str>)>,
     /// The rule names a product other than Windows: Windows events never match it.
     not_windows: bool,
     /// Literal clauses, all of which must hold (each: at least one of its needle ids in
@@ -89,6 +93,8 @@ pub struct Scratch {
     /// Per rule: the generation in which it matched.
     seen: Vec<u32>,
     generation: u32,
+    /// Matches of this event that a missing field could have kept out: (rule, variant).
+    unverified: Vec<(u32, u32)>,
 }
 
 /// A compiled correlation rule.

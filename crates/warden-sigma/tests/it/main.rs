@@ -1,5 +1,6 @@
 //! Integration tests of the Sigma engine.
 
+mod builtin_logs;
 mod check;
 mod differential;
 mod errors;

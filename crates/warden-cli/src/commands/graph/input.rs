@@ -290,6 +290,7 @@ fn read_windows(path: &Path, name: &str, fmt: DocFormat, quiet: bool, sink: &mut
                     file: Some(name),
                     record_id: rec.record_id,
                     timestamp_ms: rec.timestamp_ms,
+                    line: Some(rec.line),
                 };
                 found.clear();
                 sigma::match_document(set, &rec.doc, &ctx, &mut scratch, &mut hits, &mut found);
