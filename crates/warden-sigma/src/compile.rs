@@ -544,34 +544,36 @@ fn windash_pattern(p: &Pattern) -> Result<Vec<Pattern>, ErrorKind> {
 /// the whole expression true: false under an even number of `not`s (`positive`), true
 /// under an odd number. The result is true only when the expression is true whatever the
 /// unknown leaves would have been (Kleene's logic, per leaf).
-pub fn assume_unknown(e: Expr, unknown: &dyn Fn(u32) -> bool, positive: bool) -> Expr {
-    substitute(e, unknown, &|positive| !positive, positive)
+pub fn assume_unknown(e: Expr, unknown: &dyn Fn(u32) -> bool) -> Expr {
+    substitute(
+        e,
+        &|leaf, positive| unknown(leaf).then_some(!positive),
+        true,
+    )
 }
 
-/// Replaces the leaves on fields an event cannot have by false (what a test on an absent
-/// field gives), so that what cannot match folds away.
-pub fn assume_absent(e: Expr, absent: &dyn Fn(u32) -> bool) -> Expr {
-    substitute(e, absent, &|_| false, true)
+/// Replaces each leaf `absent` gives a value for by that value: what the test says of an
+/// event without the field (false for most tests, true for `null`), so that what cannot
+/// match folds away.
+pub fn assume_absent(e: Expr, absent: &dyn Fn(u32) -> Option<bool>) -> Expr {
+    substitute(e, &|leaf, _| absent(leaf), true)
 }
 
-fn substitute(
-    e: Expr,
-    pick: &dyn Fn(u32) -> bool,
-    value: &dyn Fn(bool) -> bool,
-    positive: bool,
-) -> Expr {
+/// Replaces leaves by constants: `value(leaf, positive)` (`positive`: under an even
+/// number of `not`s), where it gives one.
+fn substitute(e: Expr, value: &dyn Fn(u32, bool) -> Option<bool>, positive: bool) -> Expr {
     let each = |items: Vec<Expr>| -> Vec<Expr> {
         items
             .into_iter()
-            .map(|x| substitute(x, pick, value, positive))
+            .map(|x| substitute(x, value, positive))
             .collect()
     };
     match e {
-        Expr::Leaf(i) if pick(i) => Expr::Const(value(positive)),
+        Expr::Leaf(i) => value(i, positive).map_or(Expr::Leaf(i), Expr::Const),
         Expr::And(items) => Expr::And(each(items)),
         Expr::Or(items) => Expr::Or(each(items)),
         Expr::AtLeast(n, items) => Expr::AtLeast(n, each(items)),
-        Expr::Not(inner) => Expr::Not(Box::new(substitute(*inner, pick, value, !positive))),
+        Expr::Not(inner) => Expr::Not(Box::new(substitute(*inner, value, !positive))),
         other => other,
     }
 }

@@ -319,9 +319,18 @@ impl RuleSet {
                     }
                     _ => false,
                 };
-                let strict =
-                    compile::simplify(compile::assume_unknown(expr.clone(), &is_absent, true));
-                let lenient = compile::simplify(compile::assume_absent(expr, &is_absent));
+                // What each such test says of an event without the field.
+                let nothing = Json::Null;
+                let empty = Event::new(&nothing, &self.arena.names);
+                let absent_value = |leaf: u32| {
+                    is_absent(leaf).then(|| {
+                        leaves
+                            .get(leaf as usize)
+                            .is_some_and(|l| super::eval_leaf(l, &empty))
+                    })
+                };
+                let strict = compile::simplify(compile::assume_unknown(expr.clone(), &is_absent));
+                let lenient = compile::simplify(compile::assume_absent(expr, &absent_value));
                 let why: Box<str> =
                     format!("{} not in {}", missing.join(", "), v.describe()).into();
                 let strict = (strict != lenient).then_some((strict, why));

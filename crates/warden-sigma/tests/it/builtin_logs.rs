@@ -48,6 +48,17 @@ const PROCESS_RULES: &str = "
             - OriginalFileName: net.exe
         condition: img
     ---
+    title: Script host outside the system drive
+    logsource: {product: windows, category: process_creation}
+    detection:
+        sel:
+            Image|endswith: '\\wscript.exe'
+        filter_drive:
+            CurrentDirectory|contains: 'C:\\'
+        filter_null:
+            CurrentDirectory: null
+        condition: sel and not 1 of filter_*
+    ---
     title: Only by hash
     logsource: {product: windows, category: process_creation}
     detection:
@@ -76,6 +87,9 @@ fn process_creation_rules_run_on_security_4688_with_computed_fields() {
     // A selection that also names a field 4688 lacks matches on what it has.
     let got = hits(&set, &process_4688("C:\\Windows\\System32\\net.exe"));
     assert_eq!(got, [("Net by name or original name".to_owned(), None)]);
+    // A filter that holds on an event without the field (`null`) keeps the match out, as
+    // on any event lacking it.
+    assert!(hits(&set, &process_4688("C:\\Windows\\System32\\wscript.exe")).is_empty());
     // A rule that needs such a field is not compiled for 4688, and says why.
     let hash = set
         .rules()
