@@ -390,6 +390,43 @@ test('the stream backs off when connections drop at once, and a retry hint of 0 
   }
 });
 
+test('an alert.updated message reaches the feed as a new version of its alert, without moving the resume point', async () => {
+  const probe = (url) => url.pathname === '/v1/stream' && url.searchParams.get('user') === 'e2e-probe-update';
+  const body = 'id: 41\nevent: alert\ndata: {"seq":41,"alert_id":41,"explanation":"two hops"}\n\n'
+    + 'event: alert.updated\ndata: {"seq":41,"alert_id":41,"updated":true,"explanation":"three hops"}\n\n';
+  const serve = (route) => route.fulfill({ status: 200, contentType: 'text/event-stream', body });
+  await page.route(probe, serve);
+  try {
+    const got = await page.evaluate(async () => {
+      const { AlertStream } = await import('/ui/js/stream.js');
+      return new Promise((resolve) => {
+        const seen = [];
+        let st = null;
+        const limit = setTimeout(() => { st.stop(); resolve({ seen, last: st.lastId }); }, 5000);
+        st = new AlertStream({
+          query: { user: 'e2e-probe-update' },
+          onAlert: (m, id) => {
+            seen.push({ m, id });
+            if (seen.length === 2) {
+              clearTimeout(limit);
+              st.stop();
+              resolve({ seen, last: st.lastId });
+            }
+          },
+        });
+        st.start();
+      });
+    });
+    assert.equal(got.seen.length, 2, JSON.stringify(got));
+    assert.equal(got.seen[0].m.explanation, 'two hops');
+    assert.equal(got.seen[1].m.updated, true);
+    assert.equal(got.seen[1].m.explanation, 'three hops');
+    assert.equal(got.last, '41', 'the resume point stays at the alert itself');
+  } finally {
+    await page.unroute(probe, serve);
+  }
+});
+
 test('keyboard: the skip link comes first and leads to the content', async () => {
   await page.reload();
   await page.locator(tid('kpi-total')).waitFor();

@@ -229,11 +229,17 @@ async function startLive() {
       if (gen === generation) signOut('Your token was rejected. Sign in again.');
     },
     onAlert: (msg) => {
-      live.recent.unshift(msg);
-      if (live.recent.length > 100) live.recent.length = 100;
-      if (!location.hash.startsWith('#/alerts') || location.hash.startsWith('#/alerts/')) {
-        live.unseen += 1;
-        showUnseen();
+      if (msg.updated) {
+        // A newer version of an alert already shown: replace it, count nothing new.
+        const i = live.recent.findIndex((r) => r.alert_id === msg.alert_id);
+        if (i >= 0) live.recent[i] = msg;
+      } else {
+        live.recent.unshift(msg);
+        if (live.recent.length > 100) live.recent.length = 100;
+        if (!location.hash.startsWith('#/alerts') || location.hash.startsWith('#/alerts/')) {
+          live.unseen += 1;
+          showUnseen();
+        }
       }
       for (const fn of live.listeners) {
         try {

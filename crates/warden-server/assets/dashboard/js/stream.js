@@ -198,7 +198,9 @@ export class AlertStream {
     const parser = new SseParser((m) => {
       healthy();
       if (m.id !== null) this.lastId = m.id;
-      if (m.event !== 'alert' && m.event !== 'message') return;
+      // `alert.updated`: a new version of an alert sent before (a graph finding that
+      // grew); its message says `updated: true` and carries no new id.
+      if (m.event !== 'alert' && m.event !== 'message' && m.event !== 'alert.updated') return;
       let data;
       try {
         data = JSON.parse(m.data);

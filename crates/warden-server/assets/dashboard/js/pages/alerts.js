@@ -222,7 +222,7 @@ export async function render(main, ctx) {
   // ---- live: count new matching alerts while on the first page ----
   let fresh = 0;
   ctx.onCleanup(ctx.live.subscribe((m) => {
-    if (cursor !== null || !matches(m, f)) return;
+    if (m.updated || cursor !== null || !matches(m, f)) return;
     fresh += 1;
     replace(liveBanner,
       `${fresh} new alert${fresh === 1 ? '' : 's'} since this page was loaded. `,

@@ -134,7 +134,17 @@ export async function render(main, ctx) {
   const items = [];
   const addFeed = (a, fresh) => {
     const id = a.alert_id ?? a.id;
-    if (seen.has(id)) return;
+    if (seen.has(id)) {
+      // A new version of a listed alert (a graph path that grew): shown in its place.
+      const idx = items.findIndex((x) => x.id === id);
+      if (a.updated && idx >= 0) {
+        items[idx].a = a;
+        feedList.children[idx].replaceWith(feedItem(a, fresh));
+      }
+      return;
+    }
+    // An update of an alert not listed is no new alert.
+    if (a.updated) return;
     seen.add(id);
     items.push({ id, a });
     items.sort((x, y) => y.id - x.id);
