@@ -287,6 +287,29 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any bytes, and any cut or corruption of a real event: errors in place, never a
+        /// panic, and never more results than `<Event` starts.
+        #[test]
+        fn damaged_input_never_panics(
+            cut in 0usize..EVENT.len(),
+            at in 0usize..EVENT.len(),
+            byte in proptest::prelude::any::<u8>(),
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            let mut bytes = EVENT.as_bytes()[..cut].to_vec();
+            if let Some(b) = bytes.get_mut(at) {
+                *b = byte;
+            }
+            bytes.extend_from_slice(&noise);
+            bytes.extend_from_slice(EVENT.as_bytes());
+            let mut n = 0usize;
+            read_events(&bytes[..], &mut |_| n += 1);
+            let starts = bytes.windows(6).filter(|w| w == b"<Event").count();
+            proptest::prop_assert!(n <= starts + 1);
+        }
+    }
+
     #[test]
     fn unnamed_data_is_a_list_and_a_broken_event_is_an_error_in_its_place() {
         let text = "<Event><EventData><Data>a</Data><Data>b</Data></EventData></Event>\n<Event><System><EventID>1</EventID></System><EventData><Data Name=\"x\">&bogus;</Data></EventData></Event>\n<Event><System><EventID>2</EventID></System></Event>";

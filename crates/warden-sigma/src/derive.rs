@@ -140,6 +140,25 @@ fn registry_key(k: &str) -> String {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Values come from events: any text, of any transform, never panics.
+        #[test]
+        fn any_value_is_safe(a in ".{0,80}", b in ".{0,40}", t in 0usize..7) {
+            let t = [
+                Transform::Integrity,
+                Transform::Hex,
+                Transform::Account,
+                Transform::DevicePath,
+                Transform::RegistryPath,
+                Transform::Protocol,
+                Transform::Initiated,
+            ][t];
+            let _ = apply(t, &[Some(&a), Some(&b)]);
+            let _ = apply(t, &[Some(&format!("\\Device\\HarddiskVolume9{a}")), None]);
+            let _ = apply(t, &[Some(&format!("\\REGISTRY\\MACHINE{a}")), Some(&b)]);
+        }
+    }
+
     #[test]
     fn calls_parse_and_other_names_do_not() {
         assert_eq!(
