@@ -101,6 +101,18 @@ impl UserActivity {
         }
     }
 
+    /// How to find this activity again: its `event_id`, else a hash of who and when.
+    pub fn reference(&self) -> crate::EventRef {
+        match &self.event_id {
+            Some(id) => crate::EventRef::EventId {
+                event_id: id.clone(),
+            },
+            None => crate::EventRef::Hash {
+                hash: crate::content_hash(&[&self.user_id, &self.timestamp.to_rfc3339()]),
+            },
+        }
+    }
+
     /// Coordinates when both are present, finite and in range.
     pub fn coordinates(&self) -> Option<(f64, f64)> {
         match (self.latitude, self.longitude) {

@@ -86,14 +86,19 @@ pub fn read_documents(
     }
 }
 
+/// A file's size in bytes, or the error naming it.
+fn file_size(path: &Path, name: &str) -> Result<u64, IngestError> {
+    std::fs::metadata(path)
+        .map(|m| m.len())
+        .map_err(|e| IngestError::new(name, 0, ErrorKind::Open(e)))
+}
+
 fn read_xml(
     path: &Path,
     each: &mut dyn FnMut(Result<LogRecord, IngestError>),
 ) -> Result<ReadCounts, IngestError> {
     let name = path.display().to_string();
-    let bytes = std::fs::metadata(path)
-        .map_err(|e| IngestError::new(&name, 0, ErrorKind::Open(e)))?
-        .len();
+    let bytes = file_size(path, &name)?;
     let opened = InputSource::Path(path.to_path_buf()).open()?;
     let mut counts = ReadCounts {
         bytes,
@@ -131,9 +136,7 @@ fn read_evtx(
     each: &mut dyn FnMut(Result<LogRecord, IngestError>),
 ) -> Result<ReadCounts, IngestError> {
     let name = path.display().to_string();
-    let bytes = std::fs::metadata(path)
-        .map_err(|e| IngestError::new(&name, 0, ErrorKind::Open(e)))?
-        .len();
+    let bytes = file_size(path, &name)?;
     let settings = evtx::ParserSettings::new()
         .num_threads(threads)
         .separate_json_attributes(false);
@@ -203,9 +206,7 @@ fn read_json(
 ) -> Result<ReadCounts, IngestError> {
     let src = InputSource::Path(path.to_path_buf());
     let name = path.display().to_string();
-    let size = std::fs::metadata(path)
-        .map_err(|e| IngestError::new(&name, 0, ErrorKind::Open(e)))?
-        .len();
+    let size = file_size(path, &name)?;
     let opened = src.open()?;
     if is_json_lines(path) {
         let mut counts = ReadCounts {

@@ -8,7 +8,6 @@
 use warden_event::{AnomalyType, EventRef, ThreatLevel, ThreatScore, Timestamp, UserActivity};
 use warden_graph::GraphEvent;
 use warden_graph::event::{Action, normalize_account, normalize_host};
-use warden_graph::extract::activity_reference;
 use warden_sigma::Level;
 
 use crate::sigma::SigmaAlert;
@@ -101,7 +100,7 @@ pub fn anomaly_event(s: &ThreatScore, a: &UserActivity) -> Option<GraphEvent> {
             tactics,
             techniques,
         },
-        activity_reference(a),
+        a.reference(),
     );
     e.account = normalize_account(&a.user_id);
     e.account.as_ref()?;

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use warden_event::{
-    Alert, DetectorKind, EntityKind, EventRef, Evidence, EvidenceRole, Input, Record, UserActivity,
+    Alert, DetectorKind, EntityKind, Evidence, EvidenceRole, Input, Record, UserActivity,
 };
 
 use super::{ContextLimits, Cx, Detector, Findings, RecentEvents, Verdict};
@@ -62,17 +62,6 @@ pub fn activity_view(a: &UserActivity) -> Value {
     v
 }
 
-fn reference(a: &UserActivity) -> EventRef {
-    match &a.event_id {
-        Some(id) => EventRef::EventId {
-            event_id: id.clone(),
-        },
-        None => EventRef::Hash {
-            hash: warden_event::content_hash(&[&a.user_id, &a.timestamp.to_rfc3339()]),
-        },
-    }
-}
-
 impl Detector for UebaDetector {
     fn kind(&self) -> DetectorKind {
         DetectorKind::Ueba
@@ -95,7 +84,7 @@ impl Detector for UebaDetector {
             }
             al.evidence.extend(before.iter().map(|b| Evidence {
                 role: EvidenceRole::Context,
-                reference: reference(b),
+                reference: b.reference(),
                 timestamp: Some(b.timestamp.to_rfc3339()),
                 event: Some(activity_view(b)),
             }));

@@ -7,24 +7,12 @@
 //! finders do not judge them — the behavioural engine scores them, and its strong anomalies
 //! reach the progression finder as detections.
 
-use warden_event::{EventRef, UserActivity, content_hash};
+use warden_event::UserActivity;
 
 use crate::event::{Action, GraphEvent, normalize_account, normalize_ip};
 
 /// Longest resource name kept, in bytes.
 const MAX_RESOURCE: usize = 256;
-
-/// How to find a user activity again: its `event_id`, else a hash of who and when.
-pub fn activity_reference(a: &UserActivity) -> EventRef {
-    match &a.event_id {
-        Some(id) => EventRef::EventId {
-            event_id: id.clone(),
-        },
-        None => EventRef::Hash {
-            hash: content_hash(&[&a.user_id, &a.timestamp.to_rfc3339()]),
-        },
-    }
-}
 
 /// `Payroll DB ` → `payroll db`; empty, `-` and over-long names → `None`.
 pub fn normalize_resource(raw: &str) -> Option<String> {
@@ -54,7 +42,7 @@ pub fn activity_event(a: &UserActivity) -> Option<GraphEvent> {
             resource,
             success: a.success,
         },
-        activity_reference(a),
+        a.reference(),
     );
     e.account = Some(account);
     e.source_ip = ip;
@@ -95,7 +83,7 @@ mod tests {
         );
         assert_eq!(
             e.reference,
-            EventRef::EventId {
+            warden_event::EventRef::EventId {
                 event_id: "e1".into()
             }
         );

@@ -11,7 +11,7 @@ pub mod flow;
 pub mod lanl;
 pub mod windows;
 
-pub use activity::{activity_event, activity_reference};
+pub use activity::activity_event;
 pub use flow::flow_event;
 pub use lanl::{LanlError, LanlReader};
 pub use windows::{Given, windows_event};
