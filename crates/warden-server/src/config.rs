@@ -92,6 +92,18 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
     pub tls_key: Option<PathBuf>,
+    /// Most client connections open at once; 0 = three quarters of the open-file limit
+    /// (lifted to its hard limit at start), leaving room for the store and outputs.
+    pub max_connections: usize,
+    /// Most connections open at once from one client address.
+    pub max_connections_per_address: usize,
+    /// Time a client has to send a request's head (also how long an idle keep-alive
+    /// connection stays open).
+    pub header_read_timeout_secs: u64,
+    /// Longest pause while a request body is sent; past it the request fails with 408.
+    pub body_read_timeout_secs: u64,
+    /// Time a client has to complete the TLS handshake.
+    pub tls_handshake_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -115,6 +127,11 @@ impl Default for ServerConfig {
             baseline_save_secs: 30,
             tls_cert: None,
             tls_key: None,
+            max_connections: 0,
+            max_connections_per_address: 128,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            tls_handshake_timeout_secs: 5,
         }
     }
 }
@@ -270,6 +287,33 @@ impl ServiceConfig {
                 "server.max_concurrent_batches",
                 "must be between 1 and 1024",
             );
+        }
+        if s.max_connections > 1_000_000 {
+            return bad(
+                "server.max_connections",
+                "must be at most 1000000 (0 = automatic)",
+            );
+        }
+        if !(1..=1_000_000).contains(&s.max_connections_per_address) {
+            return bad(
+                "server.max_connections_per_address",
+                "must be between 1 and 1000000",
+            );
+        }
+        for (key, v) in [
+            (
+                "server.header_read_timeout_secs",
+                s.header_read_timeout_secs,
+            ),
+            ("server.body_read_timeout_secs", s.body_read_timeout_secs),
+            (
+                "server.tls_handshake_timeout_secs",
+                s.tls_handshake_timeout_secs,
+            ),
+        ] {
+            if !(1..=3_600).contains(&v) {
+                return bad(key, "must be between 1 and 3600 seconds");
+            }
         }
         if !(1..=86_400).contains(&s.baseline_save_secs) {
             return bad("server.baseline_save_secs", "must be between 1 and 86400");

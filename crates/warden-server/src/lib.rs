@@ -38,6 +38,7 @@
 pub mod auth;
 pub mod baselines;
 pub mod config;
+pub mod connections;
 pub mod dashboard;
 pub mod destinations;
 pub mod error;
@@ -127,6 +128,10 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(routes::ops::metrics))
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn_with_state(
+            std::time::Duration::from_secs(limits.body_read_timeout_secs),
+            connections::body_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
             state.clone(),
             count_responses,
         ))
@@ -163,41 +168,37 @@ async fn count_responses(State(st): State<AppState>, req: Request, next: Next) -
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, over TLS when `server.tls_cert`
-/// and `server.tls_key` are set; requests in flight finish first and open streams end.
+/// and `server.tls_key` are set, under the connection caps and time limits of
+/// [`connections`]; requests in flight finish first and open streams end.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
     let state = state.with_outputs();
     let closing = state.closing.clone();
     let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
         (Some(c), Some(k)) => Some(tls::server_config(c, k).map_err(std::io::Error::other)?),
         _ => None,
     };
-    let shutdown = async move {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
         shutdown.await;
         // Streams first, with a moment to say goodbye (a WebSocket close handshake), then
         // the connections.
         let _ = closing.send(true);
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    };
+        let _ = stop.send(true);
+    });
     let saver = state.clone();
-    let make = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let served = match tls {
-        Some(cfg) => {
-            // `tap_io` gives the listener axum's client-address plumbing.
-            axum::serve(tls::TlsListener::new(listener, cfg)?.tap_io(|_| {}), make)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
-        None => {
-            axum::serve(listener, make)
-                .with_graceful_shutdown(shutdown)
-                .await
-        }
+    let serving = connections::Serving {
+        config: state.config.server.clone(),
+        stats: state.connections.clone(),
+        open_files: connections::raise_open_file_limit(),
+        tls,
+        router: app(state),
     };
+    let served = connections::serve(listener, serving, stopping).await;
     // Everything learnt since the last save, before the process ends.
     if let Err(e) = tokio::task::spawn_blocking(move || baselines::flush(&saver))
         .await

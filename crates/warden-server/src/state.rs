@@ -41,6 +41,8 @@ pub struct AppState {
     pub dirty: Arc<crate::baselines::Dirty>,
     /// Sigma rules for log events, when `[sigma]` names some.
     pub rules: Option<Arc<crate::rules::ServiceRules>>,
+    /// Client connections: open, refused, timed out ([`crate::connections`]).
+    pub connections: Arc<crate::connections::ConnectionStats>,
     /// Alerts just stored, for `/v1/stream`.
     pub feed: tokio::sync::broadcast::Sender<Arc<crate::routes::stream::Published>>,
 }
@@ -72,6 +74,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(per_minute)),
             metrics: Arc::new(Metrics::default()),
             feed: crate::routes::stream::feed(),
+            connections: Arc::new(crate::connections::ConnectionStats::default()),
             started: std::time::Instant::now(),
             outputs: Arc::new(warden_outputs::Outputs::default()),
             webhooks: Arc::new(crate::webhooks::Webhooks::new(hooks)),

@@ -18,7 +18,9 @@ use warden_event::ThreatLevel;
 use crate::error::ApiError;
 
 pub(crate) fn body_error(e: &BytesRejection, limit: usize) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    if stalled(e) {
+        ApiError::BodyTimeout
+    } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge { limit }
     } else {
         ApiError::invalid("body", e.body_text())
@@ -26,11 +28,26 @@ pub(crate) fn body_error(e: &BytesRejection, limit: usize) -> ApiError {
 }
 
 pub(crate) fn json_error(e: &JsonRejection, limit: usize) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    if stalled(e) {
+        ApiError::BodyTimeout
+    } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge { limit }
     } else {
         ApiError::invalid("body", e.body_text())
     }
+}
+
+/// Whether a body failed because the client stopped sending it
+/// ([`crate::connections::BodyStalled`] somewhere in its causes).
+fn stalled(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<crate::connections::BodyStalled>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// A level parameter (any case), when given.

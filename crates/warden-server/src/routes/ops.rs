@@ -67,7 +67,10 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
     let tenants = st.tenants.len();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.metrics.render(tenants) + &st.outputs.render() + &st.webhooks.render(),
+        st.metrics.render(tenants)
+            + &st.connections.render()
+            + &st.outputs.render()
+            + &st.webhooks.render(),
     )
         .into_response()
 }

@@ -5,6 +5,7 @@ mod common;
 
 mod api;
 mod baselines;
+mod connections;
 mod dashboard;
 mod graph;
 mod http_outputs;

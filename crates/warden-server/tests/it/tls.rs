@@ -24,15 +24,8 @@ fn tls_config() -> ServiceConfig {
     cfg
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_api_answers_over_tls_and_not_in_clear() {
-    let cfg = tls_config();
-    cfg.validate().unwrap_or_else(|e| panic!("{e}"));
-    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-    let state = AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}"));
-    let server = common::start(state).await;
-    let addr = server.addr;
-
+/// A TLS client that trusts the test CA.
+fn connector() -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(tls_file("ca.pem")).unwrap_or_else(|e| panic!("{e}")) {
         roots
@@ -46,7 +39,56 @@ async fn the_api_answers_over_tls_and_not_in_clear() {
     .unwrap_or_else(|e| panic!("{e}"))
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    tokio_rustls::TlsConnector::from(Arc::new(client))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_handshakes_from_one_address_do_not_starve_tls_clients() {
+    let mut cfg = tls_config();
+    cfg.server.max_connections_per_address = 20;
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let state = AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}"));
+    let server = common::start(state).await;
+    // 300 connections that never start their handshake.
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        if let Ok(c) = tokio::net::TcpStream::connect(server.addr).await {
+            idle.push(c);
+        }
+    }
+    let socket = tokio::net::TcpSocket::new_v4().unwrap_or_else(|e| panic!("{e}"));
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 2], 0)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let exchange = async {
+        let tcp = socket.connect(server.addr).await?;
+        let name = ServerName::try_from("localhost").map_err(std::io::Error::other)?;
+        let mut tls = connector().connect(name, tcp).await?;
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut answer = String::new();
+        let _ = tls.read_to_string(&mut answer).await;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(1), exchange)
+        .await
+        .unwrap_or_else(|_| panic!("no TLS answer within a second"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(idle);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_answers_over_tls_and_not_in_clear() {
+    let cfg = tls_config();
+    cfg.validate().unwrap_or_else(|e| panic!("{e}"));
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let state = AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}"));
+    let server = common::start(state).await;
+    let addr = server.addr;
+
+    let connector = connector();
     let tcp = tokio::net::TcpStream::connect(addr)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
