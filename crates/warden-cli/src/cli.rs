@@ -88,6 +88,43 @@ pub enum TokenCommand {
         /// A note on who holds it.
         #[arg(long, default_value = "")]
         label: String,
+        /// How long it works: a number and a unit (90d, 12h, 30m, 45s, 2w); it does not
+        /// expire without.
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+    },
+    /// List tokens (never the tokens themselves): id, tenant, scope, state, expiry, label.
+    List {
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+        /// Only this tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token: a running service refuses it within `server.token_cache_secs`
+    /// (at once when revoked through `DELETE /v1/tokens/{id}`).
+    Revoke {
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+        /// The token's id (from `list`).
+        id: i64,
+    },
+    /// Replace a token by a new one with the same scope, tenant and label; the old one is
+    /// revoked at once, or keeps working for a grace period.
+    Rotate {
+        #[arg(long, value_name = "PATH")]
+        store: PathBuf,
+        /// The token's id (from `list`).
+        id: i64,
+        /// How long the old token keeps working (1h, 1d, …).
+        #[arg(long, value_name = "DURATION")]
+        grace: Option<String>,
+        /// The new token's lifetime (90d, …); without, the old token's lifetime.
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
     },
 }
 

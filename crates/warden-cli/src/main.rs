@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         cli::Command::Drift(a) => commands::ml::drift(a),
         cli::Command::Models(c) => commands::ml::models(c),
         cli::Command::Serve(a) => commands::serve::serve(a),
-        cli::Command::Token(c) => commands::serve::token(c),
+        cli::Command::Token(c) => commands::token::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

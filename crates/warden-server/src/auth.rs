@@ -1,21 +1,20 @@
-//! Bearer tokens: `warden token create` makes a random token, prints it once and stores
-//! only its SHA-256; a request's token is hashed and looked up (a cache in front of the
-//! store), and the hash compared in constant time. Each token carries a scope (read < write
-//! < admin) and a tenant; every route checks the scope it needs and every query is limited
-//! to the token's tenant.
-
-use std::collections::HashMap;
-use std::sync::RwLock;
+//! Bearer tokens: `warden token create` (or `POST /v1/tokens`) makes a random token, prints
+//! it once and stores only its SHA-256; a request's token is hashed and looked up (a cache
+//! in front of the store, [`crate::token_cache`]), and the hash compared in constant time.
+//! Each token carries a scope (read < write < admin), a tenant and optionally an expiry;
+//! every route checks the scope it needs and every query is limited to the token's tenant.
+//! Revoked and expired tokens are refused; failures are counted by reason.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
-use warden_store::Store;
+use warden_event::Timestamp;
+use warden_store::{NewToken, Store};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::token_cache::Refused;
 
 /// What a token may do; each level includes the ones below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -75,16 +74,71 @@ pub fn create_token(
     tenant: &str,
     label: &str,
 ) -> Result<(String, i64), String> {
+    create_token_expiring(store, scope, tenant, label, None)
+}
+
+/// Most bytes of a token's label.
+pub const MAX_LABEL: usize = 256;
+
+/// Creates a token that stops working at `expires_at` (when given).
+pub fn create_token_expiring(
+    store: &Store,
+    scope: Scope,
+    tenant: &str,
+    label: &str,
+    expires_at: Option<Timestamp>,
+) -> Result<(String, i64), String> {
     if !valid_tenant(tenant) {
         return Err(format!(
             "tenant `{tenant}`: use 1–64 letters, digits, `-`, `_` or `.`"
         ));
     }
+    if label.len() > MAX_LABEL {
+        return Err(format!("label: at most {MAX_LABEL} bytes"));
+    }
     let token = new_token()?;
+    let expires = expires_at.map(stored_time);
     let id = store
-        .create_token(&hash_token(&token), scope.as_str(), tenant, label)
+        .create_token(&NewToken {
+            hash: &hash_token(&token),
+            scope: scope.as_str(),
+            tenant,
+            label,
+            expires_at: expires.as_deref(),
+        })
         .map_err(|e| e.to_string())?;
     Ok((token, id))
+}
+
+/// A time as the store keeps token times: RFC 3339 UTC, whole seconds (text order is time
+/// order).
+pub fn stored_time(t: Timestamp) -> String {
+    Timestamp(t.0.div_euclid(1000) * 1000).to_rfc3339()
+}
+
+/// The expiry a rotated token's successor gets when none is asked for: the old token's
+/// lifetime, from now (none when the old one did not expire).
+pub fn inherited_expiry(old: &warden_store::TokenRecord) -> Option<Timestamp> {
+    let created = Timestamp::parse_rfc3339(&old.created_at)?;
+    let expires = Timestamp::parse_rfc3339(old.expires_at.as_deref()?)?;
+    let lifetime = (expires.0 - created.0).max(1_000);
+    Some(Timestamp(Timestamp::now().0.saturating_add(lifetime)))
+}
+
+/// A duration written as a number and a unit (`90d`, `12h`, `30m`, `45s`), in seconds.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let unit = s.chars().last()?;
+    let n: i64 = s[..s.len() - unit.len_utf8()].parse().ok()?;
+    let per = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => return None,
+    };
+    (n > 0).then(|| n.checked_mul(per)).flatten()
 }
 
 /// The caller, once authenticated.
@@ -93,6 +147,8 @@ pub struct Principal {
     pub token_id: i64,
     pub tenant: String,
     pub scope: Scope,
+    /// When the token stops working (epoch milliseconds), if it expires.
+    pub expires_at: Option<i64>,
 }
 
 impl Principal {
@@ -113,68 +169,30 @@ impl Principal {
     }
 }
 
-/// Known tokens by hash, so that most requests do not touch the store.
-#[derive(Debug, Default)]
-pub struct TokenCache {
-    by_hash: RwLock<HashMap<String, (String, Principal)>>,
-}
-
-/// Most tokens cached.
-const MAX_CACHED: usize = 10_000;
-
-impl TokenCache {
-    fn lookup(&self, state: &AppState, hash: &str) -> Result<Option<Principal>, ApiError> {
-        if let Ok(map) = self.by_hash.read()
-            && let Some((stored, p)) = map.get(hash)
-        {
-            return Ok(bool::from(stored.as_bytes().ct_eq(hash.as_bytes())).then(|| p.clone()));
-        }
-        let record = {
-            let store = state
-                .store
-                .lock()
-                .map_err(|_| ApiError::internal("store lock"))?;
-            store.token_by_hash(hash)?
-        };
-        let Some(r) = record else { return Ok(None) };
-        if !bool::from(r.hash.as_bytes().ct_eq(hash.as_bytes())) {
-            return Ok(None);
-        }
-        let Some(scope) = Scope::parse(&r.scope) else {
-            return Ok(None);
-        };
-        let p = Principal {
-            token_id: r.id,
-            tenant: r.tenant,
-            scope,
-        };
-        if let Ok(mut map) = self.by_hash.write()
-            && map.len() < MAX_CACHED
-        {
-            map.insert(r.hash.clone(), (r.hash, p.clone()));
-        }
-        Ok(Some(p))
-    }
-}
-
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts
+        let token = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
-        let token = value
-            .strip_prefix("Bearer ")
+            .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .filter(|t| !t.is_empty() && t.len() <= 256)
-            .ok_or(ApiError::Unauthorized)?;
-        state
-            .tokens
-            .lookup(state, &hash_token(token))?
-            .ok_or(ApiError::Unauthorized)
+            .filter(|t| !t.is_empty() && t.len() <= 4096);
+        let Some(token) = token else {
+            state.tokens.refused(Refused::Missing);
+            return Err(ApiError::Unauthorized);
+        };
+        let found = state.tokens.authenticate(state, token).await;
+        match found {
+            Ok(p) => Ok(p),
+            Err(Refused::Store(e)) => Err(e),
+            Err(why) => {
+                state.tokens.refused(why);
+                Err(ApiError::Unauthorized)
+            }
+        }
     }
 }
 
@@ -196,5 +214,12 @@ mod tests {
         );
         assert!(Scope::Admin > Scope::Write && Scope::Write > Scope::Read);
         assert!(valid_tenant("acme-1") && !valid_tenant("a b") && !valid_tenant(""));
+        assert_eq!(parse_duration("90d"), Some(90 * 86_400));
+        assert_eq!(parse_duration("2w"), Some(14 * 86_400));
+        assert_eq!(parse_duration("45s"), Some(45));
+        for bad in ["", "d", "0h", "-3d", "3y", "9999999999999999999d", "1é"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert_eq!(stored_time(Timestamp(1_500)), "1970-01-01T00:00:01Z");
     }
 }

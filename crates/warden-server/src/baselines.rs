@@ -39,9 +39,7 @@ impl Dirty {
 /// A tenant's engine from its saved baselines (or fresh), with the service's models.
 pub fn load_engine(st: &AppState, tenant: &str) -> Result<UebaEngine, String> {
     let (users, population) = st
-        .store
-        .lock()
-        .map_err(|_| "store lock".to_owned())?
+        .store()
         .load_tenant_baselines(tenant)
         .map_err(|e| e.to_string())?;
     st.models
@@ -83,7 +81,7 @@ pub fn flush(st: &AppState) -> Result<usize, String> {
             encoded.push((tenant.clone(), rows, codec::encode(engine.population())));
         }
     }
-    let mut store = st.store.lock().map_err(|_| "store lock".to_owned())?;
+    let mut store = st.store();
     let mut n = 0;
     for (tenant, rows, population) in encoded {
         n += store
@@ -109,9 +107,7 @@ pub fn flush_graphs(st: &AppState) -> Result<usize, String> {
             }
         };
         if let Some((bytes, edges)) = encoded {
-            st.store
-                .lock()
-                .map_err(|_| "store lock".to_owned())?
+            st.store()
                 .save_graph(&tenant, &bytes, edges)
                 .map_err(|e| e.to_string())?;
             saved += 1;

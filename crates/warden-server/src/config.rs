@@ -104,6 +104,11 @@ pub struct ServerConfig {
     pub body_read_timeout_secs: u64,
     /// Time a client has to complete the TLS handshake.
     pub tls_handshake_timeout_secs: u64,
+    /// How long a token's answer is remembered before the store is asked again (and how
+    /// often revocations made outside the service are looked for).
+    pub token_cache_secs: u64,
+    /// Most open streams (`/v1/stream`) per token; more are refused with 429.
+    pub max_streams_per_token: usize,
 }
 
 impl Default for ServerConfig {
@@ -132,6 +137,8 @@ impl Default for ServerConfig {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 30,
             tls_handshake_timeout_secs: 5,
+            token_cache_secs: 10,
+            max_streams_per_token: 8,
         }
     }
 }
@@ -314,6 +321,12 @@ impl ServiceConfig {
             if !(1..=3_600).contains(&v) {
                 return bad(key, "must be between 1 and 3600 seconds");
             }
+        }
+        if !(1..=10_000).contains(&s.max_streams_per_token) {
+            return bad(
+                "server.max_streams_per_token",
+                "must be between 1 and 10000",
+            );
         }
         if !(1..=86_400).contains(&s.baseline_save_secs) {
             return bad("server.baseline_save_secs", "must be between 1 and 86400");

@@ -21,6 +21,7 @@
 //! | `POST /v1/monitor/network` | write | flows scored by the network model, anomalies explained |
 //! | `GET /v1/models` | read | the models in use: version, training figures, drift, calls |
 //! | `GET /v1/whoami` | read | the caller's tenant and scope |
+//! | `/v1/tokens` (+ `DELETE /{id}`, `POST /{id}/rotate`) | admin | the tenant's tokens: list, create, revoke (streams closed at once), rotate |
 //! | `GET /v1/rules` | read | the Sigma rules loaded (paged, searchable) and those skipped, with why |
 //! | `/v1/webhooks` (+ `/{id}`, `/{id}/test`, `/dead-letters`, `/dead-letters/{id}/replay`) | admin | register, list, delete, test; dead letters and replay |
 //! | `GET /v1/stream` | read | alerts live over SSE or a WebSocket (acks), resumable by sequence number |
@@ -48,8 +49,10 @@ pub mod publish;
 pub mod routes;
 pub mod rules;
 pub mod state;
+pub mod stream_slots;
 pub mod tenants;
 pub mod tls;
+pub mod token_cache;
 pub mod webhooks;
 
 pub use config::ServiceConfig;
@@ -100,6 +103,12 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/graph/new-edges", get(routes::graph::new_edges))
         .route("/v1/graph/export", get(routes::graph::export))
         .route("/v1/whoami", get(routes::ops::whoami))
+        .route(
+            "/v1/tokens",
+            get(routes::tokens::list).post(routes::tokens::create),
+        )
+        .route("/v1/tokens/{id}", delete(routes::tokens::revoke))
+        .route("/v1/tokens/{id}/rotate", post(routes::tokens::rotate))
         .route(
             "/v1/webhooks",
             get(routes::webhooks::list).post(routes::webhooks::create),

@@ -302,9 +302,7 @@ impl ServiceModels {
         let mut fresh_activity: Vec<(usize, Result<ActiveModel, String>)> = Vec::new();
         let mut fresh_network: Option<Result<ActiveModel, String>> = None;
         {
-            let Ok(store) = st.store.lock() else {
-                return log;
-            };
+            let store = st.store();
             let changed = |m: &ActiveModel| {
                 m.registry.as_ref().is_some_and(|(name, version)| {
                     matches!(store.active_model_version(name), Ok(Some(v)) if v != *version)

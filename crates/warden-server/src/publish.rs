@@ -20,10 +20,7 @@ pub fn commit(st: &AppState, alerts: Vec<Alert>) -> Result<Vec<(i64, bool)>, Api
     if alerts.is_empty() {
         return Ok(Vec::new());
     }
-    let mut store = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?;
+    let mut store = st.store();
     let saved = store.save_alerts_detailed(None, &alerts)?;
     for (alert, &(id, state)) in alerts.into_iter().zip(&saved) {
         match state {

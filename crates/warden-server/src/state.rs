@@ -10,8 +10,8 @@ use warden_event::ThreatLevel;
 use warden_ingest::FieldAliases;
 use warden_store::Store;
 
-use crate::auth::TokenCache;
 use crate::config::ServiceConfig;
+use crate::token_cache::TokenCache;
 
 /// Shared state; cheap to clone.
 #[derive(Clone)]
@@ -41,6 +41,8 @@ pub struct AppState {
     pub dirty: Arc<crate::baselines::Dirty>,
     /// Sigma rules for log events, when `[sigma]` names some.
     pub rules: Option<Arc<crate::rules::ServiceRules>>,
+    /// Open streams per token (`server.max_streams_per_token`).
+    pub stream_slots: Arc<crate::stream_slots::StreamSlots>,
     /// Client connections: open, refused, timed out ([`crate::connections`]).
     pub connections: Arc<crate::connections::ConnectionStats>,
     /// Alerts just stored, for `/v1/stream`.
@@ -51,6 +53,7 @@ impl AppState {
     pub fn new(config: ServiceConfig, store: Store) -> Result<Self, crate::config::ConfigError> {
         let aliases = config.aliases()?;
         let per_minute = config.server.rate_limit_per_minute;
+        let token_ttl = std::time::Duration::from_secs(config.server.token_cache_secs);
         let hooks = store
             .webhooks(None)
             .map_err(|e| crate::config::ConfigError::Invalid {
@@ -70,10 +73,11 @@ impl AppState {
             aliases: Arc::new(aliases),
             store: Arc::new(Mutex::new(store)),
             tenants: Arc::new(crate::tenants::Tenants::default()),
-            tokens: Arc::new(TokenCache::default()),
+            tokens: Arc::new(TokenCache::new(token_ttl)),
             limiter: Arc::new(RateLimiter::new(per_minute)),
             metrics: Arc::new(Metrics::default()),
             feed: crate::routes::stream::feed(),
+            stream_slots: Arc::default(),
             connections: Arc::new(crate::connections::ConnectionStats::default()),
             started: std::time::Instant::now(),
             outputs: Arc::new(warden_outputs::Outputs::default()),
@@ -84,12 +88,23 @@ impl AppState {
 }
 
 impl AppState {
+    /// The store, locked. A panic while another request held it leaves nothing half done
+    /// (an open transaction rolls back when dropped), so a poisoned lock is taken over
+    /// rather than answering 500 until a restart.
+    pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|poisoned| {
+            self.store.clear_poison();
+            poisoned.into_inner()
+        })
+    }
+
     /// Starts the configured outputs; call inside the Tokio runtime ([`crate::run`] does).
     pub fn with_outputs(mut self) -> Self {
         self.outputs = Arc::new(warden_outputs::Outputs::start(&self.config.outputs));
         crate::webhooks::start(&self);
         crate::models::follow_registry(&self);
         crate::baselines::start(&self);
+        crate::token_cache::start_sweeper(&self);
         self
     }
 }

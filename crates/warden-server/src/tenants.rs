@@ -119,12 +119,7 @@ pub fn pipeline(st: &AppState, tenant: &str) -> Result<TenantPipeline, ApiError>
         return Ok(p);
     }
     let engine = crate::baselines::load_engine(st, tenant).map_err(ApiError::internal)?;
-    let graph = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?
-        .load_graph(tenant)
-        .map_err(ApiError::internal)?;
+    let graph = st.store().load_graph(tenant).map_err(ApiError::internal)?;
     let p = build(st, tenant, engine, graph.as_deref());
     st.tenants.insert(tenant, p, st.config.server.max_tenants)
 }

@@ -194,7 +194,7 @@ pub fn start(st: &AppState) {
                                 delay = (delay * 2).min(Duration::from_secs(30));
                                 continue;
                             }
-                            let stored = st.store.lock().ok().map(|s| {
+                            let stored = Some(st.store()).map(|s| {
                                 s.add_dead_letter(&hook.tenant, hook.id, &body, &e, attempt)
                             });
                             if matches!(stored, Some(Ok(_))) {

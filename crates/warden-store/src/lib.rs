@@ -16,13 +16,15 @@ mod legacy;
 pub mod migrations;
 mod service;
 mod store;
+mod tokens;
 mod webhooks;
 
 pub use analytics::{DashboardCounts, Granularity, TrendBucket};
 pub use service::{
-    AlertChange, AlertFilter, AlertRecord, AlertSort, AuditEntry, MAX_PAGE, SortKey, TokenRecord,
+    AlertChange, AlertFilter, AlertRecord, AlertSort, AuditEntry, MAX_PAGE, SortKey,
 };
 pub use store::{AlertQuery, RunTotals, Saved, Store, StoredAlert, StoredRun};
+pub use tokens::{NewToken, TokenRecord};
 pub use webhooks::{DeadLetter, WebhookRecord};
 
 /// The tenant of everything written outside the service (`warden detect --store`).

@@ -200,10 +200,17 @@ const STEPS: &[(i64, &str)] = &[
         saved_at TEXT NOT NULL
     );",
     ),
+    (
+        9,
+        // Tokens that expire and can be revoked (kept, for the audit log's references).
+        "ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+    ALTER TABLE tokens ADD COLUMN revoked_at TEXT;
+    ALTER TABLE tokens ADD COLUMN replaced_by INTEGER;",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 8;
+pub const LATEST: i64 = 9;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -153,16 +153,6 @@ pub struct AuditEntry {
     pub at: String,
 }
 
-/// An API token as stored (never the token itself).
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenRecord {
-    pub id: i64,
-    pub hash: String,
-    pub scope: String,
-    pub tenant: String,
-    pub label: String,
-}
-
 const ALERT_COLUMNS: &str =
     "id, event_id, user_id, ts, score, level, primary_anomalies, explanation,
     status, assignee, classification, created_at, updated_at, body, detector, channel, tenant";
@@ -455,43 +445,6 @@ impl Store {
         rows.collect::<Result<_, _>>()
             .map_err(q("reading the audit log"))
     }
-
-    /// Stores a token's hash with its scope and tenant; returns its id.
-    pub fn create_token(
-        &self,
-        hash: &str,
-        scope: &str,
-        tenant: &str,
-        label: &str,
-    ) -> Result<i64, StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO tokens (hash, scope, tenant, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![hash, scope, tenant, label, now()],
-            )
-            .map_err(q("creating a token"))?;
-        Ok(self.conn.last_insert_rowid())
-    }
-
-    /// The token with this hash, if any.
-    pub fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.conn
-            .query_row(
-                "SELECT id, hash, scope, tenant, label FROM tokens WHERE hash = ?1",
-                params![hash],
-                |r| {
-                    Ok(TokenRecord {
-                        id: r.get(0)?,
-                        hash: r.get(1)?,
-                        scope: r.get(2)?,
-                        tenant: r.get(3)?,
-                        label: r.get(4)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(q("reading a token"))
-    }
 }
 
 #[cfg(test)]
@@ -645,23 +598,5 @@ mod tests {
         // Append-only: the database refuses to rewrite or delete history.
         assert!(s.conn.execute("UPDATE audit SET actor = 'x'", []).is_err());
         assert!(s.conn.execute("DELETE FROM audit", []).is_err());
-    }
-
-    #[test]
-    fn tokens_are_found_by_hash_only() {
-        let s = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-        let id = s
-            .create_token("abc", "read", "acme", "ci")
-            .unwrap_or_default();
-        let t = s.token_by_hash("abc").ok().flatten();
-        assert_eq!(
-            t.map(|t| (t.id, t.scope, t.tenant)),
-            Some((id, "read".into(), "acme".into()))
-        );
-        assert!(s.token_by_hash("abd").ok().flatten().is_none());
-        assert!(
-            s.create_token("abc", "admin", "x", "").is_err(),
-            "hashes are unique"
-        );
     }
 }

@@ -10,3 +10,4 @@ pub mod hunt;
 pub mod ml;
 pub mod rules;
 pub mod serve;
+pub mod token;

@@ -1,11 +1,10 @@
-//! `warden serve` (the detection service) and `warden token create`.
+//! `warden serve`: the detection service.
 
-use anyhow::{Context, Result, bail};
-use warden_server::auth::{Scope, create_token};
+use anyhow::{Context, Result};
 use warden_server::{AppState, ServiceConfig};
 use warden_store::Store;
 
-use crate::cli::{ServeArgs, TokenCommand};
+use crate::cli::ServeArgs;
 
 pub fn serve(a: &ServeArgs) -> Result<()> {
     let mut cfg = ServiceConfig::load(a.config.as_deref(), |k| std::env::var(k).ok())?;
@@ -69,29 +68,5 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
-    }
-}
-
-pub fn token(c: &TokenCommand) -> Result<()> {
-    match c {
-        TokenCommand::Create {
-            store,
-            scope,
-            tenant,
-            label,
-        } => {
-            let Some(scope) = Scope::parse(scope) else {
-                bail!("--scope {scope}: expected read, write or admin");
-            };
-            let s = Store::open(store)?;
-            let (token, id) =
-                create_token(&s, scope, tenant, label).map_err(|e| anyhow::anyhow!(e))?;
-            crate::out!("{token}")?;
-            eprintln!(
-                "token {id} ({}, tenant {tenant}) created; it is shown only now — the store keeps its hash",
-                scope.as_str()
-            );
-            Ok(())
-        }
     }
 }

@@ -13,6 +13,7 @@ mod send;
 mod serve;
 mod shared_data;
 mod store;
+mod tokens;
 
 use assert_cmd::Command;
 use std::path::PathBuf;

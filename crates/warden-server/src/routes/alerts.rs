@@ -149,10 +149,7 @@ pub async fn list(
         channels: None,
     };
     let (page, total) = {
-        let store = st
-            .store
-            .lock()
-            .map_err(|_| ApiError::internal("store lock"))?;
+        let store = st.store();
         let total = q
             .count
             .unwrap_or(false)
@@ -177,10 +174,7 @@ pub async fn get_one(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
-    let store = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?;
+    let store = st.store();
     let alert = store.alert(&who.tenant, id)?.ok_or(ApiError::NotFound)?;
     // The same user's other alerts within an hour either side.
     let t = warden_event::Timestamp::parse_rfc3339(&alert.timestamp);
@@ -245,10 +239,7 @@ pub async fn patch(
     who.require(Scope::Write)?;
     let Json(p) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
     let change = change_of(p)?;
-    let mut store = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?;
+    let mut store = st.store();
     if store
         .update_alerts(&who.tenant, &[id], &change, &who.actor())?
         .is_empty()
@@ -312,10 +303,7 @@ pub async fn bulk(
         }
     };
     let change = change_of(patch)?;
-    let mut store = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?;
+    let mut store = st.store();
     let updated = store.update_alerts(&who.tenant, &b.ids, &change, &who.actor())?;
     let skipped: Vec<i64> = b
         .ids
@@ -345,10 +333,7 @@ pub async fn audit(
     who.require(Scope::Admin)?;
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let limit = q.limit.unwrap_or(PAGE).clamp(1, 1000);
-    let store = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?;
+    let store = st.store();
     if q.target.as_ref().is_some_and(|t| t.len() > 200) {
         return Err(ApiError::invalid("target", "at most 200 bytes"));
     }

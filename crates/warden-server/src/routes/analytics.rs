@@ -41,10 +41,7 @@ pub async fn trends(
         .ok_or_else(|| ApiError::invalid("granularity", "expected hour, day or week"))?;
     let from = time_param("from", q.from.as_deref())?;
     let to = time_param("to", q.to.as_deref())?;
-    let store = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?;
+    let store = st.store();
     let buckets = store.alert_trend(&who.tenant, granularity, from.as_deref(), to.as_deref())?;
     Ok(Json(json!({"granularity": g, "buckets": buckets})))
 }
@@ -57,10 +54,7 @@ pub async fn dashboard(
     who.require(Scope::Read)?;
     let since = warden_event::Timestamp(now_ms() - 86_400_000).to_rfc3339();
     let counts = {
-        let store = st
-            .store
-            .lock()
-            .map_err(|_| ApiError::internal("store lock"))?;
+        let store = st.store();
         store.dashboard_counts(&who.tenant, &since, 10)?
     };
     let m = &st.metrics;
@@ -105,10 +99,7 @@ pub async fn behavior(
             .map(|s| warden_engine::ueba::view::profile_view(&b.user_id, s))
     })?;
     let recent = {
-        let store = st
-            .store
-            .lock()
-            .map_err(|_| ApiError::internal("store lock"))?;
+        let store = st.store();
         store.alert_page(&AlertFilter {
             tenant: who.tenant.clone(),
             user: Some(b.user_id.clone()),
@@ -221,7 +212,7 @@ pub async fn export(
                 }
                 let g = f.clone();
                 let page = tokio::task::spawn_blocking(move || {
-                    st.store.lock().ok().and_then(|s| s.alert_page(&g).ok())
+                    Some(st.store()).and_then(|s| s.alert_page(&g).ok())
                 })
                 .await
                 .ok()

@@ -127,11 +127,9 @@ fn load(st: &AppState, who: &Principal, q: &IncidentQuery) -> Result<Vec<Inciden
     }
     let from = time_param("from", q.from.as_deref())?;
     let to = time_param("to", q.to.as_deref())?;
-    let alerts = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?
-        .alerts_by_user(&who.tenant, from.as_deref(), to.as_deref(), MAX_ALERTS)?;
+    let alerts =
+        st.store()
+            .alerts_by_user(&who.tenant, from.as_deref(), to.as_deref(), MAX_ALERTS)?;
     Ok(group(&alerts, window))
 }
 
@@ -166,10 +164,7 @@ pub async fn get_one(
         .into_iter()
         .find(|i| i.id == id)
         .ok_or(ApiError::NotFound)?;
-    let store = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?;
+    let store = st.store();
     let alerts: Vec<AlertRecord> = incident
         .alert_ids
         .iter()
@@ -194,9 +189,7 @@ pub async fn patch(
         .into_iter()
         .find(|i| i.id == id)
         .ok_or(ApiError::NotFound)?;
-    st.store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?
+    st.store()
         .update_alerts(&who.tenant, &incident.alert_ids, &change, &who.actor())?;
     let after = load(&st, &who, &q)?.into_iter().find(|i| i.id == id);
     Ok(Json(json!({"incident": after})))

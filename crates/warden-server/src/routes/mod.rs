@@ -9,6 +9,7 @@ pub mod incidents;
 pub mod network;
 pub mod ops;
 pub mod stream;
+pub mod tokens;
 pub mod webhooks;
 
 use axum::extract::rejection::{BytesRejection, JsonRejection};

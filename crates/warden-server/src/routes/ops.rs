@@ -17,10 +17,7 @@ pub async fn healthz() -> Json<serde_json::Value> {
 
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready", body = serde_json::Value), (status = 503, description = "The store does not answer", body = serde_json::Value)))]
 pub async fn readyz(State(st): State<AppState>) -> Response {
-    let store = st
-        .store
-        .lock()
-        .ok()
+    let store = Some(st.store())
         .and_then(|s| s.schema_version().ok())
         .is_some();
     let tenants = st.tenants.len();
@@ -69,6 +66,7 @@ pub async fn metrics(State(st): State<AppState>) -> Response {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         st.metrics.render(tenants)
             + &st.connections.render()
+            + &st.tokens.render()
             + &st.outputs.render()
             + &st.webhooks.render(),
     )

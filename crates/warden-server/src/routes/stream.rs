@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -35,6 +35,8 @@ use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::routes::{anomaly_param, level_param};
 use crate::state::AppState;
+use crate::stream_slots::StreamSlot;
+use crate::token_cache::CredentialWatch;
 
 /// The stream's channels.
 pub const CHANNELS: [&str; 4] = ["behavior", "threat", "network", "payload"];
@@ -264,11 +266,22 @@ pub async fn stream(
         pending: VecDeque::new(),
         catching_up: true,
         closing: st.closing.subscribe(),
+        credential: Some(st.tokens.watch(&who)),
         aggregate: q.aggregate.map(Duration::from_secs),
         ready: VecDeque::new(),
     };
-    st.metrics.stream_clients(1);
-    let guard = ClientGuard(st.clone());
+    let Some(guard) = st.stream_slots.take(
+        who.token_id,
+        st.config.server.max_streams_per_token,
+        &st.metrics,
+    ) else {
+        st.metrics
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(ApiError::TooManyStreams {
+            limit: st.config.server.max_streams_per_token,
+        });
+    };
     if let Ok(ws) = ws {
         let window = q.window.unwrap_or(ACK_WINDOW);
         if !(1..=ACK_WINDOW).contains(&window) {
@@ -297,13 +310,16 @@ pub const ACK_WINDOW: i64 = 1000;
 /// with `{"ack": seq}`. At most `window` (≤ [`ACK_WINDOW`]) messages are in flight: a client that stops
 /// acknowledging stops receiving (its backlog waits in the store, not in memory) and resumes
 /// where it left off. After a disconnect, reconnect with `?after=<last acked seq>`.
-async fn websocket(mut socket: WebSocket, mut c: Cursor, _guard: ClientGuard, window: i64) {
+async fn websocket(mut socket: WebSocket, mut c: Cursor, _slot: StreamSlot, window: i64) {
     let mut acked = c.last;
     let mut sent = c.last;
     let mut closing = c.closing.clone();
-    // Whether to end with a closing handshake (the server is stopping), rather than because
-    // the client left.
+    // Watched here rather than by the cursor, to say why the stream ends.
+    let mut credential = c.credential.take();
+    // Whether to end with a closing handshake (the server is stopping, or the token may no
+    // longer be used), rather than because the client left.
     let mut goodbye = false;
+    let mut close: Option<CloseFrame> = None;
     loop {
         let can_send = sent - acked < window;
         tokio::select! {
@@ -335,10 +351,16 @@ async fn websocket(mut socket: WebSocket, mut c: Cursor, _guard: ClientGuard, wi
                 goodbye = true;
                 break;
             }
+            reason = credential_ended(&mut credential) => {
+                // 1008: policy violation — the credential was withdrawn.
+                close = Some(CloseFrame { code: 1008, reason: reason.into() });
+                goodbye = true;
+                break;
+            }
         }
     }
     if goodbye {
-        let _ = socket.send(Message::Close(None)).await;
+        let _ = socket.send(Message::Close(close)).await;
         // Wait (briefly) for the client's close frame: a clean closing handshake.
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
             while let Some(Ok(m)) = socket.recv().await {
@@ -351,12 +373,11 @@ async fn websocket(mut socket: WebSocket, mut c: Cursor, _guard: ClientGuard, wi
     }
 }
 
-/// Counts a connected client while it lives.
-struct ClientGuard(AppState);
-
-impl Drop for ClientGuard {
-    fn drop(&mut self) {
-        self.0.metrics.stream_clients(-1);
+/// Resolves when the stream's token is revoked or expires (never without a watch).
+async fn credential_ended(w: &mut Option<CredentialWatch>) -> &'static str {
+    match w {
+        Some(w) => w.ended().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -371,6 +392,8 @@ struct Cursor {
     catching_up: bool,
     /// Becomes true when the server shuts down: the stream ends so the shutdown can finish.
     closing: tokio::sync::watch::Receiver<bool>,
+    /// Ends the stream when its token is revoked or expires.
+    credential: Option<CredentialWatch>,
     /// Aggregation window, when asked for.
     aggregate: Option<Duration>,
     /// Aggregated messages of the last window, not yet sent.
@@ -482,10 +505,7 @@ impl Cursor {
             if self.catching_up {
                 let (st, filter, after) = (self.st.clone(), self.filter.clone(), self.last);
                 let page = tokio::task::spawn_blocking(move || {
-                    st.store
-                        .lock()
-                        .ok()
-                        .and_then(|s| s.alerts_after(&filter, after).ok())
+                    Some(st.store()).and_then(|s| s.alerts_after(&filter, after).ok())
                 })
                 .await
                 .ok()
@@ -502,6 +522,7 @@ impl Cursor {
             let received = tokio::select! {
                 r = self.rx.recv() => r,
                 _ = self.closing.wait_for(|c| *c) => return None,
+                _ = credential_ended(&mut self.credential) => return None,
             };
             match received {
                 // A new version of an alert this client has had (a later one reaches it
@@ -568,6 +589,7 @@ mod tests {
             pending: VecDeque::new(),
             catching_up: false,
             closing: st.closing.subscribe(),
+            credential: None,
             aggregate: None,
             ready: VecDeque::new(),
         };
@@ -665,6 +687,7 @@ mod tests {
             pending: VecDeque::new(),
             catching_up: true,
             closing: st.closing.subscribe(),
+            credential: None,
             aggregate: Some(Duration::from_millis(300)),
             ready: VecDeque::new(),
         };

@@ -27,11 +27,7 @@ pub struct NewWebhook {
 }
 
 fn reload(st: &AppState) -> Result<(), ApiError> {
-    let all = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?
-        .webhooks(None)?;
+    let all = st.store().webhooks(None)?;
     st.webhooks.reload(all);
     Ok(())
 }
@@ -72,10 +68,7 @@ pub async fn create(
         None => crate::auth::new_token().map_err(ApiError::internal)?,
     };
     let id = {
-        let store = st
-            .store
-            .lock()
-            .map_err(|_| ApiError::internal("store lock"))?;
+        let store = st.store();
         if store.webhooks(Some(&who.tenant))?.len() >= MAX_HOOKS {
             return Err(ApiError::invalid(
                 "url",
@@ -101,11 +94,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
-    let hooks = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?
-        .webhooks(Some(&who.tenant))?;
+    let hooks = st.store().webhooks(Some(&who.tenant))?;
     Ok(Json(json!({"webhooks": hooks})))
 }
 
@@ -117,10 +106,7 @@ pub async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
     {
-        let store = st
-            .store
-            .lock()
-            .map_err(|_| ApiError::internal("store lock"))?;
+        let store = st.store();
         if !store.delete_webhook(&who.tenant, id)? {
             return Err(ApiError::NotFound);
         }
@@ -144,9 +130,7 @@ pub async fn test(
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
     let hook = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?
+        .store()
         .webhook(&who.tenant, id)?
         .ok_or(ApiError::NotFound)?;
     let body = json!({"event": "test", "tenant": who.tenant, "webhook_id": id}).to_string();
@@ -164,11 +148,7 @@ pub async fn dead_letters(
     who: Principal,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
-    let letters = st
-        .store
-        .lock()
-        .map_err(|_| ApiError::internal("store lock"))?
-        .dead_letters(&who.tenant, 100)?;
+    let letters = st.store().dead_letters(&who.tenant, 100)?;
     Ok(Json(json!({"dead_letters": letters})))
 }
 
@@ -180,10 +160,7 @@ pub async fn replay(
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
     let (letter, hook) = {
-        let store = st
-            .store
-            .lock()
-            .map_err(|_| ApiError::internal("store lock"))?;
+        let store = st.store();
         let letter = store
             .dead_letter(&who.tenant, id)?
             .ok_or(ApiError::NotFound)?;
@@ -201,10 +178,7 @@ pub async fn replay(
     .await
     {
         Ok(status) => {
-            let store = st
-                .store
-                .lock()
-                .map_err(|_| ApiError::internal("store lock"))?;
+            let store = st.store();
             store.mark_replayed(&who.tenant, id)?;
             store.append_audit(
                 &who.tenant,

@@ -13,5 +13,6 @@ mod models;
 mod outputs;
 mod rules;
 mod tls;
+mod tokens;
 mod webhooks;
 mod websocket;

@@ -1,0 +1,171 @@
+//! `warden token create|list|revoke|rotate`: API tokens in the store. A token is printed
+//! once; the store keeps its hash. Every change is written to the tenant's audit log with
+//! the actor `cli`.
+
+use anyhow::{Result, anyhow, bail};
+use warden_event::Timestamp;
+use warden_server::auth::{
+    Scope, create_token_expiring, hash_token, inherited_expiry, new_token, parse_duration,
+    stored_time,
+};
+use warden_store::{NewToken, Store, TokenRecord};
+
+use crate::cli::TokenCommand;
+
+/// How the audit log names a change made here.
+const ACTOR: &str = "cli";
+
+pub fn run(c: &TokenCommand) -> Result<()> {
+    match c {
+        TokenCommand::Create {
+            store,
+            scope,
+            tenant,
+            label,
+            expires_in,
+        } => {
+            let Some(scope) = Scope::parse(scope) else {
+                bail!("--scope {scope}: expected read, write or admin");
+            };
+            let expires = end_of("--expires-in", expires_in.as_deref())?;
+            let s = Store::open(store)?;
+            let (token, id) =
+                create_token_expiring(&s, scope, tenant, label, expires).map_err(|e| anyhow!(e))?;
+            s.append_audit(
+                tenant,
+                ACTOR,
+                "token.create",
+                &format!("token:{id}"),
+                scope.as_str(),
+            )?;
+            crate::out!("{token}")?;
+            let until = expires.map_or(String::new(), |t| format!(", until {}", stored_time(t)));
+            eprintln!(
+                "token {id} ({}, tenant {tenant}{until}) created; it is shown only now — the store keeps its hash",
+                scope.as_str()
+            );
+            Ok(())
+        }
+        TokenCommand::List {
+            store,
+            tenant,
+            json,
+        } => {
+            let s = Store::open(store)?;
+            let tokens = s.tokens(tenant.as_deref())?;
+            if *json {
+                for t in &tokens {
+                    let mut v = serde_json::to_value(t)?;
+                    v["state"] = state(t).into();
+                    crate::out!("{v}")?;
+                }
+            } else {
+                crate::out!(
+                    "{:>5}  {:<16} {:<6} {:<8} {:<21} label",
+                    "id",
+                    "tenant",
+                    "scope",
+                    "state",
+                    "expires"
+                )?;
+                for t in &tokens {
+                    crate::out!(
+                        "{:>5}  {:<16} {:<6} {:<8} {:<21} {}",
+                        t.id,
+                        t.tenant,
+                        t.scope,
+                        state(t),
+                        t.expires_at.as_deref().unwrap_or("never"),
+                        t.label
+                    )?;
+                }
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { store, id } => {
+            let s = Store::open(store)?;
+            let Some(t) = s.revoke_token(*id, None)? else {
+                bail!("no token {id} in {}", store.display());
+            };
+            s.append_audit(&t.tenant, ACTOR, "token.revoke", &format!("token:{id}"), "")?;
+            eprintln!(
+                "token {id} (tenant {}) revoked at {}",
+                t.tenant,
+                t.revoked_at.as_deref().unwrap_or("?")
+            );
+            Ok(())
+        }
+        TokenCommand::Rotate {
+            store,
+            id,
+            grace,
+            expires_in,
+        } => rotate(store, *id, grace.as_deref(), expires_in.as_deref()),
+    }
+}
+
+fn rotate(
+    store: &std::path::Path,
+    id: i64,
+    grace: Option<&str>,
+    expires_in: Option<&str>,
+) -> Result<()> {
+    let grace = end_of("--grace", grace)?.map(stored_time);
+    let expires = end_of("--expires-in", expires_in)?;
+    let mut s = Store::open(store)?;
+    let Some(old) = s.token(id, None)? else {
+        bail!("no token {id} in {}", store.display());
+    };
+    let expires = expires.or_else(|| inherited_expiry(&old)).map(stored_time);
+    let token = new_token().map_err(|e| anyhow!(e))?;
+    let new = NewToken {
+        hash: &hash_token(&token),
+        scope: &old.scope,
+        tenant: &old.tenant,
+        label: &old.label,
+        expires_at: expires.as_deref(),
+    };
+    let Some(new_id) = s.rotate_token(id, &new, grace.as_deref())? else {
+        bail!("token {id} is revoked; create a new one instead");
+    };
+    s.append_audit(
+        &old.tenant,
+        ACTOR,
+        "token.rotate",
+        &format!("token:{id}"),
+        &format!("token:{new_id}"),
+    )?;
+    crate::out!("{token}")?;
+    match grace {
+        Some(g) => eprintln!("token {new_id} replaces token {id}, which works until {g}"),
+        None => eprintln!("token {new_id} replaces token {id}, revoked now"),
+    }
+    Ok(())
+}
+
+/// A duration flag as the time it ends.
+fn end_of(flag: &str, v: Option<&str>) -> Result<Option<Timestamp>> {
+    v.map(|d| {
+        let secs = parse_duration(d)
+            .ok_or_else(|| anyhow!("{flag} {d}: expected a number and a unit (s, m, h, d, w)"))?;
+        Ok(Timestamp(
+            Timestamp::now().0.saturating_add(secs.saturating_mul(1000)),
+        ))
+    })
+    .transpose()
+}
+
+fn state(t: &TokenRecord) -> &'static str {
+    if t.revoked_at.is_some() {
+        "revoked"
+    } else if t
+        .expires_at
+        .as_deref()
+        .and_then(Timestamp::parse_rfc3339)
+        .is_some_and(|e| e.0 <= Timestamp::now().0)
+    {
+        "expired"
+    } else {
+        "active"
+    }
+}
