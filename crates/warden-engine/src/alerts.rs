@@ -168,8 +168,8 @@ pub fn from_sigma(
             },
         },
     };
-    // The key stays what the service has always stored: the rule and the record (or a
-    // hash of the event), so a replayed event is never stored twice.
+    // The key: the rule and the record (or a hash of the event), so a replayed event is
+    // never stored twice; the digest of the event's content joins it in the identity.
     let record = match &reference {
         EventRef::Record { record_id, .. } => record_id.to_string(),
         EventRef::Hash { hash } => hash.clone(),
@@ -181,10 +181,14 @@ pub fn from_sigma(
             |d| warden_event::content_hash(&[&d.to_string()]),
         ),
     };
-    let kept = doc.filter(|d| d.to_string().len() <= MAX_EVIDENCE_BYTES);
+    // What the event says belongs to its identity too: an event sent first under the same
+    // record id cannot make this detection a duplicate.
+    let text = doc.map(ToString::to_string);
+    let kept = doc.filter(|_| text.as_ref().is_some_and(|t| t.len() <= MAX_EVIDENCE_BYTES));
     let mut alert = Alert {
         tenant: tenant.to_owned(),
         key: format!("sigma:{}:{record}", a.rule_id),
+        digest: text.map(|t| warden_event::content_digest(&[&t])),
         timestamp: timestamp.clone(),
         subject,
         entities: Vec::new(),
@@ -328,6 +332,7 @@ pub fn from_flow(
             src.model,
             warden_event::content_hash(&[src.raw])
         ),
+        digest: Some(warden_event::content_digest(&[src.raw])),
         timestamp: timestamp.clone(),
         subject,
         entities: Vec::new(),

@@ -24,6 +24,11 @@ pub struct Alert {
     /// Stable identity of this detection of this event: the same detection replayed gets
     /// the same key, so stores and SIEMs never hold it twice.
     pub key: String,
+    /// A digest of what the event says ([`content_digest`]), part of the alert's
+    /// [`identity`](Alert::identity) so that another event sent first under the same ids
+    /// cannot make this detection a duplicate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// When it happened (the event's time), RFC 3339 UTC.
     pub timestamp: String,
     /// Who or what the alert is about: a user id, `host:NAME`, an IP address.
@@ -283,6 +288,16 @@ pub struct FeatureShare {
 }
 
 impl Alert {
+    /// What stores deduplicate on: the key and, when known, the digest of the event's
+    /// content — the same event replayed has the same identity; another event under the
+    /// same ids does not.
+    pub fn identity(&self) -> String {
+        match &self.digest {
+            Some(d) => format!("{}#{d}", self.key),
+            None => self.key.clone(),
+        }
+    }
+
     /// The alert of a behavioural score; `tenant` owns it. Entities beyond the user (an
     /// IP, a device's host) are added by whoever knows the activity.
     pub fn from_threat_score(tenant: &str, s: &ThreatScore) -> Alert {
@@ -305,6 +320,7 @@ impl Alert {
         Alert {
             tenant: tenant.to_owned(),
             key: s.event_id.clone().unwrap_or_default(),
+            digest: None,
             timestamp: s.timestamp.clone(),
             subject: s.user_id.clone(),
             entities: vec![Entity::new(EntityKind::User, &s.user_id)],
@@ -398,8 +414,28 @@ fn ueba_technique(t: AnomalyType) -> Option<&'static str> {
     }
 }
 
+/// A collision-resistant digest of an event's content for alert identities (the first 128
+/// bits of SHA-256, hex; parts length-prefixed so they cannot run into each other). An
+/// identity must include what the event says, not only the ids a shipper chose: otherwise
+/// an event sent first under the same ids would make the real detection a "duplicate"
+/// that is never stored or notified.
+pub fn content_digest(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// FNV-1a (64 bits) over parts separated by a zero byte, as 16 hex digits: stable across
-/// builds and platforms, so keys built from it can be persisted.
+/// builds and platforms, so keys built from it can be persisted. Not collision-resistant:
+/// for names and grouping, not for identities an adversary could aim at
+/// ([`content_digest`]).
 pub fn content_hash(parts: &[&str]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (i, p) in parts.iter().enumerate() {
@@ -531,6 +567,7 @@ mod tests {
         let a = Alert {
             tenant: "t".into(),
             key: "sigma:r1:7".into(),
+            digest: None,
             timestamp: "2026-04-02T01:58:06Z".into(),
             subject: "host:dc1".into(),
             entities: vec![Entity::new(EntityKind::Host, "dc1")],
@@ -572,6 +609,13 @@ mod tests {
         assert_eq!(a.primary_anomalies(), vec![AnomalyType::RuleMatch]);
         assert_eq!(a.channel(), "threat");
         assert!(a.threat_score().is_none());
+    }
+
+    #[test]
+    fn content_digests_are_stable_and_separate_their_parts() {
+        assert_eq!(content_digest(&["ab"]), content_digest(&["ab"]));
+        assert_ne!(content_digest(&["a", "b"]), content_digest(&["ab"]));
+        assert_eq!(content_digest(&[""]).len(), 32);
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub(crate) fn sigma() -> Delivery {
     let a = Alert {
         tenant: "t".into(),
         key: "sigma:r1:7".into(),
+        digest: None,
         timestamp: "2026-04-02T01:58:06Z".into(),
         subject: "host:dc1".into(),
         entities: vec![

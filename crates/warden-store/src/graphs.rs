@@ -47,6 +47,7 @@ mod tests {
         Alert {
             tenant: "acme".into(),
             key: "k1".into(),
+            digest: None,
             timestamp: "2026-05-28T16:18:49Z".into(),
             subject: "adm1".into(),
             entities: vec![],

@@ -207,10 +207,17 @@ const STEPS: &[(i64, &str)] = &[
     ALTER TABLE tokens ADD COLUMN revoked_at TEXT;
     ALTER TABLE tokens ADD COLUMN replaced_by INTEGER;",
     ),
+    (
+        10,
+        // Alerts deduplicate on their identity (the key and a digest of the event's
+        // content, in `event_id`); the key as detectors name it moves to `event_key`.
+        // Rows written before keep their key in `event_id` (NULL `event_key`).
+        "ALTER TABLE alerts ADD COLUMN event_key TEXT;",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 9;
+pub const LATEST: i64 = 10;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -154,7 +154,7 @@ pub struct AuditEntry {
 }
 
 const ALERT_COLUMNS: &str =
-    "id, event_id, user_id, ts, score, level, primary_anomalies, explanation,
+    "id, COALESCE(event_key, event_id), user_id, ts, score, level, primary_anomalies, explanation,
     status, assignee, classification, created_at, updated_at, body, detector, channel, tenant";
 
 fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AlertRecord> {
@@ -316,7 +316,7 @@ impl Store {
     ) -> Result<Vec<AlertRecord>, StoreError> {
         // Without the explanation and the body (kilobytes each): grouping needs neither, and
         // a large tenant has many alerts.
-        let sql = "SELECT id, event_id, user_id, ts, score, level, primary_anomalies, '', status,
+        let sql = "SELECT id, COALESCE(event_key, event_id), user_id, ts, score, level, primary_anomalies, '', status,
              assignee, classification, created_at, updated_at, 'null', detector, channel, tenant FROM alerts
              WHERE tenant = ?1 AND (?2 IS NULL OR ts >= ?2) AND (?3 IS NULL OR ts <= ?3)
              ORDER BY user_id, ts, id LIMIT ?4";

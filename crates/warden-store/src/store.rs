@@ -223,8 +223,9 @@ impl Store {
             let mut insert = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO alerts (tenant, run_id, event_id, user_id, ts, score, level,
-                     level_rank, primary_anomalies, explanation, body, created_at, detector, channel)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     level_rank, primary_anomalies, explanation, body, created_at, detector, channel,
+                     event_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 )
                 .map_err(q("saving alerts"))?;
             let mut existing = tx
@@ -242,11 +243,13 @@ impl Store {
                 .map_err(q("saving alerts"))?;
             let created = now();
             for a in alerts {
+                // Deduplicated on the identity (key and content digest), not the key alone.
+                let identity = a.identity();
                 let primary: Vec<&str> = a.primary_anomalies().iter().map(|t| t.as_str()).collect();
                 let body = serde_json::to_string(a).map_err(StoreError::Encode)?;
                 if a.detector.kind == warden_event::DetectorKind::Graph {
                     let id: Option<i64> = existing
-                        .query_row(params![a.tenant, a.subject, a.timestamp, a.key], |r| {
+                        .query_row(params![a.tenant, a.subject, a.timestamp, identity], |r| {
                             r.get(0)
                         })
                         .optional()
@@ -276,7 +279,7 @@ impl Store {
                     .execute(params![
                         a.tenant,
                         run_id,
-                        a.key,
+                        identity,
                         a.subject,
                         a.timestamp,
                         // One decimal, as scored: a sort cursor carries this exact value.
@@ -289,11 +292,12 @@ impl Store {
                         created,
                         a.detector.kind.as_str(),
                         a.channel(),
+                        a.key,
                     ])
                     .map_err(q("saving alerts"))?
                     > 0;
                 let id = existing
-                    .query_row(params![a.tenant, a.subject, a.timestamp, a.key], |r| {
+                    .query_row(params![a.tenant, a.subject, a.timestamp, identity], |r| {
                         r.get(0)
                     })
                     .map_err(q("saving alerts"))?;
@@ -322,7 +326,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, run_id, event_id, user_id, ts, score, level, primary_anomalies, explanation
+                "SELECT id, run_id, COALESCE(event_key, event_id), user_id, ts, score, level, primary_anomalies, explanation
                  FROM alerts
                  WHERE level_rank >= ?1 AND (?2 IS NULL OR user_id = ?2) AND (?3 IS NULL OR ts >= ?3)
                  ORDER BY ts DESC, id DESC LIMIT ?4",
@@ -815,6 +819,38 @@ mod tests {
             })
             .unwrap();
         assert_eq!(limited.len(), 1);
+    }
+
+    #[test]
+    fn an_alert_under_the_same_ids_but_another_content_is_not_a_duplicate() {
+        let mut s = Store::open_in_memory().unwrap();
+        let decoy = warden_event::Alert::from_threat_score(
+            "acme",
+            &alert("e1", "u1", "2026-04-02T01:00:00Z", 40.0),
+        );
+        let (mut sent_first, mut real) = (decoy.clone(), decoy);
+        sent_first.digest = Some("aaaa".into());
+        real.digest = Some("bbbb".into());
+        real.score = 95.0;
+        let first = s.save_alerts_detailed(None, &[sent_first.clone()]).unwrap();
+        let second = s.save_alerts_detailed(None, &[real.clone()]).unwrap();
+        assert_eq!(
+            second[0].1,
+            Saved::New,
+            "the real alert is stored and notified"
+        );
+        assert_ne!(first[0].0, second[0].0);
+        let replay = s.save_alerts_detailed(None, &[real]).unwrap();
+        assert_eq!(
+            replay[0],
+            (second[0].0, Saved::Same),
+            "a replay is still one alert"
+        );
+        let all = s.list_alerts(&AlertQuery::default()).unwrap();
+        assert!(
+            all.iter().all(|a| a.event_id == "e1"),
+            "the key is shown, not the identity"
+        );
     }
 
     #[test]

@@ -210,6 +210,7 @@ fn detect_sends_its_alerts_to_the_outputs_of_a_toml_file() {
     let a = &written[0]["alert"];
     assert_eq!(a["detector"]["kind"], "ueba");
     assert_eq!(a["detail"]["ueba"]["event_id"], a["key"]);
+    assert_eq!(a["digest"].as_str().map(str::len), Some(32), "{a}");
     assert!(a["evidence"][0]["event"]["user_id"].is_string(), "{a}");
     assert!(
         err.contains("output qradar:") && err.contains("output high:"),

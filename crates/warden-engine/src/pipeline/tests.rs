@@ -103,6 +103,36 @@ fn every_activity_gets_a_score_and_alerts_carry_their_context() {
 }
 
 #[test]
+fn an_alert_identity_holds_the_events_content_not_only_its_ids() {
+    // The same event twice: one identity (a replay is no new alert).
+    let run = |ip: &str, cmd: &str| {
+        let mut p = pipeline(ThreatLevel::Low, Some(1));
+        let mut log = process_event(5);
+        if let warden_event::Record::Log(l) = &mut log.record {
+            l.doc["Event"]["EventData"]["CommandLine"] = serde_json::json!(cmd);
+        }
+        let out = p.process(
+            &[login("ana", "2026-03-01T09:00:00Z", ip), log],
+            t("2026-03-01T10:00:00Z"),
+        );
+        let keys: Vec<String> = out.alerts.iter().map(|(_, a)| a.identity()).collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        keys
+    };
+    let first = run("198.51.100.1", "whoami /all");
+    assert_eq!(first, run("198.51.100.1", "whoami /all"));
+    // The same ids (user, time, event id; computer and record id) saying something else:
+    // another identity, so an event sent first cannot suppress the real one.
+    let other = run("203.0.113.9", "whoami /priv");
+    assert_ne!(first[0], other[0]);
+    assert_ne!(first[1], other[1]);
+    assert!(
+        first[0].starts_with("ana-2026-03-01T09:00:00Z#"),
+        "{first:?}"
+    );
+}
+
+#[test]
 fn below_the_alert_level_there_are_verdicts_but_no_alerts() {
     let mut p = pipeline(ThreatLevel::Critical, Some(1));
     let out = p.process(

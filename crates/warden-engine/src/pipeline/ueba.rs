@@ -76,11 +76,15 @@ impl Detector for UebaDetector {
         let before = self.recent.push(a, input.size, alert);
         if alert {
             let mut al = Alert::from_threat_score(cx.tenant, &s);
+            let view = activity_view(a);
+            // The event's content in its identity: another event sent under the same id
+            // and time cannot make this one a duplicate.
+            al.digest = Some(warden_event::content_digest(&[&view.to_string()]));
             if let Some(ip) = &a.ip_address {
                 al.add_entity(EntityKind::Ip, ip);
             }
             if let Some(t) = al.evidence.first_mut() {
-                t.event = Some(activity_view(a));
+                t.event = Some(view);
             }
             al.evidence.extend(before.iter().map(|b| Evidence {
                 role: EvidenceRole::Context,

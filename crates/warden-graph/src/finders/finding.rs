@@ -154,6 +154,7 @@ impl Finding {
         Alert {
             tenant: tenant.to_owned(),
             key: content_hash(&[tenant, "graph", &self.id]),
+            digest: None,
             timestamp: first.to_rfc3339(),
             subject: self.subject.clone(),
             entities,

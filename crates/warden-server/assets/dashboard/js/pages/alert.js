@@ -278,7 +278,7 @@ export async function render(main, ctx) {
     h('div', { class: 'page-head' },
       h('div', null,
         h('h1', { tabindex: '-1', testid: 'alert-title' }, `Alert #${a.id}`, ' ', levelBadge(a.threat_level)),
-        h('p', { class: 'muted' }, subjectLink(a, { testid: 'alert-user' }), ` · ${time(a.timestamp)} UTC · event `, h('code', null, a.event_id || '—'))),
+        h('p', { class: 'muted' }, subjectLink(a, { testid: 'alert-user' }), ` · ${time(a.timestamp)} UTC · event `, h('code', { class: 'event-key' }, a.event_id || '—'))),
       scorePanel(a)),
     h('div', { class: 'grid grid-2' }, cards),
     h('h2', { class: 'section-title' }, isUser ? ['Baseline of ', subjectLink(a)] : 'Baseline'),
