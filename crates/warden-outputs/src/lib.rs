@@ -54,6 +54,7 @@ pub mod config;
 pub mod format;
 pub mod http;
 mod spec;
+pub mod spreadsheet;
 mod tls;
 pub mod webhook;
 mod worker;

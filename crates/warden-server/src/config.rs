@@ -109,6 +109,13 @@ pub struct ServerConfig {
     pub token_cache_secs: u64,
     /// Most open streams (`/v1/stream`) per token; more are refused with 429.
     pub max_streams_per_token: usize,
+    /// How commits reach the disk: `full` (each acknowledged batch is synced, so it
+    /// survives a power loss) or `normal` (it survives a crash of the process; a power loss
+    /// can undo the last commits — faster on slow disks).
+    pub durability: warden_store::Durability,
+    /// The bearer token a scraper sends for `/metrics` and the checks of `/readyz`; without
+    /// it, only loopback clients get them.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -139,6 +146,8 @@ impl Default for ServerConfig {
             tls_handshake_timeout_secs: 5,
             token_cache_secs: 10,
             max_streams_per_token: 8,
+            metrics_token: None,
+            durability: warden_store::Durability::Full,
         }
     }
 }
@@ -160,7 +169,8 @@ pub enum ConfigError {
 }
 
 /// The environment variables read, and the key each overrides.
-pub const ENV_OVERRIDES: [(&str, &str); 9] = [
+pub const ENV_OVERRIDES: [(&str, &str); 10] = [
+    ("WARDEN_METRICS_TOKEN", "server.metrics_token"),
     ("WARDEN_LISTEN", "server.listen"),
     ("WARDEN_STORE", "server.store"),
     ("WARDEN_BODY_LIMIT_BYTES", "server.body_limit_bytes"),
@@ -230,6 +240,9 @@ impl ServiceConfig {
         }
         if let Some(v) = env("WARDEN_TLS_CERT") {
             s.tls_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("WARDEN_METRICS_TOKEN") {
+            s.metrics_token = Some(v);
         }
         if let Some(v) = env("WARDEN_TLS_KEY") {
             s.tls_key = Some(PathBuf::from(v));
@@ -321,6 +334,12 @@ impl ServiceConfig {
             if !(1..=3_600).contains(&v) {
                 return bad(key, "must be between 1 and 3600 seconds");
             }
+        }
+        if s.metrics_token
+            .as_ref()
+            .is_some_and(|t| !(16..=256).contains(&t.len()))
+        {
+            return bad("server.metrics_token", "must be 16 to 256 bytes");
         }
         if !(1..=10_000).contains(&s.max_streams_per_token) {
             return bad(

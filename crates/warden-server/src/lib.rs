@@ -26,7 +26,8 @@
 //! | `/v1/webhooks` (+ `/{id}`, `/{id}/test`, `/dead-letters`, `/dead-letters/{id}/replay`) | admin | register, list, delete, test; dead letters and replay |
 //! | `GET /v1/stream` | read | alerts live over SSE or a WebSocket (acks), resumable by sequence number |
 //! | `GET /v1/openapi.json` | none | this API as an OpenAPI 3 document, generated from the code |
-//! | `GET /healthz`, `/readyz`, `/metrics` | none | liveness, readiness, Prometheus |
+//! | `GET /healthz`, `/readyz` | none | liveness, readiness (its checks for operators only) |
+//! | `GET /metrics` | operator ([`operator`]) | Prometheus |
 //! | `GET /ui/` | none (the pages call the API with the analyst's token) | the dashboard, built into the binary ([`dashboard`]) |
 //!
 //! ```
@@ -45,6 +46,7 @@ pub mod destinations;
 pub mod error;
 pub mod models;
 pub mod openapi;
+pub mod operator;
 pub mod publish;
 pub mod routes;
 pub mod rules;

@@ -56,6 +56,17 @@ pub struct ActiveModel {
     pub loaded_at: String,
 }
 
+/// A model source as shown to API callers: `registry:NAME` as it is, a path by its file
+/// name.
+fn shown_source(s: &str) -> String {
+    if s.starts_with("registry:") || !s.contains(['/', '\\']) {
+        return s.to_owned();
+    }
+    std::path::Path::new(s)
+        .file_name()
+        .map_or_else(|| s.to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
 impl ActiveModel {
     fn load(source: &str, store: &Store) -> Result<ActiveModel, String> {
         let (registry, label, bytes) = match source.strip_prefix("registry:") {
@@ -100,8 +111,9 @@ impl ActiveModel {
         let f = &self.model.file;
         json!({
             "slot": self.member.map_or("network", Member::name),
-            "label": self.label,
-            "source": self.source,
+            // A file model is named by its file name: the server's paths are not for callers.
+            "label": shown_source(&self.label),
+            "source": shown_source(&self.source),
             "registry": self.registry.as_ref().map(|(n, v)| json!({"name": n, "version": v})),
             "kind": f.model.kind(),
             "format": f.schema.format.name(),

@@ -30,6 +30,25 @@ pub struct SigmaSection {
 pub struct ServiceRules {
     pub set: Arc<RuleSet>,
     pub loaded_at: String,
+    /// The configured files and folders, to show rule files relative to them.
+    roots: Vec<PathBuf>,
+}
+
+/// A rule file as shown to API callers: relative to the configured folder it came from
+/// (`windows/process_creation/x.yml`), never the server's own paths.
+fn shown(file: &std::path::Path, roots: &[PathBuf]) -> String {
+    for root in roots {
+        if let Ok(rest) = file.strip_prefix(root) {
+            let base = root.file_name().map(std::path::Path::new);
+            return match (base, rest.as_os_str().is_empty()) {
+                (Some(b), false) => b.join(rest).display().to_string(),
+                (Some(b), true) => b.display().to_string(),
+                (None, _) => rest.display().to_string(),
+            };
+        }
+    }
+    file.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
 
 impl ServiceRules {
@@ -65,6 +84,7 @@ impl ServiceRules {
         Ok(Some(ServiceRules {
             set: Arc::new(b.build()),
             loaded_at: warden_outputs::now_rfc3339(),
+            roots: cfg.rules.clone(),
         }))
     }
 
@@ -102,7 +122,7 @@ impl ServiceRules {
                     "tags": r.meta.tags,
                     "logsource": {"product": r.logsource.product, "category": r.logsource.category, "service": r.logsource.service},
                     "correlation": r.correlation,
-                    "file": r.meta.file.as_ref().map(|f| f.display().to_string()),
+                    "file": r.meta.file.as_deref().map(|f| shown(f, &self.roots)),
                     "notes": r.notes,
                 })
             })
@@ -111,11 +131,17 @@ impl ServiceRules {
             .skipped()
             .iter()
             .map(|s| {
+                let file = s.file.as_deref().map(|f| shown(f, &self.roots));
+                // The reason names the file too: as shown, not as the server has it.
+                let mut reason = s.error.to_string();
+                if let (Some(full), Some(short)) = (&s.file, &file) {
+                    reason = reason.replace(&full.display().to_string(), short);
+                }
                 json!({
-                    "file": s.file.as_ref().map(|f| f.display().to_string()),
+                    "file": file,
                     "rule_id": s.id,
                     "title": s.title,
-                    "reason": s.error.to_string(),
+                    "reason": reason,
                 })
             })
             .collect();
@@ -130,5 +156,25 @@ impl ServiceRules {
             "offset": offset,
             "rules": rules,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_shown_relative_to_their_configured_folder() {
+        let roots = [
+            PathBuf::from("/opt/warden/rules/windows"),
+            PathBuf::from("/srv/one.yml"),
+        ];
+        let p = |s: &str| std::path::PathBuf::from(s);
+        assert_eq!(
+            shown(&p("/opt/warden/rules/windows/proc/x.yml"), &roots),
+            "windows/proc/x.yml"
+        );
+        assert_eq!(shown(&p("/srv/one.yml"), &roots), "one.yml");
+        assert_eq!(shown(&p("/elsewhere/y.yml"), &roots), "y.yml");
     }
 }

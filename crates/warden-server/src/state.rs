@@ -175,6 +175,9 @@ pub struct Metrics {
     latency_count: AtomicU64,
     /// Network flows: scored, anomalous, rejected.
     flows: [AtomicU64; 3],
+    /// Events received and rejected, per tenant (what a tenant's own dashboard shows; the
+    /// totals above cover every tenant and are for operators).
+    per_tenant: Mutex<HashMap<String, [u64; 2]>>,
 }
 
 fn level_index(l: ThreatLevel) -> usize {
@@ -190,6 +193,30 @@ impl Metrics {
     /// A stream client connected (+1) or left (−1).
     pub fn stream_clients(&self, delta: i64) {
         self.clients.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// Counts a tenant's batch: events received and rejected.
+    pub fn tenant_events(&self, tenant: &str, received: u64, rejected: u64) {
+        self.events_in.fetch_add(received, Ordering::Relaxed);
+        self.parse_errors.fetch_add(rejected, Ordering::Relaxed);
+        let mut m = self.per_tenant.lock().unwrap_or_else(|p| p.into_inner());
+        // Tenants that ingest are bounded by `server.max_tenants`; this only guards the map.
+        if m.len() >= MAX_KEYS && !m.contains_key(tenant) {
+            return;
+        }
+        let c = m.entry(tenant.to_owned()).or_default();
+        c[0] += received;
+        c[1] += rejected;
+    }
+
+    /// A tenant's events received and rejected since the start.
+    pub fn tenant_figures(&self, tenant: &str) -> [u64; 2] {
+        self.per_tenant
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn alert(&self, level: ThreatLevel) {

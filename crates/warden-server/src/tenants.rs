@@ -47,6 +47,16 @@ impl Tenants {
             .unwrap_or_default()
     }
 
+    /// Drops the tenant's pipeline if it is still `which`: the next request rebuilds it
+    /// from the store.
+    pub fn evict(&self, tenant: &str, which: &TenantPipeline) {
+        if let Ok(mut m) = self.0.write()
+            && m.get(tenant).is_some_and(|p| Arc::ptr_eq(p, which))
+        {
+            m.remove(tenant);
+        }
+    }
+
     /// Keeps `p` as the tenant's pipeline unless another request made one meanwhile;
     /// returns the one in use.
     fn insert(&self, tenant: &str, p: Pipeline, max: usize) -> Result<TenantPipeline, ApiError> {
@@ -124,18 +134,41 @@ pub fn pipeline(st: &AppState, tenant: &str) -> Result<TenantPipeline, ApiError>
     st.tenants.insert(tenant, p, st.config.server.max_tenants)
 }
 
+/// Runs `f` on the tenant's pipeline, under its lock. A pipeline whose lock was poisoned
+/// (a panic while it was being changed) may hold half an update: it is dropped and rebuilt
+/// from the store instead of failing every request until a restart.
+pub fn with_pipeline<T>(
+    st: &AppState,
+    tenant: &str,
+    f: impl FnOnce(&mut Pipeline) -> T,
+) -> Result<T, ApiError> {
+    let shared = pipeline(st, tenant)?;
+    let poisoned = match shared.lock() {
+        Ok(mut p) => return Ok(f(&mut p)),
+        Err(_) => true,
+    };
+    if poisoned {
+        tracing::error!("tenant {tenant}: its pipeline was left inconsistent; rebuilding it");
+        st.tenants.evict(tenant, &shared);
+    }
+    let fresh = pipeline(st, tenant)?;
+    let mut p = fresh
+        .lock()
+        .map_err(|_| ApiError::internal("pipeline lock"))?;
+    Ok(f(&mut p))
+}
+
 /// Runs `f` on the tenant's behavioural engine.
 pub fn with_engine<T>(
     st: &AppState,
     tenant: &str,
     f: impl FnOnce(&UebaEngine) -> T,
 ) -> Result<T, ApiError> {
-    let p = pipeline(st, tenant)?;
-    let p = p.lock().map_err(|_| ApiError::internal("pipeline lock"))?;
-    let d = p
-        .detector::<UebaDetector>()
-        .ok_or_else(|| ApiError::internal("no behavioural detector"))?;
-    Ok(f(d.engine()))
+    with_pipeline(st, tenant, |p| {
+        p.detector::<UebaDetector>()
+            .map(|d| f(d.engine()))
+            .ok_or_else(|| ApiError::internal("no behavioural detector"))
+    })?
 }
 
 /// Runs `f` on the tenant's entity graph and what its finders learned.
@@ -144,10 +177,11 @@ pub fn with_graph<T>(
     tenant: &str,
     f: impl FnOnce(&warden_graph::Hunter) -> T,
 ) -> Result<T, ApiError> {
-    let p = pipeline(st, tenant)?;
-    let p = p.lock().map_err(|_| ApiError::internal("pipeline lock"))?;
-    let d = p.detector::<GraphDetector>().ok_or(ApiError::Unavailable(
-        "the entity graph is off ([graph] enabled = false in the configuration)",
-    ))?;
-    Ok(f(d.hunter()))
+    with_pipeline(st, tenant, |p| {
+        p.detector::<GraphDetector>()
+            .map(|d| f(d.hunter()))
+            .ok_or(ApiError::Unavailable(
+                "the entity graph is off ([graph] enabled = false in the configuration)",
+            ))
+    })?
 }

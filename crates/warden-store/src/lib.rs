@@ -23,7 +23,7 @@ pub use analytics::{DashboardCounts, Granularity, TrendBucket};
 pub use service::{
     AlertChange, AlertFilter, AlertRecord, AlertSort, AuditEntry, MAX_PAGE, SortKey,
 };
-pub use store::{AlertQuery, RunTotals, Saved, Store, StoredAlert, StoredRun};
+pub use store::{AlertQuery, Durability, RunTotals, Saved, Store, StoredAlert, StoredRun};
 pub use tokens::{NewToken, TokenRecord};
 pub use webhooks::{DeadLetter, WebhookRecord};
 
@@ -39,6 +39,12 @@ pub enum StoreError {
         path: String,
         #[source]
         source: rusqlite::Error,
+    },
+    #[error("cannot create store {path}: {source}")]
+    Create {
+        path: String,
+        #[source]
+        source: std::io::Error,
     },
     #[error(
         "store schema version {found} is newer than this Warden supports ({supported}); upgrade Warden"

@@ -82,6 +82,46 @@ pub struct StoredModel {
     pub active: bool,
 }
 
+/// How a commit reaches the disk (SQLite's `synchronous`, in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Commits are durable across a crash of the process, not of the machine: a power loss
+    /// can undo the last transactions. Fast; for runs that can be repeated (the CLI).
+    #[default]
+    Normal,
+    /// Every commit is synced to the disk before it returns: an acknowledged write
+    /// survives a power loss. The service's default.
+    Full,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        }
+    }
+}
+
+/// Creates the database file readable and writable by its owner only (it holds webhook
+/// secrets and token hashes), unless it exists. SQLite gives its `-wal` and `-shm` files
+/// the same permissions.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -125,12 +165,23 @@ impl Store {
     /// Opens (creating if needed) the database at `path`, in WAL mode, migrated to the latest
     /// schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_durable(path, Durability::Normal)
+    }
+
+    /// Opens (creating it, readable by its owner only) with the durability asked for.
+    pub fn open_durable(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.display().to_string(),
             source,
         };
+        create_private(path).map_err(|source| StoreError::Create {
+            path: path.display().to_string(),
+            source,
+        })?;
         let conn = Connection::open(path).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", durability.pragma())
             .map_err(open_err)?;
         Self::setup(conn).map_err(|e| match e {
             StoreError::Query { source, .. } => StoreError::Open {
@@ -138,6 +189,19 @@ impl Store {
                 source,
             },
             other => other,
+        })
+    }
+
+    /// The durability in force (`NORMAL` or `FULL`).
+    pub fn durability(&self) -> Result<Durability, StoreError> {
+        let level: i64 = self
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .map_err(q("reading the durability"))?;
+        Ok(if level >= 2 {
+            Durability::Full
+        } else {
+            Durability::Normal
         })
     }
 
@@ -151,8 +215,6 @@ impl Store {
     }
 
     fn setup(mut conn: Connection) -> Result<Self, StoreError> {
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(q("configuring"))?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(q("configuring"))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
@@ -777,6 +839,25 @@ mod tests {
         assert_eq!(runs[0].events, 10);
         assert!(runs[0].finished_at.is_some());
         assert_eq!(s.list_alerts(&AlertQuery::default()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_new_store_file_is_private_and_durability_is_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.db");
+        let s = Store::open_durable(&p, Durability::Full).unwrap();
+        assert_eq!(s.durability().unwrap(), Durability::Full);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        drop(s);
+        assert_eq!(
+            Store::open(&p).unwrap().durability().unwrap(),
+            Durability::Normal
+        );
     }
 
     #[test]

@@ -399,7 +399,7 @@ fn write_alerts(alerts: &[SigmaAlert], format: HuntFormat, out: &mut dyn Write) 
                 .has_headers(false)
                 .from_writer(&mut *out);
             for a in alerts {
-                w.write_record([
+                w.write_record(warden_outputs::spreadsheet::record([
                     a.timestamp.as_str(),
                     &a.rule_id,
                     &a.rule_title,
@@ -411,7 +411,7 @@ fn write_alerts(alerts: &[SigmaAlert], format: HuntFormat, out: &mut dyn Write) 
                     &a.record_id.map(|e| e.to_string()).unwrap_or_default(),
                     a.file.as_deref().unwrap_or(""),
                     &details_text(a),
-                ])
+                ]))
                 .context("cannot write the detections")?;
             }
             w.flush().context("cannot write the detections")?;

@@ -21,7 +21,7 @@ pub fn serve(a: &ServeArgs) -> Result<()> {
         .parse()
         .with_context(|| format!("--listen {}", cfg.server.listen))?;
     let store_path = cfg.server.store.clone();
-    let store = Store::open(&store_path)?;
+    let store = Store::open_durable(&store_path, cfg.server.durability)?;
     let scheme = if cfg.server.tls_cert.is_some() {
         "https"
     } else {

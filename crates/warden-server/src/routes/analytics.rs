@@ -50,6 +50,7 @@ pub async fn trends(
 pub async fn dashboard(
     State(st): State<AppState>,
     who: Principal,
+    operator: Result<crate::operator::Operator, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
     let since = warden_event::Timestamp(now_ms() - 86_400_000).to_rfc3339();
@@ -57,16 +58,17 @@ pub async fn dashboard(
         let store = st.store();
         store.dashboard_counts(&who.tenant, &since, 10)?
     };
-    let m = &st.metrics;
-    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    // The tenant's own volumes; how many tenants the service holds is for operators only.
+    let [events_in, parse_errors] = st.metrics.tenant_figures(&who.tenant);
+    let tenants_loaded = operator.is_ok().then(|| st.tenants.len());
     Ok(Json(json!({
         "alerts": counts,
         "last_24h_since": since,
         "system": {
-            "events_in": load(&m.events_in),
-            "parse_errors": load(&m.parse_errors),
+            "events_in": events_in,
+            "parse_errors": parse_errors,
             "uptime_seconds": st.started.elapsed().as_secs(),
-            "tenants_loaded": st.tenants.len(),
+            "tenants_loaded": tenants_loaded,
         },
     })))
 }
@@ -156,7 +158,7 @@ fn csv_rows(page: &[AlertRecord]) -> Vec<u8> {
         .has_headers(false)
         .from_writer(Vec::new());
     for a in page {
-        let _ = w.write_record([
+        let _ = w.write_record(warden_outputs::spreadsheet::record([
             a.id.to_string().as_str(),
             &a.timestamp,
             &a.user_id,
@@ -167,7 +169,7 @@ fn csv_rows(page: &[AlertRecord]) -> Vec<u8> {
             a.assignee.as_deref().unwrap_or(""),
             a.classification.as_deref().unwrap_or(""),
             &a.explanation,
-        ]);
+        ]));
     }
     w.into_inner().unwrap_or_default()
 }
@@ -211,13 +213,22 @@ pub async fn export(
                     return None;
                 }
                 let g = f.clone();
-                let page = tokio::task::spawn_blocking(move || {
-                    Some(st.store()).and_then(|s| s.alert_page(&g).ok())
-                })
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default();
+                let page = tokio::task::spawn_blocking(move || st.store().alert_page(&g)).await;
+                let page = match page {
+                    Ok(Ok(page)) => page,
+                    // The answer is already under way: end it broken (no final chunk), so
+                    // the client sees an incomplete export rather than a short one.
+                    failed => {
+                        let cause = match failed {
+                            Ok(Err(e)) => e.to_string(),
+                            Err(e) => e.to_string(),
+                            Ok(Ok(_)) => String::new(),
+                        };
+                        tracing::error!("export cut short: {cause}");
+                        let e = std::io::Error::other("the export could not be completed");
+                        return Some((Err(e), (f, written, true)));
+                    }
+                };
                 let last = page.len() < EXPORT_PAGE;
                 f.before_id = page.last().map(|a| a.id).or(f.before_id);
                 let mut chunk = Vec::new();
@@ -244,7 +255,7 @@ pub async fn export(
                         chunk.extend_from_slice(b"]\n");
                     }
                 }
-                Some((Ok::<_, std::convert::Infallible>(chunk), (f, Some(n), last)))
+                Some((Ok::<_, std::io::Error>(chunk), (f, Some(n), last)))
             }
         },
     );

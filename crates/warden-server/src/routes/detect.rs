@@ -6,7 +6,6 @@
 //! stops its neighbours. Alerts are in the store (committed) before the response is sent;
 //! replaying a batch returns the same alert ids and stores nothing twice.
 
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Json;
@@ -104,12 +103,14 @@ fn score_batch(
         }
     }
     // 2. The tenant's pipeline.
-    let pipeline = crate::tenants::pipeline(st, &who.tenant)?;
     let started = Instant::now();
-    let outcome = pipeline
-        .lock()
-        .map_err(|_| ApiError::internal("pipeline lock"))?
-        .process(&inputs, Timestamp::now());
+    let outcome = crate::tenants::with_pipeline(st, &who.tenant, |p| {
+        (
+            p.process(&inputs, Timestamp::now()),
+            st.tenants.get(&who.tenant),
+        )
+    })?;
+    let (outcome, used) = outcome;
     st.metrics.scoring(started.elapsed().as_secs_f64());
     observe(st, &who.tenant, &inputs, &outcome);
     // 3. Store, then publish.
@@ -117,14 +118,21 @@ fn score_batch(
     let (indices, alerts): (Vec<usize>, Vec<_>) =
         alerts.into_iter().map(|(i, a)| (at[i], a)).unzip();
     let levels: Vec<_> = alerts.iter().map(|a| a.level).collect();
-    let saved = crate::publish::commit(st, alerts)?;
+    let saved = match crate::publish::commit(st, alerts) {
+        Ok(saved) => saved,
+        Err(e) => {
+            // The pipeline learnt from events whose alerts were not stored: drop it, so the
+            // tenant's state is rebuilt from the store and a retry is scored as the first
+            // try was.
+            if let Some(p) = used {
+                st.tenants.evict(&who.tenant, &p);
+            }
+            return Err(e);
+        }
+    };
     let rejected = errors.iter().filter(|e| e.is_some()).count();
     st.metrics
-        .events_in
-        .fetch_add(raw.len() as u64, Ordering::Relaxed);
-    st.metrics
-        .parse_errors
-        .fetch_add(rejected as u64, Ordering::Relaxed);
+        .tenant_events(&who.tenant, raw.len() as u64, rejected as u64);
     // 4. The answer: every event's result in order, and the alerts.
     let mut outcomes = records.into_iter();
     let results: Vec<Value> = errors

@@ -1,6 +1,7 @@
-//! Health and metrics, without authentication: `/healthz` (the process answers),
-//! `/readyz` (the store answers; engines, models, rules and output queues), `/metrics`
-//! (Prometheus text).
+//! Health and metrics: `/healthz` (the process answers) and `/readyz` (the store answers)
+//! for anyone; the checks of `/readyz` (engines, models, rules and output queues) and
+//! `/metrics` (Prometheus text) for operators only ([`crate::operator`]): they span every
+//! tenant.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "The process answers", body = serde_json::Value)))]
@@ -16,7 +18,10 @@ pub async fn healthz() -> Json<serde_json::Value> {
 }
 
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "Ready", body = serde_json::Value), (status = 503, description = "The store does not answer", body = serde_json::Value)))]
-pub async fn readyz(State(st): State<AppState>) -> Response {
+pub async fn readyz(
+    State(st): State<AppState>,
+    operator: Result<crate::operator::Operator, ApiError>,
+) -> Response {
     let store = Some(st.store())
         .and_then(|s| s.schema_version().ok())
         .is_some();
@@ -43,10 +48,14 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let word = if store { "ready" } else { "not ready" };
+    if operator.is_err() {
+        return (status, Json(json!({"status": word}))).into_response();
+    }
     (
         status,
         Json(json!({
-            "status": if store { "ready" } else { "not ready" },
+            "status": word,
             "checks": {
                 "store": store,
                 "tenants_loaded": tenants,
@@ -59,8 +68,8 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
         .into_response()
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(State(st): State<AppState>) -> Response {
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 401, description = "Not an operator: send server.metrics_token as a bearer token, or call from loopback when none is set", body = crate::openapi::ErrorBody)), security((), ("bearer" = [])))]
+pub async fn metrics(State(st): State<AppState>, _op: crate::operator::Operator) -> Response {
     let tenants = st.tenants.len();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -57,6 +57,11 @@ pub async fn oneshot(
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
     }
+    // As from a client on this host (what a real listener sets for every request).
+    let req = req.extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+        [127, 0, 0, 1],
+        40_000,
+    ))));
     let req = req.body(Body::from(body)).unwrap_or_else(|e| panic!("{e}"));
     let resp = router
         .clone()

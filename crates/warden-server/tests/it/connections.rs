@@ -205,3 +205,73 @@ async fn a_stalled_body_is_answered_408() {
     assert!(answer.contains("request_timeout"), "{answer}");
     server.stop().await;
 }
+
+/// `GET path` through the router as from `client`, with an optional bearer token.
+async fn get_as(
+    router: &axum::Router,
+    client: [u8; 4],
+    path: &str,
+    bearer: Option<&str>,
+) -> (axum::http::StatusCode, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder().uri(path);
+    if let Some(b) = bearer {
+        req = req.header("authorization", format!("Bearer {b}"));
+    }
+    let req = req
+        .extension(axum::extract::ConnectInfo(SocketAddr::from((client, 5000))))
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resp = router
+        .clone()
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status();
+    let body = resp.into_body().collect().await.map(|b| b.to_bytes());
+    (
+        status,
+        String::from_utf8_lossy(&body.unwrap_or_default()).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn operational_figures_are_for_operators_only() {
+    let remote = [203, 0, 113, 5];
+    let open = warden_server::app(state_with(|_| {}));
+    let (status, _) = get_as(&open, remote, "/metrics", None).await;
+    assert_eq!(status, axum::http::StatusCode::UNAUTHORIZED);
+    let (status, ready) = get_as(&open, remote, "/readyz", None).await;
+    assert_eq!(status, axum::http::StatusCode::OK);
+    assert_eq!(ready, r#"{"status":"ready"}"#, "no cross-tenant figures");
+    let (status, ready) = get_as(&open, [127, 0, 0, 1], "/readyz", None).await;
+    assert!(
+        status.is_success() && ready.contains("tenants_loaded"),
+        "{ready}"
+    );
+    assert_eq!(
+        get_as(&open, [127, 0, 0, 1], "/metrics", None).await.0,
+        axum::http::StatusCode::OK
+    );
+
+    let secret = "scrape-secret-0123456789";
+    let guarded = warden_server::app(state_with(|c| c.server.metrics_token = Some(secret.into())));
+    let (status, text) = get_as(&guarded, remote, "/metrics", Some(secret)).await;
+    assert!(
+        status.is_success() && text.contains("warden_connections_open"),
+        "{text}"
+    );
+    for (client, bearer) in [
+        (remote, Some("scrape-secret-012345678X")),
+        (remote, None),
+        ([127, 0, 0, 1], None),
+    ] {
+        let (status, _) = get_as(&guarded, client, "/metrics", bearer).await;
+        assert_eq!(
+            status,
+            axum::http::StatusCode::UNAUTHORIZED,
+            "{client:?} {bearer:?}"
+        );
+    }
+}

@@ -218,7 +218,7 @@ fn write_findings(findings: &[Alert], format: HuntFormat, out: &mut dyn Write) -
             ])
             .context(err)?;
             for a in findings {
-                w.write_record([
+                w.write_record(warden_outputs::spreadsheet::record([
                     a.timestamp.as_str(),
                     a.level.as_str(),
                     &a.score.to_string(),
@@ -228,7 +228,7 @@ fn write_findings(findings: &[Alert], format: HuntFormat, out: &mut dyn Write) -
                     &a.attack.join(";"),
                     &a.evidence.len().to_string(),
                     &a.explanation,
-                ])
+                ]))
                 .context(err)?;
             }
             w.flush().context(err)?;
