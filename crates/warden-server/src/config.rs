@@ -78,6 +78,13 @@ pub struct ServerConfig {
     pub webhook_backoff_ms: u64,
     /// Time allowed for one webhook delivery (seconds).
     pub webhook_timeout_secs: u64,
+    /// Failed attempts in a row after which a webhook's circuit opens (attempts paused).
+    pub webhook_circuit_failures: u32,
+    /// How long an open circuit pauses attempts (seconds) before one trial.
+    pub webhook_circuit_secs: u64,
+    /// Deliveries one tenant may have waiting in the outbox; past it, new ones become dead
+    /// letters (`outbox full`).
+    pub webhook_outbox_limit: usize,
     /// Let webhooks reach loopback, private and link-local addresses (off: tenants' admins
     /// must not be able to probe the service's own network).
     pub webhook_allow_private: bool,
@@ -133,6 +140,9 @@ impl Default for ServerConfig {
             webhook_retries: 5,
             webhook_backoff_ms: 500,
             webhook_timeout_secs: 10,
+            webhook_circuit_failures: 5,
+            webhook_circuit_secs: 60,
+            webhook_outbox_limit: 100_000,
             webhook_allow_private: false,
             webhook_allowed_hosts: Vec::new(),
             dashboard_dir: None,
@@ -277,6 +287,20 @@ impl ServiceConfig {
             return bad(
                 "server.webhook_retries",
                 "at most 20 retries, backoff at most 60000 ms",
+            );
+        }
+        if !(1..=1_000).contains(&s.webhook_circuit_failures)
+            || !(1..=86_400).contains(&s.webhook_circuit_secs)
+        {
+            return bad(
+                "server.webhook_circuit_failures",
+                "1 to 1000 failures, and webhook_circuit_secs 1 to 86400",
+            );
+        }
+        if !(1..=100_000_000).contains(&s.webhook_outbox_limit) {
+            return bad(
+                "server.webhook_outbox_limit",
+                "must be between 1 and 100000000",
             );
         }
         if !(1..=300).contains(&s.webhook_timeout_secs) {

@@ -42,6 +42,7 @@ pub mod baselines;
 pub mod config;
 pub mod connections;
 pub mod dashboard;
+pub mod delivery;
 pub mod destinations;
 pub mod error;
 pub mod models;

@@ -1,7 +1,8 @@
-//! Alerts from any route into the store, then out: committed in one transaction, then —
-//! under the store's lock, so the feed carries ids in the order they were stored, which
-//! lets a stream resume without a gap — handed to the live stream, the outputs and the
-//! webhooks. A replayed alert keeps its id and is not published again; a graph finding
+//! Alerts from any route into the store, then out: committed in one transaction with
+//! their webhook deliveries (the outbox, [`crate::webhooks`]), then — under the store's
+//! lock, so the feed carries ids in the order they were stored, which lets a stream resume
+//! without a gap — handed to the live stream and the outputs, and the webhooks' workers
+//! woken. A replayed alert keeps its id and is not published again; a graph finding
 //! whose stored body grew is sent to the live stream again as `alert.updated`.
 
 use std::sync::Arc;
@@ -21,7 +22,10 @@ pub fn commit(st: &AppState, alerts: Vec<Alert>) -> Result<Vec<(i64, bool)>, Api
         return Ok(Vec::new());
     }
     let mut store = st.store();
-    let saved = store.save_alerts_detailed(None, &alerts)?;
+    let route = |id: i64, a: &Alert| st.webhooks.route(id, a);
+    let (saved, hooks) =
+        store.save_alerts_routed(None, &alerts, &route, st.config.server.webhook_outbox_limit)?;
+    st.webhooks.wake(&hooks);
     for (alert, &(id, state)) in alerts.into_iter().zip(&saved) {
         match state {
             Saved::New => {}
@@ -39,7 +43,6 @@ pub fn commit(st: &AppState, alerts: Vec<Alert>) -> Result<Vec<(i64, bool)>, Api
         let alert = Arc::new(alert);
         let p = Arc::new(Published::of(id, alert.clone()));
         st.outputs.dispatch(&Delivery::new(Some(id), alert));
-        st.webhooks.dispatch(&p);
         let _ = st.feed.send(p);
     }
     Ok(saved

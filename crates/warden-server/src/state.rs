@@ -41,6 +41,8 @@ pub struct AppState {
     pub dirty: Arc<crate::baselines::Dirty>,
     /// Sigma rules for log events, when `[sigma]` names some.
     pub rules: Option<Arc<crate::rules::ServiceRules>>,
+    /// How webhook host names are resolved (the system's resolver; tests put in theirs).
+    pub resolver: Arc<dyn crate::destinations::Resolve>,
     /// Open streams per token (`server.max_streams_per_token`).
     pub stream_slots: Arc<crate::stream_slots::StreamSlots>,
     /// Client connections: open, refused, timed out ([`crate::connections`]).
@@ -78,6 +80,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             feed: crate::routes::stream::feed(),
             stream_slots: Arc::default(),
+            resolver: Arc::new(crate::destinations::SystemResolver),
             connections: Arc::new(crate::connections::ConnectionStats::default()),
             started: std::time::Instant::now(),
             outputs: Arc::new(warden_outputs::Outputs::default()),

@@ -14,16 +14,18 @@ mod analytics;
 mod graphs;
 mod legacy;
 pub mod migrations;
+mod outbox;
 mod service;
 mod store;
 mod tokens;
 mod webhooks;
 
 pub use analytics::{DashboardCounts, Granularity, TrendBucket};
+pub use outbox::{Outgoing, Pending};
 pub use service::{
     AlertChange, AlertFilter, AlertRecord, AlertSort, AuditEntry, MAX_PAGE, SortKey,
 };
-pub use store::{AlertQuery, Durability, RunTotals, Saved, Store, StoredAlert, StoredRun};
+pub use store::{AlertQuery, Durability, Routed, RunTotals, Saved, Store, StoredAlert, StoredRun};
 pub use tokens::{NewToken, TokenRecord};
 pub use webhooks::{DeadLetter, WebhookRecord};
 

@@ -214,10 +214,28 @@ const STEPS: &[(i64, &str)] = &[
         // Rows written before keep their key in `event_id` (NULL `event_key`).
         "ALTER TABLE alerts ADD COLUMN event_key TEXT;",
     ),
+    (
+        11,
+        // Webhook deliveries waiting, written with their alert in one transaction and
+        // removed once delivered (or moved to the dead letters).
+        "CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        webhook_id INTEGER NOT NULL,
+        alert_id INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_by_webhook ON outbox (webhook_id, id);
+    CREATE INDEX outbox_by_tenant ON outbox (tenant);",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 10;
+pub const LATEST: i64 = 11;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -82,6 +82,10 @@ pub struct StoredModel {
     pub active: bool,
 }
 
+/// What [`Store::save_alerts_routed`] did: each alert's id and state, and the webhooks
+/// that got deliveries.
+pub type Routed = (Vec<(i64, Saved)>, Vec<i64>);
+
 /// How a commit reaches the disk (SQLite's `synchronous`, in WAL mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -279,8 +283,26 @@ impl Store {
         run_id: Option<i64>,
         alerts: &[Alert],
     ) -> Result<Vec<(i64, Saved)>, StoreError> {
+        self.save_alerts_routed(run_id, alerts, &|_, _| Vec::new(), usize::MAX)
+            .map(|(saved, _)| saved)
+    }
+
+    /// [`Store::save_alerts_detailed`], and in the same transaction the deliveries that
+    /// `route` asks for each new alert (given its id) put in the outbox — so an alert is
+    /// never stored without its deliveries, whatever happens after the commit. A tenant
+    /// with `outbox_limit` deliveries waiting gets dead letters instead (`outbox full`),
+    /// never a silent drop. Returns each alert's id and state, and the webhooks that got
+    /// deliveries.
+    pub fn save_alerts_routed(
+        &mut self,
+        run_id: Option<i64>,
+        alerts: &[Alert],
+        route: &dyn Fn(i64, &Alert) -> Vec<crate::Outgoing>,
+        outbox_limit: usize,
+    ) -> Result<Routed, StoreError> {
         let tx = self.conn.transaction().map_err(q("saving alerts"))?;
         let mut out = Vec::with_capacity(alerts.len());
+        let mut queue = crate::outbox::Enqueue::new(outbox_limit);
         {
             let mut insert = tx
                 .prepare_cached(
@@ -363,11 +385,16 @@ impl Store {
                         r.get(0)
                     })
                     .map_err(q("saving alerts"))?;
+                if new {
+                    for o in route(id, a) {
+                        queue.add(&tx, id, &o)?;
+                    }
+                }
                 out.push((id, if new { Saved::New } else { Saved::Same }));
             }
         }
         tx.commit().map_err(q("saving alerts"))?;
-        Ok(out)
+        Ok((out, queue.hooks()))
     }
 
     /// Behavioural scores saved as alerts of `tenant` ([`Alert::from_threat_score`]).
@@ -772,12 +799,12 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use warden_event::{ActivityType, Timestamp, UserActivity};
     use warden_models::baseline::{ActivityKeys, ProfileCaps};
 
-    fn alert(id: &str, user: &str, ts: &str, score: f32) -> ThreatScore {
+    pub(crate) fn alert(id: &str, user: &str, ts: &str, score: f32) -> ThreatScore {
         ThreatScore {
             event_id: Some(id.into()),
             user_id: user.into(),

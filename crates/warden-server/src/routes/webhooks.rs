@@ -50,12 +50,9 @@ pub async fn create(
             "an http:// or https:// URL of at most 2048 bytes",
         ));
     }
-    let policy = st.config.server.clone();
-    let checked = url.to_owned();
-    tokio::task::spawn_blocking(move || crate::destinations::check(&checked, &policy))
+    crate::destinations::resolve(url, &st.config.server, st.resolver.as_ref())
         .await
-        .map_err(ApiError::internal)?
-        .map_err(|reason| ApiError::invalid("url", reason))?;
+        .map_err(|reason| ApiError::invalid("url", reason.to_string()))?;
     let level = level_param("min_level", w.min_level.as_deref())?
         .unwrap_or(warden_event::ThreatLevel::Medium);
     let events = w.events.unwrap_or_else(|| vec!["alert.created".into()]);
@@ -110,12 +107,14 @@ pub async fn delete(
         if !store.delete_webhook(&who.tenant, id)? {
             return Err(ApiError::NotFound);
         }
+        // Its deliveries waiting go with it (the audit entry says how many).
+        let dropped = store.outbox_forget(id)?;
         store.append_audit(
             &who.tenant,
             &who.actor(),
             "webhook.delete",
             &format!("webhook:{id}"),
-            "",
+            &format!("{dropped} deliveries waiting dropped"),
         )?;
     }
     reload(&st)?;
@@ -135,9 +134,9 @@ pub async fn test(
         .ok_or(ApiError::NotFound)?;
     let body = json!({"event": "test", "tenant": who.tenant, "webhook_id": id}).to_string();
     Ok(Json(
-        match post_once(&hook, "test", body, &st.config.server).await {
+        match post_once(&st, &hook, "test", None, body).await {
             Ok(status) => json!({"delivered": true, "status": status}),
-            Err(e) => json!({"delivered": false, "error": e}),
+            Err(e) => json!({"delivered": false, "error": e.to_string()}),
         },
     ))
 }
@@ -169,14 +168,10 @@ pub async fn replay(
             .ok_or_else(|| ApiError::invalid("id", "its webhook was deleted"))?;
         (letter, hook)
     };
-    match post_once(
-        &hook,
-        "alert.created",
-        letter.body.clone(),
-        &st.config.server,
-    )
-    .await
-    {
+    let alert_id = serde_json::from_str::<Value>(&letter.body)
+        .ok()
+        .and_then(|b| b["alert_id"].as_i64());
+    match post_once(&st, &hook, "alert.created", alert_id, letter.body.clone()).await {
         Ok(status) => {
             let store = st.store();
             store.mark_replayed(&who.tenant, id)?;
@@ -189,6 +184,6 @@ pub async fn replay(
             )?;
             Ok(Json(json!({"delivered": true, "status": status})))
         }
-        Err(e) => Ok(Json(json!({"delivered": false, "error": e}))),
+        Err(e) => Ok(Json(json!({"delivered": false, "error": e.to_string()}))),
     }
 }

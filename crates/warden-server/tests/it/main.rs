@@ -7,6 +7,7 @@ mod api;
 mod baselines;
 mod connections;
 mod dashboard;
+mod delivery;
 mod graph;
 mod http_outputs;
 mod models;

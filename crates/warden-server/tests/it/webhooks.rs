@@ -104,6 +104,8 @@ async fn signed_deliveries_retries_dead_letters_and_replay() {
     cfg.server.webhook_allow_private = true;
     cfg.server.webhook_backoff_ms = 10;
     cfg.server.webhook_retries = 2;
+    // Retries and dead letters here, not the circuit breaker (tests/it/delivery.rs).
+    cfg.server.webhook_circuit_failures = 1_000;
     let state = AppState::new(cfg, store)
         .unwrap_or_else(|e| panic!("{e}"))
         .with_outputs();
