@@ -251,7 +251,13 @@ pub struct SigmaDetector {
 
 impl SigmaDetector {
     pub fn new(set: Arc<RuleSet>) -> Self {
-        let correlation = CorrelationEngine::new(&set);
+        Self::with_max_groups(set, warden_sigma::correlation::MAX_GROUPS)
+    }
+
+    /// A detector whose correlations keep at most `max_groups` groups each (a tenant's
+    /// quota).
+    pub fn with_max_groups(set: Arc<RuleSet>, max_groups: usize) -> Self {
+        let correlation = CorrelationEngine::with_max_groups(&set, max_groups);
         SigmaDetector {
             set,
             scratch: Scratch::default(),

@@ -7,7 +7,8 @@
 //! - [`flow`]: network flows as typed records (formats, one raw flow, its columns).
 //! - [`winlog`]: the header of a Windows event in every JSON shape.
 //! - [`Alert`]: the one alert every detector raises and every consumer reads, with its
-//!   entities, evidence and the detector's own detail.
+//!   entities, evidence and the detector's own detail; [`bound`] keeps it small whatever
+//!   the event held.
 //!
 //! This crate does no I/O and knows nothing of parsing formats or detectors.
 //!
@@ -21,6 +22,7 @@
 mod activity;
 mod alert;
 mod anomaly;
+pub mod bound;
 pub mod flow;
 mod level;
 mod record;

@@ -42,8 +42,13 @@ pub fn load_engine(st: &AppState, tenant: &str) -> Result<UebaEngine, String> {
         .store()
         .load_tenant_baselines(tenant)
         .map_err(|e| e.to_string())?;
-    st.models
-        .new_engine_with(&st.config.ueba, users, population)
+    // The tenant's quota of users bounds its baselines.
+    let mut ueba = st.config.ueba.clone();
+    ueba.limits.max_users = ueba
+        .limits
+        .max_users
+        .min(st.config.server.max_users_per_tenant);
+    st.models.new_engine_with(&ueba, users, population)
 }
 
 /// Saves the baselines that changed, and the graphs that grew; returns how many

@@ -69,6 +69,12 @@ pub struct ServerConfig {
     pub alert_level: warden_event::ThreatLevel,
     /// Most tenants with a detection engine in memory.
     pub max_tenants: usize,
+    /// Most users one tenant's behavioural baselines hold; events of further new users are
+    /// refused (`quota_exceeded`), the known users' still scored.
+    pub max_users_per_tenant: usize,
+    /// Most groups one tenant's Sigma correlation keeps per correlation rule; past it, the
+    /// group fed the longest ago is dropped.
+    pub max_correlation_groups: usize,
     /// Batches scored at once (ingest and network monitoring); more wait their turn, so
     /// a burst of large requests cannot hold unbounded memory.
     pub max_concurrent_batches: usize,
@@ -136,6 +142,8 @@ impl Default for ServerConfig {
             rate_limit_per_minute: 60,
             alert_level: warden_event::ThreatLevel::Medium,
             max_tenants: 1_000,
+            max_users_per_tenant: 100_000,
+            max_correlation_groups: 10_000,
             max_concurrent_batches: 4,
             webhook_retries: 5,
             webhook_backoff_ms: 500,
@@ -373,6 +381,18 @@ impl ServiceConfig {
         }
         if !(1..=86_400).contains(&s.baseline_save_secs) {
             return bad("server.baseline_save_secs", "must be between 1 and 86400");
+        }
+        if !(1..=5_000_000).contains(&s.max_users_per_tenant) {
+            return bad(
+                "server.max_users_per_tenant",
+                "must be between 1 and 5000000",
+            );
+        }
+        if !(1..=100_000).contains(&s.max_correlation_groups) {
+            return bad(
+                "server.max_correlation_groups",
+                "must be between 1 and 100000",
+            );
         }
         if !(1..=1_000_000).contains(&s.max_tenants) {
             return bad("server.max_tenants", "must be between 1 and 1000000");

@@ -24,6 +24,8 @@ pub enum ApiError {
     TooLarge { limit: usize },
     #[error("the request body stalled; send it without long pauses")]
     BodyTimeout,
+    #[error("{0}")]
+    QuotaExceeded(String),
     #[error("this token already has {limit} streams open; close one first")]
     TooManyStreams { limit: usize },
     #[error("rate limit exceeded; retry in {retry_after} s")]
@@ -56,6 +58,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::QuotaExceeded(_) => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
             ApiError::TooManyStreams { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -172,6 +172,8 @@ pub struct Metrics {
     alerts: [AtomicU64; 4],
     responses: [AtomicU64; 5],
     pub rate_limited: AtomicU64,
+    /// Events refused because their tenant's quota was reached.
+    pub quota_refused: AtomicU64,
     clients: std::sync::atomic::AtomicI64,
     latency: [AtomicU64; 12],
     latency_sum_micros: AtomicU64,
@@ -306,6 +308,12 @@ impl Metrics {
             "counter",
             "Requests refused with 429.",
             vec![(String::new(), g(&self.rate_limited))],
+        );
+        metric(
+            "warden_quota_refused_total",
+            "counter",
+            "Events refused because their tenant's quota (users) was reached.",
+            vec![(String::new(), g(&self.quota_refused))],
         );
         metric(
             "warden_stream_clients",

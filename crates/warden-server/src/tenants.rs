@@ -97,7 +97,10 @@ pub fn build(st: &AppState, tenant: &str, engine: UebaEngine, graph: Option<&[u8
         },
     )));
     if let Some(rules) = &st.rules {
-        p.add(Box::new(RulesDetector::new(rules.set.clone())));
+        p.add(Box::new(RulesDetector::with_max_groups(
+            rules.set.clone(),
+            st.config.server.max_correlation_groups,
+        )));
     }
     // Every tenant's Windows logons, privileges and processes also build its entity graph.
     let g = &st.config.graph;

@@ -50,10 +50,15 @@ struct Group {
 }
 
 /// Mutable correlation state for one stream of events in time order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CorrelationEngine {
-    groups: Vec<FxHashMap<Vec<String>, Group>>,
+    /// Per correlation, its groups from the least to the most recently fed: dropping the
+    /// group idle the longest when the limit is reached is one step, not a scan.
+    groups: Vec<Groups>,
+    max_groups: usize,
 }
+
+type Groups = hashlink::LinkedHashMap<Vec<String>, Group, rustc_hash::FxBuildHasher>;
 
 fn eager(c: &CompiledCorrelation) -> bool {
     match c.spec.kind {
@@ -124,11 +129,22 @@ fn holds(c: &CompiledCorrelation, value: f64) -> bool {
 
 impl CorrelationEngine {
     pub fn new(set: &RuleSet) -> Self {
+        Self::with_max_groups(set, MAX_GROUPS)
+    }
+
+    /// An engine keeping at most `max_groups` groups per correlation (a tenant's quota).
+    pub fn with_max_groups(set: &RuleSet, max_groups: usize) -> Self {
         CorrelationEngine {
             groups: (0..set.correlations().len())
-                .map(|_| FxHashMap::default())
+                .map(|_| Groups::with_hasher(rustc_hash::FxBuildHasher))
                 .collect(),
+            max_groups: max_groups.clamp(1, MAX_GROUPS),
         }
+    }
+
+    /// Groups held, over every correlation.
+    pub fn groups(&self) -> usize {
+        self.groups.iter().map(hashlink::LinkedHashMap::len).sum()
     }
 
     /// Feeds one match of `rule` at `ts_ms` with the fields captured for correlation
@@ -180,17 +196,17 @@ impl CorrelationEngine {
                     .as_ref()
                     .and_then(|_| fields.last().and_then(|f| lookup(f)));
                 let groups = &mut self.groups[ci as usize];
-                if groups.len() >= MAX_GROUPS && !groups.contains_key(&key) {
-                    // Drop the group idle the longest.
-                    if let Some(old) = groups
-                        .iter()
-                        .min_by_key(|(_, g)| g.items.back().map_or(i64::MIN, |i| i.ts))
-                        .map(|(k, _)| k.clone())
-                    {
-                        groups.remove(&old);
+                if groups.to_back(&key).is_none() {
+                    if groups.len() >= self.max_groups {
+                        // The group fed the longest ago: events come in time order, so it
+                        // is the one idle the longest.
+                        groups.pop_front();
                     }
+                    groups.insert(key.clone(), Group::default());
                 }
-                let group = groups.entry(key.clone()).or_default();
+                let Some(group) = groups.get_mut(&key) else {
+                    continue;
+                };
                 let item = Item { ts, pos, value };
                 let span = c.spec.timespan_ms;
                 if eager(c) {
@@ -363,6 +379,30 @@ detection:
         );
         assert_eq!(hits[0].value, 3.0);
         assert_eq!(hits[0].events, 4);
+    }
+
+    #[test]
+    fn at_the_group_limit_the_group_fed_longest_ago_goes() {
+        let s = set(
+            "title: burst\ncorrelation:\n  type: event_count\n  rules: [failure]\n  group-by: [TargetUserName]\n  timespan: 10m\n  condition: {gte: 2}\n",
+        );
+        let mut engine = CorrelationEngine::with_max_groups(&s, 2);
+        let mut scratch = Scratch::default();
+        let mut out = Vec::new();
+        let mut hits = Vec::new();
+        // a, b, a again (b is now the oldest), c (b goes), b (a new group: no hit).
+        for (user, minute) in [("a", 0), ("b", 1), ("a", 2), ("c", 3), ("b", 4)] {
+            let doc = json!({"Event": {"System": {"EventID": 4625, "Channel": "Security"},
+                "EventData": {"TargetUserName": user}}});
+            let ev = s.event(&doc);
+            s.matches(&ev, &mut scratch, &mut out);
+            for &r in &out {
+                hits.extend(engine.feed(&s, r, minute * 60_000, &s.captured(r, &ev)));
+            }
+        }
+        assert_eq!(engine.groups(), 2);
+        let users: Vec<&str> = hits.iter().map(|h| h.group[0].1.as_str()).collect();
+        assert_eq!(users, ["a"], "b lost its first event when it was dropped");
     }
 
     #[test]

@@ -281,6 +281,7 @@ impl Pipeline {
             .alerts
             .into_iter()
             .filter(|a| a.level >= self.options.alert_level)
+            .map(warden_event::bound::bounded)
             .collect();
         self.counters.alerts += alerts.len() as u64;
         alerts
@@ -299,7 +300,13 @@ impl Pipeline {
             found.truncate(self.options.max_alerts_per_record);
         }
         self.counters.alerts += found.len() as u64;
-        out.extend(found.drain(..).map(|a| (i, a)));
+        // Strings from the event are bounded once here, before the alert is copied to the
+        // store and every destination.
+        out.extend(
+            found
+                .drain(..)
+                .map(|a| (i, warden_event::bound::bounded(a))),
+        );
     }
 }
 

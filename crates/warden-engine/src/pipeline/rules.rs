@@ -23,6 +23,13 @@ impl RulesDetector {
         }
     }
 
+    /// With at most `max_groups` correlation groups per correlation rule.
+    pub fn with_max_groups(set: Arc<RuleSet>, max_groups: usize) -> Self {
+        RulesDetector {
+            sigma: SigmaDetector::with_max_groups(set, max_groups),
+        }
+    }
+
     pub fn sigma(&self) -> &SigmaDetector {
         &self.sigma
     }

@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
-use warden_engine::pipeline::Outcome;
+use warden_engine::pipeline::{Outcome, Pipeline, UebaDetector};
 use warden_event::{Input, Record, Timestamp};
 use warden_ingest::classify::{ClassifyOptions, classify};
 
@@ -91,7 +91,7 @@ fn score_batch(
     // The records go to the pipeline; each event keeps its error, if any, in its place.
     let mut inputs: Vec<Input> = Vec::with_capacity(raw.len());
     let mut at: Vec<usize> = Vec::with_capacity(raw.len());
-    let mut errors: Vec<Option<String>> = Vec::with_capacity(raw.len());
+    let mut errors: Vec<Option<(&str, String)>> = Vec::with_capacity(raw.len());
     for (i, r) in raw.iter().enumerate() {
         match classify(r, &st.aliases, &opts) {
             Ok(input) => {
@@ -99,18 +99,55 @@ fn score_batch(
                 at.push(i);
                 errors.push(None);
             }
-            Err(e) => errors.push(Some(e.to_string())),
+            Err(e) => errors.push(Some(("invalid", e.to_string()))),
         }
     }
-    // 2. The tenant's pipeline.
+    // 2. The tenant's pipeline: first its quota of users, then the events within it.
     let started = Instant::now();
+    let quota = st.config.server.max_users_per_tenant;
     let outcome = crate::tenants::with_pipeline(st, &who.tenant, |p| {
+        let over = users_over_quota(p, &inputs, quota);
+        if !over.is_empty() {
+            for &k in &over {
+                errors[at[k]] = Some((
+                    "quota_exceeded",
+                    format!(
+                        "the tenant's quota of {quota} users is reached: events of new users are not scored"
+                    ),
+                ));
+            }
+            let mut k = 0;
+            inputs.retain(|_| {
+                k += 1;
+                !over.contains(&(k - 1))
+            });
+            let mut k = 0;
+            at.retain(|_| {
+                k += 1;
+                !over.contains(&(k - 1))
+            });
+        }
         (
             p.process(&inputs, Timestamp::now()),
             st.tenants.get(&who.tenant),
+            over.len(),
         )
     })?;
-    let (outcome, used) = outcome;
+    let (outcome, used, over_quota) = outcome;
+    if over_quota > 0 {
+        st.metrics
+            .quota_refused
+            .fetch_add(over_quota as u64, std::sync::atomic::Ordering::Relaxed);
+        if inputs.is_empty()
+            && errors
+                .iter()
+                .all(|e| matches!(e, Some(("quota_exceeded", _))))
+        {
+            return Err(ApiError::QuotaExceeded(format!(
+                "the tenant's quota of {quota} users is reached"
+            )));
+        }
+    }
     st.metrics.scoring(started.elapsed().as_secs_f64());
     observe(st, &who.tenant, &inputs, &outcome);
     // 3. Store, then publish.
@@ -139,12 +176,17 @@ fn score_batch(
         .iter()
         .enumerate()
         .map(|(i, e)| match e {
-            Some(e) => json!({"index": i, "error": {"code": "invalid", "message": e}}),
+            Some((code, e)) => json!({"index": i, "error": {"code": code, "message": e}}),
             None => {
                 let o = outcomes.next().unwrap_or_default();
                 match (o.score(), o.detections()) {
                     (Some(s), _) => json!({"index": i, "score": s}),
-                    (None, Some(d)) => json!({"index": i, "detections": d}),
+                    (None, Some(d)) => {
+                        // The answer bounds what it echoes of the event, as alerts do.
+                        let mut d = json!(d);
+                        warden_event::bound::cut_value(&mut d);
+                        json!({"index": i, "detections": d})
+                    }
                     (None, None) => json!({"index": i}),
                 }
             }
@@ -162,6 +204,32 @@ fn score_batch(
         "alerts": alert_list,
         "results": results,
     })))
+}
+
+/// Positions of the activities in `inputs` whose users are new to the tenant beyond its
+/// quota (the tenant's known users count, and the new ones earlier in the batch).
+fn users_over_quota(p: &Pipeline, inputs: &[Input], quota: usize) -> Vec<usize> {
+    let Some(engine) = p.detector::<UebaDetector>().map(UebaDetector::engine) else {
+        return Vec::new();
+    };
+    let mut users = engine.user_count();
+    let mut new = std::collections::HashSet::new();
+    let mut over = Vec::new();
+    for (k, input) in inputs.iter().enumerate() {
+        let Record::Activity(a) = &input.record else {
+            continue;
+        };
+        if engine.user(&a.user_id).is_some() || new.contains(a.user_id.as_str()) {
+            continue;
+        }
+        if users >= quota {
+            over.push(k);
+        } else {
+            new.insert(a.user_id.as_str());
+            users += 1;
+        }
+    }
+    over
 }
 
 /// What the service follows beside the alerts: the users whose baselines changed (saved

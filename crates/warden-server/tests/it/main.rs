@@ -12,6 +12,7 @@ mod graph;
 mod http_outputs;
 mod models;
 mod outputs;
+mod quotas;
 mod rules;
 mod tls;
 mod tokens;

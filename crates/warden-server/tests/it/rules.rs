@@ -215,3 +215,59 @@ fn a_missing_rule_folder_stops_the_service_naming_the_key() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn an_event_with_a_huge_field_makes_small_alerts() {
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let (token, _) =
+        create_token(&store, Scope::Write, "acme", "w").unwrap_or_else(|e| panic!("{e}"));
+    let mut cfg = ServiceConfig {
+        sigma: SigmaSection {
+            rules: vec![repo("tests/data/sigma")],
+            mapping: None,
+        },
+        ..ServiceConfig::default()
+    };
+    cfg.server.alert_level = warden_event::ThreatLevel::Low;
+    let r = app(AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}")));
+    let mut sysmon: Value = serde_json::Deserializer::from_str(&common::repo_file(
+        "tests/data/evtx/system_restore_disabled.json",
+    ))
+    .into_iter::<Value>()
+    .next()
+    .and_then(Result::ok)
+    .unwrap_or(Value::Null);
+    // A 2 MB computer name: every alert names the computer.
+    sysmon["Event"]["System"]["Computer"] = json!("W".repeat(2 << 20));
+    let body = json!({"events": [sysmon]}).to_string().into_bytes();
+    let (s, _, v) = common::oneshot(
+        &r,
+        "POST",
+        "/v1/detect/realtime",
+        Some(&token),
+        "application/json",
+        body,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let ids: Vec<i64> = common::alert_ids(&v);
+    assert!(
+        ids.len() >= 2,
+        "{}",
+        &v.to_string()[..500.min(v.to_string().len())]
+    );
+    for id in ids {
+        let (_, _, one) = common::oneshot(
+            &r,
+            "GET",
+            &format!("/v1/alerts/{id}"),
+            Some(&token),
+            "application/json",
+            Vec::new(),
+        )
+        .await;
+        let size = one["alert"]["alert"].to_string().len();
+        assert!(size < 256 * 1024, "alert {id} is {size} bytes");
+        assert!(one.to_string().contains("more bytes]"), "the cut is said");
+    }
+}
