@@ -18,6 +18,9 @@ pub enum ApiError {
     },
     #[error("not found")]
     NotFound,
+    /// An entity the tenant's graph does not hold (404 `not_found`, the message naming it).
+    #[error("{0}")]
+    NoSuchEntity(String),
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
     #[error("request body larger than {limit} bytes")]
@@ -53,7 +56,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NotFound | ApiError::NoSuchEntity(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid"),
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),

@@ -80,6 +80,37 @@ impl AlertSort {
             AlertSort::Time => Some(SortKey::Time(a.timestamp.clone())),
         }
     }
+
+    /// The cursor after `a` in a listing under this sort: its id, and with a score or time
+    /// sort its sort value (`<value>~<id>`).
+    pub fn cursor_of(self, a: &AlertRecord) -> String {
+        match self.key_of(a) {
+            Some(SortKey::Score(v)) => format!("{v}~{}", a.id),
+            Some(SortKey::Time(t)) => format!("{t}~{}", a.id),
+            None => a.id.to_string(),
+        }
+    }
+
+    /// Reads a cursor of a listing under this sort: `None` for anything
+    /// [`AlertSort::cursor_of`] does not write (a cursor comes from clients: a score must
+    /// be a finite number, a time at most 40 bytes, an id a whole number).
+    pub fn parse_cursor(self, c: &str) -> Option<(i64, Option<SortKey>)> {
+        match self {
+            AlertSort::Id => c.parse().ok().map(|id| (id, None)),
+            AlertSort::Score => {
+                let (v, id) = c.rsplit_once('~')?;
+                let v: f64 = v.parse().ok().filter(|v: &f64| v.is_finite())?;
+                Some((id.parse().ok()?, Some(SortKey::Score(v))))
+            }
+            AlertSort::Time => {
+                let (v, id) = c.rsplit_once('~')?;
+                if v.len() > 40 {
+                    return None;
+                }
+                Some((id.parse().ok()?, Some(SortKey::Time(v.to_owned()))))
+            }
+        }
+    }
 }
 
 /// The filter part shared by a page and a count (`?1`…`?7`, `?10`).

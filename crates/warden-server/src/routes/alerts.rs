@@ -3,80 +3,97 @@
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use warden_store::{AlertChange, AlertFilter, AlertRecord, AlertSort, SortKey};
+use warden_store::{AlertChange, AlertFilter, AlertSort, SortKey};
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
-use crate::routes::{anomaly_param, json_error, level_param, time_param};
+use crate::routes::{IdPath, Object, anomaly_param, json_error, level_param, time_param};
 use crate::state::AppState;
 
 /// Default page size.
 const PAGE: usize = 50;
 /// Most ids in one bulk request.
-const MAX_BULK: usize = 1000;
+pub(crate) const MAX_BULK: usize = 1000;
 /// The triage states.
-const STATUSES: [&str; 4] = ["new", "acknowledged", "resolved", "false_positive"];
+pub(crate) const STATUSES: [&str; 4] = ["new", "acknowledged", "resolved", "false_positive"];
 
 #[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Minimum level.
+    #[param(value_type = Option<crate::openapi::Level>, inline)]
     pub level: Option<String>,
     /// Exact levels, comma-separated (`HIGH,CRITICAL`).
+    #[param(value_type = Option<crate::openapi::Levels>, inline)]
     pub levels: Option<String>,
     pub user: Option<String>,
+    #[param(value_type = Option<crate::openapi::AnomalyTypeName>, inline)]
     pub anomaly_type: Option<String>,
+    #[param(value_type = Option<crate::openapi::AlertStatus>, inline)]
     pub status: Option<String>,
+    /// Alerts at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    /// Alerts at or before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// `id` (default: the order stored), `score` or `time` (event time).
+    #[param(value_type = Option<crate::openapi::AlertSortKey>, inline)]
     pub sort: Option<String>,
     /// `desc` (default) or `asc`.
+    #[param(value_type = Option<crate::openapi::SortOrder>, inline)]
     pub order: Option<String>,
-    /// `next_cursor` of the previous page (opaque).
+    /// `next_cursor` of the previous page (opaque), with the same sort.
+    #[param(value_type = Option<crate::openapi::Cursor>, inline)]
     pub cursor: Option<String>,
+    /// Alerts per page (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Also return `total`, the number of matching alerts.
     pub count: Option<bool>,
 }
 
-/// A cursor: the last alert's id, and with a score or time sort its sort value
-/// (`<value>~<id>`).
+/// A cursor of this listing, or a 400 naming `cursor`.
+/// A cursor of this listing. One written for another sort (a position this listing does
+/// not have) is a 404, like any other position that does not exist; one that no sort
+/// writes is a 400.
 fn parse_cursor(sort: AlertSort, c: &str) -> Result<(i64, Option<SortKey>), ApiError> {
-    let bad = || ApiError::invalid("cursor", "not a cursor of this listing; start without one");
-    match sort {
-        AlertSort::Id => c.parse().map(|id| (id, None)).map_err(|_| bad()),
-        AlertSort::Score => {
-            let (v, id) = c.rsplit_once('~').ok_or_else(bad)?;
-            let v: f64 = v.parse().map_err(|_| bad())?;
-            Ok((id.parse().map_err(|_| bad())?, Some(SortKey::Score(v))))
-        }
-        AlertSort::Time => {
-            let (v, id) = c.rsplit_once('~').ok_or_else(bad)?;
-            if v.len() > 40 {
-                return Err(bad());
-            }
-            Ok((
-                id.parse().map_err(|_| bad())?,
-                Some(SortKey::Time(v.to_owned())),
-            ))
-        }
+    if let Some(position) = sort.parse_cursor(c) {
+        return Ok(position);
+    }
+    let of_another_sort = [AlertSort::Id, AlertSort::Score, AlertSort::Time]
+        .into_iter()
+        .any(|other| other.parse_cursor(c).is_some());
+    if of_another_sort {
+        Err(ApiError::NoSuchEntity(
+            "cursor: a position of a listing in another order; start without one".into(),
+        ))
+    } else {
+        Err(ApiError::invalid(
+            "cursor",
+            "not a cursor of this listing; start without one",
+        ))
     }
 }
 
-fn cursor_of(sort: AlertSort, a: &AlertRecord) -> String {
-    match sort.key_of(a) {
-        Some(SortKey::Score(v)) => format!("{v}~{}", a.id),
-        Some(SortKey::Time(t)) => format!("{t}~{}", a.id),
-        None => a.id.to_string(),
+/// A page size: `default` when not given, 1 to 1000 ([`warden_store::MAX_PAGE`]) when given.
+pub(crate) fn page_limit(v: Option<usize>, default: usize) -> Result<usize, ApiError> {
+    let limit = v.unwrap_or(default);
+    if (1..=warden_store::MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::invalid(
+            "limit",
+            format!("between 1 and {}", warden_store::MAX_PAGE),
+        ))
     }
 }
 
-fn check_status(s: &str) -> Result<(), ApiError> {
+pub(crate) fn check_status(s: &str) -> Result<(), ApiError> {
     if STATUSES.contains(&s) {
         Ok(())
     } else {
@@ -97,7 +114,7 @@ fn check_text(field: &str, v: &str, max: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/v1/alerts", tag = "alerts", params(ListQuery), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/alerts", tag = "alerts", params(ListQuery), responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound), security(("bearer" = [])))]
 pub async fn list(
     State(st): State<AppState>,
     who: Principal,
@@ -110,10 +127,7 @@ pub async fn list(
         check_status(s)?;
     }
     anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
-    let limit = q.limit.unwrap_or(PAGE);
-    if !(1..=warden_store::MAX_PAGE).contains(&limit) {
-        return Err(ApiError::invalid("limit", "between 1 and 1000"));
-    }
+    let limit = page_limit(q.limit, PAGE)?;
     let sort = match q.sort.as_deref().unwrap_or("id") {
         "id" => AlertSort::Id,
         "score" => AlertSort::Score,
@@ -158,7 +172,7 @@ pub async fn list(
         (store.alert_page(&filter)?, total)
     };
     let next = (page.len() == limit)
-        .then(|| page.last().map(|a| cursor_of(sort, a)))
+        .then(|| page.last().map(|a| sort.cursor_of(a)))
         .flatten();
     let mut body = json!({"alerts": page, "next_cursor": next});
     if let Some(t) = total {
@@ -167,11 +181,11 @@ pub async fn list(
     Ok(Json(body))
 }
 
-#[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")), responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound), security(("bearer" = [])))]
 pub async fn get_one(
     State(st): State<AppState>,
     who: Principal,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
     let store = st.store();
@@ -191,7 +205,8 @@ pub async fn get_one(
     Ok(Json(json!({"alert": alert, "related": related})))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// A triage change (its schema: [`crate::openapi::Patch`]).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     pub status: Option<String>,
@@ -229,15 +244,15 @@ pub(crate) fn change_of(p: Patch) -> Result<AlertChange, ApiError> {
     Ok(change)
 }
 
-#[utoipa::path(patch, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")), request_body = Patch, responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/alerts/{id}", tag = "alerts", params(("id" = i64, Path, description = "Alert id")), request_body = crate::openapi::Patch, responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound, crate::openapi::TooLarge), security(("bearer" = [])))]
 pub async fn patch(
     State(st): State<AppState>,
     who: Principal,
-    Path(id): Path<i64>,
-    body: Result<Json<Patch>, JsonRejection>,
+    IdPath(id): IdPath,
+    body: Result<Json<Object<Patch>>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Write)?;
-    let Json(p) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    let Json(Object(p)) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
     let change = change_of(p)?;
     let mut store = st.store();
     if store
@@ -250,24 +265,51 @@ pub async fn patch(
     Ok(Json(json!({"alert": alert})))
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// A bulk triage change (its schema: [`crate::openapi::Bulk`]).
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bulk {
     pub action: String,
+    #[serde(deserialize_with = "whole_numbers")]
     pub ids: Vec<i64>,
     pub status: Option<String>,
     pub assignee: Option<String>,
     pub classification: Option<String>,
 }
 
-#[utoipa::path(post, path = "/v1/alerts/bulk", tag = "alerts", request_body = Bulk, responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+/// The largest alert id a request may name (as the contract declares).
+pub const MAX_ALERT_ID: i64 = 1_000_000_000_000;
+
+/// Ids as JSON numbers from 1 to [`MAX_ALERT_ID`]: `945`, or `945.0` (a JSON Schema integer
+/// may be written with a zero fraction; in this range a float holds it exactly).
+fn whole_numbers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    Vec::<serde_json::Number>::deserialize(d)?
+        .iter()
+        .map(|n| {
+            n.as_i64()
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_ALERT_ID as f64)
+                        .map(|f| f as i64)
+                })
+                .filter(|id| (1..=MAX_ALERT_ID).contains(id))
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "`{n}`: expected an alert id (1 to {MAX_ALERT_ID})"
+                    ))
+                })
+        })
+        .collect()
+}
+
+#[utoipa::path(post, path = "/v1/alerts/bulk", tag = "alerts", request_body = crate::openapi::Bulk, responses((status = 200, description = "`updated` and `not_found` ids", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge), security(("bearer" = [])))]
 pub async fn bulk(
     State(st): State<AppState>,
     who: Principal,
-    body: Result<Json<Bulk>, JsonRejection>,
+    body: Result<Json<Object<Bulk>>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Write)?;
-    let Json(b) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    let Json(Object(b)) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
     if b.ids.is_empty() || b.ids.len() > MAX_BULK {
         return Err(ApiError::invalid(
             "ids",
@@ -318,13 +360,17 @@ pub async fn bulk(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    /// Only entries about this target (`alert:55`).
+    /// Only entries about this target (`alert:55`; at most 200 bytes).
+    #[param(max_length = 200)]
     pub target: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<i64>,
+    /// Entries per page (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditQuery), responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn audit(
     State(st): State<AppState>,
     who: Principal,
@@ -332,11 +378,11 @@ pub async fn audit(
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(PAGE).clamp(1, 1000);
-    let store = st.store();
+    let limit = page_limit(q.limit, PAGE)?;
     if q.target.as_ref().is_some_and(|t| t.len() > 200) {
         return Err(ApiError::invalid("target", "at most 200 bytes"));
     }
+    let store = st.store();
     let page = store.audit_page(&who.tenant, q.target.as_deref(), q.cursor, limit)?;
     let next = (page.len() == limit)
         .then(|| page.last().map(|a| a.id))

@@ -16,19 +16,24 @@ use warden_store::{AlertFilter, AlertRecord, Granularity};
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
-use crate::routes::{json_error, level_param, time_param};
+use crate::routes::{Object, json_error, level_param, time_param};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrendQuery {
+    #[param(value_type = Option<crate::openapi::Granularity>, inline)]
     pub granularity: Option<String>,
+    /// Alerts at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    /// Alerts at or before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/analytics/trends", tag = "analytics", params(TrendQuery), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/analytics/trends", tag = "analytics", params(TrendQuery), responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn trends(
     State(st): State<AppState>,
     who: Principal,
@@ -46,7 +51,7 @@ pub async fn trends(
     Ok(Json(json!({"granularity": g, "buckets": buckets})))
 }
 
-#[utoipa::path(get, path = "/v1/analytics/dashboard", tag = "analytics", responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/analytics/dashboard", tag = "analytics", responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn dashboard(
     State(st): State<AppState>,
     who: Principal,
@@ -82,17 +87,19 @@ fn now_ms() -> i64 {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BehaviorRequest {
+    /// 1 to 256 bytes.
+    #[schema(min_length = 1, max_length = 256)]
     pub user_id: String,
 }
 
-#[utoipa::path(post, path = "/v1/analyze/behavior", tag = "analytics", request_body = BehaviorRequest, responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/analyze/behavior", tag = "analytics", request_body = BehaviorRequest, responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 404, description = "The tenant knows no such user", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn behavior(
     State(st): State<AppState>,
     who: Principal,
-    body: Result<Json<BehaviorRequest>, JsonRejection>,
+    body: Result<Json<Object<BehaviorRequest>>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
-    let Json(b) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    let Json(Object(b)) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
     if b.user_id.is_empty() || b.user_id.len() > 256 {
         return Err(ApiError::invalid("user_id", "1 to 256 bytes"));
     }
@@ -138,14 +145,25 @@ pub async fn behavior(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
+    /// `json` (default) or `csv`.
+    #[param(value_type = Option<crate::openapi::AlertExportFormat>, inline)]
     pub format: Option<String>,
+    /// Minimum level.
+    #[param(value_type = Option<crate::openapi::Level>, inline)]
     pub level: Option<String>,
     /// Exact levels, comma-separated (`HIGH,CRITICAL`).
+    #[param(value_type = Option<crate::openapi::Levels>, inline)]
     pub levels: Option<String>,
+    #[param(value_type = Option<crate::openapi::AnomalyTypeName>, inline)]
     pub anomaly_type: Option<String>,
     pub user: Option<String>,
+    #[param(value_type = Option<crate::openapi::AlertStatus>, inline)]
     pub status: Option<String>,
+    /// Alerts at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    /// Alerts at or before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
 }
 
@@ -174,7 +192,7 @@ fn csv_rows(page: &[AlertRecord]) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
-#[utoipa::path(get, path = "/v1/alerts/export", tag = "alerts", params(ExportQuery), responses((status = 200, description = "CSV (text/csv) or a JSON array, streamed"), (status = 400, description = "Invalid input", body = crate::openapi::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/alerts/export", tag = "alerts", params(ExportQuery), responses((status = 200, description = "Every matching alert, streamed: a JSON array (the default) or CSV (`format=csv`)", content((serde_json::Value = "application/json"), (String = "text/csv"))), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::RateLimited), security(("bearer" = [])))]
 pub async fn export(
     State(st): State<AppState>,
     who: Principal,
@@ -189,6 +207,9 @@ pub async fn export(
     };
     let min_level = level_param("level", q.level.as_deref())?;
     let levels = crate::routes::levels_param("levels", q.levels.as_deref())?;
+    if let Some(s) = &q.status {
+        crate::routes::alerts::check_status(s)?;
+    }
     crate::routes::anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
     let filter = AlertFilter {
         tenant: who.tenant.clone(),

@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::routes::body_error;
 use crate::state::AppState;
 
-#[utoipa::path(post, path = "/v1/detect/realtime", tag = "detect", request_body(content = crate::openapi::DetectBody, description = "A batch of user activities; also accepted as JSON Lines with Content-Type application/x-ndjson"), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 413, description = "Body too large", body = crate::openapi::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/detect/realtime", tag = "detect", request_body(content = crate::openapi::DetectBody, description = "A batch of user activities; also accepted as JSON Lines with Content-Type application/x-ndjson"), responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, crate::openapi::RateLimited), security(("bearer" = [])))]
 pub async fn realtime(
     State(st): State<AppState>,
     who: Principal,

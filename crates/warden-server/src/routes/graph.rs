@@ -24,7 +24,7 @@ const MAX_DEPTH: usize = 3;
 /// Longest path.
 const MAX_HOPS: usize = 10;
 /// Most targets of one path query.
-const MAX_TARGETS: usize = 50;
+pub(crate) const MAX_TARGETS: usize = 50;
 /// Largest graph exported whole over the API (the tenant's pipeline waits while it is
 /// written; about 300 bytes of GraphML per edge).
 const MAX_EXPORT_EDGES: usize = 250_000;
@@ -43,15 +43,16 @@ fn time(field: &str, s: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
     .transpose()
 }
 
+/// An entity of the graph: a 400 for a spec too long to be one, a 404 naming it when the
+/// graph holds none.
 fn entity(g: &EntityGraph, field: &str, spec: &str) -> Result<NodeId, ApiError> {
     if spec.len() > 512 {
         return Err(ApiError::invalid(field, "at most 512 bytes"));
     }
     query::resolve(g, spec).ok_or_else(|| {
-        ApiError::invalid(
-            field,
-            format!("{spec}: no such entity (host:NAME, account:NAME, ip:ADDRESS)"),
-        )
+        ApiError::NoSuchEntity(format!(
+            "{field}: `{spec}`: no such entity (host:NAME, account:NAME, ip:ADDRESS, group:NAME)"
+        ))
     })
 }
 
@@ -80,7 +81,7 @@ async fn blocking<T: Send + 'static>(
         .and_then(|r| r)
 }
 
-#[utoipa::path(get, path = "/v1/graph/stats", tag = "graph", responses((status = 200, description = "Nodes and edges by kind, events read, edges dropped at the limit, learning", body = serde_json::Value), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/graph/stats", tag = "graph", responses((status = 200, description = "Nodes and edges by kind, events read, edges dropped at the limit, learning", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn stats(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
     let v = blocking(&st, who.tenant.clone(), |h| {
@@ -114,15 +115,19 @@ pub async fn stats(State(st): State<AppState>, who: Principal) -> Result<Json<Va
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NeighboursQuery {
-    /// `host:NAME`, `account:NAME`, `ip:ADDRESS`, `group:NAME`, or a bare name.
+    /// `host:NAME`, `account:NAME`, `ip:ADDRESS`, `group:NAME`, or a bare name (at most
+    /// 512 bytes); one the graph does not hold is a 404.
+    #[param(min_length = 1, max_length = 512)]
     pub entity: String,
     /// 1 (default) to 3.
+    #[param(minimum = 1, maximum = 3)]
     pub depth: Option<usize>,
     /// At most this many edges (≤ 5000, default 200).
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/graph/neighbours", tag = "graph", params(NeighboursQuery), responses((status = 200, description = "The entity's edges (leaving, arriving, acted), breadth first", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/graph/neighbours", tag = "graph", params(NeighboursQuery), responses((status = 200, description = "The entity's edges (leaving, arriving, acted), breadth first", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, (status = 404, description = "The graph holds no such entity", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn neighbours(
     State(st): State<AppState>,
     who: Principal,
@@ -155,16 +160,23 @@ pub async fn neighbours(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PathQuery {
+    /// An entity, as for the neighbours (at most 512 bytes); one the graph does not hold
+    /// is a 404.
+    #[param(min_length = 1, max_length = 512)]
     pub from: String,
-    /// Targets, comma-separated (at most 50): the nearest first.
+    /// Targets, comma-separated (at most 50): the nearest first; one the graph does not
+    /// hold is a 404.
+    #[param(value_type = crate::openapi::Targets, inline)]
     pub to: String,
     /// Only edges first seen by this time (RFC 3339).
+    #[param(format = DateTime)]
     pub as_of: Option<String>,
     /// Longest path in edges (≤ 10, default 6).
+    #[param(minimum = 1, maximum = 10)]
     pub max_hops: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/graph/path", tag = "graph", params(PathQuery), responses((status = 200, description = "The shortest path to each reachable target", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/graph/path", tag = "graph", params(PathQuery), responses((status = 200, description = "The shortest path to each reachable target", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, (status = 404, description = "The graph holds no such entity (`from` or one of `to`)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn path(
     State(st): State<AppState>,
     who: Principal,
@@ -216,15 +228,20 @@ pub async fn path(
 #[serde(deny_unknown_fields)]
 pub struct NewEdgesQuery {
     /// Start of the window (RFC 3339).
+    #[param(format = DateTime)]
     pub since: String,
+    /// End of the window (RFC 3339).
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// Only edges of this kind (`remote_logon`, `logon`, `member_of`, `spawn`…).
+    #[param(max_length = 64)]
     pub kind: Option<String>,
     /// At most this many edges (≤ 5000, default 500).
+    #[param(minimum = 1, maximum = 5000)]
     pub limit: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/graph/new-edges", tag = "graph", params(NewEdgesQuery), responses((status = 200, description = "Edges first seen in the window, oldest first", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/graph/new-edges", tag = "graph", params(NewEdgesQuery), responses((status = 200, description = "Edges first seen in the window, oldest first", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn new_edges(
     State(st): State<AppState>,
     who: Principal,
@@ -255,10 +272,11 @@ pub async fn new_edges(
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// `graphml` (default) or `json`.
+    #[param(value_type = Option<crate::openapi::GraphFormat>, inline)]
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/graph/export", tag = "graph", params(ExportQuery), responses((status = 200, description = "The tenant's graph as GraphML or JSON (Cytoscape elements), up to 250,000 edges", body = String), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/graph/export", tag = "graph", params(ExportQuery), responses((status = 200, description = "The tenant's graph as GraphML (the default) or JSON (Cytoscape elements, `format=json`), up to 250,000 edges", content((String = "application/graphml+xml"), (serde_json::Value = "application/json"))), (status = 400, description = "Invalid input, naming the field; or a graph over 250,000 edges", body = crate::openapi::ErrorBody), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn export(
     State(st): State<AppState>,
     who: Principal,

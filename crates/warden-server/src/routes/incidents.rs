@@ -8,20 +8,22 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use warden_store::{AlertChange, AlertRecord};
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
-use crate::routes::alerts::Patch;
-use crate::routes::{json_error, time_param};
+use crate::routes::alerts::{Patch, check_status, page_limit};
+use crate::routes::{IdPath, Object, json_error, time_param};
 use crate::state::AppState;
 
 /// Alerts read to build incidents at most (narrow with `from`/`to` beyond that).
 const MAX_ALERTS: usize = 200_000;
 const DEFAULT_WINDOW: i64 = 3600;
+/// Default number of incidents listed.
+const PAGE: usize = 100;
 
 /// One incident.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -112,19 +114,35 @@ pub fn group(alerts: &[AlertRecord], window_secs: i64) -> Vec<Incident> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IncidentQuery {
-    /// Seconds between a user's alerts that still belong to one incident (60–604800).
+    /// Seconds between a user's alerts that still belong to one incident (60–604800,
+    /// default 3600). An incident's id depends on it: give the same window as the listing.
+    #[param(minimum = 60, maximum = 604800)]
     pub window: Option<i64>,
+    /// Only incidents in this state (a listing).
+    #[param(value_type = Option<crate::openapi::AlertStatus>, inline)]
     pub status: Option<String>,
+    /// Alerts at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
+    /// Alerts at or before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
+    /// Incidents listed at most (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
+/// The incidents under the query's window and times; every parameter checked, for a
+/// listing and for one incident alike.
 fn load(st: &AppState, who: &Principal, q: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
     let window = q.window.unwrap_or(DEFAULT_WINDOW);
     if !(60..=604_800).contains(&window) {
         return Err(ApiError::invalid("window", "between 60 and 604800 seconds"));
     }
+    if let Some(s) = &q.status {
+        check_status(s)?;
+    }
+    page_limit(q.limit, PAGE)?;
     let from = time_param("from", q.from.as_deref())?;
     let to = time_param("to", q.to.as_deref())?;
     let alerts =
@@ -133,7 +151,7 @@ fn load(st: &AppState, who: &Principal, q: &IncidentQuery) -> Result<Vec<Inciden
     Ok(group(&alerts, window))
 }
 
-#[utoipa::path(get, path = "/v1/incidents", tag = "incidents", params(IncidentQuery), responses((status = 200, description = "Incidents, most recent first", body = serde_json::Value), (status = 400, description = "Invalid input", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/incidents", tag = "incidents", params(IncidentQuery), responses((status = 200, description = "Incidents, most recent first", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn list(
     State(st): State<AppState>,
     who: Principal,
@@ -147,15 +165,15 @@ pub async fn list(
     }
     incidents.sort_by(|a, b| b.last_seen.cmp(&a.last_seen).then(b.id.cmp(&a.id)));
     let total = incidents.len();
-    incidents.truncate(q.limit.unwrap_or(100).clamp(1, 1000));
+    incidents.truncate(page_limit(q.limit, PAGE)?);
     Ok(Json(json!({"incidents": incidents, "total": total})))
 }
 
-#[utoipa::path(get, path = "/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path, description = "Incident id (its first alert's)"), IncidentQuery), responses((status = 200, description = "The incident and its alerts", body = serde_json::Value), (status = 404, description = "Not found", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path, description = "Incident id (its first alert's)"), IncidentQuery), responses((status = 200, description = "The incident and its alerts", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound), security(("bearer" = [])))]
 pub async fn get_one(
     State(st): State<AppState>,
     who: Principal,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     q: Result<Query<IncidentQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
@@ -173,17 +191,17 @@ pub async fn get_one(
     Ok(Json(json!({"incident": incident, "alerts": alerts})))
 }
 
-#[utoipa::path(patch, path = "/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path, description = "Incident id"), IncidentQuery), request_body = Patch, responses((status = 200, description = "The incident after the change", body = serde_json::Value), (status = 400, description = "Invalid input", body = crate::openapi::ErrorBody), (status = 404, description = "Not found", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path, description = "Incident id (its first alert's)"), IncidentQuery), request_body = crate::openapi::Patch, responses((status = 200, description = "The incident after the change", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound, crate::openapi::TooLarge), security(("bearer" = [])))]
 pub async fn patch(
     State(st): State<AppState>,
     who: Principal,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     q: Result<Query<IncidentQuery>, axum::extract::rejection::QueryRejection>,
-    body: Result<Json<Patch>, JsonRejection>,
+    body: Result<Json<Object<Patch>>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Write)?;
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let Json(p) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    let Json(Object(p)) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
     let change: AlertChange = crate::routes::alerts::change_of(p)?;
     let incident = load(&st, &who, &q)?
         .into_iter()

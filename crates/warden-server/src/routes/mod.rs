@@ -1,5 +1,7 @@
 //! The routes, one module per area, and what they share: turning body rejections into
-//! [`ApiError`]s (413 for an oversized body, 400 naming the problem otherwise).
+//! [`ApiError`]s (413 for an oversized body, 400 naming the problem otherwise), the `{id}`
+//! path parameter as [`IdPath`] (a JSON 400 naming `id` when it is not a number), and the
+//! checks of the parameters several routes take.
 
 pub mod alerts;
 pub mod analytics;
@@ -12,11 +14,56 @@ pub mod stream;
 pub mod tokens;
 pub mod webhooks;
 
+use axum::extract::FromRequestParts;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use warden_event::ThreatLevel;
 
 use crate::error::ApiError;
+
+/// The `{id}` of a route: a 64-bit integer, or a 400 `invalid` naming `id` (as JSON, like
+/// every other error; axum's own rejection is plain text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdPath(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<i64>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(id)| IdPath(id))
+            .map_err(|e| ApiError::invalid("id", e.body_text()))
+    }
+}
+
+/// A JSON object body read as `T`: serde also reads a struct from an array of its fields
+/// (`["read", null]`), which the API's schemas (objects) do not allow; this takes the
+/// object only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Fields<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        d.deserialize_map(Fields(std::marker::PhantomData))
+            .map(Object)
+    }
+}
 
 pub(crate) fn body_error(e: &BytesRejection, limit: usize) -> ApiError {
     if stalled(e) {

@@ -29,14 +29,15 @@ pub struct MonitorQuery {
     pub all: Option<bool>,
 }
 
-#[utoipa::path(post, path = "/v1/monitor/network", tag = "detect", params(MonitorQuery), request_body(content = String, description = "Flows in the network model's format: NSL-KDD or UNSW-NB15 CSV (UNSW with its header line), Zeek conn.log TSV (with its #fields line) or JSON Lines", content_type = "text/plain"), responses((status = 200, description = "Scores of the anomalous flows (all with ?all=true), errors by line", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 413, description = "Body too large", body = crate::openapi::ErrorBody), (status = 429, description = "Rate limited; see Retry-After", body = crate::openapi::ErrorBody), (status = 503, description = "No network model is configured", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/monitor/network", tag = "detect", params(MonitorQuery), request_body(content = crate::openapi::FlowsBody, description = "Flows in the network model's format: NSL-KDD or UNSW-NB15 CSV (UNSW with its header line), Zeek conn.log TSV (with its #fields line) or JSON Lines", content_type = "text/plain"), responses((status = 200, description = "Scores of the anomalous flows (all with ?all=true), errors by line", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, crate::openapi::RateLimited, (status = 503, description = "No network model is configured", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn monitor(
     State(st): State<AppState>,
     who: Principal,
-    Query(q): Query<MonitorQuery>,
+    q: Result<Query<MonitorQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Write)?;
+    let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let body = body.map_err(|e| body_error(&e, st.config.server.batch_limit_bytes))?;
     let model = st
         .models
@@ -119,9 +120,10 @@ fn score_flows(
     all: bool,
 ) -> Result<Json<Value>, ApiError> {
     let (inputs, errors) = read_flows(st, m, body)?;
-    if inputs.len() + errors.len() == 0 {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("body", "no flows"));
     }
+    // A body of headers or comments only scores nothing: an empty answer, not an error.
     // Flow scoring keeps no state: a pipeline of the network model alone, for this request.
     let mut pipeline = Pipeline::new(&who.tenant, crate::tenants::options(st));
     pipeline.add(Box::new(FlowDetector::new(
@@ -175,7 +177,7 @@ fn score_flows(
     })))
 }
 
-#[utoipa::path(get, path = "/v1/models", tag = "operations", responses((status = 200, description = "The models in use (version, training figures, drift) and the ensemble's calls", body = serde_json::Value), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/models", tag = "operations", responses((status = 200, description = "The models in use (version, training figures, drift) and the ensemble's calls", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn models(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
     let counters = st.tenants.get(&who.tenant).and_then(|p| {
@@ -204,20 +206,25 @@ pub async fn models(State(st): State<AppState>, who: Principal) -> Result<Json<V
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RulesQuery {
-    /// Only rules whose title, id or tags contain this (any case).
+    /// Only rules whose title, id or tags contain this (any case; at most 200 bytes).
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// At most this many rules (≤ 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
+    /// Rules skipped (default 0).
+    #[param(minimum = 0, maximum = 18446744073709551615_u64)]
     pub offset: Option<usize>,
 }
 
-#[utoipa::path(get, path = "/v1/rules", tag = "operations", params(RulesQuery), responses((status = 200, description = "Rules loaded (a page), counts by level, rules skipped with the reason", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 503, description = "No rules are configured", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/rules", tag = "operations", params(RulesQuery), responses((status = 200, description = "Rules loaded (a page), counts by level, rules skipped with the reason", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, (status = 503, description = "No rules are configured", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn rules(
     State(st): State<AppState>,
     who: Principal,
-    Query(q): Query<RulesQuery>,
+    q: Result<Query<RulesQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
+    let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "between 1 and 1000"));

@@ -82,7 +82,7 @@ pub async fn metrics(State(st): State<AppState>, _op: crate::operator::Operator)
         .into_response()
 }
 
-#[utoipa::path(get, path = "/v1/whoami", tag = "operations", responses((status = 200, description = "The caller's tenant, scope and token id", body = serde_json::Value), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/whoami", tag = "operations", responses((status = 200, description = "The caller's tenant, scope and token id", body = serde_json::Value), crate::openapi::Unauthorized), security(("bearer" = [])))]
 pub async fn whoami(who: crate::auth::Principal) -> Json<serde_json::Value> {
     Json(json!({"tenant": who.tenant, "scope": who.scope.as_str(), "token_id": who.token_id}))
 }

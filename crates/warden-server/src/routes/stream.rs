@@ -190,21 +190,27 @@ pub fn feed() -> broadcast::Sender<Arc<Published>> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
-    /// Comma-separated: behavior, threat.
+    /// Comma-separated: behavior, threat, network, payload.
+    #[param(value_type = Option<crate::openapi::Channels>, inline)]
     pub channels: Option<String>,
+    /// Minimum level.
+    #[param(value_type = Option<crate::openapi::Level>, inline)]
     pub min_level: Option<String>,
     pub user: Option<String>,
+    #[param(value_type = Option<crate::openapi::AnomalyTypeName>, inline)]
     pub anomaly_type: Option<String>,
     /// Resume after this sequence number (as `Last-Event-ID`).
     pub after: Option<i64>,
     /// WebSocket: messages in flight before an ack is needed (1..=1000, default 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub window: Option<i64>,
     /// Collapse repeats of one user and anomaly type arriving within this many seconds
     /// (1..=60; 5 is usual) into one message with a `count`.
+    #[param(minimum = 1, maximum = 60)]
     pub aggregate: Option<u64>,
 }
 
-#[utoipa::path(get, path = "/v1/stream", tag = "stream", params(StreamQuery, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this sequence number")), responses((status = 200, description = "text/event-stream of alerts (or 101 Switching Protocols to a WebSocket)"), (status = 400, description = "Invalid input", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/stream", tag = "stream", params(StreamQuery, ("Last-Event-ID" = Option<i64>, Header, nullable = false, description = "Resume after this sequence number (the `id` of the last event received)")), responses((status = 200, description = "Alerts as Server-Sent Events (or 101 Switching Protocols to a WebSocket)", content_type = "text/event-stream", body = crate::openapi::StreamEvent), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooManyStreams), security(("bearer" = [])))]
 pub async fn stream(
     State(st): State<AppState>,
     who: Principal,
@@ -238,6 +244,14 @@ pub async fn stream(
     anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
     if q.aggregate.is_some_and(|a| !(1..=60).contains(&a)) {
         return Err(ApiError::invalid("aggregate", "between 1 and 60 seconds"));
+    }
+    // The WebSocket's ack window, checked for both flavours (SSE has no acks).
+    let window = q.window.unwrap_or(ACK_WINDOW);
+    if !(1..=ACK_WINDOW).contains(&window) {
+        return Err(ApiError::invalid(
+            "window",
+            format!("between 1 and {ACK_WINDOW}"),
+        ));
     }
     let last_event_id = headers
         .get("last-event-id")
@@ -283,13 +297,6 @@ pub async fn stream(
         });
     };
     if let Ok(ws) = ws {
-        let window = q.window.unwrap_or(ACK_WINDOW);
-        if !(1..=ACK_WINDOW).contains(&window) {
-            return Err(ApiError::invalid(
-                "window",
-                format!("between 1 and {ACK_WINDOW}"),
-            ));
-        }
         return Ok(ws
             .max_message_size(64 * 1024)
             .on_upgrade(move |socket| websocket(socket, cursor, guard, window)));

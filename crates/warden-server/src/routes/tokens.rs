@@ -3,8 +3,8 @@
 //! scope; the old one revoked now or after a grace period). Every change is audited.
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -13,23 +13,30 @@ use warden_store::NewToken;
 
 use crate::auth::{self, Principal, Scope, stored_time};
 use crate::error::ApiError;
-use crate::routes::{body_error, json_error};
+use crate::routes::{IdPath, Object, body_error, json_error};
 use crate::state::AppState;
 
 /// Tokens per tenant at most (revoked ones included: they are kept for the audit log).
 const MAX_TOKENS: usize = 1_000;
 /// The longest expiry or grace period accepted: ten years.
 const MAX_LIFETIME_SECS: i64 = 10 * 366 * 86_400;
+/// The lifetimes [`end_of`] accepts, for the OpenAPI document: a number without leading
+/// zeros and a unit, the number from 1 to ten years in that unit (316224000 s, 5270400 m,
+/// 87840 h, 3660 d, 522 w).
+pub(crate) const LIFETIME_PATTERN: &str = "^(([1-9][0-9]{0,7}|[1-2][0-9]{8}|30[0-9]{7}|31[0-5][0-9]{6}|316[0-1][0-9]{5}|3162[0-1][0-9]{4}|31622[0-3][0-9]{3}|316224000)s|([1-9][0-9]{0,5}|[1-4][0-9]{6}|5[0-1][0-9]{5}|52[0-6][0-9]{4}|5270[0-3][0-9]{2}|5270400)m|([1-9][0-9]{0,3}|[1-7][0-9]{4}|8[0-6][0-9]{3}|87[0-7][0-9]{2}|878[0-3][0-9]|87840)h|([1-9][0-9]{0,2}|[1-2][0-9]{3}|3[0-5][0-9]{2}|36[0-5][0-9]|3660)d|([1-9][0-9]{0,1}|[1-4][0-9]{2}|5[0-1][0-9]|52[0-1]|522)w)$";
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
-    /// `read`, `write` or `admin`.
+    // No doc comment here: the description comes with the inlined schema.
+    #[schema(value_type = crate::openapi::TokenScope, inline)]
     pub scope: String,
     /// A note on who holds it (at most 256 bytes).
     #[schema(max_length = 256)]
     pub label: Option<String>,
-    /// How long it works: a number and a unit, `90d`, `12h`, `30m`, `45s`, `2w`.
+    /// How long it works: a number and a unit, `90d`, `12h`, `30m`, `45s`, `2w` (up to 10
+    /// years); none: no expiry.
+    #[schema(value_type = Option<crate::openapi::Lifetime>, inline)]
     pub expires_in: Option<String>,
 }
 
@@ -37,9 +44,11 @@ pub struct NewTokenBody {
 #[serde(deny_unknown_fields)]
 pub struct RotateBody {
     /// How long the old token keeps working (`1h`, …); none: it is revoked at once.
+    #[schema(value_type = Option<crate::openapi::Lifetime>, inline)]
     pub grace: Option<String>,
     /// The new token's lifetime, as for creation; none: the old token's lifetime (or no
     /// expiry when it had none).
+    #[schema(value_type = Option<crate::openapi::Lifetime>, inline)]
     pub expires_in: Option<String>,
 }
 
@@ -74,7 +83,7 @@ fn shown(t: &warden_store::TokenRecord) -> Value {
     v
 }
 
-#[utoipa::path(get, path = "/v1/tokens", tag = "tokens", responses((status = 200, description = "The tenant's tokens (never the tokens themselves): scope, label, created, expires, revoked, replaced by, state", body = serde_json::Value), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/tokens", tag = "tokens", responses((status = 200, description = "The tenant's tokens (never the tokens themselves): scope, label, created, expires, revoked, replaced by, state", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
     let tokens = st.store().tokens(Some(&who.tenant))?;
@@ -83,14 +92,14 @@ pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Val
     ))
 }
 
-#[utoipa::path(post, path = "/v1/tokens", tag = "tokens", request_body = NewTokenBody, responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/tokens", tag = "tokens", request_body = NewTokenBody, responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 429, description = "The tenant holds 1000 tokens, the most it may (`quota_exceeded`)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(st): State<AppState>,
     who: Principal,
-    body: Result<Json<NewTokenBody>, JsonRejection>,
+    body: Result<Json<Object<NewTokenBody>>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     who.require(Scope::Admin)?;
-    let Json(b) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    let Json(Object(b)) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
     let scope = Scope::parse(&b.scope)
         .ok_or_else(|| ApiError::invalid("scope", "expected read, write or admin"))?;
     let label = b.label.unwrap_or_default();
@@ -100,10 +109,9 @@ pub async fn create(
     let expires = end_of("expires_in", b.expires_in.as_deref())?;
     let store = st.store();
     if store.tokens(Some(&who.tenant))?.len() >= MAX_TOKENS {
-        return Err(ApiError::invalid(
-            "scope",
-            format!("at most {MAX_TOKENS} tokens per tenant"),
-        ));
+        return Err(ApiError::QuotaExceeded(format!(
+            "the tenant holds {MAX_TOKENS} tokens (revoked ones included), the most it may"
+        )));
     }
     let (token, id) = auth::create_token_expiring(&store, scope, &who.tenant, &label, expires)
         .map_err(ApiError::internal)?;
@@ -123,11 +131,11 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "tokens", params(("id" = i64, Path, description = "Token id")), responses((status = 200, description = "Revoked: refused from now on, its open streams closed", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "tokens", params(("id" = i64, Path, description = "Token id")), responses((status = 200, description = "Revoked: refused from now on, its open streams closed", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound), security(("bearer" = [])))]
 pub async fn revoke(
     State(st): State<AppState>,
     who: Principal,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
     let record = {
@@ -148,20 +156,23 @@ pub async fn revoke(
     Ok(Json(shown(&record)))
 }
 
-#[utoipa::path(post, path = "/v1/tokens/{id}/rotate", tag = "tokens", params(("id" = i64, Path, description = "Token id")), request_body = RotateBody, responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found, revoked, or another tenant's", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/tokens/{id}/rotate", tag = "tokens", params(("id" = i64, Path, description = "Token id")), request_body(content = Option<RotateBody>, description = "Optional: no body rotates at once, the new token with the old one's lifetime"), responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 404, description = "Not found, revoked, or another tenant's", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn rotate(
     State(st): State<AppState>,
     who: Principal,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     who.require(Scope::Admin)?;
     let body = body.map_err(|e| body_error(&e, st.config.server.body_limit_bytes))?;
-    // The body is optional: none rotates at once with no expiry.
+    // The body is optional: none (or `null`) rotates at once, keeping the old lifetime.
     let b: RotateBody = if body.iter().all(u8::is_ascii_whitespace) {
         RotateBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::invalid("body", e.to_string()))?
+        serde_json::from_slice::<Option<Object<RotateBody>>>(&body)
+            .map_err(|e| ApiError::invalid("body", e.to_string()))?
+            .map(|Object(b)| b)
+            .unwrap_or_default()
     };
     let grace = end_of("grace", b.grace.as_deref())?.map(stored_time);
     let expires = end_of("expires_in", b.expires_in.as_deref())?;
@@ -205,4 +216,34 @@ pub async fn rotate(
             "replaces": id, "old_expires_at": grace,
         })),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lifetime_pattern_ends_where_the_server_does() {
+        // Each unit's largest number in the pattern is accepted; one more is refused.
+        for (unit, per) in [
+            ("s", 1),
+            ("m", 60),
+            ("h", 3_600),
+            ("d", 86_400),
+            ("w", 604_800),
+        ] {
+            let max = MAX_LIFETIME_SECS / per;
+            assert!(
+                LIFETIME_PATTERN.contains(&format!("|{max}){unit}")),
+                "{unit}: {max}"
+            );
+            assert!(
+                end_of("x", Some(&format!("{max}{unit}"))).is_ok(),
+                "{max}{unit}"
+            );
+            assert!(end_of("x", Some(&format!("{}{unit}", max + 1))).is_err());
+            assert!(end_of("x", Some(&format!("1{unit}"))).is_ok());
+        }
+        assert!(end_of("x", Some("0s")).is_err());
+    }
 }

@@ -2,27 +2,32 @@
 //! list, delete, send a test delivery, and the dead letters with their replay.
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
-use crate::routes::{json_error, level_param};
+use crate::routes::{IdPath, Object, json_error, level_param};
 use crate::state::AppState;
 use crate::webhooks::post_once;
 
 /// Webhooks per tenant at most.
 const MAX_HOOKS: usize = 50;
-const EVENTS: [&str; 1] = ["alert.created"];
+pub(crate) const EVENTS: [&str; 1] = ["alert.created"];
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
+    #[schema(value_type = crate::openapi::HookUrl, inline)]
     pub url: String,
+    #[schema(value_type = Option<crate::openapi::HookSecret>, inline)]
     pub secret: Option<String>,
+    /// The lowest level delivered (default MEDIUM).
+    #[schema(value_type = Option<crate::openapi::Level>, inline)]
     pub min_level: Option<String>,
+    #[schema(value_type = Option<crate::openapi::HookEvents>, inline)]
     pub events: Option<Vec<String>>,
 }
 
@@ -32,14 +37,14 @@ fn reload(st: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = NewWebhook, responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = NewWebhook, responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 429, description = "The tenant has 50 webhooks, the most it may (`quota_exceeded`)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(st): State<AppState>,
     who: Principal,
-    body: Result<Json<NewWebhook>, JsonRejection>,
+    body: Result<Json<Object<NewWebhook>>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
-    let Json(w) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
+    let Json(Object(w)) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
     let url = w.url.trim();
     if url.len() > 2048
         || !(url.starts_with("http://") || url.starts_with("https://"))
@@ -67,10 +72,9 @@ pub async fn create(
     let id = {
         let store = st.store();
         if store.webhooks(Some(&who.tenant))?.len() >= MAX_HOOKS {
-            return Err(ApiError::invalid(
-                "url",
-                format!("at most {MAX_HOOKS} webhooks per tenant"),
-            ));
+            return Err(ApiError::QuotaExceeded(format!(
+                "the tenant has {MAX_HOOKS} webhooks, the most it may; delete one first"
+            )));
         }
         let id = store.create_webhook(&who.tenant, url, &secret, level.as_str(), &events)?;
         store.append_audit(
@@ -88,18 +92,18 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
     let hooks = st.store().webhooks(Some(&who.tenant))?;
     Ok(Json(json!({"webhooks": hooks})))
 }
 
-#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path, description = "Webhook id")), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = i64, Path, description = "Webhook id")), responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound), security(("bearer" = [])))]
 pub async fn delete(
     State(st): State<AppState>,
     who: Principal,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
     {
@@ -121,11 +125,11 @@ pub async fn delete(
     Ok(Json(json!({"deleted": id})))
 }
 
-#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = i64, Path, description = "Webhook id")), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/webhooks/{id}/test", tag = "webhooks", params(("id" = i64, Path, description = "Webhook id")), responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound), security(("bearer" = [])))]
 pub async fn test(
     State(st): State<AppState>,
     who: Principal,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
     let hook = st
@@ -141,7 +145,7 @@ pub async fn test(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/webhooks/dead-letters", tag = "webhooks", responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/webhooks/dead-letters", tag = "webhooks", responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn dead_letters(
     State(st): State<AppState>,
     who: Principal,
@@ -151,11 +155,11 @@ pub async fn dead_letters(
     Ok(Json(json!({"dead_letters": letters})))
 }
 
-#[utoipa::path(post, path = "/v1/webhooks/dead-letters/{id}/replay", tag = "webhooks", params(("id" = i64, Path, description = "Dead letter id")), responses((status = 200, description = "OK", body = serde_json::Value), (status = 400, description = "Invalid input, naming the field", body = crate::openapi::ErrorBody), (status = 401, description = "No or unknown token", body = crate::openapi::ErrorBody), (status = 403, description = "The token's scope is too small", body = crate::openapi::ErrorBody), (status = 404, description = "Not found (or another tenant's)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/webhooks/dead-letters/{id}/replay", tag = "webhooks", params(("id" = i64, Path, description = "Dead letter id")), responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound), security(("bearer" = [])))]
 pub async fn replay(
     State(st): State<AppState>,
     who: Principal,
-    Path(id): Path<i64>,
+    IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
     let (letter, hook) = {

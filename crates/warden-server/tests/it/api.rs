@@ -352,7 +352,14 @@ async fn pages_triage_bulk_changes_and_the_audit_log() {
         utc["total"], offset["total"],
         "the same instant, written two ways"
     );
+    // A cursor of another order is a position this listing does not have; a malformed
+    // one is a 400.
     let (s, b) = get(&api, "/v1/alerts?sort=score&cursor=12", Some(&api.read)).await;
+    assert_eq!(
+        (s, b["error"]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("not_found"))
+    );
+    let (s, b) = get(&api, "/v1/alerts?sort=score&cursor=x~y", Some(&api.read)).await;
     assert_invalid(s, &b, "cursor");
     let (s, b) = get(&api, "/v1/alerts?levels=HIGH,nope", Some(&api.read)).await;
     assert_invalid(s, &b, "levels");

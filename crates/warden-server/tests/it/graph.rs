@@ -170,13 +170,27 @@ async fn the_graph_answers_questions_and_survives_a_restart() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    // Bad questions name their field; another tenant sees its own (empty) graph.
+    // An entity the graph does not hold is a 404 naming it; bad questions name their
+    // field; another tenant sees its own (empty) graph.
     let (s, v) = get(&r, &token, "/v1/graph/neighbours?entity=host:NOPE").await;
     assert_eq!(
-        (s, v["error"]["field"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("entity")),
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
         "{v}"
     );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("host:NOPE")),
+        "{v}"
+    );
+    let (s, v) = get(
+        &r,
+        &token,
+        "/v1/graph/path?from=host:WS-4&to=host:SRV-1,host:NOPE",
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
     let (s, v) = get(&r, &token, "/v1/graph/neighbours?entity=host:WS-1&depth=9").await;
     assert_eq!(
         (s, v["error"]["field"].as_str()),

@@ -6,6 +6,7 @@ mod common;
 mod api;
 mod baselines;
 mod connections;
+mod contract;
 mod dashboard;
 mod delivery;
 mod graph;

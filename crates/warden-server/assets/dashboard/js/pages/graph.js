@@ -155,7 +155,7 @@ export function graphCard(graph, { signal } = {}) {
         edges.length ? edgesTable(edges) : empty('No edge of this entity in the graph.'));
     } catch (e) {
       if (api.isAbort(e)) return;
-      replace(pivotBox, empty(e.status === 400 ? `${entity} is not in this tenant's graph (it may have been built before a restart or on another server).` : `The graph could not be read: ${e.message}`));
+      replace(pivotBox, empty(e.status === 404 ? `${entity} is not in this tenant's graph (it may have been built before a restart or on another server).` : `The graph could not be read: ${e.message}`));
     }
   };
   if (!steps.length) return card('Path', empty('The finding names no step.'), { testid: 'graph-card', className: 'span-2' });
