@@ -25,6 +25,25 @@ pub struct TokenRecord {
     pub replaced_by: Option<i64>,
 }
 
+impl TokenRecord {
+    /// `active`, `expired` or `revoked`, now.
+    pub fn state(&self) -> &'static str {
+        self.state_at(&now())
+    }
+
+    /// The state at `at` (RFC 3339 UTC with `Z`, as the store writes times: text order is
+    /// time order).
+    pub fn state_at(&self, at: &str) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at.as_deref().is_some_and(|e| e <= at) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
 /// A token to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewToken<'a> {
@@ -249,6 +268,16 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(s.tokens(Some("acme")).map(|t| t.len()).unwrap_or(0), 1);
+        let mut t = s
+            .token(id, None)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("token"));
+        assert_eq!(t.state(), "revoked");
+        t.revoked_at = None;
+        t.expires_at = Some("2030-01-01T00:00:00Z".into());
+        assert_eq!(t.state_at("2029-12-31T23:59:59Z"), "active");
+        assert_eq!(t.state_at("2030-01-01T00:00:00Z"), "expired");
         assert_eq!(s.tokens(Some("globex")).map(|t| t.len()).unwrap_or(9), 0);
     }
 

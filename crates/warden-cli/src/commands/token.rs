@@ -8,7 +8,7 @@ use warden_server::auth::{
     Scope, create_token_expiring, hash_token, inherited_expiry, new_token, parse_duration,
     stored_time,
 };
-use warden_store::{NewToken, Store, TokenRecord};
+use warden_store::{NewToken, Store};
 
 use crate::cli::TokenCommand;
 
@@ -56,7 +56,7 @@ pub fn run(c: &TokenCommand) -> Result<()> {
             if *json {
                 for t in &tokens {
                     let mut v = serde_json::to_value(t)?;
-                    v["state"] = state(t).into();
+                    v["state"] = t.state().into();
                     crate::out!("{v}")?;
                 }
             } else {
@@ -74,7 +74,7 @@ pub fn run(c: &TokenCommand) -> Result<()> {
                         t.id,
                         t.tenant,
                         t.scope,
-                        state(t),
+                        t.state(),
                         t.expires_at.as_deref().unwrap_or("never"),
                         t.label
                     )?;
@@ -153,19 +153,4 @@ fn end_of(flag: &str, v: Option<&str>) -> Result<Option<Timestamp>> {
         ))
     })
     .transpose()
-}
-
-fn state(t: &TokenRecord) -> &'static str {
-    if t.revoked_at.is_some() {
-        "revoked"
-    } else if t
-        .expires_at
-        .as_deref()
-        .and_then(Timestamp::parse_rfc3339)
-        .is_some_and(|e| e.0 <= Timestamp::now().0)
-    {
-        "expired"
-    } else {
-        "active"
-    }
 }

@@ -66,20 +66,8 @@ fn end_of(field: &str, v: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
 }
 
 fn shown(t: &warden_store::TokenRecord) -> Value {
-    let state = if t.revoked_at.is_some() {
-        "revoked"
-    } else if t
-        .expires_at
-        .as_deref()
-        .and_then(Timestamp::parse_rfc3339)
-        .is_some_and(|e| e.0 <= Timestamp::now().0)
-    {
-        "expired"
-    } else {
-        "active"
-    };
     let mut v = json!(t);
-    v["state"] = json!(state);
+    v["state"] = json!(t.state());
     v
 }
 
