@@ -4,7 +4,11 @@
 # anything crashed. Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 #
 #   bench/fuzz.sh                 # 10,000,000 executions per target
-#   RUNS=0 SECONDS_EACH=20 bench/fuzz.sh     # a smoke run: 20 s per target (CI)
+#   RUNS=0 SECONDS_EACH=20 bench/fuzz.sh     # a smoke run: 20 s per target
+#   PROFILE=dev RUNS=0 SECONDS_EACH=8 bench/fuzz.sh   # CI: unoptimised, quicker to build
+#   SANITIZER=none bench/fuzz.sh  # a long campaign: panics and overflow checks still caught,
+#                                 # several times the executions a second without ASan
+#   ONLY="activity_csv sigma_rules" bench/fuzz.sh    # some targets only
 #
 # New inputs found are added to fuzz/corpus/<target>/ (commit the interesting ones);
 # a crash leaves its input in fuzz/artifacts/<target>/ and fails the script.
@@ -14,8 +18,12 @@ RUNS="${RUNS:-10000000}"
 SECONDS_EACH="${SECONDS_EACH:-0}"
 JOBS="${JOBS:-1}"
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/warden-fuzz-target}"
-targets=$(cargo +nightly fuzz list)
-cargo +nightly fuzz build -O > /dev/null
+targets="${ONLY:-$(cargo +nightly fuzz list)}"
+# -O: release with debug assertions (overflow checks stay on); --dev: unoptimised.
+opts=(-O)
+if [ "${PROFILE:-release}" = dev ]; then opts=(--dev); fi
+opts+=(-s "${SANITIZER:-address}")
+cargo +nightly fuzz build "${opts[@]}" > /dev/null
 failed=0
 printf '%-16s %14s %9s %12s %s\n' target executions seconds 'execs/s' result
 for t in $targets; do
@@ -24,7 +32,7 @@ for t in $targets; do
   if [ "$SECONDS_EACH" -gt 0 ]; then args+=(-max_total_time="$SECONDS_EACH"); fi
   start=$(date +%s.%N)
   log=$(mktemp)
-  if cargo +nightly fuzz run -O "$t" "corpus/$t" -- "${args[@]}" > "$log" 2>&1; then
+  if cargo +nightly fuzz run "${opts[@]}" "$t" "corpus/$t" -- "${args[@]}" > "$log" 2>&1; then
     result=ok
   else
     result="CRASH (see fuzz/artifacts/$t)"

@@ -3,7 +3,8 @@
 //! in front of the store, [`crate::token_cache`]), and the hash compared in constant time.
 //! Each token carries a scope (read < write < admin), a tenant and optionally an expiry;
 //! every route checks the scope it needs and every query is limited to the token's tenant.
-//! Revoked and expired tokens are refused; failures are counted by reason.
+//! Revoked and expired tokens are refused; failures are counted by reason. With `[jwt]`,
+//! a bearer token shaped as a JWT is verified by [`crate::jwt`] instead.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -141,10 +142,19 @@ pub fn parse_duration(s: &str) -> Option<i64> {
     (n > 0).then(|| n.checked_mul(per)).flatten()
 }
 
+/// What the caller authenticated with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Credential {
+    /// A Warden token (its id in the store).
+    Token(i64),
+    /// A JWT from the identity provider (its `sub`).
+    Jwt(String),
+}
+
 /// The caller, once authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub token_id: i64,
+    pub credential: Credential,
     pub tenant: String,
     pub scope: Scope,
     /// When the token stops working (epoch milliseconds), if it expires.
@@ -165,7 +175,18 @@ impl Principal {
 
     /// How the audit log names this caller.
     pub fn actor(&self) -> String {
-        format!("token:{}", self.token_id)
+        match &self.credential {
+            Credential::Token(id) => format!("token:{id}"),
+            Credential::Jwt(sub) => format!("jwt:{sub}"),
+        }
+    }
+
+    /// The store id of the caller's Warden token (none for a JWT).
+    pub fn token_id(&self) -> Option<i64> {
+        match self.credential {
+            Credential::Token(id) => Some(id),
+            Credential::Jwt(_) => None,
+        }
     }
 }
 
@@ -184,6 +205,17 @@ impl FromRequestParts<AppState> for Principal {
             state.tokens.refused(Refused::Missing);
             return Err(ApiError::Unauthorized);
         };
+        if let Some(jwt) = &state.jwt
+            && crate::jwt::looks_like_jwt(token)
+        {
+            return jwt.authenticate(token).await.map_err(|why| {
+                state.tokens.refused(match why {
+                    crate::jwt::JwtRefusal::Invalid => Refused::InvalidJwt,
+                    crate::jwt::JwtRefusal::Expired => Refused::Expired,
+                });
+                ApiError::Unauthorized
+            });
+        }
         let found = state.tokens.authenticate(state, token).await;
         match found {
             Ok(p) => Ok(p),

@@ -1,5 +1,5 @@
 //! `warden serve` configuration: a TOML file (`[server]`, `[ingest]`, `[ueba]`, `[models]`,
-//! `[sigma]`, `[graph]`, `[[outputs]]`) with
+//! `[sigma]`, `[graph]`, `[jwt]`, `[[outputs]]`) with
 //! `WARDEN_*` environment overrides, validated at start with errors that name the key.
 
 use std::path::{Path, PathBuf};
@@ -24,6 +24,8 @@ pub struct ServiceConfig {
     pub graph: GraphSection,
     /// Alert outputs (`[[outputs]]`): syslog CEF/LEEF, JSON Lines file.
     pub outputs: Vec<warden_outputs::OutputConfig>,
+    /// JWTs from an identity provider, accepted beside Warden's tokens.
+    pub jwt: Option<crate::jwt::JwtSection>,
 }
 
 /// `[graph]`: the entity graph each tenant's Windows events build, and its finders.
@@ -78,6 +80,15 @@ pub struct ServerConfig {
     /// Batches scored at once (ingest and network monitoring); more wait their turn, so
     /// a burst of large requests cannot hold unbounded memory.
     pub max_concurrent_batches: usize,
+    /// Batches one tenant scores at once; its further batches wait, the other tenants' do
+    /// not (the default leaves one of the four for everyone else).
+    pub max_batches_per_tenant: usize,
+    /// Long reads (listings, counts, trends, incidents, exports) run at once, each on a
+    /// read-only connection of its own; more wait their turn.
+    pub max_concurrent_reads: usize,
+    /// Long reads one tenant runs at once; its further reads wait, the other tenants'
+    /// do not.
+    pub max_reads_per_tenant: usize,
     /// Retries of a failed webhook delivery before it becomes a dead letter.
     pub webhook_retries: u32,
     /// First wait between webhook retries (milliseconds), doubled each time up to 30 s.
@@ -145,6 +156,9 @@ impl Default for ServerConfig {
             max_users_per_tenant: 100_000,
             max_correlation_groups: 10_000,
             max_concurrent_batches: 4,
+            max_batches_per_tenant: 3,
+            max_concurrent_reads: 4,
+            max_reads_per_tenant: 3,
             webhook_retries: 5,
             webhook_backoff_ms: 500,
             webhook_timeout_secs: 10,
@@ -340,6 +354,21 @@ impl ServiceConfig {
                 "must be between 1 and 1024",
             );
         }
+        // A tenant's share above the total is the total (see `turns`).
+        if !(1..=1024).contains(&s.max_batches_per_tenant) {
+            return bad(
+                "server.max_batches_per_tenant",
+                "must be between 1 and 1024",
+            );
+        }
+        if !(1..=256).contains(&s.max_concurrent_reads)
+            || !(1..=256).contains(&s.max_reads_per_tenant)
+        {
+            return bad(
+                "server.max_concurrent_reads",
+                "max_concurrent_reads and max_reads_per_tenant: 1 to 256",
+            );
+        }
         if s.max_connections > 1_000_000 {
             return bad(
                 "server.max_connections",
@@ -393,6 +422,9 @@ impl ServiceConfig {
                 "server.max_correlation_groups",
                 "must be between 1 and 100000",
             );
+        }
+        if let Some(Err((key, reason))) = self.jwt.as_ref().map(crate::jwt::JwtSection::check) {
+            return Err(ConfigError::Invalid { key, reason });
         }
         if !(1..=1_000_000).contains(&s.max_tenants) {
             return bad("server.max_tenants", "must be between 1 and 1000000");

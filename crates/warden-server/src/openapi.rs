@@ -333,7 +333,7 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "A token from `warden token create`; its scope (read, write, admin) and tenant apply.",
+                        "A token from `warden token create`, or — with `[jwt]` configured — a JWT of the identity provider; its scope (read, write, admin) and tenant apply.",
                     ))
                     .build(),
             ),

@@ -19,10 +19,14 @@ pub struct AppState {
     pub config: Arc<ServiceConfig>,
     pub aliases: Arc<FieldAliases>,
     pub store: Arc<Mutex<Store>>,
+    /// Long reads, on connections of their own ([`crate::reads`]).
+    pub reads: Arc<crate::reads::Reads>,
     /// One detection pipeline per tenant, each behind its own lock: baselines and
     /// correlation state never mix across tenants.
     pub tenants: Arc<crate::tenants::Tenants>,
     pub tokens: Arc<TokenCache>,
+    /// Verifies JWTs when `[jwt]` is configured.
+    pub jwt: Option<Arc<crate::jwt::JwtVerifier>>,
     pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
     /// Set when the service shuts down (open streams end).
@@ -35,8 +39,9 @@ pub struct AppState {
     pub started: std::time::Instant,
     /// Models for the ensemble and for network flows ([`crate::models`]).
     pub models: Arc<crate::models::ServiceModels>,
-    /// Permits to score a batch (`server.max_concurrent_batches`).
-    pub batch_slots: Arc<tokio::sync::Semaphore>,
+    /// Turns to score a batch (`server.max_concurrent_batches`, at most
+    /// `server.max_batches_per_tenant` of one tenant).
+    pub batch_slots: Arc<crate::turns::TenantTurns>,
     /// Users whose baselines changed since they were last saved.
     pub dirty: Arc<crate::baselines::Dirty>,
     /// Sigma rules for log events, when `[sigma]` names some.
@@ -64,9 +69,30 @@ impl AppState {
             })?;
         let models = crate::models::ServiceModels::load(&config.models, &store)?;
         let rules = crate::rules::ServiceRules::load(&config.sigma)?.map(Arc::new);
+        let jwt = config
+            .jwt
+            .as_ref()
+            .map(|j| {
+                crate::jwt::JwtVerifier::new(j).map_err(|reason| {
+                    crate::config::ConfigError::Invalid {
+                        key: "jwt".into(),
+                        reason,
+                    }
+                })
+            })
+            .transpose()?
+            .map(Arc::new);
+        let reads = crate::reads::Reads::new(
+            store.file_path(),
+            config.server.max_concurrent_reads,
+            config.server.max_reads_per_tenant,
+        );
         Ok(Self {
-            batch_slots: Arc::new(tokio::sync::Semaphore::new(
+            jwt,
+            reads: Arc::new(reads),
+            batch_slots: Arc::new(crate::turns::TenantTurns::new(
                 config.server.max_concurrent_batches,
+                config.server.max_batches_per_tenant,
             )),
             dirty: Arc::new(crate::baselines::Dirty::default()),
             rules,
@@ -101,6 +127,20 @@ impl AppState {
         })
     }
 
+    /// Runs `f` with the store on the blocking pool. Store calls can take long (a whole
+    /// tenant's counts, an incident of 200,000 alerts, a wait for the lock while another
+    /// request holds it), and an async worker blocked on one would stall every other
+    /// connection it serves.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, crate::error::ApiError> + Send + 'static,
+    ) -> Result<T, crate::error::ApiError> {
+        let st = self.clone();
+        tokio::task::spawn_blocking(move || f(&mut st.store()))
+            .await
+            .map_err(crate::error::ApiError::internal)?
+    }
+
     /// Starts the configured outputs; call inside the Tokio runtime ([`crate::run`] does).
     pub fn with_outputs(mut self) -> Self {
         self.outputs = Arc::new(warden_outputs::Outputs::start(&self.config.outputs));
@@ -108,6 +148,9 @@ impl AppState {
         crate::models::follow_registry(&self);
         crate::baselines::start(&self);
         crate::token_cache::start_sweeper(&self);
+        if let Some(jwt) = &self.jwt {
+            jwt.start_refresher(&self.closing);
+        }
         self
     }
 }

@@ -5,12 +5,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::auth::Credential;
 use crate::state::Metrics;
 
 /// Slots in use, by token id.
 #[derive(Debug, Default)]
 pub struct StreamSlots {
-    open: Mutex<HashMap<i64, usize>>,
+    open: Mutex<HashMap<Credential, usize>>,
 }
 
 /// One open stream; dropping it frees the slot.
@@ -18,24 +19,24 @@ pub struct StreamSlots {
 pub struct StreamSlot {
     slots: Arc<StreamSlots>,
     metrics: Arc<Metrics>,
-    token_id: i64,
+    credential: Credential,
 }
 
 impl StreamSlots {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, usize>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Credential, usize>> {
         // Counts only: each update is one step, so a poisoned lock is still consistent.
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A slot for `token_id`, or `None` when it already holds `max`.
+    /// A slot for `credential`, or `None` when it already holds `max`.
     pub fn take(
         self: &Arc<Self>,
-        token_id: i64,
+        credential: &Credential,
         max: usize,
         metrics: &Arc<Metrics>,
     ) -> Option<StreamSlot> {
         let mut open = self.lock();
-        let n = open.entry(token_id).or_insert(0);
+        let n = open.entry(credential.clone()).or_insert(0);
         if *n >= max {
             return None;
         }
@@ -44,18 +45,24 @@ impl StreamSlots {
         Some(StreamSlot {
             slots: self.clone(),
             metrics: metrics.clone(),
-            token_id,
+            credential: credential.clone(),
         })
     }
 
-    /// The tokens with streams open.
+    /// The Warden tokens with streams open.
     pub fn tokens(&self) -> Vec<i64> {
-        self.lock().keys().copied().collect()
+        self.lock()
+            .keys()
+            .filter_map(|c| match c {
+                Credential::Token(id) => Some(*id),
+                Credential::Jwt(_) => None,
+            })
+            .collect()
     }
 
-    /// Streams open with this token.
-    pub fn open(&self, token_id: i64) -> usize {
-        self.lock().get(&token_id).copied().unwrap_or(0)
+    /// Streams open with this credential.
+    pub fn open(&self, credential: &Credential) -> usize {
+        self.lock().get(credential).copied().unwrap_or(0)
     }
 }
 
@@ -63,10 +70,10 @@ impl Drop for StreamSlot {
     fn drop(&mut self) {
         self.metrics.stream_clients(-1);
         let mut open = self.slots.lock();
-        if let Some(n) = open.get_mut(&self.token_id) {
+        if let Some(n) = open.get_mut(&self.credential) {
             *n -= 1;
             if *n == 0 {
-                open.remove(&self.token_id);
+                open.remove(&self.credential);
             }
         }
     }
@@ -82,14 +89,18 @@ mod tests {
             Arc::new(StreamSlots::default()),
             Arc::new(Metrics::default()),
         );
-        let held: Vec<_> = (0..3).filter_map(|_| slots.take(1, 2, &metrics)).collect();
+        let (one, two) = (Credential::Token(1), Credential::Jwt("alice".into()));
+        let held: Vec<_> = (0..3)
+            .filter_map(|_| slots.take(&one, 2, &metrics))
+            .collect();
         assert_eq!(held.len(), 2);
         assert!(
-            slots.take(2, 2, &metrics).is_some(),
-            "other tokens have their own"
+            slots.take(&two, 2, &metrics).is_some(),
+            "other credentials have their own"
         );
+        assert_eq!(slots.tokens(), vec![1]);
         drop(held);
-        assert_eq!(slots.open(1), 0);
-        assert!(slots.take(1, 2, &metrics).is_some());
+        assert_eq!(slots.open(&one), 0);
+        assert!(slots.take(&one, 2, &metrics).is_some());
     }
 }

@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 use warden_event::Timestamp;
 
-use crate::auth::{Principal, Scope, hash_token, stored_time};
+use crate::auth::{Credential, Principal, Scope, hash_token, stored_time};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -37,6 +37,8 @@ pub enum Refused {
     Unknown,
     Revoked,
     Expired,
+    /// A JWT that failed verification (signature, issuer, audience, claims).
+    InvalidJwt,
     /// The store could not be read (answered 500, not 401).
     Store(ApiError),
 }
@@ -48,12 +50,13 @@ impl Refused {
             Refused::Unknown => Some(1),
             Refused::Revoked => Some(2),
             Refused::Expired => Some(3),
+            Refused::InvalidJwt => Some(4),
             Refused::Store(_) => None,
         }
     }
 }
 
-const REASONS: [&str; 4] = ["missing", "unknown", "revoked", "expired"];
+const REASONS: [&str; 5] = ["missing", "unknown", "revoked", "expired", "invalid_jwt"];
 
 /// See the module docs.
 #[derive(Debug)]
@@ -65,7 +68,7 @@ pub struct TokenCache {
     /// Expiries learnt after a token was cached (a rotation's grace period), epoch ms.
     expiries: RwLock<HashMap<i64, i64>>,
     changes: watch::Sender<u64>,
-    failures: [AtomicU64; 4],
+    failures: [AtomicU64; 5],
     audited: Mutex<HashMap<i64, Instant>>,
 }
 
@@ -159,7 +162,7 @@ impl TokenCache {
     /// Forgets a token at once and ends its streams.
     pub fn revoke(&self, token_id: i64) {
         if let Ok(mut map) = self.known.write() {
-            map.retain(|_, (p, _)| p.token_id != token_id);
+            map.retain(|_, (p, _)| p.token_id() != Some(token_id));
         }
         let new = self
             .revoked
@@ -175,7 +178,7 @@ impl TokenCache {
     /// new expiry (epoch ms), if it has one now.
     pub fn forget(&self, token_id: i64, expires_at: Option<i64>) {
         if let Ok(mut map) = self.known.write() {
-            map.retain(|_, (p, _)| p.token_id != token_id);
+            map.retain(|_, (p, _)| p.token_id() != Some(token_id));
         }
         if let Some(at) = expires_at
             && let Ok(mut e) = self.expiries.write()
@@ -213,7 +216,7 @@ impl TokenCache {
         CredentialWatch {
             cache: self.clone(),
             rx: self.changes.subscribe(),
-            token_id: p.token_id,
+            token_id: p.token_id(),
             expires_at: p.expires_at,
         }
     }
@@ -291,7 +294,7 @@ fn lookup(st: &AppState, hash: &str, now_ms: i64) -> Result<Lookup, ApiError> {
         return Ok((r.hash, Err(Refused::Unknown)));
     };
     let p = Principal {
-        token_id: r.id,
+        credential: Credential::Token(r.id),
         tenant: r.tenant,
         scope,
         expires_at,
@@ -303,7 +306,8 @@ fn lookup(st: &AppState, hash: &str, now_ms: i64) -> Result<Lookup, ApiError> {
 pub struct CredentialWatch {
     cache: Arc<TokenCache>,
     rx: watch::Receiver<u64>,
-    token_id: i64,
+    /// None for a JWT: it cannot be revoked, and ends at its expiry.
+    token_id: Option<i64>,
     expires_at: Option<i64>,
 }
 
@@ -311,10 +315,13 @@ impl CredentialWatch {
     /// Resolves with the reason once the token may no longer be used.
     pub async fn ended(&mut self) -> &'static str {
         loop {
-            if self.cache.is_revoked(self.token_id) {
+            if self.token_id.is_some_and(|id| self.cache.is_revoked(id)) {
                 return "token revoked";
             }
-            let expiry = self.cache.expiry_of(self.token_id, self.expires_at);
+            let expiry = match self.token_id {
+                Some(id) => self.cache.expiry_of(id, self.expires_at),
+                None => self.expires_at,
+            };
             let until_expiry = async {
                 match expiry {
                     Some(ms) => {
@@ -392,7 +399,7 @@ mod tests {
 
     fn principal(id: i64) -> Principal {
         Principal {
-            token_id: id,
+            credential: Credential::Token(id),
             tenant: "acme".into(),
             scope: Scope::Read,
             expires_at: None,

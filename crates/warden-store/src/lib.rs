@@ -23,7 +23,7 @@ mod webhooks;
 pub use analytics::{DashboardCounts, Granularity, TrendBucket};
 pub use outbox::{Outgoing, Pending};
 pub use service::{
-    AlertChange, AlertFilter, AlertRecord, AlertSort, AuditEntry, MAX_PAGE, SortKey,
+    AlertChange, AlertFilter, AlertRecord, AlertSort, AuditAs, AuditEntry, MAX_PAGE, SortKey,
 };
 pub use store::{AlertQuery, Durability, Routed, RunTotals, Saved, Store, StoredAlert, StoredRun};
 pub use tokens::{NewToken, TokenRecord};

@@ -184,6 +184,15 @@ pub struct AuditEntry {
     pub at: String,
 }
 
+/// How a change of alerts is written to the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAs<'a> {
+    /// An entry per alert changed (target `alert:<id>`).
+    EachAlert,
+    /// One entry for the whole change, with this target and the number of alerts.
+    One(&'a str),
+}
+
 const ALERT_COLUMNS: &str =
     "id, COALESCE(event_key, event_id), user_id, ts, score, level, primary_anomalies, explanation,
     status, assignee, classification, created_at, updated_at, body, detector, channel, tenant";
@@ -380,6 +389,19 @@ impl Store {
         change: &AlertChange,
         actor: &str,
     ) -> Result<Vec<i64>, StoreError> {
+        self.update_alerts_as(tenant, ids, change, actor, AuditAs::EachAlert)
+    }
+
+    /// [`Store::update_alerts`], audited as asked: an entry per alert changed, or one
+    /// entry for the whole change (an incident of many alerts).
+    pub fn update_alerts_as(
+        &mut self,
+        tenant: &str,
+        ids: &[i64],
+        change: &AlertChange,
+        actor: &str,
+        audit_as: AuditAs<'_>,
+    ) -> Result<Vec<i64>, StoreError> {
         let tx = self.conn.transaction().map_err(q("updating alerts"))?;
         let mut changed = Vec::new();
         {
@@ -412,11 +434,21 @@ impl Store {
                     ])
                     .map_err(q("updating alerts"))?;
                 if n > 0 {
-                    audit
-                        .execute(params![tenant, actor, format!("alert:{id}"), detail, at])
-                        .map_err(q("updating alerts"))?;
+                    if audit_as == AuditAs::EachAlert {
+                        audit
+                            .execute(params![tenant, actor, format!("alert:{id}"), detail, at])
+                            .map_err(q("updating alerts"))?;
+                    }
                     changed.push(*id);
                 }
+            }
+            if let AuditAs::One(target) = audit_as
+                && !changed.is_empty()
+            {
+                let detail = format!("{detail} ({} alerts)", changed.len());
+                audit
+                    .execute(params![tenant, actor, target, detail, at])
+                    .map_err(q("updating alerts"))?;
             }
         }
         tx.commit().map_err(q("updating alerts"))?;

@@ -209,6 +209,39 @@ impl Store {
         })
     }
 
+    /// The database file (none for an in-memory database).
+    pub fn file_path(&self) -> Option<String> {
+        self.conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+    }
+
+    /// Another connection to the same database file, for reads only (`query_only`): long
+    /// reads run on it without holding the writer's connection, and WAL lets it read while
+    /// the writer commits. `None` for an in-memory database (it has no file to share).
+    pub fn reader(&self) -> Result<Option<Store>, StoreError> {
+        self.file_path().map(|p| Self::open_reader(&p)).transpose()
+    }
+
+    /// A read-only connection to the database file at `path`, which a [`Store::open`] has
+    /// created and migrated.
+    pub fn open_reader(path: &str) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "query_only", "ON")
+            .map_err(open_err)?;
+        Ok(Store { conn })
+    }
+
     /// A private in-memory database (tests, dry runs).
     pub fn open_in_memory() -> Result<Self, StoreError> {
         let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
@@ -885,6 +918,26 @@ pub(crate) mod tests {
             Store::open(&p).unwrap().durability().unwrap(),
             Durability::Normal
         );
+    }
+
+    #[test]
+    fn a_reader_sees_commits_refuses_writes_and_does_not_block_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("w.db")).unwrap();
+        assert!(Store::open_in_memory().unwrap().reader().unwrap().is_none());
+        let r = s.reader().unwrap().unwrap();
+        s.append_audit("acme", "token:1", "x.one", "t", "").unwrap();
+        assert_eq!(r.audit_page("acme", None, None, 10).unwrap().len(), 1);
+        assert!(r.append_audit("acme", "token:1", "x.two", "t", "").is_err());
+        // A read under way (an open read transaction) does not stop a commit, and sees
+        // the state it started with until it ends.
+        r.conn.execute_batch("BEGIN").unwrap();
+        assert_eq!(r.audit_page("acme", None, None, 10).unwrap().len(), 1);
+        s.append_audit("acme", "token:1", "x.three", "t", "")
+            .unwrap();
+        assert_eq!(r.audit_page("acme", None, None, 10).unwrap().len(), 1);
+        r.conn.execute_batch("COMMIT").unwrap();
+        assert_eq!(r.audit_page("acme", None, None, 10).unwrap().len(), 2);
     }
 
     #[test]

@@ -162,15 +162,13 @@ pub async fn list(
         limit,
         channels: None,
     };
-    let (page, total) = {
-        let store = st.store();
-        let total = q
-            .count
-            .unwrap_or(false)
-            .then(|| store.alert_count(&filter))
-            .transpose()?;
-        (store.alert_page(&filter)?, total)
-    };
+    let count = q.count.unwrap_or(false);
+    let (page, total) = st
+        .read(&who.tenant, move |store| {
+            let total = count.then(|| store.alert_count(&filter)).transpose()?;
+            Ok((store.alert_page(&filter)?, total))
+        })
+        .await?;
     let next = (page.len() == limit)
         .then(|| page.last().map(|a| sort.cursor_of(a)))
         .flatten();
@@ -188,21 +186,35 @@ pub async fn get_one(
     IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
-    let store = st.store();
-    let alert = store.alert(&who.tenant, id)?.ok_or(ApiError::NotFound)?;
+    let tenant = who.tenant.clone();
+    let (alert, related) = st
+        .read(&who.tenant, move |store| {
+            alert_and_related(store, &tenant, id)
+        })
+        .await?;
+    Ok(Json(json!({"alert": alert, "related": related})))
+}
+
+/// An alert and the same user's other alerts within an hour either side.
+fn alert_and_related(
+    store: &warden_store::Store,
+    tenant: &str,
+    id: i64,
+) -> Result<(warden_store::AlertRecord, Vec<warden_store::AlertRecord>), ApiError> {
+    let alert = store.alert(tenant, id)?.ok_or(ApiError::NotFound)?;
     // The same user's other alerts within an hour either side.
     let t = warden_event::Timestamp::parse_rfc3339(&alert.timestamp);
     let around = |delta_ms: i64| t.map(|t| warden_event::Timestamp(t.0 + delta_ms).to_rfc3339());
     let related = store.alert_page(&AlertFilter {
-        tenant: who.tenant.clone(),
+        tenant: tenant.to_owned(),
         user: Some(alert.user_id.clone()),
         from: around(-3_600_000),
         to: around(3_600_000),
         limit: 50,
         ..AlertFilter::default()
     })?;
-    let related: Vec<_> = related.into_iter().filter(|a| a.id != id).collect();
-    Ok(Json(json!({"alert": alert, "related": related})))
+    let related = related.into_iter().filter(|a| a.id != id).collect();
+    Ok((alert, related))
 }
 
 /// A triage change (its schema: [`crate::openapi::Patch`]).
@@ -254,14 +266,17 @@ pub async fn patch(
     who.require(Scope::Write)?;
     let Json(Object(p)) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
     let change = change_of(p)?;
-    let mut store = st.store();
-    if store
-        .update_alerts(&who.tenant, &[id], &change, &who.actor())?
-        .is_empty()
-    {
-        return Err(ApiError::NotFound);
-    }
-    let alert = store.alert(&who.tenant, id)?.ok_or(ApiError::NotFound)?;
+    let alert = st
+        .with_store(move |store| {
+            if store
+                .update_alerts(&who.tenant, &[id], &change, &who.actor())?
+                .is_empty()
+            {
+                return Err(ApiError::NotFound);
+            }
+            store.alert(&who.tenant, id)?.ok_or(ApiError::NotFound)
+        })
+        .await?;
     Ok(Json(json!({"alert": alert})))
 }
 
@@ -345,8 +360,12 @@ pub async fn bulk(
         }
     };
     let change = change_of(patch)?;
-    let mut store = st.store();
-    let updated = store.update_alerts(&who.tenant, &b.ids, &change, &who.actor())?;
+    let ids = b.ids.clone();
+    let updated = st
+        .with_store(move |store| {
+            Ok(store.update_alerts(&who.tenant, &ids, &change, &who.actor())?)
+        })
+        .await?;
     let skipped: Vec<i64> = b
         .ids
         .iter()
@@ -382,8 +401,12 @@ pub async fn audit(
     if q.target.as_ref().is_some_and(|t| t.len() > 200) {
         return Err(ApiError::invalid("target", "at most 200 bytes"));
     }
-    let store = st.store();
-    let page = store.audit_page(&who.tenant, q.target.as_deref(), q.cursor, limit)?;
+    let tenant = who.tenant.clone();
+    let page = st
+        .read(&who.tenant, move |store| {
+            Ok(store.audit_page(&tenant, q.target.as_deref(), q.cursor, limit)?)
+        })
+        .await?;
     let next = (page.len() == limit)
         .then(|| page.last().map(|a| a.id))
         .flatten();

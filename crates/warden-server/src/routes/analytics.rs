@@ -46,8 +46,12 @@ pub async fn trends(
         .ok_or_else(|| ApiError::invalid("granularity", "expected hour, day or week"))?;
     let from = time_param("from", q.from.as_deref())?;
     let to = time_param("to", q.to.as_deref())?;
-    let store = st.store();
-    let buckets = store.alert_trend(&who.tenant, granularity, from.as_deref(), to.as_deref())?;
+    let tenant = who.tenant.clone();
+    let buckets = st
+        .read(&who.tenant, move |store| {
+            Ok(store.alert_trend(&tenant, granularity, from.as_deref(), to.as_deref())?)
+        })
+        .await?;
     Ok(Json(json!({"granularity": g, "buckets": buckets})))
 }
 
@@ -59,10 +63,12 @@ pub async fn dashboard(
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
     let since = warden_event::Timestamp(now_ms() - 86_400_000).to_rfc3339();
-    let counts = {
-        let store = st.store();
-        store.dashboard_counts(&who.tenant, &since, 10)?
-    };
+    let (tenant, from) = (who.tenant.clone(), since.clone());
+    let counts = st
+        .read(&who.tenant, move |store| {
+            Ok(store.dashboard_counts(&tenant, &from, 10)?)
+        })
+        .await?;
     // The tenant's own volumes; how many tenants the service holds is for operators only.
     let [events_in, parse_errors] = st.metrics.tenant_figures(&who.tenant);
     let tenants_loaded = operator.is_ok().then(|| st.tenants.len());
@@ -103,19 +109,26 @@ pub async fn behavior(
     if b.user_id.is_empty() || b.user_id.len() > 256 {
         return Err(ApiError::invalid("user_id", "1 to 256 bytes"));
     }
-    let baseline = crate::tenants::with_engine(&st, &who.tenant, |e| {
-        e.user(&b.user_id)
-            .map(|s| warden_engine::ueba::view::profile_view(&b.user_id, s))
-    })?;
-    let recent = {
-        let store = st.store();
-        store.alert_page(&AlertFilter {
-            tenant: who.tenant.clone(),
-            user: Some(b.user_id.clone()),
-            limit: 200,
-            ..AlertFilter::default()
-        })?
+    // The pipeline's lock is held while a batch is scored: wait for it off the async
+    // workers.
+    let (state, tenant, user) = (st.clone(), who.tenant.clone(), b.user_id.clone());
+    let baseline = tokio::task::spawn_blocking(move || {
+        crate::tenants::with_engine(&state, &tenant, |e| {
+            e.user(&user)
+                .map(|s| warden_engine::ueba::view::profile_view(&user, s))
+        })
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let filter = AlertFilter {
+        tenant: who.tenant.clone(),
+        user: Some(b.user_id.clone()),
+        limit: 200,
+        ..AlertFilter::default()
     };
+    let recent = st
+        .read(&who.tenant, move |store| Ok(store.alert_page(&filter)?))
+        .await?;
     // Risk by day: the day's alerts and highest score, oldest first.
     let mut days: BTreeMap<String, (u64, f64)> = BTreeMap::new();
     for a in &recent {
@@ -234,18 +247,15 @@ pub async fn export(
                     return None;
                 }
                 let g = f.clone();
-                let page = tokio::task::spawn_blocking(move || st.store().alert_page(&g)).await;
+                let page = st
+                    .read(&f.tenant, move |store| Ok(store.alert_page(&g)?))
+                    .await;
                 let page = match page {
-                    Ok(Ok(page)) => page,
+                    Ok(page) => page,
                     // The answer is already under way: end it broken (no final chunk), so
                     // the client sees an incomplete export rather than a short one.
-                    failed => {
-                        let cause = match failed {
-                            Ok(Err(e)) => e.to_string(),
-                            Err(e) => e.to_string(),
-                            Ok(Ok(_)) => String::new(),
-                        };
-                        tracing::error!("export cut short: {cause}");
+                    Err(e) => {
+                        tracing::error!("export cut short: {e:?}");
                         let e = std::io::Error::other("the export could not be completed");
                         return Some((Err(e), (f, written, true)));
                     }

@@ -36,7 +36,7 @@ pub async fn realtime(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-ndjson"));
-    let _slot = st.batch_slots.acquire().await.map_err(ApiError::internal)?;
+    let _turn = st.batch_slots.take(&who.tenant).await?;
     let state = st.clone();
     tokio::task::spawn_blocking(move || score_batch(&state, &who, &body, ndjson))
         .await

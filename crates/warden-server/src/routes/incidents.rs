@@ -1,8 +1,8 @@
 //! Incidents: a tenant's alerts grouped per user, a new incident starting when an alert
 //! comes more than `window` seconds after that user's previous one. An incident's id is the
 //! id of its first alert, so it is stable while alerts are added; its status follows its
-//! alerts (new while any is new), and changing it changes every alert in it, each change
-//! in the audit log.
+//! alerts (new while any is new), and changing it changes every alert in it, with one
+//! audit entry for the incident (target `incident:<id>`, the number of alerts changed).
 
 use std::collections::BTreeSet;
 
@@ -134,7 +134,11 @@ pub struct IncidentQuery {
 
 /// The incidents under the query's window and times; every parameter checked, for a
 /// listing and for one incident alike.
-fn load(st: &AppState, who: &Principal, q: &IncidentQuery) -> Result<Vec<Incident>, ApiError> {
+async fn load(
+    st: &AppState,
+    who: &Principal,
+    q: &IncidentQuery,
+) -> Result<Vec<Incident>, ApiError> {
     let window = q.window.unwrap_or(DEFAULT_WINDOW);
     if !(60..=604_800).contains(&window) {
         return Err(ApiError::invalid("window", "between 60 and 604800 seconds"));
@@ -145,10 +149,12 @@ fn load(st: &AppState, who: &Principal, q: &IncidentQuery) -> Result<Vec<Inciden
     page_limit(q.limit, PAGE)?;
     let from = time_param("from", q.from.as_deref())?;
     let to = time_param("to", q.to.as_deref())?;
-    let alerts =
-        st.store()
-            .alerts_by_user(&who.tenant, from.as_deref(), to.as_deref(), MAX_ALERTS)?;
-    Ok(group(&alerts, window))
+    let tenant = who.tenant.clone();
+    st.read(&who.tenant, move |store| {
+        let alerts = store.alerts_by_user(&tenant, from.as_deref(), to.as_deref(), MAX_ALERTS)?;
+        Ok(group(&alerts, window))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/incidents", tag = "incidents", params(IncidentQuery), responses((status = 200, description = "Incidents, most recent first", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
@@ -159,7 +165,7 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let mut incidents = load(&st, &who, &q)?;
+    let mut incidents = load(&st, &who, &q).await?;
     if let Some(s) = &q.status {
         incidents.retain(|i| &i.status == s);
     }
@@ -178,16 +184,20 @@ pub async fn get_one(
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let incident = load(&st, &who, &q)?
+    let incident = load(&st, &who, &q)
+        .await?
         .into_iter()
         .find(|i| i.id == id)
         .ok_or(ApiError::NotFound)?;
-    let store = st.store();
-    let alerts: Vec<AlertRecord> = incident
-        .alert_ids
-        .iter()
-        .filter_map(|a| store.alert(&who.tenant, *a).ok().flatten())
-        .collect();
+    let (tenant, ids) = (who.tenant.clone(), incident.alert_ids.clone());
+    let alerts: Vec<AlertRecord> = st
+        .read(&who.tenant, move |store| {
+            Ok(ids
+                .iter()
+                .filter_map(|a| store.alert(&tenant, *a).ok().flatten())
+                .collect())
+        })
+        .await?;
     Ok(Json(json!({"incident": incident, "alerts": alerts})))
 }
 
@@ -203,13 +213,20 @@ pub async fn patch(
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let Json(Object(p)) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
     let change: AlertChange = crate::routes::alerts::change_of(p)?;
-    let incident = load(&st, &who, &q)?
+    let incident = load(&st, &who, &q)
+        .await?
         .into_iter()
         .find(|i| i.id == id)
         .ok_or(ApiError::NotFound)?;
-    st.store()
-        .update_alerts(&who.tenant, &incident.alert_ids, &change, &who.actor())?;
-    let after = load(&st, &who, &q)?.into_iter().find(|i| i.id == id);
+    // One audit entry for the incident, however many alerts it holds.
+    let (tenant, actor) = (who.tenant.clone(), who.actor());
+    st.with_store(move |store| {
+        let target = format!("incident:{}", incident.id);
+        let audit = warden_store::AuditAs::One(&target);
+        Ok(store.update_alerts_as(&tenant, &incident.alert_ids, &change, &actor, audit)?)
+    })
+    .await?;
+    let after = load(&st, &who, &q).await?.into_iter().find(|i| i.id == id);
     Ok(Json(json!({"incident": after})))
 }
 

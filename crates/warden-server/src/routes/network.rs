@@ -48,7 +48,7 @@ pub async fn monitor(
         .ok_or(ApiError::Unavailable(
             "no network model is configured ([models] network in the configuration)",
         ))?;
-    let _slot = st.batch_slots.acquire().await.map_err(ApiError::internal)?;
+    let _turn = st.batch_slots.take(&who.tenant).await?;
     let state = st.clone();
     tokio::task::spawn_blocking(move || {
         score_flows(&state, &who, &model, &body, q.all.unwrap_or(false))

@@ -22,9 +22,7 @@ pub async fn readyz(
     State(st): State<AppState>,
     operator: Result<crate::operator::Operator, ApiError>,
 ) -> Response {
-    let store = Some(st.store())
-        .and_then(|s| s.schema_version().ok())
-        .is_some();
+    let store = st.with_store(|s| Ok(s.schema_version()?)).await.is_ok();
     let tenants = st.tenants.len();
     let activity = st.models.activity.read().map(|a| a.len()).unwrap_or(0);
     let network = st
@@ -82,7 +80,16 @@ pub async fn metrics(State(st): State<AppState>, _op: crate::operator::Operator)
         .into_response()
 }
 
-#[utoipa::path(get, path = "/v1/whoami", tag = "operations", responses((status = 200, description = "The caller's tenant, scope and token id", body = serde_json::Value), crate::openapi::Unauthorized), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/whoami", tag = "operations", responses((status = 200, description = "The caller's tenant, scope, and token id (a Warden token) or subject (a JWT)", body = serde_json::Value), crate::openapi::Unauthorized), security(("bearer" = [])))]
 pub async fn whoami(who: crate::auth::Principal) -> Json<serde_json::Value> {
-    Json(json!({"tenant": who.tenant, "scope": who.scope.as_str(), "token_id": who.token_id}))
+    let subject = match &who.credential {
+        crate::auth::Credential::Jwt(sub) => Some(sub.as_str()),
+        crate::auth::Credential::Token(_) => None,
+    };
+    Json(json!({
+        "tenant": who.tenant,
+        "scope": who.scope.as_str(),
+        "token_id": who.token_id(),
+        "subject": subject,
+    }))
 }

@@ -285,7 +285,7 @@ pub async fn stream(
         ready: VecDeque::new(),
     };
     let Some(guard) = st.stream_slots.take(
-        who.token_id,
+        &who.credential,
         st.config.server.max_streams_per_token,
         &st.metrics,
     ) else {
@@ -511,12 +511,11 @@ impl Cursor {
             }
             if self.catching_up {
                 let (st, filter, after) = (self.st.clone(), self.filter.clone(), self.last);
-                let page = tokio::task::spawn_blocking(move || {
-                    Some(st.store()).and_then(|s| s.alerts_after(&filter, after).ok())
-                })
-                .await
-                .ok()
-                .flatten()?;
+                let tenant = filter.tenant.clone();
+                let page = st
+                    .read(&tenant, move |s| Ok(s.alerts_after(&filter, after)?))
+                    .await
+                    .ok()?;
                 if page.len() < BACKLOG_PAGE {
                     self.catching_up = false;
                 }

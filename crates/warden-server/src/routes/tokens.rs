@@ -74,7 +74,10 @@ fn shown(t: &warden_store::TokenRecord) -> Value {
 #[utoipa::path(get, path = "/v1/tokens", tag = "tokens", responses((status = 200, description = "The tenant's tokens (never the tokens themselves): scope, label, created, expires, revoked, replaced by, state", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
-    let tokens = st.store().tokens(Some(&who.tenant))?;
+    let tenant = who.tenant.clone();
+    let tokens = st
+        .with_store(move |store| Ok(store.tokens(Some(&tenant))?))
+        .await?;
     Ok(Json(
         json!({"tokens": tokens.iter().map(shown).collect::<Vec<_>>()}),
     ))
@@ -95,21 +98,21 @@ pub async fn create(
         return Err(ApiError::invalid("label", "at most 256 bytes"));
     }
     let expires = end_of("expires_in", b.expires_in.as_deref())?;
-    let store = st.store();
-    if store.tokens(Some(&who.tenant))?.len() >= MAX_TOKENS {
-        return Err(ApiError::QuotaExceeded(format!(
-            "the tenant holds {MAX_TOKENS} tokens (revoked ones included), the most it may"
-        )));
-    }
-    let (token, id) = auth::create_token_expiring(&store, scope, &who.tenant, &label, expires)
-        .map_err(ApiError::internal)?;
-    store.append_audit(
-        &who.tenant,
-        &who.actor(),
-        "token.create",
-        &format!("token:{id}"),
-        scope.as_str(),
-    )?;
+    let (tenant, actor, name) = (who.tenant.clone(), who.actor(), label.clone());
+    let (token, id) = st
+        .with_store(move |store| {
+            if store.tokens(Some(&tenant))?.len() >= MAX_TOKENS {
+                return Err(ApiError::QuotaExceeded(format!(
+                    "the tenant holds {MAX_TOKENS} tokens (revoked ones included), the most it may"
+                )));
+            }
+            let (token, id) = auth::create_token_expiring(store, scope, &tenant, &name, expires)
+                .map_err(ApiError::internal)?;
+            let target = format!("token:{id}");
+            store.append_audit(&tenant, &actor, "token.create", &target, scope.as_str())?;
+            Ok((token, id))
+        })
+        .await?;
     let expires_at = expires.map(stored_time);
     Ok((
         StatusCode::CREATED,
@@ -126,20 +129,16 @@ pub async fn revoke(
     IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
-    let record = {
-        let store = st.store();
-        let record = store
-            .revoke_token(id, Some(&who.tenant))?
-            .ok_or(ApiError::NotFound)?;
-        store.append_audit(
-            &who.tenant,
-            &who.actor(),
-            "token.revoke",
-            &format!("token:{id}"),
-            "",
-        )?;
-        record
-    };
+    let (tenant, actor) = (who.tenant.clone(), who.actor());
+    let record = st
+        .with_store(move |store| {
+            let record = store
+                .revoke_token(id, Some(&tenant))?
+                .ok_or(ApiError::NotFound)?;
+            store.append_audit(&tenant, &actor, "token.revoke", &format!("token:{id}"), "")?;
+            Ok(record)
+        })
+        .await?;
     st.tokens.revoke(id);
     Ok(Json(shown(&record)))
 }
@@ -165,32 +164,32 @@ pub async fn rotate(
     let grace = end_of("grace", b.grace.as_deref())?.map(stored_time);
     let expires = end_of("expires_in", b.expires_in.as_deref())?;
     let token = auth::new_token().map_err(ApiError::internal)?;
-    let (new_id, old, expires) = {
-        let mut store = st.store();
-        let old = store
-            .token(id, Some(&who.tenant))?
-            .ok_or(ApiError::NotFound)?;
-        let expires = expires.or_else(|| auth::inherited_expiry(&old));
-        let expires_at = expires.map(stored_time);
-        let new = NewToken {
-            hash: &auth::hash_token(&token),
-            scope: &old.scope,
-            tenant: &who.tenant,
-            label: &old.label,
-            expires_at: expires_at.as_deref(),
-        };
-        let new_id = store
-            .rotate_token(id, &new, grace.as_deref())?
-            .ok_or(ApiError::NotFound)?;
-        store.append_audit(
-            &who.tenant,
-            &who.actor(),
-            "token.rotate",
-            &format!("token:{id}"),
-            &format!("token:{new_id}"),
-        )?;
-        (new_id, old, expires)
-    };
+    let (tenant, actor, hash, until) = (
+        who.tenant.clone(),
+        who.actor(),
+        auth::hash_token(&token),
+        grace.clone(),
+    );
+    let (new_id, old, expires) = st
+        .with_store(move |store| {
+            let old = store.token(id, Some(&tenant))?.ok_or(ApiError::NotFound)?;
+            let expires = expires.or_else(|| auth::inherited_expiry(&old));
+            let expires_at = expires.map(stored_time);
+            let new = NewToken {
+                hash: &hash,
+                scope: &old.scope,
+                tenant: &tenant,
+                label: &old.label,
+                expires_at: expires_at.as_deref(),
+            };
+            let new_id = store
+                .rotate_token(id, &new, until.as_deref())?
+                .ok_or(ApiError::NotFound)?;
+            let (from, to) = (format!("token:{id}"), format!("token:{new_id}"));
+            store.append_audit(&tenant, &actor, "token.rotate", &from, &to)?;
+            Ok((new_id, old, expires))
+        })
+        .await?;
     match grace.as_deref().and_then(Timestamp::parse_rfc3339) {
         // The old token's new expiry applies from its next use, and to its streams now.
         Some(until) => st.tokens.forget(id, Some(until.0)),

@@ -31,8 +31,8 @@ pub struct NewWebhook {
     pub events: Option<Vec<String>>,
 }
 
-fn reload(st: &AppState) -> Result<(), ApiError> {
-    let all = st.store().webhooks(None)?;
+async fn reload(st: &AppState) -> Result<(), ApiError> {
+    let all = st.with_store(|store| Ok(store.webhooks(None)?)).await?;
     st.webhooks.reload(all);
     Ok(())
 }
@@ -69,24 +69,27 @@ pub async fn create(
         Some(_) => return Err(ApiError::invalid("secret", "16 to 256 bytes")),
         None => crate::auth::new_token().map_err(ApiError::internal)?,
     };
-    let id = {
-        let store = st.store();
-        if store.webhooks(Some(&who.tenant))?.len() >= MAX_HOOKS {
-            return Err(ApiError::QuotaExceeded(format!(
-                "the tenant has {MAX_HOOKS} webhooks, the most it may; delete one first"
-            )));
-        }
-        let id = store.create_webhook(&who.tenant, url, &secret, level.as_str(), &events)?;
-        store.append_audit(
-            &who.tenant,
-            &who.actor(),
-            "webhook.create",
-            &format!("webhook:{id}"),
-            url,
-        )?;
-        id
-    };
-    reload(&st)?;
+    let (tenant, actor, url_, secret_, events_) = (
+        who.tenant.clone(),
+        who.actor(),
+        url.to_owned(),
+        secret.clone(),
+        events.clone(),
+    );
+    let id = st
+        .with_store(move |store| {
+            if store.webhooks(Some(&tenant))?.len() >= MAX_HOOKS {
+                return Err(ApiError::QuotaExceeded(format!(
+                    "the tenant has {MAX_HOOKS} webhooks, the most it may; delete one first"
+                )));
+            }
+            let id = store.create_webhook(&tenant, &url_, &secret_, level.as_str(), &events_)?;
+            let target = format!("webhook:{id}");
+            store.append_audit(&tenant, &actor, "webhook.create", &target, &url_)?;
+            Ok(id)
+        })
+        .await?;
+    reload(&st).await?;
     Ok(Json(
         json!({"id": id, "url": url, "min_level": level.as_str(), "events": events, "secret": secret}),
     ))
@@ -95,7 +98,10 @@ pub async fn create(
 #[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
-    let hooks = st.store().webhooks(Some(&who.tenant))?;
+    let tenant = who.tenant.clone();
+    let hooks = st
+        .with_store(move |store| Ok(store.webhooks(Some(&tenant))?))
+        .await?;
     Ok(Json(json!({"webhooks": hooks})))
 }
 
@@ -106,22 +112,25 @@ pub async fn delete(
     IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
-    {
-        let store = st.store();
-        if !store.delete_webhook(&who.tenant, id)? {
+    let (tenant, actor) = (who.tenant.clone(), who.actor());
+    st.with_store(move |store| {
+        if !store.delete_webhook(&tenant, id)? {
             return Err(ApiError::NotFound);
         }
         // Its deliveries waiting go with it (the audit entry says how many).
         let dropped = store.outbox_forget(id)?;
+        let detail = format!("{dropped} deliveries waiting dropped");
         store.append_audit(
-            &who.tenant,
-            &who.actor(),
+            &tenant,
+            &actor,
             "webhook.delete",
             &format!("webhook:{id}"),
-            &format!("{dropped} deliveries waiting dropped"),
+            &detail,
         )?;
-    }
-    reload(&st)?;
+        Ok(())
+    })
+    .await?;
+    reload(&st).await?;
     Ok(Json(json!({"deleted": id})))
 }
 
@@ -132,10 +141,10 @@ pub async fn test(
     IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
+    let tenant = who.tenant.clone();
     let hook = st
-        .store()
-        .webhook(&who.tenant, id)?
-        .ok_or(ApiError::NotFound)?;
+        .with_store(move |store| store.webhook(&tenant, id)?.ok_or(ApiError::NotFound))
+        .await?;
     let body = json!({"event": "test", "tenant": who.tenant, "webhook_id": id}).to_string();
     Ok(Json(
         match post_once(&st, &hook, "test", None, body).await {
@@ -151,7 +160,10 @@ pub async fn dead_letters(
     who: Principal,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
-    let letters = st.store().dead_letters(&who.tenant, 100)?;
+    let tenant = who.tenant.clone();
+    let letters = st
+        .with_store(move |store| Ok(store.dead_letters(&tenant, 100)?))
+        .await?;
     Ok(Json(json!({"dead_letters": letters})))
 }
 
@@ -162,30 +174,29 @@ pub async fn replay(
     IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Admin)?;
-    let (letter, hook) = {
-        let store = st.store();
-        let letter = store
-            .dead_letter(&who.tenant, id)?
-            .ok_or(ApiError::NotFound)?;
-        let hook = store
-            .webhook(&who.tenant, letter.webhook_id)?
-            .ok_or_else(|| ApiError::invalid("id", "its webhook was deleted"))?;
-        (letter, hook)
-    };
+    let tenant = who.tenant.clone();
+    let (letter, hook) = st
+        .with_store(move |store| {
+            let letter = store.dead_letter(&tenant, id)?.ok_or(ApiError::NotFound)?;
+            let hook = store
+                .webhook(&tenant, letter.webhook_id)?
+                .ok_or_else(|| ApiError::invalid("id", "its webhook was deleted"))?;
+            Ok((letter, hook))
+        })
+        .await?;
     let alert_id = serde_json::from_str::<Value>(&letter.body)
         .ok()
         .and_then(|b| b["alert_id"].as_i64());
     match post_once(&st, &hook, "alert.created", alert_id, letter.body.clone()).await {
         Ok(status) => {
-            let store = st.store();
-            store.mark_replayed(&who.tenant, id)?;
-            store.append_audit(
-                &who.tenant,
-                &who.actor(),
-                "dead_letter.replay",
-                &format!("dead_letter:{id}"),
-                "delivered",
-            )?;
+            let (tenant, actor) = (who.tenant.clone(), who.actor());
+            st.with_store(move |store| {
+                store.mark_replayed(&tenant, id)?;
+                let target = format!("dead_letter:{id}");
+                store.append_audit(&tenant, &actor, "dead_letter.replay", &target, "delivered")?;
+                Ok(())
+            })
+            .await?;
             Ok(Json(json!({"delivered": true, "status": status})))
         }
         Err(e) => Ok(Json(json!({"delivered": false, "error": e.to_string()}))),

@@ -11,6 +11,7 @@ mod dashboard;
 mod delivery;
 mod graph;
 mod http_outputs;
+mod jwt;
 mod models;
 mod outputs;
 mod quotas;

@@ -78,7 +78,7 @@ async fn whoami(s: &Setup, token: &str) -> StatusCode {
 }
 
 /// An SSE stream over a real connection, its head read.
-async fn open_sse(addr: std::net::SocketAddr, token: &str) -> tokio::net::TcpStream {
+pub(crate) async fn open_sse(addr: std::net::SocketAddr, token: &str) -> tokio::net::TcpStream {
     let mut c = tokio::net::TcpStream::connect(addr)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -97,7 +97,7 @@ async fn open_sse(addr: std::net::SocketAddr, token: &str) -> tokio::net::TcpStr
 
 /// Whether the server ends the SSE response within `wait` (the chunked body's last chunk,
 /// or the connection closing).
-async fn sse_ends(c: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+pub(crate) async fn sse_ends(c: &mut tokio::net::TcpStream, wait: Duration) -> bool {
     let read = async {
         let mut buf = [0u8; 4096];
         loop {

@@ -1,5 +1,5 @@
 // One incident: its alerts on a timeline and in a table, the status workflow (applied to
-// every alert in it) and the audit history of its alerts.
+// every alert in it) and the audit history of the incident and its alerts.
 
 import * as api from '../api.js';
 import {
@@ -128,7 +128,7 @@ export async function render(main, ctx) {
         h('div', { class: 'triage-row' }, h('span', { class: 'muted' }, 'Now'), statusBadge(inc.status, 'incident-status'), writable ? h('div', { class: 'btn-row' }, buttons) : null),
         writable ? assignForm : null,
         writable
-          ? h('p', { class: 'muted small' }, 'A change applies to every alert of the incident, each recorded in the audit log.')
+          ? h('p', { class: 'muted small' }, 'A change applies to every alert of the incident, and is recorded once in the audit log.')
           : notice('This token is read-only: the incident\u2019s status and assignee can be changed with a token that has the write scope.', 'info', 'read-only-note')), { testid: 'incident-triage' }),
       card('Summary', facts([
         ['Subject', subject()],
@@ -150,8 +150,9 @@ export async function render(main, ctx) {
           h('td', null, statusBadge(a.status)),
           h('td', { class: 'muted' }, a.assignee || '—'))))), 'Alerts of the incident'), { testid: 'incident-alerts-card', className: 'span-2' }),
       h('div', { class: 'span-2' }, auditCard(ctx, {
-        // The most recent alerts first: with very many, their history is what is read.
-        targets: [...alerts].sort((x, y) => y.id - x.id).map((a) => `alert:${a.id}`),
+        // The incident's own changes (one entry each, however many alerts), then its
+        // alerts' — the most recent first: with very many, their history is what is read.
+        targets: [`incident:${inc.id}`, ...[...alerts].sort((x, y) => y.id - x.id).map((a) => `alert:${a.id}`)],
         title: 'Audit history',
         admin: ctx.isAdmin(),
       })))));

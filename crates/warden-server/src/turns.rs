@@ -1,0 +1,103 @@
+//! Turns on a shared resource with a fair share per tenant: at most `total` holders at
+//! once, and at most `per_tenant` of one tenant, so a tenant that sends many large
+//! batches or heavy queries at once waits behind itself while the others still get a
+//! turn. Waiting happens on the async side (no thread is held), in arrival order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::ApiError;
+
+/// Most tenants whose queues are remembered; past it, idle queues are dropped.
+const MAX_TENANT_QUEUES: usize = 100_000;
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct TenantTurns {
+    all: Arc<Semaphore>,
+    per_tenant: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_tenant_max: usize,
+}
+
+/// A turn; dropping it lets the next one go.
+#[derive(Debug)]
+pub struct Turn {
+    _tenant: OwnedSemaphorePermit,
+    _all: OwnedSemaphorePermit,
+}
+
+impl TenantTurns {
+    pub fn new(total: usize, per_tenant: usize) -> Self {
+        TenantTurns {
+            all: Arc::new(Semaphore::new(total.max(1))),
+            per_tenant: Mutex::default(),
+            per_tenant_max: per_tenant.clamp(1, total.max(1)),
+        }
+    }
+
+    /// Waits for the tenant's turn, then for a free place.
+    pub async fn take(&self, tenant: &str) -> Result<Turn, ApiError> {
+        let queue = {
+            let mut map = self.per_tenant.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() >= MAX_TENANT_QUEUES && !map.contains_key(tenant) {
+                // A queue held only by the map has nobody waiting or running.
+                map.retain(|_, q| Arc::strong_count(q) > 1);
+            }
+            map.entry(tenant.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant_max)))
+                .clone()
+        };
+        let tenant = queue.acquire_owned().await.map_err(ApiError::internal)?;
+        let all = self
+            .all
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(Turn {
+            _tenant: tenant,
+            _all: all,
+        })
+    }
+
+    /// Turns of this tenant held now.
+    pub fn held(&self, tenant: &str) -> usize {
+        let map = self.per_tenant.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(tenant)
+            .map_or(0, |q| self.per_tenant_max - q.available_permits())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn one_tenant_waits_behind_itself_while_another_goes_on() {
+        let turns = TenantTurns::new(3, 2);
+        let a1 = turns.take("a").await;
+        let a2 = turns.take("a").await;
+        assert!(a1.is_ok() && a2.is_ok());
+        assert_eq!(turns.held("a"), 2);
+        let wait = Duration::from_millis(50);
+        assert!(
+            tokio::time::timeout(wait, turns.take("a")).await.is_err(),
+            "a third turn of `a` waits"
+        );
+        let b = tokio::time::timeout(wait, turns.take("b")).await;
+        assert!(matches!(b, Ok(Ok(_))), "another tenant goes on meanwhile");
+        assert!(
+            tokio::time::timeout(wait, turns.take("c")).await.is_err(),
+            "and the total is kept"
+        );
+        drop(a1);
+        let next = tokio::time::timeout(wait, turns.take("a")).await;
+        assert!(
+            matches!(next, Ok(Ok(_))),
+            "`a` goes on once one of its turns ends"
+        );
+    }
+}
