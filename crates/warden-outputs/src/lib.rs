@@ -60,7 +60,7 @@ pub mod webhook;
 mod worker;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -130,6 +130,9 @@ pub struct OutputMetrics {
     pub failed: AtomicU64,
     pub dropped: AtomicU64,
     pub retries: AtomicU64,
+    /// The highest store id among the alerts the output has finished with (delivered, or
+    /// given up on after every retry); 0 before any.
+    pub done_to: AtomicI64,
 }
 
 /// What one output did, at the end of a run ([`Outputs::finish`]).
@@ -234,6 +237,56 @@ impl Outputs {
                 // The worker is gone (it only stops when the queue closes).
                 r.metrics.dropped.fetch_add(1, Ordering::Relaxed);
             }
+        }
+    }
+
+    /// The name of output `i` (in the order of the configuration).
+    pub fn name(&self, i: usize) -> Option<&str> {
+        self.running.get(i).map(|r| r.name.as_str())
+    }
+
+    /// Whether output `i` takes alerts of this level.
+    pub fn wants(&self, i: usize, level: ThreatLevel) -> bool {
+        self.running.get(i).is_some_and(|r| level >= r.min_level)
+    }
+
+    /// Puts an alert in output `i`'s queue if there is room; never waits, counts nothing
+    /// as dropped (the caller decides what a full queue means).
+    pub fn try_send_to(&self, i: usize, d: &Delivery) -> bool {
+        let Some(r) = self.running.get(i) else {
+            return false;
+        };
+        let sent = r.tx.try_send(d.clone()).is_ok();
+        if sent {
+            r.accepted.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// Puts an alert in output `i`'s queue, waiting for room; `false` when the output has
+    /// stopped.
+    pub async fn send_to(&self, i: usize, d: Delivery) -> bool {
+        let Some(r) = self.running.get(i) else {
+            return false;
+        };
+        let sent = r.tx.send(d).await.is_ok();
+        if sent {
+            r.accepted.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// The highest store id output `i` has finished with (see [`OutputMetrics::done_to`]).
+    pub fn done_to(&self, i: usize) -> i64 {
+        self.running
+            .get(i)
+            .map_or(0, |r| r.metrics.done_to.load(Ordering::Relaxed))
+    }
+
+    /// Counts an alert output `i` did not take.
+    pub fn count_dropped(&self, i: usize) {
+        if let Some(r) = self.running.get(i) {
+            r.metrics.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 

@@ -62,6 +62,7 @@ pub(crate) async fn run(
         if rx.recv_many(&mut batch, limit).await == 0 {
             break;
         }
+        let last = batch.iter().filter_map(|d| d.id).max().unwrap_or(0);
         let payload = render(&cfg, &batch, &host);
         let mut delay = FIRST_BACKOFF;
         let mut attempt = 0;
@@ -93,6 +94,8 @@ pub(crate) async fn run(
                 }
             }
         }
+        // Delivered or given up on: either way this output is done with them.
+        m.done_to.fetch_max(last, Ordering::Relaxed);
     }
     sink.close().await;
 }

@@ -49,6 +49,7 @@ pub mod jwt;
 pub mod models;
 pub mod openapi;
 pub mod operator;
+pub mod output_feed;
 pub mod publish;
 pub mod reads;
 pub mod routes;

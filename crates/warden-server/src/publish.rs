@@ -1,14 +1,13 @@
 //! Alerts from any route into the store, then out: committed in one transaction with
 //! their webhook deliveries (the outbox, [`crate::webhooks`]), then — under the store's
 //! lock, so the feed carries ids in the order they were stored, which lets a stream resume
-//! without a gap — handed to the live stream and the outputs, and the webhooks' workers
-//! woken. A replayed alert keeps its id and is not published again; a graph finding
+//! without a gap — handed to the live stream and the live outputs ([`crate::output_feed`]:
+//! a lagging output reads them from the store), and the webhooks' workers woken. A replayed alert keeps its id and is not published again; a graph finding
 //! whose stored body grew is sent to the live stream again as `alert.updated`.
 
 use std::sync::Arc;
 
 use warden_event::Alert;
-use warden_outputs::Delivery;
 use warden_store::Saved;
 
 use crate::error::ApiError;
@@ -42,7 +41,7 @@ pub fn commit(st: &AppState, alerts: Vec<Alert>) -> Result<Vec<(i64, bool)>, Api
         st.metrics.alert(alert.level);
         let alert = Arc::new(alert);
         let p = Arc::new(Published::of(id, alert.clone()));
-        st.outputs.dispatch(&Delivery::new(Some(id), alert));
+        st.output_feed.dispatch(id, &alert);
         let _ = st.feed.send(p);
     }
     Ok(saved

@@ -35,6 +35,8 @@ pub struct AppState {
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// Alert outputs (started by [`AppState::with_outputs`]).
     pub outputs: Arc<warden_outputs::Outputs>,
+    /// What feeds the outputs: live commits, or the store when they lag ([`crate::output_feed`]).
+    pub output_feed: Arc<crate::output_feed::OutputFeed>,
     /// When the service started.
     pub started: std::time::Instant,
     /// Models for the ensemble and for network flows ([`crate::models`]).
@@ -110,6 +112,7 @@ impl AppState {
             connections: Arc::new(crate::connections::ConnectionStats::default()),
             started: std::time::Instant::now(),
             outputs: Arc::new(warden_outputs::Outputs::default()),
+            output_feed: Arc::default(),
             webhooks: Arc::new(crate::webhooks::Webhooks::new(hooks)),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
         })
@@ -144,6 +147,9 @@ impl AppState {
     /// Starts the configured outputs; call inside the Tokio runtime ([`crate::run`] does).
     pub fn with_outputs(mut self) -> Self {
         self.outputs = Arc::new(warden_outputs::Outputs::start(&self.config.outputs));
+        let feed = crate::output_feed::OutputFeed::new(self.outputs.clone(), &self.store());
+        self.output_feed = Arc::new(feed);
+        self.output_feed.start(&self);
         crate::webhooks::start(&self);
         crate::models::follow_registry(&self);
         crate::baselines::start(&self);

@@ -15,6 +15,7 @@ mod graphs;
 mod legacy;
 pub mod migrations;
 mod outbox;
+mod output_log;
 mod service;
 mod store;
 mod tokens;

@@ -232,10 +232,20 @@ const STEPS: &[(i64, &str)] = &[
     CREATE INDEX outbox_by_webhook ON outbox (webhook_id, id);
     CREATE INDEX outbox_by_tenant ON outbox (tenant);",
     ),
+    (
+        12,
+        // How far each configured output (syslog, HEC, Elasticsearch, file) has delivered:
+        // the alerts table is the outputs' log, read from here after a restart.
+        "CREATE TABLE output_cursors (
+        name TEXT PRIMARY KEY,
+        delivered_to INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    );",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 11;
+pub const LATEST: i64 = 12;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

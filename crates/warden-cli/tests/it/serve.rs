@@ -245,3 +245,88 @@ fn a_kill_between_commit_and_delivery_loses_no_webhook_delivery() {
         "every acknowledged alert delivered after the restart"
     );
 }
+
+#[test]
+fn a_kill_before_an_output_delivered_loses_nothing_and_a_restart_sends_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("w.db").to_string_lossy().into_owned();
+    // The output writes under `out/`, a file for now: every write fails (and is retried)
+    // until it becomes a folder.
+    let blocker = dir.path().join("out");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let target = blocker.join("alerts.jsonl");
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[outputs]]\nkind = \"file\"\nname = \"archive\"\npath = \"{}\"\nmin_level = \"LOW\"\nretries = 100\n",
+            target.display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_string_lossy().into_owned();
+    let (_, token, err) = run(&[
+        "token", "create", "--store", &store, "--scope", "write", "--tenant", "acme",
+    ]);
+    assert!(token.starts_with("wdn_"), "{err}");
+    let token = token.trim();
+
+    let (mut first, addr) = start_serve(&store, &config);
+    let events = std::fs::read_to_string(root().join("tests/data/history.jsonl")).unwrap()
+        + &std::fs::read_to_string(root().join("tests/data/attack.jsonl")).unwrap();
+    let answer = http(
+        &addr,
+        &format!(
+            "POST /v1/detect/realtime HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{events}",
+            events.len()
+        ),
+    );
+    let body: Value = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    let mut want: Vec<i64> = body["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["id"].as_i64())
+        .collect();
+    want.sort_unstable();
+    assert!(want.len() >= 2, "{body}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let written = || -> Vec<i64> {
+        std::fs::read_to_string(&target)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["alert_id"].as_i64())
+            .collect()
+    };
+    std::fs::remove_file(&blocker).unwrap();
+    std::fs::create_dir(&blocker).unwrap();
+    let (mut second, _) = start_serve(&store, &config);
+    for _ in 0..200 {
+        if written().len() >= want.len() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Time for the output's cursor to be saved, then a kill again.
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(written(), want, "every acknowledged alert, once, in order");
+
+    let (mut third, _) = start_serve(&store, &config);
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    third.kill().unwrap();
+    third.wait().unwrap();
+    assert_eq!(
+        written(),
+        want,
+        "nothing sent again after the cursor was saved"
+    );
+}
