@@ -62,8 +62,15 @@ fn three_models_train_evaluate_and_join_detection() {
         );
     }
 
+    // A model call's time limit (50 ms) is for production builds; an unoptimised test
+    // build on a busy machine may pass it, which would be counted as a failure.
+    let config = dir.path().join("patient.toml");
+    std::fs::write(&config, "[ueba.ensemble]\ntimeout_ms = 30000.0\n")
+        .unwrap_or_else(|e| panic!("{e}"));
     let (code, out, err) = run(&[
         "detect",
+        "--config",
+        config.to_str().unwrap_or_default(),
         &sample("activity.jsonl"),
         "--all",
         "--model",
