@@ -16,7 +16,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 RUNS="${RUNS:-10000000}"
 SECONDS_EACH="${SECONDS_EACH:-0}"
-JOBS="${JOBS:-1}"
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$HOME/.cache/warden-fuzz-target}"
 targets="${ONLY:-$(cargo +nightly fuzz list)}"
 # -O: release with debug assertions (overflow checks stay on); --dev: unoptimised.

@@ -134,6 +134,34 @@ fn start_serve(store: &str, config: &str) -> (std::process::Child, String) {
     (child, addr)
 }
 
+/// Posts the history and attack samples; the ids of the alerts the answer acknowledged,
+/// in order.
+fn ingest_sample_alerts(addr: &str, token: &str) -> Vec<i64> {
+    let events = std::fs::read_to_string(root().join("tests/data/history.jsonl")).unwrap()
+        + &std::fs::read_to_string(root().join("tests/data/attack.jsonl")).unwrap();
+    let answer = http(
+        addr,
+        &format!(
+            "POST /v1/detect/realtime HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{events}",
+            events.len()
+        ),
+    );
+    let body: Value = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    let mut want: Vec<i64> = body["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["id"].as_i64())
+        .collect();
+    want.sort_unstable();
+    assert!(want.len() >= 2, "{body}");
+    want
+}
+
 /// A webhook receiver on `listener` that deduplicates by alert id: every alert id it got,
 /// with how many times.
 fn dedup_receiver(
@@ -202,28 +230,7 @@ fn a_kill_between_commit_and_delivery_loses_no_webhook_delivery() {
         ),
     );
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    let events = std::fs::read_to_string(root().join("tests/data/history.jsonl")).unwrap()
-        + &std::fs::read_to_string(root().join("tests/data/attack.jsonl")).unwrap();
-    let answer = http(
-        &addr,
-        &format!(
-            "POST /v1/detect/realtime HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{events}",
-            events.len()
-        ),
-    );
-    let body: Value = answer
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    let mut want: Vec<i64> = body["alerts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["id"].as_i64())
-        .collect();
-    want.sort_unstable();
-    assert!(want.len() >= 2, "{body}");
+    let want = ingest_sample_alerts(&addr, token);
     // Killed right after the commit was acknowledged: no chance to deliver.
     first.kill().unwrap();
     first.wait().unwrap();
@@ -272,28 +279,7 @@ fn a_kill_before_an_output_delivered_loses_nothing_and_a_restart_sends_nothing_t
     let token = token.trim();
 
     let (mut first, addr) = start_serve(&store, &config);
-    let events = std::fs::read_to_string(root().join("tests/data/history.jsonl")).unwrap()
-        + &std::fs::read_to_string(root().join("tests/data/attack.jsonl")).unwrap();
-    let answer = http(
-        &addr,
-        &format!(
-            "POST /v1/detect/realtime HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{events}",
-            events.len()
-        ),
-    );
-    let body: Value = answer
-        .split("\r\n\r\n")
-        .nth(1)
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
-    let mut want: Vec<i64> = body["alerts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["id"].as_i64())
-        .collect();
-    want.sort_unstable();
-    assert!(want.len() >= 2, "{body}");
+    let want = ingest_sample_alerts(&addr, token);
     first.kill().unwrap();
     first.wait().unwrap();
 
