@@ -58,6 +58,42 @@ pub enum Command {
     /// API tokens for `warden serve`.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Analyse a command line or script: decode its layers of obfuscation, find attack
+    /// patterns with their ATT&CK ids, score it (with the learned model when one is given)
+    /// and say ALLOW, QUARANTINE or BLOCK, as JSON.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// The command line; `-` reads standard input; the name of an existing file reads it
+    /// (unless --text).
+    pub input: Option<String>,
+    /// Read JSON Lines records (`text`, optional `shell` and `id`; other fields ignored) from
+    /// FILE (plain, .gz or .zst) or `-`, and write one verdict per record in input order.
+    #[arg(long, value_name = "FILE", conflicts_with = "input")]
+    pub jsonl: Option<String>,
+    /// The shell the text is for (sh, bash, cmd, powershell); guessed from its syntax when
+    /// not given.
+    #[arg(long)]
+    pub shell: Option<String>,
+    /// Treat INPUT as text even when a file of that name exists.
+    #[arg(long)]
+    pub text: bool,
+    /// Payload model file written by `warden train payload`.
+    #[arg(long, value_name = "MODEL", conflicts_with = "store")]
+    pub model: Option<PathBuf>,
+    /// Use the active version of the registered model --model-name in this store.
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+    #[arg(long, default_value = "payload")]
+    pub model_name: String,
+    /// Configuration file (TOML; `[payload]` sets view weights, action and level thresholds).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Indented JSON (single text only).
+    #[arg(long)]
+    pub pretty: bool,
 }
 
 #[derive(Args, Debug)]
@@ -198,6 +234,44 @@ pub enum TrainCommand {
     Gbdt(GbdtArgs),
     /// Sequence autoencoder over each user's recent events (`--format activity` only).
     Seqae(SeqaeArgs),
+    /// The payload model: logistic regression over hashed n-grams of decoded command lines,
+    /// trained on labelled JSON Lines (`text`, `label` malicious/benign, optional `shell`).
+    Payload(PayloadTrainArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PayloadTrainArgs {
+    /// Labelled command lines (JSON Lines; plain, .gz or .zst).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Model file to write.
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// Feature table size: 2^bits buckets.
+    #[arg(long, default_value_t = warden_payload::model::DEFAULT_BITS)]
+    pub bits: u32,
+    /// Shortest and longest character n-grams.
+    #[arg(long, default_value_t = 2)]
+    pub min_n: u8,
+    #[arg(long, default_value_t = 5)]
+    pub max_n: u8,
+    /// Leave out the word unigram and bigram features.
+    #[arg(long)]
+    pub no_words: bool,
+    /// Leave out the programs, signatures and decoders as features.
+    #[arg(long)]
+    pub no_analysis_features: bool,
+    #[arg(long, default_value_t = 12)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 0.4)]
+    pub learning_rate: f32,
+    #[arg(long, default_value_t = 1e-6)]
+    pub l2: f32,
+    /// Share held out (stratified) to calibrate the scores and report validation figures.
+    #[arg(long, default_value_t = 0.15)]
+    pub validation_share: f64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug)]

@@ -12,6 +12,8 @@ use warden_ingest::{FieldAliases, IngestConfig, ReaderOptions};
 pub struct WardenConfig {
     pub ingest: IngestConfig,
     pub ueba: UebaConfig,
+    /// Payload analysis: view weights, action and level thresholds.
+    pub payload: warden_payload::VerdictConfig,
 }
 
 impl WardenConfig {
@@ -28,6 +30,7 @@ impl WardenConfig {
         };
         cfg.ueba.validate()?;
         cfg.ingest.validate()?;
+        cfg.payload.validate().map_err(anyhow::Error::msg)?;
         Ok(cfg)
     }
 

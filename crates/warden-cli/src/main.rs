@@ -63,6 +63,7 @@ fn main() -> ExitCode {
         cli::Command::Models(c) => commands::ml::models(c),
         cli::Command::Serve(a) => commands::serve::serve(a),
         cli::Command::Token(c) => commands::token::run(c),
+        cli::Command::Analyze(a) => commands::payload::analyze(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -161,6 +161,7 @@ pub fn train(cmd: &TrainCommand) -> Result<()> {
         TrainCommand::Iforest(a) => train_iforest(a),
         TrainCommand::Gbdt(a) => train_gbdt(a),
         TrainCommand::Seqae(a) => train_seqae(a),
+        TrainCommand::Payload(a) => super::payload::train_payload(a),
     }
 }
 
@@ -496,6 +497,20 @@ pub fn models(cmd: &ModelsCommand) -> Result<()> {
         } => {
             let bytes =
                 std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+            if warden_payload::model::PayloadModel::is_model_file(&bytes) {
+                let (kind, summary) = super::payload::registry_summary(&bytes, model)?;
+                let s = warden_store::Store::open(store)?;
+                let version = s.register_model(name, &kind, "commands", &bytes, &summary)?;
+                if *activate {
+                    s.activate_model(name, version)?;
+                }
+                eprintln!(
+                    "registered {} ({kind}) as `{name}` version {version}{}",
+                    model.display(),
+                    if *activate { ", active" } else { "" }
+                );
+                return Ok(());
+            }
             let file = ModelFile::from_bytes(&bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
             let summary = serde_json::json!({

@@ -9,6 +9,7 @@ mod hunt;
 mod malformed;
 mod ml;
 mod otrf;
+mod payload;
 mod send;
 mod serve;
 mod shared_data;

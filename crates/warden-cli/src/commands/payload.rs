@@ -1,0 +1,372 @@
+//! `warden analyze` (the verdict on a command line or script, or on a JSON Lines batch) and
+//! `warden train payload` (the learned view, trained on labelled command lines).
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use rayon::prelude::*;
+use serde::Serialize;
+use warden_ingest::InputSource;
+use warden_payload::model::PayloadModel;
+use warden_payload::train::{TrainParams, train};
+use warden_payload::{Analyzer, Shell, Verdict, features};
+
+use crate::cli::{AnalyzeArgs, PayloadTrainArgs};
+use crate::config_file::WardenConfig;
+
+/// Longest JSON Lines record read (a script of 1 MiB, escaped, fits).
+const MAX_LINE_BYTES: usize = 8 << 20;
+/// Records analysed in parallel before their verdicts are written, in input order.
+const CHUNK: usize = 2048;
+
+/// One record of a batch.
+#[derive(Debug, serde::Deserialize)]
+struct Submitted {
+    text: String,
+    #[serde(default)]
+    shell: Option<String>,
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    label: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a serde_json::Value>,
+    #[serde(flatten)]
+    verdict: &'a Verdict,
+}
+
+pub fn analyze(a: &AnalyzeArgs) -> Result<()> {
+    let cfg = WardenConfig::load(a.config.as_deref())?;
+    let model = load_model(a.model.as_deref(), a.store.as_deref(), &a.model_name)?;
+    let analyzer = Analyzer::new(model, cfg.payload);
+    let shell = a
+        .shell
+        .as_deref()
+        .map(str::parse::<Shell>)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if let Some(batch) = &a.jsonl {
+        return analyze_batch(&analyzer, batch, shell);
+    }
+    let Some(input) = &a.input else {
+        bail!("give the text to analyse, `-` for standard input, a file, or --jsonl FILE");
+    };
+    let text = if input == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().take(MAX_LINE_BYTES as u64), &mut s)
+            .context("cannot read standard input")?;
+        s
+    } else if !a.text && Path::new(input).is_file() {
+        let bytes = std::fs::read(input).with_context(|| format!("cannot read {input}"))?;
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        input.clone()
+    };
+    let verdict = analyzer.analyze(&text, shell);
+    let json = if a.pretty {
+        serde_json::to_string_pretty(&verdict)?
+    } else {
+        serde_json::to_string(&verdict)?
+    };
+    crate::out!("{json}")?;
+    Ok(())
+}
+
+use std::io::Read as _;
+
+fn analyze_batch(analyzer: &Analyzer, path: &str, shell: Option<Shell>) -> Result<()> {
+    let source = if path == "-" {
+        InputSource::Stdin
+    } else {
+        InputSource::Path(path.into())
+    };
+    let opened = source
+        .open()
+        .with_context(|| format!("cannot open {path}"))?;
+    let name = opened.name.clone();
+    let mut lines = opened.reader;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let (mut line_no, mut bad, mut done) = (0u64, 0u64, 0u64);
+    let mut chunk: Vec<(u64, Submitted)> = Vec::with_capacity(CHUNK);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = (&mut lines)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("{name}: read error after line {line_no}"))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if buf.len() > MAX_LINE_BYTES {
+            bad += 1;
+            eprintln!("{name}:{line_no}: record longer than {MAX_LINE_BYTES} bytes, skipped");
+            skip_rest_of_line(&mut lines)?;
+            continue;
+        }
+        let line = String::from_utf8_lossy(&buf);
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Submitted>(line.trim()) {
+            Ok(r) => chunk.push((line_no, r)),
+            Err(e) => {
+                bad += 1;
+                eprintln!("{name}:{line_no}: not a record with a `text` field: {e}");
+            }
+        }
+        if chunk.len() >= CHUNK {
+            done += write_chunk(analyzer, &mut chunk, shell, &name, &mut out, &mut bad)?;
+        }
+    }
+    done += write_chunk(analyzer, &mut chunk, shell, &name, &mut out, &mut bad)?;
+    out.flush().ok();
+    eprintln!("{done} analysed, {bad} bad records in {name}");
+    Ok(())
+}
+
+fn skip_rest_of_line(r: &mut dyn BufRead) -> Result<()> {
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        if let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            r.consume(i + 1);
+            return Ok(());
+        }
+        let n = buf.len();
+        r.consume(n);
+    }
+}
+
+fn write_chunk(
+    analyzer: &Analyzer,
+    chunk: &mut Vec<(u64, Submitted)>,
+    shell: Option<Shell>,
+    name: &str,
+    out: &mut impl Write,
+    bad: &mut u64,
+) -> Result<u64> {
+    let results: Vec<(u64, Option<&serde_json::Value>, Result<Verdict, String>)> = chunk
+        .par_iter()
+        .map(|(line, r)| {
+            let sh = match (shell, r.shell.as_deref()) {
+                (Some(s), _) => Ok(Some(s)),
+                (None, Some(s)) => s.parse::<Shell>().map(Some),
+                (None, None) => Ok(None),
+            };
+            (
+                *line,
+                r.id.as_ref(),
+                sh.map(|sh| analyzer.analyze(&r.text, sh)),
+            )
+        })
+        .collect();
+    let mut written = 0;
+    for (line, id, v) in results {
+        match v {
+            Ok(verdict) => {
+                serde_json::to_writer(
+                    &mut *out,
+                    &Output {
+                        id,
+                        verdict: &verdict,
+                    },
+                )?;
+                out.write_all(b"\n").or_else(ignore_broken_pipe)?;
+                written += 1;
+            }
+            Err(e) => {
+                *bad += 1;
+                eprintln!("{name}:{line}: field `shell`: {e}");
+            }
+        }
+    }
+    chunk.clear();
+    Ok(written)
+}
+
+fn ignore_broken_pipe(e: std::io::Error) -> std::io::Result<()> {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+/// The model from a file, or the active version of a registered one, or none.
+fn load_model(
+    file: Option<&Path>,
+    store: Option<&Path>,
+    name: &str,
+) -> Result<Option<Arc<PayloadModel>>> {
+    let bytes = match (file, store) {
+        (Some(f), _) => std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?,
+        (None, Some(s)) => {
+            let st = warden_store::Store::open(s)?;
+            match st.model_body(name, None)? {
+                Some((_, body)) => body,
+                None => {
+                    eprintln!(
+                        "note: no active `{name}` model in {}; analysing without the learned view",
+                        s.display()
+                    );
+                    return Ok(None);
+                }
+            }
+        }
+        (None, None) => return Ok(None),
+    };
+    let m = PayloadModel::from_bytes(&bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}",
+            file.map_or(name.to_string(), |f| f.display().to_string())
+        )
+    })?;
+    Ok(Some(Arc::new(m)))
+}
+
+/// `warden train payload`.
+pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let records = read_labelled(&a.input)?;
+    let plain = Analyzer::new(None, warden_payload::VerdictConfig::default());
+    let set = features::FeatureSet {
+        bits: a.bits,
+        min_n: a.min_n,
+        max_n: a.max_n,
+        words: !a.no_words,
+        analysis: !a.no_analysis_features,
+    };
+    set.validate().map_err(anyhow::Error::msg)?;
+    let rows: Vec<(features::Features, bool)> = records
+        .par_iter()
+        .map(|(text, shell, y)| (features::extract(&plain.examine(text, *shell), &set), *y))
+        .collect();
+    let hash = data_hash(&records);
+    let params = TrainParams {
+        features: set,
+        epochs: a.epochs,
+        learning_rate: a.learning_rate,
+        l2: a.l2,
+        validation_share: a.validation_share,
+        seed: a.seed,
+    };
+    let mut model = train(&rows, &params, &hash)?;
+    model.summary.trained_at =
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let bytes = model.to_bytes();
+    std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    let s = &model.summary;
+    eprintln!(
+        "trained on {} texts ({} malicious, {} benign) in {:.1} s; held-out {}: ROC AUC {:.4}, TPR {:.3} at 1% FPR, {:.3} at 0.1% FPR; wrote {} ({} bytes)",
+        s.samples,
+        s.malicious,
+        s.benign,
+        started.elapsed().as_secs_f64(),
+        s.validation_samples,
+        s.validation_auc,
+        s.validation_tpr_at_1pct_fpr,
+        s.validation_tpr_at_01pct_fpr,
+        a.out.display(),
+        bytes.len()
+    );
+    Ok(())
+}
+
+type Labelled = (String, Option<Shell>, bool);
+
+/// Labelled records: `text`, `label` (`malicious`/`benign`, 1/0, true/false), optional `shell`.
+fn read_labelled(path: &Path) -> Result<Vec<Labelled>> {
+    let opened = InputSource::Path(path.to_path_buf())
+        .open()
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let name = opened.name.clone();
+    let (mut out, mut bad) = (Vec::new(), 0u64);
+    for (i, line) in opened.reader.lines().enumerate() {
+        let line = line.with_context(|| format!("{name}: read error at line {}", i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_labelled(&line) {
+            Ok(r) => out.push(r),
+            Err(e) => {
+                bad += 1;
+                if bad <= 20 {
+                    eprintln!("{name}:{}: {e}", i + 1);
+                }
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!("{bad} bad records in {name} skipped");
+    }
+    if out.is_empty() {
+        bail!("{name}: no labelled texts");
+    }
+    Ok(out)
+}
+
+fn parse_labelled(line: &str) -> Result<Labelled, String> {
+    let r: Submitted =
+        serde_json::from_str(line).map_err(|e| format!("not a record with a `text` field: {e}"))?;
+    let label = match &r.label {
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("malicious") => true,
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("benign") => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(1) => true,
+        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(0) => false,
+        other => {
+            return Err(format!(
+                "field `label`: expected malicious/benign, 1/0 or true/false, got {other:?}"
+            ));
+        }
+    };
+    let shell = r
+        .shell
+        .as_deref()
+        .map(str::parse::<Shell>)
+        .transpose()
+        .map_err(|e| format!("field `shell`: {e}"))?;
+    Ok((r.text, shell, label))
+}
+
+fn data_hash(records: &[Labelled]) -> String {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for (t, _, y) in records {
+        for b in t.bytes().chain([u8::from(*y), 0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// What the registry keeps about a payload model file.
+pub fn registry_summary(bytes: &[u8], file: &Path) -> Result<(String, serde_json::Value)> {
+    let m =
+        PayloadModel::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let s = &m.summary;
+    Ok((
+        "payload-linear".to_string(),
+        serde_json::json!({
+            "file": file.display().to_string(),
+            "training_rows": s.samples,
+            "malicious": s.malicious,
+            "benign": s.benign,
+            "validation_auc": s.validation_auc,
+            "validation_tpr_at_1pct_fpr": s.validation_tpr_at_1pct_fpr,
+            "data_hash": s.data_hash,
+            "trained_at": s.trained_at,
+        }),
+    ))
+}

