@@ -192,11 +192,7 @@ impl Analyzer {
         };
         let shell = shell.unwrap_or_else(|| Shell::guess(text));
         let decoded = deobf::deobfuscate(text, shell);
-        let last_shell = if decoded.layers.len() > 1 {
-            Shell::guess(decoded.last())
-        } else {
-            shell
-        };
+        let last_shell = decoded.shell.unwrap_or(shell);
         let tokens = tokens::tokenize(decoded.last(), last_shell);
         let signatures = self
             .signatures
@@ -215,7 +211,18 @@ impl Analyzer {
     /// The static verdict on a text.
     pub fn analyze(&self, text: &str, shell: Option<Shell>) -> Verdict {
         let a = self.examine(text, shell);
-        self.verdict(a, None)
+        let decoded_to = (a.decoded.layers.len() > 1).then(|| (a.decoded.last().to_string(), a.decoded.shell));
+        let mut v = self.verdict(a, None);
+        // A hidden command is at least as dangerous as what it decodes to on its own.
+        if let Some((clear, clear_shell)) = decoded_to {
+            let alone = self.verdict(self.examine(&clear, clear_shell), None);
+            if alone.score > v.score {
+                v.score = alone.score;
+                v.level = alone.level;
+                v.action = alone.action;
+            }
+        }
+        v
     }
 
     /// The verdict from an examination and, when the sandbox ran, its behaviour score.

@@ -5,7 +5,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::text::statements;
+use super::text::{Syntax, statements};
 use super::{Context, Step};
 
 /// Defaults of the variables obfuscators cut characters from.
@@ -61,13 +61,39 @@ pub fn carets(text: &str, ctx: &Context) -> Step {
     }
 }
 
+/// `call` before a command (not a `:label`) only runs it: removed.
+pub fn call(text: &str, ctx: &Context) -> Step {
+    if !ctx.cmd {
+        return Step::Nothing;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (s, e) in statements(text, &["&&", "||", "&", "|"], Syntax::Cmd) {
+        let stmt = &text[s..e];
+        let body = stmt.trim_start();
+        let is_call = body.get(..5).is_some_and(|h| h.eq_ignore_ascii_case("call "))
+            && body.len() > 5
+            && !body[5..].trim_start().starts_with(':');
+        if is_call {
+            let at = s + (stmt.len() - body.len());
+            out.push_str(&text[copied..at]);
+            copied = at + 5 + (body[5..].len() - body[5..].trim_start().len());
+        }
+    }
+    if copied == 0 {
+        return Step::Nothing;
+    }
+    out.push_str(&text[copied..]);
+    Step::Decoded(out)
+}
+
 /// `set` variables expanded into the statements that use them.
 pub fn variables(text: &str, ctx: &Context) -> Step {
     if !ctx.cmd || !text.contains('%') && !text.contains('!') {
         return Step::Nothing;
     }
     let delayed = text.to_ascii_lowercase().contains("/v:on");
-    let spans = statements(text, &["&&", "||", "&"]);
+    let spans = statements(text, &["&&", "||", "&"], Syntax::Cmd);
     let mut vars: FxHashMap<String, String> = FxHashMap::default();
     let mut used = vec![false; spans.len()];
     let mut is_set = vec![false; spans.len()];
@@ -99,7 +125,7 @@ pub fn variables(text: &str, ctx: &Context) -> Step {
         let stmt = expanded[k].as_str();
         let trimmed = stmt.trim_start();
         let lead = &stmt[..stmt.len() - trimmed.len()];
-        let body = if used[k] && trimmed.len() > 5 && trimmed[..5].eq_ignore_ascii_case("call ") {
+        let body = if used[k] && trimmed.len() > 5 && trimmed.get(..5).is_some_and(|h| h.eq_ignore_ascii_case("call ")) {
             &trimmed[5..]
         } else {
             trimmed

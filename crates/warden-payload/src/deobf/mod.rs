@@ -41,6 +41,8 @@ pub struct Layer {
 pub struct Decoded {
     pub layers: Vec<Layer>,
     pub notes: Vec<String>,
+    /// The shell the last layer is written for (a PowerShell launcher's payload is PowerShell).
+    pub shell: Option<Shell>,
 }
 
 impl Decoded {
@@ -92,14 +94,15 @@ const DECODERS: &[(&str, Decoder)] = &[
     ("powershell-encoded-command", powershell::encoded_command),
     ("powershell-base64", powershell::base64_loader),
     ("sh-decode-pipeline", sh::decode_pipeline),
+    ("sh-eval", sh::eval_literal),
     ("sh-command-substitution", sh::command_substitution),
     ("sh-ansi-c-quoting", sh::ansi_c),
-    ("sh-eval", sh::eval_literal),
     ("powershell-invoke", powershell::invoke),
     ("powershell-string-expression", powershell::fold),
     ("powershell-backtick", powershell::backticks),
     ("cmd-variables", cmd::variables),
     ("cmd-caret", cmd::carets),
+    ("cmd-call", cmd::call),
 ];
 
 /// Decodes `text` layer by layer.
@@ -111,6 +114,7 @@ pub fn deobfuscate(text: &str, shell: Shell) -> Decoded {
             text: text.to_string(),
         }],
         notes: Vec::new(),
+        shell: Some(shell),
     };
     let mut shell = shell;
     for _ in 0..MAX_LAYERS {
@@ -135,6 +139,7 @@ pub fn deobfuscate(text: &str, shell: Shell) -> Decoded {
             decoder,
             text: next,
         });
+        out.shell = Some(shell);
     }
     if out.layers.len() > MAX_LAYERS {
         let ctx = Context::for_text(out.last(), shell);

@@ -10,7 +10,7 @@ use regex::Regex;
 
 use super::codec;
 use super::psexpr::{self, Value};
-use super::text::{closing_paren, ps_literal, splice, statements};
+use super::text::{Syntax, closing_paren, ps_literal, splice, statements};
 use super::{Context, Step};
 
 /// Most places one pass tries to evaluate (each attempt is linear in what it reads).
@@ -65,7 +65,9 @@ pub fn encoded_command(text: &str, ctx: &Context) -> Step {
     let end = payload.end();
     let mut start = start + leading_space(&text[start..end]);
     // A quoted launcher path (`"C:\…\pwsh.exe" -enc …`) loses both its quotes.
-    let launcher_quoted = text[start..flag.start()].trim_end().ends_with(['"', '\''])
+    let launcher_quoted = text
+        .get(start..flag.start())
+        .is_some_and(|l| l.trim_end().ends_with(['"', '\'']))
         && text[..start].ends_with(['"', '\'']);
     if launcher_quoted {
         start -= 1;
@@ -119,7 +121,7 @@ pub fn base64_loader(text: &str, ctx: &Context) -> Step {
         let kind = binary_kind(&bytes);
         return Step::Failed(format!("a binary payload ({} bytes, {kind})", bytes.len()));
     };
-    let spans = statements(text, &[";"]);
+    let spans = statements(text, &[";"], Syntax::Powershell);
     let Some(&(s, e)) = spans
         .iter()
         .find(|&&(s, e)| s <= call.start() && call.end() <= e)
@@ -169,7 +171,7 @@ fn binary_kind(bytes: &[u8]) -> &'static str {
 }
 
 static INVOKE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    crate::re::fixed(r"(?i)(?:\b(?:iex|invoke-expression)\b|(?:^|[\s;(|{])[&.])[ \t]*")
+    crate::re::fixed(r"(?i)(?:\b(?:iex|invoke-expression)\b(?:[ \t]+-c(?:o|om|omm|omma|omman|ommand)?\b)?|(?:^|[\s;(|{])[&.])[ \t]*")
 });
 static SCRIPTBLOCK: LazyLock<Regex> = LazyLock::new(|| {
     crate::re::fixed(
@@ -253,12 +255,24 @@ fn scriptblock(text: &str) -> Option<String> {
 
 fn piped_to_iex(text: &str) -> Option<String> {
     for m in PIPE_TO_IEX.find_iter(text).take(MAX_SITES) {
+        // The piped expression starts at a line or statement start; a multi-line string
+        // holds separators of its own, so try each start, nearest first.
         let head = &text[..m.start()];
-        let start = head.rfind(['\n', ';']).map_or(0, |i| i + 1);
-        let start = start + leading_space(&text[start..m.start()]);
-        let e = psexpr::eval_at(text, start)?;
-        if text[e.end..m.start()].trim().is_empty() && !matches!(e.value, Value::Int(_)) {
-            return Some(splice(text, start..m.end(), e.value.to_text().trim()));
+        let starts = head
+            .char_indices()
+            .filter(|&(_, c)| c == '\n' || c == ';')
+            .map(|(i, _)| i + 1)
+            .rev()
+            .chain(std::iter::once(0))
+            .take(256);
+        for start in starts {
+            let start = start + leading_space(&text[start..m.start()]);
+            let Some(e) = psexpr::eval_at(text, start) else {
+                continue;
+            };
+            if e.end <= m.start() && text[e.end..m.start()].trim().is_empty() && !matches!(e.value, Value::Int(_)) {
+                return Some(splice(text, start..m.end(), e.value.to_text().trim()));
+            }
         }
     }
     None

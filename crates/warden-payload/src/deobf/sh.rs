@@ -5,7 +5,7 @@
 //! a stage it does not know (a download, a variable) leaves the text as it is.
 
 use super::codec::{self, MAX_DECODED};
-use super::text::{sh_word, splice, statements};
+use super::text::{Syntax, sh_word, splice, statements};
 use super::{Context, Step};
 
 const SEPARATORS: &[&str] = &[";", "&&", "||"];
@@ -20,9 +20,9 @@ pub fn decode_pipeline(text: &str, ctx: &Context) -> Step {
     if !applies(ctx) || !text.contains('|') {
         return Step::Nothing;
     }
-    for (s, e) in statements(text, SEPARATORS) {
+    for (s, e) in statements(text, SEPARATORS, Syntax::Sh) {
         let stmt = &text[s..e];
-        let stages: Vec<&str> = statements(stmt, &["|"])
+        let stages: Vec<&str> = statements(stmt, &["|"], Syntax::Sh)
             .into_iter()
             .map(|(a, b)| &stmt[a..b])
             .collect();
@@ -150,7 +150,8 @@ fn echo(flags: &[&str]) -> Vec<u8> {
     out
 }
 
-/// `printf FORMAT [ARG…]` with `%s`, `%b`, `%%` and the usual escapes.
+/// `printf FORMAT [ARG…]` with `%s`, `%b`, `%%` and the usual escapes, in one pass (an
+/// escaped `%` is a character, not a directive).
 fn printf(args: &[&str]) -> Option<Vec<u8>> {
     let (format, rest) = args.split_first()?;
     if format.starts_with('-') {
@@ -158,23 +159,47 @@ fn printf(args: &[&str]) -> Option<Vec<u8>> {
     }
     let mut out = Vec::new();
     let mut arg = rest.iter();
-    let fmt = unescape(format, true);
+    let f = format.as_bytes();
     let mut i = 0;
-    while i < fmt.len() {
-        if fmt[i] == b'%' && i + 1 < fmt.len() {
-            match fmt[i + 1] {
-                b'%' => out.push(b'%'),
-                b's' => out.extend_from_slice(arg.next().unwrap_or(&"").as_bytes()),
-                b'b' => out.extend(unescape(arg.next().unwrap_or(&""), true)),
-                _ => return None,
+    while i < f.len() {
+        match f[i] {
+            b'%' if i + 1 < f.len() => {
+                match f[i + 1] {
+                    b'%' => out.push(b'%'),
+                    b's' => out.extend_from_slice(arg.next().unwrap_or(&"").as_bytes()),
+                    b'b' => out.extend(unescape(arg.next().unwrap_or(&""), true)),
+                    _ => return None,
+                }
+                i += 2;
             }
-            i += 2;
-        } else {
-            out.push(fmt[i]);
-            i += 1;
+            b'\\' => {
+                // One escape: find where it ends by decoding it alone.
+                let end = escape_end(f, i);
+                out.extend(unescape(&format[i..end], true));
+                i = end;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
         }
     }
     Some(out)
+}
+
+/// Index after the escape sequence that starts at `i` (a backslash).
+fn escape_end(f: &[u8], i: usize) -> usize {
+    let Some(&c) = f.get(i + 1) else {
+        return f.len();
+    };
+    let digits = |from: usize, max: usize, ok: fn(&u8) -> bool| f[from..].iter().take(max).take_while(|d| ok(d)).count();
+    match c {
+        b'x' => i + 2 + digits(i + 2, 2, u8::is_ascii_hexdigit),
+        b'u' => i + 2 + digits(i + 2, 4, u8::is_ascii_hexdigit),
+        b'U' => i + 2 + digits(i + 2, 8, u8::is_ascii_hexdigit),
+        b'0'..=b'7' => i + 1 + digits(i + 1, 3, |d| (b'0'..=b'7').contains(d)),
+        _ => i + 2,
+    }
 }
 
 /// Backslash escapes of `echo -e`, `printf` and `$'…'`: `\xHH`, `\NNN` (octal; with a
@@ -313,7 +338,10 @@ pub fn command_substitution(text: &str, ctx: &Context) -> Step {
             return Step::Nothing;
         };
         search = start + 1;
-        let stages: Vec<&str> = statements(inner, &["|"])
+        if text[..start].ends_with('\\') {
+            continue;
+        }
+        let stages: Vec<&str> = statements(inner, &["|"], Syntax::Sh)
             .into_iter()
             .map(|(a, b)| &inner[a..b])
             .collect();
@@ -325,11 +353,13 @@ pub fn command_substitution(text: &str, ctx: &Context) -> Step {
         };
         let value = value.trim_end_matches('\n');
         // Whole statement `eval "$(…)"` / `sh -c "$(…)"` / `bash <<< "$(…)"`?
-        let spans = statements(text, SEPARATORS);
+        let spans = statements(text, SEPARATORS, Syntax::Sh);
         if let Some(&(s, e)) = spans.iter().find(|&&(s, e)| s <= start && end <= e) {
             let before = text[s..start].trim().trim_end_matches('"').trim();
             let after = text[end..e].trim().trim_start_matches('"').trim();
-            if after.is_empty() && runs_its_argument(before) {
+            // Unquoted and alone, the substitution's words are the command itself.
+            let alone = text[s..start].trim().is_empty() && text[end..e].trim().is_empty();
+            if after.is_empty() && (runs_its_argument(before) || alone) {
                 let lead = text[s..e].len() - text[s..e].trim_start().len();
                 return Step::Decoded(splice(text, s + lead..e, value));
             }
@@ -395,7 +425,7 @@ pub fn ansi_c(text: &str, ctx: &Context) -> Step {
     }
     let decoded = String::from_utf8_lossy(&unescape(&text[body_start..i], false)).into_owned();
     let end = i + 1;
-    for (s, e) in statements(text, SEPARATORS) {
+    for (s, e) in statements(text, SEPARATORS, Syntax::Sh) {
         if s <= start
             && end <= e
             && text[end..e].trim().is_empty()
@@ -413,7 +443,7 @@ pub fn eval_literal(text: &str, ctx: &Context) -> Step {
     if !applies(ctx) || !text.contains("eval") {
         return Step::Nothing;
     }
-    for (s, e) in statements(text, SEPARATORS) {
+    for (s, e) in statements(text, SEPARATORS, Syntax::Sh) {
         let stmt = text[s..e].trim();
         let Some(rest) = stmt.strip_prefix("eval ") else {
             continue;

@@ -186,3 +186,54 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn a_flag_without_a_launcher_word_decodes() {
+    let text = format!("p^o^w^e^r^s^h^e^l^l -exec b^y^p^a^s^s -e {}", utf16_b64("whoami"));
+    let d = deobfuscate(&text, Shell::Cmd);
+    assert!(d.layers.iter().any(|l| l.text.contains("whoami")), "{:?}", d.layers);
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of the syntax the decoders look for, so random texts reach deep into them.
+    const PIECES: &[&str] = &[
+        "powershell", " -enc ", " -e ", "iex", "(", ")", "'", "\"", "+", " -f ", "{0}", "{1}", ",", "-join",
+        "[char]", "[char[]]", "-replace", "`", "^", "%", "set a=", "&&", " & ", "call ", ":~", "$'", "\\x41",
+        "echo ", " | ", "base64 -d", "sh", "eval ", "$(", "printf '\\101'", "rev", "xxd -r -p", ";", "\n",
+        "[Convert]::FromBase64String(", "QUFB", "d2hvYW1p", "GzipStream", "é", "\u{0}", "€",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn no_text_makes_a_decoder_panic(parts in proptest::collection::vec(0..PIECES.len(), 0..40), shell in 0..4usize) {
+            let text: String = parts.iter().map(|&i| PIECES[i]).collect();
+            let shell = [Shell::Sh, Shell::Bash, Shell::Cmd, Shell::Powershell][shell];
+            let d = deobfuscate(&text, shell);
+            prop_assert!(d.layers.len() <= MAX_LAYERS + 1);
+        }
+
+        #[test]
+        fn arbitrary_unicode_never_panics(text in "\\PC{0,200}") {
+            for shell in [Shell::Sh, Shell::Cmd, Shell::Powershell] {
+                let _ = deobfuscate(&text, shell);
+            }
+        }
+    }
+}
+
+#[test]
+fn forms_found_by_the_obfuscation_generator() {
+    // `Invoke-Expression -Command`, a multi-line string piped to iex, `call`, escaped
+    // substitutions inside eval, printf with an escaped percent sign, the '\'' idiom.
+    assert_eq!(last("Invoke-Expression -Command 'whoami /all'", Shell::Powershell), "whoami /all");
+    assert_eq!(last("'Get-Date\nGet-Process; whoami' | iex", Shell::Powershell), "Get-Date\nGet-Process; whoami");
+    assert_eq!(last("call net share x /delete", Shell::Cmd), "net share x /delete");
+    assert_eq!(last("eval \"X=\\$(id -u)\necho \\$X\"", Shell::Bash), "X=$(id -u)\necho $X");
+    assert_eq!(last(r"printf '\x25\x73 \x61' | sh", Shell::Sh), "%s a");
+    assert_eq!(last(r"$(printf '\151\144 -u')", Shell::Sh), "id -u");
+    assert_eq!(last(r"echo ''\''hs/nib/ cexe'\'' hctaw' | rev | sh", Shell::Sh), "watch 'exec /bin/sh'");
+}

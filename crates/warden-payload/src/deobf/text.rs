@@ -1,22 +1,50 @@
 //! Text helpers the decoders share: statement spans that respect quotes, quoting a decoded
 //! string back into a shell word, and finding a matching parenthesis.
 
+/// Quoting rules of a shell, for splitting its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// `'…'` literal, `"…"` with `\` escapes, `\` escapes outside quotes.
+    Sh,
+    /// Only `"…"` quotes; `^` escapes outside them.
+    Cmd,
+    /// `'…'` and `"…"`; a backtick escapes outside single quotes.
+    Powershell,
+}
+
+impl Syntax {
+    fn quotes(self, b: u8) -> bool {
+        b == b'"' || (b == b'\'' && self != Syntax::Cmd)
+    }
+
+    fn escape(self) -> u8 {
+        match self {
+            Syntax::Sh => b'\\',
+            Syntax::Cmd => b'^',
+            Syntax::Powershell => b'`',
+        }
+    }
+}
+
 /// Byte spans of the statements of `text`, split at newlines and at the given separators
 /// outside quotes and brackets. Each span is `(start, end)`; separators are outside spans.
-pub fn statements(text: &str, separators: &[&str]) -> Vec<(usize, usize)> {
+pub fn statements(text: &str, separators: &[&str], syntax: Syntax) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut start = 0;
     let mut depth = 0i32;
     let mut quote: Option<u8> = None;
     let mut i = 0;
+    let escape = syntax.escape();
     while i < bytes.len() {
         let b = bytes[i];
         match quote {
+            Some(b'"') if b == escape && syntax != Syntax::Cmd => i += 1,
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None => match b {
-                b'\'' | b'"' => quote = Some(b),
+                _ if b == escape => i += 1,
+                _ if syntax.quotes(b) => quote = Some(b),
                 b'(' | b'{' => depth += 1,
                 b')' | b'}' => depth -= 1,
                 b'\n' if depth <= 0 => {
@@ -24,10 +52,7 @@ pub fn statements(text: &str, separators: &[&str]) -> Vec<(usize, usize)> {
                     start = i + 1;
                 }
                 _ if depth <= 0 => {
-                    if let Some(sep) = separators
-                        .iter()
-                        .find(|s| bytes[i..].starts_with(s.as_bytes()))
-                    {
+                    if let Some(sep) = separators.iter().find(|s| bytes[i..].starts_with(s.as_bytes())) {
                         out.push((start, i));
                         i += sep.len();
                         start = i;
@@ -101,11 +126,14 @@ mod tests {
     #[test]
     fn statements_respect_quotes_and_brackets() {
         let t = "a 'x;y'; b (c; d)\ne";
-        let spans: Vec<&str> = statements(t, &[";"])
+        let spans: Vec<&str> = statements(t, &[";"], Syntax::Sh)
             .iter()
             .map(|&(s, e)| &t[s..e])
             .collect();
         assert_eq!(spans, ["a 'x;y'", " b (c; d)", "e"]);
+        // cmd has no single quotes; sh escapes a quote outside quotes.
+        assert_eq!(statements("set a=it's&& echo b", &["&&"], Syntax::Cmd).len(), 2);
+        assert_eq!(statements("echo ')'\\''(' ; id", &[";"], Syntax::Sh).len(), 2);
     }
 
     #[test]
