@@ -25,19 +25,23 @@ const SAMPLES: &[&str] = &[
 
 fn model() -> Arc<PayloadModel> {
     let bits = 20;
-    Arc::new(PayloadModel {
-        features: FeatureSet::default(),
-        weights: (0..1u32 << bits)
-            .map(|i| ((i % 97) as f32 - 48.0) / 100.0)
-            .collect(),
-        idf: (0..1u32 << bits)
-            .map(|i| 1.0 + (i % 7) as f32 / 3.0)
-            .collect(),
-        bias: 0.0,
-        platt_a: 1.0,
-        platt_b: 0.0,
-        summary: TrainingSummary::default(),
-    })
+    Arc::new(
+        PayloadModel {
+            features: FeatureSet::default(),
+            weights: (0..1u32 << bits)
+                .map(|i| ((i % 97) as f32 - 48.0) / 100.0)
+                .collect(),
+            idf: (0..1u32 << bits)
+                .map(|i| 1.0 + (i % 7) as f32 / 3.0)
+                .collect(),
+            bias: 0.0,
+            platt_a: 1.0,
+            platt_b: 0.0,
+            summary: TrainingSummary::default(),
+            pairs: Vec::new(),
+        }
+        .packed(),
+    )
 }
 
 #[divan::bench]

@@ -211,7 +211,8 @@ impl Analyzer {
     /// The static verdict on a text.
     pub fn analyze(&self, text: &str, shell: Option<Shell>) -> Verdict {
         let a = self.examine(text, shell);
-        let decoded_to = (a.decoded.layers.len() > 1).then(|| (a.decoded.last().to_string(), a.decoded.shell));
+        let decoded_to =
+            (a.decoded.layers.len() > 1).then(|| (a.decoded.last().to_string(), a.decoded.shell));
         let mut v = self.verdict(a, None);
         // A hidden command is at least as dangerous as what it decodes to on its own.
         if let Some((clear, clear_shell)) = decoded_to {

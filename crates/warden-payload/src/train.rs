@@ -115,7 +115,9 @@ pub fn train(
             platt_a: 1.0,
             platt_b: 0.0,
             summary: TrainingSummary::default(),
-        };
+            pairs: Vec::new(),
+        }
+        .packed();
         let scored: Vec<(f32, bool)> = validation
             .iter()
             .map(|&i| (probe.margin(&rows[i].0), rows[i].1))
@@ -137,7 +139,9 @@ pub fn train(
         platt_a,
         platt_b,
         summary,
-    })
+        pairs: Vec::new(),
+    }
+    .packed())
 }
 
 /// Smoothed idf, `ln((1 + n) / (1 + df)) + 1`, of buckets present in at least two texts

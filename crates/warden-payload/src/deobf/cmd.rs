@@ -71,7 +71,9 @@ pub fn call(text: &str, ctx: &Context) -> Step {
     for (s, e) in statements(text, &["&&", "||", "&", "|"], Syntax::Cmd) {
         let stmt = &text[s..e];
         let body = stmt.trim_start();
-        let is_call = body.get(..5).is_some_and(|h| h.eq_ignore_ascii_case("call "))
+        let is_call = body
+            .get(..5)
+            .is_some_and(|h| h.eq_ignore_ascii_case("call "))
             && body.len() > 5
             && !body[5..].trim_start().starts_with(':');
         if is_call {
@@ -125,7 +127,12 @@ pub fn variables(text: &str, ctx: &Context) -> Step {
         let stmt = expanded[k].as_str();
         let trimmed = stmt.trim_start();
         let lead = &stmt[..stmt.len() - trimmed.len()];
-        let body = if used[k] && trimmed.len() > 5 && trimmed.get(..5).is_some_and(|h| h.eq_ignore_ascii_case("call ")) {
+        let body = if used[k]
+            && trimmed.len() > 5
+            && trimmed
+                .get(..5)
+                .is_some_and(|h| h.eq_ignore_ascii_case("call "))
+        {
             &trimmed[5..]
         } else {
             trimmed

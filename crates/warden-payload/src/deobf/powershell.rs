@@ -171,7 +171,9 @@ fn binary_kind(bytes: &[u8]) -> &'static str {
 }
 
 static INVOKE_PREFIX: LazyLock<Regex> = LazyLock::new(|| {
-    crate::re::fixed(r"(?i)(?:\b(?:iex|invoke-expression)\b(?:[ \t]+-c(?:o|om|omm|omma|omman|ommand)?\b)?|(?:^|[\s;(|{])[&.])[ \t]*")
+    crate::re::fixed(
+        r"(?i)(?:\b(?:iex|invoke-expression)\b(?:[ \t]+-c(?:o|om|omm|omma|omman|ommand)?\b)?|(?:^|[\s;(|{])[&.])[ \t]*",
+    )
 });
 static SCRIPTBLOCK: LazyLock<Regex> = LazyLock::new(|| {
     crate::re::fixed(
@@ -270,7 +272,10 @@ fn piped_to_iex(text: &str) -> Option<String> {
             let Some(e) = psexpr::eval_at(text, start) else {
                 continue;
             };
-            if e.end <= m.start() && text[e.end..m.start()].trim().is_empty() && !matches!(e.value, Value::Int(_)) {
+            if e.end <= m.start()
+                && text[e.end..m.start()].trim().is_empty()
+                && !matches!(e.value, Value::Int(_))
+            {
                 return Some(splice(text, start..m.end(), e.value.to_text().trim()));
             }
         }

@@ -192,7 +192,9 @@ fn escape_end(f: &[u8], i: usize) -> usize {
     let Some(&c) = f.get(i + 1) else {
         return f.len();
     };
-    let digits = |from: usize, max: usize, ok: fn(&u8) -> bool| f[from..].iter().take(max).take_while(|d| ok(d)).count();
+    let digits = |from: usize, max: usize, ok: fn(&u8) -> bool| {
+        f[from..].iter().take(max).take_while(|d| ok(d)).count()
+    };
     match c {
         b'x' => i + 2 + digits(i + 2, 2, u8::is_ascii_hexdigit),
         b'u' => i + 2 + digits(i + 2, 4, u8::is_ascii_hexdigit),

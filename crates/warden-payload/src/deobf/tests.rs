@@ -189,9 +189,16 @@ fn garbage_never_panics() {
 
 #[test]
 fn a_flag_without_a_launcher_word_decodes() {
-    let text = format!("p^o^w^e^r^s^h^e^l^l -exec b^y^p^a^s^s -e {}", utf16_b64("whoami"));
+    let text = format!(
+        "p^o^w^e^r^s^h^e^l^l -exec b^y^p^a^s^s -e {}",
+        utf16_b64("whoami")
+    );
     let d = deobfuscate(&text, Shell::Cmd);
-    assert!(d.layers.iter().any(|l| l.text.contains("whoami")), "{:?}", d.layers);
+    assert!(
+        d.layers.iter().any(|l| l.text.contains("whoami")),
+        "{:?}",
+        d.layers
+    );
 }
 
 mod properties {
@@ -200,10 +207,51 @@ mod properties {
 
     /// Pieces of the syntax the decoders look for, so random texts reach deep into them.
     const PIECES: &[&str] = &[
-        "powershell", " -enc ", " -e ", "iex", "(", ")", "'", "\"", "+", " -f ", "{0}", "{1}", ",", "-join",
-        "[char]", "[char[]]", "-replace", "`", "^", "%", "set a=", "&&", " & ", "call ", ":~", "$'", "\\x41",
-        "echo ", " | ", "base64 -d", "sh", "eval ", "$(", "printf '\\101'", "rev", "xxd -r -p", ";", "\n",
-        "[Convert]::FromBase64String(", "QUFB", "d2hvYW1p", "GzipStream", "é", "\u{0}", "€",
+        "powershell",
+        " -enc ",
+        " -e ",
+        "iex",
+        "(",
+        ")",
+        "'",
+        "\"",
+        "+",
+        " -f ",
+        "{0}",
+        "{1}",
+        ",",
+        "-join",
+        "[char]",
+        "[char[]]",
+        "-replace",
+        "`",
+        "^",
+        "%",
+        "set a=",
+        "&&",
+        " & ",
+        "call ",
+        ":~",
+        "$'",
+        "\\x41",
+        "echo ",
+        " | ",
+        "base64 -d",
+        "sh",
+        "eval ",
+        "$(",
+        "printf '\\101'",
+        "rev",
+        "xxd -r -p",
+        ";",
+        "\n",
+        "[Convert]::FromBase64String(",
+        "QUFB",
+        "d2hvYW1p",
+        "GzipStream",
+        "é",
+        "\u{0}",
+        "€",
     ];
 
     proptest! {
@@ -229,11 +277,29 @@ mod properties {
 fn forms_found_by_the_obfuscation_generator() {
     // `Invoke-Expression -Command`, a multi-line string piped to iex, `call`, escaped
     // substitutions inside eval, printf with an escaped percent sign, the '\'' idiom.
-    assert_eq!(last("Invoke-Expression -Command 'whoami /all'", Shell::Powershell), "whoami /all");
-    assert_eq!(last("'Get-Date\nGet-Process; whoami' | iex", Shell::Powershell), "Get-Date\nGet-Process; whoami");
-    assert_eq!(last("call net share x /delete", Shell::Cmd), "net share x /delete");
-    assert_eq!(last("eval \"X=\\$(id -u)\necho \\$X\"", Shell::Bash), "X=$(id -u)\necho $X");
+    assert_eq!(
+        last(
+            "Invoke-Expression -Command 'whoami /all'",
+            Shell::Powershell
+        ),
+        "whoami /all"
+    );
+    assert_eq!(
+        last("'Get-Date\nGet-Process; whoami' | iex", Shell::Powershell),
+        "Get-Date\nGet-Process; whoami"
+    );
+    assert_eq!(
+        last("call net share x /delete", Shell::Cmd),
+        "net share x /delete"
+    );
+    assert_eq!(
+        last("eval \"X=\\$(id -u)\necho \\$X\"", Shell::Bash),
+        "X=$(id -u)\necho $X"
+    );
     assert_eq!(last(r"printf '\x25\x73 \x61' | sh", Shell::Sh), "%s a");
     assert_eq!(last(r"$(printf '\151\144 -u')", Shell::Sh), "id -u");
-    assert_eq!(last(r"echo ''\''hs/nib/ cexe'\'' hctaw' | rev | sh", Shell::Sh), "watch 'exec /bin/sh'");
+    assert_eq!(
+        last(r"echo ''\''hs/nib/ cexe'\'' hctaw' | rev | sh", Shell::Sh),
+        "watch 'exec /bin/sh'"
+    );
 }

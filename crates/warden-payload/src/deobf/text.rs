@@ -52,7 +52,10 @@ pub fn statements(text: &str, separators: &[&str], syntax: Syntax) -> Vec<(usize
                     start = i + 1;
                 }
                 _ if depth <= 0 => {
-                    if let Some(sep) = separators.iter().find(|s| bytes[i..].starts_with(s.as_bytes())) {
+                    if let Some(sep) = separators
+                        .iter()
+                        .find(|s| bytes[i..].starts_with(s.as_bytes()))
+                    {
                         out.push((start, i));
                         i += sep.len();
                         start = i;
@@ -132,8 +135,14 @@ mod tests {
             .collect();
         assert_eq!(spans, ["a 'x;y'", " b (c; d)", "e"]);
         // cmd has no single quotes; sh escapes a quote outside quotes.
-        assert_eq!(statements("set a=it's&& echo b", &["&&"], Syntax::Cmd).len(), 2);
-        assert_eq!(statements("echo ')'\\''(' ; id", &[";"], Syntax::Sh).len(), 2);
+        assert_eq!(
+            statements("set a=it's&& echo b", &["&&"], Syntax::Cmd).len(),
+            2
+        );
+        assert_eq!(
+            statements("echo ')'\\''(' ; id", &[";"], Syntax::Sh).len(),
+            2
+        );
     }
 
     #[test]
