@@ -39,6 +39,8 @@ Prints Markdown tables and writes everything as JSON to <work>/payload_compare.j
 
 Requires: pip install 'scikit-learn==1.5.2' 'numpy<2.1' (the baseline only; the metrics are
 computed here without them). Warden: cargo build --release -p warden-cli.
+--rules PATH (repeatable) gives warden analyze Sigma rules for its process-creation view.
+
 Usage: bench/payload_compare.py [--warden PATH] [--data FILE|DIR] [--work DIR] [--seed N]
            [--train-pct 70] [--no-baseline | --baseline-only] [--mask] [--obfuscated FILE]
 """
@@ -247,8 +249,11 @@ def run_baseline(train, test, seed, masked_test=None):
     return res
 
 
+ANALYZE_EXTRA = []  # --rules PATH …, from the command line
+
+
 def analyze(warden, path, model):
-    cmd = [warden, "analyze", "--jsonl", path] + (["--model", model] if model else [])
+    cmd = [warden, "analyze", "--jsonl", path] + (["--model", model] if model else []) + ANALYZE_EXTRA
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
     dt = time.perf_counter() - t0
@@ -375,7 +380,11 @@ def main():
     ap.add_argument("--baseline-only", action="store_true", help="skip Warden (also when its binary is missing)")
     ap.add_argument("--mask", action="store_true", help="also score the test texts with the corpus artifacts masked")
     ap.add_argument("--obfuscated", metavar="FILE", help="payload_obfuscate.py output to run through warden analyze")
+    ap.add_argument("--rules", metavar="PATH", action="append", default=[],
+                    help="Sigma rules for warden analyze's process-creation view (repeatable)")
     a = ap.parse_args()
+    for r in a.rules:
+        ANALYZE_EXTRA.extend(["--rules", r])
     if a.no_baseline and a.baseline_only:
         ap.error("--no-baseline and --baseline-only leave nothing to run")
 

@@ -91,6 +91,10 @@ pub struct AnalyzeArgs {
     /// Configuration file (TOML; `[payload]` sets view weights, action and level thresholds).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Sigma rules (files or folders, repeatable): the process-creation rules run on the
+    /// command line as submitted and decoded (cmd and PowerShell).
+    #[arg(long, value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
     /// Indented JSON (single text only).
     #[arg(long)]
     pub pretty: bool,

@@ -19,6 +19,7 @@ pub mod tokens;
 pub mod train;
 pub mod verdict;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
@@ -117,7 +118,7 @@ pub struct Analysed {
 pub struct PatternFound {
     pub id: String,
     pub name: String,
-    pub attack: Vec<&'static str>,
+    pub attack: Vec<Cow<'static, str>>,
     pub weight: f32,
     pub evidence: String,
     /// The decoding layer it was first seen in (0: as submitted).
@@ -143,7 +144,7 @@ pub struct Verdict {
     pub views: Views,
     pub patterns: Vec<PatternFound>,
     /// Distinct ATT&CK technique ids of the patterns.
-    pub attack: Vec<&'static str>,
+    pub attack: Vec<Cow<'static, str>>,
     pub layers: Vec<Layer>,
     /// Decoders that recognised something they could not decode, limits reached.
     pub notes: Vec<String>,
@@ -153,11 +154,18 @@ pub struct Verdict {
     pub explanation: String,
 }
 
+/// More patterns from outside this crate (the Sigma process-creation rules, run by
+/// `warden-engine`), found on an examined text.
+pub trait PatternSource: Send + Sync {
+    fn patterns(&self, a: &Analysed) -> Vec<PatternFound>;
+}
+
 /// The static analyser: signatures compiled once, an optional model, the verdict settings.
 pub struct Analyzer {
     signatures: Signatures,
     model: Option<Arc<PayloadModel>>,
     config: VerdictConfig,
+    sources: Vec<Arc<dyn PatternSource>>,
 }
 
 impl Analyzer {
@@ -166,7 +174,14 @@ impl Analyzer {
             signatures: Signatures::new(),
             model,
             config,
+            sources: Vec::new(),
         }
+    }
+
+    /// Adds a source of patterns (its findings join the signature view).
+    pub fn with_source(mut self, source: Arc<dyn PatternSource>) -> Analyzer {
+        self.sources.push(source);
+        self
     }
 
     pub fn model(&self) -> Option<&Arc<PayloadModel>> {
@@ -179,6 +194,7 @@ impl Analyzer {
             signatures: Signatures::new(),
             model,
             config: self.config,
+            sources: self.sources.clone(),
         }
     }
 
@@ -238,7 +254,7 @@ impl Analyzer {
             .map(|h| PatternFound {
                 id: h.id.to_string(),
                 name: h.name.to_string(),
-                attack: h.attack.to_vec(),
+                attack: h.attack.iter().map(|t| Cow::Borrowed(*t)).collect(),
                 weight: h.weight,
                 evidence: h.evidence.clone(),
                 layer: h.layer,
@@ -258,18 +274,21 @@ impl Analyzer {
                 d.program,
                 capability_phrase(d.capability)
             ),
-            attack: d.attack.to_vec(),
+            attack: d.attack.iter().map(|t| Cow::Borrowed(*t)).collect(),
             weight: d.weight,
             evidence: d.evidence.clone(),
             layer: last,
         }));
+        for source in &self.sources {
+            patterns.extend(source.patterns(&a));
+        }
         let weights: Vec<f32> = patterns.iter().map(|p| p.weight).collect();
         let sig_score = 100.0 * (1.0 - weights.iter().fold(1.0f32, |acc, w| acc * (1.0 - w)));
         let model_score = model.as_ref().map(|m| m.probability * 100.0);
         let score = self.config.combine(model_score, dynamic, sig_score);
-        let mut attack: Vec<&'static str> = patterns
+        let mut attack: Vec<Cow<'static, str>> = patterns
             .iter()
-            .flat_map(|p| p.attack.iter().copied())
+            .flat_map(|p| p.attack.iter().cloned())
             .collect();
         attack.sort_unstable();
         attack.dedup();

