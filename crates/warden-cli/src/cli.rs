@@ -255,7 +255,7 @@ pub struct PayloadTrainArgs {
     #[arg(long, default_value_t = warden_payload::model::DEFAULT_BITS)]
     pub bits: u32,
     /// Shortest and longest character n-grams.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 3)]
     pub min_n: u8,
     #[arg(long, default_value_t = 5)]
     pub max_n: u8,

@@ -24,7 +24,7 @@ const SAMPLES: &[&str] = &[
 ];
 
 fn model() -> Arc<PayloadModel> {
-    let bits = 20;
+    let bits = warden_payload::model::DEFAULT_BITS;
     Arc::new(
         PayloadModel {
             features: FeatureSet::default(),

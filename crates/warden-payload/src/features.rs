@@ -26,7 +26,7 @@ impl Default for FeatureSet {
     fn default() -> Self {
         FeatureSet {
             bits: crate::model::DEFAULT_BITS,
-            min_n: 2,
+            min_n: 3,
             max_n: 5,
             words: true,
             analysis: true,
