@@ -95,6 +95,10 @@ pub struct AnalyzeArgs {
     /// command line as submitted and decoded (cmd and PowerShell).
     #[arg(long, value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+    /// Also run sh and bash scripts in the sandbox (bubblewrap + strace: no network,
+    /// read-only system, rlimits, `[sandbox]` settings) and add what they did to the verdict.
+    #[arg(long)]
+    pub sandbox: bool,
     /// Indented JSON (single text only).
     #[arg(long)]
     pub pretty: bool,

@@ -14,6 +14,8 @@ pub struct WardenConfig {
     pub ueba: UebaConfig,
     /// Payload analysis: view weights, action and level thresholds.
     pub payload: warden_payload::VerdictConfig,
+    /// The sandbox for `warden analyze --sandbox`: limits, time, what is bound read-only.
+    pub sandbox: warden_sandbox::SandboxConfig,
 }
 
 impl WardenConfig {
@@ -31,6 +33,7 @@ impl WardenConfig {
         cfg.ueba.validate()?;
         cfg.ingest.validate()?;
         cfg.payload.validate().map_err(anyhow::Error::msg)?;
+        cfg.sandbox.validate().map_err(anyhow::Error::msg)?;
         Ok(cfg)
     }
 

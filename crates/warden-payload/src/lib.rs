@@ -10,6 +10,7 @@
 
 pub mod deobf;
 pub mod dual_use;
+pub mod dynamic;
 pub mod features;
 pub mod model;
 pub mod patterns;
@@ -151,6 +152,9 @@ pub struct Verdict {
     pub tokens: Tokens,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelView>,
+    /// What the script did in the sandbox, when a run was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<dynamic::Trace>,
     pub explanation: String,
 }
 
@@ -229,21 +233,53 @@ impl Analyzer {
         let a = self.examine(text, shell);
         let decoded_to =
             (a.decoded.layers.len() > 1).then(|| (a.decoded.last().to_string(), a.decoded.shell));
-        let mut v = self.verdict(a, None);
-        // A hidden command is at least as dangerous as what it decodes to on its own.
+        self.verdict_at_least_decoded(a, decoded_to, None)
+    }
+
+    /// The verdict on a text with the behaviour of its sandboxed run.
+    pub fn analyze_with_run(
+        &self,
+        text: &str,
+        shell: Option<Shell>,
+        run: dynamic::Behaviour,
+    ) -> Verdict {
+        let a = self.examine(text, shell);
+        let decoded_to =
+            (a.decoded.layers.len() > 1).then(|| (a.decoded.last().to_string(), a.decoded.shell));
+        self.verdict_at_least_decoded(a, decoded_to, Some(run))
+    }
+
+    fn verdict_at_least_decoded(
+        &self,
+        a: Analysed,
+        decoded_to: Option<(String, Option<Shell>)>,
+        run: Option<dynamic::Behaviour>,
+    ) -> Verdict {
+        let mut v = self.verdict(a, run);
+        // A hidden command is at least as dangerous as what it decodes to on its own (with
+        // the same run, when there was one: the run is of the submitted text).
         if let Some((clear, clear_shell)) = decoded_to {
             let alone = self.verdict(self.examine(&clear, clear_shell), None);
-            if alone.score > v.score {
-                v.score = alone.score;
-                v.level = alone.level;
-                v.action = alone.action;
+            let alone_score = match v.trace.as_ref() {
+                Some(t) => {
+                    self.config
+                        .combine(alone.views.model, Some(t.score), alone.views.signatures)
+                }
+                None => alone.score,
+            };
+            if alone_score > v.score {
+                v.score = alone_score;
+                v.level = self.config.level(alone_score);
+                v.action = self.config.action(alone_score);
             }
         }
         v
     }
 
-    /// The verdict from an examination and, when the sandbox ran, its behaviour score.
-    pub fn verdict(&self, a: Analysed, dynamic: Option<f32>) -> Verdict {
+    /// The verdict from an examination and, when the sandbox ran, its behaviour.
+    pub fn verdict(&self, a: Analysed, run: Option<dynamic::Behaviour>) -> Verdict {
+        let trace = run.map(|b| dynamic::assess(&self.signatures, b));
+        let dynamic = trace.as_ref().map(|t| t.score);
         let model = self.model.as_ref().map(|m| {
             let f = features::extract(&a, &m.features);
             m.assess(&f, EXPLAIN_FEATURES)
@@ -288,6 +324,7 @@ impl Analyzer {
         let score = self.config.combine(model_score, dynamic, sig_score);
         let mut attack: Vec<Cow<'static, str>> = patterns
             .iter()
+            .chain(trace.iter().flat_map(|t| t.findings.iter()))
             .flat_map(|p| p.attack.iter().cloned())
             .collect();
         attack.sort_unstable();
@@ -305,7 +342,10 @@ impl Analyzer {
             dynamic,
             signatures: sig_score,
         };
-        let explanation = explain(score, level, action, &a.decoded, &patterns, model.as_ref());
+        let mut explanation = explain(score, level, action, &a.decoded, &patterns, model.as_ref());
+        if let Some(t) = &trace {
+            explanation.push_str(&dynamic::explain(t));
+        }
         Verdict {
             shell: a.shell,
             score,
@@ -318,6 +358,7 @@ impl Analyzer {
             notes,
             tokens: a.tokens,
             model,
+            trace,
             explanation,
         }
     }
@@ -335,7 +376,8 @@ fn capability_phrase(c: dual_use::Capability) -> &'static str {
     }
 }
 
-fn cut(text: &str, max: usize) -> &str {
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+pub fn cut(text: &str, max: usize) -> &str {
     let mut end = max.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;

@@ -446,7 +446,7 @@ pub const PATTERNS: &[Pattern] = &[
         "account created or added to a privileged group",
         ["T1136", "T1098"],
         0.6,
-        r"\bnet1?(?:\.exe)?\s+user\s+\S+\s+\S+\s+/add|\bnet1?(?:\.exe)?\s+(?:localgroup|group)\s+[^\n]*\s/add|new-localuser|add-localgroupmember|new-aduser|add-adgroupmember|\buseradd\b|\badduser\b|\busermod\s+[^\n]*-a?G\s*\S*(?:sudo|wheel|root|admin|docker)|dscl\s+\.\s+-(?:create|append)\s+/(?:users|groups)|sysadminctl\s+-adduser|\bnet1?(?:\.exe)?\s+user\s+\S+\s+/active:yes|:0:0:[^\n]*/etc/passwd|>>\s*/etc/passwd|\bpasswd\s+\S+\s*<<|chpasswd"
+        r"\bnet1?(?:\.exe)?\s+user\s+\S+\s+\S+\s+/add|\bnet1?(?:\.exe)?\s+(?:localgroup|group)\s+[^\n]*\s/add|new-localuser|add-localgroupmember|new-aduser|add-adgroupmember|(?:^|[\s;&|(])(?:useradd|adduser)\s+-{0,2}\w|\busermod\s+[^\n]*-a?G\s*\S*(?:sudo|wheel|root|admin|docker)|dscl\s+\.\s+-(?:create|append)\s+/(?:users|groups)|sysadminctl\s+-adduser|\bnet1?(?:\.exe)?\s+user\s+\S+\s+/active:yes|:0:0:[^\n]*/etc/passwd|>>\s*/etc/passwd|\bpasswd\s+\S+\s*<<|chpasswd"
     ),
     // --- persistence ---
     p!(
@@ -653,7 +653,7 @@ pub const PATTERNS: &[Pattern] = &[
         "accounts or groups listed",
         ["T1087", "T1069", "T1033"],
         0.25,
-        r"\bnet1?(?:\.exe)?\s+(?:user|group|localgroup|accounts)\b|whoami\s+/(?:all|priv|groups|user)|get-localuser|get-localgroup(?:member)?|\bquery\s+user\b|\bquser\b|\bdscl\s+\.\s+(?:-list|list)\b|/etc/passwd\b|\bgetent\s+(?:passwd|group)\b|\blastlog\b|\bwho\s+-a\b|cmdkey\s+/list|\bid\s+-G|groups\s+\w+"
+        r"\bnet1?(?:\.exe)?\s+(?:user|group|localgroup|accounts)\b|whoami\s+/(?:all|priv|groups|user)|get-localuser|get-localgroup(?:member)?|\bquery\s+user\b|\bquser\b|\bdscl\s+\.\s+(?:-list|list)\b|/etc/passwd\b|\bgetent\s+(?:passwd|group)\b|\blastlog\b|\bwho\s+-a\b|cmdkey\s+/list|\bid\s+-G|(?:^|[;&|]\s*)groups\s+\w+"
     ),
     p!(
         "domain-discovery",

