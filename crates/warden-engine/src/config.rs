@@ -411,7 +411,10 @@ impl Weights {
             AnomalyType::ModelAnomaly => 0.0,
             // Rule matches are scored by the rule's level and flows by their model, not by
             // the behavioural checks; graph findings by their finder.
-            AnomalyType::RuleMatch | AnomalyType::NetworkAnomaly | AnomalyType::GraphPattern => 0.0,
+            AnomalyType::RuleMatch
+            | AnomalyType::NetworkAnomaly
+            | AnomalyType::GraphPattern
+            | AnomalyType::MaliciousCommand => 0.0,
         }
     }
 }

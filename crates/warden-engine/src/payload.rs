@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use warden_payload::{Analysed, PatternFound, PatternSource, Shell};
@@ -17,7 +18,7 @@ use warden_sigma::{Level, RuleSet, Scratch};
 
 /// The rules, and how much a match of each level weighs in the signature view.
 pub struct PayloadRules {
-    set: RuleSet,
+    set: Arc<RuleSet>,
 }
 
 thread_local! {
@@ -25,8 +26,9 @@ thread_local! {
 }
 
 impl PayloadRules {
-    pub fn new(set: RuleSet) -> PayloadRules {
-        PayloadRules { set }
+    /// The rules of `set` (shared: the service's log-event pipelines use the same set).
+    pub fn new(set: impl Into<Arc<RuleSet>>) -> PayloadRules {
+        PayloadRules { set: set.into() }
     }
 
     /// Rules loaded (all categories; only process-creation ones can match).

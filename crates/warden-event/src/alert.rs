@@ -196,6 +196,38 @@ pub enum AlertDetail {
     Sigma(RuleMatch),
     Flow(FlowFinding),
     Graph(GraphFinding),
+    Payload(Box<PayloadFinding>),
+}
+
+/// What payload analysis found in a command line or script.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PayloadFinding {
+    /// `sh`, `bash`, `cmd` or `powershell`.
+    pub shell: String,
+    /// `ALLOW`, `QUARANTINE` or `BLOCK`.
+    pub action: String,
+    /// The text as submitted (cut to [`PayloadFinding::MAX_TEXT`] bytes).
+    pub text: String,
+    /// The fully decoded text, when it differs (cut the same way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<String>,
+    /// The decoders of each layer after the first, in order.
+    #[serde(default)]
+    pub decoders: Vec<String>,
+    /// Each view's score (0–100), `None` for a view that did not run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<f32>,
+    pub signatures: f32,
+    /// The analysis job, when the text came through one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<i64>,
+}
+
+impl PayloadFinding {
+    /// Longest text kept in an alert.
+    pub const MAX_TEXT: usize = 4096;
 }
 
 /// What an entity-graph finder found: the steps of a path or pattern, in time order.

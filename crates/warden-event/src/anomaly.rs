@@ -25,10 +25,13 @@ pub enum AnomalyType {
     /// An entity-graph finder saw a path or pattern (a new logon edge, remote execution,
     /// a privilege gained, a tactic reached).
     GraphPattern,
+    /// Payload analysis found a command line or script dangerous (its patterns, decoded
+    /// layers and, when it ran in the sandbox, its behaviour).
+    MaliciousCommand,
 }
 
 impl AnomalyType {
-    pub const ALL: [AnomalyType; 12] = [
+    pub const ALL: [AnomalyType; 13] = [
         Self::ImpossibleTravel,
         Self::UnusualTime,
         Self::UnusualVolume,
@@ -41,6 +44,7 @@ impl AnomalyType {
         Self::RuleMatch,
         Self::NetworkAnomaly,
         Self::GraphPattern,
+        Self::MaliciousCommand,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +61,7 @@ impl AnomalyType {
             Self::RuleMatch => "rule_match",
             Self::NetworkAnomaly => "network_anomaly",
             Self::GraphPattern => "graph_pattern",
+            Self::MaliciousCommand => "malicious_command",
         }
     }
 
@@ -73,6 +78,7 @@ impl AnomalyType {
                 | Self::RuleMatch
                 | Self::NetworkAnomaly
                 | Self::GraphPattern
+                | Self::MaliciousCommand
         )
     }
 }

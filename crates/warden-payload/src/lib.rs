@@ -8,6 +8,7 @@
 //! combines the views into one [`Verdict`] ([`verdict`]): a 0–100 score, a level, an action,
 //! the patterns with their ATT&CK ids, the layers and a plain explanation.
 
+pub mod alert;
 pub mod deobf;
 pub mod dual_use;
 pub mod dynamic;

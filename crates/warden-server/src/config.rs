@@ -1,5 +1,5 @@
 //! `warden serve` configuration: a TOML file (`[server]`, `[ingest]`, `[ueba]`, `[models]`,
-//! `[sigma]`, `[graph]`, `[jwt]`, `[[outputs]]`) with
+//! `[sigma]`, `[graph]`, `[jwt]`, `[payload]`, `[sandbox]`, `[[outputs]]`) with
 //! `WARDEN_*` environment overrides, validated at start with errors that name the key.
 
 use std::path::{Path, PathBuf};
@@ -26,6 +26,10 @@ pub struct ServiceConfig {
     pub outputs: Vec<warden_outputs::OutputConfig>,
     /// JWTs from an identity provider, accepted beside Warden's tokens.
     pub jwt: Option<crate::jwt::JwtSection>,
+    /// Payload analysis: `POST /v1/payload/analyze`, jobs, the model, the verdict.
+    pub payload: crate::payload::PayloadSection,
+    /// The sandbox for payload jobs that ask for a run (off unless `enabled`).
+    pub sandbox: warden_sandbox::SandboxConfig,
 }
 
 /// `[graph]`: the entity graph each tenant's Windows events build, and its finders.
@@ -422,6 +426,15 @@ impl ServiceConfig {
                 "server.max_correlation_groups",
                 "must be between 1 and 100000",
             );
+        }
+        if let Err((key, reason)) = self.payload.check() {
+            return Err(ConfigError::Invalid { key, reason });
+        }
+        if let Err(reason) = self.sandbox.validate() {
+            return Err(ConfigError::Invalid {
+                key: "sandbox".into(),
+                reason,
+            });
         }
         if let Some(Err((key, reason))) = self.jwt.as_ref().map(crate::jwt::JwtSection::check) {
             return Err(ConfigError::Invalid { key, reason });

@@ -19,6 +19,8 @@
 //! | `GET /v1/analytics/dashboard` | read | totals, last 24 h, top users and types, system |
 //! | `POST /v1/analyze/behavior` | read | a user's baseline, recent alerts and risk by day |
 //! | `POST /v1/monitor/network` | write | flows scored by the network model, anomalies explained |
+//! | `POST /v1/payload/analyze` | write | a command line or script: decoded, scored, explained (static); an alert at `[payload] alert_level` |
+//! | `POST /v1/payload/jobs`, `GET /v1/payload/jobs/{id}` | write / read | the same as a queued job, with a sandboxed run when asked; the verdict kept |
 //! | `GET /v1/models` | read | the models in use: version, training figures, drift, calls |
 //! | `GET /v1/whoami` | read | the caller's tenant and scope |
 //! | `/v1/tokens` (+ `DELETE /{id}`, `POST /{id}/rotate`) | admin | the tenant's tokens: list, create, revoke (streams closed at once), rotate |
@@ -50,6 +52,7 @@ pub mod models;
 pub mod openapi;
 pub mod operator;
 pub mod output_feed;
+pub mod payload;
 pub mod publish;
 pub mod reads;
 pub mod routes;
@@ -83,6 +86,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/detect/realtime", post(routes::detect::realtime))
         .route("/v1/alerts/export", get(routes::analytics::export))
         .route("/v1/monitor/network", post(routes::network::monitor))
+        .route("/v1/payload/analyze", post(routes::payload::analyze))
+        .route("/v1/payload/jobs", post(routes::payload::submit))
         .layer(DefaultBodyLimit::max(limits.batch_limit_bytes))
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit));
     let api = Router::new()
@@ -109,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/graph/path", get(routes::graph::path))
         .route("/v1/graph/new-edges", get(routes::graph::new_edges))
         .route("/v1/graph/export", get(routes::graph::export))
+        .route("/v1/payload/jobs/{id}", get(routes::payload::job))
         .route("/v1/whoami", get(routes::ops::whoami))
         .route(
             "/v1/tokens",

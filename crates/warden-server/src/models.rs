@@ -455,7 +455,7 @@ impl ServiceModels {
 /// registry models and `reload_secs` > 0.
 pub fn follow_registry(st: &crate::AppState) {
     let secs = st.config.models.reload_secs;
-    if secs == 0 || !st.models.follows_registry() {
+    if secs == 0 || !(st.models.follows_registry() || st.payload.follows_registry()) {
         return;
     }
     let st = st.clone();
@@ -465,9 +465,13 @@ pub fn follow_registry(st: &crate::AppState) {
         loop {
             tick.tick().await;
             let state = st.clone();
-            let log = tokio::task::spawn_blocking(move || state.models.reload(&state))
-                .await
-                .unwrap_or_default();
+            let log = tokio::task::spawn_blocking(move || {
+                let mut log = state.models.reload(&state);
+                log.extend(state.payload.reload(&state.store()));
+                log
+            })
+            .await
+            .unwrap_or_default();
             for line in log {
                 tracing::info!("{line}");
             }

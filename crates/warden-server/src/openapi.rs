@@ -144,6 +144,8 @@ macro_rules! schemas {
 }
 
 schemas! {
+    /// A shell, as the API names it.
+    ShellName => one_of_strings(routes::payload::SHELLS).description(Some("sh, bash, cmd or powershell"));
     /// A threat level.
     Level => one_of_strings(LEVELS).description(Some("LOW, MEDIUM, HIGH or CRITICAL (any case is read)"));
     /// Threat levels, comma-separated.
@@ -358,6 +360,9 @@ impl Modify for BearerAuth {
         routes::graph::new_edges,
         routes::graph::export,
         routes::ops::whoami,
+        routes::payload::analyze,
+        routes::payload::submit,
+        routes::payload::job,
         routes::alerts::list,
         routes::alerts::get_one,
         routes::alerts::patch,
@@ -385,7 +390,7 @@ impl Modify for BearerAuth {
         routes::ops::readyz,
         routes::ops::metrics,
     ),
-    components(schemas(ErrorBody, ErrorDetail, DetectBody, FlowsBody, Patch, Bulk)),
+    components(schemas(ErrorBody, ErrorDetail, DetectBody, FlowsBody, Patch, Bulk, routes::payload::Submission, routes::payload::JobSubmission)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -48,6 +48,8 @@ pub struct AppState {
     pub dirty: Arc<crate::baselines::Dirty>,
     /// Sigma rules for log events, when `[sigma]` names some.
     pub rules: Option<Arc<crate::rules::ServiceRules>>,
+    /// Payload analysis: the analyser, the sandbox, the job workers ([`crate::payload`]).
+    pub payload: Arc<crate::payload::PayloadService>,
     /// How webhook host names are resolved (the system's resolver; tests put in theirs).
     pub resolver: Arc<dyn crate::destinations::Resolve>,
     /// Open streams per token (`server.max_streams_per_token`).
@@ -71,6 +73,7 @@ impl AppState {
             })?;
         let models = crate::models::ServiceModels::load(&config.models, &store)?;
         let rules = crate::rules::ServiceRules::load(&config.sigma)?.map(Arc::new);
+        let payload = crate::payload::PayloadService::load(&config, &store, rules.as_deref())?;
         let jwt = config
             .jwt
             .as_ref()
@@ -98,6 +101,7 @@ impl AppState {
             )),
             dirty: Arc::new(crate::baselines::Dirty::default()),
             rules,
+            payload: Arc::new(payload),
             models: Arc::new(models),
             config: Arc::new(config),
             aliases: Arc::new(aliases),
@@ -152,6 +156,7 @@ impl AppState {
         self.output_feed.start(&self);
         crate::webhooks::start(&self);
         crate::models::follow_registry(&self);
+        crate::payload::start(&self);
         crate::baselines::start(&self);
         crate::token_cache::start_sweeper(&self);
         if let Some(jwt) = &self.jwt {
@@ -229,6 +234,8 @@ pub struct Metrics {
     latency_count: AtomicU64,
     /// Network flows: scored, anomalous, rejected.
     flows: [AtomicU64; 3],
+    /// Texts analysed: by a request, by a job.
+    payload: [AtomicU64; 2],
     /// Events received and rejected, per tenant (what a tenant's own dashboard shows; the
     /// totals above cover every tenant and are for operators).
     per_tenant: Mutex<HashMap<String, [u64; 2]>>,
@@ -244,6 +251,16 @@ fn level_index(l: ThreatLevel) -> usize {
 }
 
 impl Metrics {
+    /// A text analysed by `POST /v1/payload/analyze`.
+    pub fn payload_analyzed(&self) {
+        self.payload[0].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A payload job finished.
+    pub fn payload_job_done(&self) {
+        self.payload[1].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A stream client connected (+1) or left (−1).
     pub fn stream_clients(&self, delta: i64) {
         self.clients.fetch_add(delta, Ordering::Relaxed);
@@ -350,6 +367,16 @@ impl Metrics {
                 .iter()
                 .zip(&self.flows)
                 .map(|(o, a)| (format!("{{outcome=\"{o}\"}}"), g(a)))
+                .collect(),
+        );
+        metric(
+            "warden_payload_analyzed_total",
+            "counter",
+            "Command lines and scripts analysed, by how they came.",
+            ["request", "job"]
+                .iter()
+                .zip(&self.payload)
+                .map(|(o, a)| (format!("{{via=\"{o}\"}}"), g(a)))
                 .collect(),
         );
         metric(

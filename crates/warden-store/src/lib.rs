@@ -16,6 +16,7 @@ mod legacy;
 pub mod migrations;
 mod outbox;
 mod output_log;
+mod payload_jobs;
 mod service;
 mod store;
 mod tokens;
@@ -23,6 +24,7 @@ mod webhooks;
 
 pub use analytics::{DashboardCounts, Granularity, TrendBucket};
 pub use outbox::{Outgoing, Pending};
+pub use payload_jobs::{JobStatus, NewJob, PayloadJob};
 pub use service::{
     AlertChange, AlertFilter, AlertRecord, AlertSort, AuditAs, AuditEntry, MAX_PAGE, SortKey,
 };

@@ -242,10 +242,34 @@ const STEPS: &[(i64, &str)] = &[
         updated_at TEXT NOT NULL
     );",
     ),
+    (
+        13,
+        // Payload analysis jobs of the service: queued, run (statically, or in the
+        // sandbox), their verdicts kept.
+        "CREATE TABLE payload_jobs (
+        id INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        status TEXT NOT NULL,
+        shell TEXT,
+        sandbox INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        verdict TEXT,
+        error TEXT,
+        submitted_by TEXT NOT NULL,
+        user_name TEXT,
+        host TEXT,
+        occurred_at TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT
+    );
+    CREATE INDEX payload_jobs_by_status ON payload_jobs (status, id);
+    CREATE INDEX payload_jobs_by_tenant ON payload_jobs (tenant, id);",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 12;
+pub const LATEST: i64 = 13;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod incidents;
 pub mod network;
 pub mod ops;
+pub mod payload;
 pub mod stream;
 pub mod tokens;
 pub mod webhooks;

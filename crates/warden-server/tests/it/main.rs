@@ -14,6 +14,7 @@ mod http_outputs;
 mod jwt;
 mod models;
 mod outputs;
+mod payload;
 mod quotas;
 mod rules;
 mod tls;

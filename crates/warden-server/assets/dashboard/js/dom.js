@@ -146,7 +146,7 @@ export const STATUSES = ['new', 'acknowledged', 'resolved', 'false_positive'];
 export const ANOMALY_TYPES = [
   'impossible_travel', 'unusual_time', 'unusual_volume', 'unusual_resources', 'new_device',
   'new_location', 'failed_login_burst', 'behavioral_deviation', 'model_anomaly', 'rule_match',
-  'network_anomaly', 'graph_pattern',
+  'network_anomaly', 'graph_pattern', 'malicious_command',
 ];
 
 export function levelRank(level) {

