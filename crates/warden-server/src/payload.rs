@@ -42,6 +42,9 @@ pub struct PayloadSection {
     pub keep_days: u64,
     /// The lowest level of verdict that becomes an alert.
     pub alert_level: ThreatLevel,
+    /// Score the command line of every process-creation event posted to
+    /// `/v1/detect/realtime` (Sysmon 1, Security 4688, ECS process starts).
+    pub pipeline: bool,
 }
 
 impl Default for PayloadSection {
@@ -55,6 +58,7 @@ impl Default for PayloadSection {
             workers: 2,
             keep_days: 30,
             alert_level: ThreatLevel::High,
+            pipeline: true,
         }
     }
 }
@@ -219,6 +223,12 @@ impl PayloadService {
                 v
             }
         }
+    }
+}
+
+impl warden_engine::pipeline::AnalyzerSource for PayloadService {
+    fn analyzer(&self) -> Arc<Analyzer> {
+        PayloadService::analyzer(self)
     }
 }
 

@@ -138,8 +138,8 @@ async fn a_malformed_path_id_is_a_json_400_naming_id() {
         tried += 1;
     }
     // alerts get/patch, incidents get/patch, webhooks delete/test, dead-letter replay,
-    // token revoke/rotate.
-    assert_eq!(tried, 9);
+    // token revoke/rotate, payload job get.
+    assert_eq!(tried, 10);
 }
 
 #[tokio::test]

@@ -411,3 +411,47 @@ async fn a_registry_model_is_used_and_swapped_when_a_new_version_is_activated() 
     // Nothing new: nothing to do.
     assert!(s.state.payload.reload(&s.state.store()).is_none());
 }
+
+#[tokio::test]
+async fn a_process_creation_posted_for_detection_has_its_command_line_scored() {
+    let s = svc();
+    let event = json!({"Event": {
+        "System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                   "Computer": "ws-17.corp", "EventRecordID": 77,
+                   "TimeCreated": {"#attributes": {"SystemTime": "2026-12-03T10:00:00.000Z"}}},
+        "EventData": {"CommandLine": encoded_cradle(),
+                      "Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                      "User": "CORP\\alice"}}});
+    let benign = json!({"Event": {
+        "System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                   "Computer": "ws-17.corp", "EventRecordID": 78},
+        "EventData": {"CommandLine": "C:\\Windows\\system32\\svchost.exe -k netsvcs -p",
+                      "Image": "C:\\Windows\\System32\\svchost.exe"}}});
+    let (st, b) = post(
+        &s,
+        "/v1/detect/realtime",
+        &s.write,
+        json!({"events": [event, benign]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let alerts = b["alerts"].as_array().cloned().unwrap_or_default();
+    assert_eq!(alerts.len(), 1, "{b}");
+    assert_eq!(alerts[0]["index"], 0, "{b}");
+    let id = alerts[0]["id"].as_i64().unwrap_or_default();
+    let (_, a) = get(&s, &format!("/v1/alerts/{id}"), &s.read).await;
+    assert_eq!(a["alert"]["channel"], "payload", "{a}");
+    let alert = &a["alert"]["alert"];
+    assert_eq!(alert["subject"], "CORP\\alice", "{a}");
+    assert_eq!(alert["evidence"][0]["reference"]["record_id"], 77, "{a}");
+    // Posted again (a retry): stored once.
+    let (_, again) = post(
+        &s,
+        "/v1/detect/realtime",
+        &s.write,
+        json!({"events": [event]}),
+    )
+    .await;
+    assert_eq!(again["alerts"][0]["id"], id, "{again}");
+    assert_eq!(again["alerts"][0]["new"], false, "{again}");
+}

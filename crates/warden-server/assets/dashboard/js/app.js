@@ -11,6 +11,7 @@ import * as incidents from './pages/incidents.js';
 import * as incidentPage from './pages/incident.js';
 import * as user from './pages/user.js';
 import * as system from './pages/system.js';
+import * as payload from './pages/payload.js';
 import * as signin from './pages/signin.js';
 
 const THEME_KEY = 'warden.theme';
@@ -274,6 +275,8 @@ const ROUTES = [
   [/^\/incidents\/([^/]+)$/, incidentPage, 'Incident', 'incidents'],
   [/^\/users\/(.+)$/, user, 'User', 'overview'],
   [/^\/system$/, system, 'Models & rules', 'system'],
+  [/^\/payload$/, payload, 'Payload analysis', 'payload'],
+  [/^\/payload\/jobs\/([^/]+)$/, { render: payload.renderJob }, 'Payload job', 'payload'],
 ];
 
 export function parseHash(hash = location.hash) {

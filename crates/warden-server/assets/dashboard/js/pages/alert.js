@@ -14,6 +14,7 @@ import { eventsOf, hoursCard, mapCard, volumeCard, devicesCard, profileFacts, ba
 import { auditCard } from './audit.js';
 import { graphCard } from './graph.js';
 import { ruleCard, logEventCard, ruleOf } from './logevent.js';
+import { payloadCard } from './payload.js';
 import {
   bodyOf, detectorOf, detailOf, subjectIsUser, subjectLink, detectorChip, attackList,
   evidenceCard, entitiesCard, flowCard,
@@ -235,6 +236,7 @@ export async function render(main, ctx) {
   const ueba = detailOf(a, 'ueba');
   const flow = detailOf(a, 'flow');
   const graph = detailOf(a, 'graph');
+  const payload = detailOf(a, 'payload');
   const isUser = subjectIsUser(a);
   const { event, context, logEvent } = eventsOf(a);
   // A rule's alert: by its detector; an older record without one, by what it kept.
@@ -263,6 +265,10 @@ export async function render(main, ctx) {
   } else if (graph) {
     // A path through the network: the drawing and its steps first, the pivot below.
     cards = [explanation, graphCard(graph, { signal }), triage(a, ctx, reload), anomaliesCard(a),
+      todo, aroundCard(a, res.related, { span: false }), evidence, relatedCard(res.related)];
+  } else if (payload) {
+    // A command line: what it was and decoded to first.
+    cards = [explanation, payloadCard(payload), triage(a, ctx, reload), anomaliesCard(a),
       todo, aroundCard(a, res.related, { span: false }), evidence, relatedCard(res.related)];
   } else if (flow) {
     // A network flow: the model's verdict first; no user, so no behavioural signals.

