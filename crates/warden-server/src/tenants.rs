@@ -105,9 +105,10 @@ pub fn build(st: &AppState, tenant: &str, engine: UebaEngine, graph: Option<&[u8
     // Command lines of process creations, decoded and scored (after the rules: their
     // alerts for the same event carry the verdict).
     if st.config.payload.pipeline {
-        p.add(Box::new(warden_engine::pipeline::PayloadDetector::new(
-            st.payload.clone(),
-        )));
+        p.add(Box::new(
+            warden_engine::pipeline::PayloadDetector::new(st.payload.clone())
+                .with_min_level(st.config.payload.alert_level),
+        ));
     }
     // Every tenant's Windows logons, privileges and processes also build its entity graph.
     let g = &st.config.graph;

@@ -39,6 +39,10 @@ pub struct PayloadDetector {
     /// The analyser the cache was filled with (a swap empties it).
     current: Option<Arc<Analyzer>>,
     cache: HashMap<(String, Option<Shell>), Arc<Verdict>>,
+    /// The lowest verdict that becomes an alert (and the pipeline's level, whichever is
+    /// higher): process creations are many, and a MEDIUM command line (discovery, say) is
+    /// an anomaly on the event's other alerts, not an alert of its own.
+    min_level: ThreatLevel,
 }
 
 impl std::fmt::Debug for PayloadDetector {
@@ -66,7 +70,14 @@ impl PayloadDetector {
             source,
             current: None,
             cache: HashMap::new(),
+            min_level: ThreatLevel::High,
         }
+    }
+
+    /// Alerts from `level` up (HIGH by default).
+    pub fn with_min_level(mut self, level: ThreatLevel) -> Self {
+        self.min_level = level;
+        self
     }
 
     fn verdict(&mut self, p: &ProcessStart) -> Arc<Verdict> {
@@ -219,7 +230,7 @@ impl Detector for PayloadDetector {
         {
             a.anomalies.push(note.clone());
         }
-        if !cx.alerts_at(v.level) {
+        if !cx.alerts_at(v.level) || v.level < self.min_level {
             return;
         }
         let time = p
