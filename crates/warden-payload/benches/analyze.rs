@@ -39,6 +39,7 @@ fn model() -> Arc<PayloadModel> {
             platt_b: 0.0,
             summary: TrainingSummary::default(),
             pairs: Vec::new(),
+            techniques: None,
         }
         .packed(),
     )

@@ -17,6 +17,7 @@ pub mod model;
 pub mod patterns;
 mod re;
 pub mod signatures;
+pub mod technique;
 pub mod tokens;
 pub mod train;
 pub mod verdict;
@@ -281,9 +282,18 @@ impl Analyzer {
     pub fn verdict(&self, a: Analysed, run: Option<dynamic::Behaviour>) -> Verdict {
         let trace = run.map(|b| dynamic::assess(&self.signatures, b));
         let dynamic = trace.as_ref().map(|t| t.score);
+        let mut learned_technique = None;
         let model = self.model.as_ref().map(|m| {
             let f = features::extract(&a, &m.features);
-            m.assess(&f, EXPLAIN_FEATURES)
+            let view = m.assess(&f, EXPLAIN_FEATURES);
+            // The tagger names a technique only for what the model finds malicious.
+            if view.probability >= 0.5
+                && let Some(t) = &m.techniques
+                && let Some((id, p)) = t.predict(&f, &m.idf)
+            {
+                learned_technique = Some((id.to_string(), p));
+            }
+            view
         });
         let mut patterns: Vec<PatternFound> = a
             .signatures
@@ -318,6 +328,17 @@ impl Analyzer {
         }));
         for source in &self.sources {
             patterns.extend(source.patterns(&a));
+        }
+        if let Some((id, p)) = learned_technique {
+            patterns.push(PatternFound {
+                id: "learned-technique".into(),
+                name: format!("resembles labelled {id} commands (learned)"),
+                attack: vec![Cow::Owned(id)],
+                // Names a technique; the model's view already scored the text.
+                weight: 0.0,
+                evidence: format!("tagger probability {p:.2}"),
+                layer: last,
+            });
         }
         let weights: Vec<f32> = patterns.iter().map(|p| p.weight).collect();
         let sig_score = 100.0 * (1.0 - weights.iter().fold(1.0f32, |acc, w| acc * (1.0 - w)));

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::{FeatureSet, Features, Kind};
 
 pub const MAGIC: &[u8; 4] = b"WPLD";
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Largest model file loaded.
 pub const MAX_MODEL_BYTES: usize = 256 << 20;
 /// Default table size: 2^18 buckets (2^20 ranked no better on the command corpus and ran
@@ -71,6 +71,20 @@ pub struct PayloadModel {
     /// per feature instead of two.
     #[serde(skip)]
     pub pairs: Vec<[f32; 2]>,
+    /// The ATT&CK technique tagger, when the training data named techniques (format 2).
+    pub techniques: Option<crate::technique::TechniqueTagger>,
+}
+
+/// Format 1: the same without the technique tagger.
+#[derive(Deserialize)]
+struct ModelV1 {
+    features: FeatureSet,
+    weights: Vec<f32>,
+    idf: Vec<f32>,
+    bias: f32,
+    platt_a: f32,
+    platt_b: f32,
+    summary: TrainingSummary,
 }
 
 /// A feature's share of a score.
@@ -220,12 +234,29 @@ impl PayloadModel {
             return Err(ModelError::NotAModel);
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != FORMAT_VERSION {
-            return Err(ModelError::Version(version));
-        }
-        let m: PayloadModel =
-            postcard::from_bytes(&bytes[6..]).map_err(|e| ModelError::Decode(e.to_string()))?;
+        let decode = |e: postcard::Error| ModelError::Decode(e.to_string());
+        let m: PayloadModel = match version {
+            1 => {
+                let v: ModelV1 = postcard::from_bytes(&bytes[6..]).map_err(decode)?;
+                PayloadModel {
+                    features: v.features,
+                    weights: v.weights,
+                    idf: v.idf,
+                    bias: v.bias,
+                    platt_a: v.platt_a,
+                    platt_b: v.platt_b,
+                    summary: v.summary,
+                    pairs: Vec::new(),
+                    techniques: None,
+                }
+            }
+            FORMAT_VERSION => postcard::from_bytes(&bytes[6..]).map_err(decode)?,
+            other => return Err(ModelError::Version(other)),
+        };
         m.features.validate().map_err(ModelError::Invalid)?;
+        if let Some(t) = &m.techniques {
+            t.validate().map_err(ModelError::Invalid)?;
+        }
         if m.weights.len() != 1usize << m.features.bits || m.idf.len() != m.weights.len() {
             return Err(ModelError::Invalid(format!(
                 "{} weights for a table of 2^{} buckets",
@@ -283,6 +314,7 @@ mod tests {
             platt_b: 0.0,
             summary: TrainingSummary::default(),
             pairs: Vec::new(),
+            techniques: None,
         }
         .packed()
     }
@@ -313,6 +345,44 @@ mod tests {
         nan.weights[3] = f32::NAN;
         assert!(matches!(
             PayloadModel::from_bytes(&nan.to_bytes()),
+            Err(ModelError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn format_1_files_still_load_and_a_tagger_round_trips() {
+        let m = tiny();
+        // A version-1 file: the same fields without the tagger.
+        let mut v1 = b"WPLD\x01\x00".to_vec();
+        v1.extend(
+            postcard::to_stdvec(&(
+                &m.features,
+                &m.weights,
+                &m.idf,
+                m.bias,
+                m.platt_a,
+                m.platt_b,
+                &m.summary,
+            ))
+            .unwrap(),
+        );
+        assert_eq!(PayloadModel::from_bytes(&v1).unwrap(), m);
+        let mut tagged = m;
+        tagged.techniques = Some(crate::technique::TechniqueTagger {
+            bits: 4,
+            classes: vec!["T1059".into(), "T1218".into()],
+            weights: vec![0.1; 32],
+            biases: vec![0.0; 2],
+        });
+        assert_eq!(
+            PayloadModel::from_bytes(&tagged.to_bytes()).unwrap(),
+            tagged
+        );
+        if let Some(t) = tagged.techniques.as_mut() {
+            t.weights.pop();
+        }
+        assert!(matches!(
+            PayloadModel::from_bytes(&tagged.to_bytes()),
             Err(ModelError::Invalid(_))
         ));
     }

@@ -116,6 +116,7 @@ pub fn train(
             platt_b: 0.0,
             summary: TrainingSummary::default(),
             pairs: Vec::new(),
+            techniques: None,
         }
         .packed();
         let scored: Vec<(f32, bool)> = validation
@@ -140,6 +141,7 @@ pub fn train(
         platt_b,
         summary,
         pairs: Vec::new(),
+        techniques: None,
     }
     .packed())
 }

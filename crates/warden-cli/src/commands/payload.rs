@@ -31,6 +31,9 @@ struct Submitted {
     id: Option<serde_json::Value>,
     #[serde(default)]
     label: Option<serde_json::Value>,
+    /// The ATT&CK technique of a labelled malicious record (a string or a list: the first).
+    #[serde(default)]
+    technique: Option<serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -303,8 +306,9 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
     set.validate().map_err(anyhow::Error::msg)?;
     let rows: Vec<(features::Features, bool)> = records
         .par_iter()
-        .map(|(text, shell, y)| (features::extract(&plain.examine(text, *shell), &set), *y))
+        .map(|(text, shell, y, _)| (features::extract(&plain.examine(text, *shell), &set), *y))
         .collect();
+    let techniques: Vec<Option<String>> = records.iter().map(|r| r.3.clone()).collect();
     let hash = data_hash(&records);
     let params = TrainParams {
         features: set,
@@ -315,10 +319,19 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         seed: a.seed,
     };
     let mut model = train(&rows, &params, &hash)?;
+    model.techniques =
+        warden_payload::technique::train(&rows, &techniques, &model.idf, a.epochs, a.seed);
     model.summary.trained_at =
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let bytes = model.to_bytes();
     std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    if let Some(t) = &model.techniques {
+        eprintln!(
+            "technique tagger: {} ATT&CK techniques with at least {} labelled examples",
+            t.classes.len(),
+            warden_payload::technique::MIN_EXAMPLES
+        );
+    }
     let s = &model.summary;
     eprintln!(
         "trained on {} texts ({} malicious, {} benign) in {:.1} s; held-out {}: ROC AUC {:.4}, TPR {:.3} at 1% FPR, {:.3} at 0.1% FPR; wrote {} ({} bytes)",
@@ -336,7 +349,8 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
     Ok(())
 }
 
-type Labelled = (String, Option<Shell>, bool);
+/// Text, shell, malicious?, ATT&CK technique.
+type Labelled = (String, Option<Shell>, bool, Option<String>);
 
 /// Labelled records: `text`, `label` (`malicious`/`benign`, 1/0, true/false), optional `shell`.
 fn read_labelled(path: &Path) -> Result<Vec<Labelled>> {
@@ -390,12 +404,17 @@ fn parse_labelled(line: &str) -> Result<Labelled, String> {
         .map(str::parse::<Shell>)
         .transpose()
         .map_err(|e| format!("field `shell`: {e}"))?;
-    Ok((r.text, shell, label))
+    let technique = match &r.technique {
+        Some(serde_json::Value::String(t)) => Some(t.clone()),
+        Some(serde_json::Value::Array(a)) => a.first().and_then(|t| t.as_str()).map(str::to_string),
+        _ => None,
+    };
+    Ok((r.text, shell, label, technique))
 }
 
 fn data_hash(records: &[Labelled]) -> String {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for (t, _, y) in records {
+    for (t, _, y, _) in records {
         for b in t.bytes().chain([u8::from(*y), 0xff]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
