@@ -1,6 +1,7 @@
 //! Where static analysis spends its time, stage by stage, on a corpus (one core).
 //!
-//! `cargo run --release -p warden-payload --example stages -- COMMANDS.jsonl[.gz]`
+//! `cargo run --release -p warden-payload --example stages -- COMMANDS.jsonl[.gz] [MODEL.wpld]`
+//! (with a model, also its features and its assessment)
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a measuring tool: failing loudly is the report
 
 use std::io::{BufRead, BufReader, Read};
@@ -26,6 +27,23 @@ fn main() {
         .filter_map(|v| Some(v.get("text")?.as_str()?.to_string()))
         .collect();
     let sigs = Signatures::new();
+    let model = std::env::args().nth(2).map(|p| {
+        warden_payload::model::PayloadModel::from_bytes(&std::fs::read(p).expect("model file"))
+            .expect("a payload model")
+    });
+    let analyzer = warden_payload::Analyzer::new(None, warden_payload::VerdictConfig::default());
+    let (mut fx, mut ms) = (0.0, 0.0);
+    if let Some(m) = &model {
+        for text in &texts {
+            let a = analyzer.examine(text, None);
+            let t0 = Instant::now();
+            let f = warden_payload::features::extract(&a, &m.features);
+            let t1 = Instant::now();
+            std::hint::black_box(m.assess(&f, 6));
+            fx += (t1 - t0).as_secs_f64();
+            ms += t1.elapsed().as_secs_f64();
+        }
+    }
     let (mut d, mut t, mut s, mut u) = (0.0, 0.0, 0.0, 0.0);
     for text in &texts {
         let shell = Shell::guess(text);
@@ -72,4 +90,11 @@ fn main() {
         s / n * 1e6,
         u / n * 1e6
     );
+    if model.is_some() {
+        println!(
+            "with the model, µs per text: features {:.1}, assessment {:.1}",
+            fx / n * 1e6,
+            ms / n * 1e6
+        );
+    }
 }

