@@ -164,6 +164,14 @@ impl Sandbox {
         })
     }
 
+    /// A sandbox that has run a trivial script here: the tools are there and this machine
+    /// lets them make namespaces (what a service checks at start, and tests before running).
+    pub fn probe(config: SandboxConfig) -> Result<Sandbox, SandboxError> {
+        let s = Sandbox::new(config)?;
+        s.run("true", Shell::Sh)?;
+        Ok(s)
+    }
+
     pub fn config(&self) -> &SandboxConfig {
         &self.config
     }

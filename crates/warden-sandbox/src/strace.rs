@@ -231,7 +231,9 @@ pub fn string_arg(arg: &str) -> Option<String> {
     let start = arg.find('"')?;
     let b = arg.as_bytes();
     let end = skip_string(b, start);
-    Some(unescape(&arg[start + 1..end.min(arg.len())]))
+    let inner = &arg[start + 1..end.min(arg.len())];
+    // strace escapes as C does (octal without a leading zero).
+    Some(String::from_utf8_lossy(&warden_payload::deobf::c_unescape(inner, true)).into_owned())
 }
 
 /// Every string literal of an array argument (`["ls", "-la"]`).
@@ -253,51 +255,6 @@ pub fn fd_path(arg: &str) -> Option<&str> {
 /// The number of a descriptor argument (`1</dev/pts/0>` → 1).
 pub fn fd_number(arg: &str) -> Option<i64> {
     arg.split('<').next()?.trim().parse().ok()
-}
-
-/// Decodes strace's C-style escapes.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out: Vec<u8> = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'\\' || i + 1 >= b.len() {
-            out.push(b[i]);
-            i += 1;
-            continue;
-        }
-        let c = b[i + 1];
-        i += 2;
-        match c {
-            b'n' => out.push(b'\n'),
-            b't' => out.push(b'\t'),
-            b'r' => out.push(b'\r'),
-            b'v' => out.push(0x0b),
-            b'f' => out.push(0x0c),
-            b'x' => {
-                let hex = s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'x'),
-                }
-            }
-            b'0'..=b'7' => {
-                let mut v = u32::from(c - b'0');
-                let mut k = 0;
-                while k < 2 && i < b.len() && (b'0'..=b'7').contains(&b[i]) {
-                    v = v * 8 + u32::from(b[i] - b'0');
-                    i += 1;
-                    k += 1;
-                }
-                out.push((v & 0xff) as u8);
-            }
-            other => out.push(other),
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -132,7 +132,7 @@ impl PayloadService {
                 Some("the sandbox is disabled ([sandbox] enabled = false)".to_string()),
             )
         } else {
-            match Sandbox::new(cfg.sandbox.clone()) {
+            match Sandbox::probe(cfg.sandbox.clone()) {
                 Ok(s) => (Some(s), None),
                 Err(e) => {
                     tracing::warn!("payload sandbox unavailable: {e}");

@@ -281,9 +281,7 @@ fn sigma_process_creation_rules_run_on_the_decoded_command() {
 
 /// Whether the sandbox can run here (CI sets `WARDEN_REQUIRE_SANDBOX`, where it must).
 fn sandbox_available() -> bool {
-    let ok = warden_sandbox::Sandbox::new(warden_sandbox::SandboxConfig::default())
-        .and_then(|s| s.run("true", warden_payload::Shell::Sh))
-        .map_err(|e| e.to_string());
+    let ok = warden_sandbox::Sandbox::probe(warden_sandbox::SandboxConfig::default());
     match ok {
         Ok(_) => true,
         Err(e) if std::env::var_os("WARDEN_REQUIRE_SANDBOX").is_none() => {

@@ -13,6 +13,8 @@ pub mod codec;
 mod powershell;
 pub mod psexpr;
 mod sh;
+
+pub use sh::unescape as c_unescape;
 mod text;
 
 use std::time::{Duration, Instant};

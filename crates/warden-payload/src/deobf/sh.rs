@@ -204,9 +204,10 @@ fn escape_end(f: &[u8], i: usize) -> usize {
     }
 }
 
-/// Backslash escapes of `echo -e`, `printf` and `$'…'`: `\xHH`, `\NNN` (octal; with a
-/// leading 0 for echo), `\uHHHH`, `\n`, `\t`, `\\`, quotes.
-fn unescape(s: &str, octal_without_zero: bool) -> Vec<u8> {
+/// Backslash escapes of `echo -e`, `printf` and `$'…'` — C's, as strace also prints
+/// strings: `\xHH`, `\NNN` (octal; with a leading 0 for echo), `\uHHHH`, `\n`, `\t`, `\\`,
+/// quotes.
+pub fn unescape(s: &str, octal_without_zero: bool) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

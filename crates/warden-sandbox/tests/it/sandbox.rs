@@ -7,7 +7,7 @@ fn sandbox_with(edit: impl FnOnce(&mut SandboxConfig)) -> Option<Sandbox> {
     let mut config = SandboxConfig::default();
     edit(&mut config);
     let required = std::env::var_os("WARDEN_REQUIRE_SANDBOX").is_some();
-    let probe = Sandbox::new(config).and_then(|s| s.run("true", Shell::Sh).map(|_| s));
+    let probe = Sandbox::probe(config);
     match probe {
         Ok(s) => Some(s),
         Err(e) if !required => {
