@@ -74,7 +74,9 @@ fn huge_and_binary_input_gets_a_verdict() {
     let garbage: String = (0..20_000u32)
         .map(|i| char::from_u32((i * 7919) % 0x2fff).unwrap_or('x'))
         .collect();
-    let _ = a.analyze(&garbage, None);
+    let v = a.analyze(&garbage, None);
+    assert!((0.0..=100.0).contains(&v.score), "{}", v.score);
+    assert!(!v.explanation.is_empty() && !v.layers.is_empty());
 }
 
 #[test]

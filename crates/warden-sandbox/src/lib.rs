@@ -172,6 +172,19 @@ impl Sandbox {
         Ok(s)
     }
 
+    /// For tests: the sandbox when it can run here; otherwise `None` after saying why on
+    /// stderr — unless `WARDEN_REQUIRE_SANDBOX` is set (CI sets it), where it panics.
+    pub fn for_tests(config: SandboxConfig) -> Option<Sandbox> {
+        match Sandbox::probe(config) {
+            Ok(s) => Some(s),
+            Err(e) if std::env::var_os("WARDEN_REQUIRE_SANDBOX").is_none() => {
+                eprintln!("skipped: the sandbox cannot run here ({e})");
+                None
+            }
+            Err(e) => panic!("the sandbox is required here and cannot run: {e}"),
+        }
+    }
+
     pub fn config(&self) -> &SandboxConfig {
         &self.config
     }

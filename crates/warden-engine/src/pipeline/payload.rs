@@ -38,7 +38,8 @@ pub struct PayloadDetector {
     source: Arc<dyn AnalyzerSource>,
     /// The analyser the cache was filled with (a swap empties it).
     current: Option<Arc<Analyzer>>,
-    cache: HashMap<(String, Option<Shell>), Arc<Verdict>>,
+    /// Per shell, per command line (looked up by `&str`: no copy of the command per event).
+    cache: HashMap<Option<Shell>, HashMap<String, Arc<Verdict>>>,
     /// The lowest verdict that becomes an alert (and the pipeline's level, whichever is
     /// higher): process creations are many, and a MEDIUM command line (discovery, say) is
     /// an anomaly on the event's other alerts, not an alert of its own.
@@ -48,7 +49,10 @@ pub struct PayloadDetector {
 impl std::fmt::Debug for PayloadDetector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PayloadDetector")
-            .field("cached", &self.cache.len())
+            .field(
+                "cached",
+                &self.cache.values().map(HashMap::len).sum::<usize>(),
+            )
             .finish()
     }
 }
@@ -90,15 +94,21 @@ impl PayloadDetector {
             self.cache.clear();
             self.current = Some(analyzer.clone());
         }
-        let key = (p.command.clone(), p.shell);
-        if let Some(v) = self.cache.get(&key) {
+        if let Some(v) = self
+            .cache
+            .get(&p.shell)
+            .and_then(|m| m.get(p.command.as_str()))
+        {
             return v.clone();
         }
         let v = Arc::new(analyzer.analyze(&p.command, p.shell));
-        if self.cache.len() >= CACHE {
+        if self.cache.values().map(HashMap::len).sum::<usize>() >= CACHE {
             self.cache.clear();
         }
-        self.cache.insert(key, v.clone());
+        self.cache
+            .entry(p.shell)
+            .or_default()
+            .insert(p.command.clone(), v.clone());
         v
     }
 }

@@ -6,16 +6,7 @@ use warden_sandbox::{Behaviour, Sandbox, SandboxConfig};
 fn sandbox_with(edit: impl FnOnce(&mut SandboxConfig)) -> Option<Sandbox> {
     let mut config = SandboxConfig::default();
     edit(&mut config);
-    let required = std::env::var_os("WARDEN_REQUIRE_SANDBOX").is_some();
-    let probe = Sandbox::probe(config);
-    match probe {
-        Ok(s) => Some(s),
-        Err(e) if !required => {
-            eprintln!("skipped: the sandbox cannot run here ({e})");
-            None
-        }
-        Err(e) => panic!("the sandbox is required here and cannot run: {e}"),
-    }
+    Sandbox::for_tests(config)
 }
 
 fn sandbox() -> Option<Sandbox> {
