@@ -514,6 +514,9 @@ pub struct InputArgs {
 pub enum InputFormat {
     Jsonl,
     Csv,
+    /// Text logs: syslog (RFC 5424/3164: auth.log, secure, messages), CEF, LEEF; their
+    /// authentication events are scored.
+    Syslog,
     /// Network flows (NSL-KDD CSV); needs --model.
     NslKdd,
     /// Network flows (UNSW-NB15 CSV); needs --model.
@@ -530,7 +533,7 @@ impl InputFormat {
             InputFormat::NslKdd => Some(FlowFormat::NslKdd),
             InputFormat::UnswNb15 => Some(FlowFormat::UnswNb15),
             InputFormat::ZeekConn => Some(FlowFormat::ZeekConn),
-            InputFormat::Jsonl | InputFormat::Csv => None,
+            InputFormat::Jsonl | InputFormat::Csv | InputFormat::Syslog => None,
         }
     }
 }

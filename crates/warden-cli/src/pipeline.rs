@@ -46,6 +46,7 @@ pub fn read_all(
     let forced = args.format.map(|f| match f {
         InputFormat::Jsonl => Format::JsonLines,
         InputFormat::Csv => Format::Csv,
+        InputFormat::Syslog => Format::Text,
         // Flow formats never reach the activity reader (detect routes them to the model).
         InputFormat::NslKdd | InputFormat::UnswNb15 | InputFormat::ZeekConn => Format::Csv,
     });

@@ -5,6 +5,7 @@
 //! - [`ThreatLevel`], [`AnomalyType`], [`Anomaly`]: the vocabulary of findings.
 //! - [`ThreatScore`]: the scored, explained output for one activity (the output contract).
 //! - [`flow`]: network flows as typed records (formats, one raw flow, its columns).
+//! - [`auth`]: authentication events read from system logs (sshd, sudo, su, PAM…).
 //! - [`winlog`]: the header of a Windows event in every JSON shape.
 //! - [`Alert`]: the one alert every detector raises and every consumer reads, with its
 //!   entities, evidence and the detector's own detail; [`bound`] keeps it small whatever
@@ -22,6 +23,7 @@
 mod activity;
 mod alert;
 mod anomaly;
+pub mod auth;
 pub mod bound;
 pub mod flow;
 mod level;

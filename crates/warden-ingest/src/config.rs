@@ -19,6 +19,8 @@ pub struct IngestConfig {
     pub max_line_bytes: usize,
     /// Extra input names per schema field, e.g. `user_id = ["actor", "login"]`.
     pub aliases: BTreeMap<String, Vec<String>>,
+    /// How syslog times without a year or zone are read.
+    pub syslog: SyslogConfig,
 }
 
 impl Default for IngestConfig {
@@ -26,8 +28,52 @@ impl Default for IngestConfig {
         IngestConfig {
             max_line_bytes: ReaderOptions::default().max_line_bytes,
             aliases: BTreeMap::new(),
+            syslog: SyslogConfig::default(),
         }
     }
+}
+
+/// `[ingest.syslog]`: BSD timestamps (`Dec 10 06:55:46`) carry neither year nor zone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyslogConfig {
+    /// The year of every BSD timestamp; absent, it is inferred from the file's time.
+    pub year: Option<i32>,
+    /// The zone of times that name none: `UTC` (the default), or an offset such as
+    /// `+02:00` or `-0500`.
+    pub timezone: Option<String>,
+}
+
+impl SyslogConfig {
+    /// The zone as minutes east of UTC.
+    pub fn offset_minutes(&self) -> Result<i32, IngestConfigError> {
+        let Some(tz) = self.timezone.as_deref().map(str::trim) else {
+            return Ok(0);
+        };
+        if matches!(tz.to_ascii_uppercase().as_str(), "UTC" | "GMT" | "Z" | "") {
+            return Ok(0);
+        }
+        parse_offset(tz).ok_or_else(|| IngestConfigError {
+            key: "syslog.timezone",
+            reason: format!("`{tz}` is neither UTC nor an offset such as +02:00"),
+        })
+    }
+}
+
+/// `+02:00`, `-0500`, `+1` → minutes east of UTC (at most 14 hours).
+fn parse_offset(s: &str) -> Option<i32> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && (0..60).contains(&m)).then_some(sign * (h * 60 + m))
 }
 
 /// A problem in `[ingest]`, naming the key.
@@ -47,6 +93,15 @@ impl IngestConfig {
                 reason: format!("must be at least {MIN_LINE_BYTES}"),
             });
         }
+        self.syslog.offset_minutes()?;
+        if let Some(y) = self.syslog.year
+            && !(1970..=9999).contains(&y)
+        {
+            return Err(IngestConfigError {
+                key: "syslog.year",
+                reason: format!("{y} is not a year between 1970 and 9999"),
+            });
+        }
         self.field_aliases().map(|_| ())
     }
 
@@ -63,6 +118,11 @@ impl IngestConfig {
     pub fn reader_options(&self) -> ReaderOptions {
         ReaderOptions {
             max_line_bytes: self.max_line_bytes,
+            syslog: crate::text::SyslogOptions {
+                year: self.syslog.year,
+                offset_minutes: self.syslog.offset_minutes().unwrap_or(0),
+                ..crate::text::SyslogOptions::default()
+            },
         }
     }
 }
@@ -95,5 +155,26 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.starts_with("ingest.max_line_bytes"), "{e}");
+    }
+
+    #[test]
+    fn syslog_zone_and_year() {
+        let mut c = IngestConfig::default();
+        for (tz, minutes) in [("UTC", 0), ("+02:00", 120), ("-0530", -330), ("+1", 60)] {
+            c.syslog.timezone = Some(tz.into());
+            assert_eq!(c.syslog.offset_minutes().ok(), Some(minutes), "{tz}");
+        }
+        c.syslog.timezone = Some("Europe/Paris".into());
+        let e = c
+            .validate()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("ingest.syslog.timezone"), "{e}");
+        c.syslog.timezone = None;
+        c.syslog.year = Some(12);
+        assert!(c.validate().is_err());
+        c.syslog.year = Some(2005);
+        assert_eq!(c.reader_options().syslog.year, Some(2005));
     }
 }

@@ -35,6 +35,8 @@ pub enum DocFormat {
     Json,
     /// Windows events rendered as XML (`<Event>` documents).
     Xml,
+    /// Text logs, a document per line: syslog, CEF, LEEF ([`crate::text`]).
+    Text,
 }
 
 /// Decides a file's format from its first bytes and name; `None` for other files.
@@ -57,10 +59,40 @@ pub fn sniff(path: &Path) -> Option<DocFormat> {
     if name.ends_with(".xml") {
         return Some(DocFormat::Xml);
     }
-    [".json", ".jsonl", ".ndjson"]
+    if [".json", ".jsonl", ".ndjson"]
         .iter()
         .any(|e| name.ends_with(e))
-        .then_some(DocFormat::Json)
+    {
+        return Some(DocFormat::Json);
+    }
+    if [".syslog", ".cef", ".leef"]
+        .iter()
+        .any(|e| name.ends_with(e))
+    {
+        return Some(DocFormat::Text);
+    }
+    // Log files by name (`auth.log`, `secure`, `messages.1`): JSON or text by content.
+    if is_log_name(name) {
+        let opened = InputSource::Path(path.to_path_buf()).open().ok()?;
+        let mut reader = opened.reader;
+        let head = reader.fill_buf().ok()?;
+        return match head.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{' | b'[') => Some(DocFormat::Json),
+            _ if crate::text::looks_like(head) => Some(DocFormat::Text),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// `x.log`, `x.log.1`, `messages`, `secure-20261201`, `syslog.2`…
+fn is_log_name(name: &str) -> bool {
+    let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-');
+    base.ends_with(".log")
+        || [
+            "messages", "secure", "syslog", "auth", "kern", "daemon", "maillog", "cron",
+        ]
+        .contains(&base)
 }
 
 /// Counts of one file's reading.
@@ -83,7 +115,45 @@ pub fn read_documents(
         DocFormat::Evtx => read_evtx(path, threads, each),
         DocFormat::Json => read_json(path, each),
         DocFormat::Xml => read_xml(path, each),
+        DocFormat::Text => read_text(path, each),
     }
+}
+
+fn read_text(
+    path: &Path,
+    each: &mut dyn FnMut(Result<LogRecord, IngestError>),
+) -> Result<ReadCounts, IngestError> {
+    let name = path.display().to_string();
+    let bytes = file_size(path, &name)?;
+    let source = InputSource::Path(path.to_path_buf());
+    let opts = crate::ReaderOptions::default();
+    let reader = crate::text::TextLogReader::open(&source, opts.max_line_bytes, opts.syslog)?;
+    let mut counts = ReadCounts {
+        bytes,
+        ..ReadCounts::default()
+    };
+    for r in reader {
+        match r {
+            Ok(r) => {
+                counts.records += 1;
+                each(Ok(LogRecord {
+                    doc: r.doc,
+                    record_id: None,
+                    timestamp_ms: r.time.map(warden_event::Timestamp::millis),
+                    line: r.line,
+                }));
+            }
+            Err(e) => {
+                counts.errors += 1;
+                let fatal = e.is_fatal_for_input();
+                each(Err(e));
+                if fatal {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// A file's size in bytes, or the error naming it.

@@ -28,6 +28,8 @@ pub enum ErrorKind {
     Evtx(String),
     #[error("file larger than the {limit}-byte limit for this format")]
     TooLarge { limit: u64 },
+    #[error("unrecognised line: {0}")]
+    Unrecognised(String),
     #[error("field `{field}`: {reason}")]
     BadField { field: &'static str, reason: String },
 }

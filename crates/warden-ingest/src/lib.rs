@@ -8,6 +8,8 @@
 //! - [`classify`]: one classifier for every source: a JSON document becomes a typed
 //!   record (user activity or log event) under the same limits.
 //! - [`flows`]: network-flow readers (NSL-KDD, UNSW-NB15, Zeek `conn.log`).
+//! - [`text`]: text logs, one record per line: syslog (RFC 5424/3164), CEF, LEEF, with
+//!   Linux authentication events recognised.
 //! - [`documents`]: whole log documents (EVTX records, JSON objects) for rule hunting.
 //! - [`jsonl`] and [`csv_reader`]: the two formats, each an iterator of
 //!   `Result<Record, IngestError>` where every error names the file, line and field.
@@ -39,9 +41,10 @@ pub mod jsonl;
 pub mod lines;
 mod reader;
 pub mod source;
+pub mod text;
 pub mod xml;
 
-pub use config::{IngestConfig, IngestConfigError};
+pub use config::{IngestConfig, IngestConfigError, SyslogConfig};
 pub use error::{ErrorKind, IngestError};
 pub use fields::{Field, FieldAliases};
 pub use reader::{ActivityReader, Record};
@@ -52,12 +55,15 @@ pub use source::{Format, InputSource, discover_inputs};
 pub struct ReaderOptions {
     /// Longest accepted record in bytes; longer lines are skipped and reported.
     pub max_line_bytes: usize,
+    /// How syslog times without a year or zone are read.
+    pub syslog: text::SyslogOptions,
 }
 
 impl Default for ReaderOptions {
     fn default() -> Self {
         Self {
             max_line_bytes: 1 << 20,
+            syslog: text::SyslogOptions::default(),
         }
     }
 }

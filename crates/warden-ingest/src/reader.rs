@@ -3,6 +3,7 @@
 use crate::csv_reader::CsvReader;
 use crate::jsonl::JsonLinesReader;
 use crate::source::{Compression, Format, InputSource};
+use crate::text::{TextActivities, TextLogReader};
 use crate::{FieldAliases, IngestError, ReaderOptions};
 use std::io::BufRead;
 use warden_event::UserActivity;
@@ -18,6 +19,8 @@ pub struct Record {
 pub enum ActivityReader {
     Json(Box<JsonLinesReader>),
     Csv(Box<CsvReader>, FieldAliases),
+    /// The authentication attempts of a text log.
+    Text(Box<TextActivities>),
 }
 
 impl ActivityReader {
@@ -43,6 +46,12 @@ impl ActivityReader {
             Some(f) => f,
             None => Format::sniff(opened.reader.fill_buf().unwrap_or(&[])),
         };
+        if format == Format::Text && matches!(source, InputSource::Path(_)) {
+            // A file is reopened from its start, so BSD timestamps are dated by its time.
+            drop(opened);
+            let reader = TextLogReader::open(source, opts.max_line_bytes, opts.syslog)?;
+            return Ok(Self::Text(Box::new(TextActivities::new(reader))));
+        }
         Ok(Self::from_reader(
             opened.name,
             opened.reader,
@@ -78,6 +87,13 @@ impl ActivityReader {
                 )),
                 aliases.clone(),
             ),
+            Format::Text => Self::Text(Box::new(TextActivities::new(TextLogReader::new(
+                name,
+                reader,
+                compression.name(),
+                opts.max_line_bytes,
+                opts.syslog,
+            )))),
         }
     }
 }
@@ -88,6 +104,7 @@ impl Iterator for ActivityReader {
         match self {
             Self::Json(r) => r.next(),
             Self::Csv(r, aliases) => r.next_record(aliases),
+            Self::Text(r) => r.next(),
         }
     }
 }

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     JsonLines,
     Csv,
+    /// Text logs: syslog (RFC 5424/3164), CEF, LEEF; their authentication events.
+    Text,
 }
 
 impl Format {
@@ -25,15 +27,18 @@ impl Format {
         match ext {
             "jsonl" | "ndjson" | "json" => Some(Self::JsonLines),
             "csv" => Some(Self::Csv),
+            "syslog" | "cef" | "leef" => Some(Self::Text),
             _ => None,
         }
     }
 
-    /// Guesses from the first bytes of (decompressed) content: `{` means JSON Lines.
+    /// Guesses from the first bytes of (decompressed) content: `{` means JSON Lines, a
+    /// syslog, CEF or LEEF line means text logs, anything else CSV.
     pub fn sniff(head: &[u8]) -> Self {
         let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
         match head.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') | None => Self::JsonLines,
+            Some(_) if crate::text::looks_like(head) => Self::Text,
             Some(_) => Self::Csv,
         }
     }

@@ -6,6 +6,7 @@ mod dashboard;
 mod detect;
 mod graph;
 mod hunt;
+mod logs;
 mod malformed;
 mod ml;
 mod otrf;

@@ -45,8 +45,13 @@ fn failure_burst(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Findin
     }
     if accounts >= spray_threshold {
         confidence = confidence.max(ramp(accounts, spray_threshold, 3.0 * spray_threshold));
+        let network = a
+            .ip_address
+            .as_deref()
+            .map(|ip| format!("the network of {ip}"))
+            .unwrap_or_else(|| "this network".to_owned());
         facts.push(format!(
-            "{} failed attempts against {accounts} accounts from this network in the last {} min: password spraying or credential stuffing",
+            "{} failed attempts against {accounts} accounts from {network} in the last {} min: password spraying or credential stuffing",
             ctx.source_window.attempts, cfg.window_minutes
         ));
     }

@@ -1,0 +1,307 @@
+//! Text logs, one record per line: syslog (RFC 5424 and RFC 3164, as files such as
+//! `auth.log`, `messages` and `secure` hold them), CEF and LEEF (alone or behind a syslog
+//! header). Each line becomes a log document with Elastic Common Schema names, and the
+//! authentication events of sshd, sudo, su, login, systemd-logind, PAM and CEF/LEEF logons
+//! are recognised ([`auth`], [`cef`]) so they can feed the behavioural baselines.
+//!
+//! - [`syslog`]: the syslog header, year and zone inference.
+//! - [`auth`]: Linux authentication messages → `AuthEvent`.
+//! - [`cef`]: CEF and LEEF records.
+//! - [`reader`]: [`TextLogReader`] (lines → documents, bad lines reported with their
+//!   reason) and [`AttemptQueue`] (authentication attempts → user activities, each counted
+//!   once).
+
+pub mod auth;
+pub mod cef;
+mod reader;
+pub mod syslog;
+
+pub use reader::{AttemptQueue, TextActivities, TextLogReader, TextRecord};
+
+use serde_json::{Map, Value, json};
+use warden_event::Timestamp;
+use warden_event::auth::AuthEvent;
+
+pub use syslog::SyslogOptions;
+
+/// What a line was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TextKind {
+    Rfc5424,
+    Rfc3164,
+    Cef,
+    Leef,
+}
+
+impl TextKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rfc5424 => "syslog_rfc5424",
+            Self::Rfc3164 => "syslog_rfc3164",
+            Self::Cef => "cef",
+            Self::Leef => "leef",
+        }
+    }
+}
+
+/// One parsed line.
+#[derive(Debug, Clone)]
+pub struct ParsedLine {
+    pub kind: TextKind,
+    pub doc: Value,
+    pub time: Option<Timestamp>,
+    /// The authentication event the line describes, if any.
+    pub auth: Option<AuthEvent>,
+    /// The logging host and process id (what ties PAM's report to its service's).
+    pub host: Option<String>,
+    pub pid: Option<u32>,
+}
+
+/// Parses lines, carrying year inference from one to the next.
+#[derive(Debug, Clone)]
+pub struct LineParser {
+    opts: SyslogOptions,
+    years: syslog::YearGuess,
+}
+
+impl LineParser {
+    pub fn new(opts: SyslogOptions) -> Self {
+        LineParser {
+            years: syslog::YearGuess::new(&opts),
+            opts,
+        }
+    }
+
+    /// Parses one line (without its newline); `Err` says why it is none of the formats.
+    pub fn parse(&mut self, line: &str) -> Result<ParsedLine, String> {
+        let line = line.trim_start_matches('\u{feff}').trim_end();
+        if let Some((flavor, text)) = cef::find(line) {
+            return self.cef(line, flavor, text);
+        }
+        let s = syslog::parse(line, &self.opts, &mut self.years)?;
+        let kind = if s.version.is_some() {
+            TextKind::Rfc5424
+        } else {
+            TextKind::Rfc3164
+        };
+        let mut doc = s.to_doc();
+        let time = s.time;
+        // No tag: old syslogds wrote some lines as "host -- ident[pid]: text".
+        let auth = time.and_then(|t| auth::parse(t, s.host, s.program.unwrap_or("-"), s.message));
+        if let Some(a) = &auth {
+            add_auth(&mut doc, a);
+        }
+        Ok(ParsedLine {
+            kind,
+            doc,
+            time,
+            auth,
+            host: s.host.map(str::to_owned),
+            pid: s.pid,
+        })
+    }
+
+    /// A CEF/LEEF record, with what its syslog header says (time, host) where it is silent.
+    fn cef(&mut self, line: &str, flavor: cef::Flavor, text: &str) -> Result<ParsedLine, String> {
+        let mut p = cef::parse(flavor, text)?;
+        let head = line[..line.len() - text.len()].trim();
+        let header = if head.is_empty() {
+            None
+        } else {
+            // The header alone is no syslog line; give it a tag and an empty message.
+            let probe = format!("{head} cef: -");
+            syslog::parse(&probe, &self.opts, &mut self.years)
+                .ok()
+                .map(|s| (s.time, s.host.map(str::to_owned), s.to_doc()))
+        };
+        let mut host = None;
+        if let (Some((time, h, hdoc)), Some(doc)) = (header, p.doc.as_object_mut()) {
+            if p.time.is_none() {
+                p.time = time;
+                if let Some(t) = time {
+                    doc.insert("@timestamp".into(), Value::String(t.to_rfc3339()));
+                }
+            }
+            if let Some(h) = &h {
+                doc.entry("host")
+                    .or_insert_with(|| json!({ "hostname": h }));
+            }
+            if let Some(log) = hdoc.get("log") {
+                doc.entry("log").or_insert_with(|| log.clone());
+            }
+            host = h;
+        }
+        let kind = match flavor {
+            cef::Flavor::Cef => TextKind::Cef,
+            cef::Flavor::Leef => TextKind::Leef,
+        };
+        // A logon with no time of its own is dated by the reference (the file's time).
+        let when = p.time.unwrap_or(self.opts.reference);
+        if let Some(a) = p.auth.as_mut() {
+            a.time = when;
+            if a.host.is_none() {
+                a.host.clone_from(&host);
+            }
+        }
+        if let (Some(a), Some(_)) = (&p.auth, p.doc.as_object()) {
+            let a = a.clone();
+            add_auth(&mut p.doc, &a);
+        }
+        Ok(ParsedLine {
+            kind,
+            doc: p.doc,
+            time: p.time,
+            auth: p.auth,
+            host,
+            pid: None,
+        })
+    }
+}
+
+/// The authentication event in the document: ECS `event.*`, `user.*`, `source.*`, and
+/// the whole event under `auth`.
+fn add_auth(doc: &mut Value, a: &AuthEvent) {
+    let Some(d) = doc.as_object_mut() else {
+        return;
+    };
+    let category = match a.action {
+        warden_event::auth::AuthAction::SessionOpen
+        | warden_event::auth::AuthAction::SessionClose => "session",
+        _ => "authentication",
+    };
+    let event = d
+        .entry("event")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(e) = event.as_object_mut() {
+        e.insert("category".into(), Value::String(category.into()));
+        e.insert("action".into(), Value::String(a.action.as_str().into()));
+        if let Some(ok) = a.action.outcome() {
+            e.insert(
+                "outcome".into(),
+                Value::String(if ok { "success" } else { "failure" }.into()),
+            );
+        }
+    }
+    if let Some(u) = &a.user {
+        let user = d.entry("user").or_insert_with(|| Value::Object(Map::new()));
+        if let Some(m) = user.as_object_mut() {
+            m.entry("name").or_insert_with(|| Value::String(u.clone()));
+            if let Some(t) = &a.target_user {
+                m.insert("target".into(), json!({ "name": t }));
+            }
+        }
+    }
+    let source = d
+        .entry("source")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(m) = source.as_object_mut() {
+        if let Some(ip) = &a.source_ip {
+            m.entry("ip").or_insert_with(|| Value::String(ip.clone()));
+        }
+        if let Some(h) = &a.source_host {
+            m.entry("domain")
+                .or_insert_with(|| Value::String(h.clone()));
+        }
+        if let Some(p) = a.source_port {
+            m.entry("port").or_insert_with(|| p.into());
+        }
+    }
+    if source.as_object().is_some_and(Map::is_empty) {
+        d.remove("source");
+    }
+    let mut view = serde_json::to_value(a).unwrap_or(Value::Null);
+    if let Some(v) = view.as_object_mut() {
+        v.remove("time");
+        v.retain(|_, x| !x.is_null());
+    }
+    d.insert("auth".into(), view);
+}
+
+/// Whether the first non-empty line of `head` is a line this module reads (for format
+/// sniffing; a partial last line is ignored).
+pub fn looks_like(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let Some(line) = head
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .find(|l| !l.iter().all(u8::is_ascii_whitespace))
+    else {
+        return false;
+    };
+    let Ok(line) = std::str::from_utf8(&line[..line.len().min(8192)]) else {
+        return false;
+    };
+    if line.trim_start().starts_with('{') {
+        return false;
+    }
+    LineParser::new(SyslogOptions::default())
+        .parse(line)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_lines_carry_ecs_fields() {
+        let mut p = LineParser::new(SyslogOptions {
+            year: Some(2026),
+            ..SyslogOptions::default()
+        });
+        let l = p
+            .parse("Dec 10 07:07:38 LabSZ sshd[24206]: Failed password for invalid user test9 from 52.80.34.196 port 36060 ssh2")
+            .unwrap();
+        assert_eq!(l.kind, TextKind::Rfc3164);
+        assert_eq!(l.doc["event"]["outcome"], "failure");
+        assert_eq!(l.doc["event"]["action"], "login_failure");
+        assert_eq!(l.doc["user"]["name"], "test9");
+        assert_eq!(l.doc["source"]["ip"], "52.80.34.196");
+        assert_eq!(l.doc["source"]["port"], 36060);
+        assert_eq!(l.doc["auth"]["invalid_user"], true);
+        assert_eq!(l.doc["process"]["pid"], 24206);
+        assert_eq!((l.host.as_deref(), l.pid), (Some("LabSZ"), Some(24206)));
+    }
+
+    #[test]
+    fn cef_behind_a_syslog_header_takes_its_host_and_time() {
+        let mut p = LineParser::new(SyslogOptions {
+            year: Some(2026),
+            ..SyslogOptions::default()
+        });
+        let l = p
+            .parse("<134>Feb 12 10:11:12 fw01 CEF:0|Acme|FW|1|100|Deny|5|src=10.1.1.1 dst=10.2.2.2 dpt=445 act=deny")
+            .unwrap();
+        assert_eq!(l.kind, TextKind::Cef);
+        assert_eq!(l.doc["@timestamp"], "2026-02-12T10:11:12Z");
+        assert_eq!(l.doc["host"]["hostname"], "fw01");
+        assert_eq!(l.doc["destination"]["port"], 445);
+        assert_eq!(l.doc["log"]["syslog"]["facility"]["name"], "local0");
+    }
+
+    #[test]
+    fn an_untagged_old_style_line_still_names_its_program() {
+        let mut p = LineParser::new(SyslogOptions::default());
+        let l = p
+            .parse("Jul  7 08:06:15 combo  -- root[2421]: ROOT LOGIN ON tty2")
+            .unwrap();
+        let a = l.auth.unwrap();
+        assert_eq!(
+            (a.service.as_str(), a.user.as_deref()),
+            ("login", Some("root"))
+        );
+        assert!(a.is_attempt());
+    }
+
+    #[test]
+    fn sniffing() {
+        assert!(looks_like(
+            b"Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown\n"
+        ));
+        assert!(looks_like(b"\n<13>1 2026-01-01T00:00:00Z h a - - - m\n"));
+        assert!(looks_like(b"CEF:0|a|b|c|d|e|1|src=1.1.1.1\n"));
+        assert!(!looks_like(b"{\"user_id\":\"a\"}\n"));
+        assert!(!looks_like(b"user_id,timestamp\na,2026-04-02T01:58:06Z\n"));
+        assert!(!looks_like(b""));
+    }
+}
