@@ -94,6 +94,8 @@ pub struct AuthEvent {
     pub source_port: Option<u16>,
     /// sudo's command line.
     pub command: Option<String>,
+    /// sudo's working directory.
+    pub cwd: Option<String>,
     pub tty: Option<String>,
     /// The user tried does not exist on the host.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -125,6 +127,7 @@ impl AuthEvent {
             source_host: None,
             source_port: None,
             command: None,
+            cwd: None,
             tty: None,
             invalid_user: false,
             pam: false,

@@ -48,8 +48,39 @@ impl Variant {
 pub struct Mapping {
     pub placeholders: Placeholders,
     pub field_aliases: FxHashMap<String, Vec<String>>,
-    services: FxHashMap<(String, String), Vec<String>>,
+    services: FxHashMap<(String, String), Service>,
     categories: FxHashMap<(String, String), Vec<Variant>>,
+}
+
+/// What a service stands for: Windows channels, or — for logs without channels, such as
+/// the text logs of Linux hosts — conditions on the event's fields (`process.name: sshd`)
+/// and field renames.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Service {
+    channels: Vec<String>,
+    conditions: Vec<(String, Vec<String>)>,
+    fields: Vec<(String, String)>,
+}
+
+impl Service {
+    /// A list of channels, or a mapping with `channels`, `conditions` and `fields`.
+    fn parse(y: &Yaml) -> Service {
+        match y {
+            Yaml::Hash(_) => Service {
+                channels: strings(&y["channels"]),
+                conditions: hash(&y["conditions"])
+                    .map(|(k, v)| (k, strings(v)))
+                    .collect(),
+                fields: hash(&y["fields"])
+                    .filter_map(|(k, v)| Some((k, v.as_str()?.to_owned())))
+                    .collect(),
+            },
+            other => Service {
+                channels: strings(other),
+                ..Service::default()
+            },
+        }
+    }
 }
 
 fn strings(y: &Yaml) -> Vec<String> {
@@ -94,9 +125,11 @@ impl Mapping {
             m.field_aliases.insert(field, strings(aliases));
         }
         for (product, services) in hash(&doc["services"]) {
-            for (service, channels) in hash(services) {
-                m.services
-                    .insert((product.to_ascii_lowercase(), service), strings(channels));
+            for (service, entry) in hash(services) {
+                m.services.insert(
+                    (product.to_ascii_lowercase(), service),
+                    Service::parse(entry),
+                );
             }
         }
         for (product, cats) in hash(&doc["categories"]) {
@@ -181,10 +214,16 @@ impl Mapping {
         };
         if let Some(service) = &ls.service {
             match self.services.get(&(product.clone(), service.clone())) {
-                Some(channels) => {
+                Some(entry) => {
                     for v in &mut variants {
                         if v.channels.is_empty() {
-                            v.channels = channels.clone();
+                            v.channels = entry.channels.clone();
+                        }
+                        v.conditions.extend(entry.conditions.iter().cloned());
+                        for (from, to) in &entry.fields {
+                            if !v.fields.iter().any(|(f, _)| f == from) {
+                                v.fields.push((from.clone(), to.clone()));
+                            }
                         }
                     }
                 }
@@ -259,5 +298,33 @@ mod tests {
         };
         assert_ne!(m.variants(&db).0[0].product.as_deref(), Some("windows"));
         assert_eq!(m.variants(&LogSource::default()).0[0].product, None);
+    }
+
+    #[test]
+    fn a_service_can_be_conditions_and_renames() {
+        let m = Mapping::parse(
+            "services:\n  linux:\n    app: {conditions: {process.name: [app, appd]}, fields: {User: user.name}}\n  windows:\n    sec: [Security]\n",
+        )
+        .unwrap_or_default();
+        let ls = |product: &str, service: &str| LogSource {
+            product: Some(product.into()),
+            service: Some(service.into()),
+            category: None,
+        };
+        let (v, notes) = m.variants(&ls("linux", "app"));
+        assert!(notes.is_empty());
+        assert!(v[0].channels.is_empty());
+        assert_eq!(
+            v[0].conditions,
+            [(
+                "process.name".to_owned(),
+                vec!["app".to_owned(), "appd".to_owned()]
+            )]
+        );
+        assert_eq!(v[0].fields, [("User".to_owned(), "user.name".to_owned())]);
+        assert_eq!(
+            m.variants(&ls("windows", "sec")).0[0].channels,
+            ["Security"]
+        );
     }
 }

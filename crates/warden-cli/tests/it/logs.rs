@@ -160,3 +160,51 @@ fn loghub_openssh_bursts_and_sprays_name_their_sources() {
     // The one successful login of the sample (fztu from 119.137.62.142) is no alert.
     assert!(!sources.contains("119.137.62.142"), "{by_source:?}");
 }
+
+#[test]
+fn sigmahq_linux_rules_run_on_syslog_sudo_and_audit_records() {
+    let rules = root().join("../shared/data/sigma/rules/linux");
+    if !rules.exists() {
+        eprintln!(
+            "skipped: {} not found (shared data set absent)",
+            rules.display()
+        );
+        return;
+    }
+    let (code, out, err) = run(&[
+        "hunt",
+        "--format",
+        "jsonl",
+        "-r",
+        rules.to_str().unwrap(),
+        &data("logs/linux.log"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let found: BTreeSet<(u64, String)> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|d| (d["line"].as_u64().unwrap(), text(&d, "rule_title")))
+        .collect();
+    let expect = |line: u64, title: &str| {
+        assert!(
+            found.contains(&(line, title.to_owned())),
+            "line {line}: {title} in {found:#?}"
+        );
+    };
+    // service: sshd — a keyword rule on sshd's lines.
+    expect(2, "Suspicious OpenSSH Daemon Error");
+    // process_creation from a command sudo ran.
+    expect(3, "Access of Sudoers File Content");
+    // process_creation from an audit event's records joined (cited at its first line),
+    // and service: auditd on the EXECVE record itself.
+    expect(5, "Remove Immutable File Attribute");
+    expect(6, "Remove Immutable File Attribute - Auditd");
+    expect(11, "Decode Base64 Encoded Text");
+    // The ordinary commands (systemctl status, ls in a folder with a space) raise nothing.
+    assert!(
+        found
+            .iter()
+            .all(|(l, _)| ![1, 4].contains(l) && !(17..=22).contains(l)),
+        "{found:#?}"
+    );
+}

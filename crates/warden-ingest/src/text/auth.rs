@@ -369,9 +369,13 @@ fn sudo(time: Timestamp, m: &str) -> Option<AuthEvent> {
     } else if !first.starts_with("TTY=") {
         return None;
     }
-    for field in rest.split(" ; ") {
+    // The command comes last and is the user's text: fields are read before it only.
+    let head = rest.split_once("COMMAND=").map_or(rest, |(h, _)| h);
+    for field in head.split(" ; ") {
         if let Some(t) = field.trim().strip_prefix("TTY=") {
             e.tty = Some(t.to_owned());
+        } else if let Some(d) = field.trim().strip_prefix("PWD=") {
+            e.cwd = Some(d.to_owned());
         } else if let Some(u) = field.trim().strip_prefix("USER=") {
             e.target_user = user(u);
         }
@@ -658,6 +662,16 @@ mod tests {
         .unwrap();
         assert_eq!(e.action, AuthAction::Sudo);
         assert_eq!(e.command.as_deref(), Some("/bin/sh -c id ; whoami"));
+        assert_eq!(e.cwd.as_deref(), Some("/home/ana"));
+        let e = p(
+            "sudo",
+            "ana : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/echo ; USER=nobody ; PWD=/x",
+        )
+        .unwrap();
+        assert_eq!(
+            (e.target_user.as_deref(), e.cwd.as_deref()),
+            (Some("root"), Some("/"))
+        );
         assert_eq!(e.target_user.as_deref(), Some("root"));
         let e = p("sudo", "bob : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/tmp ; USER=root ; COMMAND=/bin/bash").unwrap();
         assert_eq!((e.action, e.count), (AuthAction::SudoFailure, 3));

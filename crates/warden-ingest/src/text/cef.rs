@@ -289,6 +289,7 @@ fn cef(text: &str) -> Result<Parsed, String> {
     ] {
         cef.insert(k.into(), Value::String(k_trim(v)));
     }
+    put(&mut doc, "event.module", Value::String("cef".into()));
     put(&mut doc, "observer.vendor", Value::String(h[1].clone()));
     put(&mut doc, "observer.product", Value::String(h[2].clone()));
     put(&mut doc, "event.code", Value::String(h[4].clone()));
@@ -431,6 +432,7 @@ fn leef(text: &str) -> Result<Parsed, String> {
         extension(rest)
     };
     let mut doc = Map::new();
+    put(&mut doc, "event.module", Value::String("leef".into()));
     put(&mut doc, "observer.vendor", Value::String(h[1].clone()));
     put(&mut doc, "observer.product", Value::String(h[2].clone()));
     put(&mut doc, "event.code", Value::String(h[4].clone()));

@@ -7,10 +7,12 @@
 //! - [`syslog`]: the syslog header, year and zone inference.
 //! - [`auth`]: Linux authentication messages → `AuthEvent`.
 //! - [`cef`]: CEF and LEEF records.
+//! - [`audit`]: Linux audit records, and the process starts their events describe.
 //! - [`reader`]: [`TextLogReader`] (lines → documents, bad lines reported with their
 //!   reason) and [`AttemptQueue`] (authentication attempts → user activities, each counted
 //!   once).
 
+pub mod audit;
 pub mod auth;
 pub mod cef;
 mod reader;
@@ -31,6 +33,8 @@ pub enum TextKind {
     Rfc3164,
     Cef,
     Leef,
+    /// A Linux audit record, or the process start joined from an event's records.
+    Audit,
 }
 
 impl TextKind {
@@ -40,6 +44,7 @@ impl TextKind {
             Self::Rfc3164 => "syslog_rfc3164",
             Self::Cef => "cef",
             Self::Leef => "leef",
+            Self::Audit => "auditd",
         }
     }
 }
@@ -62,6 +67,9 @@ pub struct ParsedLine {
 pub struct LineParser {
     opts: SyslogOptions,
     years: syslog::YearGuess,
+    audit: audit::AuditJoin,
+    /// A process start joined by the last line, with the line of its first record.
+    joined: Option<(ParsedLine, u64)>,
 }
 
 impl LineParser {
@@ -69,16 +77,30 @@ impl LineParser {
         LineParser {
             years: syslog::YearGuess::new(&opts),
             opts,
+            audit: audit::AuditJoin::default(),
+            joined: None,
         }
     }
 
     /// Parses one line (without its newline); `Err` says why it is none of the formats.
     pub fn parse(&mut self, line: &str) -> Result<ParsedLine, String> {
+        self.parse_at(line, 0)
+    }
+
+    /// [`parse`](Self::parse) of line number `n` (what a joined audit event cites).
+    pub fn parse_at(&mut self, line: &str, n: u64) -> Result<ParsedLine, String> {
         let line = line.trim_start_matches('\u{feff}').trim_end();
+        if audit::looks_like(line) {
+            return self.audit(line, None, n);
+        }
         if let Some((flavor, text)) = cef::find(line) {
             return self.cef(line, flavor, text);
         }
         let s = syslog::parse(line, &self.opts, &mut self.years)?;
+        if audit::looks_like(s.message) {
+            let host = s.host.map(str::to_owned);
+            return self.audit(s.message, host.as_deref(), n);
+        }
         let kind = if s.version.is_some() {
             TextKind::Rfc5424
         } else {
@@ -98,6 +120,35 @@ impl LineParser {
             auth,
             host: s.host.map(str::to_owned),
             pid: s.pid,
+        })
+    }
+
+    /// A process start that the last line completed (an audit event's records joined),
+    /// with the line of its first record.
+    pub fn take_joined(&mut self) -> Option<(ParsedLine, u64)> {
+        self.joined.take()
+    }
+
+    /// The end of the input: the audit event still open, joined.
+    pub fn finish(&mut self) -> Option<(ParsedLine, u64)> {
+        let (doc, time, line) = self.audit.finish()?;
+        Some((joined_line(doc, time), line))
+    }
+
+    fn audit(&mut self, text: &str, host: Option<&str>, n: u64) -> Result<ParsedLine, String> {
+        let r = audit::parse(text)?;
+        let doc = r.to_doc(host);
+        let time = r.time;
+        if let Some((doc, t, line)) = self.audit.push(r, host, n) {
+            self.joined = Some((joined_line(doc, t), line));
+        }
+        Ok(ParsedLine {
+            kind: TextKind::Audit,
+            doc,
+            time: Some(time),
+            auth: None,
+            host: host.map(str::to_owned),
+            pid: None,
         })
     }
 
@@ -124,7 +175,7 @@ impl LineParser {
             }
             if let Some(h) = &h {
                 doc.entry("host")
-                    .or_insert_with(|| json!({ "hostname": h }));
+                    .or_insert_with(|| json!({ "name": h, "hostname": h }));
             }
             if let Some(log) = hdoc.get("log") {
                 doc.entry("log").or_insert_with(|| log.clone());
@@ -155,6 +206,21 @@ impl LineParser {
             host,
             pid: None,
         })
+    }
+}
+
+fn joined_line(doc: Value, time: Timestamp) -> ParsedLine {
+    let host = doc
+        .pointer("/host/name")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    ParsedLine {
+        kind: TextKind::Audit,
+        doc,
+        time: Some(time),
+        auth: None,
+        host,
+        pid: None,
     }
 }
 
@@ -209,12 +275,46 @@ fn add_auth(doc: &mut Value, a: &AuthEvent) {
     if source.as_object().is_some_and(Map::is_empty) {
         d.remove("source");
     }
+    if a.action == warden_event::auth::AuthAction::Sudo
+        && let Some(cmd) = &a.command
+    {
+        add_sudo_process(d, a, cmd);
+    }
     let mut view = serde_json::to_value(a).unwrap_or(Value::Null);
     if let Some(v) = view.as_object_mut() {
         v.remove("time");
         v.retain(|_, x| !x.is_null());
     }
     d.insert("auth".into(), view);
+}
+
+/// A command sudo ran is a process start (ECS `process.*`, `event.type: start`): Linux
+/// `process_creation` rules and payload analysis read it.
+fn add_sudo_process(d: &mut Map<String, Value>, a: &AuthEvent, cmd: &str) {
+    let mut process = Map::new();
+    process.insert("command_line".into(), Value::String(cmd.to_owned()));
+    if let Some(exe) = cmd.split_whitespace().next() {
+        process.insert("executable".into(), Value::String(exe.to_owned()));
+    }
+    if let Some(cwd) = &a.cwd {
+        process.insert("working_directory".into(), Value::String(cwd.clone()));
+    }
+    // The syslog tag is sudo's own process; the command is a new one.
+    let parent = d.remove("process");
+    if let Some(p) = parent {
+        process.insert("parent".into(), p);
+    }
+    d.insert("process".into(), Value::Object(process));
+    if let Some(e) = d.get_mut("event").and_then(Value::as_object_mut) {
+        e.insert("category".into(), json!(["authentication", "process"]));
+        e.insert("type".into(), json!(["start"]));
+    }
+    if let (Some(t), Some(u)) = (
+        &a.target_user,
+        d.get_mut("user").and_then(Value::as_object_mut),
+    ) {
+        u.insert("effective".into(), json!({ "name": t }));
+    }
 }
 
 /// Whether the first non-empty line of `head` is a line this module reads (for format
@@ -291,6 +391,25 @@ mod tests {
             ("login", Some("root"))
         );
         assert!(a.is_attempt());
+    }
+
+    #[test]
+    fn a_sudo_command_is_a_process_start_and_keeps_its_tag() {
+        let mut p = LineParser::new(SyslogOptions::default());
+        let l = p
+            .parse("Dec  2 09:01:00 web1 sudo[77]:      ana : TTY=pts/0 ; PWD=/home/ana ; USER=root ; COMMAND=/usr/bin/cat /etc/sudoers")
+            .unwrap();
+        let d = &l.doc;
+        assert_eq!(d["process"]["command_line"], "/usr/bin/cat /etc/sudoers");
+        assert_eq!(d["process"]["executable"], "/usr/bin/cat");
+        assert_eq!(d["process"]["working_directory"], "/home/ana");
+        assert_eq!(d["process"]["parent"]["name"], "sudo");
+        assert_eq!(d["event"]["type"][0], "start");
+        assert_eq!(d["user"]["name"], "ana");
+        assert_eq!(d["user"]["effective"]["name"], "root");
+        assert_eq!(d["log"]["syslog"]["appname"], "sudo");
+        assert_eq!(d["log"]["syslog"]["procid"], 77);
+        assert_eq!(d["event"]["module"], "syslog");
     }
 
     #[test]

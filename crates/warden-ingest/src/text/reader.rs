@@ -50,6 +50,8 @@ pub struct TextLogReader {
     buf: Vec<u8>,
     max_line_bytes: usize,
     parser: LineParser,
+    /// A record waiting its turn (an audit event joined by the line just read).
+    pending: Option<TextRecord>,
     done: bool,
 }
 
@@ -68,6 +70,7 @@ impl TextLogReader {
             buf: Vec::new(),
             max_line_bytes,
             parser: LineParser::new(opts),
+            pending: None,
             done: false,
         }
     }
@@ -110,12 +113,16 @@ impl Iterator for TextLogReader {
     type Item = Result<TextRecord, IngestError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        // A process start joined from an audit event comes right after the line that ended it.
+        if let Some(r) = self.pending.take() {
+            return Some(Ok(r));
+        }
         while !self.done {
             let line = match self.lines.next_line(&mut self.buf) {
                 Ok(Some(l)) => l,
                 Ok(None) => {
                     self.done = true;
-                    return None;
+                    return self.parser.finish().map(|(p, first)| Ok(record(p, first)));
                 }
                 Err(e) => {
                     self.done = true;
@@ -139,20 +146,28 @@ impl Iterator for TextLogReader {
             let Ok(text) = std::str::from_utf8(&self.buf) else {
                 return Some(Err(self.error(n, ErrorKind::Utf8)));
             };
-            return Some(match self.parser.parse(text) {
-                Ok(p) => Ok(TextRecord {
-                    line: n,
-                    kind: p.kind,
-                    doc: p.doc,
-                    time: p.time,
-                    auth: p.auth,
-                    host: p.host,
-                    pid: p.pid,
-                }),
+            let parsed = self.parser.parse_at(text, n);
+            if let Some((p, first)) = self.parser.take_joined() {
+                self.pending = Some(record(p, first));
+            }
+            return Some(match parsed {
+                Ok(p) => Ok(record(p, n)),
                 Err(reason) => Err(self.error(n, ErrorKind::Unrecognised(reason))),
             });
         }
         None
+    }
+}
+
+fn record(p: super::ParsedLine, line: u64) -> TextRecord {
+    TextRecord {
+        line,
+        kind: p.kind,
+        doc: p.doc,
+        time: p.time,
+        auth: p.auth,
+        host: p.host,
+        pid: p.pid,
     }
 }
 
@@ -328,6 +343,44 @@ mod tests {
         std::iter::from_fn(|| q.pop())
             .map(|(a, l)| (a.user_id, l))
             .collect()
+    }
+
+    #[test]
+    fn audit_events_are_joined_after_their_end_and_at_the_end_of_input() {
+        let text = "type=SYSCALL msg=audit(1.0:7): pid=5 ppid=1 exe=\"/bin/id\"\n\
+                    type=EXECVE msg=audit(1.0:7): argc=1 a0=\"id\"\n\
+                    type=EOE msg=audit(1.0:7): \n\
+                    type=SYSCALL msg=audit(2.0:8): pid=6 ppid=1 exe=\"/bin/ls\"\n\
+                    type=EXECVE msg=audit(2.0:8): argc=1 a0=\"ls\"\n";
+        let reader = TextLogReader::new(
+            "audit.log".into(),
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+            "plain",
+            1 << 16,
+            SyslogOptions::default(),
+        );
+        let seen: Vec<(u64, String)> = reader
+            .map(Result::unwrap)
+            .map(|r| {
+                let what = r.doc["type"]
+                    .as_str()
+                    .or(r.doc["process"]["executable"].as_str())
+                    .unwrap_or("")
+                    .to_owned();
+                (r.line, what)
+            })
+            .collect();
+        let want = [
+            (1, "SYSCALL"),
+            (2, "EXECVE"),
+            (3, "EOE"),
+            (1, "/bin/id"),
+            (4, "SYSCALL"),
+            (5, "EXECVE"),
+            (4, "/bin/ls"),
+        ];
+        let want: Vec<(u64, String)> = want.iter().map(|(l, w)| (*l, (*w).to_owned())).collect();
+        assert_eq!(seen, want);
     }
 
     #[test]

@@ -170,14 +170,15 @@ fn convert(m: Message<&str>, time: Timestamp) -> SyslogLine<'_> {
 
 impl SyslogLine<'_> {
     /// The line as a log document (Elastic Common Schema names): `@timestamp`,
-    /// `host.hostname`, `process.name`/`pid`, `log.syslog.*`, `message`.
+    /// `host.name`, `process.name`/`pid`, `log.syslog.*` (the tag as `appname` and
+    /// `procid`), `event.module: syslog`, `message`.
     pub fn to_doc(&self) -> Value {
         let mut doc = Map::new();
         if let Some(t) = self.time {
             doc.insert("@timestamp".into(), Value::String(t.to_rfc3339()));
         }
         if let Some(h) = self.host {
-            doc.insert("host".into(), json!({ "hostname": h }));
+            doc.insert("host".into(), json!({ "name": h, "hostname": h }));
         }
         let mut process = Map::new();
         if let Some(p) = self.program {
@@ -192,6 +193,13 @@ impl SyslogLine<'_> {
             doc.insert("process".into(), Value::Object(process));
         }
         let mut syslog = Map::new();
+        // The tag stays here whatever `process.*` comes to describe (a command sudo ran).
+        if let Some(p) = self.program {
+            syslog.insert("appname".into(), Value::String(p.to_owned()));
+        }
+        if let Some(pid) = self.pid {
+            syslog.insert("procid".into(), pid.into());
+        }
         if let Some((f, s)) = self.priority {
             syslog.insert("priority".into(), (u32::from(f) * 8 + u32::from(s)).into());
             syslog.insert(
@@ -218,6 +226,7 @@ impl SyslogLine<'_> {
             );
         }
         doc.insert("log".into(), json!({ "syslog": syslog }));
+        doc.insert("event".into(), json!({ "module": "syslog" }));
         doc.insert("message".into(), Value::String(self.message.to_owned()));
         Value::Object(doc)
     }

@@ -277,4 +277,40 @@ mod tests {
             ["cmd"]
         );
     }
+
+    #[test]
+    fn linux_services_select_programs_and_process_starts_read_ecs_names() {
+        let sshd = "title: sshd\nlogsource: {product: linux, service: sshd}\ndetection:\n  keywords: ['corrupted mac']\n  condition: keywords\n";
+        let chattr = "title: chattr\nlogsource: {product: linux, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: '/chattr'\n    CommandLine|contains: ' -i '\n  condition: sel\n";
+        let parent = "title: parent\nlogsource: {product: linux, category: process_creation}\ndetection:\n  sel:\n    ParentImage|endswith: '/bash'\n  condition: sel\n";
+        let mut b = RuleSetBuilder::new(Mapping::builtin());
+        b.add_text(sshd, None)
+            .add_text(chattr, None)
+            .add_text(parent, None);
+        let set = b.build();
+        let line = |program: &str| {
+            json!({"event": {"module": "syslog"}, "log": {"syslog": {"appname": program}},
+                "message": "error: Corrupted MAC on input."})
+        };
+        assert_eq!(matching(&set, &line("sshd")), ["sshd"]);
+        assert!(
+            matching(&set, &line("sudo")).is_empty(),
+            "another program's line"
+        );
+        let start = |module: &str, action: &str| {
+            json!({"event": {"module": module, "action": action},
+                "process": {"executable": "/usr/bin/chattr", "command_line": "chattr -i /etc/passwd"}})
+        };
+        assert_eq!(matching(&set, &start("auditd", "executed")), ["chattr"]);
+        assert_eq!(matching(&set, &start("syslog", "sudo")), ["chattr"]);
+        assert!(matching(&set, &start("auditd", "other")).is_empty());
+        // A Windows event is never a Linux one, whatever it holds.
+        let win = json!({"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+            "EventData": {"Image": "/usr/bin/chattr", "CommandLine": "chattr -i x"}}});
+        assert!(matching(&set, &win).is_empty());
+        // The parent is unknown on these logs: the rule cannot match them.
+        let mut with_parent = start("auditd", "executed");
+        with_parent["ParentImage"] = json!("/bin/bash");
+        assert_eq!(matching(&set, &with_parent), ["chattr"]);
+    }
 }
