@@ -58,10 +58,27 @@ pub enum Command {
     /// API tokens for `warden serve`.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Network detection over Zeek logs (conn, dns): port and host scans, beaconing, DNS
+    /// tunnelling and generated names, long connections and large transfers out; each
+    /// finding explained, with the Zeek uids it rests on, one JSON object per line.
+    Network(NetworkArgs),
     /// Analyse a command line or script: decode its layers of obfuscation, find attack
     /// patterns with their ATT&CK ids, score it (with the learned model when one is given)
     /// and say ALLOW, QUARANTINE or BLOCK, as JSON.
     Analyze(AnalyzeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkArgs {
+    /// Zeek logs (TSV or JSON, plain or compressed) or folders of them (read recursively).
+    #[arg(required = true, value_name = "PATH")]
+    pub inputs: Vec<String>,
+    /// Lowest level written.
+    #[arg(long, value_name = "LEVEL", default_value = "MEDIUM", value_parser = parse_level)]
+    pub min_level: ThreatLevel,
+    /// Configuration file (TOML; `[network]` sets the finders' thresholds).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -16,6 +16,8 @@ pub struct WardenConfig {
     pub payload: warden_payload::VerdictConfig,
     /// The sandbox for `warden analyze --sandbox`: limits, time, what is bound read-only.
     pub sandbox: warden_sandbox::SandboxConfig,
+    /// `warden network`: the finders' thresholds.
+    pub network: warden_engine::network::NetworkConfig,
 }
 
 impl WardenConfig {
@@ -34,6 +36,7 @@ impl WardenConfig {
         cfg.ingest.validate()?;
         cfg.payload.validate().map_err(anyhow::Error::msg)?;
         cfg.sandbox.validate().map_err(anyhow::Error::msg)?;
+        cfg.network.validate().map_err(anyhow::Error::msg)?;
         Ok(cfg)
     }
 

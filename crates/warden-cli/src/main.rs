@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         cli::Command::Serve(a) => commands::serve::serve(a),
         cli::Command::Token(c) => commands::token::run(c),
         cli::Command::Analyze(a) => commands::payload::analyze(a),
+        cli::Command::Network(a) => commands::network::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

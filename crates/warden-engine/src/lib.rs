@@ -27,6 +27,7 @@ pub mod alerts;
 pub mod config;
 pub mod eval;
 pub mod models;
+pub mod network;
 pub mod payload;
 pub mod pipeline;
 pub mod sigma;

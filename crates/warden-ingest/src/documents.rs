@@ -37,6 +37,8 @@ pub enum DocFormat {
     Xml,
     /// Text logs, a document per line: syslog, CEF, LEEF ([`crate::text`]).
     Text,
+    /// Zeek logs of any type, TSV or JSON ([`crate::zeek`]).
+    Zeek,
 }
 
 /// Decides a file's format from its first bytes and name; `None` for other files.
@@ -71,11 +73,15 @@ pub fn sniff(path: &Path) -> Option<DocFormat> {
     {
         return Some(DocFormat::Text);
     }
-    // Log files by name (`auth.log`, `secure`, `messages.1`): JSON or text by content.
+    // Log files by name (`auth.log`, `secure`, `messages.1`, `conn.log`): Zeek, JSON or
+    // text by content.
     if is_log_name(name) {
         let opened = InputSource::Path(path.to_path_buf()).open().ok()?;
         let mut reader = opened.reader;
         let head = reader.fill_buf().ok()?;
+        if crate::zeek::looks_like(name, head) {
+            return Some(DocFormat::Zeek);
+        }
         return match head.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{' | b'[') => Some(DocFormat::Json),
             _ if crate::text::looks_like(head) => Some(DocFormat::Text),
@@ -89,6 +95,7 @@ pub fn sniff(path: &Path) -> Option<DocFormat> {
 fn is_log_name(name: &str) -> bool {
     let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-');
     base.ends_with(".log")
+        || name.contains(".log.")
         || [
             "messages", "secure", "syslog", "auth", "kern", "daemon", "maillog", "cron",
         ]
@@ -116,7 +123,40 @@ pub fn read_documents(
         DocFormat::Json => read_json(path, each),
         DocFormat::Xml => read_xml(path, each),
         DocFormat::Text => read_text(path, each),
+        DocFormat::Zeek => read_zeek(path, each),
     }
+}
+
+fn read_zeek(
+    path: &Path,
+    each: &mut dyn FnMut(Result<LogRecord, IngestError>),
+) -> Result<ReadCounts, IngestError> {
+    let name = path.display().to_string();
+    let bytes = file_size(path, &name)?;
+    let opened = InputSource::Path(path.to_path_buf()).open()?;
+    let mut counts = ReadCounts {
+        bytes,
+        ..ReadCounts::default()
+    };
+    counts.records =
+        crate::zeek::read(
+            &name,
+            opened.reader,
+            opened.compression.name(),
+            &mut |r| match r {
+                Ok((doc, time, line)) => each(Ok(LogRecord {
+                    doc,
+                    record_id: None,
+                    timestamp_ms: time.map(warden_event::Timestamp::millis),
+                    line,
+                })),
+                Err(e) => {
+                    counts.errors += 1;
+                    each(Err(e));
+                }
+            },
+        );
+    Ok(counts)
 }
 
 fn read_text(

@@ -10,6 +10,7 @@
 //! - [`flows`]: network-flow readers (NSL-KDD, UNSW-NB15, Zeek `conn.log`).
 //! - [`text`]: text logs, one record per line: syslog (RFC 5424/3164), CEF, LEEF, with
 //!   Linux authentication events recognised.
+//! - [`zeek`]: Zeek logs of every type (TSV with headers, or JSON) as documents.
 //! - [`documents`]: whole log documents (EVTX records, JSON objects) for rule hunting.
 //! - [`jsonl`] and [`csv_reader`]: the two formats, each an iterator of
 //!   `Result<Record, IngestError>` where every error names the file, line and field.
@@ -43,6 +44,7 @@ mod reader;
 pub mod source;
 pub mod text;
 pub mod xml;
+pub mod zeek;
 
 pub use config::{IngestConfig, IngestConfigError, SyslogConfig};
 pub use error::{ErrorKind, IngestError};

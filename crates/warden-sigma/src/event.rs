@@ -11,6 +11,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::derive::Transform;
+use crate::ruleset::Product;
 use serde_json::Value as Json;
 
 /// Index of an interned event field name.
@@ -143,6 +144,9 @@ pub struct Event<'a> {
     event_id: Option<u32>,
     /// Whether the document looked like a Windows event (a channel, or `Event.System`).
     pub windows: bool,
+    /// The product the document is known to come from: Windows by its shape, Linux or
+    /// Zeek by the module that read it (`event.module`); `None` when it does not say.
+    pub product: Option<Product>,
     /// Values deeper than [`MAX_DEPTH`] that were not looked at.
     pub truncated: bool,
     haystack: String,
@@ -168,6 +172,7 @@ impl<'a> Event<'a> {
                 channel: None,
                 event_id: None,
                 windows: false,
+                product: None,
                 truncated: false,
                 haystack: String::with_capacity(2048),
             },
@@ -179,6 +184,16 @@ impl<'a> Event<'a> {
         let mut ev = w.ev;
         // EVTX-shaped documents are Windows events even without a channel (ETW captures).
         ev.windows = ev.channel.is_some() || doc.pointer("/Event/System").is_some();
+        ev.product = if ev.windows {
+            Some(Product::Windows)
+        } else {
+            // The module that read a text log says where it came from.
+            match doc.pointer("/event/module").and_then(Json::as_str) {
+                Some("syslog" | "auditd") => Some(Product::Linux),
+                Some("zeek") => Some(Product::Zeek),
+                _ => None,
+            }
+        };
         ev
     }
 

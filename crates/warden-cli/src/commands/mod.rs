@@ -8,6 +8,7 @@ pub mod detect;
 pub mod graph;
 pub mod hunt;
 pub mod ml;
+pub mod network;
 pub mod payload;
 pub mod rules;
 pub mod serve;

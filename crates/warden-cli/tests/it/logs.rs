@@ -208,3 +208,108 @@ fn sigmahq_linux_rules_run_on_syslog_sudo_and_audit_records() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn sigmahq_network_rules_run_on_zeek_logs_of_their_type_only() {
+    let shared = root().join("../shared/data");
+    let (rules, web, zeek) = (
+        shared.join("sigma/rules/network"),
+        shared.join("sigma/rules/web"),
+        shared.join("zeek"),
+    );
+    if !rules.exists() || !zeek.exists() {
+        eprintln!(
+            "skipped: {} not found (shared data set absent)",
+            shared.display()
+        );
+        return;
+    }
+    let (code, out, err) = run(&[
+        "hunt",
+        "--format",
+        "jsonl",
+        "-r",
+        rules.to_str().unwrap(),
+        "-r",
+        web.to_str().unwrap(),
+        zeek.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Every Zeek log read; the truncated gzip sample reported, nothing else.
+    assert!(
+        err.contains("files 209, events 20,217, bad records 1"),
+        "{err}"
+    );
+    assert!(
+        err.contains("http.log.corrupt.gz:159: read failed"),
+        "{err}"
+    );
+    let mut titles: BTreeMap<String, usize> = BTreeMap::new();
+    for l in out.lines() {
+        let d: Value = serde_json::from_str(l).unwrap();
+        *titles.entry(text(&d, "rule_title")).or_default() += 1;
+        let path = d["details"]["_path"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        match text(&d, "rule_title").as_str() {
+            // category: proxy — Zeek's http records, user agents compared as written.
+            "Windows WebDAV User Agent" | "Malware User Agent" => assert_eq!(path, "http"),
+            // product: zeek, service: dns.
+            "Suspicious DNS Z Flag Bit Set" => assert_eq!(path, "dns"),
+            other => panic!("unexpected detection {other}: {d}"),
+        }
+    }
+    // Cisco, Fortinet and other products' keyword rules never read Zeek records.
+    assert_eq!(
+        titles.get("Windows WebDAV User Agent"),
+        Some(&2),
+        "{titles:?}"
+    );
+    assert_eq!(
+        titles.get("Suspicious DNS Z Flag Bit Set"),
+        Some(&3),
+        "{titles:?}"
+    );
+}
+
+#[test]
+fn network_findings_on_the_zeek_captures() {
+    let zeek = root().join("../shared/data/zeek");
+    if !zeek.exists() {
+        eprintln!(
+            "skipped: {} not found (shared data set absent)",
+            zeek.display()
+        );
+        return;
+    }
+    let find = |dir: &str| -> Vec<Value> {
+        let (code, out, err) = run(&["network", zeek.join(dir).to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    // APT29: the HTTPS channel to the emulation's C2 (676 connections in half an hour,
+    // every ~2 s, ~650 bytes each) is a beacon; the domain's own LDAP, Kerberos and DNS
+    // traffic is not.
+    let apt29 = find("otrf-apt29");
+    assert_eq!(apt29.len(), 1, "{apt29:#?}");
+    assert_eq!(text(&apt29[0], "kind"), "beaconing");
+    assert_eq!(text(&apt29[0], "source"), "10.0.1.5");
+    assert_eq!(text(&apt29[0], "destination"), "192.168.0.4:443/tcp");
+    assert_eq!(apt29[0]["evidence"].as_array().unwrap().len(), 20);
+    // LSASS campaigns: short Metasploit sessions, a handful of connections each: nothing.
+    assert!(find("otrf-lsass-campaigns").is_empty());
+    // ZAT: one host contacts 201 peers on port 16464 in three minutes, two thirds
+    // unanswered — ZeroAccess's peer-to-peer port; nothing else at MEDIUM or above.
+    let zat = find("zat-data");
+    assert_eq!(zat.len(), 1, "{zat:#?}");
+    assert_eq!(text(&zat[0], "kind"), "host_scan");
+    assert_eq!(text(&zat[0], "destination"), "port 16464");
+    assert!(
+        text(&zat[0], "explanation").contains("201 hosts"),
+        "{}",
+        zat[0]
+    );
+}

@@ -99,7 +99,10 @@ impl RuleSet {
         let Some(v) = self.variants.get(vi as usize) else {
             return;
         };
-        if scratch.seen.get(v.rule as usize) == Some(&generation) || (v.not_windows && ev.windows) {
+        if scratch.seen.get(v.rule as usize) == Some(&generation)
+            || v.product
+                .is_some_and(|p| ev.product.is_some_and(|e| e != p))
+        {
             return;
         }
         // The posting clause brought us here; the other clauses must hold too.

@@ -394,7 +394,7 @@ impl RuleSet {
                 rule: rule_idx,
                 expr,
                 strict,
-                not_windows: v.product.as_deref().is_some_and(|p| p != "windows"),
+                product: v.product.as_deref().map(super::Product::from_rule),
                 requirement: None,
             });
         }

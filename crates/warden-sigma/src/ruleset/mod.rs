@@ -64,11 +64,33 @@ struct CompiledVariant {
     /// whatever they would have said, and the missing fields in words. A match of `expr`
     /// that fails it is reported as unverified.
     strict: Option<(Expr, Box<str>)>,
-    /// The rule names a product other than Windows: Windows events never match it.
-    not_windows: bool,
+    /// The rule's product (`windows`, `linux`, `zeek`…): an event known to come from
+    /// another product never matches it.
+    product: Option<Product>,
     /// Literal clauses, all of which must hold (each: at least one of its needle ids in
     /// the event); the first is the posting clause. `None`: always evaluated.
     requirement: Option<Box<[Box<[u32]>]>>,
+}
+
+/// The products an event can be known to come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Product {
+    Windows,
+    Linux,
+    Zeek,
+    /// Any other product a rule names (`cisco`, `aws`…): no event is known to be one.
+    Other,
+}
+
+impl Product {
+    pub fn from_rule(name: &str) -> Product {
+        match name {
+            "windows" => Product::Windows,
+            "linux" => Product::Linux,
+            "zeek" => Product::Zeek,
+            _ => Product::Other,
+        }
+    }
 }
 
 /// The variants one index key leads to: those always evaluated, and those gated by a
@@ -312,5 +334,39 @@ mod tests {
         let mut with_parent = start("auditd", "executed");
         with_parent["ParentImage"] = json!("/bin/bash");
         assert_eq!(matching(&set, &with_parent), ["chattr"]);
+    }
+
+    #[test]
+    fn a_document_known_to_come_from_one_product_meets_only_its_rules() {
+        let cisco = "title: cisco\nlogsource: {product: cisco, service: aaa}\ndetection:\n  keywords: ['dir']\n  condition: keywords\n";
+        let zeek_dns = "title: zeek dns\nlogsource: {product: zeek, service: dns}\ndetection:\n  sel:\n    query|endswith: '.onion'\n  condition: sel\n";
+        let any_dns = "title: any dns\nlogsource: {category: dns}\ndetection:\n  sel:\n    record_type: TXT\n  condition: sel\n";
+        let mut b = RuleSetBuilder::new(Mapping::builtin());
+        b.add_text(cisco, None)
+            .add_text(zeek_dns, None)
+            .add_text(any_dns, None);
+        let set = b.build();
+        let zeek = |path: &str, query: &str| {
+            json!({"_path": path, "event": {"module": "zeek"}, "query": query,
+                "qtype_name": "TXT", "note": "dir listing"})
+        };
+        assert_eq!(
+            matching(&set, &zeek("dns", "x.onion")),
+            ["zeek dns", "any dns"]
+        );
+        assert!(
+            matching(&set, &zeek("http", "x.onion")).is_empty(),
+            "another Zeek log"
+        );
+        let linux = json!({"event": {"module": "syslog"}, "message": "dir listing"});
+        assert!(
+            matching(&set, &linux).is_empty(),
+            "a Cisco rule never reads a Linux line"
+        );
+        // A log that does not say where it came from meets every product's rules.
+        assert_eq!(
+            matching(&set, &json!({"message": "dir listing"})),
+            ["cisco"]
+        );
     }
 }

@@ -68,7 +68,9 @@ impl ReadSummary {
 }
 
 fn kind_of(p: &Path) -> Option<Kind> {
-    if let Some(f) = documents::sniff(p) {
+    // Zeek and text logs other than conn.log hold nothing the graph reads yet.
+    if let Some(f) = documents::sniff(p).filter(|f| !matches!(f, DocFormat::Zeek | DocFormat::Text))
+    {
         if f == DocFormat::Json && first_record_is_activity(p) {
             return Some(Kind::Activity);
         }
