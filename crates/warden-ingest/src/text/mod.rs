@@ -49,9 +49,11 @@ impl TextKind {
     }
 }
 
-/// One parsed line.
+/// One parsed line (or a record joined from several, cited at the first).
 #[derive(Debug, Clone)]
 pub struct ParsedLine {
+    /// Its line number (0 when the caller gave none).
+    pub line: u64,
     pub kind: TextKind,
     pub doc: Value,
     pub time: Option<Timestamp>,
@@ -68,8 +70,8 @@ pub struct LineParser {
     opts: SyslogOptions,
     years: syslog::YearGuess,
     audit: audit::AuditJoin,
-    /// A process start joined by the last line, with the line of its first record.
-    joined: Option<(ParsedLine, u64)>,
+    /// A process start joined by the last line.
+    joined: Option<ParsedLine>,
 }
 
 impl LineParser {
@@ -94,7 +96,7 @@ impl LineParser {
             return self.audit(line, None, n);
         }
         if let Some((flavor, text)) = cef::find(line) {
-            return self.cef(line, flavor, text);
+            return self.cef(line, flavor, text, n);
         }
         let s = syslog::parse(line, &self.opts, &mut self.years)?;
         if audit::looks_like(s.message) {
@@ -114,6 +116,7 @@ impl LineParser {
             add_auth(&mut doc, a);
         }
         Ok(ParsedLine {
+            line: n,
             kind,
             doc,
             time,
@@ -124,15 +127,15 @@ impl LineParser {
     }
 
     /// A process start that the last line completed (an audit event's records joined),
-    /// with the line of its first record.
-    pub fn take_joined(&mut self) -> Option<(ParsedLine, u64)> {
+    /// cited at the line of its first record.
+    pub fn take_joined(&mut self) -> Option<ParsedLine> {
         self.joined.take()
     }
 
     /// The end of the input: the audit event still open, joined.
-    pub fn finish(&mut self) -> Option<(ParsedLine, u64)> {
+    pub fn finish(&mut self) -> Option<ParsedLine> {
         let (doc, time, line) = self.audit.finish()?;
-        Some((joined_line(doc, time), line))
+        Some(joined_line(doc, time, line))
     }
 
     fn audit(&mut self, text: &str, host: Option<&str>, n: u64) -> Result<ParsedLine, String> {
@@ -140,9 +143,10 @@ impl LineParser {
         let doc = r.to_doc(host);
         let time = r.time;
         if let Some((doc, t, line)) = self.audit.push(r, host, n) {
-            self.joined = Some((joined_line(doc, t), line));
+            self.joined = Some(joined_line(doc, t, line));
         }
         Ok(ParsedLine {
+            line: n,
             kind: TextKind::Audit,
             doc,
             time: Some(time),
@@ -153,7 +157,13 @@ impl LineParser {
     }
 
     /// A CEF/LEEF record, with what its syslog header says (time, host) where it is silent.
-    fn cef(&mut self, line: &str, flavor: cef::Flavor, text: &str) -> Result<ParsedLine, String> {
+    fn cef(
+        &mut self,
+        line: &str,
+        flavor: cef::Flavor,
+        text: &str,
+        n: u64,
+    ) -> Result<ParsedLine, String> {
         let mut p = cef::parse(flavor, text)?;
         let head = line[..line.len() - text.len()].trim();
         let header = if head.is_empty() {
@@ -199,6 +209,7 @@ impl LineParser {
             add_auth(&mut p.doc, &a);
         }
         Ok(ParsedLine {
+            line: n,
             kind,
             doc: p.doc,
             time: p.time,
@@ -209,12 +220,13 @@ impl LineParser {
     }
 }
 
-fn joined_line(doc: Value, time: Timestamp) -> ParsedLine {
+fn joined_line(doc: Value, time: Timestamp, line: u64) -> ParsedLine {
     let host = doc
         .pointer("/host/name")
         .and_then(Value::as_str)
         .map(str::to_owned);
     ParsedLine {
+        line,
         kind: TextKind::Audit,
         doc,
         time: Some(time),

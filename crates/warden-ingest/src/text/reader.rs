@@ -15,11 +15,10 @@
 use std::collections::VecDeque;
 use std::io::BufRead;
 
-use serde_json::Value;
 use warden_event::auth::AuthEvent;
 use warden_event::{Timestamp, UserActivity};
 
-use super::{LineParser, SyslogOptions, TextKind};
+use super::{LineParser, SyslogOptions};
 use crate::error::{ErrorKind, IngestError};
 use crate::lines::{Line, LineReader};
 use crate::reader::Record;
@@ -30,17 +29,8 @@ const MAX_COPIES: u32 = 1000;
 /// Most activities held back while a PAM report waits for its service's.
 const MAX_HELD: usize = 10_000;
 
-/// One line read.
-#[derive(Debug, Clone)]
-pub struct TextRecord {
-    pub line: u64,
-    pub kind: TextKind,
-    pub doc: Value,
-    pub time: Option<Timestamp>,
-    pub auth: Option<AuthEvent>,
-    pub host: Option<String>,
-    pub pid: Option<u32>,
-}
+/// One line read (or an audit event joined, cited at its first line).
+pub type TextRecord = super::ParsedLine;
 
 /// Lines of one input → documents.
 pub struct TextLogReader {
@@ -122,7 +112,7 @@ impl Iterator for TextLogReader {
                 Ok(Some(l)) => l,
                 Ok(None) => {
                     self.done = true;
-                    return self.parser.finish().map(|(p, first)| Ok(record(p, first)));
+                    return self.parser.finish().map(Ok);
                 }
                 Err(e) => {
                     self.done = true;
@@ -147,27 +137,15 @@ impl Iterator for TextLogReader {
                 return Some(Err(self.error(n, ErrorKind::Utf8)));
             };
             let parsed = self.parser.parse_at(text, n);
-            if let Some((p, first)) = self.parser.take_joined() {
-                self.pending = Some(record(p, first));
+            if let Some(joined) = self.parser.take_joined() {
+                self.pending = Some(joined);
             }
             return Some(match parsed {
-                Ok(p) => Ok(record(p, n)),
+                Ok(p) => Ok(p),
                 Err(reason) => Err(self.error(n, ErrorKind::Unrecognised(reason))),
             });
         }
         None
-    }
-}
-
-fn record(p: super::ParsedLine, line: u64) -> TextRecord {
-    TextRecord {
-        line,
-        kind: p.kind,
-        doc: p.doc,
-        time: p.time,
-        auth: p.auth,
-        host: p.host,
-        pid: p.pid,
     }
 }
 
