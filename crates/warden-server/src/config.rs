@@ -1,5 +1,5 @@
 //! `warden serve` configuration: a TOML file (`[server]`, `[ingest]`, `[ueba]`, `[models]`,
-//! `[sigma]`, `[graph]`, `[jwt]`, `[payload]`, `[sandbox]`, `[[outputs]]`) with
+//! `[sigma]`, `[graph]`, `[jwt]`, `[payload]`, `[sandbox]`, `[[outputs]]`, `[[listeners]]`) with
 //! `WARDEN_*` environment overrides, validated at start with errors that name the key.
 
 use std::path::{Path, PathBuf};
@@ -30,6 +30,8 @@ pub struct ServiceConfig {
     pub payload: crate::payload::PayloadSection,
     /// The sandbox for payload jobs that ask for a run (off unless `enabled`).
     pub sandbox: warden_sandbox::SandboxConfig,
+    /// Syslog listeners (`[[listeners]]`): UDP, TCP, TLS, each for one tenant.
+    pub listeners: Vec<crate::listeners::ListenerConfig>,
 }
 
 /// `[graph]`: the entity graph each tenant's Windows events build, and its finders.
@@ -478,7 +480,7 @@ impl ServiceConfig {
                 });
             }
         }
-        Ok(())
+        crate::listeners::validate(&self.listeners, s)
     }
 
     /// The field aliases for incoming events.

@@ -32,6 +32,10 @@
 //! | `GET /metrics` | operator ([`operator`]) | Prometheus |
 //! | `GET /ui/` | none (the pages call the API with the analyst's token) | the dashboard, built into the binary ([`dashboard`]) |
 //!
+//! Beside the HTTP surface, [`listeners`] receive syslog over UDP, TCP and TLS for the
+//! tenants the configuration names, scored as `/v1/detect/realtime` scores a batch
+//! ([`scoring`]).
+//!
 //! ```
 //! use warden_server::{app, AppState, ServiceConfig};
 //! let store = warden_store::Store::open_in_memory().unwrap();
@@ -48,6 +52,7 @@ pub mod delivery;
 pub mod destinations;
 pub mod error;
 pub mod jwt;
+pub mod listeners;
 pub mod models;
 pub mod openapi;
 pub mod operator;
@@ -57,6 +62,7 @@ pub mod publish;
 pub mod reads;
 pub mod routes;
 pub mod rules;
+pub mod scoring;
 pub mod state;
 pub mod stream_slots;
 pub mod tenants;
@@ -220,7 +226,10 @@ pub async fn run(
         tls,
         router: app(state),
     };
+    let listeners = listeners::start(&saver, stopping.clone()).await?;
     let served = connections::serve(listener, serving, stopping).await;
+    // What the listeners hold is scored before the baselines are saved.
+    listeners.finish().await;
     // Everything learnt since the last save, before the process ends.
     if let Err(e) = tokio::task::spawn_blocking(move || baselines::flush(&saver))
         .await

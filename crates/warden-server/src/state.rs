@@ -56,6 +56,8 @@ pub struct AppState {
     pub stream_slots: Arc<crate::stream_slots::StreamSlots>,
     /// Client connections: open, refused, timed out ([`crate::connections`]).
     pub connections: Arc<crate::connections::ConnectionStats>,
+    /// The syslog listeners running ([`crate::listeners`]).
+    pub listeners: Arc<crate::listeners::Registry>,
     /// Alerts just stored, for `/v1/stream`.
     pub feed: tokio::sync::broadcast::Sender<Arc<crate::routes::stream::Published>>,
 }
@@ -114,6 +116,7 @@ impl AppState {
             stream_slots: Arc::default(),
             resolver: Arc::new(crate::destinations::SystemResolver),
             connections: Arc::new(crate::connections::ConnectionStats::default()),
+            listeners: Arc::default(),
             started: std::time::Instant::now(),
             outputs: Arc::new(warden_outputs::Outputs::default()),
             output_feed: Arc::default(),

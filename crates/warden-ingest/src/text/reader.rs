@@ -186,7 +186,7 @@ impl AttemptQueue {
         source: &str,
         line: u64,
     ) {
-        self.settle(e.time);
+        self.advance(e.time);
         let key = pid.map(|p| (host.unwrap_or("").to_owned(), p, e.service.clone()));
         if !e.pam
             && let Some(k) = &key
@@ -229,8 +229,9 @@ impl AttemptQueue {
         }
     }
 
-    /// PAM reports whose window has passed at `now` are attempts after all.
-    fn settle(&mut self, now: Timestamp) {
+    /// The time is now `now` (a later event's, or a stream's clock): PAM reports whose
+    /// window has passed are attempts after all.
+    pub fn advance(&mut self, now: Timestamp) {
         for h in &mut self.held {
             if h.waiting.is_some() && h.until < now {
                 h.waiting = None;

@@ -6,16 +6,13 @@
 //! stops its neighbours. Alerts are in the store (committed) before the response is sent;
 //! replaying a batch returns the same alert ids and stores nothing twice.
 
-use std::time::Instant;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
-use warden_engine::pipeline::{Outcome, Pipeline, UebaDetector};
-use warden_event::{Input, Record, Timestamp};
+use warden_event::Input;
 use warden_ingest::classify::{ClassifyOptions, classify};
 
 use crate::auth::{Principal, Scope};
@@ -102,76 +99,33 @@ fn score_batch(
             Err(e) => errors.push(Some(("invalid", e.to_string()))),
         }
     }
-    // 2. The tenant's pipeline: first its quota of users, then the events within it.
-    let started = Instant::now();
-    let quota = st.config.server.max_users_per_tenant;
-    let outcome = crate::tenants::with_pipeline(st, &who.tenant, |p| {
-        let over = users_over_quota(p, &inputs, quota);
-        if !over.is_empty() {
-            for &k in &over {
-                errors[at[k]] = Some((
-                    "quota_exceeded",
-                    format!(
-                        "the tenant's quota of {quota} users is reached: events of new users are not scored"
-                    ),
-                ));
-            }
-            let mut k = 0;
-            inputs.retain(|_| {
-                k += 1;
-                !over.contains(&(k - 1))
-            });
-            let mut k = 0;
-            at.retain(|_| {
-                k += 1;
-                !over.contains(&(k - 1))
-            });
-        }
-        (
-            p.process(&inputs, Timestamp::now()),
-            st.tenants.get(&who.tenant),
-            over.len(),
-        )
-    })?;
-    let (outcome, used, over_quota) = outcome;
-    if over_quota > 0 {
-        st.metrics
-            .quota_refused
-            .fetch_add(over_quota as u64, std::sync::atomic::Ordering::Relaxed);
-        if inputs.is_empty()
-            && errors
-                .iter()
-                .all(|e| matches!(e, Some(("quota_exceeded", _))))
-        {
-            return Err(ApiError::QuotaExceeded(format!(
-                "the tenant's quota of {quota} users is reached"
-            )));
-        }
+    // 2. The tenant's pipeline (its quota of users first), then the store.
+    let scored = crate::scoring::score(st, &who.tenant, inputs, at)?;
+    for &i in &scored.over_quota {
+        errors[i] = Some((
+            "quota_exceeded",
+            format!(
+                "the tenant's quota of {} users is reached: events of new users are not scored",
+                st.config.server.max_users_per_tenant
+            ),
+        ));
     }
-    st.metrics.scoring(started.elapsed().as_secs_f64());
-    observe(st, &who.tenant, &inputs, &outcome);
-    // 3. Store, then publish.
-    let Outcome { records, alerts } = outcome;
-    let (indices, alerts): (Vec<usize>, Vec<_>) =
-        alerts.into_iter().map(|(i, a)| (at[i], a)).unzip();
-    let levels: Vec<_> = alerts.iter().map(|a| a.level).collect();
-    let saved = match crate::publish::commit(st, alerts) {
-        Ok(saved) => saved,
-        Err(e) => {
-            // The pipeline learnt from events whose alerts were not stored: drop it, so the
-            // tenant's state is rebuilt from the store and a retry is scored as the first
-            // try was.
-            if let Some(p) = used {
-                st.tenants.evict(&who.tenant, &p);
-            }
-            return Err(e);
-        }
-    };
+    if !scored.over_quota.is_empty()
+        && scored.records.is_empty()
+        && errors
+            .iter()
+            .all(|e| matches!(e, Some(("quota_exceeded", _))))
+    {
+        return Err(ApiError::QuotaExceeded(format!(
+            "the tenant's quota of {} users is reached",
+            st.config.server.max_users_per_tenant
+        )));
+    }
     let rejected = errors.iter().filter(|e| e.is_some()).count();
     st.metrics
         .tenant_events(&who.tenant, raw.len() as u64, rejected as u64);
-    // 4. The answer: every event's result in order, and the alerts.
-    let mut outcomes = records.into_iter();
+    // 3. The answer: every event's result in order, and the alerts.
+    let mut outcomes = scored.records.into_iter().map(|(_, o)| o);
     let results: Vec<Value> = errors
         .iter()
         .enumerate()
@@ -192,11 +146,10 @@ fn score_batch(
             }
         })
         .collect();
-    let alert_list: Vec<Value> = indices
+    let alert_list: Vec<Value> = scored
+        .alerts
         .iter()
-        .zip(levels)
-        .zip(&saved)
-        .map(|((i, level), (id, new))| json!({"index": i, "id": id, "level": level, "new": new}))
+        .map(|(i, level, id, new)| json!({"index": i, "id": id, "level": level, "new": new}))
         .collect();
     Ok(Json(json!({
         "accepted": raw.len() - rejected,
@@ -204,44 +157,4 @@ fn score_batch(
         "alerts": alert_list,
         "results": results,
     })))
-}
-
-/// Positions of the activities in `inputs` whose users are new to the tenant beyond its
-/// quota (the tenant's known users count, and the new ones earlier in the batch).
-fn users_over_quota(p: &Pipeline, inputs: &[Input], quota: usize) -> Vec<usize> {
-    let Some(engine) = p.detector::<UebaDetector>().map(UebaDetector::engine) else {
-        return Vec::new();
-    };
-    let mut users = engine.user_count();
-    let mut new = std::collections::HashSet::new();
-    let mut over = Vec::new();
-    for (k, input) in inputs.iter().enumerate() {
-        let Record::Activity(a) = &input.record else {
-            continue;
-        };
-        if engine.user(&a.user_id).is_some() || new.contains(a.user_id.as_str()) {
-            continue;
-        }
-        if users >= quota {
-            over.push(k);
-        } else {
-            new.insert(a.user_id.as_str());
-            users += 1;
-        }
-    }
-    over
-}
-
-/// What the service follows beside the alerts: the users whose baselines changed (saved
-/// later) and the models' scores (drift).
-fn observe(st: &AppState, tenant: &str, inputs: &[Input], outcome: &Outcome) {
-    st.dirty.mark(
-        tenant,
-        inputs.iter().filter_map(|i| match &i.record {
-            Record::Activity(a) => Some(a.user_id.as_str()),
-            Record::Log(_) | Record::Flow(_) => None,
-        }),
-    );
-    let scores: Vec<_> = outcome.records.iter().filter_map(|r| r.score()).collect();
-    st.models.observe(&scores);
 }

@@ -75,7 +75,8 @@ pub async fn metrics(State(st): State<AppState>, _op: crate::operator::Operator)
             + &st.connections.render()
             + &st.tokens.render()
             + &st.outputs.render()
-            + &st.webhooks.render(),
+            + &st.webhooks.render()
+            + &st.listeners.render(),
     )
         .into_response()
 }

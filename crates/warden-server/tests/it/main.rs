@@ -12,6 +12,7 @@ mod delivery;
 mod graph;
 mod http_outputs;
 mod jwt;
+mod listeners;
 mod models;
 mod outputs;
 mod payload;

@@ -25,7 +25,7 @@ fn tls_config() -> ServiceConfig {
 }
 
 /// A TLS client that trusts the test CA.
-fn connector() -> tokio_rustls::TlsConnector {
+pub fn connector() -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(tls_file("ca.pem")).unwrap_or_else(|e| panic!("{e}")) {
         roots
