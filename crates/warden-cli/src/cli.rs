@@ -525,6 +525,10 @@ pub struct InputArgs {
     /// Stop at the first malformed record instead of reporting and skipping it.
     #[arg(long)]
     pub strict: bool,
+    /// Keep reading each file as it grows, across rotations (rename or truncation), until
+    /// Ctrl-C or SIGTERM; then finish as at the end of the input (summary, store).
+    #[arg(long)]
+    pub follow: bool,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,12 @@ use crate::config_file::WardenConfig;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use warden_event::UserActivity;
-use warden_ingest::{ActivityReader, Format, discover_inputs};
+use warden_ingest::follow::FollowOptions;
+use warden_ingest::{ActivityReader, Format, InputSource, discover_inputs};
 
 /// Shown in full; later errors are only counted.
 const MAX_PRINTED_ERRORS: u64 = 20;
@@ -19,6 +22,8 @@ pub struct ReadTotals {
     pub inputs: usize,
     pub records: u64,
     pub parse_errors: u64,
+    /// Activities placed from their address (`[ingest.geoip]`).
+    pub located: u64,
 }
 
 /// Reads all inputs, calling `on_record` for each good activity.
@@ -40,9 +45,13 @@ pub fn read_all(
     if sources.is_empty() {
         bail!("no readable input files in {}", args.inputs.join(", "));
     }
+    if args.follow {
+        sources = following(sources)?;
+    }
     totals.inputs = sources.len();
     let aliases = cfg.aliases()?;
     let opts = cfg.reader_options();
+    let geoip = cfg.ingest.open_geoip()?;
     let forced = args.format.map(|f| match f {
         InputFormat::Jsonl => Format::JsonLines,
         InputFormat::Csv => Format::Csv,
@@ -61,8 +70,13 @@ pub fn read_all(
         };
         for item in reader {
             match item {
-                Ok(rec) => {
+                Ok(mut rec) => {
                     totals.records += 1;
+                    if let Some(g) = &geoip
+                        && g.enrich_activity(&mut rec.activity)
+                    {
+                        totals.located += 1;
+                    }
                     on_record(rec.activity)?;
                     if totals.records.is_multiple_of(65_536) {
                         progress.set_position(totals.records);
@@ -73,6 +87,14 @@ pub fn read_all(
         }
     }
     progress.finish_and_clear();
+    if let Some(g) = &geoip {
+        eprintln!(
+            "geoip ({}): {} of {} events placed from their address",
+            g.kind(),
+            totals.located,
+            totals.records
+        );
+    }
     if totals.parse_errors > MAX_PRINTED_ERRORS {
         eprintln!(
             "warning: {} more malformed records not shown",
@@ -80,6 +102,53 @@ pub fn read_all(
         );
     }
     Ok(totals)
+}
+
+/// The files as followed inputs, read until Ctrl-C or SIGTERM. One file at a time is
+/// read to its end before the next, so following takes one file.
+fn following(sources: Vec<InputSource>) -> Result<Vec<InputSource>> {
+    let [InputSource::Path(path)] = sources.as_slice() else {
+        bail!(
+            "--follow reads one file ({} inputs given; standard input is followed by piping it)",
+            sources.len()
+        );
+    };
+    let opts = FollowOptions {
+        stop: stop_on_signal()?,
+        ..FollowOptions::default()
+    };
+    eprintln!("following {} (Ctrl-C or SIGTERM to finish)", path.display());
+    Ok(vec![InputSource::Follow(path.clone(), opts)])
+}
+
+/// A flag set on Ctrl-C or SIGTERM (watched by a thread of its own).
+fn stop_on_signal() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        rt.block_on(async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let term = async {
+                match term.as_mut() {
+                    Some(t) => {
+                        t.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                () = term => {},
+            }
+        });
+        // The follower stops at its next read: the run finishes at once.
+        flag.store(true, Ordering::Relaxed);
+    });
+    Ok(stop)
 }
 
 fn report(totals: &mut ReadTotals, strict: bool, e: &warden_ingest::IngestError) -> Result<()> {

@@ -21,6 +21,8 @@ pub struct IngestConfig {
     pub aliases: BTreeMap<String, Vec<String>>,
     /// How syslog times without a year or zone are read.
     pub syslog: SyslogConfig,
+    /// IP geolocation for events that carry an address and no place.
+    pub geoip: GeoIpConfig,
 }
 
 impl Default for IngestConfig {
@@ -29,6 +31,7 @@ impl Default for IngestConfig {
             max_line_bytes: ReaderOptions::default().max_line_bytes,
             aliases: BTreeMap::new(),
             syslog: SyslogConfig::default(),
+            geoip: GeoIpConfig::default(),
         }
     }
 }
@@ -57,6 +60,29 @@ impl SyslogConfig {
             key: "syslog.timezone",
             reason: format!("`{tz}` is neither UTC nor an offset such as +02:00"),
         })
+    }
+}
+
+/// `[ingest.geoip]`: a MaxMind DB file (GeoIP2/GeoLite2 City or ASN, DB-IP Lite).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeoIpConfig {
+    /// The `.mmdb` file; none: events keep only the places they name.
+    pub database: Option<std::path::PathBuf>,
+}
+
+impl IngestConfig {
+    /// Opens `[ingest.geoip] database`, when one is named.
+    pub fn open_geoip(&self) -> Result<Option<crate::geoip::GeoIp>, IngestConfigError> {
+        self.geoip
+            .database
+            .as_deref()
+            .map(crate::geoip::GeoIp::open)
+            .transpose()
+            .map_err(|e| IngestConfigError {
+                key: "geoip.database",
+                reason: e.to_string(),
+            })
     }
 }
 
@@ -100,6 +126,14 @@ impl IngestConfig {
             return Err(IngestConfigError {
                 key: "syslog.year",
                 reason: format!("{y} is not a year between 1970 and 9999"),
+            });
+        }
+        if let Some(p) = &self.geoip.database
+            && !p.is_file()
+        {
+            return Err(IngestConfigError {
+                key: "geoip.database",
+                reason: format!("{}: no such file", p.display()),
             });
         }
         self.field_aliases().map(|_| ())

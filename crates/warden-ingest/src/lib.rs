@@ -11,6 +11,8 @@
 //! - [`text`]: text logs, one record per line: syslog (RFC 5424/3164), CEF, LEEF, with
 //!   Linux authentication events recognised.
 //! - [`zeek`]: Zeek logs of every type (TSV with headers, or JSON) as documents.
+//! - [`follow`]: a file read as it grows, across rotations (`--follow`).
+//! - [`geoip`]: places and autonomous systems of addresses, from a MaxMind DB file.
 //! - [`documents`]: whole log documents (EVTX records, JSON objects) for rule hunting.
 //! - [`jsonl`] and [`csv_reader`]: the two formats, each an iterator of
 //!   `Result<Record, IngestError>` where every error names the file, line and field.
@@ -38,6 +40,8 @@ pub mod documents;
 mod error;
 pub mod fields;
 pub mod flows;
+pub mod follow;
+pub mod geoip;
 pub mod jsonl;
 pub mod lines;
 mod reader;
@@ -46,7 +50,7 @@ pub mod text;
 pub mod xml;
 pub mod zeek;
 
-pub use config::{IngestConfig, IngestConfigError, SyslogConfig};
+pub use config::{GeoIpConfig, IngestConfig, IngestConfigError, SyslogConfig};
 pub use error::{ErrorKind, IngestError};
 pub use fields::{Field, FieldAliases};
 pub use reader::{ActivityReader, Record};

@@ -72,12 +72,14 @@ impl Compression {
     }
 }
 
-/// One input: a file, standard input, or bytes in memory (tests, API bodies).
+/// One input: a file, standard input, bytes in memory (tests, API bodies), or a file
+/// followed as it grows ([`crate::follow`]).
 #[derive(Debug, Clone)]
 pub enum InputSource {
     Path(PathBuf),
     Stdin,
     Bytes { name: String, data: Vec<u8> },
+    Follow(PathBuf, crate::follow::FollowOptions),
 }
 
 impl InputSource {
@@ -91,7 +93,7 @@ impl InputSource {
     /// The name used in messages.
     pub fn display_name(&self) -> String {
         match self {
-            Self::Path(p) => p.display().to_string(),
+            Self::Path(p) | Self::Follow(p, _) => p.display().to_string(),
             Self::Stdin => "<stdin>".to_owned(),
             Self::Bytes { name, .. } => name.clone(),
         }
@@ -100,7 +102,7 @@ impl InputSource {
     /// The format its name implies, if any.
     pub fn format_hint(&self) -> Option<Format> {
         match self {
-            Self::Path(p) => Format::from_name(&p.to_string_lossy()),
+            Self::Path(p) | Self::Follow(p, _) => Format::from_name(&p.to_string_lossy()),
             Self::Stdin => None,
             Self::Bytes { name, .. } => Format::from_name(name),
         }
@@ -115,6 +117,10 @@ impl InputSource {
             }
             Self::Stdin => Box::new(io::stdin()),
             Self::Bytes { data, .. } => Box::new(Cursor::new(data.clone())),
+            Self::Follow(p, opts) => Box::new(
+                crate::follow::Follow::open(p, opts.clone())
+                    .map_err(|e| IngestError::new(&name, 0, ErrorKind::Open(e)))?,
+            ),
         };
         let mut buffered = BufReader::with_capacity(256 * 1024, raw);
         let head = buffered

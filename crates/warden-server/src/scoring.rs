@@ -1,5 +1,6 @@
 //! Scoring typed records for a tenant, whatever carried them (an HTTP batch, a syslog
-//! listener): the tenant's quota of users first, then its detection pipeline, what the
+//! listener): placed from their addresses (`[ingest.geoip]`), the tenant's quota of users
+//! first, then its detection pipeline, what the
 //! service follows beside the alerts (changed baselines, the models' scores), and the
 //! alerts stored and published ([`crate::publish`]) before the caller answers.
 
@@ -35,6 +36,9 @@ pub fn score(
     mut inputs: Vec<Input>,
     mut at: Vec<usize>,
 ) -> Result<Scored, ApiError> {
+    if let Some(geo) = &st.geoip {
+        locate(geo, &mut inputs);
+    }
     let started = Instant::now();
     let quota = st.config.server.max_users_per_tenant;
     let (outcome, used, over_quota) = crate::tenants::with_pipeline(st, tenant, |p| {
@@ -90,6 +94,22 @@ pub fn score(
             .map(|((i, level), (id, new))| (i, level, id, new))
             .collect(),
     })
+}
+
+/// Places activities and log documents that carry only an address (`[ingest.geoip]`):
+/// the impossible-travel and new-location checks then have a place to judge.
+fn locate(geo: &warden_ingest::geoip::GeoIp, inputs: &mut [Input]) {
+    for input in inputs {
+        match &mut input.record {
+            Record::Activity(a) => {
+                geo.enrich_activity(a);
+            }
+            Record::Log(e) => {
+                geo.enrich_doc(&mut e.doc);
+            }
+            Record::Flow(_) => {}
+        }
+    }
 }
 
 /// Positions of the activities in `inputs` whose users are new to the tenant beyond its

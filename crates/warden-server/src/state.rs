@@ -56,6 +56,8 @@ pub struct AppState {
     pub stream_slots: Arc<crate::stream_slots::StreamSlots>,
     /// Client connections: open, refused, timed out ([`crate::connections`]).
     pub connections: Arc<crate::connections::ConnectionStats>,
+    /// `[ingest.geoip]`: places for events that carry only an address.
+    pub geoip: Option<Arc<warden_ingest::geoip::GeoIp>>,
     /// The syslog listeners running ([`crate::listeners`]).
     pub listeners: Arc<crate::listeners::Registry>,
     /// Alerts just stored, for `/v1/stream`.
@@ -89,6 +91,14 @@ impl AppState {
             })
             .transpose()?
             .map(Arc::new);
+        let geoip = config
+            .ingest
+            .open_geoip()
+            .map_err(|e| crate::config::ConfigError::Invalid {
+                key: format!("ingest.{}", e.key),
+                reason: e.reason,
+            })?
+            .map(Arc::new);
         let reads = crate::reads::Reads::new(
             store.file_path(),
             config.server.max_concurrent_reads,
@@ -117,6 +127,7 @@ impl AppState {
             resolver: Arc::new(crate::destinations::SystemResolver),
             connections: Arc::new(crate::connections::ConnectionStats::default()),
             listeners: Arc::default(),
+            geoip,
             started: std::time::Instant::now(),
             outputs: Arc::new(warden_outputs::Outputs::default()),
             output_feed: Arc::default(),

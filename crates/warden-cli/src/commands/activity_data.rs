@@ -94,6 +94,7 @@ pub fn load(path: &Path, format: FlowFormat, opts: &ActivityOpts) -> Result<Acti
         config: opts.config.clone(),
         format: None,
         strict: false,
+        follow: false,
     };
     let mut records = Vec::new();
     let totals = pipeline::read_all(&input, &cfg, |a| {

@@ -122,7 +122,7 @@ pub fn run(args: &DetectArgs) -> Result<()> {
     let sender = Sender::start(&args.send)?;
     let now = Timestamp::now();
     let started = Instant::now();
-    let mut output = Output::new(args.quiet);
+    let mut output = Output::new(args.quiet, args.input.follow);
     let mut tally = summary::Tally::default();
     let mut pending = Vec::new();
     let mut stored = 0usize;
@@ -214,14 +214,17 @@ fn new_count(saved: &[(i64, bool)]) -> usize {
 }
 
 /// Buffered JSON Lines on stdout. A closed pipe (`| head`) stops the writing, not the run.
+/// Following a file, each line is flushed as it is written (alerts as they happen).
 struct Output {
     out: Option<BufWriter<StdoutLock<'static>>>,
+    flush_each: bool,
 }
 
 impl Output {
-    fn new(quiet: bool) -> Self {
+    fn new(quiet: bool, flush_each: bool) -> Self {
         Self {
             out: (!quiet).then(|| BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
+            flush_each,
         }
     }
 
@@ -229,9 +232,11 @@ impl Output {
         let Some(out) = self.out.as_mut() else {
             return Ok(());
         };
+        let flush_each = self.flush_each;
         let written = serde_json::to_writer(&mut *out, s)
             .map_err(std::io::Error::from)
-            .and_then(|()| out.write_all(b"\n"));
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| if flush_each { out.flush() } else { Ok(()) });
         self.check(written)
     }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{data, root, run};
+use super::{data, lines, root, run};
 
 /// `warden detect --min-level HIGH FILE`: (alerts as JSON, stderr).
 fn detect_high(path: &str, extra: &[&str]) -> (Vec<Value>, String) {
@@ -311,5 +311,195 @@ fn network_findings_on_the_zeek_captures() {
         text(&zat[0], "explanation").contains("201 hosts"),
         "{}",
         zat[0]
+    );
+}
+
+/// With `[ingest.geoip]`, logins that carry only an address are placed: a user who always
+/// comes from London and then from Sydney half an hour later is impossible travel, and
+/// the places are named. Without the database the same file raises nothing of the kind.
+#[test]
+fn geolocated_logins_show_impossible_travel() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("auth.log");
+    let mut log = String::new();
+    // Three weeks of ordinary mornings from London, then Sydney 30 minutes later.
+    for day in 1..=21 {
+        for (k, minute) in [0, 20].iter().enumerate() {
+            log.push_str(&format!(
+                "Nov {day:2} 09:{minute:02}:00 web1 sshd[{}]: Accepted publickey for ana from 81.2.69.160 port 5{k}000 ssh2\n",
+                1000 + day * 10 + k as u32
+            ));
+        }
+    }
+    log.push_str("Nov 22 09:00:00 web1 sshd[2000]: Accepted publickey for ana from 81.2.69.160 port 50000 ssh2\n");
+    log.push_str(
+        "Nov 22 09:30:00 web1 sshd[2001]: Accepted password for ana from 1.1.1.1 port 50001 ssh2\n",
+    );
+    std::fs::write(&file, log).unwrap();
+    let db = root().join("tests/data/geoip/city-asn-test.mmdb");
+    let with = dir.path().join("geo.toml");
+    std::fs::write(
+        &with,
+        format!(
+            "[ingest.syslog]\nyear = 2026\n\n[ingest.geoip]\ndatabase = {:?}\n",
+            db.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let without = dir.path().join("plain.toml");
+    std::fs::write(&without, "[ingest.syslog]\nyear = 2026\n").unwrap();
+    let detect = |cfg: &std::path::Path| {
+        let (code, out, err) = run(&[
+            "detect",
+            "--min-level",
+            "HIGH",
+            "--config",
+            cfg.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        (lines(&out), err)
+    };
+    let (alerts, err) = detect(&with);
+    assert!(
+        err.contains("geoip (Warden-Test-City-ASN): 44 of 44 events placed"),
+        "{err}"
+    );
+    let travel = alerts
+        .iter()
+        .find(|a| text(a, "event_id").ends_with("auth.log:44"))
+        .unwrap_or_else(|| panic!("the Sydney login is an alert: {alerts:#?}"));
+    let why = text(travel, "explanation");
+    assert!(
+        why.contains("Sydney, AU") && why.contains("London, GB") && why.contains("km/h"),
+        "{why}"
+    );
+    let (plain, _) = detect(&without);
+    assert!(
+        plain
+            .iter()
+            .all(|a| !text(a, "explanation").contains("km/h")),
+        "no place, no travel: {plain:#?}"
+    );
+}
+
+/// `warden detect --follow`: lines appended after the start are scored as they come (the
+/// alert is printed before the run ends), a rotation by rename is followed, and SIGTERM
+/// finishes the run normally with its summary.
+#[test]
+fn follow_scores_lines_as_they_are_written_and_across_a_rotation() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.log");
+    std::fs::write(
+        &path,
+        "Dec  1 08:00:00 web1 sshd[1]: Accepted publickey for ana from 10.0.0.5 port 1 ssh2\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("warden.toml");
+    std::fs::write(&cfg, "[ingest.syslog]\nyear = 2026\n").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("warden");
+    let mut child = std::process::Command::new(bin)
+        .args(["detect", "--follow", "--min-level", "HIGH", "--config"])
+        .arg(&cfg)
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let append = |text: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    };
+    // Twelve failures and the login that works, written after the start, half before and
+    // half after logrotate renames the file and starts a new one.
+    let mut lines: Vec<String> = (0..12)
+        .map(|i| format!("Dec  1 09:00:{i:02} web1 sshd[{}]: Failed password for root from 198.51.100.23 port {} ssh2\n", 100 + i, 5000 + i))
+        .collect();
+    lines.push("Dec  1 09:01:00 web1 sshd[200]: Accepted password for root from 198.51.100.23 port 6000 ssh2\n".into());
+    for l in &lines[..6] {
+        append(l);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    std::fs::rename(&path, dir.path().join("auth.log.1")).unwrap();
+    std::fs::write(&path, "").unwrap();
+    for l in &lines[6..] {
+        append(l);
+    }
+    // The alerts arrive while the run goes on: the burst, then the login that worked.
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in out.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let takeover = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("the takeover is an alert while following");
+        let alert: Value = serde_json::from_str(&line).unwrap();
+        if text(&alert, "explanation").contains("successful login after 12 failed attempts") {
+            break alert;
+        }
+    };
+    assert_eq!(text(&takeover, "user_id"), "root");
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "{err}");
+    assert!(err.contains("following "), "{err}");
+    assert!(err.contains("14 events from 1 input(s)"), "{err}");
+}
+
+/// Linux logons reach the entity graph: sshd's failures and the login that worked are
+/// edges from the attacker's address to the host (each failure once, not again for PAM's
+/// report of it), and sudo is root's credentials used by the user.
+#[test]
+fn linux_logons_and_sudo_are_edges_of_the_entity_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let graph = dir.path().join("g.wgraph");
+    let (code, _, err) = run(&[
+        "graph",
+        "build",
+        &data("logs/auth.log"),
+        "--output",
+        graph.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("explicit_credentials 1, failed_logon 18, remote_logon 2"),
+        "{err}"
+    );
+    let (code, out, err) = run(&[
+        "graph",
+        "neighbours",
+        graph.to_str().unwrap(),
+        "account:root",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let edges = lines(&out);
+    let edge = |kind: &str, src: &str| {
+        edges
+            .iter()
+            .find(|e| text(e, "kind") == kind && text(e, "src") == src)
+            .unwrap_or_else(|| panic!("{kind} from {src}: {edges:#?}"))
+    };
+    assert_eq!(edge("failed_logon", "ip:198.51.100.23")["count"], 12);
+    assert_eq!(
+        text(edge("remote_logon", "ip:198.51.100.23"), "dst"),
+        "host:WEB1"
+    );
+    assert_eq!(
+        text(edge("explicit_credentials", "account:ana"), "dst"),
+        "account:root"
     );
 }

@@ -14,7 +14,7 @@
 
 use warden_event::{DetectorKind, EventRef, Input, Record, Timestamp, content_hash};
 use warden_graph::GraphEvent;
-use warden_graph::extract::{Given, activity_event, flow_event, windows_event};
+use warden_graph::extract::{Given, activity_event, flow_event, linux_event, windows_event};
 use warden_graph::snapshot::{self, SnapshotError};
 use warden_graph::{HuntConfig, Hunter};
 
@@ -118,7 +118,9 @@ impl Detector for GraphDetector {
                     source: e.source.as_deref(),
                     line: e.line.unwrap_or(0),
                 };
-                if let Some(event) = windows_event(&e.doc, &given) {
+                if let Some(event) =
+                    windows_event(&e.doc, &given).or_else(|| linux_event(&e.doc, &given))
+                {
                     self.observe(&event, out);
                 }
                 let fallback = || EventRef::Line {

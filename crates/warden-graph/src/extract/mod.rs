@@ -4,14 +4,17 @@
 //!   NXLog/OTRF, Winlogbeat);
 //! - [`lanl`]: LANL authentication and red-team lines;
 //! - [`flow`]: network flows (Zeek `conn.log`);
-//! - [`activity`]: user activity (sign-ins, resources used).
+//! - [`activity`]: user activity (sign-ins, resources used);
+//! - [`linux`]: Linux authentication (sshd, login, sudo, su) as the text-log reader writes it.
 
 pub mod activity;
 pub mod flow;
 pub mod lanl;
+pub mod linux;
 pub mod windows;
 
 pub use activity::activity_event;
 pub use flow::flow_event;
 pub use lanl::{LanlError, LanlReader};
+pub use linux::linux_event;
 pub use windows::{Given, windows_event};

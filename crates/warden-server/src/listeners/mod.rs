@@ -1,19 +1,20 @@
 //! Syslog listeners of `warden serve` (`[[listeners]]`): UDP (RFC 5426), TCP (RFC 6587,
-//! octet counting or newline framing) and TLS (RFC 5425), each bound to one tenant by
-//! configuration. What arrives is read as the text formats `warden detect` reads (syslog,
+//! octet counting or newline framing) and TLS (RFC 5425), and log files followed as they
+//! grow (across rotations), each bound to one tenant by configuration. What arrives is read as the text formats `warden detect` reads (syslog,
 //! Linux authentication, audit records, CEF, LEEF) and scored by the tenant's pipeline as
 //! an HTTP batch is ([`crate::scoring`]).
 //!
 //! - [`framing`]: messages out of a byte stream.
 //! - [`sources`]: per-address rates and connection caps.
 //! - [`sink`]: messages → records → the tenant's pipeline, in batches.
-//! - [`udp`], [`tcp`]: the sockets.
+//! - [`udp`], [`tcp`]: the sockets; [`file`]: a log file followed as it grows.
 //!
 //! Each listener has a bounded queue between its sockets and its sink. Over UDP a full
 //! queue drops (counted: UDP has no way to say "slower"); over TCP and TLS the reader
 //! waits, so the sender's buffers fill and nothing is lost. Everything is counted per
 //! listener at `/metrics`.
 
+pub mod file;
 pub mod framing;
 pub mod sink;
 pub mod sources;
@@ -38,6 +39,8 @@ pub enum Protocol {
     Udp,
     Tcp,
     Tls,
+    /// A file followed as it grows (`path`).
+    File,
 }
 
 impl Protocol {
@@ -46,6 +49,7 @@ impl Protocol {
             Self::Udp => "udp",
             Self::Tcp => "tcp",
             Self::Tls => "tls",
+            Self::File => "file",
         }
     }
 }
@@ -57,8 +61,12 @@ pub struct ListenerConfig {
     /// Its name in metrics and in the events it cites (default `syslog-<protocol>-<port>`).
     pub name: Option<String>,
     pub protocol: Protocol,
-    /// Address to listen on, such as `0.0.0.0:514`.
+    /// Address to listen on, such as `0.0.0.0:514` (not for `file`).
     pub bind: String,
+    /// `file`: the log file to follow.
+    pub path: Option<PathBuf>,
+    /// `file`: read what the file holds already, not only what is written from now on.
+    pub from_beginning: bool,
     /// The tenant whose pipeline scores what arrives.
     pub tenant: String,
     /// Messages per second from one address (a second's worth may come at once); UDP
@@ -86,6 +94,8 @@ impl Default for ListenerConfig {
             name: None,
             protocol: Protocol::Udp,
             bind: String::new(),
+            path: None,
+            from_beginning: false,
             tenant: String::new(),
             rate_per_source: 50_000,
             max_message_bytes: 64 * 1024,
@@ -103,10 +113,20 @@ impl Default for ListenerConfig {
 impl ListenerConfig {
     /// The name given, or one made of the protocol and port.
     pub fn display_name(&self) -> String {
-        self.name.clone().unwrap_or_else(|| {
-            let port = self.bind.rsplit(':').next().unwrap_or("");
-            format!("syslog-{}-{port}", self.protocol.as_str())
-        })
+        self.name
+            .clone()
+            .unwrap_or_else(|| match (&self.protocol, &self.path) {
+                (Protocol::File, Some(p)) => format!(
+                    "file-{}",
+                    p.file_name()
+                        .map(|f| f.to_string_lossy())
+                        .unwrap_or_default()
+                ),
+                _ => {
+                    let port = self.bind.rsplit(':').next().unwrap_or("");
+                    format!("syslog-{}-{port}", self.protocol.as_str())
+                }
+            })
     }
 
     fn tls_paths<'a>(
@@ -131,9 +151,22 @@ pub fn validate(
             key: format!("listeners[{i}].{key}"),
             reason,
         };
-        l.bind
-            .parse::<SocketAddr>()
-            .map_err(|_| bad("bind", "must be an address such as 0.0.0.0:514".into()))?;
+        if l.protocol == Protocol::File {
+            match &l.path {
+                Some(p) if p.is_file() => {}
+                Some(p) => return Err(bad("path", format!("{}: no such file", p.display()))),
+                None => {
+                    return Err(bad(
+                        "path",
+                        "a file listener needs the path it follows".into(),
+                    ));
+                }
+            }
+        } else {
+            l.bind
+                .parse::<SocketAddr>()
+                .map_err(|_| bad("bind", "must be an address such as 0.0.0.0:514".into()))?;
+        }
         if !crate::auth::valid_tenant(&l.tenant) {
             return Err(bad(
                 "tenant",
@@ -225,7 +258,7 @@ pub struct ListenerStats {
 }
 
 impl ListenerStats {
-    fn new(cfg: &ListenerConfig, local: SocketAddr) -> Self {
+    pub fn new(cfg: &ListenerConfig, local: SocketAddr) -> Self {
         ListenerStats {
             name: cfg.display_name(),
             protocol: cfg.protocol,
@@ -352,10 +385,10 @@ impl Registry {
     }
 }
 
-/// A message as it arrived.
+/// A message as it arrived: from an address, or read from a file.
 #[derive(Debug)]
 pub struct Message {
-    pub peer: IpAddr,
+    pub peer: Option<IpAddr>,
     pub bytes: Vec<u8>,
 }
 
@@ -383,8 +416,26 @@ pub async fn start(
 ) -> std::io::Result<Running> {
     let mut tasks = Vec::new();
     for cfg in &st.config.listeners {
-        let addr: SocketAddr = cfg.bind.parse().map_err(std::io::Error::other)?;
         let (tx, rx) = tokio::sync::mpsc::channel(cfg.queue_messages);
+        if cfg.protocol == Protocol::File {
+            let (stats, task) = file::start(cfg, tx, stopping.clone())?;
+            tracing::info!(
+                "file listener {} following {} for tenant {}",
+                stats.name,
+                cfg.path
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""))
+                    .display(),
+                cfg.tenant
+            );
+            st.listeners.add(stats.clone());
+            tasks.push(task);
+            tasks.push(tokio::spawn(
+                sink::Sink::new(st.clone(), cfg, stats).run(rx),
+            ));
+            continue;
+        }
+        let addr: SocketAddr = cfg.bind.parse().map_err(std::io::Error::other)?;
         let stats = match cfg.protocol {
             Protocol::Udp => {
                 let socket = udp::bind(addr).await?;
@@ -398,6 +449,8 @@ pub async fn start(
                 )));
                 stats
             }
+            // Started above.
+            Protocol::File => continue,
             Protocol::Tcp | Protocol::Tls => {
                 let tls = match cfg.protocol {
                     Protocol::Tls => {

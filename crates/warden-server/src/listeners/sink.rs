@@ -168,6 +168,7 @@ impl Sink {
                             self.stats.name,
                             self.seq,
                             m.peer
+                                .map_or_else(|| "the file".to_owned(), |p| p.to_string())
                         );
                     }
                 }
@@ -180,7 +181,13 @@ impl Sink {
     }
 
     /// A parsed message as a log document, and its attempt (if any) queued.
-    fn add(&mut self, p: ParsedLine, peer: std::net::IpAddr, size: usize, inputs: &mut Vec<Input>) {
+    fn add(
+        &mut self,
+        p: ParsedLine,
+        peer: Option<std::net::IpAddr>,
+        size: usize,
+        inputs: &mut Vec<Input>,
+    ) {
         if let Some(t) = p.time
             && self.clock.is_none_or(|(c, _)| t > c)
         {
@@ -190,7 +197,13 @@ impl Sink {
             self.attempts
                 .push(e, p.host.as_deref(), p.pid, &self.stats.name, p.line);
         }
-        inputs.push(log_input(p.doc, Some(peer), size));
+        let mut input = log_input(p.doc, peer, size);
+        if let warden_event::Record::Log(e) = &mut input.record {
+            // What the entity graph and the alerts cite: the listener and the message.
+            e.source = Some(self.stats.name.clone());
+            e.line = Some(p.line);
+        }
+        inputs.push(input);
     }
 }
 

@@ -176,7 +176,15 @@ async fn queue(out: &mut Vec<Vec<u8>>, ip: IpAddr, shared: &Shared) -> bool {
         tokio::time::sleep(wait).await;
     }
     for bytes in out.drain(..) {
-        if shared.tx.send(Message { peer: ip, bytes }).await.is_err() {
+        if shared
+            .tx
+            .send(Message {
+                peer: Some(ip),
+                bytes,
+            })
+            .await
+            .is_err()
+        {
             return false;
         }
     }

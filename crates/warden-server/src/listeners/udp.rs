@@ -65,7 +65,7 @@ pub async fn receive(
             continue;
         }
         let message = Message {
-            peer: peer.ip(),
+            peer: Some(peer.ip()),
             bytes: buf[..end].to_vec(),
         };
         match tx.try_send(message) {

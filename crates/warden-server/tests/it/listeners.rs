@@ -123,6 +123,13 @@ async fn an_auth_log_sent_over_tcp_becomes_the_tenants_alerts() {
         "the guessed password: {alerts:#?}"
     );
     assert!(alerts.iter().all(|a| a["user_id"] != "ana"));
+    // The logons are in the tenant's entity graph too.
+    let graph = common::get_json(server.addr, &token, "/v1/graph/stats").await;
+    let text = graph.to_string();
+    assert!(
+        text.contains("remote_logon") && text.contains("failed_logon"),
+        "{graph}"
+    );
     let metrics = common::get_raw(server.addr, "/metrics").await;
     assert!(
         metrics.contains(&format!(
@@ -382,5 +389,49 @@ async fn util_linux_logger_is_read_over_tcp_and_udp() {
     until(&tcp, |s| load(&s.parsed) == 2 && load(&s.activities) == 2).await;
     until(&udp, |s| load(&s.parsed) == 2 && load(&s.activities) == 2).await;
     assert_eq!(load(&tcp.unparsed) + load(&udp.unparsed), 0);
+    server.stop().await;
+}
+
+/// A file listener follows a log file from its end: what was there before is not read,
+/// appended lines are, and a rotation by rename and by truncation are both followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_file_is_read_as_it_grows_across_rotations() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("auth.log");
+    std::fs::write(
+        &path,
+        "<38>Dec  4 09:00:00 web1 sshd[1]: Accepted publickey for old from 192.0.2.1 port 1 ssh2\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut cfg = listener(Protocol::File, "auth");
+    cfg.bind = String::new();
+    cfg.path = Some(path.clone());
+    let (state, _) = state(vec![cfg]);
+    let server = common::start(state.clone()).await;
+    let stats = stats_of(&state, "auth").await;
+    let append = |text: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{e}"));
+        f.write_all(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    let line = |i: u32| {
+        format!(
+            "<38>Dec  4 10:00:{i:02} web1 sshd[{i}]: Failed password for bob from 192.0.2.9 port {i} ssh2\n"
+        )
+    };
+    append(&line(1));
+    append(&line(2));
+    until(&stats, |s| load(&s.parsed) == 2 && load(&s.activities) == 2).await;
+    std::fs::rename(&path, dir.path().join("auth.log.1")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, line(3)).unwrap_or_else(|e| panic!("{e}"));
+    until(&stats, |s| load(&s.parsed) == 3).await;
+    std::fs::write(&path, "").unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    append(&line(4));
+    until(&stats, |s| load(&s.parsed) == 4 && load(&s.activities) == 4).await;
     server.stop().await;
 }

@@ -9,6 +9,7 @@ mod connections;
 mod contract;
 mod dashboard;
 mod delivery;
+mod geoip;
 mod graph;
 mod http_outputs;
 mod jwt;

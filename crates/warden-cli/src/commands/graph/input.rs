@@ -13,7 +13,9 @@ use warden_engine::sigma::{self, DocContext};
 use warden_event::flow::FlowFormat;
 use warden_event::{EventRef, Timestamp};
 use warden_graph::GraphEvent;
-use warden_graph::extract::{Given, LanlReader, activity_event, flow_event, windows_event};
+use warden_graph::extract::{
+    Given, LanlReader, activity_event, flow_event, linux_event, windows_event,
+};
 use warden_ingest::documents::{self, DocFormat};
 use warden_ingest::flows::FlowReader;
 use warden_ingest::source::InputSource;
@@ -25,7 +27,7 @@ use crate::cli::GraphInputs;
 const MAX_PRINTED_ERRORS: u64 = 20;
 
 enum Kind {
-    /// JSON documents or EVTX: Windows events, or user activity.
+    /// Documents: JSON or EVTX Windows events, or text logs (Linux logons, sudo, su).
     Windows(DocFormat),
     Lanl,
     ZeekConn,
@@ -68,9 +70,9 @@ impl ReadSummary {
 }
 
 fn kind_of(p: &Path) -> Option<Kind> {
-    // Zeek and text logs other than conn.log hold nothing the graph reads yet.
-    if let Some(f) = documents::sniff(p).filter(|f| !matches!(f, DocFormat::Zeek | DocFormat::Text))
-    {
+    // Zeek logs other than conn.log hold nothing the graph reads yet; text logs are read as
+    // documents (their Linux logons, sudo and su).
+    if let Some(f) = documents::sniff(p).filter(|f| !matches!(f, DocFormat::Zeek)) {
         if f == DocFormat::Json && first_record_is_activity(p) {
             return Some(Kind::Activity);
         }
@@ -284,7 +286,9 @@ fn read_windows(path: &Path, name: &str, fmt: DocFormat, quiet: bool, sink: &mut
                 source: Some(name),
                 line: rec.line,
             };
-            if let Some(e) = windows_event(&rec.doc, &given) {
+            if let Some(e) =
+                windows_event(&rec.doc, &given).or_else(|| linux_event(&rec.doc, &given))
+            {
                 each_event(e);
             }
             if let Some(set) = rules {
