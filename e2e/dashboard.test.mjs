@@ -121,6 +121,7 @@ function referenceText(r) {
   if (r.ref === 'event_id') return `event ${r.event_id}`;
   if (r.ref === 'record') return `record ${r.record_id}${r.computer ? ` on ${r.computer}` : ''}`;
   if (r.ref === 'line') return `line ${r.line} of ${r.source}`;
+  if (r.ref === 'connection') return `connection ${r.uid}`;
   return `hash ${r.hash.length > 8 ? `${r.hash.slice(0, 8)}…` : r.hash}`;
 }
 

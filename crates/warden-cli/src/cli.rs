@@ -79,6 +79,12 @@ pub struct NetworkArgs {
     /// Configuration file (TOML; `[network]` sets the finders' thresholds).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Deliver each finding at --min-level or above as an alert to an output: a TOML file
+    /// of `[[outputs]]` or a URL — `syslog+udp://HOST:PORT` (`?format=leef`),
+    /// `syslog+tcp://…`, `syslog+tls://…`, `file:PATH.jsonl`, `https://…` (a webhook).
+    /// Repeatable.
+    #[arg(long, value_name = "TARGET")]
+    pub send: Vec<String>,
 }
 
 #[derive(Args, Debug)]

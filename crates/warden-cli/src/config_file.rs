@@ -16,7 +16,8 @@ pub struct WardenConfig {
     pub payload: warden_payload::VerdictConfig,
     /// The sandbox for `warden analyze --sandbox`: limits, time, what is bound read-only.
     pub sandbox: warden_sandbox::SandboxConfig,
-    /// `warden network`: the finders' thresholds.
+    /// `warden network`: the finders' thresholds (the service's `[network]` also has the
+    /// pipeline's window).
     pub network: warden_engine::network::NetworkConfig,
 }
 

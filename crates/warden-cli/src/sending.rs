@@ -82,3 +82,12 @@ impl Sender {
         reports
     }
 }
+
+/// Waits for `--send` outputs to deliver; an error when some alerts did not arrive.
+pub fn finish_checked(sender: Option<Sender>) -> Result<()> {
+    let reports = sender.map(Sender::finish).unwrap_or_default();
+    if reports.iter().any(|o| o.failed + o.dropped + o.pending > 0) {
+        anyhow::bail!("some alerts did not reach every output (see above)");
+    }
+    Ok(())
+}

@@ -176,10 +176,11 @@ pub fn from_sigma(
         EventRef::Line { source, line } if doc.is_none() => {
             warden_event::content_hash(&[source, &line.to_string()])
         }
-        EventRef::Line { .. } | EventRef::EventId { .. } => doc.map_or_else(
-            || warden_event::content_hash(&[&timestamp, &subject]),
-            |d| warden_event::content_hash(&[&d.to_string()]),
-        ),
+        EventRef::Line { .. } | EventRef::EventId { .. } | EventRef::Connection { .. } => doc
+            .map_or_else(
+                || warden_event::content_hash(&[&timestamp, &subject]),
+                |d| warden_event::content_hash(&[&d.to_string()]),
+            ),
     };
     // What the event says belongs to its identity too: an event sent first under the same
     // record id cannot make this detection a duplicate.

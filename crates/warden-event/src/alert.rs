@@ -7,7 +7,7 @@
 //! what to do (recommended actions), which events it rests on ([`Evidence`], by stable
 //! reference, with the event itself when it was kept) and, in [`AlertDetail`], what only
 //! that detector knows (the UEBA [`ThreatScore`], the Sigma [`RuleMatch`], the
-//! [`FlowFinding`]).
+//! [`FlowFinding`], the [`NetworkFinding`]).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -92,7 +92,8 @@ pub enum DetectorKind {
     Model,
     /// A Sigma rule or correlation.
     Sigma,
-    /// A network-flow model.
+    /// Network detection: a flow model (`detector.id` is the model) or a rule-based
+    /// network finder (`network/<finder>`).
     Flow,
     /// An entity-graph finder.
     Graph,
@@ -161,6 +162,9 @@ pub enum EventRef {
     Line { source: String, line: u64 },
     /// An event with nothing stable in it but its content: a hash of it.
     Hash { hash: String },
+    /// A network connection or transaction by its Zeek `uid` (the same in every Zeek log
+    /// of that connection: `conn`, `dns`, `http`, …).
+    Connection { uid: String },
 }
 
 /// Why an event is in an alert's evidence.
@@ -197,6 +201,28 @@ pub enum AlertDetail {
     Flow(FlowFinding),
     Graph(GraphFinding),
     Payload(Box<PayloadFinding>),
+    Network(NetworkFinding),
+}
+
+/// What a rule-based network finder found (scans, beaconing, DNS tunnelling, generated
+/// names, long connections, large transfers out): who, to where, over which time, on how
+/// many records. The numbers are in the alert's explanation; the records it rests on are
+/// its evidence, by Zeek `uid`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkFinding {
+    /// `port_scan`, `host_scan`, `beaconing`, `dns_tunnelling`, `dga_queries`,
+    /// `long_connection` or `large_transfer`.
+    pub finder: String,
+    /// The source address.
+    pub source: String,
+    /// A host, `host:port/proto`, `port N` (a sweep) or a domain, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// The first and last records, RFC 3339 UTC.
+    pub first_seen: String,
+    pub last_seen: String,
+    /// Records it rests on in all (the evidence cites the first few).
+    pub records: u64,
 }
 
 /// What payload analysis found in a command line or script.

@@ -22,6 +22,9 @@ pub struct ServiceConfig {
     pub sigma: crate::rules::SigmaSection,
     /// Each tenant's entity graph.
     pub graph: GraphSection,
+    /// The network finders over each tenant's Zeek records (`pipeline`, the window, the
+    /// thresholds; shared with `warden network`'s configuration).
+    pub network: warden_engine::network::NetworkConfig,
     /// Alert outputs (`[[outputs]]`): syslog CEF/LEEF, JSON Lines file.
     pub outputs: Vec<warden_outputs::OutputConfig>,
     /// JWTs from an identity provider, accepted beside Warden's tokens.
@@ -453,6 +456,10 @@ impl ServiceConfig {
                 "must be a number of days between 0 and 365",
             );
         }
+        if let Err(e) = self.network.validate() {
+            let (key, reason) = e.split_once(": ").unwrap_or(("network", e.as_str()));
+            return bad(key, reason);
+        }
         self.ueba.validate().map_err(|e| ConfigError::Invalid {
             key: "ueba".into(),
             reason: e.to_string(),
@@ -536,6 +543,11 @@ mod tests {
             ("[server]\nlisen = \"x\"\n", "lisen"),
             ("[graph]\nmax_edges = 5\n", "graph.max_edges"),
             ("[graph]\nlearn_days = -1\n", "graph.learn_days"),
+            ("[network]\nwindow_secs = 60\n", "network.window_secs"),
+            (
+                "[network]\nevaluate_every_secs = 100000\n",
+                "network.evaluate_every_secs",
+            ),
             (
                 "[ueba.scoring]\ndeviation_threshold = 4.0\n",
                 "deviation_threshold",

@@ -110,6 +110,12 @@ pub fn build(st: &AppState, tenant: &str, engine: UebaEngine, graph: Option<&[u8
                 .with_min_level(st.config.payload.alert_level),
         ));
     }
+    // Zeek `conn` and `dns` records over a sliding window: scans, beacons, tunnels.
+    if st.config.network.pipeline {
+        p.add(Box::new(warden_engine::pipeline::NetworkDetector::new(
+            st.config.network.clone(),
+        )));
+    }
     // Every tenant's Windows logons, privileges and processes also build its entity graph.
     let g = &st.config.graph;
     if !g.enabled {

@@ -63,7 +63,7 @@ pub fn run(args: &HuntArgs) -> Result<()> {
             bail!("--parse-only does not apply to stdin");
         };
         stream_stdin(set, args, format, &mut out, sender.as_ref())?;
-        return finish_sending(sender);
+        return crate::sending::finish_checked(sender);
     }
 
     let (files, skipped_files) = discover(&args.inputs)?;
@@ -159,16 +159,7 @@ pub fn run(args: &HuntArgs) -> Result<()> {
     if unreadable == files.len() {
         bail!("none of the {} input files could be read", files.len());
     }
-    finish_sending(sender)
-}
-
-/// Waits for `--send` outputs to deliver; an error when some alerts did not arrive.
-fn finish_sending(sender: Option<Sender>) -> Result<()> {
-    let reports = sender.map(Sender::finish).unwrap_or_default();
-    if reports.iter().any(|o| o.failed + o.dropped + o.pending > 0) {
-        bail!("some alerts did not reach every output (see above)");
-    }
-    Ok(())
+    crate::sending::finish_checked(sender)
 }
 
 /// Timeline order: time (alerts without one last), then file, record and rule.

@@ -1,16 +1,19 @@
 //! `warden network`: rule-based network detection over Zeek logs — scans, beaconing, DNS
 //! tunnelling and generated names, long connections, large transfers out — each finding
-//! explained and citing its Zeek `uid`s, one JSON object per line.
+//! explained and citing its Zeek `uid`s, one JSON object per line; `--send` delivers each
+//! as an alert (the service's shape) to the outputs.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use warden_engine::network::NetworkHunter;
+use warden_engine::network::{NetworkHunter, alert::to_alert};
+use warden_event::DEFAULT_TENANT;
 use warden_ingest::documents::{self, DocFormat};
 
 use crate::cli::NetworkArgs;
 use crate::config_file::WardenConfig;
+use crate::sending::{Sender, finish_checked};
 
 /// Shown in full; later errors are only counted.
 const MAX_PRINTED_ERRORS: u64 = 20;
@@ -18,6 +21,7 @@ const MAX_PRINTED_ERRORS: u64 = 20;
 pub fn run(args: &NetworkArgs) -> Result<()> {
     let cfg = WardenConfig::load(args.config.as_deref())?;
     let mut hunter = NetworkHunter::new(cfg.network.clone());
+    let sender = Sender::start(&args.send)?;
     let mut files = Vec::new();
     let mut skipped = 0;
     for input in &args.inputs {
@@ -86,5 +90,15 @@ pub fn run(args: &NetworkArgs) -> Result<()> {
         if kinds.is_empty() { "" } else { " — " },
         kinds.join(", ")
     );
-    Ok(())
+    if let Some(s) = &sender {
+        for f in findings.iter().filter(|f| f.level >= args.min_level) {
+            s.send(to_alert(
+                DEFAULT_TENANT,
+                f,
+                &cfg.ueba.scoring.actions,
+                cfg.network.window_secs,
+            ));
+        }
+    }
+    finish_checked(sender)
 }

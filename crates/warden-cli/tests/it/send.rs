@@ -309,3 +309,80 @@ fn detect_sends_anomalous_flows_as_network_alerts() {
     assert_eq!(a["evidence"][0]["reference"]["line"], 2);
     assert_eq!(a["evidence"][0]["event"]["flow"], nsl_row(true));
 }
+
+/// A Zeek `conn.log` (TSV) of one host sweeping 30 hosts on port 445, most unanswered,
+/// and a few ordinary connections.
+fn sweep_conn_log() -> String {
+    let mut log = String::from(
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+         #fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\n\
+         #types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\n",
+    );
+    for i in 0..30u32 {
+        let state = if i.is_multiple_of(5) { "SF" } else { "S0" };
+        log.push_str(&format!(
+            "{}.25\tCsw{i:02}\t10.1.1.66\t{}\t10.1.2.{}\t445\ttcp\t-\t0.1\t0\t0\t{state}\n",
+            1_780_000_000 + i * 3,
+            40_000 + i,
+            10 + i
+        ));
+    }
+    for i in 0..5 {
+        log.push_str(&format!(
+            "{}.5\tCok{i}\t10.1.1.7\t{}\t10.1.9.9\t443\ttcp\tssl\t2.5\t900\t40000\tSF\n",
+            1_780_000_100 + i * 97,
+            50_000 + i
+        ));
+    }
+    log
+}
+
+#[test]
+fn network_sends_its_findings_as_alerts_to_syslog_and_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = dir.path().join("conn.log");
+    std::fs::write(&conn, sweep_conn_log()).unwrap();
+    let file = dir.path().join("alerts.jsonl");
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (code, out, err) = run(&[
+        "network",
+        "--send",
+        &format!("file:{}", file.display()),
+        "--send",
+        &format!("syslog+udp://{}", udp.local_addr().unwrap()),
+        conn.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let findings = lines(&out);
+    assert_eq!(findings.len(), 1, "{out}");
+    assert_eq!(findings[0]["kind"], "host_scan");
+    let written: Vec<Value> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(written.len(), 1, "{err}");
+    let a = &written[0]["alert"];
+    assert_eq!(a["detector"]["kind"], "flow");
+    assert_eq!(a["detector"]["id"], "network/host_scan");
+    assert_eq!(a["subject"], "10.1.1.66");
+    assert_eq!(a["level"], findings[0]["level"]);
+    assert_eq!(a["detail"]["network"]["destination"], "port 445");
+    assert_eq!(a["detail"]["network"]["records"], 30);
+    let cited: Vec<&str> = a["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["reference"]["uid"].as_str())
+        .collect();
+    assert_eq!(cited.len(), 20);
+    assert!(cited.iter().all(|u| u.starts_with("Csw")), "{cited:?}");
+    let got = datagrams(&udp);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains("CEF:0|") && got[0].contains("10.1.1.66"),
+        "{}",
+        got[0]
+    );
+    assert!(err.contains("delivered"), "{err}");
+}

@@ -18,6 +18,7 @@
 //! Thresholds are in [`NetworkConfig`]; defaults are set to stay quiet on ordinary
 //! traffic (the ZAT samples) and are reported with every finding.
 
+pub mod alert;
 pub mod beacon;
 pub mod dns;
 pub mod scan;
@@ -58,6 +59,16 @@ pub struct NetworkConfig {
     pub large_transfer_bytes: u64,
     /// … and this many times the host's 95th percentile.
     pub large_transfer_factor: f64,
+    /// The service: run the finders in each tenant's pipeline over the Zeek `conn` and
+    /// `dns` records it is sent.
+    pub pipeline: bool,
+    /// The pipeline's window (seconds of event time): older records are forgotten; a
+    /// finding is reported once per level and window-long period.
+    pub window_secs: f64,
+    /// How often (seconds of event time) the pipeline runs the finders over the window.
+    pub evaluate_every_secs: f64,
+    /// Most records one tenant's window holds (~200 bytes each); the oldest go first.
+    pub max_records: usize,
 }
 
 impl Default for NetworkConfig {
@@ -74,6 +85,10 @@ impl Default for NetworkConfig {
             long_connection_secs: 3600.0,
             large_transfer_bytes: 50 << 20,
             large_transfer_factor: 20.0,
+            pipeline: true,
+            window_secs: 86_400.0,
+            evaluate_every_secs: 900.0,
+            max_records: 500_000,
         }
     }
 }
@@ -81,7 +96,7 @@ impl Default for NetworkConfig {
 impl NetworkConfig {
     /// Checks every threshold; the error names the key (`network.beacon_min_score: …`).
     pub fn validate(&self) -> Result<(), String> {
-        let checks: [(&str, bool, &str); 10] = [
+        let checks: [(&str, bool, &str); 13] = [
             (
                 "scan_window_secs",
                 self.scan_window_secs.is_finite()
@@ -124,6 +139,24 @@ impl NetworkConfig {
                 "large_transfer_factor",
                 self.large_transfer_factor.is_finite() && self.large_transfer_factor >= 1.0,
                 "at least 1",
+            ),
+            (
+                "window_secs",
+                self.window_secs.is_finite()
+                    && (3600.0..=30.0 * 86_400.0).contains(&self.window_secs),
+                "between 3600 and 2592000",
+            ),
+            (
+                "evaluate_every_secs",
+                self.evaluate_every_secs.is_finite()
+                    && self.evaluate_every_secs >= 60.0
+                    && self.evaluate_every_secs <= self.window_secs,
+                "at least 60 and at most window_secs",
+            ),
+            (
+                "max_records",
+                (1_000..=MAX_RECORDS).contains(&self.max_records),
+                "between 1000 and 5000000",
             ),
         ];
         match checks.iter().find(|(_, ok, _)| !ok) {
@@ -284,17 +317,69 @@ pub(crate) fn uids<'a>(it: impl Iterator<Item = &'a str>) -> Vec<String> {
         .collect()
 }
 
+/// The Zeek log a document is a record of, when it is `conn` or `dns`: its `_path`, its
+/// `event.dataset` (`zeek.conn`), or its fields (a `uid` and `id.orig_h` with
+/// `conn_state`, or with `query`).
+fn zeek_log(doc: &Value) -> Option<&'static str> {
+    let named = text(doc, "_path").or_else(|| {
+        doc.pointer("/event/dataset")
+            .and_then(Value::as_str)
+            .and_then(|d| d.strip_prefix("zeek."))
+    });
+    let kind = match named {
+        Some(p) => p,
+        None if doc.get("uid").is_some() && doc.get("id.orig_h").is_some() => {
+            if doc.get("conn_state").is_some() {
+                "conn"
+            } else if doc.get("query").is_some() {
+                "dns"
+            } else {
+                return None;
+            }
+        }
+        None => return None,
+    };
+    match kind {
+        "conn" => Some("conn"),
+        "dns" => Some("dns"),
+        _ => None,
+    }
+}
+
 /// Collects records, then finds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NetworkHunter {
     pub config: NetworkConfig,
     conns: Vec<Conn>,
     dns: Vec<Dns>,
-    /// Records beyond [`MAX_RECORDS`], not analysed.
+    latest: Option<f64>,
+    /// Most records held.
+    limit: usize,
+    /// At the limit, forget the oldest (a window) rather than drop the newest (a batch).
+    evict: bool,
+    /// Records beyond the limit, not analysed (batch).
     pub dropped: u64,
+    /// Records forgotten to make room (window).
+    pub forgotten: u64,
+}
+
+impl Default for NetworkHunter {
+    fn default() -> Self {
+        NetworkHunter {
+            config: NetworkConfig::default(),
+            conns: Vec::new(),
+            dns: Vec::new(),
+            latest: None,
+            limit: MAX_RECORDS,
+            evict: false,
+            dropped: 0,
+            forgotten: 0,
+        }
+    }
 }
 
 impl NetworkHunter {
+    /// A hunter over a batch: up to [`MAX_RECORDS`], the rest counted.
     pub fn new(config: NetworkConfig) -> Self {
         NetworkHunter {
             config,
@@ -302,18 +387,73 @@ impl NetworkHunter {
         }
     }
 
-    /// Takes a Zeek document; `conn` and `dns` records are kept, others ignored. Returns
-    /// whether it was kept.
-    pub fn add(&mut self, doc: &Value) -> bool {
-        if self.conns.len() + self.dns.len() >= MAX_RECORDS {
-            self.dropped += 1;
-            return false;
+    /// Takes a Zeek document; `conn` and `dns` records are kept (their log named by `_path`
+    /// or `event.dataset`, or told by their fields), others ignored. Returns the kept
+    /// record's time (epoch seconds).
+    pub fn add(&mut self, doc: &Value) -> Option<f64> {
+        let kind = zeek_log(doc)?;
+        if self.conns.len() + self.dns.len() >= self.limit {
+            if !self.evict {
+                self.dropped += 1;
+                return None;
+            }
+            self.forget_oldest();
         }
-        match text(doc, "_path") {
-            Some("conn") => Conn::from_doc(doc).map(|c| self.conns.push(c)).is_some(),
-            Some("dns") => Dns::from_doc(doc).map(|d| self.dns.push(d)).is_some(),
-            _ => false,
+        let ts = match kind {
+            "conn" => Conn::from_doc(doc).map(|c| {
+                let ts = c.ts;
+                self.conns.push(c);
+                ts
+            }),
+            _ => Dns::from_doc(doc).map(|d| {
+                let ts = d.ts;
+                self.dns.push(d);
+                ts
+            }),
+        }?;
+        self.latest = Some(self.latest.map_or(ts, |l| l.max(ts)));
+        Some(ts)
+    }
+
+    /// A hunter over a sliding window: at `limit` records the oldest tenth is forgotten to
+    /// make room (instead of new records being dropped).
+    pub fn windowed(config: NetworkConfig, limit: usize) -> Self {
+        NetworkHunter {
+            config,
+            limit,
+            evict: true,
+            ..NetworkHunter::default()
         }
+    }
+
+    /// The latest record's time (epoch seconds).
+    pub fn latest(&self) -> Option<f64> {
+        self.latest
+    }
+
+    /// Forgets records from before `ts`.
+    pub fn forget_before(&mut self, ts: f64) {
+        self.conns.retain(|c| c.ts >= ts);
+        self.dns.retain(|d| d.ts >= ts);
+    }
+
+    /// Forgets the oldest tenth of the records.
+    fn forget_oldest(&mut self) {
+        let mut times: Vec<f64> = self
+            .conns
+            .iter()
+            .map(|c| c.ts)
+            .chain(self.dns.iter().map(|d| d.ts))
+            .collect();
+        if times.len() < 2 {
+            return;
+        }
+        let n = (times.len() / 10).max(1);
+        let (_, cut, _) = times.select_nth_unstable_by(n, f64::total_cmp);
+        let cut = *cut;
+        let before = times.len();
+        self.forget_before(cut);
+        self.forgotten += (before - self.conns.len() - self.dns.len()) as u64;
     }
 
     /// (conn, dns) records held.
@@ -327,6 +467,12 @@ impl NetworkHunter {
             .sort_by(|a, b| a.ts.total_cmp(&b.ts).then_with(|| a.uid.cmp(&b.uid)));
         self.dns
             .sort_by(|a, b| a.ts.total_cmp(&b.ts).then_with(|| a.uid.cmp(&b.uid)));
+        // A record sent twice (a replay, a restarted shipper) counts once.
+        self.conns
+            .dedup_by(|a, b| !a.uid.is_empty() && a.uid == b.uid && a.ts == b.ts);
+        self.dns.dedup_by(|a, b| {
+            !a.uid.is_empty() && a.uid == b.uid && a.ts == b.ts && a.query == b.query
+        });
         let c = &self.config;
         let mut out = scan::find(&self.conns, c);
         out.extend(beacon::find(&self.conns, c));
@@ -351,6 +497,23 @@ pub(crate) fn level(score: f64) -> ThreatLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_forgets_its_oldest_records_to_make_room() {
+        let mut h = NetworkHunter::windowed(NetworkConfig::default(), 1_000);
+        for i in 0..1_500 {
+            let doc = serde_json::json!({"_path": "conn", "ts": f64::from(i), "uid": format!("C{i}"),
+                "id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", "conn_state": "SF"});
+            assert!(h.add(&doc).is_some());
+        }
+        let (conns, _) = h.counts();
+        assert!((900..=1_000).contains(&conns), "{conns}");
+        assert_eq!(h.forgotten as usize + conns, 1_500);
+        assert!(h.conns.iter().all(|c| c.ts >= 400.0));
+        h.forget_before(1_400.0);
+        assert_eq!(h.counts(), (100, 0));
+        assert_eq!(h.dropped, 0);
+    }
 
     #[test]
     fn thresholds_are_checked_by_name() {
@@ -381,10 +544,34 @@ mod tests {
             "id.resp_h": "10.0.0.2", "id.resp_p": 445, "proto": "tcp", "conn_state": "S0"});
         let dns = serde_json::json!({"_path": "dns", "ts": 2.0, "uid": "D1", "id.orig_h": "10.0.0.1",
             "query": "Example.COM.", "rcode_name": "NOERROR"});
-        assert!(h.add(&conn) && h.add(&dns));
-        assert!(!h.add(&serde_json::json!({"_path": "http", "ts": 1.0})));
-        assert!(!h.add(&serde_json::json!({"_path": "conn", "uid": "no time"})));
+        assert_eq!((h.add(&conn), h.add(&dns)), (Some(1.5), Some(2.0)));
+        assert_eq!(
+            h.add(&serde_json::json!({"_path": "http", "ts": 1.0})),
+            None
+        );
+        assert_eq!(
+            h.add(&serde_json::json!({"_path": "conn", "uid": "no time"})),
+            None
+        );
         assert_eq!(h.counts(), (1, 1));
+        // Without `_path`: by `event.dataset`, or by the fields.
+        let by_dataset = serde_json::json!({"event": {"dataset": "zeek.dns"}, "ts": 3.0,
+            "uid": "D2", "id.orig_h": "10.0.0.1", "query": "example.org"});
+        let by_fields = serde_json::json!({"ts": 4.0, "uid": "C2", "id.orig_h": "10.0.0.1",
+            "id.resp_h": "10.0.0.3", "conn_state": "SF"});
+        assert_eq!(
+            (h.add(&by_dataset), h.add(&by_fields)),
+            (Some(3.0), Some(4.0))
+        );
+        assert_eq!(
+            h.add(&serde_json::json!({"ts": 5.0, "uid": "X", "id.orig_h": "10.0.0.1"})),
+            None
+        );
+        assert_eq!((h.counts(), h.latest()), ((2, 2), Some(4.0)));
+        // The same record twice counts once.
+        h.add(&conn);
+        assert!(h.findings().is_empty());
+        assert_eq!(h.counts(), (2, 2));
         assert_eq!(h.dns[0].query, "example.com");
         assert!(h.conns[0].failed());
         assert!(h.findings().is_empty());

@@ -1,7 +1,8 @@
 //! One detection pipeline per tenant: typed records in, verdicts and [`Alert`]s out.
 //!
 //! The pipeline holds the tenant's detectors — the behavioural engine (with its models),
-//! the Sigma rules, the entity graph, payload analysis of command lines — and hands every record to each of them in order. It is synchronous
+//! the Sigma rules, payload analysis of command lines, the network finders over Zeek
+//! records, the entity graph — and hands every record to each of them in order. It is synchronous
 //! and knows nothing of HTTP, stores or outputs: the service, `warden detect`, a log
 //! consumer and a Python binding all call [`Pipeline::process`], then store, publish or
 //! print what comes out.
@@ -30,6 +31,7 @@ pub mod context;
 mod flows;
 mod graph;
 pub mod graph_signals;
+mod network;
 mod payload;
 mod rules;
 mod ueba;
@@ -45,6 +47,7 @@ use crate::sigma::SigmaAlert;
 pub use context::{ContextLimits, RecentEvents};
 pub use flows::FlowDetector;
 pub use graph::{GraphDetector, GraphLimits};
+pub use network::NetworkDetector;
 pub use payload::{AnalyzerSource, PayloadDetector, ProcessStart, process_start};
 pub use rules::RulesDetector;
 pub use ueba::{UebaDetector, activity_view};

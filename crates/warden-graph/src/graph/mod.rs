@@ -409,6 +409,9 @@ impl EntityGraph {
             2 => EventRef::EventId {
                 event_id: name().unwrap_or_default(),
             },
+            4 => EventRef::Connection {
+                uid: name().unwrap_or_default(),
+            },
             _ => EventRef::Hash {
                 hash: name().unwrap_or_default(),
             },
@@ -453,6 +456,7 @@ impl EntityGraph {
             EventRef::Line { source, line } => (1, Some(source.as_str()), *line),
             EventRef::EventId { event_id } => (2, Some(event_id.as_str()), 0),
             EventRef::Hash { hash } => (3, Some(hash.as_str()), 0),
+            EventRef::Connection { uid } => (4, Some(uid.as_str()), 0),
         };
         let name = match text {
             None => NO_NODE,

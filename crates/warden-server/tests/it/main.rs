@@ -15,6 +15,7 @@ mod http_outputs;
 mod jwt;
 mod listeners;
 mod models;
+mod network;
 mod outputs;
 mod payload;
 mod quotas;

@@ -139,7 +139,7 @@ export function attackList(a) {
     }, attackLabel(id)))));
 }
 
-/** An evidence reference in words: "event ex000602", "record 35579 on WS1", "line 12 of request", "hash 1a2b3c4d…". */
+/** An evidence reference in words: "event ex000602", "record 35579 on WS1", "line 12 of request", "connection CmES5u32sYpV7JYN", "hash 1a2b3c4d…". */
 export function referenceText(r) {
   const ref = obj(r);
   if (!ref) return 'no reference';
@@ -147,6 +147,7 @@ export function referenceText(r) {
     case 'event_id': return `event ${ref.event_id}`;
     case 'record': return `record ${ref.record_id}${ref.computer ? ` on ${ref.computer}` : ''}`;
     case 'line': return `line ${ref.line} of ${ref.source}`;
+    case 'connection': return `connection ${ref.uid}`;
     case 'hash': {
       const hash = String(ref.hash || '');
       return `hash ${hash.length > 8 ? `${hash.slice(0, 8)}…` : hash}`;
