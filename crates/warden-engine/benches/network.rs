@@ -6,8 +6,9 @@
 
 #![allow(clippy::expect_used)] // a benchmark that cannot set up should stop loudly
 
-use warden_engine::network::NetworkConfig;
+use warden_engine::network::{NetworkConfig, NetworkHunter};
 use warden_engine::pipeline::{NetworkDetector, Pipeline, PipelineOptions};
+use warden_event::Record;
 use warden_event::{Input, LogEvent, Timestamp};
 
 fn main() {
@@ -69,8 +70,27 @@ fn day(hosts: u64, records: usize) -> Vec<Input> {
     out
 }
 
+#[divan::bench(args = [100_000, 500_000], sample_count = 5, sample_size = 1)]
+fn one_evaluation(bencher: divan::Bencher, records: usize) {
+    let cfg = NetworkConfig::default();
+    let mut hunter = NetworkHunter::windowed(cfg.clone(), cfg.max_records);
+    for input in day(300, records) {
+        if let Record::Log(e) = &input.record {
+            hunter.add(&e.doc);
+        }
+    }
+    bencher
+        .counter(divan::counter::ItemsCount::new(records))
+        .with_inputs(|| hunter.clone())
+        .bench_local_refs(|h| {
+            let found = h.findings();
+            assert!(!found.is_empty(), "the planted scan is found");
+            found
+        });
+}
+
 #[divan::bench(args = [100_000, 400_000], sample_count = 3, sample_size = 1)]
-fn a_day_through_the_window(bencher: divan::Bencher, records: usize) {
+fn a_day_replayed(bencher: divan::Bencher, records: usize) {
     let inputs = day(300, records);
     bencher
         .counter(divan::counter::ItemsCount::new(records))

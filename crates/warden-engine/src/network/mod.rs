@@ -347,7 +347,7 @@ fn zeek_log(doc: &Value) -> Option<&'static str> {
 }
 
 /// Collects records, then finds.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct NetworkHunter {
     pub config: NetworkConfig,
     conns: Vec<Conn>,

@@ -36,7 +36,10 @@ pub fn find(conns: &[Conn], c: &NetworkConfig) -> Vec<NetFinding> {
             // The window [t0, t0 + 2·half) from the half-window of list[start].
             let t0 = (list[start].ts / half).floor() * half;
             let end = list.partition_point(|x| x.ts < t0 + 2.0 * half);
-            judge(&list[start..end], c, &mut vertical, &mut horizontal);
+            // Fewer connections than targets needed: no scan in this window (most are).
+            if end - start >= c.scan_min_targets {
+                judge(&list[start..end], c, &mut vertical, &mut horizontal);
+            }
             // Next window: the next half-window that holds a connection.
             let next = list.partition_point(|x| x.ts < t0 + half);
             start = next.max(start + 1);
