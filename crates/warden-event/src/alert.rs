@@ -223,6 +223,44 @@ pub struct NetworkFinding {
     pub last_seen: String,
     /// Records it rests on in all (the evidence cites the first few).
     pub records: u64,
+    /// What Zeek's application logs say of the cited connections (joined by `uid`).
+    #[serde(default, skip_serializing_if = "NetworkContext::is_empty")]
+    pub context: NetworkContext,
+}
+
+/// What the application logs (`ssl`, `http`, `notice`) say of a finding's connections,
+/// the first few distinct values of each kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkContext {
+    /// TLS server names (SNI) and HTTP hosts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub server_names: Vec<String>,
+    /// Server certificate subjects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<String>,
+    /// Why a certificate did not validate (`self signed certificate`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid_certificates: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ja3: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_agents: Vec<String>,
+    /// Zeek notices (`SSL::Invalid_Server_Cert`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
+    /// Cited connections that were TLS without a server name.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tls_without_name: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl NetworkContext {
+    pub fn is_empty(&self) -> bool {
+        *self == NetworkContext::default()
+    }
 }
 
 /// What payload analysis found in a command line or script.

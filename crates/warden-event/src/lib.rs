@@ -35,8 +35,8 @@ pub mod winlog;
 pub use activity::{ActivityType, UserActivity};
 pub use alert::{
     Alert, AlertDetail, DEFAULT_TENANT, Detector, DetectorKind, Entity, EntityKind, EventRef,
-    Evidence, EvidenceRole, FeatureShare, FlowFinding, GraphFinding, GraphStep, NetworkFinding,
-    PayloadFinding, RuleMatch, attack_from_tags, content_digest, content_hash,
+    Evidence, EvidenceRole, FeatureShare, FlowFinding, GraphFinding, GraphStep, NetworkContext,
+    NetworkFinding, PayloadFinding, RuleMatch, attack_from_tags, content_digest, content_hash,
 };
 pub use anomaly::{Anomaly, AnomalyType};
 pub use level::{LevelThresholds, ThreatLevel};

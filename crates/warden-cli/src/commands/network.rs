@@ -60,6 +60,7 @@ pub fn run(args: &NetworkArgs) -> Result<()> {
         }
     }
     let (conns, dns) = hunter.counts();
+    let apps = hunter.applications();
     let findings = hunter.findings();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut shown = 0;
@@ -70,7 +71,7 @@ pub fn run(args: &NetworkArgs) -> Result<()> {
     }
     out.flush()?;
     eprintln!(
-        "network: {} files ({skipped} other files skipped), {records} records ({conns} conn, {dns} dns analysed{}), {errors} errors, in {:.2} s",
+        "network: {} files ({skipped} other files skipped), {records} records ({conns} conn, {dns} dns analysed, {apps} connections described by ssl/http/notice{}), {errors} errors, in {:.2} s",
         files.len(),
         if hunter.dropped > 0 {
             format!(", {} beyond the limit not analysed", hunter.dropped)

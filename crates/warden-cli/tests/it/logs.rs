@@ -299,6 +299,22 @@ fn network_findings_on_the_zeek_captures() {
     assert_eq!(text(&apt29[0], "source"), "10.0.1.5");
     assert_eq!(text(&apt29[0], "destination"), "192.168.0.4:443/tcp");
     assert_eq!(apt29[0]["evidence"].as_array().unwrap().len(), 20);
+    // Its connections' ssl and notice records, joined by uid: no server name, a
+    // self-signed certificate with a random-looking subject, Zeek's notice about it.
+    let told = &apt29[0]["context"];
+    assert_eq!(
+        told["certificates"][0],
+        "CN=P18055077,OU=Jethpro,O=Pajfds,L=Minnetonka,ST=Minnesota,C=US"
+    );
+    assert_eq!(told["invalid_certificates"][0], "self signed certificate");
+    assert_eq!(told["notices"][0], "SSL::Invalid_Server_Cert");
+    assert_eq!(told["tls_without_name"], 20);
+    assert!(
+        text(&apt29[0], "explanation")
+            .contains("TLS without a server name; certificate CN=P18055077"),
+        "{}",
+        apt29[0]
+    );
     // LSASS campaigns: short Metasploit sessions, a handful of connections each: nothing.
     assert!(find("otrf-lsass-campaigns").is_empty());
     // ZAT: one host contacts 201 peers on port 16464 in three minutes, two thirds

@@ -119,6 +119,7 @@ pub fn to_alert(tenant: &str, f: &NetFinding, actions: &Actions, period_secs: f6
             first_seen: f.first_seen.clone(),
             last_seen: f.last_seen.clone(),
             records: f.records as u64,
+            context: f.context.clone(),
         }),
     };
     alert.add_entity(EntityKind::Ip, &f.source);
@@ -146,6 +147,7 @@ mod tests {
             evidence: vec!["Cabc".into(), "Cdef".into()],
             records: 676,
             attack: vec!["T1071".into()],
+            context: Default::default(),
         }
     }
 

@@ -157,6 +157,7 @@ fn finding(b: &Scored<'_>, hosts: usize, c: &NetworkConfig) -> NetFinding {
         evidence: uids(b.list.iter().map(|x| x.uid.as_str())),
         records: b.list.len(),
         attack: vec![FindingKind::Beaconing.attack().to_owned()],
+        context: Default::default(),
     }
 }
 

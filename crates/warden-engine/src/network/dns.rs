@@ -126,6 +126,7 @@ fn tunnelling(records: &[Dns], c: &NetworkConfig) -> Vec<NetFinding> {
             evidence: uids(list.iter().map(|d| d.uid.as_str())),
             records: list.len(),
             attack: vec![FindingKind::DnsTunnelling.attack().to_owned()],
+            context: Default::default(),
         });
     }
     out
@@ -173,6 +174,7 @@ fn dga(records: &[Dns], c: &NetworkConfig) -> Vec<NetFinding> {
             evidence: uids(list.iter().map(|d| d.uid.as_str())),
             records: list.len(),
             attack: vec![FindingKind::DgaQueries.attack().to_owned()],
+            context: Default::default(),
         });
     }
     out

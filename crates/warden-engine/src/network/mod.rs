@@ -20,12 +20,15 @@
 
 pub mod alert;
 pub mod beacon;
+pub mod context;
 pub mod dns;
 pub mod scan;
 pub mod volume;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use context::{AppContext, Applications};
 use warden_event::{ThreatLevel, Timestamp};
 
 /// Most records kept (the rest are counted, not analysed).
@@ -302,6 +305,9 @@ pub struct NetFinding {
     /// How many records in all.
     pub records: usize,
     pub attack: Vec<String>,
+    /// What the application logs say of the cited connections (joined by `uid`).
+    #[serde(default, skip_serializing_if = "AppContext::is_empty")]
+    pub context: AppContext,
 }
 
 pub(crate) fn rfc3339(ts: f64) -> String {
@@ -317,7 +323,8 @@ pub(crate) fn uids<'a>(it: impl Iterator<Item = &'a str>) -> Vec<String> {
         .collect()
 }
 
-/// The Zeek log a document is a record of, when it is `conn` or `dns`: its `_path`, its
+/// The Zeek log a document is a record of, when the finders read it (`conn`, `dns`, and
+/// `ssl`, `http`, `notice` for what they say of a connection): its `_path`, its
 /// `event.dataset` (`zeek.conn`), or its fields (a `uid` and `id.orig_h` with
 /// `conn_state`, or with `query`).
 fn zeek_log(doc: &Value) -> Option<&'static str> {
@@ -342,6 +349,9 @@ fn zeek_log(doc: &Value) -> Option<&'static str> {
     match kind {
         "conn" => Some("conn"),
         "dns" => Some("dns"),
+        "ssl" => Some("ssl"),
+        "http" => Some("http"),
+        "notice" => Some("notice"),
         _ => None,
     }
 }
@@ -352,6 +362,7 @@ pub struct NetworkHunter {
     pub config: NetworkConfig,
     conns: Vec<Conn>,
     dns: Vec<Dns>,
+    apps: Applications,
     latest: Option<f64>,
     /// Most records held.
     limit: usize,
@@ -369,6 +380,7 @@ impl Default for NetworkHunter {
             config: NetworkConfig::default(),
             conns: Vec::new(),
             dns: Vec::new(),
+            apps: Applications::default(),
             latest: None,
             limit: MAX_RECORDS,
             evict: false,
@@ -388,11 +400,12 @@ impl NetworkHunter {
     }
 
     /// Takes a Zeek document; `conn` and `dns` records are kept (their log named by `_path`
-    /// or `event.dataset`, or told by their fields), others ignored. Returns the kept
-    /// record's time (epoch seconds).
+    /// or `event.dataset`, or told by their fields), and what `ssl`, `http` and `notice`
+    /// records say of their connection; others are ignored. Returns the kept record's time
+    /// (epoch seconds).
     pub fn add(&mut self, doc: &Value) -> Option<f64> {
         let kind = zeek_log(doc)?;
-        if self.conns.len() + self.dns.len() >= self.limit {
+        if self.conns.len() + self.dns.len() + self.apps.len() >= self.limit {
             if !self.evict {
                 self.dropped += 1;
                 return None;
@@ -400,6 +413,7 @@ impl NetworkHunter {
             self.forget_oldest();
         }
         let ts = match kind {
+            "ssl" | "http" | "notice" => self.apps.add(kind, doc),
             "conn" => Conn::from_doc(doc).map(|c| {
                 let ts = c.ts;
                 self.conns.push(c);
@@ -435,6 +449,7 @@ impl NetworkHunter {
     pub fn forget_before(&mut self, ts: f64) {
         self.conns.retain(|c| c.ts >= ts);
         self.dns.retain(|d| d.ts >= ts);
+        self.apps.forget_before(ts);
     }
 
     /// Forgets the oldest tenth of the records.
@@ -451,9 +466,29 @@ impl NetworkHunter {
         let n = (times.len() / 10).max(1);
         let (_, cut, _) = times.select_nth_unstable_by(n, f64::total_cmp);
         let cut = *cut;
-        let before = times.len();
+        let before = times.len() + self.apps.len();
         self.forget_before(cut);
-        self.forgotten += (before - self.conns.len() - self.dns.len()) as u64;
+        self.forgotten += (before - self.conns.len() - self.dns.len() - self.apps.len()) as u64;
+    }
+
+    /// A finding about connections with what the application logs say of them.
+    fn tell_context(&self, f: &mut NetFinding) {
+        if !matches!(
+            f.kind,
+            FindingKind::Beaconing | FindingKind::LongConnection | FindingKind::LargeTransfer
+        ) {
+            return;
+        }
+        f.context = self.apps.context(f.evidence.iter().map(String::as_str));
+        if !f.context.is_empty() {
+            f.explanation.push_str("; ");
+            f.explanation.push_str(&context::describe(&f.context));
+        }
+    }
+
+    /// Application records (`ssl`, `http`, `notice`) held, one per connection.
+    pub fn applications(&self) -> usize {
+        self.apps.len()
     }
 
     /// (conn, dns) records held.
@@ -478,6 +513,9 @@ impl NetworkHunter {
         out.extend(beacon::find(&self.conns, c));
         out.extend(dns::find(&self.dns, c));
         out.extend(volume::find(&self.conns, c));
+        for f in &mut out {
+            self.tell_context(f);
+        }
         out.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)

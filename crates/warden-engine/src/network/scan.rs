@@ -151,6 +151,7 @@ fn finding(
         evidence: uids(b.conns.iter().map(|x| x.uid.as_str())),
         records: b.attempts,
         attack: vec![kind.attack().to_owned()],
+        context: Default::default(),
     }
 }
 

@@ -53,6 +53,7 @@ fn long_connections(conns: &[Conn], c: &NetworkConfig) -> Vec<NetFinding> {
                 evidence: uids(std::iter::once(conn.uid.as_str())),
                 records: n,
                 attack: vec![FindingKind::LongConnection.attack().to_owned()],
+                context: Default::default(),
             }
         })
         .collect()
@@ -111,6 +112,7 @@ fn large_transfers(conns: &[Conn], c: &NetworkConfig) -> Vec<NetFinding> {
                 evidence: uids(std::iter::once(conn.uid.as_str())),
                 records: 1,
                 attack: vec![FindingKind::LargeTransfer.attack().to_owned()],
+                context: Default::default(),
             });
         }
     }
