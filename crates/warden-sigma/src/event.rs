@@ -184,7 +184,11 @@ impl<'a> Event<'a> {
         let mut ev = w.ev;
         // EVTX-shaped documents are Windows events even without a channel (ETW captures).
         ev.windows = ev.channel.is_some() || doc.pointer("/Event/System").is_some();
-        ev.product = if ev.windows {
+        // Sysmon for Linux writes Windows-shaped events on Linux hosts.
+        let linux_channel = ev.channel().is_some_and(|c| c.starts_with("Linux-"));
+        ev.product = if linux_channel {
+            Some(Product::Linux)
+        } else if ev.windows {
             Some(Product::Windows)
         } else {
             // The module that read a text log says where it came from.
@@ -545,6 +549,30 @@ mod tests {
         assert_eq!(ev.event_id(), Some(4688));
         assert!(ev.windows);
         assert!(ev.haystack().contains("c:\\a.exe"));
+    }
+
+    #[test]
+    fn the_product_of_an_event_comes_from_its_channel_or_module() {
+        let product = |doc: Json| Event::new(&doc, &names(&["Channel"])).product;
+        let sysmon = |channel: &str| serde_json::json!({"Event": {"System": {"Channel": channel, "EventID": 1}}});
+        assert_eq!(
+            product(sysmon("Microsoft-Windows-Sysmon/Operational")),
+            Some(Product::Windows)
+        );
+        // Sysmon for Linux: Windows' shape, a Linux host.
+        assert_eq!(
+            product(sysmon("Linux-Sysmon/Operational")),
+            Some(Product::Linux)
+        );
+        assert_eq!(
+            product(serde_json::json!({"event": {"module": "auditd"}})),
+            Some(Product::Linux)
+        );
+        assert_eq!(
+            product(serde_json::json!({"event": {"module": "zeek"}})),
+            Some(Product::Zeek)
+        );
+        assert_eq!(product(serde_json::json!({"a": 1})), None);
     }
 
     #[test]

@@ -31,13 +31,20 @@ pub struct Variant {
 }
 
 impl Variant {
-    /// The log this variant reads, in words: `Security EventID 4688`.
+    /// The log this variant reads, in words: `Security EventID 4688`, or for logs
+    /// without channels its conditions (`event.module: auditd, event.action: executed`).
     pub fn describe(&self) -> String {
         let ids: Vec<String> = self.event_ids.iter().map(i64::to_string).collect();
         match (self.channels.first(), ids.is_empty()) {
             (Some(c), false) => format!("{c} EventID {}", ids.join("/")),
             (Some(c), true) => c.clone(),
             (None, false) => format!("EventID {}", ids.join("/")),
+            (None, true) if !self.conditions.is_empty() => self
+                .conditions
+                .iter()
+                .map(|(field, values)| format!("{field}: {}", values.join("/")))
+                .collect::<Vec<_>>()
+                .join(", "),
             (None, true) => "any log".to_owned(),
         }
     }

@@ -209,6 +209,59 @@ fn sigmahq_linux_rules_run_on_syslog_sudo_and_audit_records() {
     );
 }
 
+/// Sysmon for Linux's events, logged to syslog as XML, are read as the Sysmon events they
+/// are: SigmaHQ's Linux process_creation (with the parent the other Linux logs lack),
+/// file_event and network_connection rules run on them; the Windows Sysmon rules do not.
+#[test]
+fn sigmahq_linux_rules_run_on_sysmon_for_linux_events() {
+    let shared = root().join("../shared/data/sigma/rules");
+    if !shared.exists() {
+        eprintln!(
+            "skipped: {} not found (shared data set absent)",
+            shared.display()
+        );
+        return;
+    }
+    let hunt = |rules: &str| -> BTreeSet<(u64, String)> {
+        let (code, out, err) = run(&[
+            "hunt",
+            "--format",
+            "jsonl",
+            "-r",
+            shared.join(rules).to_str().unwrap(),
+            &data("logs/sysmon-linux.log"),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|d| (d["line"].as_u64().unwrap(), text(&d, "rule_title")))
+            .collect()
+    };
+    let found = hunt("linux");
+    let expect = |line: u64, title: &str| {
+        assert!(
+            found.contains(&(line, title.to_owned())),
+            "line {line}: {title} in {found:#?}"
+        );
+    };
+    // A shell started by a Java server (ParentImage: Sysmon's alone among Linux logs).
+    expect(2, "Suspicious Java Children Processes");
+    expect(3, "Decode Base64 Encoded Text");
+    // bash connecting out, to 4444: a reverse shell.
+    expect(4, "Linux Reverse Shell Indicator");
+    expect(
+        4,
+        "Potentially Suspicious Malware Callback Communication - Linux",
+    );
+    // A file written under /etc/sudoers.d.
+    expect(5, "Persistence Via Sudoers.d Files");
+    // `ls` and a note written in an application folder raise nothing.
+    assert!(found.iter().all(|(l, _)| ![1, 6].contains(l)), "{found:#?}");
+    // Windows' Sysmon rules are for Windows events: none of them reads these.
+    let windows = hunt("windows/process_creation");
+    assert!(windows.is_empty(), "{windows:#?}");
+}
+
 #[test]
 fn sigmahq_network_rules_run_on_zeek_logs_of_their_type_only() {
     let shared = root().join("../shared/data");

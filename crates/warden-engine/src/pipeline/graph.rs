@@ -14,7 +14,7 @@
 
 use warden_event::{DetectorKind, EventRef, Input, Record, Timestamp, content_hash};
 use warden_graph::GraphEvent;
-use warden_graph::extract::{Given, activity_event, flow_event, linux_event, windows_event};
+use warden_graph::extract::{Given, LinuxAuth, activity_event, flow_event, windows_event};
 use warden_graph::snapshot::{self, SnapshotError};
 use warden_graph::{HuntConfig, Hunter};
 
@@ -44,6 +44,8 @@ pub struct GraphDetector {
     hunter: Hunter,
     /// Events added since the graph was last saved.
     unsaved: u64,
+    /// Linux authentication events (which hosts' sshd reports for itself).
+    linux: LinuxAuth,
 }
 
 impl GraphDetector {
@@ -61,7 +63,11 @@ impl GraphDetector {
 
     fn from_hunter(mut hunter: Hunter, limits: GraphLimits) -> Self {
         hunter.graph.set_max_edges(limits.max_edges);
-        GraphDetector { hunter, unsaved: 0 }
+        GraphDetector {
+            hunter,
+            unsaved: 0,
+            linux: LinuxAuth::default(),
+        }
     }
 
     pub fn hunter(&self) -> &Hunter {
@@ -119,7 +125,7 @@ impl Detector for GraphDetector {
                     line: e.line.unwrap_or(0),
                 };
                 if let Some(event) =
-                    windows_event(&e.doc, &given).or_else(|| linux_event(&e.doc, &given))
+                    windows_event(&e.doc, &given).or_else(|| self.linux.event(&e.doc, &given))
                 {
                     self.observe(&event, out);
                 }

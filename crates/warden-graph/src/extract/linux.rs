@@ -4,8 +4,13 @@
 //! (from its source address) for sshd and network logons, local otherwise — and a failure
 //! a failed one; `sudo`/`su` to another account is that account's credentials used by the
 //! user on the host (Windows' 4648). Counted once: sshd reports each failure in its own
-//! words, so PAM's report of an sshd failure is left out (its `Invalid user` notice too:
-//! the failure follows); PAM's reports for other services are the only ones those give.
+//! words, so on a host whose sshd has reported an outcome itself, PAM's report of an sshd
+//! failure is left out (its `Invalid user` notice too: the failure follows); where PAM is
+//! all that speaks for sshd (a syslog set to drop sshd's own lines, as in older Red Hat
+//! logs), its report is the failure. PAM's reports for other services are the only ones
+//! those give.
+
+use std::collections::HashSet;
 
 use serde_json::Value;
 use warden_event::{EventRef, Timestamp};
@@ -15,24 +20,58 @@ use crate::event::{
 };
 use crate::extract::Given;
 
-/// The graph event of a document's authentication event, or `None`.
-pub fn linux_event(doc: &Value, given: &Given<'_>) -> Option<GraphEvent> {
+/// Most hosts remembered as having an sshd that reports for itself.
+const MAX_HOSTS: usize = 100_000;
+
+/// Reads authentication events into graph events, remembering which hosts' sshd reports
+/// its own outcomes (so that PAM's reports there are not counted twice).
+#[derive(Debug, Clone, Default)]
+pub struct LinuxAuth {
+    sshd_speaks: HashSet<String>,
+}
+
+impl LinuxAuth {
+    /// The graph event of a document's authentication event, or `None`.
+    pub fn event(&mut self, doc: &Value, given: &Given<'_>) -> Option<GraphEvent> {
+        let auth = doc.get("auth")?.as_object()?;
+        let text = |k: &str| auth.get(k).and_then(Value::as_str);
+        let service = text("service")?;
+        let action = text("action")?;
+        let sshd = service.starts_with("sshd");
+        let pam = auth.get("pam").and_then(Value::as_bool).unwrap_or(false);
+        let host = text("host")
+            .or_else(|| doc.pointer("/host/name").and_then(Value::as_str))
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let outcome = matches!(action, "login_success" | "login_failure");
+        if sshd && outcome {
+            if !pam {
+                if self.sshd_speaks.len() < MAX_HOSTS {
+                    self.sshd_speaks.insert(host);
+                }
+            } else if self.sshd_speaks.contains(&host) {
+                return None;
+            }
+        }
+        event(doc, action, given)
+    }
+}
+
+fn event(doc: &Value, action: &str, given: &Given<'_>) -> Option<GraphEvent> {
     let auth = doc.get("auth")?.as_object()?;
     let text = |k: &str| auth.get(k).and_then(Value::as_str);
     let service = text("service")?;
-    let pam = auth.get("pam").and_then(Value::as_bool).unwrap_or(false);
     let remote = text("source_ip").or(text("source_host")).is_some();
     let kind = if remote || service.starts_with("sshd") {
         logon_type::REMOTE_INTERACTIVE
     } else {
         logon_type::INTERACTIVE
     };
-    let action = match text("action")? {
+    let action = match action {
         "login_success" => Action::Logon {
             logon_type: kind,
             ntlm: false,
         },
-        "login_failure" if pam && service.starts_with("sshd") => return None,
         "login_failure" => Action::FailedLogon { logon_type: kind },
         "sudo" | "su" => Action::ExplicitCredentials { target_host: None },
         _ => return None,
@@ -70,6 +109,10 @@ pub fn linux_event(doc: &Value, given: &Given<'_>) -> Option<GraphEvent> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn linux_event(d: &Value, g: &Given<'_>) -> Option<GraphEvent> {
+        LinuxAuth::default().event(d, g)
+    }
 
     fn given() -> Given<'static> {
         Given {
@@ -129,13 +172,23 @@ mod tests {
             linux_event(&failed, &given()).map(|e| e.action),
             Some(Action::FailedLogon { .. })
         ));
-        // PAM's report of the same sshd failure, and the notice before it, add nothing.
+        // PAM's report of the same sshd failure, on a host whose sshd speaks for itself,
+        // and the notice before it, add nothing.
         let pam = doc(
             "login_failure",
             "sshd",
             json!({"source_ip": "198.51.100.23", "pam": true}),
         );
-        assert!(linux_event(&pam, &given()).is_none());
+        let mut reader = LinuxAuth::default();
+        assert!(reader.event(&pam, &given()).is_some(), "sshd not heard yet");
+        assert!(reader.event(&failed, &given()).is_some());
+        assert!(reader.event(&pam, &given()).is_none());
+        let mut elsewhere = pam.clone();
+        elsewhere["auth"]["host"] = json!("web2");
+        assert!(
+            reader.event(&elsewhere, &given()).is_some(),
+            "another host's PAM report is its failure"
+        );
         assert!(linux_event(&doc("invalid_user", "sshd", json!({})), &given()).is_none());
         // PAM is all a console login failure gets: kept, and local.
         let console = doc("login_failure", "login", json!({"pam": true}));

@@ -16,5 +16,5 @@ pub mod windows;
 pub use activity::activity_event;
 pub use flow::flow_event;
 pub use lanl::{LanlError, LanlReader};
-pub use linux::linux_event;
+pub use linux::LinuxAuth;
 pub use windows::{Given, windows_event};

@@ -227,14 +227,84 @@ impl SyslogLine<'_> {
         }
         doc.insert("log".into(), json!({ "syslog": syslog }));
         doc.insert("event".into(), json!({ "module": "syslog" }));
+        if let Some(event) = sysmon_event(self.message) {
+            // The event's own time is exact (a BSD timestamp has neither year nor zone).
+            if let Some(t) = event
+                .pointer("/System/TimeCreated/#attributes/SystemTime")
+                .and_then(Value::as_str)
+                .and_then(Timestamp::parse_rfc3339)
+            {
+                doc.insert("@timestamp".into(), Value::String(t.to_rfc3339()));
+            }
+            doc.insert("Event".into(), event);
+        }
         doc.insert("message".into(), Value::String(self.message.to_owned()));
         Value::Object(doc)
     }
 }
 
+/// Sysmon for Linux logs each event as its XML (`<Event><System>…<Channel>Linux-Sysmon/
+/// Operational</Channel>…<EventData>…`): read into the shape Warden renders EVTX records
+/// as (`Event.System`, `Event.EventData`) beside the syslog fields, so the rules written
+/// for it (`product: linux`, `category: process_creation`, `file_event`,
+/// `network_connection`) and the entity graph read it as the Sysmon event it is. `None`
+/// for any other message, or XML that does not read.
+fn sysmon_event(message: &str) -> Option<Value> {
+    let xml = message.trim_start();
+    if !xml.starts_with("<Event") {
+        return None;
+    }
+    let mut event = None;
+    crate::xml::read_events(xml.as_bytes(), &mut |r| {
+        if event.is_none()
+            && let Ok((doc, _)) = r
+        {
+            event = doc.get("Event").cloned();
+        }
+    });
+    event
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sysmon_for_linux_line_is_read_as_its_sysmon_event() {
+        let line = concat!(
+            "Nov 30 09:14:12 app01 sysmon: <Event><System><Provider Name=\"Linux-Sysmon\"/>",
+            "<EventID>3</EventID><TimeCreated SystemTime=\"2026-11-30T09:14:12.123456000Z\"/>",
+            "<EventRecordID>104</EventRecordID><Channel>Linux-Sysmon/Operational</Channel>",
+            "<Computer>app01</Computer></System><EventData><Data Name=\"Image\">/usr/bin/bash</Data>",
+            "<Data Name=\"DestinationIp\">203.0.113.50</Data></EventData></Event>"
+        );
+        let opts = SyslogOptions {
+            year: Some(2025),
+            ..SyslogOptions::default()
+        };
+        let doc = parse(line, &opts, &mut YearGuess::new(&opts))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_doc();
+        assert_eq!(
+            doc["Event"]["System"]["Channel"],
+            "Linux-Sysmon/Operational"
+        );
+        assert_eq!(doc["Event"]["System"]["EventID"], "3");
+        assert_eq!(doc["Event"]["EventData"]["DestinationIp"], "203.0.113.50");
+        // The event's own time, not the BSD timestamp's guessed year.
+        assert_eq!(doc["@timestamp"], "2026-11-30T09:14:12.123Z");
+        assert_eq!(doc["log"]["syslog"]["appname"], "sysmon");
+        // Broken XML, or another program's message, is a plain syslog line.
+        for other in [
+            "Nov 30 09:14:12 app01 sysmon: <Event><System><EventID>3</Even",
+            "Nov 30 09:14:12 app01 kernel: eth0 up",
+        ] {
+            let doc = parse(other, &opts, &mut YearGuess::new(&opts))
+                .unwrap_or_else(|e| panic!("{e}"))
+                .to_doc();
+            assert!(doc.get("Event").is_none(), "{doc}");
+        }
+    }
 
     fn opts(reference: &str) -> SyslogOptions {
         SyslogOptions {

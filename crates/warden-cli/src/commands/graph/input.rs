@@ -14,7 +14,7 @@ use warden_event::flow::FlowFormat;
 use warden_event::{EventRef, Timestamp};
 use warden_graph::GraphEvent;
 use warden_graph::extract::{
-    Given, LanlReader, activity_event, flow_event, linux_event, windows_event,
+    Given, LanlReader, LinuxAuth, activity_event, flow_event, windows_event,
 };
 use warden_ingest::documents::{self, DocFormat};
 use warden_ingest::flows::FlowReader;
@@ -274,6 +274,7 @@ fn read_windows(path: &Path, name: &str, fmt: DocFormat, quiet: bool, sink: &mut
     let mut bad = Vec::new();
     let mut records = 0u64;
     let mut scratch = Scratch::default();
+    let mut linux = LinuxAuth::default();
     let (mut hits, mut found) = (Vec::new(), Vec::new());
     let each_event = &mut *sink.each;
     let rules = sink.rules;
@@ -287,7 +288,7 @@ fn read_windows(path: &Path, name: &str, fmt: DocFormat, quiet: bool, sink: &mut
                 line: rec.line,
             };
             if let Some(e) =
-                windows_event(&rec.doc, &given).or_else(|| linux_event(&rec.doc, &given))
+                windows_event(&rec.doc, &given).or_else(|| linux.event(&rec.doc, &given))
             {
                 each_event(e);
             }
