@@ -123,6 +123,10 @@ fn line_of(format: &str, i: usize) -> String {
         "leef" => format!(
             "<134>{t} fw01 LEEF:2.0|Acme|FW|1.0|denied|^|src={ip}^dst=10.0.0.9^dstPort=445^proto=TCP^usrName=ana^action=deny"
         ),
+        "access" => format!(
+            "{ip} - - [04/Dec/2026:10:{m:02}:{s:02} +0000] \"GET /shop/item?id={i}&ref=home HTTP/1.1\" 200 {} \"https://shop.example.com/\" \"Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0\"",
+            1000 + i % 9000
+        ),
         "audit" => format!(
             "type=USER_LOGIN msg=audit(1764842400.{:03}:{i}): pid={} uid=0 auid=4294967295 ses=4294967295 msg='op=login acct=\"root\" exe=\"/usr/sbin/sshd\" hostname=? addr={ip} terminal=sshd res=failed'",
             i % 1000,
@@ -135,7 +139,7 @@ fn line_of(format: &str, i: usize) -> String {
     }
 }
 
-#[divan::bench(args = ["rfc3164", "rfc3164-sshd", "rfc5424", "cef", "leef", "audit", "sysmon-linux"])]
+#[divan::bench(args = ["rfc3164", "rfc3164-sshd", "rfc5424", "cef", "leef", "audit", "access", "sysmon-linux"])]
 fn per_format(bencher: divan::Bencher, format: &str) {
     let input: Vec<String> = (0..10_000).map(|i| line_of(format, i)).collect();
     let mut p = LineParser::new(SyslogOptions::default());

@@ -262,6 +262,50 @@ fn sigmahq_linux_rules_run_on_sysmon_for_linux_events() {
     assert!(windows.is_empty(), "{windows:#?}");
 }
 
+/// Web server access logs (combined, vhost_combined, and nginx behind a syslog header)
+/// meet SigmaHQ's `category: webserver` rules; ordinary browsing raises nothing.
+#[test]
+fn sigmahq_webserver_rules_run_on_access_logs() {
+    let rules = root().join("../shared/data/sigma/rules/web");
+    if !rules.exists() {
+        eprintln!(
+            "skipped: {} not found (shared data set absent)",
+            rules.display()
+        );
+        return;
+    }
+    let (code, out, err) = run(&[
+        "hunt",
+        "--format",
+        "jsonl",
+        "-r",
+        rules.to_str().unwrap(),
+        &data("logs/access.log"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("events 7, bad records 0"), "{err}");
+    let found: BTreeSet<(u64, String)> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|d| (d["line"].as_u64().unwrap(), text(&d, "rule_title")))
+        .collect();
+    let expect: BTreeSet<(u64, String)> = [
+        (3, "Path Traversal Exploitation Attempts"),
+        (4, "SQL Injection Strings In URI"),
+        (4, "Suspicious User-Agents Related To Recon Tools"),
+        (
+            5,
+            "F5 BIG-IP iControl Rest API Command Execution - Webserver",
+        ),
+        // nginx's line behind a syslog header.
+        (6, "Path Traversal Exploitation Attempts"),
+    ]
+    .into_iter()
+    .map(|(l, t)| (l, t.to_owned()))
+    .collect();
+    assert_eq!(found, expect);
+}
+
 #[test]
 fn sigmahq_network_rules_run_on_zeek_logs_of_their_type_only() {
     let shared = root().join("../shared/data");

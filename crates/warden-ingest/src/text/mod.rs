@@ -1,6 +1,6 @@
 //! Text logs, one record per line: syslog (RFC 5424 and RFC 3164, as files such as
 //! `auth.log`, `messages` and `secure` hold them), CEF and LEEF (alone or behind a syslog
-//! header). Each line becomes a log document with Elastic Common Schema names, and the
+//! header), web server access logs (alone or behind a syslog header). Each line becomes a log document with Elastic Common Schema names, and the
 //! authentication events of sshd, sudo, su, login, systemd-logind, PAM and CEF/LEEF logons
 //! are recognised ([`auth`], [`cef`]) so they can feed the behavioural baselines.
 //!
@@ -8,10 +8,12 @@
 //! - [`auth`]: Linux authentication messages → `AuthEvent`.
 //! - [`cef`]: CEF and LEEF records.
 //! - [`audit`]: Linux audit records, and the process starts their events describe.
+//! - [`access`]: Apache and nginx access logs (common, combined, vhost_combined).
 //! - [`reader`]: [`TextLogReader`] (lines → documents, bad lines reported with their
 //!   reason) and [`AttemptQueue`] (authentication attempts → user activities, each counted
 //!   once).
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod cef;
@@ -35,6 +37,8 @@ pub enum TextKind {
     Leef,
     /// A Linux audit record, or the process start joined from an event's records.
     Audit,
+    /// A web server's access-log line.
+    Access,
 }
 
 impl TextKind {
@@ -45,6 +49,7 @@ impl TextKind {
             Self::Cef => "cef",
             Self::Leef => "leef",
             Self::Audit => "auditd",
+            Self::Access => "access",
         }
     }
 }
@@ -98,10 +103,16 @@ impl LineParser {
         if let Some((flavor, text)) = cef::find(line) {
             return self.cef(line, flavor, text, n);
         }
+        if let Ok(a) = access::parse(line) {
+            return Ok(access_line(&a, line, None, n));
+        }
         let s = syslog::parse(line, &self.opts, &mut self.years)?;
         if audit::looks_like(s.message) {
             let host = s.host.map(str::to_owned);
             return self.audit(s.message, host.as_deref(), n);
+        }
+        if let Ok(a) = access::parse(s.message) {
+            return Ok(access_line(&a, s.message, Some(&s), n));
         }
         let kind = if s.version.is_some() {
             TextKind::Rfc5424
@@ -326,6 +337,34 @@ fn add_sudo_process(d: &mut Map<String, Value>, a: &AuthEvent, cmd: &str) {
         d.get_mut("user").and_then(Value::as_object_mut),
     ) {
         u.insert("effective".into(), json!({ "name": t }));
+    }
+}
+
+/// An access-log line (`text`), with the syslog header it came behind: the header's host
+/// and syslog fields join the document.
+fn access_line(
+    a: &access::AccessLine,
+    text: &str,
+    header: Option<&syslog::SyslogLine<'_>>,
+    n: u64,
+) -> ParsedLine {
+    let mut doc = a.to_doc(text);
+    if let (Some(h), Some(d)) = (header, doc.as_object_mut()) {
+        let hdoc = h.to_doc();
+        for key in ["host", "log"] {
+            if let Some(v) = hdoc.get(key) {
+                d.insert(key.into(), v.clone());
+            }
+        }
+    }
+    ParsedLine {
+        line: n,
+        kind: TextKind::Access,
+        doc,
+        time: Some(a.time),
+        auth: None,
+        host: header.and_then(|h| h.host).map(str::to_owned),
+        pid: header.and_then(|h| h.pid),
     }
 }
 
