@@ -161,36 +161,55 @@ fn loghub_openssh_bursts_and_sprays_name_their_sources() {
     assert!(!sources.contains("119.137.62.142"), "{by_source:?}");
 }
 
-#[test]
-fn sigmahq_linux_rules_run_on_syslog_sudo_and_audit_records() {
-    let rules = root().join("../shared/data/sigma/rules/linux");
+/// SigmaHQ's rules under `../shared/data/sigma/rules/REL`, or `None` (said on stderr) when
+/// the shared data set is absent.
+fn sigmahq(rel: &str) -> Option<std::path::PathBuf> {
+    let rules = root().join("../shared/data/sigma/rules").join(rel);
     if !rules.exists() {
         eprintln!(
             "skipped: {} not found (shared data set absent)",
             rules.display()
         );
-        return;
+        return None;
     }
+    Some(rules)
+}
+
+/// `warden hunt` of a fixture with some rules: (line, rule title) of every detection, and
+/// the run's summary.
+fn hunt_titles(rules: &std::path::Path, fixture: &str) -> (BTreeSet<(u64, String)>, String) {
     let (code, out, err) = run(&[
         "hunt",
         "--format",
         "jsonl",
         "-r",
         rules.to_str().unwrap(),
-        &data("logs/linux.log"),
+        &data(fixture),
     ]);
     assert_eq!(code, 0, "{err}");
-    let found: BTreeSet<(u64, String)> = out
+    let found = out
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .map(|d| (d["line"].as_u64().unwrap(), text(&d, "rule_title")))
         .collect();
-    let expect = |line: u64, title: &str| {
-        assert!(
-            found.contains(&(line, title.to_owned())),
-            "line {line}: {title} in {found:#?}"
-        );
+    (found, err)
+}
+
+/// Asserts that `title` matched line `line`.
+fn expect_found(found: &BTreeSet<(u64, String)>, line: u64, title: &str) {
+    assert!(
+        found.contains(&(line, title.to_owned())),
+        "line {line}: {title} in {found:#?}"
+    );
+}
+
+#[test]
+fn sigmahq_linux_rules_run_on_syslog_sudo_and_audit_records() {
+    let Some(rules) = sigmahq("linux") else {
+        return;
     };
+    let (found, _) = hunt_titles(&rules, "logs/linux.log");
+    let expect = |line, title| expect_found(&found, line, title);
     // service: sshd — a keyword rule on sshd's lines.
     expect(2, "Suspicious OpenSSH Daemon Error");
     // process_creation from a command sudo ran.
@@ -214,36 +233,12 @@ fn sigmahq_linux_rules_run_on_syslog_sudo_and_audit_records() {
 /// file_event and network_connection rules run on them; the Windows Sysmon rules do not.
 #[test]
 fn sigmahq_linux_rules_run_on_sysmon_for_linux_events() {
-    let shared = root().join("../shared/data/sigma/rules");
-    if !shared.exists() {
-        eprintln!(
-            "skipped: {} not found (shared data set absent)",
-            shared.display()
-        );
+    let (Some(linux), Some(windows)) = (sigmahq("linux"), sigmahq("windows/process_creation"))
+    else {
         return;
-    }
-    let hunt = |rules: &str| -> BTreeSet<(u64, String)> {
-        let (code, out, err) = run(&[
-            "hunt",
-            "--format",
-            "jsonl",
-            "-r",
-            shared.join(rules).to_str().unwrap(),
-            &data("logs/sysmon-linux.log"),
-        ]);
-        assert_eq!(code, 0, "{err}");
-        out.lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .map(|d| (d["line"].as_u64().unwrap(), text(&d, "rule_title")))
-            .collect()
     };
-    let found = hunt("linux");
-    let expect = |line: u64, title: &str| {
-        assert!(
-            found.contains(&(line, title.to_owned())),
-            "line {line}: {title} in {found:#?}"
-        );
-    };
+    let (found, _) = hunt_titles(&linux, "logs/sysmon-linux.log");
+    let expect = |line, title| expect_found(&found, line, title);
     // A shell started by a Java server (ParentImage: Sysmon's alone among Linux logs).
     expect(2, "Suspicious Java Children Processes");
     expect(3, "Decode Base64 Encoded Text");
@@ -258,37 +253,19 @@ fn sigmahq_linux_rules_run_on_sysmon_for_linux_events() {
     // `ls` and a note written in an application folder raise nothing.
     assert!(found.iter().all(|(l, _)| ![1, 6].contains(l)), "{found:#?}");
     // Windows' Sysmon rules are for Windows events: none of them reads these.
-    let windows = hunt("windows/process_creation");
-    assert!(windows.is_empty(), "{windows:#?}");
+    let (on_windows_rules, _) = hunt_titles(&windows, "logs/sysmon-linux.log");
+    assert!(on_windows_rules.is_empty(), "{on_windows_rules:#?}");
 }
 
 /// Web server access logs (combined, vhost_combined, and nginx behind a syslog header)
 /// meet SigmaHQ's `category: webserver` rules; ordinary browsing raises nothing.
 #[test]
 fn sigmahq_webserver_rules_run_on_access_logs() {
-    let rules = root().join("../shared/data/sigma/rules/web");
-    if !rules.exists() {
-        eprintln!(
-            "skipped: {} not found (shared data set absent)",
-            rules.display()
-        );
+    let Some(rules) = sigmahq("web") else {
         return;
-    }
-    let (code, out, err) = run(&[
-        "hunt",
-        "--format",
-        "jsonl",
-        "-r",
-        rules.to_str().unwrap(),
-        &data("logs/access.log"),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    };
+    let (found, err) = hunt_titles(&rules, "logs/access.log");
     assert!(err.contains("events 7, bad records 0"), "{err}");
-    let found: BTreeSet<(u64, String)> = out
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .map(|d| (d["line"].as_u64().unwrap(), text(&d, "rule_title")))
-        .collect();
     let expect: BTreeSet<(u64, String)> = [
         (3, "Path Traversal Exploitation Attempts"),
         (4, "SQL Injection Strings In URI"),

@@ -136,11 +136,7 @@ fn hunt_sends_its_detections_to_syslog_a_file_and_a_webhook() {
     assert!(messages.iter().all(|m| m.contains("CEF:0|Warden|")));
     assert!(messages.iter().any(|m| m.contains("cat=sigma")));
     // The file: the alerts themselves.
-    let written: Vec<Value> = std::fs::read_to_string(&file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let written = lines(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(written.len(), at_medium);
     let first = &written[0]["alert"];
     assert_eq!(first["detector"]["kind"], "sigma");
@@ -201,11 +197,7 @@ fn detect_sends_its_alerts_to_the_outputs_of_a_toml_file() {
     let frames = stream.matches("LEEF:1.0|Warden|").count();
     assert_eq!(frames, scores.len(), "one LEEF message per alert");
     assert!(stream.contains("usrName=james.carter"));
-    let written: Vec<Value> = std::fs::read_to_string(&file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let written = lines(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(written.len(), high, "the file output keeps HIGH and above");
     let a = &written[0]["alert"];
     assert_eq!(a["detector"]["kind"], "ueba");
@@ -296,11 +288,7 @@ fn detect_sends_anomalous_flows_as_network_alerts() {
     let scored = lines(&out);
     assert_eq!(scored.len(), 1, "only the flood is anomalous: {out}");
     assert_eq!(scored[0]["line"], 2);
-    let written: Vec<Value> = std::fs::read_to_string(&file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let written = lines(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(written.len(), 1, "{err}");
     let a = &written[0]["alert"];
     assert_eq!(a["detector"]["kind"], "flow");
@@ -356,11 +344,7 @@ fn network_sends_its_findings_as_alerts_to_syslog_and_a_file() {
     let findings = lines(&out);
     assert_eq!(findings.len(), 1, "{out}");
     assert_eq!(findings[0]["kind"], "host_scan");
-    let written: Vec<Value> = std::fs::read_to_string(&file)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let written = lines(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(written.len(), 1, "{err}");
     let a = &written[0]["alert"];
     assert_eq!(a["detector"]["kind"], "flow");

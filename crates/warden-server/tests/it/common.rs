@@ -176,3 +176,21 @@ pub fn alert_ids(answer: &Value) -> Vec<i64> {
         .filter_map(|a| a["id"].as_i64())
         .collect()
 }
+
+/// Posts `events` (JSON documents or activities) to `/v1/detect/realtime` in batches of
+/// `batch`, asserting each is answered 200.
+pub async fn detect_in_batches(router: &axum::Router, token: &str, events: &[Value], batch: usize) {
+    for chunk in events.chunks(batch) {
+        let body = serde_json::json!({ "events": chunk });
+        let (s, _, v) = oneshot(
+            router,
+            "POST",
+            "/v1/detect/realtime",
+            Some(token),
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+}

@@ -67,19 +67,7 @@ fn company() -> Vec<Value> {
 }
 
 async fn send(r: &axum::Router, token: &str, events: &[Value]) {
-    for chunk in events.chunks(200) {
-        let body = json!({ "events": chunk });
-        let (s, _, v) = common::oneshot(
-            r,
-            "POST",
-            "/v1/detect/realtime",
-            Some(token),
-            "application/json",
-            body.to_string().into_bytes(),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-    }
+    common::detect_in_batches(r, token, events, 200).await;
 }
 
 async fn get(r: &axum::Router, token: &str, uri: &str) -> (StatusCode, Value) {

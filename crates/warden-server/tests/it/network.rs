@@ -51,19 +51,7 @@ fn traffic() -> Vec<Value> {
 }
 
 async fn send(r: &axum::Router, token: &str, events: &[Value]) {
-    for chunk in events.chunks(50) {
-        let body = json!({ "events": chunk });
-        let (s, _, v) = common::oneshot(
-            r,
-            "POST",
-            "/v1/detect/realtime",
-            Some(token),
-            "application/json",
-            body.to_string().into_bytes(),
-        )
-        .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-    }
+    common::detect_in_batches(r, token, events, 50).await;
 }
 
 async fn network_alerts(cfg: ServiceConfig) -> Vec<Value> {
