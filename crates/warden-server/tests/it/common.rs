@@ -194,3 +194,18 @@ pub async fn detect_in_batches(router: &axum::Router, token: &str, events: &[Val
         assert_eq!(s, StatusCode::OK, "{v}");
     }
 }
+
+/// The tenant's stored alert records (the first 100), asserting the listing is answered.
+pub async fn stored_alerts(router: &axum::Router, token: &str) -> Vec<Value> {
+    let (s, _, v) = oneshot(
+        router,
+        "GET",
+        "/v1/alerts?limit=100",
+        Some(token),
+        "",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v["alerts"].as_array().cloned().unwrap_or_default()
+}

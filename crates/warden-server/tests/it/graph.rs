@@ -82,26 +82,16 @@ async fn windows_logons_sent_to_the_service_raise_a_graph_alert_with_its_evidenc
         create_token(&store, Scope::Write, "acme", "w").unwrap_or_else(|e| panic!("{e}"));
     let r = app(AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}")));
     send(&r, &token, &company()).await;
-    let (s, _, v) = common::oneshot(
-        &r,
-        "GET",
-        "/v1/alerts?limit=100",
-        Some(&token),
-        "",
-        Vec::new(),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let alerts = v["alerts"].as_array().cloned().unwrap_or_default();
+    let alerts = common::stored_alerts(&r, &token).await;
     let graph: Vec<&Value> = alerts
         .iter()
         .filter(|a| a["alert"]["detector"]["kind"] == "graph")
         .collect();
-    assert!(!graph.is_empty(), "{v}");
+    assert!(!graph.is_empty(), "{alerts:?}");
     let top = graph
         .iter()
         .find(|a| matches!(a["alert"]["level"].as_str(), Some("HIGH" | "CRITICAL")))
-        .unwrap_or_else(|| panic!("no HIGH graph alert: {v}"));
+        .unwrap_or_else(|| panic!("no HIGH graph alert: {alerts:?}"));
     assert_eq!(top["alert"]["subject"], "adm1");
     let cited: Vec<u64> = top["alert"]["evidence"]
         .as_array()

@@ -3,7 +3,6 @@
 //! comes back as a stored alert citing its connections by `uid`; `[network] pipeline =
 //! false` turns the detector off.
 
-use axum::http::StatusCode;
 use serde_json::{Value, json};
 use warden_server::auth::{Scope, create_token};
 use warden_server::{AppState, ServiceConfig, app};
@@ -62,20 +61,9 @@ async fn network_alerts(cfg: ServiceConfig) -> Vec<Value> {
     // Twice: a replay must not store the scan again.
     send(&r, &token, &traffic()).await;
     send(&r, &token, &traffic()).await;
-    let (s, _, v) = common::oneshot(
-        &r,
-        "GET",
-        "/v1/alerts?limit=100",
-        Some(&token),
-        "",
-        Vec::new(),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v["alerts"]
-        .as_array()
+    common::stored_alerts(&r, &token)
+        .await
         .into_iter()
-        .flatten()
         .filter(|a| a["alert"]["detector"]["kind"] == "flow")
         .map(|a| a["alert"].clone())
         .collect()
