@@ -93,12 +93,7 @@ pub fn run(args: &NetworkArgs) -> Result<()> {
     );
     if let Some(s) = &sender {
         for f in findings.iter().filter(|f| f.level >= args.min_level) {
-            s.send(to_alert(
-                DEFAULT_TENANT,
-                f,
-                &cfg.ueba.scoring.actions,
-                cfg.network.window_secs,
-            ));
+            s.send(to_alert(DEFAULT_TENANT, f, cfg.network.window_secs));
         }
     }
     finish_checked(sender)

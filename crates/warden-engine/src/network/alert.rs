@@ -16,10 +16,38 @@ use warden_event::{
 };
 
 use super::{FindingKind, NetFinding};
-use crate::alerts::actions_for;
-use crate::config::Actions;
 
 impl FindingKind {
+    /// What an analyst does next about a finding of this kind (the configured actions per
+    /// level speak of users and accounts, not of hosts and traffic).
+    pub fn next_steps(self) -> &'static [&'static str] {
+        match self {
+            Self::PortScan | Self::HostScan => &[
+                "confirm whether the scan was authorised (vulnerability scanner, inventory)",
+                "if not, look for what runs on the source host: a scan from inside follows a compromise",
+            ],
+            Self::Beaconing => &[
+                "find the process on the source host that opens these connections",
+                "check the destination's reputation and certificate; block it if unknown",
+            ],
+            Self::DnsTunnelling => &[
+                "block the domain at the resolvers",
+                "find the process on the source host that sends these queries",
+            ],
+            Self::DgaQueries => &[
+                "look for malware on the source host: generated names are how it finds its servers",
+                "sinkhole or block the names that resolve",
+            ],
+            Self::LongConnection => &[
+                "confirm what the session is (remote administration, VPN, tunnel) and who opened it",
+            ],
+            Self::LargeTransfer => &[
+                "confirm the transfer's purpose with the host's owner",
+                "check what the destination is and whether data of that size may leave",
+            ],
+        }
+    }
+
     /// What the finder saw, in words (the start of the explanation).
     pub fn headline(self) -> &'static str {
         match self {
@@ -52,8 +80,28 @@ fn epoch_secs(rfc3339: &str) -> f64 {
     Timestamp::parse_rfc3339(rfc3339).map_or(0.0, |t| t.millis() as f64 / 1000.0)
 }
 
+/// The finding's next steps; at HIGH and above, isolating the source first.
+fn recommended(f: &NetFinding) -> Vec<String> {
+    let mut steps: Vec<String> = f
+        .kind
+        .next_steps()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    if f.level >= warden_event::ThreatLevel::High {
+        steps.insert(
+            0,
+            format!(
+                "open an incident; isolate {} unless the traffic is explained",
+                f.source
+            ),
+        );
+    }
+    steps
+}
+
 /// The alert of one finding.
-pub fn to_alert(tenant: &str, f: &NetFinding, actions: &Actions, period_secs: f64) -> Alert {
+pub fn to_alert(tenant: &str, f: &NetFinding, period_secs: f64) -> Alert {
     let period = (epoch_secs(&f.first_seen) / period_secs.max(1.0)).floor() as i64;
     let destination = f.destination.as_deref().unwrap_or("");
     let key = content_hash(&[
@@ -109,7 +157,7 @@ pub fn to_alert(tenant: &str, f: &NetFinding, actions: &Actions, period_secs: f6
             f.first_seen,
             f.last_seen
         ),
-        recommended_actions: actions_for(actions, f.level),
+        recommended_actions: recommended(f),
         evidence,
         attack: f.attack.clone(),
         detail: AlertDetail::Network(NetworkFinding {
@@ -153,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_finding_becomes_an_explained_alert_citing_its_connections() {
-        let a = to_alert("acme", &beacon(), &Actions::default(), 86_400.0);
+        let a = to_alert("acme", &beacon(), 86_400.0);
         assert_eq!(a.tenant, "acme");
         assert_eq!(a.subject, "10.0.1.5");
         assert_eq!(a.detector.kind, DetectorKind::Flow);
@@ -177,31 +225,26 @@ mod tests {
         assert!(
             matches!(&a.detail, AlertDetail::Network(n) if n.finder == "beaconing" && n.records == 676)
         );
-        assert!(!a.recommended_actions.is_empty());
+        assert_eq!(
+            a.recommended_actions[0],
+            "open an incident; isolate 10.0.1.5 unless the traffic is explained"
+        );
+        assert!(a.recommended_actions[1].starts_with("find the process"));
     }
 
     #[test]
     fn the_key_holds_within_a_period_and_changes_with_level_and_period() {
-        let base = to_alert("t", &beacon(), &Actions::default(), 86_400.0);
+        let base = to_alert("t", &beacon(), 86_400.0);
         let mut later = beacon();
         later.last_seen = "2026-05-01T12:00:00Z".into();
         later.records = 900;
-        assert_eq!(
-            to_alert("t", &later, &Actions::default(), 86_400.0).key,
-            base.key
-        );
+        assert_eq!(to_alert("t", &later, 86_400.0).key, base.key);
         let mut critical = beacon();
         critical.level = ThreatLevel::Critical;
-        assert_ne!(
-            to_alert("t", &critical, &Actions::default(), 86_400.0).key,
-            base.key
-        );
+        assert_ne!(to_alert("t", &critical, 86_400.0).key, base.key);
         let mut next_day = beacon();
         next_day.first_seen = "2026-05-02T00:00:01Z".into();
-        assert_ne!(
-            to_alert("t", &next_day, &Actions::default(), 86_400.0).key,
-            base.key
-        );
+        assert_ne!(to_alert("t", &next_day, 86_400.0).key, base.key);
     }
 
     #[test]

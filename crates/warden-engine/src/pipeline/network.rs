@@ -63,7 +63,7 @@ impl NetworkDetector {
             if !cx.alerts_at(f.level) {
                 continue;
             }
-            let a = to_alert(cx.tenant, &f, &cx.options.actions, window);
+            let a = to_alert(cx.tenant, &f, window);
             if self.reported.insert(a.key.clone(), latest).is_none() {
                 self.pending.push_back(a);
             }
