@@ -53,14 +53,18 @@ impl LinuxAuth {
                 return None;
             }
         }
-        event(doc, action, given)
+        event(doc, auth, service, action, given)
     }
 }
 
-fn event(doc: &Value, action: &str, given: &Given<'_>) -> Option<GraphEvent> {
-    let auth = doc.get("auth")?.as_object()?;
+fn event(
+    doc: &Value,
+    auth: &serde_json::Map<String, Value>,
+    service: &str,
+    action: &str,
+    given: &Given<'_>,
+) -> Option<GraphEvent> {
     let text = |k: &str| auth.get(k).and_then(Value::as_str);
-    let service = text("service")?;
     let remote = text("source_ip").or(text("source_host")).is_some();
     let kind = if remote || service.starts_with("sshd") {
         logon_type::REMOTE_INTERACTIVE

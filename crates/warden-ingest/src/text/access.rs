@@ -92,6 +92,18 @@ fn hostlike(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._:%".contains(&b))
 }
 
+/// Whether `line` has an access line's shape (two or three words, then ` [`): a cheap
+/// test that keeps [`parse`] (and its error) off every other text line.
+pub fn looks_like(line: &str) -> bool {
+    line.find(" [").is_some_and(|open| {
+        let spaces = line.as_bytes()[..open]
+            .iter()
+            .filter(|b| **b == b' ')
+            .count();
+        (2..=3).contains(&spaces)
+    })
+}
+
 /// Parses one line; `Err` says why it is no access-log line.
 pub fn parse(line: &str) -> Result<AccessLine, String> {
     let open = line.find(" [").ok_or("no [time]")?;
@@ -256,6 +268,20 @@ mod tests {
         assert_eq!(d["http"]["response"]["status_code"], 200);
         assert_eq!(d["source"]["ip"], "203.0.113.9");
         assert_eq!(d["event"]["module"], "web");
+    }
+
+    #[test]
+    fn the_shape_test_passes_access_lines_and_not_syslog_ones() {
+        assert!(looks_like(
+            r#"1.2.3.4 - - [04/Dec/2026:10:00:05 +0000] "GET / HTTP/1.1" 200 1"#
+        ));
+        assert!(looks_like(
+            r#"h:443 1.2.3.4 - - [04/Dec/2026:10:00:05 +0000] "GET / HTTP/1.1" 200 1"#
+        ));
+        assert!(!looks_like("Dec  4 10:00:05 web1 kernel: [12.5] eth0 up"));
+        assert!(!looks_like(
+            "<38>1 2026-12-04T10:00:05Z web1 app 1 - [m a=\"1\"] hi"
+        ));
     }
 
     #[test]

@@ -103,7 +103,9 @@ impl LineParser {
         if let Some((flavor, text)) = cef::find(line) {
             return self.cef(line, flavor, text, n);
         }
-        if let Ok(a) = access::parse(line) {
+        if access::looks_like(line)
+            && let Ok(a) = access::parse(line)
+        {
             return Ok(access_line(&a, line, None, n));
         }
         let s = syslog::parse(line, &self.opts, &mut self.years)?;
@@ -111,7 +113,9 @@ impl LineParser {
             let host = s.host.map(str::to_owned);
             return self.audit(s.message, host.as_deref(), n);
         }
-        if let Ok(a) = access::parse(s.message) {
+        if access::looks_like(s.message)
+            && let Ok(a) = access::parse(s.message)
+        {
             return Ok(access_line(&a, s.message, Some(&s), n));
         }
         let kind = if s.version.is_some() {
