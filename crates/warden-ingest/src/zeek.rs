@@ -444,6 +444,24 @@ mod tests {
         assert_eq!(path_from_name("notes.log"), None);
     }
 
+    proptest::proptest! {
+        /// Any lines after a real header, TSV or JSON: no panic, every line a record or an
+        /// error in its place, never more of them than lines.
+        #[test]
+        fn odd_lines_never_panic_and_each_is_counted_once(
+            lines in proptest::collection::vec("\\PC{0,80}|\\{\"ts\":[0-9.e-]{0,8},\"uid\":\"[a-z]{0,4}\"\\}?", 0..20),
+        ) {
+            let head = "#separator \\x09\n#fields\tts\tuid\tid.orig_h\n#types\ttime\tstring\taddr\n";
+            let text = format!("{head}{}", lines.join("\n"));
+            let (ok, bad) = docs("conn.log", &text);
+            proptest::prop_assert!(ok.len() + bad.len() <= lines.len());
+            for (d, n) in &ok {
+                proptest::prop_assert!(*n > 3 && *n as usize <= lines.len() + 3);
+                proptest::prop_assert_eq!(&d["_path"], "conn");
+            }
+        }
+    }
+
     #[test]
     fn bad_lines_are_reported_in_place() {
         let text = "1.0\tC\n#fields\tts\tuid\n#types\ttime\tstring\nabc\tC\n1.0\tC\textra\n2.0\tD\n{broken\n";

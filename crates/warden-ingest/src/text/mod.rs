@@ -398,6 +398,52 @@ pub fn looks_like(head: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// One line of each format the parser reads.
+    const SAMPLES: [&str; 8] = [
+        "Dec  4 10:00:05 web1 sshd[42]: Failed password for invalid user admin from 203.0.113.9 port 4242 ssh2",
+        "<38>1 2026-12-04T10:00:05Z web1 app 7 ID1 [m a=\"1\" b=\"x\\]\"] hello",
+        "<134>Dec  4 10:00:05 fw01 CEF:0|Acme|FW|1.0|100|Denied|5|src=203.0.113.9 dst=10.0.0.9 dpt=445 msg=a\\=b",
+        "LEEF:2.0|Acme|FW|1.0|denied|^|src=203.0.113.9^dst=10.0.0.9^usrName=ana",
+        "type=EXECVE msg=audit(1764842400.123:77): argc=2 a0=\"ls\" a1=2F746D70",
+        "203.0.113.9 - - [04/Dec/2026:10:00:05 +0000] \"GET /a?b=c HTTP/1.1\" 200 12 \"-\" \"ua\"",
+        "Dec  4 10:00:05 app01 sysmon: <Event><System><EventID>1</EventID><Channel>Linux-Sysmon/Operational</Channel></System><EventData><Data Name=\"Image\">/bin/sh</Data></EventData></Event>",
+        "Dec  4 10:00:05 web1 sudo:   ana : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/id",
+    ];
+
+    #[test]
+    fn every_sample_line_parses() {
+        let mut p = LineParser::new(SyslogOptions::default());
+        for line in SAMPLES {
+            assert!(p.parse(line).is_ok(), "{line}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any text, and each format's line with any text spliced in anywhere: no panic,
+        /// and a document no bigger than a fixed multiple of its line (memory is bounded
+        /// by the line limit the readers apply).
+        #[test]
+        fn odd_lines_of_every_format_never_panic_and_stay_bounded(
+            text in "\\PC{0,200}",
+            which in 0usize..8,
+            at in 0usize..200,
+            splice in "[\\[\\]\"|=^:;<> \\\\a-z0-9%()-]{0,16}",
+        ) {
+            let mut p = LineParser::new(SyslogOptions::default());
+            let _ = p.parse(&text);
+            let mut line = SAMPLES[which].to_owned();
+            let at = (0..=at.min(line.len())).rev().find(|i| line.is_char_boundary(*i)).unwrap_or(0);
+            line.insert_str(at, &splice);
+            for _ in 0..2 {
+                if let Ok(parsed) = p.parse(&line) {
+                    let size = parsed.doc.to_string().len();
+                    proptest::prop_assert!(size <= 16 * line.len() + 4096, "{size} bytes from {line}");
+                }
+            }
+            let _ = p.finish();
+        }
+    }
+
     #[test]
     fn auth_lines_carry_ecs_fields() {
         let mut p = LineParser::new(SyslogOptions {
