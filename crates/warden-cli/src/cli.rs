@@ -66,6 +66,13 @@ pub enum Command {
     /// patterns with their ATT&CK ids, score it (with the learned model when one is given)
     /// and say ALLOW, QUARANTINE or BLOCK, as JSON.
     Analyze(AnalyzeArgs),
+    /// Run as a worker of a Kafka consumer group: consume events keyed by entity, detect
+    /// with each partition's state restored from its checkpoint, write alerts to a topic,
+    /// commit only what was delivered. Needs a build with `--features kafka`.
+    Worker(crate::commands::worker::WorkerArgs),
+    /// Send events to a Kafka topic, each keyed by its entity (user, host) and on the
+    /// partition Kafka's default partitioner gives that key. Needs `--features kafka`.
+    Ship(crate::commands::worker::ShipArgs),
 }
 
 #[derive(Args, Debug)]
@@ -587,6 +594,11 @@ pub struct DetectArgs {
     /// Include the 16-dimensional feature vector in each output line.
     #[arg(long)]
     pub features: bool,
+    /// Score as N workers over N partitions of a log would (`warden worker`): each user
+    /// routed to partition murmur2("user:ID") mod N, every partition with its own engine
+    /// (population and source-network counts are per partition). 1: one engine.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub partitions: u32,
     /// Model file (`warden train`): one to score network flows with (`--format
     /// nsl-kdd|unsw-nb15|zeek-conn`); for user activity, up to three trained with `--format
     /// activity` (an iforest, a seqae, a gbdt) joining the score as an ensemble.
@@ -671,7 +683,7 @@ fn parse_sigma_level(s: &str) -> Result<warden_sigma::Level, String> {
     })
 }
 
-fn parse_level(s: &str) -> Result<ThreatLevel, String> {
+pub(crate) fn parse_level(s: &str) -> Result<ThreatLevel, String> {
     s.parse()
 }
 

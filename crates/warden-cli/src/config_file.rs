@@ -19,6 +19,10 @@ pub struct WardenConfig {
     /// `warden network`: the finders' thresholds (the service's `[network]` also has the
     /// pipeline's window).
     pub network: warden_engine::network::NetworkConfig,
+    /// Kafka client properties for `warden worker` and `warden ship`, as every Kafka client
+    /// names them (`bootstrap.servers`, `security.protocol`, `sasl.mechanism`,
+    /// `sasl.username`, `sasl.password`, `ssl.ca.location`, …).
+    pub kafka: std::collections::BTreeMap<String, String>,
 }
 
 impl WardenConfig {

@@ -65,6 +65,8 @@ fn main() -> ExitCode {
         cli::Command::Token(c) => commands::token::run(c),
         cli::Command::Analyze(a) => commands::payload::analyze(a),
         cli::Command::Network(a) => commands::network::run(a),
+        cli::Command::Worker(a) => commands::worker::worker(a),
+        cli::Command::Ship(a) => commands::worker::ship(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -122,7 +122,7 @@ fn following(sources: Vec<InputSource>) -> Result<Vec<InputSource>> {
 }
 
 /// A flag set on Ctrl-C or SIGTERM (watched by a thread of its own).
-fn stop_on_signal() -> Result<Arc<AtomicBool>> {
+pub fn stop_on_signal() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

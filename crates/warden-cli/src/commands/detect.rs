@@ -14,6 +14,7 @@ use warden_engine::pipeline::{ContextLimits, Pipeline, PipelineOptions, UebaDete
 use warden_engine::ueba::UebaEngine;
 use warden_event::{DEFAULT_TENANT, Input, ThreatScore, Timestamp};
 use warden_store::{RunTotals, Store};
+use warden_worker::keys::partition_for;
 
 /// A model file's label, its registry name and version (when it came from the registry),
 /// and its bytes.
@@ -80,6 +81,9 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         None => UebaEngine::new(cfg.ueba.clone())?,
     };
     let watched = install_models(&mut engine, args)?;
+    if args.partitions > 1 && (!args.model.is_empty() || !watched.is_empty() || store.is_some()) {
+        anyhow::bail!("--partitions runs without models and without a store");
+    }
     let _watcher = match (args.reload_secs, &args.store) {
         (Some(secs), Some(store)) if !watched.is_empty() => Some(Watcher::start(
             store.clone(),
@@ -101,24 +105,21 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         .map(Evaluator::new);
 
     // The same pipeline as the service: the behavioural engine (with its models), alerts at
-    // --min-level; no context events kept (the run writes scores, not an alert page).
-    let mut pipeline = Pipeline::new(
-        DEFAULT_TENANT,
-        PipelineOptions {
-            alert_level: args.min_level,
-            actions: cfg.ueba.scoring.actions.clone(),
-            ..PipelineOptions::default()
-        },
-    );
-    let mut ueba = UebaDetector::new(
-        engine,
-        ContextLimits {
-            per_user: 0,
-            ..ContextLimits::default()
-        },
-    );
-    ueba.with_features = args.features;
-    pipeline.add(Box::new(ueba));
+    // --min-level; no context events kept (the run writes scores, not an alert page). With
+    // --partitions, one per partition, as workers of a log would hold them.
+    let options = PipelineOptions {
+        alert_level: args.min_level,
+        actions: cfg.ueba.scoring.actions.clone(),
+        ..PipelineOptions::default()
+    };
+    let mut pipelines = vec![pipeline_of(engine, &options, args.features)];
+    for _ in 1..args.partitions {
+        pipelines.push(pipeline_of(
+            UebaEngine::new(cfg.ueba.clone())?,
+            &options,
+            args.features,
+        ));
+    }
     let sender = Sender::start(&args.send)?;
     let now = Timestamp::now();
     let started = Instant::now();
@@ -127,7 +128,11 @@ pub fn run(args: &DetectArgs) -> Result<()> {
     let mut pending = Vec::new();
     let mut stored = 0usize;
     let totals = crate::pipeline::read_all(&args.input, &cfg, |a| {
-        let outcome = pipeline.process(&[Input::activity(a, 0)], now);
+        let p = match args.partitions {
+            1 => 0,
+            n => partition_for(format!("user:{}", a.user_id).as_bytes(), n) as usize,
+        };
+        let outcome = pipelines[p].process(&[Input::activity(a, 0)], now);
         if let Some(sender) = sender.as_ref() {
             for (_, alert) in outcome.alerts {
                 sender.send(alert);
@@ -161,10 +166,11 @@ pub fn run(args: &DetectArgs) -> Result<()> {
     output.finish()?;
     let elapsed = started.elapsed();
     let delivery = sender.map(Sender::finish);
-    let Some(engine) = pipeline
-        .detector::<UebaDetector>()
-        .map(UebaDetector::engine)
-    else {
+    let engines: Vec<&UebaEngine> = pipelines
+        .iter()
+        .filter_map(|p| p.detector::<UebaDetector>().map(UebaDetector::engine))
+        .collect();
+    let [engine, others @ ..] = engines.as_slice() else {
         anyhow::bail!("the pipeline lost its behavioural detector");
     };
 
@@ -180,11 +186,18 @@ pub fn run(args: &DetectArgs) -> Result<()> {
             st.finish_run(id, t)?;
         }
     }
-    summary::print(
-        &summary::RunFacts::new("warden detect", &totals, elapsed, engine),
-        &tally,
-        args.min_level,
-    );
+    let mut facts = summary::RunFacts::new("warden detect", &totals, elapsed, engine);
+    for e in others {
+        facts.users += e.user_count();
+        facts.memory_bytes += e.memory_bytes();
+        let c = e.counters();
+        facts.counters.events += c.events;
+        facts.counters.learned += c.learned;
+        facts.counters.quarantined += c.quarantined;
+        facts.counters.out_of_order += c.out_of_order;
+        facts.counters.untracked += c.untracked;
+    }
+    summary::print(&facts, &tally, args.min_level);
     if let Some(p) = &args.store {
         eprintln!(
             "store {}: {} new alerts, {} baselines saved",
@@ -206,6 +219,21 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         anyhow::bail!("some alerts did not reach every output (see above)");
     }
     Ok(())
+}
+
+/// One behavioural pipeline.
+fn pipeline_of(engine: UebaEngine, options: &PipelineOptions, features: bool) -> Pipeline {
+    let mut pipeline = Pipeline::new(DEFAULT_TENANT, options.clone());
+    let mut ueba = UebaDetector::new(
+        engine,
+        ContextLimits {
+            per_user: 0,
+            ..ContextLimits::default()
+        },
+    );
+    ueba.with_features = features;
+    pipeline.add(Box::new(ueba));
+    pipeline
 }
 
 /// How many of a save's alerts were new.

@@ -13,3 +13,4 @@ pub mod payload;
 pub mod rules;
 pub mod serve;
 pub mod token;
+pub mod worker;

@@ -16,6 +16,8 @@ mod serve;
 mod shared_data;
 mod store;
 mod tokens;
+#[cfg(feature = "kafka")]
+mod worker;
 
 use assert_cmd::Command;
 use std::path::PathBuf;

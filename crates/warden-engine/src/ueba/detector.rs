@@ -3,8 +3,8 @@
 use super::checks::{self, time::hour_usualness};
 use super::ensemble::{Ensemble, Member, ModelCounters, ModelVerdict, SequenceTracker};
 use super::{
-    CheckContext, Finding, MatchCache, Matchers, SourceTracker, SourceView, behavioral_deviation,
-    explain, scoring,
+    CheckContext, EngineSnapshot, Finding, MatchCache, Matchers, SourceTracker, SourceView,
+    behavioral_deviation, explain, scoring,
 };
 use crate::models::LoadedModel;
 use crate::{ConfigError, UebaConfig};
@@ -72,6 +72,36 @@ impl UebaEngine {
         me.population = population;
         me.population.users = me.users.values().filter(|s| s.profile.events > 0).count() as u32;
         Ok(me)
+    }
+
+    /// Continues from a checkpoint (a scale-out worker taking a partition over): the same
+    /// events then score as they would have in the engine the snapshot was taken of.
+    pub fn from_snapshot(config: UebaConfig, snap: EngineSnapshot) -> Result<Self, ConfigError> {
+        let mut me = Self::new(config)?;
+        me.users = snap.users.into_iter().collect();
+        me.population = snap.population;
+        me.sources = snap.sources;
+        Ok(me)
+    }
+
+    /// Everything learned, for a checkpoint. `None` when a sequence model is installed: its
+    /// per-user windows are not part of a snapshot, and a restored engine would score
+    /// differently.
+    pub fn snapshot(&self) -> Option<EngineSnapshot> {
+        if self.sequences.is_some() {
+            return None;
+        }
+        let mut users: Vec<(String, UserState)> = self
+            .users
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        users.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Some(EngineSnapshot {
+            users,
+            population: self.population.clone(),
+            sources: self.sources.clone(),
+        })
     }
 
     pub fn config(&self) -> &UebaConfig {

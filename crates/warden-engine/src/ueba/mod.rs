@@ -20,6 +20,7 @@ mod ensemble_tests;
 pub mod explain;
 mod matchers;
 pub mod scoring;
+mod snapshot;
 mod sources;
 #[cfg(test)]
 mod tests;
@@ -28,6 +29,7 @@ pub mod view;
 pub use detector::{EngineCounters, UebaEngine};
 pub use ensemble::{Ensemble, Member, ModelCounters, ModelVerdict, SequenceTracker};
 pub use matchers::{MatchCache, Matchers};
+pub use snapshot::EngineSnapshot;
 pub use sources::{SourceTracker, SourceView};
 
 use warden_event::{AnomalyType, FeatureVector, UserActivity};

@@ -3,6 +3,7 @@
 //! counting never sees. Memory is bounded: stale sources are dropped when the table is full.
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use warden_models::baseline::Ring;
 
 /// Distinct sources remembered before stale ones are pruned.
@@ -10,7 +11,7 @@ const MAX_SOURCES: usize = 65_536;
 /// Distinct accounts remembered per source.
 const MAX_ACCOUNTS: usize = 32;
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct Source {
     attempts: Ring<32>,
     /// (account hash, time of its latest failure from here)
@@ -28,7 +29,7 @@ pub struct SourceView {
 }
 
 /// Failed attempts per source network.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceTracker {
     sources: FxHashMap<u64, Source>,
 }

@@ -1,0 +1,289 @@
+//! A partition's checkpoint: the detectors' state together with the offsets it reflects,
+//! encoded with a version header, compressed, and cut into chunks small enough for one
+//! message each of a changelog topic or a key-value bucket.
+//!
+//! Chunks of one checkpoint share its id (the event count it was taken at, then a random
+//! part, so a checkpoint of a later worker never shares one) and are written in order; the
+//! last chunk of a complete checkpoint is its `count - 1`th. A reader keeps the newest
+//! checkpoint whose chunks all arrived, so a checkpoint cut short by a crash is skipped and
+//! the one before it used.
+
+use serde::{Deserialize, Serialize};
+use warden_engine::ueba::EngineSnapshot;
+
+/// First bytes of an encoded checkpoint.
+const MAGIC: &[u8; 4] = b"WCKP";
+/// Version of the encoded body; a change of shape needs a new one.
+pub const VERSION: u16 = 1;
+/// First bytes of a chunk message.
+const CHUNK_MAGIC: &[u8; 4] = b"WCKC";
+/// Largest chunk body, below the 1 MB message limit brokers have by default.
+pub const MAX_CHUNK: usize = 512 * 1024;
+/// Largest checkpoint a reader assembles (compressed), against a corrupt chunk count.
+pub const MAX_CHECKPOINT: usize = 1 << 30;
+
+/// What a checkpoint could not be read as.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CheckpointError {
+    #[error("not a Warden checkpoint (bad magic)")]
+    NotACheckpoint,
+    #[error("checkpoint version {found} is not readable by this build (expected {expected})")]
+    Incompatible { expected: u16, found: u16 },
+    #[error("corrupt checkpoint: {0}")]
+    Corrupt(String),
+}
+
+/// One partition's state and where in its topics that state stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub partition: i32,
+    /// Per input topic, the offset of the next message the state has not seen.
+    pub offsets: Vec<(String, i64)>,
+    /// Events the partition's pipeline has read since it began.
+    pub events: u64,
+    /// When it was taken, ms since the epoch (wall clock).
+    pub taken_ms: i64,
+    /// The behavioural engine's state.
+    pub ueba: EngineSnapshot,
+}
+
+impl Checkpoint {
+    /// The next offset of `topic`, when the checkpoint has seen it.
+    pub fn offset(&self, topic: &str) -> Option<i64> {
+        self.offsets
+            .iter()
+            .find(|(t, _)| t == topic)
+            .map(|(_, o)| *o)
+    }
+
+    /// Header, version, then the body in postcard, zstd-compressed.
+    pub fn encode(&self) -> Vec<u8> {
+        let body = postcard::to_allocvec(self).unwrap_or_default();
+        let packed = zstd::bulk::compress(&body, 3).unwrap_or_default();
+        let mut out = Vec::with_capacity(packed.len() + 14);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        out.extend_from_slice(&packed);
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, CheckpointError> {
+        if bytes.len() < 14 || &bytes[..4] != MAGIC {
+            return Err(CheckpointError::NotACheckpoint);
+        }
+        let found = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if found != VERSION {
+            return Err(CheckpointError::Incompatible {
+                expected: VERSION,
+                found,
+            });
+        }
+        let mut len = [0u8; 8];
+        len.copy_from_slice(&bytes[6..14]);
+        let len = usize::try_from(u64::from_le_bytes(len))
+            .ok()
+            .filter(|n| *n <= MAX_CHECKPOINT * 8)
+            .ok_or_else(|| CheckpointError::Corrupt("body length out of range".into()))?;
+        let body = zstd::bulk::decompress(&bytes[14..], len)
+            .map_err(|e| CheckpointError::Corrupt(e.to_string()))?;
+        postcard::from_bytes(&body).map_err(|e| CheckpointError::Corrupt(e.to_string()))
+    }
+}
+
+/// One piece of an encoded checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub id: u64,
+    pub index: u32,
+    pub count: u32,
+    pub body: Vec<u8>,
+}
+
+impl Chunk {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.body.len() + 20);
+        out.extend_from_slice(CHUNK_MAGIC);
+        out.extend_from_slice(&self.id.to_le_bytes());
+        out.extend_from_slice(&self.index.to_le_bytes());
+        out.extend_from_slice(&self.count.to_le_bytes());
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Result<Self, CheckpointError> {
+        if b.len() < 20 || &b[..4] != CHUNK_MAGIC {
+            return Err(CheckpointError::NotACheckpoint);
+        }
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&b[4..12]);
+        let (index, count) = (u32_at(12), u32_at(16));
+        if count == 0 || index >= count || count as usize > MAX_CHECKPOINT / MAX_CHUNK {
+            return Err(CheckpointError::Corrupt(format!(
+                "chunk {index} of {count}"
+            )));
+        }
+        Ok(Chunk {
+            id: u64::from_le_bytes(id),
+            index,
+            count,
+            body: b[20..].to_vec(),
+        })
+    }
+}
+
+/// An encoded checkpoint cut into chunks of at most [`MAX_CHUNK`] bytes.
+pub fn split(encoded: &[u8], id: u64) -> Vec<Chunk> {
+    let pieces: Vec<&[u8]> = if encoded.is_empty() {
+        vec![&[]]
+    } else {
+        encoded.chunks(MAX_CHUNK).collect()
+    };
+    let count = pieces.len() as u32;
+    pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| Chunk {
+            id,
+            index: i as u32,
+            count,
+            body: body.to_vec(),
+        })
+        .collect()
+}
+
+/// Rebuilds the newest complete checkpoint from chunk messages read in order.
+#[derive(Debug, Default)]
+pub struct Assembler {
+    current: Option<(u64, u32, Vec<u8>)>,
+    newest: Option<Vec<u8>>,
+    /// Messages that were not chunks, or chunks out of place.
+    pub skipped: u64,
+}
+
+impl Assembler {
+    /// Takes the next message of the changelog (its value).
+    pub fn push(&mut self, message: &[u8]) {
+        let Ok(c) = Chunk::from_bytes(message) else {
+            self.skipped += 1;
+            return;
+        };
+        if c.index == 0 {
+            if self.current.is_some() {
+                self.skipped += 1; // a checkpoint cut short
+            }
+            self.current = Some((c.id, 1, c.body));
+        } else {
+            match self.current.as_mut() {
+                Some((id, next, buf))
+                    if *id == c.id
+                        && *next == c.index
+                        && buf.len() + c.body.len() <= MAX_CHECKPOINT =>
+                {
+                    buf.extend_from_slice(&c.body);
+                    *next += 1;
+                }
+                _ => {
+                    self.skipped += 1;
+                    self.current = None;
+                    return;
+                }
+            }
+        }
+        if let Some((_, next, _)) = &self.current
+            && *next == c.count
+            && let Some((_, _, buf)) = self.current.take()
+        {
+            self.newest = Some(buf);
+        }
+    }
+
+    /// The newest complete checkpoint's encoded bytes.
+    pub fn newest(self) -> Option<Vec<u8>> {
+        self.newest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(events: u64) -> Checkpoint {
+        Checkpoint {
+            partition: 3,
+            offsets: vec![("activity".into(), 1234), ("winlog".into(), 7)],
+            events,
+            taken_ms: 1_780_000_000_000,
+            ueba: EngineSnapshot::default(),
+        }
+    }
+
+    #[test]
+    fn round_trips_through_chunks() {
+        let c = sample(99);
+        let bytes = c.encode();
+        let mut a = Assembler::default();
+        for ch in split(&bytes, 5) {
+            a.push(&ch.to_bytes());
+        }
+        let back = Checkpoint::decode(&a.newest().unwrap()).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(back.offset("winlog"), Some(7));
+        assert_eq!(back.offset("other"), None);
+    }
+
+    #[test]
+    fn large_checkpoints_span_chunks_and_a_cut_one_is_skipped() {
+        let big: Vec<u8> = (0..(MAX_CHUNK * 2 + 10))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let chunks = split(&big, 1);
+        assert_eq!(chunks.len(), 3);
+        let newer = split(&big[..100], 2);
+        let mut a = Assembler::default();
+        for ch in &chunks {
+            a.push(&ch.to_bytes());
+        }
+        // A later checkpoint whose writer died after its first chunk of two.
+        let cut = split(&big[..MAX_CHUNK + 1], 3);
+        a.push(&cut[0].to_bytes());
+        assert_eq!(a.newest().unwrap(), big);
+        let mut b = Assembler::default();
+        for ch in chunks.iter().chain(&newer) {
+            b.push(&ch.to_bytes());
+        }
+        assert_eq!(b.newest().unwrap(), big[..100].to_vec());
+    }
+
+    #[test]
+    fn bad_bytes_are_errors_not_panics() {
+        assert_eq!(
+            Checkpoint::decode(b"nope"),
+            Err(CheckpointError::NotACheckpoint)
+        );
+        let mut bytes = sample(1).encode();
+        bytes[4] = 9;
+        assert_eq!(
+            Checkpoint::decode(&bytes),
+            Err(CheckpointError::Incompatible {
+                expected: 1,
+                found: 9
+            })
+        );
+        let mut bytes = sample(1).encode();
+        let n = bytes.len();
+        bytes.truncate(n - 3);
+        assert!(matches!(
+            Checkpoint::decode(&bytes),
+            Err(CheckpointError::Corrupt(_))
+        ));
+        let mut a = Assembler::default();
+        a.push(b"garbage");
+        let mut ch = split(b"abc", 1)[0].to_bytes();
+        ch[16] = 0; // count 0
+        a.push(&ch);
+        assert_eq!(a.skipped, 2);
+        assert!(a.newest().is_none());
+    }
+}

@@ -1,0 +1,171 @@
+//! Checkpoints on a changelog topic: partition `p`'s checkpoints go to the changelog's
+//! partition `p`, chunk by chunk, keyed `p/chunk` (so a compacted changelog keeps the newest
+//! of each chunk). Reading takes the tail of that partition and keeps the newest complete
+//! checkpoint, looking further back when the tail holds none (a writer died mid-way).
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, ProducerContext};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT};
+use crate::checkpoint::{Assembler, Checkpoint, split};
+
+/// Messages read back at first; doubled while no complete checkpoint is found.
+const FIRST_LOOKBACK: i64 = 64;
+
+/// Reads and writes one changelog topic.
+pub struct Changelog {
+    topic: String,
+    reader: BaseConsumer,
+}
+
+/// What a read found.
+#[derive(Debug)]
+pub struct Restored {
+    pub checkpoint: Option<Checkpoint>,
+    /// Encoded size of the checkpoint.
+    pub bytes: usize,
+    /// Messages read to find it.
+    pub messages: u64,
+}
+
+impl Changelog {
+    pub fn open(settings: &KafkaSettings, topic: &str) -> Result<Self, KafkaError> {
+        let reader: BaseConsumer = settings
+            .client(&[
+                ("enable.auto.commit", "false"),
+                ("enable.partition.eof", "true"),
+                ("group.id", "warden-changelog-reader"),
+            ])?
+            .create()?;
+        Ok(Changelog {
+            topic: topic.to_owned(),
+            reader,
+        })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Writes a checkpoint of `partition` (not flushed: the caller flushes the producer).
+    /// Returns the encoded size.
+    pub fn write<C: ProducerContext<DeliveryOpaque = ()>>(
+        &self,
+        producer: &BaseProducer<C>,
+        checkpoint: &Checkpoint,
+        id: u64,
+    ) -> Result<usize, KafkaError> {
+        let bytes = checkpoint.encode();
+        let p = checkpoint.partition;
+        for chunk in split(&bytes, id) {
+            let key = format!("{p}/{}", chunk.index);
+            let body = chunk.to_bytes();
+            let mut record = BaseRecord::to(&self.topic)
+                .partition(p)
+                .key(&key)
+                .payload(&body);
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((
+                        rdkafka::error::KafkaError::MessageProduction(
+                            rdkafka::types::RDKafkaErrorCode::QueueFull,
+                        ),
+                        back,
+                    )) => {
+                        record = back;
+                        producer.poll(Duration::from_millis(50));
+                    }
+                    Err((e, _)) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(bytes.len())
+    }
+
+    /// The newest complete checkpoint of `partition`.
+    pub fn read(&self, partition: i32) -> Result<Restored, KafkaError> {
+        let (low, high) = self
+            .reader
+            .fetch_watermarks(&self.topic, partition, REQUEST_TIMEOUT)?;
+        let mut lookback = FIRST_LOOKBACK;
+        let mut messages = 0;
+        loop {
+            let from = (high - lookback).max(low);
+            if from >= high {
+                return Ok(Restored {
+                    checkpoint: None,
+                    bytes: 0,
+                    messages,
+                });
+            }
+            let (assembled, read) = self.read_range(partition, from, high)?;
+            messages += read;
+            if let Some(bytes) = assembled {
+                let checkpoint = Checkpoint::decode(&bytes).map_err(|e| KafkaError::Topic {
+                    topic: self.topic.clone(),
+                    reason: format!("partition {partition}: {e}"),
+                })?;
+                return Ok(Restored {
+                    checkpoint: Some(checkpoint),
+                    bytes: bytes.len(),
+                    messages,
+                });
+            }
+            if from == low {
+                return Ok(Restored {
+                    checkpoint: None,
+                    bytes: 0,
+                    messages,
+                });
+            }
+            lookback *= 2;
+        }
+    }
+
+    /// Messages `[from, high)` of `partition` through an assembler.
+    fn read_range(
+        &self,
+        partition: i32,
+        from: i64,
+        high: i64,
+    ) -> Result<(Option<Vec<u8>>, u64), KafkaError> {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, partition, Offset::Offset(from))?;
+        self.reader.assign(&tpl)?;
+        let mut asm = Assembler::default();
+        let mut read = 0u64;
+        let deadline = Instant::now() + REQUEST_TIMEOUT * 3;
+        // To the partition's end as the fetch reports it (the listed high watermark only
+        // chooses where to start: some brokers list it short of the last batch).
+        loop {
+            if Instant::now() > deadline {
+                self.reader.unassign()?;
+                return Err(KafkaError::Topic {
+                    topic: self.topic.clone(),
+                    reason: format!(
+                        "partition {partition}: timed out reading from {from} to {high}"
+                    ),
+                });
+            }
+            match self.reader.poll(Duration::from_millis(200)) {
+                Some(Ok(m)) => {
+                    read += 1;
+                    asm.push(m.payload().unwrap_or_default());
+                }
+                Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => break,
+                Some(Err(e)) => {
+                    self.reader.unassign()?;
+                    return Err(e.into());
+                }
+                None => {}
+            }
+        }
+        self.reader.unassign()?;
+        Ok((asm.newest(), read))
+    }
+}

@@ -1,0 +1,603 @@
+//! `warden worker` on Kafka: a member of a consumer group that restores each partition it
+//! is given before consuming it, detects, delivers alerts, commits, and checkpoints.
+//!
+//! The order that makes it lose and duplicate nothing:
+//! 1. on assignment (inside the rebalance callback, before any message of the partition is
+//!    fetched), read the partition's newest checkpoint and the group's committed offsets,
+//!    and start fetching at the checkpoint's offsets: the state is restored first;
+//! 2. messages go through the partition's pipeline; below the committed offset they only
+//!    rebuild state (their alerts were delivered before the commit);
+//! 3. every `linger` (or `batch` alerts), the alerts are produced and flushed — acknowledged
+//!    by the broker — and only then are the offsets committed;
+//! 4. every `checkpoint_every` events or `checkpoint_secs`, after a delivery and commit,
+//!    each partition's state is written to the changelog with the offsets it reflects (so a
+//!    checkpoint is never ahead of the commit);
+//! 5. on revocation and on shutdown, steps 3 and 4 run for the partitions that leave.
+//!
+//! A worker killed between a delivery and its commit re-delivers those alerts from its
+//! successor: with the same identities (`Alert::identity`), so a store or SIEM keyed on
+//! them holds each once.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{Offset, TopicPartitionList};
+use warden_event::{Alert, Timestamp};
+
+use super::changelog::Changelog;
+use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT, ensure_topic, partition_count};
+use crate::partition::{PartitionPipeline, PipelineSpec};
+use crate::stats::{PartitionGauges, WorkerStats};
+use crate::{AlertFormat, format_alert};
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Input topics; co-partitioned (same partition count, keyed by the same rule).
+    pub topics: Vec<String>,
+    pub group: String,
+    /// Where alerts go (one message each, keyed by the alert's subject).
+    pub alert_topic: Option<String>,
+    pub alert_format: AlertFormat,
+    /// The changelog topic (default `<group>.checkpoints`).
+    pub changelog: String,
+    /// Replication of the topics the worker creates (-1: the broker's default).
+    pub replication: i32,
+    /// Checkpoint after this many events per partition…
+    pub checkpoint_every: u64,
+    /// …or this long after the last one.
+    pub checkpoint_secs: u64,
+    /// Deliver and commit at least this often…
+    pub linger: Duration,
+    /// …or when this many alerts wait.
+    pub batch: usize,
+}
+
+impl WorkerOptions {
+    pub fn new(topics: Vec<String>, group: &str) -> Self {
+        WorkerOptions {
+            topics,
+            group: group.to_owned(),
+            alert_topic: None,
+            alert_format: AlertFormat::Json,
+            changelog: format!("{group}.checkpoints"),
+            replication: -1,
+            checkpoint_every: 100_000,
+            checkpoint_secs: 30,
+            linger: Duration::from_millis(100),
+            batch: 5_000,
+        }
+    }
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerReport {
+    pub events: u64,
+    pub alerts: u64,
+    pub bad_events: u64,
+    pub rebalances: u64,
+}
+
+/// One alert on its way out.
+struct Outgoing {
+    key: String,
+    payload: Vec<u8>,
+}
+
+/// Deliveries that failed, to be sent again.
+#[derive(Default)]
+struct Deliveries {
+    failed: Mutex<Vec<Outgoing>>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, m)) = result {
+            tracing::warn!("alert delivery failed (will retry): {e}");
+            if let Ok(mut f) = self.failed.lock() {
+                f.push(Outgoing {
+                    key: String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned(),
+                    payload: m.payload().unwrap_or_default().to_vec(),
+                });
+            }
+        }
+    }
+}
+
+/// Everything the consuming thread and the rebalance callback share.
+struct Core {
+    spec: Arc<PipelineSpec>,
+    opts: WorkerOptions,
+    parts: BTreeMap<i32, PartitionPipeline>,
+    /// Per (topic, partition), the next offset to commit.
+    processed: BTreeMap<(String, i32), i64>,
+    pending: Vec<Outgoing>,
+    producer: BaseProducer<Deliveries>,
+    changelog: Changelog,
+    stats: Arc<WorkerStats>,
+    /// Per partition: events and time at its last checkpoint, and that checkpoint's size.
+    last_checkpoint: BTreeMap<i32, (u64, Instant, u64)>,
+    stop: Arc<AtomicBool>,
+    printed_errors: u64,
+}
+
+/// The consumer's context: routes rebalances into the core.
+struct WorkerContext {
+    core: Arc<Mutex<Core>>,
+    /// Counted here, not through the core: errors may be reported while a rebalance holds
+    /// the core's lock.
+    stats: Arc<WorkerStats>,
+}
+
+impl ClientContext for WorkerContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        WorkerStats::add(&self.stats.broker_errors, 1);
+        tracing::warn!("kafka: {error}: {reason}");
+    }
+}
+
+impl ConsumerContext for WorkerContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let Ok(mut core) = self.core.lock() else {
+            return;
+        };
+        WorkerStats::add(&core.stats.rebalances, 1);
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                core.stats.ready.store(false, Ordering::Relaxed);
+                let started = Instant::now();
+                if let Err(e) = core.assign(consumer, tpl) {
+                    tracing::error!("cannot restore the assigned partitions: {e}");
+                    // Nothing is consumed from a partition whose state is not restored:
+                    // stop, and let the group give it to another member.
+                    core.stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+                core.stats
+                    .last_restore_ms
+                    .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+                core.stats.ready.store(true, Ordering::Relaxed);
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                core.stats.ready.store(false, Ordering::Relaxed);
+                core.revoke(consumer);
+                if let Err(e) = consumer.unassign() {
+                    tracing::warn!("unassign: {e}");
+                }
+            }
+            other => tracing::warn!("rebalance error: {other:?}"),
+        }
+    }
+}
+
+impl Core {
+    /// Restores every assigned partition and starts fetching at its checkpoint.
+    fn assign(
+        &mut self,
+        consumer: &BaseConsumer<WorkerContext>,
+        tpl: &mut TopicPartitionList,
+    ) -> Result<(), KafkaError> {
+        let committed = consumer.committed_offsets(tpl.clone(), REQUEST_TIMEOUT)?;
+        let mut by_partition: BTreeMap<i32, BTreeMap<String, i64>> = BTreeMap::new();
+        for e in committed.elements() {
+            let entry = by_partition.entry(e.partition()).or_default();
+            if let Offset::Offset(o) = e.offset() {
+                entry.insert(e.topic().to_owned(), o);
+            }
+        }
+        let mut starts = Vec::new();
+        for (p, committed) in by_partition {
+            let restored = self.changelog.read(p)?;
+            let had = restored.checkpoint.is_some();
+            let pp = PartitionPipeline::restore(&self.spec, p, restored.checkpoint, &committed)
+                .map_err(|e| KafkaError::Config(e.to_string()))?;
+            for topic in &self.opts.topics {
+                let start = pp
+                    .next_offset(topic)
+                    .map_or(Offset::Beginning, Offset::Offset);
+                starts.push((topic.clone(), p, start));
+            }
+            tracing::info!(
+                partition = p,
+                checkpoint_bytes = restored.bytes,
+                entities = pp.entities(),
+                "partition restored{}",
+                if had {
+                    ""
+                } else {
+                    " (no checkpoint: from the beginning)"
+                }
+            );
+            if had {
+                WorkerStats::add(&self.stats.restores, 1);
+            }
+            self.last_checkpoint
+                .insert(p, (pp.events(), Instant::now(), restored.bytes as u64));
+            self.parts.insert(p, pp);
+        }
+        for (topic, p, start) in starts {
+            tpl.set_partition_offset(&topic, p, start)?;
+        }
+        consumer.assign(tpl)?;
+        Ok(())
+    }
+
+    /// Hands the partitions back: deliver, commit, checkpoint, forget.
+    fn revoke(&mut self, consumer: &BaseConsumer<WorkerContext>) {
+        if self.deliver_and_commit(consumer) {
+            self.checkpoint_all(true);
+        }
+        self.parts.clear();
+        self.processed.clear();
+        self.last_checkpoint.clear();
+        if let Ok(mut g) = self.stats.partitions.lock() {
+            g.clear();
+        }
+    }
+
+    fn handle(&mut self, m: &BorrowedMessage<'_>, now: Timestamp) {
+        let p = m.partition();
+        let Some(pp) = self.parts.get_mut(&p) else {
+            return; // not ours (a message fetched before a revocation)
+        };
+        let topic = m.topic();
+        let h = pp.handle(topic, m.offset(), m.payload().unwrap_or_default(), now);
+        if h.stale {
+            return;
+        }
+        self.processed.insert((topic.to_owned(), p), m.offset() + 1);
+        WorkerStats::add(&self.stats.events, 1);
+        if h.replayed {
+            WorkerStats::add(&self.stats.replayed, 1);
+        }
+        if let Some(e) = h.error {
+            WorkerStats::add(&self.stats.bad_events, 1);
+            self.printed_errors += 1;
+            if self.printed_errors <= 20 {
+                tracing::warn!("skipped: {e}");
+            }
+        }
+        for a in h.alerts {
+            self.pending.push(outgoing(&a, self.opts.alert_format));
+        }
+    }
+
+    /// Produces the waiting alerts, waits for the broker's acknowledgement, then commits
+    /// the offsets they came from. False when the commit did not happen.
+    fn deliver_and_commit(&mut self, consumer: &BaseConsumer<WorkerContext>) -> bool {
+        if !self.deliver() {
+            return false;
+        }
+        if self.processed.is_empty() {
+            return true;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for ((t, p), o) in &self.processed {
+            if tpl.add_partition_offset(t, *p, Offset::Offset(*o)).is_err() {
+                return false;
+            }
+        }
+        match consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => {
+                WorkerStats::add(&self.stats.commits, 1);
+                self.processed.clear();
+                true
+            }
+            Err(e) => {
+                tracing::warn!("offset commit failed (retried at the next one): {e}");
+                false
+            }
+        }
+    }
+
+    /// Produces every pending alert until the broker has acknowledged all of them (or the
+    /// worker is told to stop).
+    fn deliver(&mut self) -> bool {
+        let Some(topic) = self.opts.alert_topic.clone() else {
+            self.pending.clear();
+            return true;
+        };
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let n = self.pending.len() as u64;
+            for o in self.pending.drain(..) {
+                let mut record = BaseRecord::to(&topic).key(&o.key).payload(&o.payload);
+                loop {
+                    match self.producer.send(record) {
+                        Ok(()) => break,
+                        Err((_, back)) => {
+                            record = back;
+                            self.producer.poll(Duration::from_millis(20));
+                        }
+                    }
+                }
+            }
+            let flushed = self.producer.flush(REQUEST_TIMEOUT);
+            let failed = self
+                .producer
+                .context()
+                .failed
+                .lock()
+                .map(|mut f| std::mem::take(&mut *f))
+                .unwrap_or_default();
+            WorkerStats::add(&self.stats.alerts, n - failed.len() as u64);
+            if flushed.is_ok() && failed.is_empty() {
+                return true;
+            }
+            WorkerStats::add(&self.stats.delivery_retries, failed.len() as u64);
+            self.pending = failed;
+            if self.stop.load(Ordering::Relaxed) && flushed.is_err() {
+                return false;
+            }
+            std::thread::sleep(backoff);
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Writes a checkpoint of every partition that is due (all with `force`).
+    fn checkpoint_all(&mut self, force: bool) {
+        let now_ms = Timestamp::now().millis();
+        let every = self.opts.checkpoint_every;
+        let secs = Duration::from_secs(self.opts.checkpoint_secs);
+        let mut written = Vec::new();
+        for (p, pp) in &self.parts {
+            let (at_events, at_time, _) =
+                self.last_checkpoint
+                    .get(p)
+                    .copied()
+                    .unwrap_or((0, Instant::now(), 0));
+            let moved = pp.events() > at_events;
+            let due = force || pp.events() >= at_events + every || at_time.elapsed() >= secs;
+            if !(moved && due) {
+                continue;
+            }
+            let Some(ck) = pp.checkpoint(now_ms) else {
+                tracing::warn!("partition {p}: state cannot be checkpointed (a sequence model)");
+                continue;
+            };
+            let id = (pp.events() << 16) ^ (now_ms as u64 & 0xffff);
+            match self.changelog.write(&self.producer, &ck, id) {
+                Ok(bytes) => written.push((*p, pp.events(), bytes as u64)),
+                Err(e) => tracing::warn!("partition {p}: checkpoint not written: {e}"),
+            }
+        }
+        if written.is_empty() {
+            return;
+        }
+        if let Err(e) = self.producer.flush(REQUEST_TIMEOUT) {
+            tracing::warn!("checkpoints not acknowledged: {e}");
+            return;
+        }
+        for (p, events, bytes) in written {
+            WorkerStats::add(&self.stats.checkpoints, 1);
+            WorkerStats::add(&self.stats.checkpoint_bytes, bytes);
+            self.last_checkpoint
+                .insert(p, (events, Instant::now(), bytes));
+        }
+    }
+
+    /// Refreshes the per-partition gauges (lag from the consumer's own watermarks).
+    fn gauges(&self, consumer: &BaseConsumer<WorkerContext>) {
+        let mut out = BTreeMap::new();
+        for (p, pp) in &self.parts {
+            let mut lag = 0;
+            for t in &self.opts.topics {
+                if let Ok((_, high)) = consumer.fetch_watermarks(t, *p, Duration::from_millis(500))
+                {
+                    lag += (high - pp.next_offset(t).unwrap_or(0)).max(0);
+                }
+            }
+            let (_, at, bytes) =
+                self.last_checkpoint
+                    .get(p)
+                    .copied()
+                    .unwrap_or((0, Instant::now(), 0));
+            out.insert(
+                *p,
+                PartitionGauges {
+                    lag,
+                    checkpoint_age_secs: at.elapsed().as_secs_f64(),
+                    checkpoint_bytes: bytes,
+                    entities: pp.entities() as u64,
+                },
+            );
+        }
+        if let Ok(mut g) = self.stats.partitions.lock() {
+            *g = out;
+        }
+    }
+}
+
+fn outgoing(a: &Alert, format: AlertFormat) -> Outgoing {
+    Outgoing {
+        key: a.subject.clone(),
+        payload: format_alert(a, format),
+    }
+}
+
+fn lock(core: &Arc<Mutex<Core>>) -> MutexGuard<'_, Core> {
+    core.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs a worker until `stop` is set; then delivers, commits, checkpoints and leaves the
+/// group.
+pub fn run(
+    settings: &KafkaSettings,
+    opts: WorkerOptions,
+    spec: Arc<PipelineSpec>,
+    stats: Arc<WorkerStats>,
+    stop: Arc<AtomicBool>,
+) -> Result<WorkerReport, KafkaError> {
+    // A dead member's partitions move after the session timeout: short by default, so a
+    // takeover takes seconds (a user's own setting wins).
+    let mut own = settings.clone();
+    for (k, v) in [
+        ("session.timeout.ms", "5000"),
+        ("heartbeat.interval.ms", "1000"),
+    ] {
+        own.properties
+            .entry(k.to_owned())
+            .or_insert_with(|| v.to_owned());
+    }
+    let settings = &own;
+    // An unreachable broker at start is waited for (with backoff), not a crash loop.
+    let mut backoff = Duration::from_secs(1);
+    let partitions = loop {
+        match input_partitions(settings, &opts.topics) {
+            Ok(n) => break n,
+            Err(e @ KafkaError::Unreachable { .. }) => {
+                WorkerStats::add(&stats.broker_errors, 1);
+                tracing::warn!("{e}; retrying in {} s", backoff.as_secs());
+                let until = Instant::now() + backoff;
+                while Instant::now() < until {
+                    if stop.load(Ordering::Relaxed) {
+                        return Err(e);
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let changelog_parts = ensure_topic(
+        settings,
+        &opts.changelog,
+        partitions,
+        opts.replication,
+        true,
+    )?;
+    if changelog_parts < partitions {
+        return Err(KafkaError::Topic {
+            topic: opts.changelog.clone(),
+            reason: format!(
+                "has {changelog_parts} partitions, the inputs {partitions}: it needs one per input partition"
+            ),
+        });
+    }
+    if let Some(t) = &opts.alert_topic {
+        ensure_topic(settings, t, partitions, opts.replication, false)?;
+    }
+    let producer: BaseProducer<Deliveries> = settings
+        .client(&[("acks", "all"), ("linger.ms", "5")])?
+        .create_with_context(Deliveries::default())?;
+    let core = Arc::new(Mutex::new(Core {
+        spec,
+        changelog: Changelog::open(settings, &opts.changelog)?,
+        opts: opts.clone(),
+        parts: BTreeMap::new(),
+        processed: BTreeMap::new(),
+        pending: Vec::new(),
+        producer,
+        stats: stats.clone(),
+        last_checkpoint: BTreeMap::new(),
+        stop: stop.clone(),
+        printed_errors: 0,
+    }));
+    let consumer: BaseConsumer<WorkerContext> = settings
+        .client(&[
+            ("group.id", &opts.group),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("auto.offset.reset", "earliest"),
+            // Co-partitioned inputs: partition p of every topic to the same member.
+            ("partition.assignment.strategy", "range"),
+            ("enable.partition.eof", "false"),
+        ])?
+        .create_with_context(WorkerContext {
+            core: core.clone(),
+            stats: stats.clone(),
+        })?;
+    let topics: Vec<&str> = opts.topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topics)?;
+    tracing::info!(group = %opts.group, topics = ?opts.topics, "worker joined");
+    let mut last_flush = Instant::now();
+    let mut last_gauges = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        match consumer.poll(Duration::from_millis(50)) {
+            Some(Ok(m)) => lock(&core).handle(&m, Timestamp::now()),
+            Some(Err(e)) => {
+                WorkerStats::add(&stats.broker_errors, 1);
+                tracing::warn!("consume: {e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            None => {}
+        }
+        let mut c = lock(&core);
+        if c.pending.len() >= opts.batch || last_flush.elapsed() >= opts.linger {
+            if c.deliver_and_commit(&consumer) {
+                c.checkpoint_all(false);
+            }
+            last_flush = Instant::now();
+        }
+        if last_gauges.elapsed() >= Duration::from_secs(5) {
+            c.gauges(&consumer);
+            last_gauges = Instant::now();
+        }
+    }
+    {
+        let mut c = lock(&core);
+        if c.deliver_and_commit(&consumer) {
+            c.checkpoint_all(true);
+        }
+        c.parts.clear();
+    }
+    // Leaving the group hands the partitions to the others at once (the revocation's
+    // checkpoint was just written).
+    consumer.unsubscribe();
+    let report = WorkerReport {
+        events: WorkerStats::get(&stats.events),
+        alerts: WorkerStats::get(&stats.alerts),
+        bad_events: WorkerStats::get(&stats.bad_events),
+        rebalances: WorkerStats::get(&stats.rebalances),
+    };
+    tracing::info!(
+        events = report.events,
+        alerts = report.alerts,
+        "worker left the group"
+    );
+    Ok(report)
+}
+
+/// The input topics' common partition count (they must agree: co-partitioned).
+fn input_partitions(settings: &KafkaSettings, topics: &[String]) -> Result<usize, KafkaError> {
+    let mut count = None;
+    for t in topics {
+        let n = partition_count(settings, t)?.ok_or_else(|| KafkaError::Topic {
+            topic: t.clone(),
+            reason: "does not exist (create it, or ship to it first)".into(),
+        })?;
+        match count {
+            None => count = Some(n),
+            Some(c) if c != n => {
+                return Err(KafkaError::Topic {
+                    topic: t.clone(),
+                    reason: format!(
+                        "has {n} partitions, {} has {c}: input topics must be co-partitioned",
+                        topics[0]
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    count.ok_or_else(|| KafkaError::Config("no input topic given".into()))
+}

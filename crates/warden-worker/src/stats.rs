@@ -1,0 +1,168 @@
+//! What a worker tells its operator: counters and gauges, shared between the consuming
+//! thread and whoever serves `/metrics`, `/healthz` and `/readyz`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Reads one gauge of a partition.
+type Gauge = fn(&PartitionGauges) -> f64;
+
+/// One partition's gauges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PartitionGauges {
+    /// Messages behind the end of the partition (summed over the input topics).
+    pub lag: i64,
+    /// Seconds since the partition's last checkpoint was written.
+    pub checkpoint_age_secs: f64,
+    /// Encoded size of that checkpoint.
+    pub checkpoint_bytes: u64,
+    /// Entities whose state the partition holds.
+    pub entities: u64,
+}
+
+/// A worker's counters.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    pub events: AtomicU64,
+    pub bad_events: AtomicU64,
+    pub replayed: AtomicU64,
+    pub alerts: AtomicU64,
+    pub delivery_retries: AtomicU64,
+    pub commits: AtomicU64,
+    pub checkpoints: AtomicU64,
+    pub checkpoint_bytes: AtomicU64,
+    pub rebalances: AtomicU64,
+    pub restores: AtomicU64,
+    /// Milliseconds the last restore of assigned partitions took.
+    pub last_restore_ms: AtomicU64,
+    pub broker_errors: AtomicU64,
+    /// Every assigned partition is restored and consuming.
+    pub ready: AtomicBool,
+    /// Per partition, refreshed after each commit.
+    pub partitions: Mutex<BTreeMap<i32, PartitionGauges>>,
+}
+
+impl WorkerStats {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus text exposition of everything above.
+    pub fn prometheus(&self) -> String {
+        let mut out = String::new();
+        let counters = [
+            (
+                "warden_worker_events_total",
+                "Events read from the log",
+                &self.events,
+            ),
+            (
+                "warden_worker_bad_events_total",
+                "Messages that were not events",
+                &self.bad_events,
+            ),
+            (
+                "warden_worker_replayed_total",
+                "Events replayed into restored state (alerts already delivered)",
+                &self.replayed,
+            ),
+            (
+                "warden_worker_alerts_total",
+                "Alerts delivered",
+                &self.alerts,
+            ),
+            (
+                "warden_worker_delivery_retries_total",
+                "Alert deliveries retried",
+                &self.delivery_retries,
+            ),
+            (
+                "warden_worker_commits_total",
+                "Offset commits",
+                &self.commits,
+            ),
+            (
+                "warden_worker_checkpoints_total",
+                "Partition checkpoints written",
+                &self.checkpoints,
+            ),
+            (
+                "warden_worker_checkpoint_bytes_total",
+                "Bytes of checkpoints written",
+                &self.checkpoint_bytes,
+            ),
+            (
+                "warden_worker_rebalances_total",
+                "Rebalances of the group seen",
+                &self.rebalances,
+            ),
+            (
+                "warden_worker_restores_total",
+                "Partitions restored from a checkpoint",
+                &self.restores,
+            ),
+            (
+                "warden_worker_broker_errors_total",
+                "Errors reported by the broker client",
+                &self.broker_errors,
+            ),
+        ];
+        for (name, help, c) in counters {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                Self::get(c)
+            ));
+        }
+        out.push_str(&format!(
+            "# HELP warden_worker_restore_seconds Time the last restore of assigned partitions took\n# TYPE warden_worker_restore_seconds gauge\nwarden_worker_restore_seconds {}\n",
+            Self::get(&self.last_restore_ms) as f64 / 1000.0
+        ));
+        out.push_str(&format!(
+            "# HELP warden_worker_ready Every assigned partition is restored\n# TYPE warden_worker_ready gauge\nwarden_worker_ready {}\n",
+            u8::from(self.is_ready())
+        ));
+        let parts = self
+            .partitions
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default();
+        let gauges: [(&str, &str, Gauge); 4] = [
+            (
+                "warden_worker_partition_lag",
+                "Messages behind the partition's end",
+                |g| g.lag as f64,
+            ),
+            (
+                "warden_worker_checkpoint_age_seconds",
+                "Seconds since the partition's last checkpoint",
+                |g| g.checkpoint_age_secs,
+            ),
+            (
+                "warden_worker_checkpoint_size_bytes",
+                "Size of the partition's last checkpoint",
+                |g| g.checkpoint_bytes as f64,
+            ),
+            (
+                "warden_worker_partition_entities",
+                "Entities whose state the partition holds",
+                |g| g.entities as f64,
+            ),
+        ];
+        for (name, help, f) in gauges {
+            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+            for (p, g) in &parts {
+                out.push_str(&format!("{name}{{partition=\"{p}\"}} {}\n", f(g)));
+            }
+        }
+        out
+    }
+}
