@@ -10,7 +10,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, ProducerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT};
+use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT, enqueue};
 use crate::checkpoint::{Assembler, Checkpoint, split};
 
 /// Messages read back at first; doubled while no complete checkpoint is found.
@@ -64,25 +64,11 @@ impl Changelog {
         for chunk in split(&bytes, id) {
             let key = format!("{p}/{}", chunk.index);
             let body = chunk.to_bytes();
-            let mut record = BaseRecord::to(&self.topic)
+            let record = BaseRecord::to(&self.topic)
                 .partition(p)
                 .key(&key)
                 .payload(&body);
-            loop {
-                match producer.send(record) {
-                    Ok(()) => break,
-                    Err((
-                        rdkafka::error::KafkaError::MessageProduction(
-                            rdkafka::types::RDKafkaErrorCode::QueueFull,
-                        ),
-                        back,
-                    )) => {
-                        record = back;
-                        producer.poll(Duration::from_millis(50));
-                    }
-                    Err((e, _)) => return Err(e.into()),
-                }
-            }
+            enqueue(producer, record)?;
         }
         Ok(bytes.len())
     }

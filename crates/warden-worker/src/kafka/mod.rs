@@ -82,6 +82,31 @@ impl KafkaSettings {
     }
 }
 
+/// Hands a record to the producer, waiting while its queue is full; any other refusal is
+/// returned (the record is dropped with it).
+pub(crate) fn enqueue<C, K, P>(
+    producer: &rdkafka::producer::BaseProducer<C>,
+    mut record: rdkafka::producer::BaseRecord<'_, K, P>,
+) -> Result<(), rdkafka::error::KafkaError>
+where
+    C: rdkafka::producer::ProducerContext<DeliveryOpaque = ()>,
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+{
+    use rdkafka::error::KafkaError as Client;
+    use rdkafka::types::RDKafkaErrorCode;
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((Client::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                record = back;
+                producer.poll(Duration::from_millis(10));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
 /// The number of partitions of `topic`, `None` when it does not exist.
 pub fn partition_count(settings: &KafkaSettings, topic: &str) -> Result<Option<usize>, KafkaError> {
     use rdkafka::consumer::{BaseConsumer, Consumer};

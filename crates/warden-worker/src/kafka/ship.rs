@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rdkafka::client::ClientContext;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 
-use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT, ensure_topic};
+use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT, enqueue, ensure_topic};
 use crate::keys::partition_for;
 
 /// What a shipment did.
@@ -97,21 +97,7 @@ impl Shipper {
         } else {
             self.report.unkeyed += 1;
         }
-        loop {
-            match self.producer.send(record) {
-                Ok(()) => break,
-                Err((
-                    rdkafka::error::KafkaError::MessageProduction(
-                        rdkafka::types::RDKafkaErrorCode::QueueFull,
-                    ),
-                    back,
-                )) => {
-                    record = back;
-                    self.producer.poll(Duration::from_millis(10));
-                }
-                Err((e, _)) => return Err(e.into()),
-            }
-        }
+        enqueue(&self.producer, record)?;
         self.report.sent += 1;
         if self.report.sent.is_multiple_of(1024) {
             self.producer.poll(Duration::ZERO);

@@ -32,7 +32,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use warden_event::{Alert, Timestamp};
 
 use super::changelog::Changelog;
-use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT, ensure_topic, partition_count};
+use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT, enqueue, ensure_topic, partition_count};
 use crate::partition::{PartitionPipeline, PipelineSpec};
 use crate::stats::{PartitionGauges, WorkerStats};
 use crate::{AlertFormat, format_alert};
@@ -317,33 +317,31 @@ impl Core {
         let mut backoff = Duration::from_millis(100);
         loop {
             let n = self.pending.len() as u64;
+            let mut refused = Vec::new();
             for o in self.pending.drain(..) {
-                let mut record = BaseRecord::to(&topic).key(&o.key).payload(&o.payload);
-                loop {
-                    match self.producer.send(record) {
-                        Ok(()) => break,
-                        Err((_, back)) => {
-                            record = back;
-                            self.producer.poll(Duration::from_millis(20));
-                        }
-                    }
+                let record = BaseRecord::to(&topic).key(&o.key).payload(&o.payload);
+                if let Err(e) = enqueue(&self.producer, record) {
+                    tracing::warn!("alert not accepted by the producer (will retry): {e}");
+                    refused.push(o);
                 }
             }
             let flushed = self.producer.flush(REQUEST_TIMEOUT);
-            let failed = self
+            let mut failed = self
                 .producer
                 .context()
                 .failed
                 .lock()
                 .map(|mut f| std::mem::take(&mut *f))
                 .unwrap_or_default();
+            failed.append(&mut refused);
             WorkerStats::add(&self.stats.alerts, n - failed.len() as u64);
             if flushed.is_ok() && failed.is_empty() {
                 return true;
             }
             WorkerStats::add(&self.stats.delivery_retries, failed.len() as u64);
             self.pending = failed;
-            if self.stop.load(Ordering::Relaxed) && flushed.is_err() {
+            if self.stop.load(Ordering::Relaxed) {
+                // Left uncommitted: the partition's next owner delivers them again.
                 return false;
             }
             std::thread::sleep(backoff);
