@@ -291,6 +291,10 @@ fn run_case(kill_one: bool) {
         .filter_map(|i| std::fs::read_to_string(log(i)).ok())
         .collect();
     assert_eq!(got, want, "worker logs:\n{logs}");
+    assert_eq!(
+        dups, 0,
+        "an alert was delivered twice; worker logs:\n{logs}"
+    );
     if kill_one {
         assert!(
             restored >= 1.0,

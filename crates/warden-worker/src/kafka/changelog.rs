@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, ProducerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -75,9 +75,7 @@ impl Changelog {
 
     /// The newest complete checkpoint of `partition`.
     pub fn read(&self, partition: i32) -> Result<Restored, KafkaError> {
-        let (low, high) = self
-            .reader
-            .fetch_watermarks(&self.topic, partition, REQUEST_TIMEOUT)?;
+        let (low, high) = self.watermarks(&self.topic, partition)?;
         let mut lookback = FIRST_LOOKBACK;
         let mut messages = 0;
         loop {
@@ -89,7 +87,7 @@ impl Changelog {
                     messages,
                 });
             }
-            let (assembled, read) = self.read_range(partition, from, high)?;
+            let (assembled, read) = self.read_range(partition, from)?;
             messages += read;
             if let Some(bytes) = assembled {
                 let checkpoint = Checkpoint::decode(&bytes).map_err(|e| KafkaError::Topic {
@@ -113,45 +111,55 @@ impl Changelog {
         }
     }
 
-    /// Messages `[from, high)` of `partition` through an assembler.
-    fn read_range(
+    /// Messages from `from` to the end of `partition` through an assembler.
+    fn read_range(&self, partition: i32, from: i64) -> Result<(Option<Vec<u8>>, u64), KafkaError> {
+        let mut asm = Assembler::default();
+        let read = self.read_from(&self.topic, partition, from, |m| {
+            asm.push(m.payload().unwrap_or_default());
+        })?;
+        Ok((asm.newest(), read))
+    }
+
+    /// Every message of `topic`'s `partition` from `from` to the partition's end as the
+    /// fetch reports it (a listed high watermark only chooses where to start: some brokers
+    /// list it short of the last batch). Returns how many were read.
+    pub(crate) fn read_from(
         &self,
+        topic: &str,
         partition: i32,
         from: i64,
-        high: i64,
-    ) -> Result<(Option<Vec<u8>>, u64), KafkaError> {
+        mut each: impl FnMut(&BorrowedMessage<'_>),
+    ) -> Result<u64, KafkaError> {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&self.topic, partition, Offset::Offset(from))?;
+        tpl.add_partition_offset(topic, partition, Offset::Offset(from))?;
         self.reader.assign(&tpl)?;
-        let mut asm = Assembler::default();
         let mut read = 0u64;
         let deadline = Instant::now() + REQUEST_TIMEOUT * 3;
-        // To the partition's end as the fetch reports it (the listed high watermark only
-        // chooses where to start: some brokers list it short of the last batch).
-        loop {
+        let result = loop {
             if Instant::now() > deadline {
-                self.reader.unassign()?;
-                return Err(KafkaError::Topic {
-                    topic: self.topic.clone(),
-                    reason: format!(
-                        "partition {partition}: timed out reading from {from} to {high}"
-                    ),
+                break Err(KafkaError::Topic {
+                    topic: topic.to_owned(),
+                    reason: format!("partition {partition}: timed out reading from {from}"),
                 });
             }
             match self.reader.poll(Duration::from_millis(200)) {
                 Some(Ok(m)) => {
                     read += 1;
-                    asm.push(m.payload().unwrap_or_default());
+                    each(&m);
                 }
-                Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => break,
-                Some(Err(e)) => {
-                    self.reader.unassign()?;
-                    return Err(e.into());
-                }
+                Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => break Ok(read),
+                Some(Err(e)) => break Err(e.into()),
                 None => {}
             }
-        }
+        };
         self.reader.unassign()?;
-        Ok((asm.newest(), read))
+        result
+    }
+
+    /// The listed watermarks of `topic`'s `partition`.
+    pub(crate) fn watermarks(&self, topic: &str, partition: i32) -> Result<(i64, i64), KafkaError> {
+        Ok(self
+            .reader
+            .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)?)
     }
 }

@@ -10,6 +10,7 @@
 //! groups (`rskafka`) or rebalance callbacks, which restoring state before consuming needs.
 
 pub mod changelog;
+pub mod delivered;
 pub mod ship;
 pub mod worker;
 
@@ -176,17 +177,39 @@ pub fn ensure_topic(
     })
 }
 
-/// Every message of `topic`, partition by partition, up to each partition's end (values
-/// only). The end is where a fetch reports none left (partition EOF), not the listed high
-/// watermark, which some Kafka-protocol brokers report short of the last batch. For checks
-/// and tools, not for the hot path.
+/// One message as read back by [`read_topic_with`].
+#[derive(Debug, Clone)]
+pub struct ReadMessage {
+    pub partition: i32,
+    pub offset: i64,
+    /// The message's timestamp (the producer's create time, unless the topic says otherwise).
+    pub timestamp_ms: Option<i64>,
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+}
+
+/// Every message's value of `topic` (see [`read_topic_with`]).
 pub fn read_topic(settings: &KafkaSettings, topic: &str) -> Result<Vec<Vec<u8>>, KafkaError> {
+    let mut out = Vec::new();
+    read_topic_with(settings, topic, |m| out.push(m.value))?;
+    Ok(out)
+}
+
+/// Every message of `topic`, partition by partition, up to each partition's end. The end is
+/// where a fetch reports none left (partition EOF), not the listed high watermark, which
+/// some Kafka-protocol brokers report short of the last batch. For checks and tools, not
+/// for the hot path.
+pub fn read_topic_with(
+    settings: &KafkaSettings,
+    topic: &str,
+    mut each: impl FnMut(ReadMessage),
+) -> Result<(), KafkaError> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::error::KafkaError as Client;
     use rdkafka::message::Message;
     use rdkafka::{Offset, TopicPartitionList};
     let Some(parts) = partition_count(settings, topic)? else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     let c: BaseConsumer = settings
         .client(&[
@@ -195,12 +218,12 @@ pub fn read_topic(settings: &KafkaSettings, topic: &str) -> Result<Vec<Vec<u8>>,
             ("group.id", "warden-reader"),
         ])?
         .create()?;
-    let mut out = Vec::new();
     for p in 0..parts as i32 {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(topic, p, Offset::Beginning)?;
         c.assign(&tpl)?;
-        let deadline = std::time::Instant::now() + REQUEST_TIMEOUT * 6;
+        // Quiet for this long after the last message: the partition is read.
+        let mut deadline = std::time::Instant::now() + REQUEST_TIMEOUT * 3;
         loop {
             if std::time::Instant::now() > deadline {
                 return Err(KafkaError::Topic {
@@ -209,14 +232,23 @@ pub fn read_topic(settings: &KafkaSettings, topic: &str) -> Result<Vec<Vec<u8>>,
                 });
             }
             match c.poll(Duration::from_millis(200)) {
-                Some(Ok(m)) => out.push(m.payload().unwrap_or_default().to_vec()),
+                Some(Ok(m)) => {
+                    deadline = std::time::Instant::now() + REQUEST_TIMEOUT * 3;
+                    each(ReadMessage {
+                        partition: p,
+                        offset: m.offset(),
+                        timestamp_ms: m.timestamp().to_millis(),
+                        key: m.key().map(<[u8]>::to_vec),
+                        value: m.payload().unwrap_or_default().to_vec(),
+                    });
+                }
                 Some(Err(Client::PartitionEOF(_))) => break,
                 Some(Err(e)) => return Err(e.into()),
                 None => {}
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The sum of the consumer group `group`'s committed offsets over `topic`'s partitions (a

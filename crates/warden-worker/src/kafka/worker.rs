@@ -3,10 +3,12 @@
 //!
 //! The order that makes it lose and duplicate nothing:
 //! 1. on assignment (inside the rebalance callback, before any message of the partition is
-//!    fetched), read the partition's newest checkpoint and the group's committed offsets,
-//!    and start fetching at the checkpoint's offsets: the state is restored first;
-//! 2. messages go through the partition's pipeline; below the committed offset they only
-//!    rebuild state (their alerts were delivered before the commit);
+//!    fetched), read the partition's newest checkpoint, the group's committed offsets and
+//!    how far alerts were delivered (the end of the alert topic's partition, see
+//!    [`super::delivered`]), and start fetching at the checkpoint's offsets: the state is
+//!    restored first;
+//! 2. messages go through the partition's pipeline; up to what was delivered they only
+//!    rebuild state;
 //! 3. every `linger` (or `batch` alerts), the alerts are produced and flushed — acknowledged
 //!    by the broker — and only then are the offsets committed;
 //! 4. every `checkpoint_every` events or `checkpoint_secs`, after a delivery and commit,
@@ -14,9 +16,8 @@
 //!    checkpoint is never ahead of the commit);
 //! 5. on revocation and on shutdown, steps 3 and 4 run for the partitions that leave.
 //!
-//! A worker killed between a delivery and its commit re-delivers those alerts from its
-//! successor: with the same identities (`Alert::identity`), so a store or SIEM keyed on
-//! them holds each once.
+//! A worker killed between a delivery and its commit left those alerts on the alert topic;
+//! its successor finds them there and does not deliver them again.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use warden_event::{Alert, Timestamp};
 
 use super::changelog::Changelog;
+use super::delivered::{delivered_through, source_header, source_of};
 use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT, enqueue, ensure_topic, partition_count};
 use crate::partition::{PartitionPipeline, PipelineSpec};
 use crate::stats::{PartitionGauges, WorkerStats};
@@ -43,7 +45,8 @@ pub struct WorkerOptions {
     /// Input topics; co-partitioned (same partition count, keyed by the same rule).
     pub topics: Vec<String>,
     pub group: String,
-    /// Where alerts go (one message each, keyed by the alert's subject).
+    /// Where alerts go (one message each, keyed by the alert's subject, on the input's
+    /// partition number).
     pub alert_topic: Option<String>,
     pub alert_format: AlertFormat,
     /// The changelog topic (default `<group>.checkpoints`).
@@ -90,6 +93,10 @@ pub struct WorkerReport {
 struct Outgoing {
     key: String,
     payload: Vec<u8>,
+    /// The alert topic's partition: the input partition the alert came from.
+    partition: i32,
+    /// The input message it came from (`topic`, offset), written as a header.
+    source: (String, i64),
 }
 
 /// Deliveries that failed, to be sent again.
@@ -110,6 +117,8 @@ impl ProducerContext for Deliveries {
                 f.push(Outgoing {
                     key: String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned(),
                     payload: m.payload().unwrap_or_default().to_vec(),
+                    partition: m.partition(),
+                    source: source_of(m).unwrap_or_default(),
                 });
             }
         }
@@ -123,6 +132,8 @@ struct Core {
     parts: BTreeMap<i32, PartitionPipeline>,
     /// Per (topic, partition), the next offset to commit.
     processed: BTreeMap<(String, i32), i64>,
+    /// Per (topic, partition), the group's commit when the partition was assigned.
+    commit_floor: BTreeMap<(String, i32), i64>,
     pending: Vec<Outgoing>,
     producer: BaseProducer<Deliveries>,
     changelog: Changelog,
@@ -204,9 +215,21 @@ impl Core {
         }
         let mut starts = Vec::new();
         for (p, committed) in by_partition {
+            for (t, o) in &committed {
+                self.commit_floor.insert((t.clone(), p), *o);
+            }
+            // Alerts delivered past the commit (by a worker killed before committing) are
+            // not delivered again.
+            let mut alerts_from = committed;
+            if let Some(alert_topic) = &self.opts.alert_topic {
+                for (t, o) in delivered_through(&self.changelog, alert_topic, p)? {
+                    let e = alerts_from.entry(t).or_insert(o + 1);
+                    *e = (*e).max(o + 1);
+                }
+            }
             let restored = self.changelog.read(p)?;
             let had = restored.checkpoint.is_some();
-            let pp = PartitionPipeline::restore(&self.spec, p, restored.checkpoint, &committed)
+            let pp = PartitionPipeline::restore(&self.spec, p, restored.checkpoint, &alerts_from)
                 .map_err(|e| KafkaError::Config(e.to_string()))?;
             for topic in &self.opts.topics {
                 let start = pp
@@ -216,6 +239,8 @@ impl Core {
             }
             tracing::info!(
                 partition = p,
+                from = ?pp.offsets(),
+                alerts_from = ?alerts_from,
                 checkpoint_bytes = restored.bytes,
                 entities = pp.entities(),
                 "partition restored{}",
@@ -246,6 +271,7 @@ impl Core {
         }
         self.parts.clear();
         self.processed.clear();
+        self.commit_floor.clear();
         self.last_checkpoint.clear();
         if let Ok(mut g) = self.stats.partitions.lock() {
             g.clear();
@@ -262,7 +288,15 @@ impl Core {
         if h.stale {
             return;
         }
-        self.processed.insert((topic.to_owned(), p), m.offset() + 1);
+        // A replayed message below the group's commit must not move the commit back.
+        let key = (topic.to_owned(), p);
+        if self
+            .commit_floor
+            .get(&key)
+            .is_none_or(|c| m.offset() + 1 > *c)
+        {
+            self.processed.insert(key, m.offset() + 1);
+        }
         WorkerStats::add(&self.stats.events, 1);
         if h.replayed {
             WorkerStats::add(&self.stats.replayed, 1);
@@ -275,7 +309,9 @@ impl Core {
             }
         }
         for a in h.alerts {
-            self.pending.push(outgoing(&a, self.opts.alert_format));
+            let source = (topic.to_owned(), m.offset());
+            self.pending
+                .push(outgoing(&a, self.opts.alert_format, p, source));
         }
     }
 
@@ -296,6 +332,7 @@ impl Core {
         }
         match consumer.commit(&tpl, CommitMode::Sync) {
             Ok(()) => {
+                tracing::debug!(offsets = ?self.processed, "committed");
                 WorkerStats::add(&self.stats.commits, 1);
                 self.processed.clear();
                 true
@@ -319,7 +356,11 @@ impl Core {
             let n = self.pending.len() as u64;
             let mut refused = Vec::new();
             for o in self.pending.drain(..) {
-                let record = BaseRecord::to(&topic).key(&o.key).payload(&o.payload);
+                let record = BaseRecord::to(&topic)
+                    .partition(o.partition)
+                    .key(&o.key)
+                    .payload(&o.payload)
+                    .headers(source_header(&o.source.0, o.source.1));
                 if let Err(e) = enqueue(&self.producer, record) {
                     tracing::warn!("alert not accepted by the producer (will retry): {e}");
                     refused.push(o);
@@ -423,10 +464,12 @@ impl Core {
     }
 }
 
-fn outgoing(a: &Alert, format: AlertFormat) -> Outgoing {
+fn outgoing(a: &Alert, format: AlertFormat, partition: i32, source: (String, i64)) -> Outgoing {
     Outgoing {
         key: a.subject.clone(),
         payload: format_alert(a, format),
+        partition,
+        source,
     }
 }
 
@@ -445,11 +488,14 @@ pub fn run(
     stop: Arc<AtomicBool>,
 ) -> Result<WorkerReport, KafkaError> {
     // A dead member's partitions move after the session timeout: short by default, so a
-    // takeover takes seconds (a user's own setting wins).
+    // takeover takes seconds; a fetch waits at most 100 ms for data (librdkafka's 500 ms
+    // would dominate the produce-to-alert latency at moderate rates). A user's own
+    // settings win.
     let mut own = settings.clone();
     for (k, v) in [
         ("session.timeout.ms", "5000"),
         ("heartbeat.interval.ms", "1000"),
+        ("fetch.wait.max.ms", "100"),
     ] {
         own.properties
             .entry(k.to_owned())
@@ -492,7 +538,17 @@ pub fn run(
         });
     }
     if let Some(t) = &opts.alert_topic {
-        ensure_topic(settings, t, partitions, opts.replication, false)?;
+        // Input partition p's alerts go to the alert topic's partition p (the delivery
+        // record, see `delivered`).
+        let n = ensure_topic(settings, t, partitions, opts.replication, false)?;
+        if n < partitions {
+            return Err(KafkaError::Topic {
+                topic: t.clone(),
+                reason: format!(
+                    "has {n} partitions, the inputs {partitions}: the alert topic needs one per input partition"
+                ),
+            });
+        }
     }
     let producer: BaseProducer<Deliveries> = settings
         .client(&[("acks", "all"), ("linger.ms", "5")])?
@@ -503,6 +559,7 @@ pub fn run(
         opts: opts.clone(),
         parts: BTreeMap::new(),
         processed: BTreeMap::new(),
+        commit_floor: BTreeMap::new(),
         pending: Vec::new(),
         producer,
         stats: stats.clone(),
