@@ -487,68 +487,19 @@ pub fn run(
     stats: Arc<WorkerStats>,
     stop: Arc<AtomicBool>,
 ) -> Result<WorkerReport, KafkaError> {
-    // A dead member's partitions move after the session timeout: short by default, so a
-    // takeover takes seconds; a fetch waits at most 100 ms for data (librdkafka's 500 ms
-    // would dominate the produce-to-alert latency at moderate rates). A user's own
-    // settings win.
-    let mut own = settings.clone();
-    for (k, v) in [
-        ("session.timeout.ms", "5000"),
-        ("heartbeat.interval.ms", "1000"),
-        ("fetch.wait.max.ms", "100"),
-    ] {
-        own.properties
-            .entry(k.to_owned())
-            .or_insert_with(|| v.to_owned());
-    }
-    let settings = &own;
-    // An unreachable broker at start is waited for (with backoff), not a crash loop.
-    let mut backoff = Duration::from_secs(1);
-    let partitions = loop {
-        match input_partitions(settings, &opts.topics) {
-            Ok(n) => break n,
-            Err(e @ KafkaError::Unreachable { .. }) => {
-                WorkerStats::add(&stats.broker_errors, 1);
-                tracing::warn!("{e}; retrying in {} s", backoff.as_secs());
-                let until = Instant::now() + backoff;
-                while Instant::now() < until {
-                    if stop.load(Ordering::Relaxed) {
-                        return Err(e);
-                    }
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
-            Err(e) => return Err(e),
-        }
-    };
-    let changelog_parts = ensure_topic(
+    let settings = &with_defaults(settings);
+    let partitions = wait_for_inputs(settings, &opts.topics, &stats, &stop)?;
+    one_per_input_partition(
         settings,
         &opts.changelog,
         partitions,
         opts.replication,
         true,
     )?;
-    if changelog_parts < partitions {
-        return Err(KafkaError::Topic {
-            topic: opts.changelog.clone(),
-            reason: format!(
-                "has {changelog_parts} partitions, the inputs {partitions}: it needs one per input partition"
-            ),
-        });
-    }
     if let Some(t) = &opts.alert_topic {
         // Input partition p's alerts go to the alert topic's partition p (the delivery
         // record, see `delivered`).
-        let n = ensure_topic(settings, t, partitions, opts.replication, false)?;
-        if n < partitions {
-            return Err(KafkaError::Topic {
-                topic: t.clone(),
-                reason: format!(
-                    "has {n} partitions, the inputs {partitions}: the alert topic needs one per input partition"
-                ),
-            });
-        }
+        one_per_input_partition(settings, t, partitions, opts.replication, false)?;
     }
     let producer: BaseProducer<Deliveries> = settings
         .client(&[("acks", "all"), ("linger.ms", "5")])?
@@ -584,39 +535,10 @@ pub fn run(
     let topics: Vec<&str> = opts.topics.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
     tracing::info!(group = %opts.group, topics = ?opts.topics, "worker joined");
-    let mut last_flush = Instant::now();
-    let mut last_gauges = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        match consumer.poll(Duration::from_millis(50)) {
-            Some(Ok(m)) => lock(&core).handle(&m, Timestamp::now()),
-            Some(Err(e)) => {
-                WorkerStats::add(&stats.broker_errors, 1);
-                tracing::warn!("consume: {e}");
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            None => {}
-        }
-        let mut c = lock(&core);
-        if c.pending.len() >= opts.batch || last_flush.elapsed() >= opts.linger {
-            if c.deliver_and_commit(&consumer) {
-                c.checkpoint_all(false);
-            }
-            last_flush = Instant::now();
-        }
-        if last_gauges.elapsed() >= Duration::from_secs(5) {
-            c.gauges(&consumer);
-            last_gauges = Instant::now();
-        }
-    }
-    {
-        let mut c = lock(&core);
-        if c.deliver_and_commit(&consumer) {
-            c.checkpoint_all(true);
-        }
-        c.parts.clear();
-    }
-    // Leaving the group hands the partitions to the others at once (the revocation's
-    // checkpoint was just written).
+    consume(&consumer, &core, &opts, &stats, &stop);
+    // What leaves is handed over as in a revocation; leaving the group then gives the
+    // partitions to the others at once.
+    lock(&core).revoke(&consumer);
     consumer.unsubscribe();
     let report = WorkerReport {
         events: WorkerStats::get(&stats.events),
@@ -630,6 +552,107 @@ pub fn run(
         "worker left the group"
     );
     Ok(report)
+}
+
+/// The consuming loop: one message at a time through its partition's pipeline; delivery,
+/// commit and due checkpoints every `linger` or `batch` alerts; gauges every 5 s.
+fn consume(
+    consumer: &BaseConsumer<WorkerContext>,
+    core: &Arc<Mutex<Core>>,
+    opts: &WorkerOptions,
+    stats: &WorkerStats,
+    stop: &AtomicBool,
+) {
+    let mut last_flush = Instant::now();
+    let mut last_gauges = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        match consumer.poll(Duration::from_millis(50)) {
+            Some(Ok(m)) => lock(core).handle(&m, Timestamp::now()),
+            Some(Err(e)) => {
+                WorkerStats::add(&stats.broker_errors, 1);
+                tracing::warn!("consume: {e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            None => {}
+        }
+        let mut c = lock(core);
+        if c.pending.len() >= opts.batch || last_flush.elapsed() >= opts.linger {
+            if c.deliver_and_commit(consumer) {
+                c.checkpoint_all(false);
+            }
+            last_flush = Instant::now();
+        }
+        if last_gauges.elapsed() >= Duration::from_secs(5) {
+            c.gauges(consumer);
+            last_gauges = Instant::now();
+        }
+    }
+}
+
+/// The worker's defaults under the user's settings: a dead member's partitions move after
+/// the session timeout, short so that a takeover takes seconds; a fetch waits at most
+/// 100 ms for data (librdkafka's 500 ms would dominate the produce-to-alert latency at
+/// moderate rates). A user's own settings win.
+fn with_defaults(settings: &KafkaSettings) -> KafkaSettings {
+    let mut own = settings.clone();
+    for (k, v) in [
+        ("session.timeout.ms", "5000"),
+        ("heartbeat.interval.ms", "1000"),
+        ("fetch.wait.max.ms", "100"),
+    ] {
+        own.properties
+            .entry(k.to_owned())
+            .or_insert_with(|| v.to_owned());
+    }
+    own
+}
+
+/// The inputs' partition count; an unreachable broker is waited for (backoff from 1 to
+/// 30 s), not a crash loop.
+fn wait_for_inputs(
+    settings: &KafkaSettings,
+    topics: &[String],
+    stats: &WorkerStats,
+    stop: &AtomicBool,
+) -> Result<usize, KafkaError> {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        match input_partitions(settings, topics) {
+            Err(e @ KafkaError::Unreachable { .. }) => {
+                WorkerStats::add(&stats.broker_errors, 1);
+                tracing::warn!("{e}; retrying in {} s", backoff.as_secs());
+                let until = Instant::now() + backoff;
+                while Instant::now() < until {
+                    if stop.load(Ordering::Relaxed) {
+                        return Err(e);
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Creates `topic` unless it exists, and checks it has a partition per input partition.
+fn one_per_input_partition(
+    settings: &KafkaSettings,
+    topic: &str,
+    partitions: usize,
+    replication: i32,
+    compact: bool,
+) -> Result<(), KafkaError> {
+    let n = ensure_topic(settings, topic, partitions, replication, compact)?;
+    if n < partitions {
+        return Err(KafkaError::Topic {
+            topic: topic.to_owned(),
+            reason: format!(
+                "has {n} partitions, the inputs {partitions}: it needs one per input partition"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The input topics' common partition count (they must agree: co-partitioned).
