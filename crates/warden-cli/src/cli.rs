@@ -66,12 +66,14 @@ pub enum Command {
     /// patterns with their ATT&CK ids, score it (with the learned model when one is given)
     /// and say ALLOW, QUARANTINE or BLOCK, as JSON.
     Analyze(AnalyzeArgs),
-    /// Run as a worker of a Kafka consumer group: consume events keyed by entity, detect
-    /// with each partition's state restored from its checkpoint, write alerts to a topic,
-    /// commit only what was delivered. Needs a build with `--features kafka`.
+    /// Run as a worker of a Kafka consumer group (or, with `--nats`, of a NATS JetStream
+    /// stream): consume events keyed by entity, detect with each partition's state restored
+    /// from its checkpoint, write alerts to a topic, commit only what was delivered. Needs
+    /// a build with `--features kafka` (or `nats`).
     Worker(crate::commands::worker::WorkerArgs),
-    /// Send events to a Kafka topic, each keyed by its entity (user, host) and on the
-    /// partition Kafka's default partitioner gives that key. Needs `--features kafka`.
+    /// Send events to a Kafka topic (or, with `--nats`, a JetStream stream), each keyed by
+    /// its entity (user, host) and on the partition Kafka's default partitioner gives that
+    /// key. Needs `--features kafka` (or `nats`).
     Ship(crate::commands::worker::ShipArgs),
 }
 

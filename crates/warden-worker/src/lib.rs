@@ -5,7 +5,7 @@
 //! pipeline per partition ([`partition`]), and that pipeline's state checkpointed together
 //! with the offsets it reflects ([`checkpoint`]) so that whoever takes a partition over
 //! continues exactly where the last owner stopped. The broker clients are behind cargo
-//! features (`kafka`): the default build has the logic and its tests, not librdkafka.
+//! features (`kafka`, `nats`): the default build has the logic and its tests, not the clients.
 
 pub mod alert_format;
 pub mod checkpoint;
@@ -13,10 +13,12 @@ pub mod http;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod keys;
+#[cfg(feature = "nats")]
+pub mod nats;
 pub mod partition;
 pub mod stats;
 
 pub use alert_format::{AlertFormat, format_alert};
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use partition::{Handled, PartitionPipeline, PipelineSpec};
-pub use stats::WorkerStats;
+pub use stats::{ShipReport, WorkerReport, WorkerStats};

@@ -21,6 +21,35 @@ pub struct PartitionGauges {
     pub entities: u64,
 }
 
+/// What a finished worker run did.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerReport {
+    pub events: u64,
+    pub alerts: u64,
+    pub bad_events: u64,
+    pub rebalances: u64,
+}
+
+impl WorkerReport {
+    pub fn of(stats: &WorkerStats) -> Self {
+        WorkerReport {
+            events: WorkerStats::get(&stats.events),
+            alerts: WorkerStats::get(&stats.alerts),
+            bad_events: WorkerStats::get(&stats.bad_events),
+            rebalances: WorkerStats::get(&stats.rebalances),
+        }
+    }
+}
+
+/// What a shipment (`warden ship`) did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShipReport {
+    pub sent: u64,
+    /// Events without an entity (sent unkeyed, to partition 0).
+    pub unkeyed: u64,
+    pub partitions: usize,
+}
+
 /// A worker's counters.
 #[derive(Debug, Default)]
 pub struct WorkerStats {
@@ -29,6 +58,8 @@ pub struct WorkerStats {
     pub replayed: AtomicU64,
     pub alerts: AtomicU64,
     pub delivery_retries: AtomicU64,
+    /// Alerts the log already held (dropped by its duplicate detection, NATS).
+    pub duplicate_alerts: AtomicU64,
     pub commits: AtomicU64,
     pub checkpoints: AtomicU64,
     pub checkpoint_bytes: AtomicU64,
@@ -79,6 +110,11 @@ impl WorkerStats {
                 "warden_worker_alerts_total",
                 "Alerts delivered",
                 &self.alerts,
+            ),
+            (
+                "warden_worker_duplicate_alerts_total",
+                "Alerts sent again and dropped by the log as duplicates",
+                &self.duplicate_alerts,
             ),
             (
                 "warden_worker_delivery_retries_total",

@@ -11,6 +11,8 @@ mod malformed;
 mod ml;
 mod otrf;
 mod payload;
+#[cfg(any(feature = "kafka", feature = "nats"))]
+mod scale_out;
 mod send;
 mod serve;
 mod shared_data;
@@ -18,6 +20,8 @@ mod store;
 mod tokens;
 #[cfg(feature = "kafka")]
 mod worker;
+#[cfg(feature = "nats")]
+mod worker_nats;
 
 use assert_cmd::Command;
 use std::path::PathBuf;

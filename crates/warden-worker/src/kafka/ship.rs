@@ -12,15 +12,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 
 use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT, enqueue, ensure_topic};
 use crate::keys::partition_for;
-
-/// What a shipment did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ShipReport {
-    pub sent: u64,
-    /// Events without an entity (sent unkeyed, to partition 0).
-    pub unkeyed: u64,
-    pub partitions: usize,
-}
+pub use crate::stats::ShipReport;
 
 /// Counts what the broker refused.
 #[derive(Default)]

@@ -36,6 +36,7 @@ use super::changelog::Changelog;
 use super::delivered::{delivered_through, source_header, source_of};
 use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT, enqueue, ensure_topic, partition_count};
 use crate::partition::{PartitionPipeline, PipelineSpec};
+pub use crate::stats::WorkerReport;
 use crate::stats::{PartitionGauges, WorkerStats};
 use crate::{AlertFormat, format_alert};
 
@@ -78,15 +79,6 @@ impl WorkerOptions {
             batch: 5_000,
         }
     }
-}
-
-/// What a finished run did.
-#[derive(Debug, Clone, Default)]
-pub struct WorkerReport {
-    pub events: u64,
-    pub alerts: u64,
-    pub bad_events: u64,
-    pub rebalances: u64,
 }
 
 /// One alert on its way out.
@@ -540,12 +532,7 @@ pub fn run(
     // partitions to the others at once.
     lock(&core).revoke(&consumer);
     consumer.unsubscribe();
-    let report = WorkerReport {
-        events: WorkerStats::get(&stats.events),
-        alerts: WorkerStats::get(&stats.alerts),
-        bad_events: WorkerStats::get(&stats.bad_events),
-        rebalances: WorkerStats::get(&stats.rebalances),
-    };
+    let report = WorkerReport::of(&stats);
     tracing::info!(
         events = report.events,
         alerts = report.alerts,

@@ -1,0 +1,183 @@
+//! `warden worker` and `warden ship`: Warden on a Kafka topic or a NATS JetStream stream
+//! (see `warden-worker`). Each log needs its build feature (`kafka`, `nats`); without it
+//! the commands say so and exit.
+
+use clap::Args;
+use std::path::PathBuf;
+use warden_event::ThreatLevel;
+
+use crate::cli::{InputArgs, parse_level};
+
+/// Kafka client settings shared by both commands.
+#[derive(Args, Debug)]
+pub struct KafkaArgs {
+    /// Brokers (`bootstrap.servers`): `host:port[,host:port…]`.
+    #[arg(long, value_name = "LIST")]
+    pub brokers: Option<String>,
+    /// A Kafka client properties file (`key=value` lines, as for the Java client:
+    /// `security.protocol`, `sasl.mechanism`, `sasl.username`, `ssl.ca.location`, …).
+    #[arg(long, value_name = "FILE")]
+    pub kafka_config: Option<PathBuf>,
+    /// One client property, `KEY=VALUE` (repeatable; after the file and `[kafka]`).
+    #[arg(long = "kafka-property", short = 'X', value_name = "KEY=VALUE")]
+    pub kafka_property: Vec<String>,
+    /// Replication factor of topics created (-1: the broker's default).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    pub replication: i32,
+}
+
+/// NATS JetStream connection settings (the log is NATS when `--nats` is given).
+#[derive(Args, Debug)]
+pub struct NatsArgs {
+    /// NATS servers, `nats://host:port[,…]` (`nats://user:password@host:port` for a user):
+    /// work on JetStream instead of Kafka.
+    #[arg(long, value_name = "URLS", conflicts_with = "brokers")]
+    pub nats: Option<String>,
+    /// A NATS credentials file (`.creds`: JWT and NKey seed).
+    #[arg(long, value_name = "FILE", requires = "nats")]
+    pub nats_creds: Option<PathBuf>,
+    /// Root certificates (PEM) the servers' TLS certificates must chain to (TLS required).
+    #[arg(long, value_name = "FILE", requires = "nats")]
+    pub nats_ca: Option<PathBuf>,
+    /// A client certificate (PEM) for mutual TLS, with `--nats-key`.
+    #[arg(long, value_name = "FILE", requires = "nats_key")]
+    pub nats_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "nats_cert")]
+    pub nats_key: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// This worker's name among the group's members (NATS; default: host name and pid).
+    #[arg(long, value_name = "NAME")]
+    pub worker_id: Option<String>,
+    /// Seconds a partition's lease lives unless renewed (NATS): a dead worker's partitions
+    /// move after this.
+    #[arg(long, default_value_t = 5)]
+    pub lease_secs: u64,
+    /// Input topics (repeatable; co-partitioned: the same partition count). On NATS, one
+    /// stream whose subjects `<stream>.0` … `<stream>.N-1` are its partitions.
+    #[arg(long = "topic", required = true, value_name = "TOPIC")]
+    pub topics: Vec<String>,
+    /// The consumer group the workers share.
+    #[arg(long, default_value = "warden")]
+    pub group: String,
+    /// Topic to write alerts to, one message each, keyed by the alert's subject (on NATS,
+    /// a stream: subject `<stream>.p` for input partition p).
+    #[arg(long, value_name = "TOPIC")]
+    pub alert_topic: Option<String>,
+    /// Alert message format: json (Warden's alert), ecs or cef.
+    #[arg(long, default_value = "json")]
+    pub alert_format: String,
+    /// Changelog topic for checkpoints (default `<group>.checkpoints`; on NATS the object
+    /// bucket `<group>-checkpoints`).
+    #[arg(long, value_name = "TOPIC")]
+    pub changelog: Option<String>,
+    /// Checkpoint a partition after this many events…
+    #[arg(long, default_value_t = 100_000)]
+    pub checkpoint_every: u64,
+    /// …or this many seconds after its last checkpoint.
+    #[arg(long, default_value_t = 30)]
+    pub checkpoint_secs: u64,
+    /// Lowest level that becomes an alert.
+    #[arg(long, value_name = "LEVEL", default_value = "MEDIUM", value_parser = parse_level)]
+    pub min_level: ThreatLevel,
+    /// Configuration file (TOML: `[ueba]`, `[ingest]`, `[kafka]` client properties).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Serve `/metrics`, `/healthz` and `/readyz` on this address (`127.0.0.1:9464`).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShipArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// The topic (or NATS stream) to send to.
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: String,
+    /// Partitions of the topic when it has to be created (an existing topic keeps its own).
+    #[arg(long, default_value_t = 12)]
+    pub partitions: usize,
+}
+
+/// Which log the command works on.
+fn on_nats(nats: &NatsArgs) -> bool {
+    nats.nats.is_some()
+}
+
+pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
+    if on_nats(&args.nats) {
+        nats::worker(args)
+    } else {
+        kafka::worker(args)
+    }
+}
+
+pub fn ship(args: &ShipArgs) -> anyhow::Result<()> {
+    if on_nats(&args.nats) {
+        nats::ship(args)
+    } else {
+        kafka::ship(args)
+    }
+}
+
+/// The detection pipeline every partition of a worker runs.
+#[cfg(any(feature = "kafka", feature = "nats"))]
+fn pipeline_spec(
+    args: &WorkerArgs,
+    cfg: &crate::config_file::WardenConfig,
+) -> anyhow::Result<warden_worker::PipelineSpec> {
+    let mut spec = warden_worker::PipelineSpec::new(
+        cfg.ueba.clone(),
+        warden_engine::pipeline::PipelineOptions {
+            alert_level: args.min_level,
+            actions: cfg.ueba.scoring.actions.clone(),
+            ..warden_engine::pipeline::PipelineOptions::default()
+        },
+    );
+    spec.aliases = cfg.aliases()?;
+    Ok(spec)
+}
+
+/// Stands in for a log the build has no client for.
+#[cfg(not(all(feature = "kafka", feature = "nats")))]
+fn unavailable(log: &str, feature: &str) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this warden was built without {log} support; build it with `cargo build --release --features {feature}`"
+    )
+}
+
+#[cfg(feature = "kafka")]
+mod kafka;
+#[cfg(not(feature = "kafka"))]
+mod kafka {
+    pub fn worker(_: &super::WorkerArgs) -> anyhow::Result<()> {
+        super::unavailable("Kafka", "kafka")
+    }
+    pub fn ship(_: &super::ShipArgs) -> anyhow::Result<()> {
+        super::unavailable("Kafka", "kafka")
+    }
+}
+
+#[cfg(feature = "nats")]
+mod nats;
+#[cfg(not(feature = "nats"))]
+mod nats {
+    pub fn worker(_: &super::WorkerArgs) -> anyhow::Result<()> {
+        super::unavailable("NATS", "nats")
+    }
+    pub fn ship(_: &super::ShipArgs) -> anyhow::Result<()> {
+        super::unavailable("NATS", "nats")
+    }
+}

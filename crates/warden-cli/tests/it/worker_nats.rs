@@ -1,0 +1,276 @@
+//! `warden ship --nats` and `warden worker --nats` against a real NATS server with
+//! JetStream (`nats-server`, Debian's package; each test starts its own on loopback with a
+//! file store): three workers over twelve partitions raise exactly the alerts
+//! `warden detect --partitions 12` raises, also when one of them is killed with SIGKILL
+//! and when the server itself is killed and restarted mid-run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::scale_out::{
+    Worker, alert_set, free_port, logs, reference, unique_tag, wait_for, write_events,
+};
+use warden_worker::nats::NatsSettings;
+use warden_worker::nats::inspect::{read_stream_blocking, unacknowledged_blocking};
+
+/// The `nats-server` binary, or `None` (skipped with a message) when there is none here;
+/// CI sets `WARDEN_REQUIRE_NATS=1` so that the tests cannot skip there.
+fn nats_server_binary() -> Option<PathBuf> {
+    let explicit = std::env::var_os("WARDEN_TEST_NATS_SERVER").map(PathBuf::from);
+    let found = explicit.or_else(|| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("nats-server"))
+                .find(|p| p.is_file())
+        })
+    });
+    match found {
+        Some(p) => Some(p),
+        None if std::env::var("WARDEN_REQUIRE_NATS").is_ok_and(|v| v == "1") => {
+            panic!("WARDEN_REQUIRE_NATS=1 but no nats-server on PATH")
+        }
+        None => {
+            eprintln!("skipped: no nats-server (apt install nats-server)");
+            None
+        }
+    }
+}
+
+/// A NATS server with JetStream on a loopback port, storing in `store`.
+struct NatsServer {
+    binary: PathBuf,
+    store: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl NatsServer {
+    fn start(binary: &Path, store: &Path) -> NatsServer {
+        let mut s = NatsServer {
+            binary: binary.to_owned(),
+            store: store.to_owned(),
+            port: free_port(),
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn settings(&self) -> NatsSettings {
+        NatsSettings {
+            servers: self.url(),
+            ..NatsSettings::default()
+        }
+    }
+
+    /// (Re)starts the server on its port and store, and waits until it accepts clients.
+    fn restart(&mut self) {
+        let log = std::fs::File::create(self.store.with_extension("log")).unwrap();
+        let child = Command::new(&self.binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .arg("-sd")
+            .arg(&self.store)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        wait_for("nats-server to listen", 30, || {
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        });
+    }
+
+    /// SIGKILL: no goodbye to the clients, nothing flushed but what the OS holds.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn ship(server: &NatsServer, stream: &str, events: &Path) {
+    let out = super::warden()
+        .args(["ship", "--nats", &server.url(), "--topic", stream])
+        .args(["--partitions", "12"])
+        .arg(events)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// How a case disturbs the workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trouble {
+    None,
+    KillWorker,
+    RestartServer,
+}
+
+fn run_case(trouble: Trouble) {
+    let Some(binary) = nats_server_binary() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = NatsServer::start(&binary, &dir.path().join("jetstream"));
+    let events = dir.path().join("events.jsonl");
+    write_events(&events);
+    let tag = unique_tag(&format!("{trouble:?}"));
+    let (stream, group, alerts) = (
+        format!("act-{tag}"),
+        format!("g-{tag}"),
+        format!("alerts-{tag}"),
+    );
+    // The events come in two halves, the second after the trouble: a killed worker's
+    // partitions, and a restarted server, have more to do when they are back.
+    let text = std::fs::read_to_string(&events).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = lines.len() / 2;
+    let (first, second) = (
+        dir.path().join("first.jsonl"),
+        dir.path().join("second.jsonl"),
+    );
+    std::fs::write(&first, lines[..half].join("\n") + "\n").unwrap();
+    std::fs::write(&second, lines[half..].join("\n") + "\n").unwrap();
+    ship(&server, &stream, &first);
+    let log = |i: usize| dir.path().join(format!("worker{i}.log"));
+    let url = server.url();
+    let on_nats = ["--nats", url.as_str(), "--lease-secs", "3"];
+    let mut workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(&on_nats, &stream, &group, &alerts, &log(i)))
+        .collect();
+    let events_seen = |ws: &[Worker]| -> f64 {
+        ws.iter()
+            .map(|w| w.metric("warden_worker_events_total"))
+            .sum()
+    };
+    match trouble {
+        Trouble::None => {}
+        Trouble::KillWorker => {
+            // Killed once it has consumed and checkpointed some of its share.
+            let started = Instant::now();
+            let victim = loop {
+                let ready = workers.iter().position(|w| {
+                    w.metric("warden_worker_checkpoints_total") >= 1.0
+                        && w.metric("warden_worker_events_total") >= 500.0
+                });
+                if let Some(i) = ready {
+                    break i;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(120),
+                    "no worker made a checkpoint; logs:\n{}",
+                    logs(dir.path(), 3)
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            };
+            let mut dead = workers.remove(victim);
+            dead.child.kill().unwrap(); // SIGKILL
+            dead.child.wait().unwrap();
+            let killed = Instant::now();
+            wait_for("the partitions taken over", 120, || {
+                workers
+                    .iter()
+                    .map(|w| w.metric("warden_worker_restores_total"))
+                    .sum::<f64>()
+                    >= 1.0
+            });
+            eprintln!(
+                "takeover (restore on a survivor) {:.1} s after SIGKILL",
+                killed.elapsed().as_secs_f64()
+            );
+            workers.push(Worker::start(&on_nats, &stream, &group, &alerts, &log(3)));
+        }
+        Trouble::RestartServer => {
+            wait_for("the first half consumed", 120, || {
+                events_seen(&workers) >= half as f64
+            });
+            server.kill();
+            std::thread::sleep(Duration::from_secs(2));
+            server.restart();
+        }
+    }
+    ship(&server, &stream, &second);
+    let settings = server.settings();
+    wait_for("the group to acknowledge every event", 300, || {
+        unacknowledged_blocking(&settings, &stream, &group).is_ok_and(|n| n == Some(0))
+    });
+    let restored: f64 = workers
+        .iter()
+        .map(|w| w.metric("warden_worker_restores_total"))
+        .sum();
+    for w in workers {
+        w.stop();
+    }
+    let want = reference(&events);
+    assert!(want.len() >= 6, "the generated anomalies alert: {want:?}");
+    let messages = read_stream_blocking(&settings, &alerts).unwrap();
+    let (got, dups) = alert_set(messages.into_iter().map(|m| m.payload));
+    eprintln!(
+        "{} alerts, {} repeated messages on the alert stream",
+        got.len(),
+        dups
+    );
+    let logs = logs(dir.path(), 4);
+    assert_eq!(got, want, "worker logs:\n{logs}");
+    assert_eq!(
+        dups, 0,
+        "an alert was delivered twice; worker logs:\n{logs}"
+    );
+    if trouble == Trouble::KillWorker {
+        assert!(
+            restored >= 1.0,
+            "a partition was restored from its checkpoint"
+        );
+    }
+}
+
+#[test]
+fn three_workers_on_jetstream_raise_the_alerts_of_one_detect_run() {
+    run_case(Trouble::None);
+}
+
+#[test]
+fn a_killed_worker_on_jetstream_loses_and_duplicates_nothing() {
+    run_case(Trouble::KillWorker);
+}
+
+#[test]
+fn a_nats_server_killed_and_restarted_mid_run_loses_nothing() {
+    run_case(Trouble::RestartServer);
+}
+
+#[test]
+fn an_unreachable_nats_server_is_a_clear_error() {
+    if nats_server_binary().is_none() {
+        return;
+    }
+    let url = format!("nats://127.0.0.1:{}", free_port());
+    let out = super::warden()
+        .args(["ship", "--nats", &url, "--topic", "t"])
+        .arg(super::data("activity.csv"))
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("NATS servers {url} unreachable")),
+        "{err}"
+    );
+}

@@ -1,0 +1,106 @@
+//! Looks at a group's streams from outside, for operators, tools, tests and benchmarks:
+//! every message of a stream, and how much of the input the group has yet to acknowledge.
+
+use async_nats::jetstream;
+
+use super::{Context, NatsError, NatsSettings, SOURCE_HEADER, connect, open_stream, runtime};
+
+/// One stored message, as [`read_stream`] returns it.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub subject: String,
+    pub sequence: u64,
+    pub source: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+/// Every message of `stream` (for tools, tests and benchmarks): read with an ephemeral
+/// ordered consumer up to the last sequence at the time of the call.
+pub async fn read_stream(
+    js: &jetstream::Context,
+    name: &str,
+) -> Result<Vec<StoredMessage>, NatsError> {
+    use futures_util::StreamExt;
+    let mut s = js.get_stream(name).await.ctx(|| format!("stream {name}"))?;
+    let last = s
+        .info()
+        .await
+        .ctx(|| format!("stream {name}"))?
+        .state
+        .last_sequence;
+    let mut out = Vec::new();
+    if last == 0 {
+        return Ok(out);
+    }
+    let consumer = s
+        .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+        .await
+        .ctx(|| format!("reader of {name}"))?;
+    let mut messages = consumer.messages().await.ctx(|| format!("read {name}"))?;
+    while let Some(m) = messages.next().await {
+        let m = m.ctx(|| format!("read {name}"))?;
+        let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+        out.push(StoredMessage {
+            subject: m.subject.to_string(),
+            sequence: seq,
+            source: m
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(SOURCE_HEADER))
+                .map(|v| v.as_str().to_owned()),
+            payload: m.payload.to_vec(),
+        });
+        if seq >= last {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Messages of `stream` the group's partition consumers have not acknowledged (pending
+/// plus delivered-but-unacknowledged), summed; `None` while a partition has no consumer yet.
+pub async fn unacknowledged(
+    js: &jetstream::Context,
+    stream: &str,
+    group: &str,
+) -> Result<Option<u64>, NatsError> {
+    let Some((s, partitions)) = open_stream(js, stream).await? else {
+        return Ok(None);
+    };
+    let mut total = 0;
+    for p in 0..partitions {
+        let name = format!("{group}-p{p}");
+        let Ok(mut c) = s
+            .get_consumer::<jetstream::consumer::pull::Config>(&name)
+            .await
+        else {
+            return Ok(None);
+        };
+        let info = c.info().await.ctx(|| format!("consumer {name}"))?;
+        total += info.num_pending + info.num_ack_pending as u64;
+    }
+    Ok(Some(total))
+}
+
+/// [`read_stream`] without a runtime of one's own.
+pub fn read_stream_blocking(
+    settings: &NatsSettings,
+    stream: &str,
+) -> Result<Vec<StoredMessage>, NatsError> {
+    runtime()?.block_on(async {
+        let js = jetstream::new(connect(settings, "warden-inspect").await?);
+        read_stream(&js, stream).await
+    })
+}
+
+/// [`unacknowledged`] without a runtime of one's own.
+pub fn unacknowledged_blocking(
+    settings: &NatsSettings,
+    stream: &str,
+    group: &str,
+) -> Result<Option<u64>, NatsError> {
+    runtime()?.block_on(async {
+        let js = jetstream::new(connect(settings, "warden-inspect").await?);
+        unacknowledged(&js, stream, group).await
+    })
+}

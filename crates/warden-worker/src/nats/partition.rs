@@ -1,0 +1,382 @@
+//! One owned partition on JetStream: restore, then consume, detect, deliver, acknowledge
+//! and checkpoint, until the worker releases it or loses its lease.
+//!
+//! The order is the Kafka worker's:
+//! 1. read the partition's checkpoint and how far its alerts were delivered, and build the
+//!    pipeline from them;
+//! 2. (re)create the partition's durable consumer at the checkpoint's sequence (deleting
+//!    the previous owner's: if that owner still runs, its next fetch fails and it stops);
+//! 3. per fetched batch: messages through the pipeline (up to what was delivered they only
+//!    rebuild state), the batch's alerts published and acknowledged by the server, then
+//!    the batch acknowledged to the consumer;
+//! 4. a checkpoint when due, always after the alerts it covers were delivered.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, consumer, stream};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::watch;
+use warden_event::{Alert, Timestamp};
+
+use super::store::{Checkpoints, delivered_through, source_value};
+use super::{Context, NatsError, SOURCE_HEADER, subject};
+use crate::partition::{PartitionPipeline, PipelineSpec};
+use crate::stats::{PartitionGauges, WorkerStats};
+use crate::{AlertFormat, format_alert};
+
+/// What the worker tells a partition's task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Run,
+    /// Finish the batch, checkpoint, stop: the partition is handed over.
+    Release,
+    /// Stop at once, writing nothing: the lease is lost and another worker owns it.
+    Abandon,
+}
+
+/// What the partition tasks of a worker share.
+pub struct Shared {
+    pub js: jetstream::Context,
+    pub group: String,
+    pub input: stream::Stream,
+    pub input_name: String,
+    pub alerts: Option<(stream::Stream, String)>,
+    pub alert_format: AlertFormat,
+    pub checkpoints: Checkpoints,
+    pub spec: Arc<PipelineSpec>,
+    pub stats: Arc<WorkerStats>,
+    pub checkpoint_every: u64,
+    pub checkpoint_secs: u64,
+    /// Messages per fetch.
+    pub batch: usize,
+}
+
+/// A partition's task, as the worker holds it.
+pub struct Running {
+    pub order: watch::Sender<Order>,
+    pub task: tokio::task::JoinHandle<Result<(), NatsError>>,
+    restored: Arc<AtomicBool>,
+}
+
+impl Running {
+    /// The partition's state is restored and it is being consumed.
+    pub fn restored(&self) -> bool {
+        self.restored.load(Ordering::Relaxed)
+    }
+}
+
+/// Starts partition `p`'s task.
+pub fn start(shared: Arc<Shared>, p: u32) -> Running {
+    let (order, rx) = watch::channel(Order::Run);
+    let restored = Arc::new(AtomicBool::new(false));
+    let flag = restored.clone();
+    let task = tokio::spawn(async move {
+        let r = run(&shared, p, rx, &flag).await;
+        if let Ok(mut g) = shared.stats.partitions.lock() {
+            g.remove(&(p as i32));
+        }
+        r
+    });
+    Running {
+        order,
+        task,
+        restored,
+    }
+}
+
+/// The partition's state while it is consumed.
+struct Owned {
+    pp: PartitionPipeline,
+    /// Events and time at the last checkpoint.
+    checkpointed: (u64, Instant),
+    checkpoint_bytes: u64,
+    lag: u64,
+    printed_errors: u64,
+}
+
+/// Fetches that may fail in a row (a server away, restarting) before the task gives the
+/// partition up to be claimed afresh.
+const FETCH_FAILURES: u32 = 40;
+
+async fn run(
+    shared: &Shared,
+    p: u32,
+    mut order: watch::Receiver<Order>,
+    restored: &AtomicBool,
+) -> Result<(), NatsError> {
+    let started = Instant::now();
+    let mut owned = restore(shared, p).await?;
+    let consumer = durable_consumer(shared, p, owned.pp.next_offset(&shared.input_name)).await?;
+    WorkerStats::add(&shared.stats.rebalances, 1);
+    shared
+        .stats
+        .last_restore_ms
+        .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    restored.store(true, Ordering::Relaxed);
+    let mut failures = 0;
+    loop {
+        match *order.borrow_and_update() {
+            Order::Run => {}
+            Order::Release => break,
+            Order::Abandon => return Ok(()),
+        }
+        let mut batch = match consumer
+            .batch()
+            .max_messages(shared.batch)
+            .expires(Duration::from_millis(100))
+            .messages()
+            .await
+        {
+            Ok(b) => {
+                failures = 0;
+                b
+            }
+            Err(e) => {
+                // A server away or restarting: wait for it. A lease lost meanwhile stops
+                // the task through `order`; a consumer gone for good, after a while.
+                WorkerStats::add(&shared.stats.broker_errors, 1);
+                failures += 1;
+                if failures >= FETCH_FAILURES {
+                    return Err(NatsError::Broker {
+                        what: format!("fetch from partition {p}"),
+                        reason: e.to_string(),
+                    });
+                }
+                tracing::warn!(partition = p, "fetch: {e} (retrying)");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        let mut outgoing = Vec::new();
+        let mut last = None;
+        while let Some(m) = batch.next().await {
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    WorkerStats::add(&shared.stats.broker_errors, 1);
+                    tracing::warn!(partition = p, "fetch: {e}");
+                    break;
+                }
+            };
+            handle(shared, p, &mut owned, &m, &mut outgoing);
+            last = Some(m);
+        }
+        let Some(last) = last else {
+            continue;
+        };
+        if !deliver(shared, p, &mut outgoing, &order).await {
+            return Ok(()); // abandoned while retrying: the next owner delivers them
+        }
+        if let Err(e) = last.ack().await {
+            tracing::warn!(partition = p, "ack: {e}");
+        }
+        checkpoint(shared, p, &mut owned, false).await;
+        gauges(shared, p, &owned);
+    }
+    checkpoint(shared, p, &mut owned, true).await;
+    Ok(())
+}
+
+/// Reads the checkpoint and the delivery record and builds the pipeline from them.
+async fn restore(shared: &Shared, p: u32) -> Result<Owned, NatsError> {
+    let restored = shared.checkpoints.read(p).await?;
+    let mut alerts_from = std::collections::BTreeMap::new();
+    if let Some((alerts, name)) = &shared.alerts
+        && let Some((s, seq)) = delivered_through(alerts, name, p).await?
+    {
+        alerts_from.insert(s, seq + 1);
+    }
+    let had = restored.checkpoint.is_some();
+    let pp = PartitionPipeline::restore(&shared.spec, p as i32, restored.checkpoint, &alerts_from)
+        .map_err(|e| NatsError::Config(e.to_string()))?;
+    if had {
+        WorkerStats::add(&shared.stats.restores, 1);
+    }
+    tracing::info!(
+        partition = p,
+        from = ?pp.offsets(),
+        alerts_from = ?alerts_from,
+        checkpoint_bytes = restored.bytes,
+        entities = pp.entities(),
+        "partition restored{}",
+        if had { "" } else { " (no checkpoint: from the beginning)" }
+    );
+    Ok(Owned {
+        checkpointed: (pp.events(), Instant::now()),
+        pp,
+        checkpoint_bytes: restored.bytes as u64,
+        lag: 0,
+        printed_errors: 0,
+    })
+}
+
+/// The partition's durable consumer, recreated to start at `next` (the checkpoint's
+/// sequence; the beginning without one).
+async fn durable_consumer(
+    shared: &Shared,
+    p: u32,
+    next: Option<i64>,
+) -> Result<consumer::PullConsumer, NatsError> {
+    let name = format!("{}-p{p}", shared.group);
+    // The previous owner's consumer stands where that owner acknowledged, which may be
+    // past the checkpoint: it is replaced, not resumed.
+    let _ = shared.input.delete_consumer(&name).await;
+    let deliver_policy = match next {
+        Some(n) if n > 0 => consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: n as u64,
+        },
+        _ => consumer::DeliverPolicy::All,
+    };
+    shared
+        .input
+        .create_consumer(consumer::pull::Config {
+            durable_name: Some(name.clone()),
+            description: Some(format!("Warden partition {p}")),
+            filter_subject: subject(&shared.input_name, p),
+            deliver_policy,
+            ack_policy: consumer::AckPolicy::All,
+            ack_wait: Duration::from_secs(60),
+            max_ack_pending: 100_000,
+            ..Default::default()
+        })
+        .await
+        .ctx(|| format!("consumer {name}"))
+}
+
+/// One message through the pipeline; its alerts join `outgoing`.
+fn handle(
+    shared: &Shared,
+    p: u32,
+    owned: &mut Owned,
+    m: &jetstream::Message,
+    outgoing: &mut Vec<(Alert, u64)>,
+) {
+    let Ok(info) = m.info() else {
+        return; // not a stream message
+    };
+    let seq = info.stream_sequence;
+    owned.lag = info.pending;
+    let h = owned
+        .pp
+        .handle(&shared.input_name, seq as i64, &m.payload, Timestamp::now());
+    if h.stale {
+        return;
+    }
+    WorkerStats::add(&shared.stats.events, 1);
+    if h.replayed {
+        WorkerStats::add(&shared.stats.replayed, 1);
+    }
+    if let Some(e) = h.error {
+        WorkerStats::add(&shared.stats.bad_events, 1);
+        owned.printed_errors += 1;
+        if owned.printed_errors <= 20 {
+            tracing::warn!(partition = p, "skipped: {e}");
+        }
+    }
+    outgoing.extend(h.alerts.into_iter().map(|a| (a, seq)));
+}
+
+/// Publishes the alerts to the alert subject of partition `p` (the input partition they
+/// came from: its last alert is the partition's delivery record) and waits for the server
+/// to store each; retried with backoff until they are stored or the partition is
+/// abandoned (false).
+async fn deliver(
+    shared: &Shared,
+    p: u32,
+    outgoing: &mut Vec<(Alert, u64)>,
+    order: &watch::Receiver<Order>,
+) -> bool {
+    let Some((_, alert_stream)) = &shared.alerts else {
+        outgoing.clear();
+        return true;
+    };
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let mut acks = Vec::with_capacity(outgoing.len());
+        let mut failed = Vec::new();
+        for (a, seq) in outgoing.drain(..) {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                SOURCE_HEADER,
+                source_value(&shared.input_name, seq).as_str(),
+            );
+            // JetStream drops a second message with the same id inside its duplicate window.
+            headers.insert("Nats-Msg-Id", a.identity().as_str());
+            let payload = Bytes::from(format_alert(&a, shared.alert_format));
+            match shared
+                .js
+                .publish_with_headers(subject(alert_stream, p), headers, payload)
+                .await
+            {
+                Ok(ack) => acks.push((ack, a, seq)),
+                Err(e) => {
+                    tracing::warn!("alert not published (will retry): {e}");
+                    failed.push((a, seq));
+                }
+            }
+        }
+        for (ack, a, seq) in acks {
+            match ack.await {
+                Ok(ack) if ack.duplicate => WorkerStats::add(&shared.stats.duplicate_alerts, 1),
+                Ok(_) => WorkerStats::add(&shared.stats.alerts, 1),
+                Err(e) => {
+                    tracing::warn!("alert not stored (will retry): {e}");
+                    failed.push((a, seq));
+                }
+            }
+        }
+        if failed.is_empty() {
+            return true;
+        }
+        WorkerStats::add(&shared.stats.delivery_retries, failed.len() as u64);
+        *outgoing = failed;
+        if *order.borrow() == Order::Abandon {
+            return false;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Writes the partition's checkpoint when due (always with `force`, if it moved).
+async fn checkpoint(shared: &Shared, p: u32, owned: &mut Owned, force: bool) {
+    let (at_events, at_time) = owned.checkpointed;
+    let moved = owned.pp.events() > at_events;
+    let due = force
+        || owned.pp.events() >= at_events + shared.checkpoint_every
+        || at_time.elapsed() >= Duration::from_secs(shared.checkpoint_secs);
+    if !(moved && due) {
+        return;
+    }
+    let Some(ck) = owned.pp.checkpoint(Timestamp::now().millis()) else {
+        tracing::warn!("partition {p}: state cannot be checkpointed (a sequence model)");
+        return;
+    };
+    match shared.checkpoints.write(p, &ck).await {
+        Ok(bytes) => {
+            WorkerStats::add(&shared.stats.checkpoints, 1);
+            WorkerStats::add(&shared.stats.checkpoint_bytes, bytes as u64);
+            owned.checkpointed = (owned.pp.events(), Instant::now());
+            owned.checkpoint_bytes = bytes as u64;
+        }
+        Err(e) => tracing::warn!("partition {p}: checkpoint not written: {e}"),
+    }
+}
+
+fn gauges(shared: &Shared, p: u32, owned: &Owned) {
+    if let Ok(mut g) = shared.stats.partitions.lock() {
+        g.insert(
+            p as i32,
+            PartitionGauges {
+                lag: owned.lag as i64,
+                checkpoint_age_secs: owned.checkpointed.1.elapsed().as_secs_f64(),
+                checkpoint_bytes: owned.checkpoint_bytes,
+                entities: owned.pp.entities() as u64,
+            },
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! Where a partition's state and its delivery record live on JetStream.
+//!
+//! - Checkpoints: one object per partition (`p<N>`) in the object bucket
+//!   `<group>-checkpoints`; a put replaces the object only once all of its chunks are
+//!   stored, so a reader sees the previous checkpoint or the new one, never half of one.
+//! - Delivery: the last alert on the alert stream's subject `A.p` carries the input
+//!   sequence it came from ([`super::SOURCE_HEADER`]); a new owner delivers only alerts of
+//!   later messages (see [`crate::kafka`]'s `delivered` for the same rule on Kafka).
+
+use async_nats::jetstream::{self, object_store, stream};
+use tokio::io::AsyncReadExt;
+
+use super::{Context, NatsError, SOURCE_HEADER, check_name, subject};
+use crate::checkpoint::{Checkpoint, MAX_CHECKPOINT};
+
+/// The checkpoint bucket of a group.
+pub struct Checkpoints {
+    store: object_store::ObjectStore,
+    bucket: String,
+}
+
+/// A restored checkpoint and its size.
+#[derive(Debug, Default)]
+pub struct Restored {
+    pub checkpoint: Option<Checkpoint>,
+    pub bytes: usize,
+}
+
+impl Checkpoints {
+    pub async fn open(
+        js: &jetstream::Context,
+        group: &str,
+        replicas: usize,
+    ) -> Result<Self, NatsError> {
+        check_name("group", group)?;
+        let bucket = format!("{group}-checkpoints");
+        let store = match js.get_object_store(&bucket).await {
+            Ok(s) => s,
+            Err(_) => js
+                .create_object_store(object_store::Config {
+                    bucket: bucket.clone(),
+                    description: Some("Warden partition checkpoints".into()),
+                    storage: stream::StorageType::File,
+                    num_replicas: replicas.max(1),
+                    ..Default::default()
+                })
+                .await
+                .ctx(|| format!("checkpoint bucket {bucket}"))?,
+        };
+        Ok(Checkpoints { store, bucket })
+    }
+
+    fn name(p: u32) -> String {
+        format!("p{p}")
+    }
+
+    /// Partition `p`'s checkpoint; `None` when it has none. A checkpoint that cannot be
+    /// decoded is reported and ignored: the state is rebuilt from the stream instead.
+    pub async fn read(&self, p: u32) -> Result<Restored, NatsError> {
+        let mut object = match self.store.get(Self::name(p)).await {
+            Ok(o) => o,
+            Err(e) if matches!(e.kind(), object_store::GetErrorKind::NotFound) => {
+                return Ok(Restored::default());
+            }
+            Err(e) => {
+                return Err(NatsError::Broker {
+                    what: format!("checkpoint of partition {p} in {}", self.bucket),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let mut bytes = Vec::new();
+        (&mut object)
+            .take(MAX_CHECKPOINT as u64 + 1)
+            .read_to_end(&mut bytes)
+            .await
+            .ctx(|| format!("checkpoint of partition {p} in {}", self.bucket))?;
+        match Checkpoint::decode(&bytes) {
+            Ok(c) if c.partition == p as i32 => Ok(Restored {
+                checkpoint: Some(c),
+                bytes: bytes.len(),
+            }),
+            Ok(c) => {
+                tracing::warn!(
+                    "{}: object p{p} holds partition {}'s checkpoint; ignored",
+                    self.bucket,
+                    c.partition
+                );
+                Ok(Restored::default())
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "{}: checkpoint p{p} unreadable ({e}); rebuilding",
+                    self.bucket
+                );
+                Ok(Restored::default())
+            }
+        }
+    }
+
+    /// Stores partition `p`'s checkpoint; returns its size.
+    pub async fn write(&self, p: u32, ck: &Checkpoint) -> Result<usize, NatsError> {
+        let bytes = ck.encode();
+        self.store
+            .put(Self::name(p).as_str(), &mut bytes.as_slice())
+            .await
+            .ctx(|| format!("checkpoint of partition {p} to {}", self.bucket))?;
+        Ok(bytes.len())
+    }
+}
+
+/// The input `(stream, sequence)` of the last alert delivered for partition `p`, if any.
+pub async fn delivered_through(
+    alerts: &stream::Stream,
+    alert_stream: &str,
+    p: u32,
+) -> Result<Option<(String, i64)>, NatsError> {
+    match alerts
+        .get_last_raw_message_by_subject(&subject(alert_stream, p))
+        .await
+    {
+        Ok(m) => Ok(m
+            .headers
+            .get(SOURCE_HEADER)
+            .and_then(|v| parse_source(v.as_str()))),
+        Err(e) if matches!(e.kind(), stream::LastRawMessageErrorKind::NoMessageFound) => Ok(None),
+        Err(e) => Err(NatsError::Broker {
+            what: format!("last alert of partition {p} on {alert_stream}"),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// `<stream>:<sequence>` as written in [`SOURCE_HEADER`].
+pub fn source_value(stream: &str, sequence: u64) -> String {
+    format!("{stream}:{sequence}")
+}
+
+pub fn parse_source(v: &str) -> Option<(String, i64)> {
+    let (s, seq) = v.rsplit_once(':')?;
+    Some((s.to_owned(), seq.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_header_round_trips() {
+        assert_eq!(
+            parse_source(&source_value("events", 42)),
+            Some(("events".into(), 42))
+        );
+        assert_eq!(parse_source("events"), None);
+        assert_eq!(parse_source("events:x"), None);
+    }
+}
