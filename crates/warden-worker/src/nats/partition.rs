@@ -387,8 +387,16 @@ async fn deliver(
                 }
             }
         }
-        for (ack, a, seq) in acks {
-            match ack.await {
+        // Awaited together: acknowledgements lost with a connection cost one timeout, not
+        // one each.
+        let (futures, sent): (Vec<_>, Vec<_>) = acks
+            .into_iter()
+            .map(|(ack, a, seq)| (ack, (a, seq)))
+            .unzip();
+        let answers =
+            futures_util::future::join_all(futures.into_iter().map(|f| f.into_future())).await;
+        for (answer, (a, seq)) in answers.into_iter().zip(sent) {
+            match answer {
                 Ok(ack) if ack.duplicate => WorkerStats::add(&shared.stats.duplicate_alerts, 1),
                 Ok(_) => WorkerStats::add(&shared.stats.alerts, 1),
                 Err(e) => {
