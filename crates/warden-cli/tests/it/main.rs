@@ -20,6 +20,8 @@ mod store;
 mod tokens;
 #[cfg(feature = "kafka")]
 mod worker;
+#[cfg(feature = "kafka")]
+mod worker_kafka_restart;
 #[cfg(feature = "nats")]
 mod worker_nats;
 

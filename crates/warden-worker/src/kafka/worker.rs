@@ -40,6 +40,10 @@ pub use crate::stats::WorkerReport;
 use crate::stats::{PartitionGauges, WorkerStats};
 use crate::{AlertFormat, format_alert};
 
+/// How long a worker keeps trying to restore assigned partitions while the broker is away
+/// (well inside `max.poll.interval.ms`, 300 s by default, past which the group drops it).
+const RESTORE_PATIENCE: Duration = Duration::from_secs(120);
+
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -166,11 +170,7 @@ impl ConsumerContext for WorkerContext {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 core.stats.ready.store(false, Ordering::Relaxed);
                 let started = Instant::now();
-                if let Err(e) = core.assign(consumer, tpl) {
-                    tracing::error!("cannot restore the assigned partitions: {e}");
-                    // Nothing is consumed from a partition whose state is not restored:
-                    // stop, and let the group give it to another member.
-                    core.stop.store(true, Ordering::Relaxed);
+                if !core.assign_patiently(consumer, tpl) {
                     return;
                 }
                 core.stats
@@ -191,6 +191,41 @@ impl ConsumerContext for WorkerContext {
 }
 
 impl Core {
+    /// [`Core::assign`], retried with backoff for up to [`RESTORE_PATIENCE`] while the
+    /// broker is away (restarting: the group is rebalanced as it comes back). False when it
+    /// could not be done: nothing is consumed from a partition whose state is not
+    /// restored, so the worker stops and the group gives the partition to another member.
+    fn assign_patiently(
+        &mut self,
+        consumer: &BaseConsumer<WorkerContext>,
+        tpl: &mut TopicPartitionList,
+    ) -> bool {
+        let deadline = Instant::now() + RESTORE_PATIENCE;
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            match self.assign(consumer, tpl) {
+                Ok(()) => return true,
+                Err(e)
+                    if Instant::now() + backoff < deadline
+                        && !self.stop.load(Ordering::Relaxed) =>
+                {
+                    WorkerStats::add(&self.stats.broker_errors, 1);
+                    tracing::warn!(
+                        "cannot restore the assigned partitions yet: {e}; retrying in {} ms",
+                        backoff.as_millis()
+                    );
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => {
+                    tracing::error!("cannot restore the assigned partitions: {e}");
+                    self.stop.store(true, Ordering::Relaxed);
+                    return false;
+                }
+            }
+        }
+    }
+
     /// Restores every assigned partition and starts fetching at its checkpoint.
     fn assign(
         &mut self,

