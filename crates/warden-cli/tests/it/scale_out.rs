@@ -199,3 +199,34 @@ pub fn logs(dir: &std::path::Path, n: usize) -> String {
         .filter_map(|i| std::fs::read_to_string(dir.join(format!("worker{i}.log"))).ok())
         .collect()
 }
+
+/// `warden ship` of `events` to `topic` (12 partitions) on the log `log_args` name.
+pub fn ship(log_args: &[&str], topic: &str, events: &std::path::Path) {
+    let out = crate::warden()
+        .arg("ship")
+        .args(log_args)
+        .args(["--topic", topic, "--partitions", "12", "--replication", "1"])
+        .arg(events)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The events split in two files (`first.jsonl`, `second.jsonl` in `dir`): what is shipped
+/// before a disturbance and what after. Returns them with the number of lines in the first.
+pub fn halves(
+    dir: &std::path::Path,
+    events: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, usize) {
+    let text = std::fs::read_to_string(events).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = lines.len() / 2;
+    let (first, second) = (dir.join("first.jsonl"), dir.join("second.jsonl"));
+    std::fs::write(&first, lines[..half].join("\n") + "\n").unwrap();
+    std::fs::write(&second, lines[half..].join("\n") + "\n").unwrap();
+    (first, second, half)
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::scale_out::{
-    Worker, alert_set, free_port, logs, reference, unique_tag, wait_for, write_events,
+    Worker, alert_set, free_port, logs, reference, ship, unique_tag, wait_for, write_events,
 };
 use warden_worker::kafka::{KafkaSettings, committed_total, read_topic};
 
@@ -42,26 +42,7 @@ fn run_case(kill_one: bool) {
         format!("g-{tag}"),
         format!("alerts-{tag}"),
     );
-    let shipped = super::warden()
-        .args([
-            "ship",
-            "--brokers",
-            &broker,
-            "--topic",
-            &topic,
-            "--partitions",
-            "12",
-            "--replication",
-            "1",
-        ])
-        .arg(&events)
-        .output()
-        .unwrap();
-    assert!(
-        shipped.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shipped.stderr)
-    );
+    ship(&["--brokers", broker.as_str()], &topic, &events);
     let settings = KafkaSettings::new(&broker);
     let log = |i: usize| dir.path().join(format!("worker{i}.log"));
     let on_kafka = ["--brokers", broker.as_str()];

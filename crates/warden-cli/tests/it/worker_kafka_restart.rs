@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::scale_out::{
-    Worker, alert_set, free_port, logs, reference, unique_tag, wait_for, write_events,
+    Worker, alert_set, free_port, halves, logs, reference, ship, unique_tag, wait_for, write_events,
 };
 use warden_worker::kafka::{KafkaSettings, committed_total, read_topic};
 
@@ -124,20 +124,6 @@ impl Drop for DurableBroker {
     }
 }
 
-fn ship(broker: &str, topic: &str, events: &Path) {
-    let out = super::warden()
-        .args(["ship", "--brokers", broker, "--topic", topic])
-        .args(["--partitions", "12", "--replication", "1"])
-        .arg(events)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn a_broker_killed_and_restarted_mid_run_loses_nothing() {
     let Some((binary, s3)) = durable_broker_parts() else {
@@ -146,15 +132,8 @@ fn a_broker_killed_and_restarted_mid_run_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.jsonl");
     write_events(&events);
-    let text = std::fs::read_to_string(&events).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let half = lines.len() / 2;
-    let (first, second) = (
-        dir.path().join("first.jsonl"),
-        dir.path().join("second.jsonl"),
-    );
-    std::fs::write(&first, lines[..half].join("\n") + "\n").unwrap();
-    std::fs::write(&second, lines[half..].join("\n") + "\n").unwrap();
+    let (first, second, half) = halves(dir.path(), &events);
+    let total = std::fs::read_to_string(&events).unwrap().lines().count() as i64;
     let tag = unique_tag("restart");
     let (topic, group, alerts) = (
         format!("act-{tag}"),
@@ -168,7 +147,7 @@ fn a_broker_killed_and_restarted_mid_run_loses_nothing() {
         &dir.path().join("broker.log"),
     );
     let address = broker.address();
-    ship(&address, &topic, &first);
+    ship(&["--brokers", &address], &topic, &first);
     let log = |i: usize| dir.path().join(format!("worker{i}.log"));
     let on_kafka = ["--brokers", address.as_str()];
     let workers: Vec<Worker> = (0..3)
@@ -185,18 +164,18 @@ fn a_broker_killed_and_restarted_mid_run_loses_nothing() {
     broker.kill();
     std::thread::sleep(Duration::from_secs(2));
     broker.restart();
-    ship(&address, &topic, &second);
+    ship(&["--brokers", &address], &topic, &second);
     let settings = KafkaSettings::new(&address);
     let started = Instant::now();
     loop {
         let done = committed_total(&settings, &group, &topic);
-        if matches!(done, Ok(n) if n == lines.len() as i64) {
+        if matches!(done, Ok(n) if n == total) {
             break;
         }
         assert!(
             started.elapsed() < Duration::from_secs(300),
             "the group committed {done:?} of {} events; logs:\n{}",
-            lines.len(),
+            total,
             logs(dir.path(), 3)
         );
         std::thread::sleep(Duration::from_millis(300));

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::scale_out::{
-    Worker, alert_set, free_port, logs, reference, unique_tag, wait_for, write_events,
+    Worker, alert_set, free_port, halves, logs, reference, ship, unique_tag, wait_for, write_events,
 };
 use warden_worker::nats::NatsSettings;
 use warden_worker::nats::inspect::{read_stream_blocking, unacknowledged_blocking};
@@ -100,20 +100,6 @@ impl Drop for NatsServer {
     }
 }
 
-fn ship(server: &NatsServer, stream: &str, events: &Path) {
-    let out = super::warden()
-        .args(["ship", "--nats", &server.url(), "--topic", stream])
-        .args(["--partitions", "12"])
-        .arg(events)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// How a case disturbs the workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trouble {
@@ -138,16 +124,8 @@ fn run_case(trouble: Trouble) {
     );
     // The events come in two halves, the second after the trouble: a killed worker's
     // partitions, and a restarted server, have more to do when they are back.
-    let text = std::fs::read_to_string(&events).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let half = lines.len() / 2;
-    let (first, second) = (
-        dir.path().join("first.jsonl"),
-        dir.path().join("second.jsonl"),
-    );
-    std::fs::write(&first, lines[..half].join("\n") + "\n").unwrap();
-    std::fs::write(&second, lines[half..].join("\n") + "\n").unwrap();
-    ship(&server, &stream, &first);
+    let (first, second, half) = halves(dir.path(), &events);
+    ship(&["--nats", &server.url()], &stream, &first);
     let log = |i: usize| dir.path().join(format!("worker{i}.log"));
     let url = server.url();
     let on_nats = ["--nats", url.as_str(), "--lease-secs", "3"];
@@ -207,7 +185,7 @@ fn run_case(trouble: Trouble) {
             server.restart();
         }
     }
-    ship(&server, &stream, &second);
+    ship(&["--nats", &server.url()], &stream, &second);
     let settings = server.settings();
     let started = Instant::now();
     loop {

@@ -4,10 +4,8 @@ use super::{KafkaArgs, ShipArgs, WorkerArgs};
 use crate::config_file::WardenConfig;
 use anyhow::{Context, Result, bail};
 use std::sync::Arc;
-use warden_event::Input;
 use warden_worker::WorkerStats;
 use warden_worker::kafka::{KafkaSettings, ship::Shipper, worker};
-use warden_worker::keys::entity_key;
 
 /// `[kafka]`, then the properties file, then `-X`, then `--brokers`.
 fn settings(args: &KafkaArgs, cfg: &WardenConfig) -> Result<KafkaSettings> {
@@ -78,23 +76,9 @@ pub fn ship(args: &ShipArgs) -> Result<()> {
         args.kafka.replication,
     )?;
     let started = std::time::Instant::now();
-    let mut buf = Vec::with_capacity(512);
-    let totals = crate::pipeline::read_all(&args.input, &cfg, |a| {
-        buf.clear();
-        serde_json::to_writer(&mut buf, &a)?;
-        let key = entity_key(&Input::activity(a, 0));
-        shipper.send(key.as_deref(), &buf)?;
-        Ok(())
-    })?;
+    let parse_errors =
+        super::ship_activities(args, &cfg, |key, payload| Ok(shipper.send(key, payload)?))?;
     let report = shipper.finish()?;
-    let secs = started.elapsed().as_secs_f64().max(1e-9);
-    eprintln!(
-        "warden ship: {} events to {} ({} partitions) in {secs:.1} s ({:.0}/s); {} parse errors",
-        report.sent,
-        args.topic,
-        report.partitions,
-        report.sent as f64 / secs,
-        totals.parse_errors
-    );
+    super::report_shipment(&report, &args.topic.clone(), started, parse_errors);
     Ok(())
 }

@@ -150,6 +150,41 @@ fn pipeline_spec(
     Ok(spec)
 }
 
+/// Reads `warden ship`'s input and hands each activity to `send`, as JSON keyed by its
+/// entity; returns the input's parse errors.
+#[cfg(any(feature = "kafka", feature = "nats"))]
+fn ship_activities(
+    args: &ShipArgs,
+    cfg: &crate::config_file::WardenConfig,
+    mut send: impl FnMut(Option<&str>, &[u8]) -> anyhow::Result<()>,
+) -> anyhow::Result<u64> {
+    let mut buf = Vec::with_capacity(512);
+    let totals = crate::pipeline::read_all(&args.input, cfg, |a| {
+        buf.clear();
+        serde_json::to_writer(&mut buf, &a)?;
+        let key = warden_worker::keys::entity_key(&warden_event::Input::activity(a, 0));
+        send(key.as_deref(), &buf)
+    })?;
+    Ok(totals.parse_errors)
+}
+
+/// The line `warden ship` ends with.
+#[cfg(any(feature = "kafka", feature = "nats"))]
+fn report_shipment(
+    report: &warden_worker::ShipReport,
+    target: &str,
+    started: std::time::Instant,
+    parse_errors: u64,
+) {
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    eprintln!(
+        "warden ship: {} events to {target} ({} partitions) in {secs:.1} s ({:.0}/s); {parse_errors} parse errors",
+        report.sent,
+        report.partitions,
+        report.sent as f64 / secs,
+    );
+}
+
 /// Stands in for a log the build has no client for.
 #[cfg(not(all(feature = "kafka", feature = "nats")))]
 fn unavailable(log: &str, feature: &str) -> anyhow::Result<()> {

@@ -5,9 +5,7 @@ use crate::config_file::WardenConfig;
 use anyhow::{Context, Result};
 use std::sync::Arc;
 use std::time::Duration;
-use warden_event::Input;
 use warden_worker::WorkerStats;
-use warden_worker::keys::entity_key;
 use warden_worker::nats::ship::NatsShipper;
 use warden_worker::nats::{NatsSettings, worker};
 
@@ -89,23 +87,14 @@ pub fn ship(args: &ShipArgs) -> Result<()> {
         args.kafka.replication.max(1) as usize,
     )?;
     let started = std::time::Instant::now();
-    let mut buf = Vec::with_capacity(512);
-    let totals = crate::pipeline::read_all(&args.input, &cfg, |a| {
-        buf.clear();
-        serde_json::to_writer(&mut buf, &a)?;
-        let key = entity_key(&Input::activity(a, 0));
-        shipper.send(key.as_deref(), &buf)?;
-        Ok(())
-    })?;
+    let parse_errors =
+        super::ship_activities(args, &cfg, |key, payload| Ok(shipper.send(key, payload)?))?;
     let report = shipper.finish()?;
-    let secs = started.elapsed().as_secs_f64().max(1e-9);
-    eprintln!(
-        "warden ship: {} events to stream {} ({} partitions) in {secs:.1} s ({:.0}/s); {} parse errors",
-        report.sent,
-        args.topic,
-        report.partitions,
-        report.sent as f64 / secs,
-        totals.parse_errors
+    super::report_shipment(
+        &report,
+        &format!("stream {}", args.topic),
+        started,
+        parse_errors,
     );
     Ok(())
 }
