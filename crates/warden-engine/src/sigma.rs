@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use warden_event::Timestamp;
 use warden_event::winlog::WinDoc;
-use warden_sigma::correlation::{CorrelationEngine, CorrelationHit};
+use warden_sigma::correlation::{CorrelationEngine, CorrelationHit, CorrelationState};
 use warden_sigma::{Level, RuleSet, Scratch};
 
 /// One detection: a rule (or correlation) that matched.
@@ -270,6 +270,22 @@ impl SigmaDetector {
 
     pub fn rules(&self) -> &RuleSet {
         &self.set
+    }
+
+    /// Correlation groups held (one per rule and group-by value).
+    pub fn correlation_groups(&self) -> usize {
+        self.correlation.groups()
+    }
+
+    /// The open correlation windows, for a checkpoint.
+    pub fn correlation_state(&self) -> CorrelationState {
+        self.correlation.state(&self.set)
+    }
+
+    /// Goes on from windows saved by [`SigmaDetector::correlation_state`]; returns how many
+    /// correlations were dropped because the rule set no longer has them.
+    pub fn restore_correlations(&mut self, state: CorrelationState) -> usize {
+        self.correlation.restore(&self.set, state)
     }
 
     /// Alerts for one document: its rule matches (rules hidden behind a correlation left

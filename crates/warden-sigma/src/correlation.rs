@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
 
 use crate::rule::CorrelationType;
 use crate::ruleset::{CompiledCorrelation, RuleSet};
@@ -297,6 +298,117 @@ fn hit(
     }
 }
 
+/// The correlation windows in a form that can be stored: what a checkpoint carries so
+/// another process goes on where this one stopped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationState {
+    pub correlations: Vec<CorrelationWindows>,
+}
+
+/// One correlation's open groups.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationWindows {
+    /// The correlation rule's id (its title when it has none). With `sources` and
+    /// `group_by` it is what a restore matches on: windows of a rule that changed are not
+    /// carried into the new one.
+    pub rule: String,
+    pub sources: u32,
+    pub group_by: Vec<String>,
+    /// From the group fed the longest ago to the most recent.
+    pub groups: Vec<GroupWindow>,
+}
+
+/// One group's window: its group-by values and the matches in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupWindow {
+    pub key: Vec<String>,
+    pub start: i64,
+    /// `(time in ms, source position, aggregated value)` per match, oldest first.
+    pub items: Vec<(i64, u32, Option<String>)>,
+}
+
+/// How a rule is named in a [`CorrelationState`].
+fn rule_name(set: &RuleSet, c: &CompiledCorrelation) -> String {
+    set.rule(c.rule)
+        .map(|r| r.meta.id.clone().unwrap_or_else(|| r.meta.title.clone()))
+        .unwrap_or_default()
+}
+
+impl CorrelationEngine {
+    /// The open windows, for a checkpoint. Groups whose window is empty are kept: they
+    /// hold their place in the order in which groups are dropped at the limit.
+    pub fn state(&self, set: &RuleSet) -> CorrelationState {
+        let correlations = set
+            .correlations()
+            .iter()
+            .zip(&self.groups)
+            .filter(|(_, groups)| !groups.is_empty())
+            .map(|(c, groups)| CorrelationWindows {
+                rule: rule_name(set, c),
+                sources: c.sources.len() as u32,
+                group_by: c.spec.group_by.clone(),
+                groups: groups
+                    .iter()
+                    .map(|(key, g)| GroupWindow {
+                        key: key.clone(),
+                        start: g.start,
+                        items: g
+                            .items
+                            .iter()
+                            .map(|i| (i.ts, i.pos as u32, i.value.clone()))
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        CorrelationState { correlations }
+    }
+
+    /// An engine that goes on from `state`, within this engine's limits. Windows of a
+    /// correlation the rule set no longer has (or has with other sources or group-by
+    /// fields) are dropped; returns how many correlations were dropped so.
+    pub fn restore(&mut self, set: &RuleSet, state: CorrelationState) -> usize {
+        let mut dropped = 0;
+        for w in state.correlations {
+            let found = set.correlations().iter().position(|c| {
+                c.sources.len() == w.sources as usize
+                    && c.spec.group_by == w.group_by
+                    && rule_name(set, c) == w.rule
+            });
+            let Some(groups) = found.and_then(|ci| self.groups.get_mut(ci)) else {
+                dropped += 1;
+                continue;
+            };
+            // The most recent groups when there are more than the limit allows.
+            let skip = w.groups.len().saturating_sub(self.max_groups);
+            for g in w.groups.into_iter().skip(skip) {
+                if g.key.len() != w.group_by.len() {
+                    continue;
+                }
+                let first = g.items.len().saturating_sub(MAX_EVENTS_PER_GROUP);
+                let items = g.items[first..]
+                    .iter()
+                    .filter(|(_, pos, _)| *pos < w.sources)
+                    .map(|(ts, pos, value)| Item {
+                        ts: *ts,
+                        pos: *pos as usize,
+                        value: value.clone(),
+                    })
+                    .collect();
+                groups.remove(&g.key);
+                groups.insert(
+                    g.key,
+                    Group {
+                        items,
+                        start: g.start,
+                    },
+                );
+            }
+        }
+        dropped
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,6 +491,57 @@ detection:
         );
         assert_eq!(hits[0].value, 3.0);
         assert_eq!(hits[0].events, 4);
+    }
+
+    /// Feeds the events to `engine`, returning the hits (no finish).
+    fn feed_all(
+        set: &RuleSet,
+        engine: &mut CorrelationEngine,
+        events: &[(u32, &str, &str, i64)],
+    ) -> Vec<CorrelationHit> {
+        let (mut scratch, mut out, mut hits) = (Scratch::default(), Vec::new(), Vec::new());
+        for &(eid, user, src, minute) in events {
+            let doc = json!({"Event": {"System": {"EventID": eid, "Channel": "Security"},
+                "EventData": {"TargetUserName": user, "IpAddress": src}}});
+            let ev = set.event(&doc);
+            set.matches(&ev, &mut scratch, &mut out);
+            for &r in &out {
+                hits.extend(engine.feed(set, r, minute * 60_000, &set.captured(r, &ev)));
+            }
+        }
+        hits
+    }
+
+    #[test]
+    fn windows_restored_from_their_state_go_on_as_if_never_stopped() {
+        let spray = "title: spray\ncorrelation:\n  type: value_count\n  rules: [failure]\n  group-by: [IpAddress]\n  timespan: 10m\n  condition: {field: TargetUserName, gte: 3}\n";
+        let s = set(spray);
+        let events = [
+            (4625, "a", "1.1.1.1", 0),
+            (4625, "b", "1.1.1.1", 1),
+            (4625, "x", "2.2.2.2", 2),
+            (4625, "c", "1.1.1.1", 3),
+            (4625, "y", "2.2.2.2", 4),
+            (4625, "z", "2.2.2.2", 5),
+        ];
+        let whole = feed_all(&s, &mut CorrelationEngine::new(&s), &events);
+        assert_eq!(whole.len(), 2);
+        for cut in 1..events.len() {
+            let mut first = CorrelationEngine::new(&s);
+            let mut hits = feed_all(&s, &mut first, &events[..cut]);
+            let text = serde_json::to_string(&first.state(&s)).unwrap();
+            let mut next = CorrelationEngine::new(&s);
+            assert_eq!(next.restore(&s, serde_json::from_str(&text).unwrap()), 0);
+            hits.extend(feed_all(&s, &mut next, &events[cut..]));
+            assert_eq!(hits, whole, "cut after {cut} events");
+        }
+        // The same rule with another group-by is another correlation: nothing carried over.
+        let mut first = CorrelationEngine::new(&s);
+        feed_all(&s, &mut first, &events[..2]);
+        let other = set(&spray.replace("IpAddress]", "TargetUserName]"));
+        let mut next = CorrelationEngine::new(&other);
+        assert_eq!(next.restore(&other, first.state(&s)), 1);
+        assert_eq!(next.groups(), 0);
     }
 
     #[test]

@@ -10,11 +10,13 @@
 
 use serde::{Deserialize, Serialize};
 use warden_engine::ueba::EngineSnapshot;
+use warden_sigma::correlation::CorrelationState;
 
 /// First bytes of an encoded checkpoint.
 const MAGIC: &[u8; 4] = b"WCKP";
-/// Version of the encoded body; a change of shape needs a new one.
-pub const VERSION: u16 = 1;
+/// Version of the encoded body; a change of shape needs a new one. Version 1 (the
+/// behavioural engine only) is still read.
+pub const VERSION: u16 = 2;
 /// First bytes of a chunk message.
 const CHUNK_MAGIC: &[u8; 4] = b"WCKC";
 /// Largest chunk body, below the 1 MB message limit brokers have by default.
@@ -45,6 +47,31 @@ pub struct Checkpoint {
     pub taken_ms: i64,
     /// The behavioural engine's state.
     pub ueba: EngineSnapshot,
+    /// The Sigma correlation windows, when the pipeline runs rules.
+    pub sigma: Option<CorrelationState>,
+}
+
+/// A version 1 checkpoint's body: the same without the rules' state.
+#[derive(Deserialize)]
+struct CheckpointV1 {
+    partition: i32,
+    offsets: Vec<(String, i64)>,
+    events: u64,
+    taken_ms: i64,
+    ueba: EngineSnapshot,
+}
+
+impl From<CheckpointV1> for Checkpoint {
+    fn from(c: CheckpointV1) -> Self {
+        Checkpoint {
+            partition: c.partition,
+            offsets: c.offsets,
+            events: c.events,
+            taken_ms: c.taken_ms,
+            ueba: c.ueba,
+            sigma: None,
+        }
+    }
 }
 
 impl Checkpoint {
@@ -73,7 +100,7 @@ impl Checkpoint {
             return Err(CheckpointError::NotACheckpoint);
         }
         let found = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if found != VERSION {
+        if found != VERSION && found != 1 {
             return Err(CheckpointError::Incompatible {
                 expected: VERSION,
                 found,
@@ -87,7 +114,13 @@ impl Checkpoint {
             .ok_or_else(|| CheckpointError::Corrupt("body length out of range".into()))?;
         let body = zstd::bulk::decompress(&bytes[14..], len)
             .map_err(|e| CheckpointError::Corrupt(e.to_string()))?;
-        postcard::from_bytes(&body).map_err(|e| CheckpointError::Corrupt(e.to_string()))
+        let corrupt = |e: postcard::Error| CheckpointError::Corrupt(e.to_string());
+        if found == 1 {
+            return postcard::from_bytes::<CheckpointV1>(&body)
+                .map(Checkpoint::from)
+                .map_err(corrupt);
+        }
+        postcard::from_bytes(&body).map_err(corrupt)
     }
 }
 
@@ -208,6 +241,7 @@ impl Assembler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warden_sigma::correlation::{CorrelationWindows, GroupWindow};
 
     fn sample(events: u64) -> Checkpoint {
         Checkpoint {
@@ -216,6 +250,18 @@ mod tests {
             events,
             taken_ms: 1_780_000_000_000,
             ueba: EngineSnapshot::default(),
+            sigma: Some(CorrelationState {
+                correlations: vec![CorrelationWindows {
+                    rule: "spray".into(),
+                    sources: 1,
+                    group_by: vec!["IpAddress".into()],
+                    groups: vec![GroupWindow {
+                        key: vec!["10.0.0.9".into()],
+                        start: 1_780_000_000_000,
+                        items: vec![(1_780_000_000_000, 0, Some("ana".into()))],
+                    }],
+                }],
+            }),
         }
     }
 
@@ -231,6 +277,33 @@ mod tests {
         assert_eq!(back, c);
         assert_eq!(back.offset("winlog"), Some(7));
         assert_eq!(back.offset("other"), None);
+    }
+
+    #[test]
+    fn a_version_1_checkpoint_is_read_without_rules_state() {
+        #[derive(Serialize)]
+        struct V1<'a> {
+            partition: i32,
+            offsets: &'a [(String, i64)],
+            events: u64,
+            taken_ms: i64,
+            ueba: &'a EngineSnapshot,
+        }
+        let mut c = sample(42);
+        c.sigma = None;
+        let body = postcard::to_allocvec(&V1 {
+            partition: c.partition,
+            offsets: &c.offsets,
+            events: c.events,
+            taken_ms: c.taken_ms,
+            ueba: &c.ueba,
+        })
+        .unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&1u16.to_le_bytes());
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&zstd::bulk::compress(&body, 3).unwrap());
+        assert_eq!(Checkpoint::decode(&bytes), Ok(c));
     }
 
     #[test]
@@ -267,7 +340,7 @@ mod tests {
         assert_eq!(
             Checkpoint::decode(&bytes),
             Err(CheckpointError::Incompatible {
-                expected: 1,
+                expected: VERSION,
                 found: 9
             })
         );

@@ -10,38 +10,70 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use warden_engine::pipeline::{ContextLimits, Pipeline, PipelineOptions, UebaDetector};
-use warden_engine::ueba::{EngineSnapshot, UebaEngine};
+use warden_engine::pipeline::{
+    AnalyzerSource, ContextLimits, PayloadDetector, Pipeline, PipelineOptions, RulesDetector,
+    UebaDetector,
+};
+use warden_engine::ueba::UebaEngine;
 use warden_engine::{ConfigError, UebaConfig};
-use warden_event::{Alert, DEFAULT_TENANT, Timestamp};
+use warden_event::{Alert, DEFAULT_TENANT, ThreatLevel, Timestamp};
 use warden_ingest::FieldAliases;
 use warden_ingest::classify::{ClassifyOptions, classify};
+use warden_sigma::RuleSet;
 
 use crate::checkpoint::Checkpoint;
 
 /// How every partition's pipeline is built.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PipelineSpec {
     pub tenant: String,
     pub ueba: UebaConfig,
     pub options: PipelineOptions,
     pub aliases: FieldAliases,
     pub classify: ClassifyOptions,
+    /// Sigma rules for the log documents, their correlation windows checkpointed.
+    pub rules: Option<Arc<RuleSet>>,
+    /// Most correlation groups per correlation rule in one partition.
+    pub max_correlation_groups: usize,
+    /// Command-line analysis of process creations (stateless: nothing to checkpoint).
+    pub payload: Option<(Arc<dyn AnalyzerSource>, ThreatLevel)>,
+}
+
+impl std::fmt::Debug for PipelineSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelineSpec")
+            .field("tenant", &self.tenant)
+            .field("rules", &self.rules.as_ref().map(|r| r.rules().len()))
+            .field("payload", &self.payload.as_ref().map(|p| p.1))
+            .finish_non_exhaustive()
+    }
 }
 
 impl PipelineSpec {
-    /// The behavioural engine with the default limits, alerts at `options.alert_level`.
+    /// The behavioural engine with the default limits, alerts at `options.alert_level`;
+    /// log documents are read (and only rules and payload analysis, when added, look at
+    /// them).
     pub fn new(ueba: UebaConfig, options: PipelineOptions) -> Self {
         PipelineSpec {
             tenant: DEFAULT_TENANT.to_owned(),
             ueba,
             options,
             aliases: FieldAliases::default(),
-            classify: ClassifyOptions::default(),
+            classify: ClassifyOptions {
+                logs: true,
+                ..ClassifyOptions::default()
+            },
+            rules: None,
+            max_correlation_groups: warden_sigma::correlation::MAX_GROUPS,
+            payload: None,
         }
     }
 
-    fn build(&self, snapshot: Option<EngineSnapshot>) -> Result<Pipeline, ConfigError> {
+    fn build(&self, checkpoint: Option<Checkpoint>) -> Result<Pipeline, ConfigError> {
+        let (snapshot, sigma) = match checkpoint {
+            Some(c) => (Some(c.ueba), c.sigma),
+            None => (None, None),
+        };
         let engine = match snapshot {
             Some(s) => UebaEngine::from_snapshot(self.ueba.clone(), s)?,
             None => UebaEngine::new(self.ueba.clone())?,
@@ -57,6 +89,26 @@ impl PipelineSpec {
             },
         );
         p.add(Box::new(ueba));
+        if let Some(set) = &self.rules {
+            let mut rules =
+                RulesDetector::with_max_groups(set.clone(), self.max_correlation_groups);
+            if let Some(state) = sigma {
+                let dropped = rules.restore_correlations(state);
+                if dropped > 0 {
+                    tracing::warn!(
+                        "{dropped} correlations of the checkpoint are not in the rules any more; their windows start afresh"
+                    );
+                }
+            }
+            p.add(Box::new(rules));
+        }
+        // After the rules, as in the service: their alerts for the same event carry the
+        // command line's verdict.
+        if let Some((source, level)) = &self.payload {
+            p.add(Box::new(
+                PayloadDetector::new(source.clone()).with_min_level(*level),
+            ));
+        }
         Ok(p)
     }
 }
@@ -106,14 +158,14 @@ impl PartitionPipeline {
         checkpoint: Option<Checkpoint>,
         committed: &BTreeMap<String, i64>,
     ) -> Result<Self, ConfigError> {
-        let (next, events, snapshot) = match checkpoint {
-            Some(c) => (c.offsets.into_iter().collect(), c.events, Some(c.ueba)),
-            None => (BTreeMap::new(), 0, None),
+        let (next, events) = match &checkpoint {
+            Some(c) => (c.offsets.iter().cloned().collect(), c.events),
+            None => (BTreeMap::new(), 0),
         };
         Ok(PartitionPipeline {
             spec: spec.clone(),
             partition,
-            pipeline: spec.build(snapshot)?,
+            pipeline: spec.build(checkpoint)?,
             next,
             deliver_from: committed.clone(),
             events,
@@ -142,11 +194,18 @@ impl PartitionPipeline {
         self.errors
     }
 
-    /// Users (or other entities) whose state the partition holds.
+    /// Users whose baselines the partition holds.
     pub fn entities(&self) -> usize {
         self.pipeline
             .detector::<UebaDetector>()
             .map_or(0, |d| d.engine().user_count())
+    }
+
+    /// Correlation groups (one per rule and group-by value) the partition holds.
+    pub fn correlation_groups(&self) -> usize {
+        self.pipeline
+            .detector::<RulesDetector>()
+            .map_or(0, |d| d.sigma().correlation_groups())
     }
 
     /// One message of `topic` at `offset` through the pipeline.
@@ -188,6 +247,10 @@ impl PartitionPipeline {
             events: self.events,
             taken_ms,
             ueba,
+            sigma: self
+                .pipeline
+                .detector::<RulesDetector>()
+                .map(RulesDetector::correlation_state),
         })
     }
 }
@@ -268,6 +331,79 @@ mod tests {
         let mut joined = before;
         joined.extend(after);
         assert_eq!(joined, all);
+    }
+
+    const RULES: &str = r#"
+title: Failed logon
+id: 6a1b0000-0000-4000-8000-000000000001
+name: failed_logon
+logsource: {product: windows, service: security}
+detection:
+  sel: {EventID: 4625}
+  condition: sel
+level: low
+---
+title: Password spraying from one address
+id: 6a1b0000-0000-4000-8000-000000000002
+correlation:
+  type: value_count
+  rules: [failed_logon]
+  group-by: [IpAddress]
+  timespan: 30m
+  condition: {field: TargetUserName, gte: 4}
+level: high
+"#;
+
+    /// Failed logons on one host: a spray of 5 accounts from one address, noise from
+    /// others, a record id each.
+    fn windows_messages() -> Vec<Vec<u8>> {
+        let users = ["ana", "bo", "cy", "di", "ed", "ana", "bo"];
+        let mut out = Vec::new();
+        for (i, (user, ip)) in users
+            .iter()
+            .map(|u| (*u, "10.0.0.9"))
+            .chain([("fay", "10.0.0.7"), ("gus", "10.0.0.8")])
+            .enumerate()
+        {
+            out.push(format!(
+                r##"{{"Event":{{"System":{{"EventID":4625,"Channel":"Security","Computer":"WS1","EventRecordID":{},"TimeCreated":{{"#attributes":{{"SystemTime":"2026-03-22T03:{:02}:00Z"}}}}}},"EventData":{{"TargetUserName":"{user}","IpAddress":"{ip}"}}}}}}"##,
+                100 + i,
+                i * 2
+            ).into_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn correlation_windows_move_with_the_partition() {
+        let mut b = warden_sigma::RuleSetBuilder::new(warden_sigma::Mapping::builtin());
+        b.add_text(RULES, None);
+        let mut spec = (*spec()).clone();
+        spec.rules = Some(Arc::new(b.build()));
+        let spec = Arc::new(spec);
+        let msgs = windows_messages();
+        let none = BTreeMap::new();
+        let mut whole = PartitionPipeline::restore(&spec, 0, None, &none).unwrap();
+        let all = run(&mut whole, &msgs, 0);
+        assert!(
+            all.iter()
+                .any(|a| a.starts_with("sigma:6a1b0000-0000-4000-8000-000000000002:")),
+            "the spray correlation fires: {all:?}"
+        );
+        // The failed logons are the correlation's (hidden) source: only it alerts.
+        assert_eq!(all.len(), 1);
+        // Checkpoint at every point of the spray, commit two messages later, take over.
+        for cut in 1..msgs.len() - 2 {
+            let mut first = PartitionPipeline::restore(&spec, 0, None, &none).unwrap();
+            let mut got = run(&mut first, &msgs[..cut], 0);
+            let ck = Checkpoint::decode(&first.checkpoint(0).unwrap().encode()).unwrap();
+            assert!(ck.sigma.is_some());
+            got.extend(run(&mut first, &msgs[..cut + 2], cut));
+            let committed = BTreeMap::from([("activity".to_owned(), (cut + 2) as i64)]);
+            let mut next = PartitionPipeline::restore(&spec, 0, Some(ck), &committed).unwrap();
+            got.extend(run(&mut next, &msgs, cut));
+            assert_eq!(got, all, "checkpoint after {cut} messages");
+        }
     }
 
     #[test]

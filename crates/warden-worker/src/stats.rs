@@ -19,6 +19,8 @@ pub struct PartitionGauges {
     pub checkpoint_bytes: u64,
     /// Entities whose state the partition holds.
     pub entities: u64,
+    /// Open Sigma correlation groups (rule and group-by value) the partition holds.
+    pub correlation_groups: u64,
 }
 
 /// What a finished worker run did.
@@ -171,7 +173,7 @@ impl WorkerStats {
             .lock()
             .map(|p| p.clone())
             .unwrap_or_default();
-        let gauges: [(&str, &str, Gauge); 4] = [
+        let gauges: [(&str, &str, Gauge); 5] = [
             (
                 "warden_worker_partition_lag",
                 "Messages behind the partition's end",
@@ -191,6 +193,11 @@ impl WorkerStats {
                 "warden_worker_partition_entities",
                 "Entities whose state the partition holds",
                 |g| g.entities as f64,
+            ),
+            (
+                "warden_worker_partition_correlation_groups",
+                "Sigma correlation groups the partition holds",
+                |g| g.correlation_groups as f64,
             ),
         ];
         for (name, help, f) in gauges {

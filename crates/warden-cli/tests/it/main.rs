@@ -13,6 +13,8 @@ mod otrf;
 mod payload;
 #[cfg(any(feature = "kafka", feature = "nats"))]
 mod scale_out;
+#[cfg(any(feature = "kafka", feature = "nats"))]
+mod scale_out_windows;
 mod send;
 mod serve;
 mod shared_data;

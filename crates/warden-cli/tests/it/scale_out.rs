@@ -78,9 +78,23 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// `warden worker` on the log `log_args` name (`--brokers …` or `--nats …`).
+    /// `warden worker` on the log `log_args` name (`--brokers …` or `--nats …`),
+    /// checkpointing every 400 events of a partition or every second.
     pub fn start(
         log_args: &[&str],
+        topic: &str,
+        group: &str,
+        alerts: &str,
+        log: &std::path::Path,
+    ) -> Worker {
+        let every = ["--checkpoint-every", "400", "--checkpoint-secs", "1"];
+        Worker::start_with(log_args, &every, topic, group, alerts, log)
+    }
+
+    /// The same with other checkpoint settings (`--checkpoint-every`, `--checkpoint-secs`).
+    pub fn start_with(
+        log_args: &[&str],
+        checkpoints: &[&str],
         topic: &str,
         group: &str,
         alerts: &str,
@@ -92,7 +106,7 @@ impl Worker {
             .args(log_args)
             .args(["--topic", topic, "--group", group])
             .args(["--alert-topic", alerts, "--replication", "1"])
-            .args(["--checkpoint-every", "400", "--checkpoint-secs", "1"])
+            .args(checkpoints)
             .args(["--metrics", &format!("127.0.0.1:{port}")])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log).unwrap())

@@ -147,3 +147,23 @@ fn an_unreachable_broker_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// Windows logs with Sigma rules on Kafka: spray windows move with the partitions of a
+/// killed worker (`scale_out_windows`).
+#[test]
+fn correlation_windows_survive_a_killed_worker() {
+    let Some(broker) = broker() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let settings = KafkaSettings::new(&broker);
+    super::scale_out_windows::killed_worker_case(
+        &super::scale_out_windows::LogUnderTest {
+            args: &["--brokers", &broker],
+            worker_args: &[],
+            consumed: &|topic, group, n| {
+                committed_total(&settings, group, topic).is_ok_and(|c| c == n as i64)
+            },
+            alerts: &|topic| read_topic(&settings, topic).unwrap(),
+        },
+        dir.path(),
+    );
+}

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::scale_out::{
     Worker, alert_set, free_port, halves, logs, reference, ship, unique_tag, wait_for, write_events,
 };
+use super::scale_out_windows::LogUnderTest;
 use warden_worker::nats::NatsSettings;
 use warden_worker::nats::inspect::{read_stream_blocking, unacknowledged_blocking};
 
@@ -262,5 +263,38 @@ fn an_unreachable_nats_server_is_a_clear_error() {
     assert!(
         err.contains(&format!("NATS servers {url} unreachable")),
         "{err}"
+    );
+}
+
+/// Windows logs with Sigma rules on JetStream: spray windows move with the partitions of a
+/// killed worker (`scale_out_windows`).
+#[test]
+fn correlation_windows_on_jetstream_survive_a_killed_worker() {
+    let Some(binary) = nats_server_binary() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start(&binary, &dir.path().join("jetstream"));
+    let url = server.url();
+    let settings = server.settings();
+    super::scale_out_windows::killed_worker_case(
+        &LogUnderTest {
+            args: &["--nats", &url],
+            worker_args: &["--lease-secs", "3"],
+            consumed: &|stream, group, _| {
+                matches!(
+                    unacknowledged_blocking(&settings, stream, group),
+                    Ok(Some(0))
+                )
+            },
+            alerts: &|stream| {
+                read_stream_blocking(&settings, stream)
+                    .unwrap()
+                    .into_iter()
+                    .map(|m| m.payload)
+                    .collect()
+            },
+        },
+        dir.path(),
     );
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use warden_event::{DetectorKind, Input, Record};
 use warden_sigma::RuleSet;
+use warden_sigma::correlation::CorrelationState;
 
 use super::{Cx, Detector, Findings, Verdict};
 use crate::sigma::{DocContext, SigmaDetector};
@@ -32,6 +33,16 @@ impl RulesDetector {
 
     pub fn sigma(&self) -> &SigmaDetector {
         &self.sigma
+    }
+
+    /// Correlation windows, for a checkpoint ([`SigmaDetector::correlation_state`]).
+    pub fn correlation_state(&self) -> CorrelationState {
+        self.sigma.correlation_state()
+    }
+
+    /// Goes on from saved windows; returns the correlations dropped (rules changed).
+    pub fn restore_correlations(&mut self, state: CorrelationState) -> usize {
+        self.sigma.restore_correlations(state)
     }
 }
 

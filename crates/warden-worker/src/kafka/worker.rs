@@ -482,6 +482,7 @@ impl Core {
                     checkpoint_age_secs: at.elapsed().as_secs_f64(),
                     checkpoint_bytes: bytes,
                     entities: pp.entities() as u64,
+                    correlation_groups: pp.correlation_groups() as u64,
                 },
             );
         }

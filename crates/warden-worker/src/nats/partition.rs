@@ -452,6 +452,7 @@ fn gauges(shared: &Shared, p: u32, owned: &Owned) {
                 checkpoint_age_secs: owned.checkpointed.1.elapsed().as_secs_f64(),
                 checkpoint_bytes: owned.checkpoint_bytes,
                 entities: owned.pp.entities() as u64,
+                correlation_groups: owned.pp.correlation_groups() as u64,
             },
         );
     }

@@ -77,7 +77,7 @@ pub fn ship(args: &ShipArgs) -> Result<()> {
     )?;
     let started = std::time::Instant::now();
     let parse_errors =
-        super::ship_activities(args, &cfg, |key, payload| Ok(shipper.send(key, payload)?))?;
+        super::ship_input(args, &cfg, |key, payload| Ok(shipper.send(key, payload)?))?;
     let report = shipper.finish()?;
     super::report_shipment(&report, &args.topic.clone(), started, parse_errors);
     Ok(())

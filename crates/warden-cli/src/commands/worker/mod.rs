@@ -6,7 +6,7 @@ use clap::Args;
 use std::path::PathBuf;
 use warden_event::ThreatLevel;
 
-use crate::cli::{InputArgs, parse_level};
+use crate::cli::{InputArgs, RuleArgs, parse_level};
 
 /// Kafka client settings shared by both commands.
 #[derive(Args, Debug)]
@@ -87,7 +87,18 @@ pub struct WorkerArgs {
     /// Lowest level that becomes an alert.
     #[arg(long, value_name = "LEVEL", default_value = "MEDIUM", value_parser = parse_level)]
     pub min_level: ThreatLevel,
-    /// Configuration file (TOML: `[ueba]`, `[ingest]`, `[kafka]` client properties).
+    /// Sigma rules for the log documents (Windows events in any JSON shape, ECS, syslog,
+    /// Zeek); their correlation windows are checkpointed with the partition.
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Most correlation groups per correlation rule in one partition.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_correlation_groups: usize,
+    /// Do not score the command lines of process creations (payload analysis).
+    #[arg(long)]
+    pub no_payload: bool,
+    /// Configuration file (TOML: `[ueba]`, `[ingest]`, `[payload]`, `[kafka]` client
+    /// properties).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Serve `/metrics`, `/healthz` and `/readyz` on this address (`127.0.0.1:9464`).
@@ -109,6 +120,10 @@ pub struct ShipArgs {
     /// Partitions of the topic when it has to be created (an existing topic keeps its own).
     #[arg(long, default_value_t = 12)]
     pub partitions: usize,
+    /// Ship log documents (EVTX, Windows XML, JSON of any shape, syslog/CEF/LEEF, Zeek) as
+    /// JSON, keyed by host or address, instead of reading the inputs as user activity.
+    #[arg(long)]
+    pub logs: bool,
 }
 
 /// Which log the command works on.
@@ -147,17 +162,45 @@ fn pipeline_spec(
         },
     );
     spec.aliases = cfg.aliases()?;
+    spec.max_correlation_groups = args.max_correlation_groups;
+    let rules = if args.rules.rules.is_empty() {
+        None
+    } else {
+        let set = std::sync::Arc::new(crate::commands::rules::load_rules(&args.rules, &[])?);
+        eprintln!(
+            "warden worker: {} Sigma rules and {} correlations loaded ({} not loaded; `warden rules lint` says why)",
+            set.detection_rules(),
+            set.correlations().len(),
+            set.skipped().len()
+        );
+        Some(set)
+    };
+    if !args.no_payload {
+        let mut analyzer = warden_payload::Analyzer::new(None, cfg.payload);
+        if let Some(set) = &rules {
+            analyzer = analyzer.with_source(std::sync::Arc::new(
+                warden_engine::payload::PayloadRules::new(set.clone()),
+            ));
+        }
+        let source: std::sync::Arc<dyn warden_engine::pipeline::AnalyzerSource> =
+            std::sync::Arc::new(std::sync::Arc::new(analyzer));
+        spec.payload = Some((source, ThreatLevel::High));
+    }
+    spec.rules = rules;
     Ok(spec)
 }
 
-/// Reads `warden ship`'s input and hands each activity to `send`, as JSON keyed by its
+/// Reads `warden ship`'s input and hands each event to `send`, as JSON keyed by its
 /// entity; returns the input's parse errors.
 #[cfg(any(feature = "kafka", feature = "nats"))]
-fn ship_activities(
+fn ship_input(
     args: &ShipArgs,
     cfg: &crate::config_file::WardenConfig,
     mut send: impl FnMut(Option<&str>, &[u8]) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
+    if args.logs {
+        return documents::ship_documents(&args.input, send);
+    }
     let mut buf = Vec::with_capacity(512);
     let totals = crate::pipeline::read_all(&args.input, cfg, |a| {
         buf.clear();
@@ -193,6 +236,8 @@ fn unavailable(log: &str, feature: &str) -> anyhow::Result<()> {
     )
 }
 
+#[cfg(any(feature = "kafka", feature = "nats"))]
+mod documents;
 #[cfg(feature = "kafka")]
 mod kafka;
 #[cfg(not(feature = "kafka"))]
