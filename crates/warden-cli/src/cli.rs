@@ -147,6 +147,19 @@ pub struct ServeArgs {
     /// Configuration file (TOML: [server], [ingest], [ueba]); WARDEN_* variables override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Forward ingested events (HTTP batches, syslog listeners) to a log for `warden
+    /// worker`s instead of detecting here: `kafka://HOST:PORT[,…]/TOPIC`,
+    /// `nats://HOST:PORT[,…]/STREAM`, or a topic on the log `--brokers`/`--nats` names.
+    /// Another tenant's events go to `<TOPIC>-<tenant>`.
+    #[arg(long, value_name = "URL|TOPIC")]
+    pub forward_to: Option<String>,
+    /// Partitions of a topic or stream created for forwarding.
+    #[arg(long, default_value_t = 12, requires = "forward_to")]
+    pub forward_partitions: usize,
+    #[command(flatten)]
+    pub kafka: crate::commands::worker::KafkaArgs,
+    #[command(flatten)]
+    pub nats: crate::commands::worker::NatsArgs,
 }
 
 #[derive(Subcommand, Debug)]

@@ -51,6 +51,7 @@ pub mod dashboard;
 pub mod delivery;
 pub mod destinations;
 pub mod error;
+pub mod forward;
 pub mod jwt;
 pub mod listeners;
 pub mod models;

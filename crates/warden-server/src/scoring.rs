@@ -98,7 +98,7 @@ pub fn score(
 
 /// Places activities and log documents that carry only an address (`[ingest.geoip]`):
 /// the impossible-travel and new-location checks then have a place to judge.
-fn locate(geo: &warden_ingest::geoip::GeoIp, inputs: &mut [Input]) {
+pub(crate) fn locate(geo: &warden_ingest::geoip::GeoIp, inputs: &mut [Input]) {
     for input in inputs {
         match &mut input.record {
             Record::Activity(a) => {

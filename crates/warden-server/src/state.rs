@@ -62,6 +62,9 @@ pub struct AppState {
     pub listeners: Arc<crate::listeners::Registry>,
     /// Alerts just stored, for `/v1/stream`.
     pub feed: tokio::sync::broadcast::Sender<Arc<crate::routes::stream::Published>>,
+    /// The log ingested records go to instead of the tenants' pipelines
+    /// (`warden serve --forward-to`; [`crate::forward`]).
+    pub forward: Option<Arc<dyn crate::forward::Forwarder>>,
 }
 
 impl AppState {
@@ -133,7 +136,14 @@ impl AppState {
             output_feed: Arc::default(),
             webhooks: Arc::new(crate::webhooks::Webhooks::new(hooks)),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            forward: None,
         })
+    }
+
+    /// Ingest forwards every record to `log` instead of detecting ([`crate::forward`]).
+    pub fn forwarding_to(mut self, log: Arc<dyn crate::forward::Forwarder>) -> Self {
+        self.forward = Some(log);
+        self
     }
 }
 
@@ -242,6 +252,9 @@ pub struct Metrics {
     pub rate_limited: AtomicU64,
     /// Events refused because their tenant's quota was reached.
     pub quota_refused: AtomicU64,
+    /// Records handed to the log (`--forward-to`), and those the log did not take.
+    pub forwarded: AtomicU64,
+    pub forward_failed: AtomicU64,
     clients: std::sync::atomic::AtomicI64,
     latency: [AtomicU64; 12],
     latency_sum_micros: AtomicU64,
@@ -404,6 +417,18 @@ impl Metrics {
             "counter",
             "Events refused because their tenant's quota (users) was reached.",
             vec![(String::new(), g(&self.quota_refused))],
+        );
+        metric(
+            "warden_forwarded_total",
+            "counter",
+            "Records stored in the log ingest forwards to (--forward-to).",
+            vec![(String::new(), g(&self.forwarded))],
+        );
+        metric(
+            "warden_forward_failed_total",
+            "counter",
+            "Records the log did not store (their batch was refused with 503).",
+            vec![(String::new(), g(&self.forward_failed))],
         );
         metric(
             "warden_stream_clients",

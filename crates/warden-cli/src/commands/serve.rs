@@ -27,7 +27,15 @@ pub fn serve(a: &ServeArgs) -> Result<()> {
     } else {
         "http"
     };
-    let state = AppState::new(cfg, store)?;
+    let mut state = AppState::new(cfg, store)?;
+    let forward = crate::commands::worker::forward::forwarder(a)?;
+    if let Some(log) = forward {
+        eprintln!(
+            "warden serve: ingest goes to {}, for `warden worker`s to detect on",
+            log.target()
+        );
+        state = state.forwarding_to(log);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

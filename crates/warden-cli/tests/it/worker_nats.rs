@@ -298,3 +298,121 @@ fn correlation_windows_on_jetstream_survive_a_killed_worker() {
         dir.path(),
     );
 }
+
+/// `warden serve --forward-to nats://…/STREAM`: an HTTP batch is validated (a bad event
+/// gets its error in place), forwarded keyed by entity onto the partition subjects, another
+/// tenant's onto its own stream; with the server down the batch is refused with 503 and
+/// the service stays up; once the server is back the same batch is taken.
+#[test]
+fn serve_forwards_ingest_to_jetstream() {
+    use std::io::{BufRead, BufReader, Write};
+    use warden_worker::keys::partition_for;
+    let Some(binary) = nats_server_binary() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = NatsServer::start(&binary, &dir.path().join("jetstream"));
+    let store = dir.path().join("w.db").to_string_lossy().into_owned();
+    let token = |tenant: &str| {
+        let (code, out, err) = super::run(&[
+            "token", "create", "--store", &store, "--scope", "write", "--tenant", tenant,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out.trim().to_owned()
+    };
+    let (ours, theirs) = (token("default"), token("acme"));
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("warden"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--store", &store])
+        .args(["--forward-to", &format!("{}/fwd", server.url())])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    let addr = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "serve ended: {said}"
+        );
+        said.push_str(&line);
+        if let Some(rest) = line.split("http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    assert!(said.contains("ingest goes to nats fwd"), "{said}");
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let post = |token: &str, body: &str| -> (u16, serde_json::Value) {
+        let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            conn,
+            "POST /v1/detect/realtime HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = std::io::Read::read_to_string(&mut conn, &mut answer);
+        let code = answer[9..12].parse().unwrap();
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+        (code, serde_json::from_str(body).unwrap_or_default())
+    };
+    let batch = [
+        r#"{"user_id":"ana","activity_type":"login","timestamp":"2026-03-02T09:00:00Z"}"#,
+        r#"{"user_id":"bo","activity_type":"login","timestamp":"2026-03-02T09:01:00Z"}"#,
+        "{not json",
+        r#"{"Event":{"System":{"EventID":4625,"Computer":"WS1.corp","Channel":"Security"},"EventData":{"TargetUserName":"ana"}}}"#,
+    ]
+    .join("\n");
+    let (code, answer) = post(&ours, &batch);
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(answer["accepted"], 3, "{answer}");
+    assert_eq!(answer["rejected"], 1, "{answer}");
+    assert_eq!(answer["forwarded_to"], "nats fwd", "{answer}");
+    assert_eq!(answer["results"][2]["error"]["code"], "invalid", "{answer}");
+    let (code, answer) = post(&theirs, &batch);
+    assert_eq!(
+        (code, answer["accepted"].as_u64()),
+        (200, Some(3)),
+        "{answer}"
+    );
+
+    let settings = server.settings();
+    let stored = read_stream_blocking(&settings, "fwd").unwrap();
+    let mut keys: Vec<String> = stored
+        .iter()
+        .map(|m| {
+            let doc: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            let key = doc["user_id"].as_str().map_or_else(
+                || warden_worker::keys::document_key(&doc).unwrap(),
+                |u| format!("user:{u}"),
+            );
+            let p = partition_for(key.as_bytes(), 12);
+            assert_eq!(m.subject, format!("fwd.{p}"), "{key} on its partition");
+            key
+        })
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["host:ws1.corp", "user:ana", "user:bo"]);
+    assert_eq!(
+        read_stream_blocking(&settings, "fwd-acme").unwrap().len(),
+        3
+    );
+
+    // The log away: refused, and the service answers on.
+    server.kill();
+    let (code, answer) = post(&ours, &batch);
+    assert_eq!(code, 503, "{answer}");
+    server.restart();
+    let mut taken = false;
+    for _ in 0..50 {
+        if post(&ours, &batch).0 == 200 {
+            taken = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(taken, "the batch is taken once the server is back");
+    assert!(read_stream_blocking(&settings, "fwd").unwrap().len() >= 6);
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    assert!(child.wait().unwrap().success());
+}

@@ -218,6 +218,14 @@ pub struct Read {
 /// the reading thread).
 pub fn score(st: &AppState, stats: &ListenerStats, read: Read) {
     let n = read.inputs.len();
+    if let Some(log) = &st.forward {
+        // Forwarded: the workers detect; the error is logged by `forward`.
+        if crate::forward::forward(st, log.as_ref(), &stats.tenant, read.inputs).is_err() {
+            ListenerStats::add(&stats.not_scored, n as u64);
+        }
+        ListenerStats::add(&stats.activities, read.activities);
+        return;
+    }
     match crate::scoring::score(st, &stats.tenant, read.inputs, (0..n).collect()) {
         Ok(scored) => {
             ListenerStats::add(&stats.not_scored, scored.over_quota.len() as u64);

@@ -2,8 +2,9 @@
 //! (`Content-Type: application/x-ndjson`) — classified (user activities and log events:
 //! the entity graph reads Windows events, and `[sigma]` rules when loaded), run through
 //! the tenant's detection pipeline, the
-//! alerts stored and published. A malformed event gets an error in its place and never
-//! stops its neighbours. Alerts are in the store (committed) before the response is sent;
+//! alerts stored and published — or, with `warden serve --forward-to`, handed to a log for
+//! `warden worker`s ([`crate::forward`]). A malformed event gets an error in its place and
+//! never stops its neighbours. Alerts are in the store (committed) before the response is sent;
 //! replaying a batch returns the same alert ids and stores nothing twice.
 
 use axum::Json;
@@ -99,6 +100,9 @@ fn score_batch(
             Err(e) => errors.push(Some(("invalid", e.to_string()))),
         }
     }
+    if let Some(log) = &st.forward {
+        return forwarded(st, who, log.as_ref(), inputs, &errors);
+    }
     // 2. The tenant's pipeline (its quota of users first), then the store.
     let scored = crate::scoring::score(st, &who.tenant, inputs, at)?;
     for &i in &scored.over_quota {
@@ -155,6 +159,36 @@ fn score_batch(
         "accepted": raw.len() - rejected,
         "rejected": rejected,
         "alerts": alert_list,
+        "results": results,
+    })))
+}
+
+/// The answer of a forwarded batch: every event forwarded or its error, in order; the
+/// alerts come from the workers, later.
+fn forwarded(
+    st: &AppState,
+    who: &Principal,
+    log: &dyn crate::forward::Forwarder,
+    inputs: Vec<Input>,
+    errors: &[Option<(&str, String)>],
+) -> Result<Json<Value>, ApiError> {
+    let rejected = errors.iter().filter(|e| e.is_some()).count();
+    st.metrics
+        .tenant_events(&who.tenant, errors.len() as u64, rejected as u64);
+    let n = crate::forward::forward(st, log, &who.tenant, inputs)?;
+    let results: Vec<Value> = errors
+        .iter()
+        .enumerate()
+        .map(|(i, e)| match e {
+            Some((code, e)) => json!({"index": i, "error": {"code": code, "message": e}}),
+            None => json!({"index": i, "forwarded": true}),
+        })
+        .collect();
+    Ok(Json(json!({
+        "accepted": n,
+        "rejected": rejected,
+        "forwarded_to": log.target(),
+        "alerts": [],
         "results": results,
     })))
 }

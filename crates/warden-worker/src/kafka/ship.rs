@@ -97,26 +97,30 @@ impl Shipper {
         Ok(())
     }
 
-    /// Waits until the broker has every event; an error when any was refused.
-    pub fn finish(self) -> Result<ShipReport, KafkaError> {
+    /// Waits until the broker has every event sent so far; an error when any of them was
+    /// refused (the producer goes on: a caller may send them again).
+    pub fn flush(&mut self) -> Result<(), KafkaError> {
         self.producer.flush(REQUEST_TIMEOUT * 6)?;
         let ctx = self.producer.context();
-        let failed = ctx.failed.load(Ordering::Relaxed);
+        let failed = ctx.failed.swap(0, Ordering::Relaxed);
         if failed > 0 {
             let first = ctx
                 .first
                 .lock()
                 .ok()
-                .and_then(|f| f.clone())
+                .and_then(|mut f| f.take())
                 .unwrap_or_default();
             return Err(KafkaError::Topic {
                 topic: self.topic.clone(),
-                reason: format!(
-                    "{failed} of {} events were not accepted: {first}",
-                    self.report.sent
-                ),
+                reason: format!("{failed} events were not accepted: {first}"),
             });
         }
+        Ok(())
+    }
+
+    /// Waits until the broker has every event; an error when any was refused.
+    pub fn finish(mut self) -> Result<ShipReport, KafkaError> {
+        self.flush()?;
         Ok(self.report)
     }
 }

@@ -59,6 +59,8 @@ pub enum NatsError {
     Broker { what: String, reason: String },
     #[error("runtime: {0}")]
     Runtime(#[from] std::io::Error),
+    #[error("the producer is closed")]
+    Closed,
 }
 
 /// Turns any client error into a [`NatsError::Broker`] saying what was being done.

@@ -3,6 +3,7 @@
 //! the same producer logic serves both logs.
 
 use std::collections::VecDeque;
+use std::future::IntoFuture;
 
 use async_nats::jetstream::{self, context::PublishAckFuture};
 use bytes::Bytes;
@@ -16,7 +17,9 @@ const IN_FLIGHT: usize = 4_096;
 
 /// A keyed producer for one stream.
 pub struct NatsShipper {
-    rt: tokio::runtime::Runtime,
+    /// Its own runtime (always `Some` until dropped): the producer is called from
+    /// synchronous code, in `warden ship` and in the service's blocking tasks.
+    rt: Option<tokio::runtime::Runtime>,
     js: jetstream::Context,
     stream: String,
     partitions: u32,
@@ -40,7 +43,7 @@ impl NatsShipper {
             Ok::<_, NatsError>((js, n))
         })?;
         Ok(NatsShipper {
-            rt,
+            rt: Some(rt),
             js,
             stream: stream.to_owned(),
             partitions: n,
@@ -66,7 +69,8 @@ impl NatsShipper {
         let payload = Bytes::copy_from_slice(payload);
         let js = &self.js;
         let in_flight = &mut self.in_flight;
-        self.rt.block_on(async {
+        let rt = self.rt.as_ref().ok_or(NatsError::Closed)?;
+        rt.block_on(async {
             let ack = js
                 .publish(subject, payload)
                 .await
@@ -83,15 +87,36 @@ impl NatsShipper {
         Ok(())
     }
 
+    /// Waits until the server has stored every event sent so far; an error when any of
+    /// them was refused.
+    pub fn flush(&mut self) -> Result<(), NatsError> {
+        let in_flight = std::mem::take(&mut self.in_flight);
+        let rt = self.rt.as_ref().ok_or(NatsError::Closed)?;
+        rt.block_on(async {
+            // Every acknowledgement is awaited together: one lost connection costs one
+            // timeout, not one per event.
+            let acks =
+                futures_util::future::join_all(in_flight.into_iter().map(IntoFuture::into_future))
+                    .await;
+            acks.into_iter()
+                .try_for_each(|a| a.map(drop))
+                .ctx(|| "an event's acknowledgement".into())
+        })
+    }
+
     /// Waits until the server has stored every event; an error when any was refused.
     pub fn finish(mut self) -> Result<ShipReport, NatsError> {
-        let in_flight = std::mem::take(&mut self.in_flight);
-        self.rt.block_on(async {
-            for a in in_flight {
-                a.await.ctx(|| "an event's acknowledgement".into())?;
-            }
-            Ok::<_, NatsError>(())
-        })?;
+        self.flush()?;
         Ok(self.report)
+    }
+}
+
+impl Drop for NatsShipper {
+    /// A runtime may not be dropped where blocking is not allowed (the service's async
+    /// tasks can hold the last reference): shut it down in the background instead.
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
     }
 }

@@ -8,7 +8,7 @@ use warden_worker::WorkerStats;
 use warden_worker::kafka::{KafkaSettings, ship::Shipper, worker};
 
 /// `[kafka]`, then the properties file, then `-X`, then `--brokers`.
-fn settings(args: &KafkaArgs, cfg: &WardenConfig) -> Result<KafkaSettings> {
+pub(super) fn settings(args: &KafkaArgs, cfg: &WardenConfig) -> Result<KafkaSettings> {
     let mut s = KafkaSettings::default();
     s.properties.extend(cfg.kafka.clone());
     if let Some(path) = &args.kafka_config {

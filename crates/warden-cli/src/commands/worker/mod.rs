@@ -67,6 +67,10 @@ pub struct WorkerArgs {
     /// The consumer group the workers share.
     #[arg(long, default_value = "warden")]
     pub group: String,
+    /// The tenant the alerts belong to (`warden serve --forward-to` sends another
+    /// tenant's events to `<topic>-<tenant>`).
+    #[arg(long, default_value = warden_event::DEFAULT_TENANT)]
+    pub tenant: String,
     /// Topic to write alerts to, one message each, keyed by the alert's subject (on NATS,
     /// a stream: subject `<stream>.p` for input partition p).
     #[arg(long, value_name = "TOPIC")]
@@ -162,6 +166,7 @@ fn pipeline_spec(
         },
     );
     spec.aliases = cfg.aliases()?;
+    spec.tenant = args.tenant.clone();
     spec.max_correlation_groups = args.max_correlation_groups;
     let rules = if args.rules.rules.is_empty() {
         None
@@ -230,23 +235,24 @@ fn report_shipment(
 
 /// Stands in for a log the build has no client for.
 #[cfg(not(all(feature = "kafka", feature = "nats")))]
-fn unavailable(log: &str, feature: &str) -> anyhow::Result<()> {
-    anyhow::bail!(
+fn unavailable(log: &str, feature: &str) -> anyhow::Error {
+    anyhow::anyhow!(
         "this warden was built without {log} support; build it with `cargo build --release --features {feature}`"
     )
 }
 
 #[cfg(any(feature = "kafka", feature = "nats"))]
 mod documents;
+pub mod forward;
 #[cfg(feature = "kafka")]
 mod kafka;
 #[cfg(not(feature = "kafka"))]
 mod kafka {
     pub fn worker(_: &super::WorkerArgs) -> anyhow::Result<()> {
-        super::unavailable("Kafka", "kafka")
+        Err(super::unavailable("Kafka", "kafka"))
     }
     pub fn ship(_: &super::ShipArgs) -> anyhow::Result<()> {
-        super::unavailable("Kafka", "kafka")
+        Err(super::unavailable("Kafka", "kafka"))
     }
 }
 
@@ -255,9 +261,9 @@ mod nats;
 #[cfg(not(feature = "nats"))]
 mod nats {
     pub fn worker(_: &super::WorkerArgs) -> anyhow::Result<()> {
-        super::unavailable("NATS", "nats")
+        Err(super::unavailable("NATS", "nats"))
     }
     pub fn ship(_: &super::ShipArgs) -> anyhow::Result<()> {
-        super::unavailable("NATS", "nats")
+        Err(super::unavailable("NATS", "nats"))
     }
 }

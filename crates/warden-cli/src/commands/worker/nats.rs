@@ -9,7 +9,7 @@ use warden_worker::WorkerStats;
 use warden_worker::nats::ship::NatsShipper;
 use warden_worker::nats::{NatsSettings, worker};
 
-fn settings(args: &NatsArgs) -> NatsSettings {
+pub(super) fn settings(args: &NatsArgs) -> NatsSettings {
     NatsSettings {
         servers: args.nats.clone().unwrap_or_default(),
         creds: args.nats_creds.clone(),
