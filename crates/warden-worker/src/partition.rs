@@ -333,26 +333,8 @@ mod tests {
         assert_eq!(joined, all);
     }
 
-    const RULES: &str = r#"
-title: Failed logon
-id: 6a1b0000-0000-4000-8000-000000000001
-name: failed_logon
-logsource: {product: windows, service: security}
-detection:
-  sel: {EventID: 4625}
-  condition: sel
-level: low
----
-title: Password spraying from one address
-id: 6a1b0000-0000-4000-8000-000000000002
-correlation:
-  type: value_count
-  rules: [failed_logon]
-  group-by: [IpAddress]
-  timespan: 30m
-  condition: {field: TargetUserName, gte: 4}
-level: high
-"#;
+    /// Password spraying (`value_count` of accounts per address, ≥ 5 in 15 min).
+    const RULES: &str = include_str!("../../../tests/data/worker/spray_rules.yml");
 
     /// Failed logons on one host: a spray of 5 accounts from one address, noise from
     /// others, a record id each.
@@ -387,7 +369,7 @@ level: high
         let all = run(&mut whole, &msgs, 0);
         assert!(
             all.iter()
-                .any(|a| a.starts_with("sigma:6a1b0000-0000-4000-8000-000000000002:")),
+                .any(|a| a.starts_with("sigma:5c0f0000-0000-4000-8000-00000000a002:")),
             "the spray correlation fires: {all:?}"
         );
         // The failed logons are the correlation's (hidden) source: only it alerts.

@@ -184,15 +184,23 @@ pub fn reference(events: &std::path::Path) -> BTreeSet<String> {
 /// Alerts (JSON, one per message) as `reference` gives them, and how many messages
 /// repeated an identity.
 pub fn alert_set(messages: impl IntoIterator<Item = Vec<u8>>) -> (BTreeSet<String>, usize) {
+    alert_set_by(messages, |a| {
+        format!("{} {:.1} {:?}", a.key, a.score, a.level)
+    })
+}
+
+/// Alerts (JSON, one per message) as `describe` states them, one per identity, and how
+/// many messages repeated an identity.
+pub fn alert_set_by(
+    messages: impl IntoIterator<Item = Vec<u8>>,
+    describe: impl Fn(&Alert) -> String,
+) -> (BTreeSet<String>, usize) {
     let mut by_identity = BTreeMap::new();
     let mut n = 0;
     for m in messages {
         let a: Alert = serde_json::from_slice(&m).unwrap();
         n += 1;
-        by_identity.insert(
-            a.identity(),
-            format!("{} {:.1} {:?}", a.key, a.score, a.level),
-        );
+        by_identity.insert(a.identity(), describe(&a));
     }
     let dups = n - by_identity.len();
     (by_identity.into_values().collect(), dups)

@@ -7,47 +7,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 
-use warden_event::{Alert, Timestamp};
+use warden_event::Timestamp;
 
-use super::scale_out::{Worker, logs, ship, unique_tag, wait_for};
+use super::scale_out::{Worker, alert_set_by, logs, ship, unique_tag, wait_for};
 
 /// The spray correlation's and the account-creation rule's ids.
 pub const SPRAY: &str = "5c0f0000-0000-4000-8000-00000000a002";
 pub const CREATED: &str = "5c0f0000-0000-4000-8000-00000000a003";
 
-const RULES: &str = r#"title: Failed logon
-id: 5c0f0000-0000-4000-8000-00000000a001
-name: failed_logon
-logsource: {product: windows, service: security}
-detection:
-  sel: {EventID: 4625}
-  condition: sel
-level: low
----
-title: Password spraying from one address
-id: 5c0f0000-0000-4000-8000-00000000a002
-correlation:
-  type: value_count
-  rules: [failed_logon]
-  group-by: [IpAddress]
-  timespan: 15m
-  condition: {field: TargetUserName, gte: 5}
-level: high
----
-title: A user account was created
-id: 5c0f0000-0000-4000-8000-00000000a003
-logsource: {product: windows, service: security}
-detection:
-  sel: {EventID: 4720}
-  condition: sel
-level: high
-"#;
-
-/// Writes the rules to `dir/rules.yml` and returns its path.
-pub fn write_rules(dir: &Path) -> std::path::PathBuf {
-    let p = dir.join("rules.yml");
-    std::fs::write(&p, RULES).unwrap();
-    p
+/// The rules (`tests/data/worker/spray_rules.yml`).
+pub fn rules() -> std::path::PathBuf {
+    crate::root().join("tests/data/worker/spray_rules.yml")
 }
 
 /// Where the scenario's three parts end, in minutes: a test ships the first, lets the
@@ -140,16 +110,10 @@ pub fn write_windows_logs(dir: &Path) -> ([std::path::PathBuf; 3], BTreeSet<Stri
 /// The alerts of the alert stream as `write_windows_logs` states them, and how many
 /// messages repeated an identity.
 pub fn windows_alert_set(messages: impl IntoIterator<Item = Vec<u8>>) -> (BTreeSet<String>, usize) {
-    let mut by_identity = BTreeMap::new();
-    let mut n = 0;
-    for m in messages {
-        let a: Alert = serde_json::from_slice(&m).unwrap();
-        n += 1;
+    alert_set_by(messages, |a| {
         let ms = Timestamp::parse_rfc3339(&a.timestamp).map_or(0, |t| t.0);
-        by_identity.insert(a.identity(), format!("{} {ms}", a.detector.id));
-    }
-    let dups = n - by_identity.len();
-    (by_identity.into_values().collect(), dups)
+        format!("{} {ms}", a.detector.id)
+    })
 }
 
 /// The log a case runs on.
@@ -172,7 +136,7 @@ pub fn killed_worker_case(log: &LogUnderTest<'_>, dir: &Path) {
     let logs_dir = dir.join("logs");
     std::fs::create_dir(&logs_dir).unwrap();
     let (parts, want) = write_windows_logs(&logs_dir);
-    let rules = write_rules(dir).to_string_lossy().into_owned();
+    let rules = rules().to_string_lossy().into_owned();
     let tag = unique_tag("windows");
     let (topic, group, alerts) = (
         format!("win-{tag}"),
