@@ -70,7 +70,7 @@ pub enum Command {
     /// stream): consume events keyed by entity, detect with each partition's state restored
     /// from its checkpoint, write alerts to a topic, commit only what was delivered. Needs
     /// a build with `--features kafka` (or `nats`).
-    Worker(crate::commands::worker::WorkerArgs),
+    Worker(Box<crate::commands::worker::WorkerArgs>),
     /// Send events to a Kafka topic (or, with `--nats`, a JetStream stream), each keyed by
     /// its entity (user, host) and on the partition Kafka's default partitioner gives that
     /// key. Needs `--features kafka` (or `nats`).

@@ -73,13 +73,18 @@ impl Sender {
     pub fn finish(self) -> Vec<OutputReport> {
         let Sender { rt, outputs } = self;
         let reports = rt.block_on(outputs.finish(DRAIN));
-        for r in &reports {
-            eprintln!(
-                "output {}: {} delivered, {} failed, {} dropped, {} pending, {} retries",
-                r.name, r.delivered, r.failed, r.dropped, r.pending, r.retries
-            );
-        }
+        print_reports(&reports);
         reports
+    }
+}
+
+/// One line per output on stderr: what it delivered, failed, dropped, left pending.
+pub fn print_reports(reports: &[OutputReport]) {
+    for r in reports {
+        eprintln!(
+            "output {}: {} delivered, {} failed, {} dropped, {} pending, {} retries",
+            r.name, r.delivered, r.failed, r.dropped, r.pending, r.retries
+        );
     }
 }
 

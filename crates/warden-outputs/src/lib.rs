@@ -77,11 +77,27 @@ pub struct Delivery {
     /// The alert's id in the store, when it was stored (the service); `None` in a CLI run.
     pub id: Option<i64>,
     pub alert: Arc<Alert>,
+    /// A position that is not a store id (a log worker numbers what it hands over): what
+    /// [`OutputMetrics::done_to`] reports for an alert without a store id.
+    pub seq: Option<i64>,
 }
 
 impl Delivery {
     pub fn new(id: Option<i64>, alert: Arc<Alert>) -> Self {
-        Delivery { id, alert }
+        Delivery {
+            id,
+            alert,
+            seq: None,
+        }
+    }
+
+    /// An alert without a store id, numbered by its sender (see [`Delivery::seq`]).
+    pub fn sequenced(seq: i64, alert: Arc<Alert>) -> Self {
+        Delivery {
+            id: None,
+            alert,
+            seq: Some(seq),
+        }
     }
 
     /// The alert's threat level.
@@ -130,8 +146,8 @@ pub struct OutputMetrics {
     pub failed: AtomicU64,
     pub dropped: AtomicU64,
     pub retries: AtomicU64,
-    /// The highest store id among the alerts the output has finished with (delivered, or
-    /// given up on after every retry); 0 before any.
+    /// The highest store id (else [`Delivery::seq`]) among the alerts the output has
+    /// finished with (delivered, or given up on after every retry); 0 before any.
     pub done_to: AtomicI64,
 }
 

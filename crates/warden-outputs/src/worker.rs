@@ -62,7 +62,11 @@ pub(crate) async fn run(
         if rx.recv_many(&mut batch, limit).await == 0 {
             break;
         }
-        let last = batch.iter().filter_map(|d| d.id).max().unwrap_or(0);
+        let last = batch
+            .iter()
+            .filter_map(|d| d.id.or(d.seq))
+            .max()
+            .unwrap_or(0);
         let payload = render(&cfg, &batch, &host);
         let mut delay = FIRST_BACKOFF;
         let mut attempt = 0;

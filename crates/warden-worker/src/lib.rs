@@ -15,10 +15,12 @@ pub mod kafka;
 pub mod keys;
 #[cfg(feature = "nats")]
 pub mod nats;
+pub mod outputs;
 pub mod partition;
 pub mod stats;
 
 pub use alert_format::{AlertFormat, format_alert};
 pub use checkpoint::{Checkpoint, CheckpointError};
+pub use outputs::WorkerOutputs;
 pub use partition::{Handled, PartitionPipeline, PipelineSpec};
 pub use stats::{ShipReport, WorkerReport, WorkerStats};

@@ -155,8 +155,14 @@ pub fn killed_worker_case(log: &LogUnderTest<'_>, dir: &Path) {
     // A checkpoint after every batch of five events or more: the one after the second
     // part holds the sprays' first failures.
     let every = ["--checkpoint-every", "5", "--checkpoint-secs", "3600"];
-    let start =
-        |i: usize| Worker::start_with(&worker_args, &every, &topic, &group, &alerts, &log_file(i));
+    // Each worker also sends its alerts to a file of its own (`--send`).
+    let sent = |i: usize| dir.join(format!("sent{i}.jsonl"));
+    let start = |i: usize| {
+        let to = format!("file://{}", sent(i).display());
+        let mut args = worker_args.clone();
+        args.extend(["--send", to.as_str()]);
+        Worker::start_with(&args, &every, &topic, &group, &alerts, &log_file(i))
+    };
     ship(&ship_args, &topic, &parts[0]);
     let mut workers: Vec<Worker> = (0..2).map(start).collect();
     let first = lines(&parts[0]);
@@ -205,4 +211,22 @@ pub fn killed_worker_case(log: &LogUnderTest<'_>, dir: &Path) {
         dups, 0,
         "an alert was delivered twice; worker logs:\n{logs}"
     );
+    // The outputs got every alert at least once (a killed worker's last line may be cut
+    // short: what it was writing is sent again by the partition's next owner).
+    // A file output writes `{"alert_id", "tenant", "alert": {…}}` per line.
+    let lines: Vec<Vec<u8>> = (0..3)
+        .filter_map(|i| std::fs::read_to_string(sent(i)).ok())
+        .flat_map(|t| {
+            t.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .map(|v| v["alert"].to_string().into_bytes())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let (to_outputs, repeated) = windows_alert_set(lines);
+    eprintln!(
+        "outputs: {} alerts, {repeated} sent again",
+        to_outputs.len()
+    );
+    assert_eq!(to_outputs, want, "worker logs:\n{logs}");
 }

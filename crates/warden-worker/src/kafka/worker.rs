@@ -38,7 +38,7 @@ use super::{KafkaError, KafkaSettings, REQUEST_TIMEOUT, enqueue, ensure_topic, p
 use crate::partition::{PartitionPipeline, PipelineSpec};
 pub use crate::stats::WorkerReport;
 use crate::stats::{PartitionGauges, WorkerStats};
-use crate::{AlertFormat, format_alert};
+use crate::{AlertFormat, WorkerOutputs, format_alert};
 
 /// How long a worker keeps trying to restore assigned partitions while the broker is away
 /// (well inside `max.poll.interval.ms`, 300 s by default, past which the group drops it).
@@ -66,6 +66,9 @@ pub struct WorkerOptions {
     pub linger: Duration,
     /// …or when this many alerts wait.
     pub batch: usize,
+    /// Outputs every alert is sent to, at least once, before the alert topic
+    /// ([`crate::outputs`]).
+    pub outputs: Option<Arc<WorkerOutputs>>,
 }
 
 impl WorkerOptions {
@@ -81,6 +84,7 @@ impl WorkerOptions {
             checkpoint_secs: 30,
             linger: Duration::from_millis(100),
             batch: 5_000,
+            outputs: None,
         }
     }
 }
@@ -131,6 +135,8 @@ struct Core {
     /// Per (topic, partition), the group's commit when the partition was assigned.
     commit_floor: BTreeMap<(String, i32), i64>,
     pending: Vec<Outgoing>,
+    /// The pending alerts themselves, for the outputs (when there are any).
+    for_outputs: Vec<Alert>,
     producer: BaseProducer<Deliveries>,
     changelog: Changelog,
     stats: Arc<WorkerStats>,
@@ -297,6 +303,7 @@ impl Core {
             self.checkpoint_all(true);
         }
         self.parts.clear();
+        self.for_outputs.clear();
         self.processed.clear();
         self.commit_floor.clear();
         self.last_checkpoint.clear();
@@ -339,6 +346,9 @@ impl Core {
             let source = (topic.to_owned(), m.offset());
             self.pending
                 .push(outgoing(&a, self.opts.alert_format, p, source));
+            if self.opts.outputs.is_some() {
+                self.for_outputs.push(a);
+            }
         }
     }
 
@@ -374,6 +384,16 @@ impl Core {
     /// Produces every pending alert until the broker has acknowledged all of them (or the
     /// worker is told to stop).
     fn deliver(&mut self) -> bool {
+        // The outputs first: an alert on the alert topic counts as delivered everywhere.
+        if let Some(out) = self.opts.outputs.clone()
+            && !self.for_outputs.is_empty()
+        {
+            let stop = self.stop.clone();
+            if !out.send_blocking(&self.for_outputs, || stop.load(Ordering::Relaxed)) {
+                return false;
+            }
+            self.for_outputs.clear();
+        }
         let Some(topic) = self.opts.alert_topic.clone() else {
             self.pending.clear();
             return true;
@@ -540,6 +560,7 @@ pub fn run(
         processed: BTreeMap::new(),
         commit_floor: BTreeMap::new(),
         pending: Vec::new(),
+        for_outputs: Vec::new(),
         producer,
         stats: stats.clone(),
         last_checkpoint: BTreeMap::new(),

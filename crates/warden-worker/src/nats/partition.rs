@@ -53,6 +53,8 @@ pub struct Shared {
     pub checkpoint_secs: u64,
     /// Messages per fetch.
     pub batch: usize,
+    /// Outputs sent every alert before the alert stream ([`crate::outputs`]).
+    pub outputs: Option<Arc<crate::WorkerOutputs>>,
 }
 
 /// A partition's task, as the worker holds it.
@@ -198,6 +200,15 @@ async fn run(
             tokio::time::sleep(IDLE).await;
             continue;
         };
+        if let Some(out) = &shared.outputs
+            && !outgoing.is_empty()
+        {
+            let alerts: Vec<Alert> = outgoing.iter().map(|(a, _)| a.clone()).collect();
+            if !out.send(&alerts, || *order.borrow() != Order::Run).await {
+                // Not sent everywhere: nothing is acknowledged, the next owner sends them.
+                return Ok(());
+            }
+        }
         if !deliver(shared, p, &mut outgoing, &order).await {
             // Told to stop while the alerts could not be stored: nothing is acknowledged
             // or checkpointed past them, so the partition's next owner delivers them.

@@ -39,6 +39,9 @@ pub struct NatsWorkerOptions {
     pub lease_ttl: Duration,
     /// Messages per fetch.
     pub batch: usize,
+    /// Outputs every alert is sent to, at least once, before the alert stream
+    /// ([`crate::outputs`]).
+    pub outputs: Option<Arc<crate::WorkerOutputs>>,
 }
 
 impl NatsWorkerOptions {
@@ -54,6 +57,7 @@ impl NatsWorkerOptions {
             checkpoint_secs: 30,
             lease_ttl: Duration::from_secs(5),
             batch: 1_000,
+            outputs: None,
         }
     }
 }
@@ -126,6 +130,7 @@ async fn run_async(
         checkpoint_every: opts.checkpoint_every.max(1),
         checkpoint_secs: opts.checkpoint_secs.max(1),
         batch: opts.batch.clamp(1, 10_000),
+        outputs: opts.outputs.clone(),
     });
     let mut leases = Leases::open(
         &js,

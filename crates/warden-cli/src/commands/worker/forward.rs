@@ -139,7 +139,8 @@ fn target(to: &str, on_nats: bool) -> Result<Target> {
     };
     let legal =
         |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || (c == '.' && log == "kafka");
-    if topic.is_empty() || topic.len() > 200 || !topic.chars().all(legal) {
+    // 180: room for `-<tenant>` (64) within Kafka's 249 characters.
+    if topic.is_empty() || topic.len() > 180 || !topic.chars().all(legal) {
         bail!("--forward-to {to}: {topic:?} is not a {log} topic name");
     }
     Ok(Target {

@@ -78,6 +78,12 @@ pub struct WorkerArgs {
     /// Alert message format: json (Warden's alert), ecs or cef.
     #[arg(long, default_value = "json")]
     pub alert_format: String,
+    /// Also send every alert to these outputs (as `warden detect --send`: a URL —
+    /// `syslog+tcp://host:514?format=cef`, `file:///var/log/warden.jsonl`, … — or a TOML file
+    /// of `[[outputs]]`), at least once: a batch's offsets are committed only after every
+    /// output is done with its alerts. Repeatable.
+    #[arg(long = "send", value_name = "TARGET")]
+    pub send: Vec<String>,
     /// Changelog topic for checkpoints (default `<group>.checkpoints`; on NATS the object
     /// bucket `<group>-checkpoints`).
     #[arg(long, value_name = "TOPIC")]
@@ -193,6 +199,29 @@ fn pipeline_spec(
     }
     spec.rules = rules;
     Ok(spec)
+}
+
+/// The outputs `--send` names, started; `None` without `--send`.
+#[cfg(any(feature = "kafka", feature = "nats"))]
+fn start_outputs(
+    args: &WorkerArgs,
+) -> anyhow::Result<Option<std::sync::Arc<warden_worker::WorkerOutputs>>> {
+    use anyhow::Context;
+    if args.send.is_empty() {
+        return Ok(None);
+    }
+    let configs = crate::sending::configs(&args.send)?;
+    let outputs = warden_worker::WorkerOutputs::start(&configs)
+        .context("cannot start the outputs' runtime")?;
+    Ok(Some(std::sync::Arc::new(outputs)))
+}
+
+/// Drains the outputs once the worker has stopped, and says what each did.
+#[cfg(any(feature = "kafka", feature = "nats"))]
+fn finish_outputs(outputs: Option<std::sync::Arc<warden_worker::WorkerOutputs>>) {
+    if let Some(o) = outputs.and_then(|o| std::sync::Arc::try_unwrap(o).ok()) {
+        crate::sending::print_reports(&o.finish());
+    }
 }
 
 /// Reads `warden ship`'s input and hands each event to `send`, as JSON keyed by its

@@ -61,6 +61,8 @@ pub fn worker(args: &WorkerArgs) -> Result<()> {
     opts.checkpoint_every = args.checkpoint_every.max(1);
     opts.checkpoint_secs = args.checkpoint_secs.max(1);
     opts.lease_ttl = Duration::from_secs(args.lease_secs.clamp(1, 3600));
+    let outputs = super::start_outputs(args)?;
+    opts.outputs = outputs.clone();
     let stats = Arc::new(WorkerStats::default());
     let _http = args
         .metrics
@@ -70,6 +72,7 @@ pub fn worker(args: &WorkerArgs) -> Result<()> {
         .context("cannot serve metrics")?;
     let stop = crate::pipeline::stop_on_signal()?;
     let report = worker::run(&settings(&args.nats), opts, Arc::new(spec), stats, stop)?;
+    super::finish_outputs(outputs);
     eprintln!(
         "warden worker: {} events, {} alerts delivered, {} bad messages, {} partitions taken",
         report.events, report.alerts, report.bad_events, report.rebalances
