@@ -31,6 +31,13 @@ struct GiveUp<F> {
 }
 
 impl<F: Fn() -> bool> GiveUp<F> {
+    fn new(stopping: F) -> Self {
+        GiveUp {
+            stopping,
+            since: None,
+        }
+    }
+
     fn now(&mut self) -> bool {
         if !(self.stopping)() {
             return false;
@@ -110,6 +117,18 @@ impl WorkerOutputs {
             .is_some_and(|o| targets.iter().all(|&(i, t)| o.done_to(i) >= t))
     }
 
+    /// Where a waiting batch stands: `Some(true)` sent, `Some(false)` given up, `None`
+    /// still waiting.
+    fn settled<F: Fn() -> bool>(&self, targets: &Targets, give_up: &mut GiveUp<F>) -> Option<bool> {
+        if self.reached(targets) {
+            Some(true)
+        } else if give_up.now() {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
     /// Hands the alerts to the outputs and waits until they are done with them; `false`
     /// when `stopping` has said so for 10 s first (the alerts then count as not sent). For
     /// synchronous callers.
@@ -121,17 +140,13 @@ impl WorkerOutputs {
         for d in &deliveries {
             outputs.dispatch_wait(d);
         }
-        let mut give_up = GiveUp {
-            stopping,
-            since: None,
-        };
-        while !self.reached(&targets) {
-            if give_up.now() {
-                return false;
+        let mut give_up = GiveUp::new(stopping);
+        loop {
+            if let Some(sent) = self.settled(&targets, &mut give_up) {
+                return sent;
             }
             std::thread::sleep(POLL);
         }
-        true
     }
 
     /// The same, for asynchronous callers.
@@ -147,17 +162,13 @@ impl WorkerOutputs {
                 }
             }
         }
-        let mut give_up = GiveUp {
-            stopping,
-            since: None,
-        };
-        while !self.reached(&targets) {
-            if give_up.now() {
-                return false;
+        let mut give_up = GiveUp::new(stopping);
+        loop {
+            if let Some(sent) = self.settled(&targets, &mut give_up) {
+                return sent;
             }
             tokio::time::sleep(POLL).await;
         }
-        true
     }
 
     /// Drains the outputs (up to 30 s) and reports what each did. Call it outside any
