@@ -75,6 +75,7 @@ pub fn free_port() -> u16 {
 pub struct Worker {
     pub child: Child,
     port: u16,
+    log: std::path::PathBuf,
 }
 
 impl Worker {
@@ -112,7 +113,11 @@ impl Worker {
             .stderr(std::fs::File::create(log).unwrap())
             .spawn()
             .unwrap();
-        Worker { child, port }
+        Worker {
+            child,
+            port,
+            log: log.to_owned(),
+        }
     }
 
     /// One counter or gauge from `/metrics` (0 when not up yet).
@@ -142,7 +147,9 @@ impl Worker {
             std::thread::sleep(Duration::from_millis(100));
         }
         let _ = self.child.kill();
-        panic!("a worker did not stop within a minute of SIGTERM");
+        let _ = self.child.wait();
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        panic!("a worker did not stop within a minute of SIGTERM; its log:\n{log}");
     }
 }
 

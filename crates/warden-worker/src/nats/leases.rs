@@ -34,9 +34,24 @@ pub struct Leases {
 /// What the bucket said at one look.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Survey {
-    pub members: usize,
+    /// Live members, by name.
+    pub members: BTreeSet<String>,
     /// Partitions with a live lease (anyone's).
     pub leased: BTreeSet<u32>,
+}
+
+impl Survey {
+    /// Counts one key of the bucket. A key may come more than once in one listing (the
+    /// listing follows the bucket until it has caught up, and a heartbeat or a renewal
+    /// written meanwhile is delivered again), so both are sets: counting deliveries made
+    /// three workers look like six, and each one's share half of what it is.
+    fn add(&mut self, key: &str) {
+        if let Some(name) = key.strip_prefix(MEMBER) {
+            self.members.insert(name.to_owned());
+        } else if let Some(p) = key.strip_prefix(LEASE).and_then(|p| p.parse().ok()) {
+            self.leased.insert(p);
+        }
+    }
 }
 
 impl Leases {
@@ -111,12 +126,7 @@ impl Leases {
         let mut keys = self.kv.keys().await.ctx(|| "list leases".into())?;
         let mut out = Survey::default();
         while let Some(k) = keys.next().await {
-            let k = k.ctx(|| "list leases".into())?;
-            if k.starts_with(MEMBER) {
-                out.members += 1;
-            } else if let Some(p) = k.strip_prefix(LEASE).and_then(|p| p.parse().ok()) {
-                out.leased.insert(p);
-            }
+            out.add(&k.ctx(|| "list leases".into())?);
         }
         Ok(out)
     }
@@ -196,6 +206,24 @@ pub fn fair_share(partitions: u32, members: usize) -> usize {
     (partitions as usize).div_ceil(members.max(1))
 }
 
+/// The share a worker keeps when it releases: the larger of this look's share and the
+/// previous look's. One look that shows more members than there are (a stale listing, a
+/// server that has just come back) must not make every worker give partitions up at
+/// once and claim them again a moment later; a member that really joined is seen twice
+/// in a row, one tick later.
+#[derive(Debug, Default)]
+pub struct SteadyShare {
+    previous: Option<usize>,
+}
+
+impl SteadyShare {
+    pub fn keep(&mut self, share: usize) -> usize {
+        let kept = self.previous.map_or(share, |p| p.max(share));
+        self.previous = Some(share);
+        kept
+    }
+}
+
 /// The order in which a worker tries free partitions: from a point that depends on its
 /// name, so that workers starting together do not all race for partition 0.
 pub fn claim_order(me: &str, partitions: u32) -> Vec<u32> {
@@ -218,6 +246,36 @@ mod tests {
         assert_eq!(fair_share(12, 3), 4);
         assert_eq!(fair_share(12, 5), 3);
         assert_eq!(fair_share(12, 0), 12);
+    }
+
+    #[test]
+    fn a_smaller_share_is_kept_only_once_seen_twice() {
+        let mut s = SteadyShare::default();
+        assert_eq!(s.keep(4), 4);
+        assert_eq!(s.keep(2), 4, "one look is not enough");
+        assert_eq!(s.keep(4), 4);
+        assert_eq!(s.keep(3), 4);
+        assert_eq!(s.keep(3), 3, "seen twice: released");
+        assert_eq!(s.keep(6), 6, "a larger share is taken at once");
+    }
+
+    #[test]
+    fn a_key_listed_twice_counts_once() {
+        let mut s = Survey::default();
+        for k in [
+            "member.w1",
+            "lease.3",
+            "member.w2",
+            "member.w1",
+            "lease.3",
+            "lease.x",
+            "other",
+        ] {
+            s.add(k);
+        }
+        assert_eq!(s.members.len(), 2);
+        assert_eq!(s.leased, BTreeSet::from([3]));
+        assert_eq!(fair_share(12, s.members.len()), 6);
     }
 
     #[test]

@@ -13,6 +13,12 @@ use tokio::io::AsyncReadExt;
 use super::{Context, NatsError, SOURCE_HEADER, check_name, subject};
 use crate::checkpoint::{Checkpoint, MAX_CHECKPOINT};
 
+/// How long one read of a checkpoint may take.
+const READ_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads of a checkpoint that may time out before it is given up as unreadable.
+const READ_ATTEMPTS: u32 = 3;
+
 /// The checkpoint bucket of a group.
 pub struct Checkpoints {
     store: object_store::ObjectStore,
@@ -56,11 +62,36 @@ impl Checkpoints {
 
     /// Partition `p`'s checkpoint; `None` when it has none. A checkpoint that cannot be
     /// decoded is reported and ignored: the state is rebuilt from the stream instead.
+    /// So is one whose content never comes ([`READ_ATTEMPTS`] reads of [`READ_WAIT`]
+    /// each): a server killed while it stored the chunks may come back with the object's
+    /// description but not all of its chunks, and a read of it would wait for ever.
     pub async fn read(&self, p: u32) -> Result<Restored, NatsError> {
+        for attempt in 1..=READ_ATTEMPTS {
+            match tokio::time::timeout(READ_WAIT, self.read_bytes(p)).await {
+                Ok(Ok(Some(bytes))) => return Ok(self.decode(p, bytes)),
+                Ok(Ok(None)) => return Ok(Restored::default()),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => tracing::warn!(
+                    partition = p,
+                    attempt,
+                    "checkpoint p{p} in {}: no content in {READ_WAIT:?}",
+                    self.bucket
+                ),
+            }
+        }
+        tracing::warn!(
+            "{}: checkpoint p{p} could not be read; rebuilding from the stream",
+            self.bucket
+        );
+        Ok(Restored::default())
+    }
+
+    /// The stored bytes of `p`'s checkpoint; `None` when there is none.
+    async fn read_bytes(&self, p: u32) -> Result<Option<Vec<u8>>, NatsError> {
         let mut object = match self.store.get(Self::name(p)).await {
             Ok(o) => o,
             Err(e) if matches!(e.kind(), object_store::GetErrorKind::NotFound) => {
-                return Ok(Restored::default());
+                return Ok(None);
             }
             Err(e) => {
                 return Err(NatsError::Broker {
@@ -75,25 +106,29 @@ impl Checkpoints {
             .read_to_end(&mut bytes)
             .await
             .ctx(|| format!("checkpoint of partition {p} in {}", self.bucket))?;
+        Ok(Some(bytes))
+    }
+
+    fn decode(&self, p: u32, bytes: Vec<u8>) -> Restored {
         match Checkpoint::decode(&bytes) {
-            Ok(c) if c.partition == p as i32 => Ok(Restored {
+            Ok(c) if c.partition == p as i32 => Restored {
                 checkpoint: Some(c),
                 bytes: bytes.len(),
-            }),
+            },
             Ok(c) => {
                 tracing::warn!(
                     "{}: object p{p} holds partition {}'s checkpoint; ignored",
                     self.bucket,
                     c.partition
                 );
-                Ok(Restored::default())
+                Restored::default()
             }
             Err(e) => {
                 tracing::warn!(
                     "{}: checkpoint p{p} unreadable ({e}); rebuilding",
                     self.bucket
                 );
-                Ok(Restored::default())
+                Restored::default()
             }
         }
     }

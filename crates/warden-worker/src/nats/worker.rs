@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 
-use super::leases::{Leases, claim_order, fair_share};
+use super::leases::{Leases, SteadyShare, claim_order, fair_share};
 use super::partition::{Order, Running, Shared, start};
 use super::store::Checkpoints;
 use super::{NatsError, NatsSettings, check_name, connect, ensure_stream, open_stream};
@@ -160,7 +160,21 @@ async fn run_async(
     for p in held {
         parts.hand_over(p);
     }
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_WAIT;
     while !parts.leaving.is_empty() {
+        if tokio::time::Instant::now() >= deadline {
+            // A partition stuck on a broker that does not answer must not keep the
+            // worker from ending: nothing past its last checkpoint was acknowledged, so
+            // its next owner resumes from there.
+            for (p, (r, _)) in std::mem::take(&mut parts.leaving) {
+                tracing::warn!(
+                    partition = p,
+                    "not finished {SHUTDOWN_WAIT:?} after the stop: abandoned"
+                );
+                r.task.abort();
+            }
+            break;
+        }
         keep_leases(&mut leases, &mut parts, &stats).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -168,12 +182,17 @@ async fn run_async(
     Ok(())
 }
 
+/// How long a stopping worker waits for its partitions to finish their batch and
+/// checkpoint (the outputs' own wait, 10 s, included) before it abandons the rest.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(30);
+
 /// The partition tasks of a worker: those it runs, and those finishing a hand-over (their
 /// lease is kept until they are done) or abandoned (no longer ours).
 #[derive(Default)]
 struct Partitions {
     running: BTreeMap<u32, Running>,
     leaving: BTreeMap<u32, (Running, Order)>,
+    steady: SteadyShare,
 }
 
 impl Partitions {
@@ -267,12 +286,13 @@ async fn balance(
             return;
         }
     };
-    let share = fair_share(partitions, survey.members);
-    while parts.running.len() > share {
+    let share = fair_share(partitions, survey.members.len());
+    let keep = parts.steady.keep(share);
+    while parts.running.len() > keep {
         let Some(&p) = parts.running.keys().next_back() else {
             break;
         };
-        tracing::info!(partition = p, share, "releasing (more members now)");
+        tracing::info!(partition = p, share = keep, "releasing (more members now)");
         parts.hand_over(p);
     }
     for p in claim_order(leases.me(), partitions) {
