@@ -387,12 +387,12 @@ mod tests {
         );
         assert_eq!(PayloadModel::from_bytes(&v1).unwrap(), m);
         let mut tagged = m;
-        tagged.techniques = Some(crate::technique::TechniqueTagger {
-            bits: 4,
-            classes: vec!["T1059".into(), "T1218".into()],
-            weights: vec![0.1; 32],
-            biases: vec![0.0; 2],
-        });
+        tagged.techniques = Some(crate::technique::TechniqueTagger::new(
+            4,
+            vec!["T1059".into(), "T1218".into()],
+            vec![0.1; 32],
+            vec![0.0; 2],
+        ));
         assert_eq!(
             PayloadModel::from_bytes(&tagged.to_bytes()).unwrap(),
             tagged

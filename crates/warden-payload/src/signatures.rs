@@ -6,7 +6,8 @@
 //! was seen in (so an analyst sees whether it was visible before decoding).
 
 use aho_corasick::AhoCorasick;
-use regex::{Regex, RegexBuilder};
+use regex_automata::meta::{self, Regex};
+use regex_automata::{Anchored, Input};
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
 use serde::Serialize;
 
@@ -46,14 +47,15 @@ impl Signatures {
         Self::compile(PATTERNS).expect("the signature table compiles")
     }
 
-    fn compile(patterns: &[Pattern]) -> Result<Signatures, regex::Error> {
+    fn compile(patterns: &[Pattern]) -> Result<Signatures, String> {
         let each: Vec<Regex> = patterns
             .iter()
             .map(|p| {
-                RegexBuilder::new(p.re)
-                    .case_insensitive(true)
-                    .size_limit(1 << 24)
-                    .build()
+                Regex::builder()
+                    .syntax(case_insensitive())
+                    .configure(limits())
+                    .build(p.re)
+                    .map_err(|e| format!("{}: {e}", p.id))
             })
             .collect::<Result<_, _>>()?;
         let mut literals: Vec<String> = Vec::new();
@@ -78,7 +80,7 @@ impl Signatures {
         let starts = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(&literals)
-            .map_err(|e| regex::Error::Syntax(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         Ok(Signatures {
             each,
             starts,
@@ -89,40 +91,47 @@ impl Signatures {
 
     /// The patterns found in any of `layers`, in table order.
     pub fn scan<'a>(&self, layers: impl IntoIterator<Item = &'a str>) -> Vec<Hit> {
-        let mut first_layer: Vec<Option<(usize, &'a str)>> = vec![None; PATTERNS.len()];
-        let mut candidate = vec![false; self.each.len()];
+        // For each pattern: the first layer it was found in and the match there.
+        let mut found: Vec<Option<(usize, &'a str)>> = vec![None; PATTERNS.len()];
         for (li, text) in layers.into_iter().enumerate() {
-            candidate.iter_mut().for_each(|c| *c = false);
+            // A single search for all of these (`MatchKind::All`, overlapping) was tried: five
+            // times slower than one search each.
             for &i in &self.always {
-                candidate[i] = true;
-            }
-            for m in self.starts.find_overlapping_iter(text) {
-                for &i in &self.starts_of[m.pattern().as_usize()] {
-                    candidate[i] = true;
+                if found[i].is_none()
+                    && let Some(m) = self.each[i].search(&Input::new(text))
+                {
+                    found[i] = Some((li, &text[m.range()]));
                 }
             }
-            for (i, re) in self.each.iter().enumerate() {
-                if candidate[i] && first_layer[i].is_none() && re.is_match(text) {
-                    first_layer[i] = Some((li, text));
+            // Every match of the other patterns starts where one of their start literals
+            // does: each is tried anchored there, which costs the length of a match, not of
+            // the text.
+            for lit in self.starts.find_overlapping_iter(text) {
+                for &i in &self.starts_of[lit.pattern().as_usize()] {
+                    if found[i].is_some() {
+                        continue;
+                    }
+                    let at = Input::new(text)
+                        .range(lit.start()..)
+                        .anchored(Anchored::Yes);
+                    if let Some(m) = self.each[i].search(&at) {
+                        found[i] = Some((li, &text[m.range()]));
+                    }
                 }
             }
         }
-        first_layer
+        found
             .iter()
             .enumerate()
             .filter_map(|(i, seen)| {
-                let (layer, text) = (*seen)?;
+                let (layer, matched) = (*seen)?;
                 let p = &PATTERNS[i];
-                let evidence = self.each[i]
-                    .find(text)
-                    .map(|m| excerpt(m.as_str()))
-                    .unwrap_or_default();
                 Some(Hit {
                     id: p.id,
                     name: p.name,
                     attack: p.attack,
                     weight: p.weight,
-                    evidence,
+                    evidence: excerpt(matched),
                     layer,
                 })
             })
@@ -134,6 +143,16 @@ impl Default for Signatures {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn case_insensitive() -> regex_automata::util::syntax::Config {
+    regex_automata::util::syntax::Config::new().case_insensitive(true)
+}
+
+fn limits() -> meta::Config {
+    meta::Config::new()
+        .nfa_size_limit(Some(1 << 24))
+        .hybrid_cache_capacity(2 << 20)
 }
 
 /// The literals every match of `pattern` starts with (lower case), when there is a finite

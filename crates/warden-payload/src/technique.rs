@@ -29,6 +29,21 @@ pub struct TechniqueTagger {
     /// Class-major: `classes.len() × 2^bits`.
     pub weights: Vec<f32>,
     pub biases: Vec<f32>,
+    /// The same weights bucket-major (`2^bits × classes`), built at the first prediction:
+    /// a feature then reads one contiguous row instead of one value in each class's table.
+    #[serde(skip)]
+    by_bucket: BucketMajor,
+}
+
+/// A derived copy of the weights; two taggers with the same weights are equal whether or
+/// not either has built it yet.
+#[derive(Debug, Clone, Default)]
+struct BucketMajor(std::sync::OnceLock<Vec<f32>>);
+
+impl PartialEq for BucketMajor {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The parent of a technique id (`T1218.011` → `T1218`), upper case; `None` for what is
@@ -39,11 +54,23 @@ pub fn parent(id: &str) -> Option<String> {
 }
 
 impl TechniqueTagger {
+    pub fn new(bits: u32, classes: Vec<String>, weights: Vec<f32>, biases: Vec<f32>) -> Self {
+        TechniqueTagger {
+            bits,
+            classes,
+            weights,
+            biases,
+            by_bucket: BucketMajor::default(),
+        }
+    }
+
     fn mask(&self) -> usize {
         (1usize << self.bits) - 1
     }
 
-    fn logits(&self, f: &Features, values: &[f32]) -> Vec<f32> {
+    /// The logits read from the class-major weights, as they are while training changes
+    /// them.
+    fn training_logits(&self, f: &Features, values: &[f32]) -> Vec<f32> {
         let size = 1usize << self.bits;
         let mask = self.mask();
         self.biases
@@ -59,6 +86,33 @@ impl TechniqueTagger {
                     .sum::<f32>()
             })
             .collect()
+    }
+
+    /// The logits of a trained tagger, from its bucket-major copy.
+    fn logits(&self, f: &Features, values: &[f32]) -> Vec<f32> {
+        let classes = self.classes.len();
+        let size = 1usize << self.bits;
+        let mask = self.mask();
+        let rows = self.by_bucket.0.get_or_init(|| {
+            let mut t = vec![0.0; self.weights.len()];
+            for c in 0..classes {
+                for b in 0..size {
+                    t[b * classes + c] = self.weights[c * size + b];
+                }
+            }
+            t
+        });
+        let mut logits = self.biases.clone();
+        for (it, x) in f.items.iter().zip(values) {
+            let at = (it.index as usize & mask) * classes;
+            let Some(row) = rows.get(at..at + classes) else {
+                continue;
+            };
+            for (l, w) in logits.iter_mut().zip(row) {
+                *l += w * x;
+            }
+        }
+        logits
     }
 
     /// The most likely technique and its probability, when it reaches
@@ -140,6 +194,7 @@ pub fn train(
         weights: vec![0.0; size * classes.len()],
         biases: vec![0.0; classes.len()],
         classes,
+        ..Default::default()
     };
     let k = tagger.classes.len();
     let mask = tagger.mask();
@@ -164,7 +219,7 @@ pub fn train(
             let (row, class) = examples[e];
             let f = &rows[row].0;
             let xs = &values[e];
-            let p = softmax(&tagger.logits(f, xs));
+            let p = softmax(&tagger.training_logits(f, xs));
             for (c, pc) in p.iter().enumerate() {
                 let err = pc - if c == class { 1.0 } else { 0.0 };
                 if err.abs() < 1e-4 {
@@ -235,6 +290,16 @@ mod tests {
             &set,
         );
         assert_eq!(tagger.predict(&probe, &idf).map(|p| p.0), Some("T1218"));
+        // The bucket-major copy predictions read gives the training table's logits.
+        let values = row_values(&idf, &probe);
+        let (fast, slow) = (
+            tagger.logits(&probe, &values),
+            tagger.training_logits(&probe, &values),
+        );
+        assert_eq!(fast.len(), 3);
+        for (a, b) in fast.iter().zip(&slow) {
+            assert!((a - b).abs() < 1e-4, "{fast:?} vs {slow:?}");
+        }
         // Too few examples of anything: no tagger.
         assert!(train(&rows[..4], &techniques[..4], &idf, 2, 7).is_none());
     }
