@@ -246,10 +246,14 @@ def session(company, w, user, day, city=None, start=None, hours=None, device=Non
 
 
 def evening_phone(company, w, user, day):
+    """Mail on the phone after work, on some evenings. A phone is first used in the
+    baseline weeks: a first use later is a device enrolled, a hard negative of its own."""
     rng = company.rng
     phones = [d for d in user["devices"] if d["ua"] == MOBILE_UA]
-    if not phones or rng.random() > 0.15:
+    first_week = day <= 7 and not user.get("phone_used")
+    if not phones or (rng.random() > 0.15 and not first_week):
         return
+    user["phone_used"] = True
     hour = (user["start"] + user["hours"] + rng.uniform(1, 3)) % 24
     w.add(user, local_to_utc(day, user["office"], hour), "file_access", "mail", phones[0],
           user["office"], "%d.%d.%d.%d" % (100, rng.randint(0, 255), rng.randint(0, 255),
