@@ -42,34 +42,22 @@ pub fn write_windows_logs(dir: &Path) -> ([std::path::PathBuf; 3], BTreeSet<Stri
             events.push((at(m), h, 4624, format!("user{u}"), format!("10.1.{h}.{u}")));
         }
         let attacker = format!("203.0.113.{h}");
+        // `n` failed logons of accounts `<prefix>0..` from the attacker, `step` minutes apart.
+        let mut failures = |t0: i64, step: i64, n: i64, prefix: &str| {
+            for k in 0..n {
+                let user = format!("{prefix}{k}");
+                events.push((at(t0 + step * k + 1), h, 4625, user, attacker.clone()));
+            }
+        };
         match h % 3 {
             // A spray: six accounts three minutes apart; the fifth completes it.
             0 => {
                 let t0 = 117 + i64::from(h % 12);
-                for k in 0..6 {
-                    events.push((
-                        at(t0 + 3 * k + 1),
-                        h,
-                        4625,
-                        format!("adm{k}"),
-                        attacker.clone(),
-                    ));
-                }
+                failures(t0, 3, 6, "adm");
                 expected.insert(format!("{SPRAY} {}", at(t0 + 3 * 4 + 1)));
             }
             // Too slow: five accounts ten minutes apart never fit in fifteen minutes.
-            1 => {
-                let t0 = 20 + i64::from(h) * 4;
-                for k in 0..5 {
-                    events.push((
-                        at(t0 + 10 * k + 1),
-                        h,
-                        4625,
-                        format!("svc{k}"),
-                        attacker.clone(),
-                    ));
-                }
-            }
+            1 => failures(20 + i64::from(h) * 4, 10, 5, "svc"),
             _ => {}
         }
         if h % 6 == 2 {
