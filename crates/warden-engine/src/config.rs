@@ -184,6 +184,20 @@ pub struct VolumeConfig {
     pub upload_factor: f64,
     /// Learned events needed before volume is judged.
     pub min_history: u32,
+    /// Learned transfers of one kind (downloads, uploads, file reads, other) before a
+    /// transfer is judged against its kind alone rather than all of the user's transfers.
+    pub min_kind_history: u32,
+    /// Learned sessions before a session's total is judged.
+    pub min_sessions: u32,
+    /// Share of the session's total an event must carry to report the session's volume.
+    pub session_min_share: f64,
+    /// Learned transfers of a resource (all users) before its usual size is consulted.
+    pub min_resource_history: u32,
+    /// A transfer within this many log-scale standard deviations of the resource's usual
+    /// size is usual for the resource…
+    pub resource_usual_z: f64,
+    /// …and its confidence is multiplied by this.
+    pub resource_usual_factor: f64,
 }
 
 impl Default for VolumeConfig {
@@ -197,6 +211,12 @@ impl Default for VolumeConfig {
             min_excess_gb: 0.1,
             upload_factor: 0.6,
             min_history: 30,
+            min_kind_history: 15,
+            min_sessions: 10,
+            session_min_share: 0.15,
+            min_resource_history: 30,
+            resource_usual_z: 1.5,
+            resource_usual_factor: 0.7,
         }
     }
 }
@@ -508,6 +528,11 @@ impl UebaConfig {
             ),
             ("time.travelling_factor", self.time.travelling_factor),
             ("volume.upload_factor", self.volume.upload_factor),
+            ("volume.session_min_share", self.volume.session_min_share),
+            (
+                "volume.resource_usual_factor",
+                self.volume.resource_usual_factor,
+            ),
             (
                 "resources.non_sensitive_factor",
                 self.resources.non_sensitive_factor,
@@ -537,6 +562,7 @@ impl UebaConfig {
             ("volume.min_log_std", self.volume.min_log_std),
             ("volume.z_threshold", self.volume.z_threshold),
             ("volume.min_excess_gb", self.volume.min_excess_gb + 1.0),
+            ("volume.resource_usual_z", self.volume.resource_usual_z),
             ("resources.common_share", self.resources.common_share),
             ("location.common_share", self.location.common_share),
         ];

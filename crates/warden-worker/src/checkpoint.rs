@@ -9,14 +9,15 @@
 //! the one before it used.
 
 use serde::{Deserialize, Serialize};
-use warden_engine::ueba::EngineSnapshot;
+use warden_engine::ueba::{EngineSnapshot, EngineSnapshotV1};
 use warden_sigma::correlation::CorrelationState;
 
 /// First bytes of an encoded checkpoint.
 const MAGIC: &[u8; 4] = b"WCKP";
-/// Version of the encoded body; a change of shape needs a new one. Version 1 (the
-/// behavioural engine only) is still read.
-pub const VERSION: u16 = 2;
+/// Version of the encoded body; a change of shape needs a new one. Older versions are
+/// still read: 1 (the behavioural engine only, baselines in format 1) and 2 (with the
+/// rules' state, baselines in format 1). Version 3 holds baselines in format 2.
+pub const VERSION: u16 = 3;
 /// First bytes of a chunk message.
 const CHUNK_MAGIC: &[u8; 4] = b"WCKC";
 /// Largest chunk body, below the 1 MB message limit brokers have by default.
@@ -51,25 +52,50 @@ pub struct Checkpoint {
     pub sigma: Option<CorrelationState>,
 }
 
-/// A version 1 checkpoint's body: the same without the rules' state.
+/// A version 1 checkpoint's body: no rules' state, baselines in format 1.
 #[derive(Deserialize)]
 struct CheckpointV1 {
     partition: i32,
     offsets: Vec<(String, i64)>,
     events: u64,
     taken_ms: i64,
-    ueba: EngineSnapshot,
+    ueba: EngineSnapshotV1,
+}
+
+/// A version 2 checkpoint's body: today's shape with baselines in format 1.
+#[derive(Deserialize)]
+struct CheckpointV2 {
+    partition: i32,
+    offsets: Vec<(String, i64)>,
+    events: u64,
+    taken_ms: i64,
+    ueba: EngineSnapshotV1,
+    sigma: Option<CorrelationState>,
 }
 
 impl From<CheckpointV1> for Checkpoint {
     fn from(c: CheckpointV1) -> Self {
-        Checkpoint {
+        CheckpointV2 {
             partition: c.partition,
             offsets: c.offsets,
             events: c.events,
             taken_ms: c.taken_ms,
             ueba: c.ueba,
             sigma: None,
+        }
+        .into()
+    }
+}
+
+impl From<CheckpointV2> for Checkpoint {
+    fn from(c: CheckpointV2) -> Self {
+        Checkpoint {
+            partition: c.partition,
+            offsets: c.offsets,
+            events: c.events,
+            taken_ms: c.taken_ms,
+            ueba: c.ueba.into(),
+            sigma: c.sigma,
         }
     }
 }
@@ -100,7 +126,7 @@ impl Checkpoint {
             return Err(CheckpointError::NotACheckpoint);
         }
         let found = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if found != VERSION && found != 1 {
+        if !(1..=VERSION).contains(&found) {
             return Err(CheckpointError::Incompatible {
                 expected: VERSION,
                 found,
@@ -115,12 +141,12 @@ impl Checkpoint {
         let body = zstd::bulk::decompress(&bytes[14..], len)
             .map_err(|e| CheckpointError::Corrupt(e.to_string()))?;
         let corrupt = |e: postcard::Error| CheckpointError::Corrupt(e.to_string());
-        if found == 1 {
-            return postcard::from_bytes::<CheckpointV1>(&body)
-                .map(Checkpoint::from)
-                .map_err(corrupt);
+        match found {
+            1 => postcard::from_bytes::<CheckpointV1>(&body).map(Checkpoint::from),
+            2 => postcard::from_bytes::<CheckpointV2>(&body).map(Checkpoint::from),
+            _ => postcard::from_bytes(&body),
         }
-        postcard::from_bytes(&body).map_err(corrupt)
+        .map_err(corrupt)
     }
 }
 
@@ -279,31 +305,89 @@ mod tests {
         assert_eq!(back.offset("other"), None);
     }
 
+    /// A snapshot with users, learned from a few weeks of one user's sign-ins and
+    /// downloads, so that baselines of every kind of state are migrated.
+    fn learned_snapshot() -> EngineSnapshot {
+        use warden_event::{ActivityType, Timestamp, UserActivity};
+        let mut engine =
+            warden_engine::ueba::UebaEngine::new(warden_engine::UebaConfig::default()).unwrap();
+        for d in 0..20i64 {
+            for (h, kind) in [(9, ActivityType::Login), (11, ActivityType::Download)] {
+                let at = Timestamp(1_780_000_000_000 + d * 86_400_000 + h * 3_600_000);
+                let mut a = UserActivity::new("ana", kind, at);
+                a.resource_accessed = Some("repo".into());
+                a.data_transferred_gb = 0.05;
+                engine.score(&a, false);
+            }
+        }
+        engine.snapshot().unwrap()
+    }
+
+    /// An encoded checkpoint of an older `version` with the given body.
+    fn older<T: Serialize>(version: u16, body: &T) -> Vec<u8> {
+        let body = postcard::to_allocvec(body).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&version.to_le_bytes());
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&zstd::bulk::compress(&body, 3).unwrap());
+        bytes
+    }
+
+    /// What a checkpoint holds once read from baselines of format 1.
+    fn migrated(mut c: Checkpoint) -> Checkpoint {
+        c.ueba = EngineSnapshotV1::from(&c.ueba).into();
+        c
+    }
+
     #[test]
-    fn a_version_1_checkpoint_is_read_without_rules_state() {
+    fn version_1_and_2_checkpoints_are_migrated() {
         #[derive(Serialize)]
         struct V1<'a> {
             partition: i32,
             offsets: &'a [(String, i64)],
             events: u64,
             taken_ms: i64,
-            ueba: &'a EngineSnapshot,
+            ueba: EngineSnapshotV1,
+        }
+        #[derive(Serialize)]
+        struct V2<'a> {
+            partition: i32,
+            offsets: &'a [(String, i64)],
+            events: u64,
+            taken_ms: i64,
+            ueba: EngineSnapshotV1,
+            sigma: &'a Option<CorrelationState>,
         }
         let mut c = sample(42);
+        c.ueba = learned_snapshot();
+        let v2 = older(
+            2,
+            &V2 {
+                partition: c.partition,
+                offsets: &c.offsets,
+                events: c.events,
+                taken_ms: c.taken_ms,
+                ueba: EngineSnapshotV1::from(&c.ueba),
+                sigma: &c.sigma,
+            },
+        );
+        let back = Checkpoint::decode(&v2).unwrap();
+        assert_eq!(back, migrated(c.clone()));
+        assert_eq!(back.ueba.user_count(), 1);
+        assert_ne!(back.ueba, c.ueba, "the transfer volumes start empty");
+
         c.sigma = None;
-        let body = postcard::to_allocvec(&V1 {
-            partition: c.partition,
-            offsets: &c.offsets,
-            events: c.events,
-            taken_ms: c.taken_ms,
-            ueba: &c.ueba,
-        })
-        .unwrap();
-        let mut bytes = MAGIC.to_vec();
-        bytes.extend_from_slice(&1u16.to_le_bytes());
-        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&zstd::bulk::compress(&body, 3).unwrap());
-        assert_eq!(Checkpoint::decode(&bytes), Ok(c));
+        let v1 = older(
+            1,
+            &V1 {
+                partition: c.partition,
+                offsets: &c.offsets,
+                events: c.events,
+                taken_ms: c.taken_ms,
+                ueba: EngineSnapshotV1::from(&c.ueba),
+            },
+        );
+        assert_eq!(Checkpoint::decode(&v1), Ok(migrated(c)));
     }
 
     #[test]

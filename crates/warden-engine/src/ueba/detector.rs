@@ -10,7 +10,7 @@ use crate::models::LoadedModel;
 use crate::{ConfigError, UebaConfig};
 use rustc_hash::FxHashMap;
 use warden_event::{AnomalyType, FEATURE_NAMES, FeatureVector, ThreatScore, UserActivity};
-use warden_models::baseline::{ActivityKeys, Population, UserState};
+use warden_models::baseline::{ActivityKeys, Population, TransferKind, UserState, log_volume};
 use warden_models::stats::stable_hash;
 
 /// Counters of what the engine did, for summaries and metrics.
@@ -286,6 +286,7 @@ impl Step<'_> {
             .recent
             .touch(env.secs, cfg.time.session_gap_minutes * 60);
         if new_session {
+            state.transfers.close_session();
             let u = hour_usualness(&state.profile, a, cfg.time.active_hour_share);
             state.recent.session_started_usual =
                 state.profile.events > 0 && u.share >= cfg.time.min_hour_share;
@@ -293,7 +294,13 @@ impl Step<'_> {
         if !a.success {
             state.recent.failures.push(env.secs);
         }
+        if a.success {
+            state.transfers.add_to_session(a.data_transferred_gb);
+        }
         let outcome = self.evaluate(env, state, a);
+        if outcome.scored.level >= cfg.scoring.quarantine_level {
+            state.transfers.session_flagged = true;
+        }
         if !a.success {
             state.recent.last_failure_network = env.keys.network;
         }
@@ -312,6 +319,7 @@ impl Step<'_> {
             keys: env.keys,
             profile: &state.profile,
             recent: &state.recent,
+            transfers: &state.transfers,
             population: self.population,
             config: cfg,
             sensitive_resource: env.sensitive_resource,
@@ -392,6 +400,15 @@ impl Step<'_> {
         state
             .profile
             .learn(a, env.keys, &env.cfg.caps, self.population);
+        state
+            .transfers
+            .learn(&a.activity_type, a.data_transferred_gb);
+        if let (Some(resource), Some(kind)) =
+            (env.keys.resource, TransferKind::of(&a.activity_type))
+        {
+            self.population
+                .learn_volume(resource, kind, log_volume(a.data_transferred_gb));
+        }
         self.counters.learned += 1;
     }
 }

@@ -25,15 +25,19 @@ mod sources;
 #[cfg(test)]
 mod tests;
 pub mod view;
+#[cfg(test)]
+mod volume_tests;
 
 pub use detector::{EngineCounters, UebaEngine};
 pub use ensemble::{Ensemble, Member, ModelCounters, ModelVerdict, SequenceTracker};
 pub use matchers::{MatchCache, Matchers};
-pub use snapshot::EngineSnapshot;
+pub use snapshot::{EngineSnapshot, EngineSnapshotV1};
 pub use sources::{SourceTracker, SourceView};
 
 use warden_event::{AnomalyType, FeatureVector, UserActivity};
-use warden_models::baseline::{ActivityKeys, Population, RecentActivity, UserProfile};
+use warden_models::baseline::{
+    ActivityKeys, Population, RecentActivity, TransferProfile, UserProfile,
+};
 
 use crate::UebaConfig;
 
@@ -43,6 +47,7 @@ pub struct CheckContext<'a> {
     pub keys: &'a ActivityKeys,
     pub profile: &'a UserProfile,
     pub recent: &'a RecentActivity,
+    pub transfers: &'a TransferProfile,
     pub population: &'a Population,
     pub config: &'a UebaConfig,
     /// Whether the resource matches the configured sensitive patterns.

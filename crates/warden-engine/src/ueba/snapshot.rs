@@ -8,6 +8,7 @@
 //! by [`UebaEngine::snapshot`](super::UebaEngine::snapshot).
 
 use serde::{Deserialize, Serialize};
+use warden_models::baseline::v1::{PopulationV1, UserStateV1};
 use warden_models::baseline::{Population, UserState};
 
 use super::SourceTracker;
@@ -24,6 +25,44 @@ pub struct EngineSnapshot {
 impl EngineSnapshot {
     pub fn user_count(&self) -> usize {
         self.users.len()
+    }
+}
+
+/// An [`EngineSnapshot`] whose baselines are in format version 1 (see
+/// [`warden_models::baseline::v1`]), as older checkpoints hold it; it converts into today's
+/// (and from today's, as version 1 would have written it).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EngineSnapshotV1 {
+    users: Vec<(String, UserStateV1)>,
+    population: PopulationV1,
+    sources: SourceTracker,
+}
+
+impl From<EngineSnapshotV1> for EngineSnapshot {
+    fn from(old: EngineSnapshotV1) -> Self {
+        EngineSnapshot {
+            users: old
+                .users
+                .into_iter()
+                .map(|(id, state)| (id, state.into()))
+                .collect(),
+            population: old.population.into(),
+            sources: old.sources,
+        }
+    }
+}
+
+impl From<&EngineSnapshot> for EngineSnapshotV1 {
+    fn from(s: &EngineSnapshot) -> Self {
+        EngineSnapshotV1 {
+            users: s
+                .users
+                .iter()
+                .map(|(id, state)| (id.clone(), state.into()))
+                .collect(),
+            population: (&s.population).into(),
+            sources: s.sources.clone(),
+        }
     }
 }
 

@@ -1,11 +1,23 @@
 //! The persisted binary format of baselines: `magic (4) | version (u16 LE) | postcard body`.
-//! A version bump is needed whenever a persisted struct changes shape.
+//! A version bump is needed whenever a persisted struct changes shape, and the older shapes
+//! stay readable: each persisted type says how it is read from them ([`Persisted`]), so a
+//! store or a checkpoint written by an older Warden is migrated, not rebuilt.
+//!
+//! Versions: 1, the profile and the short windows; 2 adds the per-kind and per-session
+//! transfer volumes ([`super::TransferProfile`]) and the resources' usual transfer sizes.
 
 use crate::ModelError;
 use serde::{Serialize, de::DeserializeOwned};
 
 /// Format version of [`super::UserState`] and [`super::Population`] blobs.
-pub const BASELINE_FORMAT_VERSION: u16 = 1;
+pub const BASELINE_FORMAT_VERSION: u16 = 2;
+
+/// A persisted baseline type, and how it is read from the bodies of older versions.
+pub trait Persisted: Serialize + DeserializeOwned {
+    /// Decodes the postcard body of format `version` (older than the current one); `None`
+    /// when that version never existed.
+    fn from_older(version: u16, body: &[u8]) -> Option<Result<Self, postcard::Error>>;
+}
 
 const MAGIC: &[u8; 4] = b"WBL\x00";
 
@@ -22,20 +34,31 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     }
 }
 
-/// Decodes a blob written by [`encode`], checking magic and version.
-pub fn decode<T: DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, ModelError> {
+/// Decodes a blob written by [`encode`] of this or an older version.
+pub fn decode<T: Persisted>(bytes: &[u8], what: &'static str) -> Result<T, ModelError> {
     if bytes.len() < 6 || &bytes[..4] != MAGIC {
         return Err(ModelError::BadMagic { what });
     }
     let found = u16::from_le_bytes([bytes[4], bytes[5]]);
-    if found != BASELINE_FORMAT_VERSION {
-        return Err(ModelError::Incompatible {
-            what,
-            expected: BASELINE_FORMAT_VERSION,
-            found,
-        });
-    }
-    postcard::from_bytes(&bytes[6..]).map_err(|e| ModelError::Corrupt {
+    let body = &bytes[6..];
+    let decoded = if found == BASELINE_FORMAT_VERSION {
+        postcard::from_bytes(body)
+    } else {
+        match (found < BASELINE_FORMAT_VERSION)
+            .then(|| T::from_older(found, body))
+            .flatten()
+        {
+            Some(older) => older,
+            None => {
+                return Err(ModelError::Incompatible {
+                    what,
+                    expected: BASELINE_FORMAT_VERSION,
+                    found,
+                });
+            }
+        }
+    };
+    decoded.map_err(|e| ModelError::Corrupt {
         what,
         reason: e.to_string(),
     })
@@ -66,7 +89,7 @@ mod tests {
         old[4] = 99;
         let err = decode::<UserState>(&old, "baseline").unwrap_err();
         assert!(
-            err.to_string().contains("expected version 1, found 99"),
+            err.to_string().contains("expected version 2, found 99"),
             "{err}"
         );
         assert!(matches!(

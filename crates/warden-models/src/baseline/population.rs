@@ -1,7 +1,8 @@
 //! Organisation-wide rarity: how many users' baselines hold each resource, location and
-//! country.
+//! country; and each resource's usual transfer size.
 
-use crate::stats::Observed;
+use super::TransferKind;
+use crate::stats::{Observed, RunningStats};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -21,9 +22,60 @@ pub struct Population {
     resources: FxHashMap<u64, u32>,
     locations: FxHashMap<u64, u32>,
     countries: FxHashMap<u64, u32>,
+    /// `ln(1 + MB)` of the learned transfers of each resource some user's baseline holds,
+    /// by [`TransferKind`] (since format version 2).
+    resource_volumes: FxHashMap<u64, [RunningStats; 4]>,
 }
 
 impl Population {
+    /// A population from format version 1's counts; resource volumes start empty.
+    pub(super) fn from_parts(
+        users: u32,
+        resources: FxHashMap<u64, u32>,
+        locations: FxHashMap<u64, u32>,
+        countries: FxHashMap<u64, u32>,
+    ) -> Self {
+        Self {
+            users,
+            resources,
+            locations,
+            countries,
+            resource_volumes: FxHashMap::default(),
+        }
+    }
+
+    /// The user count and the counts per resource, location and country.
+    #[allow(clippy::type_complexity)]
+    pub fn counts(
+        &self,
+    ) -> (
+        u32,
+        &FxHashMap<u64, u32>,
+        &FxHashMap<u64, u32>,
+        &FxHashMap<u64, u32>,
+    ) {
+        (
+            self.users,
+            &self.resources,
+            &self.locations,
+            &self.countries,
+        )
+    }
+
+    /// Learns one transfer's size (`ln(1 + MB)`) of a resource that a baseline holds.
+    pub fn learn_volume(&mut self, resource: u64, kind: TransferKind, log_mb: f64) {
+        if self.resources.contains_key(&resource) {
+            self.resource_volumes.entry(resource).or_default()[kind.index()].push(log_mb);
+        }
+    }
+
+    /// The learned sizes of a resource's transfers of one kind.
+    pub fn resource_volume(&self, resource: u64, kind: TransferKind) -> Option<&RunningStats> {
+        self.resource_volumes
+            .get(&resource)
+            .map(|kinds| &kinds[kind.index()])
+    }
+
     fn map(&mut self, kind: PopulationKind) -> &mut FxHashMap<u64, u32> {
         match kind {
             PopulationKind::Resource => &mut self.resources,
@@ -40,10 +92,16 @@ impl Population {
             Observed::Replaced { evicted } => {
                 let map = self.map(kind);
                 *map.entry(key).or_default() += 1;
+                let mut gone = false;
                 if let Some(n) = map.get_mut(&evicted) {
                     *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        map.remove(&evicted);
+                    gone = *n == 0;
+                }
+                if gone {
+                    map.remove(&evicted);
+                    if kind == PopulationKind::Resource {
+                        // Bounded like the counts: only resources a baseline holds.
+                        self.resource_volumes.remove(&evicted);
                     }
                 }
             }

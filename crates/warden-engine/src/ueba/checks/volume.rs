@@ -1,51 +1,148 @@
-//! Unusual volume: data moved far above this user's own mean (in standard deviations).
+//! Unusual volume: data moved far above what this user usually moves — one transfer against
+//! the user's transfers of the same kind (a download against their downloads), and the
+//! session's running total against their past sessions' totals, so that data taken in
+//! several moderate pieces adds up. A size that is usual for the resource itself (a data
+//! set everyone downloads whole) counts for less.
 
 use super::{CheckContext, Finding, feat, unit};
+use crate::config::VolumeConfig;
 use warden_event::{ActivityType, AnomalyType, FeatureVector};
-use warden_models::baseline::log_volume;
+use warden_models::baseline::{TransferKind, log_volume};
+use warden_models::stats::RunningStats;
 
 pub fn unusual_volume(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Finding> {
     let gb = ctx.activity.data_transferred_gb;
-    let stats = &ctx.profile.volume;
     let cfg = &ctx.config.volume;
-    if gb <= 0.0 || stats.n < cfg.min_history {
+    if gb <= 0.0 || ctx.profile.volume.n < cfg.min_history {
         return None;
     }
-    let z = stats.zscore(gb, cfg.min_std_gb);
-    let log_z = ctx
+    // The models' feature keeps its meaning: the event against all of the user's transfers.
+    let all_log_z = ctx
         .profile
         .log_volume
         .zscore(log_volume(gb), cfg.min_log_std);
-    f[feat::VOLUME] = unit(log_z / cfg.log_z_certain);
-    if z < cfg.z_threshold || log_z < cfg.log_z_start || gb - stats.mean < cfg.min_excess_gb {
+    f[feat::VOLUME] = unit(all_log_z / cfg.log_z_certain);
+    let event = event_finding(ctx, gb);
+    let session = session_finding(ctx, gb);
+    let (confidence, detail) = match (event, session) {
+        (Some(e), Some(s)) if s.0 > e.0 => (s.0, format!("{}; {}", s.1, e.1)),
+        (Some(e), Some(s)) => (e.0, format!("{}; {}", e.1, s.1)),
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => return None,
+    };
+    let factor = if ctx.activity.activity_type == ActivityType::Upload {
+        cfg.upload_factor
+    } else {
+        1.0
+    };
+    Some(Finding::new(
+        AnomalyType::UnusualVolume,
+        confidence * factor,
+        detail,
+    ))
+}
+
+/// Confidence from a log-scale standard score: 0.3 at `log_z_start`, 1 at `log_z_certain`.
+fn ramp(cfg: &VolumeConfig, log_z: f64) -> f64 {
+    let r = (log_z - cfg.log_z_start) / (cfg.log_z_certain - cfg.log_z_start);
+    0.3 + 0.7 * r.clamp(0.0, 1.0)
+}
+
+/// The typical size, in GB, of a log-scale distribution (its geometric mean).
+fn typical_gb(stats: &RunningStats) -> f64 {
+    stats.mean.exp_m1() / 1000.0
+}
+
+/// One transfer against the user's transfers of its kind (all of them while the kind has
+/// too little history), damped when the size is usual for the resource.
+fn event_finding(ctx: &CheckContext<'_>, gb: f64) -> Option<(f64, String)> {
+    let cfg = &ctx.config.volume;
+    let all = &ctx.profile.volume;
+    let kind = TransferKind::of(&ctx.activity.activity_type);
+    let (stats, noun) = match kind {
+        Some(k) if ctx.transfers.of_kind(k).n >= cfg.min_kind_history => {
+            (ctx.transfers.of_kind(k), k.noun())
+        }
+        _ => (&ctx.profile.log_volume, "transfers"),
+    };
+    let log_z = stats.zscore(log_volume(gb), cfg.min_log_std);
+    let z = all.zscore(gb, cfg.min_std_gb);
+    if z < cfg.z_threshold
+        || log_z < cfg.log_z_start
+        || gb - all.mean < cfg.min_excess_gb
+        || gb - typical_gb(stats) < cfg.min_excess_gb
+    {
         return None;
     }
-    let ramp = ((log_z - cfg.log_z_start) / (cfg.log_z_certain - cfg.log_z_start)).clamp(0.0, 1.0);
-    let mut confidence = 0.3 + 0.7 * ramp;
-    let kind = &ctx.activity.activity_type;
-    let verb = match kind {
+    let mut confidence = ramp(cfg, log_z);
+    let verb = match ctx.activity.activity_type {
         ActivityType::Download => "downloaded",
         ActivityType::Upload => "uploaded",
         _ => "transferred",
     };
-    if *kind == ActivityType::Upload {
-        confidence *= cfg.upload_factor;
+    let name = ctx.activity.resource_accessed.as_deref().map(str::trim);
+    let mut detail = format!(
+        "{verb} {} GB{}: {:.0}× this user's typical {noun} of {} GB ({log_z:.1} standard deviations on a log scale, {} events)",
+        gb_fmt(gb),
+        name.map(|r| format!(" via {r}")).unwrap_or_default(),
+        gb / typical_gb(stats).max(1e-6),
+        gb_fmt(typical_gb(stats)),
+        stats.n
+    );
+    if let Some(res) = ctx
+        .keys
+        .resource
+        .zip(kind)
+        .and_then(|(r, k)| ctx.population.resource_volume(r, k))
+        .filter(|s| s.n >= cfg.min_resource_history)
+    {
+        let rz = res.zscore(log_volume(gb), cfg.min_log_std);
+        let resource = name.unwrap_or("the resource");
+        if rz < cfg.resource_usual_z {
+            confidence *= cfg.resource_usual_factor;
+            detail.push_str(&format!(
+                "; a usual size for {resource}, whose {} are typically {} GB",
+                kind.map_or("transfers", TransferKind::noun),
+                gb_fmt(typical_gb(res))
+            ));
+        } else {
+            detail.push_str(&format!(
+                "; also {rz:.1} standard deviations above {resource}'s typical {} of {} GB",
+                kind.map_or("transfers", TransferKind::noun),
+                gb_fmt(typical_gb(res))
+            ));
+        }
     }
-    let resource = ctx
-        .activity
-        .resource_accessed
-        .as_deref()
-        .map(|r| format!(" via {r}"))
-        .unwrap_or_default();
-    Some(Finding::new(
-        AnomalyType::UnusualVolume,
-        confidence,
+    Some((confidence, detail))
+}
+
+/// The session's running total against the totals of the user's past sessions. Only the
+/// transfers that make a good part of the total report it, so one big session does not
+/// flag each of its small events.
+fn session_finding(ctx: &CheckContext<'_>, gb: f64) -> Option<(f64, String)> {
+    let cfg = &ctx.config.volume;
+    let t = ctx.transfers;
+    if t.sessions.n < cfg.min_sessions || t.session_transfers < 2 {
+        return None;
+    }
+    let total = t.session_gb;
+    let typical = typical_gb(&t.sessions);
+    let log_z = t.sessions.zscore(log_volume(total), cfg.min_log_std);
+    if log_z < cfg.log_z_start
+        || gb < cfg.session_min_share * total
+        || total - typical < cfg.min_excess_gb
+    {
+        return None;
+    }
+    Some((
+        ramp(cfg, log_z),
         format!(
-            "{verb} {} GB{resource}: {z:.1} standard deviations above this user's mean of {} GB (σ {} GB, {} events; {log_z:.1} on a log scale)",
-            gb_fmt(gb),
-            gb_fmt(stats.mean),
-            gb_fmt(stats.std()),
-            stats.n
+            "this session has moved {} GB in {} transfers, {:.0}× this user's typical session total of {} GB ({log_z:.1} standard deviations on a log scale, {} sessions)",
+            gb_fmt(total),
+            t.session_transfers,
+            total / typical.max(1e-6),
+            gb_fmt(typical),
+            t.sessions.n
         ),
     ))
 }

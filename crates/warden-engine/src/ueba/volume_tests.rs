@@ -1,0 +1,126 @@
+//! Unusual volume through the whole engine: a transfer judged against the user's transfers
+//! of its kind, a session's running total against past sessions, and a size usual for the
+//! resource counting for less.
+
+use super::UebaEngine;
+use super::tests::{DAY, HOUR, LONDON, event};
+use crate::UebaConfig;
+use warden_event::{ActivityType, AnomalyType, ThreatLevel, ThreatScore, UserActivity};
+
+/// 2026-03-02T00:00:00Z, a Monday.
+const T0: i64 = 1_772_409_600_000;
+const MINUTE: i64 = 60_000;
+
+/// A morning's work: every ten minutes from 09:00, an API call of half a megabyte and a
+/// download of 10 to 80 MB from `resource`, times `scale`.
+fn morning(user: &str, day: i64, resource: &str, scale: f64) -> Vec<UserActivity> {
+    (0..18)
+        .map(|k| {
+            let mut a = event(user, T0 + day * DAY + 9 * HOUR + k * 10 * MINUTE, &LONDON);
+            a.resource_accessed = Some(resource.to_owned());
+            if k % 2 == 0 {
+                a.activity_type = ActivityType::ApiCall;
+                a.data_transferred_gb = 0.0005;
+            } else {
+                a.activity_type = ActivityType::Download;
+                a.data_transferred_gb =
+                    scale * [0.01, 0.04, 0.08, 0.02, 0.05][(k / 2 % 5) as usize];
+            }
+            a
+        })
+        .collect()
+}
+
+/// Three weeks of weekday mornings for `users`, each on their own resource and scale.
+fn history(users: &[(&str, &str, f64)]) -> UebaEngine {
+    let mut e = UebaEngine::new(UebaConfig::default()).unwrap();
+    for d in (0..21).filter(|d| d % 7 < 5) {
+        for (user, resource, scale) in users {
+            for a in morning(user, d, resource, *scale) {
+                let s = e.score(&a, false);
+                assert!(s.threat_level < ThreatLevel::High, "history: {s:?}");
+            }
+        }
+    }
+    e
+}
+
+fn volume_finding(s: &ThreatScore) -> Option<&warden_event::Anomaly> {
+    s.anomalies
+        .iter()
+        .find(|a| a.kind == AnomalyType::UnusualVolume)
+}
+
+/// Day 21 (a Monday) at 09:05, `minutes` later.
+fn monday(user: &str, minutes: i64, gb: f64, resource: &str) -> UserActivity {
+    let mut a = event(
+        user,
+        T0 + 21 * DAY + 9 * HOUR + 5 * MINUTE + minutes * MINUTE,
+        &LONDON,
+    );
+    a.activity_type = ActivityType::Download;
+    a.data_transferred_gb = gb;
+    a.resource_accessed = Some(resource.to_owned());
+    a
+}
+
+#[test]
+fn a_download_is_judged_against_the_users_downloads() {
+    // Half of this user's transfers are tiny API calls, so all transfers together are one
+    // wide distribution (2 GB would be 3.5 standard deviations above its mean, a MEDIUM),
+    // but 2 GB is 60 times the user's usual download.
+    let mut e = history(&[("vic", "repo", 1.0)]);
+    let s = e.score(&monday("vic", 0, 2.0, "repo"), false);
+    let v = volume_finding(&s).expect("a volume finding");
+    assert!(v.detail.contains("typical downloads"), "{}", v.detail);
+    assert!(s.threat_level >= ThreatLevel::High, "{s:?}");
+}
+
+#[test]
+fn moderate_downloads_add_up_over_a_session() {
+    let mut e = history(&[("vic", "repo", 1.0)]);
+    // One 0.16 GB download is within the user's downloads' spread…
+    let one = e.score(&monday("vic", 0, 0.16, "repo"), false);
+    assert!(volume_finding(&one).is_none(), "{one:?}");
+    // …but five of them in one session are several times the user's usual session.
+    let mut last = None;
+    for k in 1..5 {
+        last = Some(e.score(&monday("vic", k * 10, 0.16, "repo"), false));
+    }
+    let s = last.unwrap();
+    let v = volume_finding(&s).expect("the session's total is reported");
+    assert!(
+        v.detail
+            .contains("this session has moved 0.80 GB in 5 transfers"),
+        "{}",
+        v.detail
+    );
+    assert!(s.threat_level >= ThreatLevel::Medium, "{s:?}");
+    // A small event in the same session does not report the session's total again.
+    let crumb = e.score(&monday("vic", 45, 0.01, "repo"), false);
+    assert!(volume_finding(&crumb).is_none(), "{crumb:?}");
+}
+
+#[test]
+fn a_size_usual_for_the_resource_counts_for_less() {
+    // Colleagues pull whole data sets from `datasets`: 0.3 to 2.4 GB each time.
+    let mut e = history(&[
+        ("vic", "repo", 1.0),
+        ("ada", "datasets", 30.0),
+        ("bea", "datasets", 30.0),
+    ]);
+    let mut at = |resource: &str, day: i64| {
+        let mut a = monday("vic", 0, 1.5, resource);
+        a.timestamp = warden_event::Timestamp(a.timestamp.millis() + day * DAY);
+        let s = e.score(&a, false);
+        volume_finding(&s).map(|v| (v.confidence, v.detail.clone()))
+    };
+    let (usual, detail) = at("datasets", 3).expect("still unusual for the user");
+    assert!(detail.contains("a usual size for datasets"), "{detail}");
+    let (unusual, detail) = at("repo", 4).expect("a volume finding");
+    assert!(
+        detail.contains("above repo's typical downloads"),
+        "{detail}"
+    );
+    assert!(usual < unusual, "{usual} vs {unusual}");
+}
