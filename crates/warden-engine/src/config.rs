@@ -232,6 +232,16 @@ pub struct ResourceConfig {
     pub common_share: f64,
     /// Lowest rarity factor (for resources common in the organisation).
     pub min_rarity: f64,
+    /// Peer groups: a resource the user has used this many times (learned) defines one —
+    /// its other users are the user's peers…
+    pub peer_min_uses: u32,
+    /// …when it has at least this many other users…
+    pub peer_min_peers: u32,
+    /// …and is held by at most this share of all users (what everyone uses defines no role).
+    pub peer_max_share: f64,
+    /// Confidence factor for a new resource that is not sensitive, when the user's peers
+    /// were consulted (a resource their peers do not use says more than a name).
+    pub peer_non_sensitive_factor: f64,
 }
 
 impl Default for ResourceConfig {
@@ -263,6 +273,10 @@ impl Default for ResourceConfig {
             non_sensitive_factor: 0.3,
             common_share: 0.25,
             min_rarity: 0.3,
+            peer_min_uses: 3,
+            peer_min_peers: 5,
+            peer_max_share: 0.5,
+            peer_non_sensitive_factor: 0.6,
         }
     }
 }
@@ -373,6 +387,11 @@ pub struct ScoringConfig {
     /// Events at or above this level are not learned into the baseline.
     pub quarantine_level: ThreatLevel,
     pub actions: Actions,
+    /// Session compounding: an anomaly with at least this risk (weight × confidence) is
+    /// noted for the rest of its session, and an event with one of its own…
+    pub session_min_risk: f64,
+    /// …takes each different earlier note of the session at this share of its confidence.
+    pub session_carry: f64,
 }
 
 impl Default for ScoringConfig {
@@ -383,6 +402,8 @@ impl Default for ScoringConfig {
             deviation_threshold: 0.6,
             quarantine_level: ThreatLevel::High,
             actions: Actions::default(),
+            session_min_risk: 0.15,
+            session_carry: 0.5,
         }
     }
 }
@@ -538,11 +559,18 @@ impl UebaConfig {
                 self.resources.non_sensitive_factor,
             ),
             ("resources.min_rarity", self.resources.min_rarity),
+            ("resources.peer_max_share", self.resources.peer_max_share),
+            (
+                "resources.peer_non_sensitive_factor",
+                self.resources.peer_non_sensitive_factor,
+            ),
             ("location.min_rarity", self.location.min_rarity),
             (
                 "scoring.deviation_threshold",
                 self.scoring.deviation_threshold,
             ),
+            ("scoring.session_min_risk", self.scoring.session_min_risk),
+            ("scoring.session_carry", self.scoring.session_carry),
         ];
         for (k, v) in unit {
             if !(0.0..=1.0).contains(&v) {

@@ -2,6 +2,7 @@
 
 use super::checks::{self, time::hour_usualness};
 use super::ensemble::{Ensemble, Member, ModelCounters, ModelVerdict, SequenceTracker};
+use super::session;
 use super::{
     CheckContext, EngineSnapshot, Finding, MatchCache, Matchers, SourceTracker, SourceView,
     behavioral_deviation, explain, scoring,
@@ -10,7 +11,9 @@ use crate::models::LoadedModel;
 use crate::{ConfigError, UebaConfig};
 use rustc_hash::FxHashMap;
 use warden_event::{AnomalyType, FEATURE_NAMES, FeatureVector, ThreatScore, UserActivity};
-use warden_models::baseline::{ActivityKeys, Population, TransferKind, UserState, log_volume};
+use warden_models::baseline::{
+    ActivityKeys, Population, SessionNote, TransferKind, UserState, log_volume,
+};
 use warden_models::stats::stable_hash;
 
 /// Counters of what the engine did, for summaries and metrics.
@@ -271,6 +274,8 @@ struct Outcome {
     maturity: f64,
     explanation: String,
     models: Option<ModelVerdict>,
+    /// The event's own moderate anomalies, for the rest of its session.
+    notes: Vec<SessionNote>,
 }
 
 impl Step<'_> {
@@ -287,6 +292,7 @@ impl Step<'_> {
             .touch(env.secs, cfg.time.session_gap_minutes * 60);
         if new_session {
             state.transfers.close_session();
+            state.session.clear();
             let u = hour_usualness(&state.profile, a, cfg.time.active_hour_share);
             state.recent.session_started_usual =
                 state.profile.events > 0 && u.share >= cfg.time.min_hour_share;
@@ -300,6 +306,10 @@ impl Step<'_> {
         let outcome = self.evaluate(env, state, a);
         if outcome.scored.level >= cfg.scoring.quarantine_level {
             state.transfers.session_flagged = true;
+        } else {
+            for note in &outcome.notes {
+                state.session.note(note.clone());
+            }
         }
         if !a.success {
             state.recent.last_failure_network = env.keys.network;
@@ -330,6 +340,17 @@ impl Step<'_> {
             maturity,
         };
         checks::run_all(&ctx, &mut features, self.findings);
+        let notes = session::notes_of(
+            self.findings,
+            env.keys,
+            env.secs,
+            a.event_id.as_deref(),
+            maturity,
+            cfg,
+        );
+        let carried =
+            session::carried(&state.session, &notes, &state.profile, self.population, cfg);
+        self.findings.extend(carried);
         let deviation = behavioral_deviation(&features);
         if f64::from(deviation) >= cfg.scoring.deviation_threshold {
             self.findings.push(Finding::new(
@@ -371,6 +392,7 @@ impl Step<'_> {
             maturity,
             explanation,
             models,
+            notes,
         }
     }
 
@@ -397,9 +419,16 @@ impl Step<'_> {
         if state.profile.events == 0 {
             self.population.users += 1;
         }
-        state
+        let seen = state
             .profile
             .learn(a, env.keys, &env.cfg.caps, self.population);
+        let resource = env
+            .keys
+            .resource
+            .zip(a.resource_accessed.as_deref())
+            .zip(seen)
+            .map(|((key, name), seen)| (key, name, seen));
+        state.index_peers(self.population, resource);
         state
             .transfers
             .learn(&a.activity_type, a.data_transferred_gb);

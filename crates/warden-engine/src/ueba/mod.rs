@@ -19,7 +19,10 @@ pub mod ensemble;
 mod ensemble_tests;
 pub mod explain;
 mod matchers;
+#[cfg(test)]
+mod peer_session_tests;
 pub mod scoring;
+mod session;
 mod snapshot;
 mod sources;
 #[cfg(test)]

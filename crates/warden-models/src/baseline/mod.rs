@@ -9,21 +9,28 @@
 //!   "new to this user, and nobody in the organisation uses it" can be told apart from
 //!   "new to this user, but common among colleagues".
 //! - [`TransferProfile`]: the user's transfer volumes per kind and per session.
+//! - [`SessionNotes`]: the moderate anomalies of the current session, which compound.
+//! - [`PeerIndex`]: which resources are used together, so that a user's peers are the
+//!   other users of the resources they work with.
 //! - [`codec`]: the versioned binary format these are persisted in, and [`v1`], the shapes
 //!   of format version 1 that older stores and checkpoints hold.
 
 pub mod codec;
 mod keys;
+mod peers;
 mod population;
 mod profile;
 mod recent;
+mod session;
 mod transfers;
 pub mod v1;
 
 pub use keys::ActivityKeys;
+pub use peers::{AnchorRule, MAX_PAIRS_PER_RESOURCE, PeerIndex, PeerView};
 pub use population::{Population, PopulationKind};
 pub use profile::{Position, ProfileCaps, UserProfile, log_volume};
 pub use recent::{RecentActivity, Ring};
+pub use session::{MAX_SESSION_NOTES, SessionNote, SessionNotes};
 pub use transfers::{TransferKind, TransferProfile};
 
 /// Everything Warden keeps about one user.
@@ -33,6 +40,11 @@ pub struct UserState {
     pub recent: RecentActivity,
     /// Since format version 2.
     pub transfers: TransferProfile,
+    /// Whether the user's resources are counted in the population's [`PeerIndex`] (users
+    /// of format version 1 join it at their next learned event). Since format version 2.
+    pub peer_indexed: bool,
+    /// The current session's moderate anomalies. Since format version 2.
+    pub session: SessionNotes,
 }
 
 impl codec::Persisted for UserState {
@@ -50,6 +62,30 @@ impl codec::Persisted for Population {
 impl UserState {
     /// Approximate bytes held, heap included (for the memory-per-user budget).
     pub fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.profile.heap_bytes()
+        std::mem::size_of::<Self>() + self.profile.heap_bytes() + self.session.heap_bytes()
+    }
+
+    /// Keeps the population's peer index in step with the user's resources, after the
+    /// profile learned an event: `seen` is what the resource set did with `resource`.
+    pub fn index_peers(
+        &mut self,
+        population: &mut Population,
+        resource: Option<(u64, &str, crate::stats::Observed)>,
+    ) {
+        if !self.peer_indexed {
+            if self.profile.resources.is_empty() {
+                return;
+            }
+            // Names of a migrated user's resources are not known; those the index has
+            // from other users are kept.
+            population.peers.add_user(&self.profile.resources, |_| None);
+            self.peer_indexed = true;
+            return;
+        }
+        if let Some((key, name, seen)) = resource {
+            population
+                .peers
+                .follow(key, seen, &self.profile.resources, name);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Organisation-wide rarity: how many users' baselines hold each resource, location and
 //! country; and each resource's usual transfer size.
 
-use super::TransferKind;
+use super::{PeerIndex, TransferKind};
 use crate::stats::{Observed, RunningStats};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,8 @@ pub struct Population {
     /// `ln(1 + MB)` of the learned transfers of each resource some user's baseline holds,
     /// by [`TransferKind`] (since format version 2).
     resource_volumes: FxHashMap<u64, [RunningStats; 4]>,
+    /// Resources used together: the peer groups (since format version 2).
+    pub peers: PeerIndex,
 }
 
 impl Population {
@@ -41,6 +43,7 @@ impl Population {
             locations,
             countries,
             resource_volumes: FxHashMap::default(),
+            peers: PeerIndex::default(),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use super::{ActivityKeys, Population, PopulationKind};
 use crate::geo::solar_offset_hours;
-use crate::stats::{BoundedCounter, RunningStats};
+use crate::stats::{BoundedCounter, Observed, RunningStats};
 use serde::{Deserialize, Serialize};
 use warden_event::{Timestamp, UserActivity};
 
@@ -77,14 +77,15 @@ pub struct UserProfile {
 
 impl UserProfile {
     /// Learns one activity. The caller decides whether an event may be learned (it must not
-    /// have alerted); `population` is kept in step with the sets that feed it.
+    /// have alerted); `population` is kept in step with the sets that feed it. Returns what
+    /// the resource set did with the event's resource.
     pub fn learn(
         &mut self,
         a: &UserActivity,
         keys: &ActivityKeys,
         caps: &ProfileCaps,
         population: &mut Population,
-    ) {
+    ) -> Option<Observed> {
         let ts = a.timestamp;
         if self.events == 0 {
             self.first_seen = ts;
@@ -116,10 +117,11 @@ impl UserProfile {
             let seen = self.countries.observe(k, caps.countries);
             population.follow(PopulationKind::Country, k, seen);
         }
-        if let Some(k) = keys.resource {
+        let resource = keys.resource.map(|k| {
             let seen = self.resources.observe(k, caps.resources);
             population.follow(PopulationKind::Resource, k, seen);
-        }
+            seen
+        });
         observe(&mut self.devices, keys.device, caps.devices);
         observe(&mut self.user_agents, keys.user_agent, caps.user_agents);
         observe(&mut self.networks, keys.network, caps.networks);
@@ -134,6 +136,7 @@ impl UserProfile {
                 location: a.location.as_deref().map(bounded_name),
             });
         }
+        resource
     }
 
     /// UTC offset (hours) of the user's home, from the longitude of their usual location.

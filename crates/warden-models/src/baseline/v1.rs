@@ -21,6 +21,8 @@ impl From<UserStateV1> for UserState {
             profile: old.profile,
             recent: old.recent,
             transfers: Default::default(),
+            peer_indexed: false,
+            session: Default::default(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Unusual resources: a resource new to this user, weighted by sensitivity and by how rare
-//! it is across the organisation (a colleague's everyday tool is less alarming than a
-//! system nobody uses).
+//! it is among the user's peers — the other users of the resources the user works with
+//! every day (see [`warden_models::baseline::PeerIndex`]) — or, when no peer group can be
+//! told, across the organisation. A colleague's everyday tool is less alarming than a
+//! system nobody in the user's team uses.
 
 use super::{CheckContext, Finding, feat, unit};
 use warden_event::{AnomalyType, FeatureVector};
-use warden_models::baseline::PopulationKind;
+use warden_models::baseline::{AnchorRule, PopulationKind};
 
 pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Finding> {
     let key = ctx.keys.resource?;
@@ -16,14 +18,35 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
     if p.resources.is_empty() || p.resources.contains(key) {
         return None;
     }
-    let share = ctx.population.share(PopulationKind::Resource, key);
+    let org_share = ctx.population.share(PopulationKind::Resource, key);
     f[feat::RESOURCE_NOVELTY] = 1.0;
-    f[feat::RESOURCE_RARITY] = unit(1.0 - share / cfg.common_share);
-    let rarity = (1.0 - share / cfg.common_share).max(cfg.min_rarity);
-    let weight = if sensitive {
-        1.0
-    } else {
-        cfg.non_sensitive_factor
+    // The models' feature keeps its meaning: rarity across the organisation.
+    f[feat::RESOURCE_RARITY] = unit(1.0 - org_share / cfg.common_share);
+    let rule = AnchorRule {
+        min_uses: cfg.peer_min_uses,
+        min_peers: cfg.peer_min_peers,
+        max_share: cfg.peer_max_share,
+    };
+    let peers = ctx
+        .population
+        .peers
+        .view(&p.resources, key, ctx.population.users, rule);
+    // Rare among the peers and rare in the organisation are two pieces of evidence: a
+    // resource the user's team never uses but a fifth of the company does is more suspect
+    // than a team tool, less than a system nobody uses. For a sensitive resource the
+    // organisation's rarity stays the ceiling: peers only lower it (their own tool), since a
+    // change of role makes every new sensitive system peer-rare, and an alert at the
+    // quarantine level is not learned, so it would repeat at every use.
+    let rarity_of = |share: f64| (1.0 - share / cfg.common_share).max(cfg.min_rarity);
+    let org_rarity = rarity_of(org_share);
+    let (rarity, weight) = match (&peers, sensitive) {
+        (Some(v), true) => (org_rarity.min(rarity_of(v.share())), 1.0),
+        (Some(v), false) => (
+            (rarity_of(v.share()) * org_rarity).sqrt(),
+            cfg.peer_non_sensitive_factor,
+        ),
+        (None, true) => (org_rarity, 1.0),
+        (None, false) => (org_rarity, cfg.non_sensitive_factor),
     };
     let users = ctx.population.users_with(PopulationKind::Resource, key);
     let org = if users == 0 {
@@ -31,13 +54,26 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
     } else {
         format!("used by {users} of {} users", ctx.population.users)
     };
+    let peer = peers.map(|v| {
+        let anchor = v
+            .anchor_name
+            .as_deref()
+            .map_or("one of this user's usual resources".to_owned(), |a| {
+                format!("{a}, one of this user's usual resources")
+            });
+        format!(
+            "{} of {} peers (the other users of {anchor}) ever used it; ",
+            v.with_resource, v.peers
+        )
+    });
     let label = if sensitive { " (sensitive)" } else { "" };
     Some(Finding::new(
         AnomalyType::UnusualResources,
         weight * rarity,
         format!(
-            "first access to {name}{label} by this user, whose {} usual resources do not include it; {org}",
-            p.resources.len()
+            "first access to {name}{label} by this user, whose {} usual resources do not include it; {}{org}",
+            p.resources.len(),
+            peer.unwrap_or_default()
         ),
     ))
 }

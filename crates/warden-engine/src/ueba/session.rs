@@ -1,0 +1,216 @@
+//! Session compounding: several moderate anomalies of one user within one session (events
+//! no more than `time.session_gap_minutes` apart) add up. When an event has a moderate
+//! anomaly of its own, each different anomaly noted earlier in the session joins its score
+//! at `scoring.session_carry` of its confidence, citing the event and time it came from, so
+//! the session, not the single event, is what alerts. Notes are taken only from events
+//! below the quarantine level (an alert is already an alert); the same kind about the same
+//! subject (one resource, the hour of the session) counts once.
+
+use super::Finding;
+use crate::UebaConfig;
+use warden_event::{AnomalyType, Timestamp};
+use warden_models::baseline::{ActivityKeys, Population, SessionNote, SessionNotes, UserProfile};
+
+/// What a finding is about, so that two notes of one kind and subject count once.
+fn subject(kind: AnomalyType, keys: &ActivityKeys) -> u64 {
+    match kind {
+        AnomalyType::UnusualResources => keys.resource.unwrap_or(0),
+        AnomalyType::NewDevice => keys.device.unwrap_or(0),
+        AnomalyType::NewLocation | AnomalyType::ImpossibleTravel => keys.location.unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Whether a finding can take part: the checks' own anomalies, with a risk (weight ×
+/// confidence, damped by the baseline's maturity where it needs one) of at least
+/// `scoring.session_min_risk`.
+fn eligible(f: &Finding, maturity: f64, cfg: &UebaConfig) -> bool {
+    if matches!(
+        f.kind,
+        AnomalyType::BehavioralDeviation | AnomalyType::ModelAnomaly
+    ) {
+        return false;
+    }
+    let conf = if f.kind.needs_baseline() {
+        f.confidence * maturity
+    } else {
+        f.confidence
+    };
+    cfg.scoring.weights.of(f.kind) * conf >= cfg.scoring.session_min_risk
+}
+
+/// The notes an event leaves for the rest of its session (its own eligible findings).
+pub fn notes_of(
+    findings: &[Finding],
+    keys: &ActivityKeys,
+    secs: u32,
+    event_id: Option<&str>,
+    maturity: f64,
+    cfg: &UebaConfig,
+) -> Vec<SessionNote> {
+    findings
+        .iter()
+        .filter(|f| eligible(f, maturity, cfg))
+        .map(|f| SessionNote {
+            at: secs,
+            kind: f.kind,
+            subject: subject(f.kind, keys),
+            confidence: f.confidence as f32,
+            event_id: event_id.map(str::to_owned),
+        })
+        .collect()
+}
+
+/// Whether a note still stands: a first use whose subject (resource, device, location) the
+/// user has used since as often as makes a resource everyday work
+/// (`resources.peer_min_uses` learned uses) is part of their behaviour now.
+fn still_new(n: &SessionNote, profile: &UserProfile, cfg: &UebaConfig) -> bool {
+    let set = match n.kind {
+        AnomalyType::UnusualResources => &profile.resources,
+        AnomalyType::NewDevice => &profile.devices,
+        AnomalyType::NewLocation => &profile.locations,
+        _ => return true,
+    };
+    set.get(n.subject).unwrap_or(0) < cfg.resources.peer_min_uses
+}
+
+/// The earlier anomalies of the session that join this event's findings, when it has a
+/// moderate one of its own.
+pub fn carried(
+    notes: &SessionNotes,
+    own: &[SessionNote],
+    profile: &UserProfile,
+    population: &Population,
+    cfg: &UebaConfig,
+) -> Vec<Finding> {
+    if notes.is_empty() || own.is_empty() {
+        return Vec::new();
+    }
+    notes
+        .iter()
+        .filter(|n| {
+            !own.iter()
+                .any(|o| o.kind == n.kind && o.subject == n.subject)
+        })
+        .filter(|n| still_new(n, profile, cfg))
+        .map(|n| {
+            Finding::new(
+                n.kind,
+                f64::from(n.confidence) * cfg.scoring.session_carry,
+                format!(
+                    "earlier in this session: {} at {} UTC ({}confidence {:.2})",
+                    describe(n, population),
+                    clock(n.at),
+                    n.event_id
+                        .as_deref()
+                        .map(|id| format!("event {id}, "))
+                        .unwrap_or_default(),
+                    n.confidence
+                ),
+            )
+        })
+        .collect()
+}
+
+fn describe(n: &SessionNote, population: &Population) -> String {
+    match n.kind {
+        AnomalyType::UnusualResources => match population.peers.name(n.subject) {
+            Some(name) => format!("first access to {name}"),
+            None => "first access to a resource".to_owned(),
+        },
+        other => other.as_str().replace('_', " "),
+    }
+}
+
+/// `HH:MM` of a time in seconds since the epoch.
+fn clock(secs: u32) -> String {
+    let t = Timestamp(i64::from(secs) * 1000).to_rfc3339();
+    t.get(11..16).unwrap_or("??:??").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(kind: AnomalyType, confidence: f64) -> Finding {
+        Finding::new(kind, confidence, String::new())
+    }
+
+    #[test]
+    fn only_moderate_anomalies_of_the_checks_are_noted() {
+        let cfg = UebaConfig::default();
+        let keys = ActivityKeys {
+            resource: Some(7),
+            ..Default::default()
+        };
+        let found = [
+            finding(AnomalyType::UnusualResources, 0.6),
+            finding(AnomalyType::UnusualTime, 0.1),
+            finding(AnomalyType::BehavioralDeviation, 1.0),
+        ];
+        let notes = notes_of(&found, &keys, 3600, Some("e1"), 1.0, &cfg);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(
+            (notes[0].kind, notes[0].subject),
+            (AnomalyType::UnusualResources, 7)
+        );
+        // An immature baseline damps what needs one.
+        assert!(notes_of(&found, &keys, 3600, None, 0.2, &cfg).is_empty());
+    }
+
+    #[test]
+    fn earlier_notes_join_a_moderate_event_and_cite_their_event() {
+        let cfg = UebaConfig::default();
+        let mut notes = SessionNotes::default();
+        let keys = |r| ActivityKeys {
+            resource: Some(r),
+            ..Default::default()
+        };
+        let first = notes_of(
+            &[finding(AnomalyType::UnusualResources, 0.6)],
+            &keys(1),
+            9 * 3600 + 600,
+            Some("e1"),
+            1.0,
+            &cfg,
+        );
+        first.into_iter().for_each(|n| notes.note(n));
+        let pop = Population::default();
+        let profile = UserProfile::default();
+        // Another new resource: the first joins, cited.
+        let own = notes_of(
+            &[finding(AnomalyType::UnusualResources, 0.6)],
+            &keys(2),
+            9 * 3600 + 1200,
+            Some("e2"),
+            1.0,
+            &cfg,
+        );
+        let c = carried(&notes, &own, &profile, &pop, &cfg);
+        assert_eq!(c.len(), 1);
+        assert!((c[0].confidence - 0.6 * cfg.scoring.session_carry).abs() < 1e-6);
+        assert_eq!(
+            c[0].detail,
+            "earlier in this session: first access to a resource at 09:10 UTC (event e1, confidence 0.60)"
+        );
+        // The same resource again is the same evidence; a quiet event carries nothing.
+        let again = notes_of(
+            &[finding(AnomalyType::UnusualResources, 0.6)],
+            &keys(1),
+            9 * 3600 + 1800,
+            None,
+            1.0,
+            &cfg,
+        );
+        assert!(carried(&notes, &again, &profile, &pop, &cfg).is_empty());
+        assert!(carried(&notes, &[], &profile, &pop, &cfg).is_empty());
+        // Once the first resource is everyday work, it is the user's own: its note lapses.
+        let mut learned = UserProfile::default();
+        learned.resources.observe(1, 24);
+        assert_eq!(carried(&notes, &own, &learned, &pop, &cfg).len(), 1);
+        for _ in 1..cfg.resources.peer_min_uses {
+            learned.resources.observe(1, 24);
+        }
+        assert!(carried(&notes, &own, &learned, &pop, &cfg).is_empty());
+    }
+}
