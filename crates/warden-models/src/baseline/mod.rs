@@ -33,6 +33,16 @@ pub use recent::{RecentActivity, Ring};
 pub use session::{MAX_SESSION_NOTES, SessionNote, SessionNotes};
 pub use transfers::{TransferKind, TransferProfile};
 
+/// `s` cut to at most `max` bytes at a character boundary: the names and ids a baseline
+/// keeps for explanations are bounded, so that a hostile input cannot make it grow.
+pub(crate) fn cut(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Everything Warden keeps about one user.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserState {

@@ -89,7 +89,10 @@ impl PeerIndex {
                 }
             }
         }
-        self.add_holder(key, Some(bounded(name)));
+        self.add_holder(
+            key,
+            Some(super::cut(name.trim(), MAX_NAME_BYTES).to_owned()),
+        );
         for other in others() {
             self.bump(key, other);
             self.bump(other, key);
@@ -206,16 +209,6 @@ impl PeerIndex {
             }
         }
     }
-}
-
-/// A name cut to [`MAX_NAME_BYTES`] at a character boundary.
-fn bounded(s: &str) -> String {
-    let s = s.trim();
-    let mut end = s.len().min(MAX_NAME_BYTES);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_owned()
 }
 
 #[cfg(test)]

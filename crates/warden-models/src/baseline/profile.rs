@@ -228,11 +228,7 @@ const MAX_NAME_BYTES: usize = 96;
 /// A location name cut to [`MAX_NAME_BYTES`] at a character boundary, so that a hostile
 /// input cannot make a baseline grow.
 fn bounded_name(s: &str) -> String {
-    let mut end = s.len().min(MAX_NAME_BYTES);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_owned()
+    super::cut(s, MAX_NAME_BYTES).to_owned()
 }
 
 /// The scale on which volume deviations are judged: `ln(1 + MB)`.

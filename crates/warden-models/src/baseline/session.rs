@@ -46,7 +46,8 @@ impl SessionNotes {
     /// [`MAX_SESSION_NOTES`] the weakest is dropped.
     pub fn note(&mut self, mut note: SessionNote) {
         if let Some(id) = note.event_id.as_mut() {
-            truncate(id, 64);
+            let kept = super::cut(id, 64).len();
+            id.truncate(kept);
         }
         if let Some(same) = self
             .notes
@@ -73,16 +74,6 @@ impl SessionNotes {
                 .filter_map(|n| n.event_id.as_ref())
                 .map(String::capacity)
                 .sum::<usize>()
-    }
-}
-
-fn truncate(s: &mut String, max: usize) {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
     }
 }
 
