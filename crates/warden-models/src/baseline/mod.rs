@@ -86,9 +86,15 @@ impl UserState {
             if self.profile.resources.is_empty() {
                 return;
             }
-            // Names of a migrated user's resources are not known; those the index has
-            // from other users are kept.
-            population.peers.add_user(&self.profile.resources, |_| None);
+            // A user joins with their first learned resource, or, migrated from format 1,
+            // with their whole set: only this event's name is known, the others keep the
+            // names the index has from other users.
+            let named = resource.map(|(key, name, _)| (key, name));
+            population.peers.add_user(&self.profile.resources, |k| {
+                named
+                    .filter(|(key, _)| *key == k)
+                    .map(|(_, name)| cut(name.trim(), 64).to_owned())
+            });
             self.peer_indexed = true;
             return;
         }

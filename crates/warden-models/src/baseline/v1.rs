@@ -68,7 +68,12 @@ mod tests {
     use super::*;
     use crate::baseline::codec;
     use crate::baseline::{ActivityKeys, ProfileCaps, TransferKind};
+    use crate::stats::Observed;
     use warden_event::{ActivityType, Timestamp, UserActivity};
+
+    fn repo_key() -> u64 {
+        crate::stats::stable_hash("repo")
+    }
 
     /// A version 1 blob, as version 1 wrote it: header, then the postcard body.
     fn v1_blob<T: Serialize>(value: &T) -> Vec<u8> {
@@ -107,6 +112,14 @@ mod tests {
         assert_eq!(back.profile, state.profile);
         assert_eq!(back.recent, state.recent);
         assert_eq!(back.transfers, Default::default(), "learned from now on");
+
+        // A migrated user joins the peer index at their next learned event, named by it.
+        let mut migrated = back.clone();
+        let mut pop2 = pop.clone();
+        migrated.index_peers(&mut pop2, Some((repo_key(), "repo", Observed::Known)));
+        assert!(migrated.peer_indexed);
+        assert_eq!(pop2.peers.holders(repo_key()), 1);
+        assert_eq!(pop2.peers.name(repo_key()), Some("repo"));
 
         let back: Population =
             codec::decode(&v1_blob(&PopulationV1::from(&pop)), "population").unwrap();
