@@ -91,9 +91,7 @@ impl UserState {
             // names the index has from other users.
             let named = resource.map(|(key, name, _)| (key, name));
             population.peers.add_user(&self.profile.resources, |k| {
-                named
-                    .filter(|(key, _)| *key == k)
-                    .map(|(_, name)| cut(name.trim(), 64).to_owned())
+                named.filter(|(key, _)| *key == k).map(|(_, name)| name)
             });
             self.peer_indexed = true;
             return;

@@ -65,7 +65,7 @@ pub struct AnchorRule {
 
 impl PeerIndex {
     /// Adds a user's whole resource set (a user not indexed yet).
-    pub fn add_user(&mut self, set: &BoundedCounter, name_of: impl Fn(u64) -> Option<String>) {
+    pub fn add_user<'n>(&mut self, set: &BoundedCounter, name_of: impl Fn(u64) -> Option<&'n str>) {
         let keys: Vec<u64> = set.iter().map(|c| c.key).collect();
         for &k in &keys {
             self.add_holder(k, name_of(k));
@@ -89,10 +89,7 @@ impl PeerIndex {
                 }
             }
         }
-        self.add_holder(
-            key,
-            Some(super::cut(name.trim(), MAX_NAME_BYTES).to_owned()),
-        );
+        self.add_holder(key, Some(name));
         for other in others() {
             self.bump(key, other);
             self.bump(other, key);
@@ -172,10 +169,14 @@ impl PeerIndex {
                 .sum::<usize>()
     }
 
-    fn add_holder(&mut self, key: u64, name: Option<String>) {
+    /// Counts one more holder of `key`; its name (cut to [`MAX_NAME_BYTES`]) is kept when
+    /// the index has none yet.
+    fn add_holder(&mut self, key: u64, name: Option<&str>) {
         *self.holders.entry(key).or_default() += 1;
         if let Some(n) = name {
-            self.names.entry(key).or_insert(n);
+            self.names
+                .entry(key)
+                .or_insert_with(|| super::cut(n.trim(), MAX_NAME_BYTES).to_owned());
         }
     }
 
