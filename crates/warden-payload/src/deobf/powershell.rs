@@ -184,6 +184,15 @@ static PIPE_TO_IEX: LazyLock<Regex> =
     LazyLock::new(|| crate::re::fixed(r"(?i)\|\s*(?:iex|invoke-expression)\b"));
 static ASSIGN: LazyLock<Regex> =
     LazyLock::new(|| crate::re::fixed(r"(?im)^[ \t]*\$(\w+)[ \t]*=[ \t]*"));
+/// A variable run as code: `iex $x`, `iex ($x)`, `$x | iex`. The variable is the first or
+/// the second group.
+static VARIABLE_INVOKED: LazyLock<Regex> = LazyLock::new(|| {
+    crate::re::fixed(
+        r"(?i)\b(?:iex|invoke-expression)[ \t]+(?:\(\s*)?\$(\w+)\b(?:\s*\))?|\$(\w+)\b[ \t]*\|[ \t]*(?:iex|invoke-expression)\b",
+    )
+});
+/// Most places tried when looking for where a variable is run.
+const MAX_INVOKE_SITES: usize = 64;
 
 /// A statement ends here: nothing but spaces before the end, a separator or a closing bracket.
 fn at_statement_end(text: &str, pos: usize) -> bool {
@@ -292,15 +301,25 @@ fn invoked_variable(text: &str) -> Option<String> {
         if !at_statement_end(text, e.end) {
             continue;
         }
-        let value = e.value.to_text();
-        let var = regex::escape(name);
-        let uses = Regex::new(&format!(
-            r"(?i)(?:\b(?:iex|invoke-expression)[ \t]+(?:\(\s*)?\${var}\b(?:\s*\))?|\${var}\b[ \t]*\|[ \t]*(?:iex|invoke-expression)\b)"
-        ))
-        .ok()?;
-        if let Some(u) = uses.find_at(text, e.end) {
-            return Some(splice(text, u.range(), value.trim()));
+        if let Some(site) = where_invoked(text, name, e.end) {
+            return Some(splice(text, site, e.value.to_text().trim()));
         }
+    }
+    None
+}
+
+/// The first place from `from` where variable `name` is run as code. Every start is tried
+/// (not only where the last match ended): `$a | iex $b` runs both.
+fn where_invoked(text: &str, name: &str, from: usize) -> Option<std::ops::Range<usize>> {
+    let mut at = from;
+    for _ in 0..MAX_INVOKE_SITES {
+        let caps = VARIABLE_INVOKED.captures_at(text, at)?;
+        let whole = caps.get(0)?;
+        let var = caps.get(1).or_else(|| caps.get(2))?.as_str();
+        if var.to_lowercase() == name.to_lowercase() {
+            return Some(whole.range());
+        }
+        at = whole.start() + text[whole.start()..].chars().next()?.len_utf8();
     }
     None
 }

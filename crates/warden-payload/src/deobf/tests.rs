@@ -71,6 +71,9 @@ fn string_expressions_and_invocations() {
         "&([scriptblock]::Create('Get-Pro'+'cess -Name lsass'))",
         "('Get-Process -Name lsass') | iex",
         "$c = 'Get-Pro' + 'cess -Name lsass'\niex $c",
+        "$C = 'Get-Pro' + 'cess -Name lsass'\n$c | Invoke-Expression",
+        // Another variable run first, in a match that overlaps the one of `$c`.
+        "$c = 'Get-Pro' + 'cess -Name lsass'\n$other | iex ($c)",
     ];
     for c in cases {
         let out = last(c, Shell::Powershell);
