@@ -327,6 +327,13 @@ pub struct PayloadTrainArgs {
     pub seed: u64,
 }
 
+/// The sequence autoencoder's encoder.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeqEncoder {
+    Dense,
+    Gru,
+}
+
 #[derive(Args, Debug)]
 pub struct SeqaeArgs {
     #[command(flatten)]
@@ -338,7 +345,11 @@ pub struct SeqaeArgs {
     pub seed: u64,
     #[arg(long, default_value_t = 6)]
     pub epochs: usize,
-    /// GRU encoder width.
+    /// The encoder: `dense`, one layer over the whole window (a few microseconds per
+    /// event), or `gru`, a recurrent layer stepping through it (about ten times slower).
+    #[arg(long, value_enum, default_value_t = SeqEncoder::Dense)]
+    pub encoder: SeqEncoder,
+    /// Encoder width (the dense layer's or the GRU's).
     #[arg(long, default_value_t = 32)]
     pub hidden: usize,
     /// Bottleneck width.

@@ -80,3 +80,8 @@ fn committed_sequence_autoencoder_keeps_scoring_the_same() {
 fn committed_activity_trees_keep_scoring_the_same() {
     check("gbdt-activity-v3", "gbdt");
 }
+
+#[test]
+fn committed_window_autoencoder_keeps_scoring_the_same() {
+    check("windowae-activity-v3", "windowae");
+}

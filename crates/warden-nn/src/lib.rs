@@ -1,7 +1,9 @@
-//! Training of the sequence autoencoder ([`warden_models::ml::sequence`]) on the CPU with
-//! candle: the network is built from candle tensors, trained with AdamW on mini-batches of
-//! windows, and its weights copied out into a [`SeqAutoencoder`], whose own forward pass
-//! scores in production. Candle is needed to train only, never to score.
+//! Training of the sequence models on the CPU with candle — the recurrent autoencoder
+//! ([`warden_models::ml::sequence`], [`train`]) and the dense window autoencoder
+//! ([`warden_models::ml::window_ae`], [`train_window`]): the network is built from candle
+//! tensors, trained with AdamW on mini-batches of windows, and its weights copied out into
+//! the model type, whose own forward pass scores in production. Candle is needed to train
+//! only, never to score.
 //!
 //! Everything random (initial weights, sampling, batch order) comes from the seeded
 //! [`SplitMix64`], so a seed gives the same model.
@@ -11,7 +13,12 @@ use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 use std::time::Instant;
 use warden_models::ml::Matrix;
 use warden_models::ml::rng::SplitMix64;
-use warden_models::ml::sequence::{STEP_FEATURES, STEPS, SeqAutoencoder, WINDOW, quantile};
+use warden_models::ml::sequence::{
+    NewestStep, STEP_FEATURES, STEPS, SeqAutoencoder, WINDOW, quantile,
+};
+
+mod window;
+pub use window::train_window;
 
 /// Training failed.
 #[derive(Debug, thiserror::Error)]
@@ -91,8 +98,16 @@ pub struct EpochReport {
     pub seconds: f64,
 }
 
-/// The network's trainable tensors.
+/// A network trained to reconstruct windows.
+trait Network {
+    fn vars(&self) -> Vec<Var>;
+    /// Reconstruction of a batch `[B, WINDOW]` → `[B, WINDOW]`.
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor>;
+}
+
+/// The recurrent network's trainable tensors.
 struct Net {
+    hidden: usize,
     w_ih: Var,
     w_hh: Var,
     b_ih: Var,
@@ -113,6 +128,7 @@ impl Net {
             |v: &[f32], rows: usize, cols: usize| Var::from_vec(v.to_vec(), (rows, cols), dev);
         let vec = |v: &[f32]| Var::from_vec(v.to_vec(), v.len(), dev);
         Ok(Net {
+            hidden: h,
             w_ih: mat(&m.w_ih, 3 * h, STEP_FEATURES)?,
             w_hh: mat(&m.w_hh, 3 * h, h)?,
             b_ih: vec(&m.b_ih)?,
@@ -126,6 +142,32 @@ impl Net {
         })
     }
 
+    fn export(&self, p: &SeqTrainParams) -> candle_core::Result<SeqAutoencoder> {
+        let flat = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
+        Ok(SeqAutoencoder {
+            hidden: p.hidden,
+            latent: p.latent,
+            dense: p.dense,
+            w_ih: flat(&self.w_ih)?,
+            w_hh: flat(&self.w_hh)?,
+            b_ih: flat(&self.b_ih)?,
+            b_hh: flat(&self.b_hh)?,
+            enc_w: flat(&self.enc_w)?,
+            enc_b: flat(&self.enc_b)?,
+            dec1_w: flat(&self.dec1_w)?,
+            dec1_b: flat(&self.dec1_b)?,
+            dec2_w: flat(&self.dec2_w)?,
+            dec2_b: flat(&self.dec2_b)?,
+            threshold_error: 1.0,
+            contamination: p.contamination,
+            train_loss: 0.0,
+            epochs: p.epochs,
+            seed: p.seed,
+        })
+    }
+}
+
+impl Network for Net {
     fn vars(&self) -> Vec<Var> {
         [
             &self.w_ih,
@@ -144,8 +186,8 @@ impl Net {
         .collect()
     }
 
-    /// Reconstruction of a batch `[B, WINDOW]` → `[B, WINDOW]`.
-    fn forward(&self, x: &Tensor, hidden: usize) -> candle_core::Result<Tensor> {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let hidden = self.hidden;
         let b = x.dim(0)?;
         // Input projections of every step at once: [B·STEPS, 3H] → [B, STEPS, 3H].
         let gi_all = x
@@ -178,30 +220,6 @@ impl Net {
             .matmul(&self.dec2_w.t()?)?
             .broadcast_add(self.dec2_b.as_tensor())
     }
-
-    fn export(&self, p: &SeqTrainParams) -> candle_core::Result<SeqAutoencoder> {
-        let flat = |v: &Var| v.as_tensor().flatten_all()?.to_vec1::<f32>();
-        Ok(SeqAutoencoder {
-            hidden: p.hidden,
-            latent: p.latent,
-            dense: p.dense,
-            w_ih: flat(&self.w_ih)?,
-            w_hh: flat(&self.w_hh)?,
-            b_ih: flat(&self.b_ih)?,
-            b_hh: flat(&self.b_hh)?,
-            enc_w: flat(&self.enc_w)?,
-            enc_b: flat(&self.enc_b)?,
-            dec1_w: flat(&self.dec1_w)?,
-            dec1_b: flat(&self.dec1_b)?,
-            dec2_w: flat(&self.dec2_w)?,
-            dec2_b: flat(&self.dec2_b)?,
-            threshold_error: 1.0,
-            contamination: p.contamination,
-            train_loss: 0.0,
-            epochs: p.epochs,
-            seed: p.seed,
-        })
-    }
 }
 
 /// The loss: mean squared error over the window plus that of the newest step, which is the
@@ -223,13 +241,26 @@ fn batch_tensor(x: &Matrix, rows: &[usize], dev: &Device) -> candle_core::Result
     Tensor::from_vec(data, (rows.len(), WINDOW), dev)
 }
 
-/// Trains on `windows` (one row per window, [`WINDOW`] values in `[0, 1]`) and calibrates
-/// the threshold on all of them. `progress` is called after each epoch.
+/// Trains the recurrent autoencoder on `windows` (one row per window, [`WINDOW`] values in
+/// `[0, 1]`) and calibrates the threshold on all of them. `progress` is called after each
+/// epoch.
 pub fn train(
     p: &SeqTrainParams,
     windows: &Matrix,
-    mut progress: impl FnMut(EpochReport),
+    progress: impl FnMut(EpochReport),
 ) -> Result<SeqAutoencoder, TrainError> {
+    check(p, windows)?;
+    // Initial weights from the seed; sampling and batch order from a generator of its own.
+    let start = SeqAutoencoder::untrained(p.hidden, p.latent, p.dense, p.seed);
+    let net = Net::from_model(&start, &Device::Cpu)?;
+    let last_loss = fit(&net, p, windows, progress)?;
+    let mut model = net.export(p)?;
+    model.train_loss = last_loss;
+    model.threshold_error = threshold(&model, windows, p.contamination);
+    Ok(model)
+}
+
+fn check(p: &SeqTrainParams, windows: &Matrix) -> Result<(), TrainError> {
     p.validate()?;
     if windows.rows() == 0 {
         return Err(TrainError::Empty);
@@ -237,10 +268,17 @@ pub fn train(
     if windows.cols() != WINDOW {
         return Err(TrainError::Width(windows.cols()));
     }
+    Ok(())
+}
+
+/// AdamW on mini-batches of at most `max_windows` sampled windows; the last epoch's mean loss.
+fn fit(
+    net: &impl Network,
+    p: &SeqTrainParams,
+    windows: &Matrix,
+    mut progress: impl FnMut(EpochReport),
+) -> Result<f64, TrainError> {
     let dev = Device::Cpu;
-    // Initial weights from the seed; sampling and batch order from a generator of its own.
-    let start = SeqAutoencoder::untrained(p.hidden, p.latent, p.dense, p.seed);
-    let net = Net::from_model(&start, &dev)?;
     let mut rng = SplitMix64::new(p.seed ^ 0x5EED_BA7C);
     let mut opt = AdamW::new(
         net.vars(),
@@ -260,7 +298,7 @@ pub fn train(
         let (mut sum, mut n) = (0.0f64, 0usize);
         for rows in sample.chunks(p.batch) {
             let x = batch_tensor(windows, rows, &dev)?;
-            let l = loss(&net.forward(&x, p.hidden)?, &x)?;
+            let l = loss(&net.forward(&x)?, &x)?;
             opt.backward_step(&l)?;
             sum += f64::from(l.to_scalar::<f32>()?) * rows.len() as f64;
             n += rows.len();
@@ -275,8 +313,12 @@ pub fn train(
             seconds: started.elapsed().as_secs_f64(),
         });
     }
-    let mut model = net.export(p)?;
-    model.train_loss = last_loss;
+    Ok(last_loss)
+}
+
+/// The newest-step error at the quantile `1 − contamination` of `windows`' errors: the
+/// error that scores 0.5.
+fn threshold(model: &(impl NewestStep + Sync), windows: &Matrix, contamination: f64) -> f64 {
     let errors: Vec<f64> = {
         use rayon::prelude::*;
         (0..windows.rows())
@@ -285,8 +327,7 @@ pub fn train(
             .collect()
     };
     // A floor keeps the score defined when training windows reconstruct perfectly.
-    model.threshold_error = quantile(&errors, 1.0 - p.contamination).max(1e-6);
-    Ok(model)
+    quantile(&errors, 1.0 - contamination).max(1e-6)
 }
 
 fn shuffle(v: &mut [usize], rng: &mut SplitMix64) {
@@ -297,11 +338,11 @@ fn shuffle(v: &mut [usize], rng: &mut SplitMix64) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Normal windows: quiet steps with small noise; anomalies: one loud newest step.
-    fn windows(n: usize, seed: u64, loud_last: bool) -> Matrix {
+    pub(crate) fn windows(n: usize, seed: u64, loud_last: bool) -> Matrix {
         let mut r = SplitMix64::new(seed);
         let mut m = Matrix::new(WINDOW);
         let mut row = vec![0.0f32; WINDOW];
@@ -325,7 +366,7 @@ mod tests {
         m
     }
 
-    fn small() -> SeqTrainParams {
+    pub(crate) fn small() -> SeqTrainParams {
         SeqTrainParams {
             hidden: 8,
             latent: 4,
@@ -346,7 +387,7 @@ mod tests {
         let net = Net::from_model(&start, &dev).unwrap_or_else(|e| panic!("{e}"));
         let x = windows(7, 1, true);
         let t = batch_tensor(&x, &(0..7).collect::<Vec<_>>(), &dev)
-            .and_then(|t| net.forward(&t, p.hidden))
+            .and_then(|t| net.forward(&t))
             .and_then(|t| t.to_vec2::<f32>())
             .unwrap_or_else(|e| panic!("{e}"));
         let model = net.export(&p).unwrap_or_else(|e| panic!("{e}"));

@@ -21,8 +21,8 @@ use warden_models::stats::stable_hash_bytes;
 
 use super::activity_data;
 use crate::cli::{
-    ActivityOpts, DetectArgs, EvalArgs, GbdtArgs, IforestArgs, ModelsCommand, SeqaeArgs,
-    TrainCommand,
+    ActivityOpts, DetectArgs, EvalArgs, GbdtArgs, IforestArgs, ModelsCommand, SeqEncoder,
+    SeqaeArgs, TrainCommand,
 };
 use crate::sending::Sender;
 use warden_models::ml::gbdt::GbdtParams;
@@ -166,7 +166,7 @@ pub fn train(cmd: &TrainCommand) -> Result<()> {
 }
 
 fn train_seqae(a: &SeqaeArgs) -> Result<()> {
-    use warden_models::ml::sequence::WINDOW;
+    use warden_models::ml::sequence::{NewestStep, WINDOW};
     if a.io.format.format() != FlowFormat::Activity {
         bail!("the sequence autoencoder reads user activity: give --format activity");
     }
@@ -205,16 +205,26 @@ fn train_seqae(a: &SeqaeArgs) -> Result<()> {
         a.max_windows
     );
     let started = Instant::now();
-    let model = warden_nn::train(&params, &x, |e| {
+    let report = |e: warden_nn::EpochReport| {
         eprintln!(
             "  epoch {}/{}: loss {:.5} ({:.1} s)",
             e.epoch, params.epochs, e.loss, e.seconds
         );
-    })
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    };
+    let (model, importance) = match a.encoder {
+        SeqEncoder::Dense => {
+            let m =
+                warden_nn::train_window(&params, &x, report).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let importance = m.importance(&x);
+            (Model::WindowAutoencoder(Box::new(m)), importance)
+        }
+        SeqEncoder::Gru => {
+            let m = warden_nn::train(&params, &x, report).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let importance = m.importance(&x);
+            (Model::SeqAutoencoder(Box::new(m)), importance)
+        }
+    };
     let fit_seconds = started.elapsed().as_secs_f64();
-    let importance = model.importance(&x);
-    let model = Model::SeqAutoencoder(Box::new(model));
     let scores = model.score(&x);
     let file = training::model_file(model, &data, &scores, x.rows(), a.normal_only, fit_seconds);
     let bytes = write_model(&file, &a.io.out)?;
@@ -230,7 +240,8 @@ fn train_seqae(a: &SeqaeArgs) -> Result<()> {
         .map(|(n, v)| format!("{n} {:.0}%", v * 100.0))
         .collect();
     eprintln!(
-        "trained seqae on {} windows in {:.1} s; share of the newest-step error: {}; wrote {} ({} bytes)",
+        "trained seqae ({}) on {} windows in {:.1} s; share of the newest-step error: {}; wrote {} ({} bytes)",
+        file.model.kind(),
         x.rows(),
         fit_seconds,
         top.join(", "),

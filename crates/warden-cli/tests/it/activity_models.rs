@@ -47,14 +47,39 @@ fn three_models_train_evaluate_and_join_detection() {
             "--epochs", "2", "--hidden", "8", "--latent", "4", "--dense", "16", "--batch", "64",
         ],
     );
+    let gru = path("gru.wmdl");
+    train(
+        "seqae",
+        &gru,
+        &[
+            "--encoder",
+            "gru",
+            "--epochs",
+            "2",
+            "--hidden",
+            "8",
+            "--latent",
+            "4",
+            "--dense",
+            "16",
+            "--batch",
+            "64",
+        ],
+    );
+    assert_eq!(
+        eval(&seq)["model"],
+        "windowae",
+        "the dense encoder is the default"
+    );
+    assert_eq!(eval(&gru)["model"], "seqae");
     // Attacks in the sample are far from its normal events for every model.
-    for (model, floor) in [(&forest, 0.8), (&trees, 0.95), (&seq, 0.7)] {
+    for (model, floor) in [(&forest, 0.8), (&trees, 0.95), (&seq, 0.7), (&gru, 0.7)] {
         let e = eval(model);
         let auc = e["roc_auc"].as_f64().unwrap_or(0.0);
         assert!(auc >= floor, "{model}: ROC-AUC {auc} < {floor}");
         assert_eq!(
             e["format"],
-            if model == &seq {
+            if model == &seq || model == &gru {
                 "activity-sequence"
             } else {
                 "activity"

@@ -69,7 +69,9 @@ impl Member {
             Model::Gbdt(_) | Model::GbdtMulticlass(_) => {
                 (Member::Trees, FlowFormat::Activity, FEATURE_NAMES.len())
             }
-            Model::SeqAutoencoder(_) => (Member::Sequence, FlowFormat::ActivitySequence, WINDOW),
+            Model::SeqAutoencoder(_) | Model::WindowAutoencoder(_) => {
+                (Member::Sequence, FlowFormat::ActivitySequence, WINDOW)
+            }
         };
         if f.schema.format != format || f.schema.width() != width {
             return Err(format!(

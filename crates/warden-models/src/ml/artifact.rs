@@ -10,7 +10,8 @@ use super::flows::FeatureSchema;
 use super::gbdt::{Gbdt, GbdtMulticlass};
 use super::iforest::{IsolationForest, IsolationForestParams, IsolationForestV1};
 use super::metrics::Evaluation;
-use super::sequence::SeqAutoencoder;
+use super::sequence::{NewestStep, SeqAutoencoder};
+use super::window_ae::WindowAutoencoder;
 use crate::ModelError;
 
 pub const MAGIC: &[u8; 4] = b"WMDL";
@@ -33,6 +34,9 @@ pub enum Model {
     GbdtMulticlass(Box<GbdtMulticlass>),
     /// The sequence autoencoder over user-activity windows.
     SeqAutoencoder(Box<SeqAutoencoder>),
+    /// The dense window autoencoder: the same input and score as the recurrent one, a
+    /// dense encoder (added as a new variant: older files decode unchanged).
+    WindowAutoencoder(Box<WindowAutoencoder>),
 }
 
 /// Index of the class named `normal`, if any.
@@ -56,6 +60,7 @@ impl Model {
             Model::Gbdt(_) => "gbdt",
             Model::GbdtMulticlass(_) => "gbdt-multiclass",
             Model::SeqAutoencoder(_) => "seqae",
+            Model::WindowAutoencoder(_) => "windowae",
         }
     }
 
@@ -67,6 +72,7 @@ impl Model {
             Model::Gbdt(g) => g.predict_one(row),
             Model::GbdtMulticlass(m) => attack_probability(m, &m.predict_proba_one(row)),
             Model::SeqAutoencoder(a) => a.score_one(row),
+            Model::WindowAutoencoder(a) => a.score_one(row),
         }
     }
 
@@ -91,13 +97,17 @@ impl Model {
                 .map(|p| attack_probability(m, p))
                 .collect(),
             Model::SeqAutoencoder(a) => a.score(x),
+            Model::WindowAutoencoder(a) => a.score(x),
         }
     }
 
     pub fn threshold(&self) -> f64 {
         match self {
             Model::IsolationForest { forest, .. } => forest.threshold(),
-            Model::Gbdt(_) | Model::GbdtMulticlass(_) | Model::SeqAutoencoder(_) => 0.5,
+            Model::Gbdt(_)
+            | Model::GbdtMulticlass(_)
+            | Model::SeqAutoencoder(_)
+            | Model::WindowAutoencoder(_) => 0.5,
         }
     }
 
@@ -122,6 +132,7 @@ impl Model {
                     .unwrap_or_default()
             }
             Model::SeqAutoencoder(a) => a.attributions(row),
+            Model::WindowAutoencoder(a) => a.attributions(row),
         }
     }
 }
@@ -262,6 +273,10 @@ impl ModelFile {
             Model::GbdtMulticlass(m) => m.prepare(),
             Model::IsolationForest { forest, .. } => forest.prepare(),
             Model::SeqAutoencoder(a) => a.validate().map_err(|reason| ModelError::Corrupt {
+                what: "model",
+                reason,
+            })?,
+            Model::WindowAutoencoder(a) => a.validate().map_err(|reason| ModelError::Corrupt {
                 what: "model",
                 reason,
             })?,

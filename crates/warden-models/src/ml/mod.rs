@@ -1,7 +1,8 @@
 //! Machine-learning models and what they need: a seeded random generator ([`rng`]), a
 //! dense feature matrix ([`Matrix`]), the isolation forest ([`iforest`]), network-flow
 //! feature pipelines ([`flows`]), evaluation metrics ([`metrics`]), drift against the training
-//! data ([`drift`]), the sequence autoencoder's inference ([`sequence`]) and the versioned
+//! data ([`drift`]), the sequence models' inference ([`sequence`]: recurrent, [`window_ae`]:
+//! dense) and the versioned
 //! model file ([`artifact`]).
 
 pub mod artifact;
@@ -14,6 +15,7 @@ pub mod metrics;
 pub mod rng;
 pub mod sequence;
 pub mod training;
+pub mod window_ae;
 
 use serde::{Deserialize, Serialize};
 

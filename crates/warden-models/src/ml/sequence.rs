@@ -143,7 +143,7 @@ pub struct SeqAutoencoder {
 }
 
 /// `y = W·x + b` for a row-major `W` of `b.len()` rows.
-fn affine(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
+pub(crate) fn affine(w: &[f32], b: &[f32], x: &[f32], y: &mut [f32]) {
     let n = x.len();
     for (r, (out, bias)) in y.iter_mut().zip(b).enumerate() {
         *out = bias + dot(&w[r * n..(r + 1) * n], x);
@@ -169,7 +169,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
-fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
@@ -237,8 +237,9 @@ impl SeqAutoencoder {
         Ok(())
     }
 
-    /// Reconstructs a window (`WINDOW` values, oldest step first).
-    pub fn reconstruct(&self, window: &[f32]) -> Vec<f32> {
+    /// The latent vector of a window: the GRU over its steps from a zero state, then the
+    /// `tanh` latent layer.
+    fn encode(&self, window: &[f32]) -> Vec<f32> {
         let h = self.hidden;
         let mut state = vec![0.0f32; h];
         let mut gi = vec![0.0f32; 3 * h];
@@ -256,49 +257,107 @@ impl SeqAutoencoder {
         let mut latent = vec![0.0f32; self.latent];
         affine(&self.enc_w, &self.enc_b, &state, &mut latent);
         latent.iter_mut().for_each(|v| *v = v.tanh());
-        let mut dense = vec![0.0f32; self.dense];
-        affine(&self.dec1_w, &self.dec1_b, &latent, &mut dense);
-        dense.iter_mut().for_each(|v| *v = v.tanh());
-        let mut out = vec![0.0f32; WINDOW];
-        affine(&self.dec2_w, &self.dec2_b, &dense, &mut out);
-        out
+        latent
     }
 
+    /// Reconstructs a window (`WINDOW` values, oldest step first).
+    pub fn reconstruct(&self, window: &[f32]) -> Vec<f32> {
+        decode(
+            &self.encode(window),
+            [&self.dec1_w, &self.dec1_b, &self.dec2_w, &self.dec2_b],
+            self.dense,
+        )
+    }
+
+    /// The newest step's reconstruction: the last [`STEP_FEATURES`] outputs of
+    /// [`SeqAutoencoder::reconstruct`], without computing the rest of the window.
+    pub fn reconstruct_last(&self, window: &[f32]) -> [f32; STEP_FEATURES] {
+        decode_last(
+            &self.encode(window),
+            [&self.dec1_w, &self.dec1_b, &self.dec2_w, &self.dec2_b],
+            self.dense,
+        )
+    }
+}
+
+/// The dense decoder: `tanh(W1·l + b1)`, then the linear `WINDOW × dense` output layer.
+pub(crate) fn decode(latent: &[f32], [w1, b1, w2, b2]: [&[f32]; 4], dense: usize) -> Vec<f32> {
+    let mut hidden = vec![0.0f32; dense];
+    affine(w1, b1, latent, &mut hidden);
+    hidden.iter_mut().for_each(|v| *v = v.tanh());
+    let mut out = vec![0.0f32; WINDOW];
+    affine(w2, b2, &hidden, &mut out);
+    out
+}
+
+/// The dense decoder's newest-step outputs from a latent vector: `tanh(W1·l + b1)`, then
+/// only the last [`STEP_FEATURES`] rows of the `WINDOW × dense` output layer.
+pub(crate) fn decode_last(
+    latent: &[f32],
+    [w1, b1, w2, b2]: [&[f32]; 4],
+    dense: usize,
+) -> [f32; STEP_FEATURES] {
+    let mut hidden = vec![0.0f32; dense];
+    affine(w1, b1, latent, &mut hidden);
+    hidden.iter_mut().for_each(|v| *v = v.tanh());
+    let last = (STEPS - 1) * STEP_FEATURES;
+    let mut out = [0.0f32; STEP_FEATURES];
+    affine(
+        &w2[last * dense..WINDOW * dense],
+        &b2[last..WINDOW],
+        &hidden,
+        &mut out,
+    );
+    out
+}
+
+/// A model that scores the newest step of a window by how badly it reconstructs it (the
+/// sequence models: [`SeqAutoencoder`], [`super::window_ae::WindowAutoencoder`]). The score,
+/// its calibration and its attributions are the same for every such model.
+pub trait NewestStep {
+    /// The newest step's reconstruction from a full window.
+    fn newest_step(&self, window: &[f32]) -> [f32; STEP_FEATURES];
+    /// The newest-step error that scores 0.5.
+    fn threshold_error(&self) -> f64;
+
     /// Squared reconstruction error of each feature of the newest step.
-    pub fn last_step_errors(&self, window: &[f32]) -> [f64; STEP_FEATURES] {
+    fn last_step_errors(&self, window: &[f32]) -> [f64; STEP_FEATURES] {
         let mut errs = [0.0f64; STEP_FEATURES];
         if window.len() < WINDOW {
             return errs;
         }
-        let rec = self.reconstruct(window);
+        let rec = self.newest_step(window);
         let last = (STEPS - 1) * STEP_FEATURES;
         for (f, e) in errs.iter_mut().enumerate() {
-            let d = f64::from(window[last + f]) - f64::from(rec[last + f]);
+            let d = f64::from(window[last + f]) - f64::from(rec[f]);
             *e = d * d;
         }
         errs
     }
 
     /// Mean squared error of the newest step.
-    pub fn error(&self, window: &[f32]) -> f64 {
+    fn error(&self, window: &[f32]) -> f64 {
         self.last_step_errors(window).iter().sum::<f64>() / STEP_FEATURES as f64
     }
 
     /// Maps an error to `[0, 1)`: 0.5 at the calibrated threshold, rising with the error.
-    pub fn score_of_error(&self, error: f64) -> f64 {
+    fn score_of_error(&self, error: f64) -> f64 {
         if error.is_nan() {
             // A broken network must look broken to the caller, not normal.
             return f64::NAN;
         }
         let e = error.max(0.0);
-        e / (e + self.threshold_error)
+        e / (e + self.threshold_error())
     }
 
-    pub fn score_one(&self, window: &[f32]) -> f64 {
+    fn score_one(&self, window: &[f32]) -> f64 {
         self.score_of_error(self.error(window))
     }
 
-    pub fn score(&self, x: &Matrix) -> Vec<f64> {
+    fn score(&self, x: &Matrix) -> Vec<f64>
+    where
+        Self: Sync,
+    {
         use rayon::prelude::*;
         (0..x.rows())
             .into_par_iter()
@@ -308,7 +367,7 @@ impl SeqAutoencoder {
 
     /// Per-column attributions for a window: each newest-step feature's share of the error
     /// (older steps get 0), so they add up to 1 when there is any error.
-    pub fn attributions(&self, window: &[f32]) -> Vec<f64> {
+    fn attributions(&self, window: &[f32]) -> Vec<f64> {
         let errs = self.last_step_errors(window);
         let total: f64 = errs.iter().sum();
         let mut out = vec![0.0; WINDOW];
@@ -323,7 +382,7 @@ impl SeqAutoencoder {
 
     /// Global importance: the mean share of each newest-step feature in the error over
     /// `x`'s windows, per [`STEP_FEATURE_NAMES`].
-    pub fn importance(&self, x: &Matrix) -> [f64; STEP_FEATURES] {
+    fn importance(&self, x: &Matrix) -> [f64; STEP_FEATURES] {
         let mut sum = [0.0f64; STEP_FEATURES];
         for row in x.iter_rows() {
             let errs = self.last_step_errors(row);
@@ -336,6 +395,16 @@ impl SeqAutoencoder {
             sum.iter_mut().for_each(|s| *s /= total);
         }
         sum
+    }
+}
+
+impl NewestStep for SeqAutoencoder {
+    fn newest_step(&self, window: &[f32]) -> [f32; STEP_FEATURES] {
+        self.reconstruct_last(window)
+    }
+
+    fn threshold_error(&self) -> f64 {
+        self.threshold_error
     }
 }
 
@@ -390,6 +459,17 @@ mod tests {
         assert_eq!(names.len(), WINDOW);
         assert_eq!(names[0], "t-23.hour_deviation");
         assert_eq!(names[WINDOW - 1], "t0.burst");
+    }
+
+    #[test]
+    fn the_newest_step_alone_equals_the_whole_reconstructions_tail() {
+        let m = random_model(9);
+        let window: Vec<f32> = (0..WINDOW).map(|i| ((i * 7) % 11) as f32 / 11.0).collect();
+        let whole = m.reconstruct(&window);
+        let last = m.reconstruct_last(&window);
+        for (a, b) in whole[WINDOW - STEP_FEATURES..].iter().zip(last) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
     }
 
     #[test]
