@@ -290,6 +290,32 @@ pub enum TrainCommand {
     /// The payload model: logistic regression over hashed n-grams of decoded command lines,
     /// trained on labelled JSON Lines (`text`, `label` malicious/benign, optional `shell`).
     Payload(PayloadTrainArgs),
+    /// Calibrates trained activity models on users held out from their training
+    /// (`--users validation`): how rare each score is among those users' normal events, and
+    /// each model's weight in the ensemble, chosen on them. Writes the models again with it.
+    Calibrate(CalibrateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    /// Activity models to calibrate together (at most one of each kind).
+    #[arg(long = "model", value_name = "MODEL", required = true)]
+    pub models: Vec<PathBuf>,
+    /// User activity (the file the models were trained on, or more of it).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where the calibrated models are written (same file names).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// Step of the weight grid searched (each weight a multiple of it, summing to 1).
+    #[arg(long, default_value_t = 0.1)]
+    pub weight_step: f64,
+    /// Smallest weight a model may get: validation users hold few attacks, and a model they
+    /// do not reward may still catch attacks of kinds they lack.
+    #[arg(long, default_value_t = 0.2)]
+    pub min_weight: f64,
+    #[command(flatten)]
+    pub activity: ActivityOpts,
 }
 
 #[derive(Args, Debug)]
@@ -380,12 +406,16 @@ pub struct ActivityOpts {
     /// Configuration file (TOML) for the behavioural engine that builds the features.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Which users' events become rows: all, or a stable split by user id (`train` takes
-    /// 1 − --test-share of the users, `test` the others).
+    /// Which users' events become rows: all, or a stable split by user id (`test` takes
+    /// --test-share of the users, `validation` the next --validation-share, `train` the
+    /// rest).
     #[arg(long, value_enum, default_value = "all")]
     pub users: UserSplit,
     #[arg(long, default_value_t = 0.3)]
     pub test_share: f64,
+    /// Users held out from training to calibrate the models on (`warden train calibrate`).
+    #[arg(long, default_value_t = 0.0)]
+    pub validation_share: f64,
 }
 
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -393,6 +423,7 @@ pub enum UserSplit {
     #[default]
     All,
     Train,
+    Validation,
     Test,
 }
 

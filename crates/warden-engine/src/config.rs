@@ -43,6 +43,9 @@ pub struct EnsembleConfig {
     pub sequence: f64,
     /// Share of the boosted trees.
     pub trees: f64,
+    /// With calibrated models (`warden train calibrate`): the combined rarity among normal
+    /// validation events at which the models' agreement is 0.5 (1 at its square).
+    pub calibrated_half_p: f64,
     /// A model call slower than this counts as a failure (milliseconds).
     pub timeout_ms: f64,
     /// Failures in a row that open a model's circuit.
@@ -58,6 +61,7 @@ impl Default for EnsembleConfig {
             isolation_forest: 0.35,
             sequence: 0.35,
             trees: 0.30,
+            calibrated_half_p: 0.001,
             timeout_ms: 50.0,
             failures_to_open: 3,
             cooldown_secs: 60,
@@ -530,6 +534,9 @@ impl UebaConfig {
             if !(0.0..=1.0).contains(&v) {
                 return bad(k, "must be within [0, 1]");
             }
+        }
+        if !(e.calibrated_half_p > 0.0 && e.calibrated_half_p < 0.5) {
+            return bad("ensemble.calibrated_half_p", "must be within (0, 0.5)");
         }
         if !(e.timeout_ms > 0.0 && e.timeout_ms <= 60_000.0) {
             return bad("ensemble.timeout_ms", "must be within (0, 60000]");

@@ -213,6 +213,7 @@ mod tests {
                 metrics: None,
             },
             reference: None,
+            calibration: None,
         };
         let bytes = file.to_bytes().unwrap_or_default();
         LoadedModel::from_bytes(label, &bytes).unwrap_or_else(|e| panic!("{e}"))

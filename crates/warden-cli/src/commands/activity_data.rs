@@ -47,20 +47,44 @@ pub fn identity_schema(format: FlowFormat) -> FeatureSchema {
     FeatureSchema::identity(format, columns(format).numeric)
 }
 
-/// Whether a user falls on the test side of the split.
-fn is_test_user(user: &str, share: f64) -> bool {
+/// A user's place in the split, a stable fraction in [0, 1): test below --test-share,
+/// validation in the next --validation-share, train above.
+fn split_point(user: &str) -> f64 {
     // FNV-1a leaves its top bits nearly equal for ids that differ only at the end, so they
     // are mixed before being read as a fraction in [0, 1).
     let mixed = SplitMix64::new(stable_hash(user)).next_u64();
-    ((mixed >> 11) as f64 / (1u64 << 53) as f64) < share
+    (mixed >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn keep(opts: &ActivityOpts, user: &str) -> bool {
+/// Whether a user's events are selected by `opts.users`.
+pub fn keep(opts: &ActivityOpts, user: &str) -> bool {
+    let at = split_point(user);
+    let validation_end = opts.test_share + opts.validation_share;
     match opts.users {
         UserSplit::All => true,
-        UserSplit::Train => !is_test_user(user, opts.test_share),
-        UserSplit::Test => is_test_user(user, opts.test_share),
+        UserSplit::Test => at < opts.test_share,
+        UserSplit::Validation => at >= opts.test_share && at < validation_end,
+        UserSplit::Train => at >= validation_end,
     }
+}
+
+/// Checks the split's shares.
+pub fn check_split(opts: &ActivityOpts) -> Result<()> {
+    if !(0.0..1.0).contains(&opts.test_share)
+        || !(0.0..1.0).contains(&opts.validation_share)
+        || opts.test_share + opts.validation_share >= 1.0
+    {
+        bail!("--test-share and --validation-share must be in [0, 1) and leave users to train on");
+    }
+    if opts.users == UserSplit::Validation && opts.validation_share <= 0.0 {
+        bail!("--users validation needs --validation-share above 0");
+    }
+    Ok(())
+}
+
+/// `normal` → normal; `attack:<kind>` → attack; `benign:<kind>` (a hard negative) → normal.
+pub fn is_attack_label(label: &str) -> bool {
+    parse_label(label).0
 }
 
 /// `normal` → normal; `attack:<kind>` → attack; `benign:<kind>` (a hard negative) → normal,
@@ -75,9 +99,7 @@ fn parse_label(label: &str) -> (bool, String) {
 
 /// Runs the engine over `path` and returns one row per event of the selected users.
 pub fn load(path: &Path, format: FlowFormat, opts: &ActivityOpts) -> Result<ActivityRows> {
-    if !(0.0..1.0).contains(&opts.test_share) {
-        bail!("--test-share must be in [0, 1)");
-    }
+    check_split(opts)?;
     let cfg = WardenConfig::load(opts.config.as_deref())?;
     let labels: Option<HashMap<String, String>> =
         opts.labels.as_deref().map(labels::load).transpose()?;
@@ -164,16 +186,28 @@ mod tests {
     }
 
     #[test]
-    fn the_user_split_is_stable_and_near_its_share() {
+    fn the_user_split_is_stable_disjoint_and_near_its_shares() {
         let users: Vec<String> = (0..2000).map(|i| format!("user_{i:04}")).collect();
-        let test = users.iter().filter(|u| is_test_user(u, 0.3)).count();
+        let opts = |users: UserSplit, test_share: f64, validation_share: f64| ActivityOpts {
+            users,
+            test_share,
+            validation_share,
+            ..ActivityOpts::default()
+        };
+        let count = |o: &ActivityOpts| users.iter().filter(|u| keep(o, u)).count();
+        let test = count(&opts(UserSplit::Test, 0.3, 0.15));
+        let validation = count(&opts(UserSplit::Validation, 0.3, 0.15));
+        let train = count(&opts(UserSplit::Train, 0.3, 0.15));
         assert!((500..700).contains(&test), "{test}");
-        assert!(
-            users
-                .iter()
-                .all(|u| is_test_user(u, 0.3) == is_test_user(u, 0.3))
-        );
-        assert_eq!(users.iter().filter(|u| is_test_user(u, 0.0)).count(), 0);
+        assert!((220..380).contains(&validation), "{validation}");
+        assert_eq!(test + validation + train, users.len(), "every user once");
+        // Without a validation share, train and test are as they always were.
+        assert_eq!(count(&opts(UserSplit::Test, 0.3, 0.0)), test);
+        assert_eq!(count(&opts(UserSplit::Train, 0.3, 0.0)), users.len() - test);
+        assert!(users.iter().all(|u| split_point(u) == split_point(u)));
+        assert_eq!(count(&opts(UserSplit::Test, 0.0, 0.0)), 0);
+        assert!(check_split(&opts(UserSplit::Validation, 0.3, 0.0)).is_err());
+        assert!(check_split(&opts(UserSplit::Train, 0.6, 0.5)).is_err());
     }
 
     #[test]

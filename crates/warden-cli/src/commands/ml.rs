@@ -162,6 +162,7 @@ pub fn train(cmd: &TrainCommand) -> Result<()> {
         TrainCommand::Gbdt(a) => train_gbdt(a),
         TrainCommand::Seqae(a) => train_seqae(a),
         TrainCommand::Payload(a) => super::payload::train_payload(a),
+        TrainCommand::Calibrate(a) => super::calibrate::run(a),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod activity_data;
 pub mod alerts;
 pub mod baseline;
+pub mod calibrate;
 pub mod config;
 pub mod detect;
 pub mod graph;

@@ -182,6 +182,99 @@ fn activity_training_needs_what_it_needs() {
     assert!(err.contains("--labels"), "{err}");
 }
 
+#[test]
+fn models_calibrated_on_held_out_users_carry_their_rarity_and_weights() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let split = ["--test-share", "0.2", "--validation-share", "0.4"];
+    let with_split = |extra: &[&'static str]| {
+        let mut v: Vec<&str> = split.to_vec();
+        v.extend_from_slice(&["--users", "train"]);
+        v.extend_from_slice(extra);
+        v
+    };
+    let (forest, seq) = (path("if.wmdl"), path("seq.wmdl"));
+    train(
+        "iforest",
+        &forest,
+        &with_split(&["--contamination", "0.05"]),
+    );
+    train(
+        "seqae",
+        &seq,
+        &with_split(&[
+            "--epochs", "2", "--hidden", "8", "--latent", "4", "--dense", "16",
+        ]),
+    );
+    let (events, labels) = (sample("activity.jsonl"), sample("labels.jsonl"));
+    let out_dir = path("calibrated");
+    let mut args = vec![
+        "train",
+        "calibrate",
+        "--model",
+        &forest,
+        "--model",
+        &seq,
+        "--input",
+        &events,
+        "--labels",
+        &labels,
+        "--out-dir",
+        &out_dir,
+    ];
+    args.extend_from_slice(&split);
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 0, "calibrate: {err}");
+    assert!(err.contains("validation users:"), "{err}");
+    // Each model's weight is printed; together they make 1, each at least the floor.
+    let weights: Vec<f64> = err
+        .lines()
+        .filter_map(|l| l.split("weight ").nth(1))
+        .filter_map(|w| w.split(';').next()?.trim().parse().ok())
+        .collect();
+    assert_eq!(weights.len(), 2, "{err}");
+    assert!(
+        (weights.iter().sum::<f64>() - 1.0).abs() < 1e-6,
+        "{weights:?}"
+    );
+    assert!(weights.iter().all(|w| *w >= 0.2 - 1e-9), "{weights:?}");
+    // The calibrated files load and score in detection.
+    let (code, out, err) = run(&[
+        "detect",
+        &events,
+        "--all",
+        "--model",
+        &format!("{out_dir}/if.wmdl"),
+        "--model",
+        &format!("{out_dir}/seq.wmdl"),
+    ]);
+    assert_eq!(code, 0, "detect: {err}");
+    let scored: Vec<Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        scored
+            .iter()
+            .all(|s| s["isolation_forest_score"].is_number())
+    );
+    // Calibration needs validation users and labels.
+    let (code, _, err) = run(&[
+        "train",
+        "calibrate",
+        "--model",
+        &forest,
+        "--input",
+        &events,
+        "--labels",
+        &labels,
+        "--out-dir",
+        &out_dir,
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--validation-share"), "{err}");
+}
+
 /// `warden detect -` on a live stream follows the registry: activating another version
 /// swaps it in while events keep flowing, and later events are scored by it.
 #[test]

@@ -1,9 +1,13 @@
 //! The model layer of UEBA scoring: up to three models — an isolation forest and boosted
 //! trees over the 16-feature vector, the sequence autoencoder over the user's last events —
-//! each in a [`ModelSlot`] that can be swapped while the engine runs. Each model's score is
-//! calibrated so that its own threshold maps to 0.5, and the configured weights average them
-//! into the models' agreement, `[0, 1]`, which [`super::scoring::blend`] mixes into the
-//! score: models can raise an event the checks under-rate, and lower one they over-rate.
+//! each in a [`ModelSlot`] that can be swapped while the engine runs. When every model that
+//! answers carries a calibration (`warden train calibrate`: how rare each raw score is among
+//! normal events of users held out from training, and a weight chosen on those users), the
+//! models' agreement is the weighted mean of their rarities in decades, 0.5 at
+//! `calibrated_half_p` (one normal event in a thousand by default). Otherwise each score is mapped so
+//! that its own threshold is 0.5 and the configured weights average them. The agreement,
+//! `[0, 1]`, is what [`super::scoring::blend`] mixes into the score: models can raise an
+//! event the checks under-rate, and lower one they over-rate.
 //!
 //! Every model call is guarded: a model that is missing, returns a non-finite score, panics,
 //! or takes longer than the configured timeout is a failure; after `failures_to_open`
@@ -18,6 +22,7 @@ use std::time::{Duration, Instant};
 use rustc_hash::FxHashMap;
 use warden_event::{FEATURE_NAMES, FeatureVector};
 use warden_models::ml::artifact::Model;
+use warden_models::ml::calibration::combine_p_values;
 use warden_models::ml::flows::FlowFormat;
 use warden_models::ml::sequence::{STEP_FEATURE_NAMES, STEP_FEATURES, SequenceRing, WINDOW};
 
@@ -248,6 +253,9 @@ impl Ensemble {
     ) -> ModelVerdict {
         let mut v = ModelVerdict::default();
         let (mut weighted, mut total_weight) = (0.0f64, 0.0f64);
+        // Calibrated members' p-values and validated weights.
+        let mut rarity: Vec<(f64, f64)> = Vec::with_capacity(3);
+        let mut all_calibrated = true;
         let mut details = Vec::new();
         for member in Member::ALL {
             let i = member.index();
@@ -265,23 +273,30 @@ impl Ensemble {
                     let c = calibrate(score, model.file.model.threshold());
                     total_weight += w;
                     weighted += w * c;
-                    details.push(if c > 0.5 {
-                        format!(
-                            "{} {:.2} (above its threshold: {})",
-                            member.label(),
-                            score,
-                            drivers(member, &model, row)
-                        )
-                    } else {
-                        format!("{} {:.2}", member.label(), score)
-                    });
+                    let rare = model
+                        .file
+                        .calibration
+                        .as_ref()
+                        .map(|cal| (cal.p_value(score), cal.weight));
+                    rarity.extend(rare);
+                    all_calibrated &= rare.is_some();
+                    let rare_p = rare.map(|r| r.0).filter(|p| *p <= cfg.calibrated_half_p);
+                    let shown = Shown {
+                        score,
+                        threshold_share: c,
+                        rare_p,
+                        calibrated_on: model.file.calibration.as_ref().map(|cal| cal.events),
+                    };
+                    details.push(member_detail(member, &model, row, shown));
                 }
                 Err(why) => v.unavailable.push(format!("{}: {why}", member.name())),
             }
         }
-        if total_weight > 0.0 {
-            v.agreement = Some((weighted / total_weight).clamp(0.0, 1.0));
-        }
+        v.agreement = if all_calibrated && !rarity.is_empty() {
+            combine_p_values(&rarity).map(|p| evidence(p, cfg.calibrated_half_p))
+        } else {
+            (total_weight > 0.0).then(|| (weighted / total_weight).clamp(0.0, 1.0))
+        };
         if !details.is_empty() {
             v.detail = format!("models: {}", details.join("; "));
         }
@@ -352,6 +367,58 @@ pub fn calibrate(score: f64, threshold: f64) -> f64 {
         0.5 * s / t
     } else {
         0.5 + 0.5 * (s - t) / (1.0 - t)
+    }
+}
+
+/// The models' agreement from their combined p-value: decades of rarity, `−log10(p)`,
+/// scaled so that `half_p` (`ensemble.calibrated_half_p`, one normal event in a thousand by
+/// default) is 0.5 and its square 1.
+pub fn evidence(p: f64, half_p: f64) -> f64 {
+    if p.is_nan() {
+        return 0.0;
+    }
+    let half = -half_p.clamp(1e-300, 0.5).log10();
+    (-p.max(1e-300).log10() / (2.0 * half)).clamp(0.0, 1.0)
+}
+
+/// What a member's detail shows of its score.
+struct Shown {
+    score: f64,
+    /// The score mapped so that the model's own threshold is 0.5.
+    threshold_share: f64,
+    /// Its p-value, when calibrated and at least as rare as `calibrated_half_p`.
+    rare_p: Option<f64>,
+    /// Normal events its calibration was built from, when calibrated.
+    calibrated_on: Option<usize>,
+}
+
+/// One member's part of the detail: its score and, when it is rare among normal events
+/// (calibrated) or above the model's threshold (not calibrated), what drove it.
+fn member_detail(member: Member, model: &LoadedModel, row: &[f32], s: Shown) -> String {
+    let events = s.calibrated_on.unwrap_or(0);
+    match s.rare_p {
+        // At the floor: above every normal event the calibration saw.
+        Some(p) if p * (events as f64 + 1.0) <= 1.0 + 1e-9 => format!(
+            "{} {:.2} (above all {} normal events of held-out users: {})",
+            member.label(),
+            s.score,
+            events,
+            drivers(member, model, row)
+        ),
+        Some(p) => format!(
+            "{} {:.2} (as high as 1 normal event in {:.0}: {})",
+            member.label(),
+            s.score,
+            1.0 / p,
+            drivers(member, model, row)
+        ),
+        None if s.calibrated_on.is_none() && s.threshold_share > 0.5 => format!(
+            "{} {:.2} (above its threshold: {})",
+            member.label(),
+            s.score,
+            drivers(member, model, row)
+        ),
+        None => format!("{} {:.2}", member.label(), s.score),
     }
 }
 

@@ -36,6 +36,7 @@ fn loaded(label: &str, schema: FeatureSchema, model: Model) -> LoadedModel {
         model,
         training: info(),
         reference: None,
+        calibration: None,
     };
     let bytes = file.to_bytes().unwrap_or_else(|e| panic!("{e}"));
     LoadedModel::from_bytes(label, &bytes).unwrap_or_else(|e| panic!("{e}"))
@@ -212,4 +213,63 @@ proptest! {
         prop_assert!(calibrate(lo, t) <= calibrate(hi, t));
         prop_assert!((0.0..=1.0).contains(&calibrate(a, t)));
     }
+}
+
+#[test]
+fn evidence_is_decades_of_rarity_scaled_at_half_p() {
+    use super::ensemble::evidence;
+    assert!((evidence(0.001, 0.001) - 0.5).abs() < 1e-12);
+    assert!((evidence(1e-6, 0.001) - 1.0).abs() < 1e-12);
+    assert!((evidence(0.01, 0.001) - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(evidence(1.0, 0.001), 0.0);
+    assert_eq!(evidence(1e-30, 0.001), 1.0);
+    assert_eq!(evidence(f64::NAN, 0.001), 0.0);
+}
+
+/// The forest with a calibration fitted on its scores of a trained user's ordinary events
+/// (what `warden train calibrate` does with validation users).
+fn calibrated_forest(seed: u64, weight: f64) -> LoadedModel {
+    use warden_models::ml::calibration::ScoreCalibration;
+    let mut m = forest(seed);
+    let mut other = trained("alice");
+    let normal: Vec<f64> = (0..1500)
+        .filter_map(|k| {
+            let at = next_day(10) + (k % 60) * 60_000 + (k / 60) * 86_400_000;
+            let s = other.score(&event("alice", at, &LONDON), true);
+            s.features.map(|f| m.file.model.score_one(&f))
+        })
+        .collect();
+    let mut cal = ScoreCalibration::fit(&normal, 1).unwrap_or_else(|| panic!("enough events"));
+    cal.weight = weight;
+    m.file.calibration = Some(cal);
+    let bytes = m.file.to_bytes().unwrap_or_else(|e| panic!("{e}"));
+    LoadedModel::from_bytes("calibrated forest", &bytes).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn calibrated_models_say_how_rare_a_score_is_and_agree_by_rarity() {
+    let mut e = trained("alice");
+    e.install_model(calibrated_forest(1, 1.0))
+        .unwrap_or_else(|err| panic!("{err}"));
+    let quiet = e.score(&event("alice", next_day(11), &LONDON), false);
+    e.score(&event("alice", next_day(12), &LONDON), false);
+    let travel = e.score(&event("alice", next_day(12) + 20 * 60_000, &LAGOS), false);
+    let part = |s: &ThreatScore| {
+        s.anomalies
+            .iter()
+            .find(|a| a.kind == AnomalyType::ModelAnomaly)
+            .map(|a| (a.confidence, a.detail.clone()))
+    };
+    let (travel_agreement, detail) = part(&travel).unwrap_or_else(|| panic!("{travel:?}"));
+    assert!(
+        detail.contains("as high as 1 normal event in")
+            || detail.contains("normal events of held-out users"),
+        "a rare score names its rarity: {detail}"
+    );
+    let quiet_agreement = part(&quiet).map_or(0.0, |p| p.0);
+    assert!(
+        travel_agreement > 0.5 && quiet_agreement < travel_agreement,
+        "{quiet_agreement} vs {travel_agreement}"
+    );
+    assert!((sum_of_contributions(&travel) - travel.threat_score).abs() < 0.5);
 }

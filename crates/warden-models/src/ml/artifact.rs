@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::calibration::ScoreCalibration;
 use super::drift::Reference;
 use super::flows::FeatureSchema;
 use super::gbdt::{Gbdt, GbdtMulticlass};
@@ -16,8 +17,9 @@ use crate::ModelError;
 
 pub const MAGIC: &[u8; 4] = b"WMDL";
 /// Version 2 added node sizes to the isolation forest (for attributions); version 3 the
-/// training reference for drift. Older files still load (without what they lacked).
-pub const FORMAT_VERSION: u16 = 3;
+/// training reference for drift; version 4 the score calibration on validation users.
+/// Older files still load (without what they lacked).
+pub const FORMAT_VERSION: u16 = 4;
 /// Largest model file loaded.
 pub const MAX_MODEL_BYTES: usize = 1 << 30;
 
@@ -188,6 +190,7 @@ mod v1 {
                 model,
                 training: f.training,
                 reference: None,
+                calibration: None,
             }
         }
     }
@@ -211,6 +214,32 @@ mod v2 {
                 model: f.model,
                 training: f.training,
                 reference: None,
+                calibration: None,
+            }
+        }
+    }
+}
+
+/// Version 3 of the file: version 4 without the calibration.
+mod v3 {
+    use super::*;
+
+    #[derive(Deserialize)]
+    pub struct ModelFile {
+        pub schema: FeatureSchema,
+        pub model: super::Model,
+        pub training: TrainingInfo,
+        pub reference: Option<Reference>,
+    }
+
+    impl From<ModelFile> for super::ModelFile {
+        fn from(f: ModelFile) -> Self {
+            super::ModelFile {
+                schema: f.schema,
+                model: f.model,
+                training: f.training,
+                reference: f.reference,
+                calibration: None,
             }
         }
     }
@@ -224,6 +253,9 @@ pub struct ModelFile {
     pub training: TrainingInfo,
     /// Training distributions for drift (absent in files older than version 3).
     pub reference: Option<Reference>,
+    /// How rare each raw score is among normal events of users held out from training, and
+    /// the model's weight in the ensemble (`warden train calibrate`; absent before).
+    pub calibration: Option<ScoreCalibration>,
 }
 
 impl ModelFile {
@@ -262,6 +294,9 @@ impl ModelFile {
             2 => postcard::from_bytes::<v2::ModelFile>(&bytes[6..])
                 .map(Into::into)
                 .map_err(corrupt),
+            3 => postcard::from_bytes::<v3::ModelFile>(&bytes[6..])
+                .map(Into::into)
+                .map_err(corrupt),
             found => Err(ModelError::Incompatible {
                 what: "model",
                 expected: FORMAT_VERSION,
@@ -280,6 +315,12 @@ impl ModelFile {
                 what: "model",
                 reason,
             })?,
+        }
+        if let Some(c) = &file.calibration {
+            c.validate().map_err(|reason| ModelError::Corrupt {
+                what: "model",
+                reason,
+            })?;
         }
         Ok(file)
     }
@@ -327,6 +368,7 @@ mod tests {
                 metrics: None,
             },
             reference: None,
+            calibration: None,
         }
     }
 
@@ -348,10 +390,34 @@ mod tests {
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("expected version 3, found 9"), "{e}");
+        assert!(e.contains("expected version 4, found 9"), "{e}");
         assert!(matches!(
             ModelFile::from_bytes(&bytes[..bytes.len() / 2]),
             Err(ModelError::Corrupt { .. })
         ));
+    }
+
+    #[test]
+    fn a_calibration_round_trips_and_version_3_files_load_without_one() {
+        use crate::ml::calibration::ScoreCalibration;
+        let mut m = sample();
+        let normal: Vec<f64> = (0..500).map(|i| f64::from(i) / 500.0).collect();
+        m.calibration = ScoreCalibration::fit(&normal, 12);
+        let back = ModelFile::from_bytes(&m.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.calibration, m.calibration);
+        // A version-3 body is this file's without the calibration.
+        let v3 = postcard::to_allocvec(&(&m.schema, &m.model, &m.training, &m.reference)).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&3u16.to_le_bytes());
+        bytes.extend_from_slice(&v3);
+        let old = ModelFile::from_bytes(&bytes).unwrap();
+        assert_eq!(old.calibration, None);
+        assert_eq!(old.model, m.model);
+        // A damaged table is refused.
+        let mut bad = m.clone();
+        if let Some(c) = bad.calibration.as_mut() {
+            c.tail.reverse();
+        }
+        assert!(ModelFile::from_bytes(&bad.to_bytes().unwrap()).is_err());
     }
 }

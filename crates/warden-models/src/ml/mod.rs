@@ -6,6 +6,7 @@
 //! model file ([`artifact`]).
 
 pub mod artifact;
+pub mod calibration;
 pub mod complete;
 pub mod drift;
 pub mod flows;

@@ -197,6 +197,7 @@ pub fn model_file(
     let reference = reference(&schema, &data.records, training_scores);
     ModelFile {
         reference: Some(reference),
+        calibration: None,
         schema,
         model,
         training: training_info(data, rows, normal_only, fit_seconds, metrics),
@@ -256,6 +257,7 @@ pub fn train_iforest(
     Ok(Trained {
         file: ModelFile {
             reference: Some(reference),
+            calibration: None,
             schema,
             model: Model::IsolationForest {
                 params: params.clone(),
@@ -322,6 +324,7 @@ pub fn train_gbdt(
     Ok(Trained {
         file: ModelFile {
             reference: Some(reference),
+            calibration: None,
             schema,
             model,
             training: training_info(data, training.len(), false, fit_seconds, metrics),
