@@ -360,6 +360,47 @@ pub struct EvalReport {
     /// Multi-class models: share of rows whose most probable class is their labelled kind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_accuracy: Option<f64>,
+    /// Calibrated models: how the p-values of these normal rows spread, against what a
+    /// calibration that holds on these users would give.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub calibration_check: Vec<CalibrationCheck>,
+}
+
+/// The share of normal rows with a p-value at or below `p` (about `p` when the calibration
+/// holds on the rows' users), and of attack rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalibrationCheck {
+    pub p: f64,
+    pub normal_share: f64,
+    pub attack_share: f64,
+}
+
+/// The p-value levels the calibration check reports.
+const CHECKED_P: [f64; 5] = [0.5, 0.1, 0.01, 0.001, 0.0001];
+
+fn calibration_check(file: &ModelFile, scores: &[f64], labels: &[bool]) -> Vec<CalibrationCheck> {
+    let Some(cal) = &file.calibration else {
+        return Vec::new();
+    };
+    let p: Vec<f64> = scores.iter().map(|s| cal.p_value(*s)).collect();
+    let share = |attack: bool, level: f64| {
+        let (hit, all) = p
+            .iter()
+            .zip(labels)
+            .filter(|(_, a)| **a == attack)
+            .fold((0usize, 0usize), |(h, n), (v, _)| {
+                (h + usize::from(*v <= level), n + 1)
+            });
+        hit as f64 / all.max(1) as f64
+    };
+    CHECKED_P
+        .iter()
+        .map(|&level| CalibrationCheck {
+            p: level,
+            normal_share: share(false, level),
+            attack_share: share(true, level),
+        })
+        .collect()
 }
 
 /// Scores the labelled rows (`repeat` times, timing the median) and measures the model.
@@ -412,6 +453,7 @@ pub fn evaluate(file: &ModelFile, data: &Dataset, repeat: usize) -> Result<EvalR
         right as f64 / labelled.len().max(1) as f64
     });
     Ok(EvalReport {
+        calibration_check: calibration_check(file, &scores, &labels),
         class_accuracy,
         model: file.model.kind().to_owned(),
         format: data.format.name(),
@@ -572,6 +614,51 @@ mod tests {
         assert_eq!(r.by_kind["scan"].rows, 60);
         assert!(r.by_kind["scan"].rate > 0.9, "{r:?}");
         assert!(r.class_accuracy.is_none());
+    }
+
+    #[test]
+    fn evaluation_checks_a_calibration_on_other_rows() {
+        use crate::ml::calibration::ScoreCalibration;
+        let train = data(0.0);
+        let mut t = train_iforest(&IsolationForestParams::default(), &train, true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let none = evaluate(&t.file, &train, 1).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            none.calibration_check.is_empty(),
+            "no calibration, no check"
+        );
+        // Calibrated on the normal rows, checked on the same rows (about p by construction)
+        // and on rows shifted away from them (rarer: more rows at each level).
+        let normal_scores = |d: &Dataset| -> Vec<f64> {
+            let mut x = Matrix::new(t.file.schema.width());
+            let mut row = Vec::new();
+            for r in d.labelled().iter().filter(|r| r.attack == Some(false)) {
+                t.file.schema.encode(r, &mut row);
+                x.push(&row);
+            }
+            t.file.model.score(&x)
+        };
+        t.file.calibration = ScoreCalibration::fit(&normal_scores(&train), 1);
+        let report = evaluate(&t.file, &data(0.0), 1).unwrap_or_else(|e| panic!("{e}"));
+        let at = |p: f64| {
+            report
+                .calibration_check
+                .iter()
+                .find(|c| c.p == p)
+                .unwrap_or_else(|| panic!("{p}"))
+                .clone()
+        };
+        assert!((at(0.1).normal_share - 0.1).abs() < 0.05, "{:?}", at(0.1));
+        assert!(
+            at(0.01).attack_share > 0.5,
+            "attacks are rare among normal rows"
+        );
+        let shifted = evaluate(&t.file, &data(3.0), 1).unwrap_or_else(|e| panic!("{e}"));
+        let shifted_01 = shifted.calibration_check.iter().find(|c| c.p == 0.1);
+        assert!(
+            shifted_01.is_some_and(|c| c.normal_share > at(0.1).normal_share),
+            "{shifted_01:?}"
+        );
     }
 
     #[test]
