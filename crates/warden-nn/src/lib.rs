@@ -400,17 +400,19 @@ pub(crate) mod tests {
         }
     }
 
-    #[test]
-    fn training_learns_normal_windows_and_is_seeded() {
+    /// What training any sequence network must show: the loss falls over the epochs, the
+    /// same seed gives the same model, anomalous newest steps score above the calibrated
+    /// threshold and normal ones mostly below, and the loud features carry the error.
+    pub(crate) fn assert_trains_well<M: NewestStep + Sync + PartialEq + std::fmt::Debug>(
+        fit: impl Fn(&Matrix, &mut dyn FnMut(EpochReport)) -> M,
+    ) {
         let train_x = windows(1_500, 2, false);
         let mut epochs = Vec::new();
-        let a =
-            train(&small(), &train_x, |e| epochs.push(e.loss)).unwrap_or_else(|e| panic!("{e}"));
+        let a = fit(&train_x, &mut |e| epochs.push(e.loss));
         assert_eq!(epochs.len(), 3);
         assert!(epochs[2] < epochs[0], "loss fell: {epochs:?}");
-        let b = train(&small(), &train_x, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+        let b = fit(&train_x, &mut |_| {});
         assert_eq!(a, b, "same seed, same model");
-        // Anomalous newest steps score above the calibrated threshold; normal ones mostly below.
         let normal = a.score(&windows(200, 3, false));
         let odd = a.score(&windows(200, 4, true));
         let above = |s: &[f64]| s.iter().filter(|v| **v >= 0.5).count();
@@ -418,6 +420,13 @@ pub(crate) mod tests {
         assert!(above(&normal) <= 20, "{}", above(&normal));
         let imp = a.importance(&windows(50, 5, true));
         assert!(imp[2] + imp[4] > 0.8, "{imp:?}");
+    }
+
+    #[test]
+    fn training_learns_normal_windows_and_is_seeded() {
+        assert_trains_well(|x, progress| {
+            train(&small(), x, progress).unwrap_or_else(|e| panic!("{e}"))
+        });
     }
 
     #[test]

@@ -114,7 +114,6 @@ pub fn train_window(
 mod tests {
     use super::*;
     use crate::tests::{small, windows};
-    use warden_models::ml::sequence::NewestStep;
 
     #[test]
     fn the_exported_forward_pass_equals_candles() {
@@ -140,21 +139,9 @@ mod tests {
 
     #[test]
     fn training_learns_normal_windows_and_is_seeded() {
-        let train_x = windows(1_500, 2, false);
-        let mut epochs = Vec::new();
-        let a = train_window(&small(), &train_x, |e| epochs.push(e.loss))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(epochs.len(), 3);
-        assert!(epochs[2] < epochs[0], "loss fell: {epochs:?}");
-        let b = train_window(&small(), &train_x, |_| {}).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(a, b, "same seed, same model");
-        let normal = a.score(&windows(200, 3, false));
-        let odd = a.score(&windows(200, 4, true));
-        let above = |s: &[f64]| s.iter().filter(|v| **v >= 0.5).count();
-        assert!(above(&odd) >= 190, "{}", above(&odd));
-        assert!(above(&normal) <= 20, "{}", above(&normal));
-        let imp = a.importance(&windows(50, 5, true));
-        assert!(imp[2] + imp[4] > 0.8, "{imp:?}");
+        crate::tests::assert_trains_well(|x, progress| {
+            train_window(&small(), x, progress).unwrap_or_else(|e| panic!("{e}"))
+        });
     }
 
     #[test]

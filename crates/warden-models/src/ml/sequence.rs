@@ -178,13 +178,7 @@ impl SeqAutoencoder {
     /// (the usual initialisation of recurrent and linear layers) from the seed. Training
     /// starts from it.
     pub fn untrained(hidden: usize, latent: usize, dense: usize, seed: u64) -> SeqAutoencoder {
-        let mut rng = SplitMix64::new(seed);
-        let mut init = |n: usize, fan_in: usize| -> Vec<f32> {
-            let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
-            (0..n)
-                .map(|_| ((rng.next_f64() * 2.0 - 1.0) * bound) as f32)
-                .collect()
-        };
+        let mut init = initialiser(seed);
         let (h, l, d) = (hidden, latent, dense);
         SeqAutoencoder {
             hidden: h,
@@ -211,30 +205,22 @@ impl SeqAutoencoder {
     /// Checks that every weight has the shape its sizes say (a file could claim anything).
     pub fn validate(&self) -> Result<(), String> {
         let (h, l, d) = (self.hidden, self.latent, self.dense);
-        if h == 0 || l == 0 || d == 0 || h > 4096 || l > 4096 || d > 4096 {
-            return Err(format!("layer sizes out of range: {h}/{l}/{d}"));
-        }
-        let shapes = [
-            ("w_ih", self.w_ih.len(), 3 * h * STEP_FEATURES),
-            ("w_hh", self.w_hh.len(), 3 * h * h),
-            ("b_ih", self.b_ih.len(), 3 * h),
-            ("b_hh", self.b_hh.len(), 3 * h),
-            ("enc_w", self.enc_w.len(), l * h),
-            ("enc_b", self.enc_b.len(), l),
-            ("dec1_w", self.dec1_w.len(), d * l),
-            ("dec1_b", self.dec1_b.len(), d),
-            ("dec2_w", self.dec2_w.len(), WINDOW * d),
-            ("dec2_b", self.dec2_b.len(), WINDOW),
-        ];
-        for (name, got, want) in shapes {
-            if got != want {
-                return Err(format!("{name} has {got} weights, expected {want}"));
-            }
-        }
-        if !(self.threshold_error.is_finite() && self.threshold_error > 0.0) {
-            return Err("threshold error must be a positive number".into());
-        }
-        Ok(())
+        check_network(
+            [h, l, d],
+            &[
+                ("w_ih", self.w_ih.len(), 3 * h * STEP_FEATURES),
+                ("w_hh", self.w_hh.len(), 3 * h * h),
+                ("b_ih", self.b_ih.len(), 3 * h),
+                ("b_hh", self.b_hh.len(), 3 * h),
+                ("enc_w", self.enc_w.len(), l * h),
+                ("enc_b", self.enc_b.len(), l),
+                ("dec1_w", self.dec1_w.len(), d * l),
+                ("dec1_b", self.dec1_b.len(), d),
+                ("dec2_w", self.dec2_w.len(), WINDOW * d),
+                ("dec2_b", self.dec2_b.len(), WINDOW),
+            ],
+            self.threshold_error,
+        )
     }
 
     /// The latent vector of a window: the GRU over its steps from a zero state, then the
@@ -278,6 +264,40 @@ impl SeqAutoencoder {
             self.dense,
         )
     }
+}
+
+/// Initial weights for a network: each call gives `n` values uniform in ±1/√`fan_in` (the
+/// usual initialisation of recurrent and linear layers), drawn in call order from `seed`.
+pub(crate) fn initialiser(seed: u64) -> impl FnMut(usize, usize) -> Vec<f32> {
+    let mut rng = SplitMix64::new(seed);
+    move |n: usize, fan_in: usize| {
+        let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+        (0..n)
+            .map(|_| ((rng.next_f64() * 2.0 - 1.0) * bound) as f32)
+            .collect()
+    }
+}
+
+/// Checks a loaded network: layer sizes in range, every weight array (name, length, the
+/// length its sizes give) of its shape, a positive threshold (a file could claim anything).
+pub(crate) fn check_network(
+    sizes: [usize; 3],
+    shapes: &[(&str, usize, usize)],
+    threshold_error: f64,
+) -> Result<(), String> {
+    if sizes.iter().any(|s| *s == 0 || *s > 4096) {
+        let [h, l, d] = sizes;
+        return Err(format!("layer sizes out of range: {h}/{l}/{d}"));
+    }
+    for (name, got, want) in shapes {
+        if got != want {
+            return Err(format!("{name} has {got} weights, expected {want}"));
+        }
+    }
+    if !(threshold_error.is_finite() && threshold_error > 0.0) {
+        return Err("threshold error must be a positive number".into());
+    }
+    Ok(())
 }
 
 /// The dense decoder: `tanh(W1·l + b1)`, then the linear `WINDOW × dense` output layer.

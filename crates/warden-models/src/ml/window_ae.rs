@@ -11,8 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rng::SplitMix64;
-use super::sequence::{NewestStep, STEP_FEATURES, WINDOW, affine, decode, decode_last};
+use super::sequence::{
+    NewestStep, STEP_FEATURES, WINDOW, affine, check_network, decode, decode_last, initialiser,
+};
 
 /// The trained network and its calibration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,13 +45,7 @@ impl WindowAutoencoder {
     /// An untrained network of the given sizes: weights and biases uniform in ±1/√fan-in
     /// from the seed. Training starts from it.
     pub fn untrained(hidden: usize, latent: usize, dense: usize, seed: u64) -> WindowAutoencoder {
-        let mut rng = SplitMix64::new(seed);
-        let mut init = |n: usize, fan_in: usize| -> Vec<f32> {
-            let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
-            (0..n)
-                .map(|_| ((rng.next_f64() * 2.0 - 1.0) * bound) as f32)
-                .collect()
-        };
+        let mut init = initialiser(seed);
         let (h, l, d) = (hidden, latent, dense);
         WindowAutoencoder {
             hidden: h,
@@ -75,28 +70,20 @@ impl WindowAutoencoder {
     /// Checks that every weight has the shape its sizes say (a file could claim anything).
     pub fn validate(&self) -> Result<(), String> {
         let (h, l, d) = (self.hidden, self.latent, self.dense);
-        if h == 0 || l == 0 || d == 0 || h > 4096 || l > 4096 || d > 4096 {
-            return Err(format!("layer sizes out of range: {h}/{l}/{d}"));
-        }
-        let shapes = [
-            ("enc1_w", self.enc1_w.len(), h * WINDOW),
-            ("enc1_b", self.enc1_b.len(), h),
-            ("enc2_w", self.enc2_w.len(), l * h),
-            ("enc2_b", self.enc2_b.len(), l),
-            ("dec1_w", self.dec1_w.len(), d * l),
-            ("dec1_b", self.dec1_b.len(), d),
-            ("dec2_w", self.dec2_w.len(), WINDOW * d),
-            ("dec2_b", self.dec2_b.len(), WINDOW),
-        ];
-        for (name, got, want) in shapes {
-            if got != want {
-                return Err(format!("{name} has {got} weights, expected {want}"));
-            }
-        }
-        if !(self.threshold_error.is_finite() && self.threshold_error > 0.0) {
-            return Err("threshold error must be a positive number".into());
-        }
-        Ok(())
+        check_network(
+            [h, l, d],
+            &[
+                ("enc1_w", self.enc1_w.len(), h * WINDOW),
+                ("enc1_b", self.enc1_b.len(), h),
+                ("enc2_w", self.enc2_w.len(), l * h),
+                ("enc2_b", self.enc2_b.len(), l),
+                ("dec1_w", self.dec1_w.len(), d * l),
+                ("dec1_b", self.dec1_b.len(), d),
+                ("dec2_w", self.dec2_w.len(), WINDOW * d),
+                ("dec2_b", self.dec2_b.len(), WINDOW),
+            ],
+            self.threshold_error,
+        )
     }
 
     /// The latent vector of a window (`WINDOW` values, oldest step first).
