@@ -135,11 +135,14 @@ impl Signatures {
                                 .range(lit.start()..)
                                 .anchored(Anchored::Yes),
                         ),
-                        Role::Needed(i) if !searched[i % MAX_PATTERNS] => {
-                            searched[i % MAX_PATTERNS] = true;
-                            (i, Input::new(text))
-                        }
-                        Role::Needed(_) => continue,
+                        Role::Needed(i) => match searched.get_mut(i) {
+                            // Searched in this layer already: once is enough.
+                            Some(done) if !*done => {
+                                *done = true;
+                                (i, Input::new(text))
+                            }
+                            _ => continue,
+                        },
                     };
                     if found[i].is_some() {
                         continue;

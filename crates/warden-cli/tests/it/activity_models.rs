@@ -208,22 +208,23 @@ fn models_calibrated_on_held_out_users_carry_their_rarity_and_weights() {
     );
     let (events, labels) = (sample("activity.jsonl"), sample("labels.jsonl"));
     let out_dir = path("calibrated");
-    let mut args = vec![
-        "train",
-        "calibrate",
-        "--model",
-        &forest,
-        "--model",
-        &seq,
-        "--input",
-        &events,
-        "--labels",
-        &labels,
-        "--out-dir",
-        &out_dir,
-    ];
-    args.extend_from_slice(&split);
-    let (code, _, err) = run(&args);
+    let calibrate = |models: &[&str], extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "calibrate",
+            "--input",
+            &events,
+            "--labels",
+            &labels,
+        ];
+        for m in models {
+            args.extend_from_slice(&["--model", m]);
+        }
+        args.extend_from_slice(&["--out-dir", &out_dir]);
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let (code, _, err) = calibrate(&[&forest, &seq], &split);
     assert_eq!(code, 0, "calibrate: {err}");
     assert!(err.contains("validation users:"), "{err}");
     // Each model's weight is printed; together they make 1, each at least the floor.
@@ -258,19 +259,8 @@ fn models_calibrated_on_held_out_users_carry_their_rarity_and_weights() {
             .iter()
             .all(|s| s["isolation_forest_score"].is_number())
     );
-    // Calibration needs validation users and labels.
-    let (code, _, err) = run(&[
-        "train",
-        "calibrate",
-        "--model",
-        &forest,
-        "--input",
-        &events,
-        "--labels",
-        &labels,
-        "--out-dir",
-        &out_dir,
-    ]);
+    // Calibration needs validation users.
+    let (code, _, err) = calibrate(&[&forest], &[]);
     assert_ne!(code, 0);
     assert!(err.contains("--validation-share"), "{err}");
 }
