@@ -330,7 +330,7 @@ pub struct PayloadTrainArgs {
     #[arg(long, default_value_t = warden_payload::model::DEFAULT_BITS)]
     pub bits: u32,
     /// Shortest and longest character n-grams.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 1)]
     pub min_n: u8,
     #[arg(long, default_value_t = 5)]
     pub max_n: u8,
@@ -340,6 +340,10 @@ pub struct PayloadTrainArgs {
     /// Leave out the programs, signatures and decoders as features.
     #[arg(long)]
     pub no_analysis_features: bool,
+    /// Collapse line breaks into spaces like other whitespace (by default a line break is
+    /// kept as a statement break in the character n-grams).
+    #[arg(long)]
+    pub no_line_breaks: bool,
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
     #[arg(long, default_value_t = 0.4)]

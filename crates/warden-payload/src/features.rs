@@ -1,5 +1,5 @@
-//! Hashed features of an analysed text, for the learned model: character 3–5-grams of the
-//! decoded text (lower case, whitespace collapsed), word unigrams and bigrams, the programs
+//! Hashed features of an analysed text, for the learned model: character n-grams of the
+//! decoded text (lower case, whitespace collapsed, line breaks kept as statement breaks), word unigrams and bigrams, the programs
 //! run, the signatures and dual-use capabilities found, and the decoders that were needed.
 //! Each feature is a bucket of a 2^bits table; the text of each is recovered only when an
 //! explanation asks for it.
@@ -22,16 +22,22 @@ pub struct FeatureSet {
     pub words: bool,
     /// Programs run, signatures, dual-use capabilities and decoders.
     pub analysis: bool,
+    /// A whitespace run holding a line break becomes one `\n` instead of a space: a line
+    /// break ends a statement, so `…\nnet user` starts a command where `… net user` passes
+    /// an argument. Models saved before this setting existed collapse it (`false`).
+    #[serde(default)]
+    pub lines: bool,
 }
 
 impl Default for FeatureSet {
     fn default() -> Self {
         FeatureSet {
             bits: crate::model::DEFAULT_BITS,
-            min_n: 3,
+            min_n: 1,
             max_n: 5,
             words: true,
             analysis: true,
+            lines: true,
         }
     }
 }
@@ -122,7 +128,12 @@ impl Features {
         let mut out = String::with_capacity(kind.len() + text.len() + 3);
         out.push_str(kind);
         out.push_str(" `");
-        out.push_str(text);
+        // A statement break is shown as `\n`, so an explanation stays on one line.
+        if text.contains('\n') {
+            out.push_str(&text.replace('\n', "\\n"));
+        } else {
+            out.push_str(text);
+        }
         out.push('`');
         out
     }
@@ -138,26 +149,34 @@ fn hash(seed: u64, bytes: &[u8]) -> u64 {
     h ^ (h >> 29)
 }
 
-/// Lower case, whitespace runs collapsed to one space, at most [`MAX_FEATURE_BYTES`].
-pub fn normalise(text: &str) -> String {
+/// Lower case, whitespace runs collapsed to one space — or, with `lines`, to one `\n` where
+/// the run holds a line break — between a leading and a trailing space, at most
+/// [`MAX_FEATURE_BYTES`].
+pub fn normalise(text: &str, lines: bool) -> String {
     let mut out = String::with_capacity(text.len().min(MAX_FEATURE_BYTES) + 2);
     out.push(' ');
-    let mut space = true;
+    // The separator the current whitespace run collapses to, once it ends.
+    let mut pending: Option<char> = None;
     for c in text.chars() {
         if out.len() >= MAX_FEATURE_BYTES {
             break;
         }
         if c.is_whitespace() {
-            if !space {
-                out.push(' ');
-                space = true;
+            let breaks = lines && matches!(c, '\n' | '\r');
+            if breaks || pending.is_none() {
+                pending = Some(if breaks { '\n' } else { ' ' });
             }
         } else {
+            // Leading whitespace adds nothing to the leading space.
+            if let Some(sep) = pending.take()
+                && out.len() > 1
+            {
+                out.push(sep);
+            }
             out.extend(c.to_lowercase());
-            space = false;
         }
     }
-    if !space {
+    if out.len() > 1 {
         out.push(' ');
     }
     out
@@ -208,7 +227,7 @@ impl Collector<'_> {
 /// features first (so a bucket they share with an n-gram keeps the one-sided, named
 /// feature), then character n-grams, words and word pairs.
 pub fn extract(a: &Analysed, set: &FeatureSet) -> Features {
-    let normalised = normalise(a.decoded.last());
+    let normalised = normalise(a.decoded.last(), set.lines);
     let words = 1usize << set.bits.saturating_sub(6);
     let items = SEEN.with_borrow_mut(|seen| {
         if seen.len() < words {
@@ -322,10 +341,23 @@ mod tests {
     #[test]
     fn normalising_collapses_space_and_case() {
         assert_eq!(
-            normalise("  Get-Process\t\n -Id  4 "),
+            normalise("  Get-Process\t\n -Id  4 ", false),
             " get-process -id 4 "
         );
-        assert!(normalise(&"a".repeat(MAX_FEATURE_BYTES * 2)).len() <= MAX_FEATURE_BYTES + 1);
+        assert_eq!(normalise("", false), " ");
+        assert!(
+            normalise(&"a".repeat(MAX_FEATURE_BYTES * 2), false).len() <= MAX_FEATURE_BYTES + 1
+        );
+    }
+
+    #[test]
+    fn normalising_keeps_a_line_break_as_one_statement_break() {
+        assert_eq!(
+            normalise("\n whoami \r\n\n  net  user\t\n", true),
+            " whoami\nnet user "
+        );
+        assert_eq!(normalise("whoami;  net user", true), " whoami; net user ");
+        assert_eq!(normalise("a\tb\nc", false), " a b c ");
     }
 
     #[test]

@@ -553,7 +553,7 @@ pub const PATTERNS: &[Pattern] = &[
         "netcat or telnet hands a shell to the network",
         ["T1059", "T1071"],
         0.9,
-        r"\b(?:nc|ncat|netcat|nc\.traditional|nc\.openbsd|busybox\s+nc)(?:\.exe)?\b[^\n|;]*\s-[a-z]*[ec]\s*\S*(?:sh|cmd|powershell|pwsh|bash)\b|\bncat\b[^\n]*--(?:exec|sh-exec|lua-exec)|(?:mkfifo|mknod)\s+\S+[^\n]*\|\s*(?:nc|ncat|netcat|telnet|openssl|socat)\b|\|\s*(?:/bin/)?(?:ba)?sh\s+-i\s*(?:2>&1\s*)?\|\s*(?:nc|ncat|telnet|openssl)\b|\btelnet\s+\S+\s+\d+\s*\|\s*/bin/(?:ba)?sh"
+        r"\b(?:nc|ncat|netcat|nc\.traditional|nc\.openbsd|busybox\s+nc)(?:\.exe)?\b[^\n|;]*\s-[a-z]*[ec]\s*\S*(?:sh|cmd|powershell|pwsh|bash)\b|\bncat\b[^\n]*--(?:exec|sh-exec|lua-exec)|(?:mkfifo|mknod)\s+\S+[^\n]*\|\s*(?:nc|ncat|netcat|telnet|openssl|socat)\b|\|\s*(?:/bin/)?(?:ba)?sh\s+-i\s*(?:2>&1\s*)?\|\s*(?:nc|ncat|telnet|openssl)\b|\btelnet\s+\S+\s+\d+\s*\|\s*/bin/(?:ba)?sh|\brcat\s+(?:connect|listen)\b[^\n|;]*\s-s\s*\S*(?:sh|cmd|powershell|pwsh)\b"
     ),
     p!(
         "reverse-shell-socat",
@@ -567,7 +567,7 @@ pub const PATTERNS: &[Pattern] = &[
         "script connects a socket to a shell",
         ["T1059.006", "T1059", "T1071"],
         0.9,
-        r"(?:socket\.socket\(|fsockopen\(|tcpsocket\.(?:new|open)|io::socket::inet|socket\(\s*s\s*,|new\s+socket\(|net\.socket\(|net\.connect\(|socket\.tcp\(|\$sock\b)[\s\S]{0,600}?(?:dup2|/bin/(?:ba|z)?sh|\bsh\b\s*-i|cmd\.exe|spawn|exec|popen|system\(|proc_open|stdin|subprocess)"
+        r"(?:socket\.socket\(|fsockopen\(|socket_create\(|net\.dial\(|tcpsocket\.(?:new|open)|io::socket::inet|socket\(\s*s\s*,|new\s+socket\(|net\.socket\(|net\.connect\(|socket\.tcp\(|\$sock\b)[\s\S]{0,600}?(?:dup2|/bin/(?:ba|z)?sh|\bsh\b\s*-i|\bsh\b\s*[<>]&\s*\d|cmd\.exe|spawn|exec|popen|system\(|passthru|proc_open|stdin|subprocess)"
     ),
     p!(
         "reverse-shell-powershell",

