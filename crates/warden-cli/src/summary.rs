@@ -80,8 +80,8 @@ pub fn print(f: &RunFacts<'_>, tally: &Tally, min_level: ThreatLevel) {
     );
     if let Some(m) = f.models {
         eprintln!(
-            "models: {} calls, {} failures, {} circuit trips, {} skipped while open or missing",
-            m.calls, m.failures, m.trips, m.skipped
+            "models: {} calls, {} failures, {} circuit trips, {} skipped while open or missing; {} events below the point where the models could make a HIGH",
+            m.calls, m.failures, m.trips, m.skipped, m.not_decisive
         );
     }
     let levels: Vec<String> = ThreatLevel::ALL

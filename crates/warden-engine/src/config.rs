@@ -46,6 +46,16 @@ pub struct EnsembleConfig {
     /// With calibrated models (`warden train calibrate`): the combined rarity among normal
     /// validation events at which the models' agreement is 0.5 (1 at its square).
     pub calibrated_half_p: f64,
+    /// Ask the models only about events they could still lift to HIGH: those whose checks
+    /// score at least [`lift_floor`](crate::ueba::ensemble::lift_floor) (28.6 with the
+    /// defaults). Below it the models' share counts as no evidence and the event is LOW, as
+    /// it would be unless the models called it rare; HIGH and CRITICAL are the same as when
+    /// every event is asked about. `false`: every event is.
+    pub only_when_decisive: bool,
+    /// With `only_when_decisive`, every `sample_every`-th event is scored by the models
+    /// whatever its checks found (its scores reported, blended only if it is decisive), so
+    /// drift monitoring reads an unbiased sample; 0 = no sample.
+    pub sample_every: u32,
     /// A model call slower than this counts as a failure (milliseconds).
     pub timeout_ms: f64,
     /// Failures in a row that open a model's circuit.
@@ -62,6 +72,8 @@ impl Default for EnsembleConfig {
             sequence: 0.35,
             trees: 0.30,
             calibrated_half_p: 0.001,
+            only_when_decisive: true,
+            sample_every: 64,
             timeout_ms: 50.0,
             failures_to_open: 3,
             cooldown_secs: 60,
@@ -537,6 +549,9 @@ impl UebaConfig {
         }
         if !(e.calibrated_half_p > 0.0 && e.calibrated_half_p < 0.5) {
             return bad("ensemble.calibrated_half_p", "must be within (0, 0.5)");
+        }
+        if e.sample_every > 1_000_000 {
+            return bad("ensemble.sample_every", "must be at most 1000000");
         }
         if !(e.timeout_ms > 0.0 && e.timeout_ms <= 60_000.0) {
             return bad("ensemble.timeout_ms", "must be within (0, 60000]");

@@ -50,6 +50,11 @@ pub struct ThreatScore {
     /// out, circuit open): the score then rests on what is left. Absent when all answered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub models_unavailable: Vec<String>,
+    /// The event is one of the systematic sample every model scores whatever the checks
+    /// found (`ensemble.sample_every`; every event when models are asked about all):
+    /// drift monitoring reads these, an unbiased sample. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub models_sampled: bool,
     pub impossible_travel_detected: bool,
     pub unusual_time_detected: bool,
     pub unusual_volume_detected: bool,

@@ -253,12 +253,13 @@ impl ServiceModels {
         Ok(engine)
     }
 
-    /// Records the models' scores of a batch, for drift.
+    /// Records the models' scores of a batch, for drift: those of the events in the models'
+    /// sample only, since the others are asked about for what their checks found.
     pub fn observe(&self, scores: &[&warden_event::ThreatScore]) {
         let Ok(mut d) = self.drift.lock() else {
             return;
         };
-        for s in scores {
+        for s in scores.iter().filter(|s| s.models_sampled) {
             for (i, v) in [
                 s.isolation_forest_score,
                 s.lstm_autoencoder_score,

@@ -209,6 +209,7 @@ mod tests {
             lstm_autoencoder_score: None,
             xgboost_ensemble_score: None,
             models_unavailable: Vec::new(),
+            models_sampled: false,
             impossible_travel_detected: false,
             unusual_time_detected: true,
             unusual_volume_detected: false,

@@ -90,8 +90,12 @@ fn three_models_train_evaluate_and_join_detection() {
     // A model call's time limit (50 ms) is for production builds; an unoptimised test
     // build on a busy machine may pass it, which would be counted as a failure.
     let config = dir.path().join("patient.toml");
-    std::fs::write(&config, "[ueba.ensemble]\ntimeout_ms = 30000.0\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Every event asked about first, so every line carries the three scores.
+    std::fs::write(
+        &config,
+        "[ueba.ensemble]\ntimeout_ms = 30000.0\nonly_when_decisive = false\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let (code, out, err) = run(&[
         "detect",
         "--config",
@@ -129,6 +133,56 @@ fn three_models_train_evaluate_and_join_detection() {
         })
         .count();
     assert!(with_model_part > 0);
+
+    // Asked only where they decide (the default): the same HIGH and CRITICAL events, far
+    // fewer with the models' scores, and those include the drift sample.
+    std::fs::write(&config, "[ueba.ensemble]\ntimeout_ms = 30000.0\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (code, gated_out, err) = run(&[
+        "detect",
+        "--config",
+        config.to_str().unwrap_or_default(),
+        &sample("activity.jsonl"),
+        "--all",
+        "--model",
+        &forest,
+        "--model",
+        &seq,
+        "--model",
+        &trees,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("events below the point where the models could make a HIGH"));
+    let gated: Vec<Value> = gated_out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(gated.len(), lines.len());
+    let high = |l: &Value| matches!(l["threat_level"].as_str(), Some("HIGH" | "CRITICAL"));
+    for (a, b) in lines.iter().zip(&gated) {
+        assert_eq!(a["event_id"], b["event_id"]);
+        assert_eq!(high(a), high(b), "{a} / {b}");
+    }
+    assert!(lines.iter().any(high), "the sample holds HIGHs");
+    let with_scores = gated
+        .iter()
+        .filter(|l| l["isolation_forest_score"].is_number())
+        .count();
+    let sampled: Vec<&Value> = gated
+        .iter()
+        .filter(|l| l["models_sampled"] == true)
+        .collect();
+    assert_eq!(sampled.len(), lines.len().div_ceil(64), "every 64th event");
+    assert!(
+        sampled
+            .iter()
+            .all(|l| l["xgboost_ensemble_score"].is_number())
+    );
+    assert!(
+        with_scores < lines.len() / 4,
+        "{with_scores} of {}",
+        lines.len()
+    );
 
     // Two models of one kind, and a forest trained on flows, are refused.
     let (code, _, err) = run(&[
@@ -254,8 +308,13 @@ fn models_calibrated_on_held_out_users_carry_their_rarity_and_weights() {
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
+    let sampled: Vec<&Value> = scored
+        .iter()
+        .filter(|s| s["models_sampled"] == true)
+        .collect();
+    assert!(!sampled.is_empty());
     assert!(
-        scored
+        sampled
             .iter()
             .all(|s| s["isolation_forest_score"].is_number())
     );

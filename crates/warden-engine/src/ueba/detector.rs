@@ -143,8 +143,8 @@ impl UebaEngine {
 
     /// The window of recent events of the last scored event's user, newest last, when
     /// sequences are kept.
-    pub fn last_window(&self) -> Option<&[f32]> {
-        self.sequences.as_ref().map(SequenceTracker::last_window)
+    pub fn last_window(&mut self) -> Option<&[f32]> {
+        self.sequences.as_mut().map(SequenceTracker::last_window)
     }
 
     pub fn users(&self) -> impl Iterator<Item = (&String, &UserState)> {
@@ -274,6 +274,8 @@ struct Outcome {
     maturity: f64,
     explanation: String,
     models: Option<ModelVerdict>,
+    /// Part of the models' drift sample.
+    sample: bool,
     /// The event's own moderate anomalies, for the rest of its session.
     notes: Vec<SessionNote>,
 }
@@ -359,20 +361,35 @@ impl Step<'_> {
                 deviation_detail(&features, deviation),
             ));
         }
-        let window: &[f32] = match self.sequences.as_deref_mut() {
-            Some(seq) => seq.push(&a.user_id, env.secs, a.success, &features),
-            None => &[],
-        };
-        let models = self
-            .ensemble
-            .is_active()
-            .then(|| self.ensemble.evaluate(&cfg.ensemble, &features, window));
-        let mut scored = scoring::combine(std::mem::take(self.findings), maturity, cfg);
-        if let Some((m, agreement)) = models.as_ref().and_then(|m| Some((m, m.agreement?))) {
-            // Models read the same baseline-relative features: trust them as much as it.
-            let share = cfg.ensemble.weight * maturity;
-            scored = scoring::blend(scored, agreement, share, m.detail.clone(), cfg);
+        if let Some(seq) = self.sequences.as_deref_mut() {
+            seq.push(&a.user_id, env.secs, a.success, &features);
         }
+        let mut scored = scoring::combine(std::mem::take(self.findings), maturity, cfg);
+        // Models read the same baseline-relative features: trust them as much as it.
+        let share = cfg.ensemble.weight * maturity;
+        let consult = self.ensemble.is_active().then(|| {
+            let high = cfg.scoring.levels.high;
+            self.ensemble
+                .consult(&cfg.ensemble, scored.score, share, high)
+        });
+        let models = consult.filter(|c| c.asks()).map(|_| {
+            let window: &[f32] = match self.sequences.as_deref_mut() {
+                Some(seq) => seq.last_window(),
+                None => &[],
+            };
+            self.ensemble.evaluate(&cfg.ensemble, &features, window)
+        });
+        match (consult, &models) {
+            (Some(c), Some(m)) if c.blend => {
+                if let Some(agreement) = m.agreement {
+                    scored = scoring::blend(scored, agreement, share, m.detail.clone(), cfg);
+                }
+            }
+            // Not decisive: the models' share counts as no evidence.
+            (Some(_), _) => scored = scoring::blend(scored, 0.0, share, String::new(), cfg),
+            (None, _) => {}
+        }
+        let sample = consult.is_some_and(|c| c.sample);
         let mut explanation = explain::explanation(&scored, &state.profile, maturity, cfg);
         if let Some(m) = models.as_ref().filter(|m| !m.unavailable.is_empty()) {
             explanation.push_str(&format!(
@@ -392,6 +409,7 @@ impl Step<'_> {
             maturity,
             explanation,
             models,
+            sample,
             notes,
         }
     }
@@ -461,6 +479,7 @@ fn to_threat_score(
         lstm_autoencoder_score: model_score(&o.models, Member::Sequence),
         xgboost_ensemble_score: model_score(&o.models, Member::Trees),
         models_unavailable: o.models.map(|m| m.unavailable).unwrap_or_default(),
+        models_sampled: o.sample,
         impossible_travel_detected: has(AnomalyType::ImpossibleTravel),
         unusual_time_detected: has(AnomalyType::UnusualTime),
         unusual_volume_detected: has(AnomalyType::UnusualVolume),

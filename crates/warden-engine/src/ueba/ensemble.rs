@@ -110,6 +110,36 @@ pub struct ModelCounters {
     pub trips: u64,
     /// Calls skipped because a circuit was open or a configured model was missing.
     pub skipped: u64,
+    /// Events the checks scored below the point from which the models could lift them to
+    /// HIGH (`ensemble.only_when_decisive`): the models' answer does not join their score,
+    /// and they are asked only for the drift sample.
+    pub not_decisive: u64,
+}
+
+/// Whether the models are asked about an event, and what their answer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consult {
+    /// Their agreement joins the event's score.
+    pub blend: bool,
+    /// The event is part of the sample drift monitoring reads.
+    pub sample: bool,
+}
+
+impl Consult {
+    pub fn asks(self) -> bool {
+        self.blend || self.sample
+    }
+}
+
+/// The lowest checks' score the models can lift to `high` when they hold `share` of the
+/// score: at full agreement an event scores `checks·(1 − share) + 100·share`. Half a point
+/// lower, so the score's rounding to a tenth never makes a HIGH the models were not asked
+/// about.
+pub fn lift_floor(high: f32, share: f64) -> f64 {
+    if share >= 1.0 {
+        return 0.0;
+    }
+    (f64::from(high) - 100.0 * share) / (1.0 - share) - 0.5
 }
 
 /// A member's circuit breaker.
@@ -138,7 +168,11 @@ pub struct ModelVerdict {
 pub struct SequenceTracker {
     users: FxHashMap<String, SeqEntry>,
     max_users: usize,
+    /// The last pushed user's events, and their window once it was asked for: most events
+    /// never need it (the models are asked about few), so it is built on demand.
+    last: SequenceRing,
     window: Vec<f32>,
+    window_built: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -155,7 +189,9 @@ impl SequenceTracker {
         Self {
             users: FxHashMap::default(),
             max_users,
+            last: SequenceRing::default(),
             window: Vec::with_capacity(WINDOW),
+            window_built: false,
         }
     }
 
@@ -180,25 +216,28 @@ impl SequenceTracker {
         ]
     }
 
-    /// Appends the event to its user's window and returns the window (newest last). A user
-    /// beyond the limit gets a window of this event alone.
-    pub fn push(&mut self, user: &str, secs: u32, success: bool, f: &FeatureVector) -> &[f32] {
-        let tracked = self.users.len() < self.max_users || self.users.contains_key(user);
+    /// Appends the event to its user's window (see [`last_window`](Self::last_window)). A
+    /// user beyond the limit gets a window of this event alone.
+    pub fn push(&mut self, user: &str, secs: u32, success: bool, f: &FeatureVector) {
+        // The user's name is copied only the first time (most events are of known users).
+        if self.users.len() < self.max_users && !self.users.contains_key(user) {
+            self.users.insert(user.to_owned(), SeqEntry::default());
+        }
         let mut scratch = SeqEntry::default();
-        let entry = if tracked {
-            self.users.entry(user.to_owned()).or_default()
-        } else {
-            &mut scratch
-        };
+        let entry = self.users.get_mut(user).unwrap_or(&mut scratch);
         let gap = entry.last_secs.map(|l| secs.saturating_sub(l));
         entry.ring.push(&Self::step_features(f, success, gap));
         entry.last_secs = Some(entry.last_secs.map_or(secs, |l| l.max(secs)));
-        entry.ring.window_into(&mut self.window);
-        &self.window
+        self.last = entry.ring.clone();
+        self.window_built = false;
     }
 
-    /// The window built by the last [`push`](Self::push).
-    pub fn last_window(&self) -> &[f32] {
+    /// The window of the last [`push`](Self::push)'s user, newest event last.
+    pub fn last_window(&mut self) -> &[f32] {
+        if !self.window_built {
+            self.last.window_into(&mut self.window);
+            self.window_built = true;
+        }
         &self.window
     }
 
@@ -214,6 +253,8 @@ pub struct Ensemble {
     configured: [bool; 3],
     breakers: [Breaker; 3],
     counters: ModelCounters,
+    /// Events seen, for the drift sample.
+    seen: u64,
 }
 
 impl Ensemble {
@@ -242,6 +283,25 @@ impl Ensemble {
 
     pub fn counters(&self) -> ModelCounters {
         self.counters
+    }
+
+    /// Whether to ask the models about an event the checks scored `checks`, when they
+    /// would hold `share` of its score (`high`: the HIGH threshold).
+    pub fn consult(&mut self, cfg: &EnsembleConfig, checks: f32, share: f64, high: f32) -> Consult {
+        self.seen += 1;
+        if !cfg.only_when_decisive {
+            return Consult {
+                blend: true,
+                sample: true,
+            };
+        }
+        let blend = share > 0.0 && f64::from(checks) >= lift_floor(high, share);
+        let every = u64::from(cfg.sample_every);
+        let sample = every > 0 && (self.seen - 1).is_multiple_of(every);
+        if !blend {
+            self.counters.not_decisive += 1;
+        }
+        Consult { blend, sample }
     }
 
     /// Runs the configured models on one event.

@@ -1,14 +1,15 @@
 //! The model layer through the whole engine: scores filled, blended into the score with
 //! contributions that still add up, refusal of models trained on other data, the circuit
-//! breaker on failing and slow models, and a model swapped while the engine runs.
+//! breaker on failing and slow models, a model swapped while the engine runs, and models
+//! asked only where they can change a HIGH, with a sample for drift.
 
 use super::UebaEngine;
 use super::ensemble::{Member, calibrate};
-use super::tests::{LAGOS, LONDON, event, next_day, trained};
+use super::tests::{HOUR, LAGOS, LONDON, event, next_day, trained, trained_with};
 use crate::UebaConfig;
 use crate::models::LoadedModel;
 use proptest::prelude::*;
-use warden_event::{AnomalyType, FEATURE_NAMES, ThreatScore};
+use warden_event::{AnomalyType, FEATURE_NAMES, ThreatLevel, ThreatScore};
 use warden_models::ml::Matrix;
 use warden_models::ml::artifact::{Model, ModelFile, TrainingInfo};
 use warden_models::ml::flows::{FeatureSchema, FlowFormat};
@@ -82,13 +83,20 @@ fn autoencoder(seed: u64, poison: bool) -> LoadedModel {
     )
 }
 
+/// A trained engine that asks its models about every event.
+fn asking_always(user: &str) -> UebaEngine {
+    let mut cfg = UebaConfig::default();
+    cfg.ensemble.only_when_decisive = false;
+    trained_with(user, cfg)
+}
+
 fn sum_of_contributions(s: &ThreatScore) -> f32 {
     s.anomalies.iter().map(|a| a.contribution).sum()
 }
 
 #[test]
 fn models_fill_their_fields_and_join_the_score() {
-    let mut e = trained("alice");
+    let mut e = asking_always("alice");
     assert_eq!(
         e.install_model(forest(1)).ok(),
         Some(Member::IsolationForest)
@@ -145,7 +153,7 @@ fn a_model_trained_on_flows_is_refused_with_the_reason() {
 
 #[test]
 fn a_failing_model_trips_its_circuit_and_detection_goes_on() {
-    let mut e = trained("alice");
+    let mut e = asking_always("alice");
     e.install_model(forest(1))
         .unwrap_or_else(|err| panic!("{err}"));
     e.install_model(autoencoder(2, true))
@@ -170,6 +178,7 @@ fn a_failing_model_trips_its_circuit_and_detection_goes_on() {
 fn a_slow_model_counts_as_timed_out() {
     let mut cfg = UebaConfig::default();
     cfg.ensemble.timeout_ms = 1e-9;
+    cfg.ensemble.only_when_decisive = false;
     cfg.ensemble.failures_to_open = 1000;
     let mut e = UebaEngine::new(cfg).unwrap_or_else(|err| panic!("{err}"));
     e.install_model(forest(1))
@@ -182,7 +191,7 @@ fn a_slow_model_counts_as_timed_out() {
 
 #[test]
 fn a_model_swapped_while_running_takes_over_at_once() {
-    let mut e = trained("alice");
+    let mut e = asking_always("alice");
     e.install_model(forest(1))
         .unwrap_or_else(|err| panic!("{err}"));
     let probe = |e: &mut UebaEngine, i: i64| {
@@ -248,7 +257,7 @@ fn calibrated_forest(seed: u64, weight: f64) -> LoadedModel {
 
 #[test]
 fn calibrated_models_say_how_rare_a_score_is_and_agree_by_rarity() {
-    let mut e = trained("alice");
+    let mut e = asking_always("alice");
     e.install_model(calibrated_forest(1, 1.0))
         .unwrap_or_else(|err| panic!("{err}"));
     let quiet = e.score(&event("alice", next_day(11), &LONDON), false);
@@ -272,4 +281,149 @@ fn calibrated_models_say_how_rare_a_score_is_and_agree_by_rarity() {
         "{quiet_agreement} vs {travel_agreement}"
     );
     assert!((sum_of_contributions(&travel) - travel.threat_score).abs() < 0.5);
+}
+
+/// A stream that mixes ordinary hours, nights and jumps to Lagos, so the checks' scores
+/// spread from nothing to HIGH.
+fn mixed_stream(n: i64) -> Vec<warden_event::UserActivity> {
+    let mut r = SplitMix64::new(11);
+    (0..n)
+        .map(|k| {
+            let hour = if r.next_f64() < 0.15 { 2 } else { 9 + (k % 8) };
+            let at = next_day(0) + (k / 8) * 86_400_000 + hour * HOUR + (k % 7) * 60_000;
+            let place = if r.next_f64() < 0.1 { &LAGOS } else { &LONDON };
+            event("alice", at, place)
+        })
+        .collect()
+}
+
+#[test]
+fn models_are_asked_only_where_they_can_make_a_high() {
+    let install = |e: &mut UebaEngine| {
+        e.install_model(forest(1))
+            .unwrap_or_else(|err| panic!("{err}"));
+        e.install_model(autoencoder(2, false))
+            .unwrap_or_else(|err| panic!("{err}"));
+    };
+    let (mut always, mut gated) = (asking_always("alice"), trained("alice"));
+    install(&mut always);
+    install(&mut gated);
+    let (mut highs, mut asked_below) = (0, 0);
+    for a in mixed_stream(240) {
+        let (x, y) = (always.score(&a, false), gated.score(&a, false));
+        assert_eq!(
+            x.threat_level >= ThreatLevel::High,
+            y.threat_level >= ThreatLevel::High,
+            "the same HIGHs: {x:?} {y:?}"
+        );
+        highs += usize::from(x.threat_level >= ThreatLevel::High);
+        let blended = y
+            .anomalies
+            .iter()
+            .any(|a| a.kind == AnomalyType::ModelAnomaly);
+        if x.threat_level >= ThreatLevel::High || blended {
+            assert_eq!(
+                x.threat_score, y.threat_score,
+                "a decisive event scores the same"
+            );
+        } else {
+            assert!(y.threat_level <= ThreatLevel::Medium, "{y:?}");
+        }
+        asked_below += usize::from(!blended && y.isolation_forest_score.is_some());
+    }
+    assert!(highs > 0, "the stream holds HIGHs");
+    let (c, d) = (always.model_counters(), gated.model_counters());
+    assert!(d.not_decisive > 100, "{d:?}");
+    assert!(
+        d.calls * 3 < c.calls,
+        "far fewer calls: {d:?} against {c:?}"
+    );
+    assert_eq!(c.not_decisive, 0);
+    assert!(
+        asked_below > 0,
+        "the drift sample is asked below the floor too"
+    );
+}
+
+#[test]
+fn every_sixteenth_event_is_the_models_drift_sample() {
+    let mut cfg = UebaConfig::default();
+    cfg.ensemble.sample_every = 16;
+    let mut e = trained_with("alice", cfg);
+    e.install_model(forest(1))
+        .unwrap_or_else(|err| panic!("{err}"));
+    let scores: Vec<ThreatScore> = (0..64)
+        .map(|k| e.score(&event("alice", next_day(10) + k * 60_000, &LONDON), false))
+        .collect();
+    let sampled: Vec<usize> = (0..64).filter(|&k| scores[k].models_sampled).collect();
+    assert_eq!(sampled.len(), 4, "{sampled:?}");
+    assert!(sampled.windows(2).all(|w| w[1] - w[0] == 16));
+    for (k, s) in scores.iter().enumerate() {
+        // Ordinary events are not decisive: only the sample carries the models' scores,
+        // and the models do not join their score.
+        assert_eq!(
+            s.isolation_forest_score.is_some(),
+            s.models_sampled,
+            "event {k}"
+        );
+        assert!(
+            s.anomalies
+                .iter()
+                .all(|a| a.kind != AnomalyType::ModelAnomaly)
+        );
+    }
+    let mut always = asking_always("alice");
+    always
+        .install_model(forest(1))
+        .unwrap_or_else(|err| panic!("{err}"));
+    let s = always.score(&event("alice", next_day(10), &LONDON), false);
+    assert!(
+        s.models_sampled,
+        "asked about everything, every event is in the sample"
+    );
+}
+
+#[test]
+fn the_lift_floor_is_where_full_agreement_reaches_high() {
+    use super::ensemble::lift_floor;
+    // 28.57 × 0.7 + 30 = 50, less the half point kept for rounding.
+    assert!((lift_floor(50.0, 0.3) - (20.0 / 0.7 - 0.5)).abs() < 1e-9);
+    assert!(
+        lift_floor(50.0, 0.6) < 0.0,
+        "a share this large can lift anything"
+    );
+    assert_eq!(lift_floor(50.0, 1.0), 0.0);
+    assert!((lift_floor(50.0, 0.0) - 49.5).abs() < 1e-9);
+}
+
+proptest! {
+    /// Below the floor no agreement of the models makes a HIGH; a point above it, full
+    /// agreement does (the floor is tight).
+    #[test]
+    fn only_events_above_the_lift_floor_can_be_lifted_to_high(
+        confs in proptest::collection::vec(0.0f64..=1.0, 1..4),
+        share in 0.0f64..0.6,
+        agreement in 0.0f64..=1.0,
+    ) {
+        use super::ensemble::lift_floor;
+        use super::{Finding, scoring};
+        let cfg = UebaConfig::default();
+        let kinds = [AnomalyType::UnusualVolume, AnomalyType::UnusualTime, AnomalyType::UnusualResources];
+        let findings = confs
+            .iter()
+            .zip(kinds)
+            .map(|(c, kind)| Finding::new(kind, *c, String::new()))
+            .collect();
+        let checks = scoring::combine(findings, 1.0, &cfg);
+        let c = f64::from(checks.score);
+        let floor = lift_floor(cfg.scoring.levels.high, share);
+        let lifted = scoring::blend(checks.clone(), agreement, share, String::new(), &cfg);
+        if c < floor {
+            prop_assert!(lifted.level < ThreatLevel::High, "{c} < {floor}: {lifted:?}");
+        }
+        let full = scoring::blend(checks, 1.0, share, String::new(), &cfg);
+        if c >= floor + 1.0 {
+            prop_assert!(full.level >= ThreatLevel::High, "{c} ≥ {floor} + 1: {full:?}");
+        }
+    }
 }

@@ -52,7 +52,12 @@ pub(super) fn event(user: &str, ms: i64, at: &Place) -> UserActivity {
 /// An engine where `user` (and a few colleagues) worked 09:00–17:00 UTC in London for three
 /// weeks of weekdays.
 pub(super) fn trained(user: &str) -> UebaEngine {
-    let mut e = UebaEngine::new(UebaConfig::default()).unwrap();
+    trained_with(user, UebaConfig::default())
+}
+
+/// [`trained`] with another configuration.
+pub(super) fn trained_with(user: &str, cfg: UebaConfig) -> UebaEngine {
+    let mut e = UebaEngine::new(cfg).unwrap();
     for d in 0..21 {
         if d % 7 >= 5 {
             continue;

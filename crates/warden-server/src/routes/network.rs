@@ -193,10 +193,13 @@ pub async fn models(State(st): State<AppState>, who: Principal) -> Result<Json<V
             "shares": {"isolation_forest": e.isolation_forest, "sequence": e.sequence, "trees": e.trees},
             "timeout_ms": e.timeout_ms,
             "cooldown_secs": e.cooldown_secs,
+            "only_when_decisive": e.only_when_decisive,
+            "sample_every": e.sample_every,
             "calls": counters.map(|c| c.calls),
             "failures": counters.map(|c| c.failures),
             "trips": counters.map(|c| c.trips),
             "skipped": counters.map(|c| c.skipped),
+            "not_decisive": counters.map(|c| c.not_decisive),
         },
         "reload_secs": st.config.models.reload_secs,
     })))

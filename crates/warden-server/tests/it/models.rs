@@ -278,7 +278,7 @@ async fn a_registry_model_joins_the_ensemble_and_is_swapped_when_activated() {
             .unwrap_or_else(|e| panic!("{e}"))
             .0
     };
-    let cfg = ServiceConfig {
+    let mut cfg = ServiceConfig {
         models: ModelsSection {
             activity: vec!["registry:trees".into()],
             reload_secs: 1,
@@ -286,6 +286,8 @@ async fn a_registry_model_joins_the_ensemble_and_is_swapped_when_activated() {
         },
         ..ServiceConfig::default()
     };
+    // Every event asked about, so every one shows the trees' score.
+    cfg.ueba.ensemble.only_when_decisive = false;
     let store = warden_store::Store::open(&db).unwrap_or_else(|e| panic!("{e}"));
     let state = AppState::new(cfg, store).unwrap_or_else(|e| panic!("{e}"));
     let server = common::start(state).await;
