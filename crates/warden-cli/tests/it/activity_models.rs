@@ -90,32 +90,36 @@ fn three_models_train_evaluate_and_join_detection() {
     // A model call's time limit (50 ms) is for production builds; an unoptimised test
     // build on a busy machine may pass it, which would be counted as a failure.
     let config = dir.path().join("patient.toml");
+    let detect_three = |ensemble: &str| {
+        std::fs::write(
+            &config,
+            format!("[ueba.ensemble]\ntimeout_ms = 30000.0\n{ensemble}"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let (code, out, err) = run(&[
+            "detect",
+            "--config",
+            config.to_str().unwrap_or_default(),
+            &sample("activity.jsonl"),
+            "--all",
+            "--model",
+            &forest,
+            "--model",
+            &seq,
+            "--model",
+            &trees,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        (lines, err)
+    };
     // Every event asked about first, so every line carries the three scores.
-    std::fs::write(
-        &config,
-        "[ueba.ensemble]\ntimeout_ms = 30000.0\nonly_when_decisive = false\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let (code, out, err) = run(&[
-        "detect",
-        "--config",
-        config.to_str().unwrap_or_default(),
-        &sample("activity.jsonl"),
-        "--all",
-        "--model",
-        &forest,
-        "--model",
-        &seq,
-        "--model",
-        &trees,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let (lines, err) = detect_three("only_when_decisive = false\n");
     assert!(err.contains("as the sequence member"), "{err}");
     assert!(err.contains("0 failures, 0 circuit trips"), "{err}");
-    let lines: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
     assert_eq!(lines.len(), 736);
     for field in [
         "isolation_forest_score",
@@ -136,27 +140,8 @@ fn three_models_train_evaluate_and_join_detection() {
 
     // Asked only where they decide (the default): the same HIGH and CRITICAL events, far
     // fewer with the models' scores, and those include the drift sample.
-    std::fs::write(&config, "[ueba.ensemble]\ntimeout_ms = 30000.0\n")
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (code, gated_out, err) = run(&[
-        "detect",
-        "--config",
-        config.to_str().unwrap_or_default(),
-        &sample("activity.jsonl"),
-        "--all",
-        "--model",
-        &forest,
-        "--model",
-        &seq,
-        "--model",
-        &trees,
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let (gated, err) = detect_three("");
     assert!(err.contains("events below the point where the models could make a HIGH"));
-    let gated: Vec<Value> = gated_out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
     assert_eq!(gated.len(), lines.len());
     let high = |l: &Value| matches!(l["threat_level"].as_str(), Some("HIGH" | "CRITICAL"));
     for (a, b) in lines.iter().zip(&gated) {
