@@ -408,6 +408,10 @@ pub struct ScoringConfig {
     pub session_min_risk: f64,
     /// …takes each different earlier note of the session at this share of its confidence.
     pub session_carry: f64,
+    /// Two first accesses in one session to resources that no user holds both of — reaching
+    /// into unrelated teams' tools, where a change of role picks up one team's kit — carry
+    /// at this share instead; pairs held together by some of their users fall in between.
+    pub session_carry_unrelated: f64,
 }
 
 impl Default for ScoringConfig {
@@ -420,6 +424,7 @@ impl Default for ScoringConfig {
             actions: Actions::default(),
             session_min_risk: 0.15,
             session_carry: 0.5,
+            session_carry_unrelated: 0.9,
         }
     }
 }
@@ -593,6 +598,10 @@ impl UebaConfig {
             ),
             ("scoring.session_min_risk", self.scoring.session_min_risk),
             ("scoring.session_carry", self.scoring.session_carry),
+            (
+                "scoring.session_carry_unrelated",
+                self.scoring.session_carry_unrelated,
+            ),
         ];
         for (k, v) in unit {
             if !(0.0..=1.0).contains(&v) {

@@ -94,11 +94,12 @@ pub fn carried(
         })
         .filter(|n| still_new(n, profile, cfg))
         .map(|n| {
+            let (carry, apart) = carry(n, own, population, cfg);
             Finding::new(
                 n.kind,
-                f64::from(n.confidence) * cfg.scoring.session_carry,
+                f64::from(n.confidence) * carry,
                 format!(
-                    "earlier in this session: {} at {} UTC ({}confidence {:.2})",
+                    "earlier in this session: {} at {} UTC ({}confidence {:.2}){apart}",
                     describe(n, population),
                     clock(n.at),
                     n.event_id
@@ -110,6 +111,41 @@ pub fn carried(
             )
         })
         .collect()
+}
+
+/// The share of an earlier note's confidence an event takes, and what to add to its detail.
+/// A first access joins this event's own first access at `session_carry` when the users of
+/// the less used of the two resources all hold the other too (one team's kit, picked up at a
+/// change of role), rising to `session_carry_unrelated` when none does (tools of unrelated
+/// teams, or one nobody uses).
+fn carry(
+    n: &SessionNote,
+    own: &[SessionNote],
+    population: &Population,
+    cfg: &UebaConfig,
+) -> (f64, String) {
+    let base = cfg.scoring.session_carry;
+    let mine = own.iter().find(|o| o.kind == AnomalyType::UnusualResources);
+    let (AnomalyType::UnusualResources, Some(mine)) = (n.kind, mine) else {
+        return (base, String::new());
+    };
+    let peers = &population.peers;
+    let fewer = peers.holders(n.subject).min(peers.holders(mine.subject));
+    let both = peers.both(n.subject, mine.subject).min(fewer);
+    let together = if fewer == 0 {
+        0.0
+    } else {
+        f64::from(both) / f64::from(fewer)
+    };
+    let carry = base + (cfg.scoring.session_carry_unrelated - base).max(0.0) * (1.0 - together);
+    let apart = if both == 0 {
+        "; no user holds both".to_owned()
+    } else if together < 0.5 {
+        format!("; {both} of the {fewer} users of the less used one hold both")
+    } else {
+        String::new()
+    };
+    (carry, apart)
 }
 
 fn describe(n: &SessionNote, population: &Population) -> String {
@@ -188,11 +224,23 @@ mod tests {
         );
         let c = carried(&notes, &own, &profile, &pop, &cfg);
         assert_eq!(c.len(), 1);
-        assert!((c[0].confidence - 0.6 * cfg.scoring.session_carry).abs() < 1e-6);
+        // No user holds both resources: reaching into unrelated tools carries the most.
+        assert!((c[0].confidence - 0.6 * cfg.scoring.session_carry_unrelated).abs() < 1e-6);
         assert_eq!(
             c[0].detail,
-            "earlier in this session: first access to a resource at 09:10 UTC (event e1, confidence 0.60)"
+            "earlier in this session: first access to a resource at 09:10 UTC (event e1, confidence 0.60); no user holds both"
         );
+        // Where every user of them holds both (one team's kit), the note carries less.
+        let mut kit = Population::default();
+        for _ in 0..3 {
+            let mut set = UserProfile::default().resources;
+            set.observe(1, 24);
+            set.observe(2, 24);
+            kit.peers.add_user(&set, |_| None);
+        }
+        let c = carried(&notes, &own, &profile, &kit, &cfg);
+        assert!((c[0].confidence - 0.6 * cfg.scoring.session_carry).abs() < 1e-6);
+        assert!(c[0].detail.ends_with("confidence 0.60)"), "{}", c[0].detail);
         // The same resource again is the same evidence; a quiet event carries nothing.
         let again = notes_of(
             &[finding(AnomalyType::UnusualResources, 0.6)],
