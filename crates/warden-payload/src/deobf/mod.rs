@@ -107,6 +107,24 @@ const DECODERS: &[(&str, Decoder)] = &[
     ("cmd-call", cmd::call),
 ];
 
+/// cmd's own syntax, which cmd.exe resolves when it parses a line, before anything the line
+/// runs sees it.
+const CMD_DECODERS: usize = 3;
+
+/// The decoders in the order a layer in `shell` tries them. A cmd line is peeled from the
+/// outside in: its carets, variables and `call` first, so that a launcher's payload is decoded
+/// whole rather than from the fragment one `set` holds.
+fn decoders_for(shell: Shell) -> impl Iterator<Item = &'static (&'static str, Decoder)> {
+    let split = DECODERS.len() - CMD_DECODERS;
+    let (inner, outer) = DECODERS.split_at(split);
+    let (first, rest) = if shell == Shell::Cmd {
+        (outer, inner)
+    } else {
+        (&[][..], DECODERS)
+    };
+    first.iter().chain(rest)
+}
+
 /// Decodes `text` layer by layer.
 pub fn deobfuscate(text: &str, shell: Shell) -> Decoded {
     let started = Instant::now();
@@ -160,7 +178,7 @@ fn next_layer(
     ctx: &Context,
     notes: &mut Vec<String>,
 ) -> Option<(&'static str, String)> {
-    for (name, decode) in DECODERS {
+    for (name, decode) in decoders_for(ctx.shell) {
         match decode(current, ctx) {
             Step::Decoded(next) if next != current && next.len() <= MAX_LAYER_BYTES => {
                 return Some((name, next));

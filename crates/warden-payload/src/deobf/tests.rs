@@ -306,3 +306,25 @@ fn forms_found_by_the_obfuscation_generator() {
         "watch 'exec /bin/sh'"
     );
 }
+
+#[test]
+fn a_cmd_line_is_peeled_before_the_launcher_it_builds() {
+    let b64 = utf16_b64(CMD);
+    let clear = format!("powershell -nop -enc {b64}");
+    // The launcher cut across `set` values: decoding the fragment in the first one alone
+    // would give a truncated script.
+    let (head, tail) = clear.split_at(clear.len() - 21);
+    let split = format!("set p={head}&& set \"q={tail}\"&& call %p%%q%");
+    assert_eq!(last(&split, Shell::Cmd), CMD);
+    // Carets over the launcher are cmd's; they go before the payload is decoded.
+    let careted = format!("p^o^w^e^r^s^h^e^l^l -n^o^p -enc {b64}");
+    assert_eq!(last(&careted, Shell::Cmd), CMD);
+    // Braces and a quoted `&&` inside `set` values do not end or join statements.
+    assert_eq!(
+        last(
+            "set \"a=xw\"&& set b=izard Run {&& set \"c=x && y\"&& set d=0}&& call %a%%b%%d% %c%",
+            Shell::Cmd
+        ),
+        "xwizard Run {0} x && y"
+    );
+}

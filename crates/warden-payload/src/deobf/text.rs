@@ -45,6 +45,9 @@ pub fn statements(text: &str, separators: &[&str], syntax: Syntax) -> Vec<(usize
             None => match b {
                 _ if b == escape => i += 1,
                 _ if syntax.quotes(b) => quote = Some(b),
+                b'(' if syntax == Syntax::Cmd => depth += i32::from(cmd_block(&text[start..i])),
+                b')' if syntax == Syntax::Cmd => depth -= i32::from(depth > 0),
+                b'{' | b'}' if syntax == Syntax::Cmd => {}
                 b'(' | b'{' => depth += 1,
                 b')' | b'}' => depth -= 1,
                 b'\n' if depth <= 0 => {
@@ -69,6 +72,18 @@ pub fn statements(text: &str, separators: &[&str], syntax: Syntax) -> Vec<(usize
     }
     out.push((start, bytes.len()));
     out
+}
+
+/// Whether a `(` after `head` (the statement so far) opens a cmd block. cmd reads a bracket as
+/// a block only where a command may start (`(…)` alone, after `if`'s condition, `do`, `else`);
+/// elsewhere, as in `set v=x(`, it is a plain character and `&&` after it still separates.
+fn cmd_block(head: &str) -> bool {
+    let head = head.trim_start().trim_start_matches('@');
+    let first = head.split_ascii_whitespace().next().unwrap_or("");
+    let last = head.split_ascii_whitespace().next_back().unwrap_or("");
+    head.trim().is_empty()
+        || ["if", "for"].iter().any(|k| first.eq_ignore_ascii_case(k))
+        || ["do", "else"].iter().any(|k| last.eq_ignore_ascii_case(k))
 }
 
 /// A decoded string as one POSIX shell word: bare when it needs no quoting, else single-quoted.
@@ -142,6 +157,37 @@ mod tests {
         assert_eq!(
             statements("echo ')'\\''(' ; id", &[";"], Syntax::Sh).len(),
             2
+        );
+    }
+
+    #[test]
+    fn cmd_brackets_group_only_where_a_command_starts() {
+        let split = |t: &'static str| -> Vec<&'static str> {
+            statements(t, &["&&", "&"], Syntax::Cmd)
+                .iter()
+                .map(|&(s, e)| &t[s..e])
+                .collect()
+        };
+        // A bracket or brace inside a `set` value is a plain character.
+        assert_eq!(
+            split("set a=x {&& set b=(y&& call %a%%b%}"),
+            ["set a=x {", " set b=(y", " call %a%%b%}"]
+        );
+        // Blocks stay whole: alone, after `if`'s condition, after `do` and `else`.
+        assert_eq!(
+            split("(echo a & echo b) & echo c"),
+            ["(echo a & echo b) ", " echo c"]
+        );
+        assert_eq!(
+            split("if exist x (echo a & echo b) else (echo c & echo d)&& whoami"),
+            [
+                "if exist x (echo a & echo b) else (echo c & echo d)",
+                " whoami"
+            ]
+        );
+        assert_eq!(
+            split("for %i in (1 2) do (echo %i & echo x)&& ver"),
+            ["for %i in (1 2) do (echo %i & echo x)", " ver"]
         );
     }
 
