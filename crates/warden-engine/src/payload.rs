@@ -134,6 +134,7 @@ impl PatternSource for PayloadRules {
                         .and_then(|f| f.file_name())
                         .map_or_else(|| m.title.clone(), |f| f.to_string_lossy().into_owned()),
                     layer,
+                    trained: None,
                 });
             }
             if last == 0 {

@@ -40,6 +40,7 @@ fn model() -> Arc<PayloadModel> {
             summary: TrainingSummary::default(),
             pairs: Vec::new(),
             techniques: None,
+            patterns: None,
         }
         .packed(),
     )

@@ -219,6 +219,7 @@ impl Findings {
             weight: weight.clamp(0.0, 0.99),
             evidence,
             layer: 0,
+            trained: None,
         });
     }
 }

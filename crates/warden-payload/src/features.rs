@@ -25,7 +25,6 @@ pub struct FeatureSet {
     /// A whitespace run holding a line break becomes one `\n` instead of a space: a line
     /// break ends a statement, so `…\nnet user` starts a command where `… net user` passes
     /// an argument. Models saved before this setting existed collapse it (`false`).
-    #[serde(default)]
     pub lines: bool,
 }
 

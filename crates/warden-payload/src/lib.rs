@@ -19,6 +19,7 @@ pub mod patterns;
 mod re;
 pub mod signatures;
 pub mod technique;
+pub mod tempering;
 pub mod tokens;
 pub mod train;
 pub mod verdict;
@@ -127,6 +128,9 @@ pub struct PatternFound {
     pub evidence: String,
     /// The decoding layer it was first seen in (0: as submitted).
     pub layer: usize,
+    /// How the model's training texts lowered the weight, when they did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trained: Option<tempering::Tempered>,
 }
 
 /// The score each view gave (0–100), `None` for a view that did not run.
@@ -306,17 +310,12 @@ impl Analyzer {
                 weight: h.weight,
                 evidence: h.evidence.clone(),
                 layer: h.layer,
+                trained: None,
             })
             .collect();
         let last = a.decoded.layers.len() - 1;
         patterns.extend(a.dual_use.iter().map(|d| PatternFound {
-            id: format!(
-                    "dual-use-{}",
-                    serde_json::to_value(d.capability)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
-                ),
+            id: dual_use_id(d),
             name: format!(
                 "dual-use program `{}` asked to {}",
                 d.program,
@@ -326,9 +325,13 @@ impl Analyzer {
             weight: d.weight,
             evidence: d.evidence.clone(),
             layer: last,
+            trained: None,
         }));
         for source in &self.sources {
             patterns.extend(source.patterns(&a));
+        }
+        if let Some(counts) = self.model.as_ref().and_then(|m| m.patterns.as_ref()) {
+            counts.temper(&mut patterns);
         }
         if let Some((id, p)) = learned_technique {
             patterns.push(PatternFound {
@@ -339,6 +342,7 @@ impl Analyzer {
                 weight: 0.0,
                 evidence: format!("tagger probability {p:.2}"),
                 layer: last,
+                trained: None,
             });
         }
         let weights: Vec<f32> = patterns.iter().map(|p| p.weight).collect();
@@ -409,6 +413,44 @@ pub fn cut(text: &str, max: usize) -> &str {
 }
 
 /// A plain-language account of the verdict.
+/// The id a dual-use capability has among a verdict's patterns (`dual-use-run-shell`).
+pub(crate) fn dual_use_id(d: &DualUse) -> String {
+    let capability = serde_json::to_value(d.capability)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    format!("dual-use-{capability}")
+}
+
+/// The patterns the training texts weighed down most, with the counts behind it.
+fn explain_tempered(patterns: &[PatternFound]) -> String {
+    let mut tempered: Vec<(&PatternFound, tempering::Tempered)> = patterns
+        .iter()
+        .filter_map(|p| p.trained.map(|t| (p, t)))
+        // A nudge is not worth a sentence.
+        .filter(|(p, t)| t.hand_weight - p.weight >= 0.05)
+        .collect();
+    if tempered.is_empty() {
+        return String::new();
+    }
+    tempered
+        .sort_by(|a, b| (b.1.hand_weight - b.0.weight).total_cmp(&(a.1.hand_weight - a.0.weight)));
+    let listed: Vec<String> = tempered
+        .iter()
+        .take(2)
+        .map(|(p, t)| {
+            format!(
+                "{} ({:.2} → {:.2}: in {} benign and {} malicious training texts)",
+                p.name, t.hand_weight, p.weight, t.benign, t.malicious
+            )
+        })
+        .collect();
+    format!(
+        " Weighed down by the training texts: {}.",
+        listed.join("; ")
+    )
+}
+
 fn explain(
     score: f32,
     level: ThreatLevel,
@@ -448,6 +490,7 @@ fn explain(
         }
         out.push('.');
     }
+    out.push_str(&explain_tempered(patterns));
     if let Some(m) = model {
         out.push_str(&format!(
             " The model rates it {:.0}% likely malicious",

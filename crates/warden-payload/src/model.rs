@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::{FeatureSet, Features, Kind};
 
 pub const MAGIC: &[u8; 4] = b"WPLD";
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Largest model file loaded.
 pub const MAX_MODEL_BYTES: usize = 256 << 20;
 /// Default table size: 2^18 buckets (2^20 ranked no better on the command corpus and ran
@@ -73,18 +73,83 @@ pub struct PayloadModel {
     pub pairs: Vec<[f32; 2]>,
     /// The ATT&CK technique tagger, when the training data named techniques (format 2).
     pub techniques: Option<crate::technique::TechniqueTagger>,
+    /// The training texts each pattern fired on, which temper the patterns' weights
+    /// (format 3; [`crate::tempering`]).
+    pub patterns: Option<crate::tempering::PatternCounts>,
 }
 
-/// Format 1: the same without the technique tagger.
+/// The feature settings as saved before line breaks were a setting (they were collapsed).
 #[derive(Deserialize)]
-struct ModelV1 {
-    features: FeatureSet,
+struct FeaturesWithoutLines {
+    bits: u32,
+    min_n: u8,
+    max_n: u8,
+    words: bool,
+    analysis: bool,
+}
+
+impl From<FeaturesWithoutLines> for FeatureSet {
+    fn from(f: FeaturesWithoutLines) -> FeatureSet {
+        FeatureSet {
+            bits: f.bits,
+            min_n: f.min_n,
+            max_n: f.max_n,
+            words: f.words,
+            analysis: f.analysis,
+            lines: false,
+        }
+    }
+}
+
+/// Format 2: format 3 without the pattern counts. Its feature settings were saved without
+/// `lines` and later with it, under the same version; `F` is either.
+#[derive(Deserialize)]
+struct ModelV2<F> {
+    features: F,
     weights: Vec<f32>,
     idf: Vec<f32>,
     bias: f32,
     platt_a: f32,
     platt_b: f32,
     summary: TrainingSummary,
+    techniques: Option<crate::technique::TechniqueTagger>,
+}
+
+impl<F: Into<FeatureSet>> ModelV2<F> {
+    fn upgrade(self) -> PayloadModel {
+        PayloadModel {
+            features: self.features.into(),
+            weights: self.weights,
+            idf: self.idf,
+            bias: self.bias,
+            platt_a: self.platt_a,
+            platt_b: self.platt_b,
+            summary: self.summary,
+            pairs: Vec::new(),
+            techniques: self.techniques,
+            patterns: None,
+        }
+    }
+}
+
+/// Format 1: format 2 without the technique tagger (and without `lines`).
+#[derive(Deserialize)]
+struct ModelV1 {
+    features: FeaturesWithoutLines,
+    weights: Vec<f32>,
+    idf: Vec<f32>,
+    bias: f32,
+    platt_a: f32,
+    platt_b: f32,
+    summary: TrainingSummary,
+}
+
+/// Decodes `bytes` as a `T` that uses every byte (a layout that reads fewer is not it).
+fn exactly<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, postcard::Error> {
+    match postcard::take_from_bytes(bytes)? {
+        (value, []) => Ok(value),
+        _ => Err(postcard::Error::DeserializeBadEncoding),
+    }
 }
 
 /// A feature's share of a score.
@@ -228,10 +293,11 @@ impl PayloadModel {
         }
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
         let decode = |e: postcard::Error| ModelError::Decode(e.to_string());
+        let body = &bytes[6..];
         let m: PayloadModel = match version {
             1 => {
-                let v: ModelV1 = postcard::from_bytes(&bytes[6..]).map_err(decode)?;
-                PayloadModel {
+                let v: ModelV1 = exactly(body).map_err(decode)?;
+                ModelV2 {
                     features: v.features,
                     weights: v.weights,
                     idf: v.idf,
@@ -239,16 +305,23 @@ impl PayloadModel {
                     platt_a: v.platt_a,
                     platt_b: v.platt_b,
                     summary: v.summary,
-                    pairs: Vec::new(),
                     techniques: None,
                 }
+                .upgrade()
             }
-            FORMAT_VERSION => postcard::from_bytes(&bytes[6..]).map_err(decode)?,
+            2 => exactly::<ModelV2<FeatureSet>>(body)
+                .map(ModelV2::upgrade)
+                .or_else(|_| exactly::<ModelV2<FeaturesWithoutLines>>(body).map(ModelV2::upgrade))
+                .map_err(decode)?,
+            FORMAT_VERSION => exactly(body).map_err(decode)?,
             other => return Err(ModelError::Version(other)),
         };
         m.features.validate().map_err(ModelError::Invalid)?;
         if let Some(t) = &m.techniques {
             t.validate().map_err(ModelError::Invalid)?;
+        }
+        if let Some(p) = &m.patterns {
+            p.validate().map_err(ModelError::Invalid)?;
         }
         if m.weights.len() != 1usize << m.features.bits || m.idf.len() != m.weights.len() {
             return Err(ModelError::Invalid(format!(
@@ -340,6 +413,7 @@ mod tests {
             summary: TrainingSummary::default(),
             pairs: Vec::new(),
             techniques: None,
+            patterns: None,
         }
         .packed()
     }
@@ -436,14 +510,20 @@ mod tests {
         ));
     }
 
+    /// The feature settings as formats 1 and 2 first wrote them: no `lines`.
+    fn features_without_lines(f: &FeatureSet) -> (u32, u8, u8, bool, bool) {
+        (f.bits, f.min_n, f.max_n, f.words, f.analysis)
+    }
+
     #[test]
     fn format_1_files_still_load_and_a_tagger_round_trips() {
-        let m = tiny();
+        let mut m = tiny();
+        m.features.lines = false;
         // A version-1 file: the same fields without the tagger.
         let mut v1 = b"WPLD\x01\x00".to_vec();
         v1.extend(
             postcard::to_stdvec(&(
-                &m.features,
+                features_without_lines(&m.features),
                 &m.weights,
                 &m.idf,
                 m.bias,
@@ -472,5 +552,50 @@ mod tests {
             PayloadModel::from_bytes(&tagged.to_bytes()),
             Err(ModelError::Invalid(_))
         ));
+    }
+
+    #[test]
+    fn both_layouts_of_format_2_load_and_pattern_counts_round_trip() {
+        let m = tiny();
+        let v2 = |features: Vec<u8>| {
+            let mut out = b"WPLD\x02\x00".to_vec();
+            out.extend(features);
+            out.extend(
+                postcard::to_stdvec(&(
+                    &m.weights,
+                    &m.idf,
+                    m.bias,
+                    m.platt_a,
+                    m.platt_b,
+                    &m.summary,
+                    &m.techniques,
+                ))
+                .unwrap(),
+            );
+            out
+        };
+        // Written with the line-break setting.
+        let with = v2(postcard::to_stdvec(&m.features).unwrap());
+        assert_eq!(PayloadModel::from_bytes(&with).unwrap(), m);
+        // Written before it: read as collapsing line breaks.
+        let without = v2(postcard::to_stdvec(&features_without_lines(&m.features)).unwrap());
+        let old = PayloadModel::from_bytes(&without).unwrap();
+        assert!(!old.features.lines);
+        assert_eq!(old.weights, m.weights);
+        // Format 3 keeps the pattern counts.
+        let mut counted = m;
+        let mut by_id = std::collections::BTreeMap::new();
+        by_id.insert(
+            "shutdown".to_string(),
+            crate::tempering::Seen {
+                benign: 40,
+                malicious: 2,
+            },
+        );
+        counted.patterns = Some(crate::tempering::PatternCounts { by_id });
+        assert_eq!(
+            PayloadModel::from_bytes(&counted.to_bytes()).unwrap(),
+            counted
+        );
     }
 }

@@ -117,6 +117,7 @@ pub fn train(
             summary: TrainingSummary::default(),
             pairs: Vec::new(),
             techniques: None,
+            patterns: None,
         }
         .packed();
         let scored: Vec<(f32, bool)> = validation
@@ -142,6 +143,7 @@ pub fn train(
         summary,
         pairs: Vec::new(),
         techniques: None,
+        patterns: None,
     }
     .packed())
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use warden_ingest::InputSource;
 use warden_payload::model::PayloadModel;
 use warden_payload::train::{TrainParams, train};
-use warden_payload::{Analyzer, Shell, Verdict, features};
+use warden_payload::{Analyzer, Shell, Verdict, features, tempering};
 
 use crate::cli::{AnalyzeArgs, PayloadTrainArgs};
 use crate::config_file::WardenConfig;
@@ -305,10 +305,19 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         lines: !a.no_line_breaks,
     };
     set.validate().map_err(anyhow::Error::msg)?;
-    let rows: Vec<(features::Features, bool)> = records
+    let examined: Vec<(features::Features, bool, Vec<String>)> = records
         .par_iter()
-        .map(|(text, shell, y, _)| (features::extract(&plain.examine(text, *shell), &set), *y))
+        .map(|(text, shell, y, _)| {
+            let a = plain.examine(text, *shell);
+            (features::extract(&a, &set), *y, tempering::pattern_ids(&a))
+        })
         .collect();
+    let mut rows = Vec::with_capacity(examined.len());
+    let mut ids = Vec::with_capacity(examined.len());
+    for (f, y, found) in examined {
+        rows.push((f, y));
+        ids.push((found, y));
+    }
     let techniques: Vec<Option<String>> = records.iter().map(|r| r.3.clone()).collect();
     let hash = data_hash(&records);
     let params = TrainParams {
@@ -322,6 +331,7 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
     let mut model = train(&rows, &params, &hash)?;
     model.techniques =
         warden_payload::technique::train(&rows, &techniques, &model.idf, a.epochs, a.seed);
+    model.patterns = Some(tempering::PatternCounts::count(ids));
     model.summary.trained_at =
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let bytes = model.to_bytes();
@@ -331,6 +341,12 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
             "technique tagger: {} ATT&CK techniques with at least {} labelled examples",
             t.classes.len(),
             warden_payload::technique::MIN_EXAMPLES
+        );
+    }
+    if let Some(p) = &model.patterns {
+        eprintln!(
+            "pattern weights: {} patterns seen in the training texts; those also common in benign texts weigh less (see `trained` on a verdict's patterns)",
+            p.by_id.len()
         );
     }
     let s = &model.summary;
