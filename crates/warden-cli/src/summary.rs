@@ -158,6 +158,13 @@ pub fn print_eval(r: &EvalReport) {
         r.normal.fpr_high * 100.0,
         r.unlabelled_events
     );
+    let cited = r.attacks_total.alerted_high_cited + r.hard_negatives_total.alerted_high_cited;
+    if cited > 0 {
+        eprintln!(
+            "of the scenarios at HIGH, {} attacks and {} hard negatives reached it through an alert that cites one of their events (a session across UTC midnight is one alert for both days)",
+            r.attacks_total.alerted_high_cited, r.hard_negatives_total.alerted_high_cited
+        );
+    }
     if r.unrecognised_labels > 0 {
         eprintln!(
             "warning: {} events had labels other than normal, attack:<kind> or benign:<kind>; they were not counted",

@@ -3,7 +3,12 @@
 //!
 //! A label is `normal`, `attack:<kind>` or `benign:<kind>` (a legitimate but unusual
 //! behaviour). A scenario is one labelled kind for one user on one (UTC) day. A scenario is
-//! detected at a level when at least one of its events scored at that level or above.
+//! detected at a level when at least one of its events scored at that level or above, or is
+//! cited by a score at that level or above as an event whose anomaly joined it (session
+//! compounding: the alert rests on the earlier events it cites, so a session that crosses
+//! UTC midnight is one alert for both days' events). A normal event cited by an alert counts
+//! as a false positive at that alert's level the same way. `alerted_high_cited` says how
+//! many scenarios reached HIGH only through a citation.
 
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -29,14 +34,47 @@ pub fn expected_types(kind: &str) -> Vec<AnomalyType> {
 struct ScenarioAcc {
     max_score: f32,
     max_level: Option<ThreatLevel>,
+    /// The highest level one of its own events scored, citations aside.
+    own_level: Option<ThreatLevel>,
     top_primary: Vec<AnomalyType>,
+}
+
+impl ScenarioAcc {
+    /// Takes a score of one of its events, or of an event that cites one of them.
+    fn take(&mut self, score: f32, level: ThreatLevel, primary: &[AnomalyType]) {
+        if self.max_level.is_none() || score > self.max_score {
+            self.max_score = score;
+            self.top_primary = primary.to_vec();
+        }
+        self.max_level = self.max_level.max(Some(level));
+    }
+}
+
+type ScenarioKey = (String, String, String);
+
+/// Most citations of events not seen yet that are held.
+const MAX_PENDING_CITATIONS: usize = 100_000;
+
+/// What a citing score passes on to the events it cites.
+#[derive(Debug, Clone)]
+struct Citation {
+    score: f32,
+    level: ThreatLevel,
+    primary: Vec<AnomalyType>,
 }
 
 /// Accumulates scores of labelled events.
 #[derive(Debug)]
 pub struct Evaluator {
     labels: HashMap<String, String>,
-    scenarios: HashMap<(String, String, String), ScenarioAcc>,
+    scenarios: HashMap<ScenarioKey, ScenarioAcc>,
+    /// The scenario of each attack or hard-negative event seen, for citations.
+    scenario_of: HashMap<String, ScenarioKey>,
+    /// The level of each normal event seen that had anomalies (only those can be cited),
+    /// raised to the level of the alerts that cited it.
+    normal_levels: HashMap<String, ThreatLevel>,
+    /// Citations of events not seen yet (scores need not arrive in event order).
+    pending: HashMap<String, Citation>,
     normal_events: u64,
     normal_medium: u64,
     normal_high: u64,
@@ -50,6 +88,9 @@ impl Evaluator {
         Self {
             labels,
             scenarios: HashMap::new(),
+            scenario_of: HashMap::new(),
+            normal_levels: HashMap::new(),
+            pending: HashMap::new(),
             normal_events: 0,
             normal_medium: 0,
             normal_high: 0,
@@ -63,7 +104,21 @@ impl Evaluator {
     }
 
     pub fn observe(&mut self, s: &ThreatScore) {
-        let Some(label) = s.event_id.as_ref().and_then(|id| self.labels.get(id)) else {
+        if s.threat_level >= ThreatLevel::Medium {
+            let c = Citation {
+                score: s.threat_score,
+                level: s.threat_level,
+                primary: s.primary_anomalies.clone(),
+            };
+            for id in &s.cited_events {
+                self.cite(id, &c, true);
+            }
+        }
+        let Some(id) = s.event_id.as_ref() else {
+            self.unlabelled += 1;
+            return;
+        };
+        let Some(label) = self.labels.get(id) else {
             self.unlabelled += 1;
             return;
         };
@@ -78,18 +133,46 @@ impl Evaluator {
             self.normal_events += 1;
             self.normal_medium += u64::from(s.threat_level >= ThreatLevel::Medium);
             self.normal_high += u64::from(s.threat_level >= ThreatLevel::High);
-            return;
+            if !s.anomalies.is_empty() {
+                self.normal_levels.insert(id.clone(), s.threat_level);
+            }
+        } else {
+            let day = s.timestamp.get(..10).unwrap_or("").to_owned();
+            let key = (label.clone(), s.user_id.clone(), day);
+            let acc = self.scenarios.entry(key.clone()).or_default();
+            acc.take(s.threat_score, s.threat_level, &s.primary_anomalies);
+            acc.own_level = acc.own_level.max(Some(s.threat_level));
+            self.scenario_of.insert(id.clone(), key);
         }
-        let day = s.timestamp.get(..10).unwrap_or("").to_owned();
-        let acc = self
-            .scenarios
-            .entry((label.clone(), s.user_id.clone(), day))
-            .or_default();
-        if acc.max_level.is_none() || s.threat_score > acc.max_score {
-            acc.max_score = s.threat_score;
-            acc.top_primary = s.primary_anomalies.clone();
+        if let Some(c) = self.pending.remove(id) {
+            self.cite(id, &c, false);
         }
-        acc.max_level = acc.max_level.max(Some(s.threat_level));
+    }
+
+    /// An alert at `c.level` cites event `id`: its scenario, or the normal event, counts at
+    /// that level too.
+    fn cite(&mut self, id: &str, c: &Citation, may_wait: bool) {
+        if let Some(key) = self.scenario_of.get(id) {
+            if let Some(acc) = self.scenarios.get_mut(key) {
+                acc.take(c.score, c.level, &c.primary);
+            }
+        } else if let Some(own) = self.normal_levels.get_mut(id) {
+            if *own < ThreatLevel::Medium {
+                self.normal_medium += 1;
+            }
+            if *own < ThreatLevel::High && c.level >= ThreatLevel::High {
+                self.normal_high += 1;
+            }
+            *own = (*own).max(c.level);
+        } else if may_wait
+            && self.labels.contains_key(id)
+            && self.pending.len() < MAX_PENDING_CITATIONS
+        {
+            let keep = self.pending.get(id).is_none_or(|p| p.level < c.level);
+            if keep {
+                self.pending.insert(id.to_owned(), c.clone());
+            }
+        }
     }
 
     pub fn report(&self) -> EvalReport {
@@ -107,6 +190,8 @@ impl Evaluator {
             r.alerted_medium += u64::from(level >= ThreatLevel::Medium);
             let high = level >= ThreatLevel::High;
             r.alerted_high += u64::from(high);
+            r.alerted_high_cited +=
+                u64::from(high && acc.own_level.is_none_or(|l| l < ThreatLevel::High));
             let expected = expected_types(kind);
             if high && acc.top_primary.iter().any(|t| expected.contains(t)) {
                 r.type_named_high += 1;
@@ -121,6 +206,7 @@ impl Evaluator {
                 t.scenarios += r.scenarios;
                 t.alerted_medium += r.alerted_medium;
                 t.alerted_high += r.alerted_high;
+                t.alerted_high_cited += r.alerted_high_cited;
                 t.type_named_high += r.type_named_high;
             }
             t.finish();
@@ -157,6 +243,8 @@ pub struct KindReport {
     pub alerted_high: u64,
     pub rate_medium: f64,
     pub rate_high: f64,
+    /// Scenarios at HIGH only because an alert at HIGH cited one of their events.
+    pub alerted_high_cited: u64,
     /// Scenarios alerted at HIGH whose strongest event names an expected anomaly type.
     pub type_named_high: u64,
     /// `type_named_high / alerted_high`.
@@ -222,6 +310,7 @@ mod tests {
             explanation: String::new(),
             learning: false,
             anomalies: vec![],
+            cited_events: Vec::new(),
             features: None,
         }
     }
@@ -288,5 +377,59 @@ mod tests {
         assert_eq!(r.attacks_total.scenarios, 2);
         assert!((r.attacks_total.rate_high - 0.5).abs() < 1e-12);
         assert_eq!(r.hard_negatives["legit_travel"].alerted_medium, 0);
+        assert_eq!(r.attacks_total.alerted_high_cited, 0);
+    }
+
+    fn citing(id: &str, user: &str, day: &str, s: f32, cites: &[&str]) -> ThreatScore {
+        let mut sc = score(id, user, day, s, vec![AnomalyType::UnusualResources]);
+        sc.cited_events = cites.iter().map(|c| c.to_string()).collect();
+        sc
+    }
+
+    #[test]
+    fn an_alert_counts_for_the_events_it_cites() {
+        let labels: HashMap<String, String> = [
+            ("a1", "attack:unusual_resources"),
+            ("a2", "attack:unusual_resources"),
+            ("n1", "normal"),
+            ("n2", "normal"),
+            ("n3", "normal"),
+            ("b1", "benign:role_change"),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .collect();
+        let mut e = Evaluator::new(labels);
+        // A session across UTC midnight: the first day's event is MEDIUM on its own, the
+        // second day's reaches HIGH citing it. Both days' scenarios are detected.
+        let mut first = score("a1", "u1", "2026-04-01", 30.0, vec![]);
+        first.anomalies.push(warden_event::Anomaly {
+            kind: AnomalyType::UnusualResources,
+            confidence: 0.5,
+            contribution: 30.0,
+            detail: String::new(),
+        });
+        e.observe(&first);
+        e.observe(&citing("a2", "u1", "2026-04-02", 60.0, &["a1"]));
+        // A normal event with an anomaly, LOW on its own, cited by a HIGH alert: a false
+        // positive at HIGH (and at MEDIUM), once however often it is cited.
+        let mut quiet = score("n1", "u2", "2026-04-01", 10.0, vec![]);
+        quiet.anomalies = first.anomalies.clone();
+        e.observe(&quiet);
+        e.observe(&citing("n2", "u2", "2026-04-01", 55.0, &["n1"]));
+        e.observe(&citing("n3", "u2", "2026-04-01", 58.0, &["n1"]));
+        // A citation that arrives before the event it cites still counts; a LOW score
+        // cites nothing that counts.
+        e.observe(&citing("zz", "u3", "2026-04-03", 70.0, &["b1"]));
+        e.observe(&score("b1", "u3", "2026-04-03", 15.0, vec![]));
+        e.observe(&citing("zz2", "u3", "2026-04-03", 5.0, &["a1"]));
+        let r = e.report();
+        let ur = &r.attacks["unusual_resources"];
+        assert_eq!((ur.scenarios, ur.alerted_high), (2, 2));
+        assert_eq!(ur.alerted_high_cited, 1);
+        assert_eq!(ur.type_named_high, 2);
+        assert_eq!((r.normal.alerts_medium, r.normal.alerts_high), (3, 3));
+        assert_eq!(r.hard_negatives["role_change"].alerted_high, 1);
+        assert_eq!(r.hard_negatives_total.alerted_high_cited, 1);
     }
 }

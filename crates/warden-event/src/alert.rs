@@ -175,6 +175,9 @@ pub enum EvidenceRole {
     Trigger,
     /// An event before it, shown as context (the user's previous events).
     Context,
+    /// An earlier event whose anomaly joined the score (the detector cites it: session
+    /// compounding); the alert is about it too.
+    Contributor,
 }
 
 /// One event an alert rests on.
@@ -430,12 +433,21 @@ impl Alert {
             anomalies: s.anomalies.clone(),
             explanation: s.explanation.clone(),
             recommended_actions: s.recommended_actions.clone(),
-            evidence: vec![Evidence {
+            evidence: std::iter::once(Evidence {
                 role: EvidenceRole::Trigger,
                 reference,
                 timestamp: Some(s.timestamp.clone()),
                 event: None,
-            }],
+            })
+            .chain(s.cited_events.iter().map(|id| Evidence {
+                role: EvidenceRole::Contributor,
+                reference: EventRef::EventId {
+                    event_id: id.clone(),
+                },
+                timestamp: None,
+                event: None,
+            }))
+            .collect(),
             attack,
             detail: AlertDetail::Ueba(Box::new(s.clone())),
         }
@@ -610,6 +622,7 @@ mod tests {
                     detail: "new".into(),
                 },
             ],
+            cited_events: Vec::new(),
             features: None,
         }
     }

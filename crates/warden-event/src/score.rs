@@ -67,6 +67,10 @@ pub struct ThreatScore {
     pub learning: bool,
     /// Every anomaly found, with confidence, contribution in points and the facts behind it.
     pub anomalies: Vec<Anomaly>,
+    /// Earlier events whose anomalies joined this score (session compounding), oldest
+    /// first: the alert rests on them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cited_events: Vec<String>,
     /// The feature vector, when requested (`--features`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<FeatureVector>,

@@ -39,6 +39,7 @@ pub(crate) fn ueba(explanation: &str, user: &str) -> Delivery {
             contribution: 66.5,
             detail: "far".into(),
         }],
+        cited_events: Vec::new(),
         features: None,
     };
     Delivery::new(Some(42), Arc::new(Alert::from_threat_score("acme", &s)))

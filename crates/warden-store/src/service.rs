@@ -550,6 +550,7 @@ mod tests {
             explanation: "x".into(),
             learning: false,
             anomalies: Vec::new(),
+            cited_events: Vec::new(),
             features: None,
         }
     }

@@ -860,6 +860,7 @@ pub(crate) mod tests {
             explanation: "because".into(),
             learning: false,
             anomalies: vec![],
+            cited_events: Vec::new(),
             features: None,
         }
     }

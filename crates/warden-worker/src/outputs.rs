@@ -219,6 +219,7 @@ mod tests {
             explanation: "a 3 a.m. login".into(),
             learning: false,
             anomalies: Vec::new(),
+            cited_events: Vec::new(),
             features: None,
         };
         Alert::from_threat_score("default", &s)

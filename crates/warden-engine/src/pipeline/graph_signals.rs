@@ -135,6 +135,7 @@ mod tests {
             explanation: String::new(),
             learning: false,
             anomalies: Vec::new(),
+            cited_events: Vec::new(),
             features: None,
         }
     }

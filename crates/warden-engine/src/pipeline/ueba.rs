@@ -62,6 +62,29 @@ pub fn activity_view(a: &UserActivity) -> Value {
     v
 }
 
+/// The user's events before the alert's, oldest first, as its evidence: a contributor the
+/// score cites gets its event and time filled in; the others are context.
+fn add_context<'a>(al: &mut Alert, before: impl Iterator<Item = &'a UserActivity>) {
+    for b in before {
+        let reference = b.reference();
+        let timestamp = Some(b.timestamp.to_rfc3339());
+        let event = Some(activity_view(b));
+        match al
+            .evidence
+            .iter_mut()
+            .find(|e| e.role == EvidenceRole::Contributor && e.reference == reference)
+        {
+            Some(c) => (c.timestamp, c.event) = (timestamp, event),
+            None => al.evidence.push(Evidence {
+                role: EvidenceRole::Context,
+                reference,
+                timestamp,
+                event,
+            }),
+        }
+    }
+}
+
 impl Detector for UebaDetector {
     fn kind(&self) -> DetectorKind {
         DetectorKind::Ueba
@@ -86,14 +109,52 @@ impl Detector for UebaDetector {
             if let Some(t) = al.evidence.first_mut() {
                 t.event = Some(view);
             }
-            al.evidence.extend(before.iter().map(|b| Evidence {
-                role: EvidenceRole::Context,
-                reference: b.reference(),
-                timestamp: Some(b.timestamp.to_rfc3339()),
-                event: Some(activity_view(b)),
-            }));
+            add_context(&mut al, before.iter());
             out.alerts.push(al);
         }
         out.verdicts.push(Verdict::Score(Box::new(s)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::UebaConfig;
+    use warden_event::{ActivityType, EventRef, Timestamp};
+
+    #[test]
+    fn a_cited_event_among_the_previous_ones_is_shown_once_as_a_contributor() {
+        let activity = |id: &str, secs: i64| {
+            let mut a = UserActivity::new("ana", ActivityType::FileAccess, Timestamp(secs * 1000));
+            a.event_id = Some(id.into());
+            a
+        };
+        let before = [activity("e1", 100), activity("e2", 200)];
+        let mut engine = UebaEngine::new(UebaConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut score = engine.score(&activity("e3", 300), false);
+        score.cited_events = vec!["e1".into(), "e0".into()];
+        let mut al = Alert::from_threat_score("default", &score);
+        add_context(&mut al, before.iter());
+        let shown: Vec<(EvidenceRole, String, bool)> = al
+            .evidence
+            .iter()
+            .map(|e| {
+                let id = match &e.reference {
+                    EventRef::EventId { event_id } => event_id.clone(),
+                    other => format!("{other:?}"),
+                };
+                (e.role, id, e.event.is_some())
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (EvidenceRole::Trigger, "e3".to_owned(), false),
+                (EvidenceRole::Contributor, "e1".to_owned(), true),
+                // Cited but no longer among the kept events: referenced, not shown.
+                (EvidenceRole::Contributor, "e0".to_owned(), false),
+                (EvidenceRole::Context, "e2".to_owned(), true),
+            ]
+        );
     }
 }

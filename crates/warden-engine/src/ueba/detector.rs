@@ -489,6 +489,7 @@ fn to_threat_score(
         explanation: o.explanation,
         learning: o.maturity < 1.0,
         anomalies: o.scored.anomalies,
+        cited_events: o.scored.cited,
         features: with_features.then_some(o.features),
     }
 }

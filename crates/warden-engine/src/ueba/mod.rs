@@ -74,6 +74,8 @@ pub struct Finding {
     /// `[0, 1]`, before damping for an immature baseline.
     pub confidence: f64,
     pub detail: String,
+    /// The earlier event this finding was carried from (session compounding), cited by id.
+    pub cites: Option<String>,
 }
 
 impl Finding {
@@ -82,6 +84,7 @@ impl Finding {
             kind,
             confidence: confidence.clamp(0.0, 1.0),
             detail,
+            cites: None,
         }
     }
 }

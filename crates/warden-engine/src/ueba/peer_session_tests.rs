@@ -121,6 +121,17 @@ fn first_accesses_in_one_session_compound_and_cite_each_other() {
             resource_finding(&first).confidence
         )
     );
+    // Cited by id as well, and the alert rests on the cited event too.
+    let id = format!("eng0-{}", monday(5));
+    assert_eq!(second.cited_events, std::slice::from_ref(&id));
+    let alert = warden_event::Alert::from_threat_score("default", &second);
+    assert!(alert.evidence.iter().any(|e| {
+        e.role == warden_event::EvidenceRole::Contributor
+            && e.reference
+                == warden_event::EventRef::EventId {
+                    event_id: id.clone(),
+                }
+    }));
     // Order matters: the first event of a session has nothing to compound with.
     assert!(
         !first
@@ -128,6 +139,7 @@ fn first_accesses_in_one_session_compound_and_cite_each_other() {
             .iter()
             .any(|a| a.detail.starts_with("earlier"))
     );
+    assert!(first.cited_events.is_empty());
 }
 
 #[test]

@@ -19,6 +19,8 @@ pub struct Scored {
     /// Types contributing at least [`PRIMARY_MIN_POINTS`], strongest first.
     pub primary: Vec<AnomalyType>,
     pub confidence: f32,
+    /// Earlier events whose anomalies joined the score (session compounding), in order.
+    pub cited: Vec<String>,
 }
 
 /// Points an anomaly must add to be named a primary anomaly.
@@ -40,10 +42,18 @@ pub fn combine(findings: Vec<Finding>, maturity: f64, cfg: &UebaConfig) -> Score
     }
     let total: f64 = risks.iter().map(|(r, _)| r).sum();
     let score = round1(100.0 * (1.0 - keep));
+    let mut cited = Vec::new();
     let mut anomalies: Vec<Anomaly> = findings
         .into_iter()
         .zip(&risks)
         .filter(|(_, (risk, _))| *risk > 0.0)
+        .inspect(|(f, _)| {
+            if let Some(id) = &f.cites
+                && !cited.contains(id)
+            {
+                cited.push(id.clone());
+            }
+        })
         .map(|(f, (risk, conf))| Anomaly {
             kind: f.kind,
             confidence: round2(*conf),
@@ -70,6 +80,7 @@ pub fn combine(findings: Vec<Finding>, maturity: f64, cfg: &UebaConfig) -> Score
         anomalies,
         primary,
         confidence: round2(confidence),
+        cited,
     }
 }
 

@@ -95,7 +95,7 @@ pub fn carried(
         .filter(|n| still_new(n, profile, cfg))
         .map(|n| {
             let (carry, apart) = carry(n, own, population, cfg);
-            Finding::new(
+            let mut f = Finding::new(
                 n.kind,
                 f64::from(n.confidence) * carry,
                 format!(
@@ -108,7 +108,9 @@ pub fn carried(
                         .unwrap_or_default(),
                     n.confidence
                 ),
-            )
+            );
+            f.cites.clone_from(&n.event_id);
+            f
         })
         .collect()
 }
@@ -230,6 +232,7 @@ mod tests {
             c[0].detail,
             "earlier in this session: first access to a resource at 09:10 UTC (event e1, confidence 0.60); no user holds both"
         );
+        assert_eq!(c[0].cites.as_deref(), Some("e1"));
         // Where every user of them holds both (one team's kit), the note carries less.
         let mut kit = Population::default();
         for _ in 0..3 {
