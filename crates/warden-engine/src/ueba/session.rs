@@ -11,9 +11,13 @@ use crate::UebaConfig;
 use warden_event::{AnomalyType, Timestamp};
 use warden_models::baseline::{ActivityKeys, Population, SessionNote, SessionNotes, UserProfile};
 
-/// What a finding is about, so that two notes of one kind and subject count once.
-fn subject(kind: AnomalyType, keys: &ActivityKeys) -> u64 {
+/// What a finding is about, so that two notes of one kind and subject count once. Each
+/// transfer moves its own data, so two unusual transfers are two pieces of evidence (the
+/// subject is the transfer's time); two first uses of one resource, or two events of one
+/// odd-hours session, are one.
+fn subject(kind: AnomalyType, keys: &ActivityKeys, secs: u32) -> u64 {
     match kind {
+        AnomalyType::UnusualVolume => u64::from(secs),
         AnomalyType::UnusualResources => keys.resource.unwrap_or(0),
         AnomalyType::NewDevice => keys.device.unwrap_or(0),
         AnomalyType::NewLocation | AnomalyType::ImpossibleTravel => keys.location.unwrap_or(0),
@@ -54,7 +58,7 @@ pub fn notes_of(
         .map(|f| SessionNote {
             at: secs,
             kind: f.kind,
-            subject: subject(f.kind, keys),
+            subject: subject(f.kind, keys, secs),
             confidence: f.confidence as f32,
             event_id: event_id.map(str::to_owned),
         })
@@ -194,6 +198,42 @@ mod tests {
         );
         // An immature baseline damps what needs one.
         assert!(notes_of(&found, &keys, 3600, None, 0.2, &cfg).is_empty());
+    }
+
+    #[test]
+    fn two_unusual_transfers_are_two_pieces_of_evidence() {
+        let cfg = UebaConfig::default();
+        let keys = ActivityKeys {
+            resource: Some(3),
+            ..Default::default()
+        };
+        let volume = [finding(AnomalyType::UnusualVolume, 0.7)];
+        let mut notes = SessionNotes::default();
+        notes_of(&volume, &keys, 3600, Some("d1"), 1.0, &cfg)
+            .into_iter()
+            .for_each(|n| notes.note(n));
+        // A second big download from the same resource later in the session: the first
+        // joins it (the data of each is its own).
+        let own = notes_of(&volume, &keys, 4800, Some("d2"), 1.0, &cfg);
+        let c = carried(
+            &notes,
+            &own,
+            &UserProfile::default(),
+            &Population::default(),
+            &cfg,
+        );
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].kind, AnomalyType::UnusualVolume);
+        assert_eq!(c[0].cites.as_deref(), Some("d1"));
+        // An odd hour is one fact about the session, however many of its events show it.
+        let time = [finding(AnomalyType::UnusualTime, 0.7)];
+        let mut notes = SessionNotes::default();
+        notes_of(&time, &keys, 3600, Some("t1"), 1.0, &cfg)
+            .into_iter()
+            .for_each(|n| notes.note(n));
+        let own = notes_of(&time, &keys, 4800, Some("t2"), 1.0, &cfg);
+        let pop = Population::default();
+        assert!(carried(&notes, &own, &UserProfile::default(), &pop, &cfg).is_empty());
     }
 
     #[test]
