@@ -297,7 +297,7 @@ pub const PATTERNS: &[Pattern] = &[
         "Linux logs or shell history wiped",
         ["T1070.002", "T1070.003", "T1690"],
         0.7,
-        r"(?:\brm\b|\bshred\b|\btruncate\b|\bunlink\b|>)[^\n|;]*(?:/var/log/|\.bash_history|\.zsh_history|\bwtmp\b|\bbtmp\b|\blastlog\b|\butmp\b|/var/adm/)|\bhistory\s+-[cw]\b|unset\s+histfile|histfile=/dev/null|hist(?:file)?size=0|histcontrol=ignore|set\s+\+o\s+history|\bjournalctl\s+--(?:vacuum|rotate)|histignore="
+        r"(?:\brm\b|\bshred\b|\btruncate\b|\bunlink\b|>)[^\n|;]*(?:/var/log/|\.bash_history|\.zsh_history|\bwtmp\b|\bbtmp\b|\blastlog\b|\butmp\b|/var/adm/)|\bhistory\s+-[cw]\b|unset\s+histfile|histfile=/dev/null|hist(?:file)?size=0|histcontrol=ignore|set\s+\+o\s+history|\bjournalctl\s+--(?:vacuum|rotate)|histignore=|\blog\s+erase\b|>[^\n|;]*/var/(?:spool/)?mail/"
     ),
     p!(
         "timestomp",
@@ -378,6 +378,20 @@ pub const PATTERNS: &[Pattern] = &[
         r"/etc/(?:shadow|gshadow|security/opasswd|master\.passwd)\b|\bunshadow\b|/var/lib/sss/|\.krb5cc|/tmp/krb5cc|keyring|\bgcore\b|/proc/[^\s/]+/(?:mem|maps|environ)\b"
     ),
     p!(
+        "credentials-in-history",
+        "shell history searched for credentials",
+        ["T1552.003"],
+        0.55,
+        r"(?:\bgrep\b|\bcat\b|\bstrings\b|\bless\b|\btype\b|get-content|\bselect-string\b)[^\n]*(?:\.\w*_?history\b|consolehost_history|historysavepath)[^\n]*(?:pass|secret|token|ssh|key)|(?:pass|secret|token)[^\n]*(?:\.\w*_?history\b|consolehost_history)"
+    ),
+    p!(
+        "pam-modified",
+        "authentication module configuration changed",
+        ["T1556.003"],
+        0.6,
+        r"(?:\bsed\s+-i|\btee\b|>|\bcp\b|\bmv\b|\binstall\b)[^\n|;]*/etc/pam\.d/|pam_(?:permit|succeed_if|exec)\.so\b[^\n]*(?:/etc/pam\.d|>)"
+    ),
+    p!(
         "credential-files",
         "stored credentials or keys collected",
         ["T1552.001", "T1552.004", "T1555"],
@@ -449,6 +463,13 @@ pub const PATTERNS: &[Pattern] = &[
         r"\bnet1?(?:\.exe)?\s+user\s+\S+\s+\S+\s+/add|\bnet1?(?:\.exe)?\s+(?:localgroup|group)\s+[^\n]*\s/add|new-localuser|add-localgroupmember|new-aduser|add-adgroupmember|(?:^|[\s;&|(])(?:useradd|adduser)\s+-{0,2}\w|\busermod\s+[^\n]*-a?G\s*\S*(?:sudo|wheel|root|admin|docker)|dscl\s+\.\s+-(?:create|append)\s+/(?:users|groups)|sysadminctl\s+-adduser|\bnet1?(?:\.exe)?\s+user\s+\S+\s+/active:yes|:0:0:[^\n]*/etc/passwd|>>\s*/etc/passwd|\bpasswd\s+\S+\s*<<|chpasswd"
     ),
     // --- persistence ---
+    p!(
+        "file-association-changed",
+        "file type association changed",
+        ["T1546.001"],
+        0.45,
+        r"\bassoc\s+\.\w+\s*=|\bftype\s+\w+\s*="
+    ),
     p!(
         "run-key",
         "autostart registry key written",

@@ -252,6 +252,37 @@ mod tests {
                 "reverse-shell-netcat",
                 "T1059",
             ),
+            ("sudo log erase --all", "linux-logs-wiped", "T1070.002"),
+            (
+                "cat /dev/null > /var/mail/alice",
+                "linux-logs-wiped",
+                "T1070.002",
+            ),
+            (
+                "grep -i 'token' ~/.zsh_history > /tmp/t.txt",
+                "credentials-in-history",
+                "T1552.003",
+            ),
+            (
+                "Get-Content (Get-PSReadLineOption).HistorySavePath | Select-String password",
+                "credentials-in-history",
+                "T1552.003",
+            ),
+            (
+                "echo 'auth sufficient pam_permit.so' | sudo tee -a /etc/pam.d/sshd",
+                "pam-modified",
+                "T1556.003",
+            ),
+            (
+                "sudo sed -i 's/^auth.*/auth sufficient pam_rootok.so/' /etc/pam.d/sudo",
+                "pam-modified",
+                "T1556.003",
+            ),
+            (
+                "assoc .pdf=exefile",
+                "file-association-changed",
+                "T1546.001",
+            ),
             (
                 "rundll32.exe C:\\windows\\System32\\comsvcs.dll, MiniDump 624 C:\\temp\\lsass.dmp full",
                 "lsass-dump",
@@ -304,6 +335,10 @@ mod tests {
             "Get-ChildItem C:\\Users",
             "tar -xzf a.tar.gz",
             "docker ps",
+            "cat /etc/pam.d/sshd",
+            "history | tail -20",
+            "log show --last 1h",
+            "git log --oneline",
         ] {
             let hits = s.scan([text]);
             assert!(combined_weight(&hits) < 0.2, "{text}: {:?}", ids(&hits));
