@@ -56,6 +56,10 @@ pub struct EnsembleConfig {
     /// whatever its checks found (its scores reported, blended only if it is decisive), so
     /// drift monitoring reads an unbiased sample; 0 = no sample.
     pub sample_every: u32,
+    /// Let models that disagree take an event the checks score HIGH below HIGH (they may
+    /// always lower CRITICAL to HIGH and MEDIUM to LOW, and raise anything). Off: a concrete
+    /// finding of the checks is not overruled by models that never saw its kind of attack.
+    pub may_demote_high: bool,
     /// A model call slower than this counts as a failure (milliseconds).
     pub timeout_ms: f64,
     /// Failures in a row that open a model's circuit.
@@ -74,6 +78,7 @@ impl Default for EnsembleConfig {
             calibrated_half_p: 0.001,
             only_when_decisive: true,
             sample_every: 64,
+            may_demote_high: false,
             timeout_ms: 50.0,
             failures_to_open: 3,
             cooldown_secs: 60,

@@ -87,8 +87,10 @@ pub fn combine(findings: Vec<Finding>, maturity: f64, cfg: &UebaConfig) -> Score
 /// Mixes the models' agreement (`[0, 1]`) into a scored event: `score' = (1 − share) ×
 /// score + share × 100 × agreement`. The checks' contributions shrink by `1 − share` and the
 /// models' part becomes one more anomaly, `model_anomaly`, so contributions still add up to
-/// the score. Models can therefore lower an event the checks rate high (a hard negative
-/// they know) as well as raise one the checks miss.
+/// the score. Models can raise an event the checks miss and lower one the checks rate
+/// MEDIUM, but an event the checks rate HIGH stays at least HIGH (at most CRITICAL → HIGH)
+/// unless `ensemble.may_demote_high`: a concrete finding of the checks is not overruled by
+/// models that did not see its kind of attack in training.
 pub fn blend(
     mut s: Scored,
     agreement: f64,
@@ -101,12 +103,21 @@ pub fn blend(
     if share == 0.0 {
         return s;
     }
-    let keep = (1.0 - share) as f32;
+    let checks = f64::from(s.score);
+    let model_points = 100.0 * share * agreement;
+    let mut score = checks * (1.0 - share) + model_points;
+    if !cfg.ensemble.may_demote_high && s.level >= ThreatLevel::High {
+        score = score.max(f64::from(cfg.scoring.levels.high));
+    }
+    // The checks keep what the models leave them, so contributions still sum to the score.
+    let keep = if checks > 0.0 {
+        ((score - model_points) / checks) as f32
+    } else {
+        0.0
+    };
     for a in &mut s.anomalies {
         a.contribution = round1(f64::from(a.contribution * keep));
     }
-    let model_points = 100.0 * share * agreement;
-    let score = f64::from(s.score) * (1.0 - share) + model_points;
     if model_points >= 0.05 {
         s.anomalies.push(Anomaly {
             kind: AnomalyType::ModelAnomaly,
@@ -204,6 +215,18 @@ mod tests {
         let checks = || combine(vec![finding(AnomalyType::ImpossibleTravel, 1.0)], 1.0, &cfg);
         let calm = blend(checks(), 0.0, 0.3, String::new(), &cfg);
         assert_eq!(calm.score, 52.5, "75 × 0.7");
+        // Models that disagree may not take the checks' HIGH below HIGH by default…
+        let heavy = blend(checks(), 0.0, 0.6, String::new(), &cfg);
+        assert_eq!((heavy.score, heavy.level), (50.0, ThreatLevel::High));
+        let sum: f32 = heavy.anomalies.iter().map(|a| a.contribution).sum();
+        assert!((sum - heavy.score).abs() < 0.2);
+        // …unless allowed to; and a MEDIUM of the checks may be lowered either way.
+        let mut demoting = cfg.clone();
+        demoting.ensemble.may_demote_high = true;
+        let heavy = blend(checks(), 0.0, 0.6, String::new(), &demoting);
+        assert_eq!((heavy.score, heavy.level), (30.0, ThreatLevel::Medium));
+        let medium = || combine(vec![finding(AnomalyType::UnusualTime, 0.5)], 1.0, &cfg);
+        assert!(blend(medium(), 0.0, 0.3, String::new(), &cfg).score < medium().score);
         assert!(
             calm.anomalies
                 .iter()

@@ -195,6 +195,7 @@ pub async fn models(State(st): State<AppState>, who: Principal) -> Result<Json<V
             "cooldown_secs": e.cooldown_secs,
             "only_when_decisive": e.only_when_decisive,
             "sample_every": e.sample_every,
+            "may_demote_high": e.may_demote_high,
             "calls": counters.map(|c| c.calls),
             "failures": counters.map(|c| c.failures),
             "trips": counters.map(|c| c.trips),
