@@ -7,10 +7,18 @@ the seeds: the share of attack scenarios of each kind scored HIGH or above, the 
 normal events at HIGH, and the share of hard-negative scenarios with an event at HIGH.
 Prints a Markdown table and writes every run's metrics to <work>/ueba_strength.json.
 
+With --models, each company's users are split as bench/ueba_models.sh splits them (a stable
+hash of the user id; --test-share of them are test users): the isolation forest, the boosted
+trees and the sequence autoencoder are trained on the others, and detection runs twice over
+the whole company — the anomaly layer alone, then with the three models (the default
+ensemble) — both counted on the test users' labels only. Two tables are printed.
+
 Usage: bench/ueba_strength.py [--warden PATH] [--work DIR] [--seeds 1,2,3]
-           [--strengths 0,0.25,0.5,0.75,1] [--users 300] [-- extra warden detect flags]
+           [--strengths 0,0.25,0.5,0.75,1] [--users 300] [--models [--test-share 0.3]]
+           [-- extra warden detect flags]
 """
 import argparse
+import gzip
 import json
 import os
 import subprocess
@@ -27,33 +35,49 @@ def run(cmd):
     return r.stdout
 
 
-def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(here, "..", "target"))
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--warden", default=os.path.join(target, "release", "warden"))
-    ap.add_argument("--work", default="/tmp/warden-ueba-strength")
-    ap.add_argument("--seeds", default="1,2,3")
-    ap.add_argument("--strengths", default="0,0.25,0.5,0.75,1")
-    ap.add_argument("--users", type=int, default=300)
-    ap.add_argument("extra", nargs="*", help="more `warden detect` flags (after --)")
-    a = ap.parse_args()
-    if not os.path.exists(a.warden):
-        sys.exit("no warden binary at %s (cargo build --release -p warden-cli)" % a.warden)
-    seeds = [int(x) for x in a.seeds.split(",")]
-    strengths = [float(x) for x in a.strengths.split(",")]
-    runs = []
-    for seed in seeds:
-        for s in strengths:
-            out = os.path.join(a.work, "s%d-%g" % (seed, s))
-            run([sys.executable, os.path.join(here, "ueba_companies.py"), "--out", out,
-                 "--seed", str(seed), "--strength", str(s), "--users", str(a.users)])
-            metrics = os.path.join(out, "metrics.json")
-            run([a.warden, "detect", "-q", "--labels", os.path.join(out, "labels.jsonl.gz"),
-                 "--metrics-out", metrics, *a.extra, os.path.join(out, "events.jsonl.gz")])
-            with open(metrics) as f:
-                runs.append({"seed": seed, "strength": s, "metrics": json.load(f)})
-            print("seed %d strength %g done" % (seed, s), file=sys.stderr)
+M64 = (1 << 64) - 1
+
+
+def fnv(text):
+    h = 0xcbf29ce484222325
+    for b in text.encode():
+        h = ((h ^ b) * 0x100000001b3) & M64
+    return h
+
+
+def splitmix(x):
+    x = (x + 0x9E3779B97F4A7C15) & M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+    return x ^ (x >> 31)
+
+
+def write_test_labels(labels, share, out):
+    """The labels of the test users: the split `warden train … --users test` makes."""
+    with gzip.open(labels, "rt") as src, open(out, "w") as dst:
+        for line in src:
+            if (splitmix(fnv(json.loads(line)["user_id"])) >> 11) / float(1 << 53) < share:
+                dst.write(line)
+
+
+def train_models(warden, events, labels, share, out):
+    split = ["--labels", labels, "--test-share", str(share), "--validation-share", "0",
+             "--users", "train", "--format", "activity", "--input", events]
+    models = []
+    for kind, extra in (("iforest", ["--contamination", "0.01"]), ("seqae", []), ("gbdt", [])):
+        path = os.path.join(out, kind + ".wmdl")
+        run([warden, "train", kind, *split, *extra, "--out", path])
+        models += ["--model", path]
+    return models
+
+
+def detect(warden, events, labels, metrics, extra):
+    run([warden, "detect", "-q", "--labels", labels, "--metrics-out", metrics, *extra, events])
+    with open(metrics) as f:
+        return json.load(f)
+
+
+def table(runs, strengths):
     rows = []
     for s in strengths:
         ms = [r["metrics"] for r in runs if r["strength"] == s]
@@ -71,12 +95,57 @@ def main():
         rows.append("| %g | %s | **%.1f %%** | %.3f %% | %.1f %% |" % (
             s, " | ".join(cells), 100.0 * hit / max(n, 1), 100.0 * fp / max(ev, 1),
             100.0 * hn_hit / max(hn, 1)))
-    print("| strength | %s | all attacks | normal events at HIGH | hard negatives at HIGH |"
-          % " | ".join(KINDS))
-    print("|---" * (len(KINDS) + 4) + "|")
-    print("\n".join(rows))
+    head = ("| strength | %s | all attacks | normal events at HIGH | hard negatives at HIGH |"
+            % " | ".join(KINDS))
+    return "\n".join([head, "|---" * (len(KINDS) + 4) + "|"] + rows)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(here, "..", "target"))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--warden", default=os.path.join(target, "release", "warden"))
+    ap.add_argument("--work", default="/tmp/warden-ueba-strength")
+    ap.add_argument("--seeds", default="1,2,3")
+    ap.add_argument("--strengths", default="0,0.25,0.5,0.75,1")
+    ap.add_argument("--users", type=int, default=300)
+    ap.add_argument("--models", action="store_true",
+                    help="also train the three models per company and compare on test users")
+    ap.add_argument("--test-share", type=float, default=0.3)
+    ap.add_argument("extra", nargs="*", help="more `warden detect` flags (after --)")
+    a = ap.parse_args()
+    if not os.path.exists(a.warden):
+        sys.exit("no warden binary at %s (cargo build --release -p warden-cli)" % a.warden)
+    seeds = [int(x) for x in a.seeds.split(",")]
+    strengths = [float(x) for x in a.strengths.split(",")]
+    runs, ensemble = [], []
+    for seed in seeds:
+        for s in strengths:
+            out = os.path.join(a.work, "s%d-%g" % (seed, s))
+            run([sys.executable, os.path.join(here, "ueba_companies.py"), "--out", out,
+                 "--seed", str(seed), "--strength", str(s), "--users", str(a.users)])
+            events = os.path.join(out, "events.jsonl.gz")
+            labels = os.path.join(out, "labels.jsonl.gz")
+            if a.models:
+                test = os.path.join(out, "test-labels.jsonl")
+                write_test_labels(labels, a.test_share, test)
+                models = train_models(a.warden, events, labels, a.test_share, out)
+                alone = detect(a.warden, events, test, os.path.join(out, "metrics.json"), a.extra)
+                both = detect(a.warden, events, test, os.path.join(out, "metrics-models.json"),
+                              a.extra + models)
+                ensemble.append({"seed": seed, "strength": s, "metrics": both})
+            else:
+                alone = detect(a.warden, events, labels, os.path.join(out, "metrics.json"), a.extra)
+            runs.append({"seed": seed, "strength": s, "metrics": alone})
+            print("seed %d strength %g done" % (seed, s), file=sys.stderr)
+    if a.models:
+        print("Anomaly layer alone (test users):\n")
+    print(table(runs, strengths))
+    if a.models:
+        print("\nWith the forest, the sequence autoencoder and the trees (test users):\n")
+        print(table(ensemble, strengths))
     with open(os.path.join(a.work, "ueba_strength.json"), "w") as f:
-        json.dump(runs, f, indent=1)
+        json.dump({"anomaly_layer": runs, "ensemble": ensemble}, f, indent=1)
 
 
 if __name__ == "__main__":
