@@ -232,6 +232,26 @@ fn a_trained_model_is_registered_and_used() {
     let v = json(&out);
     assert!(v["views"]["model"].as_f64().unwrap() > 50.0, "{v}");
     assert!(!v["model"]["raised_by"].as_array().unwrap().is_empty());
+    // Listing processes is in every benign text of its kind here: the model's training
+    // texts weigh that pattern down, and the verdict says how many texts it rests on.
+    let out = warden()
+        .args(["analyze", "--shell", "sh", "--model"])
+        .arg(&model)
+        .arg("ps aux | grep sshd")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v = json(&out);
+    let p = v["patterns"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["id"] == "process-discovery"))
+        .unwrap_or_else(|| panic!("{v}"));
+    // One text in eight of the 400 is `ps aux …`, all benign.
+    assert_eq!(p["trained"]["benign"], 50, "{p}");
+    assert_eq!(p["trained"]["malicious"], 0, "{p}");
+    assert!(p["weight"].as_f64().unwrap() < p["trained"]["hand_weight"].as_f64().unwrap());
     // A damaged model file is refused with its name.
     let bad = dir.path().join("bad.wpld");
     std::fs::write(&bad, b"WPLD\x01\x00garbage").unwrap();
