@@ -1,7 +1,9 @@
 //! One verdict from the views: the learned model, the sandbox's behaviour (when a run was
 //! asked for) and the signatures, weighted 40/35/25 by default; a view that is absent gives
-//! its weight to the others in proportion. The score maps to a level (the thresholds every
-//! Warden alert uses) and to an action.
+//! its weight to the others in proportion. With a model the verdict is never below the
+//! model's own score (`model_floor`): the other views add evidence where they hold more, but
+//! a signature that did not fire is not evidence that a text is safe. The score maps to a
+//! level (the thresholds every Warden alert uses) and to an action.
 
 use serde::{Deserialize, Serialize};
 use warden_event::{LevelThresholds, ThreatLevel};
@@ -52,12 +54,26 @@ pub enum Action {
 }
 
 /// The verdict configuration (`[payload]` in the configuration file).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VerdictConfig {
     pub weights: ViewWeights,
     pub actions: ActionThresholds,
     pub levels: LevelThresholds,
+    /// The verdict is at least the model's score. Without it a text the model finds 99 %
+    /// malicious but no signature names scores 61 and is never blocked.
+    pub model_floor: bool,
+}
+
+impl Default for VerdictConfig {
+    fn default() -> Self {
+        VerdictConfig {
+            weights: ViewWeights::default(),
+            actions: ActionThresholds::default(),
+            levels: LevelThresholds::default(),
+            model_floor: true,
+        }
+    }
 }
 
 impl VerdictConfig {
@@ -97,7 +113,8 @@ impl VerdictConfig {
             .filter_map(|(v, wt)| v.map(|v| v * wt))
             .sum::<f32>()
             / total;
-        s.clamp(0.0, 100.0)
+        let floor = model.filter(|_| self.model_floor).unwrap_or(0.0);
+        s.max(floor).clamp(0.0, 100.0)
     }
 
     pub fn level(&self, score: f32) -> ThreatLevel {
@@ -121,12 +138,29 @@ mod tests {
 
     #[test]
     fn absent_views_share_their_weight() {
-        let c = VerdictConfig::default();
+        let c = VerdictConfig {
+            model_floor: false,
+            ..VerdictConfig::default()
+        };
         assert!((c.combine(Some(100.0), Some(100.0), 100.0) - 100.0).abs() < 1e-4);
         // Without the sandbox: 40/65 model, 25/65 signatures.
         let s = c.combine(Some(65.0), None, 0.0);
         assert!((s - 40.0).abs() < 1e-3, "{s}");
         // Signatures alone.
+        assert!((c.combine(None, None, 70.0) - 70.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn the_model_is_a_floor_the_other_views_raise() {
+        let c = VerdictConfig::default();
+        // No signature is no evidence of safety: the model's 99 stands (and blocks).
+        assert_eq!(c.combine(Some(99.0), None, 0.0), 99.0);
+        assert_eq!(c.action(c.combine(Some(99.0), None, 0.0)), Action::Block);
+        // Signatures that say more raise it, in their weighted share.
+        let s = c.combine(Some(40.0), None, 90.0);
+        assert!((s - (0.4 * 40.0 + 0.25 * 90.0) / 0.65).abs() < 1e-3, "{s}");
+        // So does the sandbox; without a model the views are weighted as before.
+        assert!(c.combine(Some(20.0), Some(90.0), 0.0) > 20.0);
         assert!((c.combine(None, None, 70.0) - 70.0).abs() < 1e-4);
     }
 

@@ -34,6 +34,8 @@ pub struct PayloadSection {
     pub weights: ViewWeights,
     pub actions: ActionThresholds,
     pub levels: LevelThresholds,
+    /// The verdict is at least the model's score (other views raise it, never lower it).
+    pub model_floor: bool,
     /// Jobs a tenant may have queued or running at once.
     pub max_queued_jobs: usize,
     /// Jobs analysed at once.
@@ -54,6 +56,7 @@ impl Default for PayloadSection {
             weights: ViewWeights::default(),
             actions: ActionThresholds::default(),
             levels: LevelThresholds::default(),
+            model_floor: true,
             max_queued_jobs: 64,
             workers: 2,
             keep_days: 30,
@@ -69,6 +72,7 @@ impl PayloadSection {
             weights: self.weights,
             actions: self.actions,
             levels: self.levels,
+            model_floor: self.model_floor,
         }
     }
 
