@@ -412,7 +412,6 @@ pub fn cut(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-/// A plain-language account of the verdict.
 /// The id a dual-use capability has among a verdict's patterns (`dual-use-run-shell`).
 pub(crate) fn dual_use_id(d: &DualUse) -> String {
     let capability = serde_json::to_value(d.capability)
@@ -451,6 +450,7 @@ fn explain_tempered(patterns: &[PatternFound]) -> String {
     )
 }
 
+/// A plain-language account of the verdict.
 fn explain(
     score: f32,
     level: ThreatLevel,
