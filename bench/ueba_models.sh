@@ -69,25 +69,7 @@ print("%8s: ROC-AUC %.4f  PR-AUC %.4f  precision %.3f  recall %.3f  %.0f rows/s"
 done
 
 # Labels of the test users only: detection figures count nothing else.
-python3 - "$LABELS" "$SHARE" > "$WORK/test-labels.jsonl" <<'EOF'
-import gzip, json, sys
-M = (1 << 64) - 1
-def fnv(s):
-    h = 0xcbf29ce484222325
-    for b in s.encode():
-        h = ((h ^ b) * 0x100000001b3) & M
-    return h
-def splitmix(x):
-    x = (x + 0x9E3779B97F4A7C15) & M
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M
-    return x ^ (x >> 31)
-share = float(sys.argv[2])
-for line in gzip.open(sys.argv[1], "rt"):
-    r = json.loads(line)
-    if (splitmix(fnv(r["user_id"])) >> 11) / float(1 << 53) < share:
-        sys.stdout.write(line)
-EOF
+python3 "$ROOT/bench/user_split.py" "$LABELS" "$SHARE" > "$WORK/test-labels.jsonl"
 
 echo "== detection on the test users: anomaly layer alone"
 timed "detect" "$WARDEN" detect "$EVENTS" --labels "$WORK/test-labels.jsonl" -q 2>&1 |

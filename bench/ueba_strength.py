@@ -18,11 +18,12 @@ Usage: bench/ueba_strength.py [--warden PATH] [--work DIR] [--seeds 1,2,3]
            [-- extra warden detect flags]
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
 import sys
+
+import user_split
 
 KINDS = ["account_takeover", "credential_stuffing", "impossible_travel", "unusual_resources",
          "unusual_time", "unusual_volume"]
@@ -33,31 +34,6 @@ def run(cmd):
     if r.returncode != 0:
         sys.exit("failed: %s\n%s" % (" ".join(cmd), r.stderr))
     return r.stdout
-
-
-M64 = (1 << 64) - 1
-
-
-def fnv(text):
-    h = 0xcbf29ce484222325
-    for b in text.encode():
-        h = ((h ^ b) * 0x100000001b3) & M64
-    return h
-
-
-def splitmix(x):
-    x = (x + 0x9E3779B97F4A7C15) & M64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
-    return x ^ (x >> 31)
-
-
-def write_test_labels(labels, share, out):
-    """The labels of the test users: the split `warden train … --users test` makes."""
-    with gzip.open(labels, "rt") as src, open(out, "w") as dst:
-        for line in src:
-            if (splitmix(fnv(json.loads(line)["user_id"])) >> 11) / float(1 << 53) < share:
-                dst.write(line)
 
 
 def train_models(warden, events, labels, share, out):
@@ -128,7 +104,8 @@ def main():
             labels = os.path.join(out, "labels.jsonl.gz")
             if a.models:
                 test = os.path.join(out, "test-labels.jsonl")
-                write_test_labels(labels, a.test_share, test)
+                with open(test, "w") as dst:
+                    user_split.write_test_labels(labels, a.test_share, dst)
                 models = train_models(a.warden, events, labels, a.test_share, out)
                 alone = detect(a.warden, events, test, os.path.join(out, "metrics.json"), a.extra)
                 both = detect(a.warden, events, test, os.path.join(out, "metrics-models.json"),
