@@ -56,7 +56,7 @@ impl Signatures {
     /// Compiles [`PATTERNS`]; the table is constant, so failure is a bug caught by tests.
     #[allow(clippy::expect_used)] // a constant table, compiled by every test
     pub fn new() -> Signatures {
-        Self::compile(PATTERNS).expect("the signature table compiles")
+        Self::compile(&PATTERNS).expect("the signature table compiles")
     }
 
     fn compile(patterns: &[Pattern]) -> Result<Signatures, String> {
@@ -254,10 +254,51 @@ mod tests {
             ),
             ("sudo log erase --all", "linux-logs-wiped", "T1070.002"),
             (
-                "cat /dev/null > /var/mail/alice",
+                "sudo srm /var/log/system.log",
                 "linux-logs-wiped",
-                "T1070.002",
+                "T1685.006",
             ),
+            (
+                "cat /dev/null > /var/mail/alice",
+                "mailbox-cleared",
+                "T1070.008",
+            ),
+            (
+                "ln -sf /dev/null ~/.bash_history",
+                "shell-history-wiped",
+                "T1070.003",
+            ),
+            (
+                "Set-PSReadLineOption -AddToHistoryHandler { return $false }",
+                "shell-history-wiped",
+                "T1690",
+            ),
+            (
+                "msedge.exe --disable-gpu-sandbox --gpu-launcher=\"cmd /c calc.exe &&\"",
+                "browser-launches-command",
+                "T1218",
+            ),
+            (
+                "regedit /E C:\\Windows\\Temp\\file.ext:regfile.reg HKEY_CURRENT_USER\\Key",
+                "hidden-artifact",
+                "T1564",
+            ),
+            (
+                "$f = Get-Item $env:temp\\a.txt -Force; $f.attributes='Hidden'",
+                "hidden-artifact",
+                "T1564",
+            ),
+            (
+                "cdb.exe -pd -pn notepad.exe\n.shell cmd /c calc.exe",
+                "trusted-dev-utility",
+                "T1127",
+            ),
+            (
+                "rd /s /q %systemdrive%\\$RECYCLE.BIN",
+                "indicator-removed",
+                "T1070.004",
+            ),
+            ("sudo lsmod | grep -i vboxguest", "sandbox-evasion", "T1082"),
             (
                 "grep -i 'token' ~/.zsh_history > /tmp/t.txt",
                 "credentials-in-history",
@@ -339,9 +380,25 @@ mod tests {
             "history | tail -20",
             "log show --last 1h",
             "git log --oneline",
+            "chrome --headless --disable-gpu",
+            "csc Program.cs",
+            "mkdir -p /tmp/build",
         ] {
             let hits = s.scan([text]);
             assert!(combined_weight(&hits) < 0.2, "{text}: {:?}", ids(&hits));
+        }
+    }
+
+    #[test]
+    fn a_remote_path_is_not_a_hidden_stream() {
+        let s = Signatures::new();
+        for text in [
+            "scp report.txt alice@files.example.com:backup/report.txt",
+            "curl http://files.example.com:8080/a.txt",
+            "Copy-Item C:\\data\\a.txt D:\\backup\\a.txt",
+        ] {
+            let hits = s.scan([text]);
+            assert!(!ids(&hits).contains(&"hidden-artifact"), "{text}");
         }
     }
 

@@ -1,0 +1,127 @@
+//! Credential access and privilege escalation.
+
+use super::Pattern;
+
+pub(super) const TABLE: &[Pattern] = &[
+    // --- credential access ---
+    p!(
+        "lsass-dump",
+        "LSASS memory dumped",
+        ["T1003.001"],
+        0.95,
+        r"lsass[^\n]*(?:procdump|comsvcs|minidump|createdump|out-minidump|sqldumper|rdrleakdiag|\.dmp|dumpert|nanodump)|(?:procdump|createdump|sqldumper|rdrleakdiag)(?:64)?(?:\.exe)?\b[^\n]*(?:lsass|-ma\s)|comsvcs(?:\.dll)?[^\n]*minidump|minidumpwritedump"
+    ),
+    p!(
+        "credential-tool",
+        "credential theft tool",
+        ["T1003", "T1558", "T1555"],
+        0.95,
+        r"mimikatz|sekurlsa|lsadump::|kerberos::|privilege::debug|invoke-mimikatz|dcsync|pypykatz|lazagne|safetykatz|\brubeus\b|\bkekeo\b|secretsdump|\bgsecdump\b|\bwce(?:\.exe)?\s|\bpwdump|fgdump|mimipenguin|\blaZagne|sharpdpapi|sharpchrome|seatbelt\b|invoke-powerdump|get-gpppassword"
+    ),
+    p!(
+        "sam-hive-dump",
+        "SAM, SYSTEM or SECURITY hive copied",
+        ["T1003.002"],
+        0.85,
+        r"reg(?:\.exe)?\s+(?:save|export)\s+\S*hklm\\(?:sam|system|security)\b|\\config\\(?:sam|system|security)\b|hklm\\sam\b|hkey_local_machine\\sam\b"
+    ),
+    p!(
+        "ntds-dump",
+        "Active Directory database copied",
+        ["T1003.003"],
+        0.9,
+        r"ntds\.dit|ntdsutil(?:\.exe)?\b[^\n]*(?:ifm|create\s+full|snapshot)|vssadmin(?:\.exe)?\s+create\s+shadow|\\\\\?\\globalroot\\device\\harddiskvolumeshadowcopy|win32_shadowcopy\b[^\n]*create"
+    ),
+    p!(
+        "linux-credential-files",
+        "password hashes or keyrings read",
+        ["T1003.008", "T1552.001"],
+        0.7,
+        r"/etc/(?:shadow|gshadow|security/opasswd|master\.passwd)\b|\bunshadow\b|/var/lib/sss/|\.krb5cc|/tmp/krb5cc|keyring|\bgcore\b|/proc/[^\s/]+/(?:mem|maps|environ)\b"
+    ),
+    p!(
+        "credentials-in-history",
+        "shell history searched for credentials",
+        ["T1552.003"],
+        0.55,
+        r"(?:\bgrep\b|\bcat\b|\bstrings\b|\bless\b|\btype\b|get-content|\bselect-string\b)[^\n]*(?:\.\w*_?history\b|consolehost_history|historysavepath)[^\n]*(?:pass|secret|token|ssh|key)|(?:pass|secret|token)[^\n]*(?:\.\w*_?history\b|consolehost_history)"
+    ),
+    p!(
+        "pam-modified",
+        "authentication module configuration changed",
+        ["T1556.003"],
+        0.6,
+        r"(?:\bsed\s+-i|\btee\b|>|\bcp\b|\bmv\b|\binstall\b)[^\n|;]*/etc/pam\.d/|pam_(?:permit|succeed_if|exec)\.so\b[^\n]*(?:/etc/pam\.d|>)"
+    ),
+    p!(
+        "credential-files",
+        "stored credentials or keys collected",
+        ["T1552.001", "T1552.004", "T1555"],
+        0.55,
+        r"\.aws/credentials|\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)\b|\.git-credentials|\.docker/config\.json|\.kube/config|unattend(?:ed)?\.xml|sysprep\.(?:xml|inf)|groups\.xml|cpassword|\.netrc\b|\.pgpass\b|wallet\.dat|\bsecurity\s+(?:find|dump)-(?:generic-password|internet-password|keychain)|login\s+data|cookies\.sqlite|key[34]\.db|logins\.json|\.kdbx\b|credentials\.xml|findstr\b[^\n]*(?:password|cpassword|pwd)|grep\b[^\n]*-[a-z]*r[a-z]*\s[^\n]*password|\.pfx\b|\.p12\b|\.pem\b[^\n]*(?:cp|copy|scp|curl)|vaultcmd|cmdkey\s+/list|get-storedcredential|dpapi"
+    ),
+    p!(
+        "kerberos-abuse",
+        "Kerberos tickets requested or stolen",
+        ["T1558"],
+        0.75,
+        r"kerberoast|asreproast|invoke-kerberoast|\bget-spn\b|setspn(?:\.exe)?\s+-[qt]|\.kirbi\b|asktgt|asktgs|\bklist\s+(?:purge|tgt|get)|getuserspns|getnpusers|\bticketer\b|golden\s*ticket|silver\s*ticket|krbtgt"
+    ),
+    p!(
+        "keylogging",
+        "keystrokes or input captured",
+        ["T1056.001"],
+        0.65,
+        r"getasynckeystate|setwindowshookex|getkeyboardstate|keylog|\bxinput\s+test\b|\blogkeys\b|\bshowkey\b|/dev/input/event"
+    ),
+    p!(
+        "brute-force",
+        "password guessing or cracking",
+        ["T1110"],
+        0.6,
+        r"\bhydra\b|\bmedusa\b|\bhashcat\b|\bjohn\s|\bncrack\b|\bpatator\b|spray|\bcrackmapexec\b[^\n]*-p\s|\bkerbrute\b|\bbrutespray\b"
+    ),
+    // --- privilege escalation ---
+    p!(
+        "setuid-abuse",
+        "setuid or capabilities granted or sought",
+        ["T1548.001"],
+        0.6,
+        r"\bchmod\s+(?:[ugoa]*\+[rwx]*s|[0-7]?[4-7][0-7]{3}\b)|\bsetcap\s+\S*cap_(?:setuid|setgid|sys_admin|dac_override|sys_ptrace)|\bfind\s+/[^\n]*-perm\s+(?:-|/)?(?:4000|2000|6000|u=s|g=s)|\bgetcap\s+-r\s+/"
+    ),
+    p!(
+        "sudo-abuse",
+        "sudo rules changed or abused",
+        ["T1548.003"],
+        0.7,
+        r"/etc/sudoers|nopasswd|\bsudo\s+-u\s*#-1|\bsudo\s+(?:-[a-z]*\s+)*(?:su|-s|-i)\b|\bsudo\s+-l\b|\bsudoedit\b|\bpkexec\b|timestamp_timeout"
+    ),
+    p!(
+        "shell-escape",
+        "program made to spawn a shell",
+        ["T1059", "T1548"],
+        0.6,
+        r"-exec\s+/bin/(?:ba|z|da)?sh\b|\bos\.(?:system|exec\w*|setuid|spawn\w*|popen)\(|pty\.spawn\(|\bexec\s+/bin/(?:ba|z|da)?sh\b|/bin/(?:ba)?sh\s+-[ip]\b|!/bin/(?:ba|z)?sh\b|:!sh\b|\bsystem\(\s*[\x22']/bin/(?:ba)?sh|subprocess\.(?:call|run|popen)\(\s*\[?[\x22']/bin/(?:ba)?sh|kernel\.(?:system|exec)|io\.popen\(|child_process|\bexec\s+[\x22']?sh\b|\$\{IFS\}|--checkpoint-action=exec|--to-command=|\bspawn\(\s*[\x22']/bin"
+    ),
+    p!(
+        "uac-bypass",
+        "User Account Control bypassed",
+        ["T1548.002"],
+        0.8,
+        r"fodhelper|\beventvwr(?:\.exe)?\b|computerdefaults|\bsdclt(?:\.exe)?\b|ms-settings\\shell\\open\\command|mscfile\\shell\\open\\command|exefile\\shell\\open\\command|delegateexecute|cmstplua|silentcleanup|\bwsreset\b|changepk|slui(?:\.exe)?\b[^\n]*exefile"
+    ),
+    p!(
+        "token-abuse",
+        "access token stolen or impersonated",
+        ["T1134"],
+        0.65,
+        r"seimpersonateprivilege|sedebugprivilege|seassignprimarytoken|invoke-tokenmanipulation|createprocesswithtoken|duplicatetoken|impersonateloggedonuser|runas(?:\.exe)?\s+/(?:netonly|savecred)|\bjuicypotato|printspoofer|godpotato|roguepotato|sweetpotato|incognito|\bpsexec(?:64)?(?:\.exe)?\b[^\n]*\s-[a-z]*s\b"
+    ),
+    p!(
+        "account-created",
+        "account created or added to a privileged group",
+        ["T1136", "T1098"],
+        0.6,
+        r"\bnet1?(?:\.exe)?\s+user\s+\S+\s+\S+\s+/add|\bnet1?(?:\.exe)?\s+(?:localgroup|group)\s+[^\n]*\s/add|new-localuser|add-localgroupmember|new-aduser|add-adgroupmember|(?:^|[\s;&|(])(?:useradd|adduser)\s+-{0,2}\w|\busermod\s+[^\n]*-a?G\s*\S*(?:sudo|wheel|root|admin|docker)|dscl\s+\.\s+-(?:create|append)\s+/(?:users|groups)|sysadminctl\s+-adduser|\bnet1?(?:\.exe)?\s+user\s+\S+\s+/active:yes|:0:0:[^\n]*/etc/passwd|>>\s*/etc/passwd|\bpasswd\s+\S+\s*<<|chpasswd"
+    ),
+];
