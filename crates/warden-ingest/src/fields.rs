@@ -153,16 +153,16 @@ impl Field {
 /// names also match nested JSON objects (`{"user":{"name":"alice"}}` matches `user.name`).
 #[derive(Debug, Clone)]
 pub struct FieldAliases {
-    map: HashMap<String, Field>,
-    /// Every proper prefix of a dotted alias (`user`, `source`, `source.geo`, …).
-    prefixes: HashMap<String, ()>,
+    /// Every alias and every proper prefix of a dotted alias (`user`, `source`,
+    /// `source.geo`, …), lower case, with what it means: one probe per key, as every key of
+    /// every record is looked up.
+    map: HashMap<String, KeyMatch>,
 }
 
 impl Default for FieldAliases {
     fn default() -> Self {
         let mut me = Self {
             map: HashMap::default(),
-            prefixes: HashMap::default(),
         };
         for f in Field::ALL {
             me.insert(f.name(), f);
@@ -213,10 +213,20 @@ impl FieldAliases {
         let mut end = 0;
         while let Some(i) = lower[end..].find('.') {
             end += i;
-            self.prefixes.insert(lower[..end].to_owned(), ());
+            let m = self
+                .map
+                .entry(lower[..end].to_owned())
+                .or_insert(KeyMatch::Prefix);
+            if let KeyMatch::Field(g) = *m {
+                *m = KeyMatch::FieldOrPrefix(g);
+            }
             end += 1;
         }
-        self.map.insert(lower, f);
+        let m = self.map.entry(lower).or_insert(KeyMatch::Field(f));
+        *m = match *m {
+            KeyMatch::Prefix | KeyMatch::FieldOrPrefix(_) => KeyMatch::FieldOrPrefix(f),
+            _ => KeyMatch::Field(f),
+        };
     }
 
     /// Resolves one key (already joined with its parents by `.` for nested objects).
@@ -229,12 +239,7 @@ impl FieldAliases {
     }
 
     fn lookup(&self, key: &str) -> KeyMatch {
-        match (self.map.get(key), self.prefixes.contains_key(key)) {
-            (Some(f), false) => KeyMatch::Field(*f),
-            (Some(f), true) => KeyMatch::FieldOrPrefix(*f),
-            (None, true) => KeyMatch::Prefix,
-            (None, false) => KeyMatch::Unknown,
-        }
+        self.map.get(key).copied().unwrap_or(KeyMatch::Unknown)
     }
 }
 

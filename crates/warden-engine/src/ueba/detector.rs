@@ -12,7 +12,7 @@ use crate::{ConfigError, UebaConfig};
 use rustc_hash::FxHashMap;
 use warden_event::{AnomalyType, FEATURE_NAMES, FeatureVector, ThreatScore, UserActivity};
 use warden_models::baseline::{
-    ActivityKeys, Population, SessionNote, TransferKind, UserState, log_volume,
+    ActivityKeys, HashMemo, Population, SessionNote, TransferKind, UserState, log_volume,
 };
 use warden_models::stats::stable_hash;
 
@@ -36,6 +36,8 @@ pub struct UebaEngine {
     config: UebaConfig,
     matchers: Matchers,
     match_cache: MatchCache,
+    /// The user agents' key hashes, remembered across events.
+    key_memo: HashMemo,
     sources: SourceTracker,
     users: FxHashMap<String, UserState>,
     population: Population,
@@ -53,6 +55,7 @@ impl UebaEngine {
         Ok(Self {
             matchers: Matchers::new(&config)?,
             match_cache: MatchCache::default(),
+            key_memo: HashMemo::default(),
             sources: SourceTracker::default(),
             config,
             users: FxHashMap::default(),
@@ -175,7 +178,7 @@ impl UebaEngine {
     /// order per user; older ones are scored but not learned, and counted as out of order.
     pub fn score(&mut self, a: &UserActivity, with_features: bool) -> ThreatScore {
         self.counters.events += 1;
-        let keys = ActivityKeys::of(a);
+        let keys = ActivityKeys::of_memo(a, &mut self.key_memo);
         let secs = event_secs(a);
         let (sensitive_resource, automation_agent) =
             self.match_cache.flags(&self.matchers, a, &keys);

@@ -18,20 +18,55 @@ pub struct ActivityKeys {
 
 impl ActivityKeys {
     pub fn of(a: &UserActivity) -> Self {
-        let h = |s: &Option<String>| {
-            s.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(stable_hash)
-        };
+        Self::with_user_agent_hash(a, stable_hash)
+    }
+
+    /// [`ActivityKeys::of`], the user agent's hash looked up in `memo` first: user agents
+    /// are the longest attribute and one fleet has few of them, so on a stream most events
+    /// repeat one already hashed.
+    pub fn of_memo(a: &UserActivity, memo: &mut HashMemo) -> Self {
+        Self::with_user_agent_hash(a, |s| memo.hash(s))
+    }
+
+    fn with_user_agent_hash(a: &UserActivity, mut ua: impl FnMut(&str) -> u64) -> Self {
         Self {
-            location: h(&a.location),
+            location: trimmed(&a.location).map(stable_hash),
             country: a.country().map(stable_hash),
-            device: h(&a.device_fingerprint).or_else(|| h(&a.device_name)),
-            user_agent: h(&a.user_agent),
-            resource: h(&a.resource_accessed),
+            device: trimmed(&a.device_fingerprint)
+                .or_else(|| trimmed(&a.device_name))
+                .map(stable_hash),
+            user_agent: trimmed(&a.user_agent).map(&mut ua),
+            resource: trimmed(&a.resource_accessed).map(stable_hash),
             network: a.ip_address.as_deref().map(network_key),
         }
+    }
+}
+
+fn trimmed(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Remembered [`stable_hash`]es of strings that repeat, at most [`HashMemo::MAX`] of them
+/// (forgotten all at once when full, so a stream of distinct strings costs one allocation
+/// each and memory stays bounded).
+#[derive(Debug, Default)]
+pub struct HashMemo {
+    hashes: rustc_hash::FxHashMap<Box<str>, u64>,
+}
+
+impl HashMemo {
+    pub const MAX: usize = 4096;
+
+    pub fn hash(&mut self, s: &str) -> u64 {
+        if let Some(&h) = self.hashes.get(s) {
+            return h;
+        }
+        let h = stable_hash(s);
+        if self.hashes.len() >= Self::MAX {
+            self.hashes.clear();
+        }
+        self.hashes.insert(s.into(), h);
+        h
     }
 }
 
@@ -58,6 +93,24 @@ pub fn network_key(ip: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memo_gives_the_same_keys_and_stays_bounded() {
+        let mut a = UserActivity {
+            user_agent: Some(" Mozilla/5.0 (X11) ".into()),
+            location: Some("Paris, FR".into()),
+            device_fingerprint: Some("ab12".into()),
+            ..UserActivity::default()
+        };
+        let mut memo = HashMemo::default();
+        assert_eq!(ActivityKeys::of_memo(&a, &mut memo), ActivityKeys::of(&a));
+        assert_eq!(ActivityKeys::of_memo(&a, &mut memo), ActivityKeys::of(&a));
+        for i in 0..HashMemo::MAX + 10 {
+            a.user_agent = Some(format!("agent {i}"));
+            assert_eq!(ActivityKeys::of_memo(&a, &mut memo), ActivityKeys::of(&a));
+        }
+        assert!(memo.hashes.len() <= HashMemo::MAX);
+    }
 
     #[test]
     fn networks_group_neighbours() {

@@ -25,7 +25,7 @@ mod session;
 mod transfers;
 pub mod v1;
 
-pub use keys::ActivityKeys;
+pub use keys::{ActivityKeys, HashMemo};
 pub use peers::{AnchorRule, MAX_PAIRS_PER_RESOURCE, PeerIndex, PeerView};
 pub use population::{Population, PopulationKind};
 pub use profile::{Position, ProfileCaps, UserProfile, log_volume};
