@@ -1,4 +1,5 @@
-//! Loading a labels file (JSON Lines of `event_id`, `label`; plain, .gz or .zst).
+//! Loading a labels file (JSON Lines of `event_id`, `label`, optional `scenario`; plain,
+//! .gz or .zst).
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -16,16 +17,34 @@ const MAX_PRINTED: u64 = 5;
 struct LabelLine {
     event_id: String,
     label: String,
+    #[serde(default)]
+    scenario: Option<String>,
+}
+
+/// A labels file read.
+#[derive(Debug, Default)]
+pub struct Labels {
+    /// `event_id → label`.
+    pub labels: HashMap<String, String>,
+    /// `event_id → scenario instance`, for the events whose `scenario` names one instance
+    /// (`unusual_resources-c00020-33`). A `scenario` that only repeats the label's kind
+    /// (`unusual_volume` for `attack:unusual_volume`) names none and is not kept.
+    pub instances: HashMap<String, String>,
 }
 
 /// `event_id → label`. Malformed lines are reported and skipped.
 pub fn load(path: &Path) -> Result<HashMap<String, String>> {
+    Ok(load_all(path)?.labels)
+}
+
+/// Labels and scenario instances. Malformed lines are reported and skipped.
+pub fn load_all(path: &Path) -> Result<Labels> {
     let opened = InputSource::Path(path.to_path_buf())
         .open()
         .with_context(|| format!("cannot open labels {}", path.display()))?;
     let mut lines = LineReader::new(opened.reader, MAX_LABEL_LINE);
     let mut buf = Vec::new();
-    let mut out = HashMap::new();
+    let mut out = Labels::default();
     let mut bad = 0u64;
     let mut complain = |n: u64, why: String| {
         bad += 1;
@@ -55,7 +74,11 @@ pub fn load(path: &Path) -> Result<HashMap<String, String>> {
         }
         match serde_json::from_slice::<LabelLine>(&buf) {
             Ok(l) => {
-                out.insert(l.event_id, l.label);
+                let kind = l.label.split_once(':').map_or(l.label.as_str(), |(_, k)| k);
+                if let Some(sc) = l.scenario.filter(|sc| !sc.is_empty() && sc != kind) {
+                    out.instances.insert(l.event_id.clone(), sc);
+                }
+                out.labels.insert(l.event_id, l.label);
             }
             Err(e) => complain(n, e.to_string()),
         }
@@ -66,11 +89,42 @@ pub fn load(path: &Path) -> Result<HashMap<String, String>> {
             bad - MAX_PRINTED
         );
     }
-    if out.is_empty() {
+    if out.labels.is_empty() {
         bail!(
             "{}: no labels found (expected JSON Lines with event_id and label)",
             path.display()
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_instances_are_kept_and_kind_names_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labels.jsonl");
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"event_id":"e1","label":"normal","scenario":""}"#,
+                "\n",
+                r#"{"event_id":"e2","label":"attack:unusual_volume","scenario":"unusual_volume"}"#,
+                "\n",
+                r#"{"event_id":"e3","label":"attack:unusual_resources","scenario":"unusual_resources-c7-33"}"#,
+                "\n",
+                r#"{"event_id":"e4","label":"benign:role_change"}"#,
+                "\n",
+                "not json\n",
+            ),
+        )
+        .unwrap();
+        let l = load_all(&path).unwrap();
+        assert_eq!(l.labels.len(), 4);
+        assert_eq!(l.labels["e2"], "attack:unusual_volume");
+        assert_eq!(l.instances.len(), 1);
+        assert_eq!(l.instances["e3"], "unusual_resources-c7-33");
+    }
 }

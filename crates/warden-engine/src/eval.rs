@@ -2,7 +2,8 @@
 //! right anomaly named; how many normal events and hard-negative scenarios alerted.
 //!
 //! A label is `normal`, `attack:<kind>` or `benign:<kind>` (a legitimate but unusual
-//! behaviour). A scenario is one labelled kind for one user on one (UTC) day. A scenario is
+//! behaviour). A scenario is one labelled kind for one user on one (UTC) day, or, where the
+//! labels name scenario instances ([`Evaluator::with_instances`]), one instance. A scenario is
 //! detected at a level when at least one of its events scored at that level or above, or is
 //! cited by a score at that level or above as an event whose anomaly joined it (session
 //! compounding: the alert rests on the earlier events it cites, so a session that crosses
@@ -67,6 +68,8 @@ struct Citation {
 #[derive(Debug)]
 pub struct Evaluator {
     labels: HashMap<String, String>,
+    /// `event_id → scenario instance`, where the labels name instances.
+    instances: HashMap<String, String>,
     scenarios: HashMap<ScenarioKey, ScenarioAcc>,
     /// The scenario of each attack or hard-negative event seen, for citations.
     scenario_of: HashMap<String, ScenarioKey>,
@@ -87,6 +90,7 @@ impl Evaluator {
     pub fn new(labels: HashMap<String, String>) -> Self {
         Self {
             labels,
+            instances: HashMap::new(),
             scenarios: HashMap::new(),
             scenario_of: HashMap::new(),
             normal_levels: HashMap::new(),
@@ -97,6 +101,14 @@ impl Evaluator {
             unlabelled: 0,
             unrecognised: 0,
         }
+    }
+
+    /// Scenario instances named by the labels (`event_id → instance`): the events of one
+    /// instance are one scenario whatever their days, so an attack that runs past midnight
+    /// UTC is one scenario, not two.
+    pub fn with_instances(mut self, instances: HashMap<String, String>) -> Self {
+        self.instances = instances;
+        self
     }
 
     pub fn label_count(&self) -> usize {
@@ -137,8 +149,11 @@ impl Evaluator {
                 self.normal_levels.insert(id.clone(), s.threat_level);
             }
         } else {
-            let day = s.timestamp.get(..10).unwrap_or("").to_owned();
-            let key = (label.clone(), s.user_id.clone(), day);
+            let when = match self.instances.get(id) {
+                Some(instance) => format!("#{instance}"),
+                None => s.timestamp.get(..10).unwrap_or("").to_owned(),
+            };
+            let key = (label.clone(), s.user_id.clone(), when);
             let acc = self.scenarios.entry(key.clone()).or_default();
             acc.take(s.threat_score, s.threat_level, &s.primary_anomalies);
             acc.own_level = acc.own_level.max(Some(s.threat_level));
@@ -384,6 +399,42 @@ mod tests {
         let mut sc = score(id, user, day, s, vec![AnomalyType::UnusualResources]);
         sc.cited_events = cites.iter().map(|c| c.to_string()).collect();
         sc
+    }
+
+    #[test]
+    fn a_named_instance_is_one_scenario_across_midnight() {
+        let labels: HashMap<String, String> = ["a1", "a2", "a3"]
+            .into_iter()
+            .map(|id| (id.to_owned(), "attack:unusual_resources".to_owned()))
+            .collect();
+        let day_of = |e: &mut Evaluator| {
+            e.observe(&score("a1", "u1", "2026-04-01", 60.0, vec![]));
+            e.observe(&score("a2", "u1", "2026-04-02", 30.0, vec![]));
+            e.observe(&score("a3", "u1", "2026-04-02", 20.0, vec![]));
+            let r = e.report();
+            let it = &r.attacks["unusual_resources"];
+            (it.scenarios, it.alerted_high)
+        };
+        // By day: the part after midnight is a scenario of its own, missed at HIGH.
+        assert_eq!(day_of(&mut Evaluator::new(labels.clone())), (2, 1));
+        // Named as one instance, it is one scenario, detected.
+        let one: HashMap<String, String> = ["a1", "a2", "a3"]
+            .into_iter()
+            .map(|id| (id.to_owned(), "ur-u1-33".to_owned()))
+            .collect();
+        assert_eq!(
+            day_of(&mut Evaluator::new(labels.clone()).with_instances(one)),
+            (1, 1)
+        );
+        // Two instances on one day stay two scenarios.
+        let two: HashMap<String, String> = [("a1", "x"), ("a2", "y"), ("a3", "y")]
+            .into_iter()
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .collect();
+        assert_eq!(
+            day_of(&mut Evaluator::new(labels).with_instances(two)),
+            (2, 1)
+        );
     }
 
     #[test]

@@ -100,9 +100,9 @@ pub fn run(args: &DetectArgs) -> Result<()> {
     let mut evaluator = args
         .labels
         .as_deref()
-        .map(labels::load)
+        .map(labels::load_all)
         .transpose()?
-        .map(Evaluator::new);
+        .map(|l| Evaluator::new(l.labels).with_instances(l.instances));
 
     // The same pipeline as the service: the behavioural engine (with its models), alerts at
     // --min-level; no context events kept (the run writes scores, not an alert page). With
