@@ -163,6 +163,12 @@ pub struct TimeConfig {
     pub session_gap_minutes: u32,
     /// Confidence factor when the session began at a usual hour (someone working late).
     pub extended_session_factor: f64,
+    /// A session that began at an unusual hour grows more certain the longer it runs: after
+    /// `t` minutes its odd-hour events have confidence `1 − (1 − c)^(1 + t / this)`. A
+    /// stray event at night (a phone syncing) is one moment; a session that has run for
+    /// half an hour is someone working at an hour this user never works. 0 (the default)
+    /// turns it off: it also lifts people who come back to work in the evening.
+    pub odd_session_minutes: f64,
     /// Confidence factor while the user is travelling (at least `travelling_km` from their
     /// usual location): jet lag and flights make hours unreliable. Arrivals too fast to be
     /// real are impossible travel, a separate and stronger finding.
@@ -179,6 +185,7 @@ impl Default for TimeConfig {
             certain_hours_outside: 4.0,
             session_gap_minutes: 120,
             extended_session_factor: 0.5,
+            odd_session_minutes: 0.0,
             travelling_factor: 0.5,
             travelling_km: 1000.0,
         }
@@ -622,6 +629,11 @@ impl UebaConfig {
                 self.time.certain_hours_outside,
             ),
             ("time.travelling_km", self.time.travelling_km),
+            // 0 turns it off; negative or not a number is a mistake.
+            (
+                "time.odd_session_minutes",
+                self.time.odd_session_minutes + 1.0,
+            ),
             ("volume.min_std_gb", self.volume.min_std_gb),
             ("volume.min_log_std", self.volume.min_log_std),
             ("volume.z_threshold", self.volume.z_threshold),

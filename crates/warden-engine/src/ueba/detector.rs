@@ -5,7 +5,7 @@ use super::ensemble::{Ensemble, Member, ModelCounters, ModelVerdict, SequenceTra
 use super::session;
 use super::{
     CheckContext, EngineSnapshot, Finding, MatchCache, Matchers, SourceTracker, SourceView,
-    behavioral_deviation, explain, scoring,
+    behavioral_deviation, explain, feat, scoring,
 };
 use crate::models::LoadedModel;
 use crate::{ConfigError, UebaConfig};
@@ -296,6 +296,9 @@ impl Step<'_> {
             .recent
             .touch(env.secs, cfg.time.session_gap_minutes * 60);
         if new_session {
+            // The ended session's odd hours count now, unless it alerted.
+            let learn = !state.transfers.session_flagged;
+            state.release_held_hours(learn);
             state.transfers.close_session();
             state.session.clear();
             let u = hour_usualness(&state.profile, a, cfg.time.active_hour_share);
@@ -319,7 +322,13 @@ impl Step<'_> {
         if !a.success {
             state.recent.last_failure_network = env.keys.network;
         }
-        self.learn(env, state, a, outcome.scored.level);
+        let learned = self.learn(env, state, a, outcome.scored.level);
+        // An event at an hour unusual for the user, in a session that did not begin within
+        // their usual hours, keeps its hour out of the profile until the session ends.
+        if learned && outcome.features[feat::HOUR] > 0.0 && !state.recent.session_started_usual {
+            let hour = a.timestamp.utc_hour_f() as usize;
+            state.held_hours.hold(&mut state.profile.hours, hour);
+        }
         to_threat_score(cfg, a, outcome, with_features)
     }
 
@@ -334,6 +343,7 @@ impl Step<'_> {
             keys: env.keys,
             profile: &state.profile,
             recent: &state.recent,
+            session: &state.session,
             transfers: &state.transfers,
             population: self.population,
             config: cfg,
@@ -418,24 +428,24 @@ impl Step<'_> {
     }
 
     /// Learns the event unless it failed, alerted at the quarantine level, or is older than
-    /// what the baseline already holds.
+    /// what the baseline already holds; says whether it did.
     fn learn(
         &mut self,
         env: &Env<'_>,
         state: &mut UserState,
         a: &UserActivity,
         level: warden_event::ThreatLevel,
-    ) {
+    ) -> bool {
         if !a.success {
-            return;
+            return false;
         }
         if state.profile.events > 0 && a.timestamp < state.profile.last_seen {
             self.counters.out_of_order += 1;
-            return;
+            return false;
         }
         if level >= env.cfg.scoring.quarantine_level {
             self.counters.quarantined += 1;
-            return;
+            return false;
         }
         if state.profile.events == 0 {
             self.population.users += 1;
@@ -460,6 +470,7 @@ impl Step<'_> {
                 .learn_volume(resource, kind, log_volume(a.data_transferred_gb));
         }
         self.counters.learned += 1;
+        true
     }
 }
 

@@ -20,6 +20,8 @@ mod ensemble_tests;
 pub mod explain;
 mod matchers;
 #[cfg(test)]
+mod odd_hours_tests;
+#[cfg(test)]
 mod peer_session_tests;
 pub mod scoring;
 mod session;
@@ -39,7 +41,7 @@ pub use sources::{SourceTracker, SourceView};
 
 use warden_event::{AnomalyType, FeatureVector, UserActivity};
 use warden_models::baseline::{
-    ActivityKeys, Population, RecentActivity, TransferProfile, UserProfile,
+    ActivityKeys, Population, RecentActivity, SessionNotes, TransferProfile, UserProfile,
 };
 
 use crate::UebaConfig;
@@ -50,6 +52,8 @@ pub struct CheckContext<'a> {
     pub keys: &'a ActivityKeys,
     pub profile: &'a UserProfile,
     pub recent: &'a RecentActivity,
+    /// The current session's moderate anomalies so far.
+    pub session: &'a SessionNotes,
     pub transfers: &'a TransferProfile,
     pub population: &'a Population,
     pub config: &'a UebaConfig,

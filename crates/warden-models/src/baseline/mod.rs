@@ -30,7 +30,7 @@ pub use peers::{AnchorRule, MAX_PAIRS_PER_RESOURCE, PeerIndex, PeerView};
 pub use population::{Population, PopulationKind};
 pub use profile::{Position, ProfileCaps, UserProfile, log_volume};
 pub use recent::{RecentActivity, Ring};
-pub use session::{MAX_SESSION_NOTES, SessionNote, SessionNotes};
+pub use session::{HeldHours, MAX_SESSION_NOTES, SessionNote, SessionNotes};
 pub use transfers::{TransferKind, TransferProfile};
 
 /// `s` cut to at most `max` bytes at a character boundary: the names and ids a baseline
@@ -55,6 +55,12 @@ pub struct UserState {
     pub peer_indexed: bool,
     /// The current session's moderate anomalies. Since format version 2.
     pub session: SessionNotes,
+    /// Hours of this session's events at hours unusual for the user, counted into the
+    /// profile when the session ends, so that an odd-hours session does not make its own
+    /// hour usual while it runs. Not persisted: a restart counts at most one session's
+    /// events of each user in no hour.
+    #[serde(skip)]
+    pub held_hours: HeldHours,
 }
 
 impl codec::Persisted for UserState {
@@ -70,6 +76,17 @@ impl codec::Persisted for Population {
 }
 
 impl UserState {
+    /// Ends the session's hold on its odd hours: counted into the profile, or dropped when
+    /// the session alerted at the quarantine level (what an alerting session did is not
+    /// learned).
+    pub fn release_held_hours(&mut self, learn: bool) {
+        if learn {
+            self.held_hours.release_into(&mut self.profile.hours);
+        } else {
+            self.held_hours = HeldHours::default();
+        }
+    }
+
     /// Approximate bytes held, heap included (for the memory-per-user budget).
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.profile.heap_bytes() + self.session.heap_bytes()

@@ -77,9 +77,53 @@ impl SessionNotes {
     }
 }
 
+/// Per UTC hour, events of the current session learned in every way but their hour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeldHours {
+    counts: [u8; 24],
+}
+
+impl HeldHours {
+    /// Takes back the hour of an event the profile just learned: `hours[hour]` moves here.
+    pub fn hold(&mut self, hours: &mut [u32; 24], hour: usize) {
+        let hour = hour % 24;
+        if hours[hour] > 0 && self.counts[hour] < u8::MAX {
+            hours[hour] -= 1;
+            self.counts[hour] += 1;
+        }
+    }
+
+    /// Counts the held hours into `hours` and forgets them.
+    pub fn release_into(&mut self, hours: &mut [u32; 24]) {
+        for (h, c) in hours.iter_mut().zip(self.counts) {
+            *h = h.saturating_add(u32::from(c));
+        }
+        self.counts = [0; 24];
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.iter().all(|&c| c == 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_hours_leave_the_profile_until_released() {
+        let mut hours = [0u32; 24];
+        hours[9] = 40;
+        hours[21] = 1;
+        let mut held = HeldHours::default();
+        held.hold(&mut hours, 21);
+        held.hold(&mut hours, 21); // nothing left to take back
+        assert_eq!(hours[21], 0);
+        assert!(!held.is_empty());
+        held.release_into(&mut hours);
+        assert_eq!((hours[9], hours[21]), (40, 1));
+        assert!(held.is_empty());
+    }
 
     fn note(kind: AnomalyType, subject: u64, confidence: f32) -> SessionNote {
         SessionNote {

@@ -23,6 +23,7 @@ impl From<UserStateV1> for UserState {
             transfers: Default::default(),
             peer_indexed: false,
             session: Default::default(),
+            held_hours: Default::default(),
         }
     }
 }

@@ -59,6 +59,7 @@ pub fn unusual_time(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Fin
     }
     let distance = (f64::from(u.hours_outside) / cfg.certain_hours_outside).clamp(0.25, 1.0);
     let mut confidence = rarity * distance;
+    let mut cites = None;
     let clock = ctx.activity.timestamp.clock_at_offset(u.local_offset);
     let mut detail = format!(
         "{} at {clock} local time ({}), {} h outside this user's usual hours",
@@ -80,6 +81,10 @@ pub fn unusual_time(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Fin
         "; {:.0}% of their activity falls within an hour of it",
         u.share * 100.0
     ));
+    // Before the travelling factor: a traveller's long session abroad stays discounted.
+    if !ctx.recent.session_started_usual {
+        grow_with_session(ctx, &mut confidence, &mut detail, &mut cites);
+    }
     if let (Some(here), Some((hlat, hlon))) = (ctx.activity.coordinates(), p.home) {
         let away = haversine_km(here, (f64::from(hlat), f64::from(hlon)));
         if away >= cfg.travelling_km {
@@ -99,5 +104,59 @@ pub fn unusual_time(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Fin
             start.clock_at_offset(u.local_offset)
         ));
     }
-    Some(Finding::new(AnomalyType::UnusualTime, confidence, detail))
+    let mut f = Finding::new(AnomalyType::UnusualTime, confidence, detail);
+    f.cites = cites;
+    Some(f)
+}
+
+/// A session that began at an unusual hour and is still going: the longer it runs, the
+/// less it looks like a stray event and the more like deliberate work at an hour this user
+/// never works (`time.odd_session_minutes`), as unusual as the hour it began at. Cites the
+/// session's strongest earlier odd-hour event.
+fn grow_with_session(
+    ctx: &CheckContext<'_>,
+    confidence: &mut f64,
+    detail: &mut String,
+    cites: &mut Option<String>,
+) {
+    let tau = ctx.config.time.odd_session_minutes;
+    let start = ctx.recent.session_start;
+    if tau <= 0.0 || ctx.secs <= start {
+        return;
+    }
+    // How unusual the hour was when the session began, against the baseline before it (its
+    // odd hours are held back): a session that drifted late from near the usual day is
+    // someone working late, not one that began far outside it.
+    let p = ctx.profile;
+    let cfg = &ctx.config.time;
+    let began_h = (start / 3600 % 24) as i32;
+    let began_share = p.hour_share(began_h);
+    if began_share >= cfg.min_hour_share {
+        return;
+    }
+    let began_outside = p.hours_outside_usual(began_h, cfg.active_hour_share);
+    let at_start = (1.0 - began_share / cfg.min_hour_share)
+        * (f64::from(began_outside) / cfg.certain_hours_outside).clamp(0.25, 1.0);
+    let minutes = f64::from(ctx.secs - start) / 60.0;
+    let grown = 1.0 - (1.0 - at_start).powf(1.0 + minutes / tau);
+    if grown <= *confidence {
+        return;
+    }
+    *confidence = grown;
+    let earlier = ctx
+        .session
+        .iter()
+        .find(|n| n.kind == AnomalyType::UnusualTime);
+    let began = warden_event::Timestamp(i64::from(start) * 1000);
+    detail.push_str(&format!(
+        "; the session began at {} UTC, outside usual hours, and has run {:.0} min",
+        began.clock_at_offset(0),
+        minutes
+    ));
+    if let Some(n) = earlier {
+        if let Some(id) = &n.event_id {
+            detail.push_str(&format!(" (earlier in it: event {id})"));
+        }
+        cites.clone_from(&n.event_id);
+    }
 }
