@@ -629,11 +629,6 @@ impl UebaConfig {
                 self.time.certain_hours_outside,
             ),
             ("time.travelling_km", self.time.travelling_km),
-            // 0 turns it off; negative or not a number is a mistake.
-            (
-                "time.odd_session_minutes",
-                self.time.odd_session_minutes + 1.0,
-            ),
             ("volume.min_std_gb", self.volume.min_std_gb),
             ("volume.min_log_std", self.volume.min_log_std),
             ("volume.z_threshold", self.volume.z_threshold),
@@ -646,6 +641,13 @@ impl UebaConfig {
             if !(v > 0.0 && v.is_finite()) {
                 return bad(k, "must be a positive number");
             }
+        }
+        let minutes = self.time.odd_session_minutes;
+        if !(minutes >= 0.0 && minutes.is_finite()) {
+            return bad(
+                "time.odd_session_minutes",
+                "must be 0 (off) or a positive number",
+            );
         }
         if !(self.travel.certain_speed_factor > 1.0 && self.travel.certain_speed_factor.is_finite())
         {
@@ -774,5 +776,13 @@ mod tests {
         c.scoring.weights.unusual_time = 1.5;
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("scoring.weights.unusual_time"), "{e}");
+        let mut c = UebaConfig::default();
+        for bad in [-1.0, f64::NAN, f64::INFINITY] {
+            c.time.odd_session_minutes = bad;
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains("time.odd_session_minutes"), "{e}");
+        }
+        c.time.odd_session_minutes = 30.0;
+        assert!(c.validate().is_ok());
     }
 }
