@@ -623,7 +623,6 @@ impl UebaConfig {
         // Written as `!(x > 0)` so that NaN is rejected too.
         let positive = [
             ("travel.max_speed_kmh", self.travel.max_speed_kmh),
-            ("travel.min_distance_km", self.travel.min_distance_km + 1.0),
             (
                 "time.certain_hours_outside",
                 self.time.certain_hours_outside,
@@ -632,7 +631,6 @@ impl UebaConfig {
             ("volume.min_std_gb", self.volume.min_std_gb),
             ("volume.min_log_std", self.volume.min_log_std),
             ("volume.z_threshold", self.volume.z_threshold),
-            ("volume.min_excess_gb", self.volume.min_excess_gb + 1.0),
             ("volume.resource_usual_z", self.volume.resource_usual_z),
             ("resources.common_share", self.resources.common_share),
             ("location.common_share", self.location.common_share),
@@ -642,12 +640,15 @@ impl UebaConfig {
                 return bad(k, "must be a positive number");
             }
         }
-        let minutes = self.time.odd_session_minutes;
-        if !(minutes >= 0.0 && minutes.is_finite()) {
-            return bad(
-                "time.odd_session_minutes",
-                "must be 0 (off) or a positive number",
-            );
+        let non_negative = [
+            ("travel.min_distance_km", self.travel.min_distance_km),
+            ("volume.min_excess_gb", self.volume.min_excess_gb),
+            ("time.odd_session_minutes", self.time.odd_session_minutes),
+        ];
+        for (k, v) in non_negative {
+            if !(v >= 0.0 && v.is_finite()) {
+                return bad(k, "must be 0 or a positive number");
+            }
         }
         if !(self.travel.certain_speed_factor > 1.0 && self.travel.certain_speed_factor.is_finite())
         {
@@ -784,5 +785,8 @@ mod tests {
         }
         c.time.odd_session_minutes = 30.0;
         assert!(c.validate().is_ok());
+        c.volume.min_excess_gb = -0.5;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("volume.min_excess_gb"), "{e}");
     }
 }
