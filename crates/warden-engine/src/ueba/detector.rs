@@ -12,7 +12,8 @@ use crate::{ConfigError, UebaConfig};
 use rustc_hash::FxHashMap;
 use warden_event::{AnomalyType, FEATURE_NAMES, FeatureVector, ThreatScore, UserActivity};
 use warden_models::baseline::{
-    ActivityKeys, HashMemo, Population, SessionNote, TransferKind, UserState, log_volume,
+    ActivityKeys, HashMemo, HeldTransfer, Population, SessionNote, TransferKind, UserState,
+    log_volume,
 };
 use warden_models::stats::stable_hash;
 
@@ -296,9 +297,10 @@ impl Step<'_> {
             .recent
             .touch(env.secs, cfg.time.session_gap_minutes * 60);
         if new_session {
-            // The ended session's odd hours count now, unless it alerted.
+            // The ended session's odd hours and unusual transfers count now, unless it
+            // alerted.
             let learn = !state.transfers.session_flagged;
-            state.release_held_hours(learn);
+            state.release_held(self.population, learn);
             state.transfers.close_session();
             state.session.clear();
             let u = hour_usualness(&state.profile, a, cfg.time.active_hour_share);
@@ -322,7 +324,14 @@ impl Step<'_> {
         if !a.success {
             state.recent.last_failure_network = env.keys.network;
         }
-        let learned = self.learn(env, state, a, outcome.scored.level);
+        // An unusual transfer's size is learned when its session ends: the first part of a
+        // large transfer must not make the next parts look usual.
+        let hold_volume = outcome
+            .scored
+            .anomalies
+            .iter()
+            .any(|x| x.kind == AnomalyType::UnusualVolume);
+        let learned = self.learn(env, state, a, outcome.scored.level, hold_volume);
         // An event at an hour unusual for the user, in a session that did not begin within
         // their usual hours, keeps its hour out of the profile until the session ends.
         if learned && outcome.features[feat::HOUR] > 0.0 && !state.recent.session_started_usual {
@@ -435,6 +444,7 @@ impl Step<'_> {
         state: &mut UserState,
         a: &UserActivity,
         level: warden_event::ThreatLevel,
+        hold_volume: bool,
     ) -> bool {
         if !a.success {
             return false;
@@ -450,9 +460,22 @@ impl Step<'_> {
         if state.profile.events == 0 {
             self.population.users += 1;
         }
-        let seen = state
-            .profile
-            .learn(a, env.keys, &env.cfg.caps, self.population);
+        let kind = TransferKind::of(&a.activity_type);
+        let held = hold_volume
+            && state.held_transfers.hold(HeldTransfer {
+                gb: a.data_transferred_gb,
+                kind,
+                resource: env.keys.resource,
+            });
+        let seen = if held {
+            state
+                .profile
+                .learn_all_but_volume(a, env.keys, &env.cfg.caps, self.population)
+        } else {
+            state
+                .profile
+                .learn(a, env.keys, &env.cfg.caps, self.population)
+        };
         let resource = env
             .keys
             .resource
@@ -460,14 +483,14 @@ impl Step<'_> {
             .zip(seen)
             .map(|((key, name), seen)| (key, name, seen));
         state.index_peers(self.population, resource);
-        state
-            .transfers
-            .learn(&a.activity_type, a.data_transferred_gb);
-        if let (Some(resource), Some(kind)) =
-            (env.keys.resource, TransferKind::of(&a.activity_type))
-        {
-            self.population
-                .learn_volume(resource, kind, log_volume(a.data_transferred_gb));
+        if !held {
+            state
+                .transfers
+                .learn(&a.activity_type, a.data_transferred_gb);
+            if let (Some(resource), Some(kind)) = (env.keys.resource, kind) {
+                self.population
+                    .learn_volume(resource, kind, log_volume(a.data_transferred_gb));
+            }
         }
         self.counters.learned += 1;
         true

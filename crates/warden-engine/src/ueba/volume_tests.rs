@@ -124,3 +124,52 @@ fn a_size_usual_for_the_resource_counts_for_less() {
     );
     assert!(usual < unusual, "{usual} vs {unusual}");
 }
+
+/// What the transfer was judged against: "typical downloads of 0.030 GB (3.8 standard
+/// deviations on a log scale, 135 events)".
+fn judged_against(s: &ThreatScore) -> String {
+    let detail = volume_finding(s).map_or("", |a| a.detail.as_str());
+    let Some(at) = detail.find("typical downloads of") else {
+        return String::new();
+    };
+    let rest = &detail[at..];
+    rest[..rest.find("events)").map_or(rest.len(), |e| e + 7)].to_owned()
+}
+
+#[test]
+fn the_parts_of_one_large_transfer_do_not_make_each_other_usual() {
+    // Parts of 0.5 GB, ten minutes apart, each about 15 times the user's usual download:
+    // learned at once, each part would widen the spread the next one is judged against.
+    let mut e = history(&[("vic", "repo", 1.0)]);
+    let parts: Vec<ThreatScore> = (0..3)
+        .map(|k| e.score(&monday("vic", k * 10, 0.5, "repo"), false))
+        .collect();
+    let first = judged_against(&parts[0]);
+    assert!(first.contains("events)"), "{:?}", parts[0]);
+    for p in &parts[1..] {
+        assert_eq!(judged_against(p), first, "{p:?}");
+    }
+    // That session alerted, so none of it is learned. A quiet one, one moderate download,
+    // is learned when it ends: the next day's download is judged against more events.
+    let mut e = history(&[("vic", "repo", 1.0)]);
+    let quiet = e.score(&monday("vic", 0, 0.3, "repo"), false);
+    assert!(quiet.threat_level < ThreatLevel::High, "{quiet:?}");
+    let first = judged_against(&quiet);
+    let next = e.score(&monday("vic", 24 * 60, 0.5, "repo"), false);
+    let learned = judged_against(&next);
+    assert!(
+        !learned.is_empty() && learned != first,
+        "{first} then {learned}"
+    );
+}
+
+#[test]
+fn an_alerting_sessions_transfers_are_not_learned() {
+    let mut e = history(&[("vic", "repo", 1.0)]);
+    let first = judged_against(&e.score(&monday("vic", 0, 0.5, "repo"), false));
+    let big = e.score(&monday("vic", 10, 6.0, "repo"), false);
+    assert!(big.threat_level >= ThreatLevel::High, "{big:?}");
+    // The next day, 0.5 GB is judged against the same downloads as before that session.
+    let next = e.score(&monday("vic", 24 * 60, 0.5, "repo"), false);
+    assert_eq!(judged_against(&next), first, "{next:?}");
+}

@@ -30,7 +30,10 @@ pub use peers::{AnchorRule, MAX_PAIRS_PER_RESOURCE, PeerIndex, PeerView};
 pub use population::{Population, PopulationKind};
 pub use profile::{Position, ProfileCaps, UserProfile, log_volume};
 pub use recent::{RecentActivity, Ring};
-pub use session::{HeldHours, MAX_SESSION_NOTES, SessionNote, SessionNotes};
+pub use session::{
+    HeldHours, HeldTransfer, HeldTransfers, MAX_HELD_TRANSFERS, MAX_SESSION_NOTES, SessionNote,
+    SessionNotes,
+};
 pub use transfers::{TransferKind, TransferProfile};
 
 /// `s` cut to at most `max` bytes at a character boundary: the names and ids a baseline
@@ -61,6 +64,11 @@ pub struct UserState {
     /// events of each user in no hour.
     #[serde(skip)]
     pub held_hours: HeldHours,
+    /// This session's unusual transfers, learned in every way but their size until the
+    /// session ends (the same way as `held_hours`), so that the first part of a large
+    /// transfer does not make the next parts look usual. Not persisted either.
+    #[serde(skip)]
+    pub held_transfers: HeldTransfers,
 }
 
 impl codec::Persisted for UserState {
@@ -79,17 +87,37 @@ impl UserState {
     /// Ends the session's hold on its odd hours: counted into the profile, or dropped when
     /// the session alerted at the quarantine level (what an alerting session did is not
     /// learned).
-    pub fn release_held_hours(&mut self, learn: bool) {
+    pub fn release_held(&mut self, population: &mut Population, learn: bool) {
         if learn {
             self.held_hours.release_into(&mut self.profile.hours);
         } else {
             self.held_hours = HeldHours::default();
         }
+        for t in self.held_transfers.take() {
+            if learn {
+                self.learn_transfer_size(population, t);
+            }
+        }
+    }
+
+    /// Learns a transfer's size into the profile, the per-kind statistics and the
+    /// resource's usual sizes.
+    pub fn learn_transfer_size(&mut self, population: &mut Population, t: HeldTransfer) {
+        self.profile.learn_volume(t.gb);
+        if let Some(kind) = t.kind {
+            self.transfers.learn_kind(kind, t.gb);
+            if let Some(resource) = t.resource {
+                population.learn_volume(resource, kind, log_volume(t.gb));
+            }
+        }
     }
 
     /// Approximate bytes held, heap included (for the memory-per-user budget).
     pub fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.profile.heap_bytes() + self.session.heap_bytes()
+        std::mem::size_of::<Self>()
+            + self.profile.heap_bytes()
+            + self.session.heap_bytes()
+            + self.held_transfers.heap_bytes()
     }
 
     /// Keeps the population's peer index in step with the user's resources, after the

@@ -86,6 +86,25 @@ impl UserProfile {
         caps: &ProfileCaps,
         population: &mut Population,
     ) -> Option<Observed> {
+        let resource = self.learn_all_but_volume(a, keys, caps, population);
+        self.learn_volume(a.data_transferred_gb);
+        resource
+    }
+
+    /// Learns a transfer's size (held back by the caller until now).
+    pub fn learn_volume(&mut self, gb: f64) {
+        self.volume.push(gb);
+        self.log_volume.push(log_volume(gb));
+    }
+
+    /// [`UserProfile::learn`] without the transfer's size, which the caller holds back.
+    pub fn learn_all_but_volume(
+        &mut self,
+        a: &UserActivity,
+        keys: &ActivityKeys,
+        caps: &ProfileCaps,
+        population: &mut Population,
+    ) -> Option<Observed> {
         let ts = a.timestamp;
         if self.events == 0 {
             self.first_seen = ts;
@@ -125,8 +144,6 @@ impl UserProfile {
         observe(&mut self.devices, keys.device, caps.devices);
         observe(&mut self.user_agents, keys.user_agent, caps.user_agents);
         observe(&mut self.networks, keys.network, caps.networks);
-        self.volume.push(a.data_transferred_gb);
-        self.log_volume.push(log_volume(a.data_transferred_gb));
         self.duration.push(a.duration_seconds);
         if let Some((lat, lon)) = a.coordinates() {
             self.last_position = Some(Position {

@@ -77,6 +77,50 @@ impl SessionNotes {
     }
 }
 
+/// Most transfers one user's session holds back; later ones are learned at once.
+pub const MAX_HELD_TRANSFERS: usize = 16;
+
+/// A transfer of the current session whose size is held back from the baselines.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeldTransfer {
+    pub gb: f64,
+    pub kind: Option<super::TransferKind>,
+    pub resource: Option<u64>,
+}
+
+/// Transfers of the current session learned in every way but their size (empty, no heap,
+/// for almost every user).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeldTransfers {
+    held: Vec<HeldTransfer>,
+}
+
+impl HeldTransfers {
+    /// Holds a transfer back; `false` when the session already holds the most it may (the
+    /// caller then learns it at once).
+    pub fn hold(&mut self, t: HeldTransfer) -> bool {
+        if self.held.len() >= MAX_HELD_TRANSFERS {
+            return false;
+        }
+        self.held.push(t);
+        true
+    }
+
+    /// The held transfers, forgotten (and their memory freed).
+    pub fn take(&mut self) -> Vec<HeldTransfer> {
+        std::mem::take(&mut self.held)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.held.capacity() * std::mem::size_of::<HeldTransfer>()
+    }
+}
+
 /// Per UTC hour, events of the current session learned in every way but their hour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HeldHours {

@@ -76,8 +76,13 @@ impl TransferProfile {
     /// Learns one event's volume into its kind.
     pub fn learn(&mut self, activity: &ActivityType, gb: f64) {
         if let Some(kind) = TransferKind::of(activity) {
-            self.by_kind[kind.index()].push(log_volume(gb));
+            self.learn_kind(kind, gb);
         }
+    }
+
+    /// Learns a transfer of a known kind.
+    pub fn learn_kind(&mut self, kind: TransferKind, gb: f64) {
+        self.by_kind[kind.index()].push(log_volume(gb));
     }
 
     /// Ends the current session: its total is learned unless it was flagged or empty.

@@ -24,6 +24,7 @@ impl From<UserStateV1> for UserState {
             peer_indexed: false,
             session: Default::default(),
             held_hours: Default::default(),
+            held_transfers: Default::default(),
         }
     }
 }
