@@ -13,7 +13,6 @@ use rustc_hash::FxHashMap;
 use warden_event::{AnomalyType, FEATURE_NAMES, FeatureVector, ThreatScore, UserActivity};
 use warden_models::baseline::{
     ActivityKeys, HashMemo, HeldTransfer, Population, SessionNote, TransferKind, UserState,
-    log_volume,
 };
 use warden_models::stats::stable_hash;
 
@@ -460,22 +459,9 @@ impl Step<'_> {
         if state.profile.events == 0 {
             self.population.users += 1;
         }
-        let kind = TransferKind::of(&a.activity_type);
-        let held = hold_volume
-            && state.held_transfers.hold(HeldTransfer {
-                gb: a.data_transferred_gb,
-                kind,
-                resource: env.keys.resource,
-            });
-        let seen = if held {
-            state
-                .profile
-                .learn_all_but_volume(a, env.keys, &env.cfg.caps, self.population)
-        } else {
-            state
-                .profile
-                .learn(a, env.keys, &env.cfg.caps, self.population)
-        };
+        let seen = state
+            .profile
+            .learn_all_but_volume(a, env.keys, &env.cfg.caps, self.population);
         let resource = env
             .keys
             .resource
@@ -483,14 +469,14 @@ impl Step<'_> {
             .zip(seen)
             .map(|((key, name), seen)| (key, name, seen));
         state.index_peers(self.population, resource);
-        if !held {
-            state
-                .transfers
-                .learn(&a.activity_type, a.data_transferred_gb);
-            if let (Some(resource), Some(kind)) = (env.keys.resource, kind) {
-                self.population
-                    .learn_volume(resource, kind, log_volume(a.data_transferred_gb));
-            }
+        // The size: now, or when the session ends (at most `MAX_HELD_TRANSFERS` wait).
+        let transfer = HeldTransfer {
+            gb: a.data_transferred_gb,
+            kind: TransferKind::of(&a.activity_type),
+            resource: env.keys.resource,
+        };
+        if !(hold_volume && state.held_transfers.hold(transfer)) {
+            state.learn_transfer_size(self.population, transfer);
         }
         self.counters.learned += 1;
         true
