@@ -163,11 +163,12 @@ pub struct TimeConfig {
     pub session_gap_minutes: u32,
     /// Confidence factor when the session began at a usual hour (someone working late).
     pub extended_session_factor: f64,
-    /// A session that began at an unusual hour grows more certain the longer it runs: after
-    /// `t` minutes its odd-hour events have confidence `1 − (1 − c)^(1 + t / this)`. A
-    /// stray event at night (a phone syncing) is one moment; a session that has run for
-    /// half an hour is someone working at an hour this user never works. 0 (the default)
-    /// turns it off: it also lifts people who come back to work in the evening.
+    /// A session opened by a sign-in at an unusual hour grows more certain the longer it
+    /// runs: after `t` minutes its odd-hour events have confidence `1 − (1 − c)^(1 + t /
+    /// this)`. A stray event at night (a phone syncing) is one moment; a sign-in followed
+    /// by twenty minutes of work is someone working at an hour this user never works.
+    /// Activity resumed after a pause without a sign-in (working late, with a break) does
+    /// not grow. 0 turns it off.
     pub odd_session_minutes: f64,
     /// Confidence factor while the user is travelling (at least `travelling_km` from their
     /// usual location): jet lag and flights make hours unreliable. Arrivals too fast to be
@@ -185,7 +186,7 @@ impl Default for TimeConfig {
             certain_hours_outside: 4.0,
             session_gap_minutes: 120,
             extended_session_factor: 0.5,
-            odd_session_minutes: 0.0,
+            odd_session_minutes: 10.0,
             travelling_factor: 0.5,
             travelling_km: 1000.0,
         }

@@ -305,6 +305,7 @@ impl Step<'_> {
             let u = hour_usualness(&state.profile, a, cfg.time.active_hour_share);
             state.recent.session_started_usual =
                 state.profile.events > 0 && u.share >= cfg.time.min_hour_share;
+            state.session_authenticated = a.success && a.activity_type.is_authentication();
         }
         if !a.success {
             state.recent.failures.push(env.secs);
@@ -352,6 +353,7 @@ impl Step<'_> {
             profile: &state.profile,
             recent: &state.recent,
             session: &state.session,
+            session_authenticated: state.session_authenticated,
             transfers: &state.transfers,
             population: self.population,
             config: cfg,

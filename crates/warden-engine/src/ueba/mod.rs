@@ -54,6 +54,8 @@ pub struct CheckContext<'a> {
     pub recent: &'a RecentActivity,
     /// The current session's moderate anomalies so far.
     pub session: &'a SessionNotes,
+    /// Whether the current session was opened by a successful login or VPN connection.
+    pub session_authenticated: bool,
     pub transfers: &'a TransferProfile,
     pub population: &'a Population,
     pub config: &'a UebaConfig,

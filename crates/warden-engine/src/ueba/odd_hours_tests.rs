@@ -1,6 +1,6 @@
 //! Sessions at odd hours through the whole engine: a session at an hour the user is never
 //! active keeps that hour unusual while it runs (its hours are learned when it ends, unless
-//! it alerted), and, where configured, grows more certain the longer it runs.
+//! it alerted), and, when a sign-in opened it, grows more certain the longer it runs.
 
 use super::UebaEngine;
 use super::tests::{DAY, LONDON, event, next_day, trained, trained_with};
@@ -64,32 +64,67 @@ fn an_alerting_session_teaches_none_of_its_hours() {
     );
 }
 
+/// `session`, opened by a successful login at `from`.
+fn signed_in_session(e: &mut UebaEngine, user: &str, from: i64, minutes: i64) -> Vec<ThreatScore> {
+    let mut login = event(user, from - MINUTE, &LONDON);
+    login.activity_type = ActivityType::Login;
+    let mut all = vec![e.score(&login, false)];
+    all.extend(session(e, user, from, minutes));
+    all
+}
+
 #[test]
-fn a_session_begun_at_night_grows_more_certain_when_configured() {
-    let mut cfg = UebaConfig::default();
-    cfg.time.odd_session_minutes = 30.0;
-    let mut e = trained_with("alice", cfg.clone());
-    let night = session(&mut e, "alice", next_day(19), 45);
+fn a_session_signed_into_at_night_grows_more_certain() {
+    // Alice works 09–17 UTC. Signed in at 19:00, her first events are MEDIUM at most; half
+    // an hour of work makes the session as certain as deliberate work at that hour.
+    let mut e = trained("alice");
+    let night = signed_in_session(&mut e, "alice", next_day(19), 45);
     let (first, last) = (&night[0], &night[night.len() - 1]);
     assert!(first.threat_level < ThreatLevel::High, "{first:?}");
+    assert!(last.threat_level >= ThreatLevel::High, "{last:?}");
     assert!(
         odd_hour(last) > odd_hour(first) + 0.1,
         "{first:?}\n{last:?}"
     );
     assert!(
-        last.anomalies[0].detail.contains("has run 45 min"),
+        last.anomalies[0].detail.contains("has run 46 min"),
         "{last:?}"
     );
-    assert!(!last.cited_events.is_empty(), "{last:?}");
+    // It cites an earlier event of the same session.
+    let earlier: Vec<String> = night[..night.len() - 1]
+        .iter()
+        .filter_map(|s| s.event_id.clone())
+        .collect();
+    assert_eq!(last.cited_events.len(), 1, "{last:?}");
+    assert!(earlier.contains(&last.cited_events[0]), "{last:?}");
+    // The longer it runs, the more certain: never less certain than a moment before.
+    let odd: Vec<f32> = night.iter().map(odd_hour).collect();
+    assert!(odd.windows(2).all(|w| w[1] >= w[0] - 1e-6), "{odd:?}");
+}
 
-    // Off by default: the same session stays as certain as it began.
+#[test]
+fn activity_resumed_without_signing_in_does_not_grow() {
+    // The same hour and length, but the session began with a file read after a pause (a
+    // laptop woken up, someone back at their desk): it stays as certain as it began.
     let mut e = trained("alice");
     let night = session(&mut e, "alice", next_day(19), 45);
+    assert!(odd_hour(&night[0]) > 0.0, "{:?}", night[0]);
     assert!(odd_hour(&night[night.len() - 1]) <= odd_hour(&night[0]) + 1e-6);
+    assert!(night.iter().all(|s| s.threat_level < ThreatLevel::High));
 
-    // Working late (a session begun within the usual day) never grows.
-    let mut e = trained_with("bob", cfg);
-    let late = session(&mut e, "bob", next_day(16), 240);
+    // Off (0 minutes): a signed-in session stays as certain as it began too.
+    let mut cfg = UebaConfig::default();
+    cfg.time.odd_session_minutes = 0.0;
+    let mut e = trained_with("alice", cfg);
+    let night = signed_in_session(&mut e, "alice", next_day(19), 45);
+    assert!(odd_hour(&night[night.len() - 1]) <= odd_hour(&night[1]) + 1e-6);
+}
+
+#[test]
+fn working_late_never_grows() {
+    // A session signed into within the usual day that runs four hours late.
+    let mut e = trained("bob");
+    let late = signed_in_session(&mut e, "bob", next_day(16), 240);
     let odd: Vec<f32> = late.iter().map(odd_hour).filter(|c| *c > 0.0).collect();
     assert!(!odd.is_empty());
     assert!(late.iter().all(|s| s.threat_level < ThreatLevel::High));

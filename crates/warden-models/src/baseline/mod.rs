@@ -69,6 +69,11 @@ pub struct UserState {
     /// transfer does not make the next parts look usual. Not persisted either.
     #[serde(skip)]
     pub held_transfers: HeldTransfers,
+    /// Whether the current session was opened by a successful authentication (a login or a
+    /// VPN connection) rather than by activity resumed after a pause. Not persisted: after
+    /// a restart the session under way counts as not opened by one.
+    #[serde(skip)]
+    pub session_authenticated: bool,
 }
 
 impl codec::Persisted for UserState {

@@ -25,6 +25,7 @@ impl From<UserStateV1> for UserState {
             session: Default::default(),
             held_hours: Default::default(),
             held_transfers: Default::default(),
+            session_authenticated: false,
         }
     }
 }

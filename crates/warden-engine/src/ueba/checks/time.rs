@@ -109,10 +109,13 @@ pub fn unusual_time(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Fin
     Some(f)
 }
 
-/// A session that began at an unusual hour and is still going: the longer it runs, the
-/// less it looks like a stray event and the more like deliberate work at an hour this user
-/// never works (`time.odd_session_minutes`), as unusual as the hour it began at. Cites the
-/// session's strongest earlier odd-hour event.
+/// A session opened by a sign-in at an unusual hour and still going: the longer it runs,
+/// the less it looks like a stray event and the more like deliberate work at an hour this
+/// user never works (`time.odd_session_minutes`), as unusual as the hour it began at. Cites
+/// the session's first earlier odd-hour event. A session that began with anything but a
+/// successful login or VPN connection is activity resumed after a pause — someone working
+/// late who stepped away — and does not grow: "a sign-in in the middle of the user's night
+/// is not the same as working late".
 fn grow_with_session(
     ctx: &CheckContext<'_>,
     confidence: &mut f64,
@@ -121,7 +124,7 @@ fn grow_with_session(
 ) {
     let tau = ctx.config.time.odd_session_minutes;
     let start = ctx.recent.session_start;
-    if tau <= 0.0 || ctx.secs <= start {
+    if tau <= 0.0 || ctx.secs <= start || !ctx.session_authenticated {
         return;
     }
     // How unusual the hour was when the session began, against the baseline before it (its
