@@ -166,7 +166,7 @@ pub struct TimeConfig {
     /// A session opened by a sign-in at an unusual hour grows more certain the longer it
     /// runs: after `t` minutes its odd-hour events have confidence `1 − (1 − c)^(1 + t /
     /// this)`. A stray event at night (a phone syncing) is one moment; a sign-in followed
-    /// by twenty minutes of work is someone working at an hour this user never works.
+    /// by ten minutes of work is someone working at an hour this user never works.
     /// Activity resumed after a pause without a sign-in (working late, with a break) does
     /// not grow. 0 turns it off.
     pub odd_session_minutes: f64,
@@ -186,7 +186,7 @@ impl Default for TimeConfig {
             certain_hours_outside: 4.0,
             session_gap_minutes: 120,
             extended_session_factor: 0.5,
-            odd_session_minutes: 10.0,
+            odd_session_minutes: 5.0,
             travelling_factor: 0.5,
             travelling_km: 1000.0,
         }
