@@ -3,7 +3,8 @@
 //!
 //! - [`migrations`]: the schema, one numbered step at a time (`PRAGMA user_version`).
 //! - [`Store`]: open, record runs, save and query alerts (deduplicated, so re-running or
-//!   resuming after a crash never duplicates an alert), save and load baselines.
+//!   resuming after a crash never duplicates an alert).
+//! - `baselines`: save and load behavioural baselines; `registry`: the model registry.
 //!
 //! ```
 //! let store = warden_store::Store::open_in_memory().unwrap();
@@ -11,12 +12,14 @@
 //! ```
 
 mod analytics;
+mod baselines;
 mod graphs;
 mod legacy;
 pub mod migrations;
 mod outbox;
 mod output_log;
 mod payload_jobs;
+mod registry;
 mod service;
 mod store;
 mod tokens;
@@ -25,6 +28,7 @@ mod webhooks;
 pub use analytics::{DashboardCounts, Granularity, TrendBucket};
 pub use outbox::{Outgoing, Pending};
 pub use payload_jobs::{JobStatus, NewJob, PayloadJob};
+pub use registry::StoredModel;
 pub use service::{
     AlertChange, AlertFilter, AlertRecord, AlertSort, AuditAs, AuditEntry, MAX_PAGE, SortKey,
 };
