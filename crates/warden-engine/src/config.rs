@@ -225,7 +225,8 @@ pub struct VolumeConfig {
     /// A transfer within this many log-scale standard deviations of the resource's usual
     /// size is usual for the resource…
     pub resource_usual_z: f64,
-    /// …and its confidence is multiplied by this.
+    /// …and its confidence is multiplied by this at or below the resource's mean, by a
+    /// factor easing to 1 (with the square of the distance) at `resource_usual_z` above it.
     pub resource_usual_factor: f64,
 }
 

@@ -53,6 +53,21 @@ fn typical_gb(stats: &RunningStats) -> f64 {
     stats.mean.exp_m1() / 1000.0
 }
 
+/// How much a size usual for its resource explains: the whole `resource_usual_factor` at
+/// or below the resource's typical size, nothing at `resource_usual_z` standard deviations
+/// above it, easing off with the square of the distance between (a size just above the
+/// typical one is as usual as the typical one). A step at `resource_usual_z` damped a
+/// transfer four times a resource's typical size (where users' sizes spread widely) as
+/// much as one of exactly the typical size, which is what "a data set everyone downloads
+/// whole" looks like.
+fn resource_usual_damping(cfg: &VolumeConfig, rz: f64) -> f64 {
+    if cfg.resource_usual_z <= 0.0 {
+        return 1.0;
+    }
+    let nearness = (1.0 - (rz.max(0.0) / cfg.resource_usual_z).powi(2)).clamp(0.0, 1.0);
+    1.0 - (1.0 - cfg.resource_usual_factor) * nearness
+}
+
 /// One transfer against the user's transfers of its kind (all of them while the kind has
 /// too little history), damped when the size is usual for the resource.
 fn event_finding(ctx: &CheckContext<'_>, gb: f64) -> Option<(f64, String)> {
@@ -99,9 +114,14 @@ fn event_finding(ctx: &CheckContext<'_>, gb: f64) -> Option<(f64, String)> {
         let rz = res.zscore(log_volume(gb), cfg.min_log_std);
         let resource = name.unwrap_or("the resource");
         if rz < cfg.resource_usual_z {
-            confidence *= cfg.resource_usual_factor;
+            confidence *= resource_usual_damping(cfg, rz);
+            let above = if rz > 0.05 {
+                format!(" ({rz:.1} standard deviations above)")
+            } else {
+                String::new()
+            };
             detail.push_str(&format!(
-                "; a usual size for {resource}, whose {} are typically {} GB",
+                "; a usual size for {resource}, whose {} are typically {} GB{above}",
                 kind.map_or("transfers", TransferKind::noun),
                 gb_fmt(typical_gb(res))
             ));
@@ -154,5 +174,28 @@ fn gb_fmt(x: f64) -> String {
         format!("{x:.2}")
     } else {
         format!("{x:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nearer_the_resources_typical_size_the_more_it_explains() {
+        let cfg = VolumeConfig::default();
+        let at = |rz| resource_usual_damping(&cfg, rz);
+        assert_eq!(at(-1.0), cfg.resource_usual_factor);
+        assert_eq!(at(0.0), cfg.resource_usual_factor);
+        assert_eq!(at(cfg.resource_usual_z), 1.0);
+        let mid = at(cfg.resource_usual_z / 2.0);
+        assert!(cfg.resource_usual_factor < mid && mid < 1.0, "{mid}");
+        assert!(at(0.5) < at(1.0));
+        // A zero threshold turns the damping off rather than dividing by it.
+        let off = VolumeConfig {
+            resource_usual_z: 0.0,
+            ..VolumeConfig::default()
+        };
+        assert_eq!(resource_usual_damping(&off, 0.0), 1.0);
     }
 }
