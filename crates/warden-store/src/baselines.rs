@@ -72,17 +72,7 @@ impl Store {
 
     /// Loads every baseline and the population.
     pub fn load_baselines(&self) -> Result<(Vec<(String, UserState)>, Population), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT user_id, state FROM baselines")
-            .map_err(q("loading baselines"))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })
-            .map_err(q("loading baselines"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(q("loading baselines"))?;
+        let rows = self.baseline_rows("SELECT user_id, state FROM baselines", [])?;
         let population = self
             .conn
             .query_row("SELECT state FROM population WHERE id = 1", [], |r| {
@@ -140,17 +130,10 @@ impl Store {
         &self,
         tenant: &str,
     ) -> Result<(Vec<(String, UserState)>, Population), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT user_id, state FROM tenant_baselines WHERE tenant = ?1")
-            .map_err(q("loading baselines"))?;
-        let rows = stmt
-            .query_map(params![tenant], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })
-            .map_err(q("loading baselines"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(q("loading baselines"))?;
+        let rows = self.baseline_rows(
+            "SELECT user_id, state FROM tenant_baselines WHERE tenant = ?1",
+            params![tenant],
+        )?;
         let population = self
             .conn
             .query_row(
@@ -187,5 +170,25 @@ impl Store {
         self.conn
             .query_row("SELECT COUNT(*) FROM baselines", [], |r| r.get(0))
             .map_err(q("counting baselines"))
+    }
+}
+
+impl Store {
+    /// The (user, encoded state) rows a baseline query returns.
+    fn baseline_rows(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(q("loading baselines"))?;
+        stmt.query_map(args, |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .map_err(q("loading baselines"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(q("loading baselines"))
     }
 }

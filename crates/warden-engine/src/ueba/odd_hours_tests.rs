@@ -75,8 +75,8 @@ fn signed_in_session(e: &mut UebaEngine, user: &str, from: i64, minutes: i64) ->
 
 #[test]
 fn a_session_signed_into_at_night_grows_more_certain() {
-    // Alice works 09–17 UTC. Signed in at 19:00, her first events are MEDIUM at most; half
-    // an hour of work makes the session as certain as deliberate work at that hour.
+    // Alice works 09–17 UTC. Signed in at 19:00, her first events are MEDIUM at most; a
+    // few minutes of work make the session as certain as deliberate work at that hour.
     let mut e = trained("alice");
     let night = signed_in_session(&mut e, "alice", next_day(19), 45);
     let (first, last) = (&night[0], &night[night.len() - 1]);

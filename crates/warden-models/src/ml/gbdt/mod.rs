@@ -339,16 +339,27 @@ impl Gbdt {
             let tree = Self::grow(&binned, &gh, params, &mut gain, &mut margin);
             trees.push(tree);
         }
+        Ok(Self::assemble(params, base_margin, trees, x.cols(), gain))
+    }
+
+    /// A fitted model out of its trees, laid out for prediction.
+    fn assemble(
+        params: &GbdtParams,
+        base_margin: f64,
+        trees: Vec<Vec<Node>>,
+        n_features: usize,
+        gain: Vec<f64>,
+    ) -> Gbdt {
         let mut model = Gbdt {
             params: params.clone(),
             base_margin,
             trees,
-            n_features: x.cols(),
+            n_features,
             gain,
             compiled: None,
         };
         model.prepare();
-        Ok(model)
+        model
     }
 
     /// Lays the trees out for fast prediction (done by `fit`; call it after loading).

@@ -90,16 +90,7 @@ impl GbdtMulticlass {
             .zip(gains)
             .zip(base)
             .map(|((trees, gain), base_margin)| {
-                let mut g = Gbdt {
-                    params: params.clone(),
-                    base_margin,
-                    trees,
-                    n_features: x.cols(),
-                    gain,
-                    compiled: None,
-                };
-                g.prepare();
-                g
+                Gbdt::assemble(params, base_margin, trees, x.cols(), gain)
             })
             .collect();
         Ok(GbdtMulticlass { classes, per_class })
