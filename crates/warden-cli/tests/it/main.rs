@@ -19,6 +19,8 @@ mod send;
 mod serve;
 mod shared_data;
 mod store;
+#[cfg(feature = "kafka")]
+mod tansu;
 mod tokens;
 #[cfg(feature = "kafka")]
 mod worker;

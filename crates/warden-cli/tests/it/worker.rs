@@ -1,29 +1,54 @@
-//! `warden ship` and `warden worker` against a real Kafka-protocol broker (started by
-//! `.ci/run`, address in `WARDEN_TEST_KAFKA`): three workers over twelve partitions raise
+//! `warden ship` and `warden worker` against a real Kafka-protocol broker (one named in
+//! `WARDEN_TEST_KAFKA`, or each test's own Tansu, as in CI): three workers over twelve partitions raise
 //! exactly the alerts `warden detect --partitions 12` raises, also when one of them is
 //! killed with SIGKILL mid-run and its partitions are taken over from their checkpoints.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::scale_out::{
     Worker, alert_set, free_port, logs, reference, ship, unique_tag, wait_for, write_events,
 };
+use super::tansu::{Storage, Tansu};
 use warden_worker::kafka::{KafkaSettings, committed_total, read_topic};
+
+/// The broker under test: one named in `WARDEN_TEST_KAFKA`, or else a Tansu of the test's
+/// own when `WARDEN_TEST_TANSU` names its binary (as in CI).
+struct Broker {
+    address: String,
+    _own: Option<Tansu>,
+}
 
 /// The broker, or `None` (skipped with a message) when none is configured here; CI sets
 /// `WARDEN_REQUIRE_KAFKA=1` so that the tests cannot skip there.
-fn broker() -> Option<String> {
-    match std::env::var("WARDEN_TEST_KAFKA") {
-        Ok(b) if !b.is_empty() => Some(b),
-        _ if std::env::var("WARDEN_REQUIRE_KAFKA").is_ok_and(|v| v == "1") => {
-            panic!("WARDEN_REQUIRE_KAFKA=1 but WARDEN_TEST_KAFKA names no broker")
-        }
-        _ => {
-            eprintln!("skipped: no Kafka broker (set WARDEN_TEST_KAFKA=host:port)");
-            None
-        }
+fn broker(log_dir: &Path) -> Option<Broker> {
+    if let Ok(address) = std::env::var("WARDEN_TEST_KAFKA")
+        && !address.is_empty()
+    {
+        return Some(Broker {
+            address,
+            _own: None,
+        });
     }
+    if let Some(binary) = std::env::var_os("WARDEN_TEST_TANSU").filter(|b| !b.is_empty()) {
+        let own = Tansu::start(
+            Path::new(&binary),
+            Storage::Memory,
+            &log_dir.join("broker.log"),
+        );
+        return Some(Broker {
+            address: own.address(),
+            _own: Some(own),
+        });
+    }
+    if std::env::var("WARDEN_REQUIRE_KAFKA").is_ok_and(|v| v == "1") {
+        panic!("WARDEN_REQUIRE_KAFKA=1 but neither WARDEN_TEST_KAFKA nor WARDEN_TEST_TANSU is set")
+    }
+    eprintln!(
+        "skipped: no Kafka broker (set WARDEN_TEST_KAFKA=host:port, or WARDEN_TEST_TANSU to a Tansu binary)"
+    );
+    None
 }
 
 /// The alert topic's alerts the same way, and how many messages repeated an identity.
@@ -32,8 +57,11 @@ fn delivered(settings: &KafkaSettings, topic: &str) -> (BTreeSet<String>, usize)
 }
 
 fn run_case(kill_one: bool) {
-    let Some(broker) = broker() else { return };
     let dir = tempfile::tempdir().unwrap();
+    let Some(under_test) = broker(dir.path()) else {
+        return;
+    };
+    let broker = under_test.address.as_str();
     let events = dir.path().join("events.jsonl");
     write_events(&events);
     let tag = unique_tag(&kill_one.to_string());
@@ -42,10 +70,10 @@ fn run_case(kill_one: bool) {
         format!("g-{tag}"),
         format!("alerts-{tag}"),
     );
-    ship(&["--brokers", broker.as_str()], &topic, &events);
-    let settings = KafkaSettings::new(&broker);
+    ship(&["--brokers", broker], &topic, &events);
+    let settings = KafkaSettings::new(broker);
     let log = |i: usize| dir.path().join(format!("worker{i}.log"));
-    let on_kafka = ["--brokers", broker.as_str()];
+    let on_kafka = ["--brokers", broker];
     let mut workers: Vec<Worker> = (0..3)
         .map(|i| Worker::start(&on_kafka, &topic, &group, &alerts, &log(i)))
         .collect();
@@ -118,7 +146,8 @@ fn a_killed_worker_loses_and_duplicates_nothing() {
 
 #[test]
 fn an_unreachable_broker_is_a_clear_error() {
-    if broker().is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    if broker(dir.path()).is_none() {
         return;
     }
     let port = free_port();
@@ -152,12 +181,15 @@ fn an_unreachable_broker_is_a_clear_error() {
 /// killed worker (`scale_out_windows`).
 #[test]
 fn correlation_windows_survive_a_killed_worker() {
-    let Some(broker) = broker() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let settings = KafkaSettings::new(&broker);
+    let Some(under_test) = broker(dir.path()) else {
+        return;
+    };
+    let broker = under_test.address.as_str();
+    let settings = KafkaSettings::new(broker);
     super::scale_out_windows::killed_worker_case(
         &super::scale_out_windows::LogUnderTest {
-            args: &["--brokers", &broker],
+            args: &["--brokers", broker],
             worker_args: &[],
             consumed: &|topic, group, n| {
                 committed_total(&settings, group, topic).is_ok_and(|c| c == n as i64)

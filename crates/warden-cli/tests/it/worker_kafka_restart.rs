@@ -6,14 +6,13 @@
 //! from PyPI) storing in a bucket of an S3 service (`WARDEN_TEST_S3`, moto's server, also
 //! started by `.ci/run`), so that its data outlives the process.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::scale_out::{
-    Worker, alert_set, free_port, halves, logs, reference, ship, unique_tag, wait_for, write_events,
+    Worker, alert_set, halves, logs, reference, ship, unique_tag, wait_for, write_events,
 };
+use super::tansu::{Storage, Tansu};
 use warden_worker::kafka::{KafkaSettings, committed_total, read_topic};
 
 /// The broker binary and the S3 endpoint, or `None` (skipped with a message); with
@@ -36,94 +35,6 @@ fn durable_broker_parts() -> Option<(PathBuf, String)> {
     }
 }
 
-/// Creates `bucket` on the S3 endpoint (`http://host:port`; moto takes unsigned requests).
-fn create_bucket(endpoint: &str, bucket: &str) {
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        s,
-        "PUT /{bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-}
-
-/// A Tansu broker on a loopback port storing in its own S3 bucket.
-struct DurableBroker {
-    binary: PathBuf,
-    s3: String,
-    bucket: String,
-    port: u16,
-    log: PathBuf,
-    child: Option<Child>,
-}
-
-impl DurableBroker {
-    fn start(binary: &Path, s3: &str, bucket: &str, log: &Path) -> DurableBroker {
-        create_bucket(s3, bucket);
-        let mut b = DurableBroker {
-            binary: binary.to_owned(),
-            s3: s3.to_owned(),
-            bucket: bucket.to_owned(),
-            port: free_port(),
-            log: log.to_owned(),
-            child: None,
-        };
-        b.restart();
-        b
-    }
-
-    fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn restart(&mut self) {
-        let url = format!("tcp://{}", self.address());
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = Command::new(&self.binary)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", &format!("s3://{}/", self.bucket)])
-            .env("AWS_ACCESS_KEY_ID", "warden")
-            .env("AWS_SECRET_ACCESS_KEY", "warden")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ENDPOINT", &self.s3)
-            .env("AWS_ALLOW_HTTP", "true")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        wait_for("the broker to listen", 30, || {
-            std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-        });
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for DurableBroker {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 #[test]
 fn a_broker_killed_and_restarted_mid_run_loses_nothing() {
     let Some((binary, s3)) = durable_broker_parts() else {
@@ -140,12 +51,11 @@ fn a_broker_killed_and_restarted_mid_run_loses_nothing() {
         format!("g-{tag}"),
         format!("alerts-{tag}"),
     );
-    let mut broker = DurableBroker::start(
-        &binary,
-        &s3,
-        &format!("tansu-{tag}"),
-        &dir.path().join("broker.log"),
-    );
+    let storage = Storage::S3 {
+        endpoint: s3,
+        bucket: format!("tansu-{tag}"),
+    };
+    let mut broker = Tansu::start(&binary, storage, &dir.path().join("broker.log"));
     let address = broker.address();
     ship(&["--brokers", &address], &topic, &first);
     let log = |i: usize| dir.path().join(format!("worker{i}.log"));
