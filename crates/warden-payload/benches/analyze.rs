@@ -41,6 +41,7 @@ fn model() -> Arc<PayloadModel> {
             pairs: Vec::new(),
             techniques: None,
             patterns: None,
+            combiner: None,
         }
         .packed(),
     )

@@ -9,6 +9,7 @@
 //! the patterns with their ATT&CK ids, the layers and a plain explanation.
 
 pub mod alert;
+pub mod combiner;
 pub mod deobf;
 pub mod dual_use;
 pub mod dynamic;
@@ -43,6 +44,8 @@ pub use verdict::{Action, VerdictConfig};
 pub const MAX_TEXT_BYTES: usize = 1 << 20;
 /// Features named in a model explanation, each way.
 const EXPLAIN_FEATURES: usize = 6;
+/// Combiner inputs named in a model explanation.
+const EXPLAIN_COMBINED: usize = 3;
 
 /// The shell a text is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -288,7 +291,7 @@ impl Analyzer {
         let trace = run.map(|b| dynamic::assess(&self.signatures, b));
         let dynamic = trace.as_ref().map(|t| t.score);
         let mut learned_technique = None;
-        let model = self.model.as_ref().map(|m| {
+        let mut model = self.model.as_ref().map(|m| {
             let f = features::extract(&a, &m.features);
             let view = m.assess(&f, EXPLAIN_FEATURES);
             // The tagger names a technique only for what the model finds malicious.
@@ -347,6 +350,19 @@ impl Analyzer {
         }
         let weights: Vec<f32> = patterns.iter().map(|p| p.weight).collect();
         let sig_score = 100.0 * (1.0 - weights.iter().fold(1.0f32, |acc, w| acc * (1.0 - w)));
+        if let Some(view) = model.as_mut()
+            && let Some(c) = self.model.as_ref().and_then(|m| m.combiner.as_ref())
+        {
+            let evidence = combiner::Evidence {
+                shell: a.shell,
+                probability: view.probability,
+                signatures: sig_score,
+                patterns: &patterns,
+                layers: &a.decoded.layers,
+                tokens: &a.tokens,
+            };
+            c.apply(view, &evidence, EXPLAIN_COMBINED);
+        }
         let model_score = model.as_ref().map(|m| m.probability * 100.0);
         let score = self.config.combine(model_score, dynamic, sig_score);
         let mut attack: Vec<Cow<'static, str>> = patterns
@@ -496,6 +512,19 @@ fn explain(
             " The model rates it {:.0}% likely malicious",
             m.probability * 100.0
         ));
+        if let Some(text) = m.text_probability {
+            let weighed: Vec<&str> = m
+                .combined_from
+                .iter()
+                .map(|c| c.feature.as_str())
+                .filter(|f| *f != combiner::TEXT_SCORE)
+                .collect();
+            out.push_str(&format!(" (the text alone {:.0}%", text * 100.0));
+            if !weighed.is_empty() {
+                out.push_str(&format!(", weighed with {}", weighed.join(", ")));
+            }
+            out.push(')');
+        }
         if m.raised_by.is_empty() {
             out.push('.');
         } else {

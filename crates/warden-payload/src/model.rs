@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::{FeatureSet, Features, Kind};
 
 pub const MAGIC: &[u8; 4] = b"WPLD";
-pub const FORMAT_VERSION: u16 = 3;
+pub const FORMAT_VERSION: u16 = 4;
 /// Largest model file loaded.
 pub const MAX_MODEL_BYTES: usize = 256 << 20;
 /// Default table size: 2^18 buckets (2^20 ranked no better on the command corpus and ran
@@ -76,6 +76,41 @@ pub struct PayloadModel {
     /// The training texts each pattern fired on, which temper the patterns' weights
     /// (format 3; [`crate::tempering`]).
     pub patterns: Option<crate::tempering::PatternCounts>,
+    /// Boosted trees that weigh this model's score with the analysis (format 4;
+    /// [`crate::combiner`]).
+    pub combiner: Option<crate::combiner::Combiner>,
+}
+
+/// Format 3: format 4 without the combiner.
+#[derive(Deserialize)]
+struct ModelV3 {
+    features: FeatureSet,
+    weights: Vec<f32>,
+    idf: Vec<f32>,
+    bias: f32,
+    platt_a: f32,
+    platt_b: f32,
+    summary: TrainingSummary,
+    techniques: Option<crate::technique::TechniqueTagger>,
+    patterns: Option<crate::tempering::PatternCounts>,
+}
+
+impl ModelV3 {
+    fn upgrade(self) -> PayloadModel {
+        PayloadModel {
+            features: self.features,
+            weights: self.weights,
+            idf: self.idf,
+            bias: self.bias,
+            platt_a: self.platt_a,
+            platt_b: self.platt_b,
+            summary: self.summary,
+            pairs: Vec::new(),
+            techniques: self.techniques,
+            patterns: self.patterns,
+            combiner: None,
+        }
+    }
 }
 
 /// The feature settings as saved before line breaks were a setting (they were collapsed).
@@ -117,7 +152,7 @@ struct ModelV2<F> {
 
 impl<F: Into<FeatureSet>> ModelV2<F> {
     fn upgrade(self) -> PayloadModel {
-        PayloadModel {
+        ModelV3 {
             features: self.features.into(),
             weights: self.weights,
             idf: self.idf,
@@ -125,10 +160,10 @@ impl<F: Into<FeatureSet>> ModelV2<F> {
             platt_a: self.platt_a,
             platt_b: self.platt_b,
             summary: self.summary,
-            pairs: Vec::new(),
             techniques: self.techniques,
             patterns: None,
         }
+        .upgrade()
     }
 }
 
@@ -168,6 +203,14 @@ pub struct ModelView {
     pub raised_by: Vec<Contribution>,
     /// The features that lowered it most.
     pub lowered_by: Vec<Contribution>,
+    /// The n-gram model's own probability, when a combiner weighed it with the analysis
+    /// (`probability` is then the combiner's; `raised_by` and `lowered_by` stay the n-gram
+    /// model's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_probability: Option<f32>,
+    /// The combiner's inputs that raised the probability most.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub combined_from: Vec<Contribution>,
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -271,6 +314,8 @@ impl PayloadModel {
             probability,
             raised_by: raising.kept.iter().map(describe(1.0)).collect(),
             lowered_by: lowering.kept.iter().map(describe(-1.0)).collect(),
+            text_probability: None,
+            combined_from: Vec::new(),
         }
     }
 
@@ -294,7 +339,7 @@ impl PayloadModel {
         let version = u16::from_le_bytes([bytes[4], bytes[5]]);
         let decode = |e: postcard::Error| ModelError::Decode(e.to_string());
         let body = &bytes[6..];
-        let m: PayloadModel = match version {
+        let mut m: PayloadModel = match version {
             1 => {
                 let v: ModelV1 = exactly(body).map_err(decode)?;
                 ModelV2 {
@@ -313,6 +358,9 @@ impl PayloadModel {
                 .map(ModelV2::upgrade)
                 .or_else(|_| exactly::<ModelV2<FeaturesWithoutLines>>(body).map(ModelV2::upgrade))
                 .map_err(decode)?,
+            3 => exactly::<ModelV3>(body)
+                .map(ModelV3::upgrade)
+                .map_err(decode)?,
             FORMAT_VERSION => exactly(body).map_err(decode)?,
             other => return Err(ModelError::Version(other)),
         };
@@ -322,6 +370,10 @@ impl PayloadModel {
         }
         if let Some(p) = &m.patterns {
             p.validate().map_err(ModelError::Invalid)?;
+        }
+        if let Some(c) = &mut m.combiner {
+            c.validate().map_err(ModelError::Invalid)?;
+            c.prepare();
         }
         if m.weights.len() != 1usize << m.features.bits || m.idf.len() != m.weights.len() {
             return Err(ModelError::Invalid(format!(
@@ -414,6 +466,7 @@ mod tests {
             pairs: Vec::new(),
             techniques: None,
             patterns: None,
+            combiner: None,
         }
         .packed()
     }
@@ -582,7 +635,7 @@ mod tests {
         let old = PayloadModel::from_bytes(&without).unwrap();
         assert!(!old.features.lines);
         assert_eq!(old.weights, m.weights);
-        // Format 3 keeps the pattern counts.
+        // Pattern counts round-trip.
         let mut counted = m;
         let mut by_id = std::collections::BTreeMap::new();
         by_id.insert(
@@ -597,5 +650,31 @@ mod tests {
             PayloadModel::from_bytes(&counted.to_bytes()).unwrap(),
             counted
         );
+    }
+
+    #[test]
+    fn format_3_files_load_without_a_combiner() {
+        let mut m = tiny();
+        m.patterns = Some(crate::tempering::PatternCounts::default());
+        let mut v3 = b"WPLD\x03\x00".to_vec();
+        v3.extend(
+            postcard::to_stdvec(&(
+                &m.features,
+                &m.weights,
+                &m.idf,
+                m.bias,
+                m.platt_a,
+                m.platt_b,
+                &m.summary,
+                &m.techniques,
+                &m.patterns,
+            ))
+            .unwrap(),
+        );
+        let read = PayloadModel::from_bytes(&v3).unwrap();
+        assert_eq!(read, m);
+        assert!(read.combiner.is_none());
+        // This build writes format 4, which a format-3 reader would refuse by its version.
+        assert_eq!(&m.to_bytes()[4..6], &4u16.to_le_bytes());
     }
 }

@@ -118,6 +118,7 @@ pub fn train(
             pairs: Vec::new(),
             techniques: None,
             patterns: None,
+            combiner: None,
         }
         .packed();
         let scored: Vec<(f32, bool)> = validation
@@ -144,6 +145,7 @@ pub fn train(
         pairs: Vec::new(),
         techniques: None,
         patterns: None,
+        combiner: None,
     }
     .packed())
 }

@@ -14,7 +14,8 @@ pub enum TrainCommand {
     /// Sequence autoencoder over each user's recent events (`--format activity` only).
     Seqae(SeqaeArgs),
     /// The payload model: logistic regression over hashed n-grams of decoded command lines,
-    /// trained on labelled JSON Lines (`text`, `label` malicious/benign, optional `shell`).
+    /// and boosted trees that weigh its score with the analysis, trained on labelled JSON
+    /// Lines (`text`, `label` malicious/benign, optional `shell`).
     Payload(PayloadTrainArgs),
     /// Calibrates trained activity models on users held out from their training
     /// (`--users validation`): how rare each score is among those users' normal events, and
@@ -81,6 +82,10 @@ pub struct PayloadTrainArgs {
     pub validation_share: f64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Folds for the combiner (boosted trees over the n-gram score and the analysis,
+    /// trained on scores of texts each fold's model did not see); 0 leaves it out.
+    #[arg(long, default_value_t = warden_payload::combiner::FOLDS)]
+    pub combiner_folds: usize,
 }
 
 /// The sequence autoencoder's encoder.

@@ -11,7 +11,7 @@ use serde::Serialize;
 use warden_ingest::InputSource;
 use warden_payload::model::PayloadModel;
 use warden_payload::train::{TrainParams, train};
-use warden_payload::{Analyzer, Shell, Verdict, features, tempering};
+use warden_payload::{Analyzer, Shell, Verdict, combiner, features, tempering};
 
 use crate::cli::{AnalyzeArgs, PayloadTrainArgs};
 use crate::config_file::WardenConfig;
@@ -331,6 +331,11 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
     let mut model = train(&rows, &params, &hash)?;
     model.techniques =
         warden_payload::technique::train(&rows, &techniques, &model.idf, a.epochs, a.seed);
+    if a.combiner_folds > 0 {
+        let texts: Vec<(String, Option<Shell>)> =
+            records.iter().map(|r| (r.0.clone(), r.1)).collect();
+        model.combiner = fit_combiner(&texts, &rows, &ids, &params, a.combiner_folds)?;
+    }
     model.patterns = Some(tempering::PatternCounts::count(ids));
     model.summary.trained_at =
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -364,6 +369,33 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         bytes.len()
     );
     Ok(())
+}
+
+/// The combiner, or none (with a note) when the training set is too small for one.
+fn fit_combiner(
+    texts: &[(String, Option<Shell>)],
+    rows: &[(features::Features, bool)],
+    ids: &[(Vec<String>, bool)],
+    params: &TrainParams,
+    folds: usize,
+) -> Result<Option<combiner::Combiner>> {
+    let malicious = rows.iter().filter(|r| r.1).count();
+    let fewest = malicious.min(rows.len() - malicious);
+    if fewest < combiner::MIN_TEXTS_PER_CLASS {
+        eprintln!(
+            "combiner left out: it needs {} texts of each class, and the smaller class has {fewest}",
+            combiner::MIN_TEXTS_PER_CLASS
+        );
+        return Ok(None);
+    }
+    let c = combiner::fit(texts, rows, ids, params, folds)?;
+    eprintln!(
+        "combiner: {} trees over {} inputs ({} patterns of their own), fitted on scores from {folds} folds",
+        c.trees.trees.len(),
+        c.width(),
+        c.ids.len(),
+    );
+    Ok(Some(c))
 }
 
 /// Text, shell, malicious?, ATT&CK technique.

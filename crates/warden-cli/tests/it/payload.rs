@@ -205,6 +205,7 @@ fn a_trained_model_is_registered_and_used() {
         err.contains("1 bad records") && err.contains("field `label`"),
         "{err}"
     );
+    assert!(err.contains("combiner: 100 trees"), "{err}");
     warden()
         .args([
             "models",
@@ -243,6 +244,11 @@ fn a_trained_model_is_registered_and_used() {
     );
     assert!(v["views"]["model"].as_f64().unwrap() > 50.0, "{v}");
     assert!(!v["model"]["raised_by"].as_array().unwrap().is_empty());
+    // The combiner's probability is the learned view; the n-gram model's own is kept.
+    let text = v["model"]["text_probability"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{v}"));
+    assert!((0.0..=1.0).contains(&text), "{v}");
     // Listing processes is in every benign text of its kind here: the model's training
     // texts weigh that pattern down, and the verdict says how many texts it rests on.
     let v = analyze(&["--shell", "sh", "--model"], &model, "ps aux | grep sshd");

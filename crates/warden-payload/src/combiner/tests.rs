@@ -1,0 +1,159 @@
+//! The combiner: inputs, attributions, validation of a loaded one, and that it learns what
+//! the n-gram score alone cannot (a pattern common in benign text).
+
+use super::*;
+use crate::deobf::Layer;
+
+fn found(id: &str, weight: f32) -> PatternFound {
+    PatternFound {
+        id: id.into(),
+        name: id.into(),
+        attack: Vec::new(),
+        weight,
+        evidence: String::new(),
+        layer: 0,
+        trained: None,
+    }
+}
+
+fn evidence<'a>(
+    shell: Shell,
+    probability: f32,
+    patterns: &'a [PatternFound],
+    layers: &'a [Layer],
+    tokens: &'a Tokens,
+) -> Evidence<'a> {
+    Evidence {
+        shell,
+        probability,
+        signatures: 100.0 * patterns.iter().map(|p| p.weight).fold(0.0, f32::max),
+        patterns,
+        layers,
+        tokens,
+    }
+}
+
+fn layer(text: &str) -> Vec<Layer> {
+    vec![Layer {
+        decoder: "original",
+        text: text.into(),
+    }]
+}
+
+#[test]
+fn inputs_hold_the_score_the_shell_and_each_known_pattern() {
+    let ids = vec!["credential-dump".to_string(), "encoded-command".to_string()];
+    let patterns = [
+        found("encoded-command", 0.4),
+        found("unknown-pattern", 0.9),
+        found(LEARNED_TECHNIQUE, 0.0),
+    ];
+    let layers = layer("powershell -enc AAAA");
+    let tokens = Tokens::default();
+    let x = inputs(
+        &ids,
+        &evidence(Shell::Powershell, 0.5, &patterns, &layers, &tokens),
+    );
+    assert_eq!(x.len(), BASE_INPUTS.len() + 2);
+    assert!(x[0].abs() < 1e-6, "logit of 0.5 is 0");
+    assert_eq!(x[4], 2.0, "the tagger's technique is not a finding");
+    assert_eq!(x[5], 0.9);
+    assert_eq!(&x[12..15], &[0.0, 0.0, 1.0]);
+    assert_eq!(x[15], 0.0, "credential-dump not found");
+    assert_eq!(x[16], 0.4, "encoded-command at its weight");
+    // sh and bash are one input.
+    let sh = inputs(&ids, &evidence(Shell::Sh, 0.5, &patterns, &layers, &tokens));
+    let bash = inputs(
+        &ids,
+        &evidence(Shell::Bash, 0.5, &patterns, &layers, &tokens),
+    );
+    assert_eq!(sh, bash);
+    // Certainties do not become infinities.
+    let sure = inputs(&ids, &evidence(Shell::Sh, 1.0, &patterns, &layers, &tokens));
+    assert!(sure[0].is_finite() && sure[0] > 10.0);
+}
+
+/// Texts where the n-gram score is the same for both classes, and one pattern marks the
+/// malicious ones while another fires as often in benign as in malicious text.
+fn learnable() -> (Vec<String>, Vec<Vec<f32>>, Vec<bool>) {
+    let ids = vec!["noisy".to_string(), "telling".to_string()];
+    let layers = layer("x");
+    let tokens = Tokens::default();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..400 {
+        let malicious = i % 4 == 0;
+        let mut patterns = Vec::new();
+        if i % 2 == 0 {
+            patterns.push(found("noisy", 0.6));
+        }
+        if malicious {
+            patterns.push(found("telling", 0.3));
+        }
+        let p = 0.3 + (i % 7) as f32 / 20.0;
+        x.push(inputs(
+            &ids,
+            &evidence(Shell::Cmd, p, &patterns, &layers, &tokens),
+        ));
+        y.push(malicious);
+    }
+    (ids, x, y)
+}
+
+#[test]
+fn it_learns_which_pattern_tells_and_says_so() {
+    let (ids, x, y) = learnable();
+    let c = fit_trees(ids.clone(), &x, &y).unwrap();
+    let layers = layer("x");
+    let tokens = Tokens::default();
+    let with = [found("noisy", 0.6), found("telling", 0.3)];
+    let without = [found("noisy", 0.6)];
+    let (p_with, why) = c.assess(&evidence(Shell::Cmd, 0.4, &with, &layers, &tokens), 3);
+    let (p_without, _) = c.assess(&evidence(Shell::Cmd, 0.4, &without, &layers, &tokens), 3);
+    assert!(p_with > 0.9 && p_without < 0.1, "{p_with} {p_without}");
+    assert!(
+        why.iter().any(|c| c.feature == "pattern telling"),
+        "{why:?}"
+    );
+    // The walk's margin is the trees' own.
+    let row = c.inputs(&evidence(Shell::Cmd, 0.4, &with, &layers, &tokens));
+    let direct = 1.0 / (1.0 + (-c.trees.margin(&row)).exp());
+    assert!((direct as f32 - p_with).abs() < 1e-4);
+}
+
+#[test]
+fn a_loaded_combiner_is_checked() {
+    let (ids, x, y) = learnable();
+    let good = fit_trees(ids, &x, &y).unwrap();
+    assert!(good.validate().is_ok());
+    // A tree whose split points back at itself would never end.
+    let mut cyclic = good.clone();
+    let split = cyclic.trees.trees[0]
+        .iter()
+        .position(|n| !is_leaf(n))
+        .unwrap();
+    cyclic.trees.trees[0][split].left = split as u32;
+    assert!(cyclic.validate().is_err());
+    // A split on an input the combiner does not have.
+    let mut wide = good.clone();
+    wide.trees.trees[0][split].feature = 10_000;
+    assert!(wide.validate().is_err());
+    // Pattern inputs that do not match the trees' width.
+    let mut short = good.clone();
+    short.ids.pop();
+    assert!(short.validate().is_err());
+    // And one that survives a round trip predicts the same.
+    let bytes = postcard::to_stdvec(&good).unwrap();
+    let mut back: Combiner = postcard::from_bytes(&bytes).unwrap();
+    back.prepare();
+    let row = &x[0];
+    assert_eq!(back.trees.margin(row), good.trees.margin(row));
+}
+
+#[test]
+fn one_class_cannot_be_learned() {
+    let x = vec![vec![0.0; BASE_INPUTS.len()]; 10];
+    assert!(matches!(
+        fit_trees(Vec::new(), &x, &[false; 10]),
+        Err(crate::train::TrainError::OneClass { .. })
+    ));
+}
