@@ -486,6 +486,7 @@ pub fn registry_summary(bytes: &[u8], file: &Path) -> Result<(String, serde_json
             "benign": s.benign,
             "validation_auc": s.validation_auc,
             "validation_tpr_at_1pct_fpr": s.validation_tpr_at_1pct_fpr,
+            "combiner_inputs": m.combiner.as_ref().map(|c| c.width()),
             "data_hash": s.data_hash,
             "trained_at": s.trained_at,
         }),

@@ -237,6 +237,10 @@ fn a_trained_model_is_registered_and_used() {
     .unwrap();
     assert_eq!(m["kind"], "payload-linear");
     assert_eq!(m["summary"]["training_rows"], 400);
+    assert!(
+        m["summary"]["combiner_inputs"].as_u64().unwrap() >= 15,
+        "{m}"
+    );
     let v = analyze(
         &["--shell", "bash", "--store"],
         &store,

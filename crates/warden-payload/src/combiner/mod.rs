@@ -48,9 +48,10 @@ const BASE_INPUTS: [&str; 15] = [
 ];
 /// Most pattern ids a combiner may have an input for (the analyser has about a hundred).
 pub const MAX_PATTERN_INPUTS: usize = 1024;
-/// Most trees, and the deepest, a combiner file may hold.
-const MAX_TREES: usize = 2000;
-const MAX_DEPTH: usize = 12;
+/// Most trees, and the deepest, a combiner file may hold (ten times what training makes,
+/// and twice as deep: the prediction layout of a loaded file stays within a few MiB).
+const MAX_TREES: usize = 1000;
+const MAX_DEPTH: usize = 8;
 /// The pattern the technique tagger adds; it carries no weight and is no finding.
 const LEARNED_TECHNIQUE: &str = "learned-technique";
 
