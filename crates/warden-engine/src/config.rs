@@ -387,6 +387,9 @@ pub struct FailureConfig {
     pub certain_count: u32,
     /// A success this soon after a burst is suspicious (minutes).
     pub success_after_minutes: u32,
+    /// Fewer failures than a burst that still make a success suspicious when they and the
+    /// success come from a network the user never used (0: off).
+    pub success_after_few: u32,
     /// Distinct accounts failing from one network within the window that make a spray
     /// (password spraying, credential stuffing across accounts).
     pub source_accounts_threshold: u32,
@@ -399,6 +402,7 @@ impl Default for FailureConfig {
             burst_threshold: 5,
             certain_count: 20,
             success_after_minutes: 30,
+            success_after_few: 3,
             source_accounts_threshold: 5,
         }
     }
@@ -718,6 +722,12 @@ impl UebaConfig {
         {
             return bad("failures", "need 0 < burst_threshold < certain_count");
         }
+        if self.failures.success_after_few >= self.failures.burst_threshold {
+            return bad(
+                "failures.success_after_few",
+                "must be below burst_threshold (0 turns it off)",
+            );
+        }
         if self.failures.source_accounts_threshold < 2 {
             return bad("failures.source_accounts_threshold", "must be at least 2");
         }
@@ -729,66 +739,5 @@ impl UebaConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_are_valid() {
-        UebaConfig::default().validate().unwrap();
-    }
-
-    #[test]
-    fn nan_overflow_and_unsafe_quarantine_are_rejected() {
-        let mut c = UebaConfig::default();
-        c.travel.max_speed_kmh = f64::NAN;
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("travel.max_speed_kmh")
-        );
-        let mut c = UebaConfig::default();
-        c.failures.window_minutes = u32::MAX;
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("failures.window_minutes")
-        );
-        let mut c = UebaConfig::default();
-        c.scoring.quarantine_level = ThreatLevel::Critical;
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("quarantine_level")
-        );
-        let mut c = UebaConfig::default();
-        c.caps.resources = 100_000;
-        assert!(
-            c.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("caps.resources")
-        );
-    }
-
-    #[test]
-    fn out_of_range_names_the_key() {
-        let mut c = UebaConfig::default();
-        c.scoring.weights.unusual_time = 1.5;
-        let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("scoring.weights.unusual_time"), "{e}");
-        let mut c = UebaConfig::default();
-        for bad in [-1.0, f64::NAN, f64::INFINITY] {
-            c.time.odd_session_minutes = bad;
-            let e = c.validate().unwrap_err().to_string();
-            assert!(e.contains("time.odd_session_minutes"), "{e}");
-        }
-        c.time.odd_session_minutes = 30.0;
-        assert!(c.validate().is_ok());
-        c.volume.min_excess_gb = -0.5;
-        let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("volume.min_excess_gb"), "{e}");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

@@ -322,6 +322,81 @@ fn a_few_failures_are_not_a_burst() {
     }
 }
 
+/// Three or four failures and then a success, all from one network the user never used:
+/// a short stuffing run that worked. The same failures from the user's own network, or a
+/// success from another network than the failures', are a user fumbling a password.
+#[test]
+fn a_success_after_a_few_failures_from_a_new_network_is_named() {
+    let attempt = |e: &mut UebaEngine, t: i64, ip: &str, success: bool| {
+        let mut a = event("alice", t, &LAGOS);
+        a.activity_type = ActivityType::Login;
+        a.success = success;
+        a.ip_address = Some(ip.into());
+        e.score(&a, false)
+    };
+    let named = |s: &ThreatScore| {
+        s.anomalies
+            .iter()
+            .find(|a| a.kind == AnomalyType::FailedLoginBurst)
+            .map(|a| a.detail.clone())
+    };
+    for failures in [3, 4] {
+        let mut e = trained("alice");
+        let t = next_day(10);
+        for i in 0..failures {
+            attempt(&mut e, t + i * 20_000, "102.89.1.7", false);
+        }
+        let s = attempt(&mut e, t + 120_000, "102.89.1.8", true);
+        let detail = named(&s).unwrap_or_else(|| panic!("{s:?}"));
+        assert!(
+            detail.contains(&format!("after {failures} failed attempts")),
+            "{detail}"
+        );
+        assert!(detail.contains("never used"), "{detail}");
+    }
+    // Two failures are a typo.
+    let mut e = trained("alice");
+    let t = next_day(10);
+    for i in 0..2 {
+        attempt(&mut e, t + i * 20_000, "102.89.1.7", false);
+    }
+    assert_eq!(
+        named(&attempt(&mut e, t + 120_000, "102.89.1.7", true)),
+        None
+    );
+    // From the user's own network: the user.
+    let mut e = trained("alice");
+    for i in 0..4 {
+        let mut a = event("alice", t + i * 20_000, &LONDON);
+        a.activity_type = ActivityType::Login;
+        a.success = false;
+        e.score(&a, false);
+    }
+    let mut ok = event("alice", t + 120_000, &LONDON);
+    ok.activity_type = ActivityType::Login;
+    assert_eq!(named(&e.score(&ok, false)), None);
+    // The failures from one network, the success from another.
+    let mut e = trained("alice");
+    for i in 0..4 {
+        attempt(&mut e, t + i * 20_000, "102.89.1.7", false);
+    }
+    assert_eq!(
+        named(&attempt(&mut e, t + 120_000, "41.58.3.3", true)),
+        None
+    );
+    // And the setting turns it off.
+    let mut cfg = UebaConfig::default();
+    cfg.failures.success_after_few = 0;
+    let mut e = trained_with("alice", cfg);
+    for i in 0..4 {
+        attempt(&mut e, t + i * 20_000, "102.89.1.7", false);
+    }
+    assert_eq!(
+        named(&attempt(&mut e, t + 120_000, "102.89.1.7", true)),
+        None
+    );
+}
+
 #[test]
 fn alerts_do_not_teach_the_baseline() {
     let mut e = trained("alice");

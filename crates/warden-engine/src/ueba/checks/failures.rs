@@ -98,6 +98,9 @@ fn success_after_failures(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Opti
             ),
         ));
     }
+    if let Some(finding) = success_after_a_few(ctx, n) {
+        return Some(finding);
+    }
     let accounts = ctx.source_recent.accounts;
     if accounts as u32 >= cfg.source_accounts_threshold {
         return Some(Finding::new(
@@ -111,4 +114,32 @@ fn success_after_failures(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Opti
         ));
     }
     None
+}
+
+/// A success after fewer failures than a burst (`success_after_few` or more), from the
+/// network the latest failure came from, which this user has never used: a short guessing
+/// or stuffing run that worked. A user mistyping a password fails from their own network;
+/// a stuffing tool that has the right password after three tries does not need twenty.
+fn success_after_a_few(ctx: &CheckContext<'_>, n: f64) -> Option<Finding> {
+    let cfg = &ctx.config.failures;
+    let few = f64::from(cfg.success_after_few);
+    if cfg.success_after_few == 0 || n < few {
+        return None;
+    }
+    let r = ctx.recent;
+    let network = ctx.keys.network?;
+    if r.last_failure_network != Some(network) || ctx.profile.networks.contains(network) {
+        return None;
+    }
+    let burst = f64::from(cfg.burst_threshold);
+    let confidence = 0.5 + 0.2 * ((n - few) / (burst - few).max(1.0)).clamp(0.0, 1.0);
+    Some(Finding::new(
+        AnomalyType::FailedLoginBurst,
+        confidence,
+        format!(
+            "successful {} after {n} failed attempts in the last {} min, from the same network as the failures, one this user never used: a short guessing or stuffing run that worked",
+            ctx.activity.activity_type.as_str(),
+            cfg.success_after_minutes
+        ),
+    ))
 }
