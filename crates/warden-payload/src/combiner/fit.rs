@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use warden_models::ml::Matrix;
 use warden_models::ml::gbdt::{Gbdt, GbdtParams};
 
@@ -16,6 +18,8 @@ use crate::{Analyzer, Shell, VerdictConfig};
 
 /// Folds of the training texts (five models trained on four fifths each).
 pub const FOLDS: usize = 5;
+/// Most folds (each trains a model on nearly every text).
+pub const MAX_FOLDS: usize = 20;
 /// Fewest texts of each class worth fitting a combiner on: with fewer, each fold's model
 /// learns from a handful and the trees from noise.
 pub const MIN_TEXTS_PER_CLASS: usize = 50;
@@ -44,55 +48,92 @@ pub fn fit(
     params: &TrainParams,
     folds: usize,
 ) -> Result<Combiner, TrainError> {
-    if texts.len() != rows.len() || rows.len() != ids.len() || folds < 2 {
-        return Err(TrainError::Params(
-            "the combiner needs one text, row and pattern list per record, and two folds or more"
-                .into(),
-        ));
+    if texts.len() != rows.len() || rows.len() != ids.len() || !(2..=MAX_FOLDS).contains(&folds) {
+        return Err(TrainError::Params(format!(
+            "the combiner needs one text, row and pattern list per record, and 2 to {MAX_FOLDS} folds"
+        )));
     }
     let inputs_for = frequent_ids(ids);
     let fold_of: Vec<usize> = texts
         .iter()
         .map(|(t, _)| (fnv1a(t.as_bytes()) % folds as u64) as usize)
         .collect();
-    let mut x = Vec::with_capacity(rows.len());
-    let mut y = Vec::with_capacity(rows.len());
-    for k in 0..folds {
-        let outside: Vec<usize> = (0..rows.len()).filter(|&i| fold_of[i] != k).collect();
-        let inside: Vec<usize> = (0..rows.len()).filter(|&i| fold_of[i] == k).collect();
-        let fold_rows: Vec<(Features, bool)> = outside.iter().map(|&i| rows[i].clone()).collect();
-        let mut model = match train(&fold_rows, params, "") {
-            Ok(m) => m,
-            // A fold that leaves one class out has nothing to learn from; its texts
-            // simply give no evidence.
-            Err(TrainError::OneClass { .. }) => continue,
-            Err(e) => return Err(e),
-        };
-        model.patterns = Some(PatternCounts::count(
-            outside.iter().map(|&i| ids[i].clone()),
-        ));
-        let analyzer = Analyzer::new(Some(Arc::new(model)), VerdictConfig::default());
-        for i in inside {
-            let (text, shell) = &texts[i];
-            let v = analyzer.verdict(analyzer.examine(text, *shell), None);
-            let Some(probability) = v.model.as_ref().map(|m| m.probability) else {
-                continue;
+    // The folds side by side (each is its own model and analyser); their evidence is then
+    // joined in fold order, so the trees see the same rows on any number of cores.
+    let per_fold: Vec<Result<FoldEvidence, TrainError>> = (0..folds)
+        .into_par_iter()
+        .map(|k| {
+            let fold = Fold {
+                inside: (0..rows.len()).filter(|&i| fold_of[i] == k).collect(),
+                outside: (0..rows.len()).filter(|&i| fold_of[i] != k).collect(),
             };
-            x.push(inputs(
-                &inputs_for,
-                &Evidence {
-                    shell: v.shell,
-                    probability,
-                    signatures: v.views.signatures,
-                    patterns: &v.patterns,
-                    layers: &v.layers,
-                    tokens: &v.tokens,
-                },
-            ));
-            y.push(rows[i].1);
-        }
+            fold_evidence(&fold, texts, rows, ids, &inputs_for, params)
+        })
+        .collect();
+    let (mut x, mut y) = (
+        Vec::with_capacity(rows.len()),
+        Vec::with_capacity(rows.len()),
+    );
+    for evidence in per_fold {
+        let (fx, fy) = evidence?;
+        x.extend(fx);
+        y.extend(fy);
     }
     fit_trees(inputs_for, &x, &y)
+}
+
+/// The texts of one fold, and the others, whose model scores them.
+struct Fold {
+    inside: Vec<usize>,
+    outside: Vec<usize>,
+}
+
+/// Input rows and labels of a fold's texts.
+type FoldEvidence = (Vec<Vec<f32>>, Vec<bool>);
+
+/// The combiner's inputs for the texts of `fold`, scored by a model and pattern counts
+/// trained on the other texts.
+fn fold_evidence(
+    fold: &Fold,
+    texts: &[(String, Option<Shell>)],
+    rows: &[(Features, bool)],
+    ids: &[(Vec<String>, bool)],
+    inputs_for: &[String],
+    params: &TrainParams,
+) -> Result<FoldEvidence, TrainError> {
+    let fold_rows: Vec<(Features, bool)> = fold.outside.iter().map(|&i| rows[i].clone()).collect();
+    let mut model = match train(&fold_rows, params, "") {
+        Ok(m) => m,
+        // A fold that leaves one class out has nothing to learn from; its texts simply
+        // give no evidence.
+        Err(TrainError::OneClass { .. }) => return Ok((Vec::new(), Vec::new())),
+        Err(e) => return Err(e),
+    };
+    model.patterns = Some(PatternCounts::count(
+        fold.outside.iter().map(|&i| ids[i].clone()),
+    ));
+    let analyzer = Analyzer::new(Some(Arc::new(model)), VerdictConfig::default());
+    let (mut x, mut y) = (Vec::with_capacity(fold.inside.len()), Vec::new());
+    for &i in &fold.inside {
+        let (text, shell) = &texts[i];
+        let v = analyzer.verdict(analyzer.examine(text, *shell), None);
+        let Some(probability) = v.model.as_ref().map(|m| m.probability) else {
+            continue;
+        };
+        x.push(inputs(
+            inputs_for,
+            &Evidence {
+                shell: v.shell,
+                probability,
+                signatures: v.views.signatures,
+                patterns: &v.patterns,
+                layers: &v.layers,
+                tokens: &v.tokens,
+            },
+        ));
+        y.push(rows[i].1);
+    }
+    Ok((x, y))
 }
 
 /// Fits the trees on input rows `x` (each [`Combiner::width`] wide for `ids`) and labels.

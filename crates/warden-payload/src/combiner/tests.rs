@@ -157,3 +157,17 @@ fn one_class_cannot_be_learned() {
         Err(crate::train::TrainError::OneClass { .. })
     ));
 }
+
+#[test]
+fn fold_counts_are_bounded() {
+    let params = crate::train::TrainParams::default();
+    for folds in [0, 1, fit::MAX_FOLDS + 1, usize::MAX] {
+        assert!(
+            matches!(
+                super::fit(&[], &[], &[], &params, folds),
+                Err(crate::train::TrainError::Params(_))
+            ),
+            "{folds} folds"
+        );
+    }
+}
