@@ -44,6 +44,9 @@ pub use verdict::{Action, VerdictConfig};
 pub const MAX_TEXT_BYTES: usize = 1 << 20;
 /// Features named in a model explanation, each way.
 const EXPLAIN_FEATURES: usize = 6;
+/// The pattern id under which the technique tagger names a technique (weight 0: it names,
+/// it does not score).
+pub const LEARNED_TECHNIQUE: &str = "learned-technique";
 /// Combiner inputs named in a model explanation.
 const EXPLAIN_COMBINED: usize = 3;
 
@@ -338,7 +341,7 @@ impl Analyzer {
         }
         if let Some((id, p)) = learned_technique {
             patterns.push(PatternFound {
-                id: "learned-technique".into(),
+                id: LEARNED_TECHNIQUE.into(),
                 name: format!("resembles labelled {id} commands (learned)"),
                 attack: vec![Cow::Owned(id)],
                 // Names a technique; the model's view already scored the text.

@@ -22,7 +22,7 @@ use warden_models::ml::gbdt::{Gbdt, Node};
 use crate::deobf::Layer;
 use crate::model::{Contribution, ModelView};
 use crate::tokens::Tokens;
-use crate::{PatternFound, Shell};
+use crate::{LEARNED_TECHNIQUE, PatternFound, Shell};
 
 pub use fit::{FOLDS, MIN_TEXTS_PER_CLASS, fit, fit_trees};
 
@@ -52,8 +52,6 @@ pub const MAX_PATTERN_INPUTS: usize = 1024;
 /// and twice as deep: the prediction layout of a loaded file stays within a few MiB).
 const MAX_TREES: usize = 1000;
 const MAX_DEPTH: usize = 8;
-/// The pattern the technique tagger adds; it carries no weight and is no finding.
-const LEARNED_TECHNIQUE: &str = "learned-technique";
 
 /// What the combiner reads of one verdict in the making.
 pub struct Evidence<'a> {

@@ -62,28 +62,45 @@ fn corpus(seed: u64, n: usize) -> Vec<(String, bool)> {
         .collect()
 }
 
-#[test]
-fn a_trained_model_separates_new_texts_and_survives_its_file() {
+/// A generated training set as `warden train payload` prepares it: the texts (as shell
+/// scripts), their features and pattern ids with labels, and training settings for it.
+struct Examined {
+    texts: Vec<(String, Option<Shell>)>,
+    rows: Vec<(features::Features, bool)>,
+    ids: Vec<(Vec<String>, bool)>,
+    params: TrainParams,
+}
+
+fn examined(seed: u64) -> Examined {
     let plain = Analyzer::new(None, VerdictConfig::default());
     let set = features::FeatureSet {
         bits: 16,
         ..features::FeatureSet::default()
     };
-    let rows: Vec<_> = corpus(1, 600)
-        .into_iter()
-        .map(|(t, y)| {
-            (
-                features::extract(&plain.examine(&t, Some(Shell::Sh)), &set),
-                y,
-            )
-        })
-        .collect();
+    let (mut texts, mut rows, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    for (text, y) in corpus(seed, 600) {
+        let a = plain.examine(&text, Some(Shell::Sh));
+        rows.push((features::extract(&a, &set), y));
+        ids.push((warden_payload::tempering::pattern_ids(&a), y));
+        texts.push((text, Some(Shell::Sh)));
+    }
     let params = TrainParams {
         features: set,
         epochs: 6,
         ..TrainParams::default()
     };
-    let model = train(&rows, &params, "test").unwrap();
+    Examined {
+        texts,
+        rows,
+        ids,
+        params,
+    }
+}
+
+#[test]
+fn a_trained_model_separates_new_texts_and_survives_its_file() {
+    let t = examined(1);
+    let model = train(&t.rows, &t.params, "test").unwrap();
     assert!(model.summary.validation_auc > 0.95, "{:?}", model.summary);
     let bytes = model.to_bytes();
     let model = Arc::new(PayloadModel::from_bytes(&bytes).unwrap());
@@ -126,34 +143,10 @@ fn one_class_training_is_refused() {
 
 #[test]
 fn a_model_with_its_combiner_survives_its_file_and_explains_the_weighing() {
-    let plain = Analyzer::new(None, VerdictConfig::default());
-    let set = features::FeatureSet {
-        bits: 16,
-        ..features::FeatureSet::default()
-    };
-    let texts: Vec<(String, Option<Shell>)> = corpus(3, 600)
-        .into_iter()
-        .map(|(t, _)| (t, Some(Shell::Sh)))
-        .collect();
-    let labels: Vec<bool> = corpus(3, 600).into_iter().map(|(_, y)| y).collect();
-    let examined: Vec<_> = texts.iter().map(|(t, s)| plain.examine(t, *s)).collect();
-    let rows: Vec<_> = examined
-        .iter()
-        .zip(&labels)
-        .map(|(a, &y)| (features::extract(a, &set), y))
-        .collect();
-    let ids: Vec<_> = examined
-        .iter()
-        .zip(&labels)
-        .map(|(a, &y)| (warden_payload::tempering::pattern_ids(a), y))
-        .collect();
-    let params = TrainParams {
-        features: set,
-        epochs: 6,
-        ..TrainParams::default()
-    };
-    let mut model = train(&rows, &params, "test").unwrap();
-    model.combiner = Some(warden_payload::combiner::fit(&texts, &rows, &ids, &params, 5).unwrap());
+    let t = examined(3);
+    let mut model = train(&t.rows, &t.params, "test").unwrap();
+    model.combiner =
+        Some(warden_payload::combiner::fit(&t.texts, &t.rows, &t.ids, &t.params, 5).unwrap());
     let model = Arc::new(PayloadModel::from_bytes(&model.to_bytes()).unwrap());
     assert!(model.combiner.is_some());
     let a = Analyzer::new(Some(model), VerdictConfig::default());
