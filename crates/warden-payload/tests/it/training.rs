@@ -97,6 +97,15 @@ fn examined(seed: u64) -> Examined {
     }
 }
 
+/// A model trained on a generated set, with its combiner fitted on five folds.
+fn with_combiner(seed: u64) -> PayloadModel {
+    let t = examined(seed);
+    let mut model = train(&t.rows, &t.params, "test").unwrap_or_else(|e| panic!("{e}"));
+    let combiner = warden_payload::combiner::fit(&t.texts, &t.rows, &t.ids, &t.params, 5);
+    model.combiner = Some(combiner.unwrap_or_else(|e| panic!("{e}")));
+    model
+}
+
 #[test]
 fn a_trained_model_separates_new_texts_and_survives_its_file() {
     let t = examined(1);
@@ -143,10 +152,7 @@ fn one_class_training_is_refused() {
 
 #[test]
 fn a_model_with_its_combiner_survives_its_file_and_explains_the_weighing() {
-    let t = examined(3);
-    let mut model = train(&t.rows, &t.params, "test").unwrap();
-    model.combiner =
-        Some(warden_payload::combiner::fit(&t.texts, &t.rows, &t.ids, &t.params, 5).unwrap());
+    let model = with_combiner(3);
     let model = Arc::new(PayloadModel::from_bytes(&model.to_bytes()).unwrap());
     assert!(model.combiner.is_some());
     let a = Analyzer::new(Some(model), VerdictConfig::default());
@@ -172,4 +178,30 @@ fn a_model_with_its_combiner_survives_its_file_and_explains_the_weighing() {
         c.ids.push("zzz-unknown".into());
     }
     assert!(PayloadModel::from_bytes(&broken.to_bytes()).is_err());
+}
+
+/// `echo <base64> | base64 -d | sh`: one layer of the sh decoder's kind.
+fn wrapped(text: &str) -> String {
+    format!(
+        "echo {} | base64 -d | sh",
+        warden_payload::deobf::codec::to_base64(text.as_bytes())
+    )
+}
+
+#[test]
+fn a_command_wrapped_again_never_scores_below_any_form_it_decodes_to() {
+    let a = Analyzer::new(Some(Arc::new(with_combiner(5))), VerdictConfig::default());
+    let mut checked = 0;
+    for (text, _) in corpus(42, 200) {
+        let once = wrapped(&text);
+        let twice = wrapped(&once);
+        let v = a.analyze(&twice, Some(Shell::Sh));
+        assert_eq!(v.layers.len(), 3, "{twice}: {:?}", v.layers);
+        for form in [&text, &once] {
+            let alone = a.analyze(form, Some(Shell::Sh)).score;
+            assert!(v.score >= alone, "{} < {alone} for {form}", v.score);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 400);
 }
