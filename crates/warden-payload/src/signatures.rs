@@ -437,6 +437,72 @@ mod tests {
             ("pkill -SIGTERM ^cron$", "service-stopped", "T1489"),
             ("capsh --gid=0 --uid=0 --", "setuid-abuse", "T1548.001"),
             (
+                "cp evil.plist ~/Library/LaunchAgents/com.apple.update.plist",
+                "launchd-persistence",
+                "T1543.001",
+            ),
+            (
+                "reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\WMI\\Autologger\\EventLog-System /v Start /t REG_DWORD /d 0 /f",
+                "logging-disabled",
+                "T1562.002",
+            ),
+            (
+                "Set-ItemProperty 'HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Spynet' -Name SubmitSamplesConsent -Value 2",
+                "av-disabled",
+                "T1685",
+            ),
+            (
+                "sudo systemctl stop systemd-journald",
+                "security-service-stopped",
+                "T1685",
+            ),
+            (
+                "sudo launchctl bootout system /Library/LaunchDaemons/com.sentinelone.sentineld.plist",
+                "security-service-stopped",
+                "T1562.001",
+            ),
+            (
+                "echo '*.* /dev/null' >> /etc/rsyslog.d/00-quiet.conf",
+                "logging-config-changed",
+                "T1562.006",
+            ),
+            (
+                "Add-DnsClientNrptRule -Namespace '.sentinelone.net' -NameServers 0.0.0.0",
+                "security-telemetry-blocked",
+                "T1685",
+            ),
+            (
+                "reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v RunAsPPL /t REG_DWORD /d 0 /f",
+                "exploit-mitigation-disabled",
+                "T1562.001",
+            ),
+            ("chage -l deploy", "password-policy-discovery", "T1201"),
+            (
+                "Get-ADDefaultDomainPasswordPolicy",
+                "password-policy-discovery",
+                "T1201",
+            ),
+            (
+                "Get-WinSystemLocale; Get-WinUserLanguageList",
+                "locale-discovery",
+                "T1614",
+            ),
+            (
+                "aws ec2 modify-snapshot-attribute --snapshot-id snap-1 --attribute createVolumePermission --operation-type add --user-ids 111122223333",
+                "cloud-compute-modified",
+                "T1578",
+            ),
+            (
+                "aws s3 rb s3://backups-prod --force",
+                "data-destroyed",
+                "T1485",
+            ),
+            (
+                "gcc /tmp/x.c -o /tmp/x; gcc -w k.c && ./a.out",
+                "compile-after-delivery",
+                "T1027.004",
+            ),
+            (
                 "powershell.exe -v 2 -nop -c \"Get-Process\"",
                 "powershell-downgrade",
                 "T1562.010",
@@ -477,6 +543,13 @@ mod tests {
             "Get-Service WinDefend",
             "aws cloudtrail describe-trails",
             "pwsh -NoProfile -File build.ps1 -Verbose",
+            "systemctl status systemd-journald",
+            "grep -v '^#' /etc/rsyslog.conf",
+            "cp /etc/rsyslog.conf rsyslog.conf.bak",
+            "Get-DnsClientNrptRule",
+            "aws ec2 describe-snapshots --owner-ids self",
+            "gcc -O2 -o hello hello.c",
+            "ls -l ~/Library/LaunchAgents/",
         ] {
             let hits = s.scan([text]);
             assert!(combined_weight(&hits) < 0.2, "{text}: {:?}", ids(&hits));

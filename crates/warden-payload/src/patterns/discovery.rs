@@ -12,6 +12,21 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\bsysteminfo\b|\bhostnamectl\b|\buname\s+-[a-z]*a|/etc/(?:os|lsb|redhat|issue)-?release|get-computerinfo|win32_operatingsystem|\bsw_vers\b|\bwmic(?:\.exe)?\s+(?:os|computersystem|qfe|bios)\b|/proc/version|\bsystem_profiler\b|\blscpu\b|get-hotfix|hardware\\description\\system|cryptography[\x22']?\s+/v\s+machineguid|\\currentversion[\x22']?\s+/v\s+productname|\\control panel\\international|\bget-(?:ui)?culture\b|\bkldstat\b|\bsysctl\s+(?:-a\b|hw\.|kern\.)"
     ),
     p!(
+        "password-policy-discovery",
+        "password policy read",
+        ["T1201"],
+        0.3,
+        r"\bnet1?(?:\.exe)?\s+accounts\b|get-addefaultdomainpasswordpolicy|get-adfinegrainedpasswordpolicy|\bpwpolicy\b[^\n]*\bget|get-account-password-policy|/etc/pam\.d/(?:common-password|system-auth|password-auth)|/etc/security/pwquality\.conf|/etc/login\.defs|\bchage\s+-l\b|passwordpolicy|minpwdlength|lockoutthreshold"
+    ),
+    p!(
+        "locale-discovery",
+        "system language, locale or keyboard looked up",
+        // Some malware stands down in certain countries: it asks first.
+        ["T1614", "T1614.001"],
+        0.15,
+        r"get-winuserlanguagelist|get-winuilanguageoverride|get-winsystemlocale|get-winhomelocation|\\control\\nls\\language|\\control panel\\international\\geo|\blocalectl\s+status|/etc/locale\.conf|/etc/default/locale|getkeyboardlayout|applelocale|\bapplelanguages\b|\bchcp(?:\.com)?\s*$"
+    ),
+    p!(
         "account-discovery",
         "accounts or groups listed",
         ["T1087", "T1069", "T1033"],
@@ -108,11 +123,20 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\b(?:dig|nslookup|host|drill|resolve-dnsname)\b[^\n]*(?:\$\([^)\n]*\)|`[^`\n]*`)\.[a-z0-9-]+\.[a-z]{2,}"
     ),
     p!(
+        "cloud-compute-modified",
+        "cloud snapshots or instances created, copied or shared",
+        // A snapshot mounted on an instance of the attacker's reads a disk around the
+        // instance's own controls.
+        ["T1578"],
+        0.3,
+        r"\baws\s+ec2\s+(?:create-snapshot|copy-snapshot|modify-snapshot-attribute|create-image|create-volume)\b|\baz\s+snapshot\s+create\b|\bgcloud\s+compute\s+(?:snapshots\s+create|disks\s+snapshot|images\s+create)\b|new-azsnapshot\b"
+    ),
+    p!(
         "data-destroyed",
         "data or disks destroyed",
         ["T1485", "T1561"],
         0.8,
-        r"\brm\s+-[a-z]*r[a-z]*f[a-z]*\s+(?:--no-preserve-root\s+)?/(?:\*|\s|$)|\bdd\s+if=/dev/(?:zero|urandom|random)\s+of=/dev/(?:sd|hd|nvme|xvd|vd)|\bmkfs\.\w+\s+/dev/|\bshred\s+[^\n]*/dev/|\bformat(?:\.com)?\s+[a-z]:\s*/[qy]|\bdel\s+/[sfq]\s+/[sfq]\s+[a-z]:\\\*?|\bclear-disk\b|\bwipefs\b"
+        r"\brm\s+-[a-z]*r[a-z]*f[a-z]*\s+(?:--no-preserve-root\s+)?/(?:\*|\s|$)|\bdd\s+if=/dev/(?:zero|urandom|random)\s+of=/dev/(?:sd|hd|nvme|xvd|vd)|\bmkfs\.\w+\s+/dev/|\bshred\s+[^\n]*/dev/|\bformat(?:\.com)?\s+[a-z]:\s*/[qy]|\bdel\s+/[sfq]\s+/[sfq]\s+[a-z]:\\\*?|\bclear-disk\b|\bwipefs\b|\bgcloud\s+storage\s+(?:buckets\s+delete|rm\s+-r)|\bgsutil\s+(?:-m\s+)?rm\s+-r|\baws\s+s3\s+rb\b[^\n]*--force|\baws\s+s3\s+rm\b[^\n]*--recursive|\baz\s+storage\s+(?:account|container)\s+delete\b|\bcipher(?:\.exe)?\s+/w"
     ),
     p!(
         "encryption-impact",

@@ -16,7 +16,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "script or event logging switched off",
         ["T1562.002", "T1562.003", "T1685", "T1690"],
         0.75,
-        r"etwenabled|enablescriptblocklogging|scriptblocklogging|enablemodulelogging|etweventwrite|historysavestyle\s+savenothing|processcreationincludecmdline_enabled\b[^\n]*\b0\b|wevtutil(?:\.exe)?\s+(?:sl|set-log)\b[^\n]*/e:false|\\winevt\\channels\\[^\n]*enabled|auditpol(?:\.exe)?\s+/(?:clear|remove|set\b[^\n]*(?:success|failure):disable)|minint\b"
+        r"etwenabled|enablescriptblocklogging|scriptblocklogging|enablemodulelogging|etweventwrite|historysavestyle\s+savenothing|processcreationincludecmdline_enabled\b[^\n]*\b0\b|wevtutil(?:\.exe)?\s+(?:sl|set-log)\b[^\n]*/e:false|\\winevt\\channels\\[^\n]*enabled|auditpol(?:\.exe)?\s+/(?:clear|remove|set\b[^\n]*(?:success|failure):disable)|minint\b|\\wmi\\autologger\\[^\n]*\b(?:start|enabled)\b|\blogman(?:\.exe)?\s+(?:update|stop|delete)\s+(?:trace\s+)?[\x22']?eventlog-"
     ),
     p!(
         "av-disabled",
@@ -25,7 +25,7 @@ pub(super) const TABLE: &[Pattern] = &[
         0.85,
         // Set-MpPreference takes any unambiguous prefix or alias of a switch (`-drtm`,
         // `-DisableRealtimeMon`); every switch of it that starts with `d` turns a protection off.
-        r"set-mppreference\b[^\n]*\s-(?:d\w*\s+(?:\$true|1)\b|exclusion\w+)|add-mppreference\b[^\n]*-exclusion|disablerealtimemonitoring|disableantispyware|disableantivirus|disablebehaviormonitoring|disableioavprotection|mpcmdrun(?:\.exe)?\b[^\n]*-removedefinitions|(?:sc|net)(?:\.exe)?\s+(?:stop|delete|config)\s+(?:windefend|sense|wdboot|wdfilter|wdnissvc|mpssvc|sysmon\w*)|tamperprotection|\\windows defender\\[^\n]*(?:disable|exclusions)|fltmc(?:\.exe)?\s+unload|sysmon(?:64)?(?:\.exe)?\s+-u\b|\bmdatp\s+config\s+[\w-]+\s+--value\s+disabled|(?:disable-windowsoptionalfeature|uninstall-windowsfeature|remove-windowsfeature|/disable-feature)\b[^\n]*windows-defender|(?:stop-service|remove-service|set-service|\bsc(?:\.exe)?\s+(?:stop|delete|config)|\bnet1?(?:\.exe)?\s+stop|\btaskkill\b|\bpkill\b|\bkillall\b|\bsystemctl\s+(?:stop|disable|mask))[^\n]*\b(?:mcafee\w*|symantec\w*|sophos\w*|sentinel(?:agent|one)\w*|csfalcon\w*|falcon-sensor|crowdstrike|carbonblack|cbdefense|cbagentd|cylance\w*|ekrn|kaspersky|avast\w*|bitdefender|malwarebytes|mbamservice|msmpeng|wdavdaemon|elastic-agent|wazuh-agent|ossec\w*)\b"
+        r"set-mppreference\b[^\n]*\s-(?:d\w*\s+(?:\$true|1)\b|exclusion\w+)|add-mppreference\b[^\n]*-exclusion|disablerealtimemonitoring|disableantispyware|disableantivirus|disablebehaviormonitoring|disableioavprotection|mpcmdrun(?:\.exe)?\b[^\n]*-removedefinitions|(?:sc|net)(?:\.exe)?\s+(?:stop|delete|config)\s+(?:windefend|sense|wdboot|wdfilter|wdnissvc|mpssvc|sysmon\w*)|tamperprotection|\\policies\\microsoft\\windows defender\\|msft_mppreference\b[^\n]*(?:exclusion|disable)|schtasks(?:\.exe)?\s+/delete\b[^\n]*windows defender|\bbackstab\w*\b|\\windows defender\\[^\n]*(?:disable|exclusions)|fltmc(?:\.exe)?\s+unload|sysmon(?:64)?(?:\.exe)?\s+-u\b|\bmdatp\s+config\s+[\w-]+\s+--value\s+disabled|(?:disable-windowsoptionalfeature|uninstall-windowsfeature|remove-windowsfeature|/disable-feature)\b[^\n]*windows-defender|(?:stop-service|remove-service|set-service|\bsc(?:\.exe)?\s+(?:stop|delete|config)|\bnet1?(?:\.exe)?\s+stop|\btaskkill\b|\bpkill\b|\bkillall\b|\bsystemctl\s+(?:stop|disable|mask))[^\n]*\b(?:mcafee\w*|symantec\w*|sophos\w*|sentinel(?:agent|one)\w*|csfalcon\w*|falcon-sensor|crowdstrike|carbonblack|cbdefense|cbagentd|cylance\w*|ekrn|kaspersky|avast\w*|bitdefender|malwarebytes|mbamservice|msmpeng|wdavdaemon|elastic-agent|wazuh-agent|ossec\w*)\b"
     ),
     p!(
         "firewall-disabled",
@@ -48,7 +48,23 @@ pub(super) const TABLE: &[Pattern] = &[
         "security service or audit stopped",
         ["T1562.001", "T1685", "T1562.012"],
         0.7,
-        r"\bsetenforce\s+0|selinux=disabled|(?:systemctl|service)\s+(?:stop|disable|mask)?\s*(?:auditd|apparmor|falcon-sensor|osqueryd?|rsyslog|syslog|sysmon|crowdstrike|mdatp|clamav|ossec|wazuh)\b|\bauditctl\s+-(?:D|e\s*0)|\bkextunload\b|spctl\s+--master-disable|csrutil\s+disable|launchctl\s+unload\b[^\n]*(?:com\.apple\.|edr|security)"
+        r"\bsetenforce\s+0|selinux=disabled|(?:systemctl|service)\s+(?:stop|disable|mask)?\s*(?:auditd|apparmor|falcon-sensor|osqueryd?|rsyslog|syslog(?:d|-ng)?|systemd-journald|sysmon|crowdstrike|mdatp|clamav|ossec|wazuh|cbdaemon)\b|\bsysrc\s+(?:syslogd|auditd)_enable=\W*no|journald\.conf\b[^\n]*storage=none|\bauditctl\s+-(?:D|e\s*0)|\bkextunload\b|spctl\s+--master-disable|csrutil\s+disable|launchctl\s+(?:unload|bootout|remove)\b[^\n]*(?:com\.apple\.|edr|security|crowdstrike|falcon|carbonblack|sentinel|sophos|littlesnitch|opendns|umbrella|mcafee|symantec|eset|jamf|santa|lulu)"
+    ),
+    p!(
+        "logging-config-changed",
+        "syslog, journald or audit configuration rewritten",
+        // What a logging daemon is told to record, or where to send it, decides what the
+        // defenders see later; rewriting it from a script is indicator blocking.
+        ["T1562.006", "T1685"],
+        0.5,
+        r"(?:>>?|\bsed\s+-i\b|\btee\b)[^\n|;]*/etc/(?:r?syslog(?:-ng)?\.conf|rsyslog\.d/|syslog-ng/|audit/|audisp/|security/audit_\w+|auditd?\.conf|systemd/journald\.conf|newsyslog\.conf|asl\.conf)|\b(?:cp|mv|ln)\s+(?:-\w+\s+)*\S+\s+/etc/(?:r?syslog(?:-ng)?\.conf|rsyslog\.d/|syslog-ng/|audit/|audisp/|security/audit_\w+|auditd?\.conf|systemd/journald\.conf|newsyslog\.conf|asl\.conf)"
+    ),
+    p!(
+        "security-telemetry-blocked",
+        "security agent's traffic blackholed or throttled",
+        ["T1562.001", "T1685"],
+        0.6,
+        r"add-dnsclientnrptrule\b[^\n]*(?:127\.0\.0\.1|0\.0\.0\.0|::1)|new-netqospolicy\b[^\n]*(?:mssense|msmpeng|senseir|sensecncproxy|csfalcon|sentinel\w*|cbdefense)|(?:>>|add-content\b|out-file\b[^\n]*-append)[^\n]*(?:drivers\\etc\\hosts|/etc/hosts)\b[^\n]*(?:security\.microsoft|crowdstrike|sentinelone|carbonblack|sophos|wdcp\.microsoft|endpoint\.security)"
     ),
     p!(
         "log-cleared",
@@ -119,7 +135,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "exploit mitigations switched off (ASLR, DEP, ptrace scope)",
         ["T1562.001", "T1685"],
         0.6,
-        r"randomize_va_space\s*=\s*0\b|\b0\W*>\s*/proc/sys/kernel/randomize_va_space|\bsetarch\b[^\n]*\s(?:-R|--addr-no-randomize)\b|yama\.ptrace_scope\s*=\s*0\b|\b0\W*>\s*/proc/sys/kernel/yama/ptrace_scope|bcdedit(?:\.exe)?\b[^\n]*\bnx\s+alwaysoff|set-processmitigation\b[^\n]*-disable\b|kernel\.kptr_restrict\s*=\s*0\b"
+        r"randomize_va_space\s*=\s*0\b|\b0\W*>\s*/proc/sys/kernel/randomize_va_space|\bsetarch\b[^\n]*\s(?:-R|--addr-no-randomize)\b|yama\.ptrace_scope\s*=\s*0\b|\b0\W*>\s*/proc/sys/kernel/yama/ptrace_scope|bcdedit(?:\.exe)?\b[^\n]*\bnx\s+alwaysoff|set-processmitigation\b[^\n]*-disable\b|kernel\.kptr_restrict\s*=\s*0\b|\\deviceguard\\[^\n]*\b(?:enabled|enablevirtualizationbasedsecurity)\b[^\n]*\b0\b|\\control\\lsa\b[^\n]*\brunasppl\b[^\n]*\b0\b"
     ),
     p!(
         "gatekeeper-bypass",

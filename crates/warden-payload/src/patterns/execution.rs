@@ -96,6 +96,15 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\b(?:installutil|regasm|regsvcs)(?:\.exe)?\b[^\n]*(?:/u\b|/logfile=|/logtoconsole|\.dll)|\bmsbuild(?:\.exe)?\s+[^\n]*\.(?:xml|csproj|proj|targets|txt)\b"
     ),
     p!(
+        "compile-after-delivery",
+        "source compiled on the host and run",
+        // Source code passes filters that executables do not; compiling it where it landed
+        // and running the result is the technique. Common in build instructions too: light.
+        ["T1027.004"],
+        0.25,
+        r"\b(?:gcc|g\+\+|cc|clang(?:\+\+)?|tcc)\s+[^\n]*(?:&&|;)\s*\./a\.out\b|\b(?:csc|vbc)(?:\.exe)?\s+[^\n]*/out:\S+\.exe\b[^\n]*(?:&&|;|\n)|add-type\b[^\n]*-outputassembly\b|\bgo\s+run\s+/(?:tmp|dev/shm)/"
+    ),
+    p!(
         "trusted-dev-utility",
         "trusted developer utility runs code",
         ["T1127"],
