@@ -107,6 +107,23 @@ impl Combiner {
         }
     }
 
+    /// How an input that raised a verdict is named there, with what it held: a pattern,
+    /// a shell family or a count that was absent raised it by its absence ("without pattern
+    /// x", "not PowerShell", "no URLs"), which its bare name would tell the other way.
+    pub fn contribution_name(&self, i: usize, value: f32) -> String {
+        let name = self.input_name(i);
+        if value != 0.0 {
+            return name;
+        }
+        match name.as_str() {
+            TEXT_SCORE | "the signature score" | "decoding layers" | "length" => name,
+            "a POSIX shell" | "cmd" | "PowerShell" => format!("not {name}"),
+            "the strongest pattern" => "no pattern".to_owned(),
+            _ if name.starts_with("pattern ") => format!("without {name}"),
+            _ => format!("no {name}"),
+        }
+    }
+
     /// The input row of one text.
     pub fn inputs(&self, e: &Evidence<'_>) -> Vec<f32> {
         inputs(&self.ids, e)
@@ -181,7 +198,7 @@ impl Combiner {
             .iter()
             .take(explain)
             .map(|&(i, c)| Contribution {
-                feature: self.input_name(i),
+                feature: self.contribution_name(i, x[i]),
                 weight: (c * 1000.0).round() / 1000.0,
             })
             .collect();

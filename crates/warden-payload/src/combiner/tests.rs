@@ -171,3 +171,31 @@ fn fold_counts_are_bounded() {
         );
     }
 }
+
+#[test]
+fn an_input_that_raised_a_verdict_by_its_absence_is_named_so() {
+    // The malicious texts here are the ones *without* the telling pattern.
+    let (ids, x, y) = learnable();
+    let flipped: Vec<bool> = y.iter().map(|m| !m).collect();
+    let c = fit_trees(ids, &x, &flipped).unwrap();
+    let layers = layer("x");
+    let tokens = Tokens::default();
+    let without = [found("noisy", 0.6)];
+    let (p, why) = c.assess(&evidence(Shell::Cmd, 0.4, &without, &layers, &tokens), 3);
+    assert!(p > 0.9, "{p}");
+    assert!(
+        why.iter().any(|c| c.feature == "without pattern telling"),
+        "{why:?}"
+    );
+    assert!(
+        why.iter().all(|c| c.feature != "pattern telling"),
+        "{why:?}"
+    );
+    // Shell families and counts read the same way.
+    let powershell = BASE_INPUTS.iter().position(|n| *n == "PowerShell").unwrap();
+    let urls = BASE_INPUTS.iter().position(|n| *n == "URLs").unwrap();
+    assert_eq!(c.contribution_name(powershell, 0.0), "not PowerShell");
+    assert_eq!(c.contribution_name(powershell, 1.0), "PowerShell");
+    assert_eq!(c.contribution_name(urls, 0.0), "no URLs");
+    assert_eq!(c.contribution_name(0, 0.0), TEXT_SCORE);
+}
