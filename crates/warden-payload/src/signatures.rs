@@ -437,6 +437,12 @@ mod tests {
             ("pkill -SIGTERM ^cron$", "service-stopped", "T1489"),
             ("capsh --gid=0 --uid=0 --", "setuid-abuse", "T1548.001"),
             (
+                "New-LocalUser -Name svc_backup -NoPassword -AccountNeverExpires",
+                "account-without-password",
+                "T1136.001",
+            ),
+            ("sudo passwd -d guest", "account-without-password", "T1098"),
+            (
                 "cp evil.plist ~/Library/LaunchAgents/com.apple.update.plist",
                 "launchd-persistence",
                 "T1543.001",
@@ -550,6 +556,7 @@ mod tests {
             "aws ec2 describe-snapshots --owner-ids self",
             "gcc -O2 -o hello hello.c",
             "ls -l ~/Library/LaunchAgents/",
+            "passwd",
         ] {
             let hits = s.scan([text]);
             assert!(combined_weight(&hits) < 0.2, "{text}: {:?}", ids(&hits));

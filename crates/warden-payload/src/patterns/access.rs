@@ -118,6 +118,15 @@ pub(super) const TABLE: &[Pattern] = &[
         r"seimpersonateprivilege|sedebugprivilege|seassignprimarytoken|invoke-tokenmanipulation|createprocesswithtoken|duplicatetoken|impersonateloggedonuser|runas(?:\.exe)?\s+/(?:netonly|savecred)|\bjuicypotato|printspoofer|godpotato|roguepotato|sweetpotato|incognito|\bpsexec(?:64)?(?:\.exe)?\b[^\n]*\s-[a-z]*s\b"
     ),
     p!(
+        "account-without-password",
+        "account left without a password, or one that never expires",
+        // An account anyone can sign in to, or whose password never has to change, is a
+        // door kept open; administrators set it rarely and on purpose.
+        ["T1136.001", "T1098"],
+        0.5,
+        r"new-localuser\b[^\n]*-nopassword|set-localuser\b[^\n]*-passwordneverexpires\s+(?:\$true|1)|\bnet1?(?:\.exe)?\s+user\b[^\n]*/passwordreq:no|\bpasswd\s+(?:-\w+\s+)*-d\s+\w|\busermod\s+[^\n]*-p\s+['\x22]{2}|\buseradd\s+[^\n]*-p\s+['\x22]{2}|wmic(?:\.exe)?\s+useraccount\b[^\n]*passwordexpires\s*=\s*false"
+    ),
+    p!(
         "account-created",
         "account created or added to a privileged group",
         ["T1136", "T1098"],
