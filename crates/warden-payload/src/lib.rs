@@ -225,6 +225,11 @@ impl Analyzer {
         };
         let shell = shell.unwrap_or_else(|| Shell::guess(text));
         let decoded = deobf::deobfuscate(text, shell);
+        self.examine_decoded(decoded, shell, truncated)
+    }
+
+    /// Tokens, signatures and dual-use capabilities of a text already decoded.
+    fn examine_decoded(&self, decoded: Decoded, shell: Shell, truncated: bool) -> Analysed {
         let last_shell = decoded.shell.unwrap_or(shell);
         let tokens = tokens::tokenize(decoded.last(), last_shell);
         let signatures = self
@@ -241,11 +246,28 @@ impl Analyzer {
         }
     }
 
+    /// Each decoded layer of an examined text as if it had been submitted on its own: the
+    /// layers from it on, read in the shell it is written for. Nothing is decoded again
+    /// (decoding is a function of the text and its shell, so the layers below are the same).
+    fn decoded_forms(&self, a: &Analysed) -> Vec<Analysed> {
+        let layers = &a.decoded.layers;
+        (1..layers.len())
+            .map(|k| {
+                let decoded = Decoded {
+                    layers: layers[k..].to_vec(),
+                    notes: Vec::new(),
+                    shell: a.decoded.shell,
+                };
+                self.examine_decoded(decoded, layers[k].shell, false)
+            })
+            .collect()
+    }
+
     /// The static verdict on a text.
     pub fn analyze(&self, text: &str, shell: Option<Shell>) -> Verdict {
         let a = self.examine(text, shell);
-        let decoded_to = decoded_layers(&a);
-        self.verdict_at_least_decoded(a, decoded_to, None)
+        let forms = self.decoded_forms(&a);
+        self.verdict_at_least_decoded(a, forms, None)
     }
 
     /// The verdict on a text with the behaviour of its sandboxed run.
@@ -256,14 +278,14 @@ impl Analyzer {
         run: dynamic::Behaviour,
     ) -> Verdict {
         let a = self.examine(text, shell);
-        let decoded_to = decoded_layers(&a);
-        self.verdict_at_least_decoded(a, decoded_to, Some(run))
+        let forms = self.decoded_forms(&a);
+        self.verdict_at_least_decoded(a, forms, Some(run))
     }
 
     fn verdict_at_least_decoded(
         &self,
         a: Analysed,
-        decoded_to: Vec<(String, Option<Shell>)>,
+        forms: Vec<Analysed>,
         run: Option<dynamic::Behaviour>,
     ) -> Verdict {
         let mut v = self.verdict(a, run);
@@ -271,8 +293,8 @@ impl Analyzer {
         // its own (with the same run, when there was one: the run is of the submitted text).
         // Every layer counts, not only the last: a command wrapped once more must not score
         // below the wrapped form it decodes to first.
-        for (clear, clear_shell) in decoded_to {
-            let alone = self.verdict(self.examine(&clear, clear_shell), None);
+        for form in forms {
+            let alone = self.verdict(form, None);
             let alone_score = match v.trace.as_ref() {
                 Some(t) => {
                     self.config
@@ -432,27 +454,6 @@ pub fn cut(text: &str, max: usize) -> &str {
 }
 
 /// The id a dual-use capability has among a verdict's patterns (`dual-use-run-shell`).
-/// The decoded layers of an examined text (all but the submitted one), each with the shell
-/// to read it in on its own: the submitted text's for the layers between, the decoder's for
-/// the last (a PowerShell launcher's payload is PowerShell).
-fn decoded_layers(a: &Analysed) -> Vec<(String, Option<Shell>)> {
-    let layers = &a.decoded.layers;
-    let last = layers.len().saturating_sub(1);
-    layers
-        .iter()
-        .enumerate()
-        .skip(1)
-        .map(|(i, l)| {
-            let shell = if i == last {
-                a.decoded.shell
-            } else {
-                Some(a.shell)
-            };
-            (l.text.clone(), shell)
-        })
-        .collect()
-}
-
 pub(crate) fn dual_use_id(d: &DualUse) -> String {
     let capability = serde_json::to_value(d.capability)
         .ok()

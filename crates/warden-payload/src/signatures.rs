@@ -442,6 +442,29 @@ mod tests {
                 "T1136.001",
             ),
             ("sudo passwd -d guest", "account-without-password", "T1098"),
+            ("Set-MpPreference -drtm $true", "av-disabled", "T1685"),
+            ("ufw --force disable", "firewall-disabled", "T1686"),
+            ("sudo iptables -vnL", "firewall-discovery", "T1518.001"),
+            (
+                "systemctl disable --now auditd",
+                "security-service-stopped",
+                "T1685",
+            ),
+            (
+                "echo 127.0.0.1 winatp-gw-eus.microsoft.com >> C:\\Windows\\System32\\drivers\\etc\\hosts",
+                "security-telemetry-blocked",
+                "T1562.001",
+            ),
+            (
+                "aws --region us-east-1 cloudtrail stop-logging --name trail",
+                "cloud-defences-impaired",
+                "T1562.008",
+            ),
+            (
+                "gcc /tmp/.x.c -o /tmp/.x && /tmp/.x",
+                "compile-after-delivery",
+                "T1027.004",
+            ),
             (
                 "cp evil.plist ~/Library/LaunchAgents/com.apple.update.plist",
                 "launchd-persistence",
@@ -560,6 +583,87 @@ mod tests {
         ] {
             let hits = s.scan([text]);
             assert!(combined_weight(&hits) < 0.2, "{text}: {:?}", ids(&hits));
+        }
+    }
+
+    #[test]
+    fn administration_that_looks_alike_is_not_named() {
+        // Each text is the everyday form of what a pattern names: reading, backing up,
+        // re-enabling, reloading, a script's own arguments.
+        let s = Signatures::new();
+        let cases: &[(&str, &str)] = &[
+            (
+                "powershell -File deploy.ps1 -Version 2",
+                "powershell-downgrade",
+            ),
+            (
+                "powershell -c \"Set-Variable -Name x -Value 2\"",
+                "powershell-downgrade",
+            ),
+            (
+                "Set-MpPreference -DaysToKeepQuarantineItems 1",
+                "av-disabled",
+            ),
+            (
+                "Set-Service SentinelAgent -StartupType Automatic",
+                "av-disabled",
+            ),
+            ("taskkill /im notepad.exe & echo sophos done", "av-disabled"),
+            ("pfctl -f /etc/pf.conf", "firewall-disabled"),
+            (
+                "iptables -A INPUT -s 192.0.2.1 -j DROP",
+                "firewall-discovery",
+            ),
+            ("cat /etc/ufw/ufw.conf", "firewall-rule-changed"),
+            ("service rsyslog restart", "security-service-stopped"),
+            ("service auditd status", "security-service-stopped"),
+            (
+                "cp -p /etc/audit/auditd.conf /etc/audit/auditd.conf.orig",
+                "logging-config-changed",
+            ),
+            (
+                "Add-DnsClientNrptRule -Namespace test.local -NameServers 127.0.0.1",
+                "security-telemetry-blocked",
+            ),
+            (
+                "reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v RunAsPPL /d 1 /f & reg add HKLM\\x /v y /d 0",
+                "exploit-mitigation-disabled",
+            ),
+            (
+                "curl -H \"Host: api\" https://$(terraform output -raw lb).example.com/health",
+                "dns-exfiltration",
+            ),
+            (
+                "Set-ADDefaultDomainPasswordPolicy -MinPasswordLength 14",
+                "password-policy-discovery",
+            ),
+            (
+                "cp /etc/login.defs /etc/login.defs.bak",
+                "password-policy-discovery",
+            ),
+            ("usermod -p \"$HASH\" bob", "account-without-password"),
+            (
+                "plutil -lint /Library/LaunchDaemons/backup.plist",
+                "launchd-persistence",
+            ),
+            (
+                "reg query HKLM\\System\\CurrentControlSet\\Control\\WMI\\Autologger\\EventLog-System /v Start",
+                "logging-disabled",
+            ),
+            ("kill -HUP $(pgrep nginx)", "service-stopped"),
+            (
+                "aws s3 rm s3://build-cache/tmp/ --recursive",
+                "data-destroyed",
+            ),
+            ("gcc hello.c && ./a.out", "compile-after-delivery"),
+            (
+                "grep filebeat docker-compose.yml",
+                "security-software-discovery",
+            ),
+        ];
+        for (text, id) in cases {
+            let hits = s.scan([*text]);
+            assert!(!ids(&hits).contains(id), "{id} named for {text}");
         }
     }
 

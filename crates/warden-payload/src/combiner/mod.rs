@@ -116,7 +116,8 @@ impl Combiner {
             return name;
         }
         match name.as_str() {
-            TEXT_SCORE | "the signature score" | "decoding layers" | "length" => name,
+            TEXT_SCORE | "decoding layers" | "length" => name,
+            "the signature score" => "no signature hits".to_owned(),
             "a POSIX shell" | "cmd" | "PowerShell" => format!("not {name}"),
             "the strongest pattern" => "no pattern".to_owned(),
             _ if name.starts_with("pattern ") => format!("without {name}"),

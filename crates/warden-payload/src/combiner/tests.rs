@@ -37,6 +37,7 @@ fn layer(text: &str) -> Vec<Layer> {
     vec![Layer {
         decoder: "original",
         text: text.into(),
+        shell: Shell::Cmd,
     }]
 }
 

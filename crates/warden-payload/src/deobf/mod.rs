@@ -36,6 +36,9 @@ pub struct Layer {
     /// `original`, or the decoder that produced this layer.
     pub decoder: &'static str,
     pub text: String,
+    /// The shell the layer is written for: the submitted text's, until a decoder hands
+    /// over to another (a PowerShell launcher's payload is PowerShell).
+    pub shell: Shell,
 }
 
 /// All layers, and notes on decoders that recognised something they could not decode.
@@ -132,6 +135,7 @@ pub fn deobfuscate(text: &str, shell: Shell) -> Decoded {
         layers: vec![Layer {
             decoder: "original",
             text: text.to_string(),
+            shell,
         }],
         notes: Vec::new(),
         shell: Some(shell),
@@ -158,6 +162,7 @@ pub fn deobfuscate(text: &str, shell: Shell) -> Decoded {
         out.layers.push(Layer {
             decoder,
             text: next,
+            shell,
         });
         out.shell = Some(shell);
     }

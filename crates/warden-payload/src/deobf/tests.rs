@@ -128,6 +128,10 @@ fn nested_layers_are_each_shown() {
         ]
     );
     assert_eq!(d.last(), "whoami");
+    // Each layer says what it is written for: the cmd line launches PowerShell, whose
+    // payload is PowerShell from then on.
+    let shells: Vec<Shell> = d.layers.iter().map(|l| l.shell).collect();
+    assert_eq!(shells, [Shell::Cmd, Shell::Powershell, Shell::Powershell]);
 }
 
 #[test]

@@ -124,7 +124,7 @@ pub(super) const TABLE: &[Pattern] = &[
         // door kept open; administrators set it rarely and on purpose.
         ["T1136.001", "T1098"],
         0.5,
-        r"new-localuser\b[^\n]*-nopassword|set-localuser\b[^\n]*-passwordneverexpires\s+(?:\$true|1)|\bnet1?(?:\.exe)?\s+user\b[^\n]*/passwordreq:no|\bpasswd\s+(?:-\w+\s+)*-d\s+\w|\busermod\s+[^\n]*-p\s+['\x22]{2}|\buseradd\s+[^\n]*-p\s+['\x22]{2}|wmic(?:\.exe)?\s+useraccount\b[^\n]*passwordexpires\s*=\s*false"
+        r"new-localuser\b[^\n]*-nopassword|(?:new|set)-(?:local|ad)user\b[^\n]*-passwordneverexpires(?::\$true|\s+(?:\$true|1))?\b|\bnet1?(?:\.exe)?\s+user\b[^\n]*/passwordreq:no|\bpasswd\s+(?:-\w+\s+(?:\d+\s+)?)*(?:-d|--delete)\s+\w|\b(?:usermod|useradd)\s+[^\n]*(?:-p|--password)\s+['\x22]{2}|wmic(?:\.exe)?\s+useraccount\b[^\n]*passwordexpires\s*=\s*false"
     ),
     p!(
         "account-created",

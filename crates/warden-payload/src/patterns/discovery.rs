@@ -16,7 +16,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "password policy read",
         ["T1201"],
         0.3,
-        r"\bnet1?(?:\.exe)?\s+accounts\b|get-addefaultdomainpasswordpolicy|get-adfinegrainedpasswordpolicy|\bpwpolicy\b[^\n]*\bget|get-account-password-policy|/etc/pam\.d/(?:common-password|system-auth|password-auth)|/etc/security/pwquality\.conf|/etc/login\.defs|\bchage\s+-l\b|passwordpolicy|minpwdlength|lockoutthreshold"
+        r"\bnet1?(?:\.exe)?\s+accounts(?:\s+/domain)?\s*(?:$|[|&;>)\n])|get-ad(?:defaultdomain|finegrained)passwordpolicy|get-domainpolicy\b|--pass-pol\b|\bpwpolicy\b[^\n]*\s-?get|get-account-password-policy|\b(?:cat|less|more|head|tail|grep|egrep|awk|type|get-content|gc)\b[^\n|;&]*/etc/(?:pam\.d/(?:common-password|system-auth|password-auth)|security/pwquality\.conf|login\.defs)|\bchage\s+(?:-l|--list)\b|\b(?:minpwdlength|lockoutthreshold)\b"
     ),
     p!(
         "locale-discovery",
@@ -24,7 +24,7 @@ pub(super) const TABLE: &[Pattern] = &[
         // Some malware stands down in certain countries: it asks first.
         ["T1614", "T1614.001"],
         0.15,
-        r"get-winuserlanguagelist|get-winuilanguageoverride|get-winsystemlocale|get-winhomelocation|\\control\\nls\\language|\\control panel\\international\\geo|\blocalectl\s+status|/etc/locale\.conf|/etc/default/locale|getkeyboardlayout|applelocale|\bapplelanguages\b|\bchcp(?:\.com)?\s*$"
+        r"get-winuserlanguagelist|get-winuilanguageoverride|get-winsystemlocale|get-winhomelocation|\\control\\nls\\language|\\control panel\\international\\geo|\blocalectl\s+status|/etc/locale\.conf|/etc/default/locale|getkeyboardlayout|applelocale|\bapplelanguages\b|\bchcp(?:\.com)?\s*(?:$|[&|;\r\n)])"
     ),
     p!(
         "account-discovery",
@@ -66,7 +66,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "security software looked for",
         ["T1518.001"],
         0.45,
-        r"securitycenter2|antivirusproduct|get-mpcomputerstatus|(?:tasklist|get-process|ps\s|pgrep|pidof|grep|findstr)\b[^\n]*\b(?:msmpeng|defender|sophos|crowdstrike|falcon\w*|carbonblack|cbdefense|cbagentd|sentinel\w*|cylance|symantec|mcafee|eset|kaspersky|sysmon|osqueryd?|wireshark|procmon|auditd|wazuh(?:-agent)?|ossec|(?:file|packet|audit|winlog)beat|elastic-agent|nessusd|td-agent|mdatp|wdavdaemon)\b|\bfltmc\b(?:\.exe)?\s*$|\\cylance\\|fltmc(?:\.exe)?\s+instances"
+        r"securitycenter2|antivirusproduct|get-mpcomputerstatus|(?:tasklist|get-process|ps\s|pgrep|pidof|grep|findstr)\b[^\n]*\b(?:msmpeng|defender|sophos|crowdstrike|falcon\w*|carbonblack|cbdefense|cbagentd|sentinel\w*|cylance|symantec|mcafee|eset|kaspersky|sysmon|osqueryd?|wireshark|procmon|auditd|wazuh-agent|ossec|mdatp|wdavdaemon)\b|(?:tasklist|get-process|\bps\s|pgrep|pidof)\b[^\n]*\b(?:wazuh|(?:file|packet|audit|winlog)beat|elastic-agent|nessusd|td-agent)\b|\bfltmc\b(?:\.exe)?\s*$|\\cylance\\|fltmc(?:\.exe)?\s+instances"
     ),
     p!(
         "firewall-discovery",
@@ -75,7 +75,7 @@ pub(super) const TABLE: &[Pattern] = &[
         // see what will stop them.
         ["T1518.001", "T1016"],
         0.1,
-        r"get-netfirewall(?:profile|rule|setting)|netsh\s+(?:adv)?firewall\s+(?:\w+\s+)?show\b|\biptables\s+(?:-t\s+\w+\s+)?(?:-L|--list|-S)\b|\biptables-save\b|\bufw\s+status\b|\bpfctl\s+(?:-a\s+\S+\s+)?-s\s|\bnft\s+list\b|firewall-cmd\s+--list"
+        r"get-netfirewall(?:profile|rule|setting)|netsh\s+(?:adv)?firewall\s+(?:\w+\s+)?show\b|\bip6?tables\s+(?:-t\s+\w+\s+)?(?:-\w+\s+)*(?-i:-[a-zA-Z]*[LS][a-zA-Z]*)\b|\bip6?tables\s+[^\n]*--list\b|\bip6?tables-save\b|\bufw\s+status\b|\bpfctl\s+(?:-a\s+\S+\s+)?-s\s*\w|\bnft\s+list\b|firewall-cmd\s+--(?:list|state)|socketfilterfw\b[^\n]*--get"
     ),
     p!(
         "file-discovery",
@@ -120,23 +120,23 @@ pub(super) const TABLE: &[Pattern] = &[
         // carries that command's output to whoever answers for the domain.
         ["T1048.003", "T1071.004"],
         0.6,
-        r"\b(?:dig|nslookup|host|drill|resolve-dnsname)\b[^\n]*(?:\$\([^)\n]*\)|`[^`\n]*`)\.[a-z0-9-]+\.[a-z]{2,}"
+        r"\b(?:dig|nslookup|host|drill|resolve-dnsname)(?:\s+(?:[-+@]\S+(?:\s+\d+\b)?|-name|-type\s+\w+))*\s+[\x22']?(?:[\w-]+\.)*(?:\$\((?:[^()\n]|\([^()\n]*\))*\)|`[^`\n]*`)\.(?:[\w$()`-]+\.)*[a-z0-9-]+\.[a-z]{2,}"
     ),
     p!(
         "cloud-compute-modified",
-        "cloud snapshots or instances created, copied or shared",
+        "cloud snapshots or images created, copied or shared",
         // A snapshot mounted on an instance of the attacker's reads a disk around the
         // instance's own controls.
-        ["T1578"],
+        ["T1578", "T1578.001"],
         0.3,
-        r"\baws\s+ec2\s+(?:create-snapshot|copy-snapshot|modify-snapshot-attribute|create-image|create-volume)\b|\baz\s+snapshot\s+create\b|\bgcloud\s+compute\s+(?:snapshots\s+create|disks\s+snapshot|images\s+create)\b|new-azsnapshot\b"
+        r"\baws\s+(?:--\S+(?:\s+[^-\s]\S*)?\s+)*ec2\s+(?:create-snapshot|copy-snapshot|modify-snapshot-attribute|create-image|create-volume\b[^\n]*--snapshot-id)\b|\baz\s+snapshot\s+create\b|\bgcloud\s+compute\s+(?:snapshots\s+create|disks\s+snapshot|images\s+create)\b|new-azsnapshot\b"
     ),
     p!(
         "data-destroyed",
         "data or disks destroyed",
         ["T1485", "T1561"],
         0.8,
-        r"\brm\s+-[a-z]*r[a-z]*f[a-z]*\s+(?:--no-preserve-root\s+)?/(?:\*|\s|$)|\bdd\s+if=/dev/(?:zero|urandom|random)\s+of=/dev/(?:sd|hd|nvme|xvd|vd)|\bmkfs\.\w+\s+/dev/|\bshred\s+[^\n]*/dev/|\bformat(?:\.com)?\s+[a-z]:\s*/[qy]|\bdel\s+/[sfq]\s+/[sfq]\s+[a-z]:\\\*?|\bclear-disk\b|\bwipefs\b|\bgcloud\s+storage\s+(?:buckets\s+delete|rm\s+-r)|\bgsutil\s+(?:-m\s+)?rm\s+-r|\baws\s+s3\s+rb\b[^\n]*--force|\baws\s+s3\s+rm\b[^\n]*--recursive|\baz\s+storage\s+(?:account|container)\s+delete\b|\bcipher(?:\.exe)?\s+/w"
+        r"\brm\s+-[a-z]*r[a-z]*f[a-z]*\s+(?:--no-preserve-root\s+)?/(?:\*|\s|$)|\bdd\s+if=/dev/(?:zero|urandom|random)\s+of=/dev/(?:sd|hd|nvme|xvd|vd)|\bmkfs\.\w+\s+/dev/|\bshred\s+[^\n]*/dev/|\bformat(?:\.com)?\s+[a-z]:\s*/[qy]|\bdel\s+/[sfq]\s+/[sfq]\s+[a-z]:\\\*?|\bclear-disk\b|\bwipefs\b|\bgcloud\s+storage\s+(?:buckets\s+delete|rm\s+(?:-r|--recursive)\s+gs://[\w.-]+/?(?:\*\*?)?(?:\s|$))|\bgsutil\s+(?:-m\s+)?rm\s+-r\w*\s+gs://[\w.-]+/?(?:\*\*?)?(?:\s|$)|\baws\s+(?:--\S+(?:\s+[^-\s]\S*)?\s+)*s3\s+rb\b[^\n]*--force|\baws\s+(?:--\S+(?:\s+[^-\s]\S*)?\s+)*s3\s+rm\s+s3://[\w.-]+/?\s[^\n]*--recursive|\baws\s+(?:--\S+(?:\s+[^-\s]\S*)?\s+)*s3api\s+delete-bucket\b|\baz\s+storage\s+(?:account|container)\s+delete\b|\bcipher(?:\.exe)?\s+/w"
     ),
     p!(
         "encryption-impact",
@@ -150,7 +150,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "services or processes stopped",
         ["T1489"],
         0.2,
-        r"\bnet1?\s+stop\b|\bsc(?:\.exe)?\s+(?:stop|delete)\b|\bstop-service\b|\bsystemctl\s+(?:stop|kill)\b|\btaskkill\b[^\n]*/f\b|\bkillall\b|\bpkill\s+-(?:9|kill|term|sigkill|sigterm)\b|\bkill\s+-\w+\s+\$\(\s*pgrep\b|stop-process\b[^\n]*-force"
+        r"\bnet1?\s+stop\b|\bsc(?:\.exe)?\s+(?:stop|delete)\b|\bstop-service\b|\bsystemctl\s+(?:stop|kill)\b|\btaskkill\b[^\n]*/f\b|\bkillall\b|\bpkill\s+-(?:9|15|kill|term|sigkill|sigterm)\b|\bkill\s+-(?:9|15|kill|term|sigkill|sigterm)\s+(?:\$\(\s*|`)pgrep\b|stop-process\b[^\n]*-force"
     ),
     p!(
         "shutdown",

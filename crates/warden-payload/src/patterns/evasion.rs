@@ -16,7 +16,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "script or event logging switched off",
         ["T1562.002", "T1562.003", "T1685", "T1690"],
         0.75,
-        r"etwenabled|enablescriptblocklogging|scriptblocklogging|enablemodulelogging|etweventwrite|historysavestyle\s+savenothing|processcreationincludecmdline_enabled\b[^\n]*\b0\b|wevtutil(?:\.exe)?\s+(?:sl|set-log)\b[^\n]*/e:false|\\winevt\\channels\\[^\n]*enabled|auditpol(?:\.exe)?\s+/(?:clear|remove|set\b[^\n]*(?:success|failure):disable)|minint\b|\\wmi\\autologger\\[^\n]*\b(?:start|enabled)\b|\blogman(?:\.exe)?\s+(?:update|stop|delete)\s+(?:trace\s+)?[\x22']?eventlog-"
+        r"etwenabled|enablescriptblocklogging|scriptblocklogging|enablemodulelogging|etweventwrite|historysavestyle\s+savenothing|processcreationincludecmdline_enabled\b[^\n]*\b0\b|wevtutil(?:\.exe)?\s+(?:sl|set-log)\b[^\n]*/e:false|\\winevt\\channels\\[^\n]*enabled|auditpol(?:\.exe)?\s+/(?:clear|remove|set\b[^\n]*(?:success|failure):disable)|minint\b|\\wmi\\autologger\\[^\n&|;]*\b(?:start|enabled)\b[^\n&|;]*(?:/d\s+|-value\s+)[\x22']?0\b|\blogman(?:\.exe)?\s+(?:stop|delete)\s+(?:trace\s+)?[\x22']?eventlog-|\blogman(?:\.exe)?\s+update\s+(?:trace\s+)?[\x22']?eventlog-[^\n]*\s--p\b"
     ),
     p!(
         "av-disabled",
@@ -25,14 +25,14 @@ pub(super) const TABLE: &[Pattern] = &[
         0.85,
         // Set-MpPreference takes any unambiguous prefix or alias of a switch (`-drtm`,
         // `-DisableRealtimeMon`); every switch of it that starts with `d` turns a protection off.
-        r"set-mppreference\b[^\n]*\s-(?:d\w*\s+(?:\$true|1)\b|exclusion\w+)|add-mppreference\b[^\n]*-exclusion|disablerealtimemonitoring|disableantispyware|disableantivirus|disablebehaviormonitoring|disableioavprotection|mpcmdrun(?:\.exe)?\b[^\n]*-removedefinitions|(?:sc|net)(?:\.exe)?\s+(?:stop|delete|config)\s+(?:windefend|sense|wdboot|wdfilter|wdnissvc|mpssvc|sysmon\w*)|tamperprotection|\\policies\\microsoft\\windows defender\\|msft_mppreference\b[^\n]*(?:exclusion|disable)|schtasks(?:\.exe)?\s+/delete\b[^\n]*windows defender|\bbackstab\w*\b|\\windows defender\\[^\n]*(?:disable|exclusions)|fltmc(?:\.exe)?\s+unload|sysmon(?:64)?(?:\.exe)?\s+-u\b|\bmdatp\s+config\s+[\w-]+\s+--value\s+disabled|(?:disable-windowsoptionalfeature|uninstall-windowsfeature|remove-windowsfeature|/disable-feature)\b[^\n]*windows-defender|(?:stop-service|remove-service|set-service|\bsc(?:\.exe)?\s+(?:stop|delete|config)|\bnet1?(?:\.exe)?\s+stop|\btaskkill\b|\bpkill\b|\bkillall\b|\bsystemctl\s+(?:stop|disable|mask))[^\n]*\b(?:mcafee\w*|symantec\w*|sophos\w*|sentinel(?:agent|one)\w*|csfalcon\w*|falcon-sensor|crowdstrike|carbonblack|cbdefense|cbagentd|cylance\w*|ekrn|kaspersky|avast\w*|bitdefender|malwarebytes|mbamservice|msmpeng|wdavdaemon|elastic-agent|wazuh-agent|ossec\w*)\b"
+        r"set-mppreference\b[^\n]*\s-(?:(?:dis\w*|drtm|dbm|dioavp|dscrptsc|dbaf|darchsc|dcfsc|dcqsc|drdsc|dsnf|dintr)[\s:]+(?:\$true|1)\b|exclusion\w+)|add-mppreference\b[^\n]*-exclusion|disablerealtimemonitoring|disableantispyware|disableantivirus|disablebehaviormonitoring|disableioavprotection|mpcmdrun(?:\.exe)?\b[^\n]*-removedefinitions|(?:sc|net)(?:\.exe)?\s+(?:stop|delete|config)\s+(?:windefend|sense|wdboot|wdfilter|wdnissvc|mpssvc|sysmon\w*)|tamperprotection|\\windows defender\\[^\n]*(?:disable|exclusions)|\\policies\\microsoft\\windows defender\\[^\n]*(?:\bdisable\w*\b[^\n]*(?:/d\s+1|-value\s+1)\b|\\exclusions\\)|\bsubmitsamplesconsent\b[^\n&|;]*(?:/d\s+|-value\s+)2\b|\bspynetreporting\b[^\n&|;]*(?:/d\s+|-value\s+)0\b|msft_mppreference\b[^\n]*\b(?:set|add)\b[^\n]*(?:exclusion|disable)|schtasks(?:\.exe)?\s+(?:/delete\b[^\n]*windows defender|/change\b[^\n]*windows defender[^\n]*/disable)|\bbackstab\w*\b|fltmc(?:\.exe)?\s+unload|sysmon(?:64)?(?:\.exe)?\s+-u\b|\bmdatp\s+config\s+[\w-]+\s+--value\s+disabled|(?:disable-windowsoptionalfeature|uninstall-windowsfeature|remove-windowsfeature|/disable-feature)\b[^\n]*windows-defender|(?:stop-service|remove-service|\bsc(?:\.exe)?\s+(?:stop|delete|config)|\bnet1?(?:\.exe)?\s+stop|\btaskkill\b|\bpkill\b|\bkillall\b|\bsystemctl\s+(?:stop|disable|mask))[^\n;&|]*\b(?:mcafee\w*|symantec\w*|sophos\w*|sentinel(?:agent|one)\w*|csfalcon\w*|falcon-sensor|crowdstrike|carbonblack|cbdefense|cbagentd|cylance\w*|ekrn|kaspersky|avp|avast\w*|bitdefender|malwarebytes|mbamservice|msmpeng|wdavdaemon|elastic-agent|wazuh-agent|ossec\w*)\b|set-service\b[^\n;&|]*\b(?:mcafee\w*|symantec\w*|sophos\w*|sentinel(?:agent|one)\w*|csfalcon\w*|falcon-sensor|crowdstrike|carbonblack|cbdefense|cbagentd|cylance\w*|ekrn|kaspersky|avp|avast\w*|bitdefender|malwarebytes|mbamservice|msmpeng|wdavdaemon|elastic-agent|wazuh-agent|ossec\w*)\b[^\n;&|]*-(?:startuptype\s+disabled|status\s+stopped)"
     ),
     p!(
         "firewall-disabled",
         "firewall switched off, flushed or its logging stopped",
         ["T1562.004", "T1686"],
         0.75,
-        r"netsh\s+(?:adv)?firewall\s+[^\n]*(?:state\s+off|opmode\s+(?:mode=)?disable)|set-netfirewallprofile\b[^\n]*-enabled\s+(?:false|0|\$false)|enablefirewall\b[^\n]*\b0\b|\bufw\s+(?:disable|logging\s+off|reset)\b|\biptables\s+(?:-t\s+\w+\s+)?(?:-F|--flush|-X|-P\s+\w+\s+ACCEPT)|systemctl\s+(?:stop|disable|mask)\s+(?:firewalld|ufw|iptables|nftables)|\bpfctl\s+-[dF]|\bnft\s+flush|socketfilterfw\b[^\n]*--setglobalstate\s+off|disable-netfirewallrule|firewall-cmd\b[^\n]*--panic-on"
+        r"netsh\s+(?:adv)?firewall\s+[^\n]*(?:state\s+off|opmode\s+(?:mode=)?disable|logging\s+(?:dropped|allowed)connections\s+disable)|set-netfirewallprofile\b[^\n]*-(?:enabled|log(?:blocked|allowed))[\s:]+(?:false|0|\$false)|enablefirewall\b[^\n]*\b0\b|\bufw\s+(?:--force\s+)?(?:disable|logging\s+off|reset)\b|\bip6?tables\s+(?:-t\s+\w+\s+)?(?:-w\s+)?(?:-F|--flush|-X|-P\s+\w+\s+ACCEPT)|systemctl\s+(?:stop|disable|mask)\s+(?:--now\s+)?(?:firewalld|ufw|iptables|nftables)|\bpfctl\s+(?:-\w+\s+)*(?-i:-d)\b|\bpfctl\s+(?:-\w+\s+)*(?-i:-F)\s*(?:a(?:ll)?|r(?:ules)?)\b|\bnft\s+flush\s+ruleset|socketfilterfw\b[^\n]*--setglobalstate\s+off|disable-netfirewallrule\b[^\n]*-(?:all|displaygroup)\b|firewall-cmd\b[^\n]*--panic-on"
     ),
     p!(
         "firewall-rule-changed",
@@ -41,14 +41,14 @@ pub(super) const TABLE: &[Pattern] = &[
         // weighed lighter than switching the firewall off.
         ["T1562.004", "T1686"],
         0.35,
-        r"netsh\s+(?:adv)?firewall\s+[^\n]*(?:add\s+(?:rule|allowedprogram|portopening)|delete\s+rule|set\s+rule)|(?:new|remove|set)-netfirewallrule|\bufw\s+(?:allow|deny|reject|limit|prepend|insert|delete|route)\b|\biptables\s+(?:-t\s+\w+\s+)?-[AIDR]\s|\bnft\s+(?:add|insert|delete)\s+rule|\bpfctl\b[^\n]*\s-f\s|firewall-cmd\b[^\n]*--(?:add|remove)-(?:port|service|rich-rule|source)|/etc/ufw/"
+        r"netsh\s+(?:adv)?firewall\s+[^\n]*(?:add\s+(?:rule|allowedprogram|portopening)|delete\s+rule|set\s+rule)|(?:new|remove|set|disable)-netfirewallrule|\bufw\s+(?:allow|deny|reject|limit|prepend|insert|delete|route)\b|\bip6?tables\s+(?:-t\s+\w+\s+)?(?:-w\s+)?-[AIDR]\s|\bip6?tables-restore\b|\bnft\s+(?:add|insert|delete)\s+rule|\bpfctl\b[^\n]*\s-\w*f\s|firewall-cmd\b[^\n]*--(?:add|remove)-(?:port|service|rich-rule|source|forward-port|masquerade)|\b(?:echo|printf|cat)\b[^\n|;]*>\s*[\x22']?/etc/ufw/|\b(?:tee|sed|cp|mv)\b[^\n|;]*/etc/ufw/"
     ),
     p!(
         "security-service-stopped",
         "security service or audit stopped",
         ["T1562.001", "T1685", "T1562.012"],
         0.7,
-        r"\bsetenforce\s+0|selinux=disabled|(?:systemctl|service)\s+(?:stop|disable|mask)?\s*(?:auditd|apparmor|falcon-sensor|osqueryd?|rsyslog|syslog(?:d|-ng)?|systemd-journald|sysmon|crowdstrike|mdatp|clamav|ossec|wazuh|cbdaemon)\b|\bsysrc\s+(?:syslogd|auditd)_enable=\W*no|journald\.conf\b[^\n]*storage=none|\bauditctl\s+-(?:D|e\s*0)|\bkextunload\b|spctl\s+--master-disable|csrutil\s+disable|launchctl\s+(?:unload|bootout|remove)\b[^\n]*(?:com\.apple\.|edr|security|crowdstrike|falcon|carbonblack|sentinel|sophos|littlesnitch|opendns|umbrella|mcafee|symantec|eset|jamf|santa|lulu)"
+        r"\bsetenforce\s+0|selinux=disabled|\bsystemctl\s+(?:stop|disable|mask|kill)\s+(?:--now\s+)?(?:auditd|apparmor|falcon-sensor|osqueryd?|rsyslog|syslog(?:d|-ng)?|systemd-journald|sysmon|crowdstrike|mdatp|clamav|ossec|wazuh|cbdaemon)\b|\bservice\s+(?:auditd|apparmor|falcon-sensor|osqueryd?|rsyslog|syslog(?:d|-ng)?|systemd-journald|sysmon|crowdstrike|mdatp|clamav|ossec|wazuh|cbdaemon)\s+stop\b|\bsysrc\s+(?:syslogd|auditd)_enable=\W*no|storage=none\b[^\n]*journald\.conf|journald\.conf\b[^\n]*storage=none|\bauditctl\s+-(?:D|e\s*0)|\bkextunload\b|spctl\s+--master-disable|csrutil\s+disable|launchctl\s+(?:unload|bootout|remove)\b[^\n]*(?:com\.apple\.|edr|security|crowdstrike|falcon|carbonblack|sentinel|sophos|littlesnitch|opendns|umbrella|mcafee|symantec|\beset\b|jamf|\bsanta\b|\blulu\b)"
     ),
     p!(
         "logging-config-changed",
@@ -57,14 +57,14 @@ pub(super) const TABLE: &[Pattern] = &[
         // defenders see later; rewriting it from a script is indicator blocking.
         ["T1562.006", "T1685"],
         0.5,
-        r"(?:>>?|\bsed\s+-i\b|\btee\b)[^\n|;]*/etc/(?:r?syslog(?:-ng)?\.conf|rsyslog\.d/|syslog-ng/|audit/|audisp/|security/audit_\w+|auditd?\.conf|systemd/journald\.conf|newsyslog\.conf|asl\.conf)|\b(?:cp|mv|ln)\s+(?:-\w+\s+)*\S+\s+/etc/(?:r?syslog(?:-ng)?\.conf|rsyslog\.d/|syslog-ng/|audit/|audisp/|security/audit_\w+|auditd?\.conf|systemd/journald\.conf|newsyslog\.conf|asl\.conf)"
+        r"\b(?:echo|printf|cat)\b[^\n|;]*>\s*[\x22']?/etc/(?:r?syslog(?:-ng)?\.conf|rsyslog\.d/\S*|syslog-ng/\S*|audisp/\S*|security/audit_\w+|audit/auditd\.conf|auditd\.conf|systemd/journald\.conf|newsyslog\.conf|asl\.conf)|\b(?:tee|truncate|sed\s+(?:-\w+\s+)*-i|perl\s+-\w*i)\b[^\n|;]*/etc/(?:r?syslog(?:-ng)?\.conf|rsyslog\.d/\S*|syslog-ng/\S*|audisp/\S*|security/audit_\w+|audit/auditd\.conf|auditd\.conf|systemd/journald\.conf|newsyslog\.conf|asl\.conf)|\b(?:cp|mv|ln)\s+(?:-\w+\s+)*[^-\s]\S*\s+[\x22']?/etc/(?:r?syslog(?:-ng)?\.conf|rsyslog\.d/\S*|syslog-ng/\S*|audisp/\S*|security/audit_\w+|audit/auditd\.conf|auditd\.conf|systemd/journald\.conf|newsyslog\.conf|asl\.conf)(?:[\s\x22';&|]|$)|\brm\s+(?:-\w+\s+)*[^\n|;]*/etc/(?:r?syslog(?:-ng)?\.conf|rsyslog\.d/\S*|syslog-ng/\S*|audisp/\S*|security/audit_\w+|audit/auditd\.conf|auditd\.conf|systemd/journald\.conf|newsyslog\.conf|asl\.conf)"
     ),
     p!(
         "security-telemetry-blocked",
         "security agent's traffic blackholed or throttled",
         ["T1562.001", "T1685"],
         0.6,
-        r"add-dnsclientnrptrule\b[^\n]*(?:127\.0\.0\.1|0\.0\.0\.0|::1)|new-netqospolicy\b[^\n]*(?:mssense|msmpeng|senseir|sensecncproxy|csfalcon|sentinel\w*|cbdefense)|(?:>>|add-content\b|out-file\b[^\n]*-append)[^\n]*(?:drivers\\etc\\hosts|/etc/hosts)\b[^\n]*(?:security\.microsoft|crowdstrike|sentinelone|carbonblack|sophos|wdcp\.microsoft|endpoint\.security)"
+        r"add-dnsclientnrptrule\b[^\n]*-namespace\s+[\x22']?\S*(?:security|defender|winatp|securitycenter|cloudsink\.net|crowdstrike|sentinelone|carbonblack|sophos|wdcp\.microsoft|endpoint\.security|events\.data\.microsoft|security\.microsoft)[^\n]*-nameservers\s+[\x22']?(?:127\.0\.0\.1|0\.0\.0\.0|::1)|new-netqospolicy\b[^\n]*(?:mssense|msmpeng|senseir|sensecncproxy|csfalcon|sentinel\w*|cbdefense)|(?:winatp|securitycenter|cloudsink\.net|crowdstrike|sentinelone|carbonblack|sophos|wdcp\.microsoft|endpoint\.security|events\.data\.microsoft|security\.microsoft)[^\n;]*(?:>>|add-content\b|out-file\b[^\n]*-append)\s*[\x22']?\S*(?:drivers\\etc\\hosts|/etc/hosts)\b|(?:>>|add-content\b|out-file\b[^\n]*-append)[^\n;]*(?:drivers\\etc\\hosts|/etc/hosts)\b[^\n;]*(?:winatp|securitycenter|cloudsink\.net|crowdstrike|sentinelone|carbonblack|sophos|wdcp\.microsoft|endpoint\.security|events\.data\.microsoft|security\.microsoft)|new-netfirewallrule\b[^\n]*-program\b[^\n]*(?:mssense|msmpeng|senseir|csfalcon|sentinelagent)[^\n]*-action\s+block"
     ),
     p!(
         "log-cleared",
@@ -79,7 +79,7 @@ pub(super) const TABLE: &[Pattern] = &[
         // ATT&CK v18 files log deletion under Disable or Modify Tools (T1685.006).
         ["T1070.002", "T1685.006"],
         0.7,
-        r"(?:\brm\b|\bsrm\b|\bshred\b|\btruncate\b|\bunlink\b|>)[^\n|;]*(?:/var/log/|\bwtmp\b|\bbtmp\b|\blastlog\b|\butmp\b|/var/adm/|/var/lib/docker/containers/)|\bdd\b[^\n|;]*\bof=\S*(?:/var/log/|\bwtmp\b|\bbtmp\b|\blastlog\b|\butmp\b|/var/adm/)|\bjournalctl\s+--(?:vacuum|rotate)|\blog\s+erase\b"
+        r"(?:\brm\b|\bsrm\b|\bshred\b|\btruncate\b|\bunlink\b|>)[^\n|;]*(?:/var/log/|\bwtmp\b|\bbtmp\b|\blastlog\b|\butmp\b|/var/adm/|/var/lib/docker/containers/\S*-json\.log)|\bdd\b[^\n|;]*\bof=\S*(?:/var/log/|\bwtmp\b|\bbtmp\b|\blastlog\b|\butmp\b|/var/adm/)|\bjournalctl\s+--(?:vacuum|rotate)|\blog\s+erase\b"
     ),
     p!(
         "shell-history-wiped",
@@ -135,7 +135,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "exploit mitigations switched off (ASLR, DEP, ptrace scope)",
         ["T1562.001", "T1685"],
         0.6,
-        r"randomize_va_space\s*=\s*0\b|\b0\W*>\s*/proc/sys/kernel/randomize_va_space|\bsetarch\b[^\n]*\s(?:-R|--addr-no-randomize)\b|yama\.ptrace_scope\s*=\s*0\b|\b0\W*>\s*/proc/sys/kernel/yama/ptrace_scope|bcdedit(?:\.exe)?\b[^\n]*\bnx\s+alwaysoff|set-processmitigation\b[^\n]*-disable\b|kernel\.kptr_restrict\s*=\s*0\b|\\deviceguard\\[^\n]*\b(?:enabled|enablevirtualizationbasedsecurity)\b[^\n]*\b0\b|\\control\\lsa\b[^\n]*\brunasppl\b[^\n]*\b0\b"
+        r"randomize_va_space\s*=\s*0\b|\b(?:echo|printf)\s+[\x22']?0[\x22']?\s*(?:>|\|\s*(?:sudo\s+)?tee\s+(?:-a\s+)?)\s*/proc/sys/kernel/(?:randomize_va_space|yama/ptrace_scope)|\bsetarch\b[^\n]*\s(?:-R|--addr-no-randomize)\b|yama\.ptrace_scope\s*=\s*0\b|bcdedit(?:\.exe)?\b[^\n]*\bnx\s+alwaysoff|set-processmitigation\b[^\n]*-disable\b|kernel\.kptr_restrict\s*=\s*0\b|\\deviceguard\b[^\n&|;]*\b(?:enabled|enablevirtualizationbasedsecurity|hypervisorenforcedcodeintegrity)\b[^\n&|;]*(?:/d\s+|-value\s+)0\b|\\control\\lsa\b[^\n&|;]*\brunasppl\b[^\n&|;]*(?:/d\s+|-value\s+)0\b|reg(?:\.exe)?\s+delete\b[^\n]*\\control\\lsa\b[^\n]*runasppl"
     ),
     p!(
         "gatekeeper-bypass",
@@ -149,14 +149,14 @@ pub(super) const TABLE: &[Pattern] = &[
         "cloud audit logging or threat detection stopped or deleted",
         ["T1562.008", "T1685"],
         0.8,
-        r"\baws\s+cloudtrail\s+(?:stop-logging|delete-trail|update-trail\b[^\n]*--no-(?:include|enable|is-multi))|\baws\s+guardduty\s+(?:delete-detector|disassociate|update-detector\b[^\n]*--no-enable)|\baws\s+(?:configservice|config)\s+(?:stop|delete)-configuration-recorder|\baws\s+securityhub\s+disable|\bgcloud\s+logging\s+(?:sinks|buckets)\s+delete|\baz\s+monitor\s+(?:diagnostic-settings|log-profiles)\s+delete|remove-azdiagnosticsetting"
+        r"\baws\s+(?:--\S+(?:\s+[^-\s]\S*)?\s+)*cloudtrail\s+(?:stop-logging|delete-trail|update-trail\b[^\n]*--no-(?:include|enable|is-multi)|put-event-selectors\b)|\baws\s+(?:--\S+(?:\s+[^-\s]\S*)?\s+)*guardduty\s+(?:delete-detector|disassociate|update-detector\b[^\n]*--no-enable)|\baws\s+(?:--\S+(?:\s+[^-\s]\S*)?\s+)*(?:configservice|config)\s+(?:stop|delete)-configuration-recorder|\baws\s+(?:--\S+(?:\s+[^-\s]\S*)?\s+)*securityhub\s+disable|\baws\s+(?:--\S+(?:\s+[^-\s]\S*)?\s+)*ec2\s+delete-flow-logs|\bgcloud\s+logging\s+(?:sinks|buckets)\s+(?:delete|update\b[^\n]*--disabled)|\baz\s+monitor\s+(?:diagnostic-settings|log-profiles)\s+delete|remove-azdiagnosticsetting"
     ),
     p!(
         "powershell-downgrade",
         "PowerShell 2.0 engine asked for (no script block logging, no AMSI)",
         ["T1562.010", "T1689"],
         0.7,
-        r"\b(?:powershell|pwsh)(?:\.exe)?\b[^\n]*\s[-/]v[a-z]*\s+2(?:\.0)?\b|enable-windowsoptionalfeature\b[^\n]*powershellv2|/enable-feature\b[^\n]*powershellv2"
+        r"\b(?:powershell|pwsh)(?:\.exe)?[\x22']?(?:\s+[-/](?:nop\w*|noni\w*|nol\w*|sta|mta|w\w*\s+\w+|ep\s+\w+|ex\w*\s+\w+))*\s+[-/]v(?:e|er|ers|ersi|ersio|ersion)?\s+2(?:\.0)?\b|enable-windowsoptionalfeature\b[^\n]*powershellv2|/enable-feature\b[^\n]*powershellv2"
     ),
     p!(
         "sandbox-evasion",

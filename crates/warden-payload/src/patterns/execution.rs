@@ -99,10 +99,12 @@ pub(super) const TABLE: &[Pattern] = &[
         "compile-after-delivery",
         "source compiled on the host and run",
         // Source code passes filters that executables do not; compiling it where it landed
-        // and running the result is the technique. Common in build instructions too: light.
+        // (a temporary directory) and running the result is the technique. `gcc x.c &&
+        // ./a.out` is every C tutorial, so only temporary places, `tcc -run` and piped
+        // source count, and lightly.
         ["T1027.004"],
         0.25,
-        r"\b(?:gcc|g\+\+|cc|clang(?:\+\+)?|tcc)\s+[^\n]*(?:&&|;)\s*\./a\.out\b|\b(?:csc|vbc)(?:\.exe)?\s+[^\n]*/out:\S+\.exe\b[^\n]*(?:&&|;|\n)|add-type\b[^\n]*-outputassembly\b|\bgo\s+run\s+/(?:tmp|dev/shm)/"
+        r"\b(?:gcc|g\+\+|cc|clang(?:\+\+)?|tcc)\b[^\n;&|]*(?:/tmp/|/dev/shm/|/var/tmp/)[^\n]*(?:&&|;)\s*(?:\./|/tmp/|/dev/shm/|/var/tmp/)\S+|\btcc\s+-run\b|\b(?:gcc|cc|clang)\s+[^\n;&|]*-x\s+c\b[^\n;&|]*-o\s+(?:/tmp/|/dev/shm/|/var/tmp/)|\b(?:csc|vbc)(?:\.exe)?\s+[^\n]*/out:\S+\.exe\b[^\n]*(?:&&|&|;)|add-type\b[^\n]*-outputassembly\b"
     ),
     p!(
         "trusted-dev-utility",

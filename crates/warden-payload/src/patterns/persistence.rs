@@ -79,7 +79,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "launchd agent or daemon installed",
         ["T1543.001", "T1543.004"],
         0.5,
-        r"launchctl\s+(?:load|bootstrap|submit|enable)|(?:\bcp\b|\bmv\b|\bln\b|\btee\b|>|\bditto\b|defaults\s+write|\bplutil\b|\bcat\b[^\n]*<<|copy-item\b|\bnano\b|\bvi\b|\bvim\b|\binstall\b)[^\n|;]*/library/launch(?:agents|daemons)/|loginhook|\bemond\b|/library/startupitems"
+        r"launchctl\s+(?:load|bootstrap|submit|enable)|(?:\b(?:cp|mv|ln|ditto|install)\s+[^\n|;&]*\s|>>?\s*|\btee\s+(?:-a\s+)?|defaults\s+write\s+|\bplutil\s+-(?:convert|replace|insert|create)\b[^\n|;&]*\s|\bcurl\b[^\n|;&]*\s(?:-o|--output)\s+|\bwget\b[^\n|;&]*\s(?:-O|--output-document)\s*)[\x22']?\S*/library/launch(?:agents|daemons)/|loginhook|\bemond\b|/library/startupitems"
     ),
     p!(
         "office-persistence",
