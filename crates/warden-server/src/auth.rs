@@ -94,8 +94,8 @@ pub fn create_token_expiring(
             "tenant `{tenant}`: use 1–64 letters, digits, `-`, `_` or `.`"
         ));
     }
-    if label.len() > MAX_LABEL {
-        return Err(format!("label: at most {MAX_LABEL} bytes"));
+    if label.chars().count() > MAX_LABEL {
+        return Err(format!("label: at most {MAX_LABEL} characters"));
     }
     let token = new_token()?;
     let expires = expires_at.map(stored_time);

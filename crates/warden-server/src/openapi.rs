@@ -187,12 +187,12 @@ schemas! {
         .min_length(Some(8))
         .max_length(Some(2048))
         .pattern(Some(r"^https?://\S+$"))
-        .description(Some("An http:// or https:// URL of at most 2048 bytes; its host must resolve to a public address (or one allowed by the configuration)"));
+        .description(Some("An http:// or https:// URL of at most 2048 characters; its host must resolve to a public address (or one allowed by the configuration)"));
     /// A webhook's signing secret.
     HookSecret => string()
         .min_length(Some(16))
         .max_length(Some(256))
-        .description(Some("16 to 256 bytes; generated when not given"));
+        .description(Some("16 to 256 characters; generated when not given"));
     /// The events a webhook receives.
     HookEvents => ArrayBuilder::new()
         .items(one_of_strings(routes::webhooks::EVENTS))
@@ -236,7 +236,7 @@ fn note() -> ObjectBuilder {
     string()
         .max_length(Some(200))
         .pattern(Some(NO_CONTROLS))
-        .description(Some("At most 200 bytes, no control characters"))
+        .description(Some("At most 200 characters, no control characters"))
 }
 
 /// The fields of a triage change, with `required` and the fields that may not be null.

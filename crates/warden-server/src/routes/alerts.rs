@@ -105,10 +105,10 @@ pub(crate) fn check_status(s: &str) -> Result<(), ApiError> {
 }
 
 fn check_text(field: &str, v: &str, max: usize) -> Result<(), ApiError> {
-    if v.len() > max || v.chars().any(char::is_control) {
+    if !super::within_chars(v, max) || v.chars().any(char::is_control) {
         return Err(ApiError::invalid(
             field,
-            format!("at most {max} bytes, no control characters"),
+            format!("at most {max} characters, no control characters"),
         ));
     }
     Ok(())
@@ -379,7 +379,7 @@ pub async fn bulk(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    /// Only entries about this target (`alert:55`; at most 200 bytes).
+    /// Only entries about this target (`alert:55`; at most 200 characters).
     #[param(max_length = 200)]
     pub target: Option<String>,
     /// `next_cursor` of the previous page.
@@ -398,8 +398,11 @@ pub async fn audit(
     who.require(Scope::Admin)?;
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let limit = page_limit(q.limit, PAGE)?;
-    if q.target.as_ref().is_some_and(|t| t.len() > 200) {
-        return Err(ApiError::invalid("target", "at most 200 bytes"));
+    if q.target
+        .as_ref()
+        .is_some_and(|t| !super::within_chars(t, 200))
+    {
+        return Err(ApiError::invalid("target", "at most 200 characters"));
     }
     let tenant = who.tenant.clone();
     let page = st

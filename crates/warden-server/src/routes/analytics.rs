@@ -93,7 +93,7 @@ fn now_ms() -> i64 {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BehaviorRequest {
-    /// 1 to 256 bytes.
+    /// 1 to 256 characters.
     #[schema(min_length = 1, max_length = 256)]
     pub user_id: String,
 }
@@ -106,8 +106,8 @@ pub async fn behavior(
 ) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
     let Json(Object(b)) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
-    if b.user_id.is_empty() || b.user_id.len() > 256 {
-        return Err(ApiError::invalid("user_id", "1 to 256 bytes"));
+    if b.user_id.is_empty() || !super::within_chars(&b.user_id, 256) {
+        return Err(ApiError::invalid("user_id", "1 to 256 characters"));
     }
     // The pipeline's lock is held while a batch is scored: wait for it off the async
     // workers.

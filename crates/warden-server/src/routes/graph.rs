@@ -46,8 +46,8 @@ fn time(field: &str, s: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
 /// An entity of the graph: a 400 for a spec too long to be one, a 404 naming it when the
 /// graph holds none.
 fn entity(g: &EntityGraph, field: &str, spec: &str) -> Result<NodeId, ApiError> {
-    if spec.len() > 512 {
-        return Err(ApiError::invalid(field, "at most 512 bytes"));
+    if !super::within_chars(spec, 512) {
+        return Err(ApiError::invalid(field, "at most 512 characters"));
     }
     query::resolve(g, spec).ok_or_else(|| {
         ApiError::NoSuchEntity(format!(
@@ -116,7 +116,7 @@ pub async fn stats(State(st): State<AppState>, who: Principal) -> Result<Json<Va
 #[serde(deny_unknown_fields)]
 pub struct NeighboursQuery {
     /// `host:NAME`, `account:NAME`, `ip:ADDRESS`, `group:NAME`, or a bare name (at most
-    /// 512 bytes); one the graph does not hold is a 404.
+    /// 512 characters); one the graph does not hold is a 404.
     #[param(min_length = 1, max_length = 512)]
     pub entity: String,
     /// 1 (default) to 3.
@@ -252,7 +252,7 @@ pub async fn new_edges(
     let since = time("since", Some(&q.since))?.unwrap_or_default();
     let until = time("until", q.until.as_deref())?;
     let limit = limit(q.limit, 500)?;
-    if q.kind.as_ref().is_some_and(|k| k.len() > 64) {
+    if q.kind.as_ref().is_some_and(|k| !super::within_chars(k, 64)) {
         return Err(ApiError::invalid("kind", "an edge kind"));
     }
     let v = blocking(&st, who.tenant.clone(), move |h| {

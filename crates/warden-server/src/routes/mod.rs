@@ -66,6 +66,14 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
     }
 }
 
+/// Whether a text is within a published `maxLength`. JSON Schema counts characters (code
+/// points), not bytes: a limit checked in bytes refused text the schema allows (200
+/// characters of `Ω≈ç√` are 400–600 bytes). A character is at most four bytes, so what this
+/// admits stays bounded.
+pub(crate) fn within_chars(s: &str, max: usize) -> bool {
+    s.len() <= max || s.chars().count() <= max
+}
+
 pub(crate) fn body_error(e: &BytesRejection, limit: usize) -> ApiError {
     if stalled(e) {
         ApiError::BodyTimeout
@@ -143,5 +151,18 @@ pub(crate) fn anomaly_param(field: &str, v: Option<&str>) -> Result<(), ApiError
             Err(ApiError::invalid(field, format!("unknown type `{t}`")))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within_chars;
+
+    #[test]
+    fn a_schema_length_counts_characters_not_bytes() {
+        assert!(within_chars(&"Ω≈".repeat(100), 200));
+        assert!(!within_chars(&"Ω".repeat(201), 200));
+        assert!(within_chars("", 0));
+        assert!(!within_chars("ab", 1));
     }
 }

@@ -210,7 +210,7 @@ pub async fn models(State(st): State<AppState>, who: Principal) -> Result<Json<V
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RulesQuery {
-    /// Only rules whose title, id or tags contain this (any case; at most 200 bytes).
+    /// Only rules whose title, id or tags contain this (any case; at most 200 characters).
     #[param(max_length = 200)]
     pub q: Option<String>,
     /// At most this many rules (≤ 1000, default 100).
@@ -233,8 +233,8 @@ pub async fn rules(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "between 1 and 1000"));
     }
-    if q.q.as_ref().is_some_and(|s| s.len() > 200) {
-        return Err(ApiError::invalid("q", "at most 200 bytes"));
+    if q.q.as_ref().is_some_and(|s| !super::within_chars(s, 200)) {
+        return Err(ApiError::invalid("q", "at most 200 characters"));
     }
     let rules = st.rules.as_ref().ok_or(ApiError::Unavailable(
         "no Sigma rules are configured ([sigma] rules in the configuration)",

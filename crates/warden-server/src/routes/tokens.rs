@@ -31,7 +31,7 @@ pub struct NewTokenBody {
     // No doc comment here: the description comes with the inlined schema.
     #[schema(value_type = crate::openapi::TokenScope, inline)]
     pub scope: String,
-    /// A note on who holds it (at most 256 bytes).
+    /// A note on who holds it (at most 256 characters).
     #[schema(max_length = 256)]
     pub label: Option<String>,
     /// How long it works: a number and a unit, `90d`, `12h`, `30m`, `45s`, `2w` (up to 10
@@ -94,8 +94,8 @@ pub async fn create(
     let scope = Scope::parse(&b.scope)
         .ok_or_else(|| ApiError::invalid("scope", "expected read, write or admin"))?;
     let label = b.label.unwrap_or_default();
-    if label.len() > auth::MAX_LABEL {
-        return Err(ApiError::invalid("label", "at most 256 bytes"));
+    if !super::within_chars(&label, auth::MAX_LABEL) {
+        return Err(ApiError::invalid("label", "at most 256 characters"));
     }
     let expires = end_of("expires_in", b.expires_in.as_deref())?;
     let (tenant, actor, name) = (who.tenant.clone(), who.actor(), label.clone());

@@ -46,13 +46,13 @@ pub async fn create(
     who.require(Scope::Admin)?;
     let Json(Object(w)) = body.map_err(|e| json_error(&e, st.config.server.body_limit_bytes))?;
     let url = w.url.trim();
-    if url.len() > 2048
+    if !super::within_chars(url, 2048)
         || !(url.starts_with("http://") || url.starts_with("https://"))
         || url.chars().any(char::is_whitespace)
     {
         return Err(ApiError::invalid(
             "url",
-            "an http:// or https:// URL of at most 2048 bytes",
+            "an http:// or https:// URL of at most 2048 characters",
         ));
     }
     crate::destinations::resolve(url, &st.config.server, st.resolver.as_ref())
@@ -65,8 +65,8 @@ pub async fn create(
         return Err(ApiError::invalid("events", "expected [\"alert.created\"]"));
     }
     let secret = match w.secret {
-        Some(s) if (16..=256).contains(&s.len()) => s,
-        Some(_) => return Err(ApiError::invalid("secret", "16 to 256 bytes")),
+        Some(s) if s.chars().count() >= 16 && super::within_chars(&s, 256) => s,
+        Some(_) => return Err(ApiError::invalid("secret", "16 to 256 characters")),
         None => crate::auth::new_token().map_err(ApiError::internal)?,
     };
     let (tenant, actor, url_, secret_, events_) = (
