@@ -246,10 +246,11 @@ impl Analyzer {
         }
     }
 
-    /// Each decoded layer of an examined text as if it had been submitted on its own: the
-    /// layers from it on, read in the shell it is written for. Nothing is decoded again
-    /// (decoding is a function of the text and its shell, so the layers below are the same).
-    fn decoded_forms(&self, a: &Analysed) -> Vec<Analysed> {
+    /// The views of each decoded layer of an examined text as if it had been submitted on
+    /// its own: the layers from it on, read in the shell it is written for. Nothing is
+    /// decoded again (decoding is a function of the text and its shell, so the layers below
+    /// are the same), and one layer's examination is dropped before the next is built.
+    fn decoded_views(&self, a: &Analysed) -> Vec<Views> {
         let layers = &a.decoded.layers;
         (1..layers.len())
             .map(|k| {
@@ -258,7 +259,8 @@ impl Analyzer {
                     notes: Vec::new(),
                     shell: a.decoded.shell,
                 };
-                self.examine_decoded(decoded, layers[k].shell, false)
+                let form = self.examine_decoded(decoded, layers[k].shell, false);
+                self.verdict(form, None).views
             })
             .collect()
     }
@@ -266,8 +268,8 @@ impl Analyzer {
     /// The static verdict on a text.
     pub fn analyze(&self, text: &str, shell: Option<Shell>) -> Verdict {
         let a = self.examine(text, shell);
-        let forms = self.decoded_forms(&a);
-        self.verdict_at_least_decoded(a, forms, None)
+        let forms = self.decoded_views(&a);
+        self.verdict_at_least_decoded(a, &forms, None)
     }
 
     /// The verdict on a text with the behaviour of its sandboxed run.
@@ -278,14 +280,14 @@ impl Analyzer {
         run: dynamic::Behaviour,
     ) -> Verdict {
         let a = self.examine(text, shell);
-        let forms = self.decoded_forms(&a);
-        self.verdict_at_least_decoded(a, forms, Some(run))
+        let forms = self.decoded_views(&a);
+        self.verdict_at_least_decoded(a, &forms, Some(run))
     }
 
     fn verdict_at_least_decoded(
         &self,
         a: Analysed,
-        forms: Vec<Analysed>,
+        forms: &[Views],
         run: Option<dynamic::Behaviour>,
     ) -> Verdict {
         let mut v = self.verdict(a, run);
@@ -293,15 +295,9 @@ impl Analyzer {
         // its own (with the same run, when there was one: the run is of the submitted text).
         // Every layer counts, not only the last: a command wrapped once more must not score
         // below the wrapped form it decodes to first.
-        for form in forms {
-            let alone = self.verdict(form, None);
-            let alone_score = match v.trace.as_ref() {
-                Some(t) => {
-                    self.config
-                        .combine(alone.views.model, Some(t.score), alone.views.signatures)
-                }
-                None => alone.score,
-            };
+        let dynamic = v.trace.as_ref().map(|t| t.score);
+        for alone in forms {
+            let alone_score = self.config.combine(alone.model, dynamic, alone.signatures);
             if alone_score > v.score {
                 v.score = alone_score;
                 v.level = self.config.level(alone_score);
