@@ -198,27 +198,17 @@ async fn log_events_are_matched_by_the_rules_and_stored_as_alerts() {
     common::assert_invalid(s, &bad, "limit");
     // The search's limit is the schema's `maxLength`: 200 characters, however many bytes
     // they take (`Ω` is two), and one more is refused.
-    let omega = |n: usize| "%CE%A9".repeat(n);
-    let (s, _, ok) = common::oneshot(
-        &r,
-        "GET",
-        &format!("/v1/rules?q={}", omega(200)),
-        Some(&token),
-        "application/json",
-        Vec::new(),
-    )
-    .await;
+    let search = |n: usize| {
+        let path = format!("/v1/rules?q={}", "%CE%A9".repeat(n));
+        let (r, token) = (&r, &token);
+        async move {
+            common::oneshot(r, "GET", &path, Some(token), "application/json", Vec::new()).await
+        }
+    };
+    let (s, _, ok) = search(200).await;
     assert_eq!(s, StatusCode::OK, "{ok}");
     assert_eq!(ok["total"], 0, "{ok}");
-    let (s, _, bad) = common::oneshot(
-        &r,
-        "GET",
-        &format!("/v1/rules?q={}", omega(201)),
-        Some(&token),
-        "application/json",
-        Vec::new(),
-    )
-    .await;
+    let (s, _, bad) = search(201).await;
     common::assert_invalid(s, &bad, "q");
 }
 
