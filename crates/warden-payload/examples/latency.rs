@@ -50,24 +50,28 @@ fn main() {
         for (t, s) in texts.iter().take(2000) {
             std::hint::black_box(a.analyze(t, *s));
         }
-        let mut each: Vec<f64> = Vec::with_capacity(texts.len());
-        let started = Instant::now();
-        for (t, s) in &texts {
-            let t0 = Instant::now();
-            std::hint::black_box(a.analyze(t, *s));
-            each.push(t0.elapsed().as_secs_f64() * 1e6);
+        // The first pass meets most texts' DFA states for the first time; the second,
+        // over the same texts, is a long-running stream's steady state.
+        for pass in ["first pass", "second pass"] {
+            let mut each: Vec<f64> = Vec::with_capacity(texts.len());
+            let started = Instant::now();
+            for (t, s) in &texts {
+                let t0 = Instant::now();
+                std::hint::black_box(a.analyze(t, *s));
+                each.push(t0.elapsed().as_secs_f64() * 1e6);
+            }
+            let total = started.elapsed().as_secs_f64();
+            each.sort_by(f64::total_cmp);
+            let q = |p: f64| each[((each.len() as f64 - 1.0) * p) as usize];
+            println!(
+                "{name}, {pass}: {} texts in {:.2} s = {:.0} texts/s on one core; per text p50 {:.1} µs, p99 {:.1} µs, max {:.0} µs",
+                texts.len(),
+                total,
+                texts.len() as f64 / total,
+                q(0.5),
+                q(0.99),
+                each[each.len() - 1]
+            );
         }
-        let total = started.elapsed().as_secs_f64();
-        each.sort_by(f64::total_cmp);
-        let q = |p: f64| each[((each.len() as f64 - 1.0) * p) as usize];
-        println!(
-            "{name}: {} texts in {:.2} s = {:.0} texts/s on one core; per text p50 {:.1} µs, p99 {:.1} µs, max {:.0} µs",
-            texts.len(),
-            total,
-            texts.len() as f64 / total,
-            q(0.5),
-            q(0.99),
-            each[each.len() - 1]
-        );
     }
 }

@@ -27,6 +27,7 @@ pub mod verdict;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::fmt::Write as _;
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 
@@ -459,7 +460,7 @@ pub(crate) fn dual_use_id(d: &DualUse) -> String {
 }
 
 /// The patterns the training texts weighed down most, with the counts behind it.
-fn explain_tempered(patterns: &[PatternFound]) -> String {
+fn explain_tempered(out: &mut String, patterns: &[PatternFound]) {
     let mut tempered: Vec<(&PatternFound, tempering::Tempered)> = patterns
         .iter()
         .filter_map(|p| p.trained.map(|t| (p, t)))
@@ -467,24 +468,31 @@ fn explain_tempered(patterns: &[PatternFound]) -> String {
         .filter(|(p, t)| t.hand_weight - p.weight >= 0.05)
         .collect();
     if tempered.is_empty() {
-        return String::new();
+        return;
     }
     tempered
         .sort_by(|a, b| (b.1.hand_weight - b.0.weight).total_cmp(&(a.1.hand_weight - a.0.weight)));
-    let listed: Vec<String> = tempered
-        .iter()
-        .take(2)
-        .map(|(p, t)| {
-            format!(
-                "{} ({:.2} → {:.2}: in {} benign and {} malicious training texts)",
-                p.name, t.hand_weight, p.weight, t.benign, t.malicious
-            )
-        })
-        .collect();
-    format!(
-        " Weighed down by the training texts: {}.",
-        listed.join("; ")
-    )
+    out.push_str(" Weighed down by the training texts: ");
+    for (k, (p, t)) in tempered.iter().take(2).enumerate() {
+        let sep = if k == 0 { "" } else { "; " };
+        let _ = write!(
+            out,
+            "{sep}{} ({:.2} → {:.2}: in {} benign and {} malicious training texts)",
+            p.name, t.hand_weight, p.weight, t.benign, t.malicious
+        );
+    }
+    out.push('.');
+}
+
+/// Writes `items` separated by `sep` (the explanation is built in one string, without a
+/// temporary per part: it is written for every text of a stream).
+fn join_into<'a>(out: &mut String, items: impl IntoIterator<Item = &'a str>, sep: &str) {
+    for (k, item) in items.into_iter().enumerate() {
+        if k > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(item);
+    }
 }
 
 /// A plain-language account of the verdict.
@@ -501,61 +509,72 @@ fn explain(
         Action::Quarantine => "quarantine",
         Action::Block => "block",
     };
-    let mut out = format!("{} ({score:.0}/100): {action}.", level.as_str());
+    let mut out = String::with_capacity(256);
+    let _ = write!(out, "{} ({score:.0}/100): {action}.", level.as_str());
     if decoded.layers.len() > 1 {
-        let steps: Vec<&str> = decoded.layers.iter().skip(1).map(|l| l.decoder).collect();
-        out.push_str(&format!(
-            " Hidden behind {} layer{} of encoding ({}); the decoded text is what was analysed.",
-            steps.len(),
-            if steps.len() == 1 { "" } else { "s" },
-            steps.join(" → ")
-        ));
+        let steps = decoded.layers.len() - 1;
+        let _ = write!(
+            out,
+            " Hidden behind {steps} layer{} of encoding (",
+            if steps == 1 { "" } else { "s" },
+        );
+        join_into(
+            &mut out,
+            decoded.layers.iter().skip(1).map(|l| l.decoder),
+            " → ",
+        );
+        out.push_str("); the decoded text is what was analysed.");
     }
     let mut strongest: Vec<&PatternFound> = patterns.iter().collect();
     strongest.sort_by(|a, b| b.weight.total_cmp(&a.weight));
     if strongest.is_empty() {
         out.push_str(" No known attack pattern was found.");
     } else {
-        let listed: Vec<String> = strongest
-            .iter()
-            .take(4)
-            .map(|p| format!("{} ({})", p.name, p.attack.join(", ")))
-            .collect();
-        out.push_str(&format!(" It shows: {}", listed.join("; ")));
+        out.push_str(" It shows: ");
+        for (k, p) in strongest.iter().take(4).enumerate() {
+            if k > 0 {
+                out.push_str("; ");
+            }
+            let _ = write!(out, "{} (", p.name);
+            join_into(&mut out, p.attack.iter().map(|a| a.as_ref()), ", ");
+            out.push(')');
+        }
         if strongest.len() > 4 {
-            out.push_str(&format!(" and {} more", strongest.len() - 4));
+            let _ = write!(out, " and {} more", strongest.len() - 4);
         }
         out.push('.');
     }
-    out.push_str(&explain_tempered(patterns));
+    explain_tempered(&mut out, patterns);
     if let Some(m) = model {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             " The model rates it {:.0}% likely malicious",
             m.probability * 100.0
-        ));
+        );
         if let Some(text) = m.text_probability {
-            let weighed: Vec<&str> = m
+            let _ = write!(out, " (the text alone {:.0}%", text * 100.0);
+            let mut weighed = m
                 .combined_from
                 .iter()
                 .map(|c| c.feature.as_str())
                 .filter(|f| *f != combiner::TEXT_SCORE)
-                .collect();
-            out.push_str(&format!(" (the text alone {:.0}%", text * 100.0));
-            if !weighed.is_empty() {
-                out.push_str(&format!(", weighed with {}", weighed.join(", ")));
+                .peekable();
+            if weighed.peek().is_some() {
+                out.push_str(", weighed with ");
+                join_into(&mut out, weighed, ", ");
             }
             out.push(')');
         }
         if m.raised_by.is_empty() {
             out.push('.');
         } else {
-            let top: Vec<&str> = m
-                .raised_by
-                .iter()
-                .take(3)
-                .map(|c| c.feature.as_str())
-                .collect();
-            out.push_str(&format!(", mostly for {}.", top.join(", ")));
+            out.push_str(", mostly for ");
+            join_into(
+                &mut out,
+                m.raised_by.iter().take(3).map(|c| c.feature.as_str()),
+                ", ",
+            );
+            out.push('.');
         }
     }
     out

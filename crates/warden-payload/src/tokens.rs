@@ -191,18 +191,18 @@ impl Lexer {
 }
 
 fn end_command(words: &mut Vec<String>, out: &mut Tokens, shell: Shell) {
-    let ws = std::mem::take(words);
+    let mut ws = std::mem::take(words);
     let mut i = 0;
     // Skip `VAR=value` assignments and prefix words with their flags.
     while let Some(w) = ws.get(i) {
-        let lower = w.to_ascii_lowercase();
         let assignment = shell != Shell::Cmd
             && w.contains('=')
             && !w.starts_with(['-', '/', '$'])
             && !w.contains('/');
+        let stem = program_stem(w);
         if assignment {
             i += 1;
-        } else if PREFIXES.contains(&program_name(&lower).as_str()) && ws.len() > i + 1 {
+        } else if PREFIXES.iter().any(|p| p.eq_ignore_ascii_case(stem)) && ws.len() > i + 1 {
             i += 1;
             while let Some(f) = ws.get(i).filter(|f| f.starts_with('-') && f.len() < 16) {
                 i += if VALUE_FLAGS.contains(&f.as_str()) {
@@ -223,31 +223,45 @@ fn end_command(words: &mut Vec<String>, out: &mut Tokens, shell: Shell) {
             break;
         }
     }
-    let Some(first) = ws.get(i) else {
+    if i >= ws.len() || out.commands.len() >= MAX_ITEMS {
         return;
-    };
-    if out.commands.len() < MAX_ITEMS {
-        out.commands.push(Command {
-            exe: program_name(&first.to_ascii_lowercase()),
-            args: ws[i + 1..].to_vec(),
-        });
     }
+    // The words after the program are its arguments, moved rather than copied.
+    let args = ws.split_off(i + 1);
+    let exe = program_stem(&ws[i]).to_ascii_lowercase();
+    out.commands.push(Command { exe, args });
+    // The list keeps its room for the next command's words.
+    ws.clear();
+    *words = ws;
 }
 
-/// A program's base name without the Windows extensions.
+/// A program's base name without the Windows extensions, lower-cased.
 pub fn program_name(word: &str) -> String {
+    program_stem(word).to_ascii_lowercase()
+}
+
+/// A program's base name without the Windows extensions (`C:\x\Tool.EXE` → `Tool`), as
+/// written: a slice of `word`, so that checking a word allocates nothing.
+fn program_stem(word: &str) -> &str {
     let base = word.rsplit(['/', '\\']).next().unwrap_or(word);
     let base = base.trim_matches(|c: char| c == '"' || c == '\'');
     for ext in [
         ".exe", ".com", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".wsf", ".msc", ".cpl", ".dll",
     ] {
-        if let Some(stem) = base.strip_suffix(ext)
+        if let Some(stem) = strip_suffix_ignore_case(base, ext)
             && !stem.is_empty()
         {
-            return stem.to_string();
+            return stem;
         }
     }
-    base.to_string()
+    base
+}
+
+/// `text` without `suffix` (ASCII, any case) at its end.
+fn strip_suffix_ignore_case<'a>(text: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = text.len().checked_sub(suffix.len())?;
+    let tail = text.get(cut..)?;
+    tail.eq_ignore_ascii_case(suffix).then(|| &text[..cut])
 }
 
 static URL: LazyLock<Regex> = LazyLock::new(|| {
@@ -330,6 +344,21 @@ mod tests {
         );
         let exes: Vec<&str> = t.executables().collect();
         assert_eq!(exes, ["get-process", "where-object", "$_.name", "iex"]);
+    }
+
+    #[test]
+    fn prefix_words_in_any_case_are_skipped_and_each_command_keeps_its_own_arguments() {
+        let t = tokenize(
+            "Sudo nice -n 5 TIMEOUT 10s /bin/Tar -czf /tmp/a.tgz /home; ls -la\nENV.EXE X=1 id",
+            Shell::Sh,
+        );
+        let exes: Vec<&str> = t.executables().collect();
+        assert_eq!(exes, ["tar", "ls", "id"]);
+        assert_eq!(t.commands[0].args, ["-czf", "/tmp/a.tgz", "/home"]);
+        assert_eq!(t.commands[1].args, ["-la"]);
+        assert!(t.commands[2].args.is_empty());
+        assert_eq!(program_name(r"C:\Tools\PsExec64.EXE"), "psexec64");
+        assert_eq!(program_name(".exe"), ".exe");
     }
 
     #[test]
