@@ -17,6 +17,7 @@ pub mod features;
 mod literals;
 pub mod model;
 pub mod patterns;
+pub mod placeholders;
 mod re;
 pub mod signatures;
 pub mod technique;

@@ -61,9 +61,58 @@ impl Rng {
     }
 }
 
+/// The rows of each group, for a split that keeps groups whole.
+struct Members {
+    /// Per row, the rows of its group when it is the group's first row (empty otherwise).
+    of_first: Vec<Vec<usize>>,
+}
+
+impl Members {
+    /// Groups as `groups` gives them; every row its own when it gives none (or not one per
+    /// row).
+    fn of(groups: &[u64], rows: usize) -> Members {
+        if groups.len() != rows {
+            return Members {
+                of_first: (0..rows).map(|i| vec![i]).collect(),
+            };
+        }
+        let mut first: std::collections::HashMap<u64, usize> = Default::default();
+        let mut of_first = vec![Vec::new(); rows];
+        for (i, g) in groups.iter().enumerate() {
+            let f = *first.entry(*g).or_insert(i);
+            of_first[f].push(i);
+        }
+        Members { of_first }
+    }
+
+    fn firsts(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.of_first.len()).filter(|&i| !self.of_first[i].is_empty())
+    }
+
+    /// The rows of the groups whose first rows are `firsts`, in that order.
+    fn expand<'a>(&self, firsts: impl Iterator<Item = &'a usize>) -> Vec<usize> {
+        firsts
+            .flat_map(|&f| self.of_first[f].iter().copied())
+            .collect()
+    }
+}
+
 /// Trains on `rows` (features, malicious?).
 pub fn train(
     rows: &[(Features, bool)],
+    params: &TrainParams,
+    data_hash: &str,
+) -> Result<PayloadModel, TrainError> {
+    train_grouped(rows, &[], params, data_hash)
+}
+
+/// Trains on `rows`, where rows of one group (`groups[i]`: a text and its copies, see
+/// [`crate::placeholders`]) are held out for calibration together or not at all, so that
+/// a copy of a held-out text never teaches the model what calibrates it. Without groups
+/// (`groups` empty) every row is its own.
+pub fn train_grouped(
+    rows: &[(Features, bool)],
+    groups: &[u64],
     params: &TrainParams,
     data_hash: &str,
 ) -> Result<PayloadModel, TrainError> {
@@ -83,14 +132,15 @@ pub fn train(
     let features: Vec<Features> = rows.iter().map(|r| r.0.clone()).collect();
     let one_sided = one_sided_mask(&features, params.features.bits);
     let mut rng = Rng(params.seed);
-    // Stratified split.
-    let (mut pos, mut neg): (Vec<usize>, Vec<usize>) = (0..rows.len()).partition(|&i| rows[i].1);
+    // Stratified split, of groups: each group's first row stands for it.
+    let members = Members::of(groups, rows.len());
+    let (mut pos, mut neg): (Vec<usize>, Vec<usize>) = members.firsts().partition(|&i| rows[i].1);
     rng.shuffle(&mut pos);
     rng.shuffle(&mut neg);
     let hold = |v: &Vec<usize>| ((v.len() as f64) * params.validation_share).round() as usize;
     let (hp, hn) = (hold(&pos), hold(&neg));
-    let validation: Vec<usize> = pos[..hp].iter().chain(&neg[..hn]).copied().collect();
-    let fit_part: Vec<usize> = pos[hp..].iter().chain(&neg[hn..]).copied().collect();
+    let validation: Vec<usize> = members.expand(pos[..hp].iter().chain(&neg[..hn]));
+    let fit_part: Vec<usize> = members.expand(pos[hp..].iter().chain(&neg[hn..]));
 
     let mut summary = TrainingSummary {
         samples: rows.len(),
@@ -324,6 +374,19 @@ mod tests {
         assert!((roc_auc(&s) - 0.875).abs() < 1e-9);
         assert_eq!(tpr_at_fpr(&s, 0.0), 0.5);
         assert_eq!(tpr_at_fpr(&s, 0.5), 1.0);
+    }
+
+    #[test]
+    fn a_group_is_held_out_whole_or_not_at_all() {
+        // Rows 0–5; rows 1 and 4 share a group, as do 2, 3 and 5.
+        let m = Members::of(&[10, 20, 30, 30, 20, 30], 6);
+        assert_eq!(m.firsts().collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(m.expand([2, 0].iter()), [2, 3, 5, 0]);
+        // Without groups (or not one per row) every row is its own.
+        let alone = Members::of(&[], 3);
+        assert_eq!(alone.firsts().collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(alone.expand([1].iter()), [1]);
+        assert_eq!(Members::of(&[1, 1], 3).firsts().count(), 3);
     }
 
     #[test]

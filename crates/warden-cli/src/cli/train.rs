@@ -86,6 +86,12 @@ pub struct PayloadTrainArgs {
     /// trained on scores of texts each fold's model did not see); 0 leaves it out.
     #[arg(long, default_value_t = warden_payload::combiner::FOLDS)]
     pub combiner_folds: usize,
+    /// Train on the texts as given only. By default a text written with a public corpus's
+    /// placeholders (`C:\AtomicRedTeam\…`, `calc.exe`, `attacker.com`, `path/to`,
+    /// `example.com` …) is also learned from a copy with realistic values in their place,
+    /// so that the model learns the command rather than the corpus's house style.
+    #[arg(long)]
+    pub no_placeholder_copies: bool,
 }
 
 /// The sequence autoencoder's encoder.

@@ -10,8 +10,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use warden_ingest::InputSource;
 use warden_payload::model::PayloadModel;
-use warden_payload::train::{TrainParams, train};
-use warden_payload::{Analyzer, Shell, Verdict, combiner, features, tempering};
+use warden_payload::train::{TrainParams, train_grouped};
+use warden_payload::{Analyzer, Shell, Verdict, combiner, features, placeholders, tempering};
 
 use crate::cli::{AnalyzeArgs, PayloadTrainArgs};
 use crate::config_file::WardenConfig;
@@ -294,7 +294,11 @@ fn load_model(
 /// `warden train payload`.
 pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    let records = read_labelled(&a.input)?;
+    let mut records = read_labelled(&a.input)?;
+    let hash = data_hash(&records);
+    // Copies are added after the records as given.
+    let originals = records.len();
+    let groups = with_placeholder_copies(&mut records, !a.no_placeholder_copies);
     let plain = Analyzer::new(None, warden_payload::VerdictConfig::default());
     let set = features::FeatureSet {
         bits: a.bits,
@@ -314,12 +318,19 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         .collect();
     let mut rows = Vec::with_capacity(examined.len());
     let mut ids = Vec::with_capacity(examined.len());
-    for (f, y, found) in examined {
+    for (i, (f, y, found)) in examined.into_iter().enumerate() {
         rows.push((f, y));
-        ids.push((found, y));
+        // A copy's patterns are its text's: counted once, the weights the training texts
+        // give the patterns stay those of the texts as given.
+        ids.push((if i < originals { found } else { Vec::new() }, y));
     }
-    let techniques: Vec<Option<String>> = records.iter().map(|r| r.3.clone()).collect();
-    let hash = data_hash(&records);
+    // The technique tagger learns from the texts as given, so that "at least 8 labelled
+    // examples" counts texts, not copies.
+    let techniques: Vec<Option<String>> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| r.3.clone().filter(|_| i < originals))
+        .collect();
     let params = TrainParams {
         features: set,
         epochs: a.epochs,
@@ -328,13 +339,13 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         validation_share: a.validation_share,
         seed: a.seed,
     };
-    let mut model = train(&rows, &params, &hash)?;
+    let mut model = train_grouped(&rows, &groups, &params, &hash)?;
     model.techniques =
         warden_payload::technique::train(&rows, &techniques, &model.idf, a.epochs, a.seed);
     if a.combiner_folds > 0 {
         let texts: Vec<(String, Option<Shell>)> =
             records.iter().map(|r| (r.0.clone(), r.1)).collect();
-        model.combiner = fit_combiner(&texts, &rows, &ids, &params, a.combiner_folds)?;
+        model.combiner = fit_combiner(&texts, &groups, &rows, &ids, &params, a.combiner_folds)?;
     }
     model.patterns = Some(tempering::PatternCounts::count(ids));
     model.summary.trained_at =
@@ -356,10 +367,11 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
     }
     let s = &model.summary;
     eprintln!(
-        "trained on {} texts ({} malicious, {} benign) in {:.1} s; held-out {}: ROC AUC {:.4}, TPR {:.3} at 1% FPR, {:.3} at 0.1% FPR; wrote {} ({} bytes)",
+        "trained on {} texts ({} malicious, {} benign; {} of them copies) in {:.1} s; held-out {}: ROC AUC {:.4}, TPR {:.3} at 1% FPR, {:.3} at 0.1% FPR; wrote {} ({} bytes)",
         s.samples,
         s.malicious,
         s.benign,
+        s.samples.saturating_sub(originals),
         started.elapsed().as_secs_f64(),
         s.validation_samples,
         s.validation_auc,
@@ -374,6 +386,7 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
 /// The combiner, or none (with a note) when the training set is too small for one.
 fn fit_combiner(
     texts: &[(String, Option<Shell>)],
+    groups: &[u64],
     rows: &[(features::Features, bool)],
     ids: &[(Vec<String>, bool)],
     params: &TrainParams,
@@ -388,7 +401,7 @@ fn fit_combiner(
         );
         return Ok(None);
     }
-    let c = combiner::fit(texts, rows, ids, params, folds)?;
+    let c = combiner::fit(texts, groups, rows, ids, params, folds)?;
     eprintln!(
         "combiner: {} trees over {} inputs ({} patterns of their own), fitted on scores from {folds} folds",
         c.trees.trees.len(),
@@ -396,6 +409,37 @@ fn fit_combiner(
         c.ids.len(),
     );
     Ok(Some(c))
+}
+
+/// Adds, when `copies`, a training copy of each record written with a public corpus's
+/// placeholders ([`placeholders`]), and returns each record's group: its own text's key, the
+/// key of the text it copies for a copy (so that calibration and the combiner's folds keep
+/// a text and its copy on one side). Without copies, no groups (each record its own).
+fn with_placeholder_copies(records: &mut Vec<Labelled>, copies: bool) -> Vec<u64> {
+    if !copies {
+        return Vec::new();
+    }
+    let mut groups: Vec<u64> = records.iter().map(|r| combiner::fold_key(&r.0)).collect();
+    let extra: Vec<(Labelled, u64)> = records
+        .iter()
+        .zip(&groups)
+        .filter_map(|(r, &g)| {
+            let text = placeholders::realistic_copy(&r.0)?;
+            Some(((text, r.1, r.2, r.3.clone()), g))
+        })
+        .collect();
+    if !extra.is_empty() {
+        eprintln!(
+            "{} of {} texts are written with a public corpus's placeholders; each is also learned with realistic values in their place",
+            extra.len(),
+            records.len()
+        );
+    }
+    for (r, g) in extra {
+        records.push(r);
+        groups.push(g);
+    }
+    groups
 }
 
 /// Text, shell, malicious?, ATT&CK technique.

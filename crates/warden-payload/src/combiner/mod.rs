@@ -24,7 +24,7 @@ use crate::model::{Contribution, ModelView};
 use crate::tokens::Tokens;
 use crate::{LEARNED_TECHNIQUE, PatternFound, Shell};
 
-pub use fit::{FOLDS, MIN_TEXTS_PER_CLASS, fit, fit_trees};
+pub use fit::{FOLDS, MIN_TEXTS_PER_CLASS, fit, fit_trees, fold_key};
 
 /// The name of the first input, the n-gram model's score.
 pub const TEXT_SCORE: &str = "the text model's score";

@@ -165,12 +165,20 @@ fn fold_counts_are_bounded() {
     for folds in [0, 1, fit::MAX_FOLDS + 1, usize::MAX] {
         assert!(
             matches!(
-                super::fit(&[], &[], &[], &params, folds),
+                super::fit(&[], &[], &[], &[], &params, folds),
                 Err(crate::train::TrainError::Params(_))
             ),
             "{folds} folds"
         );
     }
+    // Groups, when given, are one per text.
+    let texts = vec![("ls".to_string(), None)];
+    let rows = vec![(crate::features::Features::default(), false)];
+    let ids = vec![(Vec::new(), false)];
+    assert!(matches!(
+        super::fit(&texts, &[1, 2], &rows, &ids, &params, 5),
+        Err(crate::train::TrainError::Params(m)) if m.contains("group")
+    ));
 }
 
 #[test]
