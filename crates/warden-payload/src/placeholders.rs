@@ -78,7 +78,8 @@ const PLACEHOLDERS: [Placeholder; 11] = [
 /// two or three, each with other values, ranked no better on held-out commands with the
 /// placeholders masked, and a little worse without.
 pub fn realistic_copy(text: &str) -> Option<String> {
-    let pick = fnv1a(text.as_bytes());
+    // A stable hash: the same pick for a text on every machine and release.
+    let pick = warden_models::stats::stable_hash(text);
     let mut out: Option<String> = None;
     for (k, p) in PLACEHOLDERS.iter().enumerate() {
         let current = out.as_deref().unwrap_or(text);
@@ -115,13 +116,6 @@ fn replace_ignore_ascii_case(text: &str, needle: &str, value: &str) -> String {
     }
     out.push_str(&text[at..]);
     out
-}
-
-/// FNV-1a, 64 bits: the same pick for a text on every machine and release.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]

@@ -193,7 +193,5 @@ fn frequent_ids(ids: &[(Vec<String>, bool)]) -> Vec<String> {
 /// A text's own group key (FNV-1a, 64 bits): a stable fold for it, the same on every
 /// machine and release.
 pub fn fold_key(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    warden_models::stats::stable_hash(text)
 }
