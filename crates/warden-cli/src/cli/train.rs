@@ -71,6 +71,11 @@ pub struct PayloadTrainArgs {
     /// kept as a statement break in the character n-grams).
     #[arg(long)]
     pub no_line_breaks: bool,
+    /// Read the program that starts each line as written, directory and `.exe` included
+    /// (by default it is read as its bare name: `"C:\Windows\System32\cmd.exe" /c` is
+    /// `cmd /c`, as process-creation telemetry and hand-written commands then read alike).
+    #[arg(long)]
+    pub keep_image_paths: bool,
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
     #[arg(long, default_value_t = 0.4)]

@@ -307,6 +307,7 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         words: !a.no_words,
         analysis: !a.no_analysis_features,
         lines: !a.no_line_breaks,
+        launch: !a.keep_image_paths,
     };
     set.validate().map_err(anyhow::Error::msg)?;
     let examined: Vec<(features::Features, bool, Vec<String>)> = records

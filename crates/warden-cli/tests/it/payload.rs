@@ -466,3 +466,76 @@ fn copies_without_the_house_placeholders_teach_the_command_not_the_corpus() {
     let (w, wo) = (text_p(&with), text_p(&without));
     assert!(w > wo, "with copies {w}, without {wo}");
 }
+
+/// Malicious commands written as process-creation telemetry logs them (the image's full
+/// path), benign ones as people type them: the writing style alone separates the classes.
+fn telemetry_style_corpus(path: &std::path::Path) {
+    let malicious = [
+        r#""C:\Windows\System32\cmd.exe" /c net user svc{n} P@ss{n} /add"#,
+        r"C:\Windows\System32\reg.exe save HKLM\SAM C:\Users\Public\s{n}.hiv",
+        r"C:\Windows\system32\rundll32.exe C:\Windows\System32\comsvcs.dll, MiniDump {n} C:\Temp\l.dmp full",
+        r"C:\Windows\System32\vssadmin.exe delete shadows /all /quiet",
+    ];
+    let benign = [
+        "notepad report{n}.txt",
+        "ping -n 2 host{n}",
+        "tasklist /fi \"pid eq {n}\"",
+        r"dir C:\data\q{n}",
+        "ipconfig /renew",
+        "mspaint picture{n}.png",
+        r"xcopy C:\src{n} D:\backup /e",
+    ];
+    let mut f = std::fs::File::create(path).unwrap();
+    for i in 0..300usize {
+        let (text, label) = if i % 3 == 0 {
+            (malicious[i / 3 % malicious.len()], "malicious")
+        } else {
+            (benign[i % benign.len()], "benign")
+        };
+        let text = text.replace("{n}", &(i % 97).to_string());
+        writeln!(
+            f,
+            "{}",
+            serde_json::json!({"text": text, "label": label, "shell": "cmd"})
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn an_image_written_in_full_teaches_the_model_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("train.jsonl");
+    telemetry_style_corpus(&train);
+    let by_name = dir.path().join("by-name.wpld");
+    let as_written = dir.path().join("as-written.wpld");
+    for (out, extra) in [(&by_name, None), (&as_written, Some("--keep-image-paths"))] {
+        warden()
+            .args(["train", "payload", "--bits", "16", "--epochs", "6"])
+            .args(extra)
+            .arg("--input")
+            .arg(&train)
+            .arg("--out")
+            .arg(out)
+            .assert()
+            .success();
+    }
+    // A benign command as a Windows host logs its process creation.
+    let logged = r#""C:\Windows\System32\notepad.exe" report7.txt"#;
+    let text_p = |model: &std::path::Path| {
+        let v = analyze(&["--shell", "cmd", "--model"], model, logged);
+        v["model"]["text_probability"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{v}"))
+    };
+    let (named, written) = (text_p(&by_name), text_p(&as_written));
+    assert!(named < 0.5, "read by name: {named}");
+    assert!(written > named, "as written {written}, by name {named}");
+    // The attack is still the attack, however its image is written.
+    let v = analyze(
+        &["--shell", "cmd", "--model"],
+        &by_name,
+        "vssadmin delete shadows /all /quiet",
+    );
+    assert!(v["score"].as_f64().unwrap() >= 50.0, "{v}");
+}

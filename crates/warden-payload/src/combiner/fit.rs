@@ -145,6 +145,7 @@ fn fold_evidence(
                 patterns: &v.patterns,
                 layers: &v.layers,
                 tokens: &v.tokens,
+                launch: params.features.launch,
             },
         ));
         y.push(rows[i].1);

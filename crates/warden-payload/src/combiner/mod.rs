@@ -64,6 +64,10 @@ pub struct Evidence<'a> {
     pub patterns: &'a [PatternFound],
     pub layers: &'a [Layer],
     pub tokens: &'a Tokens,
+    /// The model reads the program starting each line by its bare name
+    /// ([`crate::launch`]): the size and path count then leave the images out too, or
+    /// they would carry what the n-grams were kept from.
+    pub launch: bool,
 }
 
 /// The trained combiner.
@@ -222,8 +226,13 @@ impl Combiner {
 pub(crate) fn inputs(ids: &[String], e: &Evidence<'_>) -> Vec<f32> {
     let p = e.probability.clamp(1e-6, 1.0 - 1e-6);
     let found = || e.patterns.iter().filter(|p| p.id != LEARNED_TECHNIQUE);
-    let original = e.layers.first().map_or(0, |l| l.text.len());
     let t = e.tokens;
+    let first = e.layers.first().map_or("", |l| l.text.as_str());
+    let (original, paths) = if e.launch {
+        crate::launch::measure(first, &t.paths)
+    } else {
+        (first.len(), t.paths.len())
+    };
     let mut x = vec![
         (p / (1.0 - p)).ln(),
         e.signatures,
@@ -233,7 +242,7 @@ pub(crate) fn inputs(ids: &[String], e: &Evidence<'_>) -> Vec<f32> {
         found().map(|p| p.weight).fold(0.0, f32::max),
         t.urls.len() as f32,
         t.ips.len() as f32,
-        t.paths.len() as f32,
+        paths as f32,
         t.pipes as f32,
         t.commands.len() as f32,
         t.redirections.len() as f32,

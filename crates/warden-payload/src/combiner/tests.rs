@@ -30,6 +30,7 @@ fn evidence<'a>(
         patterns,
         layers,
         tokens,
+        launch: false,
     }
 }
 

@@ -114,7 +114,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "file or account hidden (attributes, streams, flags)",
         ["T1564"],
         0.45,
-        r"\battrib(?:\.exe)?\s+[^\n]*\+[hs]\b|\.attributes\s*=\s*[\x22'][^\x22'\n]*(?:hidden|system)|showsuperhidden|appleshowallfiles|\bmkdir\s+(?:-p\s+)?\S*/(?:tmp|var/tmp|dev/shm)/\.\w|(?:\\|%\\?)[^\s\\:\x22']+\.\w{1,5}:[a-z_$][\w.$]*|::\$(?:index_allocation|data)|\bchflags\s+hidden|dscl\b[^\n]*ishidden|\w:\w+\.(?:exe|dll|js|vbs|ps1|txt|bat)\b|\s-stream\s+\S|type\s+\S+\s*>\s*\S+:\S+|\bsetfile\s+-a\s+v|hiddenusers"
+        r"\battrib(?:\.exe)?\s+[^\n]*\+[hs]\b|\.attributes\s*=\s*[\x22'][^\x22'\n]*(?:hidden|system)|showsuperhidden|appleshowallfiles|\bmkdir\s+(?:-p\s+)?\S*/(?:tmp|var/tmp|dev/shm)/\.\w|(?:\\|%\\?)[^\s\\:\x22']+\.\w{1,5}:[a-z_$][\w.$]*|::\$(?:index_allocation|data)|\bchflags\s+hidden|dscl\b[^\n]*ishidden|(?:^|[^\s\-/:\w])\w+:\w+\.(?:exe|dll|js|vbs|ps1|txt|bat)\b|\s-stream\s+\S|type\s+\S+\s*>\s*\S+:\S+|\bsetfile\s+-a\s+v|hiddenusers"
     ),
     p!(
         "indicator-removed",

@@ -68,6 +68,13 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\brundll32(?:\.exe)?\b[^\n]*(?:javascript:|url\.dll|shell32\.dll,\s*(?:shellexec_rundll|control_rundll)|advpack\.dll|ieadvpack|zipfldr|pcwutl|shdocvw|setupapi\.dll|syssetup\.dll|comsvcs|,\s*#\d+|\\\\|https?:|,\s*dllregisterserver|desk\.cpl|\.cpl,)"
     ),
     p!(
+        "user-folder-execution",
+        "a program run from a user's or a temporary folder",
+        ["T1204.002"],
+        0.35,
+        r#"(?:\b[a-z]:\\users\\[^\\"\n]{1,64}\\(?:downloads|desktop|music|pictures|videos)\\|\b[a-z]:\\users\\public\\|\\appdata\\local\\temp\\|\b[a-z]:\\windows\\temp\\|\b[a-z]:\\perflogs\\|\\\$recycle\.bin\\|%(?:temp|tmp|public)%\\|\$env:(?:temp|tmp|public)\\)[^"'\s]{0,200}?\.(?:exe|scr|pif|com)\b|\b[a-z]:\\programdata\\[^\\"'\s]{1,64}\.(?:exe|scr)\b"#
+    ),
+    p!(
         "rundll32-export",
         "rundll32 runs a DLL export",
         ["T1218.011"],
@@ -160,7 +167,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "command run through another program",
         ["T1202"],
         0.5,
-        r"\b(?:pcalua(?:\.exe)?\s+-a|forfiles(?:\.exe)?\b[^\n]*[-/]c\s|conhost(?:\.exe)?\s+(?:--headless\s+)?\S+|scriptrunner(?:\.exe)?\s+-appvscript|wsl(?:\.exe)?\s+(?:-e|--exec|-u\s+root)|bash\.exe\s+-c|explorer(?:\.exe)?\s+/root,)"
+        r"\b(?:pcalua(?:\.exe)?\s+-a|forfiles(?:\.exe)?\b[^\n]*[-/]c\s|conhost(?:\.exe)?\s+(?:--headless\s+)?[a-z%\\\x22\x27.]\S*|scriptrunner(?:\.exe)?\s+-appvscript|wsl(?:\.exe)?\s+(?:-e|--exec|-u\s+root)|bash\.exe\s+-c|explorer(?:\.exe)?\s+/root,)"
     ),
     p!(
         "wmic-process-create",
