@@ -12,6 +12,12 @@ fn behaviour_is_recognised_with_its_technique() {
     let s = Signatures::new();
     let cases: &[(&str, &str, &str)] = &[
         (
+            r"reg add HKCU\Software\Classes\ms-settings\shell\open\command /v DelegateExecute /f & fodhelper.exe",
+            "uac-bypass",
+            "T1548.002",
+        ),
+        ("eventvwr.exe", "auto-elevating-program", "T1548.002"),
+        (
             r#""C:\Users\alice\Downloads\invoice_update.exe""#,
             "user-folder-execution",
             "T1204.002",
@@ -525,6 +531,19 @@ fn a_remote_path_is_not_a_hidden_stream() {
     }
     let hits = s.scan([r"type evil.exe > C:\temp:evil.exe"]);
     assert!(ids(&hits).contains(&"hidden-artifact"));
+}
+
+#[test]
+fn an_auto_elevating_program_alone_is_not_a_bypass() {
+    let s = Signatures::new();
+    for text in [
+        "eventvwr.exe",
+        "C:\\Windows\\system32\\sdclt.exe /configure",
+    ] {
+        let hits = s.scan([text]);
+        assert!(!ids(&hits).contains(&"uac-bypass"), "{text}");
+        assert!(combined_weight(&hits) < 0.5, "{text}: {:?}", ids(&hits));
+    }
 }
 
 #[test]

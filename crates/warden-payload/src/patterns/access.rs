@@ -103,12 +103,22 @@ pub(super) const TABLE: &[Pattern] = &[
         0.6,
         r"-exec\s+/bin/(?:ba|z|da)?sh\b|\bos\.(?:system|exec\w*|setuid|spawn\w*|popen)\(|pty\.spawn\(|\bexec\s+/bin/(?:ba|z|da)?sh\b|/bin/(?:ba)?sh\s+-[ip]\b|!/bin/(?:ba|z)?sh\b|:!sh\b|\bsystem\(\s*[\x22']/bin/(?:ba)?sh|subprocess\.(?:call|run|popen)\(\s*\[?[\x22']/bin/(?:ba)?sh|kernel\.(?:system|exec)|io\.popen\(|child_process|\bexec\s+[\x22']?sh\b|\$\{IFS\}|--checkpoint-action=exec|--to-command=|\bspawn\(\s*[\x22']/bin"
     ),
+    // The hijack that makes an auto-elevating program run something else is the bypass;
+    // the program started on its own is Event Viewer, Backup or Settings opening, which
+    // administrators do every day, and weighs as the bypass's last step only.
     p!(
         "uac-bypass",
         "User Account Control bypassed",
         ["T1548.002"],
         0.8,
-        r"fodhelper|\beventvwr(?:\.exe)?\b|computerdefaults|\bsdclt(?:\.exe)?\b|ms-settings\\shell\\open\\command|mscfile\\shell\\open\\command|exefile\\shell\\open\\command|delegateexecute|cmstplua|silentcleanup|\bwsreset\b|changepk|slui(?:\.exe)?\b[^\n]*exefile"
+        r"ms-settings\\shell\\open\\command|mscfile\\shell\\open\\command|exefile\\shell\\open\\command|folder\\shell\\open\\command|delegateexecute|cmstplua|silentcleanup|changepk|slui(?:\.exe)?\b[^\n]*exefile"
+    ),
+    p!(
+        "auto-elevating-program",
+        "a program that runs as administrator without a prompt started (the last step of a UAC bypass)",
+        ["T1548.002"],
+        0.3,
+        r"\bfodhelper\b|\beventvwr(?:\.exe)?\b|\bcomputerdefaults\b|\bsdclt(?:\.exe)?\b|\bwsreset\b"
     ),
     p!(
         "token-abuse",
