@@ -634,6 +634,14 @@ mod tests {
         (f.bits, f.min_n, f.max_n, f.words, f.analysis, f.lines)
     }
 
+    /// A model file of format `version` whose body is `body`.
+    fn file(version: u16, body: impl Serialize) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend(version.to_le_bytes());
+        out.extend(postcard::to_stdvec(&body).unwrap());
+        out
+    }
+
     /// A model as a file of a format before 5 reads back: images read as written.
     fn as_before_launch() -> PayloadModel {
         let mut m = tiny();
@@ -729,9 +737,9 @@ mod tests {
     fn format_3_files_load_without_a_combiner() {
         let mut m = as_before_launch();
         m.patterns = Some(crate::tempering::PatternCounts::default());
-        let mut v3 = b"WPLD\x03\x00".to_vec();
-        v3.extend(
-            postcard::to_stdvec(&(
+        let v3 = file(
+            3,
+            (
                 features_v4(&m.features),
                 &m.weights,
                 &m.idf,
@@ -741,8 +749,7 @@ mod tests {
                 &m.summary,
                 &m.techniques,
                 &m.patterns,
-            ))
-            .unwrap(),
+            ),
         );
         let read = PayloadModel::from_bytes(&v3).unwrap();
         assert_eq!(read, m);
@@ -752,9 +759,9 @@ mod tests {
     #[test]
     fn format_4_files_load_reading_images_as_written() {
         let m = as_before_launch();
-        let mut v4 = b"WPLD\x04\x00".to_vec();
-        v4.extend(
-            postcard::to_stdvec(&(
+        let v4 = file(
+            4,
+            (
                 features_v4(&m.features),
                 &m.weights,
                 &m.idf,
@@ -765,8 +772,7 @@ mod tests {
                 &m.techniques,
                 &m.patterns,
                 &m.combiner,
-            ))
-            .unwrap(),
+            ),
         );
         let read = PayloadModel::from_bytes(&v4).unwrap();
         assert_eq!(read, m);

@@ -404,8 +404,22 @@ fn house_style_corpus(path: &std::path::Path) -> usize {
         "du -sh /srv/app{n}",
         "df -h",
     ];
+    write_corpus(path, &malicious, &benign, "sh")
+        .iter()
+        .filter(|t| warden_payload::placeholders::realistic_copy(t).is_some())
+        .count()
+}
+
+/// 300 labelled texts, one in three from `malicious`, each with its `{n}` numbered; the
+/// texts written.
+fn write_corpus(
+    path: &std::path::Path,
+    malicious: &[&str],
+    benign: &[&str],
+    shell: &str,
+) -> Vec<String> {
     let mut f = std::fs::File::create(path).unwrap();
-    let mut placeholders = 0;
+    let mut texts = Vec::new();
     for i in 0..300usize {
         let (text, label) = if i % 3 == 0 {
             (malicious[i / 3 % malicious.len()], "malicious")
@@ -413,15 +427,29 @@ fn house_style_corpus(path: &std::path::Path) -> usize {
             (benign[i % benign.len()], "benign")
         };
         let text = text.replace("{n}", &(i % 97).to_string());
-        placeholders += usize::from(warden_payload::placeholders::realistic_copy(&text).is_some());
         writeln!(
             f,
             "{}",
-            serde_json::json!({"text": text, "label": label, "shell": "sh"})
+            serde_json::json!({"text": text, "label": label, "shell": shell})
         )
         .unwrap();
+        texts.push(text);
     }
-    placeholders
+    texts
+}
+
+/// A small model trained on `input` with `extra` options; what training said.
+fn train_small(input: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> String {
+    let done = warden()
+        .args(["train", "payload", "--bits", "16", "--epochs", "6"])
+        .args(extra)
+        .arg("--input")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .assert()
+        .success();
+    String::from_utf8_lossy(&done.get_output().stderr).to_string()
 }
 
 #[test]
@@ -430,18 +458,7 @@ fn copies_without_the_house_placeholders_teach_the_command_not_the_corpus() {
     let train = dir.path().join("train.jsonl");
     let placeholders = house_style_corpus(&train);
     assert!((150..300).contains(&placeholders), "{placeholders}");
-    let train_model = |out: &std::path::Path, extra: &[&str]| {
-        let done = warden()
-            .args(["train", "payload", "--bits", "16", "--epochs", "6"])
-            .args(extra)
-            .arg("--input")
-            .arg(&train)
-            .arg("--out")
-            .arg(out)
-            .assert()
-            .success();
-        String::from_utf8_lossy(&done.get_output().stderr).to_string()
-    };
+    let train_model = |out: &std::path::Path, extra: &[&str]| train_small(&train, out, extra);
     let with = dir.path().join("with.wpld");
     let without = dir.path().join("without.wpld");
     let err = train_model(&with, &[]);
@@ -485,21 +502,7 @@ fn telemetry_style_corpus(path: &std::path::Path) {
         "mspaint picture{n}.png",
         r"xcopy C:\src{n} D:\backup /e",
     ];
-    let mut f = std::fs::File::create(path).unwrap();
-    for i in 0..300usize {
-        let (text, label) = if i % 3 == 0 {
-            (malicious[i / 3 % malicious.len()], "malicious")
-        } else {
-            (benign[i % benign.len()], "benign")
-        };
-        let text = text.replace("{n}", &(i % 97).to_string());
-        writeln!(
-            f,
-            "{}",
-            serde_json::json!({"text": text, "label": label, "shell": "cmd"})
-        )
-        .unwrap();
-    }
+    write_corpus(path, &malicious, &benign, "cmd");
 }
 
 #[test]
@@ -509,17 +512,8 @@ fn an_image_written_in_full_teaches_the_model_nothing() {
     telemetry_style_corpus(&train);
     let by_name = dir.path().join("by-name.wpld");
     let as_written = dir.path().join("as-written.wpld");
-    for (out, extra) in [(&by_name, None), (&as_written, Some("--keep-image-paths"))] {
-        warden()
-            .args(["train", "payload", "--bits", "16", "--epochs", "6"])
-            .args(extra)
-            .arg("--input")
-            .arg(&train)
-            .arg("--out")
-            .arg(out)
-            .assert()
-            .success();
-    }
+    train_small(&train, &by_name, &[]);
+    train_small(&train, &as_written, &["--keep-image-paths"]);
     // A benign command as a Windows host logs its process creation.
     let logged = r#""C:\Windows\System32\notepad.exe" report7.txt"#;
     let text_p = |model: &std::path::Path| {
