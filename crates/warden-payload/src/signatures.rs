@@ -15,6 +15,13 @@ use crate::patterns::{PATTERNS, Pattern};
 
 /// Most patterns a table may have (the scan keeps a flag per pattern on the stack).
 const MAX_PATTERNS: usize = 256;
+/// How far past its start literal an anchored attempt looks. A command's match spans a few
+/// hundred bytes; without a bound, a decoded layer that repeats one start literal a
+/// hundred thousand times on one 4 MiB line costs a scan to the line's end per repeat.
+const MAX_ANCHORED_SPAN: usize = 4096;
+/// Time for scanning one text's layers; what is not searched by then is left unsearched
+/// (only a text built to be slow gets there: the whole corpus scans in under 2 ms a text).
+const SCAN_BUDGET: std::time::Duration = std::time::Duration::from_millis(250);
 /// Longest evidence excerpt kept.
 const MAX_EVIDENCE: usize = 160;
 
@@ -111,10 +118,15 @@ impl Signatures {
     pub fn scan<'a>(&self, layers: impl IntoIterator<Item = &'a str>) -> Vec<Hit> {
         // For each pattern: the first layer it was found in and the match there.
         let mut found: Vec<Option<(usize, &'a str)>> = vec![None; PATTERNS.len()];
-        for (li, text) in layers.into_iter().enumerate() {
+        let started = std::time::Instant::now();
+        let spent = || started.elapsed() > SCAN_BUDGET;
+        'layers: for (li, text) in layers.into_iter().enumerate() {
             // A single search for all of these (`MatchKind::All`, overlapping) was tried: five
             // times slower than one search each.
             for &i in &self.always {
+                if spent() {
+                    break 'layers;
+                }
                 if found[i].is_none()
                     && let Some(m) = self.each[i].search(&Input::new(text))
                 {
@@ -132,7 +144,7 @@ impl Signatures {
                         Role::Starts(i) => (
                             i,
                             Input::new(text)
-                                .range(lit.start()..)
+                                .range(lit.start()..span_end(text, lit.start()))
                                 .anchored(Anchored::Yes),
                         ),
                         Role::Needed(i) => match searched.get_mut(i) {
@@ -146,6 +158,9 @@ impl Signatures {
                     };
                     if found[i].is_some() {
                         continue;
+                    }
+                    if spent() {
+                        break 'layers;
                     }
                     if let Some(m) = self.each[i].search(&at) {
                         found[i] = Some((li, &text[m.range()]));
@@ -186,6 +201,16 @@ fn limits() -> meta::Config {
     meta::Config::new()
         .nfa_size_limit(Some(1 << 24))
         .hybrid_cache_capacity(2 << 20)
+}
+
+/// Where an anchored attempt from `start` stops looking: [`MAX_ANCHORED_SPAN`] on, at a
+/// character boundary.
+fn span_end(text: &str, start: usize) -> usize {
+    let mut end = text.len().min(start.saturating_add(MAX_ANCHORED_SPAN));
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
 }
 
 fn excerpt(s: &str) -> String {

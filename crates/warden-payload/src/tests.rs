@@ -79,6 +79,19 @@ fn huge_and_binary_input_gets_a_verdict() {
     assert!(!v.explanation.is_empty() && !v.layers.is_empty());
 }
 
+/// Found by the fuzzer: cmd `set` variables that double a line of `journalctl` at every
+/// layer. The last layers are megabytes on one line, and the signatures used to try each
+/// of the hundred thousand start literals anchored to the line's end (minutes). It must
+/// come back with a verdict; the anchored span and the scan's time budget bound it.
+#[test]
+fn a_layer_repeating_a_literal_on_one_huge_line_still_gets_a_verdict() {
+    let bytes: &[u8] = b"\x73\x65\x74\x20\x61\x3d\x73\x65\x74\x20\x61\x3d\x5e\x20\x5e\x5e\xa2\xff\xfa\xff\x5b\xfb\x00\x3e\x3e\x3e\x3e\x74\x5e\x61\x3d\x5e\x20\x5e\x28\x28\x28\x2a\xff\xff\xff\xff\xff\xff\xff\x02\xff\x6a\x6f\x75\x72\x6e\x61\x6c\x63\x74\x6c\x65\x3a\xff\xff\xfb\x00\x5e\x6c\xbf\xe7\xdf\xd5\x6c\xbf\xe7\x19\x2a\x6e\x61\x6c\x63\x74\x6c\x65\x3a\xff\xff\xfb\x00\x5e\x6c\xbf\xe7\xdf\xd5\x6c\xbf\xe7\x19\x2a\xd9\x61\x25\x25\x61\x25\x6c\xbf\xe7\xdf\xd5\x64\xbe\x2d\x26\xd5\x26\x25\x61\x25\xd9\x61\x25\x25\x61\x25\x6c\xbf\xe7\xdf\xd5\x64\xbe\x2d\x26\xd5\x26\x25\x61\x25\x25\x26\x25\x61\x25\x25\x61\x25\x61\xed\x69";
+    let text = String::from_utf8_lossy(bytes);
+    let v = analyzer().analyze(&text, Some(Shell::Cmd));
+    assert!(v.layers.len() > 2, "{:?}", v.notes);
+    assert!((0.0..=100.0).contains(&v.score), "{}", v.score);
+}
+
 #[test]
 fn shells_are_guessed_from_syntax() {
     assert_eq!(
