@@ -123,6 +123,8 @@ pub struct Analysed {
     pub decoded: Decoded,
     pub tokens: Tokens,
     pub signatures: Vec<Hit>,
+    /// False when the signature scan ran out of time before searching every layer.
+    pub signatures_finished: bool,
     pub dual_use: Vec<DualUse>,
     pub truncated: bool,
 }
@@ -235,15 +237,16 @@ impl Analyzer {
     fn examine_decoded(&self, decoded: Decoded, shell: Shell, truncated: bool) -> Analysed {
         let last_shell = decoded.shell.unwrap_or(shell);
         let tokens = tokens::tokenize(decoded.last(), last_shell);
-        let signatures = self
+        let scan = self
             .signatures
-            .scan(decoded.layers.iter().map(|l| l.text.as_str()));
+            .scan_bounded(decoded.layers.iter().map(|l| l.text.as_str()));
         let dual_use = dual_use::assess(&tokens);
         Analysed {
             shell,
             decoded,
             tokens,
-            signatures,
+            signatures: scan.hits,
+            signatures_finished: scan.finished,
             dual_use,
             truncated,
         }
@@ -402,6 +405,13 @@ impl Analyzer {
             notes.push(format!(
                 "only the first {MAX_TEXT_BYTES} bytes were analysed"
             ));
+        }
+        if !a.signatures_finished {
+            notes.push(
+                "the signature scan ran out of time before it had searched every layer: \
+                 patterns in the rest were not looked for"
+                    .to_string(),
+            );
         }
         let level = self.config.level(score);
         let action = self.config.action(score);

@@ -22,6 +22,9 @@ const MAX_ANCHORED_SPAN: usize = 4096;
 /// Time for scanning one text's layers; what is not searched by then is left unsearched
 /// (only a text built to be slow gets there: the whole corpus scans in under 2 ms a text).
 const SCAN_BUDGET: std::time::Duration = std::time::Duration::from_millis(250);
+/// Anchored attempts between two reads of the clock: an attempt costs well under a
+/// microsecond on a command line, a read of the clock a good part of one.
+const ATTEMPTS_PER_CLOCK_READ: u32 = 64;
 /// Longest evidence excerpt kept.
 const MAX_EVIDENCE: usize = 160;
 
@@ -38,6 +41,15 @@ pub struct Hit {
     pub layer: usize,
 }
 
+/// What one scan found, and whether it looked everywhere.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    pub hits: Vec<Hit>,
+    /// False when the scan's time ran out before every layer was searched: a pattern may
+    /// be in the part not searched.
+    pub finished: bool,
+}
+
 /// The compiled table.
 pub struct Signatures {
     each: Vec<Regex>,
@@ -48,6 +60,8 @@ pub struct Signatures {
     roles: Vec<Vec<Role>>,
     /// Patterns with neither: run on every text.
     always: Vec<usize>,
+    /// Time for one scan ([`SCAN_BUDGET`] unless set).
+    budget: std::time::Duration,
 }
 
 /// What finding a literal means for a pattern.
@@ -111,20 +125,35 @@ impl Signatures {
             literals,
             roles,
             always,
+            budget: SCAN_BUDGET,
         })
+    }
+
+    /// The same table with another time budget per scan.
+    pub fn with_budget(mut self, budget: std::time::Duration) -> Signatures {
+        self.budget = budget;
+        self
     }
 
     /// The patterns found in any of `layers`, in table order.
     pub fn scan<'a>(&self, layers: impl IntoIterator<Item = &'a str>) -> Vec<Hit> {
+        self.scan_bounded(layers).hits
+    }
+
+    /// The patterns found in any of `layers`, in table order, and whether the scan got
+    /// through them all within its time ([`SCAN_BUDGET`]).
+    pub fn scan_bounded<'a>(&self, layers: impl IntoIterator<Item = &'a str>) -> Scan {
         // For each pattern: the first layer it was found in and the match there.
         let mut found: Vec<Option<(usize, &'a str)>> = vec![None; PATTERNS.len()];
-        let started = std::time::Instant::now();
-        let spent = || started.elapsed() > SCAN_BUDGET;
+        let mut clock = Clock::start(self.budget);
+        let mut finished = true;
         'layers: for (li, text) in layers.into_iter().enumerate() {
             // A single search for all of these (`MatchKind::All`, overlapping) was tried: five
-            // times slower than one search each.
+            // times slower than one search each. Each is a search of the whole layer, so the
+            // clock is read before every one.
             for &i in &self.always {
-                if spent() {
+                if clock.spent_now() {
+                    finished = false;
                     break 'layers;
                 }
                 if found[i].is_none()
@@ -159,7 +188,8 @@ impl Signatures {
                     if found[i].is_some() {
                         continue;
                     }
-                    if spent() {
+                    if clock.spent_after_attempt() {
+                        finished = false;
                         break 'layers;
                     }
                     if let Some(m) = self.each[i].search(&at) {
@@ -168,7 +198,7 @@ impl Signatures {
                 }
             }
         }
-        found
+        let hits = found
             .iter()
             .enumerate()
             .filter_map(|(i, seen)| {
@@ -183,7 +213,35 @@ impl Signatures {
                     layer,
                 })
             })
-            .collect()
+            .collect();
+        Scan { hits, finished }
+    }
+}
+
+/// The scan's time budget, read from the clock only every [`ATTEMPTS_PER_CLOCK_READ`]
+/// anchored attempts.
+struct Clock {
+    started: std::time::Instant,
+    budget: std::time::Duration,
+    attempts: u32,
+}
+
+impl Clock {
+    fn start(budget: std::time::Duration) -> Clock {
+        Clock {
+            started: std::time::Instant::now(),
+            budget,
+            attempts: 0,
+        }
+    }
+
+    fn spent_now(&self) -> bool {
+        self.started.elapsed() >= self.budget
+    }
+
+    fn spent_after_attempt(&mut self) -> bool {
+        self.attempts = self.attempts.wrapping_add(1);
+        self.attempts.is_multiple_of(ATTEMPTS_PER_CLOCK_READ) && self.spent_now()
     }
 }
 

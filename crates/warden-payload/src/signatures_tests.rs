@@ -632,3 +632,16 @@ fn a_pattern_counts_once_at_its_first_layer() {
     assert_eq!(h.layer, 1);
     assert_eq!(hits.iter().filter(|h| h.id == h.id).count(), hits.len());
 }
+
+#[test]
+fn a_scan_that_runs_out_of_time_says_so() {
+    let text = "vssadmin delete shadows /all /quiet";
+    let full = Signatures::new().scan_bounded([text]);
+    assert!(full.finished);
+    assert!(ids(&full.hits).contains(&"recovery-inhibited"), "{full:?}");
+    let cut = Signatures::new()
+        .with_budget(std::time::Duration::ZERO)
+        .scan_bounded([text]);
+    assert!(!cut.finished);
+    assert!(cut.hits.is_empty(), "{cut:?}");
+}

@@ -103,3 +103,19 @@ fn shells_are_guessed_from_syntax() {
     assert_eq!("PowerShell".parse::<Shell>().unwrap(), Shell::Powershell);
     assert!("fish".parse::<Shell>().is_err());
 }
+
+#[test]
+fn a_signature_scan_cut_short_is_named_in_the_verdict() {
+    let mut a = analyzer();
+    let text = "vssadmin delete shadows /all /quiet";
+    assert!(a.analyze(text, None).notes.is_empty());
+    a.signatures = Signatures::new().with_budget(std::time::Duration::ZERO);
+    let v = a.analyze(text, None);
+    assert!(
+        v.notes
+            .iter()
+            .any(|n| n.contains("signature scan ran out of time")),
+        "{:?}",
+        v.notes
+    );
+}
