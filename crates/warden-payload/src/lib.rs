@@ -210,6 +210,11 @@ impl Analyzer {
         self.model.as_ref()
     }
 
+    /// How views combine into a score, and the score's level and action.
+    pub fn config(&self) -> &VerdictConfig {
+        &self.config
+    }
+
     /// The same analyser with another model (a hot swap builds a new one and replaces it).
     pub fn with_model(&self, model: Option<Arc<PayloadModel>>) -> Analyzer {
         Analyzer {

@@ -47,6 +47,9 @@ pub struct PayloadSection {
     /// Score the command line of every process-creation event posted to
     /// `/v1/detect/realtime` (Sysmon 1, Security 4688, ECS process starts).
     pub pipeline: bool,
+    /// Distinct hosts after which a process command line is common here: it then alerts
+    /// on its signatures and rules, not on the learned model's view (0: never common).
+    pub common_at_hosts: usize,
 }
 
 impl Default for PayloadSection {
@@ -62,6 +65,7 @@ impl Default for PayloadSection {
             keep_days: 30,
             alert_level: ThreatLevel::High,
             pipeline: true,
+            common_at_hosts: warden_engine::pipeline::DEFAULT_COMMON_AT,
         }
     }
 }
@@ -83,6 +87,9 @@ impl PayloadSection {
         }
         if !(1..=100_000).contains(&self.max_queued_jobs) {
             return bad("max_queued_jobs", "must be between 1 and 100000".into());
+        }
+        if self.common_at_hosts > 1_000_000 {
+            return bad("common_at_hosts", "must be at most 1000000".into());
         }
         if !(1..=64).contains(&self.workers) {
             return bad("workers", "must be between 1 and 64".into());

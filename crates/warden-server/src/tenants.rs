@@ -107,7 +107,8 @@ pub fn build(st: &AppState, tenant: &str, engine: UebaEngine, graph: Option<&[u8
     if st.config.payload.pipeline {
         p.add(Box::new(
             warden_engine::pipeline::PayloadDetector::new(st.payload.clone())
-                .with_min_level(st.config.payload.alert_level),
+                .with_min_level(st.config.payload.alert_level)
+                .with_common_at(st.config.payload.common_at_hosts),
         ));
     }
     // Zeek `conn` and `dns` records over a sliding window: scans, beacons, tunnels.

@@ -33,6 +33,7 @@ mod graph;
 pub mod graph_signals;
 mod network;
 mod payload;
+pub mod prevalence;
 mod rules;
 mod ueba;
 
@@ -48,7 +49,9 @@ pub use context::{ContextLimits, RecentEvents};
 pub use flows::FlowDetector;
 pub use graph::{GraphDetector, GraphLimits};
 pub use network::NetworkDetector;
-pub use payload::{AnalyzerSource, PayloadDetector, ProcessStart, process_start};
+pub use payload::{
+    AnalyzerSource, DEFAULT_COMMON_AT, PayloadDetector, ProcessStart, process_start,
+};
 pub use rules::RulesDetector;
 pub use ueba::{UebaDetector, activity_view};
 

@@ -4,6 +4,9 @@
 //! `payload` alert about the event, and the rule alerts the same event raised carry the
 //! verdict as an anomaly. Command lines repeat (services, scheduled jobs), so verdicts are
 //! kept per distinct command line in a bounded cache.
+//!
+//! A command line many hosts start is common here ([`super::prevalence`]): it alerts on
+//! what its signatures and rules say it does, not on how the learned model finds it looks.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,7 +18,12 @@ use warden_event::{
 use warden_payload::alert::{Origin, to_alert};
 use warden_payload::{Analyzer, Shell, Verdict};
 
+use super::prevalence::Prevalence;
 use super::{Cx, Detector, Findings};
+
+/// Distinct hosts after which a command line is common (`Teams.exe` on every
+/// workstation), unless set otherwise.
+pub const DEFAULT_COMMON_AT: usize = 20;
 
 /// Distinct command lines whose verdicts are kept.
 const CACHE: usize = 8192;
@@ -44,6 +52,8 @@ pub struct PayloadDetector {
     /// higher): process creations are many, and a MEDIUM command line (discovery, say) is
     /// an anomaly on the event's other alerts, not an alert of its own.
     min_level: ThreatLevel,
+    /// On how many hosts each command line has been started.
+    prevalence: Prevalence,
 }
 
 impl std::fmt::Debug for PayloadDetector {
@@ -75,7 +85,14 @@ impl PayloadDetector {
             current: None,
             cache: HashMap::new(),
             min_level: ThreatLevel::High,
+            prevalence: Prevalence::new(DEFAULT_COMMON_AT),
         }
+    }
+
+    /// A command line started on `hosts` distinct hosts is common (0: none ever is).
+    pub fn with_common_at(mut self, hosts: usize) -> Self {
+        self.prevalence = Prevalence::new(hosts);
+        self
     }
 
     /// Alerts from `level` up (HIGH by default).
@@ -110,6 +127,17 @@ impl PayloadDetector {
             .or_default()
             .insert(p.command.clone(), v.clone());
         v
+    }
+}
+
+impl PayloadDetector {
+    /// The level of a verdict from its signature and sandbox views alone.
+    fn level_without_model(&self, v: &Verdict) -> ThreatLevel {
+        let Some(a) = &self.current else {
+            return v.level;
+        };
+        let c = a.config();
+        c.level(c.combine(None, v.views.dynamic, v.views.signatures))
     }
 }
 
@@ -221,17 +249,32 @@ impl Detector for PayloadDetector {
         if v.level < ThreatLevel::Medium {
             return;
         }
+        let hosts = self
+            .prevalence
+            .observe(p.shell, &p.command, p.host.as_deref());
+        let common = self.prevalence.is_common(hosts);
+        // A common command line alerts on what it does (its signatures and rules), not on
+        // how it looks to the learned model.
+        let level = if common {
+            self.level_without_model(&v)
+        } else {
+            v.level
+        };
         // The rule alerts of this event say what payload analysis made of its command line.
+        let mut detail = format!(
+            "payload analysis of the command line: {} ({:.0}/100, {:?})",
+            v.level.as_str(),
+            v.score,
+            v.action
+        );
+        if common {
+            detail.push_str(&format!("; common here: started on at least {hosts} hosts"));
+        }
         let note = Anomaly {
             kind: AnomalyType::MaliciousCommand,
             confidence: (v.score / 100.0).clamp(0.0, 1.0),
             contribution: 0.0,
-            detail: format!(
-                "payload analysis of the command line: {} ({:.0}/100, {:?})",
-                v.level.as_str(),
-                v.score,
-                v.action
-            ),
+            detail,
         };
         for a in out
             .alerts
@@ -240,7 +283,7 @@ impl Detector for PayloadDetector {
         {
             a.anomalies.push(note.clone());
         }
-        if !cx.alerts_at(v.level) || v.level < self.min_level {
+        if !cx.alerts_at(level) || level < self.min_level {
             return;
         }
         let time = p
@@ -280,9 +323,13 @@ mod tests {
     use warden_payload::VerdictConfig;
 
     fn sysmon(cmd: &str, image: &str, record: u64) -> Input {
+        sysmon_on("ws-17.corp", cmd, image, record)
+    }
+
+    fn sysmon_on(host: &str, cmd: &str, image: &str, record: u64) -> Input {
         let doc = json!({"Event": {
             "System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
-                       "Computer": "ws-17.corp", "EventRecordID": record,
+                       "Computer": host, "EventRecordID": record,
                        "TimeCreated": {"#attributes": {"SystemTime": "2026-12-03T10:00:00.000Z"}}},
             "EventData": {"CommandLine": cmd, "Image": image, "User": "CORP\\alice"}}});
         Input {
@@ -298,11 +345,138 @@ mod tests {
     }
 
     fn pipeline() -> Pipeline {
+        with(PayloadDetector::new(Arc::new(Arc::new(Analyzer::new(
+            None,
+            VerdictConfig::default(),
+        )))))
+    }
+
+    fn with(detector: PayloadDetector) -> Pipeline {
         let mut p = Pipeline::new("t", PipelineOptions::default());
-        let analyzer: Arc<dyn AnalyzerSource> =
-            Arc::new(Arc::new(Analyzer::new(None, VerdictConfig::default())));
-        p.add(Box::new(PayloadDetector::new(analyzer)));
+        p.add(Box::new(detector));
         p
+    }
+
+    /// An analyser whose learned model finds bare LOLBAS names malicious, as a model
+    /// trained on command corpora does.
+    fn model_that_fears_bare_names() -> Arc<Analyzer> {
+        use warden_payload::{features, train};
+        let plain = Analyzer::new(None, VerdictConfig::default());
+        let set = features::FeatureSet {
+            bits: 12,
+            ..features::FeatureSet::default()
+        };
+        let bad = [
+            "teams.exe",
+            "wab.exe",
+            "stordiag.exe",
+            "write.exe",
+            "fsi.exe",
+        ];
+        let good = [
+            "git status",
+            "ls -la /var/log",
+            "cargo build --release",
+            "df -h",
+        ];
+        let rows: Vec<_> = bad
+            .iter()
+            .map(|t| (*t, true))
+            .chain(good.iter().map(|t| (*t, false)))
+            .map(|(t, y)| (features::extract(&plain.examine(t, None), &set), y))
+            .collect();
+        let params = train::TrainParams {
+            features: set,
+            epochs: 5,
+            validation_share: 0.0,
+            ..Default::default()
+        };
+        let model = train::train(&rows, &params, "test").unwrap_or_else(|e| panic!("{e}"));
+        Arc::new(Analyzer::new(
+            Some(Arc::new(model)),
+            VerdictConfig::default(),
+        ))
+    }
+
+    /// Payload alerts when each of `hosts` starts `cmd` in turn.
+    fn alerts_over_hosts(p: &mut Pipeline, cmd: &str, hosts: usize, first_record: u64) -> usize {
+        let now = Timestamp::now();
+        (0..hosts)
+            .map(|h| {
+                let e = sysmon_on(
+                    &format!("ws-{h}.corp"),
+                    cmd,
+                    "C:\\Program Files\\x\\x.exe",
+                    first_record + h as u64,
+                );
+                p.process(&[e], now).alerts.len()
+            })
+            .sum()
+    }
+
+    #[test]
+    fn a_command_line_common_across_hosts_alerts_on_what_it_does_not_how_it_looks() {
+        let analyzer = model_that_fears_bare_names();
+        let looks = analyzer.analyze("Teams.exe", None);
+        assert!(looks.level >= ThreatLevel::High, "{looks:?}");
+        let source: Arc<dyn AnalyzerSource> = Arc::new(analyzer);
+        let mut p = with(PayloadDetector::new(source.clone()).with_common_at(5));
+        // The first four hosts alert; from the fifth on the line is common.
+        assert_eq!(alerts_over_hosts(&mut p, "Teams.exe", 12, 100), 4);
+        // A host that ran it before runs it again: still common.
+        assert_eq!(alerts_over_hosts(&mut p, "Teams.exe", 1, 200), 0);
+        // What a command does alerts on every host, however common.
+        let wiper = "vssadmin.exe delete shadows /all /quiet";
+        assert_eq!(alerts_over_hosts(&mut p, wiper, 12, 300), 12);
+        // And with the count off, every host's start alerts.
+        let mut off = with(PayloadDetector::new(source).with_common_at(0));
+        assert_eq!(alerts_over_hosts(&mut off, "Teams.exe", 12, 100), 12);
+    }
+
+    /// An alert as the rules detector would have raised it for the same event.
+    fn sigma_alert() -> warden_event::Alert {
+        let mut p = pipeline();
+        let e = sysmon(
+            "vssadmin.exe delete shadows /all /quiet",
+            "C:\\x\\vssadmin.exe",
+            1,
+        );
+        let mut a = p.process(&[e], Timestamp::now()).alerts.remove(0).1;
+        a.detector.kind = DetectorKind::Sigma;
+        a.anomalies.clear();
+        a
+    }
+
+    #[test]
+    fn a_rule_alert_on_a_common_line_says_it_is_common() {
+        let mut d = PayloadDetector::new(Arc::new(model_that_fears_bare_names())).with_common_at(2);
+        let now = Timestamp::now();
+        let opts = PipelineOptions::default();
+        let cx = Cx {
+            tenant: "t",
+            now,
+            options: &opts,
+        };
+        for (h, record) in [("a", 1), ("b", 2)] {
+            let mut out = Findings::default();
+            out.alerts.push(sigma_alert());
+            d.process(
+                &sysmon_on(h, "Teams.exe", "C:\\x\\Teams.exe", record),
+                &cx,
+                &mut out,
+            );
+            let notes: Vec<&str> = out.alerts[0]
+                .anomalies
+                .iter()
+                .map(|a| a.detail.as_str())
+                .collect();
+            assert_eq!(notes.len(), 1, "{notes:?}");
+            assert_eq!(
+                notes[0].contains("common here: started on at least 2 hosts"),
+                h == "b",
+                "{notes:?}"
+            );
+        }
     }
 
     #[test]

@@ -446,3 +446,87 @@ async fn a_process_creation_posted_for_detection_has_its_command_line_scored() {
     assert_eq!(again["alerts"][0]["id"], id, "{again}");
     assert_eq!(again["alerts"][0]["new"], false, "{again}");
 }
+
+/// A service whose active payload model (labels flipped) finds `git status` malicious.
+fn svc_fearing_git(common_at_hosts: usize) -> Svc {
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let v = store
+        .register_model(
+            "payload",
+            "payload-linear",
+            "wpld",
+            &tiny_model(true),
+            &json!({}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .activate_model("payload", v)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut config = ServiceConfig::default();
+    config.payload.model = Some("registry:payload".into());
+    config.payload.common_at_hosts = common_at_hosts;
+    svc_with(config, store)
+}
+
+/// Payload alerts raised when each of `hosts` in turn posts a process creation of `cmd`
+/// (one request each: a batch reports one alert per command line).
+async fn alerts_from_hosts(s: &Svc, cmd: &str, hosts: u64) -> usize {
+    let mut alerts = 0;
+    for h in 0..hosts {
+        let event = json!({"Event": {
+            "System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                       "Computer": format!("ws-{h}.corp"), "EventRecordID": 1000 + h},
+            "EventData": {"CommandLine": cmd, "Image": "C:\\Program Files\\Git\\cmd\\git.exe",
+                          "User": format!("CORP\\user{h}")}}});
+        let (st, b) = post(
+            s,
+            "/v1/detect/realtime",
+            &s.write,
+            json!({"events": [event]}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        alerts += b["alerts"].as_array().map_or(0, Vec::len);
+    }
+    alerts
+}
+
+#[tokio::test]
+async fn a_command_line_many_hosts_start_alerts_only_on_what_it_does() {
+    let s = svc_fearing_git(3);
+    let (_, v) = post(
+        &s,
+        "/v1/payload/analyze",
+        &s.write,
+        json!({"text": "git status", "shell": "sh"}),
+    )
+    .await;
+    assert!(
+        v["level"] == "HIGH" || v["level"] == "CRITICAL",
+        "the flipped model must find it malicious: {v}"
+    );
+    // With the count off, every host alerts.
+    let off = svc_fearing_git(0);
+    assert_eq!(alerts_from_hosts(&off, "git status", 8).await, 8);
+    // Hosts 1 and 2 alert; from the third host on the line is common here.
+    assert_eq!(alerts_from_hosts(&s, "git status", 8).await, 2);
+    // What a line does alerts on every host.
+    assert_eq!(
+        alerts_from_hosts(&s, "vssadmin.exe delete shadows /all /quiet", 8).await,
+        8
+    );
+}
+
+#[test]
+fn the_common_line_threshold_is_checked() {
+    let mut config = ServiceConfig::default();
+    config.payload.common_at_hosts = 2_000_000;
+    let err = config
+        .validate()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("payload.common_at_hosts"), "{err}");
+    config.payload.common_at_hosts = 0;
+    assert!(config.validate().is_ok());
+}
