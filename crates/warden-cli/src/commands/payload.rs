@@ -260,7 +260,7 @@ fn ignore_broken_pipe(e: std::io::Error) -> std::io::Result<()> {
 }
 
 /// The model from a file, or the active version of a registered one, or none.
-fn load_model(
+pub(crate) fn load_model(
     file: Option<&Path>,
     store: Option<&Path>,
     name: &str,

@@ -416,3 +416,30 @@ fn serve_forwards_ingest_to_jetstream() {
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn a_worker_stops_on_a_payload_model_it_cannot_read_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("payload.wpld");
+    std::fs::write(&bad, b"not a model").unwrap();
+    // Nothing listens on port 1: the model is read before any connection is tried.
+    let out = super::warden()
+        .args([
+            "worker",
+            "--nats",
+            "nats://127.0.0.1:1",
+            "--topic",
+            "activity",
+        ])
+        .arg("--payload-model")
+        .arg(&bad)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("payload.wpld") && err.contains("not a payload model"),
+        "{err}"
+    );
+}

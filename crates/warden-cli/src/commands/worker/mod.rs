@@ -107,6 +107,10 @@ pub struct WorkerArgs {
     /// Do not score the command lines of process creations (payload analysis).
     #[arg(long)]
     pub no_payload: bool,
+    /// Payload model file (`warden train payload`) for the command lines of process
+    /// creations; without one their verdicts come from the signatures and rules alone.
+    #[arg(long, value_name = "MODEL", conflicts_with = "no_payload")]
+    pub payload_model: Option<PathBuf>,
     /// Configuration file (TOML: `[ueba]`, `[ingest]`, `[payload]`, `[kafka]` client
     /// properties).
     #[arg(long, value_name = "FILE")]
@@ -187,7 +191,9 @@ fn pipeline_spec(
         Some(set)
     };
     if !args.no_payload {
-        let mut analyzer = warden_payload::Analyzer::new(None, cfg.payload);
+        let model =
+            crate::commands::payload::load_model(args.payload_model.as_deref(), None, "payload")?;
+        let mut analyzer = warden_payload::Analyzer::new(model, cfg.payload);
         if let Some(set) = &rules {
             analyzer = analyzer.with_source(std::sync::Arc::new(
                 warden_engine::payload::PayloadRules::new(set.clone()),
