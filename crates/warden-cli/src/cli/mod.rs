@@ -333,6 +333,20 @@ pub struct HuntArgs {
     /// `file:PATH.jsonl`, `https://…` (a webhook). Repeatable.
     #[arg(long, value_name = "TARGET")]
     pub send: Vec<String>,
+    /// Also analyse the command line of every process creation (Sysmon 1, Security 4688,
+    /// ECS process starts): decoded and matched against the payload signatures (and scored
+    /// by --payload-model); a verdict at HIGH or above joins the timeline as rule
+    /// `warden-payload`.
+    #[arg(long)]
+    pub payload: bool,
+    /// Payload model file (`warden train payload`); implies --payload.
+    #[arg(long, value_name = "MODEL")]
+    pub payload_model: Option<PathBuf>,
+    /// With --payload: a command line started on this many distinct hosts in the hunted
+    /// logs is common there and is reported only when its signatures alone reach HIGH (0:
+    /// never common).
+    #[arg(long, value_name = "N", default_value_t = warden_engine::pipeline::DEFAULT_COMMON_AT)]
+    pub common_at_hosts: usize,
 }
 
 #[derive(Subcommand, Debug)]

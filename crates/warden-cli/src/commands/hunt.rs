@@ -21,6 +21,7 @@ use warden_ingest::documents::{self, DocFormat, ReadCounts};
 use warden_sigma::{Level, RuleSet, Scratch};
 
 use crate::cli::{HuntArgs, HuntFormat};
+use crate::commands::hunt_payload::{At, Found, Outcome, PayloadHunt};
 use crate::commands::rules::load_rules;
 
 /// Most record errors printed (all are counted).
@@ -58,10 +59,17 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
 
+    let payload = payload_hunt(args)?;
     if args.inputs.iter().any(|i| i == "-") {
         let Some(set) = set else {
             bail!("--parse-only does not apply to stdin");
         };
+        if payload.is_some() {
+            bail!(
+                "--payload reads files (prevalence is judged over all of them); a live stream's \
+                 process creations are scored by `warden serve` or `warden worker`"
+            );
+        }
         stream_stdin(set, args, format, &mut out, sender.as_ref())?;
         return crate::sending::finish_checked(sender);
     }
@@ -87,7 +95,14 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         files
             .par_iter()
             .map(|(path, fmt, size)| {
-                let r = hunt_file(set.as_ref(), path, *fmt, args.min_level, per_file);
+                let r = hunt_file(
+                    set.as_ref(),
+                    payload.as_ref(),
+                    path,
+                    *fmt,
+                    args.min_level,
+                    per_file,
+                );
                 pb.inc(*size);
                 r
             })
@@ -101,7 +116,9 @@ pub fn run(args: &HuntArgs) -> Result<()> {
     let mut printed = 0;
     let mut unreadable = 0;
     let mut shapes = [0u64; 3];
+    let mut found = Vec::new();
     for r in results {
+        found.push(r.payload);
         for (t, n) in shapes.iter_mut().zip(r.shapes) {
             *t += n;
         }
@@ -127,13 +144,20 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         let corr = sigma::correlate(set, &alerts);
         alerts.extend(corr);
         alerts.retain(|a| !a.hidden && a.level_rank >= args.min_level);
-        alerts.sort_by(timeline_order);
     }
+    let sigma_alerts = alerts.len();
+    let payload_outcome = payload
+        .as_ref()
+        .map(|p| add_payload(p, found, args.min_level, sender.as_ref(), &mut alerts));
+    alerts.sort_by(timeline_order);
     write_alerts(&alerts, format, &mut out)?;
     out.flush().context("cannot write the detections")?;
     if let Some(sender) = &sender {
         let now = warden_outputs::now_rfc3339();
-        for a in &alerts {
+        for a in alerts
+            .iter()
+            .filter(|a| a.rule_id != crate::commands::hunt_payload::RULE_ID)
+        {
             sender.send(from_sigma(
                 DEFAULT_TENANT,
                 a,
@@ -156,6 +180,9 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         set: set.as_ref(),
     };
     summary.print();
+    if let Some(o) = payload_outcome {
+        print_payload(&o, alerts.len() - sigma_alerts);
+    }
     if unreadable == files.len() {
         bail!("none of the {} input files could be read", files.len());
     }
@@ -176,7 +203,62 @@ fn timeline_order(a: &SigmaAlert, b: &SigmaAlert) -> std::cmp::Ordering {
     key(a).cmp(&key(b))
 }
 
+/// Payload analysis when asked for (`--payload`, or a model given).
+fn payload_hunt(args: &HuntArgs) -> Result<Option<PayloadHunt>> {
+    if !args.payload && args.payload_model.is_none() {
+        return Ok(None);
+    }
+    if args.parse_only {
+        bail!("--payload does not apply with --parse-only");
+    }
+    let model =
+        crate::commands::payload::load_model(args.payload_model.as_deref(), None, "payload")?;
+    let analyzer = warden_payload::Analyzer::new(model, warden_payload::VerdictConfig::default());
+    Ok(Some(PayloadHunt::new(
+        Arc::new(analyzer),
+        args.common_at_hosts,
+    )))
+}
+
+/// The payload detections of every file, prevalence judged, joined to `alerts` (and sent
+/// as the service's `payload` alerts).
+fn add_payload(
+    p: &PayloadHunt,
+    found: Vec<Found>,
+    min_level: Level,
+    sender: Option<&Sender>,
+    alerts: &mut Vec<SigmaAlert>,
+) -> Outcome {
+    let (entries, outcome) = p.merge(found);
+    for e in entries
+        .into_iter()
+        .filter(|e| e.alert.level_rank >= min_level)
+    {
+        if let Some(sender) = sender {
+            sender.send(e.to_alert(DEFAULT_TENANT));
+        }
+        alerts.push(e.alert);
+    }
+    outcome
+}
+
+fn print_payload(o: &Outcome, reported: usize) {
+    eprintln!(
+        "payload analysis: {} process creations, {reported} detections at HIGH or above{}",
+        o.process_starts,
+        if o.common > 0 {
+            format!(
+                " ({} more left out: {} command lines common in these logs that only the model finds suspicious)",
+                o.common, o.common_lines
+            )
+        } else {
+            String::new()
+        }
+    );
+}
+
 struct FileResult {
+    payload: Found,
     counts: ReadCounts,
     /// Events per JSON shape (`Shape as usize`).
     shapes: [u64; 3],
@@ -187,6 +269,7 @@ struct FileResult {
 
 fn hunt_file(
     set: Option<&RuleSet>,
+    payload: Option<&PayloadHunt>,
     path: &Path,
     fmt: DocFormat,
     min_level: Level,
@@ -198,9 +281,19 @@ fn hunt_file(
     let mut scratch = Scratch::default();
     let mut hits = Vec::new();
     let mut shapes = [0u64; 3];
+    let mut scorer = payload.map(PayloadHunt::scorer);
     let mut each = |r: Result<documents::LogRecord, warden_ingest::IngestError>| match r {
         Ok(rec) => {
             shapes[WinDoc::new(&rec.doc).shape as usize] += 1;
+            if let Some(s) = scorer.as_mut() {
+                let at = At {
+                    file: &name,
+                    record_id: rec.record_id,
+                    timestamp_ms: rec.timestamp_ms,
+                    line: rec.line,
+                };
+                s.look(&rec.doc, &at);
+            }
             if let Some(set) = set {
                 let ctx = DocContext {
                     file: Some(&name),
@@ -228,8 +321,11 @@ fn hunt_file(
             }
         }
     };
-    match documents::read_documents(path, fmt, threads, &mut each) {
+    let read = documents::read_documents(path, fmt, threads, &mut each);
+    let payload = scorer.map(|s| s.finish()).unwrap_or_default();
+    match read {
         Ok(counts) => FileResult {
+            payload,
             counts,
             shapes,
             alerts,
@@ -237,6 +333,7 @@ fn hunt_file(
             fatal: None,
         },
         Err(e) => FileResult {
+            payload,
             counts: ReadCounts::default(),
             shapes,
             alerts,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod detect;
 pub mod graph;
 pub mod hunt;
+mod hunt_payload;
 pub mod ml;
 pub mod network;
 pub mod payload;

