@@ -342,24 +342,22 @@ fn tiny_model(flip: bool) -> Vec<u8> {
         .to_bytes()
 }
 
-#[tokio::test]
-async fn a_registry_model_is_used_and_swapped_when_a_new_version_is_activated() {
+/// A service with `model` registered and active (`payload.model = "registry:payload"`).
+fn svc_with_model(model: &[u8], mut config: ServiceConfig) -> Svc {
     let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-    let v1 = store
-        .register_model(
-            "payload",
-            "payload-linear",
-            "wpld",
-            &tiny_model(false),
-            &json!({}),
-        )
+    let v = store
+        .register_model("payload", "payload-linear", "wpld", model, &json!({}))
         .unwrap_or_else(|e| panic!("{e}"));
     store
-        .activate_model("payload", v1)
+        .activate_model("payload", v)
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut config = ServiceConfig::default();
     config.payload.model = Some("registry:payload".into());
-    let s = svc_with(config, store);
+    svc_with(config, store)
+}
+
+#[tokio::test]
+async fn a_registry_model_is_used_and_swapped_when_a_new_version_is_activated() {
+    let s = svc_with_model(&tiny_model(false), ServiceConfig::default());
     let (_, before) = post(
         &s,
         "/v1/payload/analyze",
@@ -449,23 +447,9 @@ async fn a_process_creation_posted_for_detection_has_its_command_line_scored() {
 
 /// A service whose active payload model (labels flipped) finds `git status` malicious.
 fn svc_fearing_git(common_at_hosts: usize) -> Svc {
-    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
-    let v = store
-        .register_model(
-            "payload",
-            "payload-linear",
-            "wpld",
-            &tiny_model(true),
-            &json!({}),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-    store
-        .activate_model("payload", v)
-        .unwrap_or_else(|e| panic!("{e}"));
     let mut config = ServiceConfig::default();
-    config.payload.model = Some("registry:payload".into());
     config.payload.common_at_hosts = common_at_hosts;
-    svc_with(config, store)
+    svc_with_model(&tiny_model(true), config)
 }
 
 /// Payload alerts raised when each of `hosts` in turn posts a process creation of `cmd`
