@@ -88,8 +88,14 @@ impl PayloadSection {
         if !(1..=100_000).contains(&self.max_queued_jobs) {
             return bad("max_queued_jobs", "must be between 1 and 100000".into());
         }
-        if self.common_at_hosts > 1_000_000 {
-            return bad("common_at_hosts", "must be at most 1000000".into());
+        if self.common_at_hosts > warden_engine::pipeline::prevalence::MAX_COMMON_AT {
+            return bad(
+                "common_at_hosts",
+                format!(
+                    "must be at most {}",
+                    warden_engine::pipeline::prevalence::MAX_COMMON_AT
+                ),
+            );
         }
         if !(1..=64).contains(&self.workers) {
             return bad("workers", "must be between 1 and 64".into());

@@ -10,15 +10,21 @@
 //!
 //! Only distinct hosts count (one host repeating a command is not the estate agreeing
 //! with it), counted up to the threshold, after which a line is just *common*. Memory is
-//! bounded: at most [`MAX_LINES`] command lines are followed; when the table is full the
-//! lines not yet common are forgotten first (a flood of unique command lines can make
-//! common lines alert again, never hide a rare one).
+//! bounded, whatever the events say: at most [`MAX_LINES`] command lines and
+//! [`MAX_HOSTS_HELD`] host entries across them (about 11 MB), and a threshold of at most
+//! [`MAX_COMMON_AT`]. When either fills, the lines not yet common are forgotten first (a
+//! flood of unique command lines or host names can make common lines alert again, never
+//! hide a rare one).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 
 /// Most command lines followed at once.
 pub const MAX_LINES: usize = 65_536;
+/// Most host entries held across the lines not yet common.
+pub const MAX_HOSTS_HELD: usize = 1 << 20;
+/// Highest threshold (a larger one is taken as this).
+pub const MAX_COMMON_AT: usize = 10_000;
 
 /// Distinct hosts per command line, up to a threshold.
 #[derive(Debug)]
@@ -30,6 +36,9 @@ pub struct Prevalence {
     lines: HashMap<u64, Seen>,
     hasher: RandomState,
     max_lines: usize,
+    /// Host entries held now (in `Seen::Hosts`).
+    hosts_held: usize,
+    max_hosts_held: usize,
 }
 
 #[derive(Debug)]
@@ -45,16 +54,24 @@ impl Prevalence {
     /// count off (no line is ever common).
     pub fn new(common_at: usize) -> Prevalence {
         Prevalence {
-            common_at,
+            common_at: common_at.min(MAX_COMMON_AT),
             lines: HashMap::new(),
             hasher: RandomState::new(),
             max_lines: MAX_LINES,
+            hosts_held: 0,
+            max_hosts_held: MAX_HOSTS_HELD,
         }
     }
 
     #[cfg(test)]
     fn with_max_lines(mut self, max_lines: usize) -> Prevalence {
         self.max_lines = max_lines;
+        self
+    }
+
+    #[cfg(test)]
+    fn with_max_hosts_held(mut self, max: usize) -> Prevalence {
+        self.max_hosts_held = max;
         self
     }
 
@@ -80,15 +97,19 @@ impl Prevalence {
             return self.hosts(key);
         };
         let host = self.hasher.hash_one(host.to_ascii_lowercase());
-        if !self.lines.contains_key(&key) && self.lines.len() >= self.max_lines {
+        let full = (!self.lines.contains_key(&key) && self.lines.len() >= self.max_lines)
+            || self.hosts_held >= self.max_hosts_held;
+        if full {
             self.make_room();
         }
         let seen = self.lines.entry(key).or_insert(Seen::Hosts(Vec::new()));
         if let Seen::Hosts(hosts) = seen {
             if !hosts.contains(&host) {
                 hosts.push(host);
+                self.hosts_held += 1;
             }
             if hosts.len() >= self.common_at {
+                self.hosts_held -= hosts.len();
                 *seen = Seen::Common;
             }
         }
@@ -112,6 +133,7 @@ impl Prevalence {
     /// forgets everything.
     fn make_room(&mut self) {
         self.lines.retain(|_, s| matches!(s, Seen::Common));
+        self.hosts_held = 0;
         if self.lines.len() >= self.max_lines / 2 {
             self.lines.clear();
         }
@@ -182,6 +204,26 @@ mod tests {
         // The common line survived every clean-up; the rare one was forgotten.
         assert_eq!(p.observe(0, "common", Some("z")), 2);
         assert_eq!(p.observe(0, "rare", Some("b")), 1);
+    }
+
+    #[test]
+    fn a_flood_of_host_names_stays_bounded() {
+        let mut p = Prevalence::new(MAX_COMMON_AT).with_max_hosts_held(1_000);
+        for h in 0..5_000 {
+            p.observe(0, &format!("line {}", h % 7), Some(&format!("host-{h}")));
+            assert!(p.hosts_held <= 1_000);
+            let held: usize = p
+                .lines
+                .values()
+                .map(|s| match s {
+                    Seen::Hosts(h) => h.len(),
+                    Seen::Common => 0,
+                })
+                .sum();
+            assert_eq!(held, p.hosts_held);
+        }
+        // A threshold from outside is capped.
+        assert_eq!(Prevalence::new(usize::MAX).common_at(), MAX_COMMON_AT);
     }
 
     #[test]
