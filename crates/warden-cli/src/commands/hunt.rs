@@ -28,21 +28,7 @@ use crate::commands::rules::load_rules;
 const MAX_PRINTED_ERRORS: u64 = 20;
 pub fn run(args: &HuntArgs) -> Result<()> {
     let started = Instant::now();
-    let set = if args.parse_only {
-        None
-    } else {
-        if args.rules.rules.is_empty() {
-            bail!("no rules: give --rules DIR (or --parse-only to time reading alone)");
-        }
-        let set = load_rules(&args.rules, &[])?;
-        if set.detection_rules() == 0 {
-            bail!(
-                "none of the {} rule files loaded; run `warden rules lint` to see why",
-                set.files()
-            );
-        }
-        Some(set)
-    };
+    let set = hunt_rules(args)?;
     let load_time = started.elapsed();
     let format = args.format.unwrap_or(
         if std::io::stdout().is_terminal() && args.output.is_none() {
@@ -61,15 +47,15 @@ pub fn run(args: &HuntArgs) -> Result<()> {
 
     let payload = payload_hunt(args)?;
     if args.inputs.iter().any(|i| i == "-") {
-        let Some(set) = set else {
-            bail!("--parse-only does not apply to stdin");
-        };
         if payload.is_some() {
             bail!(
                 "--payload reads files (prevalence is judged over all of them); a live stream's \
                  process creations are scored by `warden serve` or `warden worker`"
             );
         }
+        let Some(set) = set else {
+            bail!("--parse-only does not apply to stdin");
+        };
         stream_stdin(set, args, format, &mut out, sender.as_ref())?;
         return crate::sending::finish_checked(sender);
     }
@@ -178,6 +164,7 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         scan_time,
         alerts: &alerts,
         set: set.as_ref(),
+        payload_only: payload.is_some(),
     };
     summary.print();
     if let Some(o) = payload_outcome {
@@ -201,6 +188,31 @@ fn timeline_order(a: &SigmaAlert, b: &SigmaAlert) -> std::cmp::Ordering {
         )
     };
     key(a).cmp(&key(b))
+}
+
+/// The Sigma rules: none with --parse-only, or for a hunt of command lines only
+/// (`--payload` without `--rules`).
+fn hunt_rules(args: &HuntArgs) -> Result<Option<RuleSet>> {
+    if args.parse_only {
+        return Ok(None);
+    }
+    if args.rules.rules.is_empty() {
+        if args.payload || args.payload_model.is_some() {
+            return Ok(None);
+        }
+        bail!(
+            "no rules: give --rules DIR (or --payload to analyse command lines only, or \
+             --parse-only to time reading alone)"
+        );
+    }
+    let set = load_rules(&args.rules, &[])?;
+    if set.detection_rules() == 0 {
+        bail!(
+            "none of the {} rule files loaded; run `warden rules lint` to see why",
+            set.files()
+        );
+    }
+    Ok(Some(set))
 }
 
 /// Payload analysis when asked for (`--payload`, or a model given).
@@ -549,6 +561,8 @@ struct Summary<'a> {
     scan_time: Duration,
     alerts: &'a [SigmaAlert],
     set: Option<&'a RuleSet>,
+    /// No rules, payload analysis only.
+    payload_only: bool,
 }
 
 fn thousands(n: u64) -> String {
@@ -587,19 +601,18 @@ impl Summary<'_> {
         if !shapes.is_empty() {
             eprintln!("event shapes: {}", shapes.join(", "));
         }
-        let Some(set) = self.set else {
-            eprintln!("parse only: no rules evaluated");
-            return;
-        };
-        let (variants, tests, literals, fields) = set.stats();
-        eprintln!(
-            "rules: loaded {} (+{} correlations) from {} files in {:.2} s, skipped {} (`warden rules lint` lists why); compiled to {variants} variants, {tests} distinct tests, {literals} prefilter literals, {fields} fields",
-            set.detection_rules(),
-            set.correlations().len(),
-            set.files(),
-            self.load_time.as_secs_f64(),
-            set.skipped().len()
-        );
+        match self.set {
+            Some(set) => print_rules(set, self.load_time),
+            None if self.payload_only => eprintln!("rules: none (command lines only)"),
+            None => {
+                eprintln!("parse only: no rules evaluated");
+                return;
+            }
+        }
+        self.print_detections();
+    }
+
+    fn print_detections(&self) {
         let mut by_level: BTreeMap<std::cmp::Reverse<Level>, u64> = BTreeMap::new();
         let mut by_rule: BTreeMap<&str, u64> = BTreeMap::new();
         for a in self.alerts {
@@ -625,4 +638,17 @@ impl Summary<'_> {
             eprintln!("  {n:>7}  {title}");
         }
     }
+}
+
+/// The rules line of the summary.
+fn print_rules(set: &RuleSet, load_time: Duration) {
+    let (variants, tests, literals, fields) = set.stats();
+    eprintln!(
+        "rules: loaded {} (+{} correlations) from {} files in {:.2} s, skipped {} (`warden rules lint` lists why); compiled to {variants} variants, {tests} distinct tests, {literals} prefilter literals, {fields} fields",
+        set.detection_rules(),
+        set.correlations().len(),
+        set.files(),
+        load_time.as_secs_f64(),
+        set.skipped().len()
+    );
 }

@@ -410,6 +410,13 @@ fn payload_analysis_puts_dangerous_command_lines_on_the_timeline() {
     sorted.sort_unstable();
     assert_eq!(times, sorted);
 
+    // Without Sigma rules: command lines only.
+    let (code, out, err) = run(&["hunt", "-q", "--format", "jsonl", "--payload", &file]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines(&out).len(), 4, "{out}");
+    assert!(err.contains("rules: none (command lines only)"), "{err}");
+    assert!(err.contains("detections: 4"), "{err}");
+
     // Not on a live stream: prevalence needs the whole hunt.
     let rules = data("sigma");
     let (code, _, err) = run(&["hunt", "-q", "--rules", &rules, "--payload", "-"]);
