@@ -88,13 +88,12 @@ impl PayloadSection {
         if !(1..=100_000).contains(&self.max_queued_jobs) {
             return bad("max_queued_jobs", "must be between 1 and 100000".into());
         }
-        if self.common_at_hosts > warden_engine::pipeline::prevalence::MAX_COMMON_AT {
+        let most = warden_engine::pipeline::prevalence::MAX_COMMON_AT;
+        if self.common_at_hosts == 1 || self.common_at_hosts > most {
+            // One host would make every line common at its first start.
             return bad(
                 "common_at_hosts",
-                format!(
-                    "must be at most {}",
-                    warden_engine::pipeline::prevalence::MAX_COMMON_AT
-                ),
+                format!("must be 0 (never common) or between 2 and {most}"),
             );
         }
         if !(1..=64).contains(&self.workers) {

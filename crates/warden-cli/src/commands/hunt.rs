@@ -241,7 +241,12 @@ fn add_payload(
     sender: Option<&Sender>,
     alerts: &mut Vec<SigmaAlert>,
 ) -> Outcome {
-    let (entries, outcome) = p.merge(found);
+    let report = if min_level >= Level::Critical {
+        warden_event::ThreatLevel::Critical
+    } else {
+        warden_event::ThreatLevel::High
+    };
+    let (entries, outcome) = p.merge(found, report);
     for e in entries
         .into_iter()
         .filter(|e| e.alert.level_rank >= min_level)
@@ -255,17 +260,17 @@ fn add_payload(
 }
 
 fn print_payload(o: &Outcome, reported: usize) {
+    let folded = if o.common > 0 {
+        format!(
+            " ({} starts of {} command lines common in these logs that only the model finds suspicious, reported once each at MEDIUM)",
+            o.common, o.common_lines
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "payload analysis: {} process creations, {reported} detections at HIGH or above{}",
-        o.process_starts,
-        if o.common > 0 {
-            format!(
-                " ({} more left out: {} command lines common in these logs that only the model finds suspicious)",
-                o.common, o.common_lines
-            )
-        } else {
-            String::new()
-        }
+        "payload analysis: {} process creations, {reported} detections{folded}",
+        o.process_starts
     );
 }
 

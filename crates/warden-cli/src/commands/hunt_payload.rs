@@ -4,9 +4,11 @@
 //! the timeline beside the Sigma detections (rule id `warden-payload`).
 //!
 //! A hunt sees the whole estate's logs at once, so prevalence is judged over all of them: a
-//! command line that `common_at` or more distinct hosts started is common in these logs and
-//! is reported only when what it does (its signatures, the sandbox view) reaches HIGH on
-//! its own, not when only the learned model finds it suspicious.
+//! command line that `common_at` or more distinct hosts started is common in these logs.
+//! Its starts are reported one by one only when its signatures alone reach the reporting
+//! level; when only the learned model finds it suspicious, it is reported once, at MEDIUM,
+//! with how many hosts and starts it stands for — visible, not a flood. The Sigma rules are
+//! not added to the analysis here (the hunt reports their matches itself).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -38,8 +40,8 @@ pub struct Entry {
     pub command: String,
     pub user: Option<String>,
     host: Option<String>,
-    /// Its signature and sandbox views alone are below HIGH: only the model raised it.
-    model_only: bool,
+    /// The level its signature view alone gives.
+    without_model: ThreatLevel,
 }
 
 impl Entry {
@@ -65,6 +67,10 @@ impl Entry {
             event,
         };
         let mut a = warden_payload::alert::to_alert(&self.verdict, &self.command, &origin);
+        if self.alert.level_rank == Level::Medium {
+            // A common line the model alone flags, reported once for all its starts.
+            a.level = ThreatLevel::Medium;
+        }
         a.digest = Some(warden_event::content_digest(&[
             &origin.timestamp,
             self.host.as_deref().unwrap_or(""),
@@ -94,10 +100,19 @@ pub struct At<'a> {
 pub struct Outcome {
     pub process_starts: u64,
     pub reported: usize,
-    /// Detections left out because their command line is common in these logs and only
-    /// the model raised it, and how many distinct lines they were.
+    /// Starts of command lines common in these logs that only the model flags, and how
+    /// many distinct lines they were (each reported once, at MEDIUM).
     pub common: usize,
     pub common_lines: usize,
+}
+
+/// A host name that names a host.
+fn host_of(e: &Entry) -> Option<String> {
+    e.host
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty() && *h != "-")
+        .map(str::to_ascii_lowercase)
 }
 
 impl PayloadHunt {
@@ -118,44 +133,65 @@ impl PayloadHunt {
         }
     }
 
-    /// The detections of every file, those of common lines that only the model raised
-    /// left out.
-    pub fn merge(&self, found: Vec<Found>) -> (Vec<Entry>, Outcome) {
+    /// The detections of every file. `report` is the lowest level reported (HIGH at
+    /// least): a common line whose signatures alone reach it is reported at every start;
+    /// one that only the model raises is reported once, at MEDIUM, for all its starts.
+    pub fn merge(&self, found: Vec<Found>, report: ThreatLevel) -> (Vec<Entry>, Outcome) {
+        let report = report.max(ThreatLevel::High);
         let mut outcome = Outcome::default();
-        let entries: Vec<Entry> = found
+        let mut entries: Vec<Entry> = found
             .into_iter()
             .flat_map(|f| {
                 outcome.process_starts += f.process_starts;
                 f.entries
             })
             .collect();
-        let mut hosts: HashMap<&str, HashSet<String>> = HashMap::new();
+        entries.sort_by_key(|e| e.alert.timestamp_ms.unwrap_or(i64::MAX));
+        let key = |e: &Entry| (e.verdict.shell, e.command.clone());
+        let mut hosts: HashMap<(Shell, String), HashSet<String>> = HashMap::new();
         for e in &entries {
-            if let Some(h) = &e.host {
-                hosts
-                    .entry(e.command.as_str())
-                    .or_default()
-                    .insert(h.to_ascii_lowercase());
+            if let Some(h) = host_of(e) {
+                hosts.entry(key(e)).or_default().insert(h);
             }
         }
-        let common: HashSet<String> = hosts
-            .into_iter()
-            .filter(|(_, h)| self.common_at > 0 && h.len() >= self.common_at)
-            .map(|(c, _)| c.to_owned())
-            .collect();
-        let mut dropped_lines = HashSet::new();
-        let kept: Vec<Entry> = entries
-            .into_iter()
-            .filter(|e| {
-                let drop = e.model_only && common.contains(&e.command);
-                if drop {
-                    outcome.common += 1;
-                    dropped_lines.insert(e.command.clone());
+        let common = |e: &Entry| {
+            self.common_at > 0
+                && e.without_model < report
+                && hosts
+                    .get(&key(e))
+                    .is_some_and(|h| h.len() >= self.common_at)
+        };
+        // Per common line: its first start (kept, demoted) and how many it stands for.
+        let mut folded: HashMap<(Shell, String), (usize, u64)> = HashMap::new();
+        let mut kept: Vec<Entry> = Vec::with_capacity(entries.len());
+        for e in entries {
+            if !common(&e) {
+                kept.push(e);
+                continue;
+            }
+            outcome.common += 1;
+            match folded.get_mut(&key(&e)) {
+                Some((_, starts)) => *starts += 1,
+                None => {
+                    folded.insert(key(&e), (kept.len(), 1));
+                    kept.push(e);
                 }
-                !drop
-            })
-            .collect();
-        outcome.common_lines = dropped_lines.len();
+            }
+        }
+        for (k, (at, starts)) in &folded {
+            let n = hosts.get(k).map_or(0, HashSet::len);
+            let a = &mut kept[*at].alert;
+            a.level = Level::Medium.to_string();
+            a.level_rank = Level::Medium;
+            a.details.insert(
+                "common".into(),
+                Value::String(format!(
+                    "started on {n} hosts ({starts} process creations), reported once: only the learned model finds it suspicious, and its signatures alone are below {}",
+                    report.as_str()
+                )),
+            );
+        }
+        outcome.common_lines = folded.len();
         outcome.reported = kept.len();
         (kept, outcome)
     }
@@ -218,7 +254,7 @@ impl FileScorer<'_> {
             command: p.command,
             user: p.user,
             host: p.host,
-            model_only: without_model < ThreatLevel::High,
+            without_model,
         });
     }
 
@@ -309,7 +345,7 @@ mod tests {
         );
         s.look(&sysmon("ws-1", "ipconfig /all", 8), &at(2));
         s.look(&json!({"EventID": 4624}), &at(3));
-        let (kept, outcome) = hunt.merge(vec![s.finish()]);
+        let (kept, outcome) = hunt.merge(vec![s.finish()], ThreatLevel::High);
         assert_eq!(outcome.process_starts, 2);
         assert_eq!(kept.len(), 1);
         let a = &kept[0].alert;
@@ -347,12 +383,12 @@ mod tests {
             files.push(s.finish());
         }
         // Signatures alone put it at HIGH: every host's start is reported, however common.
-        let (kept, outcome) = hunt.merge(files);
+        let (kept, outcome) = hunt.merge(files, ThreatLevel::High);
         assert_eq!((kept.len(), outcome.common), (5, 0));
     }
 
     #[test]
-    fn common_lines_only_the_model_raised_are_left_out() {
+    fn common_lines_only_the_model_raised_are_reported_once_at_medium() {
         let blank = || SigmaAlert {
             timestamp: String::new(),
             timestamp_ms: None,
@@ -374,7 +410,7 @@ mod tests {
             captured: Vec::new(),
             hidden: false,
         };
-        let mk = |host: &str, model_only: bool| Entry {
+        let mk = |host: &str, without_model: ThreatLevel| Entry {
             alert: blank(),
             verdict: Arc::new(
                 Analyzer::new(None, VerdictConfig::default()).analyze("Teams.exe", None),
@@ -382,29 +418,51 @@ mod tests {
             command: "Teams.exe".into(),
             user: None,
             host: Some(host.into()),
-            model_only,
+            without_model,
         };
+        let low = ThreatLevel::Low;
         let hunt = PayloadHunt::new(Arc::new(Analyzer::new(None, VerdictConfig::default())), 3);
         // Two hosts: not common yet, reported.
         let two = Found {
-            entries: vec![mk("a", true), mk("b", true)],
+            entries: vec![mk("a", low), mk("b", low)],
             process_starts: 2,
         };
-        assert_eq!(hunt.merge(vec![two]).0.len(), 2);
-        // Three hosts (one in another case): common, left out, counted.
-        let three = Found {
-            entries: vec![mk("a", true), mk("B", true), mk("c", true), mk("b", true)],
-            process_starts: 4,
+        assert_eq!(hunt.merge(vec![two], ThreatLevel::High).0.len(), 2);
+        // Three hosts (one in another case; an empty name is no host): common, reported
+        // once at MEDIUM for its five starts.
+        let three = || Found {
+            entries: vec![
+                mk("a", low),
+                mk("B", low),
+                mk("", low),
+                mk("c", low),
+                mk("b", low),
+            ],
+            process_starts: 5,
         };
-        let (kept, outcome) = hunt.merge(vec![three]);
-        assert!(kept.is_empty());
-        assert_eq!((outcome.common, outcome.common_lines), (4, 1));
-        // The count off: all reported.
-        let off = PayloadHunt::new(Arc::new(Analyzer::new(None, VerdictConfig::default())), 0);
-        let three = Found {
-            entries: vec![mk("a", true), mk("b", true), mk("c", true)],
+        let (kept, outcome) = hunt.merge(vec![three()], ThreatLevel::High);
+        assert_eq!(kept.len(), 1);
+        assert_eq!((outcome.common, outcome.common_lines), (5, 1));
+        let a = &kept[0].alert;
+        assert_eq!((a.level.as_str(), a.level_rank), ("medium", Level::Medium));
+        assert!(
+            a.details["common"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("started on 3 hosts (5 process creations)")),
+            "{:?}",
+            a.details
+        );
+        assert_eq!(kept[0].to_alert("t").level, ThreatLevel::Medium);
+        // Signatures alone at the reporting level: every start reported. Below a raised
+        // reporting level (CRITICAL), the same line folds.
+        let high = || Found {
+            entries: ["a", "b", "c"].map(|h| mk(h, ThreatLevel::High)).into(),
             process_starts: 3,
         };
-        assert_eq!(off.merge(vec![three]).0.len(), 3);
+        assert_eq!(hunt.merge(vec![high()], ThreatLevel::High).0.len(), 3);
+        assert_eq!(hunt.merge(vec![high()], ThreatLevel::Critical).0.len(), 1);
+        // The count off: all reported.
+        let off = PayloadHunt::new(Arc::new(Analyzer::new(None, VerdictConfig::default())), 0);
+        assert_eq!(off.merge(vec![three()], ThreatLevel::High).0.len(), 5);
     }
 }

@@ -131,7 +131,8 @@ impl PayloadDetector {
 }
 
 impl PayloadDetector {
-    /// The level of a verdict from its signature and sandbox views alone.
+    /// The level of a verdict from its signature view (signatures and Sigma rules) alone;
+    /// the pipeline's verdicts have no sandbox view.
     fn level_without_model(&self, v: &Verdict) -> ThreatLevel {
         let Some(a) = &self.current else {
             return v.level;

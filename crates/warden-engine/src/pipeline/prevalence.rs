@@ -93,18 +93,27 @@ impl Prevalence {
             return 0;
         }
         let key = self.hasher.hash_one((shell, line));
-        let Some(host) = host else {
+        // An empty or placeholder name is no host: it must not count as one more.
+        let Some(host) = host.map(str::trim).filter(|h| !h.is_empty() && *h != "-") else {
             return self.hosts(key);
         };
         let host = self.hasher.hash_one(host.to_ascii_lowercase());
-        let full = (!self.lines.contains_key(&key) && self.lines.len() >= self.max_lines)
-            || self.hosts_held >= self.max_hosts_held;
-        if full {
+        if !self.lines.contains_key(&key) && self.lines.len() >= self.max_lines {
+            self.make_room();
+        }
+        let adds = match self.lines.get(&key) {
+            Some(Seen::Common) => false,
+            Some(Seen::Hosts(h)) => !h.contains(&host),
+            None => true,
+        };
+        if adds && self.hosts_held >= self.max_hosts_held {
             self.make_room();
         }
         let seen = self.lines.entry(key).or_insert(Seen::Hosts(Vec::new()));
         if let Seen::Hosts(hosts) = seen {
-            if !hosts.contains(&host) {
+            if adds {
+                // Exactly as long as needed: the bound on entries is a bound on memory.
+                hosts.reserve_exact(1);
                 hosts.push(host);
                 self.hosts_held += 1;
             }
@@ -175,6 +184,8 @@ mod tests {
         let mut p = Prevalence::new(2);
         assert_eq!(p.observe(0, "x", None), 0);
         assert_eq!(p.observe(0, "x", None), 0);
+        assert_eq!(p.observe(0, "x", Some("")), 0);
+        assert_eq!(p.observe(0, "x", Some(" - ")), 0);
         assert!(p.is_empty());
         assert_eq!(p.observe(0, "x", Some("a")), 1);
         assert_eq!(p.observe(0, "x", None), 1);

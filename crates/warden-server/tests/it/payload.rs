@@ -511,6 +511,8 @@ fn the_common_line_threshold_is_checked() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("payload.common_at_hosts"), "{err}");
+    config.payload.common_at_hosts = 1;
+    assert!(config.validate().is_err());
     config.payload.common_at_hosts = 0;
     assert!(config.validate().is_ok());
 }
