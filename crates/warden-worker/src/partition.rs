@@ -35,8 +35,11 @@ pub struct PipelineSpec {
     pub rules: Option<Arc<RuleSet>>,
     /// Most correlation groups per correlation rule in one partition.
     pub max_correlation_groups: usize,
-    /// Command-line analysis of process creations (stateless: nothing to checkpoint).
+    /// Command-line analysis of process creations (nothing checkpointed: its count of the
+    /// hosts that start each line is kept in memory and starts afresh with the partition).
     pub payload: Option<(Arc<dyn AnalyzerSource>, ThreatLevel)>,
+    /// Hosts of the partition after which a command line is common (0: never).
+    pub payload_common_at: usize,
 }
 
 impl std::fmt::Debug for PipelineSpec {
@@ -66,6 +69,7 @@ impl PipelineSpec {
             rules: None,
             max_correlation_groups: warden_sigma::correlation::MAX_GROUPS,
             payload: None,
+            payload_common_at: warden_engine::pipeline::DEFAULT_COMMON_AT,
         }
     }
 
@@ -106,7 +110,9 @@ impl PipelineSpec {
         // command line's verdict.
         if let Some((source, level)) = &self.payload {
             p.add(Box::new(
-                PayloadDetector::new(source.clone()).with_min_level(*level),
+                PayloadDetector::new(source.clone())
+                    .with_min_level(*level)
+                    .with_common_at(self.payload_common_at),
             ));
         }
         Ok(p)

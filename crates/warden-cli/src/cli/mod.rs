@@ -345,7 +345,7 @@ pub struct HuntArgs {
     /// With --payload: a command line started on this many distinct hosts in the hunted
     /// logs is common there and is reported only when its signatures alone reach HIGH (0:
     /// never common).
-    #[arg(long, value_name = "N", default_value_t = warden_engine::pipeline::DEFAULT_COMMON_AT)]
+    #[arg(long, value_name = "N", default_value_t = warden_engine::pipeline::DEFAULT_COMMON_AT, value_parser = parse_common_at)]
     pub common_at_hosts: usize,
 }
 
@@ -533,6 +533,18 @@ pub enum ConfigCommand {
         /// The configuration file.
         file: PathBuf,
     },
+}
+
+/// A host-count threshold for command lines: 0 (never common) or 2 to the most allowed
+/// (1 would make every line common at its first start).
+pub(crate) fn parse_common_at(s: &str) -> Result<usize, String> {
+    let most = warden_engine::pipeline::prevalence::MAX_COMMON_AT;
+    match s.parse::<usize>() {
+        Ok(n) if n == 0 || (2..=most).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "0 (never common) or a number of hosts from 2 to {most}"
+        )),
+    }
 }
 
 fn parse_sigma_level(s: &str) -> Result<warden_sigma::Level, String> {

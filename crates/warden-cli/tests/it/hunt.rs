@@ -417,6 +417,11 @@ fn payload_analysis_puts_dangerous_command_lines_on_the_timeline() {
     assert!(err.contains("rules: none (command lines only)"), "{err}");
     assert!(err.contains("detections: 4"), "{err}");
 
+    // A threshold of one host would make every line common.
+    let (code, _, err) = run(&["hunt", "--payload", "--common-at-hosts", "1", &file]);
+    assert_eq!(code, 2);
+    assert!(err.contains("from 2 to"), "{err}");
+
     // Not on a live stream: prevalence needs the whole hunt.
     let rules = data("sigma");
     let (code, _, err) = run(&["hunt", "-q", "--rules", &rules, "--payload", "-"]);

@@ -443,3 +443,25 @@ fn a_worker_stops_on_a_payload_model_it_cannot_read_before_connecting() {
         "{err}"
     );
 }
+
+#[test]
+fn a_worker_refuses_a_host_threshold_of_one() {
+    let out = super::warden()
+        .args([
+            "worker",
+            "--nats",
+            "nats://127.0.0.1:1",
+            "--topic",
+            "activity",
+        ])
+        .args(["--common-at-hosts", "1"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--common-at-hosts") && err.contains("from 2 to"),
+        "{err}"
+    );
+}

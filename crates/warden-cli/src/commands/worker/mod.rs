@@ -111,6 +111,10 @@ pub struct WorkerArgs {
     /// creations; without one their verdicts come from the signatures and rules alone.
     #[arg(long, value_name = "MODEL", conflicts_with = "no_payload")]
     pub payload_model: Option<PathBuf>,
+    /// A command line started on this many distinct hosts of a partition is common there:
+    /// it alerts on its signatures and rules only, not on the model's view (0: never).
+    #[arg(long, value_name = "N", default_value_t = warden_engine::pipeline::DEFAULT_COMMON_AT, value_parser = crate::cli::parse_common_at)]
+    pub common_at_hosts: usize,
     /// Configuration file (TOML: `[ueba]`, `[ingest]`, `[payload]`, `[kafka]` client
     /// properties).
     #[arg(long, value_name = "FILE")]
@@ -202,6 +206,7 @@ fn pipeline_spec(
         let source: std::sync::Arc<dyn warden_engine::pipeline::AnalyzerSource> =
             std::sync::Arc::new(std::sync::Arc::new(analyzer));
         spec.payload = Some((source, ThreatLevel::High));
+        spec.payload_common_at = args.common_at_hosts;
     }
     spec.rules = rules;
     Ok(spec)
