@@ -417,12 +417,9 @@ fn serve_forwards_ingest_to_jetstream() {
     assert!(child.wait().unwrap().success());
 }
 
-#[test]
-fn a_worker_stops_on_a_payload_model_it_cannot_read_before_connecting() {
-    let dir = tempfile::tempdir().unwrap();
-    let bad = dir.path().join("payload.wpld");
-    std::fs::write(&bad, b"not a model").unwrap();
-    // Nothing listens on port 1: the model is read before any connection is tried.
+/// `warden worker` pointed at a NATS address where nothing listens (port 1), with `extra`
+/// arguments: what it says before it would connect. Exit status and stderr.
+fn worker_before_connecting(extra: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
     let out = super::warden()
         .args([
             "worker",
@@ -431,13 +428,23 @@ fn a_worker_stops_on_a_payload_model_it_cannot_read_before_connecting() {
             "--topic",
             "activity",
         ])
-        .arg("--payload-model")
-        .arg(&bad)
+        .args(extra)
         .timeout(Duration::from_secs(60))
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_worker_stops_on_a_payload_model_it_cannot_read_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("payload.wpld");
+    std::fs::write(&bad, b"not a model").unwrap();
+    let (code, err) = worker_before_connecting(&["--payload-model".as_ref(), bad.as_os_str()]);
+    assert_ne!(code, Some(0));
     assert!(
         err.contains("payload.wpld") && err.contains("not a payload model"),
         "{err}"
@@ -446,20 +453,8 @@ fn a_worker_stops_on_a_payload_model_it_cannot_read_before_connecting() {
 
 #[test]
 fn a_worker_refuses_a_host_threshold_of_one() {
-    let out = super::warden()
-        .args([
-            "worker",
-            "--nats",
-            "nats://127.0.0.1:1",
-            "--topic",
-            "activity",
-        ])
-        .args(["--common-at-hosts", "1"])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (code, err) = worker_before_connecting(&["--common-at-hosts".as_ref(), "1".as_ref()]);
+    assert_eq!(code, Some(2));
     assert!(
         err.contains("--common-at-hosts") && err.contains("from 2 to"),
         "{err}"
