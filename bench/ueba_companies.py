@@ -29,10 +29,15 @@ Hard negatives do not depend on the strength: a flight to another office at airl
 speed, a late night before a deadline, a new laptop, a change of role (another function's
 resources from that day on), a big upload of work.
 
+--cross-team P adds ordinary cross-team work to normal days: on a share P of them the user
+opens one resource of another function once, labelled normal (what a first access to another
+team's tool costs in false positives; off by default, and drawn apart, so the company is
+otherwise the same).
+
 Writes events.jsonl.gz, labels.jsonl.gz and meta.json to --out. Standard library only;
 the same arguments give the same files.
 
-Usage: bench/ueba_companies.py --out DIR [--seed N] [--strength S] [--users N]
+Usage: bench/ueba_companies.py --out DIR [--seed N] [--strength S] [--users N] [--cross-team P]
 """
 import argparse
 import gzip
@@ -267,6 +272,26 @@ def normal_day(company, w, user, day):
         return
     session(company, w, user, day)
     evening_phone(company, w, user, day)
+    if company.cross_team and company.cross_rng.random() < company.cross_team:
+        cross_team(company, w, user, day)
+
+
+def cross_team(company, w, user, day):
+    """Ordinary cross-team work (--cross-team): one resource of another function, opened
+    once during the day's work and labelled normal. Drawn from a random stream of its own,
+    so the rest of the company is the same with and without it."""
+    rng = company.cross_rng
+    others = sorted({r for role, rs in company.roles.items() if role != user["role"]
+                     for r in rs} - set(user["resources"]))
+    if not others:
+        return
+    hour = user["start"] + rng.uniform(0.5, max(0.6, user["hours"] - 0.5))
+    act = rng.choice(["file_access", "download"])
+    saved, w.rng = w.rng, rng
+    w.add(user, local_to_utc(day, user["office"], hour), act, rng.choice(others),
+          user["devices"][0], user["office"],
+          usual_ip(rng, company, user, user["office"], False), volume(rng, user, act))
+    w.rng = saved
 
 
 def plant_attack(company, w, user, day, kind, s):
@@ -382,9 +407,11 @@ def plant_benign(company, w, user, day, kind, role_changes):
     return None
 
 
-def generate(seed, strength, users, attacks_per_kind, negatives_per_kind):
+def generate(seed, strength, users, attacks_per_kind, negatives_per_kind, cross_team=0.0):
     rng = random.Random(seed)
     company = Company(rng, users)
+    company.cross_team = cross_team
+    company.cross_rng = random.Random(seed * 7919 + 1)
     w = Writer(rng)
     order = list(company.users)
     rng.shuffle(order)
@@ -422,13 +449,19 @@ def main():
     ap.add_argument("--users", type=int, default=300)
     ap.add_argument("--attacks-per-kind", type=int, default=8)
     ap.add_argument("--negatives-per-kind", type=int, default=8)
+    ap.add_argument("--cross-team", type=float, default=0.0,
+                    help="share of working days on which a user opens one resource of "
+                         "another function (ordinary cross-team work, labelled normal)")
     a = ap.parse_args()
     if not 0.0 <= a.strength <= 1.0:
         ap.error("--strength is between 0 and 1")
     if a.users < 6 * a.attacks_per_kind + 5 * a.negatives_per_kind:
         ap.error("too few users for one scenario each")
     os.makedirs(a.out, exist_ok=True)
-    company, w = generate(a.seed, a.strength, a.users, a.attacks_per_kind, a.negatives_per_kind)
+    if not 0.0 <= a.cross_team <= 1.0:
+        ap.error("--cross-team is between 0 and 1")
+    company, w = generate(a.seed, a.strength, a.users, a.attacks_per_kind, a.negatives_per_kind,
+                          a.cross_team)
     n = w.write(a.out)
     counts = {}
     for _, _, label, _ in w.rows:

@@ -272,6 +272,14 @@ pub struct ResourceConfig {
     /// Confidence factor for a new resource that is not sensitive, when the user's peers
     /// were consulted (a resource their peers do not use says more than a name).
     pub peer_non_sensitive_factor: f64,
+    /// Confidence factor for a first access to a resource that the users of the session's
+    /// own work — one of the user's everyday resources, used earlier in the same session —
+    /// do not use, read from that group alone: an engineer at work on the build servers who
+    /// opens payroll reaches into another team's systems even if a fifth of the company
+    /// uses payroll. Kept low enough that one such access, with the composite deviation it
+    /// brings, stays below HIGH and is learned (an access at the quarantine level is not, so
+    /// it would alert again at every use); a second one in the session compounds.
+    pub in_session_factor: f64,
 }
 
 impl Default for ResourceConfig {
@@ -307,6 +315,7 @@ impl Default for ResourceConfig {
             peer_min_peers: 5,
             peer_max_share: 0.5,
             peer_non_sensitive_factor: 0.6,
+            in_session_factor: 0.65,
         }
     }
 }
@@ -608,6 +617,10 @@ impl UebaConfig {
             (
                 "resources.peer_non_sensitive_factor",
                 self.resources.peer_non_sensitive_factor,
+            ),
+            (
+                "resources.in_session_factor",
+                self.resources.in_session_factor,
             ),
             ("location.min_rarity", self.location.min_rarity),
             (

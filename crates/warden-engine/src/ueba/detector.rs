@@ -306,6 +306,7 @@ impl Step<'_> {
             state.recent.session_started_usual =
                 state.profile.events > 0 && u.share >= cfg.time.min_hour_share;
             state.session_authenticated = a.success && a.activity_type.is_authentication();
+            state.session_work = None;
         }
         if !a.success {
             state.recent.failures.push(env.secs);
@@ -323,6 +324,8 @@ impl Step<'_> {
         }
         if !a.success {
             state.recent.last_failure_network = env.keys.network;
+        } else if state.session_work.is_none() {
+            state.session_work = self.own_work(env, state);
         }
         // An unusual transfer's size is learned when its session ends: the first part of a
         // large transfer must not make the next parts look usual.
@@ -341,6 +344,20 @@ impl Step<'_> {
         to_threat_score(cfg, a, outcome, with_features)
     }
 
+    /// The event's resource when it is one of the user's everyday resources that defines a
+    /// peer group (the same rule as the peers' anchors): the user is at their own work.
+    fn own_work(&self, env: &Env<'_>, state: &UserState) -> Option<u64> {
+        let key = env.keys.resource?;
+        let cfg = &env.cfg.resources;
+        if state.profile.resources.get(key).unwrap_or(0) < cfg.peer_min_uses {
+            return None;
+        }
+        let holders = self.population.peers.holders(key);
+        let share = f64::from(holders) / f64::from(self.population.users.max(1));
+        (holders.saturating_sub(1) >= cfg.peer_min_peers && share <= cfg.peer_max_share)
+            .then_some(key)
+    }
+
     /// Runs the checks and scores their findings against the baseline as it is now.
     fn evaluate(&mut self, env: &Env<'_>, state: &UserState, a: &UserActivity) -> Outcome {
         let cfg = env.cfg;
@@ -354,6 +371,7 @@ impl Step<'_> {
             recent: &state.recent,
             session: &state.session,
             session_authenticated: state.session_authenticated,
+            session_work: state.session_work,
             transfers: &state.transfers,
             population: self.population,
             config: cfg,

@@ -56,6 +56,9 @@ pub struct CheckContext<'a> {
     pub session: &'a SessionNotes,
     /// Whether the current session was opened by a successful login or VPN connection.
     pub session_authenticated: bool,
+    /// One of the user's own everyday resources used earlier in the current session (see
+    /// [`UserState::session_work`](warden_models::baseline::UserState::session_work)).
+    pub session_work: Option<u64>,
     pub transfers: &'a TransferProfile,
     pub population: &'a Population,
     pub config: &'a UebaConfig,

@@ -1,6 +1,7 @@
 //! Peer groups and session compounding through the whole engine: a team's tools against
 //! another team's, a user who changes team, a group of one, and first accesses that add up
-//! within a session (in order, not across a gap, across midnight).
+//! within a session (in order, not across a gap, across midnight), and a first access made
+//! while at the user's own work.
 
 use super::UebaEngine;
 use super::tests::{DAY, HOUR, LONDON, event};
@@ -171,4 +172,54 @@ fn a_gap_ends_the_session_and_midnight_does_not() {
             .starts_with("earlier in this session: first access to ledger at 23:40")),
         "{after:?}"
     );
+}
+
+#[test]
+fn at_their_own_work_a_reach_into_another_teams_tools_says_more() {
+    // The ledger is a third of the company's: read against the organisation it is barely
+    // rare, and a session of mail alone says nothing of the user's team.
+    let mut e = company(&[]);
+    e.score(&at("eng0", monday(0), "mail"), false);
+    let cold = e.score(&at("eng0", monday(5), "ledger"), false);
+    assert!(
+        !resource_finding(&cold).detail.contains("worked with"),
+        "{cold:?}"
+    );
+    // At work on the team's repository first: read against the repository's users.
+    let mut e = company(&[]);
+    e.score(&at("eng0", monday(0), "repo"), false);
+    let working = e.score(&at("eng0", monday(5), "ledger"), false);
+    let found = resource_finding(&working);
+    assert!(
+        found.detail.ends_with(
+            "; earlier in this session the user worked with repo: of its 7 other users, none ever used it"
+        ),
+        "{}",
+        found.detail
+    );
+    assert!(found.confidence > resource_finding(&cold).confidence);
+    // Alone it stays below HIGH, so it is learned and does not alert at every later use…
+    assert!(working.threat_level < ThreatLevel::High, "{working:?}");
+    // …and a second reach, into a third team's tools, compounds to HIGH.
+    let second = e.score(&at("eng0", monday(25), "crm"), false);
+    assert!(second.threat_level >= ThreatLevel::High, "{second:?}");
+    // The next session starts without the work of the last.
+    let next = e.score(&at("eng0", monday(200), "quotes"), false);
+    assert!(
+        !resource_finding(&next).detail.contains("worked with"),
+        "{next:?}"
+    );
+}
+
+#[test]
+fn a_team_the_user_already_joined_is_not_another_team() {
+    // Moved from engineering to finance: at work on the repository, the tax portal is still
+    // the new team's tool, which all the user's finance peers use.
+    let mover = [&ENGINEERING[..], &FINANCE[..2], &["mail"]].concat();
+    let mut e = company(&[("mover", mover, 9)]);
+    e.score(&at("mover", monday(0), "repo"), false);
+    let s = e.score(&at("mover", monday(5), "tax-portal"), false);
+    let d = &resource_finding(&s).detail;
+    assert!(!d.contains("worked with"), "{d}");
+    assert!(s.threat_level < ThreatLevel::Medium, "{s:?}");
 }

@@ -74,6 +74,13 @@ pub struct UserState {
     /// a restart the session under way counts as not opened by one.
     #[serde(skip)]
     pub session_authenticated: bool,
+    /// One of the user's own everyday resources — one that defines a peer group — used in
+    /// the current session: the user is at their usual work in it, so a first access to
+    /// what that group never uses is added to their role rather than a change of role.
+    /// Not persisted: after a restart the session under way has none until the next such
+    /// event.
+    #[serde(skip)]
+    pub session_work: Option<u64>,
 }
 
 impl codec::Persisted for UserState {

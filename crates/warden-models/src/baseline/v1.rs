@@ -26,6 +26,7 @@ impl From<UserStateV1> for UserState {
             held_hours: Default::default(),
             held_transfers: Default::default(),
             session_authenticated: false,
+            session_work: None,
         }
     }
 }

@@ -2,11 +2,16 @@
 //! it is among the user's peers — the other users of the resources the user works with
 //! every day (see [`warden_models::baseline::PeerIndex`]) — or, when no peer group can be
 //! told, across the organisation. A colleague's everyday tool is less alarming than a
-//! system nobody in the user's team uses.
+//! system nobody in the user's team uses. When the user has been at their own work in the
+//! same session (one of their everyday resources, see [`UserState::session_work`]), the
+//! users of that resource alone are asked: a resource they never use is an addition to the
+//! user's role, not a change of it, however common it is elsewhere in the organisation.
+//!
+//! [`UserState::session_work`]: warden_models::baseline::UserState::session_work
 
 use super::{CheckContext, Finding, feat, unit};
 use warden_event::{AnomalyType, FeatureVector};
-use warden_models::baseline::{AnchorRule, PopulationKind};
+use warden_models::baseline::{AnchorRule, PeerView, PopulationKind};
 
 pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Finding> {
     let key = ctx.keys.resource?;
@@ -48,6 +53,20 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
         (None, true) => (org_rarity, 1.0),
         (None, false) => (org_rarity, cfg.non_sensitive_factor),
     };
+    // At their own work in this session, the user is read as a member of that group: how
+    // common the resource is elsewhere in the organisation no longer lowers it, but any of
+    // the user's groups that uses it still does (a role already taken on is no news).
+    let best_group = peers.as_ref().map_or(0.0, PeerView::share);
+    let work = at_work(ctx, key)
+        .map(|w| (rarity_of(w.share().max(best_group)), w))
+        .filter(|(r, w)| {
+            w.share().max(best_group) <= cfg.peer_max_share
+                && r * cfg.in_session_factor > rarity * weight
+        });
+    let (rarity, weight, work) = match work {
+        Some((r, w)) => (r, cfg.in_session_factor, Some(w)),
+        None => (rarity, weight, None),
+    };
     let users = ctx.population.users_with(PopulationKind::Resource, key);
     let org = if users == 0 {
         "never used by anyone else in the organisation".to_owned()
@@ -67,13 +86,42 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
         )
     });
     let label = if sensitive { " (sensitive)" } else { "" };
+    let work = work.map(|w| {
+        let of = w.anchor_name.as_deref().unwrap_or("one of their usual resources");
+        format!(
+            "; earlier in this session the user worked with {of}: of its {} other users, {} ever used it",
+            w.peers,
+            match w.with_resource {
+                0 => "none".to_owned(),
+                n => n.to_string(),
+            }
+        )
+    });
     Some(Finding::new(
         AnomalyType::UnusualResources,
         weight * rarity,
         format!(
-            "first access to {name}{label} by this user, whose {} usual resources do not include it; {}{org}",
+            "first access to {name}{label} by this user, whose {} usual resources do not include it; {}{org}{}",
             p.resources.len(),
-            peer.unwrap_or_default()
+            peer.unwrap_or_default(),
+            work.unwrap_or_default()
         ),
     ))
+}
+
+/// The users of the resource the user worked with earlier in this session, and how many of
+/// them ever used `key`; `None` without such work or when that group is too small to say.
+fn at_work(ctx: &CheckContext<'_>, key: u64) -> Option<PeerView> {
+    let work = ctx.session_work.filter(|w| *w != key)?;
+    let index = &ctx.population.peers;
+    let peers = index.holders(work).saturating_sub(1);
+    if peers < ctx.config.resources.peer_min_peers {
+        return None;
+    }
+    Some(PeerView {
+        anchor: work,
+        anchor_name: index.name(work).map(str::to_owned),
+        peers,
+        with_resource: index.both(work, key).min(peers),
+    })
 }
