@@ -10,8 +10,9 @@
 //! [`UserState::session_work`]: warden_models::baseline::UserState::session_work
 
 use super::{CheckContext, Finding, feat, unit};
+use crate::config::ResourceConfig;
 use warden_event::{AnomalyType, FeatureVector};
-use warden_models::baseline::{AnchorRule, PeerView, PopulationKind};
+use warden_models::baseline::{AnchorRule, PeerView, Population, PopulationKind, UserProfile};
 
 pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Finding> {
     let key = ctx.keys.resource?;
@@ -27,45 +28,27 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
     f[feat::RESOURCE_NOVELTY] = 1.0;
     // The models' feature keeps its meaning: rarity across the organisation.
     f[feat::RESOURCE_RARITY] = unit(1.0 - org_share / cfg.common_share);
-    let rule = AnchorRule {
-        min_uses: cfg.peer_min_uses,
-        min_peers: cfg.peer_min_peers,
-        max_share: cfg.peer_max_share,
-    };
-    let peers = ctx
-        .population
-        .peers
-        .view(&p.resources, key, ctx.population.users, rule);
+    let peers = peer_view(ctx.population, p, cfg, key);
     // Rare among the peers and rare in the organisation are two pieces of evidence: a
     // resource the user's team never uses but a fifth of the company does is more suspect
     // than a team tool, less than a system nobody uses. For a sensitive resource the
     // organisation's rarity stays the ceiling: peers only lower it (their own tool), since a
     // change of role makes every new sensitive system peer-rare, and an alert at the
     // quarantine level is not learned, so it would repeat at every use.
-    let rarity_of = |share: f64| (1.0 - share / cfg.common_share).max(cfg.min_rarity);
-    let org_rarity = rarity_of(org_share);
+    let org_rarity = rarity_of(cfg, org_share);
     let (rarity, weight) = match (&peers, sensitive) {
-        (Some(v), true) => (org_rarity.min(rarity_of(v.share())), 1.0),
+        (Some(v), true) => (org_rarity.min(rarity_of(cfg, v.share())), 1.0),
         (Some(v), false) => (
-            (rarity_of(v.share()) * org_rarity).sqrt(),
+            (rarity_of(cfg, v.share()) * org_rarity).sqrt(),
             cfg.peer_non_sensitive_factor,
         ),
         (None, true) => (org_rarity, 1.0),
         (None, false) => (org_rarity, cfg.non_sensitive_factor),
     };
-    // At their own work in this session, the user is read as a member of that group: how
-    // common the resource is elsewhere in the organisation no longer lowers it, but any of
-    // the user's groups that uses it still does (a role already taken on is no news).
     let best_group = peers.as_ref().map_or(0.0, PeerView::share);
-    let work = at_work(ctx, key)
-        .map(|w| (rarity_of(w.share().max(best_group)), w))
-        .filter(|(r, w)| {
-            w.share().max(best_group) <= cfg.peer_max_share
-                && r * cfg.in_session_factor > rarity * weight
-        });
-    let (rarity, weight, work) = match work {
-        Some((r, w)) => (r, cfg.in_session_factor, Some(w)),
-        None => (rarity, weight, None),
+    let (confidence, work) = match at_work(ctx.population, cfg, ctx.session_work, key, best_group) {
+        Some((c, w)) if c > rarity * weight => (c, Some(w)),
+        _ => (rarity * weight, None),
     };
     let users = ctx.population.users_with(PopulationKind::Resource, key);
     let org = if users == 0 {
@@ -86,20 +69,10 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
         )
     });
     let label = if sensitive { " (sensitive)" } else { "" };
-    let work = work.map(|w| {
-        let of = w.anchor_name.as_deref().unwrap_or("one of their usual resources");
-        format!(
-            "; earlier in this session the user worked with {of}: of its {} other users, {} ever used it",
-            w.peers,
-            match w.with_resource {
-                0 => "none".to_owned(),
-                n => n.to_string(),
-            }
-        )
-    });
+    let work = work.map(|w| format!("; earlier in this session {}", work_detail(&w)));
     Some(Finding::new(
         AnomalyType::UnusualResources,
-        weight * rarity,
+        confidence,
         format!(
             "first access to {name}{label} by this user, whose {} usual resources do not include it; {}{org}{}",
             p.resources.len(),
@@ -109,19 +82,70 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
     ))
 }
 
-/// The users of the resource the user worked with earlier in this session, and how many of
-/// them ever used `key`; `None` without such work or when that group is too small to say.
-fn at_work(ctx: &CheckContext<'_>, key: u64) -> Option<PeerView> {
-    let work = ctx.session_work.filter(|w| *w != key)?;
-    let index = &ctx.population.peers;
+/// `[min_rarity, 1]`: how rare a share of users makes a resource.
+fn rarity_of(cfg: &ResourceConfig, share: f64) -> f64 {
+    (1.0 - share / cfg.common_share).max(cfg.min_rarity)
+}
+
+/// Of the peer groups the user's everyday resources define, the one most familiar with
+/// `key` (see [`warden_models::baseline::PeerIndex::view`]).
+fn peer_view(
+    population: &Population,
+    profile: &UserProfile,
+    cfg: &ResourceConfig,
+    key: u64,
+) -> Option<PeerView> {
+    let rule = AnchorRule {
+        min_uses: cfg.peer_min_uses,
+        min_peers: cfg.peer_min_peers,
+        max_share: cfg.peer_max_share,
+    };
+    population
+        .peers
+        .view(&profile.resources, key, population.users, rule)
+}
+
+/// The confidence of a first access to `key` read at the user's own work in the session
+/// (`work`, one of their everyday resources), and that work's users: the user is read as a
+/// member of that group, so how common `key` is elsewhere in the organisation no longer
+/// lowers it, but any of the user's groups that uses it (`best_group`, its share) still
+/// does — a role already taken on is no news. `None` without such work, when its group is
+/// too small to say, or when either share is above `resources.peer_max_share`.
+fn at_work(
+    population: &Population,
+    cfg: &ResourceConfig,
+    work: Option<u64>,
+    key: u64,
+    best_group: f64,
+) -> Option<(f64, PeerView)> {
+    let work = work.filter(|w| *w != key)?;
+    let index = &population.peers;
     let peers = index.holders(work).saturating_sub(1);
-    if peers < ctx.config.resources.peer_min_peers {
+    if peers < cfg.peer_min_peers {
         return None;
     }
-    Some(PeerView {
+    let view = PeerView {
         anchor: work,
         anchor_name: index.name(work).map(str::to_owned),
         peers,
         with_resource: index.both(work, key).min(peers),
-    })
+    };
+    let share = view.share().max(best_group);
+    (share <= cfg.peer_max_share).then(|| (rarity_of(cfg, share) * cfg.in_session_factor, view))
+}
+
+/// "the user worked with repo: of its 7 other users, none ever used it".
+fn work_detail(w: &PeerView) -> String {
+    let of = w
+        .anchor_name
+        .as_deref()
+        .unwrap_or("one of their usual resources");
+    let used = match w.with_resource {
+        0 => "none".to_owned(),
+        n => n.to_string(),
+    };
+    format!(
+        "the user worked with {of}: of its {} other users, {used} ever used it",
+        w.peers
+    )
 }
