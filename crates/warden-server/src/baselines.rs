@@ -2,13 +2,15 @@
 //! saved for that tenant, and the users whose baselines changed are saved every
 //! `server.baseline_save_secs` and when the service stops. A `kill -9` loses at most the
 //! last interval's learning (never an alert: alerts are committed before each answer).
+//! Each tenant's entity graph and command-line prevalence are saved the same way.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use warden_engine::pipeline::{GraphDetector, UebaDetector};
+use warden_engine::pipeline::{GraphDetector, PayloadDetector, Pipeline, UebaDetector};
 use warden_engine::ueba::UebaEngine;
 use warden_models::baseline::codec;
+use warden_store::{Store, StoreError};
 
 use crate::state::AppState;
 
@@ -51,10 +53,11 @@ pub fn load_engine(st: &AppState, tenant: &str) -> Result<UebaEngine, String> {
     st.models.new_engine_with(&ueba, users, population)
 }
 
-/// Saves the baselines that changed, and the graphs that grew; returns how many
-/// baselines.
+/// Saves the baselines that changed, the graphs that grew and the prevalence tables that
+/// changed; returns how many baselines.
 pub fn flush(st: &AppState) -> Result<usize, String> {
     flush_graphs(st)?;
+    flush_prevalence(st)?;
     let dirty = st.dirty.take();
     if dirty.is_empty() {
         return Ok(0);
@@ -96,25 +99,49 @@ pub fn flush(st: &AppState) -> Result<usize, String> {
     Ok(n)
 }
 
-/// Saves each tenant's graph that took events since its last save: encoded under the
-/// pipeline's lock, written under the store's, never both at once.
+/// Saves each tenant's graph that took events since its last save.
 pub fn flush_graphs(st: &AppState) -> Result<usize, String> {
+    save_each(
+        st,
+        |p| match p.detector_mut::<GraphDetector>() {
+            Some(d) if d.unsaved() > 0 => {
+                let edges = d.hunter().graph.edge_count() as u64;
+                Ok(Some((d.snapshot().map_err(|e| e.to_string())?, edges)))
+            }
+            _ => Ok(None),
+        },
+        |store, tenant, (bytes, edges)| store.save_graph(tenant, &bytes, edges),
+    )
+}
+
+/// Saves each tenant's command-line prevalence that changed since its last save.
+pub fn flush_prevalence(st: &AppState) -> Result<usize, String> {
+    save_each(
+        st,
+        |p| {
+            Ok(p.detector_mut::<PayloadDetector>()
+                .and_then(PayloadDetector::prevalence_snapshot))
+        },
+        |store, tenant, bytes| store.save_prevalence(tenant, &bytes),
+    )
+}
+
+/// For each tenant, what `take` finds to save in its pipeline, encoded under the
+/// pipeline's lock and written by `save` under the store's, never both at once; returns
+/// how many were saved.
+fn save_each<T>(
+    st: &AppState,
+    take: impl Fn(&mut Pipeline) -> Result<Option<T>, String>,
+    save: impl Fn(&mut Store, &str, T) -> Result<(), StoreError>,
+) -> Result<usize, String> {
     let mut saved = 0;
     for (tenant, pipeline) in st.tenants.all() {
         let encoded = {
             let mut p = pipeline.lock().map_err(|_| "pipeline lock".to_owned())?;
-            match p.detector_mut::<GraphDetector>() {
-                Some(d) if d.unsaved() > 0 => {
-                    let edges = d.hunter().graph.edge_count() as u64;
-                    Some((d.snapshot().map_err(|e| e.to_string())?, edges))
-                }
-                _ => None,
-            }
+            take(&mut p)?
         };
-        if let Some((bytes, edges)) = encoded {
-            st.store()
-                .save_graph(&tenant, &bytes, edges)
-                .map_err(|e| e.to_string())?;
+        if let Some(body) = encoded {
+            save(&mut st.store(), &tenant, body).map_err(|e| e.to_string())?;
             saved += 1;
         }
     }

@@ -85,9 +85,18 @@ pub fn options(st: &AppState) -> PipelineOptions {
     }
 }
 
-/// A pipeline around an engine, with the service's rules and the tenant's graph (from
-/// its saved form when there is one).
-pub fn build(st: &AppState, tenant: &str, engine: UebaEngine, graph: Option<&[u8]>) -> Pipeline {
+/// What was saved of a tenant's pipeline besides its baselines.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SavedState<'a> {
+    /// The entity graph.
+    pub graph: Option<&'a [u8]>,
+    /// The command-line prevalence table.
+    pub prevalence: Option<&'a [u8]>,
+}
+
+/// A pipeline around an engine, with the service's rules, the tenant's graph and its
+/// command-line prevalence (from their saved forms when there are some).
+pub fn build(st: &AppState, tenant: &str, engine: UebaEngine, saved: SavedState<'_>) -> Pipeline {
     let mut p = Pipeline::new(tenant, options(st));
     p.add(Box::new(UebaDetector::new(
         engine,
@@ -105,11 +114,16 @@ pub fn build(st: &AppState, tenant: &str, engine: UebaEngine, graph: Option<&[u8
     // Command lines of process creations, decoded and scored (after the rules: their
     // alerts for the same event carry the verdict).
     if st.config.payload.pipeline {
-        p.add(Box::new(
-            warden_engine::pipeline::PayloadDetector::new(st.payload.clone())
-                .with_min_level(st.config.payload.alert_level)
-                .with_common_at(st.config.payload.common_at_hosts),
-        ));
+        let mut d = warden_engine::pipeline::PayloadDetector::new(st.payload.clone())
+            .with_min_level(st.config.payload.alert_level)
+            .with_common_at(st.config.payload.common_at_hosts);
+        if let Some(Err(e)) = saved.prevalence.map(|b| d.restore_prevalence(b)) {
+            tracing::error!(
+                "tenant {tenant}: the saved command-line prevalence cannot be read ({e}); \
+                 counting afresh"
+            );
+        }
+        p.add(Box::new(d));
     }
     // Zeek `conn` and `dns` records over a sliding window: scans, beacons, tunnels.
     if st.config.network.pipeline {
@@ -126,7 +140,10 @@ pub fn build(st: &AppState, tenant: &str, engine: UebaEngine, graph: Option<&[u8
         max_edges: g.max_edges,
         learn_days: g.learn_days,
     };
-    let detector = match graph.map(|g| GraphDetector::restore(tenant, limits, g)) {
+    let detector = match saved
+        .graph
+        .map(|g| GraphDetector::restore(tenant, limits, g))
+    {
         Some(Ok(d)) => d,
         Some(Err(e)) => {
             tracing::error!(
@@ -147,8 +164,18 @@ pub fn pipeline(st: &AppState, tenant: &str) -> Result<TenantPipeline, ApiError>
         return Ok(p);
     }
     let engine = crate::baselines::load_engine(st, tenant).map_err(ApiError::internal)?;
-    let graph = st.store().load_graph(tenant).map_err(ApiError::internal)?;
-    let p = build(st, tenant, engine, graph.as_deref());
+    let (graph, prevalence) = {
+        let store = st.store();
+        (
+            store.load_graph(tenant).map_err(ApiError::internal)?,
+            store.load_prevalence(tenant).map_err(ApiError::internal)?,
+        )
+    };
+    let saved = SavedState {
+        graph: graph.as_deref(),
+        prevalence: prevalence.as_deref(),
+    };
+    let p = build(st, tenant, engine, saved);
     st.tenants.insert(tenant, p, st.config.server.max_tenants)
 }
 

@@ -19,6 +19,7 @@ pub mod migrations;
 mod outbox;
 mod output_log;
 mod payload_jobs;
+mod prevalence;
 mod registry;
 mod service;
 mod store;

@@ -266,10 +266,20 @@ const STEPS: &[(i64, &str)] = &[
     CREATE INDEX payload_jobs_by_status ON payload_jobs (status, id);
     CREATE INDEX payload_jobs_by_tenant ON payload_jobs (tenant, id);",
     ),
+    (
+        14,
+        // Each tenant's command-line prevalence table (the engine's own format: keyed
+        // digests, no command line or host name), saved whole.
+        "CREATE TABLE tenant_prevalence (
+        tenant TEXT PRIMARY KEY,
+        body BLOB NOT NULL,
+        saved_at TEXT NOT NULL
+    );",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const LATEST: i64 = 13;
+pub const LATEST: i64 = 14;
 
 /// Brings the database to [`LATEST`]; refuses databases from a newer Warden.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -18,7 +18,7 @@ use warden_event::{
 use warden_payload::alert::{Origin, to_alert};
 use warden_payload::{Analyzer, Shell, Verdict};
 
-use super::prevalence::Prevalence;
+use super::prevalence::{Prevalence, RestoreError};
 use super::{Cx, Detector, Findings};
 
 /// Distinct hosts after which a command line is common (`Teams.exe` on every
@@ -93,6 +93,20 @@ impl PayloadDetector {
     pub fn with_common_at(mut self, hosts: usize) -> Self {
         self.prevalence = Prevalence::new(hosts);
         self
+    }
+
+    /// Counts on from a saved prevalence table, with this detector's threshold (so after
+    /// [`PayloadDetector::with_common_at`]).
+    pub fn restore_prevalence(&mut self, saved: &[u8]) -> Result<(), RestoreError> {
+        self.prevalence = Prevalence::restore(saved, self.prevalence.common_at())?;
+        Ok(())
+    }
+
+    /// The prevalence table to save, when it changed since the last one.
+    pub fn prevalence_snapshot(&mut self) -> Option<Vec<u8>> {
+        self.prevalence
+            .changed()
+            .then(|| self.prevalence.snapshot())
     }
 
     /// Alerts from `level` up (HIGH by default).
@@ -250,9 +264,11 @@ impl Detector for PayloadDetector {
         if v.level < ThreatLevel::Medium {
             return;
         }
-        let hosts = self
-            .prevalence
-            .observe(p.shell, &p.command, p.host.as_deref());
+        let hosts = self.prevalence.observe(
+            p.shell.map_or("-", Shell::as_str),
+            &p.command,
+            p.host.as_deref(),
+        );
         let common = self.prevalence.is_common(hosts);
         // A common command line alerts on what it does (its signatures and rules), not on
         // how it looks to the learned model.

@@ -343,8 +343,12 @@ fn tiny_model(flip: bool) -> Vec<u8> {
 }
 
 /// A service with `model` registered and active (`payload.model = "registry:payload"`).
-fn svc_with_model(model: &[u8], mut config: ServiceConfig) -> Svc {
-    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+/// Registers `model` as the store's active payload model; the configuration that uses it.
+fn register_model(
+    store: &warden_store::Store,
+    model: &[u8],
+    mut config: ServiceConfig,
+) -> ServiceConfig {
     let v = store
         .register_model("payload", "payload-linear", "wpld", model, &json!({}))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -352,6 +356,12 @@ fn svc_with_model(model: &[u8], mut config: ServiceConfig) -> Svc {
         .activate_model("payload", v)
         .unwrap_or_else(|e| panic!("{e}"));
     config.payload.model = Some("registry:payload".into());
+    config
+}
+
+fn svc_with_model(model: &[u8], config: ServiceConfig) -> Svc {
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let config = register_model(&store, model, config);
     svc_with(config, store)
 }
 
@@ -499,6 +509,32 @@ async fn a_command_line_many_hosts_start_alerts_only_on_what_it_does() {
         alerts_from_hosts(&s, "vssadmin.exe delete shadows /all /quiet", 8).await,
         8
     );
+}
+
+#[tokio::test]
+async fn a_common_line_stays_common_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.path().join("w.db");
+    let open = || warden_store::Store::open(&db).unwrap_or_else(|e| panic!("{e}"));
+    let store = open();
+    let mut config = ServiceConfig::default();
+    config.payload.common_at_hosts = 3;
+    let config = register_model(&store, &tiny_model(true), config);
+    let s = svc_with(config.clone(), store);
+    // Two hosts alert; the third makes the line common.
+    assert_eq!(alerts_from_hosts(&s, "git status", 3).await, 2);
+    let flush = |s: &Svc| {
+        warden_server::baselines::flush_prevalence(&s.state).unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(flush(&s), 1);
+    // Unchanged since: nothing to save.
+    assert_eq!(flush(&s), 0);
+    drop(s);
+    // After a restart the line is still common: not even a first host alerts again, while
+    // another line is counted from nothing.
+    let s = svc_with(config, open());
+    assert_eq!(alerts_from_hosts(&s, "git status", 3).await, 0);
+    assert_eq!(alerts_from_hosts(&s, "git log", 3).await, 2);
 }
 
 #[test]
