@@ -178,6 +178,9 @@ impl PayloadHunt {
                 }
             }
         }
+        for e in &mut kept {
+            describe(e);
+        }
         for (k, (at, starts)) in &folded {
             let n = hosts.get(k).map_or(0, HashSet::len);
             let a = &mut kept[*at].alert;
@@ -227,13 +230,11 @@ impl FileScorer<'_> {
             timestamp: ms.map(|m| Timestamp(m).to_rfc3339()).unwrap_or_default(),
             timestamp_ms: ms,
             rule_id: RULE_ID.into(),
-            rule_title: title(&v),
+            // The title, tags and details are written for the starts that are reported
+            // (`PayloadHunt::merge`): a common line's thousands of starts fold into one.
+            rule_title: String::new(),
             level: level.to_string(),
-            tags: v
-                .attack
-                .iter()
-                .map(|t| format!("attack.{}", t.to_ascii_lowercase()))
-                .collect(),
+            tags: Vec::new(),
             computer: p.host.clone(),
             channel: Some(header.channel()).filter(|c| !c.is_empty()),
             event_id: header.event_id().map(i64::from),
@@ -241,7 +242,7 @@ impl FileScorer<'_> {
             line: Some(at.line),
             provider: Some(header.provider()).filter(|c| !c.is_empty()),
             file: Some(at.file.to_owned()),
-            details: details(&v, &p.command),
+            details: serde_json::Map::new(),
             correlation: false,
             level_rank: level,
             rule_index: 0,
@@ -274,6 +275,18 @@ impl FileScorer<'_> {
     pub fn finish(self) -> Found {
         self.found
     }
+}
+
+/// Writes a reported start's title, ATT&CK tags and details from its verdict.
+fn describe(e: &mut Entry) {
+    let v = &e.verdict;
+    e.alert.rule_title = title(v);
+    e.alert.tags = v
+        .attack
+        .iter()
+        .map(|t| format!("attack.{}", t.to_ascii_lowercase()))
+        .collect();
+    e.alert.details = details(v, &e.command);
 }
 
 /// "Payload analysis: <the strongest pattern>".
