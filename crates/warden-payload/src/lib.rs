@@ -329,7 +329,7 @@ impl Analyzer {
             // The tagger names a technique only for what the model finds malicious.
             if view.probability >= 0.5
                 && let Some(t) = &m.techniques
-                && let Some((id, p)) = t.predict(&f, &m.idf)
+                && let Some((id, p)) = t.predict(&f, &m.row_values(&f))
             {
                 learned_technique = Some((id.to_string(), p));
             }

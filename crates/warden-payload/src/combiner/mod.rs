@@ -15,9 +15,10 @@
 //! value, credited to its feature — cheap enough for every text of a stream).
 
 mod fit;
+mod paths;
 
 use serde::{Deserialize, Serialize};
-use warden_models::ml::gbdt::{Gbdt, Node};
+use warden_models::ml::gbdt::Gbdt;
 
 use crate::deobf::Layer;
 use crate::model::{Contribution, ModelView};
@@ -25,6 +26,7 @@ use crate::tokens::Tokens;
 use crate::{LEARNED_TECHNIQUE, PatternFound, Shell};
 
 pub use fit::{FOLDS, MIN_TEXTS_PER_CLASS, fit, fit_trees, fold_key};
+use paths::{PathTrees, depth_of, is_leaf};
 
 /// The name of the first input, the n-gram model's score.
 pub const TEXT_SCORE: &str = "the text model's score";
@@ -76,10 +78,10 @@ pub struct Combiner {
     /// The pattern ids with an input of their own, sorted.
     pub ids: Vec<String>,
     pub trees: Gbdt,
-    /// Each tree's nodes' expected values (cover-weighted), for the attributions; built on
-    /// load ([`Combiner::prepare`]).
+    /// The trees laid out for the attributions (each node's cover-weighted expected
+    /// value); built on load ([`Combiner::prepare`]).
     #[serde(skip)]
-    expected: Vec<Vec<f32>>,
+    paths: PathTrees,
 }
 
 impl Combiner {
@@ -87,7 +89,7 @@ impl Combiner {
         let mut c = Combiner {
             ids,
             trees,
-            expected: Vec::new(),
+            paths: PathTrees::default(),
         };
         c.prepare();
         c
@@ -168,6 +170,9 @@ impl Combiner {
                     return Err("a combiner tree splits on an input it does not have".into());
                 }
             }
+            if depth_of(tree) > t.params.max_depth {
+                return Err("a combiner tree is deeper than its parameters say".into());
+            }
         }
         Ok(())
     }
@@ -175,22 +180,16 @@ impl Combiner {
     /// Builds what prediction needs after loading.
     pub fn prepare(&mut self) {
         self.trees.prepare();
-        self.expected = self
-            .trees
-            .trees
-            .iter()
-            .map(|t| expected_values(t))
-            .collect();
+        self.paths = PathTrees::build(&self.trees.trees, self.trees.params.max_depth);
     }
 
     /// The combined probability and the `explain` inputs that raised it most.
     pub fn assess(&self, e: &Evidence<'_>, explain: usize) -> (f32, Vec<Contribution>) {
         let x = self.inputs(e);
         let mut credit = vec![0.0f32; x.len()];
-        let mut margin = self.trees.base_margin as f32;
-        for (tree, expected) in self.trees.trees.iter().zip(&self.expected) {
-            margin += walk(tree, expected, &x, &mut credit);
-        }
+        let margin = self
+            .paths
+            .walk(self.trees.base_margin as f32, &x, &mut credit);
         let probability = 1.0 / (1.0 + (-margin).exp());
         let mut raised: Vec<(usize, f32)> = credit
             .iter()
@@ -264,59 +263,6 @@ pub(crate) fn inputs(ids: &[String], e: &Evidence<'_>) -> Vec<f32> {
         }
     }
     x
-}
-
-/// A leaf: no split (the trees mark leaves with the largest feature index).
-fn is_leaf(n: &Node) -> bool {
-    n.feature == u32::MAX
-}
-
-/// The cover-weighted expected value of each node (children come after their parent).
-fn expected_values(tree: &[Node]) -> Vec<f32> {
-    let mut e = vec![0.0f32; tree.len()];
-    for i in (0..tree.len()).rev() {
-        let n = &tree[i];
-        e[i] = if is_leaf(n) {
-            n.value
-        } else {
-            let (l, r) = (n.left as usize, n.right as usize);
-            let (cl, cr) = (tree[l].cover, tree[r].cover);
-            if cl + cr > 0.0 {
-                (e[l] * cl + e[r] * cr) / (cl + cr)
-            } else {
-                (e[l] + e[r]) / 2.0
-            }
-        };
-    }
-    e
-}
-
-/// The leaf value `x` reaches in `tree`, crediting each split's change of the expected
-/// value to the input it split on. Children always come after their parent (checked by
-/// [`Combiner::validate`]), so the walk ends.
-fn walk(tree: &[Node], expected: &[f32], x: &[f32], credit: &mut [f32]) -> f32 {
-    let mut i = 0usize;
-    loop {
-        let Some(n) = tree.get(i) else { return 0.0 };
-        if is_leaf(n) {
-            return n.value;
-        }
-        let f = n.feature as usize;
-        let next = if x.get(f).copied().unwrap_or(0.0) <= n.threshold {
-            n.left
-        } else {
-            n.right
-        } as usize;
-        if next <= i {
-            return 0.0;
-        }
-        let delta =
-            expected.get(next).copied().unwrap_or(0.0) - expected.get(i).copied().unwrap_or(0.0);
-        if let Some(c) = credit.get_mut(f) {
-            *c += delta;
-        }
-        i = next;
-    }
 }
 
 #[cfg(test)]

@@ -209,3 +209,18 @@ fn an_input_that_raised_a_verdict_by_its_absence_is_named_so() {
     assert_eq!(c.contribution_name(urls, 0.0), "no URLs");
     assert_eq!(c.contribution_name(0, 0.0), TEXT_SCORE);
 }
+
+#[test]
+fn a_combiner_deeper_than_its_parameters_is_refused() {
+    let (ids, x, y) = learnable();
+    let mut deep = fit_trees(ids, &x, &y).unwrap();
+    // Its first tree splits at least once.
+    assert!(!is_leaf(&deep.trees.trees[0][0]));
+    deep.trees.params.max_depth = 0;
+    assert!(
+        deep.validate()
+            .is_err_and(|e| e.contains("deeper than its parameters")),
+        "{:?}",
+        deep.validate()
+    );
+}
