@@ -14,7 +14,20 @@ use warden_event::UserActivity;
 /// Parses one JSON object into an activity. The outer `Result` is JSON syntax, the inner one
 /// the record's content.
 pub fn parse_activity(line: &[u8], aliases: &FieldAliases) -> Result<UserActivity, ErrorKind> {
-    let mut de = serde_json::Deserializer::from_slice(line);
+    // One check of the whole line lets the parser take every string as it is; checking
+    // each string apart (what a byte slice asks of it) costs a call per key and value. A
+    // line that is not UTF-8 throughout is parsed as bytes, so that bad bytes in a field
+    // nobody reads are still skipped as before.
+    match std::str::from_utf8(line) {
+        Ok(text) => parse_with(serde_json::Deserializer::from_str(text), aliases),
+        Err(_) => parse_with(serde_json::Deserializer::from_slice(line), aliases),
+    }
+}
+
+fn parse_with<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    aliases: &FieldAliases,
+) -> Result<UserActivity, ErrorKind> {
     let builder = ObjectSeed {
         aliases,
         prefix: None,
@@ -56,7 +69,7 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let full: Cow<'_, str> = match &self.prefix {
                 Some(p) => Cow::Owned(format!("{p}.{key}")),
                 None => Cow::Borrowed(key.as_ref()),
@@ -150,6 +163,34 @@ impl<'de> Visitor<'de> for NestedSeed<'_> {
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(self.scalar(Scalar::Str(Cow::Borrowed(v))))
+    }
+}
+
+/// An object's key, borrowed from the input unless it holds escapes (`Cow<str>`'s own
+/// `Deserialize` always copies).
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v)))
     }
 }
 
@@ -316,6 +357,22 @@ mod tests {
         assert_eq!(a.coordinates(), Some((1.0, 2.0)));
         assert!(!a.success);
         assert_eq!(a.activity_type, warden_event::ActivityType::Login);
+    }
+
+    #[test]
+    fn keys_with_escapes_and_bad_bytes_where_nobody_reads() {
+        // A key written with an escape is the same key (it cannot be borrowed as it is).
+        let a = parse(r#"{"user\u005fid":"alice","TimeStamp":"2026-04-02T01:58:06Z","user":{"n\u0061me":"x"}}"#)
+            .unwrap();
+        assert_eq!(a.user_id, "x", "the nested alias is read last and wins");
+        let a = parse(r#"{"user\u005fid":"alice","timestamp":"2026-04-02T01:58:06Z"}"#).unwrap();
+        assert_eq!(a.user_id, "alice");
+        // Bytes that are not UTF-8 in a field no alias names do not cost the record; in
+        // a field that is read they are the record's error.
+        let line =
+            b"{\"note\":\"\xff\xfe\",\"user_id\":\"bob\",\"timestamp\":\"2026-04-02T01:58:06Z\"}";
+        let a = parse_activity(line, &FieldAliases::default()).unwrap();
+        assert_eq!(a.user_id, "bob");
     }
 
     #[test]
