@@ -34,10 +34,19 @@ pub fn needed_literals(pattern: &str) -> Option<Vec<String>> {
     needed(&parse(pattern)?)
 }
 
+/// Widest class a start literal may be read through (`[a-z]` → 26 places to try).
+const START_CLASS: usize = 12;
+/// Widest class a needed literal may be read through.
+const NEEDED_CLASS: usize = 32;
+
 fn prefixes(hir: &Hir) -> Option<Vec<String>> {
+    prefixes_within(hir, START_CLASS)
+}
+
+fn prefixes_within(hir: &Hir, class: usize) -> Option<Vec<String>> {
     let mut ex = Extractor::new();
     ex.kind(ExtractKind::Prefix)
-        .limit_class(12)
+        .limit_class(class)
         .limit_repeat(4)
         .limit_literal_len(12)
         .limit_total(400);
@@ -59,6 +68,9 @@ fn prefixes(hir: &Hir) -> Option<Vec<String>> {
 /// best of its parts' sets and of the start literals of each of its tails (a match of the
 /// sequence contains a match of every tail, which starts with one of the tail's start
 /// literals); a repetition needs what one repeat needs when it repeats at least once.
+/// Where a sequence gives no set so, a tail's literals may come from a class of up to
+/// [`NEEDED_CLASS`] characters: many literals in the one literal pass cost less than a
+/// search of every text.
 fn needed(hir: &Hir) -> Option<Vec<String>> {
     match hir.kind() {
         HirKind::Literal(_) => prefixes(hir),
@@ -74,10 +86,15 @@ fn needed(hir: &Hir) -> Option<Vec<String>> {
             Some(all)
         }
         HirKind::Concat(parts) => {
-            let tails =
-                (0..parts.len()).filter_map(|i| prefixes(&Hir::concat(parts[i..].to_vec())));
+            let tails = |class| {
+                (0..parts.len())
+                    .filter_map(move |i| prefixes_within(&Hir::concat(parts[i..].to_vec()), class))
+            };
             let inner = parts.iter().filter_map(needed);
-            tails.chain(inner).max_by_key(|set| selectivity(set))
+            tails(START_CLASS)
+                .chain(inner)
+                .max_by_key(|set| selectivity(set))
+                .or_else(|| tails(NEEDED_CLASS).max_by_key(|set| selectivity(set)))
         }
         _ => None,
     }
@@ -116,6 +133,20 @@ mod tests {
             needed_literals(r"\s(?:history)+\d"),
             Some(vec!["history".into()])
         );
+    }
+
+    #[test]
+    fn a_tail_may_start_with_a_wider_class_than_a_start() {
+        // `\w+:[a-z]…` has no start literal, but every match holds a colon and a letter:
+        // 26 two-byte literals filter it (a stream name after a file name, `$env:temp`).
+        let got = needed_literals(r"\w+:[a-z]\w*").unwrap();
+        assert_eq!(got.len(), 26);
+        assert!(
+            got.iter().all(|l| l.len() == 2 && l.starts_with(':')),
+            "{got:?}"
+        );
+        // Starts stay narrow: each start literal is a place the pattern is tried.
+        assert_eq!(start_literals(r":[a-z]\w*"), None);
     }
 
     #[test]

@@ -143,11 +143,17 @@ impl Signatures {
     /// The patterns found in any of `layers`, in table order, and whether the scan got
     /// through them all within its time ([`SCAN_BUDGET`]).
     pub fn scan_bounded<'a>(&self, layers: impl IntoIterator<Item = &'a str>) -> Scan {
-        // For each pattern: the first layer it was found in and the match there.
-        let mut found: Vec<Option<(usize, &'a str)>> = vec![None; PATTERNS.len()];
+        // The patterns found, with the first layer each was found in and the match there
+        // (a text has few: no table of every pattern is allocated per scan).
+        let mut found = Found::default();
         let mut clock = Clock::start(self.budget);
         let mut finished = true;
         'layers: for (li, text) in layers.into_iter().enumerate() {
+            // Each layer is searched whole: the clock is read before it starts.
+            if clock.spent_now() {
+                finished = false;
+                break;
+            }
             // A single search for all of these (`MatchKind::All`, overlapping) was tried: five
             // times slower than one search each. Each is a search of the whole layer, so the
             // clock is read before every one.
@@ -156,10 +162,10 @@ impl Signatures {
                     finished = false;
                     break 'layers;
                 }
-                if found[i].is_none()
+                if !found.has(i)
                     && let Some(m) = self.each[i].search(&Input::new(text))
                 {
-                    found[i] = Some((li, &text[m.range()]));
+                    found.add(i, li, &text[m.range()]);
                 }
             }
             // Every match of the other patterns starts where one of their start literals
@@ -185,7 +191,7 @@ impl Signatures {
                             _ => continue,
                         },
                     };
-                    if found[i].is_some() {
+                    if found.has(i) {
                         continue;
                     }
                     if clock.spent_after_attempt() {
@@ -193,17 +199,17 @@ impl Signatures {
                         break 'layers;
                     }
                     if let Some(m) = self.each[i].search(&at) {
-                        found[i] = Some((li, &text[m.range()]));
+                        found.add(i, li, &text[m.range()]);
                     }
                 }
             }
         }
+        let mut found = found.each;
+        found.sort_unstable_by_key(|&(i, _, _)| i);
         let hits = found
-            .iter()
-            .enumerate()
-            .filter_map(|(i, seen)| {
-                let (layer, matched) = (*seen)?;
-                let p = &PATTERNS[i];
+            .into_iter()
+            .filter_map(|(i, layer, matched)| {
+                let p = PATTERNS.get(i)?;
                 Some(Hit {
                     id: p.id,
                     name: p.name,
@@ -215,6 +221,29 @@ impl Signatures {
             })
             .collect();
         Scan { hits, finished }
+    }
+}
+
+/// The patterns a scan found: which (one bit each) and, in the order found, the first
+/// layer and match of each.
+#[derive(Default)]
+struct Found<'a> {
+    seen: [u64; MAX_PATTERNS / 64],
+    each: Vec<(usize, usize, &'a str)>,
+}
+
+impl<'a> Found<'a> {
+    fn has(&self, i: usize) -> bool {
+        self.seen
+            .get(i / 64)
+            .is_some_and(|w| w >> (i % 64) & 1 == 1)
+    }
+
+    fn add(&mut self, i: usize, layer: usize, matched: &'a str) {
+        if let Some(w) = self.seen.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+            self.each.push((i, layer, matched));
+        }
     }
 }
 
