@@ -348,14 +348,16 @@ impl Step<'_> {
     /// peer group (the same rule as the peers' anchors): the user is at their own work.
     fn own_work(&self, env: &Env<'_>, state: &UserState) -> Option<u64> {
         let key = env.keys.resource?;
-        let cfg = &env.cfg.resources;
-        if state.profile.resources.get(key).unwrap_or(0) < cfg.peer_min_uses {
-            return None;
-        }
-        let holders = self.population.peers.holders(key);
-        let share = f64::from(holders) / f64::from(self.population.users.max(1));
-        (holders.saturating_sub(1) >= cfg.peer_min_peers && share <= cfg.peer_max_share)
-            .then_some(key)
+        let uses = state.profile.resources.get(key).unwrap_or(0);
+        let rule = checks::anchor_rule(&env.cfg.resources);
+        // The uses first: most events of a session are not of an everyday resource.
+        (uses >= rule.min_uses
+            && rule.defines(
+                uses,
+                self.population.peers.holders(key),
+                self.population.users,
+            ))
+        .then_some(key)
     }
 
     /// Runs the checks and scores their findings against the baseline as it is now.

@@ -63,6 +63,17 @@ pub struct AnchorRule {
     pub max_share: f64,
 }
 
+impl AnchorRule {
+    /// Whether a resource the user has used `uses` times, held by `holders` of `users`
+    /// indexed users (the user among them), defines the user's peer group.
+    pub fn defines(&self, uses: u32, holders: u32, users: u32) -> bool {
+        let share = f64::from(holders) / f64::from(users.max(1));
+        uses >= self.min_uses
+            && holders.saturating_sub(1) >= self.min_peers
+            && share <= self.max_share
+    }
+}
+
 impl PeerIndex {
     /// Adds a user's whole resource set (a user not indexed yet).
     pub fn add_user<'n>(&mut self, set: &BoundedCounter, name_of: impl Fn(u64) -> Option<&'n str>) {
@@ -126,15 +137,13 @@ impl PeerIndex {
     ) -> Option<PeerView> {
         user_set
             .iter()
-            .filter(|c| c.key != resource && c.count >= rule.min_uses)
+            .filter(|c| c.key != resource)
             .filter_map(|c| {
                 let holders = self.holders(c.key);
-                let share = f64::from(holders) / f64::from(users.max(1));
-                let peers = holders.saturating_sub(1);
-                (peers >= rule.min_peers && share <= rule.max_share).then(|| PeerView {
+                rule.defines(c.count, holders, users).then(|| PeerView {
                     anchor: c.key,
                     anchor_name: None,
-                    peers,
+                    peers: holders.saturating_sub(1),
                     with_resource: self.both(c.key, resource),
                 })
             })
@@ -222,6 +231,23 @@ mod tests {
         min_peers: 3,
         max_share: 0.6,
     };
+
+    #[test]
+    fn what_defines_a_peer_group() {
+        // 3 uses, 4 holders (the user and 3 peers) of 10 users: a group.
+        assert!(RULE.defines(3, 4, 10));
+        assert!(
+            !RULE.defines(2, 4, 10),
+            "too few uses: not the user's everyday work"
+        );
+        assert!(!RULE.defines(3, 3, 10), "two peers are no group");
+        assert!(
+            !RULE.defines(3, 7, 10),
+            "what 70 % use says nothing of a role"
+        );
+        assert!(RULE.defines(3, 6, 10), "60 % is the bound");
+        assert!(!RULE.defines(3, 4, 0) && !RULE.defines(0, 0, 0));
+    }
 
     /// A user's set: each named resource used `uses` times.
     fn set(names: &[&str], uses: u32) -> BoundedCounter {

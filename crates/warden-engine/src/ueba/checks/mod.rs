@@ -9,6 +9,7 @@ mod travel;
 mod volume;
 
 use super::{CheckContext, Finding, feat, unit};
+pub(crate) use resources::anchor_rule;
 use warden_event::FeatureVector;
 
 /// Runs every check on one event.

@@ -95,14 +95,18 @@ fn peer_view(
     cfg: &ResourceConfig,
     key: u64,
 ) -> Option<PeerView> {
-    let rule = AnchorRule {
+    population
+        .peers
+        .view(&profile.resources, key, population.users, anchor_rule(cfg))
+}
+
+/// The configured rule for a resource that defines a peer group.
+pub(crate) fn anchor_rule(cfg: &ResourceConfig) -> AnchorRule {
+    AnchorRule {
         min_uses: cfg.peer_min_uses,
         min_peers: cfg.peer_min_peers,
         max_share: cfg.peer_max_share,
-    };
-    population
-        .peers
-        .view(&profile.resources, key, population.users, rule)
+    }
 }
 
 /// The confidence of a first access to `key` read at the user's own work in the session
