@@ -2,7 +2,8 @@
 //! saved for that tenant, and the users whose baselines changed are saved every
 //! `server.baseline_save_secs` and when the service stops. A `kill -9` loses at most the
 //! last interval's learning (never an alert: alerts are committed before each answer).
-//! Each tenant's entity graph and command-line prevalence are saved the same way.
+//! Each tenant's entity graph and command-line prevalence table, written whole, are saved
+//! when they changed at most every `server.snapshot_save_secs`, and when the service stops.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -58,6 +59,11 @@ pub fn load_engine(st: &AppState, tenant: &str) -> Result<UebaEngine, String> {
 pub fn flush(st: &AppState) -> Result<usize, String> {
     flush_graphs(st)?;
     flush_prevalence(st)?;
+    flush_baselines(st)
+}
+
+/// Saves the baselines that changed; returns how many.
+pub fn flush_baselines(st: &AppState) -> Result<usize, String> {
     let dirty = st.dirty.take();
     if dirty.is_empty() {
         return Ok(0);
@@ -148,21 +154,88 @@ fn save_each<T>(
     Ok(saved)
 }
 
-/// Saves changed baselines every `server.baseline_save_secs` (inside the runtime).
+/// Saves changed baselines every `server.baseline_save_secs`, and with them the graphs and
+/// prevalence tables when `server.snapshot_save_secs` have passed since they were last
+/// saved (inside the runtime).
 pub fn start(st: &AppState) {
     let st = st.clone();
     let every = std::time::Duration::from_secs(st.config.server.baseline_save_secs);
+    let mut cadence = Cadence::new(
+        std::time::Duration::from_secs(st.config.server.snapshot_save_secs),
+        std::time::Instant::now(),
+    );
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.tick().await;
         loop {
             tick.tick().await;
             let state = st.clone();
-            match tokio::task::spawn_blocking(move || flush(&state)).await {
+            let snapshots = cadence.snapshots_due(std::time::Instant::now());
+            let saved = tokio::task::spawn_blocking(move || {
+                if snapshots {
+                    flush(&state)
+                } else {
+                    flush_baselines(&state)
+                }
+            });
+            match saved.await {
                 Ok(Err(e)) => tracing::error!("saving baselines: {e}"),
                 Err(e) => tracing::error!("saving baselines: {e}"),
                 Ok(Ok(_)) => {}
             }
         }
     });
+}
+
+/// When the whole-table saves are next due: a graph or a prevalence table is megabytes,
+/// written again whole at each save, so it is saved less often than the baselines, which
+/// are written user by user.
+#[derive(Debug)]
+struct Cadence {
+    every: std::time::Duration,
+    last: std::time::Instant,
+}
+
+impl Cadence {
+    fn new(every: std::time::Duration, started: std::time::Instant) -> Cadence {
+        Cadence {
+            every,
+            last: started,
+        }
+    }
+
+    /// Whether the snapshots are due at `now`; when they are, the next are due `every`
+    /// later.
+    fn snapshots_due(&mut self, now: std::time::Instant) -> bool {
+        let due = now.saturating_duration_since(self.last) >= self.every;
+        if due {
+            self.last = now;
+        }
+        due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn whole_tables_are_saved_at_their_own_pace() {
+        let t0 = Instant::now();
+        let mut c = Cadence::new(Duration::from_secs(300), t0);
+        // Baselines every 30 s: the snapshots at the tenth tick, then ten ticks later.
+        let due: Vec<u64> = (1..=25u64)
+            .filter(|k| c.snapshots_due(t0 + Duration::from_secs(30 * k)))
+            .map(|k| k * 30)
+            .collect();
+        assert_eq!(due, [300, 600]);
+        // A late tick counts from when it ran.
+        assert!(c.snapshots_due(t0 + Duration::from_secs(1000)));
+        assert!(!c.snapshots_due(t0 + Duration::from_secs(1290)));
+        assert!(c.snapshots_due(t0 + Duration::from_secs(1300)));
+        // As often as the baselines when configured so.
+        let mut same = Cadence::new(Duration::from_secs(30), t0);
+        assert!((1..=5u64).all(|k| same.snapshots_due(t0 + Duration::from_secs(30 * k))));
+    }
 }

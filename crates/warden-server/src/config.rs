@@ -121,6 +121,10 @@ pub struct ServerConfig {
     pub dashboard_dir: Option<PathBuf>,
     /// Save changed baselines this often (seconds); they are also saved at shutdown.
     pub baseline_save_secs: u64,
+    /// Save each tenant's entity graph and command-line prevalence table, which are
+    /// written whole (megabytes), at most this often (seconds) when they changed; they
+    /// are also saved at shutdown.
+    pub snapshot_save_secs: u64,
     /// Serve HTTPS with this certificate chain (PEM); needs `tls_key`.
     pub tls_cert: Option<PathBuf>,
     /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
@@ -178,6 +182,7 @@ impl Default for ServerConfig {
             webhook_allowed_hosts: Vec::new(),
             dashboard_dir: None,
             baseline_save_secs: 30,
+            snapshot_save_secs: 300,
             tls_cert: None,
             tls_key: None,
             max_connections: 0,
@@ -419,6 +424,9 @@ impl ServiceConfig {
         }
         if !(1..=86_400).contains(&s.baseline_save_secs) {
             return bad("server.baseline_save_secs", "must be between 1 and 86400");
+        }
+        if !(1..=86_400).contains(&s.snapshot_save_secs) {
+            return bad("server.snapshot_save_secs", "must be between 1 and 86400");
         }
         if !(1..=5_000_000).contains(&s.max_users_per_tenant) {
             return bad(
