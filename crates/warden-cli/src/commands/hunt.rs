@@ -45,7 +45,7 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
 
-    let payload = payload_hunt(args)?;
+    let payload = payload_hunt(args, set.as_ref())?;
     if args.inputs.iter().any(|i| i == "-") {
         if payload.is_some() {
             bail!(
@@ -82,7 +82,7 @@ pub fn run(args: &HuntArgs) -> Result<()> {
             .par_iter()
             .map(|(path, fmt, size)| {
                 let r = hunt_file(
-                    set.as_ref(),
+                    set.as_deref(),
                     payload.as_ref(),
                     path,
                     *fmt,
@@ -163,7 +163,7 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         load_time,
         scan_time,
         alerts: &alerts,
-        set: set.as_ref(),
+        set: set.as_deref(),
         payload_only: payload.is_some(),
     };
     summary.print();
@@ -192,7 +192,7 @@ fn timeline_order(a: &SigmaAlert, b: &SigmaAlert) -> std::cmp::Ordering {
 
 /// The Sigma rules: none with --parse-only, or for a hunt of command lines only
 /// (`--payload` without `--rules`).
-fn hunt_rules(args: &HuntArgs) -> Result<Option<RuleSet>> {
+fn hunt_rules(args: &HuntArgs) -> Result<Option<Arc<RuleSet>>> {
     if args.parse_only {
         return Ok(None);
     }
@@ -212,11 +212,12 @@ fn hunt_rules(args: &HuntArgs) -> Result<Option<RuleSet>> {
             set.files()
         );
     }
-    Ok(Some(set))
+    Ok(Some(Arc::new(set)))
 }
 
-/// Payload analysis when asked for (`--payload`, or a model given).
-fn payload_hunt(args: &HuntArgs) -> Result<Option<PayloadHunt>> {
+/// Payload analysis when asked for (`--payload`, or a model given). With rules, they also
+/// run on each command line's decoded form, which the events themselves never show them.
+fn payload_hunt(args: &HuntArgs, rules: Option<&Arc<RuleSet>>) -> Result<Option<PayloadHunt>> {
     if !args.payload && args.payload_model.is_none() {
         return Ok(None);
     }
@@ -225,7 +226,13 @@ fn payload_hunt(args: &HuntArgs) -> Result<Option<PayloadHunt>> {
     }
     let model =
         crate::commands::payload::load_model(args.payload_model.as_deref(), None, "payload")?;
-    let analyzer = warden_payload::Analyzer::new(model, warden_payload::VerdictConfig::default());
+    let mut analyzer =
+        warden_payload::Analyzer::new(model, warden_payload::VerdictConfig::default());
+    if let Some(set) = rules {
+        analyzer = analyzer.with_source(Arc::new(
+            warden_engine::payload::PayloadRules::on_decoded(Arc::clone(set)),
+        ));
+    }
     Ok(Some(PayloadHunt::new(
         Arc::new(analyzer),
         args.common_at_hosts,
@@ -361,13 +368,13 @@ fn hunt_file(
 }
 
 fn stream_stdin(
-    set: RuleSet,
+    set: Arc<RuleSet>,
     args: &HuntArgs,
     format: HuntFormat,
     out: &mut dyn Write,
     sender: Option<&Sender>,
 ) -> Result<()> {
-    let mut detector = SigmaDetector::new(Arc::new(set));
+    let mut detector = SigmaDetector::new(set);
     let stdin = std::io::stdin().lock();
     let mut bad = 0u64;
     let mut written = Vec::new();

@@ -7,8 +7,10 @@
 //! command line that `common_at` or more distinct hosts started is common in these logs.
 //! Its starts are reported one by one only when its signatures alone reach the reporting
 //! level; when only the learned model finds it suspicious, it is reported once, at MEDIUM,
-//! with how many hosts and starts it stands for — visible, not a flood. The Sigma rules are
-//! not added to the analysis here (the hunt reports their matches itself).
+//! with how many hosts and starts it stands for — visible, not a flood. The hunt's Sigma
+//! rules join the analysis on the decoded form only (a rule written for `DownloadString`
+//! never sees it inside `-EncodedCommand`); their matches on the events as logged are the
+//! hunt's own detections, not counted again here.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

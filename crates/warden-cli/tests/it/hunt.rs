@@ -428,3 +428,102 @@ fn payload_analysis_puts_dangerous_command_lines_on_the_timeline() {
     assert_ne!(code, 0);
     assert!(err.contains("--payload reads files"), "{err}");
 }
+
+/// A rule for a command no signature of Warden's own knows.
+const CANARY_RULE: &str = r"
+title: Warden canary cmdlet
+id: 6a1e0000-0000-4000-8000-00000000ca7e
+status: test
+logsource:
+  category: process_creation
+  product: windows
+detection:
+  selection:
+    CommandLine|contains: 'Get-WardenCanary'
+  condition: selection
+level: critical
+tags:
+  - attack.execution
+  - attack.t1059.001
+";
+
+#[test]
+fn a_hunt_runs_its_rules_on_the_command_line_an_event_only_shows_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("canary.yml"), CANARY_RULE).unwrap();
+    let script = "Get-WardenCanary -Now";
+    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let encoded = format!(
+        "powershell.exe -enc {}",
+        warden_payload::deobf::codec::to_base64(&utf16)
+    );
+    let file = dir.path().join("sysmon.json");
+    let events = [
+        process_creation("ws-9.corp", 1, &encoded),
+        process_creation("ws-9.corp", 2, &format!("powershell.exe -c {script}")),
+    ];
+    std::fs::write(&file, events.join("\n") + "\n").unwrap();
+    let (rules, file) = (rules.to_string_lossy(), file.to_string_lossy());
+    let hunt = |extra: &[&str]| {
+        let mut args = vec!["hunt", "-q", "--format", "jsonl", "--rules", &rules];
+        args.extend(extra);
+        args.push(&file);
+        let (code, out, err) = run(&args);
+        assert_eq!(code, 0, "{err}");
+        lines(&out)
+    };
+    let from_rule = |found: &[Value], record: u64| -> Vec<String> {
+        found
+            .iter()
+            .filter(|d| d["record_id"] == record)
+            .map(|d| d["rule_id"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    // The rules alone see the clear command, not the encoded one.
+    let found = hunt(&[]);
+    assert_eq!(from_rule(&found, 1), Vec::<String>::new(), "{found:?}");
+    assert_eq!(
+        from_rule(&found, 2),
+        ["6a1e0000-0000-4000-8000-00000000ca7e"]
+    );
+    // With payload analysis the encoded one is decoded and the rule named on it, once.
+    let found = hunt(&["--payload"]);
+    let decoded: Vec<&Value> = found
+        .iter()
+        .filter(|d| d["record_id"] == 1 && d["rule_id"] == "warden-payload")
+        .collect();
+    assert_eq!(decoded.len(), 1, "{found:?}");
+    let d = decoded[0];
+    assert_eq!(
+        d["rule_title"], "Payload analysis: Sigma: Warden canary cmdlet",
+        "{d}"
+    );
+    assert!(
+        d["details"]["patterns"]
+            .as_str()
+            .unwrap()
+            .contains("sigma:6a1e0000-0000-4000-8000-00000000ca7e"),
+        "{d}"
+    );
+    assert!(
+        d["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "attack.t1059.001")
+    );
+    // The clear command's match stays the rule's own detection: not counted again in a
+    // payload verdict.
+    assert!(
+        found
+            .iter()
+            .filter(|d| d["record_id"] == 2 && d["rule_id"] == "warden-payload")
+            .all(|d| !d["details"]["patterns"]
+                .as_str()
+                .unwrap_or("")
+                .contains("sigma:")),
+        "{found:?}"
+    );
+}
