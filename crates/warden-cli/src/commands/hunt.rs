@@ -226,13 +226,12 @@ fn payload_hunt(args: &HuntArgs, rules: Option<&Arc<RuleSet>>) -> Result<Option<
     }
     let model =
         crate::commands::payload::load_model(args.payload_model.as_deref(), None, "payload")?;
-    let mut analyzer =
-        warden_payload::Analyzer::new(model, warden_payload::VerdictConfig::default());
-    if let Some(set) = rules {
-        analyzer = analyzer.with_source(Arc::new(
-            warden_engine::payload::PayloadRules::on_decoded(Arc::clone(set)),
-        ));
-    }
+    let analyzer = warden_engine::payload::analyzer(
+        model,
+        warden_payload::VerdictConfig::default(),
+        rules,
+        warden_engine::payload::RulesOn::Events,
+    );
     Ok(Some(PayloadHunt::new(
         Arc::new(analyzer),
         args.common_at_hosts,

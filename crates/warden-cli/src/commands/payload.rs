@@ -47,7 +47,7 @@ struct Output<'a> {
 pub fn analyze(a: &AnalyzeArgs) -> Result<()> {
     let cfg = WardenConfig::load(a.config.as_deref())?;
     let model = load_model(a.model.as_deref(), a.store.as_deref(), &a.model_name)?;
-    let mut analyzer = Analyzer::new(model, cfg.payload);
+    let mut rules = None;
     if !a.rules.is_empty() {
         let mut b = warden_sigma::RuleSetBuilder::new(warden_sigma::Mapping::builtin());
         for p in &a.rules {
@@ -62,8 +62,14 @@ pub fn analyze(a: &AnalyzeArgs) -> Result<()> {
             set.detection_rules(),
             set.skipped().len()
         );
-        analyzer = analyzer.with_source(Arc::new(warden_engine::payload::PayloadRules::new(set)));
+        rules = Some(Arc::new(set));
     }
+    let analyzer = warden_engine::payload::analyzer(
+        model,
+        cfg.payload,
+        rules.as_ref(),
+        warden_engine::payload::RulesOn::Submitted,
+    );
     let shell = a
         .shell
         .as_deref()

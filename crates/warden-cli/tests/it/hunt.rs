@@ -429,30 +429,12 @@ fn payload_analysis_puts_dangerous_command_lines_on_the_timeline() {
     assert!(err.contains("--payload reads files"), "{err}");
 }
 
-/// A rule for a command no signature of Warden's own knows.
-const CANARY_RULE: &str = r"
-title: Warden canary cmdlet
-id: 6a1e0000-0000-4000-8000-00000000ca7e
-status: test
-logsource:
-  category: process_creation
-  product: windows
-detection:
-  selection:
-    CommandLine|contains: 'Get-WardenCanary'
-  condition: selection
-level: critical
-tags:
-  - attack.execution
-  - attack.t1059.001
-";
-
 #[test]
 fn a_hunt_runs_its_rules_on_the_command_line_an_event_only_shows_encoded() {
     let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(rules.join("canary.yml"), CANARY_RULE).unwrap();
+    // A rule for a made-up cmdlet no signature of Warden's own knows: only this test's
+    // events can match it.
+    let rules = data("sigma-canary");
     let script = "Get-WardenCanary -Now";
     let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
     let encoded = format!(
@@ -465,7 +447,7 @@ fn a_hunt_runs_its_rules_on_the_command_line_an_event_only_shows_encoded() {
         process_creation("ws-9.corp", 2, &format!("powershell.exe -c {script}")),
     ];
     std::fs::write(&file, events.join("\n") + "\n").unwrap();
-    let (rules, file) = (rules.to_string_lossy(), file.to_string_lossy());
+    let file = file.to_string_lossy();
     let hunt = |extra: &[&str]| {
         let mut args = vec!["hunt", "-q", "--format", "jsonl", "--rules", &rules];
         args.extend(extra);

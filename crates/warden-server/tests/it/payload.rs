@@ -552,3 +552,103 @@ fn the_common_line_threshold_is_checked() {
     config.payload.common_at_hosts = 0;
     assert!(config.validate().is_ok());
 }
+
+/// A service with one Sigma rule, for a made-up cmdlet no signature of Warden's own knows.
+fn svc_with_canary_rule() -> Svc {
+    let mut config = ServiceConfig::default();
+    config.sigma.rules = vec![
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/sigma-canary"),
+    ];
+    svc_with(
+        config,
+        warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}")),
+    )
+}
+
+fn sysmon_process(record: u64, cmd: &str) -> Value {
+    json!({"Event": {
+        "System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational",
+                   "Computer": "ws-9.corp", "EventRecordID": record,
+                   "TimeCreated": {"#attributes": {"SystemTime": "2026-12-03T10:00:00.000Z"}}},
+        "EventData": {"CommandLine": cmd,
+                      "Image": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+                      "User": "CORP\\bob"}}})
+}
+
+#[tokio::test]
+async fn the_rules_count_once_on_posted_events_and_run_on_submitted_text_as_written() {
+    let s = svc_with_canary_rule();
+    let script = "Get-WardenCanary -Now";
+    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let encoded = format!(
+        "powershell.exe -enc {}",
+        warden_payload::deobf::codec::to_base64(&utf16)
+    );
+    let clear = format!("powershell.exe -c {script}");
+    let body = json!({"events": [sysmon_process(81, &encoded), sysmon_process(82, &clear)]});
+    let (st, b) = post(&s, "/v1/detect/realtime", &s.write, body).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    // Every alert of each event, read back whole.
+    let mut by_event: [Vec<Value>; 2] = [Vec::new(), Vec::new()];
+    for a in b["alerts"].as_array().into_iter().flatten() {
+        let index = a["index"].as_u64().unwrap_or(9) as usize;
+        let (_, one) = get(&s, &format!("/v1/alerts/{}", a["id"]), &s.read).await;
+        by_event
+            .get_mut(index)
+            .unwrap_or_else(|| panic!("{b}"))
+            .push(one["alert"]["alert"].clone());
+    }
+    let names_canary = |a: &Value| {
+        a["anomalies"].as_array().into_iter().flatten().any(|x| {
+            x["type"] == "malicious_command"
+                && x["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("Warden canary cmdlet"))
+        })
+    };
+    let of_kind = |alerts: &[Value], kind: &str| -> Vec<Value> {
+        alerts
+            .iter()
+            .filter(|a| a["detector"]["kind"] == kind)
+            .cloned()
+            .collect()
+    };
+    // The encoded command: the rule cannot see it as logged; the payload verdict names it
+    // on the decoded form.
+    assert!(of_kind(&by_event[0], "sigma").is_empty(), "{by_event:?}");
+    let payload = of_kind(&by_event[0], "payload");
+    assert_eq!(payload.len(), 1, "{by_event:?}");
+    assert!(names_canary(&payload[0]), "{}", payload[0]);
+    assert!(
+        payload[0]["attack"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == "T1059.001")),
+        "{}",
+        payload[0]
+    );
+    // The clear command: the rule's own alert, and its match not counted again by a
+    // payload verdict (nor carried on the rule's alert as one).
+    let sigma = of_kind(&by_event[1], "sigma");
+    assert_eq!(sigma.len(), 1, "{by_event:?}");
+    assert!(by_event[1].iter().all(|a| !names_canary(a)), "{by_event:?}");
+    // The same clear text submitted for analysis has no rule stage before it: the rule
+    // runs on it as written.
+    let (st, v) = post(
+        &s,
+        "/v1/payload/analyze",
+        &s.write,
+        json!({"text": clear, "shell": "powershell"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let ids: Vec<&str> = v["patterns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"sigma:6a1e0000-0000-4000-8000-00000000ca7e"),
+        "{v}"
+    );
+}

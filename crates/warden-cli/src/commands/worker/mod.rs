@@ -197,12 +197,14 @@ fn pipeline_spec(
     if !args.no_payload {
         let model =
             crate::commands::payload::load_model(args.payload_model.as_deref(), None, "payload")?;
-        let mut analyzer = warden_payload::Analyzer::new(model, cfg.payload);
-        if let Some(set) = &rules {
-            analyzer = analyzer.with_source(std::sync::Arc::new(
-                warden_engine::payload::PayloadRules::new(set.clone()),
-            ));
-        }
+        // The rule stage matches each event as logged: the verdict adds the rules' matches
+        // on the decoded command line only.
+        let analyzer = warden_engine::payload::analyzer(
+            model,
+            cfg.payload,
+            rules.as_ref(),
+            warden_engine::payload::RulesOn::Events,
+        );
         let source: std::sync::Arc<dyn warden_engine::pipeline::AnalyzerSource> =
             std::sync::Arc::new(std::sync::Arc::new(analyzer));
         spec.payload = Some((source, ThreatLevel::High));
