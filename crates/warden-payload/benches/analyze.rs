@@ -42,9 +42,37 @@ fn model() -> Arc<PayloadModel> {
             techniques: None,
             patterns: None,
             combiner: None,
+            presence: Some(trees(bits)),
         }
         .packed(),
     )
+}
+
+/// Presence trees of the default shape, their splits spread over the table (a walk costs
+/// the same whatever the trees learned).
+fn trees(bits: u32) -> warden_payload::presence::PresenceTrees {
+    let p = warden_payload::presence::TreeParams::default();
+    let internal = (1usize << p.depth) - 1;
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let splits: Vec<u32> = (0..p.trees * internal)
+        .map(|_| (next() % (1u64 << bits)) as u32)
+        .collect();
+    warden_payload::presence::PresenceTrees {
+        bits,
+        depth: p.depth,
+        base: -2.0,
+        values: vec![0.0; splits.len()],
+        splits,
+        leaves: (0..p.trees << p.depth)
+            .map(|_| (next() % 100) as f32 / 1000.0 - 0.05)
+            .collect(),
+    }
 }
 
 #[divan::bench]

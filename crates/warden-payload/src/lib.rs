@@ -19,6 +19,7 @@ mod literals;
 pub mod model;
 pub mod patterns;
 pub mod placeholders;
+pub mod presence;
 mod re;
 pub mod signatures;
 pub mod technique;
@@ -52,6 +53,8 @@ const EXPLAIN_FEATURES: usize = 6;
 pub const LEARNED_TECHNIQUE: &str = "learned-technique";
 /// Combiner inputs named in a model explanation.
 const EXPLAIN_COMBINED: usize = 3;
+/// Features present named for the presence trees' score.
+const EXPLAIN_TREES: usize = 4;
 
 /// The shell a text is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -323,9 +326,11 @@ impl Analyzer {
         let trace = run.map(|b| dynamic::assess(&self.signatures, b));
         let dynamic = trace.as_ref().map(|t| t.score);
         let mut learned_technique = None;
+        let mut trees = None;
         let mut model = self.model.as_ref().map(|m| {
             let f = features::extract(&a, &m.features);
             let view = m.assess(&f, EXPLAIN_FEATURES);
+            trees = m.presence.as_ref().map(|t| t.judge(&f, EXPLAIN_TREES));
             // The tagger names a technique only for what the model finds malicious.
             if view.probability >= 0.5
                 && let Some(t) = &m.techniques
@@ -393,8 +398,25 @@ impl Analyzer {
                 layers: &a.decoded.layers,
                 tokens: &a.tokens,
                 launch: self.model.as_ref().is_some_and(|m| m.features.launch),
+                trees: trees.as_ref().map(|t| t.0),
             };
             c.apply(view, &evidence, EXPLAIN_COMBINED);
+        }
+        if let Some(view) = model.as_mut()
+            && let Some((margin, raised)) = trees
+        {
+            view.trees_probability = Some(1.0 / (1.0 + (-margin).exp()));
+            view.trees_raised_by = raised;
+            // A combiner that weighed the trees has already said how far to trust them;
+            // without one, the two views are averaged.
+            let weighed = self
+                .model
+                .as_ref()
+                .and_then(|m| m.combiner.as_ref())
+                .is_some_and(|c| c.trees_input);
+            if !weighed {
+                view.probability = presence::mix(view.probability, margin);
+            }
         }
         let model_score = model.as_ref().map(|m| m.probability * 100.0);
         let score = self.config.combine(model_score, dynamic, sig_score);

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::{FeatureSet, Features, Kind};
 
 pub const MAGIC: &[u8; 4] = b"WPLD";
-pub const FORMAT_VERSION: u16 = 5;
+pub const FORMAT_VERSION: u16 = 6;
 /// Largest model file loaded.
 pub const MAX_MODEL_BYTES: usize = 256 << 20;
 /// Default table size: 2^18 buckets (2^20 ranked no better on the command corpus and ran
@@ -79,6 +79,43 @@ pub struct PayloadModel {
     /// Boosted trees that weigh this model's score with the analysis (format 4;
     /// [`crate::combiner`]).
     pub combiner: Option<crate::combiner::Combiner>,
+    /// Boosted trees over which buckets a text has, averaged into the view (format 6;
+    /// [`crate::presence`]).
+    pub presence: Option<crate::presence::PresenceTrees>,
+}
+
+/// Format 5: format 6 without the presence trees (and a combiner without their input).
+#[derive(Deserialize)]
+struct ModelV5 {
+    features: FeatureSet,
+    weights: Vec<f32>,
+    idf: Vec<f32>,
+    bias: f32,
+    platt_a: f32,
+    platt_b: f32,
+    summary: TrainingSummary,
+    techniques: Option<crate::technique::TechniqueTagger>,
+    patterns: Option<crate::tempering::PatternCounts>,
+    combiner: Option<crate::combiner::CombinerV1>,
+}
+
+impl ModelV5 {
+    fn upgrade(self) -> PayloadModel {
+        PayloadModel {
+            features: self.features,
+            weights: self.weights,
+            idf: self.idf,
+            bias: self.bias,
+            platt_a: self.platt_a,
+            platt_b: self.platt_b,
+            summary: self.summary,
+            pairs: Vec::new(),
+            techniques: self.techniques,
+            patterns: self.patterns,
+            combiner: self.combiner.map(Into::into),
+            presence: None,
+        }
+    }
 }
 
 /// Format 4: format 5 with the feature settings before `launch` (the text as written).
@@ -93,12 +130,12 @@ struct ModelV4 {
     summary: TrainingSummary,
     techniques: Option<crate::technique::TechniqueTagger>,
     patterns: Option<crate::tempering::PatternCounts>,
-    combiner: Option<crate::combiner::Combiner>,
+    combiner: Option<crate::combiner::CombinerV1>,
 }
 
 impl ModelV4 {
     fn upgrade(self) -> PayloadModel {
-        PayloadModel {
+        ModelV5 {
             features: self.features.into(),
             weights: self.weights,
             idf: self.idf,
@@ -106,11 +143,11 @@ impl ModelV4 {
             platt_a: self.platt_a,
             platt_b: self.platt_b,
             summary: self.summary,
-            pairs: Vec::new(),
             techniques: self.techniques,
             patterns: self.patterns,
             combiner: self.combiner,
         }
+        .upgrade()
     }
 }
 
@@ -269,6 +306,13 @@ pub struct ModelView {
     /// The combiner's inputs that raised the probability most.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub combined_from: Vec<Contribution>,
+    /// The presence trees' own probability, when the model has them (`probability` is then
+    /// its mean with the n-gram model's or the combiner's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trees_probability: Option<f32>,
+    /// The features present whose splits raised the trees' score most.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trees_raised_by: Vec<Contribution>,
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -392,6 +436,8 @@ impl PayloadModel {
             lowered_by: lowering.kept.iter().map(describe(-1.0)).collect(),
             text_probability: None,
             combined_from: Vec::new(),
+            trees_probability: None,
+            trees_raised_by: Vec::new(),
         }
     }
 
@@ -440,6 +486,9 @@ impl PayloadModel {
             4 => exactly::<ModelV4>(body)
                 .map(ModelV4::upgrade)
                 .map_err(decode)?,
+            5 => exactly::<ModelV5>(body)
+                .map(ModelV5::upgrade)
+                .map_err(decode)?,
             FORMAT_VERSION => exactly(body).map_err(decode)?,
             other => return Err(ModelError::Version(other)),
         };
@@ -453,6 +502,15 @@ impl PayloadModel {
         if let Some(c) = &mut m.combiner {
             c.validate().map_err(ModelError::Invalid)?;
             c.prepare();
+        }
+        if let Some(t) = &m.presence {
+            t.validate().map_err(ModelError::Invalid)?;
+            if t.bits != m.features.bits {
+                return Err(ModelError::Invalid(format!(
+                    "presence trees over 2^{} buckets in a model of 2^{}",
+                    t.bits, m.features.bits
+                )));
+            }
         }
         if m.weights.len() != 1usize << m.features.bits || m.idf.len() != m.weights.len() {
             return Err(ModelError::Invalid(format!(
@@ -546,6 +604,7 @@ mod tests {
             techniques: None,
             patterns: None,
             combiner: None,
+            presence: None,
         }
         .packed()
     }
@@ -817,11 +876,11 @@ mod tests {
         let read = PayloadModel::from_bytes(&v4).unwrap();
         assert_eq!(read, m);
         assert!(!read.features.launch);
-        // This build writes format 5, which a format-4 reader would refuse by its version,
+        // This build writes format 6, which a format-4 reader would refuse by its version,
         // and a new model reads images by their names.
         let new = tiny();
         assert!(new.features.launch);
-        assert_eq!(&new.to_bytes()[4..6], &5u16.to_le_bytes());
+        assert_eq!(&new.to_bytes()[4..6], &6u16.to_le_bytes());
         assert_eq!(PayloadModel::from_bytes(&new.to_bytes()).unwrap(), new);
     }
 }

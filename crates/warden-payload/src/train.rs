@@ -42,15 +42,20 @@ pub enum TrainError {
 }
 
 /// A small deterministic generator (splitmix64) for shuffles and splits.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     fn shuffle<T>(&mut self, v: &mut [T]) {
@@ -169,6 +174,7 @@ pub fn train_grouped(
             techniques: None,
             patterns: None,
             combiner: None,
+            presence: None,
         }
         .packed();
         let scored: Vec<(f32, bool)> = validation
@@ -196,6 +202,7 @@ pub fn train_grouped(
         techniques: None,
         patterns: None,
         combiner: None,
+        presence: None,
     }
     .packed())
 }

@@ -91,6 +91,16 @@ pub struct PayloadTrainArgs {
     /// trained on scores of texts each fold's model did not see); 0 leaves it out.
     #[arg(long, default_value_t = warden_payload::combiner::FOLDS)]
     pub combiner_folds: usize,
+    /// Boosted trees over which n-grams and other features a text has, averaged with the
+    /// n-gram model and the combiner; 0 leaves them out.
+    #[arg(long, default_value_t = warden_payload::presence::TreeParams::default().trees)]
+    pub presence_trees: usize,
+    /// Depth of each presence tree.
+    #[arg(long, default_value_t = warden_payload::presence::TreeParams::default().depth)]
+    pub presence_depth: u8,
+    /// How much of each presence tree's step is taken.
+    #[arg(long, default_value_t = warden_payload::presence::TreeParams::default().learning_rate)]
+    pub presence_learning_rate: f32,
     /// Train on the texts as given only. By default a text written with a public corpus's
     /// placeholders (`C:\AtomicRedTeam\…`, `calc.exe`, `attacker.com`, `path/to`,
     /// `example.com` …) is also learned from a copy with realistic values in their place,

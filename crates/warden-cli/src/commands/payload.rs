@@ -349,11 +349,29 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
     let mut model = train_grouped(&rows, &groups, &params, &hash)?;
     model.techniques =
         warden_payload::technique::train(&rows, &techniques, &model.idf, a.epochs, a.seed);
-    if a.combiner_folds > 0 {
-        let texts: Vec<(String, Option<Shell>)> =
-            records.iter().map(|r| (r.0.clone(), r.1)).collect();
-        model.combiner = fit_combiner(&texts, &groups, &rows, &ids, &params, a.combiner_folds)?;
-    }
+    // The combiner's folds and the presence trees are independent: side by side.
+    let (combiner, presence) = rayon::join(
+        || -> Result<Option<combiner::Combiner>> {
+            if a.combiner_folds == 0 {
+                return Ok(None);
+            }
+            let texts: Vec<(String, Option<Shell>)> =
+                records.iter().map(|r| (r.0.clone(), r.1)).collect();
+            let trees = (a.presence_trees > 0).then(|| presence_params(a));
+            fit_combiner(
+                &texts,
+                &groups,
+                &rows,
+                &ids,
+                &params,
+                trees.as_ref(),
+                a.combiner_folds,
+            )
+        },
+        || fit_presence(&rows, a, set.bits),
+    );
+    model.combiner = combiner?;
+    model.presence = presence?;
     model.patterns = Some(tempering::PatternCounts::count(ids));
     model.summary.trained_at =
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -390,6 +408,37 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// The presence trees, or none when `--presence-trees 0`.
+fn fit_presence(
+    rows: &[(features::Features, bool)],
+    a: &PayloadTrainArgs,
+    bits: u32,
+) -> Result<Option<warden_payload::presence::PresenceTrees>> {
+    if a.presence_trees == 0 {
+        return Ok(None);
+    }
+    let p = presence_params(a);
+    let started = std::time::Instant::now();
+    let t = warden_payload::presence::fit(rows, bits, &p)?;
+    eprintln!(
+        "presence trees: {} of depth {} in {:.1} s",
+        t.trees(),
+        t.depth,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Some(t))
+}
+
+fn presence_params(a: &PayloadTrainArgs) -> warden_payload::presence::TreeParams {
+    warden_payload::presence::TreeParams {
+        trees: a.presence_trees,
+        depth: a.presence_depth,
+        learning_rate: a.presence_learning_rate,
+        seed: a.seed,
+        ..Default::default()
+    }
+}
+
 /// The combiner, or none (with a note) when the training set is too small for one.
 fn fit_combiner(
     texts: &[(String, Option<Shell>)],
@@ -397,6 +446,7 @@ fn fit_combiner(
     rows: &[(features::Features, bool)],
     ids: &[(Vec<String>, bool)],
     params: &TrainParams,
+    presence: Option<&warden_payload::presence::TreeParams>,
     folds: usize,
 ) -> Result<Option<combiner::Combiner>> {
     let malicious = rows.iter().filter(|r| r.1).count();
@@ -408,7 +458,7 @@ fn fit_combiner(
         );
         return Ok(None);
     }
-    let c = combiner::fit(texts, groups, rows, ids, params, folds)?;
+    let c = combiner::fit(texts, groups, rows, ids, params, presence, folds)?;
     eprintln!(
         "combiner: {} trees over {} inputs ({} patterns of their own), fitted on scores from {folds} folds",
         c.trees.trees.len(),

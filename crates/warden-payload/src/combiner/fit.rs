@@ -12,6 +12,7 @@ use warden_models::ml::gbdt::{Gbdt, GbdtParams};
 
 use super::{Combiner, Evidence, inputs};
 use crate::features::Features;
+use crate::presence::TreeParams;
 use crate::tempering::PatternCounts;
 use crate::train::{TrainError, TrainParams, train_grouped};
 use crate::{Analyzer, Shell, VerdictConfig};
@@ -44,12 +45,16 @@ fn tree_params() -> GbdtParams {
 /// and its training copies ([`crate::placeholders`]) share a key and so a fold, and the
 /// model that scores them never saw one of them (each text is its own group when `groups`
 /// is empty; [`fold_key`] is a text's own key).
+///
+/// With `presence`, each fold also trains presence trees ([`crate::presence`]) and the
+/// combiner weighs their score of the fold's texts as one more input.
 pub fn fit(
     texts: &[(String, Option<Shell>)],
     groups: &[u64],
     rows: &[(Features, bool)],
     ids: &[(Vec<String>, bool)],
     params: &TrainParams,
+    presence: Option<&TreeParams>,
     folds: usize,
 ) -> Result<Combiner, TrainError> {
     if texts.len() != rows.len()
@@ -81,7 +86,16 @@ pub fn fit(
                 inside: (0..rows.len()).filter(|&i| fold_of[i] == k).collect(),
                 outside: (0..rows.len()).filter(|&i| fold_of[i] != k).collect(),
             };
-            fold_evidence(&fold, texts, &keys, rows, ids, &inputs_for, params)
+            fold_evidence(
+                &fold,
+                texts,
+                &keys,
+                rows,
+                ids,
+                &inputs_for,
+                params,
+                presence,
+            )
         })
         .collect();
     let (mut x, mut y) = (
@@ -93,7 +107,7 @@ pub fn fit(
         x.extend(fx);
         y.extend(fy);
     }
-    fit_trees(inputs_for, &x, &y)
+    fit_trees(inputs_for, presence.is_some(), &x, &y)
 }
 
 /// The texts of one fold, and the others, whose model scores them.
@@ -105,8 +119,9 @@ struct Fold {
 /// Input rows and labels of a fold's texts.
 type FoldEvidence = (Vec<Vec<f32>>, Vec<bool>);
 
-/// The combiner's inputs for the texts of `fold`, scored by a model and pattern counts
-/// trained on the other texts.
+/// The combiner's inputs for the texts of `fold`, scored by a model, pattern counts and
+/// (with `presence`) trees trained on the other texts.
+#[allow(clippy::too_many_arguments)]
 fn fold_evidence(
     fold: &Fold,
     texts: &[(String, Option<Shell>)],
@@ -115,6 +130,7 @@ fn fold_evidence(
     ids: &[(Vec<String>, bool)],
     inputs_for: &[String],
     params: &TrainParams,
+    presence: Option<&TreeParams>,
 ) -> Result<FoldEvidence, TrainError> {
     let fold_rows: Vec<(Features, bool)> = fold.outside.iter().map(|&i| rows[i].clone()).collect();
     let fold_keys: Vec<u64> = fold.outside.iter().map(|&i| keys[i]).collect();
@@ -128,6 +144,10 @@ fn fold_evidence(
     model.patterns = Some(PatternCounts::count(
         fold.outside.iter().map(|&i| ids[i].clone()),
     ));
+    let trees = match presence {
+        Some(p) => Some(crate::presence::fit(&fold_rows, params.features.bits, p)?),
+        None => None,
+    };
     let analyzer = Analyzer::new(Some(Arc::new(model)), VerdictConfig::default());
     let (mut x, mut y) = (Vec::with_capacity(fold.inside.len()), Vec::new());
     for &i in &fold.inside {
@@ -138,6 +158,7 @@ fn fold_evidence(
         };
         x.push(inputs(
             inputs_for,
+            trees.is_some(),
             &Evidence {
                 shell: v.shell,
                 probability,
@@ -146,6 +167,7 @@ fn fold_evidence(
                 layers: &v.layers,
                 tokens: &v.tokens,
                 launch: params.features.launch,
+                trees: trees.as_ref().map(|t| t.margin(&rows[i].0)),
             },
         ));
         y.push(rows[i].1);
@@ -154,7 +176,12 @@ fn fold_evidence(
 }
 
 /// Fits the trees on input rows `x` (each [`Combiner::width`] wide for `ids`) and labels.
-pub fn fit_trees(ids: Vec<String>, x: &[Vec<f32>], y: &[bool]) -> Result<Combiner, TrainError> {
+pub fn fit_trees(
+    ids: Vec<String>,
+    trees_input: bool,
+    x: &[Vec<f32>],
+    y: &[bool],
+) -> Result<Combiner, TrainError> {
     let malicious = y.iter().filter(|&&m| m).count();
     if malicious == 0 || malicious == y.len() {
         return Err(TrainError::OneClass {
@@ -166,7 +193,7 @@ pub fn fit_trees(ids: Vec<String>, x: &[Vec<f32>], y: &[bool]) -> Result<Combine
         .ok_or_else(|| TrainError::Params("combiner input rows of different widths".into()))?;
     let trees = Gbdt::fit(&tree_params(), &matrix, y)
         .map_err(|e| TrainError::Params(format!("combiner trees: {e}")))?;
-    let combiner = Combiner::new(ids, trees);
+    let combiner = Combiner::new(ids, trees, trees_input);
     combiner.validate().map_err(TrainError::Params)?;
     Ok(combiner)
 }

@@ -30,6 +30,9 @@ use paths::{PathTrees, depth_of, is_leaf};
 
 /// The name of the first input, the n-gram model's score.
 pub const TEXT_SCORE: &str = "the text model's score";
+/// The name of the last input of a combiner that weighs the presence trees
+/// ([`crate::presence`]): their log-odds.
+pub const TREES_SCORE: &str = "the trees' score";
 /// The inputs every combiner has, before one per pattern id.
 const BASE_INPUTS: [&str; 15] = [
     TEXT_SCORE,
@@ -70,6 +73,8 @@ pub struct Evidence<'a> {
     /// ([`crate::launch`]): the size and path count then leave the images out too, or
     /// they would carry what the n-grams were kept from.
     pub launch: bool,
+    /// The presence trees' log-odds, when the model has them.
+    pub trees: Option<f32>,
 }
 
 /// The trained combiner.
@@ -78,6 +83,8 @@ pub struct Combiner {
     /// The pattern ids with an input of their own, sorted.
     pub ids: Vec<String>,
     pub trees: Gbdt,
+    /// The presence trees' score is an input (the last; format 6).
+    pub trees_input: bool,
     /// The trees laid out for the attributions (each node's cover-weighted expected
     /// value); built on load ([`Combiner::prepare`]).
     #[serde(skip)]
@@ -85,10 +92,11 @@ pub struct Combiner {
 }
 
 impl Combiner {
-    pub(crate) fn new(ids: Vec<String>, trees: Gbdt) -> Combiner {
+    pub(crate) fn new(ids: Vec<String>, trees: Gbdt, trees_input: bool) -> Combiner {
         let mut c = Combiner {
             ids,
             trees,
+            trees_input,
             paths: PathTrees::default(),
         };
         c.prepare();
@@ -97,13 +105,16 @@ impl Combiner {
 
     /// Number of inputs.
     pub fn width(&self) -> usize {
-        BASE_INPUTS.len() + self.ids.len()
+        BASE_INPUTS.len() + self.ids.len() + usize::from(self.trees_input)
     }
 
     /// The name of input `i`, for explanations.
     pub fn input_name(&self, i: usize) -> String {
         match BASE_INPUTS.get(i) {
             Some(name) => (*name).to_string(),
+            None if self.trees_input && i == BASE_INPUTS.len() + self.ids.len() => {
+                TREES_SCORE.to_string()
+            }
             None => format!(
                 "pattern {}",
                 self.ids
@@ -122,7 +133,7 @@ impl Combiner {
             return name;
         }
         match name.as_str() {
-            TEXT_SCORE | "decoding layers" | "length" => name,
+            TEXT_SCORE | TREES_SCORE | "decoding layers" | "length" => name,
             "the signature score" => "no signature hits".to_owned(),
             "a POSIX shell" | "cmd" | "PowerShell" => format!("not {name}"),
             "the strongest pattern" => "no pattern".to_owned(),
@@ -133,7 +144,7 @@ impl Combiner {
 
     /// The input row of one text.
     pub fn inputs(&self, e: &Evidence<'_>) -> Vec<f32> {
-        inputs(&self.ids, e)
+        inputs(&self.ids, self.trees_input, e)
     }
 
     /// Checks a loaded combiner: sizes in bounds, trees that only point forward (so that
@@ -221,8 +232,9 @@ impl Combiner {
     }
 }
 
-/// The input row of one text for the pattern inputs `ids` (sorted).
-pub(crate) fn inputs(ids: &[String], e: &Evidence<'_>) -> Vec<f32> {
+/// The input row of one text for the pattern inputs `ids` (sorted), and the trees' score
+/// when `with_trees`.
+pub(crate) fn inputs(ids: &[String], with_trees: bool, e: &Evidence<'_>) -> Vec<f32> {
     let p = e.probability.clamp(1e-6, 1.0 - 1e-6);
     let found = || e.patterns.iter().filter(|p| p.id != LEARNED_TECHNIQUE);
     let t = e.tokens;
@@ -262,7 +274,28 @@ pub(crate) fn inputs(ids: &[String], e: &Evidence<'_>) -> Vec<f32> {
             x[base + k] = x[base + k].max(p.weight);
         }
     }
+    if with_trees {
+        x.push(e.trees.unwrap_or(0.0).clamp(-20.0, 20.0));
+    }
     x
+}
+
+/// A combiner as formats 4 and 5 saved it (no trees' input).
+#[derive(Deserialize)]
+pub(crate) struct CombinerV1 {
+    ids: Vec<String>,
+    trees: Gbdt,
+}
+
+impl From<CombinerV1> for Combiner {
+    fn from(c: CombinerV1) -> Combiner {
+        Combiner {
+            ids: c.ids,
+            trees: c.trees,
+            trees_input: false,
+            paths: PathTrees::default(),
+        }
+    }
 }
 
 #[cfg(test)]

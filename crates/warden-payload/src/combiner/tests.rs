@@ -31,6 +31,7 @@ fn evidence<'a>(
         layers,
         tokens,
         launch: false,
+        trees: None,
     }
 }
 
@@ -54,6 +55,7 @@ fn inputs_hold_the_score_the_shell_and_each_known_pattern() {
     let tokens = Tokens::default();
     let x = inputs(
         &ids,
+        false,
         &evidence(Shell::Powershell, 0.5, &patterns, &layers, &tokens),
     );
     assert_eq!(x.len(), BASE_INPUTS.len() + 2);
@@ -64,14 +66,23 @@ fn inputs_hold_the_score_the_shell_and_each_known_pattern() {
     assert_eq!(x[15], 0.0, "credential-dump not found");
     assert_eq!(x[16], 0.4, "encoded-command at its weight");
     // sh and bash are one input.
-    let sh = inputs(&ids, &evidence(Shell::Sh, 0.5, &patterns, &layers, &tokens));
+    let sh = inputs(
+        &ids,
+        false,
+        &evidence(Shell::Sh, 0.5, &patterns, &layers, &tokens),
+    );
     let bash = inputs(
         &ids,
+        false,
         &evidence(Shell::Bash, 0.5, &patterns, &layers, &tokens),
     );
     assert_eq!(sh, bash);
     // Certainties do not become infinities.
-    let sure = inputs(&ids, &evidence(Shell::Sh, 1.0, &patterns, &layers, &tokens));
+    let sure = inputs(
+        &ids,
+        false,
+        &evidence(Shell::Sh, 1.0, &patterns, &layers, &tokens),
+    );
     assert!(sure[0].is_finite() && sure[0] > 10.0);
 }
 
@@ -94,6 +105,7 @@ fn learnable() -> (Vec<String>, Vec<Vec<f32>>, Vec<bool>) {
         let p = 0.3 + (i % 7) as f32 / 20.0;
         x.push(inputs(
             &ids,
+            false,
             &evidence(Shell::Cmd, p, &patterns, &layers, &tokens),
         ));
         y.push(malicious);
@@ -104,7 +116,7 @@ fn learnable() -> (Vec<String>, Vec<Vec<f32>>, Vec<bool>) {
 #[test]
 fn it_learns_which_pattern_tells_and_says_so() {
     let (ids, x, y) = learnable();
-    let c = fit_trees(ids.clone(), &x, &y).unwrap();
+    let c = fit_trees(ids.clone(), false, &x, &y).unwrap();
     let layers = layer("x");
     let tokens = Tokens::default();
     let with = [found("noisy", 0.6), found("telling", 0.3)];
@@ -125,7 +137,7 @@ fn it_learns_which_pattern_tells_and_says_so() {
 #[test]
 fn a_loaded_combiner_is_checked() {
     let (ids, x, y) = learnable();
-    let good = fit_trees(ids, &x, &y).unwrap();
+    let good = fit_trees(ids, false, &x, &y).unwrap();
     assert!(good.validate().is_ok());
     // A tree whose split points back at itself would never end.
     let mut cyclic = good.clone();
@@ -155,7 +167,7 @@ fn a_loaded_combiner_is_checked() {
 fn one_class_cannot_be_learned() {
     let x = vec![vec![0.0; BASE_INPUTS.len()]; 10];
     assert!(matches!(
-        fit_trees(Vec::new(), &x, &[false; 10]),
+        fit_trees(Vec::new(), false, &x, &[false; 10]),
         Err(crate::train::TrainError::OneClass { .. })
     ));
 }
@@ -166,7 +178,7 @@ fn fold_counts_are_bounded() {
     for folds in [0, 1, fit::MAX_FOLDS + 1, usize::MAX] {
         assert!(
             matches!(
-                super::fit(&[], &[], &[], &[], &params, folds),
+                super::fit(&[], &[], &[], &[], &params, None, folds),
                 Err(crate::train::TrainError::Params(_))
             ),
             "{folds} folds"
@@ -177,7 +189,7 @@ fn fold_counts_are_bounded() {
     let rows = vec![(crate::features::Features::default(), false)];
     let ids = vec![(Vec::new(), false)];
     assert!(matches!(
-        super::fit(&texts, &[1, 2], &rows, &ids, &params, 5),
+        super::fit(&texts, &[1, 2], &rows, &ids, &params, None, 5),
         Err(crate::train::TrainError::Params(m)) if m.contains("group")
     ));
 }
@@ -187,7 +199,7 @@ fn an_input_that_raised_a_verdict_by_its_absence_is_named_so() {
     // The malicious texts here are the ones *without* the telling pattern.
     let (ids, x, y) = learnable();
     let flipped: Vec<bool> = y.iter().map(|m| !m).collect();
-    let c = fit_trees(ids, &x, &flipped).unwrap();
+    let c = fit_trees(ids, false, &x, &flipped).unwrap();
     let layers = layer("x");
     let tokens = Tokens::default();
     let without = [found("noisy", 0.6)];
@@ -213,7 +225,7 @@ fn an_input_that_raised_a_verdict_by_its_absence_is_named_so() {
 #[test]
 fn a_combiner_deeper_than_its_parameters_is_refused() {
     let (ids, x, y) = learnable();
-    let mut deep = fit_trees(ids, &x, &y).unwrap();
+    let mut deep = fit_trees(ids, false, &x, &y).unwrap();
     // Its first tree splits at least once.
     assert!(!is_leaf(&deep.trees.trees[0][0]));
     deep.trees.params.max_depth = 0;
@@ -223,4 +235,28 @@ fn a_combiner_deeper_than_its_parameters_is_refused() {
         "{:?}",
         deep.validate()
     );
+}
+
+#[test]
+fn a_combiner_can_weigh_the_trees_score_and_names_it() {
+    // The label is the trees' verdict; every other input says nothing.
+    let (patterns, layers, tokens) = (Vec::new(), layer("x"), Tokens::default());
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for i in 0..400 {
+        let margin = (i % 20) as f32 - 9.5;
+        let mut e = evidence(Shell::Sh, 0.5, &patterns, &layers, &tokens);
+        e.trees = Some(margin);
+        x.push(inputs(&[], true, &e));
+        y.push(margin > 0.0);
+    }
+    let c = fit_trees(Vec::new(), true, &x, &y).unwrap();
+    assert_eq!(c.width(), x[0].len());
+    assert_eq!(c.input_name(c.width() - 1), TREES_SCORE);
+    let mut e = evidence(Shell::Sh, 0.5, &patterns, &layers, &tokens);
+    e.trees = Some(6.0);
+    let (high, from) = c.assess(&e, 3);
+    e.trees = Some(-6.0);
+    let (low, _) = c.assess(&e, 3);
+    assert!(high > 0.9 && low < 0.1, "{high} {low}");
+    assert_eq!(from.first().map(|f| f.feature.as_str()), Some(TREES_SCORE));
 }

@@ -101,7 +101,8 @@ fn examined(seed: u64) -> Examined {
 fn with_combiner(seed: u64) -> PayloadModel {
     let t = examined(seed);
     let mut model = train(&t.rows, &t.params, "test").unwrap_or_else(|e| panic!("{e}"));
-    let combiner = warden_payload::combiner::fit(&t.texts, &[], &t.rows, &t.ids, &t.params, 5);
+    let combiner =
+        warden_payload::combiner::fit(&t.texts, &[], &t.rows, &t.ids, &t.params, None, 5);
     model.combiner = Some(combiner.unwrap_or_else(|e| panic!("{e}")));
     model
 }
