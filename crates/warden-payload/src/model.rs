@@ -85,9 +85,11 @@ pub struct PayloadModel {
 }
 
 /// Format 5: format 6 without the presence trees (and a combiner without their input).
+/// Format 4 is the same with the feature settings before `launch` (the text as written):
+/// `F` is either.
 #[derive(Deserialize)]
-struct ModelV5 {
-    features: FeatureSet,
+struct ModelV5<F = FeatureSet> {
+    features: F,
     weights: Vec<f32>,
     idf: Vec<f32>,
     bias: f32,
@@ -99,10 +101,13 @@ struct ModelV5 {
     combiner: Option<crate::combiner::CombinerV1>,
 }
 
-impl ModelV5 {
+/// Format 4.
+type ModelV4 = ModelV5<FeaturesV4>;
+
+impl<F: Into<FeatureSet>> ModelV5<F> {
     fn upgrade(self) -> PayloadModel {
         PayloadModel {
-            features: self.features,
+            features: self.features.into(),
             weights: self.weights,
             idf: self.idf,
             bias: self.bias,
@@ -115,39 +120,6 @@ impl ModelV5 {
             combiner: self.combiner.map(Into::into),
             presence: None,
         }
-    }
-}
-
-/// Format 4: format 5 with the feature settings before `launch` (the text as written).
-#[derive(Deserialize)]
-struct ModelV4 {
-    features: FeaturesV4,
-    weights: Vec<f32>,
-    idf: Vec<f32>,
-    bias: f32,
-    platt_a: f32,
-    platt_b: f32,
-    summary: TrainingSummary,
-    techniques: Option<crate::technique::TechniqueTagger>,
-    patterns: Option<crate::tempering::PatternCounts>,
-    combiner: Option<crate::combiner::CombinerV1>,
-}
-
-impl ModelV4 {
-    fn upgrade(self) -> PayloadModel {
-        ModelV5 {
-            features: self.features.into(),
-            weights: self.weights,
-            idf: self.idf,
-            bias: self.bias,
-            platt_a: self.platt_a,
-            platt_b: self.platt_b,
-            summary: self.summary,
-            techniques: self.techniques,
-            patterns: self.patterns,
-            combiner: self.combiner,
-        }
-        .upgrade()
     }
 }
 
