@@ -11,6 +11,7 @@
 pub mod alert;
 pub mod combiner;
 pub mod deobf;
+pub mod destinations;
 pub mod dual_use;
 pub mod dynamic;
 pub mod features;
@@ -153,6 +154,22 @@ pub struct Views {
     pub model: Option<f32>,
     pub dynamic: Option<f32>,
     pub signatures: f32,
+    /// The weight of the strongest pattern (0–1; [`VerdictConfig::signature_floor`]).
+    #[serde(skip)]
+    pub strongest: f32,
+}
+
+impl Views {
+    /// The verdict's score from these views under `config`, with the sandbox's score
+    /// `dynamic` (`None` leaves it out).
+    pub fn combined(&self, config: &VerdictConfig, dynamic: Option<f32>) -> f32 {
+        config.combine(self.model, dynamic, self.signatures, self.strongest)
+    }
+
+    /// The score without the model's view.
+    pub fn without_model(&self, config: &VerdictConfig) -> f32 {
+        config.combine(None, self.dynamic, self.signatures, self.strongest)
+    }
 }
 
 /// The verdict on one text.
@@ -249,11 +266,15 @@ impl Analyzer {
             .signatures
             .scan_bounded(decoded.layers.iter().map(|l| l.text.as_str()));
         let dual_use = dual_use::assess(&tokens);
+        let mut signatures = scan.hits;
+        let last = decoded.layers.len().saturating_sub(1);
+        let found = destinations::assess(&tokens, &signatures, &dual_use, last);
+        signatures.extend(found);
         Analysed {
             shell,
             decoded,
             tokens,
-            signatures: scan.hits,
+            signatures,
             signatures_finished: scan.finished,
             dual_use,
             truncated,
@@ -311,7 +332,7 @@ impl Analyzer {
         // below the wrapped form it decodes to first.
         let dynamic = v.trace.as_ref().map(|t| t.score);
         for alone in forms {
-            let alone_score = self.config.combine(alone.model, dynamic, alone.signatures);
+            let alone_score = alone.combined(&self.config, dynamic);
             if alone_score > v.score {
                 v.score = alone_score;
                 v.level = self.config.level(alone_score);
@@ -419,7 +440,10 @@ impl Analyzer {
             }
         }
         let model_score = model.as_ref().map(|m| m.probability * 100.0);
-        let score = self.config.combine(model_score, dynamic, sig_score);
+        let strongest = weights.iter().copied().fold(0.0f32, f32::max);
+        let score = self
+            .config
+            .combine(model_score, dynamic, sig_score, strongest);
         let mut attack: Vec<Cow<'static, str>> = patterns
             .iter()
             .chain(trace.iter().flat_map(|t| t.findings.iter()))
@@ -446,6 +470,7 @@ impl Analyzer {
             model: model_score,
             dynamic,
             signatures: sig_score,
+            strongest,
         };
         let mut explanation = explain(score, level, action, &a.decoded, &patterns, model.as_ref());
         if let Some(t) = &trace {

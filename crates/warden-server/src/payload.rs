@@ -42,6 +42,9 @@ pub struct PayloadSection {
     pub levels: LevelThresholds,
     /// The verdict is at least the model's score (other views raise it, never lower it).
     pub model_floor: bool,
+    /// A pattern at weight ≥ 0.8 (after training) holds the verdict at weight × this × 100
+    /// (0.75: HIGH, never BLOCK on a pattern alone; 0: off).
+    pub signature_floor: f32,
     /// Jobs a tenant may have queued or running at once.
     pub max_queued_jobs: usize,
     /// Jobs analysed at once.
@@ -66,6 +69,7 @@ impl Default for PayloadSection {
             actions: ActionThresholds::default(),
             levels: LevelThresholds::default(),
             model_floor: true,
+            signature_floor: VerdictConfig::default().signature_floor,
             max_queued_jobs: 64,
             workers: 2,
             keep_days: 30,
@@ -83,6 +87,7 @@ impl PayloadSection {
             actions: self.actions,
             levels: self.levels,
             model_floor: self.model_floor,
+            signature_floor: self.signature_floor,
         }
     }
 

@@ -225,7 +225,7 @@ impl FileScorer<'_> {
             _ => return,
         };
         let config = self.hunt.analyzer.config();
-        let without_model = config.level(config.combine(None, v.views.dynamic, v.views.signatures));
+        let without_model = config.level(v.views.without_model(config));
         let header = WinDoc::new(doc);
         let ms = p.time.map(|t| t.0).or(at.timestamp_ms);
         let alert = SigmaAlert {

@@ -152,7 +152,7 @@ impl PayloadDetector {
             return v.level;
         };
         let c = a.config();
-        c.level(c.combine(None, v.views.dynamic, v.views.signatures))
+        c.level(v.views.without_model(c))
     }
 }
 

@@ -30,7 +30,9 @@ pub(super) const TABLE: &[Pattern] = &[
         "downloaded file made executable or run",
         ["T1105", "T1059"],
         0.7,
-        r"\b(?:curl|wget)\b[^\n]*(?:-o|-O|>)\s*\S+[^\n]*(?:chmod\s+\+?[0-7]*x|&&\s*\./|;\s*\./|\|\s*python|;\s*(?:ba)?sh\s+\S)"
+        // Saved (`-o`, `-O`, `-sO`, `--output`, `>`), then made executable by `+x` or by a mode whose owner digit has the execute bit
+        // (`755`, `0700`, `4755`), or run from here or a temporary directory.
+        r"\b(?:curl|wget)\b[^\n]*(?:\s-[a-z]*o\b|\s--output(?:-document)?\b|>)\s*\S+[^\n]*(?:chmod\s+(?:-\w+\s+)*(?:[ugoa]*\+[rw]*x|[0-7]?[1357][0-7]{2}\b)|(?:&&|;)\s*(?:\./|/tmp/|/dev/shm/|/var/tmp/)|\|\s*python|(?:&&|;)\s*(?:ba)?sh\s+\S)"
     ),
     p!(
         "certutil-download",
