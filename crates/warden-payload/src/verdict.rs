@@ -68,13 +68,13 @@ pub struct VerdictConfig {
     pub model_floor: bool,
     /// A pattern whose weight, after the training texts had their say, is at least
     /// [`STRONG_PATTERN`] holds the verdict at `weight × signature_floor × 100`: at the
-    /// default 0.75, 60 (HIGH, QUARANTINE) for a weight of 0.8 and 75 for 1.0 — never BLOCK
-    /// on a pattern alone. 0 turns it off.
+    /// default 0.75, 52.5 (HIGH, QUARANTINE) for a weight of 0.7 and 75 for 1.0 — never
+    /// BLOCK on a pattern alone. 0 turns it off.
     pub signature_floor: f32,
 }
 
 /// The weight from which a pattern holds the verdict up ([`VerdictConfig::signature_floor`]).
-pub const STRONG_PATTERN: f32 = 0.8;
+pub const STRONG_PATTERN: f32 = 0.7;
 
 impl Default for VerdictConfig {
     fn default() -> Self {
@@ -217,7 +217,7 @@ mod tests {
         );
         // Below the strong weight, or turned off: the weighted score alone.
         let weighted = (0.4 * 20.0 + 0.25 * 97.0) / 0.65;
-        assert!((c.combine(Some(20.0), None, 97.0, 0.79) - weighted).abs() < 1e-3);
+        assert!((c.combine(Some(20.0), None, 97.0, 0.69) - weighted).abs() < 1e-3);
         let off = VerdictConfig {
             signature_floor: 0.0,
             ..c

@@ -42,7 +42,7 @@ pub struct PayloadSection {
     pub levels: LevelThresholds,
     /// The verdict is at least the model's score (other views raise it, never lower it).
     pub model_floor: bool,
-    /// A pattern at weight ≥ 0.8 (after training) holds the verdict at weight × this × 100
+    /// A pattern at weight ≥ 0.7 (after training) holds the verdict at weight × this × 100
     /// (0.75: HIGH, never BLOCK on a pattern alone; 0: off).
     pub signature_floor: f32,
     /// Jobs a tenant may have queued or running at once.

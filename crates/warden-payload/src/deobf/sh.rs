@@ -97,6 +97,8 @@ fn run_stage(w: &[String], input: Option<Vec<u8>>) -> Option<Vec<u8>> {
         {
             codec::base64(std::str::from_utf8(&input?).ok()?)
         }
+        // BSD and macOS: `b64decode -r` decodes raw base64 (no `begin-base64` header).
+        "b64decode" if flags.contains(&"-r") => codec::base64(std::str::from_utf8(&input?).ok()?),
         "openssl"
             if flags.contains(&"-d")
                 && (flags.contains(&"base64")
@@ -594,6 +596,10 @@ mod tests {
         assert_eq!(
             decoded(decode_pipeline("base64 -d <<< d2hvYW1p | sh; id", &c)),
             "whoami; id"
+        );
+        assert_eq!(
+            decoded(decode_pipeline("echo d2hvYW1p | b64decode -r | sh", &c)),
+            "whoami"
         );
         assert_eq!(
             decoded(decode_pipeline("echo jubnzv | tr a-z n-za-m | sh", &c)),
