@@ -66,6 +66,14 @@ pub struct Destination {
 
 /// Reads a URL's host; `None` when it does not parse or has none.
 pub fn destination(raw: &str) -> Option<Destination> {
+    if host_is_a_name(raw) {
+        // Most URLs: no parse (and no allocation) needed to know it is not an address.
+        return Some(Destination {
+            url: raw.to_string(),
+            kind: HostKind::Name,
+            disguised: false,
+        });
+    }
     let url = Url::parse(raw).ok()?;
     let (kind, disguised) = match url.host()? {
         Host::Domain(_) => (HostKind::Name, false),
@@ -90,6 +98,17 @@ pub fn destination(raw: &str) -> Option<Destination> {
         kind,
         disguised,
     })
+}
+
+/// Whether the host of a URL as written starts with a letter: an address in any form
+/// starts with a digit (dotted, one number, hexadecimal `0x…`) or `[` (IPv6).
+fn host_is_a_name(raw: &str) -> bool {
+    let Some((_, rest)) = raw.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    host.starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
 fn ipv4_kind(a: Ipv4Addr) -> HostKind {
@@ -256,6 +275,20 @@ mod tests {
         );
         assert_eq!(kind("http://0177.0.0.1/"), Some((HostKind::Loopback, true)));
         assert_eq!(kind("not a url"), None);
+        // The host after any user name; a name that starts with a digit is parsed and is
+        // still a name.
+        assert_eq!(
+            kind("http://u:p@45.9.148.3/x"),
+            Some((HostKind::Public, false))
+        );
+        assert_eq!(
+            kind("http://45.9.148.3@evil.example/x"),
+            Some((HostKind::Name, false))
+        );
+        assert_eq!(
+            kind("https://1password.com/d"),
+            Some((HostKind::Name, false))
+        );
     }
 
     fn ids(text: &str, shell: Shell) -> Vec<&'static str> {
