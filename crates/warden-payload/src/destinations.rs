@@ -341,6 +341,27 @@ mod tests {
         assert!(ids("curl http://192.168.1.10:9200/_cat/indices", Shell::Sh).is_empty());
     }
 
+    proptest::proptest! {
+        /// Any host, as written after a scheme: no panic, and the shortcut for names agrees
+        /// with the parser (a host the shortcut calls a name is never an address).
+        #[test]
+        fn any_host_is_read_without_panic_and_the_shortcut_agrees(
+            host in "[a-zA-Z0-9.:%@\\[\\]x/_-]{0,40}|\\PC{0,24}"
+        ) {
+            let raw = format!("http://{host}/p");
+            let d = destination(&raw);
+            if host_is_a_name(&raw) {
+                let parsed = Url::parse(&raw).ok();
+                let address = parsed
+                    .as_ref()
+                    .and_then(|u| u.host())
+                    .is_some_and(|h| !matches!(h, Host::Domain(_)));
+                proptest::prop_assert!(!address, "{raw}");
+                proptest::prop_assert_eq!(d.map(|d| d.kind), Some(HostKind::Name));
+            }
+        }
+    }
+
     #[test]
     fn a_tunnel_to_a_public_address_is_named_and_one_to_a_name_is_not() {
         let found = ids("ssh -R 8080:localhost:22 u@45.9.148.3 -N -f", Shell::Sh);
