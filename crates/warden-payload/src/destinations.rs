@@ -67,7 +67,7 @@ pub struct Destination {
 /// Reads a URL's host; `None` when it does not parse or has none.
 pub fn destination(raw: &str) -> Option<Destination> {
     if host_is_a_name(raw) {
-        // Most URLs: no parse (and no allocation) needed to know it is not an address.
+        // Most URLs: no parse needed to know it is not an address.
         return Some(Destination {
             url: raw.to_string(),
             kind: HostKind::Name,
@@ -339,6 +339,20 @@ mod tests {
         );
         assert!(!fetched.contains(&"run-from-address"), "{fetched:?}");
         assert!(ids("curl http://192.168.1.10:9200/_cat/indices", Shell::Sh).is_empty());
+    }
+
+    #[test]
+    fn the_signatures_named_here_exist() {
+        for id in RUNS_DOWNLOAD
+            .iter()
+            .chain(DOWNLOADS)
+            .chain(["tunnel-proxy"].iter())
+        {
+            assert!(
+                crate::patterns::PATTERNS.iter().any(|p| p.id == *id),
+                "no signature {id}"
+            );
+        }
     }
 
     proptest::proptest! {
