@@ -56,9 +56,8 @@ pub enum HostKind {
 }
 
 /// One URL's host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Destination {
-    pub url: String,
     pub kind: HostKind,
     /// The address was written as something other than a dotted quad (or IPv6 literal).
     pub disguised: bool,
@@ -69,7 +68,6 @@ pub fn destination(raw: &str) -> Option<Destination> {
     if host_is_a_name(raw) {
         // Most URLs: no parse needed to know it is not an address.
         return Some(Destination {
-            url: raw.to_string(),
             kind: HostKind::Name,
             disguised: false,
         });
@@ -93,11 +91,7 @@ pub fn destination(raw: &str) -> Option<Destination> {
             (kind, false)
         }
     };
-    Some(Destination {
-        url: raw.to_string(),
-        kind,
-        disguised,
-    })
+    Some(Destination { kind, disguised })
 }
 
 /// Whether the host of a URL as written starts with a letter: an address in any form
@@ -159,16 +153,20 @@ pub fn assess(tokens: &Tokens, signatures: &[Hit], dual_use: &[DualUse], layer: 
         || dual_use
             .iter()
             .any(|d| d.capability == Capability::Download);
-    for d in tokens.urls.iter().filter_map(|u| destination(u)) {
+    for (url, d) in tokens
+        .urls
+        .iter()
+        .filter_map(|u| Some((u, destination(u)?)))
+    {
         let address = matches!(d.kind, HostKind::Internal | HostKind::Public);
         if runs && address {
-            found(&RUN_FROM_ADDRESS, &d.url);
+            found(&RUN_FROM_ADDRESS, url);
         }
         if downloads && d.kind == HostKind::Public {
-            found(&FETCH_FROM_PUBLIC_ADDRESS, &d.url);
+            found(&FETCH_FROM_PUBLIC_ADDRESS, url);
         }
         if d.disguised && d.kind != HostKind::Name {
-            found(&DISGUISED_ADDRESS, &d.url);
+            found(&DISGUISED_ADDRESS, url);
         }
     }
     out

@@ -93,6 +93,9 @@ impl PayloadSection {
 
     pub fn check(&self) -> Result<(), (String, String)> {
         let bad = |k: &str, r: String| Err((format!("payload.{k}"), r));
+        if !(0.0..=1.0).contains(&self.signature_floor) {
+            return bad("signature_floor", "must be between 0 and 1".into());
+        }
         if let Err(e) = self.verdict().validate() {
             return bad("weights", e);
         }
@@ -447,4 +450,28 @@ fn run_job(st: &AppState, job: PayloadJob) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     st.metrics.payload_job_done();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_setting_is_named_by_its_own_key() {
+        assert!(PayloadSection::default().check().is_ok());
+        let floor = PayloadSection {
+            signature_floor: 1.5,
+            ..PayloadSection::default()
+        };
+        assert_eq!(
+            floor.check().map_err(|(k, _)| k),
+            Err("payload.signature_floor".to_string())
+        );
+        let mut weights = PayloadSection::default();
+        weights.weights.model = -1.0;
+        assert_eq!(
+            weights.check().map_err(|(k, _)| k),
+            Err("payload.weights".to_string())
+        );
+    }
 }
