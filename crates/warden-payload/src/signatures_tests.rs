@@ -561,6 +561,25 @@ fn a_console_host_runs_what_it_is_given_not_its_window_handle() {
 }
 
 #[test]
+fn a_browser_started_with_its_own_profile_is_not_reading_it() {
+    let s = Signatures::new();
+    // What Windows logs each time Edge starts its crash handler: the profile's folder as an
+    // argument of the browser itself.
+    let own = r#""C:\Program Files (x86)\Microsoft\Edge\Application\msedge.exe" --type=crashpad-handler "--user-data-dir=C:\Users\ann\AppData\Local\Microsoft\Edge\User Data" /prefetch:7"#;
+    assert!(!ids(&s.scan([own])).contains(&"browser-discovery"));
+    // Reading what is in a profile is.
+    for text in [
+        r#"esentutl.exe /y "%LOCALAPPDATA%\Google\Chrome\User Data\Default\Login Data" /d "%temp%\ld.tmp""#,
+        r#"Copy-Item "$env:LOCALAPPDATA\Microsoft\Edge\User Data\Default" -Destination C:\loot -Recurse"#,
+    ] {
+        assert!(
+            ids(&s.scan([text])).contains(&"browser-discovery"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn most_patterns_are_reached_through_their_literals() {
     let s = Signatures::new();
     let always: Vec<&str> = s.always.iter().map(|&i| PATTERNS[i].id).collect();

@@ -89,7 +89,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "browser data read",
         ["T1217", "T1555.003"],
         0.45,
-        r"\\(?:google\\chrome|microsoft\\edge|mozilla\\firefox)\\user data|\bplaces\.sqlite|/library/application support/(?:google/chrome|firefox)|\.mozilla/firefox|\.config/(?:google-chrome|chromium)|bookmarks\b[^\n]*(?:chrome|edge|firefox)|\bhistory\b[^\n]*(?:chrome|sqlite)"
+        r"\\(?:google\\chrome|microsoft\\edge|mozilla\\firefox)\\user data\\|\bplaces\.sqlite|/library/application support/(?:google/chrome|firefox)|\.mozilla/firefox|\.config/(?:google-chrome|chromium)|bookmarks\b[^\n]*(?:chrome|edge|firefox)|\bhistory\b[^\n]*(?:chrome|sqlite)"
     ),
     p!(
         "capture",
