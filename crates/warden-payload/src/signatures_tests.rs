@@ -361,6 +361,75 @@ fn behaviour_is_recognised_with_its_technique() {
             "powershell-downgrade",
             "T1562.010",
         ),
+        (
+            "esentutl.exe /y /vss %SystemRoot%/system32/config/SAM /d %temp%/SAM",
+            "sam-hive-dump",
+            "T1003.002",
+        ),
+        ("dump64.exe 612 out.dmp", "process-dump", "T1003.001"),
+        (
+            "TTTracer.exe -dumpFull -attach 612",
+            "process-dump",
+            "T1003.001",
+        ),
+        (
+            "createdump.exe -u -f d.dmp 612",
+            "process-dump",
+            "T1003.001",
+        ),
+        (
+            "rpcping -s 10.0.0.35 -e 9997 /a connect /u NTLM",
+            "forced-authentication",
+            "T1187",
+        ),
+        (
+            r"dir \\attacker-host@80\share",
+            "forced-authentication",
+            "T1187",
+        ),
+        (
+            "aws iam create-access-key --user-name backup-svc",
+            "cloud-account-created",
+            "T1098.001",
+        ),
+        (
+            "az ad sp create --id 00000000-0000-0000-0000-000000000000",
+            "cloud-account-created",
+            "T1136.003",
+        ),
+        (
+            "gcloud iam service-accounts keys create key.json --iam-account=svc@p.iam.gserviceaccount.com",
+            "cloud-account-created",
+            "T1098.001",
+        ),
+        (
+            r"New-WebGlobalModule -Name Mod -Image C:\Windows\Temp\mod.dll",
+            "iis-module",
+            "T1505.004",
+        ),
+        (
+            r"%windir%\system32\inetsrv\appcmd.exe install module /name:Mod /image:C:\t\m.dll",
+            "iis-module",
+            "T1505.004",
+        ),
+        (
+            "code.exe tunnel --accept-server-license-terms --name t1",
+            "ide-tunnel",
+            "T1219.001",
+        ),
+        (
+            "devtunnel host -p 3389 --allow-anonymous",
+            "ide-tunnel",
+            "T1572",
+        ),
+        ("driverquery /v /fo list", "driver-discovery", "T1652"),
+        ("kextstat", "driver-discovery", "T1652"),
+        (
+            "w32tm /stripchart /computer:localhost /samples:2",
+            "time-discovery",
+            "T1124",
+        ),
+        ("net time \\\\dc01", "time-discovery", "T1124"),
     ];
     for (text, id, technique) in cases {
         let hits = s.scan([*text]);
@@ -422,6 +491,20 @@ fn administration_that_looks_alike_is_not_named() {
     // re-enabling, reloading, a script's own arguments.
     let s = Signatures::new();
     let cases: &[(&str, &str)] = &[
+        ("aws iam list-users", "cloud-account-created"),
+        (
+            "az ad user show --id ann@example.com",
+            "cloud-account-created",
+        ),
+        ("code --install-extension ms-python.python", "ide-tunnel"),
+        (
+            "ssh -L 8080:localhost:80 host # code tunnel docs",
+            "process-dump",
+        ),
+        ("procdump -e 1 -w app.exe", "process-dump"),
+        ("Get-WebGlobalModule", "iis-module"),
+        ("w32tm /resync", "time-discovery"),
+        (r"copy C:\build\config\system.yaml .", "sam-hive-dump"),
         (
             "powershell -File deploy.ps1 -Version 2",
             "powershell-downgrade",

@@ -23,7 +23,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "SAM, SYSTEM or SECURITY hive copied",
         ["T1003.002"],
         0.85,
-        r"reg(?:\.exe)?\s+(?:save|export)\s+\S*hklm\\(?:sam|system|security)\b|\\config\\(?:sam|system|security)\b|hklm\\sam\b|hkey_local_machine\\sam\b"
+        r"reg(?:\.exe)?\s+(?:save|export)\s+\S*hklm\\(?:sam|system|security)\b|(?:\\|system32/)config[\\/](?:sam|system|security)(?:[^.\w-]|$)|hklm\\sam\b|hkey_local_machine\\sam\b"
     ),
     p!(
         "ntds-dump",
@@ -142,5 +142,26 @@ pub(super) const TABLE: &[Pattern] = &[
         ["T1136", "T1098"],
         0.6,
         r"\bnet1?(?:\.exe)?\s+user\s+\S+\s+\S+\s+/add|\bnet1?(?:\.exe)?\s+(?:localgroup|group)\s+[^\n]*\s/add|new-localuser|add-localgroupmember|new-aduser|add-adgroupmember|(?:^|[\s;&|(])(?:useradd|adduser)\s+-{0,2}\w|\busermod\s+[^\n]*-a?G\s*\S*(?:sudo|wheel|root|admin|docker)|dscl\s+\.\s+-(?:create|append)\s+/(?:users|groups)|sysadminctl\s+-adduser|\bnet1?(?:\.exe)?\s+user\s+\S+\s+/active:yes|:0:0:[^\n]*/etc/passwd|>>\s*/etc/passwd|\bpasswd\s+\S+\s*<<|chpasswd"
+    ),
+    p!(
+        "process-dump",
+        "a process's memory written to a file by its id (LSASS's when it is the one)",
+        ["T1003.001"],
+        0.45,
+        r"\bdump64(?:\.exe)?\s+\d+|\btttracer(?:\.exe)?\s+[^\n]*-dumpfull|\bcreatedump(?:\.exe)?\s+(?:\S+\s+)*\d+(?:\s|$)|\bsqldumper(?:\.exe)?\s+\d+|\bprocdump(?:64)?(?:\.exe)?\s+[^\n]*-m[ap]\s+\d+|\brdrleakdiag(?:\.exe)?\s+[^\n]*/fullmemdmp|\bgcore\s+(?:-o\s+\S+\s+)?(?:\d+|\$\w+)"
+    ),
+    p!(
+        "forced-authentication",
+        "a connection made to have the host authenticate (NTLM) to another",
+        ["T1187"],
+        0.5,
+        r"\brpcping(?:\.exe)?\s+[^\n]*[/-]u\s+ntlm\b|\\\\[\w.-]+@(?:ssl@)?\d+\\"
+    ),
+    p!(
+        "cloud-account-created",
+        "cloud account, key or credential created",
+        ["T1136.003", "T1098.001"],
+        0.4,
+        r"\baws\s+iam\s+(?:create-user|create-access-key|create-login-profile|update-login-profile|attach-user-policy|add-user-to-group)\b|\baz\s+ad\s+(?:user|sp)\s+create\b|\baz\s+ad\s+(?:app|sp)\s+credential\s+reset\b|\bgcloud\s+iam\s+service-accounts\s+(?:create|keys\s+create)\b|\bnew-(?:azuread|mg|azad)(?:user|serviceprincipal)\b|\bnew-azureadapplicationpasswordcredential\b"
     ),
 ];

@@ -103,4 +103,11 @@ pub(super) const TABLE: &[Pattern] = &[
         0.55,
         r"fdenytsconnections|\\terminal server\\[^\n]*(?:0|1)|enable-netfirewallrule\b[^\n]*remote\s+desktop|userauthentication\b[^\n]*\b0\b|shadow\b[^\n]*/control|tscon(?:\.exe)?\s+\d"
     ),
+    p!(
+        "ide-tunnel",
+        "remote tunnel of a code editor opened (VS Code, dev tunnels)",
+        ["T1219.001", "T1572"],
+        0.5,
+        r"\bcode(?:-insiders)?(?:\.exe)?\s+tunnel\b|\bdevtunnel(?:\.exe)?\s+(?:host|create|port)\b|\bcode-tunnel(?:\.exe)?\b"
+    ),
 ];

@@ -195,4 +195,18 @@ pub(super) const TABLE: &[Pattern] = &[
         0.15,
         r"\b(?:powershell|pwsh)(?:\.exe)?\b[^\n]*\s-(?:c|co|com|command|f|file|nop|noni|noprofile)\b"
     ),
+    p!(
+        "driver-discovery",
+        "device drivers or kernel extensions listed",
+        ["T1652"],
+        0.15,
+        r"\bdriverquery\b|\bkextstat\b|\bkextfind\b|\bkmutil\s+showloaded\b|\bget-windowsdriver\b|win32_(?:systemdriver|pnpsigneddriver)\b"
+    ),
+    p!(
+        "time-discovery",
+        "system time or time zone read",
+        ["T1124"],
+        0.1,
+        r"\bw32tm(?:\.exe)?\s+/(?:stripchart|tz|query)\b|\bnet1?(?:\.exe)?\s+time\b|\bsystemsetup\s+-gettimezone\b|\bget-timezone\b"
+    ),
 ];

@@ -102,4 +102,11 @@ pub(super) const TABLE: &[Pattern] = &[
         0.5,
         r"\bnetsh(?:\.exe)?\s+add\s+helper|scrnsave\.exe|\\control panel\\desktop\b[^\n]*scrnsave|\bprofile\.ps1\b[^\n]*(?:add-content|>>|set-content)|\$profile\b[^\n]*(?:add-content|>>|set-content)|\bapplicationshimming|\bsdbinst\b|\.sdb\b|\bcomponent\s+object\b|emond\.d|udev/rules\.d|\.desktop\b[^\n]*autostart|\bpip\s+install\b[^\n]*--user\b[^\n]*\.pth|sitecustomize|usercustomize|\.pth\b"
     ),
+    p!(
+        "iis-module",
+        "web server module installed (IIS)",
+        ["T1505.004"],
+        0.6,
+        r"\bnew-webglobalmodule\b|\benable-webglobalmodule\b|\bappcmd(?:\.exe)?\s+install\s+module\b|system\.webserver/globalmodules"
+    ),
 ];
