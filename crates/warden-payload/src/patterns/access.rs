@@ -145,7 +145,7 @@ pub(super) const TABLE: &[Pattern] = &[
     ),
     p!(
         "process-dump",
-        "a process's memory written to a file by its id (LSASS's when it is the one)",
+        "a process's memory dumped to a file by its id",
         ["T1003.001"],
         0.45,
         r"\bdump64(?:\.exe)?\s+\d+|\btttracer(?:\.exe)?\s+[^\n]*-dumpfull|\bcreatedump(?:\.exe)?\s+(?:\S+\s+)*\d+(?:\s|$)|\bsqldumper(?:\.exe)?\s+\d+|\bprocdump(?:64)?(?:\.exe)?\s+[^\n]*-m[ap]\s+\d+|\brdrleakdiag(?:\.exe)?\s+[^\n]*/fullmemdmp|\bgcore\s+(?:-o\s+\S+\s+)?(?:\d+|\$\w+)"
