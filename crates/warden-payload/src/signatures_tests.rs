@@ -366,6 +366,22 @@ fn behaviour_is_recognised_with_its_technique() {
             "sam-hive-dump",
             "T1003.002",
         ),
+        ("chmod u+s /bin/bash", "setuid-shell", "T1548.001"),
+        (
+            "sudo chmod 4755 /usr/bin/python3",
+            "setuid-shell",
+            "T1548.001",
+        ),
+        (
+            "cp /bin/sh /tmp/.x && chmod +s /tmp/.x && /tmp/.x -p",
+            "setuid-shell",
+            "T1548.001",
+        ),
+        (
+            "sudo install -m =xs $(which bash) .",
+            "setuid-shell",
+            "T1548.001",
+        ),
         ("dump64.exe 612 out.dmp", "process-dump", "T1003.001"),
         (
             "TTTracer.exe -dumpFull -attach 612",
@@ -491,6 +507,13 @@ fn administration_that_looks_alike_is_not_named() {
     // re-enabling, reloading, a script's own arguments.
     let s = Signatures::new();
     let cases: &[(&str, &str)] = &[
+        ("chmod u+s /usr/local/bin/backup-tool", "setuid-shell"),
+        ("chmod 755 /bin/bash", "setuid-shell"),
+        ("chmod +x ~/bin/deploy.sh", "setuid-shell"),
+        (
+            "install -m 755 build/app /usr/local/bin/app",
+            "setuid-shell",
+        ),
         ("aws iam list-users", "cloud-account-created"),
         (
             "az ad user show --id ann@example.com",

@@ -144,6 +144,13 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\bnet1?(?:\.exe)?\s+user\s+\S+\s+\S+\s+/add|\bnet1?(?:\.exe)?\s+(?:localgroup|group)\s+[^\n]*\s/add|new-localuser|add-localgroupmember|new-aduser|add-adgroupmember|(?:^|[\s;&|(])(?:useradd|adduser)\s+-{0,2}\w|\busermod\s+[^\n]*-a?G\s*\S*(?:sudo|wheel|root|admin|docker)|dscl\s+\.\s+-(?:create|append)\s+/(?:users|groups)|sysadminctl\s+-adduser|\bnet1?(?:\.exe)?\s+user\s+\S+\s+/active:yes|:0:0:[^\n]*/etc/passwd|>>\s*/etc/passwd|\bpasswd\s+\S+\s*<<|chpasswd"
     ),
     p!(
+        "setuid-shell",
+        "setuid bit set on a shell, an interpreter or a file in a temporary folder",
+        ["T1548.001"],
+        0.85,
+        r"\b(?:chmod\s+(?:-\w+\s+)*(?:[ugoa]*[+=][rwxXt]*s[rwxXt]*|0?[2467][0-7]{3})|install\s+[^\n]*-m\s*(?:[ugoa]*=[rwxXt]*s[rwxXt]*|0?[2467][0-7]{3}))\s+(?:\S+\s+)*?(?:(?:\S*/)?(?:(?:ba|da|z|k|c|tc|fi|a)?sh|python[0-9.]*|perl[0-9.]*|ruby|php[0-9.]*|node|lua[0-9.]*)(?:\s|$|[;&|)])|\$\(which\s+(?:(?:ba|da|z|k)?sh|python[0-9.]*|perl)\)|(?:/tmp|/var/tmp|/dev/shm)/\S+)"
+    ),
+    p!(
         "process-dump",
         "a process's memory dumped to a file by its id",
         ["T1003.001"],
