@@ -509,6 +509,10 @@ fn administration_that_looks_alike_is_not_named() {
     let cases: &[(&str, &str)] = &[
         ("chmod u+s /usr/local/bin/backup-tool", "setuid-shell"),
         ("chmod 755 /bin/bash", "setuid-shell"),
+        // The mode's own arguments only, not the next command on the line.
+        ("chmod u+s tool && bash run.sh", "setuid-shell"),
+        ("chmod 4755 tool; cp a /tmp/b", "setuid-shell"),
+        ("createdump --help; sleep 5", "process-dump"),
         ("chmod +x ~/bin/deploy.sh", "setuid-shell"),
         (
             "install -m 755 build/app /usr/local/bin/app",

@@ -148,14 +148,14 @@ pub(super) const TABLE: &[Pattern] = &[
         "setuid bit set on a shell, an interpreter or a file in a temporary folder",
         ["T1548.001"],
         0.85,
-        r"\b(?:chmod\s+(?:-\w+\s+)*(?:[ugoa]*[+=][rwxXt]*s[rwxXt]*|0?[2467][0-7]{3})|install\s+[^\n]*-m\s*(?:[ugoa]*=[rwxXt]*s[rwxXt]*|0?[2467][0-7]{3}))\s+(?:\S+\s+)*?(?:(?:\S*/)?(?:(?:ba|da|z|k|c|tc|fi|a)?sh|python[0-9.]*|perl[0-9.]*|ruby|php[0-9.]*|node|lua[0-9.]*)(?:\s|$|[;&|)])|\$\(which\s+(?:(?:ba|da|z|k)?sh|python[0-9.]*|perl)\)|(?:/tmp|/var/tmp|/dev/shm)/\S+)"
+        r"\b(?:chmod\s+(?:-\w+\s+)*(?:[ugoa]*[+=][rwxXt]*s[rwxXt]*|0?[2467][0-7]{3})|install\s+[^\n]*-m\s*(?:[ugoa]*=[rwxXt]*s[rwxXt]*|0?[2467][0-7]{3}))\s+(?:[^\s;&|]+\s+)*?(?:(?:\S*/)?(?:(?:ba|da|z|k|c|tc|fi|a)?sh|python[0-9.]*|perl[0-9.]*|ruby|php[0-9.]*|node|lua[0-9.]*)(?:\s|$|[;&|)])|\$\(which\s+(?:(?:ba|da|z|k)?sh|python[0-9.]*|perl)\)|(?:/tmp|/var/tmp|/dev/shm)/\S+)"
     ),
     p!(
         "process-dump",
         "a process's memory dumped to a file by its id",
         ["T1003.001"],
         0.45,
-        r"\bdump64(?:\.exe)?\s+\d+|\btttracer(?:\.exe)?\s+[^\n]*-dumpfull|\bcreatedump(?:\.exe)?\s+(?:\S+\s+)*\d+(?:\s|$)|\bsqldumper(?:\.exe)?\s+\d+|\bprocdump(?:64)?(?:\.exe)?\s+[^\n]*-m[ap]\s+\d+|\brdrleakdiag(?:\.exe)?\s+[^\n]*/fullmemdmp|\bgcore\s+(?:-o\s+\S+\s+)?(?:\d+|\$\w+)"
+        r"\bdump64(?:\.exe)?\s+\d+|\btttracer(?:\.exe)?\s+[^\n]*-dumpfull|\bcreatedump(?:\.exe)?\s+(?:[^\s;&|]+\s+)*\d+(?:\s|$)|\bsqldumper(?:\.exe)?\s+\d+|\bprocdump(?:64)?(?:\.exe)?\s+[^\n]*-m[ap]\s+\d+|\brdrleakdiag(?:\.exe)?\s+[^\n]*/fullmemdmp|\bgcore\s+(?:-o\s+\S+\s+)?(?:\d+|\$\w+)"
     ),
     p!(
         "forced-authentication",
