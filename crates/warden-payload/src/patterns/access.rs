@@ -171,4 +171,22 @@ pub(super) const TABLE: &[Pattern] = &[
         0.4,
         r"\baws\s+iam\s+(?:create-user|create-access-key|create-login-profile|update-login-profile|attach-user-policy|add-user-to-group)\b|\baz\s+ad\s+(?:user|sp)\s+create\b|\baz\s+ad\s+(?:app|sp)\s+credential\s+reset\b|\bgcloud\s+iam\s+service-accounts\s+(?:create|keys\s+create)\b|\bnew-(?:azuread|mg|azad)(?:user|serviceprincipal)\b|\bnew-azureadapplicationpasswordcredential\b"
     ),
+    p!(
+        "container-escape",
+        "a container's way out to its host: the host's disk mounted and entered, or the host's own namespaces entered",
+        // `nsenter` into PID 1's namespaces is a shell on the host; a privileged container
+        // that mounts a host disk, or one started on the host's root, reads and changes
+        // everything the host holds.
+        ["T1611"],
+        0.75,
+        r"\bnsenter\b[^\n]*(?:\s-[a-z]*t\s*1\b|--target[=\s]+1\b|/proc/1/ns/)|\b(?:docker|podman|nerdctl)\b[^\n]*\s(?:-v|--volume)[=\s]+[\x22']?/:[^\n]*\bchroot\b|--privileged\b[\s\S]{0,300}?\bmount\s+(?:-\S+\s+)*/dev/(?:sd|hd|vd|xvd|nvme|mapper/|dm-)"
+    ),
+    p!(
+        "host-mounted-in-container",
+        "the host's root, /etc or container socket mounted into a container",
+        // Monitoring agents mount the root read-only too, so this alone is light.
+        ["T1611"],
+        0.3,
+        r"\b(?:docker|podman|nerdctl)\s+(?:container\s+)?(?:run|create)\b[^\n]*\s(?:-v|--volume)[=\s]+[\x22']?(?:/|/etc|/root|/var/run/docker\.sock|/run/containerd/containerd\.sock):"
+    ),
 ];

@@ -111,7 +111,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "data sent out",
         ["T1041", "T1048", "T1567"],
         0.5,
-        r"\bcurl\b[^\n]*(?:\s-F\s|--form\b|--data-binary\s+@|\s-T\s|--upload-file|\s-d\s+@)|\bwget\b[^\n]*--post-(?:file|data)|invoke-(?:webrequest|restmethod)\b[^\n]*-method\s+(?:post|put)[^\n]*-infile|\.uploadfile\(|\.uploaddata\(|\bscp\s+\S+\s+\S+@[\w.-]+:|\brclone\s+(?:copy|sync)\b|\bftp\s+-s:|\btftp\b[^\n]*\bput\b|\b(?:nc|ncat|netcat)\s+[^\n]*<\s*\S+|\|\s*(?:nc|ncat|netcat)\s+\S+\s+\d+|\bdnsexfil|\bexfil\b|\bmegacmd|\bmega-put\b|pastebin\.com|transfer\.sh|file\.io|anonfiles"
+        r"\bcurl\b[^\n]*(?:\s-F\s|--form\b|--data-binary\s+@|\s-T\s|--upload-file|\s-d\s+@)|\bwget\b[^\n]*--post-(?:file|data)|invoke-(?:webrequest|restmethod)\b[^\n]*-method\s+(?:post|put)[^\n]*-infile|\.uploadfile\(|\.uploaddata\(|\bscp\s+\S+\s+\S+@[\w.-]+:|\brclone\s+(?:copy|sync)\b|\bftp\s+-s:|\btftp\b[^\n]*\bput\b|\b(?:nc|ncat|netcat)\s+[^\n]*<\s*\S+|\|\s*(?:nc|ncat|netcat)\s+\S+\s+\d+|\b(?:tar|zip|7z|gzip|openssl)\b[^\n]*\|\s*(?:sudo\s+)?(?:ssh|socat)\s|\|\s*(?:sudo\s+)?ssh\s+[^\n]*\b(?:cat|dd)\b[^\n]*>|\bssh\s+[^\n]*\btar\s+-?[a-z]*c[a-z]*f?\s+-\s[^\n]*>\s*\S|\bdnsexfil|\bexfil\b|\bmegacmd|\bmega-put\b|pastebin\.com|transfer\.sh|file\.io|anonfiles"
     ),
     p!(
         "dns-exfiltration",
