@@ -481,6 +481,32 @@ fn behaviour_is_recognised_with_its_technique() {
             "exfiltration",
             "T1048",
         ),
+        (
+            r#"$t = "$env:TEMP\calc" + [char]0x200D + ".exe"; Copy-Item C:\Windows\System32\calc.exe $t; Start-Process $t"#,
+            "invisible-characters",
+            "T1027.018",
+        ),
+        (
+            r#"$s = "76492d1116743f0423413b16050a5345MgB8AGkASwA0AHMA" | ConvertTo-SecureString -Key $k"#,
+            "encrypted-powershell-payload",
+            "T1027.013",
+        ),
+        (
+            "$p = Get-Content p.txt | ConvertTo-SecureString -Key (1..16)\n$c = [Runtime.InteropServices.Marshal]::PtrToStringAuto([Runtime.InteropServices.Marshal]::SecureStringToBSTR($p))\niex $c",
+            "encrypted-powershell-payload",
+            "T1027.013",
+        ),
+        (
+            r#"Resolve-DnsName -type "TXT" "beacon-$(Get-Random).example.net" -QuickTimeout"#,
+            "dns-exfiltration",
+            "T1048.003",
+        ),
+        ("gpresult /z", "group-policy-discovery", "T1615"),
+        (
+            "Get-GPO -Domain corp.example -All >> gpo.txt",
+            "group-policy-discovery",
+            "T1615",
+        ),
     ];
     for (text, id, technique) in cases {
         let hits = s.scan([*text]);
@@ -555,6 +581,22 @@ fn administration_that_looks_alike_is_not_named() {
         ),
         ("aws iam list-users", "cloud-account-created"),
         ("nsenter -t 1234 --mount ls /", "container-escape"),
+        // Pasted text carries zero-width characters by accident; only a name built with
+        // one counts.
+        (
+            "find /srv/d\u{200c}\u{200b}ata -name target.txt",
+            "invisible-characters",
+        ),
+        ("[char]0x2000 + 'x'", "invisible-characters"),
+        (
+            "$c = Get-Credential; $c.Password | ConvertFrom-SecureString | Set-Content p.txt",
+            "encrypted-powershell-payload",
+        ),
+        (
+            "Resolve-DnsName -Name www.example.com -Type A",
+            "dns-exfiltration",
+        ),
+        ("gpupdate /force", "group-policy-discovery"),
         ("docker run --privileged -d docker:dind", "container-escape"),
         (
             "docker run -v /srv/data:/data -it alpine sh",

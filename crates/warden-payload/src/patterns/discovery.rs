@@ -19,6 +19,13 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\bnet1?(?:\.exe)?\s+accounts(?:\s+/domain)?\s*(?:$|[|&;>)\n])|get-ad(?:defaultdomain|finegrained)passwordpolicy|get-domainpolicy\b|--pass-pol\b|\bpwpolicy\b[^\n]*\s-?get|get-account-password-policy|\b(?:cat|less|more|head|tail|grep|egrep|awk|type|get-content|gc)\b[^\n|;&]*/etc/(?:pam\.d/(?:common-password|system-auth|password-auth)|security/pwquality\.conf|login\.defs)|\bchage\s+(?:-l|--list)\b|\b(?:minpwdlength|lockoutthreshold)\b"
     ),
     p!(
+        "group-policy-discovery",
+        "group policy read",
+        ["T1615"],
+        0.2,
+        r"\bget-gpo\b[^\n]*-all\b|\bget-gpresultantsetofpolicy\b|\bgpresult(?:\.exe)?\s+(?:[^\n]*\s)?/(?:z|v|x|h)\b"
+    ),
+    p!(
         "locale-discovery",
         "system language, locale or keyboard looked up",
         // Some malware stands down in certain countries: it asks first.
@@ -120,7 +127,7 @@ pub(super) const TABLE: &[Pattern] = &[
         // carries that command's output to whoever answers for the domain.
         ["T1048.003", "T1071.004"],
         0.6,
-        r"\b(?:dig|nslookup|host|drill|resolve-dnsname)(?:\s+(?:[-+@]\S+(?:\s+\d+\b)?|-name|-type\s+\w+))*\s+[\x22']?(?:[\w-]+\.)*(?:\$\((?:[^()\n]|\([^()\n]*\))*\)|`[^`\n]*`)\.(?:[\w$()`-]+\.)*[a-z0-9-]+\.[a-z]{2,}"
+        r"\b(?:dig|nslookup|host|drill|resolve-dnsname)(?:\s+(?:[-+@]\S+(?:\s+\d+\b)?|-name|-type\s+[\x22']?\w+[\x22']?))*\s+[\x22']?(?:[\w-]+\.)*[\w-]*(?:\$\((?:[^()\n]|\([^()\n]*\))*\)|`[^`\n]*`)\.(?:[\w$()`-]+\.)*[a-z0-9-]+\.[a-z]{2,}"
     ),
     p!(
         "cloud-compute-modified",

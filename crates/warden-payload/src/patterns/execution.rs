@@ -229,6 +229,25 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\[char\]\s*\d+\s*\+\s*\[char\]|-join\s*\(?\s*\[char\[\]\]|\[char\[\]\]\s*\(\s*\d+\s*,\s*\d+|\x22\{\d\}\{\d\}[^\n]*\x22\s*-f\s|'\{\d\}\{\d\}[^\n]*'\s*-f\s|\$env:comspec\[|\$pshome\[|\$shellid\[|%[a-z]+:~-?\d+,\d+%|(?:\^[a-z]){4,}|(?:`[a-z]){3,}"
     ),
     p!(
+        "invisible-characters",
+        "a name built with invisible characters",
+        // A zero-width character joined into a file, variable or program name makes it
+        // look like another (or like nothing) to whoever reads it; pasted text carries them
+        // by accident, so only a name *built* with one counts.
+        ["T1027.018", "T1027"],
+        0.5,
+        r"\[char\]\s*(?:0x200[b-d]|0x2060|8203|8204|8205|8288)\b|`u\{200[b-d]\}|\$'[^'\n]*\\u200[b-d]"
+    ),
+    p!(
+        "encrypted-powershell-payload",
+        "a key-encrypted SecureString carried as a payload",
+        // `76492d1116743f0423413b16050a5345` starts every SecureString exported with a key:
+        // code carried that way is decrypted only at run time.
+        ["T1027.013"],
+        0.5,
+        r"76492d1116743f0423413b16050a5345|convertto-securestring\b[^\n]*-key\b[\s\S]{0,400}?(?:\biex\b|invoke-expression|\[scriptblock\]::create)"
+    ),
+    p!(
         "hidden-window",
         "hidden or non-interactive PowerShell",
         ["T1564.003", "T1059.001"],
