@@ -98,3 +98,16 @@ fn with_model(b: divan::Bencher) {
                 .sum::<f32>()
         });
 }
+
+/// What a stream does for a text that does not alert: the same score, no explanation.
+#[divan::bench]
+fn with_model_scored_only(b: divan::Bencher) {
+    let a = Analyzer::new(Some(model()), VerdictConfig::default());
+    b.counter(divan::counter::ItemsCount::new(SAMPLES.len()))
+        .bench(|| {
+            SAMPLES
+                .iter()
+                .map(|t| a.triage(divan::black_box(t), None).score)
+                .sum::<f32>()
+        });
+}

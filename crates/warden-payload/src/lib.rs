@@ -57,6 +57,28 @@ const EXPLAIN_COMBINED: usize = 3;
 /// Features present named for the presence trees' score.
 const EXPLAIN_TREES: usize = 4;
 
+/// How much of a verdict to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything: the features, trees' features and combiner inputs behind the model's
+    /// score, and the explanation.
+    Explained,
+    /// What decides the verdict — the views, the score, its level and action, the patterns
+    /// — without naming what raised the model's score and without the explanation (about
+    /// a sixth of a text's time, and only what alerts needs them).
+    Scored,
+}
+
+impl Detail {
+    /// Features named each way, trees' features, combiner inputs.
+    fn counts(self) -> (usize, usize, usize) {
+        match self {
+            Detail::Explained => (EXPLAIN_FEATURES, EXPLAIN_TREES, EXPLAIN_COMBINED),
+            Detail::Scored => (0, 0, 0),
+        }
+    }
+}
+
 /// The shell a text is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -196,6 +218,30 @@ pub struct Verdict {
     pub explanation: String,
 }
 
+/// What decides a verdict, without what explains it ([`Analyzer::triage`]): the same
+/// score, level, action and views as the verdict [`Analyzer::analyze`] gives the text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Triage {
+    pub shell: Shell,
+    /// 0–100.
+    pub score: f32,
+    pub level: ThreatLevel,
+    pub action: Action,
+    pub views: Views,
+}
+
+impl From<&Verdict> for Triage {
+    fn from(v: &Verdict) -> Triage {
+        Triage {
+            shell: v.shell,
+            score: v.score,
+            level: v.level,
+            action: v.action,
+            views: v.views,
+        }
+    }
+}
+
 /// More patterns from outside this crate (the Sigma process-creation rules, run by
 /// `warden-engine`), found on an examined text.
 pub trait PatternSource: Send + Sync {
@@ -295,7 +341,7 @@ impl Analyzer {
                     shell: a.decoded.shell,
                 };
                 let form = self.examine_decoded(decoded, layers[k].shell, false);
-                self.verdict(form, None).views
+                self.verdict_with(form, None, Detail::Scored).views
             })
             .collect()
     }
@@ -304,7 +350,16 @@ impl Analyzer {
     pub fn analyze(&self, text: &str, shell: Option<Shell>) -> Verdict {
         let a = self.examine(text, shell);
         let forms = self.decoded_views(&a);
-        self.verdict_at_least_decoded(a, &forms, None)
+        self.verdict_at_least_decoded(a, &forms, None, Detail::Explained)
+    }
+
+    /// The static verdict's score, level, action and views, without its explanation: for a
+    /// stream, where most texts are scored and only the few that alert are explained
+    /// ([`Analyzer::analyze`] again, which gives them the same score).
+    pub fn triage(&self, text: &str, shell: Option<Shell>) -> Triage {
+        let a = self.examine(text, shell);
+        let forms = self.decoded_views(&a);
+        Triage::from(&self.verdict_at_least_decoded(a, &forms, None, Detail::Scored))
     }
 
     /// The verdict on a text with the behaviour of its sandboxed run.
@@ -316,7 +371,7 @@ impl Analyzer {
     ) -> Verdict {
         let a = self.examine(text, shell);
         let forms = self.decoded_views(&a);
-        self.verdict_at_least_decoded(a, &forms, Some(run))
+        self.verdict_at_least_decoded(a, &forms, Some(run), Detail::Explained)
     }
 
     fn verdict_at_least_decoded(
@@ -324,8 +379,9 @@ impl Analyzer {
         a: Analysed,
         forms: &[Views],
         run: Option<dynamic::Behaviour>,
+        detail: Detail,
     ) -> Verdict {
-        let mut v = self.verdict(a, run);
+        let mut v = self.verdict_with(a, run, detail);
         // A hidden command is at least as dangerous as each thing it decodes to, analysed on
         // its own (with the same run, when there was one: the run is of the submitted text).
         // Every layer counts, not only the last: a command wrapped once more must not score
@@ -344,14 +400,25 @@ impl Analyzer {
 
     /// The verdict from an examination and, when the sandbox ran, its behaviour.
     pub fn verdict(&self, a: Analysed, run: Option<dynamic::Behaviour>) -> Verdict {
+        self.verdict_with(a, run, Detail::Explained)
+    }
+
+    /// The verdict, explained or only scored ([`Detail`]); the score is the same either way.
+    pub fn verdict_with(
+        &self,
+        a: Analysed,
+        run: Option<dynamic::Behaviour>,
+        detail: Detail,
+    ) -> Verdict {
+        let (explain_features, explain_trees, explain_combined) = detail.counts();
         let trace = run.map(|b| dynamic::assess(&self.signatures, b));
         let dynamic = trace.as_ref().map(|t| t.score);
         let mut learned_technique = None;
         let mut trees = None;
         let mut model = self.model.as_ref().map(|m| {
             let f = features::extract(&a, &m.features);
-            let view = m.assess(&f, EXPLAIN_FEATURES);
-            trees = m.presence.as_ref().map(|t| t.judge(&f, EXPLAIN_TREES));
+            let view = m.assess(&f, explain_features);
+            trees = m.presence.as_ref().map(|t| t.judge(&f, explain_trees));
             // The tagger names a technique only for what the model finds malicious.
             if view.probability >= 0.5
                 && let Some(t) = &m.techniques
@@ -421,7 +488,7 @@ impl Analyzer {
                 launch: self.model.as_ref().is_some_and(|m| m.features.launch),
                 trees: trees.as_ref().map(|t| t.0),
             };
-            c.apply(view, &evidence, EXPLAIN_COMBINED);
+            c.apply(view, &evidence, explain_combined);
         }
         if let Some(view) = model.as_mut()
             && let Some((margin, raised)) = trees
@@ -472,21 +539,12 @@ impl Analyzer {
             signatures: sig_score,
             strongest,
         };
-        let mut explanation = explain(score, level, action, &a.decoded, &patterns, model.as_ref());
-        if let Some(t) = &trace {
-            explanation.push_str(&dynamic::explain(t));
-        }
-        let held = self.config.pattern_floor(strongest);
-        if held > self.config.combine(model_score, dynamic, sig_score, 0.0)
-            && let Some(p) = patterns.iter().max_by(|a, b| a.weight.total_cmp(&b.weight))
-        {
-            let _ = write!(
-                explanation,
-                " Held at {held:.0} by its strongest pattern alone ({}, weight {:.2}): the \
-                 other views weigh less than it.",
-                p.name, p.weight
-            );
-        }
+        let explanation = match detail {
+            Detail::Explained => {
+                self.explanation(score, &views, &a.decoded, &patterns, model.as_ref(), &trace)
+            }
+            Detail::Scored => String::new(),
+        };
         Verdict {
             shell: a.shell,
             score,
@@ -502,6 +560,40 @@ impl Analyzer {
             trace,
             explanation,
         }
+    }
+}
+
+impl Analyzer {
+    /// The plain explanation of a verdict of `score` from `views`.
+    fn explanation(
+        &self,
+        score: f32,
+        views: &Views,
+        decoded: &Decoded,
+        patterns: &[PatternFound],
+        model: Option<&ModelView>,
+        trace: &Option<dynamic::Trace>,
+    ) -> String {
+        let (level, action) = (self.config.level(score), self.config.action(score));
+        let mut explanation = explain(score, level, action, decoded, patterns, model);
+        if let Some(t) = trace {
+            explanation.push_str(&dynamic::explain(t));
+        }
+        let held = self.config.pattern_floor(views.strongest);
+        if held
+            > self
+                .config
+                .combine(views.model, views.dynamic, views.signatures, 0.0)
+            && let Some(p) = patterns.iter().max_by(|a, b| a.weight.total_cmp(&b.weight))
+        {
+            let _ = write!(
+                explanation,
+                " Held at {held:.0} by its strongest pattern alone ({}, weight {:.2}): the \
+                 other views weigh less than it.",
+                p.name, p.weight
+            );
+        }
+        explanation
     }
 }
 

@@ -205,8 +205,9 @@ impl PayloadHunt {
 /// Scores the process creations of one file.
 pub struct FileScorer<'a> {
     hunt: &'a PayloadHunt,
-    /// Per shell and command line (services and scheduled jobs repeat theirs).
-    cache: HashMap<(Option<Shell>, String), Arc<Verdict>>,
+    /// Per shell and command line (services and scheduled jobs repeat theirs): the
+    /// verdict of a line at HIGH or above, none for one below.
+    cache: HashMap<(Option<Shell>, String), Option<Arc<Verdict>>>,
     found: Found,
 }
 
@@ -218,7 +219,9 @@ impl FileScorer<'_> {
             return;
         };
         self.found.process_starts += 1;
-        let v = self.verdict(&p.command, p.shell);
+        let Some(v) = self.verdict(&p.command, p.shell) else {
+            return;
+        };
         let level = match v.level {
             ThreatLevel::Critical => Level::Critical,
             ThreatLevel::High => Level::High,
@@ -261,12 +264,16 @@ impl FileScorer<'_> {
         });
     }
 
-    fn verdict(&mut self, command: &str, shell: Option<Shell>) -> Arc<Verdict> {
+    /// The verdict on a line that is HIGH or above. Most lines are only scored; the few
+    /// reported are analysed again, explained, with the same score.
+    fn verdict(&mut self, command: &str, shell: Option<Shell>) -> Option<Arc<Verdict>> {
         let key = (shell, command.to_owned());
         if let Some(v) = self.cache.get(&key) {
             return v.clone();
         }
-        let v = Arc::new(self.hunt.analyzer.analyze(command, shell));
+        let analyzer = &self.hunt.analyzer;
+        let v = (analyzer.triage(command, shell).level >= ThreatLevel::High)
+            .then(|| Arc::new(analyzer.analyze(command, shell)));
         if self.cache.len() >= CACHE {
             self.cache.clear();
         }

@@ -3,7 +3,8 @@
 //! decoded and scored statically; a verdict at the pipeline's alert level becomes a
 //! `payload` alert about the event, and the rule alerts the same event raised carry the
 //! verdict as an anomaly. Command lines repeat (services, scheduled jobs), so verdicts are
-//! kept per distinct command line in a bounded cache.
+//! kept per distinct command line in a bounded cache. Most command lines are only scored
+//! ([`Analyzer::triage`]); the few that alert are explained too, with the same score.
 //!
 //! A command line many hosts start is common here ([`super::prevalence`]): it alerts on
 //! what its signatures and rules say it does, not on how the learned model finds it looks.
@@ -16,7 +17,7 @@ use warden_event::{
     Anomaly, AnomalyType, DetectorKind, EventRef, Input, Record, ThreatLevel, Timestamp,
 };
 use warden_payload::alert::{Origin, to_alert};
-use warden_payload::{Analyzer, Shell, Verdict};
+use warden_payload::{Analyzer, Shell, Triage, Verdict, Views};
 
 use super::prevalence::{Prevalence, RestoreError};
 use super::{Cx, Detector, Findings};
@@ -47,7 +48,7 @@ pub struct PayloadDetector {
     /// The analyser the cache was filled with (a swap empties it).
     current: Option<Arc<Analyzer>>,
     /// Per shell, per command line (looked up by `&str`: no copy of the command per event).
-    cache: HashMap<Option<Shell>, HashMap<String, Arc<Verdict>>>,
+    cache: HashMap<Option<Shell>, HashMap<String, Judged>>,
     /// The lowest verdict that becomes an alert (and the pipeline's level, whichever is
     /// higher): process creations are many, and a MEDIUM command line (discovery, say) is
     /// an anomaly on the event's other alerts, not an alert of its own.
@@ -64,6 +65,24 @@ impl std::fmt::Debug for PayloadDetector {
                 &self.cache.values().map(HashMap::len).sum::<usize>(),
             )
             .finish()
+    }
+}
+
+/// A command line's verdict, as far as it was needed.
+#[derive(Debug, Clone)]
+enum Judged {
+    /// Scored: it did not alert (yet).
+    Scored(Triage),
+    /// Explained, for an alert.
+    Explained(Arc<Verdict>),
+}
+
+impl Judged {
+    fn triage(&self) -> Triage {
+        match self {
+            Judged::Scored(t) => *t,
+            Judged::Explained(v) => Triage::from(v.as_ref()),
+        }
     }
 }
 
@@ -115,7 +134,9 @@ impl PayloadDetector {
         self
     }
 
-    fn verdict(&mut self, p: &ProcessStart) -> Arc<Verdict> {
+    /// The analyser to use now; a swapped one empties the cache (its verdicts were another
+    /// model's).
+    fn analyzer(&mut self) -> Arc<Analyzer> {
         let analyzer = self.source.analyzer();
         if !self
             .current
@@ -125,21 +146,45 @@ impl PayloadDetector {
             self.cache.clear();
             self.current = Some(analyzer.clone());
         }
-        if let Some(v) = self
-            .cache
+        analyzer
+    }
+
+    fn cached(&self, p: &ProcessStart) -> Option<&Judged> {
+        self.cache
             .get(&p.shell)
             .and_then(|m| m.get(p.command.as_str()))
-        {
-            return v.clone();
-        }
-        let v = Arc::new(analyzer.analyze(&p.command, p.shell));
-        if self.cache.values().map(HashMap::len).sum::<usize>() >= CACHE {
+    }
+
+    fn keep(&mut self, p: &ProcessStart, judged: Judged) {
+        let known = self.cached(p).is_some();
+        if !known && self.cache.values().map(HashMap::len).sum::<usize>() >= CACHE {
             self.cache.clear();
         }
         self.cache
             .entry(p.shell)
             .or_default()
-            .insert(p.command.clone(), v.clone());
+            .insert(p.command.clone(), judged);
+    }
+
+    /// The command line's score, level, action and views.
+    fn triage(&mut self, p: &ProcessStart) -> Triage {
+        let analyzer = self.analyzer();
+        if let Some(j) = self.cached(p) {
+            return j.triage();
+        }
+        let t = analyzer.triage(&p.command, p.shell);
+        self.keep(p, Judged::Scored(t));
+        t
+    }
+
+    /// The command line's whole verdict, explained (for an alert).
+    fn explained(&mut self, p: &ProcessStart) -> Arc<Verdict> {
+        let analyzer = self.analyzer();
+        if let Some(Judged::Explained(v)) = self.cached(p) {
+            return v.clone();
+        }
+        let v = Arc::new(analyzer.analyze(&p.command, p.shell));
+        self.keep(p, Judged::Explained(v.clone()));
         v
     }
 }
@@ -147,12 +192,12 @@ impl PayloadDetector {
 impl PayloadDetector {
     /// The level of a verdict from its signature view (signatures and Sigma rules) alone;
     /// the pipeline's verdicts have no sandbox view.
-    fn level_without_model(&self, v: &Verdict) -> ThreatLevel {
+    fn level_without_model(&self, level: ThreatLevel, views: &Views) -> ThreatLevel {
         let Some(a) = &self.current else {
-            return v.level;
+            return level;
         };
         let c = a.config();
-        c.level(v.views.without_model(c))
+        c.level(views.without_model(c))
     }
 }
 
@@ -260,7 +305,7 @@ impl Detector for PayloadDetector {
         let Some(p) = process_start(&e.doc) else {
             return;
         };
-        let v = self.verdict(&p);
+        let v = self.triage(&p);
         if v.level < ThreatLevel::Medium {
             return;
         }
@@ -273,7 +318,7 @@ impl Detector for PayloadDetector {
         // A common command line alerts on what it does (its signatures and rules), not on
         // how it looks to the learned model.
         let level = if common {
-            self.level_without_model(&v)
+            self.level_without_model(v.level, &v.views)
         } else {
             v.level
         };
@@ -321,7 +366,7 @@ impl Detector for PayloadDetector {
                     record_id,
                 }),
         };
-        let mut alert = to_alert(&v, &p.command, &origin);
+        let mut alert = to_alert(&self.explained(&p), &p.command, &origin);
         // The same command line at another time or place is another alert.
         alert.digest = Some(warden_event::content_digest(&[
             &origin.timestamp,
@@ -494,6 +539,52 @@ mod tests {
                 "{notes:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_line_first_only_scored_is_explained_when_it_alerts() {
+        let mut d = PayloadDetector::new(Arc::new(model_that_fears_bare_names()));
+        let now = Timestamp::now();
+        let quiet = PipelineOptions {
+            alert_level: ThreatLevel::Critical,
+            ..PipelineOptions::default()
+        };
+        let loud = PipelineOptions::default();
+        let run = |d: &mut PayloadDetector, opts: &PipelineOptions, record: u64| {
+            let cx = Cx {
+                tenant: "t",
+                now,
+                options: opts,
+            };
+            let mut out = Findings::default();
+            d.process(&sysmon("wab.exe", "C:\\x\\wab.exe", record), &cx, &mut out);
+            out.alerts
+        };
+        // HIGH, not CRITICAL: scored and kept, nothing raised, nothing explained yet.
+        let scored = d.source.analyzer().triage("wab.exe", None);
+        assert_eq!(scored.level, ThreatLevel::High, "{scored:?}");
+        assert!(run(&mut d, &quiet, 1).is_empty());
+        assert!(matches!(
+            d.cache.values().next().and_then(|m| m.get("wab.exe")),
+            Some(Judged::Scored(_))
+        ));
+        // The same line where HIGH alerts: the alert carries the whole verdict, explained,
+        // with the score the line was triaged with.
+        let alerts = run(&mut d, &loud, 2);
+        assert_eq!(alerts.len(), 1);
+        let a = &alerts[0];
+        assert_eq!(a.score, (scored.score * 10.0).round() / 10.0);
+        assert!(
+            a.explanation.contains("The model rates it"),
+            "{}",
+            a.explanation
+        );
+        assert!(matches!(
+            d.cache.values().next().and_then(|m| m.get("wab.exe")),
+            Some(Judged::Explained(_))
+        ));
+        // Explained once: the next start reuses it.
+        assert_eq!(run(&mut d, &loud, 3).len(), 1);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::features::Features;
 use crate::presence::TreeParams;
 use crate::tempering::PatternCounts;
 use crate::train::{TrainError, TrainParams, train_grouped};
-use crate::{Analyzer, Shell, VerdictConfig};
+use crate::{Analyzer, Detail, Shell, VerdictConfig};
 
 /// Folds of the training texts (five models trained on four fifths each).
 pub const FOLDS: usize = 5;
@@ -152,7 +152,7 @@ fn fold_evidence(
     let (mut x, mut y) = (Vec::with_capacity(fold.inside.len()), Vec::new());
     for &i in &fold.inside {
         let (text, shell) = &texts[i];
-        let v = analyzer.verdict(analyzer.examine(text, *shell), None);
+        let v = analyzer.verdict_with(analyzer.examine(text, *shell), None, Detail::Scored);
         let Some(probability) = v.model.as_ref().map(|m| m.probability) else {
             continue;
         };

@@ -202,6 +202,9 @@ impl Combiner {
             .paths
             .walk(self.trees.base_margin as f32, &x, &mut credit);
         let probability = 1.0 / (1.0 + (-margin).exp());
+        if explain == 0 {
+            return (probability, Vec::new());
+        }
         let mut raised: Vec<(usize, f32)> = credit
             .iter()
             .copied()

@@ -168,7 +168,9 @@ impl PresenceTrees {
     pub fn judge(&self, f: &Features, explain: usize) -> (f32, Vec<Contribution>) {
         let margin = self.margin(f);
         if margin > 0.0 && explain > 0 {
-            self.assess(f, explain)
+            // The walk that names features sums the trees in another order; the margin
+            // stays the one a text scored without explanation gets, to the last bit.
+            (margin, self.assess(f, explain).1)
         } else {
             (margin, Vec::new())
         }

@@ -206,3 +206,38 @@ fn a_command_wrapped_again_never_scores_below_any_form_it_decodes_to() {
     }
     assert_eq!(checked, 400);
 }
+
+#[test]
+fn a_text_only_scored_gets_the_score_level_and_action_of_its_explained_verdict() {
+    // Every view a model has: the n-gram model, presence trees weighed by the combiner.
+    let t = examined(7);
+    let mut model = train(&t.rows, &t.params, "test").unwrap();
+    let trees = warden_payload::presence::TreeParams {
+        trees: 40,
+        ..Default::default()
+    };
+    model.presence =
+        Some(warden_payload::presence::fit(&t.rows, t.params.features.bits, &trees).unwrap());
+    model.combiner = Some(
+        warden_payload::combiner::fit(&t.texts, &[], &t.rows, &t.ids, &t.params, Some(&trees), 5)
+            .unwrap(),
+    );
+    let a = Analyzer::new(Some(Arc::new(model)), VerdictConfig::default());
+    let (mut explained, mut alerting) = (0, 0);
+    for (text, _) in corpus(77, 150) {
+        // As written, and hidden under a layer (whose decoded form is scored on its own too).
+        for form in [text.clone(), wrapped(&text)] {
+            let full = a.analyze(&form, Some(Shell::Sh));
+            let triage = a.triage(&form, Some(Shell::Sh));
+            assert_eq!(triage, warden_payload::Triage::from(&full), "{form}");
+            assert!(!full.explanation.is_empty());
+            explained += usize::from(full.model.as_ref().is_some_and(|m| !m.raised_by.is_empty()));
+            alerting += usize::from(full.level >= warden_event::ThreatLevel::High);
+        }
+    }
+    // Both sides were met: texts that alert, and explanations that name features.
+    assert!(
+        alerting > 20 && explained > 20,
+        "{alerting} alerting, {explained} explained"
+    );
+}
