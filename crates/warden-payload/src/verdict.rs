@@ -71,6 +71,13 @@ pub struct VerdictConfig {
     /// default 0.75, 52.5 (HIGH, QUARANTINE) for a weight of 0.7 and 75 for 1.0 — never
     /// BLOCK on a pattern alone. 0 turns it off.
     pub signature_floor: f32,
+    /// A pattern that names what no host does for a good reason
+    /// ([`crate::patterns::NO_BENIGN_USE`]: a credential dumper, LSASS dumped, a reverse
+    /// shell, AMSI patched, shadow copies deleted …) holds the verdict at the floor of its
+    /// written weight even where the training texts tempered it down. A corpus's benign
+    /// side is documentation, and documentation shows these tools: `mimikatz
+    /// "lsadump::sam"` is a benign example of tldr's.
+    pub written_floor: bool,
 }
 
 /// The weight from which a pattern holds the verdict up ([`VerdictConfig::signature_floor`]).
@@ -84,6 +91,7 @@ impl Default for VerdictConfig {
             levels: LevelThresholds::default(),
             model_floor: true,
             signature_floor: 0.75,
+            written_floor: true,
         }
     }
 }
@@ -142,6 +150,16 @@ impl VerdictConfig {
         s.max(floor)
             .max(self.pattern_floor(strongest))
             .clamp(0.0, 100.0)
+    }
+
+    /// The weight a pattern holds the verdict up with: its weight, or, with
+    /// [`VerdictConfig::written_floor`], `written` — the written weight of a pattern without
+    /// benign use that training tempered (`None` for any other).
+    pub fn holding_weight(&self, weight: f32, written: Option<f32>) -> f32 {
+        match written {
+            Some(w) if self.written_floor => weight.max(w),
+            _ => weight,
+        }
     }
 
     /// What the strongest pattern holds the verdict at (0 below [`STRONG_PATTERN`]).
@@ -228,6 +246,23 @@ mod tests {
         let mut bad = c;
         bad.signature_floor = 1.5;
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn a_pattern_without_benign_use_holds_its_written_weight_through_tempering() {
+        let c = VerdictConfig::default();
+        // Tempered from 0.95 to 0.41: held as written.
+        assert_eq!(c.holding_weight(0.41, Some(0.95)), 0.95);
+        assert!((c.pattern_floor(c.holding_weight(0.41, Some(0.95))) - 71.25).abs() < 1e-3);
+        // Not a pattern without benign use, or never tempered: its own weight.
+        assert_eq!(c.holding_weight(0.3, None), 0.3);
+        assert_eq!(c.holding_weight(0.95, None), 0.95);
+        // Turned off: the tempered weight, under the strong weight, holds nothing.
+        let off = VerdictConfig {
+            written_floor: false,
+            ..c
+        };
+        assert_eq!(off.pattern_floor(off.holding_weight(0.41, Some(0.95))), 0.0);
     }
 
     #[test]

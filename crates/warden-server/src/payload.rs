@@ -45,6 +45,9 @@ pub struct PayloadSection {
     /// A pattern at weight ≥ 0.7 (after training) holds the verdict at weight × this × 100
     /// (0.75: HIGH, never BLOCK on a pattern alone; 0: off).
     pub signature_floor: f32,
+    /// A pattern written at weight ≥ 0.9 holds the verdict at its written weight's floor
+    /// even where training tempered it (documentation that shows a credential dumper).
+    pub written_floor: bool,
     /// Jobs a tenant may have queued or running at once.
     pub max_queued_jobs: usize,
     /// Jobs analysed at once.
@@ -70,6 +73,7 @@ impl Default for PayloadSection {
             levels: LevelThresholds::default(),
             model_floor: true,
             signature_floor: VerdictConfig::default().signature_floor,
+            written_floor: VerdictConfig::default().written_floor,
             max_queued_jobs: 64,
             workers: 2,
             keep_days: 30,
@@ -88,6 +92,7 @@ impl PayloadSection {
             levels: self.levels,
             model_floor: self.model_floor,
             signature_floor: self.signature_floor,
+            written_floor: self.written_floor,
         }
     }
 

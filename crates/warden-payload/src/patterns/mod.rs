@@ -44,9 +44,45 @@ pub static PATTERNS: std::sync::LazyLock<Vec<Pattern>> = std::sync::LazyLock::ne
     .concat()
 });
 
+/// Patterns that name what no host does for a good reason — a credential dumper, LSASS or
+/// the AD database dumped, AMSI patched, a shell handed to a socket, a remote scriptlet run
+/// by regsvr32, the recovery copies deleted. Training may temper their weight (a corpus's
+/// benign side is documentation, and tldr documents mimikatz), but they hold the verdict
+/// at their written weight ([`crate::VerdictConfig::written_floor`]). Downloads piped into
+/// a shell are not among them: installers do that.
+pub const NO_BENIGN_USE: &[&str] = &[
+    "amsi-bypass",
+    "credential-tool",
+    "lsass-dump",
+    "ntds-dump",
+    "recovery-inhibited",
+    "regsvr32-scriptlet",
+    "reverse-shell-devtcp",
+    "reverse-shell-netcat",
+    "reverse-shell-powershell",
+    "reverse-shell-script",
+    "reverse-shell-socat",
+];
+
+/// Whether the pattern `id` holds the verdict at its written weight ([`NO_BENIGN_USE`]).
+pub fn holds_as_written(id: &str) -> bool {
+    NO_BENIGN_USE.contains(&id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_without_benign_use_exist_and_are_strong() {
+        for id in NO_BENIGN_USE {
+            let p = PATTERNS.iter().find(|p| p.id == *id);
+            assert!(
+                p.is_some_and(|p| p.weight >= crate::verdict::STRONG_PATTERN),
+                "{id}"
+            );
+        }
+    }
 
     #[test]
     fn every_pattern_compiles_and_is_described() {
