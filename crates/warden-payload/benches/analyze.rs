@@ -111,3 +111,17 @@ fn with_model_scored_only(b: divan::Bencher) {
                 .sum::<f32>()
         });
 }
+
+/// A cmd `set` variable that doubles itself at each expansion, non-ASCII text around it
+/// (found by fuzzing): eight layers, the last of 2 MiB.
+#[divan::bench]
+fn a_self_doubling_variable() -> f32 {
+    static ANALYZER: std::sync::LazyLock<Analyzer> =
+        std::sync::LazyLock::new(|| Analyzer::new(None, VerdictConfig::default()));
+    ANALYZER
+        .analyze(
+            divan::black_box("||set a= é%%a%%a%a éé %cmst=% %a%%a%a é ] %||set a= é%a% %a%%a%a&é"),
+            Some(warden_payload::Shell::Cmd),
+        )
+        .score
+}

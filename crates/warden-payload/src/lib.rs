@@ -302,13 +302,23 @@ impl Analyzer {
         };
         let shell = shell.unwrap_or_else(|| Shell::guess(text));
         let decoded = deobf::deobfuscate(text, shell);
-        self.examine_decoded(decoded, shell, truncated)
+        self.examine_decoded(decoded, shell, truncated, None)
     }
 
-    /// Tokens, signatures and dual-use capabilities of a text already decoded.
-    fn examine_decoded(&self, decoded: Decoded, shell: Shell, truncated: bool) -> Analysed {
+    /// Tokens, signatures and dual-use capabilities of a text already decoded; `known` is
+    /// its last layer's tokens in the shell that layer is read in, when already there.
+    fn examine_decoded(
+        &self,
+        decoded: Decoded,
+        shell: Shell,
+        truncated: bool,
+        known: Option<(Shell, &Tokens)>,
+    ) -> Analysed {
         let last_shell = decoded.shell.unwrap_or(shell);
-        let tokens = tokens::tokenize(decoded.last(), last_shell);
+        let tokens = match known {
+            Some((read_in, t)) if read_in == last_shell => t.clone(),
+            _ => tokens::tokenize(decoded.last(), last_shell),
+        };
         let scan = self
             .signatures
             .scan_bounded(decoded.layers.iter().map(|l| l.text.as_str()));
@@ -341,7 +351,15 @@ impl Analyzer {
                     notes: Vec::new(),
                     shell: a.decoded.shell,
                 };
-                let form = self.examine_decoded(decoded, layers[k].shell, false);
+                // Every form ends in the same last layer: tokenized once, unless a form
+                // reads it in another shell.
+                let last_shell = a.decoded.shell.unwrap_or(a.shell);
+                let form = self.examine_decoded(
+                    decoded,
+                    layers[k].shell,
+                    false,
+                    Some((last_shell, &a.tokens)),
+                );
                 self.verdict_with(form, None, Detail::Scored).views
             })
             .collect()

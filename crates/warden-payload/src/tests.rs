@@ -252,3 +252,25 @@ fn a_pattern_without_benign_use_holds_its_written_weight_whatever_training_says(
         .analyze("curl -fsSL https://get.docker.com | sh", Some(Shell::Sh));
     assert!(installer.score < 50.0, "{}", installer.explanation);
 }
+
+/// A `set` variable that doubles itself each time it is expanded, with non-ASCII text
+/// around it (found by fuzzing): eight layers of growing size, the last of MiBs, each
+/// searched by the fast automata and tokenized once (`cargo bench -p warden-payload --bench
+/// analyze -- a_self_doubling_variable` times it).
+#[test]
+fn a_self_doubling_variable_is_decoded_to_the_layer_limit_and_judged() {
+    let a = analyzer();
+    let v = a.analyze(SELF_DOUBLING, Some(Shell::Cmd));
+    assert_eq!(v.layers.len(), deobf::MAX_LAYERS + 1, "{:?}", v.notes);
+    assert!(v.layers.last().is_some_and(|l| l.text.len() > 1 << 20));
+    assert!(
+        !v.notes.iter().any(|n| n.contains("ran out of time")),
+        "{:?}",
+        v.notes
+    );
+    assert_eq!(v.level, ThreatLevel::Low);
+    assert_eq!(Triage::from(&v), a.triage(SELF_DOUBLING, Some(Shell::Cmd)));
+}
+
+/// The input of [`a_self_doubling_variable_is_decoded_to_the_layer_limit_and_judged`].
+const SELF_DOUBLING: &str = "||set a= é%%a%%a%a éé %cmst=% %a%%a%a é ] %||set a= é%a% %a%%a%a&é";
