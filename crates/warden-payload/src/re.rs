@@ -1,9 +1,10 @@
 //! Regular expressions written into the code. They are constants: one that does not compile
 //! is a bug in this crate, found by the unit tests that use each of them, never by input.
 //!
-//! A word boundary `\b` is ASCII here. A Unicode one makes the regex engine's fast
-//! automata give up on the first non-ASCII byte and fall back to its slowest one: on a
-//! decoded layer of a few MiB with one stray `é` in it, tokenizing took seconds.
+//! A word boundary `\b` is ASCII here, and in the signature table (`signatures.rs`). A
+//! Unicode one makes the regex engine's fast automata give up on the first non-ASCII byte
+//! and fall back to its slowest one: on a decoded layer of a few MiB with one stray `é` in
+//! it, tokenizing and the signature scan took seconds.
 
 use regex::Regex;
 
@@ -15,7 +16,7 @@ pub fn fixed(pattern: &str) -> Regex {
 
 /// `pattern` with each `\b` and `\B` (not an escaped backslash followed by `b`) written as
 /// its ASCII form.
-fn ascii_word_boundaries(pattern: &str) -> String {
+pub(crate) fn ascii_word_boundaries(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {

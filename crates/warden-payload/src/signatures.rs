@@ -90,7 +90,9 @@ impl Signatures {
                 Regex::builder()
                     .syntax(case_insensitive())
                     .configure(limits())
-                    .build(p.re)
+                    // ASCII word boundaries keep the fast automata on text with non-ASCII
+                    // bytes in it (`re.rs`).
+                    .build(&crate::re::ascii_word_boundaries(p.re))
                     .map_err(|e| format!("{}: {e}", p.id))
             })
             .collect::<Result<_, _>>()?;
