@@ -302,26 +302,30 @@ impl Analyzer {
         };
         let shell = shell.unwrap_or_else(|| Shell::guess(text));
         let decoded = deobf::deobfuscate(text, shell);
-        self.examine_decoded(decoded, shell, truncated, None)
+        self.examine_decoded(decoded, shell, truncated, None, None)
     }
 
     /// Tokens, signatures and dual-use capabilities of a text already decoded; `known` is
-    /// its last layer's tokens in the shell that layer is read in, when already there.
+    /// its last layer's tokens in the shell that layer is read in, when already there, and
+    /// `deadline` the end of a signature budget shared with other scans (its own without).
     fn examine_decoded(
         &self,
         decoded: Decoded,
         shell: Shell,
         truncated: bool,
         known: Option<(Shell, &Tokens)>,
+        deadline: Option<std::time::Instant>,
     ) -> Analysed {
         let last_shell = decoded.shell.unwrap_or(shell);
         let tokens = match known {
             Some((read_in, t)) if read_in == last_shell => t.clone(),
             _ => tokens::tokenize(decoded.last(), last_shell),
         };
-        let scan = self
-            .signatures
-            .scan_bounded(decoded.layers.iter().map(|l| l.text.as_str()));
+        let layers = decoded.layers.iter().map(|l| l.text.as_str());
+        let scan = match deadline {
+            Some(d) => self.signatures.scan_until(layers, d),
+            None => self.signatures.scan_bounded(layers),
+        };
         let dual_use = dual_use::assess(&tokens);
         let mut signatures = scan.hits;
         let last = decoded.layers.len().saturating_sub(1);
@@ -342,9 +346,14 @@ impl Analyzer {
     /// its own: the layers from it on, read in the shell it is written for. Nothing is
     /// decoded again (decoding is a function of the text and its shell, so the layers below
     /// are the same), and one layer's examination is dropped before the next is built.
-    fn decoded_views(&self, a: &Analysed) -> Vec<Views> {
+    /// Their signature scans share one budget: a text whose layers repeat a pattern's
+    /// literal thousands of times would otherwise spend it once per form. Also whether
+    /// every form's scan finished.
+    fn decoded_views(&self, a: &Analysed) -> (Vec<Views>, bool) {
         let layers = &a.decoded.layers;
-        (1..layers.len())
+        let deadline = std::time::Instant::now() + self.signatures.budget();
+        let mut finished = true;
+        let views = (1..layers.len())
             .map(|k| {
                 let decoded = Decoded {
                     layers: layers[k..].to_vec(),
@@ -359,10 +368,13 @@ impl Analyzer {
                     layers[k].shell,
                     false,
                     Some((last_shell, &a.tokens)),
+                    Some(deadline),
                 );
+                finished &= form.signatures_finished;
                 self.verdict_with(form, None, Detail::Scored).views
             })
-            .collect()
+            .collect();
+        (views, finished)
     }
 
     /// The static verdict on a text.
@@ -374,7 +386,8 @@ impl Analyzer {
 
     /// The static verdict's score, level, action and views, without its explanation: for a
     /// stream, where most texts are scored and only the few that alert are explained
-    /// ([`Analyzer::analyze`] again, which gives them the same score).
+    /// ([`Analyzer::analyze`] again, which gives them the same score — unless a signature
+    /// scan runs out of its time in one of the two, which the verdict's notes say).
     pub fn triage(&self, text: &str, shell: Option<Shell>) -> Triage {
         let a = self.examine(text, shell);
         let forms = self.decoded_views(&a);
@@ -396,11 +409,18 @@ impl Analyzer {
     fn verdict_at_least_decoded(
         &self,
         a: Analysed,
-        forms: &[Views],
+        (forms, finished): &(Vec<Views>, bool),
         run: Option<dynamic::Behaviour>,
         detail: Detail,
     ) -> Verdict {
         let mut v = self.verdict_with(a, run, detail);
+        if !finished {
+            v.notes.push(
+                "the decoded layers' own signature scans ran out of time: a layer judged on \
+                 its own may be missing patterns"
+                    .to_string(),
+            );
+        }
         // A hidden command is at least as dangerous as each thing it decodes to, analysed on
         // its own (with the same run, when there was one: the run is of the submitted text).
         // Every layer counts, not only the last: a command wrapped once more must not score

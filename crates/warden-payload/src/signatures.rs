@@ -142,13 +142,27 @@ impl Signatures {
         self.scan_bounded(layers).hits
     }
 
+    /// The time one scan may take ([`SCAN_BUDGET`] unless set otherwise).
+    pub fn budget(&self) -> std::time::Duration {
+        self.budget
+    }
+
     /// The patterns found in any of `layers`, in table order, and whether the scan got
     /// through them all within its time ([`SCAN_BUDGET`]).
     pub fn scan_bounded<'a>(&self, layers: impl IntoIterator<Item = &'a str>) -> Scan {
+        self.scan_until(layers, std::time::Instant::now() + self.budget)
+    }
+
+    /// [`Signatures::scan_bounded`], stopping at `deadline`: scans that share one budget.
+    pub fn scan_until<'a>(
+        &self,
+        layers: impl IntoIterator<Item = &'a str>,
+        deadline: std::time::Instant,
+    ) -> Scan {
         // The patterns found, with the first layer each was found in and the match there
         // (a text has few: no table of every pattern is allocated per scan).
         let mut found = Found::default();
-        let mut clock = Clock::start(self.budget);
+        let mut clock = Clock::until(deadline);
         let mut finished = true;
         'layers: for (li, text) in layers.into_iter().enumerate() {
             // Each layer is searched whole: the clock is read before it starts.
@@ -252,22 +266,20 @@ impl<'a> Found<'a> {
 /// The scan's time budget, read from the clock only every [`ATTEMPTS_PER_CLOCK_READ`]
 /// anchored attempts.
 struct Clock {
-    started: std::time::Instant,
-    budget: std::time::Duration,
+    deadline: std::time::Instant,
     attempts: u32,
 }
 
 impl Clock {
-    fn start(budget: std::time::Duration) -> Clock {
+    fn until(deadline: std::time::Instant) -> Clock {
         Clock {
-            started: std::time::Instant::now(),
-            budget,
+            deadline,
             attempts: 0,
         }
     }
 
     fn spent_now(&self) -> bool {
-        self.started.elapsed() >= self.budget
+        std::time::Instant::now() >= self.deadline
     }
 
     fn spent_after_attempt(&mut self) -> bool {

