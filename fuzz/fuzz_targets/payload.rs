@@ -1,5 +1,6 @@
 //! Payload analysis of any text under every shell: decoding, tokenizing, signatures and the
-//! verdict never panic, the layers stay within their limits, and the score is a score.
+//! verdict never panic, the layers stay within their limits, the score is a score and the
+//! verdict as JSON stays within what it may show.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -19,4 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let v = ANALYZER.analyze(&text, shell);
     assert!(v.layers.len() <= warden_payload::deobf::MAX_LAYERS + 1);
     assert!((0.0..=100.0).contains(&v.score), "{}", v.score);
+    // What a verdict shows is bounded whatever the text decodes to (`shown.rs`).
+    let shown = serde_json::to_vec(&v).map_or(0, |j| j.len());
+    assert!(shown < 3 << 20, "{shown} bytes of verdict");
 });

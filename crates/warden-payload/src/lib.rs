@@ -23,6 +23,7 @@ pub mod patterns;
 pub mod placeholders;
 pub mod presence;
 mod re;
+pub mod shown;
 pub mod signatures;
 pub mod technique;
 pub mod tempering;
@@ -587,6 +588,8 @@ impl Analyzer {
             }
             Detail::Scored => String::new(),
         };
+        let layers = shown::layers(a.decoded.layers, &mut notes);
+        let tokens = shown::tokens(a.tokens, &mut notes);
         Verdict {
             shell: a.shell,
             score,
@@ -595,9 +598,9 @@ impl Analyzer {
             views,
             patterns,
             attack,
-            layers: a.decoded.layers,
+            layers,
             notes,
-            tokens: a.tokens,
+            tokens,
             model,
             trace,
             explanation,

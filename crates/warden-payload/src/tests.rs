@@ -263,8 +263,20 @@ fn a_self_doubling_variable_is_decoded_to_the_layer_limit_and_judged() {
     let a = analyzer();
     let v = a.analyze(SELF_DOUBLING, Some(Shell::Cmd));
     assert_eq!(v.layers.len(), deobf::MAX_LAYERS + 1, "{:?}", v.notes);
-    assert!(v.layers.last().is_some_and(|l| l.text.len() > 1 << 20));
+    assert!(
+        v.layers
+            .last()
+            .is_some_and(|l| l.bytes.is_some_and(|b| b > 2 << 20))
+    );
     assert_eq!(v.level, ThreatLevel::Low);
+    // What it shows is bounded: the last layer cut to 1 MiB, those between to 64 KiB each.
+    assert!(
+        v.notes.iter().any(|n| n.contains("shown cut short")),
+        "{:?}",
+        v.notes
+    );
+    let json = serde_json::to_vec(&v).unwrap();
+    assert!(json.len() < 2 << 20, "{} bytes of verdict", json.len());
 }
 
 #[test]

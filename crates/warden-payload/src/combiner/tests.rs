@@ -40,6 +40,7 @@ fn layer(text: &str) -> Vec<Layer> {
         decoder: "original",
         text: text.into(),
         shell: Shell::Cmd,
+        bytes: None,
     }]
 }
 

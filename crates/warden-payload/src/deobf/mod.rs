@@ -27,6 +27,9 @@ use crate::Shell;
 pub const MAX_LAYERS: usize = 8;
 /// Largest text a layer may hold; a decoder whose output would be larger is refused.
 pub const MAX_LAYER_BYTES: usize = codec::MAX_DECODED;
+/// Largest size of all layers together: what one text may hold in memory while it is
+/// analysed, whatever its layers grow to (eight layers of [`MAX_LAYER_BYTES`] would be 32 MiB).
+pub const MAX_TOTAL_BYTES: usize = 2 * MAX_LAYER_BYTES;
 /// Time all decoding of one text may take.
 pub const TIME_BUDGET: Duration = Duration::from_millis(500);
 
@@ -39,6 +42,10 @@ pub struct Layer {
     /// The shell the layer is written for: the submitted text's, until a decoder hands
     /// over to another (a PowerShell launcher's payload is PowerShell).
     pub shell: Shell,
+    /// The layer's whole length in bytes, where a verdict shows `text` cut short
+    /// ([`crate::shown`]); absent when `text` is all of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<usize>,
 }
 
 /// All layers, and notes on decoders that recognised something they could not decode.
@@ -136,11 +143,13 @@ pub fn deobfuscate(text: &str, shell: Shell) -> Decoded {
             decoder: "original",
             text: text.to_string(),
             shell,
+            bytes: None,
         }],
         notes: Vec::new(),
         shell: Some(shell),
     };
     let mut shell = shell;
+    let mut total = text.len();
     for _ in 0..MAX_LAYERS {
         if started.elapsed() > TIME_BUDGET {
             out.notes
@@ -152,6 +161,15 @@ pub fn deobfuscate(text: &str, shell: Shell) -> Decoded {
         let Some((decoder, next)) = next_layer(&current, &ctx, &mut out.notes) else {
             return out;
         };
+        total += next.len();
+        if total > MAX_TOTAL_BYTES {
+            out.notes.push(format!(
+                "decoding stopped: {decoder} would take the layers past {} MiB together; \
+                 the last one may hide more",
+                MAX_TOTAL_BYTES >> 20
+            ));
+            return out;
+        }
         // What a PowerShell launcher carried is PowerShell; what a shell pipeline fed a
         // shell is shell.
         if decoder.starts_with("powershell-encoded") || decoder.starts_with("powershell-base64") {
@@ -163,6 +181,7 @@ pub fn deobfuscate(text: &str, shell: Shell) -> Decoded {
             decoder,
             text: next,
             shell,
+            bytes: None,
         });
         out.shell = Some(shell);
     }

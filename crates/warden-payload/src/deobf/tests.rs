@@ -331,3 +331,36 @@ fn a_cmd_line_is_peeled_before_the_launcher_it_builds() {
         "xwizard Run {0} x && y"
     );
 }
+
+/// A PowerShell loader of a compressed stream whose text holds the next such loader behind
+/// megabytes of padding: each layer is within the per-layer limit, and the layers together
+/// stop at [`MAX_TOTAL_BYTES`] with a note.
+#[test]
+fn layers_together_stop_at_their_total_limit() {
+    fn loader(payload: &str) -> String {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(payload.as_bytes()).unwrap();
+        let g = codec::to_base64(&gz.finish().unwrap());
+        format!(
+            "iex (New-Object IO.StreamReader((New-Object IO.Compression.GzipStream([IO.MemoryStream][Convert]::FromBase64String('{g}'),[IO.Compression.CompressionMode]::Decompress)),[Text.Encoding]::ASCII)).ReadToEnd()"
+        )
+    }
+    let inner = format!("#{}\n{}", "B".repeat(1 << 20), loader("Get-Process"));
+    let outer = format!("#{}\n{}", "A".repeat(5 << 19), loader(&inner));
+    let d = deobfuscate(&loader(&outer), Shell::Powershell);
+    let sizes: Vec<usize> = d.layers.iter().map(|l| l.text.len()).collect();
+    assert!(sizes.iter().sum::<usize>() <= MAX_TOTAL_BYTES, "{sizes:?}");
+    assert!(sizes.iter().all(|&n| n <= MAX_LAYER_BYTES), "{sizes:?}");
+    assert_eq!(d.layers.len(), 3, "{sizes:?} {:?}", d.notes);
+    assert!(
+        d.notes.iter().any(|n| n.contains("past 8 MiB together")),
+        "{:?}",
+        d.notes
+    );
+    // Without the padding the same three loaders decode to the end.
+    let small = loader(&format!(
+        "#\n{}",
+        loader(&format!("#\n{}", loader("Get-Process")))
+    ));
+    assert!(last(&small, Shell::Powershell).ends_with("Get-Process"));
+}

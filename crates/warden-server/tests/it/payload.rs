@@ -262,6 +262,36 @@ async fn jobs_are_queued_run_and_kept_and_the_queue_is_bounded() {
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
+/// 85 bytes of cmd whose `set` variable doubles at every layer: 3 MiB decoded. The verdict
+/// answered and the one a job keeps are bounded, and say what they left out.
+#[tokio::test]
+async fn a_short_text_that_decodes_to_megabytes_gets_a_bounded_verdict() {
+    const DOUBLING: &str = "||set a= é%%a%%a%a éé %cmst=% %a%%a%a é ] %||set a= é%a% %a%%a%a&é";
+    let s = svc();
+    let body = json!({"text": DOUBLING, "shell": "cmd"});
+    let (st, v) = post(&s, "/v1/payload/analyze", &s.write, body.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let answered = v.to_string().len();
+    assert!(answered < 2 << 20, "{answered} bytes answered");
+    let last = &v["layers"][v["layers"].as_array().map_or(0, Vec::len) - 1];
+    assert!(
+        last["bytes"].as_u64().is_some_and(|b| b > 2 << 20),
+        "{last}"
+    );
+    assert!(
+        v["notes"].to_string().contains("shown cut short"),
+        "{}",
+        v["notes"]
+    );
+    warden_server::payload::start(&s.state);
+    let (st, b) = post(&s, "/v1/payload/jobs", &s.write, body).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{b}");
+    let done = wait_done(&s, b["id"].as_i64().unwrap_or_default(), &s.write).await;
+    assert_eq!(done["status"], "done", "{}", done["error"]);
+    let kept = done["verdict"].to_string().len();
+    assert!(kept < 2 << 20, "{kept} bytes kept");
+}
+
 /// Whether the sandbox can run here (CI sets `WARDEN_REQUIRE_SANDBOX`, where it must).
 fn sandbox_here() -> bool {
     warden_sandbox::Sandbox::for_tests(warden_sandbox::SandboxConfig::default()).is_some()
