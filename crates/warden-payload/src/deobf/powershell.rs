@@ -324,7 +324,9 @@ fn where_invoked(text: &str, name: &str, from: usize) -> Option<std::ops::Range<
     None
 }
 
-/// Constant parenthesised expressions that apply an operator, replaced by their literal.
+/// Constant parenthesised expressions that apply an operator, replaced by their literal. A
+/// parenthesis right after a name opens a call's arguments, not an expression:
+/// `$ip.LastIndexOf('.') + 1` is a number plus one, not the string `'.1'`.
 pub fn fold(text: &str, ctx: &Context) -> Step {
     if !ctx.powershell {
         return Step::Nothing;
@@ -339,6 +341,14 @@ pub fn fold(text: &str, ctx: &Context) -> Step {
         sites += 1;
         if sites > MAX_SITES {
             break;
+        }
+        let call = text[..open]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if call {
+            i = open + 1;
+            continue;
         }
         match psexpr::eval_at(text, open) {
             Some(e) if e.operated && matches!(e.value, Value::Str(_) | Value::Char(_)) => {
@@ -360,7 +370,8 @@ pub fn fold(text: &str, ctx: &Context) -> Step {
 
 /// Backticks that only quote an ordinary character (`` I`nv`oke ``): removed. Inside double
 /// quotes a backtick before an escape letter means the escape and stays; single-quoted text is
-/// literal.
+/// literal. Comments are copied as they are: an apostrophe in one (`# create it if it
+/// doesn't exist`) opens no quote.
 pub fn backticks(text: &str, ctx: &Context) -> Step {
     if !ctx.powershell || !text.contains('`') {
         return Step::Nothing;
@@ -370,6 +381,20 @@ pub fn backticks(text: &str, ctx: &Context) -> Step {
     let mut chars = text.chars().peekable();
     let mut changed = false;
     while let Some(c) = chars.next() {
+        let (next, prev) = (chars.peek().copied(), out.chars().next_back());
+        // A here-string's opening quote ends its line.
+        let opens_line = c == '@' && matches!(chars.clone().nth(1), Some('\n' | '\r'));
+        if quote.is_none() && comment_starts(c, next, prev, opens_line) {
+            copy_comment(c, &mut chars, &mut out);
+            continue;
+        }
+        if let (Some(n), Some(q)) = (next, here_string_edge(quote, c, next, prev, opens_line)) {
+            out.push(c);
+            out.push(n);
+            chars.next();
+            quote = q;
+            continue;
+        }
         match (quote, c) {
             (Some('\''), '\'') | (Some('"'), '"') => quote = None,
             (None, '\'' | '"') => quote = Some(c),
@@ -401,5 +426,65 @@ pub fn backticks(text: &str, ctx: &Context) -> Step {
         Step::Decoded(out)
     } else {
         Step::Nothing
+    }
+}
+
+/// The quote state inside an expandable here-string (`@"` … `"@`).
+const HERE_STRING: char = '@';
+
+/// Where `c` and `next` open an expandable here-string (outside quotes, `@"` ending its
+/// line: `opens_line`) or close one (`"@` at the start of a line), the quote state after
+/// them. Inside, quotes close nothing and
+/// backticks read as in double quotes.
+fn here_string_edge(
+    quote: Option<char>,
+    c: char,
+    next: Option<char>,
+    prev: Option<char>,
+    opens_line: bool,
+) -> Option<Option<char>> {
+    match (quote, c, next) {
+        (None, '@', Some('"')) if opens_line => Some(Some(HERE_STRING)),
+        (Some(HERE_STRING), '"', Some('@')) if prev == Some('\n') => Some(None),
+        _ => None,
+    }
+}
+
+/// Whether `c`, outside quotes, after `prev`, starts text copied as it is: `#` at the start
+/// of a token a comment to the end of the line (`a#b` is a word), `<#` one to `#>`, `@'` a
+/// literal here-string to its closing `'@` (quotes inside it close nothing).
+fn comment_starts(c: char, next: Option<char>, prev: Option<char>, opens_line: bool) -> bool {
+    match c {
+        '#' => prev.is_none_or(|p| p.is_whitespace() || p == ';'),
+        '<' => next == Some('#'),
+        '@' => next == Some('\'') && opens_line,
+        _ => false,
+    }
+}
+
+/// Copies what `c` starts (see [`comment_starts`]): a line comment up to its line break,
+/// a block comment through its `#>`, a literal here-string through its `'@` (or to the end
+/// of the text).
+fn copy_comment(c: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+    let start = out.len();
+    out.push(c);
+    let end = match c {
+        '<' => Some("#>"),
+        '@' => {
+            out.extend(chars.next());
+            Some("\n'@")
+        }
+        _ => None,
+    };
+    while let Some(&n) = chars.peek() {
+        if end.is_none() && n == '\n' {
+            return;
+        }
+        out.push(n);
+        chars.next();
+        // The end is looked for after the two characters that opened it (`<#>` is open).
+        if end.is_some_and(|e| out.len() - start >= 2 + e.len() && out.ends_with(e)) {
+            return;
+        }
     }
 }

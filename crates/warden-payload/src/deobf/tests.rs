@@ -90,6 +90,50 @@ fn string_expressions_and_invocations() {
     );
 }
 
+/// A call's arguments are not an expression to fold: `.LastIndexOf('.') + 1` stays.
+#[test]
+fn call_arguments_are_not_folded() {
+    let text = "$p = $ip.Substring(0, $ip.LastIndexOf('.') + 1); $q = ('a' + 'b')";
+    let d = deobfuscate(text, Shell::Powershell);
+    assert_eq!(
+        d.last(),
+        "$p = $ip.Substring(0, $ip.LastIndexOf('.') + 1); $q = 'ab'"
+    );
+}
+
+/// An apostrophe in a comment opens no quote: the backticks after it are still read.
+#[test]
+fn backticks_after_a_comment_with_an_apostrophe() {
+    let text = "# create the folder if it doesn't exist\nNe`w-Item -Path C:\\temp\n<# it's \"done\" #>J`oin-Path a b # c`d\n'lit`eral'";
+    assert_eq!(
+        last(text, Shell::Powershell),
+        "# create the folder if it doesn't exist\nNew-Item -Path C:\\temp\n<# it's \"done\" #>Join-Path a b # c`d\n'lit`eral'"
+    );
+    // A here-string's quotes close nothing; an expandable one reads backticks as double
+    // quotes do, a literal one not at all.
+    assert_eq!(
+        last(
+            "$s = @\"\nit's \"x`y`n\"\n\"@\nW`rite-Output $s",
+            Shell::Powershell
+        ),
+        "$s = @\"\nit's \"xy`n\"\n\"@\nWrite-Output $s"
+    );
+    assert_eq!(
+        last("$s = @'\nit\"s `x\n'@\nW`rite-Output $s", Shell::Powershell),
+        "$s = @'\nit\"s `x\n'@\nWrite-Output $s"
+    );
+    // `@'` that does not end its line opens no here-string.
+    assert_eq!(
+        last("W`rite-Host @'x' I`x", Shell::Powershell),
+        "Write-Host @'x' Ix"
+    );
+    // `#` inside a word is no comment: the quote after it still counts.
+    assert_eq!(
+        last("Write-Host a#b 'I`x' I`x", Shell::Powershell),
+        "Write-Host a#b 'I`x' Ix"
+    );
+}
+
 #[test]
 fn cmd_and_sh_techniques() {
     assert_eq!(
