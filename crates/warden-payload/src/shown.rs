@@ -19,33 +19,38 @@ pub const SHOWN_TOKEN_BYTES: usize = 4 << 10;
 /// Most bytes shown of all tokens together.
 pub const SHOWN_TOKENS_BYTES: usize = 256 << 10;
 
-/// Bytes a character takes in a JSON string.
-fn json_bytes(c: char) -> usize {
-    match c {
-        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-        c if u32::from(c) < 0x20 => 6,
-        c => c.len_utf8(),
+/// Bytes that a byte of UTF-8 text takes in a JSON string: the bytes of a character
+/// other than a control character, `"` and `\\` are written as they are.
+fn json_bytes(b: u8) -> usize {
+    match b {
+        b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+        0..0x20 => 6,
+        _ => 1,
     }
 }
 
 /// The longest head of `text` that JSON writes in at most `max` bytes.
 fn cut_json(text: &str, max: usize) -> &str {
-    // No character takes more than six bytes in JSON.
+    // No byte takes more than six in JSON.
     if text.len().saturating_mul(6) <= max {
         return text;
     }
     let mut used = 0;
-    for (i, c) in text.char_indices() {
-        used += json_bytes(c);
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        used += json_bytes(b);
         if used > max {
-            return &text[..i];
+            let mut end = i;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            return &text[..end];
         }
     }
     text
 }
 
 fn json_bytes_of(text: &str) -> usize {
-    text.chars().map(json_bytes).sum()
+    text.bytes().map(json_bytes).sum()
 }
 
 /// The layers as a verdict shows them: each cut to its share, with its whole length kept.
