@@ -370,8 +370,8 @@ pub fn fold(text: &str, ctx: &Context) -> Step {
 
 /// Backticks that only quote an ordinary character (`` I`nv`oke ``): removed. Inside double
 /// quotes a backtick before an escape letter means the escape and stays; single-quoted text is
-/// literal. Comments are copied as they are: an apostrophe in one (`# create it if it
-/// doesn't exist`) opens no quote.
+/// literal. Comments and literal here-strings are copied as they are: an apostrophe in one
+/// (`# create it if it doesn't exist`) opens no quote.
 pub fn backticks(text: &str, ctx: &Context) -> Step {
     if !ctx.powershell || !text.contains('`') {
         return Step::Nothing;
@@ -384,8 +384,8 @@ pub fn backticks(text: &str, ctx: &Context) -> Step {
         let (next, prev) = (chars.peek().copied(), out.chars().next_back());
         // A here-string's opening quote ends its line.
         let opens_line = c == '@' && matches!(chars.clone().nth(1), Some('\n' | '\r'));
-        if quote.is_none() && comment_starts(c, next, prev, opens_line) {
-            copy_comment(c, &mut chars, &mut out);
+        if quote.is_none() && verbatim_starts(c, next, prev, opens_line) {
+            copy_verbatim(c, &mut chars, &mut out);
             continue;
         }
         if let (Some(n), Some(q)) = (next, here_string_edge(quote, c, next, prev, opens_line)) {
@@ -434,8 +434,7 @@ const HERE_STRING: char = '@';
 
 /// Where `c` and `next` open an expandable here-string (outside quotes, `@"` ending its
 /// line: `opens_line`) or close one (`"@` at the start of a line), the quote state after
-/// them. Inside, quotes close nothing and
-/// backticks read as in double quotes.
+/// them. Inside, quotes close nothing and backticks read as in double quotes.
 fn here_string_edge(
     quote: Option<char>,
     c: char,
@@ -453,7 +452,7 @@ fn here_string_edge(
 /// Whether `c`, outside quotes, after `prev`, starts text copied as it is: `#` at the start
 /// of a token a comment to the end of the line (`a#b` is a word), `<#` one to `#>`, `@'` a
 /// literal here-string to its closing `'@` (quotes inside it close nothing).
-fn comment_starts(c: char, next: Option<char>, prev: Option<char>, opens_line: bool) -> bool {
+fn verbatim_starts(c: char, next: Option<char>, prev: Option<char>, opens_line: bool) -> bool {
     match c {
         '#' => prev.is_none_or(|p| p.is_whitespace() || p == ';'),
         '<' => next == Some('#'),
@@ -462,10 +461,10 @@ fn comment_starts(c: char, next: Option<char>, prev: Option<char>, opens_line: b
     }
 }
 
-/// Copies what `c` starts (see [`comment_starts`]): a line comment up to its line break,
+/// Copies what `c` starts (see [`verbatim_starts`]): a line comment up to its line break,
 /// a block comment through its `#>`, a literal here-string through its `'@` (or to the end
 /// of the text).
-fn copy_comment(c: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+fn copy_verbatim(c: char, chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
     let start = out.len();
     out.push(c);
     let end = match c {
