@@ -418,11 +418,25 @@ fn number(v: &Scalar<'_>) -> Option<f64> {
     .filter(|n| n.is_finite())
 }
 
+/// A number as an error message shows it: in scientific notation when written out it
+/// would run to hundreds of digits (`1e300`, `-1e-300`), so that a message stays short.
+fn shown(n: f64) -> String {
+    let a = n.abs();
+    if a != 0.0 && !(1e-6..1e15).contains(&a) {
+        format!("{n:e}")
+    } else {
+        format!("{n}")
+    }
+}
+
 fn ranged(field: Field, v: &Scalar<'_>, limit: f64) -> Result<f64, ErrorKind> {
     let n = number(v)
         .ok_or_else(|| bad(field, format!("expected a number, found {}", v.describe())))?;
     if n.abs() > limit {
-        return Err(bad(field, format!("{n} is outside [-{limit}, {limit}]")));
+        return Err(bad(
+            field,
+            format!("{} is outside [-{limit}, {limit}]", shown(n)),
+        ));
     }
     Ok(n)
 }
@@ -431,7 +445,7 @@ fn non_negative(field: Field, v: &Scalar<'_>) -> Result<f64, ErrorKind> {
     let n = number(v)
         .ok_or_else(|| bad(field, format!("expected a number, found {}", v.describe())))?;
     if n < 0.0 {
-        return Err(bad(field, format!("{n} is negative")));
+        return Err(bad(field, format!("{} is negative", shown(n))));
     }
     Ok(n)
 }
@@ -562,5 +576,29 @@ mod tests {
         b.set(Field::Success, Scalar::Bool(true));
         b.set(Field::Outcome, s("failure"));
         assert!(b.finish().unwrap().success);
+    }
+
+    fn error_for(field: Field, value: Scalar<'_>) -> String {
+        let mut b = ActivityBuilder::new();
+        b.set(Field::UserId, Scalar::Str(Cow::Borrowed("a")));
+        b.set(Field::Timestamp, Scalar::Num(1.0e9));
+        b.set(field, value);
+        b.finish().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_named_briefly() {
+        let e = error_for(Field::Latitude, Scalar::Num(1e300));
+        assert!(
+            e.contains("`latitude`") && e.contains("1e300 is outside [-90, 90]"),
+            "{e}"
+        );
+        assert!(e.len() < 100, "{e}");
+        let e = error_for(Field::Longitude, Scalar::Num(-1e-300 - 200.0));
+        assert!(e.contains("-200 is outside [-180, 180]"), "{e}");
+        let e = error_for(Field::DataTransferredGb, Scalar::Num(-1e-300));
+        assert!(e.contains("-1e-300 is negative") && e.len() < 100, "{e}");
+        let e = error_for(Field::DataTransferredGb, Scalar::Num(-2.5));
+        assert!(e.contains("-2.5 is negative"), "{e}");
     }
 }
