@@ -17,12 +17,37 @@ pub fn stable_hash_bytes(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Running mean and variance (Welford), numerically stable, O(1) memory.
+/// Running mean and variance (Welford), numerically stable, O(1) memory. The moments are
+/// always finite: a value that would overflow them is not counted, and moments read back
+/// from a damaged blob that are not numbers start over (see [`StoredStats`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "StoredStats")]
 pub struct RunningStats {
     pub n: u32,
     pub mean: f64,
     m2: f64,
+}
+
+/// [`RunningStats`] as persisted, before its moments are checked.
+#[derive(Deserialize)]
+struct StoredStats {
+    n: u32,
+    mean: f64,
+    m2: f64,
+}
+
+impl From<StoredStats> for RunningStats {
+    fn from(s: StoredStats) -> Self {
+        if s.mean.is_finite() && s.m2.is_finite() && s.m2 >= 0.0 {
+            RunningStats {
+                n: s.n,
+                mean: s.mean,
+                m2: s.m2,
+            }
+        } else {
+            RunningStats::default()
+        }
+    }
 }
 
 impl RunningStats {
@@ -30,10 +55,14 @@ impl RunningStats {
         if !x.is_finite() {
             return;
         }
-        self.n = self.n.saturating_add(1);
+        let n = self.n.saturating_add(1);
         let delta = x - self.mean;
-        self.mean += delta / f64::from(self.n);
-        self.m2 += delta * (x - self.mean);
+        let mean = self.mean + delta / f64::from(n);
+        let m2 = self.m2 + delta * (x - mean);
+        // Values near f64::MAX overflow the moments: such a value is not counted.
+        if mean.is_finite() && m2.is_finite() {
+            (self.n, self.mean, self.m2) = (n, mean, m2);
+        }
     }
 
     /// Population standard deviation (0 with fewer than two values).
@@ -159,6 +188,37 @@ mod tests {
         assert!((s.std() - var.sqrt()).abs() < 1e-12);
         s.push(f64::NAN);
         assert_eq!(s.n, 5);
+    }
+
+    #[test]
+    fn moments_stay_finite_near_the_largest_values() {
+        let mut s = RunningStats::default();
+        s.push(1.0);
+        s.push(1e150);
+        s.push(1e300);
+        s.push(-1e300);
+        assert!(s.mean.is_finite() && s.std().is_finite(), "{s:?}");
+        assert_eq!(
+            s.n, 2,
+            "the values that overflowed the moments are not counted"
+        );
+    }
+
+    #[test]
+    fn damaged_moments_read_back_start_over() {
+        let mut s = RunningStats::default();
+        [1.0, 2.0, 3.0].iter().for_each(|x| s.push(*x));
+        let bytes = postcard::to_allocvec(&s).unwrap();
+        assert_eq!(postcard::from_bytes::<RunningStats>(&bytes).unwrap(), s);
+        for (mean, m2) in [(f64::NAN, 1.0), (1.0, f64::INFINITY), (1.0, -2.0)] {
+            let mut bad = s;
+            (bad.mean, bad.m2) = (mean, m2);
+            let bytes = postcard::to_allocvec(&bad).unwrap();
+            let read = postcard::from_bytes::<RunningStats>(&bytes).unwrap();
+            assert_eq!(read, RunningStats::default(), "mean {mean}, m2 {m2}");
+        }
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<RunningStats>(&json).unwrap(), s);
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub fn combine(findings: Vec<Finding>, maturity: f64, cfg: &UebaConfig) -> Score
         } else {
             fnd.confidence
         };
+        // A confidence that is not a number (a baseline damaged in storage) is no evidence:
+        // a score is always a number.
+        let conf = if conf.is_finite() { conf } else { 0.0 };
         let risk = (weights.of(fnd.kind) * conf).clamp(0.0, 1.0);
         keep *= 1.0 - risk;
         risks.push((risk, conf));
@@ -198,6 +201,24 @@ mod tests {
         assert_eq!(s.score, 75.0);
         assert_eq!(s.anomalies.len(), 1);
         assert!(s.confidence < 0.5);
+    }
+
+    #[test]
+    fn a_confidence_that_is_not_a_number_is_no_evidence() {
+        let cfg = UebaConfig::default();
+        let s = combine(
+            vec![
+                finding(AnomalyType::UnusualVolume, f64::NAN),
+                finding(AnomalyType::ImpossibleTravel, 1.0),
+            ],
+            1.0,
+            &cfg,
+        );
+        assert_eq!(s.score, 75.0);
+        assert_eq!(s.anomalies.len(), 1);
+        assert!(s.confidence.is_finite());
+        let s = combine(vec![finding(AnomalyType::UnusualTime, f64::NAN)], 0.5, &cfg);
+        assert_eq!((s.score, s.level), (0.0, ThreatLevel::Low));
     }
 
     #[test]
