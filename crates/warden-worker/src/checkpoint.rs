@@ -109,10 +109,18 @@ impl Checkpoint {
             .map(|(_, o)| *o)
     }
 
-    /// Header, version, then the body in postcard, zstd-compressed.
+    /// Header, version, then the body in postcard, zstd-compressed with the frame's content
+    /// checksum: a checkpoint damaged on the log is refused as corrupt when it is read back,
+    /// rather than restored as different state (checkpoints written without the checksum
+    /// still read).
     pub fn encode(&self) -> Vec<u8> {
         let body = postcard::to_allocvec(self).unwrap_or_default();
-        let packed = zstd::bulk::compress(&body, 3).unwrap_or_default();
+        let packed = zstd::bulk::Compressor::new(3)
+            .and_then(|mut c| {
+                c.include_checksum(true)?;
+                c.compress(&body)
+            })
+            .unwrap_or_default();
         let mut out = Vec::with_capacity(packed.len() + 14);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
@@ -411,6 +419,32 @@ mod tests {
             b.push(&ch.to_bytes());
         }
         assert_eq!(b.newest().unwrap(), big[..100].to_vec());
+    }
+
+    #[test]
+    fn a_damaged_byte_is_refused_never_read_as_other_state() {
+        let c = sample(5);
+        let bytes = c.encode();
+        // Without its checksum the frame would decode a flipped literal as other offsets.
+        for at in 14..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x20;
+            match Checkpoint::decode(&bad) {
+                Ok(back) => assert_eq!(back, c, "byte {at} changed what was read"),
+                Err(e) => assert!(matches!(e, CheckpointError::Corrupt(_)), "byte {at}: {e:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn checkpoints_written_without_a_checksum_still_read() {
+        let c = sample(6);
+        let body = postcard::to_allocvec(&c).unwrap();
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&VERSION.to_le_bytes());
+        bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&zstd::bulk::compress(&body, 3).unwrap());
+        assert_eq!(Checkpoint::decode(&bytes), Ok(c));
     }
 
     #[test]
