@@ -2,10 +2,13 @@
 //! decodes when it takes a partition over, or a baseline read back from the store — damaged
 //! in any way that still decodes: counts that disagree with each other, hours and windows of
 //! impossible lengths, peer groups naming resources no user holds. The engine built from it
-//! must score a stream of ordinary and hostile events without a panic, every score finite
-//! and in 0–100, every feature in [0, 1]: a corrupt checkpoint may cost what was learned,
-//! never the worker.
+//! must score a stream of ordinary and hostile events without a panic, every score within
+//! the contract of `common::check`: a corrupt checkpoint may cost what was learned, never
+//! the worker.
 #![no_main]
+
+#[path = "common/ueba.rs"]
+mod common;
 
 use std::sync::OnceLock;
 
@@ -13,7 +16,6 @@ use libfuzzer_sys::fuzz_target;
 use warden_engine::UebaConfig;
 use warden_engine::ueba::{EngineSnapshot, UebaEngine};
 use warden_event::UserActivity;
-use warden_ingest::FieldAliases;
 use warden_ingest::jsonl::parse_activity;
 
 /// The events scored after the restore: the users of the seed checkpoints, at work, away,
@@ -34,10 +36,9 @@ const EVENTS: &[&str] = &[
 fn events() -> &'static [UserActivity] {
     static E: OnceLock<Vec<UserActivity>> = OnceLock::new();
     E.get_or_init(|| {
-        let aliases = FieldAliases::default();
         EVENTS
             .iter()
-            .map(|l| parse_activity(l.as_bytes(), &aliases).expect("a valid event"))
+            .map(|l| parse_activity(l.as_bytes(), common::aliases()).expect("a valid event"))
             .collect()
     })
 }
@@ -47,22 +48,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let cfg = UebaConfig::default();
-    let Ok(mut engine) = UebaEngine::from_snapshot(cfg, snapshot) else {
+    let Ok(mut engine) = UebaEngine::from_snapshot(cfg.clone(), snapshot) else {
         return;
     };
     for a in events().iter().chain(events()) {
-        let s = engine.score(a, true);
-        assert!(
-            s.threat_score.is_finite() && (0.0..=100.0).contains(&s.threat_score),
-            "{s:?}"
-        );
-        assert!(s.confidence.is_finite(), "{s:?}");
-        if let Some(f) = &s.features {
-            assert!(f.iter().all(|x| x.is_finite() && (0.0..=1.0).contains(x)), "{f:?}");
-        }
-        for x in &s.anomalies {
-            assert!(x.confidence.is_finite() && x.contribution.is_finite(), "{x:?}");
-        }
+        common::check(&engine.score(a, true), &cfg);
     }
     let _ = engine.snapshot();
 });

@@ -9,22 +9,17 @@
 //! survive its wire encoding.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "common/ueba.rs"]
+mod common;
 
 use libfuzzer_sys::fuzz_target;
 use warden_engine::UebaConfig;
 use warden_engine::ueba::{EngineSnapshot, UebaEngine};
-use warden_event::{ThreatLevel, ThreatScore, UserActivity};
-use warden_ingest::FieldAliases;
+use warden_event::UserActivity;
 use warden_ingest::jsonl::parse_activity;
 
 /// Events read from one input at most: enough for a baseline to leave its warm-up.
 const MAX_EVENTS: usize = 512;
-
-fn aliases() -> &'static FieldAliases {
-    static A: OnceLock<FieldAliases> = OnceLock::new();
-    A.get_or_init(FieldAliases::default)
-}
 
 fn engine(snapshot: Option<EngineSnapshot>) -> UebaEngine {
     let cfg = UebaConfig::default();
@@ -35,44 +30,17 @@ fn engine(snapshot: Option<EngineSnapshot>) -> UebaEngine {
     .expect("the default configuration is valid")
 }
 
-fn check(s: &ThreatScore, cfg: &UebaConfig) {
-    assert!(
-        s.threat_score.is_finite() && (0.0..=100.0).contains(&s.threat_score),
-        "score {} for {:?}",
-        s.threat_score,
-        s.event_id
-    );
-    assert_eq!(
-        s.threat_level,
-        ThreatLevel::from_score(s.threat_score, &cfg.scoring.levels)
-    );
-    assert!(s.confidence.is_finite() && (0.0..=1.0).contains(&s.confidence));
-    if let Some(f) = &s.features {
-        assert!(
-            f.iter().all(|x| x.is_finite() && (0.0..=1.0).contains(x)),
-            "features {f:?}"
-        );
-    }
-    for a in &s.anomalies {
-        assert!(
-            a.confidence.is_finite() && (0.0..=1.0).contains(&a.confidence),
-            "{a:?}"
-        );
-        assert!(a.contribution.is_finite() && a.contribution >= 0.0, "{a:?}");
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let events: Vec<UserActivity> = data
         .split(|b| *b == b'\n')
-        .filter_map(|line| parse_activity(line, aliases()).ok())
+        .filter_map(|line| parse_activity(line, common::aliases()).ok())
         .take(MAX_EVENTS)
         .collect();
     let (first, rest) = events.split_at(events.len() / 2);
     let mut running = engine(None);
     let cfg = running.config().clone();
     for a in first {
-        check(&running.score(a, true), &cfg);
+        common::check(&running.score(a, true), &cfg);
     }
     let snapshot = running
         .snapshot()
@@ -83,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
     let mut from_wire = engine(Some(decoded));
     for a in rest {
         let kept = running.score(a, true);
-        check(&kept, &cfg);
+        common::check(&kept, &cfg);
         assert_eq!(
             kept,
             restored.score(a, true),
@@ -91,6 +59,6 @@ fuzz_target!(|data: &[u8]| {
         );
         // Decoded, the state loses only what is documented as not persisted (the session
         // under way); it still scores within the contract.
-        check(&from_wire.score(a, true), &cfg);
+        common::check(&from_wire.score(a, true), &cfg);
     }
 });

@@ -11,14 +11,14 @@
 //! engine it was taken of.
 #![no_main]
 
-use std::sync::OnceLock;
+#[path = "common/ueba.rs"]
+mod common;
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use warden_engine::UebaConfig;
 use warden_engine::ueba::UebaEngine;
-use warden_event::{ThreatLevel, ThreatScore, Timestamp, UserActivity};
-use warden_ingest::FieldAliases;
+use warden_event::{Timestamp, UserActivity};
 use warden_ingest::jsonl::parse_activity;
 
 const MAX_EVENTS: usize = 600;
@@ -57,11 +57,6 @@ const RESOURCES: &[&str] = &[
     "git",
     "",
 ];
-
-fn aliases() -> &'static FieldAliases {
-    static A: OnceLock<FieldAliases> = OnceLock::new();
-    A.get_or_init(FieldAliases::default)
-}
 
 /// Seconds since 1970 of the next event, from the previous one.
 fn step(u: &mut Unstructured<'_>, t: i64) -> Result<i64> {
@@ -142,39 +137,11 @@ fn events(data: &[u8]) -> Vec<UserActivity> {
         let Ok(e) = event(&mut u, t) else { break };
         let line = serde_json::to_vec(&e).expect("a JSON value writes");
         // What the parser refuses (an empty activity, say) never reaches the engine.
-        if let Ok(a) = parse_activity(&line, aliases()) {
+        if let Ok(a) = parse_activity(&line, common::aliases()) {
             out.push(a);
         }
     }
     out
-}
-
-fn check(s: &ThreatScore, cfg: &UebaConfig) {
-    assert!(
-        s.threat_score.is_finite() && (0.0..=100.0).contains(&s.threat_score),
-        "{s:?}"
-    );
-    assert_eq!(
-        s.threat_level,
-        ThreatLevel::from_score(s.threat_score, &cfg.scoring.levels)
-    );
-    assert!(
-        s.confidence.is_finite() && (0.0..=1.0).contains(&s.confidence),
-        "{s:?}"
-    );
-    if let Some(f) = &s.features {
-        assert!(
-            f.iter().all(|x| x.is_finite() && (0.0..=1.0).contains(x)),
-            "{f:?}"
-        );
-    }
-    for a in &s.anomalies {
-        assert!(
-            a.confidence.is_finite() && (0.0..=1.0).contains(&a.confidence),
-            "{a:?}"
-        );
-        assert!(a.contribution.is_finite() && a.contribution >= 0.0, "{a:?}");
-    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -183,7 +150,7 @@ fuzz_target!(|data: &[u8]| {
     let mut running = UebaEngine::new(cfg.clone()).expect("the default configuration is valid");
     let (first, rest) = events.split_at(events.len() / 2);
     for a in first {
-        check(&running.score(a, true), &cfg);
+        common::check(&running.score(a, true), &cfg);
     }
     let snapshot = running
         .snapshot()
@@ -191,7 +158,7 @@ fuzz_target!(|data: &[u8]| {
     let mut restored = UebaEngine::from_snapshot(cfg.clone(), snapshot).expect("valid");
     for a in rest {
         let kept = running.score(a, true);
-        check(&kept, &cfg);
+        common::check(&kept, &cfg);
         assert_eq!(
             kept,
             restored.score(a, true),
