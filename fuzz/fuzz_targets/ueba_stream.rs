@@ -50,13 +50,7 @@ fuzz_target!(|data: &[u8]| {
     let mut restored = engine(Some(snapshot));
     let mut from_wire = engine(Some(decoded));
     for a in rest {
-        let kept = running.score(a, true);
-        common::check(&kept, &cfg);
-        assert_eq!(
-            kept,
-            restored.score(a, true),
-            "a restored engine scored differently"
-        );
+        common::score_alike(&mut running, &mut restored, a, &cfg);
         // Decoded, the state loses only what is documented as not persisted (the session
         // under way); it still scores within the contract.
         common::check(&from_wire.score(a, true), &cfg);

@@ -157,13 +157,7 @@ fuzz_target!(|data: &[u8]| {
         .expect("no sequence model, so a snapshot");
     let mut restored = UebaEngine::from_snapshot(cfg.clone(), snapshot).expect("valid");
     for a in rest {
-        let kept = running.score(a, true);
-        common::check(&kept, &cfg);
-        assert_eq!(
-            kept,
-            restored.score(a, true),
-            "a restored engine scored differently"
-        );
+        common::score_alike(&mut running, &mut restored, a, &cfg);
     }
     for (id, state) in running.users() {
         let bytes = state.memory_bytes();

@@ -1,10 +1,13 @@
 //! What the behavioural engine's fuzz targets share: the default field aliases, and the
-//! contract every score keeps whatever the input.
+//! contract every score keeps whatever the input. Each target includes this file as a
+//! module of its own and uses part of it.
+#![allow(dead_code)]
 
 use std::sync::OnceLock;
 
 use warden_engine::UebaConfig;
-use warden_event::{ThreatLevel, ThreatScore};
+use warden_engine::ueba::UebaEngine;
+use warden_event::{ThreatLevel, ThreatScore, UserActivity};
 use warden_ingest::FieldAliases;
 
 /// The default aliases, built once.
@@ -41,4 +44,23 @@ pub fn check(s: &ThreatScore, cfg: &UebaConfig) {
         );
         assert!(a.contribution.is_finite() && a.contribution >= 0.0, "{a:?}");
     }
+}
+
+/// Scores `a` with the engine that kept running and with one restored from its checkpoint:
+/// both must give the same score, within the contract (what a worker taking a partition
+/// over relies on). Returns the running engine's.
+pub fn score_alike(
+    running: &mut UebaEngine,
+    restored: &mut UebaEngine,
+    a: &UserActivity,
+    cfg: &UebaConfig,
+) -> ThreatScore {
+    let kept = running.score(a, true);
+    check(&kept, cfg);
+    assert_eq!(
+        kept,
+        restored.score(a, true),
+        "a restored engine scored differently"
+    );
+    kept
 }
