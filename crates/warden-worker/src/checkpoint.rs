@@ -146,8 +146,7 @@ impl Checkpoint {
             .ok()
             .filter(|n| *n <= MAX_CHECKPOINT * 8)
             .ok_or_else(|| CheckpointError::Corrupt("body length out of range".into()))?;
-        let body = zstd::bulk::decompress(&bytes[14..], len)
-            .map_err(|e| CheckpointError::Corrupt(e.to_string()))?;
+        let body = inflate(&bytes[14..], len)?;
         let corrupt = |e: postcard::Error| CheckpointError::Corrupt(e.to_string());
         match found {
             1 => postcard::from_bytes::<CheckpointV1>(&body).map(Checkpoint::from),
@@ -156,6 +155,27 @@ impl Checkpoint {
         }
         .map_err(corrupt)
     }
+}
+
+/// The body of `len` bytes the header announces. Decoded as a stream that grows with what
+/// the frame really holds: a header announcing gigabytes before a few bytes of frame
+/// reserves nothing (a one-shot decode reserves the announced length up front).
+fn inflate(frame: &[u8], len: usize) -> Result<Vec<u8>, CheckpointError> {
+    use std::io::Read;
+    let corrupt = |e: std::io::Error| CheckpointError::Corrupt(e.to_string());
+    let mut body = Vec::new();
+    zstd::stream::read::Decoder::new(frame)
+        .map_err(corrupt)?
+        .take(len as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(corrupt)?;
+    if body.len() != len {
+        return Err(CheckpointError::Corrupt(format!(
+            "the body holds {} bytes, the header says {len}",
+            body.len()
+        )));
+    }
+    Ok(body)
 }
 
 /// One piece of an encoded checkpoint.
@@ -433,6 +453,22 @@ mod tests {
                 Ok(back) => assert_eq!(back, c, "byte {at} changed what was read"),
                 Err(e) => assert!(matches!(e, CheckpointError::Corrupt(_)), "byte {at}: {e:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn a_body_of_another_length_than_announced_is_corrupt() {
+        let body = postcard::to_allocvec(&sample(7)).unwrap();
+        let frame = zstd::bulk::compress(&body, 3).unwrap();
+        for announced in [0, body.len() - 1, body.len() + 1, MAX_CHECKPOINT * 8] {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&VERSION.to_le_bytes());
+            bytes.extend_from_slice(&(announced as u64).to_le_bytes());
+            bytes.extend_from_slice(&frame);
+            assert!(
+                matches!(Checkpoint::decode(&bytes), Err(CheckpointError::Corrupt(_))),
+                "announced {announced}"
+            );
         }
     }
 
