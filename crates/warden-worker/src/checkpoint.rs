@@ -244,12 +244,22 @@ pub fn split(encoded: &[u8], id: u64) -> Vec<Chunk> {
 #[derive(Debug, Default)]
 pub struct Assembler {
     current: Option<(u64, u32, Vec<u8>)>,
-    newest: Option<Vec<u8>>,
+    newest: Option<(u64, Vec<u8>)>,
+    /// Checkpoints (by id) not to be kept: found unreadable by an earlier read.
+    passed_over: Vec<u64>,
     /// Messages that were not chunks, or chunks out of place.
     pub skipped: u64,
 }
 
 impl Assembler {
+    /// An assembler that keeps no checkpoint whose id is in `ids`.
+    pub fn passing_over(ids: &[u64]) -> Assembler {
+        Assembler {
+            passed_over: ids.to_vec(),
+            ..Assembler::default()
+        }
+    }
+
     /// Takes the next message of the changelog (its value).
     pub fn push(&mut self, message: &[u8]) {
         let Ok(c) = Chunk::from_bytes(message) else {
@@ -280,14 +290,20 @@ impl Assembler {
         }
         if let Some((_, next, _)) = &self.current
             && *next == c.count
-            && let Some((_, _, buf)) = self.current.take()
+            && let Some((id, _, buf)) = self.current.take()
+            && !self.passed_over.contains(&id)
         {
-            self.newest = Some(buf);
+            self.newest = Some((id, buf));
         }
     }
 
     /// The newest complete checkpoint's encoded bytes.
     pub fn newest(self) -> Option<Vec<u8>> {
+        self.newest.map(|(_, b)| b)
+    }
+
+    /// The newest complete checkpoint's id and encoded bytes.
+    pub fn newest_with_id(self) -> Option<(u64, Vec<u8>)> {
         self.newest
     }
 }
@@ -331,6 +347,25 @@ mod tests {
         assert_eq!(back, c);
         assert_eq!(back.offset("winlog"), Some(7));
         assert_eq!(back.offset("other"), None);
+    }
+
+    #[test]
+    fn an_assembler_passes_over_checkpoints_found_unreadable() {
+        let (older, newer) = (sample(10), sample(20));
+        let mut messages = Vec::new();
+        for (c, id) in [(&older, 1), (&newer, 2)] {
+            messages.extend(split(&c.encode(), id).iter().map(Chunk::to_bytes));
+        }
+        let read = |ids: &[u64]| {
+            let mut a = Assembler::passing_over(ids);
+            messages.iter().for_each(|m| a.push(m));
+            a.newest_with_id()
+        };
+        let (id, bytes) = read(&[]).unwrap();
+        assert_eq!((id, Checkpoint::decode(&bytes).unwrap()), (2, newer));
+        let (id, bytes) = read(&[2]).unwrap();
+        assert_eq!((id, Checkpoint::decode(&bytes).unwrap()), (1, older));
+        assert!(read(&[2, 1]).is_none());
     }
 
     /// A snapshot with users, learned from a few weeks of one user's sign-ins and

@@ -67,6 +67,9 @@ pub struct WorkerStats {
     pub checkpoint_bytes: AtomicU64,
     pub rebalances: AtomicU64,
     pub restores: AtomicU64,
+    /// Checkpoints found and not restored: damaged on the log, another partition's, or
+    /// whose content never came (the state was taken from an older one or rebuilt).
+    pub unreadable_checkpoints: AtomicU64,
     /// Milliseconds the last restore of assigned partitions took.
     pub last_restore_ms: AtomicU64,
     pub broker_errors: AtomicU64,
@@ -147,6 +150,11 @@ impl WorkerStats {
                 "warden_worker_restores_total",
                 "Partitions restored from a checkpoint",
                 &self.restores,
+            ),
+            (
+                "warden_worker_unreadable_checkpoints_total",
+                "Checkpoints that could not be read back (state taken from an older one or rebuilt)",
+                &self.unreadable_checkpoints,
             ),
             (
                 "warden_worker_broker_errors_total",

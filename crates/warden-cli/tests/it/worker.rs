@@ -11,7 +11,10 @@ use super::scale_out::{
     Worker, alert_set, free_port, logs, reference, ship, unique_tag, wait_for, write_events,
 };
 use super::tansu::{Storage, Tansu};
-use warden_worker::kafka::{KafkaSettings, committed_total, read_topic};
+use warden_worker::checkpoint::split;
+use warden_worker::kafka::changelog::Changelog;
+use warden_worker::kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use warden_worker::kafka::{KafkaSettings, committed_total, partition_count, read_topic};
 
 /// The broker under test: one named in `WARDEN_TEST_KAFKA`, or else a Tansu of the test's
 /// own when `WARDEN_TEST_TANSU` names its binary (as in CI).
@@ -197,5 +200,85 @@ fn correlation_windows_survive_a_killed_worker() {
             alerts: &|topic| read_topic(&settings, topic).unwrap(),
         },
         dir.path(),
+    );
+}
+
+/// Each partition's newest checkpoint damaged on the changelog (cut short, as a torn write
+/// or a bad disk leaves it): a worker restores every partition from the checkpoint before
+/// it, counts and names what it passed over, and delivers no alert twice.
+#[test]
+fn a_worker_passes_over_a_damaged_checkpoint_for_an_older_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(under_test) = broker(dir.path()) else {
+        return;
+    };
+    let broker = under_test.address.as_str();
+    let events = dir.path().join("events.jsonl");
+    write_events(&events);
+    let tag = unique_tag("damaged");
+    let (topic, group, alerts) = (
+        format!("act-{tag}"),
+        format!("g-{tag}"),
+        format!("alerts-{tag}"),
+    );
+    ship(&["--brokers", broker], &topic, &events);
+    let settings = KafkaSettings::new(broker);
+    let on_kafka = ["--brokers", broker];
+    let log = |i: usize| dir.path().join(format!("worker{i}.log"));
+    let first = Worker::start(&on_kafka, &topic, &group, &alerts, &log(0));
+    let lines = std::fs::read_to_string(&events).unwrap().lines().count() as i64;
+    wait_for("the worker to commit every event", 300, || {
+        committed_total(&settings, &group, &topic).is_ok_and(|n| n == lines)
+    });
+    // Checkpoints every second: each partition has several by now, the last on stopping.
+    std::thread::sleep(Duration::from_secs(3));
+    first.stop();
+
+    let changelog_topic = format!("{group}.checkpoints");
+    let changelog = Changelog::open(&settings, &changelog_topic).unwrap();
+    let partitions = partition_count(&settings, &topic).unwrap().unwrap() as i32;
+    let producer: BaseProducer = settings.client(&[]).unwrap().create().unwrap();
+    for p in 0..partitions {
+        let newest = changelog.read(p).unwrap().checkpoint.expect("a checkpoint");
+        let mut bytes = newest.encode();
+        bytes.truncate(bytes.len() / 2);
+        for chunk in split(&bytes, u64::MAX - p as u64) {
+            let key = format!("{p}/{}", chunk.index);
+            let body = chunk.to_bytes();
+            let record = BaseRecord::to(&changelog_topic)
+                .partition(p)
+                .key(&key)
+                .payload(&body);
+            producer.send(record).map_err(|(e, _)| e).unwrap();
+        }
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    for p in 0..partitions {
+        let read = changelog.read(p).unwrap();
+        assert_eq!(read.unreadable.len(), 1, "partition {p}: {read:?}");
+        assert!(read.checkpoint.is_some(), "partition {p} has an older one");
+    }
+
+    let second = Worker::start(&on_kafka, &topic, &group, &alerts, &log(1));
+    wait_for("every partition restored", 120, || {
+        second.metric("warden_worker_restores_total") >= partitions as f64
+    });
+    assert_eq!(
+        second.metric("warden_worker_unreadable_checkpoints_total"),
+        partitions as f64
+    );
+    // Whatever the older checkpoints are behind is replayed, its alerts not delivered again.
+    std::thread::sleep(Duration::from_secs(3));
+    second.stop();
+    let logs = logs(dir.path(), 2);
+    assert!(
+        logs.contains("could not be read") && logs.contains("restored from an older one"),
+        "{logs}"
+    );
+    let (got, dups) = delivered(&settings, &alerts);
+    assert_eq!(got, reference(&events), "worker logs:\n{logs}");
+    assert_eq!(
+        dups, 0,
+        "an alert was delivered twice; worker logs:\n{logs}"
     );
 }

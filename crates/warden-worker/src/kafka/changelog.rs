@@ -15,12 +15,18 @@ use crate::checkpoint::{Assembler, Checkpoint, split};
 
 /// Messages read back at first; doubled while no complete checkpoint is found.
 const FIRST_LOOKBACK: i64 = 64;
+/// Unreadable checkpoints passed over before a partition is rebuilt from its input instead
+/// (each costs a read of the changelog's tail).
+const MAX_UNREADABLE: usize = 8;
 
 /// Reads and writes one changelog topic.
 pub struct Changelog {
     topic: String,
     reader: BaseConsumer,
 }
+
+/// A complete checkpoint's id and encoded bytes.
+type Assembled = (u64, Vec<u8>);
 
 /// What a read found.
 #[derive(Debug)]
@@ -30,6 +36,9 @@ pub struct Restored {
     pub bytes: usize,
     /// Messages read to find it.
     pub messages: u64,
+    /// Newer complete checkpoints passed over because they could not be decoded (damaged,
+    /// or another partition's), each with why.
+    pub unreadable: Vec<String>,
 }
 
 impl Changelog {
@@ -73,51 +82,65 @@ impl Changelog {
         Ok(bytes.len())
     }
 
-    /// The newest complete checkpoint of `partition`.
+    /// The newest complete checkpoint of `partition` that can be decoded. One that cannot
+    /// (damaged on the log, or another partition's) is passed over for the one before it,
+    /// as many as [`MAX_UNREADABLE`]; with none left the partition has no checkpoint and
+    /// is rebuilt from its input, as a NATS worker does.
     pub fn read(&self, partition: i32) -> Result<Restored, KafkaError> {
         let (low, high) = self.watermarks(&self.topic, partition)?;
         let mut lookback = FIRST_LOOKBACK;
-        let mut messages = 0;
+        let mut restored = Restored {
+            checkpoint: None,
+            bytes: 0,
+            messages: 0,
+            unreadable: Vec::new(),
+        };
+        let mut passed_over = Vec::new();
         loop {
             let from = (high - lookback).max(low);
             if from >= high {
-                return Ok(Restored {
-                    checkpoint: None,
-                    bytes: 0,
-                    messages,
-                });
+                return Ok(restored);
             }
-            let (assembled, read) = self.read_range(partition, from)?;
-            messages += read;
-            if let Some(bytes) = assembled {
-                let checkpoint = Checkpoint::decode(&bytes).map_err(|e| KafkaError::Topic {
-                    topic: self.topic.clone(),
-                    reason: format!("partition {partition}: {e}"),
-                })?;
-                return Ok(Restored {
-                    checkpoint: Some(checkpoint),
-                    bytes: bytes.len(),
-                    messages,
-                });
+            let (assembled, read) = self.read_range(partition, from, &passed_over)?;
+            restored.messages += read;
+            if let Some((id, bytes)) = assembled {
+                match Checkpoint::decode(&bytes) {
+                    Ok(c) if c.partition == partition => {
+                        restored.checkpoint = Some(c);
+                        restored.bytes = bytes.len();
+                        return Ok(restored);
+                    }
+                    Ok(c) => restored
+                        .unreadable
+                        .push(format!("it holds partition {}'s state", c.partition)),
+                    Err(e) => restored.unreadable.push(e.to_string()),
+                }
+                if restored.unreadable.len() >= MAX_UNREADABLE {
+                    return Ok(restored);
+                }
+                // An older checkpoint may be in the same range: read it again without this one.
+                passed_over.push(id);
+                continue;
             }
             if from == low {
-                return Ok(Restored {
-                    checkpoint: None,
-                    bytes: 0,
-                    messages,
-                });
+                return Ok(restored);
             }
             lookback *= 2;
         }
     }
 
     /// Messages from `from` to the end of `partition` through an assembler.
-    fn read_range(&self, partition: i32, from: i64) -> Result<(Option<Vec<u8>>, u64), KafkaError> {
-        let mut asm = Assembler::default();
+    fn read_range(
+        &self,
+        partition: i32,
+        from: i64,
+        passed_over: &[u64],
+    ) -> Result<(Option<Assembled>, u64), KafkaError> {
+        let mut asm = Assembler::passing_over(passed_over);
         let read = self.read_from(&self.topic, partition, from, |m| {
             asm.push(m.payload().unwrap_or_default());
         })?;
-        Ok((asm.newest(), read))
+        Ok((asm.newest_with_id(), read))
     }
 
     /// Every message of `topic`'s `partition` from `from` to the partition's end as the

@@ -14,6 +14,10 @@ pub mod delivered;
 pub mod ship;
 pub mod worker;
 
+/// The client the worker is built with, for callers that write to the same topics (a
+/// changelog's chunks, in tests of damaged checkpoints).
+pub use rdkafka;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

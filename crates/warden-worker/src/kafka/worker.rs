@@ -262,6 +262,22 @@ impl Core {
             }
             let restored = self.changelog.read(p)?;
             let had = restored.checkpoint.is_some();
+            for why in &restored.unreadable {
+                tracing::warn!(
+                    partition = p,
+                    "{}: a checkpoint of partition {p} could not be read ({why}); {}",
+                    self.changelog.topic(),
+                    if had {
+                        "restored from an older one"
+                    } else {
+                        "none older could be read: rebuilt from the beginning"
+                    }
+                );
+            }
+            WorkerStats::add(
+                &self.stats.unreadable_checkpoints,
+                restored.unreadable.len() as u64,
+            );
             let pp = PartitionPipeline::restore(&self.spec, p, restored.checkpoint, &alerts_from)
                 .map_err(|e| KafkaError::Config(e.to_string()))?;
             for topic in &self.opts.topics {

@@ -261,6 +261,9 @@ async fn restore(shared: &Shared, p: u32) -> Result<Owned, NatsError> {
     if had {
         WorkerStats::add(&shared.stats.restores, 1);
     }
+    if restored.unreadable {
+        WorkerStats::add(&shared.stats.unreadable_checkpoints, 1);
+    }
     tracing::info!(
         partition = p,
         from = ?pp.offsets(),

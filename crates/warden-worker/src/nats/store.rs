@@ -30,6 +30,17 @@ pub struct Checkpoints {
 pub struct Restored {
     pub checkpoint: Option<Checkpoint>,
     pub bytes: usize,
+    /// A checkpoint was there and could not be read (the state is rebuilt).
+    pub unreadable: bool,
+}
+
+impl Restored {
+    fn unreadable() -> Restored {
+        Restored {
+            unreadable: true,
+            ..Restored::default()
+        }
+    }
 }
 
 impl Checkpoints {
@@ -83,7 +94,7 @@ impl Checkpoints {
             "{}: checkpoint p{p} could not be read; rebuilding from the stream",
             self.bucket
         );
-        Ok(Restored::default())
+        Ok(Restored::unreadable())
     }
 
     /// The stored bytes of `p`'s checkpoint; `None` when there is none.
@@ -114,6 +125,7 @@ impl Checkpoints {
             Ok(c) if c.partition == p as i32 => Restored {
                 checkpoint: Some(c),
                 bytes: bytes.len(),
+                unreadable: false,
             },
             Ok(c) => {
                 tracing::warn!(
@@ -121,14 +133,14 @@ impl Checkpoints {
                     self.bucket,
                     c.partition
                 );
-                Restored::default()
+                Restored::unreadable()
             }
             Err(e) => {
                 tracing::warn!(
                     "{}: checkpoint p{p} unreadable ({e}); rebuilding",
                     self.bucket
                 );
-                Restored::default()
+                Restored::unreadable()
             }
         }
     }
