@@ -59,27 +59,61 @@ fn delivered(settings: &KafkaSettings, topic: &str) -> (BTreeSet<String>, usize)
     alert_set(read_topic(settings, topic).unwrap())
 }
 
-fn run_case(kill_one: bool) {
+/// A broker with the generated events shipped to a topic of the test's own.
+struct Case {
+    dir: tempfile::TempDir,
+    broker: Broker,
+    events: std::path::PathBuf,
+    topic: String,
+    group: String,
+    alerts: String,
+    settings: KafkaSettings,
+}
+
+impl Case {
+    /// Worker `i` of the case's group, logging to `worker{i}.log`.
+    fn worker(&self, i: usize) -> Worker {
+        let log = self.dir.path().join(format!("worker{i}.log"));
+        let on_kafka = ["--brokers", self.broker.address.as_str()];
+        Worker::start(&on_kafka, &self.topic, &self.group, &self.alerts, &log)
+    }
+}
+
+/// The case, or `None` when no broker is configured here (skipped).
+fn shipped(name: &str) -> Option<Case> {
     let dir = tempfile::tempdir().unwrap();
-    let Some(under_test) = broker(dir.path()) else {
-        return;
-    };
-    let broker = under_test.address.as_str();
+    let broker = broker(dir.path())?;
     let events = dir.path().join("events.jsonl");
     write_events(&events);
-    let tag = unique_tag(&kill_one.to_string());
-    let (topic, group, alerts) = (
-        format!("act-{tag}"),
-        format!("g-{tag}"),
-        format!("alerts-{tag}"),
-    );
-    ship(&["--brokers", broker], &topic, &events);
-    let settings = KafkaSettings::new(broker);
-    let log = |i: usize| dir.path().join(format!("worker{i}.log"));
-    let on_kafka = ["--brokers", broker];
-    let mut workers: Vec<Worker> = (0..3)
-        .map(|i| Worker::start(&on_kafka, &topic, &group, &alerts, &log(i)))
-        .collect();
+    let tag = unique_tag(name);
+    let topic = format!("act-{tag}");
+    ship(&["--brokers", &broker.address], &topic, &events);
+    let settings = KafkaSettings::new(&broker.address);
+    Some(Case {
+        dir,
+        broker,
+        events,
+        topic,
+        group: format!("g-{tag}"),
+        alerts: format!("alerts-{tag}"),
+        settings,
+    })
+}
+
+fn run_case(kill_one: bool) {
+    let Some(case) = shipped(&kill_one.to_string()) else {
+        return;
+    };
+    let Case {
+        dir,
+        events,
+        topic,
+        group,
+        alerts,
+        settings,
+        ..
+    } = &case;
+    let mut workers: Vec<Worker> = (0..3).map(|i| case.worker(i)).collect();
     if kill_one {
         // Killed once it has consumed and checkpointed some of its share.
         wait_for("the first worker's checkpoints", 120, || {
@@ -102,11 +136,11 @@ fn run_case(kill_one: bool) {
             killed.elapsed().as_secs_f64()
         );
         // And the killed one comes back.
-        workers.push(Worker::start(&on_kafka, &topic, &group, &alerts, &log(3)));
+        workers.push(case.worker(3));
     }
-    let lines = std::fs::read_to_string(&events).unwrap().lines().count() as i64;
+    let lines = std::fs::read_to_string(events).unwrap().lines().count() as i64;
     wait_for("the group to commit every event", 300, || {
-        committed_total(&settings, &group, &topic).is_ok_and(|n| n == lines)
+        committed_total(settings, group, topic).is_ok_and(|n| n == lines)
     });
     let restored: f64 = workers
         .iter()
@@ -115,9 +149,9 @@ fn run_case(kill_one: bool) {
     for w in workers {
         w.stop();
     }
-    let want = reference(&events);
+    let want = reference(events);
     assert!(want.len() >= 6, "the generated anomalies alert: {want:?}");
-    let (got, dups) = delivered(&settings, &alerts);
+    let (got, dups) = delivered(settings, alerts);
     eprintln!(
         "{} alerts, {} repeated messages on the alert topic",
         got.len(),
@@ -208,35 +242,25 @@ fn correlation_windows_survive_a_killed_worker() {
 /// it, counts and names what it passed over, and delivers no alert twice.
 #[test]
 fn a_worker_passes_over_a_damaged_checkpoint_for_an_older_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(under_test) = broker(dir.path()) else {
+    let Some(case) = shipped("damaged") else {
         return;
     };
-    let broker = under_test.address.as_str();
-    let events = dir.path().join("events.jsonl");
-    write_events(&events);
-    let tag = unique_tag("damaged");
-    let (topic, group, alerts) = (
-        format!("act-{tag}"),
-        format!("g-{tag}"),
-        format!("alerts-{tag}"),
-    );
-    ship(&["--brokers", broker], &topic, &events);
-    let settings = KafkaSettings::new(broker);
-    let on_kafka = ["--brokers", broker];
-    let log = |i: usize| dir.path().join(format!("worker{i}.log"));
-    let first = Worker::start(&on_kafka, &topic, &group, &alerts, &log(0));
-    let lines = std::fs::read_to_string(&events).unwrap().lines().count() as i64;
+    let settings = &case.settings;
+    let first = case.worker(0);
+    let lines = std::fs::read_to_string(&case.events)
+        .unwrap()
+        .lines()
+        .count() as i64;
     wait_for("the worker to commit every event", 300, || {
-        committed_total(&settings, &group, &topic).is_ok_and(|n| n == lines)
+        committed_total(settings, &case.group, &case.topic).is_ok_and(|n| n == lines)
     });
     // Checkpoints every second: each partition has several by now, the last on stopping.
     std::thread::sleep(Duration::from_secs(3));
     first.stop();
 
-    let changelog_topic = format!("{group}.checkpoints");
-    let changelog = Changelog::open(&settings, &changelog_topic).unwrap();
-    let partitions = partition_count(&settings, &topic).unwrap().unwrap() as i32;
+    let changelog_topic = format!("{}.checkpoints", case.group);
+    let changelog = Changelog::open(settings, &changelog_topic).unwrap();
+    let partitions = partition_count(settings, &case.topic).unwrap().unwrap() as i32;
     let producer: BaseProducer = settings.client(&[]).unwrap().create().unwrap();
     for p in 0..partitions {
         let newest = changelog.read(p).unwrap().checkpoint.expect("a checkpoint");
@@ -259,7 +283,7 @@ fn a_worker_passes_over_a_damaged_checkpoint_for_an_older_one() {
         assert!(read.checkpoint.is_some(), "partition {p} has an older one");
     }
 
-    let second = Worker::start(&on_kafka, &topic, &group, &alerts, &log(1));
+    let second = case.worker(1);
     wait_for("every partition restored", 120, || {
         second.metric("warden_worker_restores_total") >= partitions as f64
     });
@@ -270,13 +294,13 @@ fn a_worker_passes_over_a_damaged_checkpoint_for_an_older_one() {
     // Whatever the older checkpoints are behind is replayed, its alerts not delivered again.
     std::thread::sleep(Duration::from_secs(3));
     second.stop();
-    let logs = logs(dir.path(), 2);
+    let logs = logs(case.dir.path(), 2);
     assert!(
         logs.contains("could not be read") && logs.contains("restored from an older one"),
         "{logs}"
     );
-    let (got, dups) = delivered(&settings, &alerts);
-    assert_eq!(got, reference(&events), "worker logs:\n{logs}");
+    let (got, dups) = delivered(settings, &case.alerts);
+    assert_eq!(got, reference(&case.events), "worker logs:\n{logs}");
     assert_eq!(
         dups, 0,
         "an alert was delivered twice; worker logs:\n{logs}"
