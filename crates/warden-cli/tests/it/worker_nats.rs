@@ -13,7 +13,10 @@ use super::scale_out::{
 };
 use super::scale_out_windows::LogUnderTest;
 use warden_worker::nats::NatsSettings;
-use warden_worker::nats::inspect::{read_stream_blocking, unacknowledged_blocking};
+use warden_worker::nats::inspect::{
+    checkpoint_bytes_blocking, put_checkpoint_bytes_blocking, read_stream_blocking,
+    unacknowledged_blocking,
+};
 
 /// The `nats-server` binary, or `None` (skipped with a message) when there is none here;
 /// CI sets `WARDEN_REQUIRE_NATS=1` so that the tests cannot skip there.
@@ -101,12 +104,17 @@ impl Drop for NatsServer {
     }
 }
 
+/// Partitions of the shipped stream (`scale_out::ship`).
+const PARTITIONS: u32 = 12;
+
 /// How a case disturbs the workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trouble {
     None,
     KillWorker,
     RestartServer,
+    /// Every partition's checkpoint cut short while the workers are stopped.
+    DamagedCheckpoints,
 }
 
 fn run_case(trouble: Trouble) {
@@ -185,6 +193,35 @@ fn run_case(trouble: Trouble) {
             std::thread::sleep(Duration::from_secs(2));
             server.restart();
         }
+        Trouble::DamagedCheckpoints => {
+            let settings = server.settings();
+            wait_for("the first half acknowledged", 180, || {
+                matches!(
+                    unacknowledged_blocking(&settings, &stream, &group),
+                    Ok(Some(0))
+                )
+            });
+            for w in workers.drain(..) {
+                w.stop(); // each partition's last checkpoint written
+            }
+            for p in 0..PARTITIONS {
+                let mut bytes = checkpoint_bytes_blocking(&settings, &group, p)
+                    .unwrap()
+                    .expect("a checkpoint of every partition");
+                bytes.truncate(bytes.len() / 2);
+                put_checkpoint_bytes_blocking(&settings, &group, p, &bytes).unwrap();
+            }
+            workers = (3..6)
+                .map(|i| Worker::start(&on_nats, &stream, &group, &alerts, &log(i)))
+                .collect();
+            wait_for("the damaged checkpoints found", 120, || {
+                workers
+                    .iter()
+                    .map(|w| w.metric("warden_worker_unreadable_checkpoints_total"))
+                    .sum::<f64>()
+                    >= PARTITIONS as f64
+            });
+        }
     }
     ship(&["--nats", &server.url()], &stream, &second);
     let settings = server.settings();
@@ -197,7 +234,7 @@ fn run_case(trouble: Trouble) {
         assert!(
             started.elapsed() < Duration::from_secs(180),
             "the group left {left:?} events unacknowledged; logs:\n{}",
-            logs(dir.path(), 4)
+            logs(dir.path(), 6)
         );
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -217,7 +254,7 @@ fn run_case(trouble: Trouble) {
         got.len(),
         dups
     );
-    let logs = logs(dir.path(), 4);
+    let logs = logs(dir.path(), 6);
     assert_eq!(got, want, "worker logs:\n{logs}");
     assert_eq!(
         dups, 0,
@@ -244,6 +281,13 @@ fn a_killed_worker_on_jetstream_loses_and_duplicates_nothing() {
 #[test]
 fn a_nats_server_killed_and_restarted_mid_run_loses_nothing() {
     run_case(Trouble::RestartServer);
+}
+
+/// Partitions whose checkpoints cannot be read are rebuilt from the stream; alerts already
+/// delivered are not delivered again.
+#[test]
+fn damaged_checkpoints_on_jetstream_are_rebuilt_and_nothing_repeats() {
+    run_case(Trouble::DamagedCheckpoints);
 }
 
 #[test]

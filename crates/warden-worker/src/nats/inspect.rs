@@ -1,8 +1,10 @@
 //! Looks at a group's streams from outside, for operators, tools, tests and benchmarks:
-//! every message of a stream, and how much of the input the group has yet to acknowledge.
+//! every message of a stream, how much of the input the group has yet to acknowledge, and
+//! the stored bytes of a partition's checkpoint (to keep a copy, or put one back).
 
 use async_nats::jetstream;
 
+use super::store::Checkpoints;
 use super::{Context, NatsError, NatsSettings, SOURCE_HEADER, connect, open_stream, runtime};
 
 /// One stored message, as [`read_stream`] returns it.
@@ -110,5 +112,39 @@ pub fn unacknowledged_blocking(
     runtime()?.block_on(async {
         let js = jetstream::new(connect(settings, "warden-inspect").await?);
         unacknowledged(&js, stream, group).await
+    })
+}
+
+/// The stored bytes of partition `p`'s checkpoint in `group`'s bucket (`None` when it has
+/// none), without a runtime of one's own.
+pub fn checkpoint_bytes_blocking(
+    settings: &NatsSettings,
+    group: &str,
+    p: u32,
+) -> Result<Option<Vec<u8>>, NatsError> {
+    runtime()?.block_on(async {
+        let js = jetstream::new(connect(settings, "warden-inspect").await?);
+        match Checkpoints::existing(&js, group).await? {
+            Some(c) => c.read_bytes(p).await,
+            None => Ok(None),
+        }
+    })
+}
+
+/// Stores `bytes` as partition `p`'s checkpoint in `group`'s bucket, as they are (a copy
+/// kept with [`checkpoint_bytes_blocking`]); the partition's next owner restores from it,
+/// or rebuilds when it cannot be read.
+pub fn put_checkpoint_bytes_blocking(
+    settings: &NatsSettings,
+    group: &str,
+    p: u32,
+    bytes: &[u8],
+) -> Result<(), NatsError> {
+    runtime()?.block_on(async {
+        let js = jetstream::new(connect(settings, "warden-inspect").await?);
+        Checkpoints::open(&js, group, 1)
+            .await?
+            .write_bytes(p, bytes)
+            .await
     })
 }

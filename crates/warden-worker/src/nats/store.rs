@@ -67,6 +67,17 @@ impl Checkpoints {
         Ok(Checkpoints { store, bucket })
     }
 
+    /// The group's bucket when it exists (nothing is created).
+    pub async fn existing(js: &jetstream::Context, group: &str) -> Result<Option<Self>, NatsError> {
+        check_name("group", group)?;
+        let bucket = format!("{group}-checkpoints");
+        Ok(js
+            .get_object_store(&bucket)
+            .await
+            .ok()
+            .map(|store| Checkpoints { store, bucket }))
+    }
+
     fn name(p: u32) -> String {
         format!("p{p}")
     }
@@ -98,7 +109,7 @@ impl Checkpoints {
     }
 
     /// The stored bytes of `p`'s checkpoint; `None` when there is none.
-    async fn read_bytes(&self, p: u32) -> Result<Option<Vec<u8>>, NatsError> {
+    pub async fn read_bytes(&self, p: u32) -> Result<Option<Vec<u8>>, NatsError> {
         let mut object = match self.store.get(Self::name(p)).await {
             Ok(o) => o,
             Err(e) if matches!(e.kind(), object_store::GetErrorKind::NotFound) => {
@@ -148,11 +159,17 @@ impl Checkpoints {
     /// Stores partition `p`'s checkpoint; returns its size.
     pub async fn write(&self, p: u32, ck: &Checkpoint) -> Result<usize, NatsError> {
         let bytes = ck.encode();
+        self.write_bytes(p, &bytes).await?;
+        Ok(bytes.len())
+    }
+
+    /// Stores `bytes` as partition `p`'s checkpoint, as they are.
+    pub async fn write_bytes(&self, p: u32, bytes: &[u8]) -> Result<(), NatsError> {
         self.store
-            .put(Self::name(p).as_str(), &mut bytes.as_slice())
+            .put(Self::name(p).as_str(), &mut &bytes[..])
             .await
             .ctx(|| format!("checkpoint of partition {p} to {}", self.bucket))?;
-        Ok(bytes.len())
+        Ok(())
     }
 }
 
