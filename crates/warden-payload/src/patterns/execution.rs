@@ -273,7 +273,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "code loaded or injected from memory",
         ["T1620", "T1055"],
         0.8,
-        r"\[(?:system\.)?reflection\.assembly\]::load|assembly\]::load(?:file|from)?\(|getdelegateforfunctionpointer|virtualalloc|createthread|writeprocessmemory|createremotethread|ntqueueapcthread|setthreadcontext|queueuserapc|\bshellcode\b|invoke-reflectivepeinjection|invoke-shellcode|donut\b|sharpshooter"
+        r"\[(?:system\.)?reflection\.assembly\]::load|assembly\]::load(?:file|from)?\(|getdelegateforfunctionpointer|virtualalloc|createthread|writeprocessmemory|createremotethread|ntqueueapcthread|setthreadcontext|queueuserapc|\bshellcode\b|invoke-reflectivepeinjection|invoke-shellcode|donut\b|sharpshooter|mavinject(?:\.exe)?\b[^\n]*/injectrunning\b"
     ),
     p!(
         "native-api-add-type",

@@ -16,7 +16,14 @@ pub(super) const TABLE: &[Pattern] = &[
         "autostart registry key written",
         ["T1547.001", "T1547"],
         0.7,
-        r"\\currentversion\\(?:run|runonce|runservices|runonceex|policies\\explorer\\run)\b|\\winlogon\\?\s*(?:/v\s+)?(?:userinit|shell)\b|\\winlogon\b[^\n]*(?:userinit|shell)|appinit_dlls|userinitmprlogonscript|\\start menu\\programs\\startup|\\startup\\|shell:startup|bootexecute|\\lsa\\(?:security\s+packages|authentication\s+packages|notification\s+packages)|\\print\\monitors|\\timeproviders\\"
+        r"\\currentversion\\(?:run|runonce|runservices|runonceex|policies\\explorer\\run)\b|\\winlogon\\?\s*(?:/v\s+)?(?:userinit|shell)\b|\\winlogon\b[^\n]*(?:userinit|shell)|appinit_dlls|userinitmprlogonscript|\\start menu\\programs\\startup|\\startup\\|shell:startup|bootexecute|\\lsa\\(?:security\s+packages|authentication\s+packages|notification\s+packages)|\\print\\monitors|\\timeproviders\\|\\control\\bootverificationprogram\b|\\windows nt\\currentversion\\windows[\x22']?\s*(?:/v\s+|-name\s+)?[\x22']?(?:load|run)\b"
+    ),
+    p!(
+        "active-setup",
+        "Active Setup component registered (runs at each user's logon)",
+        ["T1547.014", "T1547"],
+        0.6,
+        r"\\active setup\\installed components\\?"
     ),
     p!(
         "scheduled-task",
