@@ -49,8 +49,7 @@ impl Checkpoints {
         group: &str,
         replicas: usize,
     ) -> Result<Self, NatsError> {
-        check_name("group", group)?;
-        let bucket = format!("{group}-checkpoints");
+        let bucket = Self::bucket(group)?;
         let store = match js.get_object_store(&bucket).await {
             Ok(s) => s,
             Err(_) => js
@@ -69,13 +68,21 @@ impl Checkpoints {
 
     /// The group's bucket when it exists (nothing is created).
     pub async fn existing(js: &jetstream::Context, group: &str) -> Result<Option<Self>, NatsError> {
-        check_name("group", group)?;
-        let bucket = format!("{group}-checkpoints");
+        let bucket = Self::bucket(group)?;
+        // Any failure to open it reads as no bucket: the object store API does not tell
+        // "not found" from other errors, and a server that cannot be reached has already
+        // failed the connection.
         Ok(js
             .get_object_store(&bucket)
             .await
             .ok()
             .map(|store| Checkpoints { store, bucket }))
+    }
+
+    /// The bucket of `group`'s checkpoints.
+    fn bucket(group: &str) -> Result<String, NatsError> {
+        check_name("group", group)?;
+        Ok(format!("{group}-checkpoints"))
     }
 
     fn name(p: u32) -> String {
