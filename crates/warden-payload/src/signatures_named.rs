@@ -208,6 +208,18 @@ fn behaviour_is_recognised_with_its_technique() {
             "T1070.004",
         ),
         ("sudo lsmod | grep -i vboxguest", "sandbox-evasion", "T1082"),
+        // A virtual machine has no thermal sensors; a hypervisor names itself to sysctl.
+        (
+            r#"Get-WmiObject -Query "SELECT * FROM MSAcpi_ThermalZoneTemperature" -Namespace root/wmi"#,
+            "sandbox-evasion",
+            "T1497",
+        ),
+        ("sysctl -n hw.hv_vendor", "sandbox-evasion", "T1497"),
+        ("sysctl kern.hv_vmm_present", "sandbox-evasion", "T1497"),
+        ("shutdown /r /t 0", "shutdown", "T1529"),
+        // The kernel's magic keys: b reboots at once, o powers off, c crashes.
+        ("echo b > /proc/sysrq-trigger", "shutdown", "T1529"),
+        ("echo o | sudo tee /proc/sysrq-trigger", "shutdown", "T1529"),
         (
             "grep -i 'token' ~/.zsh_history > /tmp/t.txt",
             "credentials-in-history",

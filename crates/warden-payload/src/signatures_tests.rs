@@ -65,6 +65,9 @@ fn administration_that_looks_alike_is_not_named() {
         ("chmod u+s tool && bash run.sh", "setuid-shell"),
         ("chmod 4755 tool; cp a /tmp/b", "setuid-shell"),
         ("createdump --help; sleep 5", "process-dump"),
+        // Reading whether the magic keys are enabled changes nothing.
+        ("cat /proc/sys/kernel/sysrq", "shutdown"),
+        ("sysctl -n hw.model", "sandbox-evasion"),
         ("chmod +x ~/bin/deploy.sh", "setuid-shell"),
         (
             "install -m 755 build/app /usr/local/bin/app",
