@@ -40,9 +40,14 @@ Prints Markdown tables and writes everything as JSON to <work>/payload_compare.j
 Requires: pip install 'scikit-learn==1.5.2' 'numpy<2.1' (the baseline only; the metrics are
 computed here without them). Warden: cargo build --release -p warden-cli.
 --rules PATH (repeatable) gives warden analyze Sigma rules for its process-creation view.
+--test FILE replaces the split: both tools train on every record of --data and score FILE, a
+corpus of the same format kept apart from it (the held-back part, which is split from the shared
+part by source file). Records of FILE whose text (id) or source file also occurs in --data are
+counted and reported, since they would not be held-back data.
 
 Usage: bench/payload_compare.py [--warden PATH] [--data FILE|DIR] [--work DIR] [--seed N]
-           [--train-pct 70] [--no-baseline | --baseline-only] [--mask] [--obfuscated FILE]
+           [--train-pct 70 | --test FILE] [--no-baseline | --baseline-only] [--mask]
+           [--obfuscated FILE]
 """
 import argparse, gzip, hashlib, json, os, re, shlex, subprocess, sys, time
 from collections import Counter, OrderedDict
@@ -151,6 +156,23 @@ def split(rows, seed, pct):
         side = groups.setdefault(g, bucket(seed, g) < pct)
         (train if side else test).append(r)
     return train, test, groups
+
+
+def held_back(rows, test_path):
+    """Every record of rows to train, test_path's records to test; overlaps counted, not dropped."""
+    test = read_jsonl(test_path)
+    for n, r in enumerate(test, 1):
+        for field in ("text", "label"):
+            if not isinstance(r.get(field), str):
+                sys.exit(f"{test_path}: record {n}: no string field '{field}'")
+        if r["label"] not in ("malicious", "benign"):
+            sys.exit(f"{test_path}: record {n}: label {r['label']!r} is neither malicious nor benign")
+        r.setdefault("id", f"test-{n}")
+    ids = {r.get("id") for r in rows}
+    sources = {r.get("source") for r in rows if r.get("source")}
+    overlap = {"same_id": sum(1 for r in test if r["id"] in ids),
+               "same_source_file": sum(1 for r in test if r.get("source") in sources)}
+    return list(rows), test, overlap
 
 
 def mask(text):
@@ -376,6 +398,8 @@ def main():
     ap.add_argument("--work", default="/tmp/warden-payload-bench")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--train-pct", type=int, default=70)
+    ap.add_argument("--test", metavar="FILE",
+                    help="train on all of --data and test on FILE (the held-back part) instead of a split")
     ap.add_argument("--no-baseline", action="store_true", help="skip scikit-learn")
     ap.add_argument("--baseline-only", action="store_true", help="skip Warden (also when its binary is missing)")
     ap.add_argument("--mask", action="store_true", help="also score the test texts with the corpus artifacts masked")
@@ -396,7 +420,13 @@ def main():
                 break
     os.makedirs(a.work, exist_ok=True)
     rows = read_jsonl(data)
-    train, test, groups = split(rows, a.seed, a.train_pct)
+    overlap = None
+    if a.test:
+        train, test, overlap = held_back(rows, a.test)
+        groups = {group_of(r): True for r in train}
+        groups.update({group_of(r): False for r in test if group_of(r) not in groups})
+    else:
+        train, test, groups = split(rows, a.seed, a.train_pct)
     train_path, test_path = os.path.join(a.work, "train.jsonl"), os.path.join(a.work, "test.jsonl")
     write_jsonl(train_path, train)
     write_jsonl(test_path, test)
@@ -409,7 +439,8 @@ def main():
     def counts(part):
         c = Counter((r["shell"], r["label"]) for r in part)
         return {sh: {"malicious": c[(sh, "malicious")], "benign": c[(sh, "benign")]} for sh in SHELLS}
-    summary = {"data": os.path.abspath(data), "seed": a.seed, "train_pct": a.train_pct,
+    summary = {"data": os.path.abspath(data), "seed": a.seed, "train_pct": None if a.test else a.train_pct,
+               "test_file": os.path.abspath(a.test) if a.test else None, "overlap": overlap,
                "split": {"groups": len(groups), "train_groups": sum(groups.values()),
                          "test_groups": len(groups) - sum(groups.values()),
                          "train": len(train), "test": len(test), "train_by_shell": counts(train),
@@ -435,7 +466,13 @@ def main():
         json.dump(summary, f, indent=2)
 
     s = summary["split"]
-    print(f"## Payload analyser, grouped split (seed {a.seed}, {a.train_pct} % of groups to train)\n")
+    if a.test:
+        print(f"## Payload analyser, trained on {data}, tested on {a.test} (seed {a.seed})\n")
+        if overlap["same_id"] or overlap["same_source_file"]:
+            print(f"note: {overlap['same_id']} test records share a text with the training data and "
+                  f"{overlap['same_source_file']} a source file; they are scored all the same.\n")
+    else:
+        print(f"## Payload analyser, grouped split (seed {a.seed}, {a.train_pct} % of groups to train)\n")
     print(f"{s['groups']} groups ({s['train_groups']} train, {s['test_groups']} test); "
           f"{s['train']} train records, {s['test']} test records.\n")
     print("| side | shell | malicious | benign |\n|---|---|---|---|")
