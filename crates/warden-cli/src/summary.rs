@@ -65,6 +65,18 @@ impl<'a> RunFacts<'a> {
                 .then(|| engine.model_counters()),
         }
     }
+
+    /// Adds another partition's engine (`--partitions`): its users, memory and counters.
+    pub fn add_partition(&mut self, engine: &UebaEngine) {
+        self.users += engine.user_count();
+        self.memory_bytes += engine.memory_bytes();
+        let c = engine.counters();
+        self.counters.events += c.events;
+        self.counters.learned += c.learned;
+        self.counters.quarantined += c.quarantined;
+        self.counters.out_of_order += c.out_of_order;
+        self.counters.untracked += c.untracked;
+    }
 }
 
 pub fn print(f: &RunFacts<'_>, tally: &Tally, min_level: ThreatLevel) {

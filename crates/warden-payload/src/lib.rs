@@ -453,98 +453,16 @@ impl Analyzer {
         let (explain_features, explain_trees, explain_combined) = detail.counts();
         let trace = run.map(|b| dynamic::assess(&self.signatures, b));
         let dynamic = trace.as_ref().map(|t| t.score);
-        let mut learned_technique = None;
-        let mut trees = None;
-        let mut model = self.model.as_ref().map(|m| {
-            let f = features::extract(&a, &m.features);
-            let view = m.assess(&f, explain_features);
-            trees = m.presence.as_ref().map(|t| t.judge(&f, explain_trees));
-            // The tagger names a technique only for what the model finds malicious.
-            if view.probability >= 0.5
-                && let Some(t) = &m.techniques
-                && let Some((id, p)) = t.predict(&f, &m.row_values(&f))
-            {
-                learned_technique = Some((id.to_string(), p));
-            }
-            view
-        });
-        let mut patterns: Vec<PatternFound> = a
-            .signatures
-            .iter()
-            .map(|h| PatternFound {
-                id: h.id.to_string(),
-                name: h.name.to_string(),
-                attack: h.attack.iter().map(|t| Cow::Borrowed(*t)).collect(),
-                weight: h.weight,
-                evidence: h.evidence.clone(),
-                layer: h.layer,
-                trained: None,
-            })
-            .collect();
-        let last = a.decoded.layers.len() - 1;
-        patterns.extend(a.dual_use.iter().map(|d| PatternFound {
-            id: dual_use_id(d),
-            name: format!(
-                "dual-use program `{}` asked to {}",
-                d.program,
-                capability_phrase(d.capability)
-            ),
-            attack: d.attack.iter().map(|t| Cow::Borrowed(*t)).collect(),
-            weight: d.weight,
-            evidence: d.evidence.clone(),
-            layer: last,
-            trained: None,
-        }));
-        for source in &self.sources {
-            patterns.extend(source.patterns(&a));
-        }
-        if let Some(counts) = self.model.as_ref().and_then(|m| m.patterns.as_ref()) {
-            counts.temper(&mut patterns);
-        }
-        if let Some((id, p)) = learned_technique {
-            patterns.push(PatternFound {
-                id: LEARNED_TECHNIQUE.into(),
-                name: format!("resembles labelled {id} commands (learned)"),
-                attack: vec![Cow::Owned(id)],
-                // Names a technique; the model's view already scored the text.
-                weight: 0.0,
-                evidence: format!("tagger probability {p:.2}"),
-                layer: last,
-                trained: None,
-            });
-        }
+        let (mut model, trees, learned_technique) =
+            match self.model_views(&a, explain_features, explain_trees) {
+                Some((view, trees, technique)) => (Some(view), trees, technique),
+                None => (None, None, None),
+            };
+        let patterns = self.patterns_found(&a, learned_technique);
         let weights: Vec<f32> = patterns.iter().map(|p| p.weight).collect();
         let sig_score = 100.0 * (1.0 - weights.iter().fold(1.0f32, |acc, w| acc * (1.0 - w)));
-        if let Some(view) = model.as_mut()
-            && let Some(c) = self.model.as_ref().and_then(|m| m.combiner.as_ref())
-        {
-            let evidence = combiner::Evidence {
-                shell: a.shell,
-                probability: view.probability,
-                signatures: sig_score,
-                patterns: &patterns,
-                layers: &a.decoded.layers,
-                tokens: &a.tokens,
-                launch: self.model.as_ref().is_some_and(|m| m.features.launch),
-                trees: trees.as_ref().map(|t| t.0),
-            };
-            c.apply(view, &evidence, explain_combined);
-        }
-        if let Some(view) = model.as_mut()
-            && let Some((margin, raised)) = trees
-        {
-            view.trees_probability = Some(1.0 / (1.0 + (-margin).exp()));
-            view.trees_raised_by = raised;
-            // A combiner that weighed the trees has already said how far to trust them;
-            // without one, the two views are averaged.
-            let weighed = self
-                .model
-                .as_ref()
-                .and_then(|m| m.combiner.as_ref())
-                .is_some_and(|c| c.trees_input);
-            if !weighed {
-                view.probability = presence::mix(view.probability, margin);
-            }
+        if let Some(view) = model.as_mut() {
+            self.weigh_views(view, trees, &a, &patterns, sig_score, explain_combined);
         }
         let model_score = model.as_ref().map(|m| m.probability * 100.0);
         let strongest = patterns
@@ -561,21 +479,7 @@ impl Analyzer {
             .collect();
         attack.sort_unstable();
         attack.dedup();
-        let mut notes = a.decoded.notes.clone();
-        if a.truncated {
-            notes.push(format!(
-                "only the first {MAX_TEXT_BYTES} bytes were analysed"
-            ));
-        }
-        if !a.signatures_finished {
-            notes.push(
-                "the signature scan ran out of time before it had searched every layer: \
-                 patterns in the rest were not looked for"
-                    .to_string(),
-            );
-        }
-        let level = self.config.level(score);
-        let action = self.config.action(score);
+        let mut notes = analysis_notes(&a);
         let views = Views {
             model: model_score,
             dynamic,
@@ -593,8 +497,8 @@ impl Analyzer {
         Verdict {
             shell: a.shell,
             score,
-            level,
-            action,
+            level: self.config.level(score),
+            action: self.config.action(score),
             views,
             patterns,
             attack,
@@ -606,6 +510,147 @@ impl Analyzer {
             explanation,
         }
     }
+
+    /// The n-gram model's view of the text, the presence trees' margin with what raised it,
+    /// and the technique the tagger names — each only where the model has that part.
+    fn model_views(
+        &self,
+        a: &Analysed,
+        explain_features: usize,
+        explain_trees: usize,
+    ) -> Option<ModelViews> {
+        let m = self.model.as_ref()?;
+        let f = features::extract(a, &m.features);
+        let view = m.assess(&f, explain_features);
+        let trees = m.presence.as_ref().map(|t| t.judge(&f, explain_trees));
+        // The tagger names a technique only for what the model finds malicious.
+        let technique = if view.probability >= 0.5 {
+            m.techniques
+                .as_ref()
+                .and_then(|t| t.predict(&f, &m.row_values(&f)))
+                .map(|(id, p)| (id.to_string(), p))
+        } else {
+            None
+        };
+        Some((view, trees, technique))
+    }
+
+    /// Every pattern the analysis found — signatures, dual-use capabilities, extra sources —
+    /// their weights tempered by the training texts, and the learned technique last.
+    fn patterns_found(
+        &self,
+        a: &Analysed,
+        learned_technique: Option<(String, f32)>,
+    ) -> Vec<PatternFound> {
+        let last = a.decoded.layers.len() - 1;
+        let mut patterns: Vec<PatternFound> = a
+            .signatures
+            .iter()
+            .map(|h| PatternFound {
+                id: h.id.to_string(),
+                name: h.name.to_string(),
+                attack: h.attack.iter().map(|t| Cow::Borrowed(*t)).collect(),
+                weight: h.weight,
+                evidence: h.evidence.clone(),
+                layer: h.layer,
+                trained: None,
+            })
+            .collect();
+        patterns.extend(a.dual_use.iter().map(|d| PatternFound {
+            id: dual_use_id(d),
+            name: format!(
+                "dual-use program `{}` asked to {}",
+                d.program,
+                capability_phrase(d.capability)
+            ),
+            attack: d.attack.iter().map(|t| Cow::Borrowed(*t)).collect(),
+            weight: d.weight,
+            evidence: d.evidence.clone(),
+            layer: last,
+            trained: None,
+        }));
+        for source in &self.sources {
+            patterns.extend(source.patterns(a));
+        }
+        if let Some(counts) = self.model.as_ref().and_then(|m| m.patterns.as_ref()) {
+            counts.temper(&mut patterns);
+        }
+        if let Some((id, p)) = learned_technique {
+            patterns.push(PatternFound {
+                id: LEARNED_TECHNIQUE.into(),
+                name: format!("resembles labelled {id} commands (learned)"),
+                attack: vec![Cow::Owned(id)],
+                // Names a technique; the model's view already scored the text.
+                weight: 0.0,
+                evidence: format!("tagger probability {p:.2}"),
+                layer: last,
+                trained: None,
+            });
+        }
+        patterns
+    }
+
+    /// The model view weighed with the rest of the analysis: by the combiner where the model
+    /// has one, and the presence trees' margin taken in (by the combiner, or averaged).
+    fn weigh_views(
+        &self,
+        view: &mut ModelView,
+        trees: Option<(f32, Vec<model::Contribution>)>,
+        a: &Analysed,
+        patterns: &[PatternFound],
+        sig_score: f32,
+        explain_combined: usize,
+    ) {
+        let combiner = self.model.as_ref().and_then(|m| m.combiner.as_ref());
+        if let Some(c) = combiner {
+            let evidence = combiner::Evidence {
+                shell: a.shell,
+                probability: view.probability,
+                signatures: sig_score,
+                patterns,
+                layers: &a.decoded.layers,
+                tokens: &a.tokens,
+                launch: self.model.as_ref().is_some_and(|m| m.features.launch),
+                trees: trees.as_ref().map(|t| t.0),
+            };
+            c.apply(view, &evidence, explain_combined);
+        }
+        if let Some((margin, raised)) = trees {
+            view.trees_probability = Some(1.0 / (1.0 + (-margin).exp()));
+            view.trees_raised_by = raised;
+            // A combiner that weighed the trees has already said how far to trust them;
+            // without one, the two views are averaged.
+            if !combiner.is_some_and(|c| c.trees_input) {
+                view.probability = presence::mix(view.probability, margin);
+            }
+        }
+    }
+}
+
+/// The model's view, the presence trees' margin and what raised it, the learned technique.
+type ModelViews = (
+    ModelView,
+    Option<(f32, Vec<model::Contribution>)>,
+    Option<(String, f32)>,
+);
+
+/// What the analysis itself has to say: the decoders' notes, a text cut short, a scan cut
+/// short.
+fn analysis_notes(a: &Analysed) -> Vec<String> {
+    let mut notes = a.decoded.notes.clone();
+    if a.truncated {
+        notes.push(format!(
+            "only the first {MAX_TEXT_BYTES} bytes were analysed"
+        ));
+    }
+    if !a.signatures_finished {
+        notes.push(
+            "the signature scan ran out of time before it had searched every layer: \
+             patterns in the rest were not looked for"
+                .to_string(),
+        );
+    }
+    notes
 }
 
 fn capability_phrase(c: dual_use::Capability) -> &'static str {

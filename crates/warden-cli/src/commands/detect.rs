@@ -2,6 +2,7 @@
 
 use crate::cli::DetectArgs;
 use crate::config_file::WardenConfig;
+use crate::pipeline::ReadTotals;
 use crate::registry_watch::{Watched, Watcher};
 use crate::sending::Sender;
 use crate::{labels, summary};
@@ -72,7 +73,7 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         return crate::commands::ml::detect_flows(args, flow);
     }
     let cfg = WardenConfig::load(args.input.config.as_deref())?;
-    let mut store = args.store.as_deref().map(Store::open).transpose()?;
+    let store = args.store.as_deref().map(Store::open).transpose()?;
     let mut engine = match &store {
         Some(s) => {
             let (users, population) = s.load_baselines()?;
@@ -93,16 +94,6 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         (Some(_), _) => anyhow::bail!("--reload-secs follows --registry-model models"),
         _ => None,
     };
-    let run_id = store
-        .as_ref()
-        .map(|s| s.begin_run("detect", &args.input.inputs))
-        .transpose()?;
-    let mut evaluator = args
-        .labels
-        .as_deref()
-        .map(labels::load_all)
-        .transpose()?
-        .map(|l| Evaluator::new(l.labels).with_instances(l.instances));
 
     // The same pipeline as the service: the behavioural engine (with its models), alerts at
     // --min-level; no context events kept (the run writes scores, not an alert page). With
@@ -120,13 +111,10 @@ pub fn run(args: &DetectArgs) -> Result<()> {
             args.features,
         ));
     }
+    let mut scores = Scores::new(args, store)?;
     let sender = Sender::start(&args.send)?;
     let now = Timestamp::now();
     let started = Instant::now();
-    let mut output = Output::new(args.quiet, args.input.follow);
-    let mut tally = summary::Tally::default();
-    let mut pending = Vec::new();
-    let mut stored = 0usize;
     let totals = crate::pipeline::read_all(&args.input, &cfg, |a| {
         let p = match args.partitions {
             1 => 0,
@@ -138,32 +126,17 @@ pub fn run(args: &DetectArgs) -> Result<()> {
                 sender.send(alert);
             }
         }
-        let Some(s) = outcome
+        match outcome
             .records
             .into_iter()
             .next()
             .and_then(|r| r.into_score())
-        else {
-            return Ok(());
-        };
-        tally.add(&s, args.min_level);
-        if let Some(ev) = evaluator.as_mut() {
-            ev.observe(&s);
+        {
+            Some(s) => scores.take(s),
+            None => Ok(()),
         }
-        let alert = s.threat_level >= args.min_level;
-        if alert || args.all {
-            output.write(&s)?;
-        }
-        if let (Some(st), true) = (store.as_mut(), alert) {
-            pending.push(s);
-            if pending.len() >= STORE_BATCH {
-                stored += new_count(&st.save_scores(DEFAULT_TENANT, run_id, &pending)?);
-                pending.clear();
-            }
-        }
-        Ok(())
     })?;
-    output.finish()?;
+    scores.output.finish()?;
     let elapsed = started.elapsed();
     let delivery = sender.map(Sender::finish);
     let engines: Vec<&UebaEngine> = pipelines
@@ -173,50 +146,116 @@ pub fn run(args: &DetectArgs) -> Result<()> {
     let [engine, others @ ..] = engines.as_slice() else {
         anyhow::bail!("the pipeline lost its behavioural detector");
     };
-
-    if let Some(st) = store.as_mut() {
-        stored += new_count(&st.save_scores(DEFAULT_TENANT, run_id, &pending)?);
-        st.save_baselines(engine.users(), engine.population())?;
-        if let Some(id) = run_id {
-            let t = RunTotals {
-                events: totals.records,
-                parse_errors: totals.parse_errors,
-                alerts: stored as u64,
-            };
-            st.finish_run(id, t)?;
-        }
-    }
+    scores.finish_store(engine, &totals)?;
     let mut facts = summary::RunFacts::new("warden detect", &totals, elapsed, engine);
     for e in others {
-        facts.users += e.user_count();
-        facts.memory_bytes += e.memory_bytes();
-        let c = e.counters();
-        facts.counters.events += c.events;
-        facts.counters.learned += c.learned;
-        facts.counters.quarantined += c.quarantined;
-        facts.counters.out_of_order += c.out_of_order;
-        facts.counters.untracked += c.untracked;
+        facts.add_partition(e);
     }
-    summary::print(&facts, &tally, args.min_level);
+    summary::print(&facts, &scores.tally, args.min_level);
     if let Some(p) = &args.store {
         eprintln!(
             "store {}: {} new alerts, {} baselines saved",
             p.display(),
-            stored,
+            scores.stored,
             engine.user_count()
         );
     }
-    if let Some(ev) = &evaluator {
-        let report = ev.report();
-        summary::print_eval(&report);
-        if let Some(path) = &args.metrics_out {
-            let json = serde_json::to_string_pretty(&report)?;
-            std::fs::write(path, json + "\n")
-                .with_context(|| format!("cannot write metrics to {}", path.display()))?;
-        }
+    if let Some(ev) = &scores.evaluator {
+        report_evaluation(ev, args.metrics_out.as_deref())?;
     }
     if delivery.is_some_and(|r| r.iter().any(|o| o.failed + o.dropped + o.pending > 0)) {
         anyhow::bail!("some alerts did not reach every output (see above)");
+    }
+    Ok(())
+}
+
+/// Where each scored event goes: the tally, the evaluation, standard output (alerts, or
+/// every score with `--all`) and, for alerts, the store in batches.
+struct Scores {
+    min_level: warden_event::ThreatLevel,
+    all: bool,
+    output: Output,
+    tally: summary::Tally,
+    evaluator: Option<Evaluator>,
+    store: Option<Store>,
+    run_id: Option<i64>,
+    pending: Vec<ThreatScore>,
+    stored: usize,
+}
+
+impl Scores {
+    fn new(args: &DetectArgs, store: Option<Store>) -> Result<Self> {
+        let run_id = store
+            .as_ref()
+            .map(|s| s.begin_run("detect", &args.input.inputs))
+            .transpose()?;
+        let evaluator = args
+            .labels
+            .as_deref()
+            .map(labels::load_all)
+            .transpose()?
+            .map(|l| Evaluator::new(l.labels).with_instances(l.instances));
+        Ok(Self {
+            min_level: args.min_level,
+            all: args.all,
+            output: Output::new(args.quiet, args.input.follow),
+            tally: summary::Tally::default(),
+            evaluator,
+            store,
+            run_id,
+            pending: Vec::new(),
+            stored: 0,
+        })
+    }
+
+    fn take(&mut self, s: ThreatScore) -> Result<()> {
+        self.tally.add(&s, self.min_level);
+        if let Some(ev) = self.evaluator.as_mut() {
+            ev.observe(&s);
+        }
+        let alert = s.threat_level >= self.min_level;
+        if alert || self.all {
+            self.output.write(&s)?;
+        }
+        if let (Some(st), true) = (self.store.as_mut(), alert) {
+            self.pending.push(s);
+            if self.pending.len() >= STORE_BATCH {
+                self.stored +=
+                    new_count(&st.save_scores(DEFAULT_TENANT, self.run_id, &self.pending)?);
+                self.pending.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// The last alerts, the baselines and the run's totals into the store, where there is one.
+    fn finish_store(&mut self, engine: &UebaEngine, totals: &ReadTotals) -> Result<()> {
+        let Some(st) = self.store.as_mut() else {
+            return Ok(());
+        };
+        self.stored += new_count(&st.save_scores(DEFAULT_TENANT, self.run_id, &self.pending)?);
+        self.pending.clear();
+        st.save_baselines(engine.users(), engine.population())?;
+        if let Some(id) = self.run_id {
+            let t = RunTotals {
+                events: totals.records,
+                parse_errors: totals.parse_errors,
+                alerts: self.stored as u64,
+            };
+            st.finish_run(id, t)?;
+        }
+        Ok(())
+    }
+}
+
+/// The evaluation's report on standard error and, with `--metrics-out`, as JSON.
+fn report_evaluation(ev: &Evaluator, metrics_out: Option<&std::path::Path>) -> Result<()> {
+    let report = ev.report();
+    summary::print_eval(&report);
+    if let Some(path) = metrics_out {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write metrics to {}", path.display()))?;
     }
     Ok(())
 }
