@@ -26,6 +26,7 @@ use crate::commands::rules::load_rules;
 
 /// Most record errors printed (all are counted).
 const MAX_PRINTED_ERRORS: u64 = 20;
+
 pub fn run(args: &HuntArgs) -> Result<()> {
     let started = Instant::now();
     let set = hunt_rules(args)?;
@@ -64,67 +65,17 @@ pub fn run(args: &HuntArgs) -> Result<()> {
     if files.is_empty() {
         bail!("no EVTX or JSON files found in {}", args.inputs.join(", "));
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")?;
-    let total_bytes: u64 = files.iter().map(|f| f.2).sum();
-    let pb = progress(args.quiet, total_bytes);
     let scan_started = Instant::now();
-    // Few files: let the EVTX parser use the spare cores inside each file.
-    let per_file = (threads / files.len()).max(1);
-    let results: Vec<FileResult> = pool.install(|| {
-        files
-            .par_iter()
-            .map(|(path, fmt, size)| {
-                let r = hunt_file(
-                    set.as_deref(),
-                    payload.as_ref(),
-                    path,
-                    *fmt,
-                    args.min_level,
-                    per_file,
-                );
-                pb.inc(*size);
-                r
-            })
-            .collect()
-    });
-    pb.finish_and_clear();
+    let results = scan(&files, set.as_deref(), payload.as_ref(), args)?;
     let scan_time = scan_started.elapsed();
 
-    let mut totals = ReadCounts::default();
-    let mut alerts = Vec::new();
-    let mut printed = 0;
-    let mut unreadable = 0;
-    let mut shapes = [0u64; 3];
-    let mut found = Vec::new();
-    for r in results {
-        found.push(r.payload);
-        for (t, n) in shapes.iter_mut().zip(r.shapes) {
-            *t += n;
-        }
-        totals.records += r.counts.records;
-        totals.errors += r.counts.errors;
-        totals.bytes += r.counts.bytes;
-        for e in r.errors {
-            if printed < MAX_PRINTED_ERRORS {
-                eprintln!("warning: skipped: {e}");
-                printed += 1;
-            }
-        }
-        if r.fatal.is_some() {
-            unreadable += 1;
-        }
-        if let Some(e) = r.fatal {
-            eprintln!("warning: cannot read: {e}");
-        }
-        alerts.extend(r.alerts);
-    }
+    let Merged {
+        counts,
+        mut alerts,
+        unreadable,
+        shapes,
+        found,
+    } = merge(results);
     alerts.sort_by(timeline_order);
     if let Some(set) = &set {
         let corr = sigma::correlate(set, &alerts);
@@ -139,26 +90,14 @@ pub fn run(args: &HuntArgs) -> Result<()> {
     write_alerts(&alerts, format, &mut out)?;
     out.flush().context("cannot write the detections")?;
     if let Some(sender) = &sender {
-        let now = warden_outputs::now_rfc3339();
-        for a in alerts
-            .iter()
-            .filter(|a| a.rule_id != crate::commands::hunt_payload::RULE_ID)
-        {
-            sender.send(from_sigma(
-                DEFAULT_TENANT,
-                a,
-                None,
-                &Actions::default(),
-                &now,
-            ));
-        }
+        send_rule_detections(sender, &alerts);
     }
 
     let summary = Summary {
         files: files.len(),
         skipped_files,
         unreadable,
-        counts: totals,
+        counts,
         shapes,
         load_time,
         scan_time,
@@ -174,6 +113,100 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         bail!("none of the {} input files could be read", files.len());
     }
     crate::sending::finish_checked(sender)
+}
+
+/// Every file hunted on `--threads` workers (all cores by default), with a progress bar
+/// over the bytes read.
+fn scan(
+    files: &[InputFile],
+    set: Option<&RuleSet>,
+    payload: Option<&PayloadHunt>,
+    args: &HuntArgs,
+) -> Result<Vec<FileResult>> {
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
+    let total_bytes: u64 = files.iter().map(|f| f.2).sum();
+    let pb = progress(args.quiet, total_bytes);
+    // Few files: let the EVTX parser use the spare cores inside each file.
+    let per_file = (threads / files.len().max(1)).max(1);
+    let results = pool.install(|| {
+        files
+            .par_iter()
+            .map(|(path, fmt, size)| {
+                let r = hunt_file(set, payload, path, *fmt, args.min_level, per_file);
+                pb.inc(*size);
+                r
+            })
+            .collect()
+    });
+    pb.finish_and_clear();
+    Ok(results)
+}
+
+/// The files' results together: counts, rule matches, the process creations found for the
+/// payload hunt, and how many files could not be read. Record errors are printed here, the
+/// first [`MAX_PRINTED_ERRORS`] of them.
+struct Merged {
+    counts: ReadCounts,
+    alerts: Vec<SigmaAlert>,
+    unreadable: usize,
+    shapes: [u64; 3],
+    found: Vec<Found>,
+}
+
+fn merge(results: Vec<FileResult>) -> Merged {
+    let mut m = Merged {
+        counts: ReadCounts::default(),
+        alerts: Vec::new(),
+        unreadable: 0,
+        shapes: [0; 3],
+        found: Vec::new(),
+    };
+    let mut printed = 0;
+    for r in results {
+        m.found.push(r.payload);
+        for (t, n) in m.shapes.iter_mut().zip(r.shapes) {
+            *t += n;
+        }
+        m.counts.records += r.counts.records;
+        m.counts.errors += r.counts.errors;
+        m.counts.bytes += r.counts.bytes;
+        for e in r.errors {
+            if printed < MAX_PRINTED_ERRORS {
+                eprintln!("warning: skipped: {e}");
+                printed += 1;
+            }
+        }
+        if let Some(e) = r.fatal {
+            m.unreadable += 1;
+            eprintln!("warning: cannot read: {e}");
+        }
+        m.alerts.extend(r.alerts);
+    }
+    m
+}
+
+/// The rules' detections to the outputs (`--send`); the payload hunt sent its own.
+fn send_rule_detections(sender: &Sender, alerts: &[SigmaAlert]) {
+    let now = warden_outputs::now_rfc3339();
+    for a in alerts
+        .iter()
+        .filter(|a| a.rule_id != crate::commands::hunt_payload::RULE_ID)
+    {
+        sender.send(from_sigma(
+            DEFAULT_TENANT,
+            a,
+            None,
+            &Actions::default(),
+            &now,
+        ));
+    }
 }
 
 /// Timeline order: time (alerts without one last), then file, record and rule.
