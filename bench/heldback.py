@@ -11,7 +11,9 @@ normal events at HIGH, hard negatives at HIGH, and events/s (the run's own summa
 
 Command lines (--commands FILE, the corpus's record format): bench/payload_compare.py --test
 FILE trains Warden and the scikit-learn baseline on the whole shared corpus and scores FILE
-(--no-baseline when scikit-learn is not installed, with a note).
+(--no-baseline when scikit-learn is not installed, with a note); then Warden again trained with
+--keep-image-paths, reading the program that starts a line as written — the corpus's own style,
+which the default gives up so that process-creation telemetry is not judged by it.
 
 Usage: bench/heldback.py [--warden PATH] [--ueba DIR] [--commands FILE]
            [--shared-ueba DIR] [--shared-commands FILE] [--work DIR] [--validation-share 0.15]
@@ -104,15 +106,23 @@ def check_ueba(a):
 
 
 def check_commands(a):
-    cmd = [sys.executable, os.path.join(HERE, "payload_compare.py"), "--warden", a.warden,
-           "--data", need(a.shared_commands, "shared command corpus"), "--test", need(a.commands, "held-back commands"),
-           "--work", os.path.join(a.work, "commands")]
+    base = [sys.executable, os.path.join(HERE, "payload_compare.py"), "--warden", a.warden,
+            "--data", need(a.shared_commands, "shared command corpus"), "--test", need(a.commands, "held-back commands")]
+    default = base + ["--work", os.path.join(a.work, "commands")]
     if importlib.util.find_spec("sklearn") is None:
         print("note: scikit-learn is not installed here; the baseline is skipped "
               "(pip install 'scikit-learn==1.5.2' 'numpy<2.1')\n", file=sys.stderr)
-        cmd.append("--no-baseline")
-    sys.stdout.flush()
-    return subprocess.run(cmd).returncode
+        default.append("--no-baseline")
+    as_written = base + ["--work", os.path.join(a.work, "commands-as-written"), "--no-baseline",
+                         "--train-arg=--keep-image-paths"]
+    for title, cmd in (("default model (programs read by name)", default),
+                       ("model trained with --keep-image-paths (programs read as written)", as_written)):
+        print(f"### Command lines: {title}\n", flush=True)
+        rc = subprocess.run(cmd).returncode
+        if rc != 0:
+            return rc
+        print(flush=True)
+    return 0
 
 
 def main():

@@ -40,6 +40,7 @@ Prints Markdown tables and writes everything as JSON to <work>/payload_compare.j
 Requires: pip install 'scikit-learn==1.5.2' 'numpy<2.1' (the baseline only; the metrics are
 computed here without them). Warden: cargo build --release -p warden-cli.
 --rules PATH (repeatable) gives warden analyze Sigma rules for its process-creation view.
+--train-arg ARG (repeatable) is passed on to `warden train payload` (`--train-arg=--keep-image-paths`).
 --test FILE replaces the split: both tools train on every record of --data and score FILE, a
 corpus of the same format kept apart from it (the held-back part, which is split from the shared
 part by source file). Records of FILE whose text (id) or source file also occurs in --data are
@@ -272,6 +273,7 @@ def run_baseline(train, test, seed, masked_test=None):
 
 
 ANALYZE_EXTRA = []  # --rules PATH …, from the command line
+TRAIN_EXTRA = []  # --train-arg ARG …, from the command line
 
 
 def analyze(warden, path, model):
@@ -299,7 +301,7 @@ def parent(t):
 
 def run_warden(warden, work, seed, train_path, test_path, test, masked_path=None, masked=None):
     model = os.path.join(work, "payload.wpld")
-    cmd = [warden, "train", "payload", "--input", train_path, "--out", model, "--seed", str(seed)]
+    cmd = [warden, "train", "payload", "--input", train_path, "--out", model, "--seed", str(seed)] + TRAIN_EXTRA
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True)
     fit_s = time.perf_counter() - t0
@@ -406,7 +408,10 @@ def main():
     ap.add_argument("--obfuscated", metavar="FILE", help="payload_obfuscate.py output to run through warden analyze")
     ap.add_argument("--rules", metavar="PATH", action="append", default=[],
                     help="Sigma rules for warden analyze's process-creation view (repeatable)")
+    ap.add_argument("--train-arg", metavar="ARG", action="append", default=[],
+                    help="passed on to warden train payload (repeatable; --train-arg=--keep-image-paths)")
     a = ap.parse_args()
+    TRAIN_EXTRA.extend(a.train_arg)
     for r in a.rules:
         ANALYZE_EXTRA.extend(["--rules", r])
     if a.no_baseline and a.baseline_only:
