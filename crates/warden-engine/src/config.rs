@@ -556,7 +556,6 @@ impl Actions {
 impl UebaConfig {
     /// Checks ranges; the message names the offending key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, why: &str| Err(ConfigError::Invalid(format!("ueba.{key}: {why}")));
         self.scoring
             .levels
             .validate()
@@ -568,6 +567,14 @@ impl UebaConfig {
                 return bad(&format!("scoring.weights.{t}"), "must be within [0, 1]");
             }
         }
+        self.validate_ensemble()?;
+        self.validate_ranges()?;
+        self.validate_windows_and_caps()?;
+        self.validate_relations()
+    }
+
+    /// The model ensemble's weights, calibration, sampling and circuit breaker.
+    fn validate_ensemble(&self) -> Result<(), ConfigError> {
         let e = &self.ensemble;
         for (k, v) in [
             ("ensemble.weight", e.weight),
@@ -594,6 +601,11 @@ impl UebaConfig {
                 "failures_to_open must be at least 1 and cooldown_secs at most 86400",
             );
         }
+        Ok(())
+    }
+
+    /// Shares and factors within [0, 1], distances and thresholds positive.
+    fn validate_ranges(&self) -> Result<(), ConfigError> {
         let unit = [
             ("time.min_hour_share", self.time.min_hour_share),
             ("time.active_hour_share", self.time.active_hour_share),
@@ -690,6 +702,11 @@ impl UebaConfig {
                 return bad(k, "must be within [0, 1]");
             }
         }
+        Ok(())
+    }
+
+    /// Time windows in minutes and the per-user set capacities.
+    fn validate_windows_and_caps(&self) -> Result<(), ConfigError> {
         let f = &self.failures;
         for (k, v) in [
             ("time.session_gap_minutes", self.time.session_gap_minutes),
@@ -716,6 +733,11 @@ impl UebaConfig {
                 return bad(k, &format!("must be between 1 and {MAX_CAP}"));
             }
         }
+        Ok(())
+    }
+
+    /// Settings that only make sense together, and levels and counts with a floor.
+    fn validate_relations(&self) -> Result<(), ConfigError> {
         if self.scoring.quarantine_level > ThreatLevel::High
             || self.scoring.quarantine_level < ThreatLevel::Medium
         {
@@ -749,6 +771,11 @@ impl UebaConfig {
         }
         Ok(())
     }
+}
+
+/// A validation error naming the `ueba.` key.
+fn bad(key: &str, why: &str) -> Result<(), ConfigError> {
+    Err(ConfigError::Invalid(format!("ueba.{key}: {why}")))
 }
 
 #[cfg(test)]

@@ -297,12 +297,16 @@ impl ServiceConfig {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key: &str, reason: &str| {
-            Err(ConfigError::Invalid {
-                key: key.into(),
-                reason: reason.into(),
-            })
-        };
+        self.validate_server_io()?;
+        self.validate_server_bounds()?;
+        self.validate_sections()?;
+        self.validate_outputs()?;
+        crate::listeners::validate(&self.listeners, &self.server)
+    }
+
+    /// What the service listens on and sends to: the address, body limits, webhooks, the
+    /// dashboard's folder and TLS.
+    fn validate_server_io(&self) -> Result<(), ConfigError> {
         let s = &self.server;
         if s.listen.parse::<std::net::SocketAddr>().is_err() {
             return bad("server.listen", "must be an address such as 127.0.0.1:8080");
@@ -362,6 +366,13 @@ impl ServiceConfig {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Bounds on shared resources: concurrency, connections, timeouts, streams, tenants'
+    /// users and correlation groups, and the intervals of the periodic saves.
+    fn validate_server_bounds(&self) -> Result<(), ConfigError> {
+        let s = &self.server;
         if !(1..=1024).contains(&s.max_concurrent_batches) {
             return bad(
                 "server.max_concurrent_batches",
@@ -440,6 +451,12 @@ impl ServiceConfig {
                 "must be between 1 and 100000",
             );
         }
+        Ok(())
+    }
+
+    /// The other sections, each checked by its owner: payload, sandbox, JWT, graph, network,
+    /// behaviour and ingest.
+    fn validate_sections(&self) -> Result<(), ConfigError> {
         if let Err((key, reason)) = self.payload.check() {
             return Err(ConfigError::Invalid { key, reason });
         }
@@ -452,7 +469,7 @@ impl ServiceConfig {
         if let Some(Err((key, reason))) = self.jwt.as_ref().map(crate::jwt::JwtSection::check) {
             return Err(ConfigError::Invalid { key, reason });
         }
-        if !(1..=1_000_000).contains(&s.max_tenants) {
+        if !(1..=1_000_000).contains(&self.server.max_tenants) {
             return bad("server.max_tenants", "must be between 1 and 1000000");
         }
         if !(1_000..=100_000_000).contains(&self.graph.max_edges) {
@@ -476,6 +493,11 @@ impl ServiceConfig {
             key: format!("ingest.{}", e.key),
             reason: e.reason,
         })?;
+        Ok(())
+    }
+
+    /// Every output valid on its own, and no two with one name.
+    fn validate_outputs(&self) -> Result<(), ConfigError> {
         let mut names = std::collections::HashSet::new();
         for o in &self.outputs {
             o.validate().map_err(|e| match e {
@@ -495,7 +517,7 @@ impl ServiceConfig {
                 });
             }
         }
-        crate::listeners::validate(&self.listeners, s)
+        Ok(())
     }
 
     /// The field aliases for incoming events.
@@ -507,6 +529,14 @@ impl ServiceConfig {
                 reason: e.reason,
             })
     }
+}
+
+/// A validation error naming the key.
+fn bad(key: &str, reason: &str) -> Result<(), ConfigError> {
+    Err(ConfigError::Invalid {
+        key: key.into(),
+        reason: reason.into(),
+    })
 }
 
 #[cfg(test)]
