@@ -225,41 +225,13 @@ impl Sink {
     async fn write(&mut self, cfg: &OutputConfig, payload: &[u8]) -> io::Result<()> {
         match (cfg, self) {
             (OutputConfig::Syslog { address, .. }, Sink::Udp(slot)) => {
-                if slot.is_none() {
-                    let target = tokio::net::lookup_host(address.as_str())
-                        .await?
-                        .next()
-                        .ok_or_else(|| io::Error::other(format!("{address}: no address")))?;
-                    let local: SocketAddr = if target.is_ipv4() {
-                        (Ipv4Addr::UNSPECIFIED, 0).into()
-                    } else {
-                        (Ipv6Addr::UNSPECIFIED, 0).into()
-                    };
-                    *slot = Some((UdpSocket::bind(local).await?, target));
-                }
-                let Some((sock, target)) = slot.as_ref() else {
-                    return Err(io::Error::other("no socket"));
-                };
-                let r = sock.send_to(payload, *target).await;
-                if r.is_err() {
-                    // Resolve and bind again on the next attempt.
-                    *slot = None;
-                }
-                r.map(|_| ())
+                send_datagram(slot, address, payload).await
             }
             (OutputConfig::Syslog { address, .. }, Sink::Tcp(conn)) => {
                 if conn.is_none() {
                     *conn = Some(connect(address).await?);
                 }
-                let Some(c) = conn.as_mut() else {
-                    return Err(io::Error::other("not connected"));
-                };
-                let r = write_flush(c, payload).await;
-                if r.is_err() {
-                    // Reconnect on the next attempt.
-                    *conn = None;
-                }
-                r
+                write_kept(conn, payload).await
             }
             (OutputConfig::Syslog { address, .. }, Sink::Tls { tls, conn }) => {
                 if conn.is_none() {
@@ -273,14 +245,7 @@ impl Sink {
                     .map_err(|_| timed_out(&format!("the TLS handshake with {address}")))??;
                     *conn = Some(Box::new(stream));
                 }
-                let Some(c) = conn.as_mut() else {
-                    return Err(io::Error::other("not connected"));
-                };
-                let r = write_flush(c, payload).await;
-                if r.is_err() {
-                    *conn = None;
-                }
-                r
+                write_kept(conn, payload).await
             }
             (OutputConfig::File { path, .. }, Sink::File(file)) => {
                 if file.is_none() {
@@ -292,97 +257,143 @@ impl Sink {
                             .await?,
                     );
                 }
-                let Some(f) = file.as_mut() else {
-                    return Err(io::Error::other("not open"));
-                };
-                let r = write_flush(f, payload).await;
-                if r.is_err() {
-                    *file = None;
-                }
-                r
+                write_kept(file, payload).await
             }
-            (
-                OutputConfig::SplunkHec {
-                    url,
-                    token,
-                    timeout_secs,
-                    ..
-                },
-                Sink::Http,
-            ) => {
-                let token = token.resolve().map_err(io::Error::other)?;
-                let req = http::Request {
-                    url: url.clone(),
-                    content_type: "application/json",
-                    authorization: Some(format!("Splunk {token}")),
-                    headers: Vec::new(),
-                    timeout: Duration::from_secs(*timeout_secs),
-                };
-                http::send(req, payload.to_vec(), http::hec_ok).await
-            }
-            (
-                OutputConfig::Elasticsearch {
-                    url,
-                    api_key,
-                    username,
-                    password,
-                    timeout_secs,
-                    ..
-                },
-                Sink::Http,
-            ) => {
-                let authorization = match (api_key, username) {
-                    (Some(k), _) => {
-                        Some(format!("ApiKey {}", k.resolve().map_err(io::Error::other)?))
-                    }
-                    (None, Some(u)) => {
-                        let p = match password {
-                            Some(p) => p.resolve().map_err(io::Error::other)?,
-                            None => String::new(),
-                        };
-                        Some(format!(
-                            "Basic {}",
-                            base64::Engine::encode(
-                                &base64::engine::general_purpose::STANDARD,
-                                format!("{u}:{p}"),
-                            )
-                        ))
-                    }
-                    (None, None) => None,
-                };
-                let req = http::Request {
-                    url: format!("{}/_bulk", url.trim_end_matches('/')),
-                    content_type: "application/x-ndjson",
-                    authorization,
-                    headers: Vec::new(),
-                    timeout: Duration::from_secs(*timeout_secs),
-                };
-                http::send(req, payload.to_vec(), http::bulk_ok).await
-            }
-            (
-                OutputConfig::Webhook {
-                    url,
-                    secret,
-                    timeout_secs,
-                    ..
-                },
-                Sink::Http,
-            ) => {
-                let mut headers = vec![("X-Warden-Event", "alert.created".to_owned())];
-                if let Some(s) = secret {
-                    let key = s.resolve().map_err(io::Error::other)?;
-                    headers.push((webhook::SIGNATURE_HEADER, webhook::signature(&key, payload)));
-                }
-                let req = http::Request {
-                    url: url.clone(),
-                    content_type: "application/json",
-                    authorization: None,
-                    headers,
-                    timeout: Duration::from_secs(*timeout_secs),
-                };
-                http::send(req, payload.to_vec(), http::any_ok).await
-            }
+            (cfg, Sink::Http) => match http_request(cfg, payload)? {
+                Some((req, check)) => http::send(req, payload.to_vec(), check).await,
+                None => Err(io::Error::other("output and sink do not match")),
+            },
             _ => Err(io::Error::other("output and sink do not match")),
         }
     }
+}
+
+/// One datagram to a syslog collector; the socket is bound (and the address resolved) at
+/// the first send and again after a failed one.
+async fn send_datagram(
+    slot: &mut Option<(UdpSocket, SocketAddr)>,
+    address: &str,
+    payload: &[u8],
+) -> io::Result<()> {
+    if slot.is_none() {
+        let target = tokio::net::lookup_host(address)
+            .await?
+            .next()
+            .ok_or_else(|| io::Error::other(format!("{address}: no address")))?;
+        let local: SocketAddr = if target.is_ipv4() {
+            (Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        *slot = Some((UdpSocket::bind(local).await?, target));
+    }
+    let Some((sock, target)) = slot.as_ref() else {
+        return Err(io::Error::other("no socket"));
+    };
+    let r = sock.send_to(payload, *target).await;
+    if r.is_err() {
+        // Resolve and bind again on the next attempt.
+        *slot = None;
+    }
+    r.map(|_| ())
+}
+
+/// Writes to a kept connection or file; a failed write drops it, so the next attempt
+/// connects or opens again.
+async fn write_kept<W: AsyncWrite + Unpin>(slot: &mut Option<W>, payload: &[u8]) -> io::Result<()> {
+    let Some(w) = slot.as_mut() else {
+        return Err(io::Error::other("not connected"));
+    };
+    let r = write_flush(w, payload).await;
+    if r.is_err() {
+        *slot = None;
+    }
+    r
+}
+
+/// How an HTTP output's answer is read: `Err` with why it was not accepted.
+type AnswerCheck = fn(&str) -> Result<(), String>;
+
+/// The HTTP request an HTTP output sends a payload with, and how its answer is read; `None`
+/// for an output that does not speak HTTP.
+fn http_request(
+    cfg: &OutputConfig,
+    payload: &[u8],
+) -> io::Result<Option<(http::Request, AnswerCheck)>> {
+    let resolved = |s: &http::Secret| s.resolve().map_err(io::Error::other);
+    Ok(Some(match cfg {
+        OutputConfig::SplunkHec {
+            url,
+            token,
+            timeout_secs,
+            ..
+        } => {
+            let token = resolved(token)?;
+            let req = http::Request {
+                url: url.clone(),
+                content_type: "application/json",
+                authorization: Some(format!("Splunk {token}")),
+                headers: Vec::new(),
+                timeout: Duration::from_secs(*timeout_secs),
+            };
+            (req, http::hec_ok as AnswerCheck)
+        }
+        OutputConfig::Elasticsearch {
+            url,
+            api_key,
+            username,
+            password,
+            timeout_secs,
+            ..
+        } => {
+            let authorization = match (api_key, username) {
+                (Some(k), _) => Some(format!("ApiKey {}", resolved(k)?)),
+                (None, Some(u)) => {
+                    let p = match password {
+                        Some(p) => resolved(p)?,
+                        None => String::new(),
+                    };
+                    Some(format!(
+                        "Basic {}",
+                        base64::Engine::encode(
+                            &base64::engine::general_purpose::STANDARD,
+                            format!("{u}:{p}"),
+                        )
+                    ))
+                }
+                (None, None) => None,
+            };
+            let req = http::Request {
+                url: format!("{}/_bulk", url.trim_end_matches('/')),
+                content_type: "application/x-ndjson",
+                authorization,
+                headers: Vec::new(),
+                timeout: Duration::from_secs(*timeout_secs),
+            };
+            (req, http::bulk_ok)
+        }
+        OutputConfig::Webhook {
+            url,
+            secret,
+            timeout_secs,
+            ..
+        } => {
+            let mut headers = vec![("X-Warden-Event", "alert.created".to_owned())];
+            if let Some(s) = secret {
+                headers.push((
+                    webhook::SIGNATURE_HEADER,
+                    webhook::signature(&resolved(s)?, payload),
+                ));
+            }
+            let req = http::Request {
+                url: url.clone(),
+                content_type: "application/json",
+                authorization: None,
+                headers,
+                timeout: Duration::from_secs(*timeout_secs),
+            };
+            (req, http::any_ok)
+        }
+        _ => return Ok(None),
+    }))
 }
