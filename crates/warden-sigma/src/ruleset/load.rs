@@ -236,6 +236,10 @@ pub(super) fn collect_yaml(path: &Path, out: &mut Vec<PathBuf>, depth: usize) {
 /// The event field that stands for a rule field a variant's log does not have.
 const UNAVAILABLE: &str = "\u{1}unavailable";
 
+/// A variant's strict reading where it differs from the lenient one, with why (see
+/// [`RuleSet::lenient_and_strict`]).
+type Strict = Option<(Expr, Box<str>)>;
+
 impl RuleSet {
     /// Loads the given rule files/folders with the built-in mapping.
     pub fn load(paths: &[PathBuf]) -> RuleSet {
@@ -256,95 +260,11 @@ impl RuleSet {
         let rule_idx = u32::try_from(self.rules.len()).unwrap_or(u32::MAX);
         let mut compiled = Vec::new();
         for v in &variants {
-            let renames = &v.fields;
-            let aliases = &mapping.field_aliases;
-            // Fields this variant's log does not have: their tests are unknown, not false.
-            let missing: std::cell::RefCell<Vec<String>> = Default::default();
-            let field_map = |f: &str| -> Vec<String> {
-                if v.unavailable.iter().any(|u| u == f) {
-                    let mut m = missing.borrow_mut();
-                    if !m.iter().any(|x| x == f) {
-                        m.push(f.to_owned());
-                    }
-                    return vec![UNAVAILABLE.to_owned()];
-                }
-                let base = renames
-                    .iter()
-                    .find(|(from, _)| from == f)
-                    .map_or(f, |(_, to)| to.as_str());
-                let mut out = vec![base.to_owned()];
-                if let Some(extra) = aliases.get(base) {
-                    out.extend(extra.iter().cloned());
-                }
-                out
-            };
-            let ctx = Context {
-                field_map: &field_map,
-                placeholders: &mapping.placeholders,
-            };
-            let mut expr = compile::compile_detection(&rule.detection, &mut self.arena, &ctx)
-                .map_err(SigmaError::new)?;
-            for f in filters {
-                let fe = compile::compile_detection(&f.detection, &mut self.arena, &ctx).map_err(
-                    |k| {
-                        SigmaError::new(ErrorKind::Structure(format!(
-                            "filter '{}' does not compile: {k}",
-                            f.meta.title
-                        )))
-                    },
-                )?;
-                expr = Expr::And(vec![expr, Expr::Not(Box::new(fe))]);
+            if let Some((expr, strict)) =
+                self.compile_variant(&rule, v, mapping, filters, &mut notes)?
+            {
+                compiled.push((expr, strict, v.clone()));
             }
-            let extra = self.variant_conditions(v, &ctx)?;
-            if !extra.is_empty() {
-                let mut all = extra;
-                all.push(expr);
-                expr = Expr::And(all);
-            }
-            let missing = missing.into_inner();
-            // As compiled, a test on a field the log lacks is false, as on any event
-            // without the field (the specification's reading, and the peers'): a rule that
-            // needs one cannot match. A filter on one cannot exclude either — so such a
-            // match is unverified: the strict reading (the test unknown: false where it
-            // would help a match, true where it would keep one out) says whether the
-            // match holds whatever the missing field would have said.
-            let (expr, strict) = if missing.is_empty() {
-                (compile::simplify(expr), None)
-            } else {
-                let absent = self.arena.names.get(UNAVAILABLE);
-                let leaves = &self.arena.leaves;
-                let is_absent = |leaf: u32| match leaves.get(leaf as usize).map(|l| &l.target) {
-                    Some(compile::Target::Fields(ids)) => {
-                        !ids.is_empty() && ids.iter().all(|id| Some(*id) == absent)
-                    }
-                    _ => false,
-                };
-                // What each such test says of an event without the field.
-                let nothing = Json::Null;
-                let empty = Event::new(&nothing, &self.arena.names);
-                let absent_value = |leaf: u32| {
-                    is_absent(leaf).then(|| {
-                        leaves
-                            .get(leaf as usize)
-                            .is_some_and(|l| super::eval_leaf(l, &empty))
-                    })
-                };
-                let strict = compile::simplify(compile::assume_unknown(expr.clone(), &is_absent));
-                let lenient = compile::simplify(compile::assume_absent(expr, &absent_value));
-                let why: Box<str> =
-                    format!("{} not in {}", missing.join(", "), v.describe()).into();
-                let strict = (strict != lenient).then_some((strict, why));
-                (lenient, strict)
-            };
-            if !missing.is_empty() && expr == Expr::Const(false) {
-                notes.push(format!(
-                    "not matched on {}: it needs {}, which that log does not have",
-                    v.describe(),
-                    missing.join(", ")
-                ));
-                continue;
-            }
-            compiled.push((expr, strict, v.clone()));
         }
         self.rules.push(RuleInfo {
             meta: rule.meta,
@@ -358,47 +278,163 @@ impl RuleSet {
             .filter_map(|n| self.arena.names.get(n))
             .collect();
         for (expr, strict, v) in compiled {
-            let var_idx = u32::try_from(self.variants.len()).unwrap_or(u32::MAX);
-            let mut eids: Vec<Option<i64>> = if v.event_ids.is_empty() {
-                match required_event_ids(&expr, &self.arena.leaves, &eid_fields) {
-                    Some(ids) if !ids.is_empty() => ids.into_iter().map(Some).collect(),
-                    _ => vec![None],
-                }
-            } else {
-                v.event_ids.iter().copied().map(Some).collect()
-            };
-            eids.dedup();
-            let channels: Vec<Option<Box<str>>> = if v.channels.is_empty() {
-                vec![None]
-            } else {
-                v.channels
-                    .iter()
-                    .map(|c| Some(c.to_lowercase().into_boxed_str()))
-                    .collect()
-            };
-            for ch in &channels {
-                for eid in &eids {
-                    self.index
-                        .entry((ch.clone(), *eid))
-                        .or_default()
-                        .push(var_idx);
-                }
-            }
-            for eid in &eids {
-                let list = self.no_channel.entry(*eid).or_default();
-                if list.last() != Some(&var_idx) {
-                    list.push(var_idx);
-                }
-            }
-            self.variants.push(CompiledVariant {
-                rule: rule_idx,
-                expr,
-                strict,
-                product: v.product.as_deref().map(super::Product::from_rule),
-                requirement: None,
-            });
+            self.index_variant(rule_idx, expr, strict, &v, &eid_fields);
         }
         Ok(())
+    }
+
+    /// One log variant of a rule compiled: its detection, less its filters, with the
+    /// variant's own conditions, simplified. `None` (and a note) when it needs fields that
+    /// log does not have and so can never match there.
+    fn compile_variant(
+        &mut self,
+        rule: &Rule,
+        v: &Variant,
+        mapping: &Mapping,
+        filters: &[&Filter],
+        notes: &mut Vec<String>,
+    ) -> Result<Option<(Expr, Strict)>, SigmaError> {
+        let renames = &v.fields;
+        let aliases = &mapping.field_aliases;
+        // Fields this variant's log does not have: their tests are unknown, not false.
+        let missing: std::cell::RefCell<Vec<String>> = Default::default();
+        let field_map = |f: &str| -> Vec<String> {
+            if v.unavailable.iter().any(|u| u == f) {
+                let mut m = missing.borrow_mut();
+                if !m.iter().any(|x| x == f) {
+                    m.push(f.to_owned());
+                }
+                return vec![UNAVAILABLE.to_owned()];
+            }
+            let base = renames
+                .iter()
+                .find(|(from, _)| from == f)
+                .map_or(f, |(_, to)| to.as_str());
+            let mut out = vec![base.to_owned()];
+            if let Some(extra) = aliases.get(base) {
+                out.extend(extra.iter().cloned());
+            }
+            out
+        };
+        let ctx = Context {
+            field_map: &field_map,
+            placeholders: &mapping.placeholders,
+        };
+        let mut expr = compile::compile_detection(&rule.detection, &mut self.arena, &ctx)
+            .map_err(SigmaError::new)?;
+        for f in filters {
+            let fe =
+                compile::compile_detection(&f.detection, &mut self.arena, &ctx).map_err(|k| {
+                    SigmaError::new(ErrorKind::Structure(format!(
+                        "filter '{}' does not compile: {k}",
+                        f.meta.title
+                    )))
+                })?;
+            expr = Expr::And(vec![expr, Expr::Not(Box::new(fe))]);
+        }
+        let extra = self.variant_conditions(v, &ctx)?;
+        if !extra.is_empty() {
+            let mut all = extra;
+            all.push(expr);
+            expr = Expr::And(all);
+        }
+        let missing = missing.into_inner();
+        if missing.is_empty() {
+            return Ok(Some((compile::simplify(expr), None)));
+        }
+        let (expr, strict) = self.lenient_and_strict(expr, &missing, v);
+        if expr == Expr::Const(false) {
+            notes.push(format!(
+                "not matched on {}: it needs {}, which that log does not have",
+                v.describe(),
+                missing.join(", ")
+            ));
+            return Ok(None);
+        }
+        Ok(Some((expr, strict)))
+    }
+
+    /// A variant that tests fields its log lacks. As compiled, a test on such a field is
+    /// false, as on any event without the field (the specification's reading, and the
+    /// peers'): a rule that needs one cannot match. A filter on one cannot exclude either —
+    /// so such a match is unverified: the strict reading (the test unknown: false where it
+    /// would help a match, true where it would keep one out) says whether the match holds
+    /// whatever the missing field would have said. Returns the lenient expression and, where
+    /// it differs, the strict one with why.
+    fn lenient_and_strict(&self, expr: Expr, missing: &[String], v: &Variant) -> (Expr, Strict) {
+        let absent = self.arena.names.get(UNAVAILABLE);
+        let leaves = &self.arena.leaves;
+        let is_absent = |leaf: u32| match leaves.get(leaf as usize).map(|l| &l.target) {
+            Some(compile::Target::Fields(ids)) => {
+                !ids.is_empty() && ids.iter().all(|id| Some(*id) == absent)
+            }
+            _ => false,
+        };
+        // What each such test says of an event without the field.
+        let nothing = Json::Null;
+        let empty = Event::new(&nothing, &self.arena.names);
+        let absent_value = |leaf: u32| {
+            is_absent(leaf).then(|| {
+                leaves
+                    .get(leaf as usize)
+                    .is_some_and(|l| super::eval_leaf(l, &empty))
+            })
+        };
+        let strict = compile::simplify(compile::assume_unknown(expr.clone(), &is_absent));
+        let lenient = compile::simplify(compile::assume_absent(expr, &absent_value));
+        let why: Box<str> = format!("{} not in {}", missing.join(", "), v.describe()).into();
+        let strict = (strict != lenient).then_some((strict, why));
+        (lenient, strict)
+    }
+
+    /// A compiled variant added to the index, under each (channel, event id) it can match.
+    fn index_variant(
+        &mut self,
+        rule_idx: u32,
+        expr: Expr,
+        strict: Strict,
+        v: &Variant,
+        eid_fields: &[FieldId],
+    ) {
+        let var_idx = u32::try_from(self.variants.len()).unwrap_or(u32::MAX);
+        let mut eids: Vec<Option<i64>> = if v.event_ids.is_empty() {
+            match required_event_ids(&expr, &self.arena.leaves, eid_fields) {
+                Some(ids) if !ids.is_empty() => ids.into_iter().map(Some).collect(),
+                _ => vec![None],
+            }
+        } else {
+            v.event_ids.iter().copied().map(Some).collect()
+        };
+        eids.dedup();
+        let channels: Vec<Option<Box<str>>> = if v.channels.is_empty() {
+            vec![None]
+        } else {
+            v.channels
+                .iter()
+                .map(|c| Some(c.to_lowercase().into_boxed_str()))
+                .collect()
+        };
+        for ch in &channels {
+            for eid in &eids {
+                self.index
+                    .entry((ch.clone(), *eid))
+                    .or_default()
+                    .push(var_idx);
+            }
+        }
+        for eid in &eids {
+            let list = self.no_channel.entry(*eid).or_default();
+            if list.last() != Some(&var_idx) {
+                list.push(var_idx);
+            }
+        }
+        self.variants.push(CompiledVariant {
+            rule: rule_idx,
+            expr,
+            strict,
+            product: v.product.as_deref().map(super::Product::from_rule),
+            requirement: None,
+        });
     }
 
     pub(super) fn variant_conditions(
