@@ -353,13 +353,9 @@ struct FlowScore<'a> {
     label: Option<&'a str>,
 }
 
-/// `warden detect --format nsl-kdd|unsw-nb15|zeek-conn --model MODEL`: one JSON line per
-/// anomalous flow (every flow with `--all`), with the features that isolated it.
-pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
-    use std::io::Write;
-    if args.reload_secs.is_some() {
-        bail!("--reload-secs follows the activity ensemble; flows are scored by one fixed model");
-    }
+/// The one model `warden detect` scores flows with, from a file or the registry, and its
+/// label; it must have been trained on flows of `format`.
+fn flow_model(args: &DetectArgs, format: FlowFormat) -> Result<(ModelFile, std::path::PathBuf)> {
     if args.model.len() + args.registry_model.len() > 1 {
         bail!("scoring flows takes one model (--model or --registry-model)");
     }
@@ -377,7 +373,6 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
             format.name()
         ),
     };
-    let model_path = &model_path;
     if file.schema.format != format {
         bail!(
             "{} was trained on {} flows; it cannot score {} input",
@@ -386,6 +381,46 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
             format.name()
         );
     }
+    Ok((file, model_path))
+}
+
+/// A chunk of a file's flow records as pipeline inputs, each with its line's text.
+fn flow_inputs(
+    records: &[FlowRecord],
+    lines: &[u64],
+    raw: &[&[u8]],
+    format: FlowFormat,
+    input: &str,
+) -> Vec<Input> {
+    records
+        .iter()
+        .zip(lines)
+        .map(|(rec, line)| {
+            let text = usize::try_from(*line)
+                .ok()
+                .and_then(|l| raw.get(l.saturating_sub(1)))
+                .map(|l| String::from_utf8_lossy(l).trim_end().to_owned())
+                .unwrap_or_default();
+            Input::flow(FlowEvent {
+                record: rec.clone(),
+                format,
+                source: input.to_owned(),
+                line: *line,
+                raw: text,
+            })
+        })
+        .collect()
+}
+
+/// `warden detect --format nsl-kdd|unsw-nb15|zeek-conn --model MODEL`: one JSON line per
+/// anomalous flow (every flow with `--all`), with the features that isolated it.
+pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
+    use std::io::Write;
+    if args.reload_secs.is_some() {
+        bail!("--reload-secs follows the activity ensemble; flows are scored by one fixed model");
+    }
+    let (file, model_path) = flow_model(args, format)?;
+    let model_path = &model_path;
     let model = Arc::new(warden_engine::models::LoadedModel {
         label: model_path.display().to_string(),
         file,
@@ -432,24 +467,7 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
             .chunks(FLOW_CHUNK)
             .zip(data.lines.chunks(FLOW_CHUNK))
         {
-            let inputs: Vec<Input> = records
-                .iter()
-                .zip(lines)
-                .map(|(rec, line)| {
-                    let text = usize::try_from(*line)
-                        .ok()
-                        .and_then(|l| raw.get(l.saturating_sub(1)))
-                        .map(|l| String::from_utf8_lossy(l).trim_end().to_owned())
-                        .unwrap_or_default();
-                    Input::flow(FlowEvent {
-                        record: rec.clone(),
-                        format,
-                        source: input.clone(),
-                        line: *line,
-                        raw: text,
-                    })
-                })
-                .collect();
+            let inputs = flow_inputs(records, lines, &raw, format, input);
             let outcome = pipeline.process(&inputs, Timestamp::now());
             if let Some(sender) = &sender {
                 for (_, alert) in outcome.alerts {

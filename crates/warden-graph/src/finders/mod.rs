@@ -150,123 +150,46 @@ impl Hunter {
     /// Runs the finders on one event; says whether it is suspicious enough to be kept out
     /// of what is learned as normal.
     fn judge(&mut self, e: &GraphEvent, key: &crate::graph::EdgeKey, hits: &mut Vec<Hit>) -> bool {
-        let cx = Cx {
-            graph: &self.graph,
-            profile: &self.profile,
-        };
         let mut suspicious = false;
         match &e.action {
-            Action::Logon { .. } if key.kind == EdgeKind::RemoteLogon => {
-                suspicious = self.lateral.logon(&cx, e, key, hits);
-            }
-            Action::Privileged => {
-                self.privesc
-                    .privileged_logon(&cx, e, key.src, key.dst, hits);
-            }
-            Action::GroupAdd { group } => {
-                self.privesc
-                    .group_add(&cx, e, key.src, key.dst, group, hits);
-            }
             Action::ProcessStart {
                 image,
                 parent,
                 command_line,
-            } => {
-                let host = e
-                    .host
-                    .as_deref()
-                    .and_then(|h| cx.graph.find(NodeKind::Host, h));
-                // The machine's own account (older 4688 events name the subject) says
-                // nothing about who arrived: such processes are matched by host.
-                let acct = e
-                    .account
-                    .as_deref()
-                    .filter(|a| !a.ends_with('$'))
-                    .and_then(|a| cx.graph.find(NodeKind::Account, a));
-                if let Some(host) = host
-                    && let Some(how) = tactics::is_remote_execution(image, parent)
-                {
-                    self.lateral.process(e, acct, host, how, command_line, hits);
-                }
-                if let (Some(host), Some(sig)) =
-                    (host, tactics::process_signal(image, parent, command_line))
-                {
-                    let step = signal_step(
-                        e,
-                        sig,
-                        format!(
-                            "{} on {}: {}",
-                            sig.what,
-                            e.host.as_deref().unwrap_or("?"),
-                            lateral::truncate(command_line, 160)
-                        ),
-                    );
-                    if sig.tactic == "credential_access" {
-                        self.lateral.credential_access(host, step.clone());
-                    }
-                    if sig.tactic == "privilege_escalation"
-                        && let Some(acct) = acct
-                    {
-                        self.privesc.tool(acct, step.clone());
-                    }
-                    self.progression.step(&cx, host, step, hits);
-                }
-            }
+            } => self.process_start(e, image, parent, command_line, hits),
             Action::ProcessAccess {
                 source_image,
                 target_image,
                 granted_access,
-            } => {
-                let host = e
-                    .host
-                    .as_deref()
-                    .and_then(|h| cx.graph.find(NodeKind::Host, h));
-                let program = crate::event::image_name(source_image);
-                let sig = tactics::access_signal(target_image, granted_access)
-                    .filter(|_| !cx.profile.is_fleet_program(LSASS_READ, &program));
-                if let (Some(host), Some(sig)) = (host, sig) {
-                    let step = signal_step(
-                        e,
-                        sig,
-                        format!(
-                            "{} on {}: {} opened {} (access {granted_access})",
-                            sig.what,
-                            e.host.as_deref().unwrap_or("?"),
-                            crate::event::image_name(source_image),
-                            crate::event::image_name(target_image)
-                        ),
-                    );
-                    self.lateral.credential_access(host, step.clone());
-                    self.progression.step(&cx, host, step, hits);
-                }
-            }
+            } => self.process_access(e, source_image, target_image, granted_access, hits),
             Action::Connection {
                 image, dest_port, ..
-            } => {
-                let host = e
-                    .host
-                    .as_deref()
-                    .and_then(|h| cx.graph.find(NodeKind::Host, h));
-                let dest = e.dest_ip.as_deref().unwrap_or("");
-                let program = crate::event::image_name(image);
-                let sig = tactics::connection_signal(image, dest)
-                    .filter(|_| !cx.profile.is_fleet_program(OUTBOUND, &program));
-                if let (Some(host), Some(sig)) = (host, sig) {
-                    let step = signal_step(
-                        e,
-                        sig,
-                        format!(
-                            "{} from {}: {} to {dest}:{dest_port}",
-                            sig.what,
-                            e.host.as_deref().unwrap_or("?"),
-                            crate::event::image_name(image)
-                        ),
-                    );
-                    self.progression.step(&cx, host, step, hits);
+            } => self.connection(e, image, *dest_port, hits),
+            action => {
+                let cx = Cx {
+                    graph: &self.graph,
+                    profile: &self.profile,
+                };
+                match action {
+                    Action::Logon { .. } if key.kind == EdgeKind::RemoteLogon => {
+                        suspicious = self.lateral.logon(&cx, e, key, hits);
+                    }
+                    Action::Privileged => {
+                        self.privesc
+                            .privileged_logon(&cx, e, key.src, key.dst, hits);
+                    }
+                    Action::GroupAdd { group } => {
+                        self.privesc
+                            .group_add(&cx, e, key.src, key.dst, group, hits);
+                    }
+                    _ => {}
                 }
             }
-            _ => {}
         }
+        let cx = Cx {
+            graph: &self.graph,
+            profile: &self.profile,
+        };
         let moved: Vec<_> = hits
             .iter()
             .filter_map(|h| match h {
@@ -278,6 +201,129 @@ impl Hunter {
             self.progression.moved(&cx, from, to, step, hits);
         }
         suspicious
+    }
+
+    /// A process started: remote execution arriving on the host, and a tactic's signal
+    /// (credential access, privilege escalation, …) as a step of the host's progression.
+    fn process_start(
+        &mut self,
+        e: &GraphEvent,
+        image: &str,
+        parent: &str,
+        command_line: &str,
+        hits: &mut Vec<Hit>,
+    ) {
+        let cx = Cx {
+            graph: &self.graph,
+            profile: &self.profile,
+        };
+        let host = e
+            .host
+            .as_deref()
+            .and_then(|h| cx.graph.find(NodeKind::Host, h));
+        // The machine's own account (older 4688 events name the subject) says
+        // nothing about who arrived: such processes are matched by host.
+        let acct = e
+            .account
+            .as_deref()
+            .filter(|a| !a.ends_with('$'))
+            .and_then(|a| cx.graph.find(NodeKind::Account, a));
+        if let Some(host) = host
+            && let Some(how) = tactics::is_remote_execution(image, parent)
+        {
+            self.lateral.process(e, acct, host, how, command_line, hits);
+        }
+        if let (Some(host), Some(sig)) =
+            (host, tactics::process_signal(image, parent, command_line))
+        {
+            let step = signal_step(
+                e,
+                sig,
+                format!(
+                    "{} on {}: {}",
+                    sig.what,
+                    e.host.as_deref().unwrap_or("?"),
+                    lateral::truncate(command_line, 160)
+                ),
+            );
+            if sig.tactic == "credential_access" {
+                self.lateral.credential_access(host, step.clone());
+            }
+            if sig.tactic == "privilege_escalation"
+                && let Some(acct) = acct
+            {
+                self.privesc.tool(acct, step.clone());
+            }
+            self.progression.step(&cx, host, step, hits);
+        }
+    }
+
+    /// A process opened another (LSASS read by a program the fleet does not read it with):
+    /// credential access on the host.
+    fn process_access(
+        &mut self,
+        e: &GraphEvent,
+        source_image: &str,
+        target_image: &str,
+        granted_access: &str,
+        hits: &mut Vec<Hit>,
+    ) {
+        let cx = Cx {
+            graph: &self.graph,
+            profile: &self.profile,
+        };
+        let host = e
+            .host
+            .as_deref()
+            .and_then(|h| cx.graph.find(NodeKind::Host, h));
+        let program = crate::event::image_name(source_image);
+        let sig = tactics::access_signal(target_image, granted_access)
+            .filter(|_| !cx.profile.is_fleet_program(LSASS_READ, &program));
+        if let (Some(host), Some(sig)) = (host, sig) {
+            let step = signal_step(
+                e,
+                sig,
+                format!(
+                    "{} on {}: {} opened {} (access {granted_access})",
+                    sig.what,
+                    e.host.as_deref().unwrap_or("?"),
+                    crate::event::image_name(source_image),
+                    crate::event::image_name(target_image)
+                ),
+            );
+            self.lateral.credential_access(host, step.clone());
+            self.progression.step(&cx, host, step, hits);
+        }
+    }
+
+    /// A connection out by a program the fleet does not connect with: a step of the host's
+    /// progression.
+    fn connection(&mut self, e: &GraphEvent, image: &str, dest_port: u16, hits: &mut Vec<Hit>) {
+        let cx = Cx {
+            graph: &self.graph,
+            profile: &self.profile,
+        };
+        let host = e
+            .host
+            .as_deref()
+            .and_then(|h| cx.graph.find(NodeKind::Host, h));
+        let dest = e.dest_ip.as_deref().unwrap_or("");
+        let program = crate::event::image_name(image);
+        let sig = tactics::connection_signal(image, dest)
+            .filter(|_| !cx.profile.is_fleet_program(OUTBOUND, &program));
+        if let (Some(host), Some(sig)) = (host, sig) {
+            let step = signal_step(
+                e,
+                sig,
+                format!(
+                    "{} from {}: {} to {dest}:{dest_port}",
+                    sig.what,
+                    e.host.as_deref().unwrap_or("?"),
+                    crate::event::image_name(image)
+                ),
+            );
+            self.progression.step(&cx, host, step, hits);
+        }
     }
 
     /// Another detector's finding on a host (or about an account): a step of its
