@@ -210,7 +210,7 @@ fn behaviour_is_recognised_with_its_technique() {
         ("sudo lsmod | grep -i vboxguest", "sandbox-evasion", "T1082"),
         // A virtual machine has no thermal sensors; a hypervisor names itself to sysctl.
         (
-            r#"Get-WmiObject -Query "SELECT * FROM MSAcpi_ThermalZoneTemperature" -Namespace root/wmi"#,
+            "$t = Get-WmiObject -Query \"SELECT * FROM MSAcpi_ThermalZoneTemperature\" -ErrorAction SilentlyContinue\nif (-not $t) { echo 'Virtualization environment detected' }",
             "sandbox-evasion",
             "T1497",
         ),

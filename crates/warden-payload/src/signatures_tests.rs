@@ -67,6 +67,15 @@ fn administration_that_looks_alike_is_not_named() {
         ("createdump --help; sleep 5", "process-dump"),
         // Reading whether the magic keys are enabled changes nothing.
         ("cat /proc/sys/kernel/sysrq", "shutdown"),
+        // The diagnostic keys: blocked tasks, a memory summary, a sync.
+        ("echo w > /proc/sysrq-trigger", "shutdown"),
+        ("echo m | sudo tee /proc/sysrq-trigger", "shutdown"),
+        ("echo s > /proc/sysrq-trigger", "shutdown"),
+        // Reading a temperature is not looking for a hypervisor.
+        (
+            "Get-CimInstance MSAcpi_ThermalZoneTemperature -Namespace root/wmi | Select CurrentTemperature",
+            "sandbox-evasion",
+        ),
         ("sysctl -n hw.model", "sandbox-evasion"),
         ("chmod +x ~/bin/deploy.sh", "setuid-shell"),
         (

@@ -65,9 +65,7 @@ pub fn run(args: &HuntArgs) -> Result<()> {
     if files.is_empty() {
         bail!("no EVTX or JSON files found in {}", args.inputs.join(", "));
     }
-    let scan_started = Instant::now();
-    let results = scan(&files, set.as_deref(), payload.as_ref(), args)?;
-    let scan_time = scan_started.elapsed();
+    let (results, scan_time) = scan(&files, set.as_deref(), payload.as_ref(), args)?;
 
     let Merged {
         counts,
@@ -116,13 +114,13 @@ pub fn run(args: &HuntArgs) -> Result<()> {
 }
 
 /// Every file hunted on `--threads` workers (all cores by default), with a progress bar
-/// over the bytes read.
+/// over the bytes read; the time the scan took, from when the workers were ready.
 fn scan(
     files: &[InputFile],
     set: Option<&RuleSet>,
     payload: Option<&PayloadHunt>,
     args: &HuntArgs,
-) -> Result<Vec<FileResult>> {
+) -> Result<(Vec<FileResult>, Duration)> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -133,6 +131,7 @@ fn scan(
         .context("cannot start worker threads")?;
     let total_bytes: u64 = files.iter().map(|f| f.2).sum();
     let pb = progress(args.quiet, total_bytes);
+    let started = Instant::now();
     // Few files: let the EVTX parser use the spare cores inside each file.
     let per_file = (threads / files.len().max(1)).max(1);
     let results = pool.install(|| {
@@ -146,7 +145,7 @@ fn scan(
             .collect()
     });
     pb.finish_and_clear();
-    Ok(results)
+    Ok((results, started.elapsed()))
 }
 
 /// The files' results together: counts, rule matches, the process creations found for the

@@ -57,6 +57,13 @@ pub struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// The node of the host an event happened on, if the graph has it.
+    fn host_of(&self, e: &GraphEvent) -> Option<NodeId> {
+        e.host
+            .as_deref()
+            .and_then(|h| self.graph.find(NodeKind::Host, h))
+    }
+
     pub fn name(&self, n: NodeId) -> &str {
         &self.graph.node(n).name
     }
@@ -217,10 +224,7 @@ impl Hunter {
             graph: &self.graph,
             profile: &self.profile,
         };
-        let host = e
-            .host
-            .as_deref()
-            .and_then(|h| cx.graph.find(NodeKind::Host, h));
+        let host = cx.host_of(e);
         // The machine's own account (older 4688 events name the subject) says
         // nothing about who arrived: such processes are matched by host.
         let acct = e
@@ -272,10 +276,7 @@ impl Hunter {
             graph: &self.graph,
             profile: &self.profile,
         };
-        let host = e
-            .host
-            .as_deref()
-            .and_then(|h| cx.graph.find(NodeKind::Host, h));
+        let host = cx.host_of(e);
         let program = crate::event::image_name(source_image);
         let sig = tactics::access_signal(target_image, granted_access)
             .filter(|_| !cx.profile.is_fleet_program(LSASS_READ, &program));
@@ -303,10 +304,7 @@ impl Hunter {
             graph: &self.graph,
             profile: &self.profile,
         };
-        let host = e
-            .host
-            .as_deref()
-            .and_then(|h| cx.graph.find(NodeKind::Host, h));
+        let host = cx.host_of(e);
         let dest = e.dest_ip.as_deref().unwrap_or("");
         let program = crate::event::image_name(image);
         let sig = tactics::connection_signal(image, dest)

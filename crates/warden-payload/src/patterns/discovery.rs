@@ -171,7 +171,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "system shut down or rebooted",
         ["T1529"],
         0.25,
-        r"\bshutdown(?:\.exe)?\s+(?:/[rsfp]|-[hrP]|now)|\breboot\b|\bhalt\b|\binit\s+[06]\b|restart-computer|stop-computer|\bsystemctl\s+(?:poweroff|reboot|halt)|(?:>|\btee\s+(?:-a\s+)?)\s*/proc/sysrq-trigger"
+        r"\bshutdown(?:\.exe)?\s+(?:/[rsfp]|-[hrP]|now)|\breboot\b|\bhalt\b|\binit\s+[06]\b|restart-computer|stop-computer|\bsystemctl\s+(?:poweroff|reboot|halt)|\b(?:echo|printf)\s+(?:-n\s+)?[\x22']?[bocei][\x22']?\s*(?:>|\|\s*(?:sudo\s+)?tee\s+(?:-a\s+)?)\s*/proc/sysrq-trigger"
     ),
     p!(
         "account-access-removed",

@@ -164,6 +164,6 @@ pub(super) const TABLE: &[Pattern] = &[
         // Checking for a hypervisor is also system information discovery.
         ["T1497", "T1082"],
         0.3,
-        r"win32_computersystem\b[^\n]*(?:model|manufacturer)|msacpi_thermalzonetemperature|\b(?:hw\.hv_vendor|kern\.hv_vmm_present)\b|\bsystemd-detect-virt\b|/sys/class/dmi/id|\bdmidecode\b|ioreg\b[^\n]*(?:vmware|virtualbox|parallels)|vboxservice|vmtoolsd|sandboxie|\b(?:lsmod|kldstat|kmod|dmesg)\b[^\n]*\b(?:vbox|vmw|vmware|virtualbox|vmm|xen|qemu|kvm|hyper-?v)|\bsleep\s+\d{3,}|start-sleep\b[^\n]*-s(?:econds)?\s+\d{3,}"
+        r"win32_computersystem\b[^\n]*(?:model|manufacturer)|msacpi_thermalzonetemperature\b[\s\S]{0,400}?(?:virtuali[sz]|\bvm\b|sandbox|hypervisor)|\b(?:hw\.hv_vendor|kern\.hv_vmm_present)\b|\bsystemd-detect-virt\b|/sys/class/dmi/id|\bdmidecode\b|ioreg\b[^\n]*(?:vmware|virtualbox|parallels)|vboxservice|vmtoolsd|sandboxie|\b(?:lsmod|kldstat|kmod|dmesg)\b[^\n]*\b(?:vbox|vmw|vmware|virtualbox|vmm|xen|qemu|kvm|hyper-?v)|\bsleep\s+\d{3,}|start-sleep\b[^\n]*-s(?:econds)?\s+\d{3,}"
     ),
 ];
