@@ -240,15 +240,52 @@ pub fn split(encoded: &[u8], id: u64) -> Vec<Chunk> {
         .collect()
 }
 
-/// Rebuilds the newest complete checkpoint from chunk messages read in order.
+/// Where a complete checkpoint lies on a log: its id and the positions of its first and
+/// last chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placed {
+    pub id: u64,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Places of older complete checkpoints an assembler remembers (a few bytes each; a reader
+/// gives up long before it has tried this many).
+const OLDER_KEPT: usize = 64;
+
+/// A checkpoint being assembled: its id, its first chunk's position, the next chunk's
+/// index and the bytes so far.
+#[derive(Debug)]
+struct Partial {
+    id: u64,
+    first: i64,
+    next: u32,
+    bytes: Vec<u8>,
+}
+
+/// Rebuilds the newest complete checkpoint from chunk messages read in order, and
+/// remembers where the complete ones before it lie, so that a reader that finds the newest
+/// unreadable can fetch the one before by its own chunks.
 #[derive(Debug, Default)]
 pub struct Assembler {
-    current: Option<(u64, u32, Vec<u8>)>,
-    newest: Option<(u64, Vec<u8>)>,
+    current: Option<Partial>,
+    newest: Option<(Placed, Vec<u8>)>,
+    /// Complete checkpoints before the newest, newest first (at most [`OLDER_KEPT`]).
+    older: Vec<Placed>,
     /// Checkpoints (by id) not to be kept: found unreadable by an earlier read.
     passed_over: Vec<u64>,
+    /// Position of the next message pushed without one.
+    position: i64,
     /// Messages that were not chunks, or chunks out of place.
     pub skipped: u64,
+}
+
+/// What an assembler found: the newest complete checkpoint with its bytes, and the places
+/// of the complete ones before it, newest first.
+#[derive(Debug, Default)]
+pub struct Assembled {
+    pub newest: Option<(Placed, Vec<u8>)>,
+    pub older: Vec<Placed>,
 }
 
 impl Assembler {
@@ -260,8 +297,14 @@ impl Assembler {
         }
     }
 
-    /// Takes the next message of the changelog (its value).
+    /// Takes the next message of the changelog (its value), counting positions from 0.
     pub fn push(&mut self, message: &[u8]) {
+        self.push_at(self.position, message);
+    }
+
+    /// Takes the message at `position` of the changelog (its offset).
+    pub fn push_at(&mut self, position: i64, message: &[u8]) {
+        self.position = position + 1;
         let Ok(c) = Chunk::from_bytes(message) else {
             self.skipped += 1;
             return;
@@ -270,16 +313,21 @@ impl Assembler {
             if self.current.is_some() {
                 self.skipped += 1; // a checkpoint cut short
             }
-            self.current = Some((c.id, 1, c.body));
+            self.current = Some(Partial {
+                id: c.id,
+                first: position,
+                next: 1,
+                bytes: c.body,
+            });
         } else {
             match self.current.as_mut() {
-                Some((id, next, buf))
-                    if *id == c.id
-                        && *next == c.index
-                        && buf.len() + c.body.len() <= MAX_CHECKPOINT =>
+                Some(p)
+                    if p.id == c.id
+                        && p.next == c.index
+                        && p.bytes.len() + c.body.len() <= MAX_CHECKPOINT =>
                 {
-                    buf.extend_from_slice(&c.body);
-                    *next += 1;
+                    p.bytes.extend_from_slice(&c.body);
+                    p.next += 1;
                 }
                 _ => {
                     self.skipped += 1;
@@ -288,12 +336,19 @@ impl Assembler {
                 }
             }
         }
-        if let Some((_, next, _)) = &self.current
-            && *next == c.count
-            && let Some((id, _, buf)) = self.current.take()
-            && !self.passed_over.contains(&id)
+        if self.current.as_ref().is_some_and(|p| p.next == c.count)
+            && let Some(p) = self.current.take()
+            && !self.passed_over.contains(&p.id)
         {
-            self.newest = Some((id, buf));
+            let placed = Placed {
+                id: p.id,
+                first: p.first,
+                last: position,
+            };
+            if let Some((before, _)) = self.newest.replace((placed, p.bytes)) {
+                self.older.insert(0, before);
+                self.older.truncate(OLDER_KEPT);
+            }
         }
     }
 
@@ -302,9 +357,12 @@ impl Assembler {
         self.newest.map(|(_, b)| b)
     }
 
-    /// The newest complete checkpoint's id and encoded bytes.
-    pub fn newest_with_id(self) -> Option<(u64, Vec<u8>)> {
-        self.newest
+    /// The newest complete checkpoint and the places of those before it.
+    pub fn finish(self) -> Assembled {
+        Assembled {
+            newest: self.newest,
+            older: self.older,
+        }
     }
 }
 
@@ -359,13 +417,47 @@ mod tests {
         let read = |ids: &[u64]| {
             let mut a = Assembler::passing_over(ids);
             messages.iter().for_each(|m| a.push(m));
-            a.newest_with_id()
+            a.finish()
         };
-        let (id, bytes) = read(&[]).unwrap();
-        assert_eq!((id, Checkpoint::decode(&bytes).unwrap()), (2, newer));
-        let (id, bytes) = read(&[2]).unwrap();
-        assert_eq!((id, Checkpoint::decode(&bytes).unwrap()), (1, older));
-        assert!(read(&[2, 1]).is_none());
+        let (placed, bytes) = read(&[]).newest.unwrap();
+        assert_eq!((placed.id, Checkpoint::decode(&bytes).unwrap()), (2, newer));
+        let (placed, bytes) = read(&[2]).newest.unwrap();
+        assert_eq!((placed.id, Checkpoint::decode(&bytes).unwrap()), (1, older));
+        assert!(read(&[2, 1]).newest.is_none());
+    }
+
+    #[test]
+    fn an_assembler_places_the_checkpoints_before_the_newest() {
+        // One checkpoint of three chunks at 10..=12, a torn one at 13, one chunk at 14.
+        let big = vec![7u8; MAX_CHUNK * 2 + 1];
+        let mut a = Assembler::default();
+        for (i, chunk) in split(&big, 1).iter().enumerate() {
+            a.push_at(10 + i as i64, &chunk.to_bytes());
+        }
+        a.push_at(13, &split(&big, 2)[0].to_bytes());
+        a.push_at(14, &split(b"small", 3)[0].to_bytes());
+        assert_eq!(a.skipped, 1, "the torn checkpoint");
+        let found = a.finish();
+        let (newest, bytes) = found.newest.unwrap();
+        assert_eq!(
+            (newest, bytes.as_slice()),
+            (
+                Placed {
+                    id: 3,
+                    first: 14,
+                    last: 14
+                },
+                &b"small"[..]
+            )
+        );
+        assert_eq!(
+            found.older,
+            vec![Placed {
+                id: 1,
+                first: 10,
+                last: 12
+            }]
+        );
     }
 
     /// A snapshot with users, learned from a few weeks of one user's sign-ins and

@@ -13,6 +13,7 @@ pub mod http;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod keys;
+pub mod lookback;
 #[cfg(feature = "nats")]
 pub mod nats;
 pub mod outputs;

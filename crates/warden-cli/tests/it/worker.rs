@@ -11,7 +11,7 @@ use super::scale_out::{
     Worker, alert_set, free_port, logs, reference, ship, unique_tag, wait_for, write_events,
 };
 use super::tansu::{Storage, Tansu};
-use warden_worker::checkpoint::split;
+use warden_worker::checkpoint::{MAX_CHUNK, split};
 use warden_worker::kafka::changelog::Changelog;
 use warden_worker::kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use warden_worker::kafka::{KafkaSettings, committed_total, partition_count, read_topic};
@@ -262,11 +262,15 @@ fn a_worker_passes_over_a_damaged_checkpoint_for_an_older_one() {
     let changelog = Changelog::open(settings, &changelog_topic).unwrap();
     let partitions = partition_count(settings, &case.topic).unwrap().unwrap() as i32;
     let producer: BaseProducer = settings.client(&[]).unwrap().create().unwrap();
+    let mut before = Vec::new();
     for p in 0..partitions {
-        let newest = changelog.read(p).unwrap().checkpoint.expect("a checkpoint");
+        let read = changelog.read(p).unwrap();
+        let newest = read.checkpoint.clone().expect("a checkpoint");
         let mut bytes = newest.encode();
         bytes.truncate(bytes.len() / 2);
-        for chunk in split(&bytes, u64::MAX - p as u64) {
+        let damaged = split(&bytes, u64::MAX - p as u64);
+        before.push((read, damaged.len() as u64));
+        for chunk in damaged {
             let key = format!("{p}/{}", chunk.index);
             let body = chunk.to_bytes();
             let record = BaseRecord::to(&changelog_topic)
@@ -281,6 +285,16 @@ fn a_worker_passes_over_a_damaged_checkpoint_for_an_older_one() {
         let read = changelog.read(p).unwrap();
         assert_eq!(read.unreadable.len(), 1, "partition {p}: {read:?}");
         assert!(read.checkpoint.is_some(), "partition {p} has an older one");
+        // The tail once (the damaged chunks added to it), then only the older checkpoint's
+        // own chunks: not the tail again.
+        let (first, damaged) = &before[p as usize];
+        let older = read.bytes.div_ceil(MAX_CHUNK) as u64;
+        assert!(
+            read.messages <= first.messages + damaged + older,
+            "partition {p}: {} messages read, {} before",
+            read.messages,
+            first.messages
+        );
     }
 
     let second = case.worker(1);

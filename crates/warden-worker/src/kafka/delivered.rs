@@ -56,12 +56,18 @@ pub fn delivered_through(
     if high <= low {
         return Ok(out);
     }
-    reader.read_from(alert_topic, partition, (high - LOOKBACK).max(low), |m| {
-        if let Some((topic, offset)) = source_of(m) {
-            let e = out.entry(topic).or_insert(offset);
-            *e = (*e).max(offset);
-        }
-    })?;
+    reader.read_from(
+        alert_topic,
+        partition,
+        (high - LOOKBACK).max(low),
+        None,
+        |m| {
+            if let Some((topic, offset)) = source_of(m) {
+                let e = out.entry(topic).or_insert(offset);
+                *e = (*e).max(offset);
+            }
+        },
+    )?;
     Ok(out)
 }
 
