@@ -13,7 +13,7 @@
 use std::io::BufRead;
 
 use quick_xml::Reader;
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use serde_json::{Map, Value};
 
 /// Largest event read, in bytes of XML.
@@ -26,6 +26,7 @@ pub const MAX_DEPTH: usize = 64;
 pub type XmlEvent = Result<(Value, u64), (String, u64)>;
 
 /// An element being built: its name, attributes, children and text.
+#[derive(Default)]
 struct Node {
     name: String,
     attrs: Map<String, Value>,
@@ -94,6 +95,107 @@ impl Node {
     }
 }
 
+/// An event being read: its stack of open elements, the line and size so far, and the
+/// first reason it cannot be kept.
+struct Building {
+    stack: Vec<Node>,
+    started: u64,
+    bytes: usize,
+    broken: Option<String>,
+}
+
+impl Building {
+    /// A start tag at `line`, `len` bytes long. Outside an event only `<Event>` opens one
+    /// (a wrapper such as `<Events>` is passed through).
+    fn open(&mut self, s: &BytesStart<'_>, line: u64, len: usize) {
+        if self.stack.is_empty() {
+            if s.local_name().as_ref() != b"Event" {
+                return;
+            }
+            self.started = line;
+            self.bytes = len;
+            self.broken = None;
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            self.broken
+                .get_or_insert_with(|| format!("nested deeper than {MAX_DEPTH}"));
+        }
+        let node = Node::new(s).unwrap_or_else(|e| {
+            self.broken.get_or_insert(e);
+            Node::default()
+        });
+        self.stack.push(node);
+    }
+
+    /// An empty element (`<X/>`), a child of the open element.
+    fn empty(&mut self, s: &BytesStart<'_>) {
+        if self.stack.is_empty() {
+            return;
+        }
+        match Node::new(s) {
+            Ok(n) => self.adopt(n.finish()),
+            Err(e) => drop(self.broken.get_or_insert(e)),
+        }
+    }
+
+    /// Text of the open element.
+    fn text(&mut self, text: &str) {
+        if let Some(top) = self.stack.last_mut() {
+            top.text.push_str(text);
+        }
+    }
+
+    /// A character or entity reference in the open element's text.
+    fn reference(&mut self, r: &BytesRef<'_>) {
+        let Some(top) = self.stack.last_mut() else {
+            return;
+        };
+        if let Ok(Some(c)) = r.resolve_char_ref() {
+            top.text.push(c);
+            return;
+        }
+        let name = r.decode().unwrap_or_default();
+        match quick_xml::escape::resolve_predefined_entity(&name) {
+            Some(s) => top.text.push_str(s),
+            None => drop(
+                self.broken
+                    .get_or_insert_with(|| format!("unknown entity &{name};")),
+            ),
+        }
+    }
+
+    /// An end tag: the open element finished; the event, when it was its own.
+    fn close(&mut self) -> Option<XmlEvent> {
+        let node = self.stack.pop()?;
+        let (k, v) = node.finish();
+        if !self.stack.is_empty() {
+            self.adopt((k, v));
+            return None;
+        }
+        let mut doc = Map::new();
+        doc.insert(k, v);
+        Some(match self.broken.take() {
+            Some(why) => Err((why, self.started)),
+            None if self.bytes > MAX_EVENT_BYTES => Err(self.too_large()),
+            None => Ok((Value::Object(doc), self.started)),
+        })
+    }
+
+    /// A finished child of the open element.
+    fn adopt(&mut self, child: (String, Value)) {
+        if let Some(parent) = self.stack.last_mut() {
+            parent.children.push(child);
+        }
+    }
+
+    fn too_large(&self) -> (String, u64) {
+        (
+            format!("event larger than {MAX_EVENT_BYTES} bytes"),
+            self.started,
+        )
+    }
+}
+
 /// Reads `<Event>` elements from `input`, one call of `each` per event.
 pub fn read_events(input: impl BufRead, each: &mut dyn FnMut(XmlEvent)) {
     let mut reader = Reader::from_reader(input);
@@ -102,11 +204,12 @@ pub fn read_events(input: impl BufRead, each: &mut dyn FnMut(XmlEvent)) {
     config.check_end_names = false;
     let mut buf = Vec::new();
     let mut line = 1u64;
-    // The event being built (its stack of open elements) and the line it started on.
-    let mut stack: Vec<Node> = Vec::new();
-    let mut started = 0u64;
-    let mut bytes = 0usize;
-    let mut broken: Option<String> = None;
+    let mut event = Building {
+        stack: Vec::new(),
+        started: 0,
+        bytes: 0,
+        broken: None,
+    };
     loop {
         buf.clear();
         let here = line;
@@ -114,132 +217,75 @@ pub fn read_events(input: impl BufRead, each: &mut dyn FnMut(XmlEvent)) {
             Ok(Event::Eof) => break,
             Ok(ev) => ev,
             Err(e) => {
-                let at = if stack.is_empty() { here } else { started };
+                let at = if event.stack.is_empty() {
+                    here
+                } else {
+                    event.started
+                };
                 each(Err((format!("malformed XML: {e}"), at)));
                 // The reader cannot resync inside a broken document: stop here.
                 return;
             }
         };
-        let raw: &[u8] = &ev;
-        let len = raw.len();
-        line += memchr::memchr_iter(b'\n', raw).count() as u64;
-        if !stack.is_empty() {
-            bytes += len + 2;
+        let len = ev.len();
+        line += memchr::memchr_iter(b'\n', &ev).count() as u64;
+        if !event.stack.is_empty() {
+            event.bytes += len + 2;
         }
         match ev {
-            Event::Start(s) => {
-                let is_event = s.local_name().as_ref() == b"Event";
-                if stack.is_empty() && !is_event {
-                    continue; // a wrapper such as <Events>
-                }
-                if stack.is_empty() {
-                    started = here;
-                    bytes = len;
-                    broken = None;
-                }
-                if stack.len() >= MAX_DEPTH {
-                    broken.get_or_insert_with(|| format!("nested deeper than {MAX_DEPTH}"));
-                }
-                match Node::new(&s) {
-                    Ok(n) => stack.push(n),
-                    Err(e) => {
-                        broken.get_or_insert(e);
-                        stack.push(Node {
-                            name: String::new(),
-                            attrs: Map::new(),
-                            children: Vec::new(),
-                            text: String::new(),
-                        });
-                    }
-                }
-            }
-            Event::Empty(s) => {
-                if stack.is_empty() {
-                    continue;
-                }
-                match Node::new(&s) {
-                    Ok(n) => {
-                        let (k, v) = n.finish();
-                        if let Some(parent) = stack.last_mut() {
-                            parent.children.push((k, v));
-                        }
-                    }
-                    Err(e) => drop(broken.get_or_insert(e)),
-                }
-            }
+            Event::Start(s) => event.open(&s, here, len),
+            Event::Empty(s) => event.empty(&s),
             Event::Text(t) => {
-                if let (Some(top), Ok(s)) = (stack.last_mut(), t.xml_content()) {
-                    top.text.push_str(&s);
+                if let Ok(s) = t.xml_content() {
+                    event.text(&s);
                 }
             }
-            Event::CData(t) => {
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&String::from_utf8_lossy(&t));
-                }
-            }
-            Event::GeneralRef(r) => {
-                if let Some(top) = stack.last_mut() {
-                    match r.resolve_char_ref() {
-                        Ok(Some(c)) => top.text.push(c),
-                        _ => {
-                            let name = r.decode().unwrap_or_default();
-                            match quick_xml::escape::resolve_predefined_entity(&name) {
-                                Some(s) => top.text.push_str(s),
-                                None => {
-                                    broken
-                                        .get_or_insert_with(|| format!("unknown entity &{name};"));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            Event::CData(t) => event.text(&String::from_utf8_lossy(&t)),
+            Event::GeneralRef(r) => event.reference(&r),
             Event::End(_) => {
-                let Some(node) = stack.pop() else {
-                    continue;
-                };
-                let (k, v) = node.finish();
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push((k, v)),
-                    None => {
-                        let mut doc = Map::new();
-                        doc.insert(k, v);
-                        match broken.take() {
-                            Some(why) => each(Err((why, started))),
-                            None if bytes > MAX_EVENT_BYTES => each(Err((
-                                format!("event larger than {MAX_EVENT_BYTES} bytes"),
-                                started,
-                            ))),
-                            None => each(Ok((Value::Object(doc), started))),
-                        }
-                    }
+                if let Some(done) = event.close() {
+                    each(done);
                 }
             }
             _ => {}
         }
-        if !stack.is_empty() && bytes > MAX_EVENT_BYTES {
+        if !event.stack.is_empty() && event.bytes > MAX_EVENT_BYTES {
             // Too large: drop what was built and skip to the end of this event.
-            each(Err((
-                format!("event larger than {MAX_EVENT_BYTES} bytes"),
-                started,
-            )));
-            stack.clear();
-            let mut depth = 1usize;
-            while depth > 0 {
-                buf.clear();
-                match reader.read_event_into(&mut buf) {
-                    Ok(Event::Start(_)) => depth += 1,
-                    Ok(Event::End(_)) => depth -= 1,
-                    Ok(Event::Eof) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                line += memchr::memchr_iter(b'\n', &buf).count() as u64;
+            each(Err(event.too_large()));
+            let open = std::mem::take(&mut event.stack).len();
+            if !skip_elements(&mut reader, &mut buf, &mut line, open) {
+                return;
             }
         }
     }
-    if !stack.is_empty() {
-        each(Err(("the input ends inside an event".to_owned(), started)));
+    if !event.stack.is_empty() {
+        each(Err((
+            "the input ends inside an event".to_owned(),
+            event.started,
+        )));
     }
+}
+
+/// Reads past the ends of `open` elements, counting lines; false when the input ends (or
+/// breaks) first.
+fn skip_elements<R: BufRead>(
+    reader: &mut Reader<R>,
+    buf: &mut Vec<u8>,
+    line: &mut u64,
+    open: usize,
+) -> bool {
+    let mut depth = open;
+    while depth > 0 {
+        buf.clear();
+        match reader.read_event_into(buf) {
+            Ok(Event::Start(_)) => depth += 1,
+            Ok(Event::End(_)) => depth -= 1,
+            Ok(Event::Eof) | Err(_) => return false,
+            Ok(_) => {}
+        }
+        *line += memchr::memchr_iter(b'\n', buf).count() as u64;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -285,6 +331,96 @@ mod tests {
             got[1].as_ref().unwrap().0["Event"]["EventData"]["ImagePath"],
             "%COMSPEC% /b /c start /b /min powershell -nop"
         );
+    }
+
+    #[test]
+    fn attributes_with_text_repeated_elements_cdata_and_character_references() {
+        let text = concat!(
+            "<Event><System><EventID Qualifiers=\"0\">4624</EventID></System>",
+            "<UserData><Log><Entry>one</Entry><Entry>two</Entry><Entry>three</Entry>",
+            "<Note><![CDATA[a < b & c]]></Note><Char>&#x41;&#66;&lt;&quot;</Char>",
+            "<Empty/><Flag On=\"yes\"/></Log></UserData></Event>"
+        );
+        let got = read(text);
+        let (doc, _) = got[0].clone().unwrap();
+        let event = &doc["Event"];
+        assert_eq!(
+            event["System"]["EventID"],
+            serde_json::json!({"#attributes": {"Qualifiers": "0"}, "#text": "4624"})
+        );
+        let log = &event["UserData"]["Log"];
+        assert_eq!(log["Entry"], serde_json::json!(["one", "two", "three"]));
+        assert_eq!(log["Note"], "a < b & c");
+        assert_eq!(log["Char"], "AB<\"");
+        assert_eq!(log["Empty"], "");
+        assert_eq!(log["Flag"]["#attributes"]["On"], "yes");
+    }
+
+    #[test]
+    fn an_event_too_large_is_an_error_and_none_of_it_is_read_as_an_event() {
+        let huge = "A".repeat(MAX_EVENT_BYTES + 1);
+        // After the oversized part, an element that happens to be called Event: it belongs
+        // to the event being skipped, not an event of its own.
+        let text = format!(
+            "<Event><UserData><Big>{huge}</Big><Event>inner</Event></UserData></Event>\n{EVENT}\n"
+        );
+        let got = read(&text);
+        assert_eq!(
+            got.len(),
+            2,
+            "{:?}",
+            got.iter()
+                .map(|r| r.as_ref().map(|d| d.1))
+                .collect::<Vec<_>>()
+        );
+        let (why, line) = got[0].clone().unwrap_err();
+        assert!(why.contains("larger than"), "{why}");
+        assert_eq!(line, 1);
+        assert_eq!(got[1].as_ref().unwrap().1, 2);
+    }
+
+    #[test]
+    fn nesting_too_deep_is_an_error_and_the_next_event_reads() {
+        let deep = MAX_DEPTH + 1;
+        let text = format!(
+            "<Event>{}{}</Event>\n{EVENT}",
+            "<a>".repeat(deep),
+            "</a>".repeat(deep)
+        );
+        let got = read(&text);
+        assert_eq!(got.len(), 2);
+        assert!(got[0].clone().unwrap_err().0.contains("nested deeper"));
+        assert_eq!(got[1].as_ref().unwrap().1, 2);
+        // One level less is read.
+        let text = format!(
+            "<Event>{}{}</Event>",
+            "<a>".repeat(MAX_DEPTH - 1),
+            "</a>".repeat(MAX_DEPTH - 1)
+        );
+        assert!(read(&text)[0].is_ok());
+    }
+
+    #[test]
+    fn a_bad_attribute_names_its_element_and_the_input_cut_inside_an_event_says_so() {
+        let text = "<Event><System><Provider Name=\"a&bogus;b\"/></System></Event>\n<Event><System/></Event>\n<Event><System>";
+        let got = read(text);
+        assert_eq!(got.len(), 3, "{got:?}");
+        let (why, line) = got[0].clone().unwrap_err();
+        assert!(why.contains("<Provider>") && why.contains("Name"), "{why}");
+        assert_eq!(line, 1);
+        assert!(got[1].is_ok());
+        let (why, line) = got[2].clone().unwrap_err();
+        assert_eq!((why.as_str(), line), ("the input ends inside an event", 3));
+    }
+
+    #[test]
+    fn malformed_xml_stops_the_reading_with_the_line_of_the_event() {
+        let text = format!("{EVENT}\n<Event><System>\n<EventID>1</EventID");
+        let got = read(&text);
+        assert!(got[0].is_ok());
+        let (why, line) = got.last().unwrap().clone().unwrap_err();
+        assert!(why.starts_with("malformed XML"), "{why}");
+        assert_eq!(line, 2);
     }
 
     proptest::proptest! {
