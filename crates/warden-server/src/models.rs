@@ -311,58 +311,9 @@ impl ServiceModels {
         let mut log = Vec::new();
         let current: Vec<ActiveModel> = self.activity.read().map(|a| a.clone()).unwrap_or_default();
         let network: Option<ActiveModel> = self.network.read().ok().and_then(|n| n.clone());
-        // 1. The store: which registry models have a new active version, and their bodies.
-        let mut fresh_activity: Vec<(usize, Result<ActiveModel, String>)> = Vec::new();
-        let mut fresh_network: Option<Result<ActiveModel, String>> = None;
-        {
-            let store = st.store();
-            let changed = |m: &ActiveModel| {
-                m.registry.as_ref().is_some_and(|(name, version)| {
-                    matches!(store.active_model_version(name), Ok(Some(v)) if v != *version)
-                })
-            };
-            for (i, m) in current.iter().enumerate() {
-                if changed(m) {
-                    fresh_activity.push((i, ActiveModel::load(&m.source, &store)));
-                }
-            }
-            if let Some(m) = &network
-                && changed(m)
-            {
-                fresh_network = Some(ActiveModel::load(&m.source, &store));
-            }
-        }
-        // 2. No lock: check the kind, make one copy per engine.
-        let tenants = st.tenants.len();
-        let mut swaps: Vec<(usize, ActiveModel, Vec<LoadedModel>)> = Vec::new();
-        for (i, next) in fresh_activity {
-            let old = &current[i];
-            let next = next.and_then(|mut n| {
-                let member = Member::of(&n.model)?;
-                if Some(member) != old.member {
-                    return Err(format!(
-                        "{} is a {} model, not a {} one",
-                        n.label,
-                        member.name(),
-                        old.member.map_or("?", Member::name)
-                    ));
-                }
-                n.member = Some(member);
-                let copies = (0..tenants)
-                    .map(|_| n.fresh())
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok((n, copies))
-            });
-            match next {
-                Ok((n, copies)) => swaps.push((i, n, copies)),
-                Err(e) => log.push(format!(
-                    "model {}: the new active version is not used ({e}); keeping {}",
-                    old.registry.as_ref().map_or("?", |(n, _)| n.as_str()),
-                    old.label
-                )),
-            }
-        }
-        // 3. The lists first: an engine created from now on installs the new model.
+        let (fresh_activity, fresh_network) = fresh_versions(st, &current, network.as_ref());
+        let mut swaps = prepare_swaps(&current, fresh_activity, st.tenants.len(), &mut log);
+        // The lists first: an engine created from now on installs the new model.
         if let Ok(mut activity) = self.activity.write() {
             for (i, n, _) in &swaps {
                 if let Some(slot) = activity.get_mut(*i) {
@@ -371,58 +322,8 @@ impl ServiceModels {
                 }
             }
         }
-        // 4. The engines that exist: swap.
-        {
-            let pipelines = st.tenants.all();
-            for (_, n, copies) in &mut swaps {
-                let Some(member) = n.member else { continue };
-                let mut copies = std::mem::take(copies).into_iter();
-                let mut swapped = 0;
-                for (_, pipeline) in &pipelines {
-                    let Ok(p) = pipeline.lock() else { continue };
-                    let Some(d) = p.detector::<warden_engine::pipeline::UebaDetector>() else {
-                        continue;
-                    };
-                    let Some(c) = copies.next().or_else(|| n.fresh().ok()) else {
-                        break;
-                    };
-                    d.engine().ensemble().slot(member).swap(c);
-                    swapped += 1;
-                }
-                log.push(format!(
-                    "model {} put in use in {swapped} engine(s)",
-                    n.label
-                ));
-            }
-        }
-        let network_swap = match fresh_network {
-            Some(Ok(n)) if !n.model.file.schema.format.is_activity() => {
-                if let Ok(mut slot) = self.network.write() {
-                    if let Some(old) = slot.as_ref() {
-                        log.push(format!(
-                            "model {} replaces {} for network flows",
-                            n.label, old.label
-                        ));
-                    }
-                    *slot = Some(n.clone());
-                }
-                Some(n)
-            }
-            Some(Ok(n)) => {
-                log.push(format!(
-                    "model {}: an activity model; the network model is kept",
-                    n.label
-                ));
-                None
-            }
-            Some(Err(e)) => {
-                log.push(format!(
-                    "network model: the new active version is not used ({e})"
-                ));
-                None
-            }
-            None => None,
-        };
+        swap_engines(st, &mut swaps, &mut log);
+        let network_swap = fresh_network.and_then(|n| self.take_network(n, &mut log));
         if let Ok(mut d) = self.drift.lock() {
             for (_, n, _) in &swaps {
                 if let Some(member) = n.member {
@@ -434,6 +335,38 @@ impl ServiceModels {
             }
         }
         log
+    }
+
+    /// A new active version of the network model put in the list (a flow model only);
+    /// returns it when it was.
+    fn take_network(&self, fresh: Fresh, log: &mut Vec<String>) -> Option<ActiveModel> {
+        match fresh {
+            Ok(n) if !n.model.file.schema.format.is_activity() => {
+                if let Ok(mut slot) = self.network.write() {
+                    if let Some(old) = slot.as_ref() {
+                        log.push(format!(
+                            "model {} replaces {} for network flows",
+                            n.label, old.label
+                        ));
+                    }
+                    *slot = Some(n.clone());
+                }
+                Some(n)
+            }
+            Ok(n) => {
+                log.push(format!(
+                    "model {}: an activity model; the network model is kept",
+                    n.label
+                ));
+                None
+            }
+            Err(e) => {
+                log.push(format!(
+                    "network model: the new active version is not used ({e})"
+                ));
+                None
+            }
+        }
     }
 
     /// Whether any registry model is configured (and worth polling for).
@@ -478,4 +411,101 @@ pub fn follow_registry(st: &crate::AppState) {
             }
         }
     });
+}
+
+/// A model slot to swap: its index in the activity list, the new model and one copy of
+/// it per engine.
+type Swap = (usize, ActiveModel, Vec<LoadedModel>);
+
+/// A new active version read from the registry, or why it could not be.
+type Fresh = Result<ActiveModel, String>;
+
+/// Phase 1, the store: which registry models have a new active version, and their
+/// bodies (activity models by their index in `current`).
+fn fresh_versions(
+    st: &crate::AppState,
+    current: &[ActiveModel],
+    network: Option<&ActiveModel>,
+) -> (Vec<(usize, Fresh)>, Option<Fresh>) {
+    let store = st.store();
+    let changed = |m: &ActiveModel| {
+        m.registry.as_ref().is_some_and(|(name, version)| {
+            matches!(store.active_model_version(name), Ok(Some(v)) if v != *version)
+        })
+    };
+    let activity = current
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| changed(m))
+        .map(|(i, m)| (i, ActiveModel::load(&m.source, &store)))
+        .collect();
+    let network = network
+        .filter(|m| changed(m))
+        .map(|m| ActiveModel::load(&m.source, &store));
+    (activity, network)
+}
+
+/// Phase 2, no lock: each new version checked to be the same kind of model as the one it
+/// replaces, and copied once per engine; one that is not is logged and left out.
+fn prepare_swaps(
+    current: &[ActiveModel],
+    fresh: Vec<(usize, Fresh)>,
+    tenants: usize,
+    log: &mut Vec<String>,
+) -> Vec<Swap> {
+    let mut swaps = Vec::new();
+    for (i, next) in fresh {
+        let old = &current[i];
+        let next = next.and_then(|mut n| {
+            let member = Member::of(&n.model)?;
+            if Some(member) != old.member {
+                return Err(format!(
+                    "{} is a {} model, not a {} one",
+                    n.label,
+                    member.name(),
+                    old.member.map_or("?", Member::name)
+                ));
+            }
+            n.member = Some(member);
+            let copies = (0..tenants)
+                .map(|_| n.fresh())
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((n, copies))
+        });
+        match next {
+            Ok((n, copies)) => swaps.push((i, n, copies)),
+            Err(e) => log.push(format!(
+                "model {}: the new active version is not used ({e}); keeping {}",
+                old.registry.as_ref().map_or("?", |(n, _)| n.as_str()),
+                old.label
+            )),
+        }
+    }
+    swaps
+}
+
+/// Phase 4: the new models swapped into the engines that exist (a copy made on the spot
+/// for an engine created since the copies were).
+fn swap_engines(st: &crate::AppState, swaps: &mut [Swap], log: &mut Vec<String>) {
+    let pipelines = st.tenants.all();
+    for (_, n, copies) in swaps {
+        let Some(member) = n.member else { continue };
+        let mut copies = std::mem::take(copies).into_iter();
+        let mut swapped = 0;
+        for (_, pipeline) in &pipelines {
+            let Ok(p) = pipeline.lock() else { continue };
+            let Some(d) = p.detector::<warden_engine::pipeline::UebaDetector>() else {
+                continue;
+            };
+            let Some(c) = copies.next().or_else(|| n.fresh().ok()) else {
+                break;
+            };
+            d.engine().ensemble().slot(member).swap(c);
+            swapped += 1;
+        }
+        log.push(format!(
+            "model {} put in use in {swapped} engine(s)",
+            n.label
+        ));
+    }
 }

@@ -79,6 +79,35 @@ pub struct WorkerStats {
     pub partitions: Mutex<BTreeMap<i32, PartitionGauges>>,
 }
 
+/// The per-partition gauges: name, help and how each is read.
+const PARTITION_GAUGES: [(&str, &str, Gauge); 5] = [
+    (
+        "warden_worker_partition_lag",
+        "Messages behind the partition's end",
+        |g| g.lag as f64,
+    ),
+    (
+        "warden_worker_checkpoint_age_seconds",
+        "Seconds since the partition's last checkpoint",
+        |g| g.checkpoint_age_secs,
+    ),
+    (
+        "warden_worker_checkpoint_size_bytes",
+        "Size of the partition's last checkpoint",
+        |g| g.checkpoint_bytes as f64,
+    ),
+    (
+        "warden_worker_partition_entities",
+        "Entities whose state the partition holds",
+        |g| g.entities as f64,
+    ),
+    (
+        "warden_worker_partition_correlation_groups",
+        "Sigma correlation groups the partition holds",
+        |g| g.correlation_groups as f64,
+    ),
+];
+
 impl WorkerStats {
     pub fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
@@ -92,10 +121,9 @@ impl WorkerStats {
         self.ready.load(Ordering::Relaxed)
     }
 
-    /// The Prometheus text exposition of everything above.
-    pub fn prometheus(&self) -> String {
-        let mut out = String::new();
-        let counters = [
+    /// The counters: name, help and value.
+    fn counters(&self) -> [(&'static str, &'static str, &AtomicU64); 13] {
+        [
             (
                 "warden_worker_events_total",
                 "Events read from the log",
@@ -161,8 +189,13 @@ impl WorkerStats {
                 "Errors reported by the broker client",
                 &self.broker_errors,
             ),
-        ];
-        for (name, help, c) in counters {
+        ]
+    }
+
+    /// The Prometheus text exposition of everything above.
+    pub fn prometheus(&self) -> String {
+        let mut out = String::new();
+        for (name, help, c) in self.counters() {
             out.push_str(&format!(
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
                 Self::get(c)
@@ -181,39 +214,58 @@ impl WorkerStats {
             .lock()
             .map(|p| p.clone())
             .unwrap_or_default();
-        let gauges: [(&str, &str, Gauge); 5] = [
-            (
-                "warden_worker_partition_lag",
-                "Messages behind the partition's end",
-                |g| g.lag as f64,
-            ),
-            (
-                "warden_worker_checkpoint_age_seconds",
-                "Seconds since the partition's last checkpoint",
-                |g| g.checkpoint_age_secs,
-            ),
-            (
-                "warden_worker_checkpoint_size_bytes",
-                "Size of the partition's last checkpoint",
-                |g| g.checkpoint_bytes as f64,
-            ),
-            (
-                "warden_worker_partition_entities",
-                "Entities whose state the partition holds",
-                |g| g.entities as f64,
-            ),
-            (
-                "warden_worker_partition_correlation_groups",
-                "Sigma correlation groups the partition holds",
-                |g| g.correlation_groups as f64,
-            ),
-        ];
-        for (name, help, f) in gauges {
+        for (name, help, f) in PARTITION_GAUGES {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
             for (p, g) in &parts {
                 out.push_str(&format!("{name}{{partition=\"{p}\"}} {}\n", f(g)));
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_has_every_counter_and_each_partitions_gauges() {
+        let stats = WorkerStats::default();
+        WorkerStats::add(&stats.events, 1200);
+        WorkerStats::add(&stats.unreadable_checkpoints, 2);
+        stats.last_restore_ms.store(1500, Ordering::Relaxed);
+        stats.ready.store(true, Ordering::Relaxed);
+        if let Ok(mut parts) = stats.partitions.lock() {
+            for p in [0, 3] {
+                let g = PartitionGauges {
+                    lag: 7 * i64::from(p),
+                    checkpoint_age_secs: 0.5,
+                    checkpoint_bytes: 4096,
+                    entities: 40 + p as u64,
+                    correlation_groups: 1,
+                };
+                parts.insert(p, g);
+            }
+        }
+        let text = stats.prometheus();
+        let lines: Vec<&str> = text.lines().collect();
+        for line in [
+            "warden_worker_events_total 1200",
+            "warden_worker_unreadable_checkpoints_total 2",
+            "warden_worker_broker_errors_total 0",
+            "warden_worker_restore_seconds 1.5",
+            "warden_worker_ready 1",
+            "warden_worker_partition_lag{partition=\"0\"} 0",
+            "warden_worker_partition_lag{partition=\"3\"} 21",
+            "warden_worker_partition_entities{partition=\"3\"} 43",
+            "warden_worker_checkpoint_age_seconds{partition=\"0\"} 0.5",
+        ] {
+            assert!(lines.contains(&line), "{line} missing from:\n{text}");
+        }
+        // Each metric announced once, with its type, before its samples.
+        let types = lines.iter().filter(|l| l.starts_with("# TYPE ")).count();
+        assert_eq!(types, 13 + 2 + 5);
+        let samples = lines.iter().filter(|l| !l.starts_with('#')).count();
+        assert_eq!(samples, 13 + 2 + 5 * 2);
     }
 }

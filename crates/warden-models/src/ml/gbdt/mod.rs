@@ -214,6 +214,177 @@ fn bin_matrix(x: &Matrix, max_bins: usize) -> Binned {
         total_bins,
     }
 }
+/// A node of the level being grown: its rows, their histogram and gradient sums.
+struct Pending {
+    node: usize,
+    rows: Vec<u32>,
+    hist: Vec<Bin>,
+    g: f64,
+    h: f64,
+}
+
+/// A node of a level once judged: its value as a leaf, and its split and children when
+/// it has one.
+struct Grown {
+    node: usize,
+    leaf_value: f32,
+    cover: f64,
+    /// The rows of a node that stays a leaf.
+    rows: Vec<u32>,
+    split: Option<(Split, [Pending; 2])>,
+}
+
+impl Node {
+    fn leaf(cover: f64) -> Node {
+        Node {
+            feature: LEAF,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            value: 0.0,
+            cover: cover as f32,
+        }
+    }
+}
+
+/// The gradient and hessian sums over `rows`.
+fn sums(rows: &[u32], gh: &[Bin]) -> (f64, f64) {
+    rows.iter().fold((0.0, 0.0), |(a, b), &r| {
+        (a + gh[r as usize].g, b + gh[r as usize].h)
+    })
+}
+
+/// A pending node judged at `depth`: its best split (none at the depth limit, for a
+/// single row, or when no split gains) and its rows parted between the two children.
+fn split_pending(
+    binned: &Binned,
+    gh: &[Bin],
+    p: &GbdtParams,
+    depth: usize,
+    pend: Pending,
+) -> Grown {
+    let leaf_value = (-pend.g / (pend.h + p.lambda) * p.learning_rate) as f32;
+    let split = (depth < p.max_depth && pend.rows.len() >= 2)
+        .then(|| best_split(binned, &pend.hist, pend.g, pend.h, p))
+        .flatten();
+    let Some(s) = split else {
+        return Grown {
+            node: pend.node,
+            leaf_value,
+            cover: pend.h,
+            rows: pend.rows,
+            split: None,
+        };
+    };
+    let col = &binned.cols[s.feature];
+    let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = pend
+        .rows
+        .iter()
+        .partition(|&&r| (col[r as usize] as usize) <= s.bin);
+    let (gl, hl) = sums(&left_rows, gh);
+    let (gr, hr) = (pend.g - gl, pend.h - hl);
+    // Children at the depth limit are leaves: they need no histograms.
+    let (lh, rh) = if depth + 1 >= p.max_depth {
+        (Vec::new(), Vec::new())
+    } else {
+        child_histograms(
+            binned,
+            gh,
+            &pend.hist,
+            (&left_rows, gl, hl),
+            (&right_rows, gr, hr),
+        )
+    };
+    let children = [
+        Pending {
+            node: 0,
+            rows: left_rows,
+            hist: lh,
+            g: gl,
+            h: hl,
+        },
+        Pending {
+            node: 0,
+            rows: right_rows,
+            hist: rh,
+            g: gr,
+            h: hr,
+        },
+    ];
+    Grown {
+        node: pend.node,
+        leaf_value,
+        cover: pend.h,
+        rows: Vec::new(),
+        split: Some((s, children)),
+    }
+}
+
+/// The two children's histograms: the smaller child's counted, the larger's the parent's
+/// minus it.
+fn child_histograms(
+    binned: &Binned,
+    gh: &[Bin],
+    parent: &[Bin],
+    (left, gl, hl): (&[u32], f64, f64),
+    (right, gr, hr): (&[u32], f64, f64),
+) -> (Vec<Bin>, Vec<Bin>) {
+    let small_is_left = left.len() <= right.len();
+    let (small, sg, sh) = if small_is_left {
+        (left, gl, hl)
+    } else {
+        (right, gr, hr)
+    };
+    let small_hist = histogram(binned, small, gh, sg, sh);
+    let big_hist: Vec<Bin> = parent
+        .iter()
+        .zip(&small_hist)
+        .map(|(a, b)| Bin {
+            g: a.g - b.g,
+            h: a.h - b.h,
+        })
+        .collect();
+    if small_is_left {
+        (small_hist, big_hist)
+    } else {
+        (big_hist, small_hist)
+    }
+}
+
+/// A judged node written into the tree: a leaf moves its training rows' margins by its
+/// value; a split adds its gain and two leaves, and returns them as the next level's.
+fn place(
+    nodes: &mut Vec<Node>,
+    g: Grown,
+    binned: &Binned,
+    gain: &mut [f64],
+    margin: &mut [f64],
+) -> Option<[Pending; 2]> {
+    let Some((s, mut children)) = g.split else {
+        nodes[g.node].value = g.leaf_value;
+        for &r in &g.rows {
+            if let Some(m) = margin.get_mut(r as usize) {
+                *m += f64::from(g.leaf_value);
+            }
+        }
+        return None;
+    };
+    gain[s.feature] += s.gain;
+    let (li, ri) = (nodes.len(), nodes.len() + 1);
+    nodes[g.node] = Node {
+        feature: s.feature as u32,
+        threshold: binned.edges[s.feature][s.bin],
+        left: li as u32,
+        right: ri as u32,
+        value: g.leaf_value,
+        cover: g.cover as f32,
+    };
+    nodes.push(Node::leaf(children[0].h));
+    nodes.push(Node::leaf(children[1].h));
+    children[0].node = li;
+    children[1].node = ri;
+    Some(children)
+}
 
 /// A flat histogram of the node's rows: `offsets[f] + bin` → sums of g and h. Rows are
 /// taken in parallel chunks, one partial histogram each, then summed; each feature's common
@@ -388,42 +559,16 @@ impl Gbdt {
         gain: &mut [f64],
         margin: &mut [f64],
     ) -> Vec<Node> {
-        let n = margin.len();
-        struct Pending {
-            node: usize,
-            rows: Vec<u32>,
-            hist: Vec<Bin>,
-            g: f64,
-            h: f64,
-        }
-        struct Grown {
-            node: usize,
-            leaf_value: f32,
-            cover: f64,
-            /// The rows of a node that stays a leaf.
-            rows: Vec<u32>,
-            split: Option<(Split, [Pending; 2])>,
-        }
-        let leaf = |cover: f64| Node {
-            feature: LEAF,
-            threshold: 0.0,
-            left: 0,
-            right: 0,
-            value: 0.0,
-            cover: cover as f32,
-        };
-        let rows: Vec<u32> = (0..n as u32).collect();
-        let (gs, hs) = rows.iter().fold((0.0, 0.0), |(a, b), &r| {
-            (a + gh[r as usize].g, b + gh[r as usize].h)
-        });
-        let hist = histogram(binned, &rows, gh, gs, hs);
-        let mut nodes = vec![leaf(hs)];
+        let rows: Vec<u32> = (0..margin.len() as u32).collect();
+        let (g, h) = sums(&rows, gh);
+        let hist = histogram(binned, &rows, gh, g, h);
+        let mut nodes = vec![Node::leaf(h)];
         let mut level = vec![Pending {
             node: 0,
             rows,
             hist,
-            g: gs,
-            h: hs,
+            g,
+            h,
         }];
         for depth in 0..=p.max_depth {
             if level.is_empty() {
@@ -431,111 +576,12 @@ impl Gbdt {
             }
             let grown: Vec<Grown> = level
                 .into_par_iter()
-                .map(|pend| {
-                    let leaf_value = (-pend.g / (pend.h + p.lambda) * p.learning_rate) as f32;
-                    let split = (depth < p.max_depth && pend.rows.len() >= 2)
-                        .then(|| best_split(binned, &pend.hist, pend.g, pend.h, p))
-                        .flatten();
-                    let Some(s) = split else {
-                        return Grown {
-                            node: pend.node,
-                            leaf_value,
-                            cover: pend.h,
-                            rows: pend.rows,
-                            split: None,
-                        };
-                    };
-                    let col = &binned.cols[s.feature];
-                    let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = pend
-                        .rows
-                        .iter()
-                        .partition(|&&r| (col[r as usize] as usize) <= s.bin);
-                    let (gl, hl) = left_rows.iter().fold((0.0, 0.0), |(a, b), &r| {
-                        (a + gh[r as usize].g, b + gh[r as usize].h)
-                    });
-                    let (gr, hr) = (pend.g - gl, pend.h - hl);
-                    // Children at the depth limit are leaves: they need no histograms.
-                    // Otherwise count the smaller child; the larger is the parent minus it.
-                    let (lh, rh) = if depth + 1 >= p.max_depth {
-                        (Vec::new(), Vec::new())
-                    } else {
-                        let small_is_left = left_rows.len() <= right_rows.len();
-                        let small = if small_is_left {
-                            &left_rows
-                        } else {
-                            &right_rows
-                        };
-                        let (sg, sh) = if small_is_left { (gl, hl) } else { (gr, hr) };
-                        let small_hist = histogram(binned, small, gh, sg, sh);
-                        let big_hist: Vec<Bin> = pend
-                            .hist
-                            .iter()
-                            .zip(&small_hist)
-                            .map(|(a, b)| Bin {
-                                g: a.g - b.g,
-                                h: a.h - b.h,
-                            })
-                            .collect();
-                        if small_is_left {
-                            (small_hist, big_hist)
-                        } else {
-                            (big_hist, small_hist)
-                        }
-                    };
-                    let children = [
-                        Pending {
-                            node: 0,
-                            rows: left_rows,
-                            hist: lh,
-                            g: gl,
-                            h: hl,
-                        },
-                        Pending {
-                            node: 0,
-                            rows: right_rows,
-                            hist: rh,
-                            g: gr,
-                            h: hr,
-                        },
-                    ];
-                    Grown {
-                        node: pend.node,
-                        leaf_value,
-                        cover: pend.h,
-                        rows: Vec::new(),
-                        split: Some((s, children)),
-                    }
-                })
+                .map(|pend| split_pending(binned, gh, p, depth, pend))
                 .collect();
             let mut next = Vec::new();
             for g in grown {
-                match g.split {
-                    None => {
-                        nodes[g.node].value = g.leaf_value;
-                        // The training rows of this leaf: their margins move by its value.
-                        for &r in &g.rows {
-                            if let Some(m) = margin.get_mut(r as usize) {
-                                *m += f64::from(g.leaf_value);
-                            }
-                        }
-                    }
-                    Some((s, mut children)) => {
-                        gain[s.feature] += s.gain;
-                        let (li, ri) = (nodes.len(), nodes.len() + 1);
-                        nodes[g.node] = Node {
-                            feature: s.feature as u32,
-                            threshold: binned.edges[s.feature][s.bin],
-                            left: li as u32,
-                            right: ri as u32,
-                            value: g.leaf_value,
-                            cover: g.cover as f32,
-                        };
-                        nodes.push(leaf(children[0].h));
-                        nodes.push(leaf(children[1].h));
-                        children[0].node = li;
-                        children[1].node = ri;
-                        next.extend(children);
-                    }
+                if let Some(children) = place(&mut nodes, g, binned, gain, margin) {
+                    next.extend(children);
                 }
             }
             level = next;
