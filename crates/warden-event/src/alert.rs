@@ -564,12 +564,14 @@ pub fn content_hash(parts: &[&str]) -> String {
 pub fn attack_from_tags(tags: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for t in tags {
-        let Some(rest) = t.strip_prefix("attack.") else {
+        let Some(rest) = t.strip_prefix("attack.").filter(|r| !r.is_empty()) else {
             continue;
         };
-        let is_technique = rest.len() >= 5
-            && rest.as_bytes()[0].eq_ignore_ascii_case(&b't')
-            && rest[1..5].bytes().all(|b| b.is_ascii_digit());
+        // Bytes, not a slice of the text: a tag is the rule author's, any characters.
+        let b = rest.as_bytes();
+        let is_technique = b.first().is_some_and(|c| c.eq_ignore_ascii_case(&b't'))
+            && b.get(1..5)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit));
         let v = if is_technique {
             rest.to_ascii_uppercase()
         } else {
@@ -736,5 +738,25 @@ mod tests {
         for k in DetectorKind::ALL {
             assert_eq!(DetectorKind::parse(k.as_str()), Some(k));
         }
+    }
+
+    #[test]
+    fn attack_tags_of_any_characters_read_without_panic() {
+        let tags: Vec<String> = [
+            "attack.t1059.001",
+            "attack.T1003",
+            "attack.t123é",
+            "attack.tééé",
+            "attack.t",
+            "attack.",
+            "attack.execution",
+            "attack.t1059.001",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            attack_from_tags(&tags),
+            ["T1059.001", "T1003", "t123é", "tééé", "t", "execution"]
+        );
     }
 }

@@ -95,7 +95,7 @@ fn parse_offset(s: &str) -> Option<i32> {
     };
     let (h, m) = match rest.split_once(':') {
         Some((h, m)) => (h, m),
-        None if rest.len() == 4 => rest.split_at(2),
+        None if rest.len() == 4 => rest.split_at_checked(2)?,
         None => (rest, "0"),
     };
     let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
@@ -197,6 +197,10 @@ mod tests {
         for (tz, minutes) in [("UTC", 0), ("+02:00", 120), ("-0530", -330), ("+1", 60)] {
             c.syslog.timezone = Some(tz.into());
             assert_eq!(c.syslog.offset_minutes().ok(), Some(minutes), "{tz}");
+        }
+        for bad in ["+1é1", "-é1", "+ab:cd", "+15", "+"] {
+            c.syslog.timezone = Some(bad.into());
+            assert!(c.syslog.offset_minutes().is_err(), "{bad}");
         }
         c.syslog.timezone = Some("Europe/Paris".into());
         let e = c

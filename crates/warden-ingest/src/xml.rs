@@ -116,10 +116,6 @@ impl Building {
             self.bytes = len;
             self.broken = None;
         }
-        if self.stack.len() >= MAX_DEPTH {
-            self.broken
-                .get_or_insert_with(|| format!("nested deeper than {MAX_DEPTH}"));
-        }
         let node = Node::new(s).unwrap_or_else(|e| {
             self.broken.get_or_insert(e);
             Node::default()
@@ -194,6 +190,17 @@ impl Building {
             self.started,
         )
     }
+
+    /// Why the open event cannot be read on, when it has grown past a limit: nested
+    /// deeper than [`MAX_DEPTH`] (the first reason it was broken for, if any), or larger
+    /// than [`MAX_EVENT_BYTES`].
+    fn past_limits(&mut self) -> Option<String> {
+        if self.stack.len() > MAX_DEPTH {
+            let deep = || format!("nested deeper than {MAX_DEPTH}");
+            return Some(self.broken.take().unwrap_or_else(deep));
+        }
+        (!self.stack.is_empty() && self.bytes > MAX_EVENT_BYTES).then(|| self.too_large().0)
+    }
 }
 
 /// Reads `<Event>` elements from `input`, one call of `each` per event.
@@ -249,9 +256,10 @@ pub fn read_events(input: impl BufRead, each: &mut dyn FnMut(XmlEvent)) {
             }
             _ => {}
         }
-        if !event.stack.is_empty() && event.bytes > MAX_EVENT_BYTES {
-            // Too large: drop what was built and skip to the end of this event.
-            each(Err(event.too_large()));
+        if let Some(why) = event.past_limits() {
+            // Too large or too deep: drop what was built (before it grows any deeper) and
+            // skip to the end of this event.
+            each(Err((why, event.started)));
             let open = std::mem::take(&mut event.stack).len();
             if !skip_elements(&mut reader, &mut buf, &mut line, open) {
                 return;
@@ -386,6 +394,17 @@ mod tests {
             "<Event>{}{}</Event>\n{EVENT}",
             "<a>".repeat(deep),
             "</a>".repeat(deep)
+        );
+        let got = read(&text);
+        assert_eq!(got.len(), 2);
+        assert!(got[0].clone().unwrap_err().0.contains("nested deeper"));
+        assert_eq!(got[1].as_ref().unwrap().1, 2);
+        // Nesting that would overflow the stack to build, or to drop, is never built.
+        let levels = 500_000;
+        let text = format!(
+            "<Event>{}{}</Event>\n{EVENT}",
+            "<a>".repeat(levels),
+            "</a>".repeat(levels)
         );
         let got = read(&text);
         assert_eq!(got.len(), 2);

@@ -141,27 +141,42 @@ pub const KNOWN_LOGS: &[&str] = &[
     "conn_long",
 ];
 
+/// The element type of a container column type (`set[addr]`, `vector[string]`).
+fn element_type(ty: &str) -> Option<&str> {
+    ty.strip_prefix("set[")
+        .or_else(|| ty.strip_prefix("vector["))
+        .and_then(|t| t.strip_suffix(']'))
+}
+
 /// A typed value of a TSV column; `None` for unset.
 fn typed(h: &Header, ty: &str, raw: &str, field: &str) -> Result<Option<Value>, String> {
     if raw == h.unset {
         return Ok(None);
     }
-    if let Some(inner) = ty
-        .strip_prefix("set[")
-        .or_else(|| ty.strip_prefix("vector["))
-        .and_then(|t| t.strip_suffix(']'))
-    {
-        if raw == h.empty {
-            return Ok(Some(Value::Array(Vec::new())));
-        }
-        let items = raw
-            .split(h.set_separator.as_str())
-            .map(|item| typed(h, inner, item, field).map(|v| v.unwrap_or(Value::Null)))
-            .collect::<Result<Vec<_>, _>>()?;
-        return Ok(Some(Value::Array(items)));
+    let Some(inner) = element_type(ty) else {
+        return scalar(h, ty, raw, field).map(Some);
+    };
+    if raw == h.empty {
+        return Ok(Some(Value::Array(Vec::new())));
     }
+    // Zeek writes containers of single values, separated by one separator, so an
+    // element is never a container itself: a header that says so (nested as deep as
+    // the line allows, from a file anyone may hand over) has its elements read as text.
+    let items = raw
+        .split(h.set_separator.as_str())
+        .map(|item| match element_type(inner) {
+            _ if item == h.unset => Ok(Value::Null),
+            Some(_) => Ok(Value::String(unescape(item))),
+            None => scalar(h, inner, item, field),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(Value::Array(items)))
+}
+
+/// A single (not container) value of type `ty`, set.
+fn scalar(h: &Header, ty: &str, raw: &str, field: &str) -> Result<Value, String> {
     let bad = |what: &str| format!("field `{field}`: `{raw}` is not {what}");
-    Ok(Some(match ty {
+    Ok(match ty {
         "count" | "int" | "port" => {
             let n: i64 = raw.parse().map_err(|_| bad("an integer"))?;
             Value::Number(n.into())
@@ -179,7 +194,7 @@ fn typed(h: &Header, ty: &str, raw: &str, field: &str) -> Result<Option<Value>, 
         },
         _ if raw == h.empty => Value::String(String::new()),
         _ => Value::String(unescape(raw)),
-    }))
+    })
 }
 
 /// One record as a document: what every Zeek document gets (`_path`, `@timestamp`,
@@ -422,6 +437,19 @@ mod tests {
         let d = &ok[1].0;
         assert!(d.get("query").is_none());
         assert_eq!(d["answers"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_header_nesting_containers_reads_their_elements_as_text() {
+        // Zeek never writes this; a file may say so, nested as deep as its line allows.
+        let deep = format!("{}count{}", "set[".repeat(200_000), "]".repeat(200_000));
+        let text = format!(
+            "#separator \\x09\n#set_separator\t,\n#fields\tts\tx\ty\n#types\ttime\t{deep}\tvector[set[count]]\n1.0\t7\t1,-,x\n"
+        );
+        let (ok, bad) = docs("odd.log", &text);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(ok[0].0["x"], serde_json::json!(["7"]));
+        assert_eq!(ok[0].0["y"], serde_json::json!(["1", null, "x"]));
     }
 
     #[test]

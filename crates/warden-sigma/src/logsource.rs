@@ -116,6 +116,9 @@ impl Mapping {
 
     /// Parses a mapping file.
     pub fn parse(text: &str) -> Result<Mapping, ErrorKind> {
+        if let Some((why, line)) = crate::parse::nested_too_deep(text) {
+            return Err(ErrorKind::Limit(format!("{why} at line {line}")));
+        }
         let docs = YamlLoader::load_from_str(text)
             .map_err(|e| ErrorKind::Yaml(format!("{} at line {}", e.info(), e.marker().line())))?;
         let doc = docs.first().cloned().unwrap_or(Yaml::Null);
@@ -305,6 +308,16 @@ mod tests {
         };
         assert_ne!(m.variants(&db).0[0].product.as_deref(), Some("windows"));
         assert_eq!(m.variants(&LogSource::default()).0[0].product, None);
+    }
+
+    #[test]
+    fn a_mapping_nested_past_the_limit_is_refused_with_its_line() {
+        let text = format!("placeholders:\n  x:\n    {}a\n", "- ".repeat(200_000));
+        let err = Mapping::parse(&text).unwrap_err();
+        assert!(
+            matches!(&err, ErrorKind::Limit(m) if m.contains("nesting deeper") && m.ends_with("line 3")),
+            "{err:?}"
+        );
     }
 
     #[test]

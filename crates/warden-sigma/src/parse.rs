@@ -16,6 +16,10 @@ use crate::rule::{
 pub const MAX_RULE_BYTES: usize = 1 << 20;
 /// Deepest `[`/`{` nesting accepted before parsing (a YAML bomb guard).
 pub const MAX_FLOW_DEPTH: usize = 64;
+/// Deepest block nesting (indentation levels and compact `- ` entries) accepted before
+/// parsing: a document nested deeper overflows the stack to build or to drop, and no rule
+/// comes near it.
+pub const MAX_BLOCK_DEPTH: usize = 128;
 /// Most searches in one detection and values under one field.
 pub const MAX_SEARCHES: usize = 1024;
 pub const MAX_VALUES: usize = 20_000;
@@ -36,11 +40,8 @@ pub fn parse_documents(text: &str, file: Option<&Path>) -> Vec<Result<Document>>
             None,
         );
     }
-    if let Some(line) = too_deep(text) {
-        return fail(
-            ErrorKind::Limit(format!("nesting deeper than {MAX_FLOW_DEPTH} levels")),
-            Some(line),
-        );
+    if let Some((why, line)) = nested_too_deep(text) {
+        return fail(ErrorKind::Limit(why), Some(line));
     }
     let docs = match YamlLoader::load_from_str(text) {
         Ok(d) => d,
@@ -95,6 +96,22 @@ impl Source<'_> {
     }
 }
 
+/// Why and where a YAML text nests deeper than [`MAX_FLOW_DEPTH`] or
+/// [`MAX_BLOCK_DEPTH`]: checked before it is loaded, since a document nested deep enough
+/// overflows the stack to build or to drop. For every YAML file Warden reads (rules,
+/// mappings, test metadata).
+pub fn nested_too_deep(text: &str) -> Option<(String, usize)> {
+    if let Some(line) = too_deep(text) {
+        return Some((format!("nesting deeper than {MAX_FLOW_DEPTH} levels"), line));
+    }
+    too_deep_blocks(text).map(|line| {
+        (
+            format!("nesting deeper than {MAX_BLOCK_DEPTH} levels"),
+            line,
+        )
+    })
+}
+
 fn too_deep(text: &str) -> Option<usize> {
     let (mut depth, mut line, mut quote) = (0usize, 1usize, None::<u8>);
     for b in text.bytes() {
@@ -111,6 +128,39 @@ fn too_deep(text: &str) -> Option<usize> {
             }
             (None, b']' | b'}') => depth = depth.saturating_sub(1),
             _ => {}
+        }
+    }
+    None
+}
+
+/// The line where block nesting first goes deeper than [`MAX_BLOCK_DEPTH`]: each line
+/// indented past the lines it follows opens a level, and so does each compact sequence
+/// entry after the first on one line (`- - - x`). An estimate from above (a block
+/// scalar's indented text counts too), enough to refuse what no rule needs.
+fn too_deep_blocks(text: &str) -> Option<usize> {
+    let mut open: Vec<usize> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let body = line.trim_start_matches(' ');
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        let column = line.len() - body.len();
+        while open.last().is_some_and(|&c| c >= column) {
+            open.pop();
+        }
+        open.push(column);
+        let mut rest = body;
+        let mut at = column;
+        while let Some(after) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("? ")) {
+            let inner = after.trim_start_matches(' ');
+            at += rest.len() - inner.len();
+            if inner.starts_with(['-', '?']) {
+                open.push(at);
+            }
+            rest = inner;
+        }
+        if open.len() > MAX_BLOCK_DEPTH {
+            return Some(i + 1);
         }
     }
     None
@@ -518,6 +568,32 @@ fn parse_correlation(doc: &Yaml, meta: Meta, src: &Source<'_>) -> Result<Correla
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn block_nesting_past_the_limit_is_refused_before_it_is_built() {
+        let limit = |r: &[Result<Document>]| {
+            r.iter().any(|d| {
+                d.as_ref()
+                    .is_err_and(|e| e.to_string().contains("nesting deeper"))
+            })
+        };
+        let compact = format!(
+            "title: x\ndetection:\n  s:\n    a:\n      {}x\n  condition: s\n",
+            "- ".repeat(300_000)
+        );
+        assert!(limit(&parse_documents(&compact, None)));
+        let mut indented = String::from("title: x\ndetection:\n");
+        for level in 1..400 {
+            indented.push_str(&format!("{}k{level}:\n", " ".repeat(level)));
+        }
+        assert!(limit(&parse_documents(&indented, None)));
+        // Nesting a rule could have is read as before.
+        let fine = format!(
+            "title: x\nlogsource:\n  product: windows\ndetection:\n  s:\n    a:\n      {}x\n  condition: s\n",
+            "- ".repeat(3)
+        );
+        assert!(!limit(&parse_documents(&fine, None)));
+    }
 
     #[test]
     fn timespans() {

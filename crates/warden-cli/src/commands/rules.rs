@@ -282,6 +282,9 @@ fn run_info(set: &RuleSet, info: &Path) -> Vec<TestResult> {
         Ok(t) => t,
         Err(e) => return vec![fail(format!("cannot read: {e}"))],
     };
+    if let Some((why, line)) = warden_sigma::parse::nested_too_deep(&text) {
+        return vec![fail(format!("{why} at line {line}"))];
+    }
     let docs = match yaml_rust2::YamlLoader::load_from_str(&text) {
         Ok(d) => d,
         Err(e) => return vec![fail(format!("invalid yaml: {e}"))],

@@ -220,10 +220,18 @@ fn resolve(reference: &str, vars: &FxHashMap<String, String>) -> Option<String> 
         return substring(&value, range);
     }
     let (old, new) = op.split_once('=')?;
-    if old.is_empty() {
-        return None;
+    match old.strip_prefix('*') {
+        // `*text=new`: everything up to and including the first `text` becomes `new`.
+        Some(first) if !first.is_empty() => {
+            let at = value.to_ascii_lowercase().find(&first.to_ascii_lowercase());
+            Some(at.map_or(value.clone(), |i| {
+                format!("{new}{}", &value[i + first.len()..])
+            }))
+        }
+        Some(_) => None,
+        None if old.is_empty() => None,
+        None => Some(replace_ci(&value, old, new)),
     }
-    Some(replace_ci(&value, old.trim_start_matches('*'), new))
 }
 
 /// `%v:~start[,length]%` with cmd's negative offsets and lengths.
@@ -236,15 +244,16 @@ fn substring(value: &str, range: &str) -> Option<String> {
         Some(l) => Some(l.trim().parse().ok()?),
         None => None,
     };
+    // Offsets come from the text: saturating, so no value of theirs overflows.
     let start = if start < 0 {
-        (n + start).max(0)
+        n.saturating_add(start).max(0)
     } else {
         start.min(n)
     };
     let end = match len {
         None => n,
-        Some(l) if l < 0 => (n + l).max(start),
-        Some(l) => (start + l).min(n),
+        Some(l) if l < 0 => n.saturating_add(l).max(start),
+        Some(l) => start.saturating_add(l).min(n),
     };
     Some(
         chars[start as usize..end.max(start) as usize]
@@ -253,7 +262,11 @@ fn substring(value: &str, range: &str) -> Option<String> {
     )
 }
 
+/// `value` with every `old` (ASCII case ignored, not empty) replaced by `new`.
 fn replace_ci(value: &str, old: &str, new: &str) -> String {
+    if old.is_empty() {
+        return value.to_owned();
+    }
     let lower = value.to_ascii_lowercase();
     let needle = old.to_ascii_lowercase();
     let mut out = String::new();
@@ -316,6 +329,31 @@ mod tests {
         assert_eq!(resolve("v:X=", &vars).unwrap(), "whoami");
         assert_eq!(resolve("v:~-3", &vars).unwrap(), "ami");
         assert!(resolve("unknown", &vars).is_none());
+    }
+
+    #[test]
+    fn a_star_replacement_cuts_through_the_first_match_and_hostile_forms_end() {
+        let mut vars = FxHashMap::default();
+        vars.insert("v".to_string(), "junk;JUNK;whoami".to_string());
+        // cmd: everything up to and including the first match becomes the new text.
+        assert_eq!(resolve("v:*junk;=", &vars).unwrap(), "JUNK;whoami");
+        assert_eq!(resolve("v:*absent=x", &vars).unwrap(), "junk;JUNK;whoami");
+        // An empty search text (`*=`, `=`) is not a replacement: left unresolved.
+        assert!(resolve("v:*=x", &vars).is_none());
+        assert!(resolve("COMSPEC:*=", &vars).is_none());
+        assert!(resolve("v:=x", &vars).is_none());
+        // Offsets at the ends of i64 are clamped, not overflowed.
+        assert_eq!(
+            resolve("v:~1,9223372036854775807", &vars).unwrap(),
+            "unk;JUNK;whoami"
+        );
+        assert_eq!(
+            resolve("v:~-9223372036854775808", &vars).unwrap(),
+            "junk;JUNK;whoami"
+        );
+        assert_eq!(resolve("v:~0,-9223372036854775808", &vars).unwrap(), "");
+        let t = "cmd /c echo %comspec:*=x% & %comspec:*=%";
+        assert!(matches!(variables(t, &ctx()), Step::Nothing));
     }
 
     #[test]

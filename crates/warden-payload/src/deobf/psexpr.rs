@@ -223,10 +223,24 @@ impl Parser<'_> {
         Some(Value::Array(items))
     }
 
+    /// `f` one level deeper: prefix operators and casts nest without parentheses, so they
+    /// count toward [`MAX_DEPTH`] as expressions do.
+    fn deeper(&mut self, f: fn(&mut Self) -> Option<Value>) -> Option<Value> {
+        self.step()?;
+        self.depth += 1;
+        let v = if self.depth > MAX_DEPTH {
+            None
+        } else {
+            f(self)
+        };
+        self.depth -= 1;
+        v
+    }
+
     fn unary(&mut self) -> Option<Value> {
         if self.keyword("-join") {
             self.operated = true;
-            let v = self.unary()?;
+            let v = self.deeper(Self::unary)?;
             return join(v, "");
         }
         self.cast()
@@ -236,12 +250,12 @@ impl Parser<'_> {
         self.skip_ws();
         if self.keyword("[char[]]") {
             self.operated = true;
-            let v = self.cast()?;
+            let v = self.deeper(Self::cast)?;
             return to_chars(v);
         }
         if self.keyword("[char]") {
             self.operated = true;
-            return to_char(self.cast()?).map(Value::Char);
+            return to_char(self.deeper(Self::cast)?).map(Value::Char);
         }
         if self.keyword("[string]::join(") || self.keyword("[system.string]::join(") {
             self.operated = true;
@@ -262,7 +276,7 @@ impl Parser<'_> {
             return to_char(args.into_iter().next()?).map(Value::Char);
         }
         if self.keyword("[string]") || self.keyword("[system.string]") {
-            let v = self.cast()?;
+            let v = self.deeper(Self::cast)?;
             return Some(Value::Str(v.to_text()));
         }
         let v = self.primary()?;
@@ -278,7 +292,7 @@ impl Parser<'_> {
                 if from.is_empty() {
                     return None;
                 }
-                v = Value::Str(v.to_text().replace(&from, &to));
+                v = Value::Str(replace_literal(&v.to_text(), &from, &to)?);
             } else if self.keyword(".tolower()") {
                 v = Value::Str(v.to_text().to_lowercase());
             } else if self.keyword(".toupper()") {
@@ -438,14 +452,37 @@ fn add(left: Value, right: Value) -> Option<Value> {
     (v.len_hint() <= MAX_DECODED).then_some(v)
 }
 
+/// The items' texts joined by `sep`; none once longer than [`MAX_DECODED`] (checked as it
+/// grows: many items times a long separator never get built).
 fn join(v: Value, sep: &str) -> Option<Value> {
-    let items = v.items();
-    let out = items
-        .iter()
-        .map(Value::to_text)
-        .collect::<Vec<_>>()
-        .join(sep);
-    (out.len() <= MAX_DECODED).then_some(Value::Str(out))
+    let mut out = String::new();
+    for (i, item) in v.items().iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(&item.to_text());
+        if out.len() > MAX_DECODED {
+            return None;
+        }
+    }
+    Some(Value::Str(out))
+}
+
+/// `text` with every `from` (not empty) replaced by `to`, as `.Replace()` does; none once
+/// longer than [`MAX_DECODED`].
+fn replace_literal(text: &str, from: &str, to: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut last = 0;
+    for (at, _) in text.match_indices(from) {
+        out.push_str(&text[last..at]);
+        out.push_str(to);
+        last = at + from.len();
+        if out.len() > MAX_DECODED {
+            return None;
+        }
+    }
+    out.push_str(&text[last..]);
+    (out.len() <= MAX_DECODED).then_some(out)
 }
 
 fn to_char(v: Value) -> Option<char> {
@@ -479,7 +516,20 @@ fn replace(text: &str, pattern: &str, with: &str, case_sensitive: bool) -> Optio
         .size_limit(1 << 20)
         .build()
         .ok()?;
-    let out = re.replace_all(text, with).into_owned();
+    // Built match by match and checked as it grows: a pattern that matches everywhere
+    // (`''`) with a long replacement would otherwise be built whole first.
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in re.captures_iter(text) {
+        let m = caps.get(0)?;
+        out.push_str(&text[last..m.start()]);
+        caps.expand(with, &mut out);
+        last = m.end();
+        if out.len() > MAX_DECODED {
+            return None;
+        }
+    }
+    out.push_str(&text[last..]);
     (out.len() <= MAX_DECODED).then_some(Value::Str(out))
 }
 
@@ -589,6 +639,30 @@ mod tests {
     fn deep_nesting_is_refused_not_overflowed() {
         let deep = format!("{}'a'{}", "(".repeat(10_000), ")".repeat(10_000));
         assert!(eval(&deep).is_none());
+    }
+
+    #[test]
+    fn nested_casts_and_prefix_joins_are_refused_not_overflowed() {
+        for prefix in ["[string]", "[char[]]", "[char]", "-join "] {
+            let deep = format!("{}'a'", prefix.repeat(200_000));
+            assert!(eval(&deep).is_none(), "{prefix}");
+        }
+        // Within the limit they still read.
+        assert_eq!(eval(&format!("{}'a'", "[string]".repeat(20))).unwrap(), "a");
+        assert_eq!(eval("-join -join [char[]]'ab'").unwrap(), "ab");
+    }
+
+    #[test]
+    fn replacements_and_joins_that_would_grow_past_the_limit_are_refused_before_built() {
+        let big = "x".repeat(300_000);
+        // `''` matches at every position: 300,001 copies of 300 KB if built whole.
+        assert!(eval(&format!("'{big}' -replace '', '{big}'")).is_none());
+        assert!(eval(&format!("'{big}'.Replace('x', '{big}')")).is_none());
+        assert!(eval(&format!("[char[]]'{big}' -join '{big}'")).is_none());
+        // Ordinary ones are unchanged, capture references included.
+        assert_eq!(eval("'a-b' -replace '(\\w)-(\\w)', '$2$1'").unwrap(), "ba");
+        assert_eq!(eval("'aXbX' -replace 'x', ''").unwrap(), "ab");
+        assert_eq!(eval("'abc' -replace '', '.'").unwrap(), ".a.b.c.");
     }
 
     #[test]

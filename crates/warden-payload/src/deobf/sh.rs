@@ -176,7 +176,7 @@ fn printf(args: &[&str]) -> Option<Vec<u8>> {
             }
             b'\\' => {
                 // One escape: find where it ends by decoding it alone.
-                let end = escape_end(f, i);
+                let end = escape_end(format, i);
                 out.extend(unescape(&format[i..end], true));
                 i = end;
             }
@@ -189,8 +189,10 @@ fn printf(args: &[&str]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Index after the escape sequence that starts at `i` (a backslash).
-fn escape_end(f: &[u8], i: usize) -> usize {
+/// Index after the escape sequence that starts at `i` (a backslash): a character boundary
+/// of `format`, so an escaped non-ASCII character is taken whole.
+fn escape_end(format: &str, i: usize) -> usize {
+    let f = format.as_bytes();
     let Some(&c) = f.get(i + 1) else {
         return f.len();
     };
@@ -202,7 +204,7 @@ fn escape_end(f: &[u8], i: usize) -> usize {
         b'u' => i + 2 + digits(i + 2, 4, u8::is_ascii_hexdigit),
         b'U' => i + 2 + digits(i + 2, 8, u8::is_ascii_hexdigit),
         b'0'..=b'7' => i + 1 + digits(i + 1, 3, |d| (b'0'..=b'7').contains(d)),
-        _ => i + 2,
+        _ => i + 1 + format[i + 1..].chars().next().map_or(1, char::len_utf8),
     }
 }
 

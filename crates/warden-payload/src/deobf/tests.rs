@@ -237,6 +237,35 @@ fn garbage_never_panics() {
     }
 }
 
+/// Forms that once panicked, looped or overflowed a decoder: each ends, with a verdict
+/// of its layers, under every shell.
+#[test]
+fn hostile_forms_end() {
+    let big = "x".repeat(300_000);
+    let samples = [
+        // An escaped non-ASCII character in a printf format.
+        "printf '\\é\\x41' | sh".to_string(),
+        "echo $(printf 'a\\ü')".to_string(),
+        // An empty search text in a cmd replacement.
+        "cmd /c echo %comspec:*=x% & %comspec:*=%".to_string(),
+        "set v=abc&& call %v:*=%".to_string(),
+        // Casts and prefix operators nested far past the limit.
+        format!("iex {}'a'", "[string]".repeat(150_000)),
+        format!("powershell x ({}'a')", "-join ".repeat(150_000)),
+        // A replacement that matches everywhere, with a long replacement.
+        format!("iex ('{big}' -replace '', '{big}')"),
+    ];
+    for s in &samples {
+        for shell in [Shell::Sh, Shell::Bash, Shell::Cmd, Shell::Powershell] {
+            let d = deobfuscate(s, shell);
+            assert!(!d.last().is_empty(), "{shell:?}");
+        }
+    }
+    // The printf format still decodes around the escaped character.
+    let d = deobfuscate("printf '\\x69\\é\\x64' | sh", Shell::Sh);
+    assert_eq!(d.last(), "i\\éd");
+}
+
 #[test]
 fn a_flag_without_a_launcher_word_decodes() {
     let text = format!(
