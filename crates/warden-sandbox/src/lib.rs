@@ -36,8 +36,9 @@ pub struct SandboxConfig {
     pub limits: Limits,
     /// The user the sandbox runs as when Warden runs as root.
     pub run_as: String,
-    /// System directories bound read-only (those that exist; symbolic links are kept as
-    /// links).
+    /// System directories and files bound read-only (those that exist; symbolic links are
+    /// kept as links): by default the system's programs and libraries and what of `/etc`
+    /// programs need, not `/etc` whole.
     pub ro_binds: Vec<PathBuf>,
     /// Read the memory of each process as it exits.
     pub memory_scan: bool,
@@ -74,6 +75,45 @@ impl Default for Limits {
     }
 }
 
+/// The system's programs and libraries, bound read-only.
+const SYSTEM_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64"];
+
+/// What of `/etc` programs need to run as they would (users and groups, the loader's
+/// cache, name service, time zone, Debian's alternatives, shell start-up files,
+/// certificates), not `/etc` whole: a script must not read the configuration and keys of
+/// the service that runs it, which the sandbox's user may be able to (Warden not run as
+/// root runs the sandbox under its own user). Writes under `/etc` fail as before: the
+/// sandbox's root is read-only.
+const ETC_SHARED: &[&str] = &[
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/etc/alternatives",
+    "/etc/hosts",
+    "/etc/host.conf",
+    "/etc/resolv.conf",
+    "/etc/protocols",
+    "/etc/services",
+    "/etc/shells",
+    "/etc/profile",
+    "/etc/profile.d",
+    "/etc/bash.bashrc",
+    "/etc/environment",
+    "/etc/inputrc",
+    "/etc/os-release",
+    "/etc/debian_version",
+    "/etc/issue",
+    "/etc/ssl/certs",
+    "/etc/ca-certificates",
+    "/etc/mime.types",
+    "/etc/magic",
+];
+
 impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
@@ -81,8 +121,9 @@ impl Default for SandboxConfig {
             timeout_secs: 30,
             limits: Limits::default(),
             run_as: "nobody".into(),
-            ro_binds: ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"]
+            ro_binds: SYSTEM_DIRS
                 .iter()
+                .chain(ETC_SHARED)
                 .map(PathBuf::from)
                 .collect(),
             memory_scan: true,

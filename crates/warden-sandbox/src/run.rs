@@ -240,6 +240,9 @@ fn command_line(sb: &Sandbox, script: &Path, trace: &Path, interpreter: &str) ->
     ];
     a.extend(mounts.iter().map(OsString::from));
     a.extend(["--ro-bind".into(), script.into(), SCRIPT.into()]);
+    // The root bubblewrap builds is a tmpfs of its own, writable until now: read-only, so
+    // a script writes only to the private mounts above (not `/etc/cron.d`, not `/x`).
+    a.extend(["--remount-ro".into(), "/".into()]);
     a.extend(["--chdir".into(), "/tmp".into(), "--".into()]);
     let l = c.limits;
     a.push(sb.prlimit.as_os_str().into());

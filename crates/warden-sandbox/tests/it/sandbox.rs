@@ -56,9 +56,11 @@ fn writes_outside_the_private_tmp_fail() {
     let name = format!("warden-sandbox-probe-{}", std::process::id());
     let b = run(
         &s,
-        &format!("echo x > /usr/{name}\necho y > /etc/{name}\necho ok > /tmp/fine\ncat /tmp/fine"),
+        &format!(
+            "echo x > /usr/{name}\necho y > /etc/{name}\necho z > /{name}\necho ok > /tmp/fine\ncat /tmp/fine"
+        ),
     );
-    for dir in ["/usr", "/etc"] {
+    for dir in ["/usr", "/etc", ""] {
         let path = format!("{dir}/{name}");
         let op = b
             .files
@@ -75,6 +77,28 @@ fn writes_outside_the_private_tmp_fail() {
     assert!(tmp.is_some_and(|f| f.error.is_none()), "{:?}", b.files);
     assert_eq!(b.stdout, "ok\n");
     assert_eq!(b.exit, "exit code 0");
+}
+
+/// `/etc` is not bound whole: what programs need is there (users, the loader's cache,
+/// Debian's alternatives), the rest of the host's configuration — where a service keeps
+/// its own settings and keys — is not.
+#[test]
+fn only_what_programs_need_of_etc_is_visible() {
+    let Some(s) = sandbox() else { return };
+    let b = run(
+        &s,
+        concat!(
+            "grep -c '^root:' /etc/passwd\n",
+            "echo a b | awk '{print $2}'\n",
+            "ls /etc/apt > /dev/null 2>&1 || echo no-apt\n",
+            "test -e /etc/fstab || echo no-fstab",
+        ),
+    );
+    assert_eq!(b.stdout, "1\nb\nno-apt\nno-fstab\n", "{b:?}");
+    assert!(
+        std::path::Path::new("/etc/apt").exists(),
+        "this host has /etc/apt"
+    );
 }
 
 #[test]
