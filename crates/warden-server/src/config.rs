@@ -146,6 +146,8 @@ pub struct ServerConfig {
     pub token_cache_secs: u64,
     /// Most open streams (`/v1/stream`) per token; more are refused with 429.
     pub max_streams_per_token: usize,
+    /// Most open streams per tenant, whatever tokens hold them; more are refused with 429.
+    pub max_streams_per_tenant: usize,
     /// How commits reach the disk: `full` (each acknowledged batch is synced, so it
     /// survives a power loss) or `normal` (it survives a crash of the process; a power loss
     /// can undo the last commits — faster on slow disks).
@@ -192,6 +194,7 @@ impl Default for ServerConfig {
             tls_handshake_timeout_secs: 5,
             token_cache_secs: 10,
             max_streams_per_token: 8,
+            max_streams_per_tenant: 256,
             metrics_token: None,
             durability: warden_store::Durability::Full,
         }
@@ -431,6 +434,12 @@ impl ServiceConfig {
             return bad(
                 "server.max_streams_per_token",
                 "must be between 1 and 10000",
+            );
+        }
+        if !(1..=100_000).contains(&s.max_streams_per_tenant) {
+            return bad(
+                "server.max_streams_per_tenant",
+                "must be between 1 and 100000",
             );
         }
         if !(1..=86_400).contains(&s.baseline_save_secs) {

@@ -29,8 +29,9 @@ pub enum ApiError {
     BodyTimeout,
     #[error("{0}")]
     QuotaExceeded(String),
-    #[error("this token already has {limit} streams open; close one first")]
-    TooManyStreams { limit: usize },
+    /// The token's or the tenant's streams are all open (the message says which).
+    #[error("{0}")]
+    TooManyStreams(String),
     #[error("rate limit exceeded; retry in {retry_after} s")]
     RateLimited { retry_after: u64 },
     #[error("{0}")]
@@ -62,7 +63,7 @@ impl ApiError {
             ApiError::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::QuotaExceeded(_) => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
-            ApiError::TooManyStreams { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
+            ApiError::TooManyStreams(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_streams"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

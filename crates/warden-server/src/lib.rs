@@ -92,6 +92,7 @@ pub fn app(state: AppState) -> Router {
     let expensive = Router::new()
         .route("/v1/detect/realtime", post(routes::detect::realtime))
         .route("/v1/alerts/export", get(routes::analytics::export))
+        .route("/v1/graph/export", get(routes::graph::export))
         .route("/v1/monitor/network", post(routes::network::monitor))
         .route("/v1/payload/analyze", post(routes::payload::analyze))
         .route("/v1/payload/jobs", post(routes::payload::submit))
@@ -120,7 +121,6 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/graph/neighbours", get(routes::graph::neighbours))
         .route("/v1/graph/path", get(routes::graph::path))
         .route("/v1/graph/new-edges", get(routes::graph::new_edges))
-        .route("/v1/graph/export", get(routes::graph::export))
         .route("/v1/payload/jobs/{id}", get(routes::payload::job))
         .route("/v1/whoami", get(routes::ops::whoami))
         .route(

@@ -97,7 +97,7 @@ error_responses! {
     /// 429 on the rate-limited routes.
     RateLimited => "429", "Rate limited (`rate_limited`, see Retry-After); on detection, also a batch only of users beyond the tenant's quota (`quota_exceeded`)";
     /// 429 on the stream.
-    TooManyStreams => "429", "This token already holds `server.max_streams_per_token` streams (`too_many_streams`)";
+    TooManyStreams => "429", "This token already holds `server.max_streams_per_token` streams, or its tenant `server.max_streams_per_tenant` (`too_many_streams`)";
 }
 
 // ---------------------------------------------------------------------------------------

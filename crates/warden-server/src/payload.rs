@@ -50,6 +50,9 @@ pub struct PayloadSection {
     pub written_floor: bool,
     /// Jobs a tenant may have queued or running at once.
     pub max_queued_jobs: usize,
+    /// Finished jobs a tenant keeps at most (the oldest deleted first, before
+    /// `keep_days`, when a new one is queued).
+    pub max_kept_jobs: usize,
     /// Jobs analysed at once.
     pub workers: usize,
     /// Days a finished job (and its verdict) is kept.
@@ -75,6 +78,7 @@ impl Default for PayloadSection {
             signature_floor: VerdictConfig::default().signature_floor,
             written_floor: VerdictConfig::default().written_floor,
             max_queued_jobs: 64,
+            max_kept_jobs: 10_000,
             workers: 2,
             keep_days: 30,
             alert_level: ThreatLevel::High,
@@ -106,6 +110,9 @@ impl PayloadSection {
         }
         if !(1..=100_000).contains(&self.max_queued_jobs) {
             return bad("max_queued_jobs", "must be between 1 and 100000".into());
+        }
+        if !(1..=1_000_000).contains(&self.max_kept_jobs) {
+            return bad("max_kept_jobs", "must be between 1 and 1000000".into());
         }
         let most = warden_engine::pipeline::prevalence::MAX_COMMON_AT;
         if self.common_at_hosts == 1 || self.common_at_hosts > most {

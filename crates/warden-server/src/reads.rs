@@ -69,6 +69,25 @@ impl Reads {
 }
 
 impl AppState {
+    /// Runs `f` on the blocking pool in `tenant`'s read turn: for work that waits on the
+    /// tenant's pipeline (its lock is held while a batch is scored or the graph walked),
+    /// so that no async worker waits for that lock and one tenant's waiting calls hold at
+    /// most its share of the pool.
+    pub async fn in_read_turn<T: Send + 'static>(
+        &self,
+        tenant: &str,
+        f: impl FnOnce(&AppState) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let turn = self.reads.turns.take(tenant).await?;
+        let st = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            f(&st)
+        })
+        .await
+        .map_err(ApiError::internal)
+    }
+
     /// Runs the read `f` for `tenant` on a reader of its own, in the tenant's turn (see
     /// the module docs).
     pub async fn read<T: Send + 'static>(

@@ -13,6 +13,9 @@ use warden_store::Store;
 use crate::config::ServiceConfig;
 use crate::token_cache::TokenCache;
 
+/// Batches of one tenant that may wait for a turn, per turn it may hold.
+const BATCHES_WAITING_PER_TURN: usize = 4;
+
 /// Shared state; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -52,7 +55,8 @@ pub struct AppState {
     pub payload: Arc<crate::payload::PayloadService>,
     /// How webhook host names are resolved (the system's resolver; tests put in theirs).
     pub resolver: Arc<dyn crate::destinations::Resolve>,
-    /// Open streams per token (`server.max_streams_per_token`).
+    /// Open streams per token and per tenant (`server.max_streams_per_token`,
+    /// `server.max_streams_per_tenant`).
     pub stream_slots: Arc<crate::stream_slots::StreamSlots>,
     /// Client connections: open, refused, timed out ([`crate::connections`]).
     pub connections: Arc<crate::connections::ConnectionStats>,
@@ -110,10 +114,15 @@ impl AppState {
         Ok(Self {
             jwt,
             reads: Arc::new(reads),
-            batch_slots: Arc::new(crate::turns::TenantTurns::new(
-                config.server.max_concurrent_batches,
-                config.server.max_batches_per_tenant,
-            )),
+            // A waiting batch holds its body (up to `batch_limit_bytes`): at most a few per
+            // tenant wait.
+            batch_slots: Arc::new(
+                crate::turns::TenantTurns::new(
+                    config.server.max_concurrent_batches,
+                    config.server.max_batches_per_tenant,
+                )
+                .waiting_at_most(BATCHES_WAITING_PER_TURN * config.server.max_batches_per_tenant),
+            ),
             dirty: Arc::new(crate::baselines::Dirty::default()),
             rules,
             payload: Arc::new(payload),

@@ -1,9 +1,12 @@
 //! Turns on a shared resource with a fair share per tenant: at most `total` holders at
 //! once, and at most `per_tenant` of one tenant, so a tenant that sends many large
 //! batches or heavy queries at once waits behind itself while the others still get a
-//! turn. Waiting happens on the async side (no thread is held), in arrival order.
+//! turn. Waiting happens on the async side (no thread is held), in arrival order. A
+//! bound on waiters ([`TenantTurns::waiting_at_most`]) refuses a tenant's request at once
+//! when that many of its requests already wait (each waiting batch holds its body).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -17,8 +20,26 @@ const MAX_TENANT_QUEUES: usize = 100_000;
 #[derive(Debug)]
 pub struct TenantTurns {
     all: Arc<Semaphore>,
-    per_tenant: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_tenant: Mutex<HashMap<String, Arc<Queue>>>,
     per_tenant_max: usize,
+    /// Requests of one tenant that may wait for a turn at once (no bound when `None`).
+    max_waiting: Option<usize>,
+}
+
+/// One tenant's turns and how many of its requests wait for one.
+#[derive(Debug)]
+struct Queue {
+    turns: Arc<Semaphore>,
+    waiting: AtomicUsize,
+}
+
+/// Counts a request as waiting while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A turn; dropping it lets the next one go.
@@ -34,7 +55,15 @@ impl TenantTurns {
             all: Arc::new(Semaphore::new(total.max(1))),
             per_tenant: Mutex::default(),
             per_tenant_max: per_tenant.clamp(1, total.max(1)),
+            max_waiting: None,
         }
+    }
+
+    /// The same, refusing a tenant's request (429, retry in a second) when `n` of its
+    /// requests already wait for a turn.
+    pub fn waiting_at_most(mut self, n: usize) -> Self {
+        self.max_waiting = Some(n.max(1));
+        self
     }
 
     /// Waits for the tenant's turn, then for a free place.
@@ -46,10 +75,26 @@ impl TenantTurns {
                 map.retain(|_, q| Arc::strong_count(q) > 1);
             }
             map.entry(tenant.to_owned())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.per_tenant_max)))
+                .or_insert_with(|| {
+                    Arc::new(Queue {
+                        turns: Arc::new(Semaphore::new(self.per_tenant_max)),
+                        waiting: AtomicUsize::new(0),
+                    })
+                })
                 .clone()
         };
-        let tenant = queue.acquire_owned().await.map_err(ApiError::internal)?;
+        let before = queue.waiting.fetch_add(1, Ordering::Relaxed);
+        let waiting = Waiting(&queue.waiting);
+        if self.max_waiting.is_some_and(|max| before >= max) {
+            return Err(ApiError::RateLimited { retry_after: 1 });
+        }
+        let tenant = queue
+            .turns
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        drop(waiting);
         let all = self
             .all
             .clone()
@@ -66,7 +111,7 @@ impl TenantTurns {
     pub fn held(&self, tenant: &str) -> usize {
         let map = self.per_tenant.lock().unwrap_or_else(|p| p.into_inner());
         map.get(tenant)
-            .map_or(0, |q| self.per_tenant_max - q.available_permits())
+            .map_or(0, |q| self.per_tenant_max - q.turns.available_permits())
     }
 }
 
@@ -99,5 +144,32 @@ mod tests {
             matches!(next, Ok(Ok(_))),
             "`a` goes on once one of its turns ends"
         );
+    }
+
+    #[tokio::test]
+    async fn past_its_waiting_bound_a_tenants_request_is_refused_at_once() {
+        let turns = Arc::new(TenantTurns::new(4, 1).waiting_at_most(2));
+        let held = turns.take("a").await;
+        assert!(held.is_ok());
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let t = turns.clone();
+                tokio::spawn(async move { t.take("a").await.map(drop) })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(matches!(
+            turns.take("a").await,
+            Err(ApiError::RateLimited { retry_after: 1 })
+        ));
+        assert!(
+            turns.take("b").await.is_ok(),
+            "another tenant's bound is its own"
+        );
+        drop(held);
+        for w in waiters {
+            assert!(matches!(w.await, Ok(Ok(()))), "the waiters get their turns");
+        }
+        assert!(turns.take("a").await.is_ok(), "and the bound is free again");
     }
 }

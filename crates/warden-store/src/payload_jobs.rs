@@ -104,11 +104,14 @@ fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PayloadJob> {
 
 impl Store {
     /// Queues a job unless the tenant already has `max_queued` waiting or running; its id,
-    /// or `None` when the queue is full.
+    /// or `None` when the queue is full. The tenant's finished jobs beyond the newest
+    /// `max_kept` are deleted in the same transaction, so what one tenant keeps is bounded
+    /// however fast it submits.
     pub fn queue_payload_job(
         &mut self,
         job: &NewJob<'_>,
         max_queued: usize,
+        max_kept: usize,
     ) -> Result<Option<i64>, StoreError> {
         let tx = self
             .conn
@@ -141,6 +144,14 @@ impl Store {
         )
         .map_err(q("queueing a payload job"))?;
         let id = tx.last_insert_rowid();
+        tx.execute(
+            "DELETE FROM payload_jobs WHERE id IN (
+                 SELECT id FROM payload_jobs
+                 WHERE tenant = ?1 AND status IN ('done', 'failed')
+                 ORDER BY id DESC LIMIT -1 OFFSET ?2)",
+            params![job.tenant, i64::try_from(max_kept).unwrap_or(i64::MAX)],
+        )
+        .map_err(q("dropping a tenant's oldest payload jobs"))?;
         tx.commit().map_err(q("queueing a payload job"))?;
         Ok(Some(id))
     }
@@ -241,13 +252,60 @@ mod tests {
     }
 
     #[test]
+    fn a_tenant_keeps_at_most_its_newest_finished_jobs() {
+        let mut s = Store::open_in_memory().unwrap();
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let id = s
+                .queue_payload_job(&job("t1", "ls"), 10, 3)
+                .unwrap()
+                .unwrap();
+            let claimed = s.claim_payload_job().unwrap().unwrap();
+            assert_eq!(claimed.id, id);
+            s.finish_payload_job(id, if i % 2 == 0 { Ok("{}") } else { Err("x") })
+                .unwrap();
+            ids.push(id);
+        }
+        let other = s
+            .queue_payload_job(&job("t2", "id"), 10, 3)
+            .unwrap()
+            .unwrap();
+        s.finish_payload_job(other, Ok("{}")).unwrap();
+        // A waiting job is never dropped; queueing it kept t1's 3 newest finished ones.
+        let waiting = s
+            .queue_payload_job(&job("t1", "w"), 10, 3)
+            .unwrap()
+            .unwrap();
+        let kept: Vec<bool> = ids
+            .iter()
+            .map(|id| s.payload_job("t1", *id).unwrap().is_some())
+            .collect();
+        assert_eq!(kept, [false, false, true, true, true]);
+        assert!(s.payload_job("t1", waiting).unwrap().is_some());
+        assert!(
+            s.payload_job("t2", other).unwrap().is_some(),
+            "another tenant's"
+        );
+    }
+
+    #[test]
     fn queue_claim_finish_and_bounds() {
         let mut s = Store::open_in_memory().unwrap();
-        let a = s.queue_payload_job(&job("t1", "ls"), 2).unwrap().unwrap();
-        let b = s.queue_payload_job(&job("t1", "id"), 2).unwrap().unwrap();
+        let a = s
+            .queue_payload_job(&job("t1", "ls"), 2, 100)
+            .unwrap()
+            .unwrap();
+        let b = s
+            .queue_payload_job(&job("t1", "id"), 2, 100)
+            .unwrap()
+            .unwrap();
         // The tenant's queue is full; another tenant's is not.
-        assert_eq!(s.queue_payload_job(&job("t1", "w"), 2).unwrap(), None);
-        assert!(s.queue_payload_job(&job("t2", "w"), 2).unwrap().is_some());
+        assert_eq!(s.queue_payload_job(&job("t1", "w"), 2, 100).unwrap(), None);
+        assert!(
+            s.queue_payload_job(&job("t2", "w"), 2, 100)
+                .unwrap()
+                .is_some()
+        );
         let first = s.claim_payload_job().unwrap().unwrap();
         assert_eq!(
             (first.id, first.status, first.text.as_str()),

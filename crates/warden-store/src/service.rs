@@ -158,7 +158,8 @@ pub struct AlertChange {
 }
 
 impl AlertChange {
-    fn describe(&self) -> String {
+    /// The change in words, as the audit log writes it.
+    pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         if let Some(s) = &self.status {
             parts.push(format!("status={s}"));
@@ -191,6 +192,9 @@ pub enum AuditAs<'a> {
     EachAlert,
     /// One entry for the whole change, with this target and the number of alerts.
     One(&'a str),
+    /// No entry: the caller writes one for a change it makes in several calls (so that
+    /// no call holds the store for long).
+    Caller,
 }
 
 const ALERT_COLUMNS: &str =

@@ -110,16 +110,16 @@ pub async fn behavior(
         return Err(ApiError::invalid("user_id", "1 to 256 characters"));
     }
     // The pipeline's lock is held while a batch is scored: wait for it off the async
-    // workers.
-    let (state, tenant, user) = (st.clone(), who.tenant.clone(), b.user_id.clone());
-    let baseline = tokio::task::spawn_blocking(move || {
-        crate::tenants::with_engine(&state, &tenant, |e| {
-            e.user(&user)
-                .map(|s| warden_engine::ueba::view::profile_view(&user, s))
+    // workers, in the tenant's read turn.
+    let (tenant, user) = (who.tenant.clone(), b.user_id.clone());
+    let baseline = st
+        .in_read_turn(&who.tenant, move |st| {
+            crate::tenants::with_engine(st, &tenant, |e| {
+                e.user(&user)
+                    .map(|s| warden_engine::ueba::view::profile_view(&user, s))
+            })
         })
-    })
-    .await
-    .map_err(ApiError::internal)??;
+        .await??;
     let filter = AlertFilter {
         tenant: who.tenant.clone(),
         user: Some(b.user_id.clone()),

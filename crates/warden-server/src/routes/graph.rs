@@ -68,16 +68,16 @@ fn limit(v: Option<usize>, default: usize) -> Result<usize, ApiError> {
     }
 }
 
-/// Runs a graph question on a blocking thread (a large graph takes a while to walk).
+/// Runs a graph question on a blocking thread (a large graph takes a while to walk), in
+/// the tenant's read turn.
 async fn blocking<T: Send + 'static>(
     st: &AppState,
     tenant: String,
     f: impl FnOnce(&warden_graph::Hunter) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let st = st.clone();
-    tokio::task::spawn_blocking(move || with_graph(&st, &tenant, f))
-        .await
-        .map_err(ApiError::internal)?
+    let key = tenant.clone();
+    st.in_read_turn(&key, move |st| with_graph(st, &tenant, f))
+        .await?
         .and_then(|r| r)
 }
 

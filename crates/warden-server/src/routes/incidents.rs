@@ -1,8 +1,10 @@
 //! Incidents: a tenant's alerts grouped per user, a new incident starting when an alert
 //! comes more than `window` seconds after that user's previous one. An incident's id is the
 //! id of its first alert, so it is stable while alerts are added; its status follows its
-//! alerts (new while any is new), and changing it changes every alert in it, with one
+//! alerts (new while any is new), and changing it changes every alert in it (in steps of a
+//! bulk change's size, so a large incident never holds the store for long), with one
 //! audit entry for the incident (target `incident:<id>`, the number of alerts changed).
+//! An incident's answer lists every alert id and holds the first 1,000 alerts in full.
 
 use std::collections::BTreeSet;
 
@@ -19,8 +21,12 @@ use crate::routes::alerts::{Patch, check_status, page_limit};
 use crate::routes::{IdPath, Object, json_error, time_param};
 use crate::state::AppState;
 
+use crate::routes::alerts::MAX_BULK;
+
 /// Alerts read to build incidents at most (narrow with `from`/`to` beyond that).
 const MAX_ALERTS: usize = 200_000;
+/// Alerts an incident's answer holds in full (the first ones; every id is listed).
+const MAX_SHOWN: usize = 1_000;
 const DEFAULT_WINDOW: i64 = 3600;
 /// Default number of incidents listed.
 const PAGE: usize = 100;
@@ -189,16 +195,22 @@ pub async fn get_one(
         .into_iter()
         .find(|i| i.id == id)
         .ok_or(ApiError::NotFound)?;
-    let (tenant, ids) = (who.tenant.clone(), incident.alert_ids.clone());
+    // The alerts themselves up to a page (every id is in the incident): an incident of
+    // many thousands would otherwise be read whole into one answer.
+    let shown: Vec<i64> = incident.alert_ids.iter().take(MAX_SHOWN).copied().collect();
+    let tenant = who.tenant.clone();
     let alerts: Vec<AlertRecord> = st
         .read(&who.tenant, move |store| {
-            Ok(ids
+            Ok(shown
                 .iter()
                 .filter_map(|a| store.alert(&tenant, *a).ok().flatten())
                 .collect())
         })
         .await?;
-    Ok(Json(json!({"incident": incident, "alerts": alerts})))
+    let more = incident.alert_ids.len().saturating_sub(MAX_SHOWN);
+    Ok(Json(
+        json!({"incident": incident, "alerts": alerts, "alerts_not_shown": more}),
+    ))
 }
 
 #[utoipa::path(patch, path = "/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path, description = "Incident id (its first alert's)"), IncidentQuery), request_body = crate::openapi::Patch, responses((status = 200, description = "The incident after the change", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::NotFound, crate::openapi::TooLarge), security(("bearer" = [])))]
@@ -218,14 +230,34 @@ pub async fn patch(
         .into_iter()
         .find(|i| i.id == id)
         .ok_or(ApiError::NotFound)?;
-    // One audit entry for the incident, however many alerts it holds.
-    let (tenant, actor) = (who.tenant.clone(), who.actor());
-    st.with_store(move |store| {
+    // In steps of at most MAX_BULK alerts, each its own transaction, so a large incident
+    // never holds the store (and every tenant's commits) for long; one audit entry for the
+    // incident, however many alerts it holds.
+    let mut changed = 0;
+    for ids in incident.alert_ids.chunks(MAX_BULK) {
+        let (tenant, actor, ids, change) = (
+            who.tenant.clone(),
+            who.actor(),
+            ids.to_vec(),
+            change.clone(),
+        );
+        changed += st
+            .with_store(move |store| {
+                let audit = warden_store::AuditAs::Caller;
+                Ok(store.update_alerts_as(&tenant, &ids, &change, &actor, audit)?)
+            })
+            .await?
+            .len();
+    }
+    if changed > 0 {
+        let (tenant, actor) = (who.tenant.clone(), who.actor());
         let target = format!("incident:{}", incident.id);
-        let audit = warden_store::AuditAs::One(&target);
-        Ok(store.update_alerts_as(&tenant, &incident.alert_ids, &change, &actor, audit)?)
-    })
-    .await?;
+        let detail = format!("{} ({changed} alerts)", change.describe());
+        st.with_store(move |store| {
+            Ok(store.append_audit(&tenant, &actor, "alert.update", &target, &detail)?)
+        })
+        .await?;
+    }
     let after = load(&st, &who, &q).await?.into_iter().find(|i| i.id == id);
     Ok(Json(json!({"incident": after})))
 }

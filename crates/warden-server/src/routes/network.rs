@@ -180,11 +180,17 @@ fn score_flows(
 #[utoipa::path(get, path = "/v1/models", tag = "operations", responses((status = 200, description = "The models in use (version, training figures, drift) and the ensemble's calls", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn models(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
     who.require(Scope::Read)?;
-    let counters = st.tenants.get(&who.tenant).and_then(|p| {
-        let p = p.lock().ok()?;
-        let d = p.detector::<warden_engine::pipeline::UebaDetector>()?;
-        Some(d.engine().ensemble().counters())
-    });
+    // The pipeline's lock is held while a batch is scored: wait for it off the async
+    // workers, in the tenant's read turn.
+    let tenant = who.tenant.clone();
+    let counters = st
+        .in_read_turn(&who.tenant, move |st| {
+            let p = st.tenants.get(&tenant)?;
+            let p = p.lock().ok()?;
+            let d = p.detector::<warden_engine::pipeline::UebaDetector>()?;
+            Some(d.engine().ensemble().counters())
+        })
+        .await?;
     let e = &st.config.ueba.ensemble;
     Ok(Json(json!({
         "models": st.models.describe(),

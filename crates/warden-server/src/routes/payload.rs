@@ -131,7 +131,10 @@ pub async fn submit(
     let user = name("user", s.user)?;
     let host = name("host", s.host)?;
     let occurred = time_param("timestamp", s.timestamp.as_deref())?;
-    let max = st.config.payload.max_queued_jobs;
+    let (max, kept) = (
+        st.config.payload.max_queued_jobs,
+        st.config.payload.max_kept_jobs,
+    );
     let tenant = who.tenant.clone();
     let actor = who.actor();
     let sandbox = s.sandbox.unwrap_or(false);
@@ -151,6 +154,7 @@ pub async fn submit(
                     occurred_at: occurred.as_deref(),
                 },
                 max,
+                kept,
             )?)
         })
         .await?

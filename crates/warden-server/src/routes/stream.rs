@@ -35,7 +35,7 @@ use crate::auth::{Principal, Scope};
 use crate::error::ApiError;
 use crate::routes::{anomaly_param, level_param};
 use crate::state::AppState;
-use crate::stream_slots::StreamSlot;
+use crate::stream_slots::{Full, StreamLimits, StreamSlot};
 use crate::token_cache::CredentialWatch;
 
 /// The stream's channels.
@@ -284,17 +284,28 @@ pub async fn stream(
         aggregate: q.aggregate.map(Duration::from_secs),
         ready: VecDeque::new(),
     };
-    let Some(guard) = st.stream_slots.take(
-        &who.credential,
-        st.config.server.max_streams_per_token,
-        &st.metrics,
-    ) else {
-        st.metrics
-            .rate_limited
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        return Err(ApiError::TooManyStreams {
-            limit: st.config.server.max_streams_per_token,
-        });
+    let limits = StreamLimits {
+        per_token: st.config.server.max_streams_per_token,
+        per_tenant: st.config.server.max_streams_per_tenant,
+    };
+    let guard = match st
+        .stream_slots
+        .take(&who.credential, &who.tenant, limits, &st.metrics)
+    {
+        Ok(guard) => guard,
+        Err(full) => {
+            st.metrics
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(ApiError::TooManyStreams(match full {
+                Full::Token(n) => {
+                    format!("this token already has {n} streams open; close one first")
+                }
+                Full::Tenant(n) => {
+                    format!("this tenant already has {n} streams open; close one first")
+                }
+            }));
+        }
     };
     if let Ok(ws) = ws {
         return Ok(ws

@@ -83,6 +83,16 @@ pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Val
     ))
 }
 
+/// Refuses a new token (created or rotated) when the tenant holds [`MAX_TOKENS`] already.
+fn check_room(store: &warden_store::Store, tenant: &str) -> Result<(), ApiError> {
+    if store.tokens(Some(tenant))?.len() >= MAX_TOKENS {
+        return Err(ApiError::QuotaExceeded(format!(
+            "the tenant holds {MAX_TOKENS} tokens (revoked ones included), the most it may"
+        )));
+    }
+    Ok(())
+}
+
 #[utoipa::path(post, path = "/v1/tokens", tag = "tokens", request_body = NewTokenBody, responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 429, description = "The tenant holds 1000 tokens, the most it may (`quota_exceeded`)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(st): State<AppState>,
@@ -101,11 +111,7 @@ pub async fn create(
     let (tenant, actor, name) = (who.tenant.clone(), who.actor(), label.clone());
     let (token, id) = st
         .with_store(move |store| {
-            if store.tokens(Some(&tenant))?.len() >= MAX_TOKENS {
-                return Err(ApiError::QuotaExceeded(format!(
-                    "the tenant holds {MAX_TOKENS} tokens (revoked ones included), the most it may"
-                )));
-            }
+            check_room(store, &tenant)?;
             let (token, id) = auth::create_token_expiring(store, scope, &tenant, &name, expires)
                 .map_err(ApiError::internal)?;
             let target = format!("token:{id}");
@@ -173,6 +179,8 @@ pub async fn rotate(
     let (new_id, old, expires) = st
         .with_store(move |store| {
             let old = store.token(id, Some(&tenant))?.ok_or(ApiError::NotFound)?;
+            // A rotation adds a token (the old one lives on through its grace): it counts.
+            check_room(store, &tenant)?;
             let expires = expires.or_else(|| auth::inherited_expiry(&old));
             let expires_at = expires.map(stored_time);
             let new = NewToken {

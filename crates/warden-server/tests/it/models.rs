@@ -479,3 +479,71 @@ async fn anomalous_flows_are_alerts_listed_streamed_on_network_and_delivered() {
     assert_ne!(again["alerts"][0]["id"], id);
     assert_eq!(again["alerts"][0]["new"], true);
 }
+
+/// A tenant's pipeline is locked while a batch is scored or its graph walked. Asking for
+/// the models (which reads the ensemble's counters from that pipeline) waits for it off
+/// the async workers: with one worker, another request is answered while the lock is
+/// still held, and the models' answer comes once it is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_request_waiting_for_a_busy_pipeline_holds_no_async_worker() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let store = warden_store::Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+    let (read, _) =
+        create_token(&store, Scope::Read, "acme", "r").unwrap_or_else(|e| panic!("{e}"));
+    let state = AppState::new(ServiceConfig::default(), store).unwrap_or_else(|e| panic!("{e}"));
+    let pipeline =
+        warden_server::tenants::pipeline(&state, "acme").unwrap_or_else(|e| panic!("{e:?}"));
+    let r = app(state);
+
+    let (locked, released) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let holder = {
+        let (locked, released) = (locked.clone(), released.clone());
+        std::thread::spawn(move || {
+            let guard = pipeline.lock().unwrap_or_else(|p| p.into_inner());
+            locked.store(true, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs(2));
+            released.store(true, Ordering::SeqCst);
+            drop(guard);
+        })
+    };
+    while !locked.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let models = {
+        let (r, read) = (r.clone(), read.clone());
+        tokio::spawn(async move {
+            common::oneshot(
+                &r,
+                "GET",
+                "/v1/models",
+                Some(&read),
+                "application/json",
+                Vec::new(),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let health = {
+        let r = r.clone();
+        tokio::spawn(async move {
+            let answer = common::oneshot(&r, "GET", "/healthz", None, "", Vec::new()).await;
+            (answer.0, released.load(Ordering::SeqCst))
+        })
+    };
+    let (status, released_first) = health.await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !released_first,
+        "answered only once the pipeline was released"
+    );
+    let (status, _, b) = models.await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status, StatusCode::OK, "{b}");
+    assert!(b["ensemble"]["calls"].is_number(), "{b}");
+    holder.join().unwrap_or_else(|_| panic!("holder"));
+}

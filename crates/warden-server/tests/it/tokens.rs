@@ -333,6 +333,53 @@ async fn rotation_replaces_a_token_at_once_or_after_a_grace_period() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
+/// A rotation adds a token (the old one lives on through its grace), so it counts toward
+/// the tenant's 1,000 as a new one does: rotating in a loop cannot pile up live tokens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotations_count_toward_the_tenants_tokens() {
+    let s = setup(|_| {});
+    let (_, id) = new_reader(&s, json!({})).await;
+    let (status, b) = call(
+        &s,
+        "POST",
+        &format!("/v1/tokens/{id}/rotate"),
+        &s.admin,
+        json!({"grace": "3650d"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+    let newest = b["id"].as_i64().unwrap_or_default();
+    // The tenant holds 3 now (its admin, the old reader, the new one): fill to 1,000.
+    {
+        let store = s.state.store();
+        for i in 3..1000 {
+            create_token(&store, Scope::Read, "acme", &format!("r{i}"))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    for (uri, body) in [
+        (
+            format!("/v1/tokens/{newest}/rotate"),
+            json!({"grace": "3650d"}),
+        ),
+        ("/v1/tokens".to_owned(), json!({"scope": "read"})),
+    ] {
+        let (status, b) = call(&s, "POST", &uri, &s.admin, body).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{uri}: {b}");
+        assert_eq!(b["error"]["code"], "quota_exceeded", "{uri}: {b}");
+    }
+    // Another tenant's room is its own.
+    let (status, b) = call(
+        &s,
+        "POST",
+        "/v1/tokens",
+        &s.other_admin,
+        json!({"scope": "read"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_per_token_are_capped() {
     let s = setup(|c| c.server.max_streams_per_token = 2);
@@ -345,5 +392,32 @@ async fn streams_per_token_are_capped() {
     assert_eq!(b["error"]["code"], json!("too_many_streams"));
     let (other, _) = new_reader(&s, json!({})).await;
     let _three = open_sse(server.addr, &other).await;
+    server.stop().await;
+}
+
+/// Many tokens do not make many streams: the tenant's are capped whatever tokens hold
+/// them, and another tenant's are its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_per_tenant_are_capped_whatever_the_tokens() {
+    let s = setup(|c| c.server.max_streams_per_tenant = 3);
+    let server = common::start(s.state.clone()).await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let (reader, _) = new_reader(&s, json!({})).await;
+        open.push(open_sse(server.addr, &reader).await);
+    }
+    let (fourth, _) = new_reader(&s, json!({})).await;
+    let (status, b) = call(&s, "GET", "/v1/stream", &fourth, Value::Null).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{b}");
+    assert_eq!(b["error"]["code"], json!("too_many_streams"));
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("tenant"),
+        "{b}"
+    );
+    let _globex = open_sse(server.addr, &s.other_admin).await;
+    assert_eq!(s.state.stream_slots.open_of_tenant("acme"), 3);
     server.stop().await;
 }

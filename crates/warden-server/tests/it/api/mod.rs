@@ -18,6 +18,7 @@ use common::{assert_invalid, events_body, sample_lines};
 mod reading;
 
 struct Api {
+    state: AppState,
     router: axum::Router,
     read: String,
     write: String,
@@ -40,7 +41,8 @@ fn api_with(config: ServiceConfig) -> Api {
     let other_tenant = tok(Scope::Admin, "globex");
     let state = AppState::new(config, store).unwrap_or_else(|e| panic!("{e}"));
     Api {
-        router: app(state),
+        router: app(state.clone()),
+        state,
         read,
         write,
         admin,

@@ -373,6 +373,91 @@ async fn incidents_group_alerts_and_take_status_changes_for_all_of_them() {
     assert!(doc["paths"]["/v1/incidents/{id}"]["patch"].is_object());
 }
 
+/// An incident of 2,500 alerts (one user, a minute apart): its answer lists every id and
+/// holds the first 1,000 alerts in full; a change reaches all 2,500 (written 1,000 at a
+/// time) with one audit entry.
+#[tokio::test]
+async fn a_large_incident_is_answered_in_part_and_changed_whole() {
+    use warden_event::{Alert, AlertDetail, Detector, DetectorKind, GraphFinding, ThreatLevel};
+    let api = api();
+    let alerts: Vec<Alert> = (0..2500)
+        .map(|i| Alert {
+            tenant: "acme".into(),
+            key: format!("k{i}"),
+            digest: None,
+            timestamp: format!("2026-05-28T{:02}:{:02}:00Z", i / 60 % 24, i % 60),
+            subject: "ana".into(),
+            entities: vec![],
+            detector: Detector {
+                kind: DetectorKind::Graph,
+                id: "lateral_movement".into(),
+            },
+            level: ThreatLevel::High,
+            score: 60.0,
+            confidence: 0.8,
+            anomalies: vec![],
+            explanation: "test".into(),
+            recommended_actions: vec![],
+            evidence: vec![],
+            attack: vec![],
+            detail: AlertDetail::Graph(GraphFinding {
+                finder: "lateral_movement".into(),
+                steps: vec![],
+            }),
+        })
+        .collect();
+    api.state
+        .store()
+        .save_alerts(None, &alerts[..1440])
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The next day's 1,060, still a minute apart across midnight: one incident.
+    let next_day: Vec<Alert> = alerts[1440..]
+        .iter()
+        .map(|a| Alert {
+            timestamp: a.timestamp.replace("2026-05-28", "2026-05-29"),
+            ..a.clone()
+        })
+        .collect();
+    api.state
+        .store()
+        .save_alerts(None, &next_day)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (s, inc) = get(&api, "/v1/incidents", Some(&api.read)).await;
+    assert_eq!(s, StatusCode::OK, "{inc}");
+    let list = inc["incidents"].as_array().cloned().unwrap_or_default();
+    assert_eq!(list.len(), 1, "{inc}");
+    let id = list[0]["id"].as_i64().unwrap_or(0);
+    let (s, one) = get(&api, &format!("/v1/incidents/{id}"), Some(&api.read)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        one["incident"]["alert_ids"].as_array().map_or(0, Vec::len),
+        2500
+    );
+    assert_eq!(one["alerts"].as_array().map_or(0, Vec::len), 1000);
+    assert_eq!(one["alerts_not_shown"], 1500);
+    let (s, after) = send_json(
+        &api,
+        "PATCH",
+        &format!("/v1/incidents/{id}"),
+        &api.write,
+        json!({"status": "acknowledged"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{after}");
+    assert_eq!(after["incident"]["status"], "acknowledged");
+    let (_, page) = get(&api, "/v1/alerts?status=new&limit=1000", Some(&api.read)).await;
+    assert_eq!(
+        page["alerts"].as_array().map_or(0, Vec::len),
+        0,
+        "every alert changed"
+    );
+    let (_, audit) = get(&api, "/v1/audit?limit=1000", Some(&api.admin)).await;
+    let entries = audit["entries"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 1, "{audit}");
+    let detail = entries[0]["detail"].as_str().unwrap_or_default();
+    assert!(detail.ends_with("(2500 alerts)"), "{detail}");
+}
+
 #[tokio::test]
 async fn an_alert_keeps_its_event_and_the_events_before_it() {
     let api = api();
