@@ -1,8 +1,10 @@
 //! What a sandboxed run costs: the same scripts run plainly (`sh -c`) and in the sandbox
 //! (bubblewrap, strace, rlimits), with and without reading each process's memory at its
 //! exit, each `--runs` times; prints the median and 95th percentile wall time per run.
+//! `--whole-etc` binds `/etc` whole instead of what programs need of it (the setting
+//! before that choice, to compare in one run).
 //!
-//!     cargo run --release -p warden-sandbox --example overhead -- --runs 20
+//!     cargo run --release -p warden-sandbox --example overhead -- --runs 20 [--whole-etc]
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -52,10 +54,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(20usize);
-    let with_memory = Sandbox::new(SandboxConfig::default())?;
+    let mut config = SandboxConfig::default();
+    if args.iter().any(|a| a == "--whole-etc") {
+        config.ro_binds.retain(|p| !p.starts_with("/etc"));
+        config.ro_binds.push("/etc".into());
+    }
+    let with_memory = Sandbox::new(config.clone())?;
     let without_memory = Sandbox::new(SandboxConfig {
         memory_scan: false,
-        ..SandboxConfig::default()
+        ..config
     })?;
     println!(
         "| script | plain sh, median / p95 ms | sandbox, median / p95 ms | sandbox + memory, median / p95 ms | processes |"
