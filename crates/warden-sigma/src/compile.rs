@@ -266,114 +266,21 @@ fn compile_spec(spec: &FieldSpec, arena: &mut Arena, ctx: &Context<'_>) -> Resul
             },
         )
     };
-    let all = mods.contains(&Modifier::All);
-    let cased = mods.contains(&Modifier::Cased);
+    let keywords = matches!(target, Target::Keywords);
     let mut per_value: Vec<Expr> = Vec::with_capacity(spec.values.len());
     for value in &spec.values {
-        let e = match (&kind, value) {
-            (Kind::Exists, v) => {
-                let b = match v {
-                    RawValue::Bool(b) => *b,
-                    RawValue::Str(s) if s.eq_ignore_ascii_case("true") => true,
-                    RawValue::Str(s) if s.eq_ignore_ascii_case("false") => false,
-                    _ => return Err(ErrorKind::Modifier("'exists' needs true or false".into())),
-                };
-                if matches!(target, Target::Keywords) {
-                    return Err(ErrorKind::Modifier("'exists' needs a field".into()));
-                }
-                mk(arena, format!("exists:{b}"), Test::Exists(b))
-            }
-            (_, RawValue::Null) => mk(arena, "null".into(), Test::Null),
-            (Kind::Num(op), v) => {
-                let n = number(v, "gt/gte/lt/lte")?;
-                mk(
-                    arena,
-                    format!("num:{op:?}:{n}"),
-                    Test::Num { op: *op, value: n },
-                )
-            }
-            (Kind::Time(part, op), v) => {
-                let n = number(v, part.name())?;
-                mk(
-                    arena,
-                    format!("time:{part:?}:{op:?}:{n}"),
-                    Test::Time {
-                        part: *part,
-                        op: *op,
-                        value: n,
-                    },
-                )
-            }
-            (Kind::Cidr, v) => {
-                let text = v.as_text().unwrap_or_default();
-                let t = text.trim();
-                let net = t
-                    .parse::<ipnet::IpNet>()
-                    .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                    .map_err(|_| ErrorKind::Modifier(format!("'{t}' is not a CIDR network")))?;
-                mk(arena, format!("cidr:{net}"), Test::Cidr(net))
-            }
-            (Kind::Regex { i, m, s }, v) => {
-                let text = v.as_text().unwrap_or_default();
-                let re = regex::RegexBuilder::new(&text)
-                    .case_insensitive(*i)
-                    .multi_line(*m)
-                    .dot_matches_new_line(*s)
-                    .size_limit(1 << 22)
-                    .dfa_size_limit(1 << 22)
-                    .build()
-                    .map_err(|e| ErrorKind::Regex(first_line(&e.to_string())))?;
-                mk(
-                    arena,
-                    format!("re:{i}{m}{s}:{text}"),
-                    Test::Regex(Box::new(re)),
-                )
-            }
-            (Kind::FieldRef, v) => {
-                let other = v.as_text().unwrap_or_default();
-                if matches!(target, Target::Keywords) {
-                    return Err(ErrorKind::Modifier("'fieldref' needs a field".into()));
-                }
-                let mode = if mods.contains(&Modifier::Contains) {
-                    RefMode::Contains
-                } else if mods.contains(&Modifier::StartsWith) {
-                    RefMode::Prefix
-                } else if mods.contains(&Modifier::EndsWith) {
-                    RefMode::Suffix
-                } else {
-                    RefMode::Equal
-                };
-                let ids = map_field(other.trim(), arena, ctx);
-                mk(
-                    arena,
-                    format!("ref:{mode:?}:{cased}:{ids:?}"),
-                    Test::FieldRef {
-                        other: ids,
-                        mode,
-                        cased,
-                    },
-                )
-            }
-            (Kind::Str, v) => {
-                let patterns = string_patterns(v, mods, ctx, matches!(target, Target::Keywords))?;
-                let mut alts = Vec::with_capacity(patterns.len());
-                for p in patterns {
-                    let p = if cased { p } else { p.lowercase() };
-                    let test = if p.0.is_empty() {
-                        Test::Empty
-                    } else {
-                        let m = StrMatch::from_pattern(&p)
-                            .map_err(|e| ErrorKind::Regex(first_line(&e.to_string())))?;
-                        Test::Str { m, cased }
-                    };
-                    alts.push(mk(arena, format!("str:{cased}:{:?}", p.0), test));
-                }
-                Expr::Or(alts)
-            }
+        let e = match value_tests(&kind, value, mods, keywords, arena, ctx)? {
+            Tests::One(key, test) => mk(arena, key, test),
+            Tests::Any(tests) => Expr::Or(
+                tests
+                    .into_iter()
+                    .map(|(key, test)| mk(arena, key, test))
+                    .collect(),
+            ),
         };
         per_value.push(e);
     }
-    let combined = if all {
+    let combined = if mods.contains(&Modifier::All) {
         Expr::And(per_value)
     } else {
         Expr::Or(per_value)
@@ -383,6 +290,117 @@ fn compile_spec(spec: &FieldSpec, arena: &mut Arena, ctx: &Context<'_>) -> Resul
     } else {
         combined
     })
+}
+
+/// What one value of a field asks, each test with the key its leaf is shared under: one
+/// test, or (a string) any of the patterns it expands to.
+enum Tests {
+    One(String, Test),
+    Any(Vec<(String, Test)>),
+}
+
+/// The tests of one value under the field's modifiers (`keywords`: the value is a
+/// keyword, searched in the whole event, not a field's).
+fn value_tests(
+    kind: &Kind,
+    value: &RawValue,
+    mods: &[Modifier],
+    keywords: bool,
+    arena: &mut Arena,
+    ctx: &Context<'_>,
+) -> Result<Tests, ErrorKind> {
+    let cased = mods.contains(&Modifier::Cased);
+    let one = |key: String, test: Test| Ok(Tests::One(key, test));
+    match (kind, value) {
+        (Kind::Exists, v) => {
+            let b = match v {
+                RawValue::Bool(b) => *b,
+                RawValue::Str(s) if s.eq_ignore_ascii_case("true") => true,
+                RawValue::Str(s) if s.eq_ignore_ascii_case("false") => false,
+                _ => return Err(ErrorKind::Modifier("'exists' needs true or false".into())),
+            };
+            if keywords {
+                return Err(ErrorKind::Modifier("'exists' needs a field".into()));
+            }
+            one(format!("exists:{b}"), Test::Exists(b))
+        }
+        (_, RawValue::Null) => one("null".into(), Test::Null),
+        (Kind::Num(op), v) => {
+            let n = number(v, "gt/gte/lt/lte")?;
+            one(format!("num:{op:?}:{n}"), Test::Num { op: *op, value: n })
+        }
+        (Kind::Time(part, op), v) => {
+            let n = number(v, part.name())?;
+            let test = Test::Time {
+                part: *part,
+                op: *op,
+                value: n,
+            };
+            one(format!("time:{part:?}:{op:?}:{n}"), test)
+        }
+        (Kind::Cidr, v) => {
+            let text = v.as_text().unwrap_or_default();
+            let t = text.trim();
+            let net = t
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ErrorKind::Modifier(format!("'{t}' is not a CIDR network")))?;
+            one(format!("cidr:{net}"), Test::Cidr(net))
+        }
+        (Kind::Regex { i, m, s }, v) => {
+            let text = v.as_text().unwrap_or_default();
+            let re = regex::RegexBuilder::new(&text)
+                .case_insensitive(*i)
+                .multi_line(*m)
+                .dot_matches_new_line(*s)
+                .size_limit(1 << 22)
+                .dfa_size_limit(1 << 22)
+                .build()
+                .map_err(|e| ErrorKind::Regex(first_line(&e.to_string())))?;
+            one(format!("re:{i}{m}{s}:{text}"), Test::Regex(Box::new(re)))
+        }
+        (Kind::FieldRef, v) => {
+            let other = v.as_text().unwrap_or_default();
+            if keywords {
+                return Err(ErrorKind::Modifier("'fieldref' needs a field".into()));
+            }
+            let mode = if mods.contains(&Modifier::Contains) {
+                RefMode::Contains
+            } else if mods.contains(&Modifier::StartsWith) {
+                RefMode::Prefix
+            } else if mods.contains(&Modifier::EndsWith) {
+                RefMode::Suffix
+            } else {
+                RefMode::Equal
+            };
+            let ids = map_field(other.trim(), arena, ctx);
+            let key = format!("ref:{mode:?}:{cased}:{ids:?}");
+            one(
+                key,
+                Test::FieldRef {
+                    other: ids,
+                    mode,
+                    cased,
+                },
+            )
+        }
+        (Kind::Str, v) => {
+            let patterns = string_patterns(v, mods, ctx, keywords)?;
+            let mut alts = Vec::with_capacity(patterns.len());
+            for p in patterns {
+                let p = if cased { p } else { p.lowercase() };
+                let test = if p.0.is_empty() {
+                    Test::Empty
+                } else {
+                    let m = StrMatch::from_pattern(&p)
+                        .map_err(|e| ErrorKind::Regex(first_line(&e.to_string())))?;
+                    Test::Str { m, cased }
+                };
+                alts.push((format!("str:{cased}:{:?}", p.0), test));
+            }
+            Ok(Tests::Any(alts))
+        }
+    }
 }
 
 fn first_line(s: &str) -> String {

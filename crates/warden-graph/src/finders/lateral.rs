@@ -155,6 +155,58 @@ fn hop_facts(cx: &Cx<'_>, key: &EdgeKey, new_source: bool) -> HopFacts {
     }
 }
 
+/// The step a remote logon is in a chain (its points set when it is added).
+fn hop_step(
+    cx: &Cx<'_>,
+    e: &GraphEvent,
+    key: &EdgeKey,
+    facts: &HopFacts,
+    new_source: bool,
+) -> Step {
+    let acct_name = cx.name(key.actor).to_owned();
+    let (src_name, dst_name) = (cx.name(key.src).to_owned(), cx.name(key.dst).to_owned());
+    let lt = key.logon_type();
+    Step {
+        time: e.time,
+        kind: "logon",
+        account: Some(acct_name.clone()),
+        from: Some(src_name.clone()),
+        to: Some(dst_name.clone()),
+        first_seen: new_source,
+        tactic: Some("lateral_movement"),
+        technique: Some(if key.ntlm() { "T1550.002" } else { "T1021" }),
+        detail: format!(
+            "{acct_name} logged on to {dst_name} from {src_name} ({} logon{}){}{}",
+            logon_type::name(lt),
+            if key.ntlm() { ", NTLM" } else { "" },
+            if facts.why.is_empty() { "" } else { ": " },
+            facts.why
+        ),
+        reference: e.reference.clone(),
+        points: facts.points,
+    }
+}
+
+impl Chain {
+    /// The bonuses a hop that continues this chain earns: a link (from a host the chain
+    /// reached) and breadth (a new destination, for hops suspicious on their own — not an
+    /// admin's ordinary rounds from the jump host).
+    fn grow_by(&mut self, key: &EdgeKey, facts: &HopFacts, linked: bool) {
+        if linked && facts.link_counts {
+            self.links += 1;
+            if self.links <= LINK_CAP {
+                self.finding.bonus += LINK_POINTS;
+            }
+        }
+        if facts.new_destination && facts.points >= 10.0 && !self.reached.contains(&key.dst) {
+            self.new_destinations += 1;
+            if self.new_destinations <= FANOUT_CAP {
+                self.finding.bonus += FANOUT_POINTS;
+            }
+        }
+    }
+}
+
 impl Lateral {
     /// A remote logon; `key` is its edge (source → destination, actor the account).
     /// Returns whether the hop is suspicious enough to be kept out of what is learned as
@@ -180,69 +232,64 @@ impl Lateral {
         if facts.points <= 0.0 {
             return false;
         }
-        let (src_name, dst_name) = (cx.name(key.src).to_owned(), cx.name(key.dst).to_owned());
-        let lt = key.logon_type();
-        let step = Step {
-            time: e.time,
-            kind: "logon",
-            account: Some(acct_name.clone()),
-            from: Some(src_name.clone()),
-            to: Some(dst_name.clone()),
-            first_seen: new_source,
-            tactic: Some("lateral_movement"),
-            technique: Some(if key.ntlm() { "T1550.002" } else { "T1021" }),
-            detail: format!(
-                "{acct_name} logged on to {dst_name} from {src_name} ({} logon{}){}{}",
-                logon_type::name(lt),
-                if key.ntlm() { ", NTLM" } else { "" },
-                if facts.why.is_empty() { "" } else { ": " },
-                facts.why
-            ),
-            reference: e.reference.clone(),
-            points: facts.points,
-        };
+        let step = hop_step(cx, e, key, &facts, new_source);
         let idx = match continues {
             Some((i, linked)) => {
-                let c = &mut self.chains[i];
-                if linked && facts.link_counts {
-                    c.links += 1;
-                    if c.links <= LINK_CAP {
-                        c.finding.bonus += LINK_POINTS;
-                    }
-                }
-                // Breadth counts only for hops suspicious on their own (not an admin's
-                // ordinary rounds from the jump host).
-                if facts.new_destination && facts.points >= 10.0 && !c.reached.contains(&key.dst) {
-                    c.new_destinations += 1;
-                    if c.new_destinations <= FANOUT_CAP {
-                        c.finding.bonus += FANOUT_POINTS;
-                    }
-                }
+                self.chains[i].grow_by(key, &facts, linked);
                 i
             }
-            None => {
-                let mut finding = Finding::new("lateral_movement", acct_name.clone(), &e.reference);
-                finding.headline =
-                    format!("{acct_name} moved between hosts in a way it never had.");
-                self.chains.push(Chain {
-                    finding,
-                    sources: Vec::new(),
-                    reached: Vec::new(),
-                    links: 0,
-                    ntlm_hops: 0,
-                    hops: 0,
-                    cited_credential_access: false,
-                    executed_on: Vec::new(),
-                    last: e.time,
-                    max_hop: 0.0,
-                    new_destinations: 0,
-                    ntlm_bonus: false,
-                });
-                let i = self.chains.len() - 1;
-                self.by_account.entry(acct).or_default().push(i);
-                i
-            }
+            None => self.open(acct, &acct_name, e),
         };
+        self.add_hop(cx, idx, step, &facts, key, e);
+        hits.push(Hit::Lateral(idx));
+        let suspicious = facts.points >= 20.0;
+        if suspicious {
+            hits.push(Hit::Moved {
+                from: key.src,
+                to: key.dst,
+                step: self.chains[idx].finding.steps.last().map(|s| Step {
+                    points: facts.points,
+                    ..s.clone()
+                }),
+            });
+        }
+        suspicious
+    }
+
+    /// A new chain for `acct`, opened by a hop at `e`; its index.
+    fn open(&mut self, acct: NodeId, acct_name: &str, e: &GraphEvent) -> usize {
+        let mut finding = Finding::new("lateral_movement", acct_name.to_owned(), &e.reference);
+        finding.headline = format!("{acct_name} moved between hosts in a way it never had.");
+        self.chains.push(Chain {
+            finding,
+            sources: Vec::new(),
+            reached: Vec::new(),
+            links: 0,
+            ntlm_hops: 0,
+            hops: 0,
+            cited_credential_access: false,
+            executed_on: Vec::new(),
+            last: e.time,
+            max_hop: 0.0,
+            new_destinations: 0,
+            ntlm_bonus: false,
+        });
+        let i = self.chains.len() - 1;
+        self.by_account.entry(acct).or_default().push(i);
+        i
+    }
+
+    /// The hop `step` added to chain `idx`: its points, the NTLM bonus, the hosts, the
+    /// credential access it follows, the finder's name and headline, where it arrived.
+    fn add_hop(
+        &mut self,
+        cx: &Cx<'_>,
+        idx: usize,
+        step: Step,
+        facts: &HopFacts,
+        key: &EdgeKey,
+        e: &GraphEvent,
+    ) {
         let c = &mut self.chains[idx];
         // A hop adds what it exceeds the strongest before it by: breadth is counted by
         // the fan-out and link bonuses, not by summing hops.
@@ -276,21 +323,9 @@ impl Lateral {
             "lateral_movement"
         };
         c.finding.headline = headline(cx, c);
+        let acct = key.actor;
         self.arrivals.insert((acct, key.dst), (idx, e.time));
         self.arrivals_by_host.insert(key.dst, (idx, e.time));
-        hits.push(Hit::Lateral(idx));
-        let suspicious = facts.points >= 20.0;
-        if suspicious {
-            hits.push(Hit::Moved {
-                from: key.src,
-                to: key.dst,
-                step: self.chains[idx].finding.steps.last().map(|s| Step {
-                    points: facts.points,
-                    ..s.clone()
-                }),
-            });
-        }
-        suspicious
     }
 
     /// The open chain of `acct` a hop from `src` continues: `(chain, whether src is a
