@@ -139,7 +139,6 @@ pub(crate) fn run(
 }
 
 fn command_line(sb: &Sandbox, script: &Path, trace: &Path, interpreter: &str) -> Vec<OsString> {
-    let c = &sb.config;
     let mut a: Vec<OsString> = Vec::new();
     if let Some(setpriv) = &sb.setpriv {
         // strace (and so the sandbox) dies with the thread that started it.
@@ -150,6 +149,29 @@ fn command_line(sb: &Sandbox, script: &Path, trace: &Path, interpreter: &str) ->
             "--".into(),
         ]);
     }
+    strace_args(sb, trace, &mut a);
+    a.push(sb.bwrap.as_os_str().into());
+    bwrap_args(sb, script, interpreter, &mut a);
+    let l = sb.config.limits;
+    a.push(sb.prlimit.as_os_str().into());
+    for limit in [
+        format!("--cpu={}", l.cpu_secs),
+        format!("--as={}", l.memory_mb << 20),
+        format!("--nproc={}", l.max_processes),
+        format!("--fsize={}", l.file_mb << 20),
+        format!("--nofile={}", l.open_files),
+        "--core=0".into(),
+    ] {
+        a.push(limit.into());
+    }
+    a.extend(["--".into(), interpreter.into(), SCRIPT.into()]);
+    a
+}
+
+/// strace: every process followed, the traced calls, the trace file, the exit hold that
+/// lets memory be read, the user to run as; up to the `--` before bubblewrap.
+fn strace_args(sb: &Sandbox, trace: &Path, a: &mut Vec<OsString>) {
+    let c = &sb.config;
     a.push(sb.strace.as_os_str().into());
     let traced: Vec<String> = TRACED.iter().map(|t| format!("?{t}")).collect();
     a.extend(
@@ -177,7 +199,11 @@ fn command_line(sb: &Sandbox, script: &Path, trace: &Path, interpreter: &str) ->
         a.extend(["-u".into(), user.into()]);
     }
     a.push("--".into());
-    a.push(sb.bwrap.as_os_str().into());
+}
+
+/// bubblewrap: namespaces, a clean environment, the system's files read-only, private
+/// mounts, the script, a read-only root; up to the `--` before prlimit.
+fn bwrap_args(sb: &Sandbox, script: &Path, interpreter: &str, a: &mut Vec<OsString>) {
     let fixed = [
         "--unshare-all",
         "--die-with-parent",
@@ -205,7 +231,7 @@ fn command_line(sb: &Sandbox, script: &Path, trace: &Path, interpreter: &str) ->
     for (k, v) in env {
         a.extend(["--setenv".into(), k.into(), v.into()]);
     }
-    for p in &c.ro_binds {
+    for p in &sb.config.ro_binds {
         match std::fs::symlink_metadata(p) {
             Ok(m) if m.file_type().is_symlink() => {
                 if let Ok(target) = std::fs::read_link(p) {
@@ -244,20 +270,6 @@ fn command_line(sb: &Sandbox, script: &Path, trace: &Path, interpreter: &str) ->
     // a script writes only to the private mounts above (not `/etc/cron.d`, not `/x`).
     a.extend(["--remount-ro".into(), "/".into()]);
     a.extend(["--chdir".into(), "/tmp".into(), "--".into()]);
-    let l = c.limits;
-    a.push(sb.prlimit.as_os_str().into());
-    for limit in [
-        format!("--cpu={}", l.cpu_secs),
-        format!("--as={}", l.memory_mb << 20),
-        format!("--nproc={}", l.max_processes),
-        format!("--fsize={}", l.file_mb << 20),
-        format!("--nofile={}", l.open_files),
-        "--core=0".into(),
-    ] {
-        a.push(limit.into());
-    }
-    a.extend(["--".into(), interpreter.into(), SCRIPT.into()]);
-    a
 }
 
 /// The state of following one run's trace.
