@@ -42,4 +42,4 @@ pub use anomaly::{Anomaly, AnomalyType};
 pub use level::{LevelThresholds, ThreatLevel};
 pub use record::{FlowEvent, Input, LogEvent, Record};
 pub use score::{FEATURE_NAMES, FeatureVector, ThreatScore};
-pub use time::Timestamp;
+pub use time::{Timestamp, epoch_seconds};

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::flow::{FlowFormat, FlowRecord};
-use crate::{EventRef, UserActivity};
+use crate::{EventRef, Timestamp, UserActivity};
 
 /// One record of input.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +74,30 @@ impl Input {
             size,
         }
     }
+
+    /// When the record says it happened, where it says so in a known place: an
+    /// activity's timestamp; a log document's container time, Zeek's `ts`, `@timestamp`,
+    /// `timestamp`, or a Windows event's `TimeCreated`; a flow's `ts`.
+    pub fn time(&self) -> Option<Timestamp> {
+        match &self.record {
+            Record::Activity(a) => Some(a.timestamp),
+            Record::Flow(f) => f.record.origin.timestamp_ms.map(Timestamp),
+            Record::Log(e) => e.timestamp_ms.map(Timestamp).or_else(|| doc_time(&e.doc)),
+        }
+    }
+}
+
+/// A log document's time from the fields that commonly hold it.
+fn doc_time(doc: &Value) -> Option<Timestamp> {
+    if let Some(ts) = doc.get("ts").and_then(Value::as_f64) {
+        return Timestamp::from_epoch_number(ts);
+    }
+    let text = doc
+        .get("@timestamp")
+        .or_else(|| doc.get("timestamp"))
+        .or_else(|| doc.pointer("/Event/System/TimeCreated/#attributes/SystemTime"))
+        .and_then(Value::as_str)?;
+    Timestamp::parse_rfc3339(text)
 }
 
 impl LogEvent {

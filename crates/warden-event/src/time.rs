@@ -40,14 +40,18 @@ impl Timestamp {
         Some(Self(parsed.timestamp_millis()))
     }
 
-    /// Interprets a number as epoch seconds, or milliseconds when it is too large to be seconds
-    /// of a plausible date (after the year 5000).
+    /// Interprets a number as epoch seconds, or as milliseconds, microseconds or
+    /// nanoseconds when it is too large to be the one before of a plausible date (after
+    /// the year 5000); none past that in nanoseconds, negative or not finite.
     pub fn from_epoch_number(n: f64) -> Option<Self> {
-        if !n.is_finite() || n < 0.0 {
-            return None;
-        }
-        let ms = if n > 95_617_584_000.0 { n } else { n * 1000.0 };
-        (ms < 9.0e15).then_some(Self(ms as i64))
+        // Straight to milliseconds from the unit found (seconds then back would round).
+        let ms = match epoch_unit(n)? {
+            0 => n * 1000.0,
+            1 => n,
+            2 => n / 1000.0,
+            _ => n / 1_000_000.0,
+        };
+        Some(Self(ms as i64))
     }
 
     /// Milliseconds since the epoch.
@@ -113,6 +117,28 @@ impl Timestamp {
     }
 }
 
+/// Epoch seconds after the year 5000: past this a number is read in a smaller unit.
+const YEAR_5000_SECS: f64 = 95_617_584_000.0;
+
+/// A number of seconds, milliseconds, microseconds or nanoseconds since the epoch as
+/// seconds: the unit is the largest that puts it before the year 5000 (Zeek writes
+/// seconds or, with `JSON::TS_MILLIS`, milliseconds; other tools microseconds or
+/// nanoseconds). None when negative, not finite, or after the year 5000 even in
+/// nanoseconds: no time of an event.
+pub fn epoch_seconds(n: f64) -> Option<f64> {
+    let k = epoch_unit(n)?;
+    Some(n / 1000f64.powi(k))
+}
+
+/// The unit of an epoch number as a power of 1000 below seconds (0 seconds, 1
+/// milliseconds, 2 microseconds, 3 nanoseconds); see [`epoch_seconds`].
+fn epoch_unit(n: f64) -> Option<i32> {
+    if !n.is_finite() || n < 0.0 {
+        return None;
+    }
+    (0..4).find(|&k| n / 1000f64.powi(k) < YEAR_5000_SECS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +160,14 @@ mod tests {
         let ms = Timestamp::from_epoch_number(1_775_095_086_000.0).unwrap();
         assert_eq!(s, ms);
         assert!(Timestamp::from_epoch_number(f64::NAN).is_none());
+        // Microseconds and nanoseconds read as such, not as milliseconds of year 55,000.
+        for n in [1_775_095_086_000_000.0, 1_775_095_086_000_000_000.0] {
+            assert_eq!(Timestamp::from_epoch_number(n), Some(s), "{n}");
+        }
+        assert_eq!(epoch_seconds(1_775_095_086_500.0), Some(1_775_095_086.5));
+        for n in [1e30, f64::INFINITY, 172_938_225_691_027_046_400_000_000.0] {
+            assert!(epoch_seconds(n).is_none(), "{n}");
+        }
         assert!(Timestamp::from_epoch_number(-1.0).is_none());
     }
 

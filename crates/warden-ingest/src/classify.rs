@@ -4,7 +4,7 @@
 //! carried it (a file line, an HTTP body's event, a log topic's message).
 
 use serde_json::Value;
-use warden_event::{Input, LogEvent, Record, UserActivity};
+use warden_event::{Input, LogEvent, Record, Timestamp, UserActivity};
 
 use crate::{ErrorKind, FieldAliases};
 
@@ -18,6 +18,10 @@ pub struct ClassifyOptions {
     pub max_user_id: usize,
     /// Deepest JSON nesting accepted in a log document.
     pub max_depth: usize,
+    /// A record dated more than this many seconds after this machine's clock is refused
+    /// (0: no bound; what the service and the workers set, not the file readers, which
+    /// may read logs on a machine whose clock is not the logs').
+    pub max_future_secs: u64,
 }
 
 impl Default for ClassifyOptions {
@@ -26,6 +30,7 @@ impl Default for ClassifyOptions {
             logs: false,
             max_user_id: 256,
             max_depth: 64,
+            max_future_secs: 0,
         }
     }
 }
@@ -53,11 +58,35 @@ pub fn classify(
                 reason: format!("nested deeper than {} levels", opts.max_depth),
             });
         }
-        return Ok(Input::log(LogEvent::of(v), raw.len()));
+        return dated_now_or_before(Input::log(LogEvent::of(v), raw.len()), opts);
     }
     let a = crate::jsonl::parse_activity(raw, aliases)?;
     check_activity(&a, opts)?;
-    Ok(Input::activity(a, raw.len()))
+    dated_now_or_before(Input::activity(a, raw.len()), opts)
+}
+
+/// The record, unless it is dated more than `max_future_secs` after this machine's
+/// clock: one event from the far future would move a tenant's windows (network
+/// findings, the graph's learning, a user's session) past every real one.
+fn dated_now_or_before(input: Input, opts: &ClassifyOptions) -> Result<Input, ErrorKind> {
+    let max = opts.max_future_secs;
+    let Some(t) = input.time().filter(|_| max > 0) else {
+        return Ok(input);
+    };
+    let now = Timestamp::now();
+    let max_ms = i64::try_from(max).unwrap_or(i64::MAX).saturating_mul(1000);
+    if t.millis() <= now.millis().saturating_add(max_ms) {
+        return Ok(input);
+    }
+    Err(ErrorKind::BadField {
+        field: "timestamp",
+        reason: format!(
+            "{} is more than {} h after this machine's clock ({})",
+            t.to_rfc3339(),
+            max / 3600,
+            now.to_rfc3339()
+        ),
+    })
 }
 
 fn check_activity(a: &UserActivity, opts: &ClassifyOptions) -> Result<(), ErrorKind> {

@@ -297,7 +297,8 @@ impl<R: BufRead> FlowReader<R> {
             dst_port: text("id.resp_p").and_then(|p| p.parse().ok()),
             timestamp_ms: text("ts")
                 .and_then(|t| t.parse::<f64>().ok())
-                .filter(|t| t.is_finite() && *t > 0.0)
+                .filter(|t| *t > 0.0)
+                .and_then(warden_event::epoch_seconds)
                 .map(|t| (t * 1000.0).round() as i64),
             uid: text("uid"),
         };

@@ -148,6 +148,10 @@ pub struct ServerConfig {
     pub max_streams_per_token: usize,
     /// Most open streams per tenant, whatever tokens hold them; more are refused with 429.
     pub max_streams_per_tenant: usize,
+    /// An event dated more than this many seconds after the server's clock is refused
+    /// in its place (0: no bound). One event from the far future would otherwise move a
+    /// tenant's windows past every real one: network findings, graph learning, sessions.
+    pub max_future_secs: u64,
     /// How commits reach the disk: `full` (each acknowledged batch is synced, so it
     /// survives a power loss) or `normal` (it survives a crash of the process; a power loss
     /// can undo the last commits — faster on slow disks).
@@ -195,6 +199,7 @@ impl Default for ServerConfig {
             token_cache_secs: 10,
             max_streams_per_token: 8,
             max_streams_per_tenant: 256,
+            max_future_secs: 2 * 86_400,
             metrics_token: None,
             durability: warden_store::Durability::Full,
         }
@@ -434,6 +439,12 @@ impl ServiceConfig {
             return bad(
                 "server.max_streams_per_token",
                 "must be between 1 and 10000",
+            );
+        }
+        if s.max_future_secs > 10 * 365 * 86_400 {
+            return bad(
+                "server.max_future_secs",
+                "must be at most 315360000 (ten years; 0: no bound)",
             );
         }
         if !(1..=100_000).contains(&s.max_streams_per_tenant) {

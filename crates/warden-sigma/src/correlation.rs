@@ -72,10 +72,13 @@ fn eager(c: &CompiledCorrelation) -> bool {
 }
 
 fn aggregate(c: &CompiledCorrelation, items: &VecDeque<Item>) -> f64 {
+    // Rust reads "NaN" and "inf" as numbers; an event's field saying so is not a value
+    // to add (one NaN would silence the group's sum until it left the window).
     let nums = || {
         items
             .iter()
             .filter_map(|i| i.value.as_deref()?.trim().parse::<f64>().ok())
+            .filter(|n| n.is_finite())
     };
     match c.spec.kind {
         CorrelationType::EventCount => items.len() as f64,
@@ -662,6 +665,31 @@ detection:
         );
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].group[0].1, "a");
+    }
+
+    #[test]
+    fn a_field_that_says_nan_or_inf_is_no_value_to_add() {
+        let sum = set(
+            "title: s\ncorrelation:\n  type: value_sum\n  rules: [transfer]\n  group-by: [TargetUserName]\n  timespan: 1h\n  condition: {field: Bytes, gt: 1000}\n",
+        );
+        let mut engine = CorrelationEngine::new(&sum);
+        let (mut scratch, mut out, mut hits) = (Scratch::default(), Vec::new(), Vec::new());
+        for (minute, bytes) in [
+            (0, json!("NaN")),
+            (1, json!("inf")),
+            (2, json!(600)),
+            (3, json!(500)),
+        ] {
+            let doc = json!({"Event": {"System": {"EventID": 5145, "Channel": "Security"},
+                "EventData": {"TargetUserName": "a", "Bytes": bytes}}});
+            let ev = sum.event(&doc);
+            sum.matches(&ev, &mut scratch, &mut out);
+            for &r in &out {
+                hits.extend(engine.feed(&sum, r, minute * 60_000, &sum.captured(r, &ev)));
+            }
+        }
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].value, 1100.0);
     }
 
     #[test]

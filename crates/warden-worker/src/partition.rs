@@ -407,4 +407,20 @@ mod tests {
         );
         assert_eq!((p.errors(), p.events(), p.entities()), (1, 2, 1));
     }
+
+    #[test]
+    fn a_message_from_the_far_future_is_counted_bad_not_detected_on() {
+        let mut s = PipelineSpec::new(UebaConfig::default(), PipelineOptions::default());
+        s.classify.max_future_secs = 86_400;
+        let mut p = PartitionPipeline::restore(&Arc::new(s), 0, None, &BTreeMap::new()).unwrap();
+        let future =
+            br#"{"user_id": "ana", "activity_type": "login", "timestamp": "9999-01-01T00:00:00Z"}"#;
+        let h = p.handle("activity", 0, future, Timestamp::now());
+        let why = h.error.unwrap_or_default();
+        assert!(
+            why.contains("timestamp") && why.contains("9999-01-01"),
+            "{why}"
+        );
+        assert_eq!((p.errors(), p.entities()), (1, 0));
+    }
 }

@@ -81,7 +81,7 @@ impl Applications {
     /// when it was kept.
     pub fn add(&mut self, log: &str, doc: &Value) -> Option<f64> {
         let uid = value(doc, "uid")?;
-        let ts = doc.get("ts").and_then(Value::as_f64)?;
+        let ts = super::ts_of(doc)?;
         let said = self.by_uid.entry(uid).or_default();
         said.ts = said.ts.max(ts);
         match log {

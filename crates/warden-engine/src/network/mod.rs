@@ -213,11 +213,18 @@ fn number(doc: &Value, key: &str) -> Option<f64> {
     doc.get(key).and_then(Value::as_f64)
 }
 
+/// A record's `ts` as epoch seconds (Zeek writes seconds, or milliseconds with
+/// `JSON::TS_MILLIS`); none for a number that is no time of an event, so that such a
+/// record cannot push the detectors' windows past every real one.
+pub(crate) fn ts_of(doc: &Value) -> Option<f64> {
+    number(doc, "ts").and_then(warden_event::epoch_seconds)
+}
+
 impl Conn {
     /// From a Zeek `conn` document (`_path: conn`, Zeek's field names).
     pub fn from_doc(doc: &Value) -> Option<Conn> {
         Some(Conn {
-            ts: number(doc, "ts")?,
+            ts: ts_of(doc)?,
             uid: text(doc, "uid").unwrap_or("").to_owned(),
             src: text(doc, "id.orig_h")?.to_owned(),
             dst: text(doc, "id.resp_h")?.to_owned(),
@@ -235,7 +242,7 @@ impl Dns {
     /// From a Zeek `dns` document.
     pub fn from_doc(doc: &Value) -> Option<Dns> {
         Some(Dns {
-            ts: number(doc, "ts")?,
+            ts: ts_of(doc)?,
             uid: text(doc, "uid").unwrap_or("").to_owned(),
             src: text(doc, "id.orig_h")?.to_owned(),
             query: text(doc, "query")?

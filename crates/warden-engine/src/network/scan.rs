@@ -35,7 +35,9 @@ pub fn find(conns: &[Conn], c: &NetworkConfig) -> Vec<NetFinding> {
         while start < list.len() {
             // The window [t0, t0 + 2·half) from the half-window of list[start].
             let t0 = (list[start].ts / half).floor() * half;
-            let end = list.partition_point(|x| x.ts < t0 + 2.0 * half);
+            // Never before `start`: at magnitudes where adding a window is lost to
+            // rounding, the window would otherwise end before it begins.
+            let end = list.partition_point(|x| x.ts < t0 + 2.0 * half).max(start);
             // Fewer connections than targets needed: no scan in this window (most are).
             if end - start >= c.scan_min_targets {
                 judge(&list[start..end], c, &mut vertical, &mut horizontal);
@@ -225,5 +227,27 @@ mod tests {
             .map(|i| conn(f64::from(i) * 600.0, &format!("10.1.0.{i}"), 445, "S0"))
             .collect();
         assert!(find(&spread, &c).is_empty(), "too slow for the window");
+    }
+
+    #[test]
+    fn times_too_large_to_add_a_window_to_end_the_search() {
+        let c = NetworkConfig::default();
+        // 150 · 2^60: adding 300 s is lost to rounding.
+        let ts = 172_938_225_691_027_046_400.0;
+        let conns: Vec<Conn> = (0..40)
+            .map(|i| conn(ts, &format!("10.1.0.{i}"), 445, "S0"))
+            .collect();
+        let _ = find(&conns, &c);
+        let mixed: Vec<Conn> = (0..40)
+            .map(|i| {
+                conn(
+                    if i % 2 == 0 { ts } else { f64::from(i) },
+                    "10.0.0.1",
+                    i as u16,
+                    "REJ",
+                )
+            })
+            .collect();
+        let _ = find(&mixed, &c);
     }
 }

@@ -104,7 +104,7 @@ impl FeatureSchema {
         out.clear();
         for (i, (mean, sd)) in self.scaling.iter().enumerate() {
             let v = r.numeric.get(i).copied().unwrap_or(*mean);
-            out.push(((v - mean) / sd) as f32);
+            out.push(z_score(v, *mean, *sd));
         }
         for (i, cats) in self.categories.iter().enumerate() {
             let value = r.categorical.get(i).map(String::as_str).unwrap_or("");
@@ -122,6 +122,17 @@ impl FeatureSchema {
         }
         m
     }
+}
+
+/// `(v − mean) / sd` as a finite `f32`: a number past `f32`'s range (a flow claiming
+/// 1e39 bytes) is the largest one instead of infinity, which would be written as `null`
+/// wherever the row is shown, and anything undefined is 0.
+fn z_score(v: f64, mean: f64, sd: f64) -> f32 {
+    let z = (v - mean) / sd;
+    if z.is_nan() {
+        return 0.0;
+    }
+    z.clamp(f64::from(f32::MIN), f64::from(f32::MAX)) as f32
 }
 
 #[cfg(test)]
@@ -162,5 +173,13 @@ mod tests {
         };
         s.encode(&unseen, &mut row);
         assert_eq!(row[2..4], [0.0, 0.0]);
+        // Numbers past f32's range stay finite, so the row is never shown with nulls.
+        let huge = FlowRecord {
+            numeric: vec![1e39, -1e300],
+            ..unseen.clone()
+        };
+        s.encode(&huge, &mut row);
+        assert_eq!(row[..2], [f32::MAX, f32::MIN]);
+        assert_eq!(z_score(f64::INFINITY, f64::INFINITY, 1.0), 0.0);
     }
 }

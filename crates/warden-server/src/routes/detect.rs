@@ -84,6 +84,7 @@ fn score_batch(
     // the Sigma rules too when they are loaded.
     let opts = ClassifyOptions {
         logs: true,
+        max_future_secs: st.config.server.max_future_secs,
         ..ClassifyOptions::default()
     };
     // The records go to the pipeline; each event keeps its error, if any, in its place.

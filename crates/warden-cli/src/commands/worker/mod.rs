@@ -104,6 +104,10 @@ pub struct WorkerArgs {
     /// Most correlation groups per correlation rule in one partition.
     #[arg(long, default_value_t = 100_000)]
     pub max_correlation_groups: usize,
+    /// A message dated more than this many seconds after this machine's clock is
+    /// counted as bad, not detected on (0: no bound).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2 * 86_400)]
+    pub max_future_secs: u64,
     /// Do not score the command lines of process creations (payload analysis).
     #[arg(long)]
     pub no_payload: bool,
@@ -182,6 +186,7 @@ fn pipeline_spec(
     spec.aliases = cfg.aliases()?;
     spec.tenant = args.tenant.clone();
     spec.max_correlation_groups = args.max_correlation_groups;
+    spec.classify.max_future_secs = args.max_future_secs;
     let rules = if args.rules.rules.is_empty() {
         None
     } else {

@@ -228,6 +228,54 @@ async fn a_batch_is_scored_in_order_and_its_alerts_are_stored_once() {
     );
 }
 
+/// An event from the far future (an activity in the year 9999, a Zeek record in seconds
+/// of the year 3237) is refused in its place, naming its timestamp; the others are
+/// scored. With the bound off they are taken.
+#[tokio::test]
+async fn events_dated_far_after_the_servers_clock_are_refused_in_their_place() {
+    let lines: Vec<String> = sample_lines().into_iter().take(5).collect();
+    let mut future: Value = serde_json::from_str(&lines[0]).unwrap_or(Value::Null);
+    future["event_id"] = json!("from-the-future");
+    future["timestamp"] = json!("9999-12-31T23:59:59Z");
+    let zeek = json!({"_path": "conn", "ts": 40_000_000_000.0, "uid": "C1",
+        "id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", "id.resp_p": 445});
+    let mut batch = lines.clone();
+    batch.insert(2, future.to_string());
+    batch.push(zeek.to_string());
+    let body = (batch.join("\n") + "\n").into_bytes();
+    let post = |api: Api, body: Vec<u8>| async move {
+        let (s, _, b) = call(
+            &api,
+            "POST",
+            "/v1/detect/realtime",
+            Some(&api.write),
+            "application/x-ndjson",
+            body,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b
+    };
+    let b = post(api(), body.clone()).await;
+    assert_eq!(
+        (b["accepted"].clone(), b["rejected"].clone()),
+        (json!(5), json!(2)),
+        "{b}"
+    );
+    let results = b["results"].as_array().cloned().unwrap_or_default();
+    for (i, year) in [(2, "9999-12-31"), (6, "3237-")] {
+        let why = results[i]["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            why.starts_with(&format!("field `timestamp`: {year}")) && why.contains("clock"),
+            "{why}"
+        );
+    }
+    let mut open = ServiceConfig::default();
+    open.server.max_future_secs = 0;
+    let b = post(api_with(open), body).await;
+    assert_eq!(b["rejected"], 0, "{b}");
+}
+
 #[tokio::test]
 async fn json_lines_with_a_bad_record_lose_nothing_else() {
     let api = api();
