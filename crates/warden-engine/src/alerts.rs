@@ -151,37 +151,10 @@ pub fn from_sigma(
     } else {
         a.timestamp.clone()
     };
-    let reference = match (event, a.record_id) {
-        (_, Some(record_id)) => EventRef::Record {
-            computer: a.computer.clone(),
-            record_id,
-        },
-        (Some(e), None) => e.reference(a.computer.as_deref()),
-        // An exported event without its record id: its file and line.
-        (None, None) => match (&a.file, a.line) {
-            (Some(source), Some(line)) => EventRef::Line {
-                source: source.clone(),
-                line,
-            },
-            _ => EventRef::Hash {
-                hash: warden_event::content_hash(&[&a.rule_id, &timestamp, &subject]),
-            },
-        },
-    };
+    let reference = sigma_reference(a, event, &timestamp, &subject);
     // The key: the rule and the record (or a hash of the event), so a replayed event is
     // never stored twice; the digest of the event's content joins it in the identity.
-    let record = match &reference {
-        EventRef::Record { record_id, .. } => record_id.to_string(),
-        EventRef::Hash { hash } => hash.clone(),
-        EventRef::Line { source, line } if doc.is_none() => {
-            warden_event::content_hash(&[source, &line.to_string()])
-        }
-        EventRef::Line { .. } | EventRef::EventId { .. } | EventRef::Connection { .. } => doc
-            .map_or_else(
-                || warden_event::content_hash(&[&timestamp, &subject]),
-                |d| warden_event::content_hash(&[&d.to_string()]),
-            ),
-    };
+    let record = record_of(&reference, doc, &timestamp, &subject);
     // What the event says belongs to its identity too: an event sent first under the same
     // record id cannot make this detection a duplicate.
     let text = doc.map(ToString::to_string);
@@ -220,16 +193,66 @@ pub fn from_sigma(
         attack: attack_from_tags(&a.tags),
         detail: AlertDetail::Sigma(rule_match(a)),
     };
-    if let Some(u) = &user {
+    add_sigma_entities(&mut alert, a, user.as_deref(), doc);
+    alert
+}
+
+/// Where a Sigma detection's event is: its record (with its computer), else its line in
+/// a named input, else a hash of the rule, time and subject.
+fn sigma_reference(
+    a: &SigmaAlert,
+    event: Option<&LogEvent>,
+    timestamp: &str,
+    subject: &str,
+) -> EventRef {
+    match (event, a.record_id) {
+        (_, Some(record_id)) => EventRef::Record {
+            computer: a.computer.clone(),
+            record_id,
+        },
+        (Some(e), None) => e.reference(a.computer.as_deref()),
+        // An exported event without its record id: its file and line.
+        (None, None) => match (&a.file, a.line) {
+            (Some(source), Some(line)) => EventRef::Line {
+                source: source.clone(),
+                line,
+            },
+            _ => EventRef::Hash {
+                hash: warden_event::content_hash(&[&a.rule_id, timestamp, subject]),
+            },
+        },
+    }
+}
+
+/// The record part of a Sigma alert's key: the record id, else a hash of the event (or
+/// of its place, or its time and subject when it was not kept).
+fn record_of(reference: &EventRef, doc: Option<&Value>, timestamp: &str, subject: &str) -> String {
+    match reference {
+        EventRef::Record { record_id, .. } => record_id.to_string(),
+        EventRef::Hash { hash } => hash.clone(),
+        EventRef::Line { source, line } if doc.is_none() => {
+            warden_event::content_hash(&[source, &line.to_string()])
+        }
+        EventRef::Line { .. } | EventRef::EventId { .. } | EventRef::Connection { .. } => doc
+            .map_or_else(
+                || warden_event::content_hash(&[timestamp, subject]),
+                |d| warden_event::content_hash(&[&d.to_string()]),
+            ),
+    }
+}
+
+/// The entities a Sigma alert names: its user and computer, those the event names, and
+/// a correlation's group (a user, a host) from its details.
+fn add_sigma_entities(alert: &mut Alert, a: &SigmaAlert, user: Option<&str>, doc: Option<&Value>) {
+    if let Some(u) = user {
         alert.add_entity(EntityKind::User, u);
     }
     if let Some(c) = &a.computer {
         alert.add_entity(EntityKind::Host, c);
     }
     if let Some(d) = doc {
-        add_log_entities(&mut alert, d);
+        add_log_entities(alert, d);
     }
-    // A correlation names its group (a user, a host) in its details.
     for (k, v) in &a.details {
         let Some(v) = v.as_str() else { continue };
         match k.as_str() {
@@ -243,7 +266,6 @@ pub fn from_sigma(
             _ => {}
         }
     }
-    alert
 }
 
 /// IPs and processes a Windows, Sysmon or ECS event names.
