@@ -79,7 +79,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -164,6 +164,10 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             count_responses,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
@@ -193,6 +197,36 @@ async fn rate_limit(State(st): State<AppState>, req: Request, next: Next) -> Res
 async fn count_responses(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let resp = next.run(req).await;
     st.metrics.response(resp.status().as_u16());
+    resp
+}
+
+/// Policy of every answer that is not a dashboard file (those set their own): nothing in
+/// it may run, load or be framed.
+const API_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Headers every answer gets: never sniffed as another type, never framed; API answers
+/// (alerts, verdicts, tokens) never cached; over TLS, browsers told to use nothing else.
+async fn security_headers(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/v1/");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(API_CONTENT_SECURITY_POLICY));
+    h.entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("no-referrer"));
+    if api {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if st.config.server.tls_cert.is_some() {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     resp
 }
 

@@ -104,6 +104,13 @@ async fn the_api_answers_over_tls_and_not_in_clear() {
     let _ = tls.read_to_string(&mut answer).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"status\":\"ok\""), "{answer}");
+    // Browsers that reached it over TLS are told to use nothing else.
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("strict-transport-security: max-age=31536000"),
+        "{answer}"
+    );
 
     // Plain HTTP on the TLS port gets no HTTP answer.
     let mut plain = tokio::net::TcpStream::connect(addr)

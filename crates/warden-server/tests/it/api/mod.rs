@@ -276,6 +276,41 @@ async fn events_dated_far_after_the_servers_clock_are_refused_in_their_place() {
     assert_eq!(b["rejected"], 0, "{b}");
 }
 
+/// Every answer is never sniffed as another type nor framed; API answers are never
+/// cached; a dashboard file keeps its own policy; no HSTS without TLS.
+#[tokio::test]
+async fn answers_carry_the_security_headers() {
+    let api = api();
+    let header = |h: &axum::http::HeaderMap, k: &str| {
+        h.get(k)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for (uri, token) in [
+        ("/v1/whoami", Some(api.read.as_str())),
+        ("/v1/alerts", None),
+        ("/v1/no-such-route", Some(api.read.as_str())),
+    ] {
+        let (_, h, _) = call(&api, "GET", uri, token, "application/json", Vec::new()).await;
+        assert_eq!(header(&h, "x-content-type-options"), "nosniff", "{uri}");
+        assert_eq!(header(&h, "x-frame-options"), "DENY", "{uri}");
+        assert_eq!(header(&h, "cache-control"), "no-store", "{uri}");
+        assert_eq!(
+            header(&h, "content-security-policy"),
+            "default-src 'none'; frame-ancestors 'none'",
+            "{uri}"
+        );
+        assert_eq!(header(&h, "strict-transport-security"), "", "{uri}");
+    }
+    let (_, h, _) = call(&api, "GET", "/healthz", None, "", Vec::new()).await;
+    assert_eq!(header(&h, "x-content-type-options"), "nosniff");
+    let (s, h, _) = call(&api, "GET", "/ui/", None, "", Vec::new()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(header(&h, "content-security-policy").contains("script-src 'self'"));
+    assert_eq!(header(&h, "cache-control"), "no-cache");
+}
+
 #[tokio::test]
 async fn json_lines_with_a_bad_record_lose_nothing_else() {
     let api = api();
