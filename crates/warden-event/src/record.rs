@@ -75,29 +75,53 @@ impl Input {
         }
     }
 
-    /// When the record says it happened, where it says so in a known place: an
-    /// activity's timestamp; a log document's container time, Zeek's `ts`, `@timestamp`,
-    /// `timestamp`, or a Windows event's `TimeCreated`; a flow's `ts`.
-    pub fn time(&self) -> Option<Timestamp> {
+    /// The latest of the times the record gives in the places Warden's detectors read
+    /// one: an activity's timestamp; a log document's container time and its time fields
+    /// (`Event.System.TimeCreated` in any shape, `@timestamp`, `timestamp`, `TimeCreated`,
+    /// `UtcTime`, `EventTime`, `time`, Zeek's `ts`, at the top or in the event data); a
+    /// flow's `ts`. The latest, so a check on it holds whichever field a detector uses.
+    pub fn latest_time(&self) -> Option<Timestamp> {
         match &self.record {
             Record::Activity(a) => Some(a.timestamp),
             Record::Flow(f) => f.record.origin.timestamp_ms.map(Timestamp),
-            Record::Log(e) => e.timestamp_ms.map(Timestamp).or_else(|| doc_time(&e.doc)),
+            Record::Log(e) => doc_times(&e.doc).chain(e.timestamp_ms.map(Timestamp)).max(),
         }
     }
 }
 
-/// A log document's time from the fields that commonly hold it.
-fn doc_time(doc: &Value) -> Option<Timestamp> {
-    if let Some(ts) = doc.get("ts").and_then(Value::as_f64) {
-        return Timestamp::from_epoch_number(ts);
-    }
-    let text = doc
-        .get("@timestamp")
-        .or_else(|| doc.get("timestamp"))
-        .or_else(|| doc.pointer("/Event/System/TimeCreated/#attributes/SystemTime"))
-        .and_then(Value::as_str)?;
-    Timestamp::parse_rfc3339(text)
+/// Pointers to the fields that hold a log document's time, in any of the shapes read.
+const TIME_FIELDS: &[&str] = &[
+    "/Event/System/TimeCreated/#attributes/SystemTime",
+    "/Event/System/TimeCreated/SystemTime",
+    "/Event/System/TimeCreated",
+    "/Event/System/TimeCreated_SystemTime",
+    "/System/TimeCreated/#attributes/SystemTime",
+    "/System/TimeCreated/SystemTime",
+    "/@timestamp",
+    "/timestamp",
+    "/TimeCreated",
+    "/TimeCreated_SystemTime",
+    "/UtcTime",
+    "/EventTime",
+    "/time",
+    "/ts",
+    "/Event/EventData/UtcTime",
+    "/Event/EventData/EventTime",
+    "/EventData/UtcTime",
+    "/EventData/EventTime",
+];
+
+/// Every time a log document gives in [`TIME_FIELDS`] (text in RFC 3339 or a zoneless
+/// Windows form, or an epoch number), and what the Windows reader makes of it.
+fn doc_times(doc: &Value) -> impl Iterator<Item = Timestamp> + '_ {
+    TIME_FIELDS
+        .iter()
+        .filter_map(|p| match doc.pointer(p)? {
+            Value::String(s) => crate::winlog::parse_time(s),
+            Value::Number(n) => n.as_f64().and_then(Timestamp::from_epoch_number),
+            _ => None,
+        })
+        .chain(crate::winlog::WinDoc::new(doc).time())
 }
 
 impl LogEvent {

@@ -48,8 +48,9 @@ impl Timestamp {
         let ms = match epoch_unit(n)? {
             0 => n * 1000.0,
             1 => n,
-            2 => n / 1000.0,
-            _ => n / 1_000_000.0,
+            // Not exact in f64 at these sizes: to the nearest millisecond.
+            2 => (n / 1000.0).round(),
+            _ => (n / 1_000_000.0).round(),
         };
         Some(Self(ms as i64))
     }
@@ -165,6 +166,8 @@ mod tests {
             assert_eq!(Timestamp::from_epoch_number(n), Some(s), "{n}");
         }
         assert_eq!(epoch_seconds(1_775_095_086_500.0), Some(1_775_095_086.5));
+        let ms = Timestamp::from_epoch_number(1_775_095_086_002_000_000.0);
+        assert_eq!(ms.map(Timestamp::millis), Some(1_775_095_086_002));
         for n in [1e30, f64::INFINITY, 172_938_225_691_027_046_400_000_000.0] {
             assert!(epoch_seconds(n).is_none(), "{n}");
         }

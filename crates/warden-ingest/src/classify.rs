@@ -70,7 +70,7 @@ pub fn classify(
 /// findings, the graph's learning, a user's session) past every real one.
 fn dated_now_or_before(input: Input, opts: &ClassifyOptions) -> Result<Input, ErrorKind> {
     let max = opts.max_future_secs;
-    let Some(t) = input.time().filter(|_| max > 0) else {
+    let Some(t) = input.latest_time().filter(|_| max > 0) else {
         return Ok(input);
     };
     let now = Timestamp::now();

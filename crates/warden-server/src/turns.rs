@@ -71,8 +71,11 @@ impl TenantTurns {
         let queue = {
             let mut map = self.per_tenant.lock().unwrap_or_else(|p| p.into_inner());
             if map.len() >= MAX_TENANT_QUEUES && !map.contains_key(tenant) {
-                // A queue held only by the map has nobody waiting or running.
-                map.retain(|_, q| Arc::strong_count(q) > 1);
+                // A queue whose turns are all free (a held turn keeps its semaphore) and
+                // that nobody waits on is idle.
+                map.retain(|_, q| {
+                    Arc::strong_count(&q.turns) > 1 || q.waiting.load(Ordering::Relaxed) > 0
+                });
             }
             map.entry(tenant.to_owned())
                 .or_insert_with(|| {

@@ -233,7 +233,7 @@ pub async fn patch(
     // In steps of at most MAX_BULK alerts, each its own transaction, so a large incident
     // never holds the store (and every tenant's commits) for long; one audit entry for the
     // incident, however many alerts it holds.
-    let mut changed = 0;
+    let (mut changed, mut failed) = (0, None);
     for ids in incident.alert_ids.chunks(MAX_BULK) {
         let (tenant, actor, ids, change) = (
             who.tenant.clone(),
@@ -241,22 +241,37 @@ pub async fn patch(
             ids.to_vec(),
             change.clone(),
         );
-        changed += st
+        let step = st
             .with_store(move |store| {
                 let audit = warden_store::AuditAs::Caller;
                 Ok(store.update_alerts_as(&tenant, &ids, &change, &actor, audit)?)
             })
-            .await?
-            .len();
+            .await;
+        match step {
+            Ok(done) => changed += done.len(),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
     }
+    // What was changed is audited, even when a later step failed.
     if changed > 0 {
         let (tenant, actor) = (who.tenant.clone(), who.actor());
         let target = format!("incident:{}", incident.id);
-        let detail = format!("{} ({changed} alerts)", change.describe());
+        let stopped = if failed.is_some() {
+            "; stopped by an error"
+        } else {
+            ""
+        };
+        let detail = format!("{} ({changed} alerts{stopped})", change.describe());
         st.with_store(move |store| {
             Ok(store.append_audit(&tenant, &actor, "alert.update", &target, &detail)?)
         })
         .await?;
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     let after = load(&st, &who, &q).await?.into_iter().find(|i| i.id == id);
     Ok(Json(json!({"incident": after})))

@@ -229,8 +229,9 @@ async fn a_batch_is_scored_in_order_and_its_alerts_are_stored_once() {
 }
 
 /// An event from the far future (an activity in the year 9999, a Zeek record in seconds
-/// of the year 3237) is refused in its place, naming its timestamp; the others are
-/// scored. With the bound off they are taken.
+/// of the year 3237, Windows events dated so in any field a detector reads) is refused in
+/// its place, naming its timestamp; the others are scored. With the bound off they are
+/// taken.
 #[tokio::test]
 async fn events_dated_far_after_the_servers_clock_are_refused_in_their_place() {
     let lines: Vec<String> = sample_lines().into_iter().take(5).collect();
@@ -239,9 +240,18 @@ async fn events_dated_far_after_the_servers_clock_are_refused_in_their_place() {
     future["timestamp"] = json!("9999-12-31T23:59:59Z");
     let zeek = json!({"_path": "conn", "ts": 40_000_000_000.0, "uid": "C1",
         "id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2", "id.resp_p": 445});
+    // A flat Sysmon document dated by its UtcTime alone; a Windows event whose
+    // @timestamp is now but whose TimeCreated (what the graph reads) is not.
+    let sysmon = json!({"EventID": 4624, "Hostname": "WS-1", "TargetUserName": "a",
+        "LogonType": "3", "UtcTime": "9999-01-01 00:00:00.000"});
+    let mixed = json!({"@timestamp": "2026-12-01T00:00:00Z", "Event": {"System": {
+        "EventID": 4624, "Computer": "WS-2", "TimeCreated": {"#attributes":
+        {"SystemTime": "9999-01-01T00:00:00Z"}}}, "EventData": {"TargetUserName": "b"}}});
     let mut batch = lines.clone();
     batch.insert(2, future.to_string());
     batch.push(zeek.to_string());
+    batch.push(sysmon.to_string());
+    batch.push(mixed.to_string());
     let body = (batch.join("\n") + "\n").into_bytes();
     let post = |api: Api, body: Vec<u8>| async move {
         let (s, _, b) = call(
@@ -259,11 +269,16 @@ async fn events_dated_far_after_the_servers_clock_are_refused_in_their_place() {
     let b = post(api(), body.clone()).await;
     assert_eq!(
         (b["accepted"].clone(), b["rejected"].clone()),
-        (json!(5), json!(2)),
+        (json!(5), json!(4)),
         "{b}"
     );
     let results = b["results"].as_array().cloned().unwrap_or_default();
-    for (i, year) in [(2, "9999-12-31"), (6, "3237-")] {
+    for (i, year) in [
+        (2, "9999-12-31"),
+        (6, "3237-"),
+        (7, "9999-01-01"),
+        (8, "9999-01-01"),
+    ] {
         let why = results[i]["error"]["message"].as_str().unwrap_or_default();
         assert!(
             why.starts_with(&format!("field `timestamp`: {year}")) && why.contains("clock"),
