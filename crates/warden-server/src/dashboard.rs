@@ -108,12 +108,27 @@ async fn from_folder(dir: &Path, path: &str) -> Option<Vec<u8>> {
     {
         return None;
     }
-    let full = dir.join(rel);
+    // Where the file really is, links followed: still inside the folder (a link in it
+    // to elsewhere is not served).
+    let root = tokio::fs::canonicalize(dir).await.ok()?;
+    let full = tokio::fs::canonicalize(dir.join(rel)).await.ok()?;
+    if !full.starts_with(&root) {
+        return None;
+    }
     let meta = tokio::fs::metadata(&full).await.ok()?;
     if !meta.is_file() || meta.len() > MAX_DEV_FILE {
         return None;
     }
-    tokio::fs::read(full).await.ok()
+    // Read at most the limit, whatever the file has grown to since.
+    let file = tokio::fs::File::open(full).await.ok()?;
+    let mut body = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(
+        &mut tokio::io::AsyncReadExt::take(file, MAX_DEV_FILE + 1),
+        &mut body,
+    )
+    .await
+    .ok()?;
+    (body.len() as u64 <= MAX_DEV_FILE).then_some(body)
 }
 
 fn mime(path: &str) -> &'static str {
@@ -163,5 +178,15 @@ mod tests {
         for bad in ["../index.html", "/etc/passwd", ".secret", "", "a/../../x"] {
             assert!(from_folder(dir.path(), bad).await.is_none(), "{bad}");
         }
+        // A link inside the folder to a file outside it is not served; one to a file
+        // inside it is.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("key.pem"), "secret").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("key.pem"), dir.path().join("k.css"))
+            .unwrap();
+        std::os::unix::fs::symlink(dir.path().join("index.html"), dir.path().join("i.html"))
+            .unwrap();
+        assert!(from_folder(dir.path(), "k.css").await.is_none());
+        assert!(from_folder(dir.path(), "i.html").await.is_some());
     }
 }

@@ -63,18 +63,21 @@ pub struct DashboardCounts {
 }
 
 impl Store {
-    /// Alert counts per bucket between `from` and `to` (RFC 3339, inclusive, optional).
+    /// Alert counts per bucket between `from` and `to` (RFC 3339, inclusive, optional),
+    /// oldest first: the latest `max_buckets` buckets, and whether older ones were left out.
     pub fn alert_trend(
         &self,
         tenant: &str,
         granularity: Granularity,
         from: Option<&str>,
         to: Option<&str>,
-    ) -> Result<Vec<TrendBucket>, StoreError> {
+        max_buckets: usize,
+    ) -> Result<(Vec<TrendBucket>, bool), StoreError> {
+        // Newest first, so that reading stops at the bucket past the limit.
         let sql = format!(
             "SELECT {b} AS bucket, level, primary_anomalies, COUNT(*) FROM alerts
              WHERE tenant = ?1 AND (?2 IS NULL OR ts >= ?2) AND (?3 IS NULL OR ts <= ?3)
-             GROUP BY bucket, level, primary_anomalies ORDER BY bucket",
+             GROUP BY bucket, level, primary_anomalies ORDER BY bucket DESC",
             b = granularity.bucket_sql()
         );
         let mut stmt = self
@@ -92,10 +95,15 @@ impl Store {
             })
             .map_err(q("computing a trend"))?;
         let mut out: Vec<TrendBucket> = Vec::new();
+        let mut more = false;
         for row in rows {
             let (bucket, level, primary, n) = row.map_err(q("computing a trend"))?;
             let n = n.max(0) as u64;
             if out.last().is_none_or(|b| b.bucket != bucket) {
+                if out.len() == max_buckets {
+                    more = true;
+                    break;
+                }
                 out.push(TrendBucket {
                     bucket,
                     ..TrendBucket::default()
@@ -109,7 +117,8 @@ impl Store {
                 }
             }
         }
-        Ok(out)
+        out.reverse();
+        Ok((out, more))
     }
 
     /// Tallies for the dashboard; `since` bounds the "recent" counts.

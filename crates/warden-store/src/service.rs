@@ -115,7 +115,7 @@ impl AlertSort {
 
 /// The filter part shared by a page and a count (`?1`…`?7`, `?10`).
 const ALERT_WHERE: &str = "tenant = ?1 AND level_rank >= ?2 AND (?3 IS NULL OR user_id = ?3)
-       AND (?4 IS NULL OR (',' || primary_anomalies || ',') LIKE '%,' || ?4 || ',%')
+       AND (?4 IS NULL OR instr(',' || primary_anomalies || ',', ',' || ?4 || ',') > 0)
        AND (?5 IS NULL OR status = ?5) AND (?6 IS NULL OR ts >= ?6)
        AND (?7 IS NULL OR ts <= ?7) AND (?10 IS NULL OR ((?10 >> level_rank) & 1) = 1)";
 
@@ -322,7 +322,7 @@ impl Store {
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts
              WHERE tenant = ?1 AND id > ?2 AND level_rank >= ?3 AND (?4 IS NULL OR user_id = ?4)
-               AND (?5 IS NULL OR (',' || primary_anomalies || ',') LIKE '%,' || ?5 || ',%')
+               AND (?5 IS NULL OR instr(',' || primary_anomalies || ',', ',' || ?5 || ',') > 0)
                AND (?7 IS NULL OR instr(?7, ',' || channel || ',') > 0)
              ORDER BY id ASC LIMIT ?6"
         );

@@ -195,7 +195,10 @@ fn find_infos(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
-            find_infos(&p, out, depth + 1);
+            // A link to a folder is not followed (links to `.` would multiply the walk).
+            if !e.file_type().is_ok_and(|t| t.is_symlink()) {
+                find_infos(&p, out, depth + 1);
+            }
         } else if p.file_name().is_some_and(|n| n == "info.yml") {
             out.push(p);
         }

@@ -33,6 +33,9 @@ pub struct TrendQuery {
     pub to: Option<String>,
 }
 
+/// Buckets a trend answers with at most, the latest (a year of days; ten weeks of hours).
+const MAX_TREND_BUCKETS: usize = 2_000;
+
 #[utoipa::path(get, path = "/v1/analytics/trends", tag = "analytics", params(TrendQuery), responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
 pub async fn trends(
     State(st): State<AppState>,
@@ -47,12 +50,15 @@ pub async fn trends(
     let from = time_param("from", q.from.as_deref())?;
     let to = time_param("to", q.to.as_deref())?;
     let tenant = who.tenant.clone();
-    let buckets = st
+    let (buckets, more) = st
         .read(&who.tenant, move |store| {
-            Ok(store.alert_trend(&tenant, granularity, from.as_deref(), to.as_deref())?)
+            let (from, to) = (from.as_deref(), to.as_deref());
+            Ok(store.alert_trend(&tenant, granularity, from, to, MAX_TREND_BUCKETS)?)
         })
         .await?;
-    Ok(Json(json!({"granularity": g, "buckets": buckets})))
+    Ok(Json(
+        json!({"granularity": g, "buckets": buckets, "truncated": more}),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/analytics/dashboard", tag = "analytics", responses((status = 200, description = "OK", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]

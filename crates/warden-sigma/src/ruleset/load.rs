@@ -217,6 +217,11 @@ pub(super) fn collect_yaml(path: &Path, out: &mut Vec<PathBuf>, depth: usize) {
         return;
     }
     if path.is_dir() {
+        // Below the root a link to a folder is not followed: two links to `.` would make
+        // the walk visit 2^32 folders.
+        if depth > 0 && is_link(path) {
+            return;
+        }
         let Ok(rd) = std::fs::read_dir(path) else {
             return;
         };
@@ -231,6 +236,11 @@ pub(super) fn collect_yaml(path: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     {
         out.push(path.to_path_buf());
     }
+}
+
+/// Whether `path` is a symbolic link (not followed).
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// The event field that stands for a rule field a variant's log does not have.

@@ -369,4 +369,20 @@ mod tests {
             ["cisco"]
         );
     }
+
+    #[test]
+    fn links_to_folders_in_a_rule_pack_are_not_followed() {
+        let dir = std::env::temp_dir().join(format!("warden-rule-links-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("windows")).unwrap();
+        std::fs::write(dir.join("windows/cmd.yml"), RULE).unwrap();
+        // Two links to the pack itself: followed, 2^32 folders and the rule 2^32 times.
+        for name in ["loop1", "loop2"] {
+            std::os::unix::fs::symlink(&dir, dir.join("windows").join(name)).unwrap();
+        }
+        let mut b = RuleSetBuilder::new(Mapping::builtin());
+        b.add_path(&dir);
+        let set = b.build();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!((set.rules().len(), set.skipped().len()), (1, 0));
+    }
 }

@@ -3,6 +3,7 @@
 //! an alert's event context, and a field refused in its place.
 
 use super::*;
+use warden_event::{Alert, AlertDetail, Detector, DetectorKind, GraphFinding, ThreatLevel};
 
 /// Reads Server-Sent Events from a streaming response until `n` alerts arrived (or 10 s).
 async fn read_events(body: Body, n: usize) -> Vec<Value> {
@@ -373,37 +374,90 @@ async fn incidents_group_alerts_and_take_status_changes_for_all_of_them() {
     assert!(doc["paths"]["/v1/incidents/{id}"]["patch"].is_object());
 }
 
+/// A graph alert of user `ana` at `ts`, as the store keeps one.
+fn stored_alert(key: &str, ts: &str) -> Alert {
+    Alert {
+        tenant: "acme".into(),
+        key: key.into(),
+        digest: None,
+        timestamp: ts.into(),
+        subject: "ana".into(),
+        entities: vec![],
+        detector: Detector {
+            kind: DetectorKind::Graph,
+            id: "lateral_movement".into(),
+        },
+        level: ThreatLevel::High,
+        score: 60.0,
+        confidence: 0.8,
+        anomalies: vec![],
+        explanation: "test".into(),
+        recommended_actions: vec![],
+        evidence: vec![],
+        attack: vec![],
+        detail: AlertDetail::Graph(GraphFinding {
+            finder: "lateral_movement".into(),
+            steps: vec![],
+        }),
+    }
+}
+
+/// A trend answers with its latest 2,000 buckets at most, oldest first, and says when
+/// older ones were left out.
+#[tokio::test]
+async fn a_trend_holds_its_latest_buckets_at_most() {
+    let api = api();
+    let start = warden_event::Timestamp::parse_rfc3339("2026-01-01T00:00:00Z")
+        .unwrap_or_else(|| panic!("a time"));
+    let alerts: Vec<Alert> = (0..2100i64)
+        .map(|h| {
+            let t = warden_event::Timestamp(start.millis() + h * 3_600_000);
+            stored_alert(&format!("h{h}"), &t.to_rfc3339())
+        })
+        .collect();
+    api.state
+        .store()
+        .save_alerts(None, &alerts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (s, t) = get(
+        &api,
+        "/v1/analytics/trends?granularity=hour",
+        Some(&api.read),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    let buckets = t["buckets"].as_array().cloned().unwrap_or_default();
+    assert_eq!((buckets.len(), t["truncated"].clone()), (2000, json!(true)));
+    let names: Vec<String> = buckets
+        .iter()
+        .map(|b| b["bucket"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "oldest first");
+    let (_, day) = get(
+        &api,
+        "/v1/analytics/trends?granularity=day",
+        Some(&api.read),
+    )
+    .await;
+    assert_eq!(day["truncated"], json!(false));
+    let sum: u64 = day["buckets"]
+        .as_array()
+        .map_or(0, |b| b.iter().filter_map(|x| x["total"].as_u64()).sum());
+    assert_eq!(sum, 2100);
+}
+
 /// An incident of 2,500 alerts (one user, a minute apart): its answer lists every id and
 /// holds the first 1,000 alerts in full; a change reaches all 2,500 (written 1,000 at a
 /// time) with one audit entry.
 #[tokio::test]
 async fn a_large_incident_is_answered_in_part_and_changed_whole() {
-    use warden_event::{Alert, AlertDetail, Detector, DetectorKind, GraphFinding, ThreatLevel};
     let api = api();
     let alerts: Vec<Alert> = (0..2500)
-        .map(|i| Alert {
-            tenant: "acme".into(),
-            key: format!("k{i}"),
-            digest: None,
-            timestamp: format!("2026-05-28T{:02}:{:02}:00Z", i / 60 % 24, i % 60),
-            subject: "ana".into(),
-            entities: vec![],
-            detector: Detector {
-                kind: DetectorKind::Graph,
-                id: "lateral_movement".into(),
-            },
-            level: ThreatLevel::High,
-            score: 60.0,
-            confidence: 0.8,
-            anomalies: vec![],
-            explanation: "test".into(),
-            recommended_actions: vec![],
-            evidence: vec![],
-            attack: vec![],
-            detail: AlertDetail::Graph(GraphFinding {
-                finder: "lateral_movement".into(),
-                steps: vec![],
-            }),
+        .map(|i| {
+            stored_alert(
+                &format!("k{i}"),
+                &format!("2026-05-28T{:02}:{:02}:00Z", i / 60 % 24, i % 60),
+            )
         })
         .collect();
     api.state
