@@ -604,7 +604,7 @@ impl UebaConfig {
         Ok(())
     }
 
-    /// Shares and factors within [0, 1], distances and thresholds positive.
+    /// Shares and factors within [0, 1], then [`Self::validate_magnitudes`].
     fn validate_ranges(&self) -> Result<(), ConfigError> {
         let unit = [
             ("time.min_hour_share", self.time.min_hour_share),
@@ -651,6 +651,11 @@ impl UebaConfig {
                 return bad(k, "must be within [0, 1]");
             }
         }
+        self.validate_magnitudes()
+    }
+
+    /// Distances, sizes and thresholds positive (or not negative), confidences within [0, 1].
+    fn validate_magnitudes(&self) -> Result<(), ConfigError> {
         // Written as `!(x > 0)` so that NaN is rejected too.
         let positive = [
             ("travel.max_speed_kmh", self.travel.max_speed_kmh),

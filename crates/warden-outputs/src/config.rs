@@ -289,6 +289,14 @@ impl OutputConfig {
         if self.retries() > 100 {
             return bad("retries must be at most 100".into());
         }
+        if let Err(reason) = self.validate_kind() {
+            return bad(reason);
+        }
+        self.validate_secrets()
+    }
+
+    /// The settings of this kind of output; the error is the reason.
+    fn validate_kind(&self) -> Result<(), String> {
         match self {
             OutputConfig::Syslog {
                 address,
@@ -299,34 +307,34 @@ impl OutputConfig {
                 ..
             } => {
                 if *facility > 23 {
-                    return bad("facility must be between 0 and 23".into());
+                    return Err("facility must be between 0 and 23".into());
                 }
                 let Some((host, _)) = split_host_port(address) else {
-                    return bad(format!(
+                    return Err(format!(
                         "address `{address}`: expected host:port (a port from 1 to 65535)"
                     ));
                 };
                 if *transport != Transport::Tls {
                     if tls_ca.is_some() || tls_server_name.is_some() {
-                        return bad("tls_ca and tls_server_name are for transport = \"tls\"".into());
+                        return Err("tls_ca and tls_server_name are for transport = \"tls\"".into());
                     }
                     return Ok(());
                 }
                 if let Some(ca) = tls_ca
                     && !ca.is_file()
                 {
-                    return bad(format!("tls_ca: {} is not a file", ca.display()));
+                    return Err(format!("tls_ca: {} is not a file", ca.display()));
                 }
                 let server_name = tls_server_name.as_deref().unwrap_or(host);
                 if rustls::pki_types::ServerName::try_from(server_name).is_err() {
-                    return bad(format!(
+                    return Err(format!(
                         "tls_server_name `{server_name}`: not a DNS name or an IP address"
                     ));
                 }
             }
             OutputConfig::File { path, .. } => {
                 if path.as_os_str().is_empty() {
-                    return bad("path is empty".into());
+                    return Err("path is empty".into());
                 }
             }
             OutputConfig::SplunkHec {
@@ -342,20 +350,25 @@ impl OutputConfig {
                     .strip_prefix("http://")
                     .or_else(|| url.strip_prefix("https://"));
                 match host {
-                    None => return bad(format!("url `{url}`: expected http:// or https://")),
+                    None => return Err(format!("url `{url}`: expected http:// or https://")),
                     Some(h) if h.is_empty() || h.starts_with(['/', '?', '#']) => {
-                        return bad(format!("url `{url}`: no host"));
+                        return Err(format!("url `{url}`: no host"));
                     }
                     Some(_) => {}
                 }
                 if !(1..=10_000).contains(&self.batch()) {
-                    return bad("batch must be between 1 and 10000".into());
+                    return Err("batch must be between 1 and 10000".into());
                 }
                 if !(1..=300).contains(timeout_secs) {
-                    return bad("timeout_secs must be between 1 and 300".into());
+                    return Err("timeout_secs must be between 1 and 300".into());
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Every secret the output holds can be read; the error names the setting.
+    fn validate_secrets(&self) -> Result<(), OutputError> {
         let secrets: Vec<(&str, &Secret)> = match self {
             OutputConfig::SplunkHec { token, .. } => vec![("token", token)],
             OutputConfig::Elasticsearch {

@@ -162,21 +162,7 @@ pub fn train_grouped(
     if !validation.is_empty() && hp > 0 && hn > 0 {
         let idf = inverse_document_frequency(rows, &fit_part, params.features.bits);
         let (w, b) = fit(rows, &fit_part, &idf, &one_sided, params, &mut rng);
-        let probe = PayloadModel {
-            features: params.features,
-            weights: w,
-            idf,
-            bias: b,
-            platt_a: 1.0,
-            platt_b: 0.0,
-            summary: TrainingSummary::default(),
-            pairs: Vec::new(),
-            techniques: None,
-            patterns: None,
-            combiner: None,
-            presence: None,
-        }
-        .packed();
+        let probe = linear_model(params, w, idf, b, (1.0, 0.0), TrainingSummary::default());
         let scored: Vec<(f32, bool)> = validation
             .iter()
             .map(|&i| (probe.margin(&rows[i].0), rows[i].1))
@@ -190,7 +176,26 @@ pub fn train_grouped(
     let all: Vec<usize> = (0..rows.len()).collect();
     let idf = inverse_document_frequency(rows, &all, params.features.bits);
     let (weights, bias) = fit(rows, &all, &idf, &one_sided, params, &mut rng);
-    Ok(PayloadModel {
+    Ok(linear_model(
+        params,
+        weights,
+        idf,
+        bias,
+        (platt_a, platt_b),
+        summary,
+    ))
+}
+
+/// The linear model alone (no tagger, pattern weights, combiner or presence trees), packed.
+fn linear_model(
+    params: &TrainParams,
+    weights: Vec<f32>,
+    idf: Vec<f32>,
+    bias: f32,
+    (platt_a, platt_b): (f32, f32),
+    summary: TrainingSummary,
+) -> PayloadModel {
+    PayloadModel {
         features: params.features,
         weights,
         idf,
@@ -204,7 +209,7 @@ pub fn train_grouped(
         combiner: None,
         presence: None,
     }
-    .packed())
+    .packed()
 }
 
 /// Smoothed idf, `ln((1 + n) / (1 + df)) + 1`, of buckets present in at least two texts

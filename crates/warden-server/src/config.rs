@@ -377,8 +377,8 @@ impl ServiceConfig {
         Ok(())
     }
 
-    /// Bounds on shared resources: concurrency, connections, timeouts, streams, tenants'
-    /// users and correlation groups, and the intervals of the periodic saves.
+    /// Bounds on shared resources: concurrency, connections and timeouts here, the rest in
+    /// [`Self::validate_stream_and_tenant_bounds`].
     fn validate_server_bounds(&self) -> Result<(), ConfigError> {
         let s = &self.server;
         if !(1..=1024).contains(&s.max_concurrent_batches) {
@@ -429,6 +429,13 @@ impl ServiceConfig {
                 return bad(key, "must be between 1 and 3600 seconds");
             }
         }
+        self.validate_stream_and_tenant_bounds()
+    }
+
+    /// The metrics token's length, streams, future times, save intervals, tenants' users
+    /// and correlation groups.
+    fn validate_stream_and_tenant_bounds(&self) -> Result<(), ConfigError> {
+        let s = &self.server;
         if s.metrics_token
             .as_ref()
             .is_some_and(|t| !(16..=256).contains(&t.len()))

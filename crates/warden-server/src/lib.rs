@@ -98,7 +98,37 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/payload/jobs", post(routes::payload::submit))
         .layer(DefaultBodyLimit::max(limits.batch_limit_bytes))
         .route_layer(middleware::from_fn_with_state(state.clone(), rate_limit));
-    let api = Router::new()
+    let api = api_routes().layer(DefaultBodyLimit::max(limits.body_limit_bytes));
+    Router::new()
+        .merge(expensive)
+        .merge(api)
+        .route("/v1/openapi.json", get(openapi::document))
+        .route("/", get(dashboard::root))
+        .route("/ui", get(dashboard::root))
+        .route("/ui/", get(dashboard::index))
+        .route("/ui/{*path}", get(dashboard::asset))
+        .route("/healthz", get(routes::ops::healthz))
+        .route("/readyz", get(routes::ops::readyz))
+        .route("/metrics", get(routes::ops::metrics))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::from_fn_with_state(
+            std::time::Duration::from_secs(limits.body_read_timeout_secs),
+            connections::body_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_responses,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .with_state(state)
+}
+
+/// The API's routes that are neither rate-limited nor take large bodies.
+fn api_routes() -> Router<AppState> {
+    Router::new()
         .route("/v1/alerts", get(routes::alerts::list))
         .route(
             "/v1/alerts/{id}",
@@ -143,32 +173,6 @@ pub fn app(state: AppState) -> Router {
             "/v1/webhooks/dead-letters/{id}/replay",
             post(routes::webhooks::replay),
         )
-        .layer(DefaultBodyLimit::max(limits.body_limit_bytes));
-    Router::new()
-        .merge(expensive)
-        .merge(api)
-        .route("/v1/openapi.json", get(openapi::document))
-        .route("/", get(dashboard::root))
-        .route("/ui", get(dashboard::root))
-        .route("/ui/", get(dashboard::index))
-        .route("/ui/{*path}", get(dashboard::asset))
-        .route("/healthz", get(routes::ops::healthz))
-        .route("/readyz", get(routes::ops::readyz))
-        .route("/metrics", get(routes::ops::metrics))
-        .fallback(|| async { ApiError::NotFound })
-        .layer(middleware::from_fn_with_state(
-            std::time::Duration::from_secs(limits.body_read_timeout_secs),
-            connections::body_timeout,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            count_responses,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            security_headers,
-        ))
-        .with_state(state)
 }
 
 /// Refuses a request when its token's or its client address's bucket is empty (429 with

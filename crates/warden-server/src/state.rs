@@ -355,105 +355,106 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     pub fn render(&self, tenants: usize) -> String {
-        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut out = String::with_capacity(2048);
-        let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, u64)>| {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
-            for (labels, v) in lines {
-                out.push_str(&format!("{name}{labels} {v}\n"));
-            }
+        for (name, help, lines) in self.counters() {
+            metric(&mut out, name, "counter", help, lines);
+        }
+        let clients = self.clients.load(Ordering::Relaxed).max(0) as u64;
+        let gauges = [
+            (
+                "warden_stream_clients",
+                "Connected stream clients.",
+                clients,
+            ),
+            (
+                "warden_tenants",
+                "Tenants with a detection engine in memory.",
+                tenants as u64,
+            ),
+        ];
+        for (name, help, v) in gauges {
+            metric(&mut out, name, "gauge", help, vec![(String::new(), v)]);
+        }
+        self.render_latency(&mut out);
+        out
+    }
+
+    /// Every counter family: its name, its help and a line per label set.
+    fn counters(&self) -> Vec<Family> {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let one = |a: &AtomicU64| vec![(String::new(), g(a))];
+        let by = |label: &str, names: &[&str], counts: &[AtomicU64]| -> Vec<(String, u64)> {
+            names
+                .iter()
+                .zip(counts)
+                .map(|(n, a)| (format!("{{{label}=\"{n}\"}}"), g(a)))
+                .collect()
         };
-        metric(
-            "warden_events_in_total",
-            "counter",
-            "Events received for scoring.",
-            vec![(String::new(), g(&self.events_in))],
-        );
-        metric(
-            "warden_parse_errors_total",
-            "counter",
-            "Events rejected as malformed.",
-            vec![(String::new(), g(&self.parse_errors))],
-        );
-        metric(
-            "warden_alerts_total",
-            "counter",
-            "Alerts stored, by level.",
-            ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
-                .iter()
-                .zip(&self.alerts)
-                .map(|(l, a)| (format!("{{level=\"{l}\"}}"), g(a)))
-                .collect(),
-        );
-        metric(
-            "warden_http_responses_total",
-            "counter",
-            "HTTP responses, by status class.",
-            ["1xx", "2xx", "3xx", "4xx", "5xx"]
-                .iter()
-                .zip(&self.responses)
-                .map(|(c, a)| (format!("{{class=\"{c}\"}}"), g(a)))
-                .collect(),
-        );
-        metric(
-            "warden_network_flows_total",
-            "counter",
-            "Network flows through /v1/monitor/network, by outcome.",
-            ["scored", "anomalous", "rejected"]
-                .iter()
-                .zip(&self.flows)
-                .map(|(o, a)| (format!("{{outcome=\"{o}\"}}"), g(a)))
-                .collect(),
-        );
-        metric(
-            "warden_payload_analyzed_total",
-            "counter",
-            "Command lines and scripts analysed, by how they came.",
-            ["request", "job"]
-                .iter()
-                .zip(&self.payload)
-                .map(|(o, a)| (format!("{{via=\"{o}\"}}"), g(a)))
-                .collect(),
-        );
-        metric(
-            "warden_rate_limited_total",
-            "counter",
-            "Requests refused with 429.",
-            vec![(String::new(), g(&self.rate_limited))],
-        );
-        metric(
-            "warden_quota_refused_total",
-            "counter",
-            "Events refused because their tenant's quota (users) was reached.",
-            vec![(String::new(), g(&self.quota_refused))],
-        );
-        metric(
-            "warden_forwarded_total",
-            "counter",
-            "Records stored in the log ingest forwards to (--forward-to).",
-            vec![(String::new(), g(&self.forwarded))],
-        );
-        metric(
-            "warden_forward_failed_total",
-            "counter",
-            "Records the log did not store (their batch was refused with 503).",
-            vec![(String::new(), g(&self.forward_failed))],
-        );
-        metric(
-            "warden_stream_clients",
-            "gauge",
-            "Connected stream clients.",
-            vec![(
-                String::new(),
-                self.clients.load(Ordering::Relaxed).max(0) as u64,
-            )],
-        );
-        metric(
-            "warden_tenants",
-            "gauge",
-            "Tenants with a detection engine in memory.",
-            vec![(String::new(), tenants as u64)],
-        );
+        vec![
+            (
+                "warden_events_in_total",
+                "Events received for scoring.",
+                one(&self.events_in),
+            ),
+            (
+                "warden_parse_errors_total",
+                "Events rejected as malformed.",
+                one(&self.parse_errors),
+            ),
+            (
+                "warden_alerts_total",
+                "Alerts stored, by level.",
+                by(
+                    "level",
+                    &["LOW", "MEDIUM", "HIGH", "CRITICAL"],
+                    &self.alerts,
+                ),
+            ),
+            (
+                "warden_http_responses_total",
+                "HTTP responses, by status class.",
+                by(
+                    "class",
+                    &["1xx", "2xx", "3xx", "4xx", "5xx"],
+                    &self.responses,
+                ),
+            ),
+            (
+                "warden_network_flows_total",
+                "Network flows through /v1/monitor/network, by outcome.",
+                by("outcome", &["scored", "anomalous", "rejected"], &self.flows),
+            ),
+            (
+                "warden_payload_analyzed_total",
+                "Command lines and scripts analysed, by how they came.",
+                by("via", &["request", "job"], &self.payload),
+            ),
+            (
+                "warden_rate_limited_total",
+                "Requests refused with 429.",
+                one(&self.rate_limited),
+            ),
+            (
+                "warden_quota_refused_total",
+                "Events refused because their tenant's quota (users) was reached.",
+                one(&self.quota_refused),
+            ),
+            (
+                "warden_forwarded_total",
+                "Records stored in the log ingest forwards to (--forward-to).",
+                one(&self.forwarded),
+            ),
+            (
+                "warden_forward_failed_total",
+                "Records the log did not store (their batch was refused with 503).",
+                one(&self.forward_failed),
+            ),
+        ]
+    }
+
+    /// The scoring-time histogram.
+    fn render_latency(&self, out: &mut String) {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
         out.push_str(
             "# HELP warden_scoring_seconds Time to score one batch.\n# TYPE warden_scoring_seconds histogram\n",
         );
@@ -470,7 +471,17 @@ impl Metrics {
             g(&self.latency_sum_micros) as f64 / 1e6,
             g(&self.latency_count)
         ));
-        out
+    }
+}
+
+/// A metric family: its name, its help and its value per label set.
+type Family = (&'static str, &'static str, Vec<(String, u64)>);
+
+/// One metric family: its help, its type and a line per label set.
+fn metric(out: &mut String, name: &str, kind: &str, help: &str, lines: Vec<(String, u64)>) {
+    out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+    for (labels, v) in lines {
+        out.push_str(&format!("{name}{labels} {v}\n"));
     }
 }
 
@@ -501,5 +512,38 @@ mod tests {
         assert!(text.contains("warden_scoring_seconds_bucket{le=\"+Inf\"} 2"));
         assert!(text.contains("warden_http_responses_total{class=\"2xx\"} 1"));
         assert!(text.contains("warden_tenants 2"));
+        // Every family once, with its help and type, in a stable order.
+        let types: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "warden_events_in_total counter",
+                "warden_parse_errors_total counter",
+                "warden_alerts_total counter",
+                "warden_http_responses_total counter",
+                "warden_network_flows_total counter",
+                "warden_payload_analyzed_total counter",
+                "warden_rate_limited_total counter",
+                "warden_quota_refused_total counter",
+                "warden_forwarded_total counter",
+                "warden_forward_failed_total counter",
+                "warden_stream_clients gauge",
+                "warden_tenants gauge",
+                "warden_scoring_seconds histogram",
+            ]
+        );
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("# HELP ")).count(),
+            13
+        );
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("warden_alerts_total{"))
+                .count(),
+            4
+        );
     }
 }

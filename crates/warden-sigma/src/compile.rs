@@ -360,29 +360,11 @@ fn value_tests(
             one(format!("re:{i}{m}{s}:{text}"), Test::Regex(Box::new(re)))
         }
         (Kind::FieldRef, v) => {
-            let other = v.as_text().unwrap_or_default();
             if keywords {
                 return Err(ErrorKind::Modifier("'fieldref' needs a field".into()));
             }
-            let mode = if mods.contains(&Modifier::Contains) {
-                RefMode::Contains
-            } else if mods.contains(&Modifier::StartsWith) {
-                RefMode::Prefix
-            } else if mods.contains(&Modifier::EndsWith) {
-                RefMode::Suffix
-            } else {
-                RefMode::Equal
-            };
-            let ids = map_field(other.trim(), arena, ctx);
-            let key = format!("ref:{mode:?}:{cased}:{ids:?}");
-            one(
-                key,
-                Test::FieldRef {
-                    other: ids,
-                    mode,
-                    cased,
-                },
-            )
+            let (key, test) = field_ref_test(v, mods, arena, ctx);
+            one(key, test)
         }
         (Kind::Str, v) => {
             let patterns = string_patterns(v, mods, ctx, keywords)?;
@@ -401,6 +383,35 @@ fn value_tests(
             Ok(Tests::Any(alts))
         }
     }
+}
+
+/// `fieldref`: the value names another field, compared whole or (with `contains`,
+/// `startswith`, `endswith`) in part.
+fn field_ref_test(
+    v: &RawValue,
+    mods: &[Modifier],
+    arena: &mut Arena,
+    ctx: &Context<'_>,
+) -> (String, Test) {
+    let cased = mods.contains(&Modifier::Cased);
+    let other = v.as_text().unwrap_or_default();
+    let mode = if mods.contains(&Modifier::Contains) {
+        RefMode::Contains
+    } else if mods.contains(&Modifier::StartsWith) {
+        RefMode::Prefix
+    } else if mods.contains(&Modifier::EndsWith) {
+        RefMode::Suffix
+    } else {
+        RefMode::Equal
+    };
+    let ids = map_field(other.trim(), arena, ctx);
+    let key = format!("ref:{mode:?}:{cased}:{ids:?}");
+    let test = Test::FieldRef {
+        other: ids,
+        mode,
+        cased,
+    };
+    (key, test)
 }
 
 fn first_line(s: &str) -> String {
@@ -447,18 +458,6 @@ fn string_patterns(
             .map(|t| Val::Pat(Pattern::literal(t)))
             .collect(),
     };
-    let to_pattern =
-        |val: Val, m: Modifier| -> Result<Pattern, ErrorKind> {
-            match val {
-            Val::Pat(p) => Ok(p),
-            Val::Bytes(b) => String::from_utf8(b).map(|s| Pattern::literal(&s)).map_err(|_| {
-                ErrorKind::Modifier(format!(
-                    "'{}' gives bytes that are not text; follow it with base64 or base64offset",
-                    m.name()
-                ))
-            }),
-        }
-        };
     let mut last = M::Contains;
     for &m in mods {
         let mut next = Vec::with_capacity(vals.len());
@@ -473,31 +472,7 @@ fn string_patterns(
                     next.extend(windash_pattern(&p)?.into_iter().map(Val::Pat));
                 }
                 M::Base64 | M::Base64Offset | M::Utf16Le | M::Utf16Be | M::Utf16 => {
-                    let input: Vec<u8> = match val {
-                        Val::Bytes(b) => b,
-                        Val::Pat(p) => p
-                            .as_literal()
-                            .ok_or_else(|| {
-                                ErrorKind::Modifier(format!(
-                                    "'{}' cannot encode a value with wildcards",
-                                    m.name()
-                                ))
-                            })?
-                            .into_bytes(),
-                    };
-                    let utf16_input = || {
-                        String::from_utf8(input.clone()).map_err(|_| {
-                            ErrorKind::Modifier(format!("'{}' needs text, not bytes", m.name()))
-                        })
-                    };
-                    match m {
-                        M::Utf16Le => next.push(Val::Bytes(encoding::utf16le(&utf16_input()?))),
-                        M::Utf16Be => next.push(Val::Bytes(encoding::utf16be(&utf16_input()?))),
-                        M::Utf16 => next.push(Val::Bytes(encoding::utf16_bom(&utf16_input()?))),
-                        M::Base64 => next.push(Val::Bytes(encoding::base64(&input))),
-                        _ => next
-                            .extend(encoding::base64_offsets(&input).into_iter().map(Val::Bytes)),
-                    }
+                    encode(m, val, &mut next)?;
                 }
                 _ => next.push(val),
             }
@@ -524,6 +499,51 @@ fn string_patterns(
             })
         })
         .collect()
+}
+
+/// A value as a pattern; bytes an encoding produced (by `m`) must be text.
+fn to_pattern(val: Val, m: Modifier) -> Result<Pattern, ErrorKind> {
+    match val {
+        Val::Pat(p) => Ok(p),
+        Val::Bytes(b) => String::from_utf8(b)
+            .map(|s| Pattern::literal(&s))
+            .map_err(|_| {
+                ErrorKind::Modifier(format!(
+                    "'{}' gives bytes that are not text; follow it with base64 or base64offset",
+                    m.name()
+                ))
+            }),
+    }
+}
+
+/// An encoding modifier (`base64`, `base64offset`, `utf16le`, `utf16be`, `utf16`) applied
+/// to one value; its results are added to `next`.
+fn encode(m: Modifier, val: Val, next: &mut Vec<Val>) -> Result<(), ErrorKind> {
+    use Modifier as M;
+    let input: Vec<u8> = match val {
+        Val::Bytes(b) => b,
+        Val::Pat(p) => p
+            .as_literal()
+            .ok_or_else(|| {
+                ErrorKind::Modifier(format!(
+                    "'{}' cannot encode a value with wildcards",
+                    m.name()
+                ))
+            })?
+            .into_bytes(),
+    };
+    let utf16_input = || {
+        String::from_utf8(input.clone())
+            .map_err(|_| ErrorKind::Modifier(format!("'{}' needs text, not bytes", m.name())))
+    };
+    match m {
+        M::Utf16Le => next.push(Val::Bytes(encoding::utf16le(&utf16_input()?))),
+        M::Utf16Be => next.push(Val::Bytes(encoding::utf16be(&utf16_input()?))),
+        M::Utf16 => next.push(Val::Bytes(encoding::utf16_bom(&utf16_input()?))),
+        M::Base64 => next.push(Val::Bytes(encoding::base64(&input))),
+        _ => next.extend(encoding::base64_offsets(&input).into_iter().map(Val::Bytes)),
+    }
+    Ok(())
 }
 
 fn windash_pattern(p: &Pattern) -> Result<Vec<Pattern>, ErrorKind> {

@@ -134,25 +134,7 @@ fn eval_spec(spec: &FieldSpec, ev: &Json) -> Option<bool> {
                 || has(Modifier::Lt)
                 || has(Modifier::Lte) =>
             {
-                let want: f64 = v.as_text()?.parse().ok()?;
-                values
-                    .iter()
-                    .filter_map(|x| match x {
-                        Json::Number(n) => n.as_f64(),
-                        Json::String(s) => s.trim().parse().ok(),
-                        _ => None,
-                    })
-                    .any(|n| {
-                        if has(Modifier::Gt) {
-                            n > want
-                        } else if has(Modifier::Gte) {
-                            n >= want
-                        } else if has(Modifier::Lt) {
-                            n < want
-                        } else {
-                            n <= want
-                        }
-                    })
+                compare_numbers(mods, v, &values)?
             }
             v if has(Modifier::Cidr) => {
                 let net: ipnet::IpNet = v.as_text()?.parse().ok()?;
@@ -171,90 +153,7 @@ fn eval_spec(spec: &FieldSpec, ev: &Json) -> Option<bool> {
                     .ok()?;
                 values.iter().filter_map(text).any(|t| re.is_match(&t))
             }
-            v => {
-                if mods
-                    .iter()
-                    .any(|m| matches!(m, Modifier::FieldRef | Modifier::Expand | Modifier::Time(_)))
-                {
-                    return None;
-                }
-                let raw = v.as_text()?;
-                let mut pats = vec![match v {
-                    RawValue::Str(_) => Pattern::parse(&raw),
-                    _ => Pattern::literal(&raw),
-                }];
-                for m in mods {
-                    pats = pats
-                        .into_iter()
-                        .flat_map(|p| -> Vec<Pattern> {
-                            match m {
-                                Modifier::Contains => vec![p.wrap(true, true)],
-                                Modifier::StartsWith => vec![p.wrap(false, true)],
-                                Modifier::EndsWith => vec![p.wrap(true, false)],
-                                Modifier::Windash => match p.as_literal() {
-                                    Some(l) => windash::variants(&l)
-                                        .unwrap_or_default()
-                                        .iter()
-                                        .map(|s| Pattern::literal(s))
-                                        .collect(),
-                                    None => windash_parts(&p),
-                                },
-                                Modifier::Base64 => p
-                                    .as_literal()
-                                    .map(|l| {
-                                        vec![Pattern::literal(&String::from_utf8_lossy(
-                                            &encoding::base64(l.as_bytes()),
-                                        ))]
-                                    })
-                                    .unwrap_or_default(),
-                                Modifier::Base64Offset => p
-                                    .as_literal()
-                                    .map(|l| {
-                                        encoding::base64_offsets(l.as_bytes())
-                                            .iter()
-                                            .map(|b| Pattern::literal(&String::from_utf8_lossy(b)))
-                                            .collect()
-                                    })
-                                    .unwrap_or_default(),
-                                _ => vec![p],
-                            }
-                        })
-                        .collect();
-                }
-                // Keywords are found anywhere in a value unless the rule anchors them.
-                if spec.field.is_none()
-                    && !mods.iter().any(|m| {
-                        matches!(
-                            m,
-                            Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith
-                        )
-                    })
-                {
-                    pats = pats.into_iter().map(|p| p.wrap(true, true)).collect();
-                }
-                let cased = has(Modifier::Cased);
-                let mut hit = false;
-                for p in pats {
-                    if p.0.is_empty() {
-                        hit |= values
-                            .iter()
-                            .any(|x| x.is_null() || text(x).is_some_and(|t| t.is_empty()));
-                        continue;
-                    }
-                    let re = regex::RegexBuilder::new(&p.to_regex())
-                        .case_insensitive(!cased)
-                        .build()
-                        .ok()?;
-                    hit |= values.iter().filter_map(text).any(|t| {
-                        if cased {
-                            re.is_match(&t)
-                        } else {
-                            re.is_match(&t.to_lowercase())
-                        }
-                    });
-                }
-                hit
-            }
+            v => string_matches(spec, v, &values)?,
         };
         results.push(r);
     }
@@ -268,6 +167,119 @@ fn eval_spec(spec: &FieldSpec, ev: &Json) -> Option<bool> {
     } else {
         combined
     })
+}
+
+/// `gt`, `gte`, `lt`, `lte`: any numeric value (or numeric text) on the right side of `v`.
+fn compare_numbers(mods: &[Modifier], v: &RawValue, values: &[Json]) -> Option<bool> {
+    let has = |m: Modifier| mods.contains(&m);
+    let want: f64 = v.as_text()?.parse().ok()?;
+    Some(
+        values
+            .iter()
+            .filter_map(|x| match x {
+                Json::Number(n) => n.as_f64(),
+                Json::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+            .any(|n| {
+                if has(Modifier::Gt) {
+                    n > want
+                } else if has(Modifier::Gte) {
+                    n >= want
+                } else if has(Modifier::Lt) {
+                    n < want
+                } else {
+                    n <= want
+                }
+            }),
+    )
+}
+
+/// A string value with its modifiers, each pattern tried as an anchored regular expression.
+fn string_matches(spec: &FieldSpec, v: &RawValue, values: &[Json]) -> Option<bool> {
+    let mods = &spec.modifiers;
+    if mods
+        .iter()
+        .any(|m| matches!(m, Modifier::FieldRef | Modifier::Expand | Modifier::Time(_)))
+    {
+        return None;
+    }
+    let raw = v.as_text()?;
+    let mut pats = vec![match v {
+        RawValue::Str(_) => Pattern::parse(&raw),
+        _ => Pattern::literal(&raw),
+    }];
+    for m in mods {
+        pats = pats.into_iter().flat_map(|p| transformed(m, p)).collect();
+    }
+    // Keywords are found anywhere in a value unless the rule anchors them.
+    if spec.field.is_none()
+        && !mods.iter().any(|m| {
+            matches!(
+                m,
+                Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith
+            )
+        })
+    {
+        pats = pats.into_iter().map(|p| p.wrap(true, true)).collect();
+    }
+    let cased = mods.contains(&Modifier::Cased);
+    let mut hit = false;
+    for p in pats {
+        if p.0.is_empty() {
+            hit |= values
+                .iter()
+                .any(|x| x.is_null() || text(x).is_some_and(|t| t.is_empty()));
+            continue;
+        }
+        let re = regex::RegexBuilder::new(&p.to_regex())
+            .case_insensitive(!cased)
+            .build()
+            .ok()?;
+        hit |= values.iter().filter_map(text).any(|t| {
+            if cased {
+                re.is_match(&t)
+            } else {
+                re.is_match(&t.to_lowercase())
+            }
+        });
+    }
+    Some(hit)
+}
+
+/// The patterns one modifier makes of `p`.
+fn transformed(m: &Modifier, p: Pattern) -> Vec<Pattern> {
+    match m {
+        Modifier::Contains => vec![p.wrap(true, true)],
+        Modifier::StartsWith => vec![p.wrap(false, true)],
+        Modifier::EndsWith => vec![p.wrap(true, false)],
+        Modifier::Windash => match p.as_literal() {
+            Some(l) => windash::variants(&l)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| Pattern::literal(s))
+                .collect(),
+            None => windash_parts(&p),
+        },
+        Modifier::Base64 => p
+            .as_literal()
+            .map(|l| {
+                vec![Pattern::literal(&String::from_utf8_lossy(
+                    &encoding::base64(l.as_bytes()),
+                ))]
+            })
+            .unwrap_or_default(),
+        Modifier::Base64Offset => p
+            .as_literal()
+            .map(|l| {
+                encoding::base64_offsets(l.as_bytes())
+                    .iter()
+                    .map(|b| Pattern::literal(&String::from_utf8_lossy(b)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => vec![p],
+    }
 }
 
 fn key_present(ev: &Json, key: &str) -> bool {

@@ -499,27 +499,7 @@ fn parse_correlation(doc: &Yaml, meta: Meta, src: &Source<'_>) -> Result<Correla
         .as_deref()
         .and_then(parse_timespan)
         .ok_or_else(|| bad("'timespan' must look like 30s, 5m, 1h or 1d", "timespan"))?;
-    let mut condition = Vec::new();
-    let mut field = None;
-    if let Yaml::Hash(cond) = &c["condition"] {
-        for (k, v) in cond {
-            let key = k.as_str().unwrap_or_default();
-            if key == "field" {
-                field = match v {
-                    Yaml::Array(a) if a.len() == 1 => scalar_text(&a[0]),
-                    other => scalar_text(other),
-                };
-                continue;
-            }
-            let op = CmpOp::parse(key)
-                .ok_or_else(|| bad(&format!("unknown condition operator '{key}'"), "condition"))?;
-            let n = scalar_text(v)
-                .and_then(|s| s.parse::<f64>().ok())
-                .filter(|n| n.is_finite())
-                .ok_or_else(|| bad(&format!("'{key}' needs a number"), key))?;
-            condition.push((op, n));
-        }
-    }
+    let (condition, field) = correlation_condition(&c["condition"], src)?;
     if condition.is_empty()
         && !matches!(
             kind,
@@ -537,19 +517,7 @@ fn parse_correlation(doc: &Yaml, meta: Meta, src: &Source<'_>) -> Result<Correla
             "condition",
         ));
     }
-    let mut aliases = Vec::new();
-    if let Yaml::Hash(map) = &c["aliases"] {
-        for (alias, per_rule) in map {
-            let Yaml::Hash(per_rule) = per_rule else {
-                return Err(bad("each alias maps rule names to fields", "aliases"));
-            };
-            let mapping = per_rule
-                .iter()
-                .filter_map(|(r, f)| Some((scalar_text(r)?, scalar_text(f)?)))
-                .collect();
-            aliases.push((scalar_text(alias).unwrap_or_default(), mapping));
-        }
-    }
+    let aliases = correlation_aliases(&c["aliases"], src)?;
     let generate = matches!(c["generate"], Yaml::Boolean(true))
         || matches!(doc["generate"], Yaml::Boolean(true));
     Ok(Correlation {
@@ -563,6 +531,62 @@ fn parse_correlation(doc: &Yaml, meta: Meta, src: &Source<'_>) -> Result<Correla
         aliases,
         generate,
     })
+}
+
+/// A correlation's comparisons, AND-ed.
+type Comparisons = Vec<(CmpOp, f64)>;
+/// A correlation's aliases: alias → (rule name → field).
+type Aliases = Vec<(String, Vec<(String, String)>)>;
+
+/// A correlation's condition: its comparisons (`gt: 10`, …) and the `field` it counts or
+/// sums, if it names one.
+fn correlation_condition(cond: &Yaml, src: &Source<'_>) -> Result<(Comparisons, Option<String>)> {
+    let bad = |msg: &str, near: &str| src.err(ErrorKind::Correlation(msg.to_owned()), near);
+    let mut condition = Vec::new();
+    let mut field = None;
+    let Yaml::Hash(cond) = cond else {
+        return Ok((condition, field));
+    };
+    for (k, v) in cond {
+        let key = k.as_str().unwrap_or_default();
+        if key == "field" {
+            field = match v {
+                Yaml::Array(a) if a.len() == 1 => scalar_text(&a[0]),
+                other => scalar_text(other),
+            };
+            continue;
+        }
+        let op = CmpOp::parse(key)
+            .ok_or_else(|| bad(&format!("unknown condition operator '{key}'"), "condition"))?;
+        let n = scalar_text(v)
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| bad(&format!("'{key}' needs a number"), key))?;
+        condition.push((op, n));
+    }
+    Ok((condition, field))
+}
+
+/// A correlation's aliases: each alias name with, per rule, the field it stands for.
+fn correlation_aliases(aliases: &Yaml, src: &Source<'_>) -> Result<Aliases> {
+    let mut out = Vec::new();
+    let Yaml::Hash(map) = aliases else {
+        return Ok(out);
+    };
+    for (alias, per_rule) in map {
+        let Yaml::Hash(per_rule) = per_rule else {
+            return Err(src.err(
+                ErrorKind::Correlation("each alias maps rule names to fields".to_owned()),
+                "aliases",
+            ));
+        };
+        let mapping = per_rule
+            .iter()
+            .filter_map(|(r, f)| Some((scalar_text(r)?, scalar_text(f)?)))
+            .collect();
+        out.push((scalar_text(alias).unwrap_or_default(), mapping));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

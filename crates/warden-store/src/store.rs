@@ -327,33 +327,12 @@ impl Store {
                 let identity = a.identity();
                 let primary: Vec<&str> = a.primary_anomalies().iter().map(|t| t.as_str()).collect();
                 let body = serde_json::to_string(a).map_err(StoreError::Encode)?;
-                if a.detector.kind == warden_event::DetectorKind::Graph {
-                    let id: Option<i64> = existing
-                        .query_row(params![a.tenant, a.subject, a.timestamp, identity], |r| {
-                            r.get(0)
-                        })
-                        .optional()
-                        .map_err(q("saving alerts"))?;
-                    if let Some(id) = id {
-                        let changed = grow
-                            .execute(params![
-                                id,
-                                (f64::from(a.score) * 10.0).round() / 10.0,
-                                a.explanation,
-                                body,
-                                primary.join(","),
-                            ])
-                            .map_err(q("saving alerts"))?;
-                        out.push((
-                            id,
-                            if changed > 0 {
-                                Saved::Updated
-                            } else {
-                                Saved::Same
-                            },
-                        ));
-                        continue;
-                    }
+                if a.detector.kind == warden_event::DetectorKind::Graph
+                    && let Some(saved) =
+                        grow_finding(&mut existing, &mut grow, a, &identity, &body, &primary)?
+                {
+                    out.push(saved);
+                    continue;
                 }
                 let new = insert
                     .execute(params![
@@ -476,6 +455,42 @@ impl Store {
             .map_err(q("listing runs"))?;
         rows.collect::<Result<_, _>>().map_err(q("listing runs"))
     }
+}
+
+/// A graph finding already stored under its identity takes the latest body (its path grew):
+/// its id and whether it changed; `None` when it is not stored yet.
+fn grow_finding(
+    existing: &mut rusqlite::CachedStatement<'_>,
+    grow: &mut rusqlite::CachedStatement<'_>,
+    a: &Alert,
+    identity: &str,
+    body: &str,
+    primary: &[&str],
+) -> Result<Option<(i64, Saved)>, StoreError> {
+    let id: Option<i64> = existing
+        .query_row(params![a.tenant, a.subject, a.timestamp, identity], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(q("saving alerts"))?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let changed = grow
+        .execute(params![
+            id,
+            (f64::from(a.score) * 10.0).round() / 10.0,
+            a.explanation,
+            body,
+            primary.join(","),
+        ])
+        .map_err(q("saving alerts"))?;
+    let saved = if changed > 0 {
+        Saved::Updated
+    } else {
+        Saved::Same
+    };
+    Ok(Some((id, saved)))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! events, then the best ROC AUC.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use warden_engine::ueba::UebaEngine;
@@ -46,8 +46,75 @@ pub fn run(a: &CalibrateArgs) -> Result<()> {
     let Some(labels_path) = opts.labels.clone() else {
         bail!("calibration needs --labels: normal events to calibrate on, attacks to weigh by");
     };
+    let models = read_models(&a.models)?;
+    let labels = labels::load(&labels_path)?;
+    let scored = score_validation(a, &opts, &models, &labels)?;
+    let n_normal = scored.attack.iter().filter(|x| !**x).count();
+    let n_attack = scored.attack.len() - n_normal;
+    eprintln!(
+        "validation users: {}; events {} ({} attack, {} normal)",
+        scored.users,
+        scored.attack.len(),
+        n_attack,
+        n_normal
+    );
+    let calibrations = fit_calibrations(&models, &scored)?;
+    let z: Vec<Vec<f64>> = scored
+        .scores
+        .iter()
+        .zip(&calibrations)
+        .map(|(s, c)| s.iter().map(|v| decades(c.p_value(*v))).collect())
+        .collect();
+    let equal = vec![1.0 / models.len() as f64; models.len()];
+    let (weights, best) = search_weights(&z, &scored.attack, a.weight_step, a.min_weight);
+    let baseline = objective(&z, &scored.attack, &equal);
+    eprintln!(
+        "equal weights: TPR {:.3} at 0.1 % FPR, {:.3} at 1 %, ROC AUC {:.4}",
+        baseline.0, baseline.1, baseline.2
+    );
+    eprintln!(
+        "chosen weights: TPR {:.3} at 0.1 % FPR, {:.3} at 1 %, ROC AUC {:.4}",
+        best.0, best.1, best.2
+    );
+    write_calibrated(&a.out_dir, models, calibrations, weights)
+}
+
+/// Each model file with its calibration and weight, under `out_dir` by its own name.
+fn write_calibrated(
+    out_dir: &Path,
+    models: Vec<(PathBuf, ModelFile)>,
+    calibrations: Vec<ScoreCalibration>,
+    weights: Vec<f64>,
+) -> Result<()> {
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    for (((path, mut file), mut cal), w) in models.into_iter().zip(calibrations).zip(weights) {
+        cal.weight = w;
+        let name = path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "model.wmdl".into());
+        let out = out_dir.join(name);
+        eprintln!(
+            "{}: weight {:.2}; p-value 0.01 at score {:.3}; {} normal events of {} users → {}",
+            file.model.kind(),
+            w,
+            score_at(&cal, 0.01),
+            cal.events,
+            cal.users,
+            out.display()
+        );
+        file.calibration = Some(cal);
+        let bytes = file.to_bytes().map_err(|e| anyhow::anyhow!("{e}"))?;
+        std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    Ok(())
+}
+
+/// The activity models to calibrate, one of each kind.
+fn read_models(paths: &[PathBuf]) -> Result<Vec<(PathBuf, ModelFile)>> {
     let mut models: Vec<(PathBuf, ModelFile)> = Vec::new();
-    for path in &a.models {
+    for path in paths {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let file = ModelFile::from_bytes(&bytes)
@@ -66,17 +133,14 @@ pub fn run(a: &CalibrateArgs) -> Result<()> {
         }
         models.push((path.clone(), file));
     }
-    let labels = labels::load(&labels_path)?;
-    let scored = score_validation(a, &opts, &models, &labels)?;
-    let n_normal = scored.attack.iter().filter(|x| !**x).count();
-    let n_attack = scored.attack.len() - n_normal;
-    eprintln!(
-        "validation users: {}; events {} ({} attack, {} normal)",
-        scored.users,
-        scored.attack.len(),
-        n_attack,
-        n_normal
-    );
+    Ok(models)
+}
+
+/// Each model's calibration, fitted on its scores of the validation users' normal events.
+fn fit_calibrations(
+    models: &[(PathBuf, ModelFile)],
+    scored: &Scored,
+) -> Result<Vec<ScoreCalibration>> {
     let mut calibrations = Vec::new();
     for ((path, _), s) in models.iter().zip(&scored.scores) {
         let normal: Vec<f64> = s
@@ -95,46 +159,7 @@ pub fn run(a: &CalibrateArgs) -> Result<()> {
         };
         calibrations.push(cal);
     }
-    let z: Vec<Vec<f64>> = scored
-        .scores
-        .iter()
-        .zip(&calibrations)
-        .map(|(s, c)| s.iter().map(|v| decades(c.p_value(*v))).collect())
-        .collect();
-    let equal = vec![1.0 / models.len() as f64; models.len()];
-    let (weights, best) = search_weights(&z, &scored.attack, a.weight_step, a.min_weight);
-    let baseline = objective(&z, &scored.attack, &equal);
-    eprintln!(
-        "equal weights: TPR {:.3} at 0.1 % FPR, {:.3} at 1 %, ROC AUC {:.4}",
-        baseline.0, baseline.1, baseline.2
-    );
-    eprintln!(
-        "chosen weights: TPR {:.3} at 0.1 % FPR, {:.3} at 1 %, ROC AUC {:.4}",
-        best.0, best.1, best.2
-    );
-    std::fs::create_dir_all(&a.out_dir)
-        .with_context(|| format!("cannot create {}", a.out_dir.display()))?;
-    for (((path, mut file), mut cal), w) in models.into_iter().zip(calibrations).zip(weights) {
-        cal.weight = w;
-        let name = path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_else(|| "model.wmdl".into());
-        let out = a.out_dir.join(name);
-        eprintln!(
-            "{}: weight {:.2}; p-value 0.01 at score {:.3}; {} normal events of {} users → {}",
-            file.model.kind(),
-            w,
-            score_at(&cal, 0.01),
-            cal.events,
-            cal.users,
-            out.display()
-        );
-        file.calibration = Some(cal);
-        let bytes = file.to_bytes().map_err(|e| anyhow::anyhow!("{e}"))?;
-        std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
-    }
-    Ok(())
+    Ok(calibrations)
 }
 
 /// The smallest tail point's score at or below p (for the summary).

@@ -65,16 +65,14 @@ fn install_models(engine: &mut UebaEngine, args: &DetectArgs) -> Result<Vec<Watc
     Ok(watched)
 }
 
-/// Alerts are written to the store in batches of this many.
-const STORE_BATCH: usize = 4096;
-
-pub fn run(args: &DetectArgs) -> Result<()> {
-    if let Some(flow) = args.input.format.and_then(|f| f.flow()) {
-        return crate::commands::ml::detect_flows(args, flow);
-    }
-    let cfg = WardenConfig::load(args.input.config.as_deref())?;
-    let store = args.store.as_deref().map(Store::open).transpose()?;
-    let mut engine = match &store {
+/// The behavioural engine (from the store's baselines, if given) with its models, and the
+/// watcher that reloads the registry's models (with `--reload-secs`).
+fn engine_with_models(
+    args: &DetectArgs,
+    cfg: &WardenConfig,
+    store: Option<&Store>,
+) -> Result<(UebaEngine, Option<Watcher>)> {
+    let mut engine = match store {
         Some(s) => {
             let (users, population) = s.load_baselines()?;
             UebaEngine::with_state(cfg.ueba.clone(), users, population)?
@@ -85,7 +83,7 @@ pub fn run(args: &DetectArgs) -> Result<()> {
     if args.partitions > 1 && (!args.model.is_empty() || !watched.is_empty() || store.is_some()) {
         anyhow::bail!("--partitions runs without models and without a store");
     }
-    let _watcher = match (args.reload_secs, &args.store) {
+    let watcher = match (args.reload_secs, &args.store) {
         (Some(secs), Some(store)) if !watched.is_empty() => Some(Watcher::start(
             store.clone(),
             watched,
@@ -94,10 +92,13 @@ pub fn run(args: &DetectArgs) -> Result<()> {
         (Some(_), _) => anyhow::bail!("--reload-secs follows --registry-model models"),
         _ => None,
     };
+    Ok((engine, watcher))
+}
 
-    // The same pipeline as the service: the behavioural engine (with its models), alerts at
-    // --min-level; no context events kept (the run writes scores, not an alert page). With
-    // --partitions, one per partition, as workers of a log would hold them.
+/// The same pipeline as the service: the behavioural engine (with its models), alerts at
+/// --min-level; no context events kept (the run writes scores, not an alert page). With
+/// --partitions, one per partition, as workers of a log would hold them.
+fn pipelines(engine: UebaEngine, cfg: &WardenConfig, args: &DetectArgs) -> Result<Vec<Pipeline>> {
     let options = PipelineOptions {
         alert_level: args.min_level,
         actions: cfg.ueba.scoring.actions.clone(),
@@ -111,6 +112,20 @@ pub fn run(args: &DetectArgs) -> Result<()> {
             args.features,
         ));
     }
+    Ok(pipelines)
+}
+
+/// Alerts are written to the store in batches of this many.
+const STORE_BATCH: usize = 4096;
+
+pub fn run(args: &DetectArgs) -> Result<()> {
+    if let Some(flow) = args.input.format.and_then(|f| f.flow()) {
+        return crate::commands::ml::detect_flows(args, flow);
+    }
+    let cfg = WardenConfig::load(args.input.config.as_deref())?;
+    let store = args.store.as_deref().map(Store::open).transpose()?;
+    let (engine, _watcher) = engine_with_models(args, &cfg, store.as_ref())?;
+    let mut pipelines = pipelines(engine, &cfg, args)?;
     let mut scores = Scores::new(args, store)?;
     let sender = Sender::start(&args.send)?;
     let now = Timestamp::now();

@@ -167,7 +167,7 @@ pub fn train(cmd: &TrainCommand) -> Result<()> {
 }
 
 fn train_seqae(a: &SeqaeArgs) -> Result<()> {
-    use warden_models::ml::sequence::{NewestStep, WINDOW};
+    use warden_models::ml::sequence::NewestStep;
     if a.io.format.format() != FlowFormat::Activity {
         bail!("the sequence autoencoder reads user activity: give --format activity");
     }
@@ -187,16 +187,7 @@ fn train_seqae(a: &SeqaeArgs) -> Result<()> {
         seed: a.seed,
     };
     let data = dataset(load_rows(&a.io.input, format, &a.io.activity)?, &a.io.input);
-    let mut x = warden_models::ml::Matrix::new(WINDOW);
-    let mut row: Vec<f32> = Vec::with_capacity(WINDOW);
-    for r in &data.records {
-        if a.normal_only && r.attack != Some(false) {
-            continue;
-        }
-        row.clear();
-        row.extend(r.numeric.iter().map(|v| *v as f32));
-        x.push(&row);
-    }
+    let x = windows(&data, a.normal_only);
     if x.rows() == 0 {
         bail!("{}: no windows to train on", a.io.input.display());
     }
@@ -229,6 +220,37 @@ fn train_seqae(a: &SeqaeArgs) -> Result<()> {
     let scores = model.score(&x);
     let file = training::model_file(model, &data, &scores, x.rows(), a.normal_only, fit_seconds);
     let bytes = write_model(&file, &a.io.out)?;
+    eprintln!(
+        "trained seqae ({}) on {} windows in {:.1} s; share of the newest-step error: {}; wrote {} ({} bytes)",
+        file.model.kind(),
+        x.rows(),
+        fit_seconds,
+        top_step_features(importance),
+        a.io.out.display(),
+        bytes.len()
+    );
+    Ok(())
+}
+
+/// The sequence model's training windows, one row each (normal users' only with
+/// `normal_only`).
+fn windows(data: &Dataset, normal_only: bool) -> warden_models::ml::Matrix {
+    use warden_models::ml::sequence::WINDOW;
+    let mut x = warden_models::ml::Matrix::new(WINDOW);
+    let mut row: Vec<f32> = Vec::with_capacity(WINDOW);
+    for r in &data.records {
+        if normal_only && r.attack != Some(false) {
+            continue;
+        }
+        row.clear();
+        row.extend(r.numeric.iter().map(|v| *v as f32));
+        x.push(&row);
+    }
+    x
+}
+
+/// The four step features with the largest share of the newest step's error, as text.
+fn top_step_features(importance: impl IntoIterator<Item = f64>) -> String {
     let mut top: Vec<(&str, f64)> = warden_models::ml::sequence::STEP_FEATURE_NAMES
         .iter()
         .copied()
@@ -240,16 +262,7 @@ fn train_seqae(a: &SeqaeArgs) -> Result<()> {
         .take(4)
         .map(|(n, v)| format!("{n} {:.0}%", v * 100.0))
         .collect();
-    eprintln!(
-        "trained seqae ({}) on {} windows in {:.1} s; share of the newest-step error: {}; wrote {} ({} bytes)",
-        file.model.kind(),
-        x.rows(),
-        fit_seconds,
-        top.join(", "),
-        a.io.out.display(),
-        bytes.len()
-    );
-    Ok(())
+    top.join(", ")
 }
 
 fn train_gbdt(a: &GbdtArgs) -> Result<()> {
@@ -474,27 +487,9 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
                     sender.send(alert);
                 }
             }
-            for ((o, rec), line) in outcome.records.into_iter().zip(records).zip(lines) {
-                let Some(assessment) = o.verdicts.into_iter().find_map(|v| match v {
-                    Verdict::Flow(a) => Some(*a),
-                    _ => None,
-                }) else {
-                    continue;
-                };
-                rows += 1;
-                anomalous += usize::from(assessment.anomalous);
-                if !(assessment.anomalous || args.all) || args.quiet {
-                    continue;
-                }
-                let s = FlowScore {
-                    input,
-                    line: *line,
-                    assessment,
-                    label: rec.kind.as_deref(),
-                };
-                serde_json::to_writer(&mut out, &s)?;
-                out.write_all(b"\n")?;
-            }
+            let (n, a) = write_flows(&mut out, outcome.records, records, lines, input, args)?;
+            rows += n;
+            anomalous += a;
         }
     }
     out.flush()?;
@@ -516,6 +511,41 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
     Ok(())
 }
 
+/// Writes the scored flows of one chunk (the anomalous ones, every one with `--all`,
+/// none with `-q`); returns how many were scored and how many were anomalous.
+fn write_flows(
+    out: &mut impl std::io::Write,
+    outcomes: Vec<warden_engine::pipeline::RecordOutcome>,
+    records: &[FlowRecord],
+    lines: &[u64],
+    input: &str,
+    args: &DetectArgs,
+) -> Result<(usize, usize)> {
+    let (mut rows, mut anomalous) = (0, 0);
+    for ((o, rec), line) in outcomes.into_iter().zip(records).zip(lines) {
+        let Some(assessment) = o.verdicts.into_iter().find_map(|v| match v {
+            Verdict::Flow(a) => Some(*a),
+            _ => None,
+        }) else {
+            continue;
+        };
+        rows += 1;
+        anomalous += usize::from(assessment.anomalous);
+        if !(assessment.anomalous || args.all) || args.quiet {
+            continue;
+        }
+        let s = FlowScore {
+            input,
+            line: *line,
+            assessment,
+            label: rec.kind.as_deref(),
+        };
+        serde_json::to_writer(&mut *out, &s)?;
+        out.write_all(b"\n")?;
+    }
+    Ok((rows, anomalous))
+}
+
 /// `warden models register|list|activate|rollback`.
 pub fn models(cmd: &ModelsCommand) -> Result<()> {
     match cmd {
@@ -524,87 +554,8 @@ pub fn models(cmd: &ModelsCommand) -> Result<()> {
             name,
             model,
             activate,
-        } => {
-            let bytes =
-                std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
-            if warden_payload::model::PayloadModel::is_model_file(&bytes) {
-                let (kind, summary) = super::payload::registry_summary(&bytes, model)?;
-                let s = warden_store::Store::open(store)?;
-                let version = s.register_model(name, &kind, "commands", &bytes, &summary)?;
-                if *activate {
-                    s.activate_model(name, version)?;
-                }
-                eprintln!(
-                    "registered {} ({kind}) as `{name}` version {version}{}",
-                    model.display(),
-                    if *activate { ", active" } else { "" }
-                );
-                return Ok(());
-            }
-            let file = ModelFile::from_bytes(&bytes)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
-            let summary = serde_json::json!({
-                "file": model.display().to_string(),
-                "training_rows": file.training.rows,
-                "training_input": file.training.input,
-                "roc_auc_on_training": file.training.metrics.as_ref().and_then(|m| m.roc_auc),
-                "features": file.schema.width(),
-                "drift_reference": file.reference.is_some(),
-            });
-            let s = warden_store::Store::open(store)?;
-            let version = s.register_model(
-                name,
-                file.model.kind(),
-                file.schema.format.name(),
-                &bytes,
-                &summary,
-            )?;
-            if *activate {
-                s.activate_model(name, version)?;
-            }
-            eprintln!(
-                "registered {} ({} on {}) as `{name}` version {version}{}",
-                model.display(),
-                file.model.kind(),
-                file.schema.format.name(),
-                if *activate { ", active" } else { "" }
-            );
-            Ok(())
-        }
-        ModelsCommand::List { store, name, json } => {
-            let s = warden_store::Store::open(store)?;
-            let models = s.list_models(name.as_deref())?;
-            if *json {
-                for m in &models {
-                    crate::out!("{}", serde_json::to_string(m)?)?;
-                }
-                return Ok(());
-            }
-            let mut t = comfy_table::Table::new();
-            t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
-            t.set_header([
-                "name",
-                "version",
-                "active",
-                "kind",
-                "format",
-                "created",
-                "training rows",
-            ]);
-            for m in &models {
-                t.add_row([
-                    m.name.clone(),
-                    m.version.to_string(),
-                    if m.active { "*".into() } else { String::new() },
-                    m.kind.clone(),
-                    m.format.clone(),
-                    m.created_at.clone(),
-                    m.summary["training_rows"].to_string(),
-                ]);
-            }
-            crate::out!("{t}")?;
-            Ok(())
-        }
+        } => register_model(store, name, model, *activate),
+        ModelsCommand::List { store, name, json } => list_models(store, name.as_deref(), *json),
         ModelsCommand::Activate {
             store,
             name,
@@ -622,4 +573,88 @@ pub fn models(cmd: &ModelsCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `warden models register`: a model file into the store's registry.
+fn register_model(store: &Path, name: &str, model: &Path, activate: bool) -> Result<()> {
+    let bytes = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    if warden_payload::model::PayloadModel::is_model_file(&bytes) {
+        let (kind, summary) = super::payload::registry_summary(&bytes, model)?;
+        let s = warden_store::Store::open(store)?;
+        let version = s.register_model(name, &kind, "commands", &bytes, &summary)?;
+        if activate {
+            s.activate_model(name, version)?;
+        }
+        eprintln!(
+            "registered {} ({kind}) as `{name}` version {version}{}",
+            model.display(),
+            if activate { ", active" } else { "" }
+        );
+        return Ok(());
+    }
+    let file =
+        ModelFile::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", model.display()))?;
+    let summary = serde_json::json!({
+        "file": model.display().to_string(),
+        "training_rows": file.training.rows,
+        "training_input": file.training.input,
+        "roc_auc_on_training": file.training.metrics.as_ref().and_then(|m| m.roc_auc),
+        "features": file.schema.width(),
+        "drift_reference": file.reference.is_some(),
+    });
+    let s = warden_store::Store::open(store)?;
+    let version = s.register_model(
+        name,
+        file.model.kind(),
+        file.schema.format.name(),
+        &bytes,
+        &summary,
+    )?;
+    if activate {
+        s.activate_model(name, version)?;
+    }
+    eprintln!(
+        "registered {} ({} on {}) as `{name}` version {version}{}",
+        model.display(),
+        file.model.kind(),
+        file.schema.format.name(),
+        if activate { ", active" } else { "" }
+    );
+    Ok(())
+}
+
+/// `warden models list`: the registry as a table, or JSON lines.
+fn list_models(store: &Path, name: Option<&str>, json: bool) -> Result<()> {
+    let s = warden_store::Store::open(store)?;
+    let models = s.list_models(name)?;
+    if json {
+        for m in &models {
+            crate::out!("{}", serde_json::to_string(m)?)?;
+        }
+        return Ok(());
+    }
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
+    t.set_header([
+        "name",
+        "version",
+        "active",
+        "kind",
+        "format",
+        "created",
+        "training rows",
+    ]);
+    for m in &models {
+        t.add_row([
+            m.name.clone(),
+            m.version.to_string(),
+            if m.active { "*".into() } else { String::new() },
+            m.kind.clone(),
+            m.format.clone(),
+            m.created_at.clone(),
+            m.summary["training_rows"].to_string(),
+        ]);
+    }
+    crate::out!("{t}")?;
+    Ok(())
 }

@@ -316,21 +316,7 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         launch: !a.keep_image_paths,
     };
     set.validate().map_err(anyhow::Error::msg)?;
-    let examined: Vec<(features::Features, bool, Vec<String>)> = records
-        .par_iter()
-        .map(|(text, shell, y, _)| {
-            let a = plain.examine(text, *shell);
-            (features::extract(&a, &set), *y, tempering::pattern_ids(&a))
-        })
-        .collect();
-    let mut rows = Vec::with_capacity(examined.len());
-    let mut ids = Vec::with_capacity(examined.len());
-    for (i, (f, y, found)) in examined.into_iter().enumerate() {
-        rows.push((f, y));
-        // A copy's patterns are its text's: counted once, the weights the training texts
-        // give the patterns stay those of the texts as given.
-        ids.push((if i < originals { found } else { Vec::new() }, y));
-    }
+    let (rows, ids) = examine_all(&records, originals, &plain, &set);
     // The technique tagger learns from the texts as given, so that "at least 8 labelled
     // examples" counts texts, not copies.
     let techniques: Vec<Option<String>> = records
@@ -377,6 +363,54 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let bytes = model.to_bytes();
     std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    report_training(
+        &model,
+        originals,
+        started.elapsed().as_secs_f64(),
+        &a.out,
+        bytes.len(),
+    );
+    Ok(())
+}
+
+/// Each training text's features and label, and the patterns it shows (none for a copy).
+type Examined = (Vec<(features::Features, bool)>, Vec<(Vec<String>, bool)>);
+
+/// Analyses every text (in parallel) for its features and patterns; the first `originals`
+/// are the texts as given, the rest copies.
+fn examine_all(
+    records: &[Labelled],
+    originals: usize,
+    plain: &Analyzer,
+    set: &features::FeatureSet,
+) -> Examined {
+    let examined: Vec<(features::Features, bool, Vec<String>)> = records
+        .par_iter()
+        .map(|(text, shell, y, _)| {
+            let a = plain.examine(text, *shell);
+            (features::extract(&a, set), *y, tempering::pattern_ids(&a))
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(examined.len());
+    let mut ids = Vec::with_capacity(examined.len());
+    for (i, (f, y, found)) in examined.into_iter().enumerate() {
+        rows.push((f, y));
+        // A copy's patterns are its text's: counted once, the weights the training texts
+        // give the patterns stay those of the texts as given.
+        ids.push((if i < originals { found } else { Vec::new() }, y));
+    }
+    (rows, ids)
+}
+
+/// What `warden train payload` made (of `originals` texts as given and their copies): the
+/// tagger, the pattern weights, the held-out figures.
+fn report_training(
+    model: &warden_payload::model::PayloadModel,
+    originals: usize,
+    seconds: f64,
+    out: &Path,
+    size: usize,
+) {
     if let Some(t) = &model.techniques {
         eprintln!(
             "technique tagger: {} ATT&CK techniques with at least {} labelled examples",
@@ -397,15 +431,14 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         s.malicious,
         s.benign,
         s.samples.saturating_sub(originals),
-        started.elapsed().as_secs_f64(),
+        seconds,
         s.validation_samples,
         s.validation_auc,
         s.validation_tpr_at_1pct_fpr,
         s.validation_tpr_at_01pct_fpr,
-        a.out.display(),
-        bytes.len()
+        out.display(),
+        size
     );
-    Ok(())
 }
 
 /// The presence trees, or none when `--presence-trees 0`.

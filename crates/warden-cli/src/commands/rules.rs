@@ -71,7 +71,20 @@ fn lint(rules: &RuleArgs, paths: &[PathBuf], json: bool, strict: bool) -> Result
     if rules.rules.is_empty() && paths.is_empty() {
         bail!("give rule files or folders (as arguments or with --rules)");
     }
-    let set = load_rules(rules, paths)?;
+    let report = lint_report(&load_rules(rules, paths)?);
+    if json {
+        crate::out!("{}", serde_json::to_string_pretty(&report)?)?;
+    } else {
+        print_lint(&report)?;
+    }
+    if strict && !report.skipped.is_empty() {
+        bail!("{} rules skipped", report.skipped.len());
+    }
+    Ok(())
+}
+
+/// What loading a rule set skipped and why, and its mapping notes.
+fn lint_report(set: &RuleSet) -> LintJson {
     let mut reasons = BTreeMap::new();
     let skipped: Vec<SkippedJson> = set
         .skipped()
@@ -103,59 +116,56 @@ fn lint(rules: &RuleArgs, paths: &[PathBuf], json: bool, strict: bool) -> Result
             })
         })
         .collect();
-    let report = LintJson {
+    LintJson {
         files: set.files(),
         loaded: set.detection_rules(),
         correlations: set.correlations().len(),
         skipped,
         reasons,
         notes,
-    };
-    if json {
-        crate::out!("{}", serde_json::to_string_pretty(&report)?)?;
-    } else {
-        let total = report.loaded + report.correlations + report.skipped.len();
-        crate::out!(
-            "{} rule files: {} rules loaded, {} correlations, {} skipped ({:.2}% loaded)",
-            report.files,
-            report.loaded,
-            report.correlations,
-            report.skipped.len(),
-            100.0 * (report.loaded + report.correlations) as f64 / total.max(1) as f64
-        )?;
-        if !report.skipped.is_empty() {
-            let mut t = comfy_table::Table::new();
-            t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
-            t.set_header(["file:line", "rule id", "reason", "error"]);
-            for s in &report.skipped {
-                t.add_row([
-                    format!(
-                        "{}{}",
-                        s.file.as_deref().unwrap_or("-"),
-                        s.line.map(|l| format!(":{l}")).unwrap_or_default()
-                    ),
-                    s.id.clone().unwrap_or_default(),
-                    s.reason.to_owned(),
-                    s.error.clone(),
-                ]);
-            }
-            crate::out!("{t}")?;
-            for (r, n) in &report.reasons {
-                crate::out!("  {n:>5}  {r}")?;
-            }
+    }
+}
+
+/// The lint report as a line of counts, a table of skipped rules and the first notes.
+fn print_lint(report: &LintJson) -> Result<()> {
+    let total = report.loaded + report.correlations + report.skipped.len();
+    crate::out!(
+        "{} rule files: {} rules loaded, {} correlations, {} skipped ({:.2}% loaded)",
+        report.files,
+        report.loaded,
+        report.correlations,
+        report.skipped.len(),
+        100.0 * (report.loaded + report.correlations) as f64 / total.max(1) as f64
+    )?;
+    if !report.skipped.is_empty() {
+        let mut t = comfy_table::Table::new();
+        t.load_style(comfy_table::presets::UTF8_BORDERS_ONLY);
+        t.set_header(["file:line", "rule id", "reason", "error"]);
+        for s in &report.skipped {
+            t.add_row([
+                format!(
+                    "{}{}",
+                    s.file.as_deref().unwrap_or("-"),
+                    s.line.map(|l| format!(":{l}")).unwrap_or_default()
+                ),
+                s.id.clone().unwrap_or_default(),
+                s.reason.to_owned(),
+                s.error.clone(),
+            ]);
         }
-        if !report.notes.is_empty() {
-            crate::out!(
-                "{} mapping notes (rules loaded, log source not in the mapping):",
-                report.notes.len()
-            )?;
-            for n in report.notes.iter().take(20) {
-                crate::out!("  {n}")?;
-            }
+        crate::out!("{t}")?;
+        for (r, n) in &report.reasons {
+            crate::out!("  {n:>5}  {r}")?;
         }
     }
-    if strict && !report.skipped.is_empty() {
-        bail!("{} rules skipped", report.skipped.len());
+    if !report.notes.is_empty() {
+        crate::out!(
+            "{} mapping notes (rules loaded, log source not in the mapping):",
+            report.notes.len()
+        )?;
+        for n in report.notes.iter().take(20) {
+            crate::out!("  {n}")?;
+        }
     }
     Ok(())
 }
@@ -307,88 +317,90 @@ fn run_info(set: &RuleSet, info: &Path) -> Vec<TestResult> {
         .iter()
         .position(|r| r.meta.id.as_deref() == Some(rule_id.as_str()))
         .and_then(|p| u32::try_from(p).ok());
-    let mut out = Vec::new();
-    for t in tests {
-        let expected = t["match_count"]
-            .as_i64()
-            .and_then(|n| u64::try_from(n).ok());
-        let mut r = TestResult {
-            info: info.display().to_string(),
-            rule_id: rule_id.clone(),
-            title: title.clone(),
-            expected,
-            evtx_matches: None,
-            json_matches: None,
-            passed: false,
-            problem: None,
-        };
-        let Some(rule) = rule else {
-            let why = set
-                .skipped()
-                .iter()
-                .find(|s| s.id.as_deref() == Some(rule_id.as_str()))
-                .map_or_else(
-                    || "rule not found in --rules".to_owned(),
-                    |s| format!("rule skipped: {}", s.error.kind),
-                );
-            r.problem = Some(why);
-            out.push(r);
-            continue;
-        };
-        let file_name = yaml_str(&t["path"])
-            .and_then(|p| Path::new(&p).file_name().map(|f| f.to_owned()))
-            .map(|f| dir.join(f));
-        let evtx = file_name.filter(|p| p.exists());
-        let json = evtx
-            .as_ref()
-            .map(|p| p.with_extension("json"))
-            .filter(|p| p.exists());
-        if evtx.is_none() && json.is_none() {
-            r.problem = Some("fixture file not found".into());
-            out.push(r);
-            continue;
-        }
-        // As upstream: at least the expected count; more is reported, not failed.
-        let want = expected.unwrap_or(1);
-        let ok = |n: u64| n >= want;
-        let mut passed = true;
-        if let Some(p) = &evtx {
-            match count_matches(set, rule, p, DocFormat::Evtx) {
-                Ok(n) => {
-                    r.evtx_matches = Some(n);
-                    passed &= ok(n);
-                }
-                Err(e) => {
-                    r.problem = Some(e.to_string());
-                    passed = false;
-                }
-            }
-        }
-        if let Some(p) = &json {
-            match count_matches(set, rule, p, DocFormat::Json) {
-                Ok(n) => {
-                    r.json_matches = Some(n);
-                    passed &= ok(n);
-                }
-                Err(e) => {
-                    r.problem = Some(e.to_string());
-                    passed = false;
-                }
-            }
-        }
-        if !passed && r.problem.is_none() {
-            r.problem = Some("fewer matches than expected".into());
-        } else if passed
-            && expected.is_some()
-            && [r.evtx_matches, r.json_matches]
-                .iter()
-                .flatten()
-                .any(|&n| n > want)
-        {
-            r.problem = Some("more matches than expected (not a failure)".into());
-        }
-        r.passed = passed;
-        out.push(r);
+    tests
+        .iter()
+        .map(|t| {
+            let expected = t["match_count"]
+                .as_i64()
+                .and_then(|n| u64::try_from(n).ok());
+            let r = TestResult {
+                info: info.display().to_string(),
+                rule_id: rule_id.clone(),
+                title: title.clone(),
+                expected,
+                evtx_matches: None,
+                json_matches: None,
+                passed: false,
+                problem: None,
+            };
+            run_test(set, rule, dir, t, r)
+        })
+        .collect()
+}
+
+/// One regression test: the rule (its index in `set`, `None` when it did not load) run over
+/// the test's fixture, as EVTX and as JSON where each is there.
+fn run_test(
+    set: &RuleSet,
+    rule: Option<u32>,
+    dir: &Path,
+    t: &yaml_rust2::Yaml,
+    mut r: TestResult,
+) -> TestResult {
+    let Some(rule) = rule else {
+        let why = set
+            .skipped()
+            .iter()
+            .find(|s| s.id.as_deref() == Some(r.rule_id.as_str()))
+            .map_or_else(
+                || "rule not found in --rules".to_owned(),
+                |s| format!("rule skipped: {}", s.error.kind),
+            );
+        r.problem = Some(why);
+        return r;
+    };
+    let file_name = yaml_str(&t["path"])
+        .and_then(|p| Path::new(&p).file_name().map(|f| f.to_owned()))
+        .map(|f| dir.join(f));
+    let evtx = file_name.filter(|p| p.exists());
+    let json = evtx
+        .as_ref()
+        .map(|p| p.with_extension("json"))
+        .filter(|p| p.exists());
+    if evtx.is_none() && json.is_none() {
+        r.problem = Some("fixture file not found".into());
+        return r;
     }
-    out
+    // As upstream: at least the expected count; more is reported, not failed.
+    let want = r.expected.unwrap_or(1);
+    let mut passed = true;
+    for (path, fmt) in [(&evtx, DocFormat::Evtx), (&json, DocFormat::Json)] {
+        let Some(p) = path else { continue };
+        match count_matches(set, rule, p, fmt) {
+            Ok(n) => {
+                match fmt {
+                    DocFormat::Evtx => r.evtx_matches = Some(n),
+                    _ => r.json_matches = Some(n),
+                }
+                passed &= n >= want;
+            }
+            Err(e) => {
+                r.problem = Some(e.to_string());
+                passed = false;
+            }
+        }
+    }
+    if !passed && r.problem.is_none() {
+        r.problem = Some("fewer matches than expected".into());
+    } else if passed
+        && r.expected.is_some()
+        && [r.evtx_matches, r.json_matches]
+            .iter()
+            .flatten()
+            .any(|&n| n > want)
+    {
+        r.problem = Some("more matches than expected (not a failure)".into());
+    }
+    r.passed = passed;
+    r
 }

@@ -23,65 +23,12 @@ pub fn run(c: &TokenCommand) -> Result<()> {
             tenant,
             label,
             expires_in,
-        } => {
-            let Some(scope) = Scope::parse(scope) else {
-                bail!("--scope {scope}: expected read, write or admin");
-            };
-            let expires = end_of("--expires-in", expires_in.as_deref())?;
-            let s = Store::open(store)?;
-            let (token, id) =
-                create_token_expiring(&s, scope, tenant, label, expires).map_err(|e| anyhow!(e))?;
-            s.append_audit(
-                tenant,
-                ACTOR,
-                "token.create",
-                &format!("token:{id}"),
-                scope.as_str(),
-            )?;
-            crate::out!("{token}")?;
-            let until = expires.map_or(String::new(), |t| format!(", until {}", stored_time(t)));
-            eprintln!(
-                "token {id} ({}, tenant {tenant}{until}) created; it is shown only now — the store keeps its hash",
-                scope.as_str()
-            );
-            Ok(())
-        }
+        } => create(store, scope, tenant, label, expires_in.as_deref()),
         TokenCommand::List {
             store,
             tenant,
             json,
-        } => {
-            let s = Store::open(store)?;
-            let tokens = s.tokens(tenant.as_deref())?;
-            if *json {
-                for t in &tokens {
-                    let mut v = serde_json::to_value(t)?;
-                    v["state"] = t.state().into();
-                    crate::out!("{v}")?;
-                }
-            } else {
-                crate::out!(
-                    "{:>5}  {:<16} {:<6} {:<8} {:<21} label",
-                    "id",
-                    "tenant",
-                    "scope",
-                    "state",
-                    "expires"
-                )?;
-                for t in &tokens {
-                    crate::out!(
-                        "{:>5}  {:<16} {:<6} {:<8} {:<21} {}",
-                        t.id,
-                        t.tenant,
-                        t.scope,
-                        t.state(),
-                        t.expires_at.as_deref().unwrap_or("never"),
-                        t.label
-                    )?;
-                }
-            }
-            Ok(())
-        }
+        } => list(store, tenant.as_deref(), *json),
         TokenCommand::Revoke { store, id } => {
             let s = Store::open(store)?;
             let Some(t) = s.revoke_token(*id, None)? else {
@@ -102,6 +49,69 @@ pub fn run(c: &TokenCommand) -> Result<()> {
             expires_in,
         } => rotate(store, *id, grace.as_deref(), expires_in.as_deref()),
     }
+}
+
+fn create(
+    store: &std::path::Path,
+    scope: &str,
+    tenant: &str,
+    label: &str,
+    expires_in: Option<&str>,
+) -> Result<()> {
+    let Some(scope) = Scope::parse(scope) else {
+        bail!("--scope {scope}: expected read, write or admin");
+    };
+    let expires = end_of("--expires-in", expires_in)?;
+    let s = Store::open(store)?;
+    let (token, id) =
+        create_token_expiring(&s, scope, tenant, label, expires).map_err(|e| anyhow!(e))?;
+    s.append_audit(
+        tenant,
+        ACTOR,
+        "token.create",
+        &format!("token:{id}"),
+        scope.as_str(),
+    )?;
+    crate::out!("{token}")?;
+    let until = expires.map_or(String::new(), |t| format!(", until {}", stored_time(t)));
+    eprintln!(
+        "token {id} ({}, tenant {tenant}{until}) created; it is shown only now — the store keeps its hash",
+        scope.as_str()
+    );
+    Ok(())
+}
+
+fn list(store: &std::path::Path, tenant: Option<&str>, json: bool) -> Result<()> {
+    let s = Store::open(store)?;
+    let tokens = s.tokens(tenant)?;
+    if json {
+        for t in &tokens {
+            let mut v = serde_json::to_value(t)?;
+            v["state"] = t.state().into();
+            crate::out!("{v}")?;
+        }
+    } else {
+        crate::out!(
+            "{:>5}  {:<16} {:<6} {:<8} {:<21} label",
+            "id",
+            "tenant",
+            "scope",
+            "state",
+            "expires"
+        )?;
+        for t in &tokens {
+            crate::out!(
+                "{:>5}  {:<16} {:<6} {:<8} {:<21} {}",
+                t.id,
+                t.tenant,
+                t.scope,
+                t.state(),
+                t.expires_at.as_deref().unwrap_or("never"),
+                t.label
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn rotate(

@@ -249,6 +249,19 @@ fn event_secs(a: &UserActivity) -> u32 {
     (a.timestamp.millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32
 }
 
+/// The explanation's note of models that could not score the event.
+fn unavailable_note(unavailable: &[String]) -> String {
+    format!(
+        " Scored without {} ({}).",
+        if unavailable.len() == 1 {
+            "a model"
+        } else {
+            "some models"
+        },
+        unavailable.join("; ")
+    )
+}
+
 /// What a scoring step reads: the configuration and facts derived once per event.
 struct Env<'a> {
     cfg: &'a UebaConfig,
@@ -407,8 +420,34 @@ impl Step<'_> {
         if let Some(seq) = self.sequences.as_deref_mut() {
             seq.push(&a.user_id, env.secs, a.success, &features);
         }
-        let mut scored = scoring::combine(std::mem::take(self.findings), maturity, cfg);
-        // Models read the same baseline-relative features: trust them as much as it.
+        let scored = scoring::combine(std::mem::take(self.findings), maturity, cfg);
+        let (scored, models, sample) = self.with_models(cfg, scored, &features, maturity);
+        let mut explanation = explain::explanation(&scored, &state.profile, maturity, cfg);
+        if let Some(m) = models.as_ref().filter(|m| !m.unavailable.is_empty()) {
+            explanation.push_str(&unavailable_note(&m.unavailable));
+        }
+        Outcome {
+            scored,
+            features,
+            deviation,
+            maturity,
+            explanation,
+            models,
+            sample,
+            notes,
+        }
+    }
+
+    /// The checks' score with the models' share blended in, when the ensemble is active and
+    /// asked (its verdict, if it was) and whether the event is part of the models' drift
+    /// sample. The models read the same baseline-relative features: trusted as much as it.
+    fn with_models(
+        &mut self,
+        cfg: &UebaConfig,
+        mut scored: scoring::Scored,
+        features: &FeatureVector,
+        maturity: f64,
+    ) -> (scoring::Scored, Option<ModelVerdict>, bool) {
         let share = cfg.ensemble.weight * maturity;
         let consult = self.ensemble.is_active().then(|| {
             let high = cfg.scoring.levels.high;
@@ -420,7 +459,7 @@ impl Step<'_> {
                 Some(seq) => seq.last_window(),
                 None => &[],
             };
-            self.ensemble.evaluate(&cfg.ensemble, &features, window)
+            self.ensemble.evaluate(&cfg.ensemble, features, window)
         });
         match (consult, &models) {
             (Some(c), Some(m)) if c.blend => {
@@ -433,28 +472,7 @@ impl Step<'_> {
             (None, _) => {}
         }
         let sample = consult.is_some_and(|c| c.sample);
-        let mut explanation = explain::explanation(&scored, &state.profile, maturity, cfg);
-        if let Some(m) = models.as_ref().filter(|m| !m.unavailable.is_empty()) {
-            explanation.push_str(&format!(
-                " Scored without {} ({}).",
-                if m.unavailable.len() == 1 {
-                    "a model"
-                } else {
-                    "some models"
-                },
-                m.unavailable.join("; ")
-            ));
-        }
-        Outcome {
-            scored,
-            features,
-            deviation,
-            maturity,
-            explanation,
-            models,
-            sample,
-            notes,
-        }
+        (scored, models, sample)
     }
 
     /// Learns the event unless it failed, alerted at the quarantine level, or is older than

@@ -93,32 +93,7 @@ impl Finding {
         steps.sort_by_key(|s| s.time);
         let score = self.score();
         let first = steps.first().map_or(Timestamp::default(), |s| s.time);
-        let mut entities = Vec::new();
-        let mut add = |kind, v: &str| {
-            let e = Entity::new(kind, v);
-            if !v.is_empty() && !entities.contains(&e) {
-                entities.push(e);
-            }
-        };
-        match self.subject.strip_prefix("host:") {
-            Some(h) => add(EntityKind::Host, h),
-            None => add(EntityKind::User, &self.subject),
-        }
-        for s in &steps {
-            if let Some(a) = &s.account {
-                add(EntityKind::User, a);
-            }
-            for h in [&s.from, &s.to].into_iter().flatten() {
-                let kind = if h.parse::<std::net::IpAddr>().is_ok() {
-                    EntityKind::Ip
-                } else if h.contains('@') {
-                    EntityKind::Process
-                } else {
-                    EntityKind::Host
-                };
-                add(kind, h);
-            }
-        }
+        let entities = self.entities(&steps);
         let anomalies: Vec<Anomaly> = steps
             .iter()
             .filter(|s| s.points > 0.0)
@@ -129,14 +104,7 @@ impl Finding {
                 detail: s.detail.clone(),
             })
             .collect();
-        let mut attack: Vec<String> = Vec::new();
-        for s in &steps {
-            for t in [s.technique, s.tactic].into_iter().flatten() {
-                if !attack.iter().any(|a| a == t) {
-                    attack.push(t.to_owned());
-                }
-            }
-        }
+        let attack = attack_ids(&steps);
         let evidence = steps
             .iter()
             .map(|s| Evidence {
@@ -175,6 +143,38 @@ impl Finding {
                 steps: steps.iter().map(graph_step).collect(),
             }),
         }
+    }
+
+    /// The entities an alert of this finding names: its subject, then each step's account
+    /// and ends (addresses, processes, hosts), once each.
+    fn entities(&self, steps: &[Step]) -> Vec<Entity> {
+        let mut entities = Vec::new();
+        let mut add = |kind, v: &str| {
+            let e = Entity::new(kind, v);
+            if !v.is_empty() && !entities.contains(&e) {
+                entities.push(e);
+            }
+        };
+        match self.subject.strip_prefix("host:") {
+            Some(h) => add(EntityKind::Host, h),
+            None => add(EntityKind::User, &self.subject),
+        }
+        for s in steps {
+            if let Some(a) = &s.account {
+                add(EntityKind::User, a);
+            }
+            for h in [&s.from, &s.to].into_iter().flatten() {
+                let kind = if h.parse::<std::net::IpAddr>().is_ok() {
+                    EntityKind::Ip
+                } else if h.contains('@') {
+                    EntityKind::Process
+                } else {
+                    EntityKind::Host
+                };
+                add(kind, h);
+            }
+        }
+        entities
     }
 
     fn explanation(&self, steps: &[Step]) -> String {
@@ -223,4 +223,17 @@ fn actions(finder: &str, level: ThreatLevel) -> Vec<String> {
         );
     }
     a
+}
+
+/// The ATT&CK techniques and tactics of the steps, in order, once each.
+fn attack_ids(steps: &[Step]) -> Vec<String> {
+    let mut attack: Vec<String> = Vec::new();
+    for s in steps {
+        for t in [s.technique, s.tactic].into_iter().flatten() {
+            if !attack.iter().any(|a| a == t) {
+                attack.push(t.to_owned());
+            }
+        }
+    }
+    attack
 }

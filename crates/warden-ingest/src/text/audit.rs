@@ -258,44 +258,8 @@ impl AuditJoin {
         let args: Vec<&str> = (0..argc)
             .map_while(|i| execve.text(&format!("a{i}")))
             .collect();
-        let command_line = args
-            .iter()
-            .map(|a| {
-                if a.contains([' ', '\t']) {
-                    format!("\"{a}\"")
-                } else {
-                    (*a).to_owned()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
         let s = |k: &str| syscall.and_then(|r| r.text(k));
-        let mut process = Map::new();
-        process.insert("command_line".into(), Value::String(command_line));
-        process.insert(
-            "args".into(),
-            args.iter()
-                .map(|a| Value::String((*a).to_owned()))
-                .collect(),
-        );
-        let exe = s("exe")
-            .map(str::to_owned)
-            .or_else(|| args.first().map(|a| (*a).to_owned()));
-        if let Some(exe) = exe {
-            process.insert("executable".into(), Value::String(exe));
-        }
-        if let Some(c) = s("comm") {
-            process.insert("name".into(), Value::String(c.to_owned()));
-        }
-        if let Some(p) = s("pid").and_then(|p| p.parse::<u64>().ok()) {
-            process.insert("pid".into(), p.into());
-        }
-        if let Some(p) = s("ppid").and_then(|p| p.parse::<u64>().ok()) {
-            process.insert("parent".into(), json!({ "pid": p }));
-        }
-        if let Some(c) = cwd {
-            process.insert("working_directory".into(), Value::String(c.to_owned()));
-        }
+        let process = process_of(&args, syscall, cwd);
         let mut doc = Map::new();
         doc.insert("@timestamp".into(), Value::String(execve.time.to_rfc3339()));
         doc.insert(
@@ -330,6 +294,54 @@ impl AuditJoin {
         }
         Some((Value::Object(doc), execve.time, self.line))
     }
+}
+
+/// The ECS `process` of a program run: its command line and arguments (from EXECVE), its
+/// executable, name and ids (from SYSCALL), its working directory (from CWD).
+fn process_of(
+    args: &[&str],
+    syscall: Option<&AuditRecord>,
+    cwd: Option<&str>,
+) -> Map<String, Value> {
+    let s = |k: &str| syscall.and_then(|r| r.text(k));
+    let command_line = args
+        .iter()
+        .map(|a| {
+            if a.contains([' ', '\t']) {
+                format!("\"{a}\"")
+            } else {
+                (*a).to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut process = Map::new();
+    process.insert("command_line".into(), Value::String(command_line));
+    process.insert(
+        "args".into(),
+        args.iter()
+            .map(|a| Value::String((*a).to_owned()))
+            .collect(),
+    );
+    let exe = s("exe")
+        .map(str::to_owned)
+        .or_else(|| args.first().map(|a| (*a).to_owned()));
+    if let Some(exe) = exe {
+        process.insert("executable".into(), Value::String(exe));
+    }
+    if let Some(c) = s("comm") {
+        process.insert("name".into(), Value::String(c.to_owned()));
+    }
+    if let Some(p) = s("pid").and_then(|p| p.parse::<u64>().ok()) {
+        process.insert("pid".into(), p.into());
+    }
+    if let Some(p) = s("ppid").and_then(|p| p.parse::<u64>().ok()) {
+        process.insert("parent".into(), json!({ "pid": p }));
+    }
+    if let Some(c) = cwd {
+        process.insert("working_directory".into(), Value::String(c.to_owned()));
+    }
+    process
 }
 
 #[cfg(test)]

@@ -181,6 +181,14 @@ fn who(s: &str) -> (Option<&str>, bool, &str) {
 fn sshd(time: Timestamp, m: &str) -> Option<AuthEvent> {
     let m = m.strip_suffix(" [preauth]").unwrap_or(m);
     let m = m.strip_prefix("error: ").unwrap_or(m);
+    // The three readers' prefixes are disjoint: at most one of them reads a message.
+    sshd_login(time, m)
+        .or_else(|| sshd_connection(time, m))
+        .or_else(|| sshd_notice(time, m))
+}
+
+/// A login accepted, failed or postponed, or an invalid user.
+fn sshd_login(time: Timestamp, m: &str) -> Option<AuthEvent> {
     for (prefix, action) in [
         ("Accepted ", AuthAction::LoginSuccess),
         ("Failed ", AuthAction::LoginFailure),
@@ -217,6 +225,11 @@ fn sshd(time: Timestamp, m: &str) -> Option<AuthEvent> {
         e.invalid_user = true;
         return Some(e);
     }
+    None
+}
+
+/// A connection closed, reset or disconnected, or a reverse mapping that failed.
+fn sshd_connection(time: Timestamp, m: &str) -> Option<AuthEvent> {
     for prefix in [
         "Connection closed by ",
         "Connection reset by ",
@@ -245,6 +258,12 @@ fn sshd(time: Timestamp, m: &str) -> Option<AuthEvent> {
         }
         return Some(e);
     }
+    None
+}
+
+/// A notice about a client: no identification, too many attempts, no common algorithm,
+/// a bad protocol version, PAM.
+fn sshd_notice(time: Timestamp, m: &str) -> Option<AuthEvent> {
     let notices = [
         "Did not receive identification string from ",
         "error: maximum authentication attempts exceeded for ",

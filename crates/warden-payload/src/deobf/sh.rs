@@ -494,20 +494,7 @@ pub fn words(stage: &str) -> Option<Vec<String>> {
             }
             '"' => {
                 in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => {
-                            let n = chars.next()?;
-                            if !matches!(n, '"' | '\\' | '$' | '`') {
-                                cur.push('\\');
-                            }
-                            cur.push(n);
-                        }
-                        '$' | '`' => return None,
-                        ch => cur.push(ch),
-                    }
-                }
+                double_quoted(&mut chars, &mut cur)?;
             }
             '\\' => {
                 in_word = true;
@@ -516,18 +503,7 @@ pub fn words(stage: &str) -> Option<Vec<String>> {
             '$' if chars.peek() == Some(&'\'') => {
                 chars.next();
                 in_word = true;
-                let mut raw = String::new();
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        '\\' => {
-                            raw.push('\\');
-                            raw.push(chars.next()?);
-                        }
-                        ch => raw.push(ch),
-                    }
-                }
-                cur.push_str(&String::from_utf8_lossy(&unescape(&raw, false)));
+                ansi_c_quoted(&mut chars, &mut cur)?;
             }
             '$' | '`' | '(' | ')' | '{' | '}' | '*' | '?' | '[' | '>' | '&' | ';' | '|' => {
                 return None;
@@ -552,6 +528,49 @@ pub fn words(stage: &str) -> Option<Vec<String>> {
         out.push(cur);
     }
     Some(out)
+}
+
+/// The rest of a double-quoted string (after its `"`) onto `cur`; `None` when it expands
+/// something (`$`, a backtick) or never closes.
+fn double_quoted(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    cur: &mut String,
+) -> Option<()> {
+    loop {
+        match chars.next()? {
+            '"' => return Some(()),
+            '\\' => {
+                let n = chars.next()?;
+                if !matches!(n, '"' | '\\' | '$' | '`') {
+                    cur.push('\\');
+                }
+                cur.push(n);
+            }
+            '$' | '`' => return None,
+            ch => cur.push(ch),
+        }
+    }
+}
+
+/// The rest of a `$'…'` string (after its `$'`), its escapes decoded, onto `cur`; `None`
+/// when it never closes.
+fn ansi_c_quoted(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    cur: &mut String,
+) -> Option<()> {
+    let mut raw = String::new();
+    loop {
+        match chars.next()? {
+            '\'' => break,
+            '\\' => {
+                raw.push('\\');
+                raw.push(chars.next()?);
+            }
+            ch => raw.push(ch),
+        }
+    }
+    cur.push_str(&String::from_utf8_lossy(&unescape(&raw, false)));
+    Some(())
 }
 
 #[cfg(test)]

@@ -151,6 +151,24 @@ pub fn validate(
             key: format!("listeners[{i}].{key}"),
             reason,
         };
+        l.check_source().map_err(|(k, r)| bad(k, r))?;
+        let name = l.display_name();
+        if !seen.insert(name.clone()) {
+            return Err(bad("name", format!("`{name}` names two listeners")));
+        }
+        l.check_limits(server).map_err(|(k, r)| bad(k, r))?;
+    }
+    Ok(())
+}
+
+/// A setting's name and why it is wrong.
+type Invalid = (&'static str, String);
+
+impl ListenerConfig {
+    /// Where it reads from (a file, or an address to bind), its tenant and its name.
+    fn check_source(&self) -> Result<(), Invalid> {
+        let l = self;
+        let bad = |key: &'static str, reason: String| (key, reason);
         if l.protocol == Protocol::File {
             match &l.path {
                 Some(p) if p.is_file() => {}
@@ -177,9 +195,13 @@ pub fn validate(
         if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control() || c == '"') {
             return Err(bad("name", "1 to 64 characters, no quotes".into()));
         }
-        if !seen.insert(name.clone()) {
-            return Err(bad("name", format!("`{name}` names two listeners")));
-        }
+        Ok(())
+    }
+
+    /// Its sizes, queue, connections, idle timeout and TLS files.
+    fn check_limits(&self, server: &crate::config::ServerConfig) -> Result<(), Invalid> {
+        let l = self;
+        let bad = |key: &'static str, reason: String| (key, reason);
         if !(256..=1 << 20).contains(&l.max_message_bytes) {
             return Err(bad(
                 "max_message_bytes",
@@ -224,8 +246,8 @@ pub fn validate(
             })?;
             crate::tls::server_config(c, k).map_err(|e| bad("tls_cert", e.to_string()))?;
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// One listener's counters.

@@ -211,6 +211,63 @@ fn csv_rows(page: &[AlertRecord]) -> Vec<u8> {
     w.into_inner().unwrap_or_default()
 }
 
+/// The export's filter, a page at a time.
+fn export_filter(who: &Principal, q: ExportQuery) -> Result<AlertFilter, ApiError> {
+    let min_level = level_param("level", q.level.as_deref())?;
+    let levels = crate::routes::levels_param("levels", q.levels.as_deref())?;
+    if let Some(s) = &q.status {
+        crate::routes::alerts::check_status(s)?;
+    }
+    crate::routes::anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
+    Ok(AlertFilter {
+        tenant: who.tenant.clone(),
+        min_level,
+        levels,
+        user: q.user,
+        anomaly: q.anomaly_type,
+        status: q.status,
+        from: time_param("from", q.from.as_deref())?,
+        to: time_param("to", q.to.as_deref())?,
+        limit: EXPORT_PAGE,
+        ..AlertFilter::default()
+    })
+}
+
+/// One page of the export as bytes — the CSV header or the array's opening before the first
+/// (`written` is `None`), the array's close after the `last` — and the alerts written so far.
+fn export_chunk(
+    page: &[AlertRecord],
+    written: Option<usize>,
+    last: bool,
+    csv: bool,
+) -> (Vec<u8>, usize) {
+    let mut chunk = Vec::new();
+    let mut n = match written {
+        Some(n) => n,
+        None => {
+            chunk.extend_from_slice(if csv { CSV_HEADER.as_bytes() } else { b"[" });
+            0
+        }
+    };
+    if csv {
+        chunk.extend(csv_rows(page));
+        n += page.len();
+    } else {
+        for a in page {
+            if n > 0 {
+                chunk.push(b',');
+            }
+            chunk.extend(serde_json::to_vec(a).unwrap_or_default());
+            chunk.push(b'\n');
+            n += 1;
+        }
+        if last {
+            chunk.extend_from_slice(b"]\n");
+        }
+    }
+    (chunk, n)
+}
+
 #[utoipa::path(get, path = "/v1/alerts/export", tag = "alerts", params(ExportQuery), responses((status = 200, description = "Every matching alert, streamed: a JSON array (the default) or CSV (`format=csv`)", content((serde_json::Value = "application/json"), (String = "text/csv"))), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::RateLimited), security(("bearer" = [])))]
 pub async fn export(
     State(st): State<AppState>,
@@ -224,24 +281,7 @@ pub async fn export(
         "json" => false,
         _ => return Err(ApiError::invalid("format", "expected csv or json")),
     };
-    let min_level = level_param("level", q.level.as_deref())?;
-    let levels = crate::routes::levels_param("levels", q.levels.as_deref())?;
-    if let Some(s) = &q.status {
-        crate::routes::alerts::check_status(s)?;
-    }
-    crate::routes::anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
-    let filter = AlertFilter {
-        tenant: who.tenant.clone(),
-        min_level,
-        levels,
-        user: q.user,
-        anomaly: q.anomaly_type,
-        status: q.status,
-        from: time_param("from", q.from.as_deref())?,
-        to: time_param("to", q.to.as_deref())?,
-        limit: EXPORT_PAGE,
-        ..AlertFilter::default()
-    };
+    let filter = export_filter(&who, q)?;
     // State: the filter with its cursor, alerts written so far (None before the first
     // chunk), and whether the last page was sent.
     let stream = futures_util::stream::unfold(
@@ -268,30 +308,7 @@ pub async fn export(
                 };
                 let last = page.len() < EXPORT_PAGE;
                 f.before_id = page.last().map(|a| a.id).or(f.before_id);
-                let mut chunk = Vec::new();
-                let mut n = match written {
-                    Some(n) => n,
-                    None => {
-                        chunk.extend_from_slice(if csv { CSV_HEADER.as_bytes() } else { b"[" });
-                        0
-                    }
-                };
-                if csv {
-                    chunk.extend(csv_rows(&page));
-                    n += page.len();
-                } else {
-                    for a in &page {
-                        if n > 0 {
-                            chunk.push(b',');
-                        }
-                        chunk.extend(serde_json::to_vec(a).unwrap_or_default());
-                        chunk.push(b'\n');
-                        n += 1;
-                    }
-                    if last {
-                        chunk.extend_from_slice(b"]\n");
-                    }
-                }
+                let (chunk, n) = export_chunk(&page, written, last, csv);
                 Some((Ok::<_, std::io::Error>(chunk), (f, Some(n), last)))
             }
         },

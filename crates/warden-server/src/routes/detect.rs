@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
+use warden_engine::pipeline::RecordOutcome;
 use warden_event::Input;
 use warden_ingest::classify::{ClassifyOptions, classify};
 
@@ -80,27 +81,7 @@ fn score_batch(
         return Err(ApiError::invalid("events", "no events"));
     }
     // 1. Classify: every event becomes a typed record or an error in its place.
-    // Log events are always read: the tenant's entity graph reads Windows events, and
-    // the Sigma rules too when they are loaded.
-    let opts = ClassifyOptions {
-        logs: true,
-        max_future_secs: st.config.server.max_future_secs,
-        ..ClassifyOptions::default()
-    };
-    // The records go to the pipeline; each event keeps its error, if any, in its place.
-    let mut inputs: Vec<Input> = Vec::with_capacity(raw.len());
-    let mut at: Vec<usize> = Vec::with_capacity(raw.len());
-    let mut errors: Vec<Option<(&str, String)>> = Vec::with_capacity(raw.len());
-    for (i, r) in raw.iter().enumerate() {
-        match classify(r, &st.aliases, &opts) {
-            Ok(input) => {
-                inputs.push(input);
-                at.push(i);
-                errors.push(None);
-            }
-            Err(e) => errors.push(Some(("invalid", e.to_string()))),
-        }
-    }
+    let (inputs, at, mut errors) = classify_batch(st, &raw);
     if let Some(log) = &st.forward {
         return forwarded(st, who, log.as_ref(), inputs, &errors);
     }
@@ -130,8 +111,55 @@ fn score_batch(
     st.metrics
         .tenant_events(&who.tenant, raw.len() as u64, rejected as u64);
     // 3. The answer: every event's result in order, and the alerts.
-    let mut outcomes = scored.records.into_iter().map(|(_, o)| o);
-    let results: Vec<Value> = errors
+    let results = batch_results(&errors, scored.records.into_iter().map(|(_, o)| o));
+    let alert_list: Vec<Value> = scored
+        .alerts
+        .iter()
+        .map(|(i, level, id, new)| json!({"index": i, "id": id, "level": level, "new": new}))
+        .collect();
+    Ok(Json(json!({
+        "accepted": raw.len() - rejected,
+        "rejected": rejected,
+        "alerts": alert_list,
+        "results": results,
+    })))
+}
+
+/// Why an event of a batch was not scored: a code and a message.
+type EventError = Option<(&'static str, String)>;
+
+/// Every event of a batch as a typed record (Log events are always read: the tenant's entity
+/// graph reads Windows events, and the Sigma rules too when they are loaded): the records,
+/// each record's position in the batch, and each event's error, if any, in its place.
+fn classify_batch(st: &AppState, raw: &[Vec<u8>]) -> (Vec<Input>, Vec<usize>, Vec<EventError>) {
+    let opts = ClassifyOptions {
+        logs: true,
+        max_future_secs: st.config.server.max_future_secs,
+        ..ClassifyOptions::default()
+    };
+    let mut inputs: Vec<Input> = Vec::with_capacity(raw.len());
+    let mut at: Vec<usize> = Vec::with_capacity(raw.len());
+    let mut errors = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        match classify(r, &st.aliases, &opts) {
+            Ok(input) => {
+                inputs.push(input);
+                at.push(i);
+                errors.push(None);
+            }
+            Err(e) => errors.push(Some(("invalid", e.to_string()))),
+        }
+    }
+    (inputs, at, errors)
+}
+
+/// Each event's result, in order: its error, its score, its detections or nothing; the
+/// scored records' outcomes fill the places without an error.
+fn batch_results(
+    errors: &[EventError],
+    mut outcomes: impl Iterator<Item = RecordOutcome>,
+) -> Vec<Value> {
+    errors
         .iter()
         .enumerate()
         .map(|(i, e)| match e {
@@ -150,18 +178,7 @@ fn score_batch(
                 }
             }
         })
-        .collect();
-    let alert_list: Vec<Value> = scored
-        .alerts
-        .iter()
-        .map(|(i, level, id, new)| json!({"index": i, "id": id, "level": level, "new": new}))
-        .collect();
-    Ok(Json(json!({
-        "accepted": raw.len() - rejected,
-        "rejected": rejected,
-        "alerts": alert_list,
-        "results": results,
-    })))
+        .collect()
 }
 
 /// The answer of a forwarded batch: every event forwarded or its error, in order; the

@@ -210,6 +210,51 @@ pub struct StreamQuery {
     pub aggregate: Option<u64>,
 }
 
+/// The `channels` parameter: `None` for every alert (no channel, or `threat` among them),
+/// else the detectors' channels asked for.
+fn channels_param(channels: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(c) = channels else {
+        return Ok(None);
+    };
+    let list: Vec<String> = c
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(ch) = list.iter().find(|ch| !CHANNELS.contains(&ch.as_str())) {
+        return Err(ApiError::invalid(
+            "channels",
+            format!("`{ch}`: expected behavior, threat, network or payload"),
+        ));
+    }
+    // `threat` is every alert; other channels are the alerts of their detectors.
+    Ok((!list.is_empty() && !list.iter().any(|c| c == "threat")).then_some(list))
+}
+
+/// A stream slot of the caller's token and tenant, or 429 when either has all its streams.
+fn take_slot(st: &AppState, who: &Principal) -> Result<StreamSlot, ApiError> {
+    let limits = StreamLimits {
+        per_token: st.config.server.max_streams_per_token,
+        per_tenant: st.config.server.max_streams_per_tenant,
+    };
+    st.stream_slots
+        .take(&who.credential, &who.tenant, limits, &st.metrics)
+        .map_err(|full| {
+            st.metrics
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ApiError::TooManyStreams(match full {
+                Full::Token(n) => {
+                    format!("this token already has {n} streams open; close one first")
+                }
+                Full::Tenant(n) => {
+                    format!("this tenant already has {n} streams open; close one first")
+                }
+            })
+        })
+}
+
 #[utoipa::path(get, path = "/v1/stream", tag = "stream", params(StreamQuery, ("Last-Event-ID" = Option<i64>, Header, nullable = false, description = "Resume after this sequence number (the `id` of the last event received)")), responses((status = 200, description = "Alerts as Server-Sent Events (or 101 Switching Protocols to a WebSocket)", content_type = "text/event-stream", body = crate::openapi::StreamEvent), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooManyStreams), security(("bearer" = [])))]
 pub async fn stream(
     State(st): State<AppState>,
@@ -220,26 +265,7 @@ pub async fn stream(
 ) -> Result<Response, ApiError> {
     who.require(Scope::Read)?;
     let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    if let Some(c) = &q.channels {
-        for ch in c.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-            if !CHANNELS.contains(&ch) {
-                return Err(ApiError::invalid(
-                    "channels",
-                    format!("`{ch}`: expected behavior, threat, network or payload"),
-                ));
-            }
-        }
-    }
-    // `threat` is every alert; other channels are the alerts of their detectors.
-    let channels: Option<Vec<String>> = q.channels.as_deref().and_then(|c| {
-        let list: Vec<String> = c
-            .split(',')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned)
-            .collect();
-        (!list.is_empty() && !list.iter().any(|c| c == "threat")).then_some(list)
-    });
+    let channels = channels_param(q.channels.as_deref())?;
     let min_level = level_param("min_level", q.min_level.as_deref())?;
     anomaly_param("anomaly_type", q.anomaly_type.as_deref())?;
     if q.aggregate.is_some_and(|a| !(1..=60).contains(&a)) {
@@ -284,29 +310,7 @@ pub async fn stream(
         aggregate: q.aggregate.map(Duration::from_secs),
         ready: VecDeque::new(),
     };
-    let limits = StreamLimits {
-        per_token: st.config.server.max_streams_per_token,
-        per_tenant: st.config.server.max_streams_per_tenant,
-    };
-    let guard = match st
-        .stream_slots
-        .take(&who.credential, &who.tenant, limits, &st.metrics)
-    {
-        Ok(guard) => guard,
-        Err(full) => {
-            st.metrics
-                .rate_limited
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Err(ApiError::TooManyStreams(match full {
-                Full::Token(n) => {
-                    format!("this token already has {n} streams open; close one first")
-                }
-                Full::Tenant(n) => {
-                    format!("this tenant already has {n} streams open; close one first")
-                }
-            }));
-        }
-    };
+    let guard = take_slot(&st, &who)?;
     if let Ok(ws) = ws {
         return Ok(ws
             .max_message_size(64 * 1024)

@@ -5,7 +5,7 @@
 //! file and line; the rest of the input is read.
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use warden_engine::pipeline::graph_signals::detection_event;
@@ -162,14 +162,8 @@ pub fn stream(
     if files.len() > MAX_MERGED_FILES {
         let mut events = Vec::new();
         for path in &files {
-            read_file(
-                path,
-                &lanl,
-                rules,
-                quiet,
-                &mut |e| events.push(e),
-                &mut summary,
-            );
+            let mut push = |e| events.push(e);
+            read_file(path, &lanl, rules, quiet, &mut push, &mut summary);
         }
         events.sort_by_key(|e| e.time);
         summary.events = events.len() as u64;
@@ -188,10 +182,23 @@ pub fn stream(
         summary.errors = part.errors;
         return Ok(summary);
     }
+    merge_files(&files, &lanl, rules, quiet, each, summary)
+}
+
+/// Each file read on its own thread in its own order, merged by time (ties: the file given
+/// first) into `each`.
+fn merge_files(
+    files: &[PathBuf],
+    lanl: &LanlReader,
+    rules: Option<&RuleSet>,
+    quiet: bool,
+    each: &mut dyn FnMut(GraphEvent),
+    mut summary: ReadSummary,
+) -> Result<ReadSummary> {
     std::thread::scope(|scope| {
         let mut receivers = Vec::new();
         let mut readers = Vec::new();
-        for path in &files {
+        for path in files {
             let (tx, rx) = std::sync::mpsc::sync_channel::<GraphEvent>(CHANNEL_EVENTS);
             receivers.push(rx);
             let lanl = lanl.clone();
