@@ -1,6 +1,8 @@
 //! API tokens as stored: the SHA-256 of each token (never the token), its scope, tenant and
 //! label, when it expires, when it was revoked and which token replaced it on rotation.
-//! Revoked tokens are kept so that the audit log's references stay resolvable.
+//! Revoked and expired tokens are kept so that the audit log's references stay resolvable
+//! (the service keeps the latest 10,000 ended tokens of each tenant, see
+//! [`Store::purge_ended_tokens`]).
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -195,6 +197,47 @@ impl Store {
         Ok(Some(new_id))
     }
 
+    /// How many of `tenant`'s tokens still work at `at` (RFC 3339 UTC): neither revoked nor
+    /// expired; one rotated with a grace period counts until the grace ends.
+    pub fn live_token_count(&self, tenant: &str, at: &str) -> Result<usize, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM tokens WHERE tenant = ?1 AND revoked_at IS NULL
+                 AND (expires_at IS NULL OR expires_at > ?2)",
+                params![tenant, at],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(q("counting tokens"))
+    }
+
+    /// Deletes `tenant`'s ended tokens (revoked, or expired at `at`) but the `keep` that
+    /// ended last; returns how many were deleted. Tokens that still work are never touched.
+    pub fn purge_ended_tokens(
+        &self,
+        tenant: &str,
+        keep: usize,
+        at: &str,
+    ) -> Result<usize, StoreError> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        // When a token ended: its revocation, or its expiry if that came first.
+        self.conn
+            .execute(
+                "DELETE FROM tokens WHERE id IN (
+                   SELECT id FROM tokens
+                   WHERE tenant = ?1
+                     AND (revoked_at IS NOT NULL OR (expires_at IS NOT NULL AND expires_at <= ?2))
+                   ORDER BY CASE
+                       WHEN revoked_at IS NULL THEN expires_at
+                       WHEN expires_at IS NOT NULL AND expires_at < revoked_at THEN expires_at
+                       ELSE revoked_at
+                     END DESC, id DESC
+                   LIMIT -1 OFFSET ?3)",
+                params![tenant, at, keep],
+            )
+            .map_err(q("purging ended tokens"))
+    }
+
     /// Ids of tokens revoked at or after `since` (RFC 3339 UTC), for services that cache
     /// tokens to drop them.
     pub fn tokens_revoked_since(&self, since: &str) -> Result<Vec<i64>, StoreError> {
@@ -279,6 +322,51 @@ mod tests {
         assert_eq!(t.state_at("2029-12-31T23:59:59Z"), "active");
         assert_eq!(t.state_at("2030-01-01T00:00:00Z"), "expired");
         assert_eq!(s.tokens(Some("globex")).map(|t| t.len()).unwrap_or(9), 0);
+    }
+
+    #[test]
+    fn ended_tokens_do_not_count_and_the_latest_ended_are_kept() {
+        let s = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let make = |hash: &str, tenant: &str, expires_at: Option<&str>| {
+            s.create_token(&NewToken {
+                expires_at,
+                ..new(hash, tenant)
+            })
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let active = make("a1", "acme", None);
+        let later = make("a2", "acme", Some("2999-01-01T00:00:00Z"));
+        make("e1", "acme", Some("2020-01-01T00:00:00Z"));
+        make("e2", "acme", Some("2021-01-01T00:00:00Z"));
+        // Revoked after it had expired: it ended when it expired.
+        let r1 = make("r1", "acme", Some("2022-01-01T00:00:00Z"));
+        let r2 = make("r2", "acme", None);
+        let other = make("o1", "globex", Some("2019-01-01T00:00:00Z"));
+        for id in [r1, r2] {
+            assert!(s.revoke_token(id, None).ok().flatten().is_some());
+        }
+        let at = now();
+        assert_eq!(s.live_token_count("acme", &at).ok(), Some(2));
+        assert_eq!(s.live_token_count("globex", &at).ok(), Some(0));
+        let ids = |tenant| {
+            s.tokens(Some(tenant))
+                .unwrap_or_default()
+                .iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>()
+        };
+        // The two that ended last (r2 now, r1 in 2022) stay; e1 and e2 go.
+        assert_eq!(s.purge_ended_tokens("acme", 2, &at).ok(), Some(2));
+        assert_eq!(ids("acme"), vec![active, later, r1, r2]);
+        assert_eq!(s.purge_ended_tokens("acme", 2, &at).ok(), Some(0));
+        assert_eq!(s.purge_ended_tokens("acme", 0, &at).ok(), Some(2));
+        assert_eq!(ids("acme"), vec![active, later], "tokens that work stay");
+        assert_eq!(ids("globex"), vec![other], "another tenant's are its own");
+        // A token whose expiry has not come is not ended, whatever `at` says of others.
+        assert_eq!(
+            s.purge_ended_tokens("acme", 0, "2998-12-31T00:00:00Z").ok(),
+            Some(0)
+        );
     }
 
     #[test]

@@ -16,8 +16,13 @@ use crate::error::ApiError;
 use crate::routes::{IdPath, Object, body_error, json_error};
 use crate::state::AppState;
 
-/// Tokens per tenant at most (revoked ones included: they are kept for the audit log).
+/// Tokens that still work per tenant at most (a rotated one counts until its grace ends).
 const MAX_TOKENS: usize = 1_000;
+/// Ended (revoked or expired) tokens kept per tenant for the audit log's references; past
+/// it, the ones that ended first are deleted when a token is created or rotated. Without a
+/// bound of its own, ended tokens counted toward [`MAX_TOKENS`], so a tenant that rotates
+/// its tokens regularly ran out of them for good.
+const MAX_ENDED_TOKENS: usize = 10_000;
 /// The longest expiry or grace period accepted: ten years.
 const MAX_LIFETIME_SECS: i64 = 10 * 366 * 86_400;
 /// The lifetimes [`end_of`] accepts, for the OpenAPI document: a number without leading
@@ -83,17 +88,20 @@ pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Val
     ))
 }
 
-/// Refuses a new token (created or rotated) when the tenant holds [`MAX_TOKENS`] already.
+/// Refuses a new token (created, or rotated with a grace period) when the tenant holds
+/// [`MAX_TOKENS`] that still work; else makes room among its ended ones.
 fn check_room(store: &warden_store::Store, tenant: &str) -> Result<(), ApiError> {
-    if store.tokens(Some(tenant))?.len() >= MAX_TOKENS {
+    let now = stored_time(Timestamp::now());
+    if store.live_token_count(tenant, &now)? >= MAX_TOKENS {
         return Err(ApiError::QuotaExceeded(format!(
-            "the tenant holds {MAX_TOKENS} tokens (revoked ones included), the most it may"
+            "the tenant holds {MAX_TOKENS} tokens that still work, the most it may; revoke some first"
         )));
     }
+    store.purge_ended_tokens(tenant, MAX_ENDED_TOKENS, &now)?;
     Ok(())
 }
 
-#[utoipa::path(post, path = "/v1/tokens", tag = "tokens", request_body = NewTokenBody, responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 429, description = "The tenant holds 1000 tokens, the most it may (`quota_exceeded`)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/tokens", tag = "tokens", request_body = NewTokenBody, responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 429, description = "The tenant holds 1000 tokens that still work, the most it may (`quota_exceeded`)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(st): State<AppState>,
     who: Principal,
@@ -149,7 +157,7 @@ pub async fn revoke(
     Ok(Json(shown(&record)))
 }
 
-#[utoipa::path(post, path = "/v1/tokens/{id}/rotate", tag = "tokens", params(("id" = i64, Path, description = "Token id")), request_body(content = Option<RotateBody>, description = "Optional: no body rotates at once, the new token with the old one's lifetime"), responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 404, description = "Not found, revoked, or another tenant's", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/tokens/{id}/rotate", tag = "tokens", params(("id" = i64, Path, description = "Token id")), request_body(content = Option<RotateBody>, description = "Optional: no body rotates at once, the new token with the old one's lifetime"), responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 404, description = "Not found, revoked, or another tenant's", body = crate::openapi::ErrorBody), (status = 429, description = "With a grace period: the tenant holds 1000 tokens that still work, the most it may (`quota_exceeded`)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn rotate(
     State(st): State<AppState>,
     who: Principal,
@@ -179,8 +187,11 @@ pub async fn rotate(
     let (new_id, old, expires) = st
         .with_store(move |store| {
             let old = store.token(id, Some(&tenant))?.ok_or(ApiError::NotFound)?;
-            // A rotation adds a token (the old one lives on through its grace): it counts.
-            check_room(store, &tenant)?;
+            // With a grace period a rotation adds a token (the old one lives on): it counts.
+            // Without one it replaces the old token at once and needs no room.
+            if until.is_some() {
+                check_room(store, &tenant)?;
+            }
             let expires = expires.or_else(|| auth::inherited_expiry(&old));
             let expires_at = expires.map(stored_time);
             let new = NewToken {

@@ -333,8 +333,9 @@ async fn rotation_replaces_a_token_at_once_or_after_a_grace_period() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-/// A rotation adds a token (the old one lives on through its grace), so it counts toward
-/// the tenant's 1,000 as a new one does: rotating in a loop cannot pile up live tokens.
+/// A rotation with a grace period adds a token (the old one lives on through its grace), so
+/// it counts toward the tenant's 1,000 as a new one does: rotating in a loop cannot pile up
+/// live tokens. A rotation without one replaces the token at once and needs no room.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotations_count_toward_the_tenants_tokens() {
     let s = setup(|_| {});
@@ -350,13 +351,16 @@ async fn rotations_count_toward_the_tenants_tokens() {
     assert_eq!(status, StatusCode::CREATED, "{b}");
     let newest = b["id"].as_i64().unwrap_or_default();
     // The tenant holds 3 now (its admin, the old reader, the new one): fill to 1,000.
-    {
+    let filler: Vec<i64> = {
         let store = s.state.store();
-        for i in 3..1000 {
-            create_token(&store, Scope::Read, "acme", &format!("r{i}"))
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-    }
+        (3..1000)
+            .map(|i| {
+                create_token(&store, Scope::Read, "acme", &format!("r{i}"))
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .1
+            })
+            .collect()
+    };
     for (uri, body) in [
         (
             format!("/v1/tokens/{newest}/rotate"),
@@ -368,6 +372,10 @@ async fn rotations_count_toward_the_tenants_tokens() {
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{uri}: {b}");
         assert_eq!(b["error"]["code"], "quota_exceeded", "{uri}: {b}");
     }
+    // Replaced at once, the token count does not change.
+    let uri = format!("/v1/tokens/{newest}/rotate");
+    let (status, b) = call(&s, "POST", &uri, &s.admin, Value::Null).await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
     // Another tenant's room is its own.
     let (status, b) = call(
         &s,
@@ -378,6 +386,22 @@ async fn rotations_count_toward_the_tenants_tokens() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{b}");
+    // Tokens that no longer work make room: revoked ones are kept for the audit log but do
+    // not count, so a tenant that rotates its tokens for years never runs out.
+    {
+        let store = s.state.store();
+        for id in &filler {
+            assert!(store.revoke_token(*id, None).ok().flatten().is_some());
+        }
+    }
+    let (status, b) = call(&s, "POST", "/v1/tokens", &s.admin, json!({"scope": "read"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{b}");
+    let (status, b) = call(&s, "GET", "/v1/tokens", &s.admin, Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{b}");
+    let revoked = b["tokens"]
+        .as_array()
+        .map_or(0, |t| t.iter().filter(|t| t["state"] == "revoked").count());
+    assert!(revoked >= filler.len(), "{revoked} revoked tokens listed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
