@@ -161,6 +161,12 @@ pub struct TimeConfig {
     pub certain_hours_outside: f64,
     /// Events further apart than this start a new session (minutes).
     pub session_gap_minutes: u32,
+    /// A sign-in at least this long after the user signed out, with nothing in between,
+    /// starts a new session however short the gap (minutes): they ended their work and
+    /// came back, so a sign-in in their night after a day's work is not "working late".
+    /// Shorter pauses (a re-authentication, a change of device) continue the session.
+    /// 0 turns it off.
+    pub relogin_pause_minutes: u32,
     /// Confidence factor when the session began at a usual hour (someone working late).
     pub extended_session_factor: f64,
     /// A session opened by a sign-in at an unusual hour grows more certain the longer it
@@ -185,6 +191,7 @@ impl Default for TimeConfig {
             active_hour_share: 0.02,
             certain_hours_outside: 4.0,
             session_gap_minutes: 120,
+            relogin_pause_minutes: 60,
             extended_session_factor: 0.5,
             odd_session_minutes: 5.0,
             travelling_factor: 0.5,
@@ -724,6 +731,12 @@ impl UebaConfig {
                     &format!("must be between 1 and {MAX_WINDOW_MINUTES} minutes"),
                 );
             }
+        }
+        if self.time.relogin_pause_minutes > MAX_WINDOW_MINUTES {
+            return bad(
+                "time.relogin_pause_minutes",
+                &format!("must be at most {MAX_WINDOW_MINUTES} minutes (0: off)"),
+            );
         }
         let c = &self.caps;
         for (k, v) in [

@@ -249,6 +249,20 @@ fn event_secs(a: &UserActivity) -> u32 {
     (a.timestamp.millis() / 1000).clamp(0, i64::from(u32::MAX)) as u32
 }
 
+/// Whether `a` is a successful sign-in at least `time.relogin_pause_minutes` after the user
+/// signed out of the session under way: the start of a new session, whatever the gap since
+/// their last event. (Failed sign-ins after the sign-out may have opened a session already;
+/// then the success continues it.)
+fn signs_in_again(cfg: &UebaConfig, state: &UserState, a: &UserActivity, secs: u32) -> bool {
+    let pause = cfg.time.relogin_pause_minutes * 60;
+    pause > 0
+        && a.success
+        && a.activity_type.is_authentication()
+        && state.signed_out_at.is_some_and(|out| {
+            out >= state.recent.session_start && secs.saturating_sub(out) >= pause
+        })
+}
+
 /// The explanation's note of models that could not score the event.
 fn unavailable_note(unavailable: &[String]) -> String {
     format!(
@@ -305,9 +319,19 @@ impl Step<'_> {
         with_features: bool,
     ) -> ThreatScore {
         let cfg = env.cfg;
+        let again = signs_in_again(cfg, state, a, env.secs);
         let new_session = state
             .recent
-            .touch(env.secs, cfg.time.session_gap_minutes * 60);
+            .touch(env.secs, cfg.time.session_gap_minutes * 60, again);
+        if new_session {
+            state.session_after_sign_out = state.signed_out_at.filter(|_| again);
+        }
+        // A sign-out ends the user's work unless something they do follows it (failed
+        // sign-ins are not something they did).
+        if a.success {
+            state.signed_out_at =
+                (a.activity_type == warden_event::ActivityType::Logout).then_some(env.secs);
+        }
         if new_session {
             // The ended session's odd hours and unusual transfers count now, unless it
             // alerted.
@@ -386,6 +410,7 @@ impl Step<'_> {
             recent: &state.recent,
             session: &state.session,
             session_authenticated: state.session_authenticated,
+            session_after_sign_out: state.session_after_sign_out,
             session_work: state.session_work,
             transfers: &state.transfers,
             population: self.population,

@@ -56,6 +56,8 @@ pub struct CheckContext<'a> {
     pub session: &'a SessionNotes,
     /// Whether the current session was opened by a successful login or VPN connection.
     pub session_authenticated: bool,
+    /// When the user had signed out, if a sign-in after it opened the current session.
+    pub session_after_sign_out: Option<u32>,
     /// One of the user's own everyday resources used earlier in the current session (see
     /// [`UserState::session_work`](warden_models::baseline::UserState::session_work)).
     pub session_work: Option<u64>,

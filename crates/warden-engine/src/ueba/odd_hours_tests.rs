@@ -133,3 +133,83 @@ fn working_late_never_grows() {
             .all(|s| !s.anomalies.iter().any(|a| a.detail.contains("has run")))
     );
 }
+
+/// `user` signs out at `at`.
+fn sign_out(e: &mut UebaEngine, user: &str, at: i64) -> ThreatScore {
+    let mut out = event(user, at, &LONDON);
+    out.activity_type = ActivityType::Logout;
+    e.score(&out, false)
+}
+
+/// Alice's working afternoon, 16:00–17:00 UTC (she works 09–17).
+fn afternoon(e: &mut UebaEngine) {
+    session(e, "alice", next_day(16), 60);
+}
+
+#[test]
+fn a_sign_in_after_signing_out_opens_a_session_of_its_own() {
+    // She signs out at 17:30 and signs in again at 18:59, within the two-hour session gap:
+    // a new session at an hour she never works, judged as one, not as work running late.
+    let mut e = trained("alice");
+    afternoon(&mut e);
+    sign_out(&mut e, "alice", next_day(17) + 30 * MINUTE);
+    let back = signed_in_session(&mut e, "alice", next_day(19), 45);
+    // The same evening with work instead of a sign-out at 17:30: working late.
+    let mut f = trained("alice");
+    afternoon(&mut f);
+    f.score(&event("alice", next_day(17) + 30 * MINUTE, &LONDON), false);
+    let late = signed_in_session(&mut f, "alice", next_day(19), 45);
+
+    let last = &back[back.len() - 1];
+    assert!(last.threat_level >= ThreatLevel::High, "{last:?}");
+    assert!(late.iter().all(|s| s.threat_level < ThreatLevel::High));
+    let said = &back[0].anomalies[0].detail;
+    assert!(
+        said.contains("signed out at 17:30 and signed in again 89 min later")
+            && !said.contains("working late"),
+        "{said}"
+    );
+    assert!(late[0].anomalies[0].detail.contains("working late"));
+    assert!(odd_hour(&back[0]) > odd_hour(&late[0]));
+}
+
+#[test]
+fn a_quick_sign_in_or_anything_after_signing_out_continues_the_session() {
+    // Back 20 minutes after signing out (a re-authentication, another device): the same
+    // session, working late until 19:50.
+    let mut e = trained("alice");
+    afternoon(&mut e);
+    sign_out(&mut e, "alice", next_day(17) + 30 * MINUTE);
+    let quick = signed_in_session(&mut e, "alice", next_day(17) + 51 * MINUTE, 120);
+    assert!(quick.iter().all(|s| s.threat_level < ThreatLevel::High));
+
+    // Something she does after signing out (a sync, a tab left open): she had not left.
+    let mut e = trained("alice");
+    afternoon(&mut e);
+    sign_out(&mut e, "alice", next_day(17) + 30 * MINUTE);
+    e.score(&event("alice", next_day(17) + 40 * MINUTE, &LONDON), false);
+    let later = signed_in_session(&mut e, "alice", next_day(19), 45);
+    assert!(later.iter().all(|s| s.threat_level < ThreatLevel::High));
+    assert!(later[0].anomalies[0].detail.contains("working late"));
+
+    // Failed sign-ins are not something she did: a success after them still opens a
+    // session of its own.
+    let mut e = trained("alice");
+    afternoon(&mut e);
+    sign_out(&mut e, "alice", next_day(17) + 30 * MINUTE);
+    let mut failed = event("alice", next_day(18) + 50 * MINUTE, &LONDON);
+    failed.activity_type = ActivityType::Login;
+    failed.success = false;
+    e.score(&failed, false);
+    let back = signed_in_session(&mut e, "alice", next_day(19), 45);
+    assert!(back[back.len() - 1].threat_level >= ThreatLevel::High);
+
+    // Off (0 minutes): as before, the gap alone starts sessions.
+    let mut cfg = UebaConfig::default();
+    cfg.time.relogin_pause_minutes = 0;
+    let mut e = trained_with("alice", cfg);
+    afternoon(&mut e);
+    sign_out(&mut e, "alice", next_day(17) + 30 * MINUTE);
+    let off = signed_in_session(&mut e, "alice", next_day(19), 45);
+    assert!(off.iter().all(|s| s.threat_level < ThreatLevel::High));
+}

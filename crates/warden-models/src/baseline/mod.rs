@@ -81,6 +81,15 @@ pub struct UserState {
     /// event.
     #[serde(skip)]
     pub session_work: Option<u64>,
+    /// When the user last signed out (a successful logout with nothing after it), epoch
+    /// seconds: a sign-in long enough after it starts a new session. Not persisted: after a
+    /// restart the next sign-in starts one only after the session gap.
+    #[serde(skip)]
+    pub signed_out_at: Option<u32>,
+    /// When the current session was opened by a sign-in after the user signed out: when
+    /// they had signed out (epoch seconds). Not persisted.
+    #[serde(skip)]
+    pub session_after_sign_out: Option<u32>,
 }
 
 impl codec::Persisted for UserState {

@@ -104,10 +104,13 @@ pub struct RecentActivity {
 }
 
 impl RecentActivity {
-    /// Records an event at `secs`; returns whether it started a new session.
-    pub fn touch(&mut self, secs: u32, session_gap_secs: u32) -> bool {
-        let new_session =
-            self.events.is_empty() || secs.saturating_sub(self.last_event) > session_gap_secs;
+    /// Records an event at `secs`; returns whether it started a new session: the first
+    /// event, one more than `session_gap_secs` after the last, or one that `starts` a session
+    /// whatever the gap (a sign-in after the user signed out).
+    pub fn touch(&mut self, secs: u32, session_gap_secs: u32, starts: bool) -> bool {
+        let new_session = starts
+            || self.events.is_empty()
+            || secs.saturating_sub(self.last_event) > session_gap_secs;
         if new_session {
             self.session_start = secs;
         }
@@ -147,9 +150,11 @@ mod tests {
     #[test]
     fn sessions_split_on_gaps() {
         let mut s = RecentActivity::default();
-        assert!(s.touch(1000, 3600));
-        assert!(!s.touch(2000, 3600));
-        assert!(s.touch(10_000, 3600));
+        assert!(s.touch(1000, 3600, false));
+        assert!(!s.touch(2000, 3600, false));
+        assert!(s.touch(10_000, 3600, false));
         assert_eq!(s.session_start, 10_000);
+        assert!(s.touch(10_100, 3600, true), "a forced start");
+        assert_eq!(s.session_start, 10_100);
     }
 }

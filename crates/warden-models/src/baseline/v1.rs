@@ -27,6 +27,8 @@ impl From<UserStateV1> for UserState {
             held_transfers: Default::default(),
             session_authenticated: false,
             session_work: None,
+            signed_out_at: None,
+            session_after_sign_out: None,
         }
     }
 }

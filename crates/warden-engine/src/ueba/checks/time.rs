@@ -3,7 +3,9 @@
 //! Hours are judged both in the user's home time (travellers who keep home hours) and in the
 //! local time where the event happened (travellers who adopt local hours); an hour is unusual
 //! only if it is unusual both ways. A session that began within usual hours and ran late is
-//! treated as someone working late, and weighs less than one that began at night.
+//! treated as someone working late, and weighs less than one that began at night; a sign-in
+//! after the user signed out for the day (`time.relogin_pause_minutes`) opens a session of
+//! its own, so it is judged by the hour it began at, not taken for work running late.
 
 use super::{CheckContext, Finding, feat, unit};
 use warden_event::{AnomalyType, FeatureVector, UserActivity};
@@ -34,6 +36,16 @@ pub fn hour_usualness(p: &UserProfile, a: &UserActivity, active_share: f64) -> H
             .hours_outside_usual(utc_h, active_share)
             .min(p.hours_outside_usual(shifted, active_share)),
         local_offset: local,
+    }
+}
+
+/// A pause as `45 min` or `2 h 05 min`.
+fn duration(secs: u32) -> String {
+    let minutes = secs / 60;
+    if minutes < 120 {
+        format!("{minutes} min")
+    } else {
+        format!("{} h {:02} min", minutes / 60, minutes % 60)
     }
 }
 
@@ -83,6 +95,14 @@ pub fn unusual_time(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option<Fin
     ));
     // Before the travelling factor: a traveller's long session abroad stays discounted.
     if !ctx.recent.session_started_usual {
+        if let Some(out) = ctx.session_after_sign_out {
+            let pause = ctx.recent.session_start.saturating_sub(out);
+            detail.push_str(&format!(
+                "; the user signed out at {} and signed in again {} later, at an hour outside their day: not work running late",
+                warden_event::Timestamp(i64::from(out) * 1000).clock_at_offset(u.local_offset),
+                duration(pause)
+            ));
+        }
         grow_with_session(ctx, &mut confidence, &mut detail, &mut cites);
     }
     if let (Some(here), Some((hlat, hlon))) = (ctx.activity.coordinates(), p.home) {
