@@ -173,3 +173,53 @@ fn an_alerting_sessions_transfers_are_not_learned() {
     let next = e.score(&monday("vic", 24 * 60, 0.5, "repo"), false);
     assert_eq!(judged_against(&next), first, "{next:?}");
 }
+
+/// The standard score the detail gives after `before` ("4.5 standard deviations …").
+fn stated_z(detail: &str, before: &str) -> Option<f64> {
+    let at = detail.find(before)?;
+    detail[..at].rsplit([' ', '(']).next()?.parse().ok()
+}
+
+#[test]
+fn a_size_unusual_for_the_resource_too_takes_the_stronger_score() {
+    // Vic works from `wiki` one day and, downloading ten times more, from `archive` the
+    // next, so his downloads spread widely; his colleagues only take small pages from
+    // `wiki`.
+    let mut e = UebaEngine::new(UebaConfig::default()).unwrap();
+    for d in (0..21).filter(|d| d % 7 < 5) {
+        let (resource, scale) = if d % 2 == 0 {
+            ("wiki", 1.0)
+        } else {
+            ("archive", 10.0)
+        };
+        let days = [
+            ("vic", resource, scale),
+            ("ada", "wiki", 0.2),
+            ("bea", "wiki", 0.2),
+        ];
+        for (user, resource, scale) in days {
+            for a in morning(user, d, resource, scale) {
+                e.score(&a, false);
+            }
+        }
+    }
+    let s = e.score(&monday("vic", 0, 6.0, "wiki"), false);
+    let v = volume_finding(&s).expect("a volume finding");
+    let user = stated_z(&v.detail, " standard deviations on a log scale").expect("user z");
+    let resource = stated_z(&v.detail, " standard deviations above wiki's").expect("wiki z");
+    assert!(resource > user, "{}", v.detail);
+    // Confidence ramps from 0.3 at 2.5 to 1 at 5.5 standard deviations: here it follows the
+    // resource's score, the stronger (to the rounding of the stated scores).
+    let cfg = UebaConfig::default().volume;
+    let ramp = |z: f64| {
+        0.3 + 0.7 * ((z - cfg.log_z_start) / (cfg.log_z_certain - cfg.log_z_start)).clamp(0.0, 1.0)
+    };
+    let confidence = f64::from(v.confidence);
+    assert!(
+        (confidence - ramp(resource)).abs() < 0.02 && confidence > ramp(user) + 0.02,
+        "{confidence} vs {} (wiki) and {} (vic): {}",
+        ramp(resource),
+        ramp(user),
+        v.detail
+    );
+}

@@ -2,7 +2,8 @@
 //! the user's transfers of the same kind (a download against their downloads), and the
 //! session's running total against their past sessions' totals, so that data taken in
 //! several moderate pieces adds up. A size that is usual for the resource itself (a data
-//! set everyone downloads whole) counts for less.
+//! set everyone downloads whole) counts for less; one far above the resource's usual too
+//! counts for the stronger of the two views.
 
 use super::{CheckContext, Finding, feat, unit};
 use crate::config::VolumeConfig;
@@ -126,6 +127,8 @@ fn event_finding(ctx: &CheckContext<'_>, gb: f64) -> Option<(f64, String)> {
                 gb_fmt(typical_gb(res))
             ));
         } else {
+            // Unusual for the resource as well as for the user: the stronger of the two.
+            confidence = confidence.max(ramp(cfg, rz));
             detail.push_str(&format!(
                 "; also {rz:.1} standard deviations above {resource}'s typical {} of {} GB",
                 kind.map_or("transfers", TransferKind::noun),
