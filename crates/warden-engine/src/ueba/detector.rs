@@ -319,16 +319,21 @@ impl Step<'_> {
         with_features: bool,
     ) -> ThreatScore {
         let cfg = env.cfg;
-        let again = signs_in_again(cfg, state, a, env.secs);
-        let new_session = state
-            .recent
-            .touch(env.secs, cfg.time.session_gap_minutes * 60, again);
+        let gap = cfg.time.session_gap_minutes * 60;
+        // Only the user's latest event says whether they are signed out: an older one
+        // arriving late neither signs them out nor back in.
+        let latest = state.recent.events.is_empty() || env.secs >= state.recent.last_event;
+        let again = latest && signs_in_again(cfg, state, a, env.secs);
+        let within_gap = !state.recent.events.is_empty()
+            && env.secs.saturating_sub(state.recent.last_event) <= gap;
+        let new_session = state.recent.touch(env.secs, gap, again);
         if new_session {
-            state.session_after_sign_out = state.signed_out_at.filter(|_| again);
+            // Said only where the sign-out is what split the session (not after a weekend).
+            state.session_after_sign_out = state.signed_out_at.filter(|_| again && within_gap);
         }
         // A sign-out ends the user's work unless something they do follows it (failed
-        // sign-ins are not something they did).
-        if a.success {
+        // events are not something they did).
+        if a.success && latest {
             state.signed_out_at =
                 (a.activity_type == warden_event::ActivityType::Logout).then_some(env.secs);
         }

@@ -171,6 +171,18 @@ fn a_sign_in_after_signing_out_opens_a_session_of_its_own() {
     );
     assert!(late[0].anomalies[0].detail.contains("working late"));
     assert!(odd_hour(&back[0]) > odd_hour(&late[0]));
+
+    // Back after more than the session gap, the gap split the session: nothing to say of
+    // the sign-out.
+    let mut e = trained("alice");
+    afternoon(&mut e);
+    sign_out(&mut e, "alice", next_day(17));
+    let gone = signed_in_session(&mut e, "alice", next_day(20), 10);
+    assert!(
+        !gone[0].anomalies[0].detail.contains("signed out"),
+        "{:?}",
+        gone[0]
+    );
 }
 
 #[test]
@@ -191,6 +203,14 @@ fn a_quick_sign_in_or_anything_after_signing_out_continues_the_session() {
     let later = signed_in_session(&mut e, "alice", next_day(19), 45);
     assert!(later.iter().all(|s| s.threat_level < ThreatLevel::High));
     assert!(later[0].anomalies[0].detail.contains("working late"));
+
+    // A sign-out of 16:30 arriving late, after her 17:00 work: it was not her latest event.
+    let mut e = trained("alice");
+    afternoon(&mut e);
+    sign_out(&mut e, "alice", next_day(16) + 30 * MINUTE);
+    let stale = signed_in_session(&mut e, "alice", next_day(18) + 15 * MINUTE, 45);
+    assert!(stale.iter().all(|s| s.threat_level < ThreatLevel::High));
+    assert!(stale[0].anomalies[0].detail.contains("working late"));
 
     // Failed sign-ins are not something she did: a success after them still opens a
     // session of its own.

@@ -88,11 +88,12 @@ pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Val
     ))
 }
 
-/// Refuses a new token (created, or rotated with a grace period) when the tenant holds
-/// [`MAX_TOKENS`] that still work; else makes room among its ended ones.
-fn check_room(store: &warden_store::Store, tenant: &str) -> Result<(), ApiError> {
+/// Before a token is added (created, or rotated so that two work for a while): refuses it
+/// when the tenant holds [`MAX_TOKENS`] that still work (`counts`: the new token is one
+/// more), and deletes the ended tokens past the [`MAX_ENDED_TOKENS`] kept, either way.
+fn make_room(store: &warden_store::Store, tenant: &str, counts: bool) -> Result<(), ApiError> {
     let now = stored_time(Timestamp::now());
-    if store.live_token_count(tenant, &now)? >= MAX_TOKENS {
+    if counts && store.live_token_count(tenant, &now)? >= MAX_TOKENS {
         return Err(ApiError::QuotaExceeded(format!(
             "the tenant holds {MAX_TOKENS} tokens that still work, the most it may; revoke some first"
         )));
@@ -119,7 +120,7 @@ pub async fn create(
     let (tenant, actor, name) = (who.tenant.clone(), who.actor(), label.clone());
     let (token, id) = st
         .with_store(move |store| {
-            check_room(store, &tenant)?;
+            make_room(store, &tenant, true)?;
             let (token, id) = auth::create_token_expiring(store, scope, &tenant, &name, expires)
                 .map_err(ApiError::internal)?;
             let target = format!("token:{id}");
@@ -188,10 +189,11 @@ pub async fn rotate(
         .with_store(move |store| {
             let old = store.token(id, Some(&tenant))?.ok_or(ApiError::NotFound)?;
             // With a grace period a rotation adds a token (the old one lives on): it counts.
-            // Without one it replaces the old token at once and needs no room.
-            if until.is_some() {
-                check_room(store, &tenant)?;
-            }
+            // Without one it replaces a working token at once and needs no room; an expired
+            // one it brings back, so that counts too.
+            let now = stored_time(Timestamp::now());
+            let replaces_live = old.state_at(&now) == "active";
+            make_room(store, &tenant, until.is_some() || !replaces_live)?;
             let expires = expires.or_else(|| auth::inherited_expiry(&old));
             let expires_at = expires.map(stored_time);
             let new = NewToken {

@@ -376,6 +376,17 @@ async fn rotations_count_toward_the_tenants_tokens() {
     let uri = format!("/v1/tokens/{newest}/rotate");
     let (status, b) = call(&s, "POST", &uri, &s.admin, Value::Null).await;
     assert_eq!(status, StatusCode::CREATED, "{b}");
+    // An expired token rotated comes back to life: that needs room.
+    let expired = {
+        let store = s.state.store();
+        let past = Some(warden_event::Timestamp(1_000_000));
+        create_token_expiring(&store, Scope::Read, "acme", "old", past)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .1
+    };
+    let uri = format!("/v1/tokens/{expired}/rotate");
+    let (status, b) = call(&s, "POST", &uri, &s.admin, Value::Null).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{b}");
     // Another tenant's room is its own.
     let (status, b) = call(
         &s,
