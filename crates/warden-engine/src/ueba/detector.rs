@@ -12,7 +12,8 @@ use crate::{ConfigError, UebaConfig};
 use rustc_hash::FxHashMap;
 use warden_event::{AnomalyType, FEATURE_NAMES, FeatureVector, ThreatScore, UserActivity};
 use warden_models::baseline::{
-    ActivityKeys, HashMemo, HeldTransfer, Population, SessionNote, TransferKind, UserState,
+    ActivityKeys, HashMemo, HeldTransfer, Population, SessionNote, SessionNotes, TransferKind,
+    UserState,
 };
 use warden_models::stats::stable_hash;
 
@@ -263,6 +264,45 @@ fn signs_in_again(cfg: &UebaConfig, state: &UserState, a: &UserActivity, secs: u
         })
 }
 
+/// What the session's earlier notes add to an event: those carried into its own moderate
+/// anomalies, and — at the user's first everyday work of the session (`work_begins`) — the
+/// first accesses before it read again (with the strengthened notes to keep).
+fn session_findings(
+    state: &UserState,
+    notes: &[SessionNote],
+    work_begins: Option<u64>,
+    population: &Population,
+    cfg: &UebaConfig,
+) -> (Vec<Finding>, Vec<SessionNote>) {
+    let again = match work_begins {
+        Some(work) if !state.session.is_empty() => {
+            session::back_at_work(&state.session, work, &state.profile, population, cfg)
+        }
+        _ => session::Restatement::default(),
+    };
+    if again.findings.is_empty() {
+        let carried = session::carried(
+            &state.session,
+            notes,
+            &state.profile,
+            population,
+            state.session_work,
+            cfg,
+        );
+        return (carried, again.strengthened);
+    }
+    // The first accesses read again are in this event's findings already.
+    let mut rest = SessionNotes::default();
+    state
+        .session
+        .iter()
+        .filter(|n| n.kind != AnomalyType::UnusualResources || !again.subjects.contains(&n.subject))
+        .for_each(|n| rest.note(n.clone()));
+    let mut carried = session::carried(&rest, notes, &state.profile, population, work_begins, cfg);
+    carried.extend(again.findings);
+    (carried, again.strengthened)
+}
+
 /// The explanation's note of models that could not score the event.
 fn unavailable_note(unavailable: &[String]) -> String {
     format!(
@@ -308,6 +348,8 @@ struct Outcome {
     sample: bool,
     /// The event's own moderate anomalies, for the rest of its session.
     notes: Vec<SessionNote>,
+    /// The session's earlier notes read again now that the user is at their own work.
+    restated: Vec<SessionNote>,
 }
 
 impl Step<'_> {
@@ -356,18 +398,25 @@ impl Step<'_> {
         if a.success {
             state.transfers.add_to_session(a.data_transferred_gb);
         }
-        let outcome = self.evaluate(env, state, a);
+        // The user's first everyday work of the session, read before the event is scored:
+        // first accesses before it are read again (`session::back_at_work`).
+        let work_begins = if a.success && state.session_work.is_none() {
+            self.own_work(env, state)
+        } else {
+            None
+        };
+        let outcome = self.evaluate(env, state, a, work_begins);
         if outcome.scored.level >= cfg.scoring.quarantine_level {
             state.transfers.session_flagged = true;
         } else {
-            for note in &outcome.notes {
+            for note in outcome.restated.iter().chain(&outcome.notes) {
                 state.session.note(note.clone());
             }
         }
         if !a.success {
             state.recent.last_failure_network = env.keys.network;
         } else if state.session_work.is_none() {
-            state.session_work = self.own_work(env, state);
+            state.session_work = work_begins;
         }
         // An unusual transfer's size is learned when its session ends: the first part of a
         // large transfer must not make the next parts look usual.
@@ -403,7 +452,13 @@ impl Step<'_> {
     }
 
     /// Runs the checks and scores their findings against the baseline as it is now.
-    fn evaluate(&mut self, env: &Env<'_>, state: &UserState, a: &UserActivity) -> Outcome {
+    fn evaluate(
+        &mut self,
+        env: &Env<'_>,
+        state: &UserState,
+        a: &UserActivity,
+        work_begins: Option<u64>,
+    ) -> Outcome {
         let cfg = env.cfg;
         let maturity = maturity(cfg, state);
         let mut features: FeatureVector = [0.0; 16];
@@ -436,8 +491,8 @@ impl Step<'_> {
             maturity,
             cfg,
         );
-        let carried =
-            session::carried(&state.session, &notes, &state.profile, self.population, cfg);
+        let (carried, restated) =
+            session_findings(state, &notes, work_begins, self.population, cfg);
         self.findings.extend(carried);
         let deviation = behavioral_deviation(&features);
         if f64::from(deviation) >= cfg.scoring.deviation_threshold {
@@ -465,6 +520,7 @@ impl Step<'_> {
             models,
             sample,
             notes,
+            restated,
         }
     }
 

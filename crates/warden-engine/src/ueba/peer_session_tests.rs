@@ -223,3 +223,96 @@ fn a_team_the_user_already_joined_is_not_another_team() {
     assert!(!d.contains("worked with"), "{d}");
     assert!(s.threat_level < ThreatLevel::Medium, "{s:?}");
 }
+
+#[test]
+fn first_accesses_before_the_users_own_work_are_read_again_at_it() {
+    // Two of finance's tools opened with only mail before: the first day of a change of role
+    // looks the same, so the pair stays below HIGH…
+    let mut e = company(&[]);
+    e.score(&at("eng0", monday(0), "mail"), false);
+    let ledger = e.score(&at("eng0", monday(5), "ledger"), false);
+    let invoices = e.score(&at("eng0", monday(25), "invoices"), false);
+    assert!(ledger.threat_level < ThreatLevel::High, "{ledger:?}");
+    assert!(invoices.threat_level < ThreatLevel::High, "{invoices:?}");
+    // …until the user turns to their own work: not a new team's kit without the old one,
+    // but another team's tools reached into. Both first accesses are read again and cited.
+    let work = e.score(&at("eng0", monday(45), "repo"), false);
+    assert!(work.threat_level >= ThreatLevel::High, "{work:?}");
+    let ids = [
+        format!("eng0-{}", monday(5)),
+        format!("eng0-{}", monday(25)),
+    ];
+    assert!(
+        ids.iter().all(|id| work.cited_events.contains(id)),
+        "{work:?}"
+    );
+    let said = |resource: &str, clock: &str| {
+        work.anomalies.iter().any(|a| {
+            a.detail.starts_with(&format!(
+                "earlier in this session: first access to {resource} at {clock} UTC"
+            )) && a.detail.ends_with(
+                ", before the user turned to their own work (the user worked with repo: of its 7 other users, none ever used it)",
+            )
+        })
+    };
+    assert!(
+        said("ledger", "09:05") && said("invoices", "09:25"),
+        "{work:?}"
+    );
+    // Said once: the rest of the work is the user's own.
+    let more = e.score(&at("eng0", monday(50), "build"), false);
+    assert!(more.anomalies.is_empty(), "{more:?}");
+}
+
+#[test]
+fn one_first_access_before_the_work_is_not_said_again_but_weighs_more() {
+    let mut e = company(&[]);
+    e.score(&at("eng0", monday(0), "mail"), false);
+    let ledger = e.score(&at("eng0", monday(5), "ledger"), false);
+    let cold = resource_finding(&ledger).confidence;
+    let work = e.score(&at("eng0", monday(25), "repo"), false);
+    assert!(work.anomalies.is_empty(), "{work:?}");
+    // A later reach carries the ledger as read at the work (0.65: none of the repository's
+    // users uses it), not as first found.
+    let next = e.score(&at("eng0", monday(45), "crm"), false);
+    let carried = next
+        .anomalies
+        .iter()
+        .find(|a| {
+            a.detail
+                .starts_with("earlier in this session: first access to ledger")
+        })
+        .unwrap_or_else(|| panic!("the ledger is carried: {next:?}"));
+    assert!(carried.detail.contains("confidence 0.65)"), "{carried:?}");
+    assert!(cold < 0.65, "{ledger:?}");
+}
+
+#[test]
+fn the_users_own_teams_tools_are_not_read_again_at_work() {
+    // Operators all use the vaults; a new operator who had not yet opened them is opening
+    // their own team's tools, whatever order the session takes.
+    let mut extra: Vec<(String, Vec<&str>, i64)> = (0..8)
+        .map(|i| {
+            let tools = vec!["ops-console", "prod-vault", "backup-vault", "mail"];
+            (format!("ops{i}"), tools, 9)
+        })
+        .collect();
+    extra.push(("newop".to_owned(), vec!["ops-console", "mail"], 9));
+    let extra: Vec<(&str, Vec<&str>, i64)> = extra
+        .iter()
+        .map(|(u, t, h)| (u.as_str(), t.clone(), *h))
+        .collect();
+    let mut e = company(&extra);
+    e.score(&at("newop", monday(0), "mail"), false);
+    e.score(&at("newop", monday(5), "prod-vault"), false);
+    let second = e.score(&at("newop", monday(25), "backup-vault"), false);
+    assert!(second.threat_level < ThreatLevel::High, "{second:?}");
+    let work = e.score(&at("newop", monday(45), "ops-console"), false);
+    assert!(
+        !work.anomalies.iter().any(|a| a
+            .detail
+            .contains("before the user turned to their own work")),
+        "{work:?}"
+    );
+    assert!(work.threat_level < ThreatLevel::High, "{work:?}");
+}

@@ -4,9 +4,10 @@
 //! at `scoring.session_carry` of its confidence, citing the event and time it came from, so
 //! the session, not the single event, is what alerts. Notes are taken only from events
 //! below the quarantine level (an alert is already an alert); the same kind about the same
-//! subject (one resource, the hour of the session) counts once.
+//! subject (one resource, the hour of the session) counts once. First accesses made before
+//! the user's own everyday work are read again when that work begins ([`back_at_work`]).
 
-use super::Finding;
+use super::{Finding, checks};
 use crate::UebaConfig;
 use warden_event::{AnomalyType, Timestamp};
 use warden_models::baseline::{ActivityKeys, Population, SessionNote, SessionNotes, UserProfile};
@@ -85,6 +86,7 @@ pub fn carried(
     own: &[SessionNote],
     profile: &UserProfile,
     population: &Population,
+    work: Option<u64>,
     cfg: &UebaConfig,
 ) -> Vec<Finding> {
     if notes.is_empty() || own.is_empty() {
@@ -98,7 +100,7 @@ pub fn carried(
         })
         .filter(|n| still_new(n, profile, cfg))
         .map(|n| {
-            let (carry, apart) = carry(n, own, population, cfg);
+            let (carry, apart) = carry(n, own, profile, population, work, cfg);
             let mut f = Finding::new(
                 n.kind,
                 f64::from(n.confidence) * carry,
@@ -119,6 +121,103 @@ pub fn carried(
         .collect()
 }
 
+/// What [`back_at_work`] makes of a session's first accesses.
+#[derive(Debug, Default)]
+pub struct Restatement {
+    /// This event's findings: the first accesses read again, each citing its event.
+    pub findings: Vec<Finding>,
+    /// The notes the reading strengthened, to replace the old ones.
+    pub strengthened: Vec<SessionNote>,
+    /// The resources whose notes are in `findings`.
+    pub subjects: Vec<u64>,
+}
+
+/// The session's first accesses read again when the user turns to their own work after
+/// them (`work`: one of their everyday resources, the first of the session, used by this
+/// event). A change of role is the new team's kit without the old one; other teams' tools
+/// opened before the user's own work are additions to their role, and are read as they
+/// would have been had the work come first (the users of `work` asked alone, see
+/// `resources.in_session_factor`). Returns the notes that reading strengthens, to replace
+/// the old ones, and — where the session holds two or more first accesses, one of them
+/// strengthened — findings for this event: the strongest at its new confidence, the others
+/// at `scoring.session_carry_unrelated` of theirs, each citing its event. A single first
+/// access is not stated again: it has had its alert.
+pub fn back_at_work(
+    notes: &SessionNotes,
+    work: u64,
+    profile: &UserProfile,
+    population: &Population,
+    cfg: &UebaConfig,
+) -> Restatement {
+    let mut read: Vec<(SessionNote, String, bool)> = notes
+        .iter()
+        .filter(|n| n.kind == AnomalyType::UnusualResources && still_new(n, profile, cfg))
+        .filter_map(|n| {
+            let (c, why) = read_at_work(profile, population, work, n.subject, cfg)?;
+            let stronger = c > f64::from(n.confidence);
+            let note = SessionNote {
+                confidence: n.confidence.max(c as f32),
+                ..n.clone()
+            };
+            Some((note, why, stronger))
+        })
+        .collect();
+    let strengthened: Vec<SessionNote> = read.iter().filter(|r| r.2).map(|r| r.0.clone()).collect();
+    if strengthened.is_empty() || read.len() < 2 {
+        return Restatement {
+            strengthened,
+            ..Restatement::default()
+        };
+    }
+    read.sort_by(|a, b| b.0.confidence.total_cmp(&a.0.confidence));
+    let findings = read
+        .iter()
+        .enumerate()
+        .map(|(i, (n, why, _))| {
+            let share = if i == 0 {
+                1.0
+            } else {
+                cfg.scoring.session_carry_unrelated
+            };
+            let reading = format!(", before the user turned to their own work ({why})");
+            let mut f = Finding::new(
+                n.kind,
+                f64::from(n.confidence) * share,
+                format!(
+                    "earlier in this session: {} at {} UTC ({}confidence {:.2}){reading}",
+                    describe(n, population),
+                    clock(n.at),
+                    n.event_id
+                        .as_deref()
+                        .map(|id| format!("event {id}, "))
+                        .unwrap_or_default(),
+                    n.confidence
+                ),
+            );
+            f.cites.clone_from(&n.event_id);
+            f
+        })
+        .collect();
+    Restatement {
+        findings,
+        strengthened,
+        subjects: read.iter().map(|r| r.0.subject).collect(),
+    }
+}
+
+/// A first access to `key` read at the user's own `work`: its confidence and the detail
+/// saying so; `None` where the work's users (or any of the user's teams) use it commonly.
+fn read_at_work(
+    profile: &UserProfile,
+    population: &Population,
+    work: u64,
+    key: u64,
+    cfg: &UebaConfig,
+) -> Option<(f64, String)> {
+    checks::confidence_at_work(population, profile, &cfg.resources, work, key)
+        .map(|(c, view)| (c, checks::work_detail(&view)))
+}
+
 /// The share of an earlier note's confidence an event takes, and what to add to its detail.
 /// A first access joins this event's own first access at `session_carry` when the users of
 /// the less used of the two resources all hold the other too (one team's kit, picked up at a
@@ -127,7 +226,9 @@ pub fn carried(
 fn carry(
     n: &SessionNote,
     own: &[SessionNote],
+    profile: &UserProfile,
     population: &Population,
+    work: Option<u64>,
     cfg: &UebaConfig,
 ) -> (f64, String) {
     let base = cfg.scoring.session_carry;
@@ -143,11 +244,21 @@ fn carry(
     } else {
         f64::from(both) / f64::from(fewer)
     };
-    let carry = base + (cfg.scoring.session_carry_unrelated - base).max(0.0) * (1.0 - together);
+    // Reached from the user's own work, neither resource a tool of the user's teams, the
+    // pair is not a change of role, whatever kit it comes from.
+    let at_own_work = work.is_some_and(|w| {
+        [n.subject, mine.subject]
+            .iter()
+            .all(|&key| read_at_work(profile, population, w, key, cfg).is_some())
+    });
+    let read = if at_own_work { 0.0 } else { together };
+    let carry = base + (cfg.scoring.session_carry_unrelated - base).max(0.0) * (1.0 - read);
     let apart = if both == 0 {
         "; no user holds both".to_owned()
     } else if together < 0.5 {
         format!("; {both} of the {fewer} users of the less used one hold both")
+    } else if at_own_work {
+        "; one team's tools, reached from the user's own work".to_owned()
     } else {
         String::new()
     };
@@ -220,6 +331,7 @@ mod tests {
             &own,
             &UserProfile::default(),
             &Population::default(),
+            None,
             &cfg,
         );
         assert_eq!(c.len(), 1);
@@ -233,7 +345,7 @@ mod tests {
             .for_each(|n| notes.note(n));
         let own = notes_of(&time, &keys, 4800, Some("t2"), 1.0, &cfg);
         let pop = Population::default();
-        assert!(carried(&notes, &own, &UserProfile::default(), &pop, &cfg).is_empty());
+        assert!(carried(&notes, &own, &UserProfile::default(), &pop, None, &cfg).is_empty());
     }
 
     #[test]
@@ -264,7 +376,7 @@ mod tests {
             1.0,
             &cfg,
         );
-        let c = carried(&notes, &own, &profile, &pop, &cfg);
+        let c = carried(&notes, &own, &profile, &pop, None, &cfg);
         assert_eq!(c.len(), 1);
         // No user holds both resources: reaching into unrelated tools carries the most.
         assert!((c[0].confidence - 0.6 * cfg.scoring.session_carry_unrelated).abs() < 1e-6);
@@ -281,7 +393,7 @@ mod tests {
             set.observe(2, 24);
             kit.peers.add_user(&set, |_| None);
         }
-        let c = carried(&notes, &own, &profile, &kit, &cfg);
+        let c = carried(&notes, &own, &profile, &kit, None, &cfg);
         assert!((c[0].confidence - 0.6 * cfg.scoring.session_carry).abs() < 1e-6);
         assert!(c[0].detail.ends_with("confidence 0.60)"), "{}", c[0].detail);
         // The same resource again is the same evidence; a quiet event carries nothing.
@@ -293,15 +405,15 @@ mod tests {
             1.0,
             &cfg,
         );
-        assert!(carried(&notes, &again, &profile, &pop, &cfg).is_empty());
-        assert!(carried(&notes, &[], &profile, &pop, &cfg).is_empty());
+        assert!(carried(&notes, &again, &profile, &pop, None, &cfg).is_empty());
+        assert!(carried(&notes, &[], &profile, &pop, None, &cfg).is_empty());
         // Once the first resource is everyday work, it is the user's own: its note lapses.
         let mut learned = UserProfile::default();
         learned.resources.observe(1, 24);
-        assert_eq!(carried(&notes, &own, &learned, &pop, &cfg).len(), 1);
+        assert_eq!(carried(&notes, &own, &learned, &pop, None, &cfg).len(), 1);
         for _ in 1..cfg.resources.peer_min_uses {
             learned.resources.observe(1, 24);
         }
-        assert!(carried(&notes, &own, &learned, &pop, &cfg).is_empty());
+        assert!(carried(&notes, &own, &learned, &pop, None, &cfg).is_empty());
     }
 }

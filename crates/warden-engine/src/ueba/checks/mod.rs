@@ -9,7 +9,7 @@ mod travel;
 mod volume;
 
 use super::{CheckContext, Finding, feat, unit};
-pub(crate) use resources::anchor_rule;
+pub(crate) use resources::{anchor_rule, confidence_at_work, work_detail};
 use warden_event::FeatureVector;
 
 /// Runs every check on one event.

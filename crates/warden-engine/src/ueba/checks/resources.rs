@@ -46,10 +46,11 @@ pub fn unusual_resource(ctx: &CheckContext<'_>, f: &mut FeatureVector) -> Option
         (None, false) => (org_rarity, cfg.non_sensitive_factor),
     };
     let best_group = peers.as_ref().map_or(0.0, PeerView::share);
-    let (confidence, work) = match at_work(ctx.population, cfg, ctx.session_work, key, best_group) {
-        Some((c, w)) if c > rarity * weight => (c, Some(w)),
-        _ => (rarity * weight, None),
-    };
+    let (confidence, work) =
+        match at_work(ctx.population, cfg, ctx.session_work, key, best_group, 0) {
+            Some((c, w)) if c > rarity * weight => (c, Some(w)),
+            _ => (rarity * weight, None),
+        };
     let users = ctx.population.users_with(PopulationKind::Resource, key);
     let org = if users == 0 {
         "never used by anyone else in the organisation".to_owned()
@@ -121,6 +122,7 @@ fn at_work(
     work: Option<u64>,
     key: u64,
     best_group: f64,
+    own: u32,
 ) -> Option<(f64, PeerView)> {
     let work = work.filter(|w| *w != key)?;
     let index = &population.peers;
@@ -132,14 +134,34 @@ fn at_work(
         anchor: work,
         anchor_name: index.name(work).map(str::to_owned),
         peers,
-        with_resource: index.both(work, key).min(peers),
+        with_resource: index.both(work, key).saturating_sub(own).min(peers),
     };
     let share = view.share().max(best_group);
     (share <= cfg.peer_max_share).then(|| (rarity_of(cfg, share) * cfg.in_session_factor, view))
 }
 
+/// The confidence of a first access to `key` read again once the user is at their own
+/// `work` in the same session (see [`at_work`]), with the work's users; `None` where that
+/// reading does not apply.
+pub(crate) fn confidence_at_work(
+    population: &Population,
+    profile: &UserProfile,
+    cfg: &ResourceConfig,
+    work: u64,
+    key: u64,
+) -> Option<(f64, PeerView)> {
+    // The user has held `key` since its first access: the index counts them among its
+    // users, and they are not their own peer.
+    let own = u32::from(profile.resources.contains(key));
+    let best_group = peer_view(population, profile, cfg, key).map_or(0.0, |mut v| {
+        v.with_resource = v.with_resource.saturating_sub(own);
+        v.share()
+    });
+    at_work(population, cfg, Some(work), key, best_group, own)
+}
+
 /// "the user worked with repo: of its 7 other users, none ever used it".
-fn work_detail(w: &PeerView) -> String {
+pub(crate) fn work_detail(w: &PeerView) -> String {
     let of = w
         .anchor_name
         .as_deref()
