@@ -81,6 +81,38 @@ pub fn create_token(
 /// Most bytes of a token's label.
 pub const MAX_LABEL: usize = 256;
 
+/// Tokens that still work per tenant at most (a rotated one counts until its grace ends).
+pub const MAX_TOKENS: usize = 1_000;
+/// Ended (revoked or expired) tokens kept per tenant for the audit log's references; past
+/// it, the ones that ended first are deleted when a token is created or rotated. Without a
+/// bound of its own, ended tokens counted toward [`MAX_TOKENS`], so a tenant that rotates
+/// its tokens regularly ran out of them for good.
+pub const MAX_ENDED_TOKENS: usize = 10_000;
+
+/// Why a tenant gets no new token.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenRoomError {
+    #[error(
+        "the tenant holds {MAX_TOKENS} tokens that still work, the most it may; revoke some first"
+    )]
+    Full,
+    #[error(transparent)]
+    Store(#[from] warden_store::StoreError),
+}
+
+/// Before a token is added (created, or rotated so that two work for a while), through the
+/// API or the CLI alike: refuses it when the tenant holds [`MAX_TOKENS`] that still work
+/// (`counts`: the new token is one more), and deletes the ended tokens past the
+/// [`MAX_ENDED_TOKENS`] kept, either way.
+pub fn make_token_room(store: &Store, tenant: &str, counts: bool) -> Result<(), TokenRoomError> {
+    let now = stored_time(Timestamp::now());
+    if counts && store.live_token_count(tenant, &now)? >= MAX_TOKENS {
+        return Err(TokenRoomError::Full);
+    }
+    store.purge_ended_tokens(tenant, MAX_ENDED_TOKENS, &now)?;
+    Ok(())
+}
+
 /// Creates a token that stops working at `expires_at` (when given).
 pub fn create_token_expiring(
     store: &Store,

@@ -176,6 +176,9 @@ schemas! {
     Cursor => string()
         .pattern(Some(r"^-?[0-9]{1,18}$|^[0-9A-Za-z:.+-]{1,40}~-?[0-9]{1,18}$"))
         .description(Some("`next_cursor` of the previous page, with the same sort (opaque)"));
+    /// The states a token listing can ask for.
+    TokenListState => one_of_strings(["live", "ended"])
+        .description(Some("`live` (neither revoked nor expired) or `ended` (revoked or expired)"));
     /// A token scope.
     TokenScope => one_of_strings(["read", "write", "admin"]).description(Some("`read`, `write` or `admin`"));
     /// A token lifetime: a number and a unit, up to ten years.

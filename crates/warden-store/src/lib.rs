@@ -34,7 +34,7 @@ pub use service::{
     AlertChange, AlertFilter, AlertRecord, AlertSort, AuditAs, AuditEntry, MAX_PAGE, SortKey,
 };
 pub use store::{AlertQuery, Durability, Routed, RunTotals, Saved, Store, StoredAlert, StoredRun};
-pub use tokens::{NewToken, TokenRecord};
+pub use tokens::{NewToken, TokenRecord, TokenState};
 pub use webhooks::{DeadLetter, WebhookRecord};
 
 /// The tenant of everything written outside the service (`warden detect --store`).

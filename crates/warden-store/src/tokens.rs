@@ -46,6 +46,15 @@ impl TokenRecord {
     }
 }
 
+/// Which tokens a listing wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    /// Neither revoked nor expired: they still work.
+    Live,
+    /// Revoked or expired, kept for the audit log's references.
+    Ended,
+}
+
 /// A token to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewToken<'a> {
@@ -122,6 +131,36 @@ impl Store {
             .map_err(q("listing tokens"))?;
         let rows = stmt
             .query_map(params![tenant], record)
+            .map_err(q("listing tokens"))?;
+        rows.collect::<Result<_, _>>().map_err(q("listing tokens"))
+    }
+
+    /// A page of `tenant`'s tokens in id order: those after `after` (an id), in `state`
+    /// when given (at `at`: RFC 3339 UTC with `Z`), at most `limit`.
+    pub fn tokens_page(
+        &self,
+        tenant: &str,
+        state: Option<TokenState>,
+        after: i64,
+        limit: usize,
+        at: &str,
+    ) -> Result<Vec<TokenRecord>, StoreError> {
+        let live = "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)";
+        let which = match state {
+            None => "1".to_owned(),
+            Some(TokenState::Live) => live.to_owned(),
+            Some(TokenState::Ended) => format!("NOT ({live})"),
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM tokens WHERE tenant = ?1 AND id > ?2 AND ({which})
+                 ORDER BY id LIMIT ?4"
+            ))
+            .map_err(q("listing tokens"))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![tenant, after, at, limit], record)
             .map_err(q("listing tokens"))?;
         rows.collect::<Result<_, _>>().map_err(q("listing tokens"))
     }
@@ -409,5 +448,39 @@ mod tests {
             None,
             "nor one of another tenant"
         );
+    }
+
+    #[test]
+    fn tokens_are_listed_a_page_at_a_time_by_state() {
+        let s = Store::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        let mut ids = Vec::new();
+        for k in 0..7 {
+            let hash = format!("h{k}");
+            let expires = (k == 5).then_some("2020-01-01T00:00:00Z");
+            let t = NewToken {
+                expires_at: expires,
+                ..new(&hash, "acme")
+            };
+            ids.push(s.create_token(&t).unwrap_or_default());
+        }
+        s.create_token(&new("other", "globex")).unwrap_or_default();
+        s.revoke_token(ids[2], Some("acme")).unwrap_or_default();
+        let at = "2026-01-01T00:00:00Z";
+        let page = |state, after, limit| -> Vec<i64> {
+            s.tokens_page("acme", state, after, limit, at)
+                .unwrap_or_default()
+                .iter()
+                .map(|t| t.id)
+                .collect()
+        };
+        // Every token of the tenant, in pages, none of another tenant's.
+        assert_eq!(page(None, 0, 4), ids[..4]);
+        assert_eq!(page(None, ids[3], 4), ids[4..]);
+        assert!(page(None, ids[6], 4).is_empty());
+        // Those that still work, and those that ended (revoked, or expired at `at`).
+        let live: Vec<i64> = [0, 1, 3, 4, 6].iter().map(|&k| ids[k]).collect();
+        assert_eq!(page(Some(TokenState::Live), 0, 10), live);
+        assert_eq!(page(Some(TokenState::Ended), 0, 10), [ids[2], ids[5]]);
+        assert_eq!(page(Some(TokenState::Live), ids[1], 2), [ids[3], ids[4]]);
     }
 }

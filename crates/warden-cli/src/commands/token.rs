@@ -5,8 +5,8 @@
 use anyhow::{Result, anyhow, bail};
 use warden_event::Timestamp;
 use warden_server::auth::{
-    Scope, create_token_expiring, hash_token, inherited_expiry, new_token, parse_duration,
-    stored_time,
+    Scope, create_token_expiring, hash_token, inherited_expiry, make_token_room, new_token,
+    parse_duration, stored_time,
 };
 use warden_store::{NewToken, Store};
 
@@ -63,6 +63,7 @@ fn create(
     };
     let expires = end_of("--expires-in", expires_in)?;
     let s = Store::open(store)?;
+    room(&s, tenant, true)?;
     let (token, id) =
         create_token_expiring(&s, scope, tenant, label, expires).map_err(|e| anyhow!(e))?;
     s.append_audit(
@@ -126,6 +127,10 @@ fn rotate(
     let Some(old) = s.token(id, None)? else {
         bail!("no token {id} in {}", store.display());
     };
+    // As through the API: with a grace period the old token lives on, and an expired one
+    // comes back to life, so the new one needs room.
+    let replaces_live = old.state() == "active";
+    room(&s, &old.tenant, grace.is_some() || !replaces_live)?;
     let expires = expires.or_else(|| inherited_expiry(&old)).map(stored_time);
     let token = new_token().map_err(|e| anyhow!(e))?;
     let new = NewToken {
@@ -151,6 +156,16 @@ fn rotate(
         None => eprintln!("token {new_id} replaces token {id}, revoked now"),
     }
     Ok(())
+}
+
+/// [`make_token_room`], with what to do about a full tenant.
+fn room(s: &Store, tenant: &str, counts: bool) -> Result<()> {
+    make_token_room(s, tenant, counts).map_err(|e| match e {
+        warden_server::auth::TokenRoomError::Full => {
+            anyhow!("tenant {tenant}: {e} (`warden token list --tenant {tenant}`, then `warden token revoke ID`)")
+        }
+        other => anyhow!(other),
+    })
 }
 
 /// A duration flag as the time it ends.

@@ -100,3 +100,43 @@ fn tokens_are_listed_revoked_and_rotated_with_an_audit_trail() {
         "newest first"
     );
 }
+
+#[test]
+fn the_cli_keeps_a_tenants_token_limit_too() {
+    use warden_server::auth::{MAX_TOKENS, Scope, create_token};
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("w.db").to_string_lossy().into_owned();
+    {
+        let s = warden_store::Store::open(std::path::Path::new(&store)).unwrap();
+        for _ in 0..MAX_TOKENS {
+            create_token(&s, Scope::Read, "acme", "bulk").unwrap();
+        }
+    }
+    let create = |tenant: &str| {
+        run(&[
+            "token", "create", "--store", &store, "--scope", "read", "--tenant", tenant,
+        ])
+    };
+    let (code, out, err) = create("acme");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("tenant acme: the tenant holds 1000 tokens that still work")
+            && err.contains("warden token revoke"),
+        "{err}"
+    );
+    assert!(out.is_empty(), "no token is printed: {out}");
+    // Another tenant is not held back, and a revoked token makes room.
+    assert_eq!(create("globex").0, 0);
+    let (code, _, err) = run(&["token", "revoke", "--store", &store, "1"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, token, err) = create("acme");
+    assert_eq!(code, 0, "{err}");
+    assert!(token.trim().starts_with("wdn_"));
+    // A rotation without a grace period replaces a working token and needs no room; with
+    // one, both work for a while, so it does.
+    let (code, _, err) = run(&["token", "rotate", "--store", &store, "2"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["token", "rotate", "--store", &store, "3", "--grace", "1h"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("tokens that still work"), "{err}");
+}

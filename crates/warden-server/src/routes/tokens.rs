@@ -3,26 +3,19 @@
 //! scope; the old one revoked now or after a grace period). Every change is audited.
 
 use axum::Json;
-use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use warden_event::Timestamp;
-use warden_store::NewToken;
+use warden_store::{NewToken, TokenState};
 
 use crate::auth::{self, Principal, Scope, stored_time};
 use crate::error::ApiError;
 use crate::routes::{IdPath, Object, body_error, json_error};
 use crate::state::AppState;
 
-/// Tokens that still work per tenant at most (a rotated one counts until its grace ends).
-const MAX_TOKENS: usize = 1_000;
-/// Ended (revoked or expired) tokens kept per tenant for the audit log's references; past
-/// it, the ones that ended first are deleted when a token is created or rotated. Without a
-/// bound of its own, ended tokens counted toward [`MAX_TOKENS`], so a tenant that rotates
-/// its tokens regularly ran out of them for good.
-const MAX_ENDED_TOKENS: usize = 10_000;
 /// The longest expiry or grace period accepted: ten years.
 const MAX_LIFETIME_SECS: i64 = 10 * 366 * 86_400;
 /// The lifetimes [`end_of`] accepts, for the OpenAPI document: a number without leading
@@ -76,30 +69,64 @@ fn shown(t: &warden_store::TokenRecord) -> Value {
     v
 }
 
-#[utoipa::path(get, path = "/v1/tokens", tag = "tokens", responses((status = 200, description = "The tenant's tokens (never the tokens themselves): scope, label, created, expires, revoked, replaced by, state", body = serde_json::Value), crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
-pub async fn list(State(st): State<AppState>, who: Principal) -> Result<Json<Value>, ApiError> {
-    who.require(Scope::Admin)?;
-    let tenant = who.tenant.clone();
-    let tokens = st
-        .with_store(move |store| Ok(store.tokens(Some(&tenant))?))
-        .await?;
-    Ok(Json(
-        json!({"tokens": tokens.iter().map(shown).collect::<Vec<_>>()}),
-    ))
+/// Default page size of the token listing.
+const PAGE: usize = 100;
+
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `live` (neither revoked nor expired) or `ended` (revoked or expired); all without.
+    #[param(value_type = Option<crate::openapi::TokenListState>, inline)]
+    pub state: Option<String>,
+    /// `next_after` of the previous page: tokens with a greater id.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// Tokens per page (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
 }
 
-/// Before a token is added (created, or rotated so that two work for a while): refuses it
-/// when the tenant holds [`MAX_TOKENS`] that still work (`counts`: the new token is one
-/// more), and deletes the ended tokens past the [`MAX_ENDED_TOKENS`] kept, either way.
-fn make_room(store: &warden_store::Store, tenant: &str, counts: bool) -> Result<(), ApiError> {
-    let now = stored_time(Timestamp::now());
-    if counts && store.live_token_count(tenant, &now)? >= MAX_TOKENS {
-        return Err(ApiError::QuotaExceeded(format!(
-            "the tenant holds {MAX_TOKENS} tokens that still work, the most it may; revoke some first"
-        )));
+#[utoipa::path(get, path = "/v1/tokens", tag = "tokens", params(ListQuery), responses((status = 200, description = "A page of the tenant's tokens in id order (never the tokens themselves): scope, label, created, expires, revoked, replaced by, state; `next_after` when there are more", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden), security(("bearer" = [])))]
+pub async fn list(
+    State(st): State<AppState>,
+    who: Principal,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Scope::Admin)?;
+    let Query(q) = q.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let state = match q.state.as_deref() {
+        None => None,
+        Some("live") => Some(TokenState::Live),
+        Some("ended") => Some(TokenState::Ended),
+        Some(_) => return Err(ApiError::invalid("state", "expected live or ended")),
+    };
+    let after = q.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::invalid("after", "a token id, 0 or more"));
     }
-    store.purge_ended_tokens(tenant, MAX_ENDED_TOKENS, &now)?;
-    Ok(())
+    let limit = crate::routes::alerts::page_limit(q.limit, PAGE)?;
+    let tenant = who.tenant.clone();
+    let now = stored_time(Timestamp::now());
+    // One more than the page says whether there is a next one.
+    let mut tokens = st
+        .with_store(move |store| Ok(store.tokens_page(&tenant, state, after, limit + 1, &now)?))
+        .await?;
+    let more = tokens.len() > limit;
+    tokens.truncate(limit);
+    let next = more.then(|| tokens.last().map(|t| t.id)).flatten();
+    Ok(Json(json!({
+        "tokens": tokens.iter().map(shown).collect::<Vec<_>>(),
+        "next_after": next,
+    })))
+}
+
+/// [`auth::make_token_room`], the refusal as the API says it.
+fn make_room(store: &warden_store::Store, tenant: &str, counts: bool) -> Result<(), ApiError> {
+    auth::make_token_room(store, tenant, counts).map_err(|e| match e {
+        auth::TokenRoomError::Full => ApiError::QuotaExceeded(e.to_string()),
+        auth::TokenRoomError::Store(e) => e.into(),
+    })
 }
 
 #[utoipa::path(post, path = "/v1/tokens", tag = "tokens", request_body = NewTokenBody, responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 429, description = "The tenant holds 1000 tokens that still work, the most it may (`quota_exceeded`)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]

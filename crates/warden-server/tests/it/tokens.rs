@@ -407,7 +407,8 @@ async fn rotations_count_toward_the_tenants_tokens() {
     }
     let (status, b) = call(&s, "POST", "/v1/tokens", &s.admin, json!({"scope": "read"})).await;
     assert_eq!(status, StatusCode::CREATED, "{b}");
-    let (status, b) = call(&s, "GET", "/v1/tokens", &s.admin, Value::Null).await;
+    let uri = "/v1/tokens?state=ended&limit=1000";
+    let (status, b) = call(&s, "GET", uri, &s.admin, Value::Null).await;
     assert_eq!(status, StatusCode::OK, "{b}");
     let revoked = b["tokens"]
         .as_array()
@@ -455,4 +456,76 @@ async fn streams_per_tenant_are_capped_whatever_the_tokens() {
     let _globex = open_sse(server.addr, &s.other_admin).await;
     assert_eq!(s.state.stream_slots.open_of_tenant("acme"), 3);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_are_listed_a_page_at_a_time_and_by_state() {
+    let s = setup(|_| {});
+    let mut made = Vec::new();
+    for k in 0..5 {
+        let (st, b) = call(
+            &s,
+            "POST",
+            "/v1/tokens",
+            &s.admin,
+            json!({"scope": "read", "label": format!("r{k}")}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{b}");
+        made.push(b["id"].clone());
+    }
+    let (st, _) = call(
+        &s,
+        "DELETE",
+        &format!("/v1/tokens/{}", made[1]),
+        &s.admin,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let ids = |b: &Value| -> Vec<Value> {
+        b["tokens"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| t["id"].clone())
+            .collect()
+    };
+    // The admin's own token and the five, two at a time, in id order; another tenant's
+    // never.
+    let mut seen = Vec::new();
+    let mut uri = "/v1/tokens?limit=2".to_owned();
+    loop {
+        let (st, b) = call(&s, "GET", &uri, &s.admin, Value::Null).await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        assert!(ids(&b).len() <= 2, "{b}");
+        seen.extend(ids(&b));
+        match b["next_after"].as_i64() {
+            Some(after) => uri = format!("/v1/tokens?limit=2&after={after}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
+    assert_eq!(seen[1..], made[..]);
+    // Those that still work, and those that ended.
+    let (_, live) = call(&s, "GET", "/v1/tokens?state=live", &s.admin, Value::Null).await;
+    assert_eq!(ids(&live).len(), 5, "{live}");
+    assert!(!ids(&live).contains(&made[1]));
+    assert_eq!(live["next_after"], Value::Null);
+    let (_, ended) = call(&s, "GET", "/v1/tokens?state=ended", &s.admin, Value::Null).await;
+    assert_eq!(ids(&ended), [made[1].clone()], "{ended}");
+    assert_eq!(ended["tokens"][0]["state"], json!("revoked"));
+    // Bad parameters are named.
+    for (uri, field) in [
+        ("/v1/tokens?state=gone", "state"),
+        ("/v1/tokens?limit=0", "limit"),
+        ("/v1/tokens?limit=1001", "limit"),
+        ("/v1/tokens?after=-1", "after"),
+        ("/v1/tokens?after=x", "query"),
+        ("/v1/tokens?page=2", "query"),
+    ] {
+        let (st, b) = call(&s, "GET", uri, &s.admin, Value::Null).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{uri}: {b}");
+        assert_eq!(b["error"]["field"], json!(field), "{uri}: {b}");
+    }
 }
