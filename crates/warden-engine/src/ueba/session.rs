@@ -101,24 +101,31 @@ pub fn carried(
         .filter(|n| still_new(n, profile, cfg))
         .map(|n| {
             let (carry, apart) = carry(n, own, profile, population, work, cfg);
-            let mut f = Finding::new(
-                n.kind,
-                f64::from(n.confidence) * carry,
-                format!(
-                    "earlier in this session: {} at {} UTC ({}confidence {:.2}){apart}",
-                    describe(n, population),
-                    clock(n.at),
-                    n.event_id
-                        .as_deref()
-                        .map(|id| format!("event {id}, "))
-                        .unwrap_or_default(),
-                    n.confidence
-                ),
-            );
-            f.cites.clone_from(&n.event_id);
-            f
+            earlier(n, carry, &apart, population)
         })
         .collect()
+}
+
+/// An earlier note as a finding of this event at `share` of its confidence, citing its
+/// event: "earlier in this session: first access to ledger at 09:05 UTC (event e1,
+/// confidence 0.39)" and `more`.
+fn earlier(n: &SessionNote, share: f64, more: &str, population: &Population) -> Finding {
+    let mut f = Finding::new(
+        n.kind,
+        f64::from(n.confidence) * share,
+        format!(
+            "earlier in this session: {} at {} UTC ({}confidence {:.2}){more}",
+            describe(n, population),
+            clock(n.at),
+            n.event_id
+                .as_deref()
+                .map(|id| format!("event {id}, "))
+                .unwrap_or_default(),
+            n.confidence
+        ),
+    );
+    f.cites.clone_from(&n.event_id);
+    f
 }
 
 /// What [`back_at_work`] makes of a session's first accesses.
@@ -180,22 +187,7 @@ pub fn back_at_work(
                 cfg.scoring.session_carry_unrelated
             };
             let reading = format!(", before the user turned to their own work ({why})");
-            let mut f = Finding::new(
-                n.kind,
-                f64::from(n.confidence) * share,
-                format!(
-                    "earlier in this session: {} at {} UTC ({}confidence {:.2}){reading}",
-                    describe(n, population),
-                    clock(n.at),
-                    n.event_id
-                        .as_deref()
-                        .map(|id| format!("event {id}, "))
-                        .unwrap_or_default(),
-                    n.confidence
-                ),
-            );
-            f.cites.clone_from(&n.event_id);
-            f
+            earlier(n, share, &reading, population)
         })
         .collect();
     Restatement {
