@@ -102,15 +102,19 @@ pub enum TokenRoomError {
 
 /// Before a token is added (created, or rotated so that two work for a while), through the
 /// API or the CLI alike: refuses it when the tenant holds [`MAX_TOKENS`] that still work
-/// (`counts`: the new token is one more), and deletes the ended tokens past the
-/// [`MAX_ENDED_TOKENS`] kept, either way.
+/// (`counts`: the new token is one more).
 pub fn make_token_room(store: &Store, tenant: &str, counts: bool) -> Result<(), TokenRoomError> {
     let now = stored_time(Timestamp::now());
     if counts && store.live_token_count(tenant, &now)? >= MAX_TOKENS {
         return Err(TokenRoomError::Full);
     }
-    store.purge_ended_tokens(tenant, MAX_ENDED_TOKENS, &now)?;
     Ok(())
+}
+
+/// After a token is added: deletes the tenant's ended tokens past the [`MAX_ENDED_TOKENS`]
+/// kept. (After, not before: a rotation's own expired token must not be purged under it.)
+pub fn purge_ended_tokens(store: &Store, tenant: &str) -> Result<usize, warden_store::StoreError> {
+    store.purge_ended_tokens(tenant, MAX_ENDED_TOKENS, &stored_time(Timestamp::now()))
 }
 
 /// Creates a token that stops working at `expires_at` (when given).

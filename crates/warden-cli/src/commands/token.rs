@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow, bail};
 use warden_event::Timestamp;
 use warden_server::auth::{
     Scope, create_token_expiring, hash_token, inherited_expiry, make_token_room, new_token,
-    parse_duration, stored_time,
+    parse_duration, purge_ended_tokens, stored_time,
 };
 use warden_store::{NewToken, Store};
 
@@ -73,6 +73,7 @@ fn create(
         &format!("token:{id}"),
         scope.as_str(),
     )?;
+    purge_ended_tokens(&s, tenant)?;
     crate::out!("{token}")?;
     let until = expires.map_or(String::new(), |t| format!(", until {}", stored_time(t)));
     eprintln!(
@@ -127,6 +128,9 @@ fn rotate(
     let Some(old) = s.token(id, None)? else {
         bail!("no token {id} in {}", store.display());
     };
+    if old.revoked_at.is_some() {
+        bail!("token {id} is revoked; create a new one instead");
+    }
     // As through the API: with a grace period the old token lives on, and an expired one
     // comes back to life, so the new one needs room.
     let replaces_live = old.state() == "active";
@@ -150,6 +154,7 @@ fn rotate(
         &format!("token:{id}"),
         &format!("token:{new_id}"),
     )?;
+    purge_ended_tokens(&s, &old.tenant)?;
     crate::out!("{token}")?;
     match grace {
         Some(g) => eprintln!("token {new_id} replaces token {id}, which works until {g}"),

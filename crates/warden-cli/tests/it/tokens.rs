@@ -139,4 +139,8 @@ fn the_cli_keeps_a_tenants_token_limit_too() {
     let (code, _, err) = run(&["token", "rotate", "--store", &store, "3", "--grace", "1h"]);
     assert_eq!(code, 1);
     assert!(err.contains("tokens that still work"), "{err}");
+    // A revoked token is refused as such, full tenant or not.
+    let (code, _, err) = run(&["token", "rotate", "--store", &store, "1", "--grace", "1h"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("token 1 is revoked"), "{err}");
 }

@@ -286,7 +286,7 @@ fn session_findings(
             notes,
             &state.profile,
             population,
-            state.session_work,
+            work_begins.or(state.session_work),
             cfg,
         );
         return (carried, again.strengthened);
@@ -298,7 +298,8 @@ fn session_findings(
         .iter()
         .filter(|n| n.kind != AnomalyType::UnusualResources || !again.subjects.contains(&n.subject))
         .for_each(|n| rest.note(n.clone()));
-    let mut carried = session::carried(&rest, notes, &state.profile, population, work_begins, cfg);
+    let work = work_begins.or(state.session_work);
+    let mut carried = session::carried(&rest, notes, &state.profile, population, work, cfg);
     carried.extend(again.findings);
     (carried, again.strengthened)
 }

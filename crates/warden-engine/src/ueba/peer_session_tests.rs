@@ -316,3 +316,39 @@ fn the_users_own_teams_tools_are_not_read_again_at_work() {
     );
     assert!(work.threat_level < ThreatLevel::High, "{work:?}");
 }
+
+#[test]
+fn at_their_own_work_one_other_teams_kit_is_not_a_change_of_role() {
+    // Two of finance's tools, which every finance user holds together: picked up as a whole
+    // kit they are what a change of role looks like, and compound at `session_carry`…
+    let mut e = company(&[]);
+    e.score(&at("eng0", monday(0), "mail"), false);
+    e.score(&at("eng0", monday(5), "ledger"), false);
+    let cold = e.score(&at("eng0", monday(25), "invoices"), false);
+    let kit = |s: &ThreatScore| {
+        s.anomalies
+            .iter()
+            .find(|a| {
+                a.detail
+                    .starts_with("earlier in this session: first access to ledger")
+            })
+            .map(|a| a.detail.clone())
+            .unwrap_or_else(|| panic!("the ledger is carried: {s:?}"))
+    };
+    assert!(!kit(&cold).contains("own work"), "{cold:?}");
+    // …but reached from the user's own work they are another team's tools: carried at
+    // `session_carry_unrelated`, and said so.
+    let mut e = company(&[]);
+    e.score(&at("eng0", monday(0), "repo"), false);
+    e.score(&at("eng0", monday(5), "ledger"), false);
+    let working = e.score(&at("eng0", monday(25), "invoices"), false);
+    assert!(
+        kit(&working).ends_with("; one team's tools, reached from the user's own work"),
+        "{working:?}"
+    );
+    assert!(
+        working.threat_score > cold.threat_score,
+        "{working:?} {cold:?}"
+    );
+    assert!(working.threat_level >= ThreatLevel::High, "{working:?}");
+}

@@ -135,6 +135,20 @@ impl PeerIndex {
         users: u32,
         rule: AnchorRule,
     ) -> Option<PeerView> {
+        self.view_of_holder(user_set, resource, users, rule, false)
+    }
+
+    /// [`Self::view`] for a user who may already hold `resource` (`holds`: then the index
+    /// counts them among its users in every group, and they are not their own peer).
+    pub fn view_of_holder(
+        &self,
+        user_set: &BoundedCounter,
+        resource: u64,
+        users: u32,
+        rule: AnchorRule,
+        holds: bool,
+    ) -> Option<PeerView> {
+        let own = u32::from(holds);
         user_set
             .iter()
             .filter(|c| c.key != resource)
@@ -144,7 +158,7 @@ impl PeerIndex {
                     anchor: c.key,
                     anchor_name: None,
                     peers: holders.saturating_sub(1),
-                    with_resource: self.both(c.key, resource),
+                    with_resource: self.both(c.key, resource).saturating_sub(own),
                 })
             })
             .max_by(|a, b| a.share().total_cmp(&b.share()).then(a.peers.cmp(&b.peers)))

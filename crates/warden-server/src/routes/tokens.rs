@@ -63,10 +63,15 @@ fn end_of(field: &str, v: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
     .transpose()
 }
 
-fn shown(t: &warden_store::TokenRecord) -> Value {
+/// A token as listed, its state at `at`.
+fn shown_at(t: &warden_store::TokenRecord, at: &str) -> Value {
     let mut v = json!(t);
-    v["state"] = json!(t.state());
+    v["state"] = json!(t.state_at(at));
     v
+}
+
+fn shown(t: &warden_store::TokenRecord) -> Value {
+    shown_at(t, &stored_time(Timestamp::now()))
 }
 
 /// Default page size of the token listing.
@@ -108,15 +113,16 @@ pub async fn list(
     let limit = crate::routes::alerts::page_limit(q.limit, PAGE)?;
     let tenant = who.tenant.clone();
     let now = stored_time(Timestamp::now());
+    let at = now.clone();
     // One more than the page says whether there is a next one.
     let mut tokens = st
-        .with_store(move |store| Ok(store.tokens_page(&tenant, state, after, limit + 1, &now)?))
+        .with_store(move |store| Ok(store.tokens_page(&tenant, state, after, limit + 1, &at)?))
         .await?;
     let more = tokens.len() > limit;
     tokens.truncate(limit);
     let next = more.then(|| tokens.last().map(|t| t.id)).flatten();
     Ok(Json(json!({
-        "tokens": tokens.iter().map(shown).collect::<Vec<_>>(),
+        "tokens": tokens.iter().map(|t| shown_at(t, &now)).collect::<Vec<_>>(),
         "next_after": next,
     })))
 }
@@ -152,6 +158,7 @@ pub async fn create(
                 .map_err(ApiError::internal)?;
             let target = format!("token:{id}");
             store.append_audit(&tenant, &actor, "token.create", &target, scope.as_str())?;
+            auth::purge_ended_tokens(store, &tenant)?;
             Ok((token, id))
         })
         .await?;
@@ -185,7 +192,7 @@ pub async fn revoke(
     Ok(Json(shown(&record)))
 }
 
-#[utoipa::path(post, path = "/v1/tokens/{id}/rotate", tag = "tokens", params(("id" = i64, Path, description = "Token id")), request_body(content = Option<RotateBody>, description = "Optional: no body rotates at once, the new token with the old one's lifetime"), responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 404, description = "Not found, revoked, or another tenant's", body = crate::openapi::ErrorBody), (status = 429, description = "With a grace period: the tenant holds 1000 tokens that still work, the most it may (`quota_exceeded`)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/tokens/{id}/rotate", tag = "tokens", params(("id" = i64, Path, description = "Token id")), request_body(content = Option<RotateBody>, description = "Optional: no body rotates at once, the new token with the old one's lifetime"), responses((status = 201, description = "The new token, shown only now", body = serde_json::Value), crate::openapi::Invalid, crate::openapi::Unauthorized, crate::openapi::Forbidden, crate::openapi::TooLarge, (status = 404, description = "Not found, revoked, or another tenant's", body = crate::openapi::ErrorBody), (status = 429, description = "With a grace period, or of an expired token (it comes back to life): the tenant holds 1000 tokens that still work, the most it may (`quota_exceeded`)", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
 pub async fn rotate(
     State(st): State<AppState>,
     who: Principal,
@@ -215,6 +222,9 @@ pub async fn rotate(
     let (new_id, old, expires) = st
         .with_store(move |store| {
             let old = store.token(id, Some(&tenant))?.ok_or(ApiError::NotFound)?;
+            if old.revoked_at.is_some() {
+                return Err(ApiError::NotFound);
+            }
             // With a grace period a rotation adds a token (the old one lives on): it counts.
             // Without one it replaces a working token at once and needs no room; an expired
             // one it brings back, so that counts too.
@@ -235,6 +245,7 @@ pub async fn rotate(
                 .ok_or(ApiError::NotFound)?;
             let (from, to) = (format!("token:{id}"), format!("token:{new_id}"));
             store.append_audit(&tenant, &actor, "token.rotate", &from, &to)?;
+            auth::purge_ended_tokens(store, &tenant)?;
             Ok((new_id, old, expires))
         })
         .await?;

@@ -152,12 +152,25 @@ pub(crate) fn confidence_at_work(
 ) -> Option<(f64, PeerView)> {
     // The user has held `key` since its first access: the index counts them among its
     // users, and they are not their own peer.
-    let own = u32::from(profile.resources.contains(key));
-    let best_group = peer_view(population, profile, cfg, key).map_or(0.0, |mut v| {
-        v.with_resource = v.with_resource.saturating_sub(own);
-        v.share()
-    });
-    at_work(population, cfg, Some(work), key, best_group, own)
+    let holds = profile.resources.contains(key);
+    let best_group = population
+        .peers
+        .view_of_holder(
+            &profile.resources,
+            key,
+            population.users,
+            anchor_rule(cfg),
+            holds,
+        )
+        .map_or(0.0, |v| v.share());
+    at_work(
+        population,
+        cfg,
+        Some(work),
+        key,
+        best_group,
+        u32::from(holds),
+    )
 }
 
 /// "the user worked with repo: of its 7 other users, none ever used it".
