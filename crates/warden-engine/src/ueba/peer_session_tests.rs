@@ -352,3 +352,52 @@ fn at_their_own_work_one_other_teams_kit_is_not_a_change_of_role() {
     );
     assert!(working.threat_level >= ThreatLevel::High, "{working:?}");
 }
+
+#[test]
+fn the_work_reads_first_accesses_again_and_carries_the_rest_once() {
+    let mut e = company(&[]);
+    let big = |user: &str, ms: i64, resource: &str| {
+        let mut a = at(user, ms, resource);
+        a.data_transferred_gb = 0.16;
+        a
+    };
+    e.score(&at("eng0", monday(0), "mail"), false);
+    e.score(&at("eng0", monday(5), "ledger"), false);
+    let transfer = e.score(&big("eng0", monday(15), "mail"), false);
+    assert!(
+        transfer.threat_level < ThreatLevel::High
+            && transfer
+                .anomalies
+                .iter()
+                .any(|a| a.kind == AnomalyType::UnusualVolume),
+        "{transfer:?}"
+    );
+    e.score(&at("eng0", monday(25), "invoices"), false);
+    // The work begins with a big transfer of its own: the first accesses are read again,
+    // the earlier transfer is carried into the new one, and each is cited once.
+    let work = e.score(&big("eng0", monday(45), "repo"), false);
+    let ids = [monday(5), monday(15), monday(25)].map(|ms| format!("eng0-{ms}"));
+    for id in &ids {
+        let times = work.cited_events.iter().filter(|c| *c == id).count();
+        assert_eq!(times, 1, "{id} in {work:?}");
+    }
+    let earlier = |start: &str| {
+        work.anomalies
+            .iter()
+            .filter(|a| a.detail.starts_with(start))
+            .count()
+    };
+    assert_eq!(
+        earlier("earlier in this session: first access to ledger"),
+        1
+    );
+    assert_eq!(
+        earlier("earlier in this session: first access to invoices"),
+        1
+    );
+    assert_eq!(
+        earlier("earlier in this session: unusual volume"),
+        1,
+        "{work:?}"
+    );
+}
