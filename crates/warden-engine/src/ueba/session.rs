@@ -237,12 +237,14 @@ fn carry(
         f64::from(both) / f64::from(fewer)
     };
     // Reached from the user's own work, neither resource a tool of the user's teams, the
-    // pair is not a change of role, whatever kit it comes from.
-    let at_own_work = work.is_some_and(|w| {
-        [n.subject, mine.subject]
-            .iter()
-            .all(|&key| read_at_work(profile, population, w, key, cfg).is_some())
-    });
+    // pair is not a change of role, whatever kit it comes from. (Asked only where the two
+    // are held together: unrelated ones carry the most already.)
+    let at_own_work = together > 0.0
+        && work.is_some_and(|w| {
+            [n.subject, mine.subject].iter().all(|&key| {
+                checks::confidence_at_work(population, profile, &cfg.resources, w, key).is_some()
+            })
+        });
     let read = if at_own_work { 0.0 } else { together };
     let carry = base + (cfg.scoring.session_carry_unrelated - base).max(0.0) * (1.0 - read);
     let apart = if both == 0 {
