@@ -388,28 +388,33 @@ pub fn from_flow(
                 .then(|| serde_json::json!({"line": src.line, "flow": src.raw})),
         }],
         attack: Vec::new(),
-        detail: AlertDetail::Flow(FlowFinding {
-            model: src.model.to_owned(),
-            model_kind: a.model.to_owned(),
-            format: src.format.to_owned(),
-            score: a.score,
-            threshold: a.threshold,
-            top_features: a
-                .top_features
-                .iter()
-                .map(|c| FeatureShare {
-                    feature: c.feature.clone(),
-                    share: c.share,
-                    value: c.value,
-                })
-                .collect(),
-            predicted_class: a.predicted_class.clone(),
-        }),
+        detail: AlertDetail::Flow(flow_finding(a, src)),
     };
     for ip in [src.src_ip, src.dst_ip].into_iter().flatten() {
         alert.add_entity(EntityKind::Ip, ip);
     }
     alert
+}
+
+/// What the flow model found, as the alert's detail.
+fn flow_finding(a: &FlowAssessment, src: &FlowSource<'_>) -> FlowFinding {
+    FlowFinding {
+        model: src.model.to_owned(),
+        model_kind: a.model.to_owned(),
+        format: src.format.to_owned(),
+        score: a.score,
+        threshold: a.threshold,
+        top_features: a
+            .top_features
+            .iter()
+            .map(|c| FeatureShare {
+                feature: c.feature.clone(),
+                share: c.share,
+                value: c.value,
+            })
+            .collect(),
+        predicted_class: a.predicted_class.clone(),
+    }
 }
 
 #[cfg(test)]

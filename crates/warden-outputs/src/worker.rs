@@ -311,6 +311,32 @@ async fn write_kept<W: AsyncWrite + Unpin>(slot: &mut Option<W>, payload: &[u8])
     r
 }
 
+/// Elasticsearch's `Authorization`: an API key, or a user and password (basic), or none.
+fn elastic_authorization(
+    api_key: Option<&http::Secret>,
+    username: Option<&str>,
+    password: Option<&http::Secret>,
+) -> io::Result<Option<String>> {
+    let resolved = |s: &http::Secret| s.resolve().map_err(io::Error::other);
+    Ok(match (api_key, username) {
+        (Some(k), _) => Some(format!("ApiKey {}", resolved(k)?)),
+        (None, Some(u)) => {
+            let p = match password {
+                Some(p) => resolved(p)?,
+                None => String::new(),
+            };
+            Some(format!(
+                "Basic {}",
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    format!("{u}:{p}"),
+                )
+            ))
+        }
+        (None, None) => None,
+    })
+}
+
 /// How an HTTP output's answer is read: `Err` with why it was not accepted.
 type AnswerCheck = fn(&str) -> Result<(), String>;
 
@@ -346,27 +372,14 @@ fn http_request(
             timeout_secs,
             ..
         } => {
-            let authorization = match (api_key, username) {
-                (Some(k), _) => Some(format!("ApiKey {}", resolved(k)?)),
-                (None, Some(u)) => {
-                    let p = match password {
-                        Some(p) => resolved(p)?,
-                        None => String::new(),
-                    };
-                    Some(format!(
-                        "Basic {}",
-                        base64::Engine::encode(
-                            &base64::engine::general_purpose::STANDARD,
-                            format!("{u}:{p}"),
-                        )
-                    ))
-                }
-                (None, None) => None,
-            };
             let req = http::Request {
                 url: format!("{}/_bulk", url.trim_end_matches('/')),
                 content_type: "application/x-ndjson",
-                authorization,
+                authorization: elastic_authorization(
+                    api_key.as_ref(),
+                    username.as_deref(),
+                    password.as_ref(),
+                )?,
                 headers: Vec::new(),
                 timeout: Duration::from_secs(*timeout_secs),
             };

@@ -366,61 +366,63 @@ fn files(b: &Behaviour, f: &mut Findings) {
             );
             continue;
         }
-        match op.op.as_str() {
-            "delete" if op.path.starts_with("/var/log/") || is_history(&op.path) => f.add(
-                "log-deleted",
-                "deleted logs or shell history".into(),
-                &["T1070.002", "T1070.003"],
-                0.6,
+        file_op(op, &executed, at, f);
+    }
+}
+
+/// What one file operation that is not persistence says: logs deleted or overwritten, the
+/// script deleting what it ran, setuid bits, a dropped file made executable and run,
+/// timestamps set.
+fn file_op(op: &FileOp, executed: &[&str], at: String, f: &mut Findings) {
+    match op.op.as_str() {
+        "delete" if op.path.starts_with("/var/log/") || is_history(&op.path) => f.add(
+            "log-deleted",
+            "deleted logs or shell history".into(),
+            &["T1070.002", "T1070.003"],
+            0.6,
+            at,
+        ),
+        "delete" if executed.contains(&op.path.as_str()) || op.path.ends_with("/payload.sh") => f
+            .add(
+                "self-delete",
+                "deleted a program it ran (covering its tracks)".into(),
+                &["T1070.004"],
+                0.3,
                 at,
             ),
-            "delete"
-                if executed.contains(&op.path.as_str()) || op.path.ends_with("/payload.sh") =>
-            {
-                f.add(
-                    "self-delete",
-                    "deleted a program it ran (covering its tracks)".into(),
-                    &["T1070.004"],
-                    0.3,
-                    at,
-                )
-            }
-            "write" | "create" if op.path.starts_with("/var/log/") || is_history(&op.path) => f
-                .add(
-                    "log-tampered",
-                    "wrote over logs or shell history".into(),
-                    &["T1070.002", "T1070.003"],
-                    0.5,
-                    at,
-                ),
-            "chmod" if op.mode.is_some_and(|m| m & 0o6000 != 0) => f.add(
-                "setuid-bit",
-                "set the setuid or setgid bit on a file".into(),
-                &["T1548.001"],
-                0.7,
-                at,
-            ),
-            "chmod"
-                if op.mode.is_some_and(|m| m & 0o111 != 0)
-                    && executed.contains(&op.path.as_str()) =>
-            {
-                f.add(
-                    "dropped-and-ran",
-                    "made a file executable and ran it".into(),
-                    &["T1105", "T1059.004"],
-                    0.5,
-                    at,
-                )
-            }
-            "timestomp" => f.add(
-                "timestomp",
-                "set a file's timestamps to chosen times".into(),
-                &["T1070.006"],
+        "write" | "create" if op.path.starts_with("/var/log/") || is_history(&op.path) => f.add(
+            "log-tampered",
+            "wrote over logs or shell history".into(),
+            &["T1070.002", "T1070.003"],
+            0.5,
+            at,
+        ),
+        "chmod" if op.mode.is_some_and(|m| m & 0o6000 != 0) => f.add(
+            "setuid-bit",
+            "set the setuid or setgid bit on a file".into(),
+            &["T1548.001"],
+            0.7,
+            at,
+        ),
+        "chmod"
+            if op.mode.is_some_and(|m| m & 0o111 != 0) && executed.contains(&op.path.as_str()) =>
+        {
+            f.add(
+                "dropped-and-ran",
+                "made a file executable and ran it".into(),
+                &["T1105", "T1059.004"],
                 0.5,
                 at,
-            ),
-            _ => {}
+            )
         }
+        "timestomp" => f.add(
+            "timestomp",
+            "set a file's timestamps to chosen times".into(),
+            &["T1070.006"],
+            0.5,
+            at,
+        ),
+        _ => {}
     }
 }
 

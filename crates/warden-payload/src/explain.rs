@@ -146,36 +146,42 @@ fn explain(
     }
     explain_tempered(&mut out, patterns);
     if let Some(m) = model {
-        let _ = write!(
-            out,
-            " The model rates it {:.0}% likely malicious",
-            m.probability * 100.0
-        );
-        if let Some(text) = m.text_probability {
-            let _ = write!(out, " (the text alone {:.0}%", text * 100.0);
-            let mut weighed = m
-                .combined_from
-                .iter()
-                .map(|c| c.feature.as_str())
-                .filter(|f| *f != combiner::TEXT_SCORE)
-                .peekable();
-            if weighed.peek().is_some() {
-                out.push_str(", weighed with ");
-                join_into(&mut out, weighed, ", ");
-            }
-            out.push(')');
-        }
-        if m.raised_by.is_empty() {
-            out.push('.');
-        } else {
-            out.push_str(", mostly for ");
-            join_into(
-                &mut out,
-                m.raised_by.iter().take(3).map(|c| c.feature.as_str()),
-                ", ",
-            );
-            out.push('.');
-        }
+        explain_model(&mut out, m);
     }
     out
+}
+
+/// "The model rates it 97% likely malicious (the text alone 91%, weighed with …), mostly
+/// for …".
+fn explain_model(out: &mut String, m: &ModelView) {
+    let _ = write!(
+        out,
+        " The model rates it {:.0}% likely malicious",
+        m.probability * 100.0
+    );
+    if let Some(text) = m.text_probability {
+        let _ = write!(out, " (the text alone {:.0}%", text * 100.0);
+        let mut weighed = m
+            .combined_from
+            .iter()
+            .map(|c| c.feature.as_str())
+            .filter(|f| *f != combiner::TEXT_SCORE)
+            .peekable();
+        if weighed.peek().is_some() {
+            out.push_str(", weighed with ");
+            join_into(out, weighed, ", ");
+        }
+        out.push(')');
+    }
+    if m.raised_by.is_empty() {
+        out.push('.');
+    } else {
+        out.push_str(", mostly for ");
+        join_into(
+            out,
+            m.raised_by.iter().take(3).map(|c| c.feature.as_str()),
+            ", ",
+        );
+        out.push('.');
+    }
 }

@@ -220,23 +220,10 @@ impl Signatures {
                 }
             }
         }
-        let mut found = found.each;
-        found.sort_unstable_by_key(|&(i, _, _)| i);
-        let hits = found
-            .into_iter()
-            .filter_map(|(i, layer, matched)| {
-                let p = PATTERNS.get(i)?;
-                Some(Hit {
-                    id: p.id,
-                    name: p.name,
-                    attack: p.attack,
-                    weight: p.weight,
-                    evidence: excerpt(matched),
-                    layer,
-                })
-            })
-            .collect();
-        Scan { hits, finished }
+        Scan {
+            hits: found.into_hits(),
+            finished,
+        }
     }
 }
 
@@ -260,6 +247,26 @@ impl<'a> Found<'a> {
             *w |= 1 << (i % 64);
             self.each.push((i, layer, matched));
         }
+    }
+
+    /// The hits, in table order.
+    fn into_hits(self) -> Vec<Hit> {
+        let mut found = self.each;
+        found.sort_unstable_by_key(|&(i, _, _)| i);
+        found
+            .into_iter()
+            .filter_map(|(i, layer, matched)| {
+                let p = PATTERNS.get(i)?;
+                Some(Hit {
+                    id: p.id,
+                    name: p.name,
+                    attack: p.attack,
+                    weight: p.weight,
+                    evidence: excerpt(matched),
+                    layer,
+                })
+            })
+            .collect()
     }
 }
 

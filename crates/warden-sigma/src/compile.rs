@@ -349,15 +349,8 @@ fn value_tests(
         }
         (Kind::Regex { i, m, s }, v) => {
             let text = v.as_text().unwrap_or_default();
-            let re = regex::RegexBuilder::new(&text)
-                .case_insensitive(*i)
-                .multi_line(*m)
-                .dot_matches_new_line(*s)
-                .size_limit(1 << 22)
-                .dfa_size_limit(1 << 22)
-                .build()
-                .map_err(|e| ErrorKind::Regex(first_line(&e.to_string())))?;
-            one(format!("re:{i}{m}{s}:{text}"), Test::Regex(Box::new(re)))
+            let re = regex_test(&text, *i, *m, *s)?;
+            one(format!("re:{i}{m}{s}:{text}"), re)
         }
         (Kind::FieldRef, v) => {
             if keywords {
@@ -383,6 +376,20 @@ fn value_tests(
             Ok(Tests::Any(alts))
         }
     }
+}
+
+/// A `re` value compiled with its flags (`i`, `m`, `s`), its size bounded: a rule's pattern
+/// must not take the engine's memory.
+fn regex_test(text: &str, i: bool, m: bool, s: bool) -> Result<Test, ErrorKind> {
+    let re = regex::RegexBuilder::new(text)
+        .case_insensitive(i)
+        .multi_line(m)
+        .dot_matches_new_line(s)
+        .size_limit(1 << 22)
+        .dfa_size_limit(1 << 22)
+        .build()
+        .map_err(|e| ErrorKind::Regex(first_line(&e.to_string())))?;
+    Ok(Test::Regex(Box::new(re)))
 }
 
 /// `fieldref`: the value names another field, compared whole or (with `contains`,

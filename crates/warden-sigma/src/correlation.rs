@@ -211,37 +211,7 @@ impl CorrelationEngine {
                 let Some(group) = groups.get_mut(&key) else {
                     continue;
                 };
-                let item = Item { ts, pos, value };
-                let span = c.spec.timespan_ms;
-                if eager(c) {
-                    while group.items.front().is_some_and(|i| i.ts < ts - span) {
-                        group.items.pop_front();
-                    }
-                    group.items.push_back(item);
-                    if group.items.len() > MAX_EVENTS_PER_GROUP {
-                        group.items.pop_front();
-                    }
-                    let v = aggregate(c, &group.items);
-                    if holds(c, v) {
-                        hits.push(hit(c, &key, &group.items, v));
-                        group.items.clear();
-                    }
-                } else {
-                    if !group.items.is_empty() && ts - group.start > span {
-                        let v = aggregate(c, &group.items);
-                        if holds(c, v) {
-                            hits.push(hit(c, &key, &group.items, v));
-                        }
-                        group.items.clear();
-                    }
-                    if group.items.is_empty() {
-                        group.start = ts;
-                    }
-                    group.items.push_back(item);
-                    if group.items.len() > MAX_EVENTS_PER_GROUP {
-                        group.items.pop_front();
-                    }
-                }
+                hits.extend(add_item(c, group, &key, Item { ts, pos, value }));
             }
         }
         for h in hits {
@@ -277,6 +247,49 @@ impl CorrelationEngine {
         }
         out
     }
+}
+
+/// Adds an event to its group's window, and judges the window: at once for the kinds that
+/// can hold with any event ([`eager`]); otherwise when the event falls past the window's
+/// span, which closes the window before the event opens the next.
+fn add_item(
+    c: &CompiledCorrelation,
+    group: &mut Group,
+    key: &[String],
+    item: Item,
+) -> Option<CorrelationHit> {
+    let (ts, span) = (item.ts, c.spec.timespan_ms);
+    let mut found = None;
+    if eager(c) {
+        while group.items.front().is_some_and(|i| i.ts < ts - span) {
+            group.items.pop_front();
+        }
+        group.items.push_back(item);
+        if group.items.len() > MAX_EVENTS_PER_GROUP {
+            group.items.pop_front();
+        }
+        let v = aggregate(c, &group.items);
+        if holds(c, v) {
+            found = Some(hit(c, key, &group.items, v));
+            group.items.clear();
+        }
+    } else {
+        if !group.items.is_empty() && ts - group.start > span {
+            let v = aggregate(c, &group.items);
+            if holds(c, v) {
+                found = Some(hit(c, key, &group.items, v));
+            }
+            group.items.clear();
+        }
+        if group.items.is_empty() {
+            group.start = ts;
+        }
+        group.items.push_back(item);
+        if group.items.len() > MAX_EVENTS_PER_GROUP {
+            group.items.pop_front();
+        }
+    }
+    found
 }
 
 fn hit(

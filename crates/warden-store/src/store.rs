@@ -128,6 +128,21 @@ pub(crate) fn level_rank(l: ThreatLevel) -> i64 {
     }
 }
 
+/// A new alert's row (ignored when its identity is stored already).
+const INSERT_ALERT: &str = "INSERT OR IGNORE INTO alerts (tenant, run_id, event_id, user_id, ts,
+     score, level, level_rank, primary_anomalies, explanation, body, created_at, detector,
+     channel, event_key)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+
+/// An alert's id by its identity.
+const FIND_ALERT: &str =
+    "SELECT id FROM alerts WHERE tenant = ?1 AND user_id = ?2 AND ts = ?3 AND event_id = ?4";
+
+/// A graph finding is reported again under its key as its path grows: the row takes the
+/// latest body (score, explanation, steps); triage columns stay.
+const GROW_FINDING: &str = "UPDATE alerts SET score = ?2, explanation = ?3, body = ?4,
+     primary_anomalies = ?5 WHERE id = ?1 AND detector = 'graph' AND body <> ?4";
+
 impl Store {
     /// Opens (creating if needed) the database at `path`, in WAL mode, migrated to the latest
     /// schema.
@@ -301,25 +316,11 @@ impl Store {
         let mut queue = crate::outbox::Enqueue::new(outbox_limit);
         {
             let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO alerts (tenant, run_id, event_id, user_id, ts, score, level,
-                     level_rank, primary_anomalies, explanation, body, created_at, detector, channel,
-                     event_key)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                )
+                .prepare_cached(INSERT_ALERT)
                 .map_err(q("saving alerts"))?;
-            let mut existing = tx
-                .prepare_cached(
-                    "SELECT id FROM alerts WHERE tenant = ?1 AND user_id = ?2 AND ts = ?3 AND event_id = ?4",
-                )
-                .map_err(q("saving alerts"))?;
-            // A graph finding is reported again under its key as its path grows: the row
-            // takes the latest body (score, explanation, steps); triage columns stay.
+            let mut existing = tx.prepare_cached(FIND_ALERT).map_err(q("saving alerts"))?;
             let mut grow = tx
-                .prepare_cached(
-                    "UPDATE alerts SET score = ?2, explanation = ?3, body = ?4, primary_anomalies = ?5
-                     WHERE id = ?1 AND detector = 'graph' AND body <> ?4",
-                )
+                .prepare_cached(GROW_FINDING)
                 .map_err(q("saving alerts"))?;
             let created = now();
             for a in alerts {

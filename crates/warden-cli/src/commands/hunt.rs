@@ -39,12 +39,7 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         },
     );
     let sender = Sender::start(&args.send)?;
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut out = open_output(args.output.as_deref())?;
 
     let payload = payload_hunt(args, set.as_ref())?;
     if args.inputs.iter().any(|i| i == "-") {
@@ -111,6 +106,16 @@ pub fn run(args: &HuntArgs) -> Result<()> {
         bail!("none of the {} input files could be read", files.len());
     }
     crate::sending::finish_checked(sender)
+}
+
+/// Where the detections go: `--output`'s file, or standard output.
+fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
 }
 
 /// Every file hunted on `--threads` workers (all cores by default), with a progress bar

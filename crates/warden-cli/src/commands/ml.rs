@@ -438,19 +438,7 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
         label: model_path.display().to_string(),
         file,
     });
-    // The same pipeline detector as the service's network route; alerts at --min-level
-    // go to --send.
-    let mut pipeline = Pipeline::new(
-        DEFAULT_TENANT,
-        PipelineOptions {
-            alert_level: args.min_level,
-            ..PipelineOptions::default()
-        },
-    );
-    pipeline.add(Box::new(FlowDetector::new(
-        model.clone(),
-        LevelThresholds::default(),
-    )));
+    let mut pipeline = flow_pipeline(&model, args);
     let sender = Sender::start(&args.send)?;
     let started = Instant::now();
     let (mut rows, mut anomalous, mut bad) = (0usize, 0usize, 0usize);
@@ -509,6 +497,23 @@ pub fn detect_flows(args: &DetectArgs, format: FlowFormat) -> Result<()> {
         bail!("some alerts did not reach every output (see above)");
     }
     Ok(())
+}
+
+/// The same pipeline detector as the service's network route; alerts at --min-level go to
+/// --send.
+fn flow_pipeline(model: &Arc<warden_engine::models::LoadedModel>, args: &DetectArgs) -> Pipeline {
+    let mut pipeline = Pipeline::new(
+        DEFAULT_TENANT,
+        PipelineOptions {
+            alert_level: args.min_level,
+            ..PipelineOptions::default()
+        },
+    );
+    pipeline.add(Box::new(FlowDetector::new(
+        model.clone(),
+        LevelThresholds::default(),
+    )));
+    pipeline
 }
 
 /// Writes the scored flows of one chunk (the anomalous ones, every one with `--all`,

@@ -381,17 +381,7 @@ impl Step<'_> {
                 (a.activity_type == warden_event::ActivityType::Logout).then_some(env.secs);
         }
         if new_session {
-            // The ended session's odd hours and unusual transfers count now, unless it
-            // alerted.
-            let learn = !state.transfers.session_flagged;
-            state.release_held(self.population, learn);
-            state.transfers.close_session();
-            state.session.clear();
-            let u = hour_usualness(&state.profile, a, cfg.time.active_hour_share);
-            state.recent.session_started_usual =
-                state.profile.events > 0 && u.share >= cfg.time.min_hour_share;
-            state.session_authenticated = a.success && a.activity_type.is_authentication();
-            state.session_work = None;
+            self.open_session(cfg, state, a);
         }
         if !a.success {
             state.recent.failures.push(env.secs);
@@ -434,6 +424,20 @@ impl Step<'_> {
             state.held_hours.hold(&mut state.profile.hours, hour);
         }
         to_threat_score(cfg, a, outcome, with_features)
+    }
+
+    /// The previous session ends — its odd hours and unusual transfers count now, unless it
+    /// alerted — and `a` begins the next.
+    fn open_session(&mut self, cfg: &UebaConfig, state: &mut UserState, a: &UserActivity) {
+        let learn = !state.transfers.session_flagged;
+        state.release_held(self.population, learn);
+        state.transfers.close_session();
+        state.session.clear();
+        let u = hour_usualness(&state.profile, a, cfg.time.active_hour_share);
+        state.recent.session_started_usual =
+            state.profile.events > 0 && u.share >= cfg.time.min_hour_share;
+        state.session_authenticated = a.success && a.activity_type.is_authentication();
+        state.session_work = None;
     }
 
     /// The event's resource when it is one of the user's everyday resources that defines a

@@ -80,27 +80,7 @@ fn hop_facts(cx: &Cx<'_>, key: &EdgeKey, new_source: bool) -> HopFacts {
     let src_name = cx.name(src);
     let dst_name = cx.name(dst);
     let mut why = Vec::new();
-    let mut points: f32 = match src_role {
-        Role::Workstation if p.is_owner(src, acct) => 8.0,
-        Role::Workstation => {
-            why.push(format!(
-                "from {src_name}, a workstation it is not a user of"
-            ));
-            30.0
-        }
-        Role::Server => {
-            why.push(format!(
-                "from {src_name}, a server that is not used to reach others"
-            ));
-            30.0
-        }
-        Role::DomainController => 25.0,
-        Role::Unknown => {
-            why.push(format!("from {src_name}, a source never seen before"));
-            20.0
-        }
-        Role::Hub => 4.0,
-    };
+    let mut points = source_points(src_role, p.is_owner(src, acct), src_name, &mut why);
     if !new_source {
         points = 0.0;
     }
@@ -152,6 +132,31 @@ fn hop_facts(cx: &Cx<'_>, key: &EdgeKey, new_source: bool) -> HopFacts {
         new_destination,
         // A jump host passing an admin on is the path, not a hop onward.
         link_counts: src_role != Role::Hub && !p.is_entry_point(src),
+    }
+}
+
+/// What a hop's source alone says: an admin arriving from a workstation they do not use,
+/// or a server that reaches no others, weighs most; their own workstation or a jump host
+/// little.
+fn source_points(role: Role, owner: bool, name: &str, why: &mut Vec<String>) -> f32 {
+    match role {
+        Role::Workstation if owner => 8.0,
+        Role::Workstation => {
+            why.push(format!("from {name}, a workstation it is not a user of"));
+            30.0
+        }
+        Role::Server => {
+            why.push(format!(
+                "from {name}, a server that is not used to reach others"
+            ));
+            30.0
+        }
+        Role::DomainController => 25.0,
+        Role::Unknown => {
+            why.push(format!("from {name}, a source never seen before"));
+            20.0
+        }
+        Role::Hub => 4.0,
     }
 }
 

@@ -167,32 +167,7 @@ async fn run(
         };
         failures = 0;
         let mut outgoing = Vec::new();
-        let mut last = None;
-        let mut in_step = true;
-        loop {
-            // A request the server never answers (it died meanwhile) must not hang the task.
-            let m = match tokio::time::timeout(FETCH_WAIT, batch.next()).await {
-                Ok(None) => break,
-                Ok(Some(Ok(m))) => m,
-                Ok(Some(Err(e))) => {
-                    WorkerStats::add(&shared.stats.broker_errors, 1);
-                    tracing::warn!(partition = p, "fetch: {e}");
-                    in_step = false;
-                    break;
-                }
-                Err(_) => {
-                    WorkerStats::add(&shared.stats.broker_errors, 1);
-                    tracing::warn!(partition = p, "fetch: no answer in {FETCH_WAIT:?}");
-                    in_step = false;
-                    break;
-                }
-            };
-            if !handle(shared, p, &mut owned, &m, &mut outgoing) {
-                in_step = false;
-                break;
-            }
-            last = Some(m);
-        }
+        let (last, in_step) = read_batch(shared, p, &mut owned, &mut batch, &mut outgoing).await;
         if in_step {
             consumer = Some(c);
         }
@@ -200,18 +175,10 @@ async fn run(
             tokio::time::sleep(IDLE).await;
             continue;
         };
-        if let Some(out) = &shared.outputs
-            && !outgoing.is_empty()
-        {
-            let alerts: Vec<Alert> = outgoing.iter().map(|(a, _)| a.clone()).collect();
-            if !out.send(&alerts, || *order.borrow() != Order::Run).await {
-                // Not sent everywhere: nothing is acknowledged, the next owner sends them.
-                return Ok(());
-            }
-        }
-        if !deliver(shared, p, &mut outgoing, &order).await {
-            // Told to stop while the alerts could not be stored: nothing is acknowledged
-            // or checkpointed past them, so the partition's next owner delivers them.
+        if !send_and_deliver(shared, p, &mut outgoing, &order).await {
+            // Told to stop before the alerts reached every output and the alert stream:
+            // nothing is acknowledged or checkpointed past them, so the partition's next
+            // owner sends them.
             return Ok(());
         }
         if let Err(e) = last.ack().await {
@@ -222,6 +189,60 @@ async fn run(
     }
     checkpoint(shared, p, &mut owned, true).await;
     Ok(())
+}
+
+/// A batch's alerts sent to the worker's outputs, then delivered to the alert stream;
+/// `false` when told to stop before both were done.
+async fn send_and_deliver(
+    shared: &Shared,
+    p: u32,
+    outgoing: &mut Vec<(Alert, u64)>,
+    order: &watch::Receiver<Order>,
+) -> bool {
+    if let Some(out) = &shared.outputs
+        && !outgoing.is_empty()
+    {
+        let alerts: Vec<Alert> = outgoing.iter().map(|(a, _)| a.clone()).collect();
+        if !out.send(&alerts, || *order.borrow() != Order::Run).await {
+            return false;
+        }
+    }
+    deliver(shared, p, outgoing, order).await
+}
+
+/// Runs a fetched batch's messages through the partition's pipeline, collecting their
+/// alerts in `outgoing`. Returns the last message handled (the one to acknowledge) and
+/// whether the consumer is still in step with the state: a broken or silent fetch, or a
+/// delivery out of sequence, means it is not, and must be replaced.
+async fn read_batch(
+    shared: &Shared,
+    p: u32,
+    owned: &mut Owned,
+    batch: &mut consumer::pull::Batch,
+    outgoing: &mut Vec<(Alert, u64)>,
+) -> (Option<jetstream::Message>, bool) {
+    let mut last = None;
+    loop {
+        // A request the server never answers (it died meanwhile) must not hang the task.
+        let m = match tokio::time::timeout(FETCH_WAIT, batch.next()).await {
+            Ok(None) => return (last, true),
+            Ok(Some(Ok(m))) => m,
+            Ok(Some(Err(e))) => {
+                WorkerStats::add(&shared.stats.broker_errors, 1);
+                tracing::warn!(partition = p, "fetch: {e}");
+                return (last, false);
+            }
+            Err(_) => {
+                WorkerStats::add(&shared.stats.broker_errors, 1);
+                tracing::warn!(partition = p, "fetch: no answer in {FETCH_WAIT:?}");
+                return (last, false);
+            }
+        };
+        if !handle(shared, p, owned, &m, outgoing) {
+            return (last, false);
+        }
+        last = Some(m);
+    }
 }
 
 /// A fetch that failed (a server away or restarting): counted, waited on, and after

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_nats::jetstream;
+use async_nats::jetstream::{self, stream};
 
 use super::leases::{Leases, SteadyShare, claim_order, fair_share};
 use super::partition::{Order, Running, Shared, start};
@@ -103,18 +103,7 @@ async fn run_async(
                 reason: "does not exist (create it, or ship to it first)".into(),
             })?;
     let alerts = match &opts.alert_stream {
-        Some(name) => {
-            let (s, n) = ensure_stream(&js, name, partitions, opts.replicas).await?;
-            if n < partitions {
-                return Err(NatsError::Stream {
-                    stream: name.clone(),
-                    reason: format!(
-                        "has {n} partitions, the input {partitions}: it needs one per input partition"
-                    ),
-                });
-            }
-            Some((s, name.clone()))
-        }
+        Some(name) => Some(alert_stream(&js, name, partitions, opts.replicas).await?),
         None => None,
     };
     let shared = Arc::new(Shared {
@@ -153,9 +142,33 @@ async fn run_async(
         balance(&shared, &mut leases, &mut parts, partitions, &stats).await;
         pause(tick, &stop).await;
     }
-    // Leaving: every partition finishes its batch and checkpoints while its lease is still
-    // renewed; then the leases and the membership go.
     stats.ready.store(false, Ordering::Relaxed);
+    leave(&mut leases, &mut parts, &stats).await;
+    Ok(())
+}
+
+/// The alert stream, created when missing, with one partition per input partition.
+async fn alert_stream(
+    js: &jetstream::Context,
+    name: &str,
+    partitions: u32,
+    replicas: usize,
+) -> Result<(stream::Stream, String), NatsError> {
+    let (s, n) = ensure_stream(js, name, partitions, replicas).await?;
+    if n < partitions {
+        return Err(NatsError::Stream {
+            stream: name.to_owned(),
+            reason: format!(
+                "has {n} partitions, the input {partitions}: it needs one per input partition"
+            ),
+        });
+    }
+    Ok((s, name.to_owned()))
+}
+
+/// Leaving: every partition finishes its batch and checkpoints while its lease is still
+/// renewed; then the leases and the membership go.
+async fn leave(leases: &mut Leases, parts: &mut Partitions, stats: &WorkerStats) {
     let held: Vec<u32> = parts.running.keys().copied().collect();
     for p in held {
         parts.hand_over(p);
@@ -175,11 +188,10 @@ async fn run_async(
             }
             break;
         }
-        keep_leases(&mut leases, &mut parts, &stats).await;
+        keep_leases(leases, parts, stats).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     leases.leave().await;
-    Ok(())
 }
 
 /// How long a stopping worker waits for its partitions to finish their batch and
