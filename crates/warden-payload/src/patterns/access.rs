@@ -16,7 +16,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "credential theft tool",
         ["T1003", "T1558", "T1555"],
         0.95,
-        r"mimikatz|sekurlsa|lsadump::|kerberos::|privilege::debug|invoke-mimikatz|dcsync|pypykatz|lazagne|safetykatz|\brubeus\b|\bkekeo\b|secretsdump|\bgsecdump\b|\bwce(?:\.exe)?\s|\bpwdump|fgdump|mimipenguin|\blaZagne|sharpdpapi|sharpchrome|seatbelt\b|invoke-powerdump|get-gpppassword|webbrowserpassview|\bchromepass\b|passwordfox|mailpassview|\bnetpass(?:\.exe)?\b"
+        r"mimikatz|sekurlsa|lsadump::|kerberos::|privilege::debug|invoke-mimikatz|dcsync|pypykatz|lazagne|safetykatz|\brubeus\b|\bkekeo\b|secretsdump|\bgsecdump\b|\bwce(?:\.exe)?\s|\bpwdump|fgdump|mimipenguin|\blaZagne|sharpdpapi|sharpchrome|seatbelt\b|invoke-powerdump|get-gpppassword|webbrowserpassview|\b\w+passview\.exe\b|passwordfox|\bchromepass\.exe\b|\bnetpass\.exe\b"
     ),
     p!(
         "sam-hive-dump",
@@ -62,10 +62,10 @@ pub(super) const TABLE: &[Pattern] = &[
     ),
     p!(
         "container-secrets",
-        "secrets read through a container orchestrator's API, or a pod's service account token",
+        "secrets read out through a container orchestrator's API, or a pod's service account token taken from outside it",
         ["T1552.007"],
         0.45,
-        r"\bkubectl\b[^\n]*\s(?:get|describe)\s+secrets?\b|/run/secrets/kubernetes\.io/serviceaccount/token"
+        r"\b(?:kubectl|oc)\b[^\n|;&]*\sget\s+(?:-\S+\s+(?:[^-\s]\S*\s+)?)*secrets?\b[^\n|;&]*(?:\s-o\s*=?\s*[\x22']?(?:yaml|json|jsonpath|go-template)|\s--all-namespaces\b|\s-a\b)|/api/v1/(?:namespaces/[^/\s]+/)?secrets\b|\bkubectl\b[^\n]*\bexec\b[^\n]*/run/secrets/kubernetes\.io/serviceaccount/token"
     ),
     p!(
         "kerberos-abuse",
@@ -132,7 +132,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "access token stolen or impersonated",
         ["T1134"],
         0.65,
-        r"seimpersonateprivilege|sedebugprivilege|seassignprimarytoken|invoke-tokenmanipulation|createprocesswithtoken|duplicatetoken|impersonateloggedonuser|runas(?:\.exe)?\s+/(?:netonly|savecred)|\bjuicypotato|printspoofer|godpotato|roguepotato|sweetpotato|badpotato|efspotato|localpotato|coercedpotato|\bnsudo(?:lg)?(?:\.exe)?\b|incognito|\bpsexec(?:64)?(?:\.exe)?\b[^\n]*\s-[a-z]*s\b"
+        r"seimpersonateprivilege|sedebugprivilege|seassignprimarytoken|invoke-tokenmanipulation|createprocesswithtoken|duplicatetoken|impersonateloggedonuser|runas(?:\.exe)?\s+/(?:netonly|savecred)|\bjuicypotato|printspoofer|godpotato|roguepotato|sweetpotato|badpotato|efspotato|localpotato|coercedpotato|\b\w+potato\.exe\b|\bnsudo(?:lg)?(?:\.exe)?\b|incognito|\bpsexec(?:64)?(?:\.exe)?\b[^\n]*\s-[a-z]*s\b"
     ),
     p!(
         "account-without-password",

@@ -107,14 +107,14 @@ pub(super) const TABLE: &[Pattern] = &[
         "shadow copies or backups deleted",
         ["T1490"],
         0.9,
-        r"vssadmin(?:\.exe)?\s+(?:delete\s+shadows|resize\s+shadowstorage)|wmic(?:\.exe)?\s+shadowcopy\s+delete|win32_shadowcopy\b[^\n]*(?:delete|remove)|bcdedit(?:\.exe)?\b[^\n]*(?:recoveryenabled\s+no|bootstatuspolicy\s+ignoreallfailures)|wbadmin(?:\.exe)?\s+delete|tmutil\s+(?:delete|disable)|diskshadow\b[^\n]*delete\s+shadows|delete\s+shadows\b[^\n]*\|\s*diskshadow|(?:\bdel\b|\berase\b|remove-item\b|\brm\b)[^\n]*\*\.(?:wbcat|bkf)\b|systemrestore\\sr\b[^\n]*/disable|disable-computerrestore|systemrestore\b[^\n]*\bdisable(?:sr|config)\b"
+        r"vssadmin(?:\.exe)?\s+(?:delete\s+shadows|resize\s+shadowstorage)|wmic(?:\.exe)?\s+shadowcopy\s+delete|win32_shadowcopy\b[^\n]*(?:delete|remove)|bcdedit(?:\.exe)?\b[^\n]*(?:recoveryenabled\s+no|bootstatuspolicy\s+ignoreallfailures)|wbadmin(?:\.exe)?\s+delete|tmutil\s+(?:delete|disable)|diskshadow\b[^\n]*delete\s+shadows|delete\s+shadows\b[^\n]*diskshadow|(?:\bdel\b|\berase\b)[^\n]*\s/s\b[^\n]*\*\.(?:wbcat|bkf|vhdx?)\b|remove-item\b[^\n]*-recurse\b[^\n]*\*\.(?:wbcat|bkf)\b|\brd\s+/s\s+/q\s+\S*windowsimagebackup|systemrestore\\sr\b[^\n]*/disable|disable-scheduledtask\b[^\n]*systemrestore|disable-computerrestore|(?:reg(?:\.exe)?\s+add|set-itemproperty|new-itemproperty)\b[^\n]*systemrestore\b[^\n]*\bdisable(?:sr|config)\b[^\n]*(?:/d\s+[\x22']?1\b|-value\s+[\x22']?1\b)"
     ),
     p!(
         "permissions-opened",
         "files opened to everyone, system files taken over, or remote symbolic links allowed",
         ["T1222.001"],
         0.5,
-        r"\bi?cacls(?:\.exe)?\b[^\n]*\s/(?:grant(?::r)?|g|e)\b[^\n]*(?:everyone|\*?s-1-1-0|authenticated\s+users|\*?s-1-5-11|\busers|\*?s-1-5-32-545)\s*:\s*(?:\([a-z]+\))*\(?f\b|\btakeown(?:\.exe)?\b[^\n]*(?:\\system32\\|\\syswow64\\|%windir%|%systemroot%|\$env:windir)|symlinkevaluation\b[^\n]*r2[lr]:1|(?:reg(?:\.exe)?\s+add|new-itemproperty|set-itemproperty)\b[^\n]*symlinkremoteto(?:local|remote)evaluation"
+        r"\bi?cacls(?:\.exe)?\b[^\n]*\s/(?:grant(?::r)?|g)\s+[\x22']?(?:everyone|\*?s-1-1-0|authenticated\s+users|\*?s-1-5-11|builtin\\users|\*?s-1-5-32-545)[\x22']?\s*:\s*(?:\([a-z]+\))*\(?[fm]\b|filesystemaccessrule\s*\(\s*[\x22'](?:everyone|\*?s-1-1-0)[\x22']\s*,\s*[\x22'](?:fullcontrol|modify)|\btakeown(?:\.exe)?\b[^\n]*(?:\\system32\b|\\syswow64\b|%windir%|%systemroot%|\$env:windir)|symlinkevaluation\b[^\n]*r2[lr]:1|(?:reg(?:\.exe)?\s+add|new-itemproperty|set-itemproperty)\b[^\n]*symlinkremoteto(?:local|remote)evaluation\b[^\n]*(?:/d\s+[\x22']?1\b|-value\s+[\x22']?1\b)"
     ),
     p!(
         "hidden-artifact",
@@ -135,7 +135,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "program copied or renamed to look legitimate",
         ["T1036"],
         0.45,
-        r"(?:copy|cp|mv|move)\s+[^\n]*\s\S*(?:svchost|lsass|csrss|winlogon|services|smss|spoolsv|explorer)\.exe\b|(?:cp|mv)\s+[^\n]*\s/(?:tmp|var/tmp|dev/shm)/\.\S|\bexec\s+-a\s+\S|(?:\bcopy|\bcp|copy-item|\bmove|\bmv)\s+[^\n]*\b(?:cmd|powershell|pwsh|cscript|wscript|mshta|rundll32|regsvr32)\.exe[\x22']?\s[^\n]*[\\/](?:lsm|taskhostw?|dllhost|conhost|sihost|wininit|notepad|runtimebroker|searchindexer|ctfmon|audiodg)\.exe\b|\bcp\s+(?:-\w+\s+)*/(?:usr/)?bin/(?:ba|da|z|k)?sh\s+/(?:tmp|var/tmp|dev/shm)/[\w.-]+"
+        r"(?:copy|cp|mv|move)\s+[^\n]*\s\S*(?:svchost|lsass|csrss|winlogon|services|smss|spoolsv|explorer)\.exe\b|(?:cp|mv)\s+[^\n]*\s/(?:tmp|var/tmp|dev/shm)/\.\S|\bexec\s+-a\s+\S|(?:\bcopy|\bcp|copy-item|move-item|\bmove|\bmv)\s+[^\n&|;]*\b(?:cmd|powershell|pwsh|cscript|wscript|mshta|rundll32|regsvr32)\.exe[\x22']?\s[^\n&|;]*[\\/](?:lsm|taskhostw?|dllhost|conhost|sihost|wininit|notepad|runtimebroker|searchindexer|ctfmon|audiodg)\.exe\b|\bcp\s+(?:-[\w-]+\s+)*/(?:usr/(?:local/)?)?bin/(?:ba|da|z|k)?sh\s+/(?:tmp|var/tmp|dev/shm)/[\w.-]+(?:\s|$|[;&|])"
     ),
     p!(
         "exploit-mitigation-disabled",

@@ -16,7 +16,14 @@ pub(super) const TABLE: &[Pattern] = &[
         "a finger answer piped into a shell (finger as a downloader)",
         ["T1105", "T1059"],
         0.8,
-        r"\bfinger(?:\.exe)?\s+\S+@\S+[^\n]*\|[^\n]*\b(?:cmd|powershell|pwsh|(?:ba|z|da)?sh)\b"
+        r"\bfinger(?:\.exe)?\s+\S*@\S+[^\n]*\|\s*(?:\S*[\\/])?(?:cmd|powershell|pwsh|(?:ba|z|da|k)?sh|iex|invoke-expression)\b"
+    ),
+    p!(
+        "lolbin-download",
+        "a Windows or macOS program that is not a downloader made to fetch a URL to disk",
+        ["T1105"],
+        0.5,
+        r"\bcertreq(?:\.exe)?\b[^\n]*\s[-/]post\b[^\n]*https?://|\bimewdbld(?:\.exe)?[\x22']?\s+[\x22']?https?://|\bmsedge_proxy(?:\.exe)?[\x22']?\s+[\x22']?https?://|\bgup(?:\.exe)?\b[^\n]*-unzipto\b[^\n]*https?://|\bnscurl\b[^\n]*\s(?:-o|--output)\s"
     ),
     p!(
         "download-execute-powershell",
