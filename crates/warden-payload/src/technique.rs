@@ -3,7 +3,7 @@
 //! source names their technique. It complements the signatures, which name a technique only
 //! for behaviours someone wrote a pattern for.
 //!
-//! A softmax regression over the model's own features (TF-IDF values, the hashed buckets
+//! A softmax regression over the model's own features (its scaled TF-IDF values, the hashed buckets
 //! folded into a smaller table), trained on the malicious records with a technique; only
 //! techniques with enough examples are classes. Its answer is a pattern of weight 0 in the
 //! verdict: it names a technique, it does not change the score.

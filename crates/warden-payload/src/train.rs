@@ -1,4 +1,5 @@
-//! Training the payload model: logistic loss, AdaGrad over sparse L2-normalised rows,
+//! Training the payload model: logistic loss, AdaGrad over sparse L2-normalised rows of
+//! features scaled by idf and by how unevenly the classes use them,
 //! classes weighted to balance, L2 penalty on the weights a row touches, one-sided features
 //! projected to ≥ 0 after each step. A stratified held-out share calibrates (Platt) and
 //! validates; the shipped weights are then refit on every text.
@@ -15,6 +16,11 @@ pub struct TrainParams {
     pub l2: f32,
     pub validation_share: f64,
     pub seed: u64,
+    /// Each feature's idf is multiplied by `|class log-count ratio|` to this power
+    /// ([`feature_scales`]); 0 is plain TF-IDF.
+    pub class_ratio_exponent: f32,
+    /// A class ratio read off `c` texts counts `c / (c + shrinkage)` of itself.
+    pub class_ratio_shrinkage: f32,
 }
 
 impl Default for TrainParams {
@@ -26,6 +32,8 @@ impl Default for TrainParams {
             l2: 1e-6,
             validation_share: 0.15,
             seed: 42,
+            class_ratio_exponent: 1.0,
+            class_ratio_shrinkage: 10.0,
         }
     }
 }
@@ -129,9 +137,13 @@ pub fn train_grouped(
     if params.features.validate().is_err()
         || params.epochs == 0
         || !(0.0..0.9).contains(&params.validation_share)
+        || !(0.0..=4.0).contains(&params.class_ratio_exponent)
+        || !(0.0..=1e6).contains(&params.class_ratio_shrinkage)
     {
         return Err(TrainError::Params(
-            "bits 8–24, epochs ≥ 1, validation share in [0, 0.9)".into(),
+            "bits 8–24, epochs ≥ 1, validation share in [0, 0.9), class ratio exponent in \
+             [0, 4], shrinkage in [0, 10⁶]"
+                .into(),
         ));
     }
     let features: Vec<Features> = rows.iter().map(|r| r.0.clone()).collect();
@@ -160,7 +172,7 @@ pub fn train_grouped(
     };
     let (mut platt_a, mut platt_b) = (1.0f32, 0.0f32);
     if !validation.is_empty() && hp > 0 && hn > 0 {
-        let idf = inverse_document_frequency(rows, &fit_part, params.features.bits);
+        let idf = feature_scales(rows, &fit_part, params.features.bits, params);
         let (w, b) = fit(rows, &fit_part, &idf, &one_sided, params, &mut rng);
         let probe = linear_model(params, w, idf, b, (1.0, 0.0), TrainingSummary::default());
         let scored: Vec<(f32, bool)> = validation
@@ -174,7 +186,7 @@ pub fn train_grouped(
         summary.validation_tpr_at_01pct_fpr = tpr_at_fpr(&s, 0.001);
     }
     let all: Vec<usize> = (0..rows.len()).collect();
-    let idf = inverse_document_frequency(rows, &all, params.features.bits);
+    let idf = feature_scales(rows, &all, params.features.bits, params);
     let (weights, bias) = fit(rows, &all, &idf, &one_sided, params, &mut rng);
     Ok(linear_model(
         params,
@@ -212,9 +224,23 @@ fn linear_model(
     .packed()
 }
 
-/// Smoothed idf, `ln((1 + n) / (1 + df)) + 1`, of buckets present in at least two texts
-/// of `subset` (a one-sided feature — a signature — needs only one).
-fn inverse_document_frequency(rows: &[(Features, bool)], subset: &[usize], bits: u32) -> Vec<f32> {
+/// Each bucket's scale in `subset`: its smoothed idf, `ln((1 + n) / (1 + df)) + 1`, times
+/// `|r|^exponent`, where `r` is its class log-count ratio ([`class_log_count_ratio`]).
+/// Buckets present in fewer than two texts get 0 (a one-sided feature — a signature —
+/// needs only one).
+///
+/// Why the ratio: most of a command line's n-grams (`--`, ` -f `, `/usr/`) are as common in
+/// administration as in attacks. With idf alone each counts as much in a short text's norm
+/// as the one n-gram that tells the two apart, and the regression has to learn to ignore
+/// them from its weights alone; scaled by how unevenly the classes use them (Wang and
+/// Manning's NB weighting), they shrink before training starts, and the row's norm is
+/// spent on what differs. Exponent 0 is plain TF-IDF.
+fn feature_scales(
+    rows: &[(Features, bool)],
+    subset: &[usize],
+    bits: u32,
+    p: &TrainParams,
+) -> Vec<f32> {
     let mut df = vec![0u32; 1 << bits];
     let mut one_sided = vec![false; 1 << bits];
     for &i in subset {
@@ -224,11 +250,53 @@ fn inverse_document_frequency(rows: &[(Features, bool)], subset: &[usize], bits:
         }
     }
     let n = subset.len() as f32;
+    let ratio = if p.class_ratio_exponent == 0.0 {
+        vec![1.0; 1 << bits]
+    } else {
+        class_log_count_ratio(rows, subset, bits, p.class_ratio_shrinkage)
+    };
     df.iter()
         .zip(&one_sided)
-        .map(|(&d, &os)| {
+        .zip(&ratio)
+        .map(|((&d, &os), &r)| {
             if d >= 2 || (os && d >= 1) {
-                ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0
+                (((1.0 + n) / (1.0 + d as f32)).ln() + 1.0) * r.abs().powf(p.class_ratio_exponent)
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// `ln(p_b / |p|₁) − ln(q_b / |q|₁)` for each bucket, where `p_b` and `q_b` are the number
+/// of malicious and benign texts of `subset` that have it, plus one (so a bucket one class
+/// never shows is finite), shrunk by `c / (c + shrinkage)` where `c` is the number of
+/// texts that have it: a ratio read off two attack pages (an auto-elevating program's
+/// name, which every Windows host also starts on its own) says less than one read off
+/// fifty, and without the shrinkage it counted as much.
+fn class_log_count_ratio(
+    rows: &[(Features, bool)],
+    subset: &[usize],
+    bits: u32,
+    shrinkage: f32,
+) -> Vec<f32> {
+    let mut p = vec![1.0f64; 1 << bits];
+    let mut q = vec![1.0f64; 1 << bits];
+    for &i in subset {
+        let counts = if rows[i].1 { &mut p } else { &mut q };
+        for f in &rows[i].0.items {
+            counts[f.index as usize] += 1.0;
+        }
+    }
+    let (p_sum, q_sum) = (p.iter().sum::<f64>(), q.iter().sum::<f64>());
+    let k = f64::from(shrinkage);
+    p.iter()
+        .zip(&q)
+        .map(|(a, b)| {
+            let texts = a + b - 2.0;
+            let r = (a / p_sum).ln() - (b / q_sum).ln();
+            if texts + k > 0.0 {
+                (r * texts / (texts + k)) as f32
             } else {
                 0.0
             }
@@ -399,6 +467,73 @@ mod tests {
         assert_eq!(alone.firsts().collect::<Vec<_>>(), [0, 1, 2]);
         assert_eq!(alone.expand([1].iter()), [1]);
         assert_eq!(Members::of(&[1, 1], 3).firsts().count(), 3);
+    }
+
+    fn row(buckets: &[u32], malicious: bool) -> (Features, bool) {
+        let items = buckets
+            .iter()
+            .map(|&index| crate::features::Feature {
+                index,
+                kind: crate::features::Kind::Chars,
+                label: crate::features::Label::Name(String::new()),
+            })
+            .collect();
+        let features = Features {
+            items,
+            normalised: String::new(),
+        };
+        (features, malicious)
+    }
+
+    #[test]
+    fn features_both_classes_share_are_scaled_down() {
+        // Bucket 1 is in every text, bucket 2 only in malicious ones, bucket 3 only in
+        // benign ones, bucket 4 in one text (no evidence).
+        let rows = [
+            row(&[1, 2], true),
+            row(&[1, 2], true),
+            row(&[1, 2, 4], true),
+            row(&[1, 3], false),
+            row(&[1, 3], false),
+            row(&[1, 3], false),
+        ];
+        let all: Vec<usize> = (0..rows.len()).collect();
+        let with = |class_ratio_exponent, class_ratio_shrinkage| TrainParams {
+            class_ratio_exponent,
+            class_ratio_shrinkage,
+            ..TrainParams::default()
+        };
+        let idf = feature_scales(&rows, &all, 8, &with(0.0, 0.0));
+        let nb = feature_scales(&rows, &all, 8, &with(1.0, 0.0));
+        let shrunk = feature_scales(&rows, &all, 8, &with(1.0, 3.0));
+        // Exponent 0 is plain smoothed idf.
+        assert!((idf[1] - 1.0).abs() < 1e-6);
+        assert!((idf[2] - ((7.0f32 / 4.0).ln() + 1.0)).abs() < 1e-6);
+        assert_eq!((idf[4], nb[4]), (0.0, 0.0));
+        // The shared bucket shrinks towards 0; the telling ones keep their weight, on
+        // either side (the regression's weight gives the sign).
+        assert!(nb[1] < 0.1 * idf[1], "{} {}", nb[1], idf[1]);
+        assert!(nb[2] > idf[2] && nb[3] > idf[3]);
+        assert!((nb[2] - nb[3]).abs() < 0.1 * nb[2]);
+        // Read off three texts, a ratio counts half with a shrinkage of 3.
+        assert!((shrunk[2] / nb[2] - 0.5).abs() < 1e-5);
+    }
+
+    #[test]
+    fn an_exponent_outside_its_range_is_refused() {
+        let rows = [row(&[1, 2], true), row(&[1, 3], false)];
+        let params = TrainParams {
+            features: crate::features::FeatureSet {
+                bits: 8,
+                ..Default::default()
+            },
+            class_ratio_exponent: -1.0,
+            ..TrainParams::default()
+        };
+        assert!(matches!(
+            train(&rows, &params, ""),
+            Err(TrainError::Params(_))
+        ));
     }
 
     #[test]

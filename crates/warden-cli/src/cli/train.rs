@@ -87,6 +87,15 @@ pub struct PayloadTrainArgs {
     pub validation_share: f64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Each n-gram's idf is multiplied by |ln(share of malicious texts with it / share of
+    /// benign texts with it)| to this power, so that n-grams both classes use count little
+    /// in a text's norm; 0 is plain TF-IDF.
+    #[arg(long, default_value_t = warden_payload::train::TrainParams::default().class_ratio_exponent)]
+    pub class_ratio_exponent: f32,
+    /// A class ratio read off c training texts counts c / (c + this) of itself, so that an
+    /// n-gram a handful of attack pages share does not outweigh one fifty share.
+    #[arg(long, default_value_t = warden_payload::train::TrainParams::default().class_ratio_shrinkage)]
+    pub class_ratio_shrinkage: f32,
     /// Folds for the combiner (boosted trees over the n-gram score and the analysis,
     /// trained on scores of texts each fold's model did not see); 0 leaves it out.
     #[arg(long, default_value_t = warden_payload::combiner::FOLDS)]

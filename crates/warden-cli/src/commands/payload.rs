@@ -331,6 +331,8 @@ pub fn train_payload(a: &PayloadTrainArgs) -> Result<()> {
         l2: a.l2,
         validation_share: a.validation_share,
         seed: a.seed,
+        class_ratio_exponent: a.class_ratio_exponent,
+        class_ratio_shrinkage: a.class_ratio_shrinkage,
     };
     let mut model = train_grouped(&rows, &groups, &params, &hash)?;
     model.techniques =

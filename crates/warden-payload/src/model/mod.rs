@@ -61,8 +61,10 @@ pub struct TrainingSummary {
 pub struct PayloadModel {
     pub features: FeatureSet,
     pub weights: Vec<f32>,
-    /// Inverse document frequency of each bucket in the training texts; 0 for buckets seen
-    /// in fewer than two (they carry no evidence, only collisions).
+    /// Each bucket's scale: its inverse document frequency in the training texts, times how
+    /// unevenly the two classes use it (`train::feature_scales`; models trained before that
+    /// hold the idf alone); 0 for buckets seen in fewer than two (they carry no evidence,
+    /// only collisions).
     pub idf: Vec<f32>,
     pub bias: f32,
     /// Platt scaling: P(malicious) = σ(a · margin + b).
