@@ -399,10 +399,19 @@ fn a_private_browser_window_is_not_a_stolen_token() {
         "chromium --incognito example.com",
         "chromium --incognito|msedge --inprivate example.com",
         r#""C:\Program Files\Google\Chrome\Application\chrome.exe" --incognito"#,
+        "use incognito mode to test the login page",
     ] {
         assert!(!ids(&s.scan([text])).contains(&"token-abuse"), "{text}");
     }
-    assert!(ids(&s.scan(["incognito2.exe list_tokens -u"])).contains(&"token-abuse"));
+    for text in [
+        "incognito2.exe list_tokens -u",
+        r#""C:\tools\incognito.exe" list_tokens -u"#,
+        "incognito.exe -h 10.0.0.5 -u admin -p P@ss list_tokens -u",
+        "load incognito",
+        "list_tokens -g",
+    ] {
+        assert!(ids(&s.scan([text])).contains(&"token-abuse"), "{text}");
+    }
 }
 
 #[test]

@@ -87,8 +87,9 @@ pub struct PayloadTrainArgs {
     pub validation_share: f64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Each n-gram's idf is multiplied by |ln(share of malicious texts with it / share of
-    /// benign texts with it)| to this power, so that n-grams both classes use count little
+    /// Each n-gram's idf is multiplied by its |class log-count ratio| (NB weighting: the
+    /// malicious and benign texts that have it, each class normalised by its count of
+    /// feature occurrences) to this power, so that n-grams both classes use count little
     /// in a text's norm; 0 is plain TF-IDF.
     #[arg(long, default_value_t = warden_payload::train::TrainParams::default().class_ratio_exponent)]
     pub class_ratio_exponent: f32,

@@ -132,7 +132,7 @@ pub(super) const TABLE: &[Pattern] = &[
         "access token stolen or impersonated",
         ["T1134"],
         0.65,
-        r"seimpersonateprivilege|sedebugprivilege|seassignprimarytoken|invoke-tokenmanipulation|createprocesswithtoken|duplicatetoken|impersonateloggedonuser|runas(?:\.exe)?\s+/(?:netonly|savecred)|\bjuicypotato|printspoofer|godpotato|roguepotato|sweetpotato|badpotato|efspotato|localpotato|coercedpotato|\b\w+potato\.exe\b|\bnsudo(?:lg)?(?:\.exe)?\b|\bincognito2?(?:\.exe)?\s+(?:list_tokens|execute|add_user|add_localgroup_user|add_group_user|snarf_hashes)\b|\buse\s+incognito\b|\bimpersonate_token\b|\bpsexec(?:64)?(?:\.exe)?\b[^\n]*\s-[a-z]*s\b"
+        r"seimpersonateprivilege|sedebugprivilege|seassignprimarytoken|invoke-tokenmanipulation|createprocesswithtoken|duplicatetoken|impersonateloggedonuser|runas(?:\.exe)?\s+/(?:netonly|savecred)|\bjuicypotato|printspoofer|godpotato|roguepotato|sweetpotato|badpotato|efspotato|localpotato|coercedpotato|\b\w+potato\.exe\b|\bnsudo(?:lg)?(?:\.exe)?\b|\bincognito2?(?:\.exe)?\x22?(?:\s+-[a-z]\s+\S+)*\s+(?:list_tokens|execute|add_user|add_localgroup_user|add_group_user|snarf_hashes|cleanup)\b|\b(?:use|load)\s+incognito\s*(?:$|[\n;&|])|\blist_tokens\s+-[ug]\b|\bimpersonate_token\b|\bpsexec(?:64)?(?:\.exe)?\b[^\n]*\s-[a-z]*s\b"
     ),
     p!(
         "account-without-password",
