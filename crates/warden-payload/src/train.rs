@@ -233,8 +233,9 @@ fn linear_model(
 /// administration as in attacks. With idf alone each counts as much in a short text's norm
 /// as the one n-gram that tells the two apart, and the regression has to learn to ignore
 /// them from its weights alone; scaled by how unevenly the classes use them (Wang and
-/// Manning's NB weighting), they shrink before training starts, and the row's norm is
-/// spent on what differs. Exponent 0 is plain TF-IDF.
+/// Manning's NB weighting), the features that tell the classes apart take more of the
+/// row's norm before training starts (how far shared ones shrink: [`class_log_count_ratio`]).
+/// Exponent 0 is plain TF-IDF.
 fn feature_scales(
     rows: &[(Features, bool)],
     subset: &[usize],

@@ -89,8 +89,8 @@ pub struct PayloadTrainArgs {
     pub seed: u64,
     /// Each n-gram's idf is multiplied by its |class log-count ratio| (NB weighting: the
     /// malicious and benign texts that have it, each class normalised by its count of
-    /// feature occurrences) to this power, so that n-grams both classes use count little
-    /// in a text's norm; 0 is plain TF-IDF.
+    /// feature occurrences) to this power, so that the n-grams that tell the classes apart
+    /// take more of a text's norm; 0 is plain TF-IDF.
     #[arg(long, default_value_t = warden_payload::train::TrainParams::default().class_ratio_exponent)]
     pub class_ratio_exponent: f32,
     /// A class ratio read off c training texts counts c / (c + this) of itself, so that an
